@@ -1,0 +1,157 @@
+// Pairwise preference judge: preamble, optional few-shot, two-step chain-of-thought, soft labels, both orders averaged,
+// principles from a constitution (one sampled or all aggregated), optional clamping. Returns a typed result.
+// Leaves out single-step (no rationale) judging and "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
+import type { ChatMessage } from './chat-model-v1.ts';
+import { selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
+import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import {
+  emptyUsage,
+  renderConversation,
+  type OrderVerdict,
+  type PairwiseInput,
+  type PairwiseResult,
+  type PrincipleVerdict,
+} from './judgment-types.ts';
+import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import type { RequestExecutor } from './request-executor.ts';
+import { clampProbability } from './verdict-parsing.ts';
+
+export interface FewShotExample {
+  conversation: ChatMessage[];
+  response1: string;
+  response2: string;
+  rationale: string;
+  preferred: 1 | 2;
+}
+
+export interface PairwiseJudgeOptions {
+  template: PromptTemplate;
+  constitution: Constitution;
+  principleMode: PrincipleMode;
+  bothOrders: boolean; // judge (A, B) and (B, A) and average, cancelling position bias
+  fewShot: FewShotExample[];
+  clamp: { min: number; max: number } | null; // e.g. { min: 0.4, max: 0.6 } as in Constitutional AI
+  tieMargin: number; // |P(A) - 0.5| <= tieMargin is a tie
+  steps: StepOptions;
+  seed: number;
+}
+
+export class PairwiseJudge {
+  readonly #executor: RequestExecutor;
+  readonly #options: PairwiseJudgeOptions;
+  readonly #verdictTokens: string[];
+
+  constructor(executor: RequestExecutor, options: PairwiseJudgeOptions) {
+    if (!options.template.verdictRequest) throw new Error(`${options.template.path}: field 'verdictRequest' is required for pairwise judging`);
+    this.#verdictTokens = options.template.verdictTokens ?? ['1', '2'];
+    if (this.#verdictTokens.length !== 2) throw new Error(`${options.template.path}: field 'verdictTokens' must list exactly 2 tokens`);
+    this.#executor = executor;
+    this.#options = options;
+  }
+
+  /** Everything besides the input that changes the answer; part of the cache key. */
+  identity(): Record<string, unknown> {
+    const { template, constitution, ...rest } = this.#options;
+    return {
+      judge: 'pairwise',
+      provider: this.#executor.model.provider,
+      model: this.#executor.model.modelId,
+      templateVersion: template.version,
+      templateHash: template.contentHash,
+      constitution: `${constitution.name}@${constitution.version}`,
+      principles: constitution.principles,
+      ...rest,
+    };
+  }
+
+  async judge(input: PairwiseInput, signal?: AbortSignal): Promise<PairwiseResult> {
+    const usage = emptyUsage();
+    try {
+      const principles = selectPrinciples(this.#options.constitution, this.#options.principleMode, input.id, this.#options.seed);
+      const positions = await Promise.all(principles.map((principle) => this.#judgeUnderPrinciple(input, principle, usage, signal)));
+      const mean = positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / positions.length;
+      const probability = clampProbability(mean, this.#options.clamp);
+      const preferred = Math.abs(mean - 0.5) <= this.#options.tieMargin ? 'tie' : mean > 0.5 ? 'A' : 'B';
+      const rationale = positions.length === 1 ? positions[0]!.forward.rationale : positions.map((verdict) => `[${verdict.principle.id}] ${verdict.forward.rationale}`).join('\n\n');
+      return {
+        kind: 'ok',
+        preferred,
+        probability,
+        rationale,
+        principles: principles.map(({ id, text }) => ({ id, text })),
+        positions,
+        usage,
+      };
+    } catch (error) {
+      return toFailure(error, usage, signal);
+    }
+  }
+
+  async #judgeUnderPrinciple(input: PairwiseInput, principle: Principle, usage: ReturnType<typeof emptyUsage>, signal?: AbortSignal): Promise<PrincipleVerdict> {
+    const orders: Array<'A-first' | 'B-first'> = this.#options.bothOrders ? ['A-first', 'B-first'] : ['A-first'];
+    const verdicts = await Promise.all(orders.map((order) => this.#judgeOneOrder(input, principle, order, usage, signal)));
+    const probabilityA = verdicts.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / verdicts.length;
+    return { principle: { id: principle.id, text: principle.text }, forward: verdicts[0]!, reversed: verdicts[1] ?? null, probabilityA };
+  }
+
+  async #judgeOneOrder(
+    input: PairwiseInput,
+    principle: Principle,
+    order: 'A-first' | 'B-first',
+    usage: ReturnType<typeof emptyUsage>,
+    signal?: AbortSignal,
+  ): Promise<OrderVerdict> {
+    const [first, second] = order === 'A-first' ? input.candidates : [input.candidates[1], input.candidates[0]];
+    const messages = this.#promptMessages(input, principle, first, second);
+    const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|${order}`);
+    const rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+    const verdictMessages: ChatMessage[] = [
+      ...messages,
+      { role: 'assistant', content: rationale },
+      { role: 'user', content: this.#options.template.verdictRequest! },
+    ];
+    const reading = await verdictStep(this.#executor, verdictMessages, this.#verdictTokens, this.#options.steps, seed + 1, usage, signal);
+    const probabilityFirst = reading.distribution[0]!;
+    return {
+      order,
+      probabilityFirst,
+      probabilityA: order === 'A-first' ? probabilityFirst : 1 - probabilityFirst,
+      rationale,
+      labelSource: reading.labelSource,
+      votes: reading.votes ? [reading.votes[0]!, reading.votes[1]!] : null,
+      verdictRaw: reading.raw,
+    };
+  }
+
+  #promptMessages(input: PairwiseInput, principle: Principle, first: string, second: string): ChatMessage[] {
+    const template = this.#options.template;
+    const source = template.path;
+    const fewShot = this.#options.fewShot
+      .map((example) =>
+        renderTemplate(
+          template.fewShotExample ?? '',
+          {
+            conversation: renderConversation(example.conversation),
+            response1: example.response1,
+            response2: example.response2,
+            rationale: example.rationale,
+            verdict: this.#verdictTokens[example.preferred - 1]!,
+          },
+          source,
+        ),
+      )
+      .join('\n');
+    const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
+    return [
+      { role: 'system', content: renderTemplate(template.preamble, { principle: principle.text }, source) },
+      {
+        role: 'user',
+        content: renderTemplate(
+          template.context,
+          { fewShot: fewShot ? `${fewShot}\n` : '', conversation: renderConversation(input.conversation) + reference, response1: first, response2: second },
+          source,
+        ),
+      },
+    ];
+  }
+}
