@@ -1,7 +1,7 @@
 // A persistent, append-only JSONL cache of judgments keyed by a hash of (provider, model, template version, inputs).
 // Crash-safe: a torn last line (a write cut short) is ignored and trimmed on open; a corrupt line elsewhere is skipped
 // and counted, never fatal. Leaves out eviction and multi-process writers. No paper.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stableHash } from './stable-hash.ts';
 
@@ -47,8 +47,8 @@ export class JudgmentCache<V = unknown> {
         }
       }
     }
-    const descriptor = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    ftruncateSync(descriptor, validBytes);
+    if (existsSync(path)) truncateSync(path, validBytes);
+    const descriptor = openSync(path, 'a'); // append mode: every write lands at the end
     return new JudgmentCache<V>(path, descriptor, entries, skipped);
   }
 

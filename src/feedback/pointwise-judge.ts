@@ -1,0 +1,70 @@
+// Pointwise score judge for direct RLAIF: rationale, then a 1-10 rating read as the probability-weighted mean over the
+// score tokens (or votes), rescaled to [-1, 1] as a reward. Leaves out scores spanning several tokens ("10" as "1","0").
+// Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
+import type { ChatMessage } from './chat-model-v1.ts';
+import { selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
+import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
+import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import type { RequestExecutor } from './request-executor.ts';
+
+export interface PointwiseJudgeOptions {
+  template: PromptTemplate;
+  constitution: Constitution;
+  principleMode: Extract<PrincipleMode, 'sample-one'>; // one principle per score
+  steps: StepOptions;
+  seed: number;
+}
+
+const scoreTokens = Array.from({ length: 10 }, (_, index) => String(index + 1));
+
+/** Expected score on 1..10 mapped linearly onto [-1, 1]. */
+export function scoreToReward(score: number): number {
+  return (score - 5.5) / 4.5;
+}
+
+export class PointwiseJudge {
+  readonly #executor: RequestExecutor;
+  readonly #options: PointwiseJudgeOptions;
+
+  constructor(executor: RequestExecutor, options: PointwiseJudgeOptions) {
+    if (!options.template.verdictRequest) throw new Error(`${options.template.path}: field 'verdictRequest' is required for pointwise judging`);
+    this.#executor = executor;
+    this.#options = options;
+  }
+
+  identity(): Record<string, unknown> {
+    const { template, constitution, ...rest } = this.#options;
+    return { judge: 'pointwise', provider: this.#executor.model.provider, model: this.#executor.model.modelId, templateVersion: template.version, templateHash: template.contentHash, principles: constitution.principles, ...rest };
+  }
+
+  async judge(input: PointwiseInput, signal?: AbortSignal): Promise<PointwiseResult> {
+    const usage = emptyUsage();
+    try {
+      const principle = selectPrinciples(this.#options.constitution, 'sample-one', input.id, this.#options.seed)[0]!;
+      const template = this.#options.template;
+      const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
+      const messages: ChatMessage[] = [
+        { role: 'system', content: renderTemplate(template.preamble, { principle: principle.text }, template.path) },
+        { role: 'user', content: renderTemplate(template.context, { conversation: renderConversation(input.conversation) + reference, response: input.response }, template.path) },
+      ];
+      const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|pointwise`);
+      const rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+      const verdictMessages: ChatMessage[] = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: template.verdictRequest! }];
+      const reading = await verdictStep(this.#executor, verdictMessages, scoreTokens, this.#options.steps, seed + 1, usage, signal);
+      const score = reading.distribution.reduce((sum, probability, index) => sum + probability * (index + 1), 0);
+      return {
+        kind: 'ok',
+        score,
+        reward: scoreToReward(score),
+        distribution: reading.distribution,
+        labelSource: reading.labelSource,
+        rationale,
+        principle: { id: principle.id, text: principle.text },
+        usage,
+      };
+    } catch (error) {
+      return toFailure(error, usage, signal);
+    }
+  }
+}
