@@ -1,0 +1,10 @@
+// The `rlaif` command line: one commander program, each subcommand registered from its own file.
+// Subcommands live beside this file as `<name>-command.ts` and export `register<Name>Command(program)`.
+import { Command } from 'commander';
+
+const program = new Command();
+program.name('rlaif').description('Reinforcement learning from AI feedback').showHelpAfterError();
+
+// Subcommand registrations (one line each, keep sorted).
+
+await program.parseAsync(process.argv);
