@@ -1,0 +1,71 @@
+// Preference records to and from Parquet (or DuckDB-read JSONL) through @duckdb/node-api: prompt/chosen/rejected as
+// LIST<STRUCT(role, content)> columns TRL and pandas read directly; judgment and source as JSON text columns.
+// Leaves out partitioned datasets and remote (S3/HTTP) paths: local files only. No paper.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { writeJsonl } from './jsonl-file.ts';
+import { parseRecord, type PreferenceRecord } from './preference-record.ts';
+
+const messageList = 'STRUCT(role VARCHAR, content VARCHAR)[]';
+const columns = `{id: 'VARCHAR', prompt: '${messageList}', chosen: '${messageList}', rejected: '${messageList}', judgment: 'VARCHAR', source: 'VARCHAR'}`;
+
+function quote(path: string): string {
+  return `'${path.replaceAll("'", "''")}'`;
+}
+
+async function withConnection<T>(task: (run: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return await task(async (sql) => (await connection.runAndReadAll(sql)).getRowObjects() as Array<Record<string, unknown>>);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+export async function writeParquet(path: string, records: PreferenceRecord[]): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const staging = mkdtempSync(join(tmpdir(), 'rlaif-parquet-'));
+  try {
+    const jsonl = join(staging, 'rows.jsonl');
+    writeJsonl(
+      jsonl,
+      records.map((record) => ({
+        id: record.id,
+        prompt: record.prompt,
+        chosen: record.chosen,
+        rejected: record.rejected,
+        judgment: record.judgment ? JSON.stringify(record.judgment) : null,
+        source: record.source ? JSON.stringify(record.source) : null,
+      })),
+    );
+    await withConnection((run) => run(`COPY (SELECT * FROM read_json(${quote(jsonl)}, format = 'newline_delimited', columns = ${columns})) TO ${quote(path)} (FORMAT parquet)`));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Read records from a Parquet file (or JSONL via DuckDB when the name ends in .jsonl/.json). */
+export async function readWithDuckDb(path: string): Promise<PreferenceRecord[]> {
+  // JSONL lines are taken as raw JSON objects (no type inference: ISO strings must stay strings).
+  const sql = /\.jsonl?$/.test(path) ? `SELECT json::VARCHAR AS row FROM read_ndjson_objects(${quote(path)})` : `SELECT to_json(t)::VARCHAR AS row FROM read_parquet(${quote(path)}) t`;
+  const rows = await withConnection((run) => run(sql));
+  return rows.map((row, index) => {
+    const where = `${path}: row ${index + 1}`;
+    const value = JSON.parse(String(row.row)) as Record<string, unknown>;
+    const decode = (field: string): unknown => {
+      const text = value[field];
+      if (text === null || text === undefined) return undefined;
+      if (typeof text !== 'string') return text;
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new Error(`${where}: field '${field}' is not JSON text`);
+      }
+    };
+    return parseRecord({ ...value, judgment: decode('judgment'), source: decode('source') }, where);
+  });
+}

@@ -1,0 +1,59 @@
+// The preference record every dataset format converts to and from: a conversation prompt, a chosen and a rejected
+// continuation (lists of messages), and, once judged, the labeler's full judgment with provenance.
+// Leaves out tool calls and images. Judgment fields follow Lee et al. 2023 (arXiv 2309.00267).
+import { z } from 'zod';
+import type { JudgmentProvenance, Message, PairwiseJudgment } from '../feedback/judgment-types.ts';
+
+export const messageSchema = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+export const messagesSchema = z.array(messageSchema);
+
+/** What the labeler said about a pair, kept with the pair so every preference traces back to its rationale. */
+export interface PairJudgment {
+  candidateA: 'chosen' | 'rejected'; // which of this record's responses was shown as candidate A
+  probabilityChosen: number; // P(chosen preferred) from the labeler's (clamped) soft label
+  sourceChosen: 'chosen' | 'rejected' | null; // where the labeler's chosen sat in the source data; null if the source had no label
+  result: PairwiseJudgment; // rationale, principles, both-order probabilities
+  provenance: JudgmentProvenance;
+}
+
+export interface PreferenceRecord {
+  id: string;
+  prompt: Message[]; // the shared context, ending where the continuations start
+  chosen: Message[]; // (>= 1 messages) the preferred continuation
+  rejected: Message[];
+  judgment?: PairJudgment;
+  source?: { file: string; line: number };
+}
+
+// Judgments are produced by our own code; on read they are checked loosely for shape and kept whole.
+const judgmentSchema = z
+  .object({
+    candidateA: z.enum(['chosen', 'rejected']),
+    probabilityChosen: z.number().min(0).max(1),
+    sourceChosen: z.enum(['chosen', 'rejected']).nullable(),
+    result: z.looseObject({ kind: z.literal('ok'), rationale: z.string(), positions: z.array(z.unknown()) }),
+    provenance: z.looseObject({ provider: z.string(), model: z.string(), templateVersion: z.string() }),
+  })
+  .passthrough();
+
+export const recordSchema = z.object({
+  id: z.string().min(1),
+  prompt: messagesSchema,
+  chosen: messagesSchema.min(1),
+  rejected: messagesSchema.min(1),
+  judgment: judgmentSchema.optional(),
+  source: z.object({ file: z.string(), line: z.number().int() }).optional(),
+});
+
+/** Validate one record, or throw an error naming where it came from and the offending field. */
+export function parseRecord(value: unknown, where: string): PreferenceRecord {
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${where}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  const record = parsed.data as PreferenceRecord;
+  if (record.judgment === undefined) delete record.judgment;
+  if (record.source === undefined) delete record.source;
+  return record;
+}

@@ -1,0 +1,60 @@
+// Tests the labeler audit on hand-built judgments whose metrics are worked out by hand, and on a biased scripted labeler.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { OrderVerdict, PairwiseResult } from './judgment-types.ts';
+import { auditLabeler, cohenKappa, expectedCalibrationError, formatAudit } from './labeler-audit.ts';
+
+function verdict(order: 'A-first' | 'B-first', probabilityFirst: number): OrderVerdict {
+  return { order, probabilityFirst, probabilityA: order === 'A-first' ? probabilityFirst : 1 - probabilityFirst, rationale: 'r', labelSource: 'logprobs', votes: null, verdictRaw: '1' };
+}
+
+function judged(forwardFirst: number, reversedFirst: number): PairwiseResult {
+  const forward = verdict('A-first', forwardFirst);
+  const reversed = verdict('B-first', reversedFirst);
+  const probabilityA = (forward.probabilityA + reversed.probabilityA) / 2;
+  return {
+    kind: 'ok',
+    preferred: probabilityA === 0.5 ? 'tie' : probabilityA > 0.5 ? 'A' : 'B',
+    probability: probabilityA,
+    rationale: 'r',
+    principles: [{ id: 'p', text: 't' }],
+    positions: [{ principle: { id: 'p', text: 't' }, forward, reversed, probabilityA }],
+    usage: { requests: 4, promptTokens: 0, completionTokens: 0 },
+  };
+}
+
+test('metrics on a worked example', () => {
+  const usage = { requests: 1, promptTokens: 0, completionTokens: 0 };
+  const audit = auditLabeler([
+    { gold: 'A', result: judged(0.9, 0.2) }, // P(A) = (0.9 + 0.8)/2 = 0.85 right; orders consistent
+    { gold: 'B', result: judged(0.7, 0.8) }, // P(A) = (0.7 + 0.2)/2 = 0.45 right; both chose position 1
+    { gold: 'A', result: judged(0.6, 0.6) }, // P(A) = 0.5 tie; both chose position 1
+    { gold: 'B', result: judged(0.8, 0.3) }, // P(A) = 0.75 wrong
+    { gold: 'A', result: { kind: 'invalid', reason: 'unparseable-verdict', raw: 'banana', detail: '', usage } },
+  ]);
+  assert.equal(audit.pairs, 5);
+  assert.equal(audit.judged, 4);
+  assert.equal(audit.parseFailureRate, 0.2);
+  assert.equal(audit.accuracy, (1 + 1 + 0.5 + 0) / 4);
+  assert.equal(audit.accuracyForwardOnly, (1 + 0 + 1 + 0) / 4);
+  assert.equal(audit.samePositionPreferredBefore, 2 / 4);
+  assert.equal(audit.samePositionPreferredAfter, 0);
+  assert.equal(audit.positionOneRateBefore, 6 / 8);
+  assert.equal(audit.tieRate, 1 / 4);
+  // kappa over the 3 non-ties: labeler (1,0,1) vs gold (1,0,0): po = 2/3, pe = (2/3)(1/3)+(1/3)(2/3) = 4/9.
+  assert.ok(Math.abs(audit.cohenKappa! - (2 / 3 - 4 / 9) / (1 - 4 / 9)) < 1e-12);
+  const table = formatAudit(audit);
+  assert.match(table, /78\.0%/);
+  assert.match(table, /18\.0%/);
+  assert.match(table, /50\.0%/);
+});
+
+test('kappa and calibration edge cases', () => {
+  assert.equal(cohenKappa([[1, 1], [0, 0]]), 1);
+  assert.equal(cohenKappa([[1, 0], [0, 1]]), -1);
+  assert.equal(cohenKappa([]), null);
+  // Perfectly calibrated: confidence 0.75 and 3 of 4 right.
+  assert.equal(expectedCalibrationError([0, 1, 2, 3].map((index) => ({ confidence: 0.75, correct: index < 3 ? 1 : 0 }))), 0);
+  // Overconfident: confidence 0.95, half right.
+  assert.ok(Math.abs(expectedCalibrationError([{ confidence: 0.95, correct: 1 }, { confidence: 0.95, correct: 0 }])! - 0.45) < 1e-12);
+});

@@ -1,0 +1,149 @@
+// Audits a labeler against human or gold preferences: accuracy (alignment), Cohen's kappa, same-position-preferred rate
+// before and after order averaging, tie rate, parse-failure rate, expected calibration error of the soft labels.
+// Leaves out confidence intervals. Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
+// 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI preamble + chain-of-thought).
+import type { PairwiseResult } from './judgment-types.ts';
+
+export interface AuditItem {
+  gold: 'A' | 'B'; // which candidate the human or checker preferred
+  result: PairwiseResult;
+}
+
+export interface LabelerAudit {
+  pairs: number;
+  judged: number; // ok results
+  failureRate: number; // typed failures of any reason / pairs
+  parseFailureRate: number; // 'unparseable-verdict' failures / pairs
+  accuracy: number | null; // order-averaged labels vs gold over judged pairs, ties counted as half right
+  accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting
+  cohenKappa: number | null; // averaged hard labels vs gold, ties left out
+  samePositionPreferredBefore: number | null; // share of (pair, principle) where both orders chose the same position
+  samePositionPreferredAfter: number | null; // the same after averaging: 0 by construction except where orders were not both judged
+  positionOneRateBefore: number | null; // share of single-order verdicts choosing the response shown first (0.5 is unbiased)
+  tieRate: number | null; // ties / judged
+  expectedCalibrationError: number | null; // 10 bins over confidence max(p, 1-p)
+  reference: { source: string; alignment: number; samePositionPreferred: number };
+}
+
+export const leeEtAlReference = { source: 'Lee et al. 2023 (arXiv 2309.00267)', alignment: 0.78, samePositionPreferred: 0.18 };
+
+function ratio(numerator: number, denominator: number): number | null {
+  return denominator === 0 ? null : numerator / denominator;
+}
+
+/** Credit for one soft label: 1 right, 0 wrong, 0.5 on an exact tie. */
+function credit(probabilityA: number, gold: 'A' | 'B', tie: boolean): number {
+  if (tie) return 0.5;
+  return (probabilityA > 0.5) === (gold === 'A') ? 1 : 0;
+}
+
+export function cohenKappa(labels: Array<[0 | 1, 0 | 1]>): number | null {
+  if (labels.length === 0) return null;
+  const n = labels.length;
+  const observed = labels.filter(([a, b]) => a === b).length / n;
+  const firstOnes = labels.filter(([a]) => a === 1).length / n;
+  const secondOnes = labels.filter(([, b]) => b === 1).length / n;
+  const expected = firstOnes * secondOnes + (1 - firstOnes) * (1 - secondOnes);
+  return expected === 1 ? (observed === 1 ? 1 : 0) : (observed - expected) / (1 - expected);
+}
+
+/** ECE over equal-width confidence bins on [0.5, 1]; `correct` is 0, 0.5 or 1 per item. */
+export function expectedCalibrationError(items: Array<{ confidence: number; correct: number }>, bins = 10): number | null {
+  if (items.length === 0) return null;
+  const sums = Array.from({ length: bins }, () => ({ count: 0, confidence: 0, correct: 0 }));
+  for (const item of items) {
+    const index = Math.min(bins - 1, Math.max(0, Math.floor(((item.confidence - 0.5) / 0.5) * bins)));
+    const bin = sums[index]!;
+    bin.count++;
+    bin.confidence += item.confidence;
+    bin.correct += item.correct;
+  }
+  return sums.reduce((total, bin) => (bin.count === 0 ? total : total + (bin.count / items.length) * Math.abs(bin.correct / bin.count - bin.confidence / bin.count)), 0);
+}
+
+export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
+  let judged = 0;
+  let failures = 0;
+  let parseFailures = 0;
+  let correct = 0;
+  let correctForward = 0;
+  let ties = 0;
+  let orderPairs = 0;
+  let samePositionBefore = 0;
+  let samePositionAfter = 0;
+  let singleVerdicts = 0;
+  let positionOneVotes = 0;
+  const kappaLabels: Array<[0 | 1, 0 | 1]> = [];
+  const calibration: Array<{ confidence: number; correct: number }> = [];
+  for (const { gold, result } of items) {
+    if (result.kind !== 'ok') {
+      failures++;
+      if (result.reason === 'unparseable-verdict') parseFailures++;
+      continue;
+    }
+    judged++;
+    const tie = result.preferred === 'tie';
+    if (tie) ties++;
+    const averaged = result.positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / result.positions.length;
+    const itemCredit = credit(averaged, gold, tie);
+    correct += itemCredit;
+    const forward = result.positions.reduce((sum, verdict) => sum + verdict.forward.probabilityA, 0) / result.positions.length;
+    correctForward += credit(forward, gold, Math.abs(forward - 0.5) <= tieMargin);
+    if (!tie) kappaLabels.push([averaged > 0.5 ? 1 : 0, gold === 'A' ? 1 : 0]);
+    calibration.push({ confidence: Math.max(result.probability, 1 - result.probability), correct: itemCredit });
+    for (const verdict of result.positions) {
+      for (const single of [verdict.forward, verdict.reversed]) {
+        if (!single) continue;
+        singleVerdicts++;
+        if (single.probabilityFirst > 0.5) positionOneVotes++;
+      }
+      if (!verdict.reversed) continue;
+      orderPairs++;
+      const forwardFirst = verdict.forward.probabilityFirst;
+      const reversedFirst = verdict.reversed.probabilityFirst;
+      if ((forwardFirst > 0.5 && reversedFirst > 0.5) || (forwardFirst < 0.5 && reversedFirst < 0.5)) samePositionBefore++;
+      // After averaging, one label P(A) serves both presentations: position 1 is A in one and B in the other.
+      const averagedFirstForward = verdict.probabilityA;
+      const averagedFirstReversed = 1 - verdict.probabilityA;
+      if ((averagedFirstForward > 0.5 && averagedFirstReversed > 0.5) || (averagedFirstForward < 0.5 && averagedFirstReversed < 0.5)) samePositionAfter++;
+    }
+  }
+  return {
+    pairs: items.length,
+    judged,
+    failureRate: ratio(failures, items.length) ?? 0,
+    parseFailureRate: ratio(parseFailures, items.length) ?? 0,
+    accuracy: ratio(correct, judged),
+    accuracyForwardOnly: ratio(correctForward, judged),
+    cohenKappa: cohenKappa(kappaLabels),
+    samePositionPreferredBefore: ratio(samePositionBefore, orderPairs),
+    samePositionPreferredAfter: ratio(samePositionAfter, orderPairs),
+    positionOneRateBefore: ratio(positionOneVotes, singleVerdicts),
+    tieRate: ratio(ties, judged),
+    expectedCalibrationError: expectedCalibrationError(calibration),
+    reference: leeEtAlReference,
+  };
+}
+
+function percent(value: number | null): string {
+  return value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`;
+}
+
+/** A plain-text table: our figures beside Lee et al.'s. */
+export function formatAudit(audit: LabelerAudit): string {
+  const rows: Array<[string, string, string]> = [
+    ['pairs (judged)', `${audit.pairs} (${audit.judged})`, ''],
+    ['alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
+    ['accuracy, one order only', percent(audit.accuracyForwardOnly), ''],
+    ["Cohen's kappa", audit.cohenKappa === null ? 'n/a' : audit.cohenKappa.toFixed(3), ''],
+    ['same position preferred, before averaging', percent(audit.samePositionPreferredBefore), percent(audit.reference.samePositionPreferred)],
+    ['same position preferred, after averaging', percent(audit.samePositionPreferredAfter), ''],
+    ['position 1 chosen (single orders)', percent(audit.positionOneRateBefore), ''],
+    ['tie rate', percent(audit.tieRate), ''],
+    ['parse-failure rate', percent(audit.parseFailureRate), ''],
+    ['failure rate (all typed failures)', percent(audit.failureRate), ''],
+    ['expected calibration error', audit.expectedCalibrationError === null ? 'n/a' : audit.expectedCalibrationError.toFixed(3), ''],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [`${'metric'.padEnd(width)}  ours      ${audit.reference.source}`, ...rows.map(([name, ours, theirs]) => `${name.padEnd(width)}  ${ours.padEnd(8)}  ${theirs}`)].join('\n');
+}
