@@ -6,5 +6,6 @@ const program = new Command();
 program.name('rlaif').description('Reinforcement learning from AI feedback').showHelpAfterError();
 
 // Subcommand registrations (one line each, keep sorted).
+import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,95 @@
+// Tests `rlaif judge` end to end on real HH-RLHF pairs against the scripted loopback server: run folder contents, config
+// errors naming the key, the API key kept out of every file, and Ctrl-C (SIGINT to a real child process) then resume.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startScriptedServer } from '../feedback/testing/scripted-openai-server.ts';
+import { judgeCommand } from './judge-command.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'rlaif-judge-cli-'));
+after(() => rmSync(directory, { recursive: true, force: true }));
+const hhPath = '/work/shared/data/hh-rlhf-harmless-base-test.jsonl.gz';
+const secret = 'sk-cli-SECRET-never-in-files';
+
+function writeConfig(name: string, url: string, extra = ''): string {
+  const path = join(directory, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `input:\n  path: ${hhPath}\n  format: hh-rlhf\n  limit: 40\nprovider:\n  kind: openai-compatible\n  baseURL: ${url}\n  model: scripted\n  apiKeyEnvironmentVariable: RLAIF_TEST_KEY\n` +
+      `requests:\n  concurrency: 4\n  timeoutMs: 300\n  baseDelayMs: 1\n  maxDelayMs: 5\n  maxRetryAfterMs: 10\noutput:\n  runDirectory: ${name}-run\ncost:\n  inputPerMillionTokens: 1\n  outputPerMillionTokens: 2\n${extra}`,
+  );
+  return path;
+}
+
+describe('rlaif judge', () => {
+  test('judges real HH-RLHF pairs into a run folder with dataset, failures, audit and usage', async () => {
+    process.env.RLAIF_TEST_KEY = secret;
+    const server = await startScriptedServer({ seed: 2, failureRate: 0.2, positionBias: 0.3 });
+    try {
+      const summary = await judgeCommand({ config: writeConfig('basic', server.url), progress: false });
+      assert.equal(summary.interrupted, false);
+      assert.equal(summary.judged + summary.failures, 40);
+      const run = join(directory, 'basic-run');
+      for (const file of ['config.json', 'cache.jsonl', 'preferences.jsonl', 'preferences.parquet', 'failures.jsonl', 'audit.json', 'audit.txt', 'usage.json', 'judge.log']) assert.ok(existsSync(join(run, file)), file);
+      const preferences = readFileSync(join(run, 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.equal(preferences.length, summary.judged);
+      const first = preferences[0];
+      assert.ok(first.judgment.result.rationale.length > 0);
+      assert.equal(first.judgment.result.positions[0].reversed.order, 'B-first');
+      assert.equal(first.judgment.provenance.templateVersion, 'pairwise-v1');
+      assert.match(first.source.file, /hh-rlhf/);
+      const audit = JSON.parse(readFileSync(join(run, 'audit.json'), 'utf8'));
+      assert.equal(audit.pairs, 40);
+      // The toy labeler is biased toward position 1 by +0.3: single orders disagree often, averaging removes it.
+      assert.ok(audit.samePositionPreferredBefore > 0.3, `before ${audit.samePositionPreferredBefore}`);
+      assert.equal(audit.samePositionPreferredAfter, 0);
+      assert.match(readFileSync(join(run, 'audit.txt'), 'utf8'), /Lee et al/);
+      const usage = JSON.parse(readFileSync(join(run, 'usage.json'), 'utf8'));
+      assert.ok(usage.cost > 0 && usage.requests >= 160);
+      for (const file of readdirSync(run)) assert.equal(readFileSync(join(run, file)).includes(secret), false, `${file} holds no API key`);
+
+      const before = server.stats.requests;
+      const again = await judgeCommand({ config: writeConfig('basic', server.url), progress: false });
+      assert.equal(server.stats.requests - before, 0, 're-run makes no call');
+      assert.equal(again.fromCache, 40);
+    } finally {
+      await server.close();
+      delete process.env.RLAIF_TEST_KEY;
+    }
+  });
+
+  test('config errors name the key path', async () => {
+    const path = writeConfig('bad', 'http://127.0.0.1:9/v1', 'judge:\n  bothOrder: false\n');
+    await assert.rejects(judgeCommand({ config: path, progress: false }), /bad\.yaml: unknown key 'judge\.bothOrder'/);
+  });
+
+  test('Ctrl-C stops a running judge; the re-run continues and loses nothing', async () => {
+    const server = await startScriptedServer({ latencyMs: 25 });
+    try {
+      const config = writeConfig('interrupt', server.url);
+      const cachePath = join(directory, 'interrupt-run', 'cache.jsonl');
+      const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
+      const child = spawn(process.execPath, [bin, 'judge', '--config', config, '--no-progress', '--limit', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const lines = (): number => (existsSync(cachePath) ? readFileSync(cachePath, 'utf8').split('\n').filter(Boolean).length : 0);
+      for (let waited = 0; lines() < 5 && waited < 20_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /run the same command again to continue/);
+      const kept = lines();
+      assert.ok(kept >= 5 && kept < 60, `kept ${kept}`);
+      const summary = await judgeCommand({ config, progress: false, limit: 60 });
+      assert.equal(summary.fromCache, kept);
+      assert.equal(summary.judgedNow, 60 - kept);
+      assert.equal(lines(), 60, 'one cache line per pair, none duplicated');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+// The `rlaif judge` config: one zod schema holding every default, description and check; unknown keys are errors
+// naming their path; the parsed config is frozen and written into the run folder.
+// Leaves out sampling pairs from a policy (input is always a dataset of pairs). Recipe: Lee et al. 2023 (arXiv 2309.00267).
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const messageSchema = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+
+const providerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('openai-compatible'),
+    baseURL: z.string().url().describe('chat-completions base URL, e.g. http://127.0.0.1:8000/v1 for vLLM'),
+    model: z.string().min(1).describe('model name the server expects'),
+    apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('name of the environment variable holding the API key (the key never goes into the config)'),
+  }),
+  z.strictObject({
+    kind: z.literal('in-process'),
+    model: z.literal('deterministic-test').describe('in-process adapters available; the project models plug in here once they exist'),
+    supportsLogprobs: z.boolean().default(true),
+  }),
+]);
+
+export const judgeRunConfigSchema = z.strictObject({
+  input: z.strictObject({
+    path: z.string().min(1).describe('dataset of pairs; relative paths resolve against the config file'),
+    format: z.enum(['hh-rlhf', 'trl', 'openai', 'parquet', 'duckdb-jsonl']).describe('how the dataset is stored'),
+    limit: z.number().int().positive().optional().describe('judge only the first N pairs'),
+  }),
+  provider: providerSchema,
+  judge: z
+    .strictObject({
+      templatesDirectory: z.string().optional().describe('directory whose <name>.yaml files override the shipped templates'),
+      constitution: z.string().optional().describe('constitution YAML; the shipped harmlessness one when absent'),
+      principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe('one principle drawn per pair, or all averaged'),
+      bothOrders: z.boolean().default(true).describe('judge (A,B) and (B,A) and average, cancelling position bias'),
+      clamp: z.strictObject({ min: z.number().min(0).max(0.5), max: z.number().min(0.5).max(1) }).nullable().default(null).describe('clamp soft labels, e.g. {min: 0.4, max: 0.6} as in Constitutional AI'),
+      tieMargin: z.number().min(0).max(0.5).default(0).describe('|P(A) - 0.5| at or below this is a tie'),
+      fewShot: z
+        .array(z.strictObject({ conversation: z.array(messageSchema).min(1), response1: z.string(), response2: z.string(), rationale: z.string(), preferred: z.union([z.literal(1), z.literal(2)]) }))
+        .default([])
+        .describe('worked examples shown before each pair'),
+      topLogprobs: z.number().int().min(1).max(20).default(5).describe('alternatives read at the verdict token'),
+      votes: z.number().int().min(1).default(5).describe('samples when the provider gives no logprobs'),
+      voteTemperature: z.number().min(0).default(1),
+      rationaleMaxTokens: z.number().int().positive().default(512),
+      rationaleTemperature: z.number().min(0).default(0),
+      verdictMaxTokens: z.number().int().positive().default(2),
+      maxParseAttempts: z.number().int().min(1).default(3).describe('verdict attempts before a typed unparseable-verdict failure'),
+      seed: z.number().int().default(0).describe('seeds principle draws, candidate order and every sampling call'),
+    })
+    .prefault({}),
+  requests: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(1024).default(8).describe('requests in flight at most'),
+      timeoutMs: z.number().int().positive().default(60_000).describe('per-request limit'),
+      maxAttempts: z.number().int().min(1).default(6).describe('tries per request on 429/5xx/timeouts/garbled responses'),
+      baseDelayMs: z.number().int().min(0).default(500).describe('first backoff ceiling; doubles per retry, full jitter'),
+      maxDelayMs: z.number().int().min(0).default(30_000),
+      maxRetryAfterMs: z.number().int().min(0).default(120_000).describe('longest Retry-After honoured'),
+    })
+    .prefault({}),
+  cost: z
+    .strictObject({
+      inputPerMillionTokens: z.number().min(0).default(0).describe('price per million prompt tokens'),
+      outputPerMillionTokens: z.number().min(0).default(0).describe('price per million completion tokens'),
+    })
+    .prefault({}),
+  output: z
+    .strictObject({
+      runDirectory: z.string().default('runs/judge').describe('where the cache, dataset, failures and audit go; relative to the config file'),
+      parquet: z.boolean().default(true).describe('also write preferences.parquet'),
+    })
+    .prefault({}),
+  retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure'),
+});
+
+export type JudgeRunConfig = z.infer<typeof judgeRunConfigSchema>;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function parseJudgeRunConfig(raw: unknown, source: string): JudgeRunConfig {
+  const parsed = judgeRunConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new Error(`${source}: unknown key '${[...issue.path, issue.keys[0]].join('.')}'`);
+    throw new Error(`${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+export function loadJudgeRunConfig(path: string): JudgeRunConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: cannot read config: ${(error as Error).message}`);
+  }
+  return parseJudgeRunConfig(raw, path);
+}

@@ -1,0 +1,150 @@
+// One judging job over a dataset of pairs into a run folder: cache.jsonl (append-only, the resume point), then, once
+// every pair is judged, preferences.jsonl (+ .parquet), failures.jsonl, audit.json/.txt and usage.json.
+// Leaves out sampling pairs from a policy model (later, once the models layer serves generation). Lee et al. 2023 (arXiv 2309.00267).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { loadConstitution } from '../feedback/constitution.ts';
+import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
+import { JudgmentCache } from '../feedback/judgment-cache.ts';
+import { runJudgments, type CachedJudgment } from '../feedback/judge-runner.ts';
+import type { JudgmentProvenance, PairwiseResult } from '../feedback/judgment-types.ts';
+import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labeler-audit.ts';
+import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
+import { loadTemplate } from '../feedback/prompt-template.ts';
+import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
+import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
+import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
+import { readWithDuckDb, writeParquet } from './duckdb-format.ts';
+import { readHhRlhf } from './hh-rlhf-format.ts';
+import { goldCandidate, judgedRecord, preparePair } from './judged-pairs.ts';
+import { writeJsonl } from './jsonl-file.ts';
+import { readOpenAIPreference } from './openai-preference-format.ts';
+import type { PreferenceRecord } from './preference-record.ts';
+import type { JudgeRunConfig } from './judge-run-config.ts';
+import { readTrl, writeTrl } from './trl-format.ts';
+
+export interface JudgeRunEvents {
+  onStart?: (total: number, alreadyCached: number) => void;
+  onResult?: (id: string, kind: string, fromCache: boolean) => void;
+  onRetry?: (message: string) => void;
+}
+
+export interface JudgeRunSummary {
+  runDirectory: string;
+  pairs: number;
+  judged: number; // ok results
+  failures: number; // typed failures
+  fromCache: number;
+  judgedNow: number;
+  interrupted: boolean; // outputs other than the cache are written only when false
+  audit: LabelerAudit | null;
+  usage: UsageTotals & { cost: number };
+}
+
+export async function readPairs(path: string, format: JudgeRunConfig['input']['format']): Promise<PreferenceRecord[]> {
+  switch (format) {
+    case 'hh-rlhf':
+      return readHhRlhf(path);
+    case 'trl':
+      return readTrl(path);
+    case 'openai':
+      return readOpenAIPreference(path);
+    case 'parquet':
+    case 'duckdb-jsonl':
+      return readWithDuckDb(path);
+  }
+}
+
+function buildProvider(config: JudgeRunConfig['provider']): ChatModelV1 {
+  if (config.kind === 'openai-compatible') return new OpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable });
+  return new InProcessProvider(new DeterministicLanguageModel({ supportsLogprobs: config.supportsLogprobs }));
+}
+
+export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents } = {}): Promise<JudgeRunSummary> {
+  const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
+  const runDirectory = at(config.output.runDirectory);
+  mkdirSync(runDirectory, { recursive: true });
+  writeFileSync(join(runDirectory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+
+  const all = await readPairs(at(config.input.path), config.input.format);
+  const records = config.input.limit ? all.slice(0, config.input.limit) : all;
+  const provider = buildProvider(config.provider);
+  const executor = new RequestExecutor(provider, {
+    concurrency: config.requests.concurrency,
+    timeoutMs: config.requests.timeoutMs,
+    retry: { maxAttempts: config.requests.maxAttempts, baseDelayMs: config.requests.baseDelayMs, maxDelayMs: config.requests.maxDelayMs, maxRetryAfterMs: config.requests.maxRetryAfterMs },
+    onRetry: ({ attempt, error, delayMs }) => options.events?.onRetry?.(`retry ${attempt} after ${error.kind} (${error.message}); waiting ${Math.round(delayMs)} ms`),
+  });
+  const template = loadTemplate('pairwise', config.judge.templatesDirectory ? at(config.judge.templatesDirectory) : undefined);
+  const constitution = loadConstitution(config.judge.constitution ? at(config.judge.constitution) : undefined);
+  const { judge: settings } = config;
+  const judge = new PairwiseJudge(executor, {
+    template,
+    constitution,
+    principleMode: settings.principleMode,
+    bothOrders: settings.bothOrders,
+    fewShot: settings.fewShot.map((example) => ({ ...example, conversation: [...example.conversation] })),
+    clamp: settings.clamp,
+    tieMargin: settings.tieMargin,
+    steps: {
+      rationaleMaxTokens: settings.rationaleMaxTokens,
+      rationaleTemperature: settings.rationaleTemperature,
+      verdictMaxTokens: settings.verdictMaxTokens,
+      topLogprobs: settings.topLogprobs,
+      votes: settings.votes,
+      voteTemperature: settings.voteTemperature,
+      maxParseAttempts: settings.maxParseAttempts,
+    },
+    seed: settings.seed,
+  });
+
+  const prepared = records.map((record) => preparePair(record, settings.seed));
+  const cache = JudgmentCache.open<CachedJudgment<PairwiseResult>>(join(runDirectory, 'cache.jsonl'));
+  const identity = judge.identity();
+  const alreadyCached = prepared.filter((pair) => cache.get(JudgmentCache.keyOf(identity, pair.input)) !== undefined).length;
+  options.events?.onStart?.(records.length, alreadyCached);
+  let outcome;
+  try {
+    outcome = await runJudgments(
+      prepared.map((pair) => pair.input),
+      {
+        judge: (input, signal) => judge.judge(input, signal),
+        identity,
+        cache,
+        concurrency: config.requests.concurrency,
+        retryFailed: config.retryFailed,
+        signal: options.signal,
+        onResult: (input, judgment, fromCache) => options.events?.onResult?.(input.id, judgment.result.kind, fromCache),
+      },
+    );
+  } finally {
+    cache.close();
+  }
+  const usage = { ...executor.totals, cost: costOf(executor.totals, config.cost) };
+  const summary: JudgeRunSummary = { runDirectory, pairs: records.length, judged: 0, failures: 0, fromCache: outcome.fromCache, judgedNow: outcome.judgedNow, interrupted: outcome.interrupted, audit: null, usage };
+  if (outcome.interrupted) return summary;
+
+  const constitutionName = `${constitution.name}@${constitution.version}`;
+  const preferences: PreferenceRecord[] = [];
+  const failures: unknown[] = [];
+  const auditItems = records.map((record, index) => {
+    const judgment = outcome.judgments[index]!;
+    const provenance: JudgmentProvenance = { provider: provider.provider, model: provider.modelId, templateVersion: template.version, templateHash: template.contentHash, constitution: constitutionName, seed: settings.seed, judgedAt: judgment.judgedAt };
+    const judged = judgedRecord(record, prepared[index]!, judgment.result, provenance);
+    if (judged) preferences.push(judged);
+    else if (judgment.result.kind === 'invalid') failures.push({ id: record.id, reason: judgment.result.reason, detail: judgment.result.detail, raw: judgment.result.raw, source: record.source ?? null });
+    return { gold: goldCandidate(prepared[index]!), result: judgment.result };
+  });
+  summary.judged = preferences.length;
+  summary.failures = failures.length;
+  summary.audit = auditLabeler(auditItems, settings.tieMargin);
+  writeTrl(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational');
+  if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
+  writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
+  writeFileSync(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
+  const note = 'Gold labels: the dataset\'s chosen response. Same-position-preferred after averaging is 0 by construction (one label serves both orders).';
+  writeFileSync(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
+  writeFileSync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
+  return summary;
+}
