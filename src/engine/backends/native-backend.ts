@@ -1,3 +1,141 @@
-// PLACEHOLDER until the native addon lands: always unavailable.
-import type { Backend } from '../backend.ts';
-export function createNativeBackend(): Backend { throw new Error('native addon not built yet'); }
+// The native backend: adapts the C addon (build/Release/rlaif_native.node, built by `npm install`) to Backend.
+// The addon validates every argument before touching memory and throws "op: ..."; here those become EngineError.
+// Leaves out: building the addon (scripts/build-native.mjs) and the kernels themselves (native/*.c).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
+
+export type CpuLevel = 'avx512' | 'avx2' | 'generic';
+
+type F32 = Float32Array;
+type I32 = Int32Array;
+
+/** The addon's kernels for one CPU level: Backend's methods with flattened arguments. */
+interface NativeKernels {
+  cpu: CpuLevel;
+  threads: number;
+  gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
+    beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+  attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
+    D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
+  attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
+    Hkv: number, T: number, S: number, D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
+  [kernel: string]: unknown;
+}
+
+interface NativeAddon {
+  create(level?: CpuLevel): NativeKernels;
+  levels(): CpuLevel[];
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const addonPath = join(root, 'build', 'Release', 'rlaif_native.node');
+let addon: NativeAddon | null = null;
+
+function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (!existsSync(addonPath)) {
+    throw new Error(`native addon missing at ${addonPath}; build it with \`npm run build:native\` (needs g++)`);
+  }
+  addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  return addon;
+}
+
+/** CPU levels this machine can run, best first (throws when the addon is not built). */
+export function nativeCpuLevels(): CpuLevel[] {
+  return loadAddon().levels();
+}
+
+/** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
+export function createNativeBackend(level?: CpuLevel): Backend & { readonly cpu: CpuLevel } {
+  return new NativeBackend(loadAddon().create(level));
+}
+
+/** Rethrows the addon's "op: message" errors as EngineError; anything else passes through. */
+function rethrow(error: unknown): never {
+  if (error instanceof Error && (error as { code?: string }).code === 'ERR_RLAIF_KERNEL') {
+    const cut = error.message.indexOf(': ');
+    throw new EngineError(error.message.slice(0, cut), error.message.slice(cut + 2));
+  }
+  throw error;
+}
+
+type Fn = (...args: never[]) => unknown;
+
+class NativeBackend implements Backend {
+  readonly name = 'native' as const;
+  readonly threads: number;
+  readonly cpu: CpuLevel;
+  private readonly k: NativeKernels;
+
+  constructor(kernels: NativeKernels) {
+    this.k = kernels;
+    this.threads = kernels.threads;
+    this.cpu = kernels.cpu;
+    // Each plain kernel forwards its arguments unchanged; only gemm and attention flatten a params object.
+    for (const op of PASSTHROUGH) {
+      const fn = kernels[op] as (...args: unknown[]) => unknown;
+      (this as unknown as Record<string, Fn>)[op] = (...args: unknown[]) => {
+        try { return fn(...args); } catch (error) { return rethrow(error); }
+      };
+    }
+  }
+
+  gemm(p: GemmParams): void {
+    try {
+      this.k.gemm(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
+        p.strideC);
+    } catch (error) { rethrow(error); }
+  }
+
+  attention(q: F32, k: F32, v: F32, out: F32, probs: F32, p: AttentionParams): void {
+    try {
+      this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask);
+    } catch (error) { rethrow(error); }
+  }
+
+  attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32,
+    p: AttentionParams): void {
+    try {
+      this.k.attentionBackward(q, k, v, probs, dout, dq, dk, dv, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale,
+        p.keyMask);
+    } catch (error) { rethrow(error); }
+  }
+
+  // Assigned in the constructor from PASSTHROUGH (declared so the class satisfies Backend).
+  declare biasAdd: Backend['biasAdd'];
+  declare sumRowsInto: Backend['sumRowsInto'];
+  declare add: Backend['add'];
+  declare axpy: Backend['axpy'];
+  declare gelu: Backend['gelu'];
+  declare geluBackward: Backend['geluBackward'];
+  declare silu: Backend['silu'];
+  declare siluBackward: Backend['siluBackward'];
+  declare layerNorm: Backend['layerNorm'];
+  declare layerNormBackward: Backend['layerNormBackward'];
+  declare rmsNorm: Backend['rmsNorm'];
+  declare rmsNormBackward: Backend['rmsNormBackward'];
+  declare softmax: Backend['softmax'];
+  declare softmaxBackward: Backend['softmaxBackward'];
+  declare logSoftmax: Backend['logSoftmax'];
+  declare logSoftmaxBackward: Backend['logSoftmaxBackward'];
+  declare targetLogprobs: Backend['targetLogprobs'];
+  declare targetLogprobsBackward: Backend['targetLogprobsBackward'];
+  declare entropy: Backend['entropy'];
+  declare entropyBackward: Backend['entropyBackward'];
+  declare embedding: Backend['embedding'];
+  declare embeddingBackward: Backend['embeddingBackward'];
+  declare adamw: Backend['adamw'];
+  declare sumSquares: Backend['sumSquares'];
+  declare firstNonFinite: Backend['firstNonFinite'];
+}
+
+/** Backend methods whose arguments the addon takes as they are. */
+const PASSTHROUGH = [
+  'biasAdd', 'sumRowsInto', 'add', 'axpy', 'gelu', 'geluBackward', 'silu', 'siluBackward', 'layerNorm',
+  'layerNormBackward', 'rmsNorm', 'rmsNormBackward', 'softmax', 'softmaxBackward', 'logSoftmax', 'logSoftmaxBackward',
+  'targetLogprobs', 'targetLogprobsBackward', 'entropy', 'entropyBackward', 'embedding', 'embeddingBackward', 'adamw',
+  'sumSquares', 'firstNonFinite',
+] as const satisfies readonly (keyof Backend)[];

@@ -1,0 +1,100 @@
+/* Shared declarations of the rlaif native kernels: the per-CPU-level kernel table, the thread pool, the GEMM driver.
+ * Kernels here trust their arguments: binding.c validates every type and length before any of them runs.
+ * Leaves out: anything N-API (binding.c) and CPU detection (dispatch.c). */
+#ifndef RLAIF_COMMON_H
+#define RLAIF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One block of a GEMM: C (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * C, any strides.
+ * op(A)[i, k] = a[i * rsa + k * csa], op(B)[k, j] = b[k * rsb + j * csb], C[i, j] = c[i * ldc + j]. */
+typedef struct {
+  const float *a; long rsa, csa;
+  const float *b; long rsb, csb;
+  float *c; long ldc;
+  long M, N, K;
+  float alpha, beta;
+} GemmBlock;
+
+typedef struct {
+  long B, H, Hkv, T, S, D;
+  int causal;
+  float scale;
+  const float *keyMask; /* (B, S) or NULL */
+} AttnShape;
+
+/* Everything compiled once per CPU level (level.c with different -m flags). Row kernels take [r0, r1). */
+typedef struct {
+  const char *name;
+  int mr, nr, mc, kc, nc; /* GEMM blocking of this level */
+  void (*gemm)(const GemmBlock *g, float *packA, float *packB);
+
+  void (*bias_add)(float *x, const float *bias, long r0, long r1, long cols);
+  void (*sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols);
+  void (*add)(const float *a, const float *b, float *out, long n);
+  void (*axpy)(float alpha, const float *x, float *y, long n);
+  void (*gelu)(const float *x, float *y, long n);
+  void (*gelu_bwd)(const float *x, const float *dy, float *dx, long n);
+  void (*silu)(const float *x, float *y, long n);
+  void (*silu_bwd)(const float *x, const float *dy, float *dx, long n);
+
+  void (*layer_norm)(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                     long r0, long r1, long cols, float eps);
+  void (*layer_norm_bwd)(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                         float *dx, float *dw, float *db, long r0, long r1, long cols);
+  void (*rms_norm)(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps);
+  void (*rms_norm_bwd)(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
+                       long r0, long r1, long cols);
+
+  void (*softmax)(const float *x, float *y, long r0, long r1, long cols);
+  void (*softmax_bwd)(const float *y, const float *dy, float *dx, long r0, long r1, long cols);
+  void (*log_softmax)(const float *x, float *y, long r0, long r1, long cols);
+  void (*log_softmax_bwd)(const float *y, const float *dy, float *dx, long r0, long r1, long cols);
+  void (*target_logprobs)(const float *logits, const int32_t *t, float *out, float *lse, long r0, long r1, long V,
+                          int32_t ignore);
+  void (*target_logprobs_bwd)(const float *logits, const int32_t *t, const float *lse, const float *g, float *dl,
+                              long r0, long r1, long V, int32_t ignore);
+  void (*entropy)(const float *logits, float *out, float *lse, long r0, long r1, long V);
+  void (*entropy_bwd)(const float *logits, const float *lse, const float *h, const float *g, float *dl,
+                      long r0, long r1, long V);
+
+  /* attention over one (b, h) pair; attention_bwd over one (b, kv head) group. scratch: attn_scratch floats. */
+  void (*attention)(const float *q, const float *k, const float *v, float *out, float *probs, const AttnShape *s,
+                    long b, long h, float *scratch);
+  void (*attention_bwd)(const float *q, const float *k, const float *v, const float *probs, const float *dout,
+                        float *dq, float *dk, float *dv, const AttnShape *s, long b, long kvh, float *scratch);
+
+  void (*adamw)(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2, float eps,
+                float wd, float bc1, float bc2, float gscale);
+  double (*sum_squares)(const float *x, long n);
+} KernelTable;
+
+/* scratch floats one attention task needs */
+static inline long attn_scratch(const AttnShape *s) { return 2 * s->S * s->D + 2 * s->S + s->D + 64; }
+
+extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
+
+/* dispatch.c */
+int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
+const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */
+const char *rlaif_best_level(void);
+
+/* pool.c: a persistent pthread pool; the calling thread runs tasks too (as tid 0). */
+typedef void (*TaskFn)(void *ctx, long task);
+int rlaif_threads(void);
+void rlaif_pool_run(long ntasks, TaskFn fn, void *ctx);
+/* Splits [0, n) into chunks of at least grain and runs them on the pool when work (~ ns) is large enough. */
+typedef void (*RangeFn)(void *ctx, long i0, long i1);
+void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx);
+/* 64-byte aligned thread-local scratch of at least n floats (slot 0..3), kept between calls. */
+float *rlaif_scratch(int slot, size_t n);
+
+/* gemm.c */
+void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
+                int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
+
+/* finite.c (compiled without fast-math) */
+long rlaif_first_non_finite(const float *x, long n);
+
+#endif

@@ -1,0 +1,182 @@
+/* Single-threaded blocked GEMM for one CPU level (compiled three times: -DRLAIF_LEVEL=avx512|avx2|generic with
+ * matching -m flags). BLIS loop order: NC panels of B packed to L3, KC x MC blocks of A packed to L2, MR x NR
+ * register micro-kernel over zero-padded slivers; edge tiles go through a small buffer. Threading is in gemm.c. */
+#include "common.h"
+#include "level.h"
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define MR 14
+#define NR 32
+#define MC 336
+#define KC 256
+#define NC 3072
+
+#define DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
+#define FMA(i) { __m512 ai = _mm512_set1_ps(a[i]); \
+    c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1); }
+#define STORE(i) { float *cr = c + (i) * ldc; \
+    if (beta == 0.0f) { _mm512_storeu_ps(cr, _mm512_mul_ps(va, c##i##0)); \
+      _mm512_storeu_ps(cr + 16, _mm512_mul_ps(va, c##i##1)); } \
+    else { _mm512_storeu_ps(cr, _mm512_fmadd_ps(va, c##i##0, _mm512_mul_ps(vb, _mm512_loadu_ps(cr)))); \
+      _mm512_storeu_ps(cr + 16, _mm512_fmadd_ps(va, c##i##1, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16)))); } }
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+
+/* c (MR, NR) = alpha * a-sliver (kc, MR) . b-sliver (kc, NR) + beta * c */
+static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+                    float alpha, float beta) {
+  ROWS(DECL)
+  for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+  long k = 0;
+  for (; k + 4 <= kc; k += 4) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++) {
+      _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+      __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+      ROWS(FMA)
+      a += MR; b += NR;
+    }
+  }
+  for (; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    ROWS(FMA)
+    a += MR; b += NR;
+  }
+  __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  ROWS(STORE)
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MR 6
+#define NR 16
+#define MC 144
+#define KC 256
+#define NC 3072
+
+#define DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
+#define FMA(i) { __m256 ai = _mm256_broadcast_ss(a + i); \
+    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0); c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1); }
+#define STORE(i) { float *cr = c + (i) * ldc; \
+    if (beta == 0.0f) { _mm256_storeu_ps(cr, _mm256_mul_ps(va, c##i##0)); \
+      _mm256_storeu_ps(cr + 8, _mm256_mul_ps(va, c##i##1)); } \
+    else { _mm256_storeu_ps(cr, _mm256_fmadd_ps(va, c##i##0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)))); \
+      _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(va, c##i##1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)))); } }
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+                    float alpha, float beta) {
+  ROWS(DECL)
+  for (long k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    ROWS(FMA)
+    a += MR; b += NR;
+  }
+  __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  ROWS(STORE)
+}
+
+#else
+#define MR 4
+#define NR 8
+#define MC 128
+#define KC 256
+#define NC 2048
+
+static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+                    float alpha, float beta) {
+  float acc[MR][NR];
+  memset(acc, 0, sizeof acc);
+  for (long k = 0; k < kc; k++) {
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    a += MR; b += NR;
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++)
+      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+}
+#endif
+
+/* out: slivers of MR rows, each (kc, MR), zero-padded. op(A)[i, k] = a[i * rsa + k * csa]. */
+static void pack_a(const float *restrict a, long rsa, long csa, long mc, long kc, float *restrict out) {
+  for (long i0 = 0; i0 < mc; i0 += MR) {
+    long mr = mc - i0 < MR ? mc - i0 : MR;
+    float *o = out + i0 * kc;
+    if (csa == 1) {
+      const float *rows[MR];
+      for (long r = 0; r < MR; r++) rows[r] = a + (i0 + (r < mr ? r : 0)) * rsa;
+      if (mr == MR) {
+        for (long k = 0; k < kc; k++)
+          for (int r = 0; r < MR; r++) o[k * MR + r] = rows[r][k];
+      } else {
+        for (long k = 0; k < kc; k++)
+          for (int r = 0; r < MR; r++) o[k * MR + r] = r < mr ? rows[r][k] : 0.0f;
+      }
+    } else {
+      for (long k = 0; k < kc; k++) {
+        const float *src = a + k * csa + i0 * rsa;
+        for (int r = 0; r < MR; r++) o[k * MR + r] = r < mr ? src[r * rsa] : 0.0f;
+      }
+    }
+  }
+}
+
+/* out: slivers of NR columns, each (kc, NR), zero-padded. op(B)[k, j] = b[k * rsb + j * csb]. */
+static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc, float *restrict out) {
+  for (long j0 = 0; j0 < nc; j0 += NR) {
+    long nr = nc - j0 < NR ? nc - j0 : NR;
+    float *o = out + j0 * kc;
+    if (csb == 1) {
+      for (long k = 0; k < kc; k++) {
+        const float *src = b + k * rsb + j0;
+        if (nr == NR) memcpy(o + k * NR, src, NR * sizeof(float));
+        else for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? src[j] : 0.0f;
+      }
+    } else {
+      const float *cols[NR];
+      for (long j = 0; j < NR; j++) cols[j] = b + (j0 + (j < nr ? j : 0)) * csb;
+      for (long k = 0; k < kc; k++)
+        for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? cols[j][k * rsb] : 0.0f;
+    }
+  }
+}
+
+static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
+  float tile[MR * NR] __attribute__((aligned(64)));
+  for (long jc = 0; jc < g->N; jc += NC) {
+    long nc = g->N - jc < NC ? g->N - jc : NC;
+    for (long pc = 0; pc < g->K; pc += KC) {
+      long kc = g->K - pc < KC ? g->K - pc : KC;
+      float beta = pc == 0 ? g->beta : 1.0f;
+      pack_b(g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, kc, nc, packB);
+      for (long ic = 0; ic < g->M; ic += MC) {
+        long mc = g->M - ic < MC ? g->M - ic : MC;
+        pack_a(g->a + ic * g->rsa + pc * g->csa, g->rsa, g->csa, mc, kc, packA);
+        for (long jr = 0; jr < nc; jr += NR) {
+          long nr = nc - jr < NR ? nc - jr : NR;
+          for (long ir = 0; ir < mc; ir += MR) {
+            long mr = mc - ir < MR ? mc - ir : MR;
+            float *c = g->c + (ic + ir) * g->ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              ukernel(kc, packA + ir * kc, packB + jr * kc, c, g->ldc, g->alpha, beta);
+            } else {
+              ukernel(kc, packA + ir * kc, packB + jr * kc, tile, NR, 1.0f, 0.0f);
+              for (long i = 0; i < mr; i++)
+                for (long j = 0; j < nr; j++) {
+                  float v = g->alpha * tile[i * NR + j];
+                  c[i * g->ldc + j] = beta == 0.0f ? v : v + beta * c[i * g->ldc + j];
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+const KernelTable LEVEL_TABLE = {
+  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm = gemm_serial,
+  LEVEL_OPS_INIT
+};

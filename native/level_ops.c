@@ -1,0 +1,328 @@
+/* Fused elementwise, norm, softmax, log-prob, attention and AdamW kernels for one CPU level (compiled per level).
+ * Plain C the compiler vectorizes at the level's width: reductions use LANES independent accumulators (no
+ * -ffast-math, so NaN/Inf propagate as in the js reference); exp is a branch-free Cephes polynomial (~1 ulp). */
+#include "level.h"
+#include <math.h>
+#include <string.h>
+
+#define LANES 16
+#define K_GELU 0.7978845608028654f /* sqrt(2 / pi) */
+
+/* exp(x), vectorizable: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, 2^n built in the exponent bits. */
+static inline float vexp(float x) {
+  float xc = x < -87.3f ? -87.3f : x;
+  xc = xc > 88.3f ? 88.3f : xc;
+  float t = xc * 1.44269504088896341f;
+  int n = (int)(t + (t >= 0.0f ? 0.5f : -0.5f));
+  float fn = (float)n;
+  float r = xc - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } e = { .i = (n + 127) << 23 };
+  float res = p * e.f;
+  res = x < -87.3f ? 0.0f : res;
+  res = x > 88.6f ? INFINITY : res;
+  return res;
+}
+
+static inline float lane_sum(const float *acc) {
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+static inline float row_sum(const float *x, long n) {
+  float acc[LANES] = {0};
+  long j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += x[j + l];
+  float s = lane_sum(acc);
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
+static inline float row_dot(const float *x, const float *y, long n) {
+  float acc[LANES] = {0};
+  long j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += x[j + l] * y[j + l];
+  float s = lane_sum(acc);
+  for (; j < n; j++) s += x[j] * y[j];
+  return s;
+}
+
+static inline float row_max(const float *x, long n) {
+  float acc[LANES];
+  for (int l = 0; l < LANES; l++) acc[l] = -INFINITY;
+  long j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  float m = -INFINITY;
+  for (int l = 0; l < LANES; l++) m = acc[l] > m ? acc[l] : m;
+  for (; j < n; j++) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+/* sum_j exp(x[j] - mx) */
+static inline float row_sum_exp(const float *x, float mx, long n) {
+  float acc[LANES] = {0};
+  long j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += vexp(x[j + l] - mx);
+  float s = lane_sum(acc);
+  for (; j < n; j++) s += vexp(x[j] - mx);
+  return s;
+}
+
+static inline float row_lse(const float *x, long n) {
+  float mx = row_max(x, n);
+  if (mx == -INFINITY) return -INFINITY;
+  return mx + logf(row_sum_exp(x, mx, n));
+}
+
+void L(bias_add)(float *x, const float *bias, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    float *xr = x + r * cols;
+    for (long j = 0; j < cols; j++) xr[j] += bias[j];
+  }
+}
+
+void L(sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols) {
+  for (long r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    for (long j = c0; j < c1; j++) acc[j] += (double)xr[j];
+  }
+}
+
+void L(add)(const float *a, const float *b, float *out, long n) {
+  for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void L(axpy)(float alpha, const float *x, float *y, long n) {
+  for (long i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* GELU_tanh(x) = 0.5 x (1 + tanh(u)) = x * sigmoid(2u): no cancellation near 0. */
+void L(gelu)(const float *x, float *y, long n) {
+  for (long i = 0; i < n; i++) {
+    float v = x[i], u = K_GELU * (v + 0.044715f * v * v * v);
+    y[i] = v / (1.0f + vexp(-2.0f * u));
+  }
+}
+
+/* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) u' with 0.5 (1 + t) = s, 1 - t^2 = 4 s (1 - s), s = sigmoid(2u). */
+void L(gelu_bwd)(const float *x, const float *dy, float *dx, long n) {
+  for (long i = 0; i < n; i++) {
+    float v = x[i], u = K_GELU * (v + 0.044715f * v * v * v);
+    float s = 1.0f / (1.0f + vexp(-2.0f * u));
+    float du = K_GELU * (1.0f + 3.0f * 0.044715f * v * v);
+    dx[i] += dy[i] * (s + 2.0f * v * s * (1.0f - s) * du);
+  }
+}
+
+void L(silu)(const float *x, float *y, long n) {
+  for (long i = 0; i < n; i++) y[i] = x[i] / (1.0f + vexp(-x[i]));
+}
+
+void L(silu_bwd)(const float *x, const float *dy, float *dx, long n) {
+  for (long i = 0; i < n; i++) {
+    float s = 1.0f / (1.0f + vexp(-x[i]));
+    dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
+  }
+}
+
+void L(layer_norm)(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                   long r0, long r1, long cols, float eps) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float mu = row_sum(xr, cols) / (float)cols;
+    float acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= cols; j += LANES)
+      for (int l = 0; l < LANES; l++) { float d = xr[j + l] - mu; acc[l] += d * d; }
+    float ss = lane_sum(acc);
+    for (; j < cols; j++) { float d = xr[j] - mu; ss += d * d; }
+    float rs = 1.0f / sqrtf(ss / (float)cols + eps);
+    mean[r] = mu; rstd[r] = rs;
+    for (j = 0; j < cols; j++) yr[j] = (xr[j] - mu) * rs * w[j] + b[j];
+  }
+}
+
+void L(layer_norm_bwd)(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                       float *dx, float *dw, float *db, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols, *gr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float mu = mean[r], rs = rstd[r];
+    float aG[LANES] = {0}, aGX[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= cols; j += LANES)
+      for (int l = 0; l < LANES; l++) {
+        float xhat = (xr[j + l] - mu) * rs, g = gr[j + l] * w[j + l];
+        aG[l] += g; aGX[l] += g * xhat;
+      }
+    float sumG = lane_sum(aG), sumGX = lane_sum(aGX);
+    for (; j < cols; j++) {
+      float xhat = (xr[j] - mu) * rs, g = gr[j] * w[j];
+      sumG += g; sumGX += g * xhat;
+    }
+    float mG = sumG / (float)cols, mGX = sumGX / (float)cols;
+    for (j = 0; j < cols; j++) {
+      float xhat = (xr[j] - mu) * rs;
+      dw[j] += gr[j] * xhat;
+      db[j] += gr[j];
+      dxr[j] += rs * (gr[j] * w[j] - mG - xhat * mGX);
+    }
+  }
+}
+
+void L(rms_norm)(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float rs = 1.0f / sqrtf(row_dot(xr, xr, cols) / (float)cols + eps);
+    rstd[r] = rs;
+    for (long j = 0; j < cols; j++) yr[j] = xr[j] * rs * w[j];
+  }
+}
+
+void L(rms_norm_bwd)(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
+                     long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols, *gr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float rs = rstd[r];
+    float acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= cols; j += LANES)
+      for (int l = 0; l < LANES; l++) acc[l] += gr[j + l] * w[j + l] * xr[j + l];
+    float s = lane_sum(acc);
+    for (; j < cols; j++) s += gr[j] * w[j] * xr[j];
+    float m = s * rs / (float)cols;
+    for (j = 0; j < cols; j++) {
+      dw[j] += gr[j] * xr[j] * rs;
+      dxr[j] += rs * (gr[j] * w[j] - xr[j] * rs * m);
+    }
+  }
+}
+
+void L(softmax)(const float *x, float *y, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float mx = row_max(xr, cols);
+    for (long j = 0; j < cols; j++) yr[j] = vexp(xr[j] - mx);
+    float inv = 1.0f / row_sum(yr, cols);
+    for (long j = 0; j < cols; j++) yr[j] *= inv;
+  }
+}
+
+void L(softmax_bwd)(const float *y, const float *dy, float *dx, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *yr = y + r * cols, *gr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float dot = row_dot(yr, gr, cols);
+    for (long j = 0; j < cols; j++) dxr[j] += yr[j] * (gr[j] - dot);
+  }
+}
+
+void L(log_softmax)(const float *x, float *y, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float lse = row_lse(xr, cols);
+    for (long j = 0; j < cols; j++) yr[j] = xr[j] - lse;
+  }
+}
+
+void L(log_softmax_bwd)(const float *y, const float *dy, float *dx, long r0, long r1, long cols) {
+  for (long r = r0; r < r1; r++) {
+    const float *yr = y + r * cols, *gr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float s = row_sum(gr, cols);
+    for (long j = 0; j < cols; j++) dxr[j] += gr[j] - vexp(yr[j]) * s;
+  }
+}
+
+void L(target_logprobs)(const float *logits, const int32_t *t, float *out, float *lse, long r0, long r1, long V,
+                        int32_t ignore) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = logits + r * V;
+    float l = row_lse(xr, V);
+    lse[r] = l;
+    out[r] = t[r] == ignore ? 0.0f : xr[t[r]] - l;
+  }
+}
+
+void L(target_logprobs_bwd)(const float *logits, const int32_t *t, const float *lse, const float *g, float *dl,
+                            long r0, long r1, long V, int32_t ignore) {
+  for (long r = r0; r < r1; r++) {
+    if (t[r] == ignore || g[r] == 0.0f) continue;
+    const float *xr = logits + r * V;
+    float *dr = dl + r * V;
+    float l = lse[r], gr = g[r];
+    for (long j = 0; j < V; j++) dr[j] -= gr * vexp(xr[j] - l);
+    dr[t[r]] += gr;
+  }
+}
+
+void L(entropy)(const float *logits, float *out, float *lse, long r0, long r1, long V) {
+  for (long r = r0; r < r1; r++) {
+    const float *xr = logits + r * V;
+    float l = row_lse(xr, V);
+    float acc[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= V; j += LANES)
+      for (int q = 0; q < LANES; q++) acc[q] += vexp(xr[j + q] - l) * xr[j + q];
+    float px = lane_sum(acc);
+    for (; j < V; j++) px += vexp(xr[j] - l) * xr[j];
+    lse[r] = l;
+    out[r] = l - px;
+  }
+}
+
+void L(entropy_bwd)(const float *logits, const float *lse, const float *h, const float *g, float *dl,
+                    long r0, long r1, long V) {
+  for (long r = r0; r < r1; r++) {
+    float gr = g[r];
+    if (gr == 0.0f) continue;
+    const float *xr = logits + r * V;
+    float *dr = dl + r * V;
+    float l = lse[r], hr = h[r];
+    for (long j = 0; j < V; j++) {
+      float lp = xr[j] - l;
+      dr[j] -= gr * vexp(lp) * (lp + hr);
+    }
+  }
+}
+
+void L(adamw)(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2, float eps,
+              float wd, float bc1, float bc2, float gscale) {
+  float ib1 = 1.0f - b1, ib2 = 1.0f - b2, rbc1 = 1.0f / bc1, rbc2 = 1.0f / bc2;
+  for (long i = 0; i < n; i++) {
+    float gi = g[i] * gscale;
+    float mi = b1 * m[i] + ib1 * gi, vi = b2 * v[i] + ib2 * gi * gi;
+    m[i] = mi; v[i] = vi;
+    p[i] -= lr * (mi * rbc1 / (sqrtf(vi * rbc2) + eps) + wd * p[i]);
+  }
+}
+
+double L(sum_squares)(const float *x, long n) {
+  double acc[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+  double s = 0;
+  for (int l = 0; l < 8; l++) s += acc[l];
+  for (; i < n; i++) s += (double)x[i] * (double)x[i];
+  return s;
+}
+
+#include "level_attention.inc"

@@ -1,0 +1,251 @@
+// Shared kernel suite: every non-js backend (and every CPU level of the native one) against the js reference,
+// on random shapes including 0, 1, 3, 17, 129 and sizes off the GEMM block sizes; forward outputs poisoned with NaN,
+// gradient outputs pre-filled (accumulate semantics). Then bad input: thrown errors naming the op, no crash.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import type { AttentionParams, Backend, GemmParams } from '../backend.ts';
+import { availableBackends, loadBackend } from './index.ts';
+import { JsBackend } from './js-backend.ts';
+import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
+
+const js = new JsBackend();
+const SIZES = [0, 1, 3, 17, 129];
+
+/** Deterministic uniforms in [-1, 1) (mulberry32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+const rand = rng(42);
+const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rand() * scale);
+const poison = (n: number) => new Float32Array(n).fill(NaN);
+const ids = (n: number, V: number) => Int32Array.from({ length: n }, () => Math.floor(((rand() + 1) / 2) * V));
+
+/** |got - want| <= abs + rel |want| everywhere (NaN in got fails); names the first bad index. */
+function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, rel = 1e-5, abs = 1e-5): void {
+  assert.equal(got.length, want.length, `${label}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    if (g === w) continue;
+    if (!(Math.abs(g - w) <= abs + rel * Math.abs(w))) assert.fail(`${label}[${i}]: got ${g}, want ${w}`);
+  }
+}
+
+/** Runs `call` on js and on `backend` with identical copies of `arrays`; compares the `outputs` keys. */
+function same<T extends Record<string, Float32Array | Int32Array>>(label: string, backend: Backend, arrays: T,
+  outputs: (keyof T)[], call: (b: Backend, a: T) => void, rel = 1e-5, abs = 1e-5): void {
+  const copy = (): T => Object.fromEntries(Object.entries(arrays).map(([k, v]) => [k, v.slice()])) as T;
+  const want = copy(), got = copy();
+  call(js, want);
+  call(backend, got);
+  for (const key of outputs) close(`${label} ${String(key)}`, got[key], want[key], rel, abs);
+}
+
+function backendsUnderTest(): [string, Backend][] {
+  const list: [string, Backend][] = [];
+  for (const name of availableBackends()) {
+    if (name === 'js') continue;
+    list.push([name, loadBackend(name)]);
+    if (name === 'native') {
+      const current = (loadBackend(name) as Backend & { cpu: string }).cpu;
+      for (const level of nativeCpuLevels()) if (level !== current) list.push([`native/${level}`, createNativeBackend(level)]);
+    }
+  }
+  return list;
+}
+
+const under = backendsUnderTest();
+if (under.length === 0) it('no non-js backend loads here: nothing to compare', () => {});
+
+for (const [label, backend] of under) {
+  describe(`backend ${label} matches js`, () => {
+    it('gemm: transposes, odd and empty sizes, alpha/beta, batch strides incl. broadcast', () => {
+      const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 129], [17, 3, 1], [129, 33, 17], [0, 5, 3],
+        [5, 0, 3], [5, 3, 0], [14, 32, 256], [15, 33, 257], [29, 65, 300], [300, 130, 70], [64, 64, 32]];
+      for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
+        for (const [alpha, beta, batch, mode] of [[1, 0, 1, 0], [0.5, 1, 3, 0], [2, -0.5, 2, 1], [1, 0, 3, 2]]) {
+          // mode 0: packed batches; 1: A broadcast (strideA 0) and gaps between C batches; 2: B broadcast
+          const strideA = mode === 1 ? 0 : M * K, strideB = mode === 2 ? 0 : K * N, strideC = M * N + (mode === 1 ? 5 : 0);
+          const a = random(Math.max(1, (batch - 1) * strideA + M * K)), b = random(Math.max(1, (batch - 1) * strideB + K * N));
+          const c = beta === 0 ? poison(batch * strideC) : random(batch * strideC);
+          if (mode === 1) for (let bi = 0; bi < batch; bi++) for (let g = 0; g < 5; g++) c[bi * strideC + M * N + g] = 7;
+          const p = { M, N, K, transA, transB, alpha, beta, batch, strideA, strideB, strideC };
+          same(`gemm ${JSON.stringify(p)}`, backend, { a, b, c }, ['c'],
+            (be, x) => be.gemm({ ...p, a: x.a, b: x.b, c: x.c } as GemmParams), 1e-5, 1e-5 * Math.max(1, K));
+        }
+      }
+    });
+
+    it('elementwise: gelu, silu (+ backward), add, axpy, biasAdd, sumRowsInto', () => {
+      for (const n of [...SIZES, 5000, 100003]) {
+        const x = random(n, 6);
+        if (n > 10) { x[0] = 40; x[1] = -40; x[2] = 100; x[3] = -100; }
+        const dy = random(n), dx = random(n);
+        same(`gelu n=${n}`, backend, { x, y: poison(n) }, ['y'], (be, a) => be.gelu(a.x, a.y, n));
+        same(`silu n=${n}`, backend, { x, y: poison(n) }, ['y'], (be, a) => be.silu(a.x, a.y, n));
+        same(`geluBackward n=${n}`, backend, { x, dy, dx }, ['dx'], (be, a) => be.geluBackward(a.x, a.dy, a.dx, n));
+        same(`siluBackward n=${n}`, backend, { x, dy, dx }, ['dx'], (be, a) => be.siluBackward(a.x, a.dy, a.dx, n));
+        same(`add n=${n}`, backend, { x, dy, y: poison(n) }, ['y'], (be, a) => be.add(a.x, a.dy, a.y, n));
+        same(`axpy n=${n}`, backend, { x, dx }, ['dx'], (be, a) => be.axpy(-0.75, a.x, a.dx, n));
+      }
+      for (const rows of [...SIZES, 1000]) for (const cols of SIZES) {
+        const x = random(rows * cols), bias = random(cols), out = random(cols);
+        same(`biasAdd ${rows}x${cols}`, backend, { x, bias }, ['x'], (be, a) => be.biasAdd(a.x, a.bias, rows, cols));
+        same(`sumRowsInto ${rows}x${cols}`, backend, { x, out }, ['out'],
+          (be, a) => be.sumRowsInto(a.x, a.out, rows, cols), 1e-5, 1e-5 * Math.max(1, Math.sqrt(rows)));
+      }
+    });
+
+    it('layerNorm and rmsNorm, forward and backward', () => {
+      for (const rows of [...SIZES, 600]) for (const cols of [1, 3, 17, 129, 256]) {
+        const n = rows * cols, x = random(n, 3), w = random(cols), b = random(cols), dy = random(n);
+        same(`layerNorm ${rows}x${cols}`, backend, { x, w, b, y: poison(n), mean: poison(rows), rstd: poison(rows) },
+          ['y', 'mean', 'rstd'], (be, a) => be.layerNorm(a.x, a.w, a.b, a.y, a.mean, a.rstd, rows, cols, 1e-5), 1e-4, 1e-5);
+        const mean = new Float32Array(rows), rstd = new Float32Array(rows);
+        js.layerNorm(x, w, b, new Float32Array(n), mean, rstd, rows, cols, 1e-5);
+        same(`layerNormBackward ${rows}x${cols}`, backend,
+          { dy, x, w, mean, rstd, dx: random(n), dw: random(cols), db: random(cols) }, ['dx', 'dw', 'db'],
+          (be, a) => be.layerNormBackward(a.dy, a.x, a.w, a.mean, a.rstd, a.dx, a.dw, a.db, rows, cols), 1e-4, 1e-4);
+        same(`rmsNorm ${rows}x${cols}`, backend, { x, w, y: poison(n), rstd: poison(rows) }, ['y', 'rstd'],
+          (be, a) => be.rmsNorm(a.x, a.w, a.y, a.rstd, rows, cols, 1e-6), 1e-4, 1e-5);
+        js.rmsNorm(x, w, new Float32Array(n), rstd, rows, cols, 1e-6);
+        same(`rmsNormBackward ${rows}x${cols}`, backend, { dy, x, w, rstd, dx: random(n), dw: random(cols) },
+          ['dx', 'dw'], (be, a) => be.rmsNormBackward(a.dy, a.x, a.w, a.rstd, a.dx, a.dw, rows, cols), 1e-4, 1e-4);
+      }
+    });
+
+    it('softmax, logSoftmax, targetLogprobs, entropy: forward and backward', () => {
+      for (const rows of [...SIZES, 300]) for (const cols of [1, 3, 17, 129, 1000]) {
+        const n = rows * cols, x = random(n, 8), dy = random(n);
+        if (n > 4 && cols > 1) { x[1] = -Infinity; x[n - 1] = -Infinity; }
+        same(`softmax ${rows}x${cols}`, backend, { x, y: poison(n) }, ['y'], (be, a) => be.softmax(a.x, a.y, rows, cols));
+        same(`logSoftmax ${rows}x${cols}`, backend, { x, y: poison(n) }, ['y'],
+          (be, a) => be.logSoftmax(a.x, a.y, rows, cols));
+        const y = new Float32Array(n), ly = new Float32Array(n);
+        js.softmax(x, y, rows, cols); js.logSoftmax(x, ly, rows, cols);
+        same(`softmaxBackward ${rows}x${cols}`, backend, { y, dy, dx: random(n) }, ['dx'],
+          (be, a) => be.softmaxBackward(a.y, a.dy, a.dx, rows, cols));
+        same(`logSoftmaxBackward ${rows}x${cols}`, backend, { y: ly, dy, dx: random(n) }, ['dx'],
+          (be, a) => be.logSoftmaxBackward(a.y, a.dy, a.dx, rows, cols), 1e-5, 1e-4);
+        const z = random(n, 8), t = ids(rows, cols), g = random(rows);
+        if (rows > 2) { t[1] = -100; g[2] = 0; }
+        same(`targetLogprobs ${rows}x${cols}`, backend, { z, t, out: poison(rows), lse: poison(rows) }, ['out', 'lse'],
+          (be, a) => be.targetLogprobs(a.z, a.t as Int32Array, a.out, a.lse, rows, cols, -100));
+        const lse = new Float32Array(rows), h = new Float32Array(rows);
+        js.targetLogprobs(z, t, new Float32Array(rows), lse, rows, cols, -100);
+        same(`targetLogprobsBackward ${rows}x${cols}`, backend, { z, t, lse, g, d: random(n) }, ['d'],
+          (be, a) => be.targetLogprobsBackward(a.z, a.t as Int32Array, a.lse, a.g, a.d, rows, cols, -100));
+        same(`entropy ${rows}x${cols}`, backend, { z, out: poison(rows), lse: poison(rows) }, ['out', 'lse'],
+          (be, a) => be.entropy(a.z, a.out, a.lse, rows, cols), 1e-5, 1e-4);
+        js.entropy(z, h, lse, rows, cols);
+        same(`entropyBackward ${rows}x${cols}`, backend, { z, lse, h, g, d: random(n) }, ['d'],
+          (be, a) => be.entropyBackward(a.z, a.lse, a.h, a.g, a.d, rows, cols), 1e-5, 1e-5);
+      }
+    });
+
+    it('attention forward and backward: GQA, causal offset, key mask, empty', () => {
+      const cases: [number, number, number, number, number, number, boolean, boolean][] = [
+        [1, 1, 1, 1, 1, 1, true, false], [2, 4, 2, 17, 17, 8, true, false], [2, 4, 1, 5, 9, 3, true, true],
+        [1, 2, 2, 3, 7, 16, false, true], [2, 4, 4, 64, 64, 32, true, false], [1, 3, 1, 0, 4, 4, true, false],
+        [3, 2, 1, 129, 129, 17, true, true], [1, 2, 1, 0, 0, 5, false, false]];
+      for (const [B, H, Hkv, T, S, D, causal, masked] of cases) {
+        let keyMask: Float32Array | null = null;
+        if (masked) {
+          keyMask = Float32Array.from({ length: B * S }, () => (rand() > -0.6 ? 1 : 0));
+          for (let j = 0; j < S; j++) keyMask[j] = j < 2 ? 0 : keyMask[j]; // early queries of batch 0 see no key
+          if (B > 1) for (let j = 0; j < S; j++) keyMask[S + j] = 0;      // batch 1 fully padded
+        }
+        const p: AttentionParams = { B, H, Hkv, T, S, D, causal, scale: 1 / Math.sqrt(Math.max(1, D)), keyMask };
+        const nq = B * H * T * D, nk = B * Hkv * S * D, np = B * H * T * S;
+        const q = random(nq, 2), k = random(nk, 2), v = random(nk), dout = random(nq);
+        const label = `attention ${JSON.stringify({ ...p, keyMask: masked })}`;
+        same(label, backend, { q, k, v, out: poison(nq), probs: poison(np) }, ['out', 'probs'],
+          (be, a) => be.attention(a.q, a.k, a.v, a.out, a.probs, p), 1e-5, 1e-5);
+        const probs = new Float32Array(np);
+        js.attention(q, k, v, new Float32Array(nq), probs, p);
+        same(`${label} backward`, backend, { q, k, v, probs, dout, dq: random(nq), dk: random(nk), dv: random(nk) },
+          ['dq', 'dk', 'dv'], (be, a) => be.attentionBackward(a.q, a.k, a.v, a.probs, a.dout, a.dq, a.dk, a.dv, p),
+          1e-5, 1e-4);
+      }
+    });
+
+    it('embedding gather / scatter-add, adamw, sumSquares, firstNonFinite', () => {
+      for (const n of SIZES) for (const D of [1, 3, 17, 129]) {
+        const V = 11, table = random(V * D), id = ids(n, V);
+        same(`embedding n=${n} D=${D}`, backend, { table, id, out: poison(n * D) }, ['out'],
+          (be, a) => be.embedding(a.table, a.id as Int32Array, a.out, n, D, V));
+        same(`embeddingBackward n=${n} D=${D}`, backend, { d: random(n * D), id, dt: random(V * D) }, ['dt'],
+          (be, a) => be.embeddingBackward(a.d, a.id as Int32Array, a.dt, n, D, V));
+      }
+      for (const n of [...SIZES, 70001]) {
+        same(`adamw n=${n}`, backend, { p: random(n), g: random(n), m: random(n, 0.1), v: random(n, 0.01).map(Math.abs) },
+          ['p', 'm', 'v'], (be, a) => be.adamw(a.p, a.g, a.m, a.v, n, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.19, 0.002, 0.5),
+          1e-5, 1e-6);
+        const x = random(n, 10);
+        const want = js.sumSquares(x, n), got = backend.sumSquares(x, n);
+        assert.ok(Math.abs(got - want) <= 1e-9 * Math.abs(want), `sumSquares n=${n}: ${got} vs ${want}`);
+        assert.equal(backend.firstNonFinite(x, n), -1, `firstNonFinite clean n=${n}`);
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          if (n === 0) continue;
+          const y = x.slice(), at = Math.floor(n * 0.7);
+          y[at] = bad; if (at + 1 < n) y[n - 1] = NaN;
+          assert.equal(backend.firstNonFinite(y, n), at, `firstNonFinite ${bad} at ${at} of ${n}`);
+        }
+      }
+    });
+
+    it('bad input throws an error naming the op and the sizes; the process survives', () => {
+      const f = new Float32Array(8), expectThrow = (fn: () => unknown, pattern: RegExp) =>
+        assert.throws(fn, (e: unknown) => e instanceof Error && pattern.test(e.message), String(pattern));
+      const g = { a: f, b: f, c: new Float32Array(3), M: 2, N: 2, K: 2, transA: false, transB: false, alpha: 1, beta: 0,
+        batch: 1, strideA: 4, strideB: 4, strideC: 4 };
+      expectThrow(() => backend.gemm(g), /gemm.*C has 3 elements, needs 4/);
+      expectThrow(() => backend.gemm({ ...g, c: f, batch: 3 }), /gemm.*A has 8 elements, needs 12/);
+      expectThrow(() => backend.gemm({ ...g, c: f, M: 1.5 }), /gemm.*M/);
+      expectThrow(() => backend.gelu(f, f, 9), /gelu.*9/);
+      expectThrow(() => backend.gelu([1, 2] as unknown as Float32Array, f, 2), /gelu/);
+      expectThrow(() => backend.add(new Float64Array(4) as unknown as Float32Array, f, f, 4), /add/);
+      expectThrow(() => backend.softmax(f, f, -1, 2), /softmax/);
+      expectThrow(() => backend.layerNorm(f, f, f, f, f, new Float32Array(1), 2, 4, 1e-5), /layerNorm.*rstd/);
+      expectThrow(() => backend.embedding(f, Int32Array.of(0, 1, 7), f, 3, 2, 4), /embedding.*7.*position 2/);
+      expectThrow(() => backend.embeddingBackward(f, Int32Array.of(-1), f, 1, 2, 4), /embeddingBackward.*-1.*position 0/);
+      expectThrow(() => backend.targetLogprobs(f, Int32Array.of(0, 9), f, f, 2, 4, -100), /targetLogprobs.*9.*row 1/);
+      expectThrow(() => backend.embedding(f, new Float32Array(2) as unknown as Int32Array, f, 2, 2, 4), /embedding/);
+      const p: AttentionParams = { B: 1, H: 3, Hkv: 2, T: 1, S: 1, D: 1, causal: true, scale: 1, keyMask: null };
+      expectThrow(() => backend.attention(f, f, f, f, f, p), /attention.*3.*2/);
+      expectThrow(() => backend.attention(f, f, f, f, f, { ...p, H: 2, T: 4, S: 4, D: 4 }), /attention.*q/);
+      expectThrow(() => backend.adamw(f, f, f, new Float32Array(2), 8, 1, 1, 1, 1, 1, 1, 1, 1), /adamw.*v/);
+      assert.equal(backend.sumSquares(f, 8), 0);
+    });
+  });
+}
+
+if (under.some(([label]) => label === 'native')) {
+  describe('native CPU level selection', () => {
+    for (const level of nativeCpuLevels().filter((l) => l !== 'avx512')) {
+      it(`RLAIF_CPU=${level} picks the ${level} kernels`, () => {
+        const code = `import('./src/engine/backends/native-backend.ts').then((m) => {
+          const b = m.createNativeBackend(); const c = new Float32Array(4);
+          b.gemm({ a: Float32Array.of(1, 2, 3, 4), b: Float32Array.of(1, 0, 0, 1), c, M: 2, N: 2, K: 2, transA: false,
+            transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+          console.log(b.cpu, Array.from(c).join(',')); })`;
+        const out = spawnSync(process.execPath, ['--import', 'tsx', '-e', code],
+          { env: { ...process.env, RLAIF_CPU: level }, encoding: 'utf8' });
+        assert.equal(out.stdout.trim(), `${level} 1,2,3,4`, out.stderr);
+      });
+    }
+    it('RLAIF_CPU naming an unknown level is an error', () => {
+      const out = spawnSync(process.execPath, ['--import', 'tsx', '-e',
+        `import('./src/engine/backends/native-backend.ts').then((m) => m.createNativeBackend())`],
+      { env: { ...process.env, RLAIF_CPU: 'sse9' }, encoding: 'utf8' });
+      assert.notEqual(out.status, 0);
+      assert.match(out.stderr, /RLAIF_CPU must be avx512, avx2 or generic/);
+    });
+  });
+}
