@@ -1,3 +1,285 @@
-// PLACEHOLDER until the wasm kernels land: always unavailable.
-import type { Backend } from '../backend.ts';
-export function createWasmBackend(): Backend { throw new Error('wasm kernels not built yet'); }
+// The wasm SIMD128 backend: the fallback when the native addon cannot build or load (kernels in native/wasm/*.c,
+// compiled by scripts/build-wasm.sh into the committed wasm/kernels.wasm; GEMM runs on up to 8 threads).
+// In wasm: gemm, gelu, silu, layerNorm, rmsNorm, softmax, logSoftmax, targetLogprobs, entropy (each with its
+// backward), attention (+ backward), adamw. Delegated to JsBackend (memory-bound, where copying operands into
+// linear memory would cost as much as the op): biasAdd, sumRowsInto, add, axpy, embedding (+ backward),
+// sumSquares, firstNonFinite. Every entry point checks buffer lengths before copying anything.
+import {
+  type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
+} from '../backend.ts';
+import { checkAttention, checkGemm, JsBackend } from './js-backend.ts';
+import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
+
+/** GEMMs with at least this many flops (2 M N K batch) are split across the worker threads. */
+const PARALLEL_FLOPS = 2 ** 22;
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly threads: number;
+  private readonly js = new JsBackend();
+  private readonly k: Record<string, (...args: number[]) => number>;
+
+  constructor(readonly runtime: WasmRuntime) {
+    this.threads = runtime.threads;
+    this.k = runtime.exports;
+  }
+
+  gemm(p: GemmParams): void {
+    checkGemm('gemm', p);
+    const { M, N, K, batch } = p;
+    if (batch === 0 || M === 0 || N === 0) return;
+    const rt = this.runtime;
+    rt.reset();
+    const a = rt.put('gemm', p.a, (batch - 1) * p.strideA + M * K);
+    const b = rt.put('gemm', p.b, (batch - 1) * p.strideB + K * N);
+    const spanC = (batch - 1) * p.strideC + M * N;
+    // C is copied in when it is read (beta != 0) or when its batches leave gaps that the copy-out must preserve.
+    const packedC = batch === 1 || p.strideC === M * N;
+    const c = p.beta !== 0 || !packedC ? rt.put('gemm', p.c, spanC) : rt.alloc('gemm', spanC);
+    const overlapping = batch > 1 && p.strideC < M * N; // batches write the same C: keep js's sequential order
+    const parallel = !overlapping && 2 * M * N * K * batch >= PARALLEL_FLOPS;
+    rt.gemm({ a, b, c, M, N, K, transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta, batch,
+      strideA: p.strideA, strideB: p.strideB, strideC: p.strideC }, parallel);
+    rt.get(c, p.c, spanC);
+  }
+
+  biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void { this.js.biasAdd(x, bias, rows, cols); }
+  sumRowsInto(x: Float32Array, out: Float32Array, rows: number, cols: number): void { this.js.sumRowsInto(x, out, rows, cols); }
+  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void { this.js.add(a, b, out, n); }
+  axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void { this.js.axpy(alpha, x, y, n); }
+
+  gelu(x: Float32Array, y: Float32Array, n: number): void { this.unary('gelu', x, y, n); }
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+    this.unaryBackward('geluBackward', 'gelu_bwd', x, dy, dx, n);
+  }
+  silu(x: Float32Array, y: Float32Array, n: number): void { this.unary('silu', x, y, n); }
+  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+    this.unaryBackward('siluBackward', 'silu_bwd', x, dy, dx, n);
+  }
+
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array,
+    rstd: Float32Array, rows: number, cols: number, eps: number): void {
+    const op = 'layerNorm', n = rows * cols;
+    checkLength(op, 'x', x, n); checkLength(op, 'y', y, n); checkLength(op, 'weight', w, cols);
+    checkLength(op, 'bias', b, cols); checkLength(op, 'mean', mean, rows); checkLength(op, 'rstd', rstd, rows);
+    const rt = this.start();
+    const px = rt.put(op, x, n), pw = rt.put(op, w, cols), pb = rt.put(op, b, cols);
+    const py = rt.alloc(op, n), pm = rt.alloc(op, rows), pr = rt.alloc(op, rows);
+    this.k.layernorm(px, pw, pb, py, pm, pr, rows, cols, eps);
+    rt.get(py, y, n); rt.get(pm, mean, rows); rt.get(pr, rstd, rows);
+  }
+
+  layerNormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array,
+    dx: Float32Array, dw: Float32Array, db: Float32Array, rows: number, cols: number): void {
+    const op = 'layerNormBackward', n = rows * cols;
+    checkLength(op, 'dy', dy, n); checkLength(op, 'x', x, n); checkLength(op, 'dx', dx, n);
+    checkLength(op, 'weight', w, cols); checkLength(op, 'dweight', dw, cols); checkLength(op, 'dbias', db, cols);
+    checkLength(op, 'mean', mean, rows); checkLength(op, 'rstd', rstd, rows);
+    const rt = this.start();
+    const pdy = rt.put(op, dy, n), px = rt.put(op, x, n), pw = rt.put(op, w, cols), pm = rt.put(op, mean, rows);
+    const pr = rt.put(op, rstd, rows), pdx = rt.put(op, dx, n), pdw = rt.put(op, dw, cols), pdb = rt.put(op, db, cols);
+    this.k.layernorm_bwd(pdy, px, pw, pm, pr, pdx, pdw, pdb, rows, cols);
+    rt.get(pdx, dx, n); rt.get(pdw, dw, cols); rt.get(pdb, db, cols);
+  }
+
+  rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, cols: number,
+    eps: number): void {
+    const op = 'rmsNorm', n = rows * cols;
+    checkLength(op, 'x', x, n); checkLength(op, 'y', y, n); checkLength(op, 'weight', w, cols);
+    checkLength(op, 'rstd', rstd, rows);
+    const rt = this.start();
+    const px = rt.put(op, x, n), pw = rt.put(op, w, cols), py = rt.alloc(op, n), pr = rt.alloc(op, rows);
+    this.k.rmsnorm(px, pw, py, pr, rows, cols, eps);
+    rt.get(py, y, n); rt.get(pr, rstd, rows);
+  }
+
+  rmsNormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, dx: Float32Array,
+    dw: Float32Array, rows: number, cols: number): void {
+    const op = 'rmsNormBackward', n = rows * cols;
+    checkLength(op, 'dy', dy, n); checkLength(op, 'x', x, n); checkLength(op, 'dx', dx, n);
+    checkLength(op, 'weight', w, cols); checkLength(op, 'dweight', dw, cols); checkLength(op, 'rstd', rstd, rows);
+    const rt = this.start();
+    const pdy = rt.put(op, dy, n), px = rt.put(op, x, n), pw = rt.put(op, w, cols), pr = rt.put(op, rstd, rows);
+    const pdx = rt.put(op, dx, n), pdw = rt.put(op, dw, cols);
+    this.k.rmsnorm_bwd(pdy, px, pw, pr, pdx, pdw, rows, cols);
+    rt.get(pdx, dx, n); rt.get(pdw, dw, cols);
+  }
+
+  softmax(x: Float32Array, y: Float32Array, rows: number, cols: number): void {
+    this.rowwise('softmax', 'softmax', x, y, rows, cols);
+  }
+  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
+    this.rowwiseBackward('softmaxBackward', 'softmax_bwd', y, dy, dx, rows, cols);
+  }
+  logSoftmax(x: Float32Array, y: Float32Array, rows: number, cols: number): void {
+    this.rowwise('logSoftmax', 'logsoftmax', x, y, rows, cols);
+  }
+  logSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
+    this.rowwiseBackward('logSoftmaxBackward', 'logsoftmax_bwd', y, dy, dx, rows, cols);
+  }
+
+  targetLogprobs(logits: Float32Array, targets: Int32Array, out: Float32Array, lse: Float32Array, rows: number,
+    V: number, ignoreIndex: number): void {
+    const op = 'targetLogprobs';
+    checkLength(op, 'logits', logits, rows * V); checkLength(op, 'targets', targets, rows);
+    checkLength(op, 'out', out, rows); checkLength(op, 'lse', lse, rows);
+    checkTargets(op, targets, null, rows, V, ignoreIndex);
+    const rt = this.start();
+    const pl = rt.put(op, logits, rows * V), pt = rt.put(op, targets, rows), po = rt.alloc(op, rows);
+    const ps = rt.alloc(op, rows);
+    this.k.target_logprobs(pl, pt, po, ps, rows, V, ignoreIndex);
+    rt.get(po, out, rows); rt.get(ps, lse, rows);
+  }
+
+  targetLogprobsBackward(logits: Float32Array, targets: Int32Array, lse: Float32Array, g: Float32Array,
+    dlogits: Float32Array, rows: number, V: number, ignoreIndex: number): void {
+    const op = 'targetLogprobsBackward';
+    checkLength(op, 'logits', logits, rows * V); checkLength(op, 'targets', targets, rows);
+    checkLength(op, 'lse', lse, rows); checkLength(op, 'g', g, rows); checkLength(op, 'dlogits', dlogits, rows * V);
+    checkTargets(op, targets, g, rows, V, ignoreIndex);
+    const rt = this.start();
+    const pl = rt.put(op, logits, rows * V), pt = rt.put(op, targets, rows), ps = rt.put(op, lse, rows);
+    const pg = rt.put(op, g, rows), pd = rt.put(op, dlogits, rows * V);
+    this.k.target_logprobs_bwd(pl, pt, ps, pg, pd, rows, V, ignoreIndex);
+    rt.get(pd, dlogits, rows * V);
+  }
+
+  entropy(logits: Float32Array, out: Float32Array, lse: Float32Array, rows: number, V: number): void {
+    const op = 'entropy';
+    checkLength(op, 'logits', logits, rows * V); checkLength(op, 'out', out, rows); checkLength(op, 'lse', lse, rows);
+    const rt = this.start();
+    const pl = rt.put(op, logits, rows * V), po = rt.alloc(op, rows), ps = rt.alloc(op, rows);
+    this.k.entropy(pl, po, ps, rows, V);
+    rt.get(po, out, rows); rt.get(ps, lse, rows);
+  }
+
+  entropyBackward(logits: Float32Array, lse: Float32Array, h: Float32Array, g: Float32Array,
+    dlogits: Float32Array, rows: number, V: number): void {
+    const op = 'entropyBackward';
+    checkLength(op, 'logits', logits, rows * V); checkLength(op, 'lse', lse, rows); checkLength(op, 'h', h, rows);
+    checkLength(op, 'g', g, rows); checkLength(op, 'dlogits', dlogits, rows * V);
+    const rt = this.start();
+    const pl = rt.put(op, logits, rows * V), ps = rt.put(op, lse, rows), ph = rt.put(op, h, rows);
+    const pg = rt.put(op, g, rows), pd = rt.put(op, dlogits, rows * V);
+    this.k.entropy_bwd(pl, ps, ph, pg, pd, rows, V);
+    rt.get(pd, dlogits, rows * V);
+  }
+
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array,
+    p: AttentionParams): void {
+    const op = 'attention';
+    checkAttention(op, p, q, k, v, probs);
+    const { B, H, Hkv, T, S, D } = p;
+    const nq = B * H * T * D, nkv = B * Hkv * S * D, np = B * H * T * S;
+    checkLength(op, 'out', out, nq);
+    if (B === 0 || H === 0) return;
+    const rt = this.start();
+    const pq = rt.put(op, q, nq), pk = rt.put(op, k, nkv), pv = rt.put(op, v, nkv);
+    const pm = p.keyMask ? rt.put(op, p.keyMask, B * S) : 0;
+    const po = rt.alloc(op, nq), pp = rt.alloc(op, np);
+    const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
+    this.k.attention(pq, pk, pv, po, pp, pm, B, H, Hkv, T, S, D, p.causal ? 1 : 0, p.scale, scratch);
+    rt.get(po, out, nq); rt.get(pp, probs, np);
+  }
+
+  attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dout: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array, p: AttentionParams): void {
+    const op = 'attentionBackward';
+    checkAttention(op, p, q, k, v, probs);
+    const { B, H, Hkv, T, S, D } = p;
+    const nq = B * H * T * D, nkv = B * Hkv * S * D, np = B * H * T * S;
+    checkLength(op, 'dout', dout, nq); checkLength(op, 'dq', dq, nq);
+    checkLength(op, 'dk', dk, nkv); checkLength(op, 'dv', dv, nkv);
+    if (B === 0 || H === 0) return;
+    const rt = this.start();
+    const pq = rt.put(op, q, nq), pk = rt.put(op, k, nkv), pv = rt.put(op, v, nkv), pp = rt.put(op, probs, np);
+    const pdo = rt.put(op, dout, nq), pdq = rt.put(op, dq, nq), pdk = rt.put(op, dk, nkv), pdv = rt.put(op, dv, nkv);
+    const tmp = rt.alloc(op, (H / Hkv) * T * S);
+    const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
+    this.k.attention_bwd(pq, pk, pv, pp, pdo, pdq, pdk, pdv, B, H, Hkv, T, S, D, p.scale, tmp, scratch);
+    rt.get(pdq, dq, nq); rt.get(pdk, dk, nkv); rt.get(pdv, dv, nkv);
+  }
+
+  embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, D: number, V: number): void {
+    this.js.embedding(table, ids, out, n, D, V);
+  }
+  embeddingBackward(dout: Float32Array, ids: Int32Array, dtable: Float32Array, n: number, D: number, V: number): void {
+    this.js.embeddingBackward(dout, ids, dtable, n, D, V);
+  }
+
+  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
+    gradScale: number): void {
+    const op = 'adamw';
+    checkLength(op, 'param', param, n); checkLength(op, 'grad', grad, n); checkLength(op, 'm', m, n);
+    checkLength(op, 'v', v, n);
+    const rt = this.start();
+    const pp = rt.put(op, param, n), pg = rt.put(op, grad, n), pm = rt.put(op, m, n), pv = rt.put(op, v, n);
+    this.k.adamw(pp, pg, pm, pv, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2, gradScale);
+    rt.get(pp, param, n); rt.get(pm, m, n); rt.get(pv, v, n);
+  }
+
+  sumSquares(x: Float32Array, n: number): number { return this.js.sumSquares(x, n); }
+  firstNonFinite(x: Float32Array, n: number): number { return this.js.firstNonFinite(x, n); }
+
+  private start(): WasmRuntime { this.runtime.reset(); return this.runtime; }
+
+  private unary(op: 'gelu' | 'silu', x: Float32Array, y: Float32Array, n: number): void {
+    checkLength(op, 'x', x, n); checkLength(op, 'y', y, n);
+    const rt = this.start();
+    const px = rt.put(op, x, n), py = rt.alloc(op, n);
+    this.k[op](px, py, n);
+    rt.get(py, y, n);
+  }
+
+  private unaryBackward(op: string, kernel: string, x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+    checkLength(op, 'x', x, n); checkLength(op, 'dy', dy, n); checkLength(op, 'dx', dx, n);
+    const rt = this.start();
+    const px = rt.put(op, x, n), pdy = rt.put(op, dy, n), pdx = rt.put(op, dx, n);
+    this.k[kernel](px, pdy, pdx, n);
+    rt.get(pdx, dx, n);
+  }
+
+  private rowwise(op: string, kernel: string, x: Float32Array, y: Float32Array, rows: number, cols: number): void {
+    const n = rows * cols;
+    checkLength(op, 'x', x, n); checkLength(op, 'y', y, n);
+    const rt = this.start();
+    const px = rt.put(op, x, n), py = rt.alloc(op, n);
+    this.k[kernel](px, py, rows, cols);
+    rt.get(py, y, n);
+  }
+
+  private rowwiseBackward(op: string, kernel: string, y: Float32Array, dy: Float32Array, dx: Float32Array,
+    rows: number, cols: number): void {
+    const n = rows * cols;
+    checkLength(op, 'y', y, n); checkLength(op, 'dy', dy, n); checkLength(op, 'dx', dx, n);
+    const rt = this.start();
+    const py = rt.put(op, y, n), pdy = rt.put(op, dy, n), pdx = rt.put(op, dx, n);
+    this.k[kernel](py, pdy, pdx, rows, cols);
+    rt.get(pdx, dx, n);
+  }
+}
+
+/** Rejects targets outside [0, V) (other than ignoreIndex) before any memory is touched; rows with g = 0 pass. */
+function checkTargets(op: string, targets: Int32Array, g: Float32Array | null, rows: number, V: number,
+  ignoreIndex: number): void {
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r];
+    if (t === ignoreIndex || (g && g[r] === 0)) continue;
+    if (t < 0 || t >= V) {
+      throw new EngineError(op, `target ${t} at row ${r} is outside the vocabulary [0, ${V}) (logits ${rows}x${V})`);
+    }
+  }
+}
+
+/** Loads the wasm kernels (synchronously); throws with the reason when this Node cannot run them. */
+export function createWasmBackend(): Backend {
+  if (!webAssembly() || typeof SharedArrayBuffer !== 'function') {
+    throw new Error('WebAssembly with shared memory is not available in this runtime');
+  }
+  try {
+    return new WasmBackend(new WasmRuntime(defaultWasmThreads()));
+  } catch (error) {
+    throw new Error(`wasm kernels failed to load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
