@@ -10,3 +10,7 @@ export * from './ops/reduce.ts';
 export * from './ops/shape.ts';
 export * from './ops/matmul.ts';
 export * from './ops/nn.ts';
+export * from './ops/heads.ts';
+export * from './ops/rope.ts';
+export * from './ops/conv1d.ts';
+export * from './ops/swiglu.ts';

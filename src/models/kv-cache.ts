@@ -1,0 +1,89 @@
+// Key/value cache for incremental decoding: per layer, preallocated (B, Hkv, capacity, D) keys and values, and the
+// (B, capacity) key mask of which cached positions are real tokens (left padding and finished sequences are 0).
+// Leaves out: paged or sliding-window caches, dropping finished rows from the batch.
+import { Tensor } from '../engine/index.ts';
+import type { TransformerConfig } from './config.ts';
+
+// Cache tensors are views of this never-disposed owner, so a scope() that wraps them never pools their buffers.
+const OWNER = new Tensor(new Float32Array(0), [0]);
+
+function view(data: Float32Array, shape: number[]): Tensor {
+  const t = new Tensor(data, shape);
+  t.base = OWNER;
+  return t;
+}
+
+export class KvCache {
+  readonly keys: Float32Array[];    // per layer (B, Hkv, capacity, D)
+  readonly values: Float32Array[];  // per layer (B, Hkv, capacity, D)
+  readonly keyMask: Float32Array;   // (B, capacity) 1 = real token, 0 = padding or not yet written
+  /** Positions written so far (the same for every row: prompts are left-padded to a common length). */
+  length = 0;
+
+  constructor(readonly config: TransformerConfig, readonly batch: number, readonly capacity: number) {
+    if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(capacity) && capacity > 0)) {
+      throw new Error(`KvCache: batch ${batch} and capacity ${capacity} must be positive integers`);
+    }
+    const size = batch * config.numKvHeads * capacity * config.headDim;
+    this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(size));
+    this.values = Array.from({ length: config.numLayers }, () => new Float32Array(size));
+    this.keyMask = new Float32Array(batch * capacity);
+  }
+
+  /** Checks that T more positions fit; the model calls this before its first layer. */
+  reserve(B: number, T: number): void {
+    if (B !== this.batch) throw new Error(`KvCache: batch ${B} does not match the cache's batch ${this.batch}`);
+    if (this.length + T > this.capacity) {
+      throw new Error(`KvCache: ${this.length} cached + ${T} new positions exceed the capacity ${this.capacity}`);
+    }
+  }
+
+  /** Records which of the T new positions (B, T) are real tokens (null: all are). */
+  writeMask(keyMask: Float32Array | null, T: number): void {
+    for (let b = 0; b < this.batch; b++) for (let t = 0; t < T; t++) {
+      this.keyMask[b * this.capacity + this.length + t] = keyMask ? keyMask[b * T + t] : 1;
+    }
+  }
+
+  /** Copies the new keys and values (B, Hkv, T, D) of one layer into positions [length, length + T). */
+  write(layer: number, k: Tensor, v: Tensor): void {
+    const [B, Hkv, T, D] = k.shape;
+    const K = this.keys[layer], V = this.values[layer], cap = this.capacity;
+    for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
+      const src = (b * Hkv + h) * T * D, dst = ((b * Hkv + h) * cap + this.length) * D;
+      K.set(k.data.subarray(src, src + T * D), dst);
+      V.set(v.data.subarray(src, src + T * D), dst);
+    }
+  }
+
+  /** Advances the length after every layer has written T positions. */
+  advance(T: number): void {
+    this.length += T;
+  }
+
+  /** The key mask (B, S) for attention over window(…, T, full): S = capacity when full, else length + T. */
+  windowMask(T: number, full: boolean): Float32Array {
+    const B = this.batch, cap = this.capacity, S = this.length + T, width = full ? cap : S;
+    const mask = new Float32Array(B * width);                           // (B, width), unwritten positions 0
+    for (let b = 0; b < B; b++) mask.set(this.keyMask.subarray(b * cap, b * cap + S), b * width);
+    return mask;
+  }
+
+  /**
+   * Keys and values of one layer for attention after T new positions were written.
+   * full = true: the whole capacity (B, Hkv, capacity, D) without a copy, unwritten positions masked (for T = 1);
+   * full = false: a contiguous copy of the first length + T positions (B, Hkv, S, D) (for causal chunks).
+   */
+  window(layer: number, T: number, full: boolean): { k: Tensor; v: Tensor } {
+    const { numKvHeads: Hkv, headDim: D } = this.config;
+    const B = this.batch, cap = this.capacity, S = this.length + T;
+    if (full) return { k: view(this.keys[layer], [B, Hkv, cap, D]), v: view(this.values[layer], [B, Hkv, cap, D]) };
+    const k = new Float32Array(B * Hkv * S * D), v = new Float32Array(B * Hkv * S * D);  // (B, Hkv, S, D)
+    for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
+      const src = (b * Hkv + h) * cap * D, dst = (b * Hkv + h) * S * D;
+      k.set(this.keys[layer].subarray(src, src + S * D), dst);
+      v.set(this.values[layer].subarray(src, src + S * D), dst);
+    }
+    return { k: new Tensor(k, [B, Hkv, S, D]), v: new Tensor(v, [B, Hkv, S, D]) };
+  }
+}

@@ -1,0 +1,230 @@
+// Full definition of the decoder-only transformer, both families in one file, parameters in Hugging Face layout:
+// GPT-2 (Radford et al. 2019: learned positions, LayerNorm, GELU-tanh, biases, Conv1D weights (in, out), tied
+// embeddings) and Llama (arXiv 2302.13971: RoPE, RMSNorm, SwiGLU, grouped-query attention arXiv 2305.13245).
+// Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
+import {
+  add, attention, conv1d, embedding, EngineError, gelu, layerNorm, linear, mergeHeads, rmsNorm, rope, ropeTables,
+  shapeString, slice, splitHeads, swiglu, type Tensor,
+} from '../engine/index.ts';
+import type { TransformerConfig } from './config.ts';
+import type { KvCache } from './kv-cache.ts';
+import { expectedParameters } from './parameters.ts';
+
+export interface ForwardOptions {
+  cache?: KvCache;          // incremental decoding: attends to cached positions, appends the new T positions
+  positions?: Int32Array;   // (B, T) position ids; default: running count of real tokens (0 on padding)
+  keyMask?: Float32Array;   // (B, T) 1 = real token, 0 = padding (left or right); with a cache: the new positions
+  lastOnly?: boolean;       // compute logits/hidden for the last position only: (B, 1, ·)
+}
+
+/** A hook on every projection (LoRA): gets the projection's name (e.g. `h.0.attn.c_attn`), its input and output. */
+export interface ProjectionAdapter {
+  adapt(name: string, x: Tensor, base: Tensor): Tensor;
+}
+
+/** Names some GPT-2 checkpoints carry that are buffers, not parameters (the causal mask). */
+const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
+
+export class Transformer {
+  readonly config: TransformerConfig;
+  adapter: ProjectionAdapter | null = null;
+  private readonly params: Map<string, Tensor>;
+  private ropeCos: Float32Array = new Float32Array(0);   // (P, D/2)
+  private ropeSin: Float32Array = new Float32Array(0);   // (P, D/2)
+  private invFreq = new Float64Array(0);   // (D/2)
+
+  constructor(config: TransformerConfig, parameters: Map<string, Tensor>) {
+    this.config = config;
+    this.params = new Map();
+    const expected = expectedParameters(config);
+    for (const [rawName, tensor] of parameters) {
+      const name = config.family === 'gpt2' ? rawName.replace(/^transformer\./, '') : rawName;
+      if (IGNORED.test(name) || (name === 'lm_head.weight' && config.tieWordEmbeddings && !expected.has(name))) continue;
+      const shape = expected.get(name);
+      if (!shape) throw new EngineError('Transformer', `unexpected parameter "${rawName}" for a ${config.modelType} config`);
+      if (tensor.rank !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+        throw new EngineError('Transformer', `parameter "${rawName}" has shape ${shapeString(tensor.shape)}, the config needs ${shapeString(shape)}`);
+      }
+      this.params.set(name, tensor);
+    }
+    for (const name of expected.keys()) {
+      if (!this.params.has(name)) throw new EngineError('Transformer', `missing parameter "${name}" (${shapeString(expected.get(name)!)})`);
+    }
+    if (config.family === 'llama') this.buildRope(config.maxPositions);
+  }
+
+  /** The parameters in Hugging Face names (GPT-2 without the `transformer.` prefix). */
+  parameters(): Map<string, Tensor> {
+    return this.params;
+  }
+
+  /** Logits (B, T, V) — or (B, 1, V) with lastOnly. */
+  forward(ids: Int32Array, shape: [number, number], options: ForwardOptions = {}): Tensor {
+    return this.logits(this.hidden(ids, shape, options));
+  }
+
+  /** Output projection of final hidden states (..., C) → logits (..., V). */
+  logits(hidden: Tensor): Tensor {
+    const head = this.params.get('lm_head.weight') ?? this.param(this.config.family === 'gpt2' ? 'wte.weight' : 'model.embed_tokens.weight');
+    return linear(hidden, head);                                           // (..., V)
+  }
+
+  /** Final normalized hidden states (B, T, C) — or (B, 1, C) with lastOnly. */
+  hidden(ids: Int32Array, shape: [number, number], options: ForwardOptions = {}): Tensor {
+    const [B, T] = shape;
+    const { config } = this;
+    if (ids.length !== B * T) throw new EngineError('Transformer.forward', `${ids.length} ids for shape (B, T) = (${B}, ${T})`);
+    const keyMask = options.keyMask ?? null;
+    if (keyMask && keyMask.length !== B * T) throw new EngineError('Transformer.forward', `keyMask has ${keyMask.length} entries, needs (B, T) = ${B * T}`);
+    const cache = options.cache;
+    if (cache) cache.reserve(B, T);
+    const positions = options.positions ?? defaultPositions(B, T, keyMask, cache);
+    if (positions.length !== B * T) throw new EngineError('Transformer.forward', `positions has ${positions.length} entries, needs (B, T) = ${B * T}`);
+    this.checkPositions(positions);
+    if (cache) cache.writeMask(keyMask, T);
+    const context: LayerContext = { B, T, positions, keyMask, cache };
+
+    let x: Tensor;
+    if (config.family === 'gpt2') {
+      x = add(embedding(this.param('wte.weight'), ids, [B, T]),          // (B, T, C) tokens
+        embedding(this.param('wpe.weight'), positions, [B, T]));          // + (B, T, C) positions
+    } else {
+      x = embedding(this.param('model.embed_tokens.weight'), ids, [B, T]); // (B, T, C)
+    }
+    for (let i = 0; i < config.numLayers; i++) {
+      x = add(x, this.attentionBlock(i, this.norm(x, this.layerName(i, 'norm1')), context));  // (B, T, C)
+      x = add(x, this.mlpBlock(i, this.norm(x, this.layerName(i, 'norm2'))));                   // (B, T, C)
+    }
+    if (cache) cache.advance(T);
+    if (options.lastOnly && T > 1) x = slice(x, 1, T - 1, T);               // (B, 1, C)
+    return this.norm(x, config.family === 'gpt2' ? 'ln_f' : 'model.norm');  // (B, T, C)
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Blocks.
+
+  private attentionBlock(i: number, h: Tensor, context: LayerContext): Tensor {
+    const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C } = this.config;
+    let q: Tensor, k: Tensor, v: Tensor;
+    if (this.config.family === 'gpt2') {
+      const qkv = this.project(`h.${i}.attn.c_attn`, h);                 // (B, T, 3C)
+      q = splitHeads(qkv, 0, H, D);                                        // (B, H, T, D)
+      k = splitHeads(qkv, C, H, D);                                        // (B, H, T, D)
+      v = splitHeads(qkv, 2 * C, H, D);                                    // (B, H, T, D)
+    } else {
+      const p = `model.layers.${i}.self_attn`;
+      q = rope(splitHeads(this.project(`${p}.q_proj`, h), 0, H, D), context.positions, this.ropeCos, this.ropeSin);    // (B, H, T, D)
+      k = rope(splitHeads(this.project(`${p}.k_proj`, h), 0, Hkv, D), context.positions, this.ropeCos, this.ropeSin);  // (B, Hkv, T, D)
+      v = splitHeads(this.project(`${p}.v_proj`, h), 0, Hkv, D);                                                          // (B, Hkv, T, D)
+    }
+    const y = this.attend(i, q, k, v, context);                            // (B, H, T, D)
+    const outName = this.config.family === 'gpt2' ? `h.${i}.attn.c_proj` : `model.layers.${i}.self_attn.o_proj`;
+    return this.project(outName, mergeHeads(y));                           // (B, T, C)
+  }
+
+  /** Causal attention over the new positions, and the cached ones when decoding. */
+  private attend(i: number, q: Tensor, k: Tensor, v: Tensor, context: LayerContext): Tensor {
+    const { cache, T } = context;
+    if (!cache) return attention(q, k, v, { causal: true, keyMask: context.keyMask });   // (B, H, T, D)
+    cache.write(i, k, v);
+    if (cache.length === 0) return attention(q, k, v, { causal: true, keyMask: context.keyMask });
+    const full = T === 1;                                                  // one query sees every written key
+    context.windowMask ??= cache.windowMask(T, full);
+    const window = cache.window(i, T, full);                              // (B, Hkv, S, D)
+    return attention(q, window.k, window.v, { causal: !full, keyMask: context.windowMask });
+  }
+
+  private mlpBlock(i: number, h: Tensor): Tensor {
+    if (this.config.family === 'gpt2') {
+      const u = gelu(this.project(`h.${i}.mlp.c_fc`, h));                  // (B, T, F)
+      return this.project(`h.${i}.mlp.c_proj`, u);                         // (B, T, C)
+    }
+    const p = `model.layers.${i}.mlp`;
+    const g = swiglu(this.project(`${p}.gate_proj`, h), this.project(`${p}.up_proj`, h));  // (B, T, F)
+    return this.project(`${p}.down_proj`, g);                              // (B, T, C)
+  }
+
+  /** A projection by module name: Conv1D (GPT-2, weight (in, out)) or nn.Linear (Llama, weight (out, in)). */
+  private project(name: string, x: Tensor): Tensor {
+    const weight = this.param(`${name}.weight`), bias = this.params.get(`${name}.bias`) ?? null;
+    const out = this.config.family === 'gpt2' ? conv1d(x, weight, bias) : linear(x, weight, bias);  // (..., out)
+    return this.adapter ? this.adapter.adapt(name, x, out) : out;
+  }
+
+  private norm(x: Tensor, name: string): Tensor {
+    if (this.config.family === 'gpt2') {
+      return layerNorm(x, this.param(`${name}.weight`), this.param(`${name}.bias`), this.config.normEps);
+    }
+    return rmsNorm(x, this.param(`${name}.weight`), this.config.normEps);
+  }
+
+  private layerName(i: number, which: 'norm1' | 'norm2'): string {
+    if (this.config.family === 'gpt2') return `h.${i}.${which === 'norm1' ? 'ln_1' : 'ln_2'}`;
+    return `model.layers.${i}.${which === 'norm1' ? 'input_layernorm' : 'post_attention_layernorm'}`;
+  }
+
+  private param(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new EngineError('Transformer', `missing parameter "${name}"`);
+    return t;
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Positions.
+
+  private checkPositions(positions: Int32Array): void {
+    let max = 0;
+    for (let i = 0; i < positions.length; i++) {
+      if (positions[i] < 0) throw new EngineError('Transformer.forward', `position ${positions[i]} at index ${i} is negative`);
+      if (positions[i] > max) max = positions[i];
+    }
+    if (this.config.family === 'gpt2' && max >= this.config.maxPositions) {
+      throw new EngineError('Transformer.forward', `position ${max} is beyond n_positions ${this.config.maxPositions}`);
+    }
+    if (this.config.family === 'llama' && max >= this.ropeCos.length / (this.config.headDim / 2)) this.buildRope(2 * max + 1);
+  }
+
+  /** Inverse frequencies theta^(-2i/D) (with Llama-3 scaling when configured) and cos/sin tables for P positions. */
+  private buildRope(P: number): void {
+    const { headDim: D, ropeTheta, ropeScaling } = this.config;
+    if (this.invFreq.length === 0) {
+      this.invFreq = new Float64Array(D / 2).map((_, i) => Math.fround(1 / Math.pow(ropeTheta, (2 * i) / D)));
+      if (ropeScaling) {
+        const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: old } = ropeScaling;
+        const lowWavelen = old / lowFreqFactor, highWavelen = old / highFreqFactor;
+        this.invFreq = this.invFreq.map((f) => {
+          const wavelen = (2 * Math.PI) / f;
+          if (wavelen < highWavelen) return f;
+          if (wavelen > lowWavelen) return f / factor;
+          const smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+          return (1 - smooth) * (f / factor) + smooth * f;
+        });
+      }
+    }
+    ({ cos: this.ropeCos, sin: this.ropeSin } = ropeTables(P, this.invFreq));
+  }
+}
+
+interface LayerContext {
+  B: number;
+  T: number;
+  positions: Int32Array;          // (B, T)
+  keyMask: Float32Array | null;   // (B, T)
+  cache: KvCache | undefined;
+  windowMask?: Float32Array;      // (B, S) cached + new positions, shared by every layer
+}
+
+/** Position of each token: how many real tokens precede it in its row (cached ones included); 0 on padding. */
+export function defaultPositions(B: number, T: number, keyMask: Float32Array | null, cache?: KvCache): Int32Array {
+  const positions = new Int32Array(B * T);                                 // (B, T)
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    if (cache) for (let j = 0; j < cache.length; j++) count += cache.keyMask[b * cache.capacity + j] !== 0 ? 1 : 0;
+    for (let t = 0; t < T; t++) {
+      const real = !keyMask || keyMask[b * T + t] !== 0;
+      positions[b * T + t] = real ? count : Math.max(count - 1, 0);
+      if (real) count++;
+    }
+  }
+  return positions;
+}
