@@ -3,6 +3,7 @@
 // Asks for logprobs/top_logprobs so judges can read soft labels (Lee et al. 2023, arXiv 2309.00267).
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
+import { createNodeHttpFetch } from './node-http-fetch.ts';
 import {
   ProviderError,
   parseRetryAfter,
@@ -18,6 +19,7 @@ export interface OpenAICompatibleOptions {
   apiKeyEnvironmentVariable?: string; // name of the variable holding the key; the key itself never enters a record
   environment?: Record<string, string | undefined>; // defaults to process.env
   defaultTimeoutMs?: number;
+  transport?: 'node-http' | 'global-fetch'; // node-http (default): keep-alive node:http agent, cheaper per request
 }
 
 // Loose, minimal wire schemas: only what a judge reads; anything else the server sends is ignored.
@@ -65,7 +67,12 @@ export class OpenAICompatibleProvider implements ChatModelV1 {
     this.baseURL = redactUrl(options.baseURL);
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     // Local servers accept any key; 'no-key' keeps the client from refusing to start.
-    this.#client = new OpenAI({ baseURL: options.baseURL, apiKey: environment[variable] || 'no-key', maxRetries: 0 });
+    this.#client = new OpenAI({
+      baseURL: options.baseURL,
+      apiKey: environment[variable] || 'no-key',
+      maxRetries: 0,
+      ...(options.transport === 'global-fetch' ? {} : { fetch: createNodeHttpFetch() }),
+    });
   }
 
   toJSON(): Record<string, string> {
