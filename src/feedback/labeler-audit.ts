@@ -145,5 +145,5 @@ export function formatAudit(audit: LabelerAudit): string {
     ['expected calibration error', audit.expectedCalibrationError === null ? 'n/a' : audit.expectedCalibrationError.toFixed(3), ''],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  return [`${'metric'.padEnd(width)}  ours      ${audit.reference.source}`, ...rows.map(([name, ours, theirs]) => `${name.padEnd(width)}  ${ours.padEnd(8)}  ${theirs}`)].join('\n');
+  return [`${'metric'.padEnd(width)}  ${'ours'.padEnd(12)}  ${audit.reference.source}`, ...rows.map(([name, ours, theirs]) => `${name.padEnd(width)}  ${ours.padEnd(12)}  ${theirs}`)].join('\n');
 }
