@@ -25,28 +25,35 @@ export class WasmBackend implements Backend {
   }
 
   gemm(p: GemmParams): void {
-    checkGemm('gemm', p);
+    const op = 'gemm';
+    checkGemm(op, p);
     const { M, N, K, batch } = p;
     if (batch === 0 || M === 0 || N === 0) return;
     const rt = this.runtime;
     rt.reset();
-    const a = rt.put('gemm', p.a, (batch - 1) * p.strideA + M * K);
-    const b = rt.put('gemm', p.b, (batch - 1) * p.strideB + K * N);
+    const a = rt.put(op, p.a, (batch - 1) * p.strideA + M * K);
+    const b = rt.put(op, p.b, (batch - 1) * p.strideB + K * N);
     const spanC = (batch - 1) * p.strideC + M * N;
     // C is copied in when it is read (beta != 0) or when its batches leave gaps that the copy-out must preserve.
     const packedC = batch === 1 || p.strideC === M * N;
-    const c = p.beta !== 0 || !packedC ? rt.put('gemm', p.c, spanC) : rt.alloc('gemm', spanC);
+    const c = p.beta !== 0 || !packedC ? rt.put(op, p.c, spanC) : rt.alloc(op, spanC);
     const overlapping = batch > 1 && p.strideC < M * N; // batches write the same C: keep js's sequential order
     const parallel = !overlapping && 2 * M * N * K * batch >= PARALLEL_FLOPS;
     rt.gemm({ a, b, c, M, N, K, transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta, batch,
       strideA: p.strideA, strideB: p.strideB, strideC: p.strideC }, parallel);
-    rt.get(c, p.c, spanC);
+    rt.get(op, c, p.c, spanC);
   }
 
-  biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void { this.js.biasAdd(x, bias, rows, cols); }
-  sumRowsInto(x: Float32Array, out: Float32Array, rows: number, cols: number): void { this.js.sumRowsInto(x, out, rows, cols); }
-  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void { this.js.add(a, b, out, n); }
-  axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void { this.js.axpy(alpha, x, y, n); }
+  biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void {
+    floats('biasAdd', x, bias); this.js.biasAdd(x, bias, rows, cols);
+  }
+  sumRowsInto(x: Float32Array, out: Float32Array, rows: number, cols: number): void {
+    floats('sumRowsInto', x, out); this.js.sumRowsInto(x, out, rows, cols);
+  }
+  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    floats('add', a, b, out); this.js.add(a, b, out, n);
+  }
+  axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void { floats('axpy', x, y); this.js.axpy(alpha, x, y, n); }
 
   gelu(x: Float32Array, y: Float32Array, n: number): void { this.unary('gelu', x, y, n); }
   geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
@@ -66,7 +73,7 @@ export class WasmBackend implements Backend {
     const px = rt.put(op, x, n), pw = rt.put(op, w, cols), pb = rt.put(op, b, cols);
     const py = rt.alloc(op, n), pm = rt.alloc(op, rows), pr = rt.alloc(op, rows);
     this.k.layernorm(px, pw, pb, py, pm, pr, rows, cols, eps);
-    rt.get(py, y, n); rt.get(pm, mean, rows); rt.get(pr, rstd, rows);
+    rt.get(op, py, y, n); rt.get(op, pm, mean, rows); rt.get(op, pr, rstd, rows);
   }
 
   layerNormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array,
@@ -79,7 +86,7 @@ export class WasmBackend implements Backend {
     const pdy = rt.put(op, dy, n), px = rt.put(op, x, n), pw = rt.put(op, w, cols), pm = rt.put(op, mean, rows);
     const pr = rt.put(op, rstd, rows), pdx = rt.put(op, dx, n), pdw = rt.put(op, dw, cols), pdb = rt.put(op, db, cols);
     this.k.layernorm_bwd(pdy, px, pw, pm, pr, pdx, pdw, pdb, rows, cols);
-    rt.get(pdx, dx, n); rt.get(pdw, dw, cols); rt.get(pdb, db, cols);
+    rt.get(op, pdx, dx, n); rt.get(op, pdw, dw, cols); rt.get(op, pdb, db, cols);
   }
 
   rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, cols: number,
@@ -90,7 +97,7 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const px = rt.put(op, x, n), pw = rt.put(op, w, cols), py = rt.alloc(op, n), pr = rt.alloc(op, rows);
     this.k.rmsnorm(px, pw, py, pr, rows, cols, eps);
-    rt.get(py, y, n); rt.get(pr, rstd, rows);
+    rt.get(op, py, y, n); rt.get(op, pr, rstd, rows);
   }
 
   rmsNormBackward(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, dx: Float32Array,
@@ -102,7 +109,7 @@ export class WasmBackend implements Backend {
     const pdy = rt.put(op, dy, n), px = rt.put(op, x, n), pw = rt.put(op, w, cols), pr = rt.put(op, rstd, rows);
     const pdx = rt.put(op, dx, n), pdw = rt.put(op, dw, cols);
     this.k.rmsnorm_bwd(pdy, px, pw, pr, pdx, pdw, rows, cols);
-    rt.get(pdx, dx, n); rt.get(pdw, dw, cols);
+    rt.get(op, pdx, dx, n); rt.get(op, pdw, dw, cols);
   }
 
   softmax(x: Float32Array, y: Float32Array, rows: number, cols: number): void {
@@ -125,10 +132,10 @@ export class WasmBackend implements Backend {
     checkLength(op, 'out', out, rows); checkLength(op, 'lse', lse, rows);
     checkTargets(op, targets, null, rows, V, ignoreIndex);
     const rt = this.start();
-    const pl = rt.put(op, logits, rows * V), pt = rt.put(op, targets, rows), po = rt.alloc(op, rows);
+    const pl = rt.put(op, logits, rows * V), pt = rt.putInt32(op, targets, rows), po = rt.alloc(op, rows);
     const ps = rt.alloc(op, rows);
     this.k.target_logprobs(pl, pt, po, ps, rows, V, ignoreIndex);
-    rt.get(po, out, rows); rt.get(ps, lse, rows);
+    rt.get(op, po, out, rows); rt.get(op, ps, lse, rows);
   }
 
   targetLogprobsBackward(logits: Float32Array, targets: Int32Array, lse: Float32Array, g: Float32Array,
@@ -138,10 +145,10 @@ export class WasmBackend implements Backend {
     checkLength(op, 'lse', lse, rows); checkLength(op, 'g', g, rows); checkLength(op, 'dlogits', dlogits, rows * V);
     checkTargets(op, targets, g, rows, V, ignoreIndex);
     const rt = this.start();
-    const pl = rt.put(op, logits, rows * V), pt = rt.put(op, targets, rows), ps = rt.put(op, lse, rows);
+    const pl = rt.put(op, logits, rows * V), pt = rt.putInt32(op, targets, rows), ps = rt.put(op, lse, rows);
     const pg = rt.put(op, g, rows), pd = rt.put(op, dlogits, rows * V);
     this.k.target_logprobs_bwd(pl, pt, ps, pg, pd, rows, V, ignoreIndex);
-    rt.get(pd, dlogits, rows * V);
+    rt.get(op, pd, dlogits, rows * V);
   }
 
   entropy(logits: Float32Array, out: Float32Array, lse: Float32Array, rows: number, V: number): void {
@@ -150,7 +157,7 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const pl = rt.put(op, logits, rows * V), po = rt.alloc(op, rows), ps = rt.alloc(op, rows);
     this.k.entropy(pl, po, ps, rows, V);
-    rt.get(po, out, rows); rt.get(ps, lse, rows);
+    rt.get(op, po, out, rows); rt.get(op, ps, lse, rows);
   }
 
   entropyBackward(logits: Float32Array, lse: Float32Array, h: Float32Array, g: Float32Array,
@@ -162,7 +169,7 @@ export class WasmBackend implements Backend {
     const pl = rt.put(op, logits, rows * V), ps = rt.put(op, lse, rows), ph = rt.put(op, h, rows);
     const pg = rt.put(op, g, rows), pd = rt.put(op, dlogits, rows * V);
     this.k.entropy_bwd(pl, ps, ph, pg, pd, rows, V);
-    rt.get(pd, dlogits, rows * V);
+    rt.get(op, pd, dlogits, rows * V);
   }
 
   attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array,
@@ -179,7 +186,7 @@ export class WasmBackend implements Backend {
     const po = rt.alloc(op, nq), pp = rt.alloc(op, np);
     const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
     this.k.attention(pq, pk, pv, po, pp, pm, B, H, Hkv, T, S, D, p.causal ? 1 : 0, p.scale, scratch);
-    rt.get(po, out, nq); rt.get(pp, probs, np);
+    rt.get(op, po, out, nq); rt.get(op, pp, probs, np);
   }
 
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dout: Float32Array,
@@ -197,13 +204,14 @@ export class WasmBackend implements Backend {
     const tmp = rt.alloc(op, (H / Hkv) * T * S);
     const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
     this.k.attention_bwd(pq, pk, pv, pp, pdo, pdq, pdk, pdv, B, H, Hkv, T, S, D, p.scale, tmp, scratch);
-    rt.get(pdq, dq, nq); rt.get(pdk, dk, nkv); rt.get(pdv, dv, nkv);
+    rt.get(op, pdq, dq, nq); rt.get(op, pdk, dk, nkv); rt.get(op, pdv, dv, nkv);
   }
 
   embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, D: number, V: number): void {
-    this.js.embedding(table, ids, out, n, D, V);
+    floats('embedding', table, out); ints('embedding', ids); this.js.embedding(table, ids, out, n, D, V);
   }
   embeddingBackward(dout: Float32Array, ids: Int32Array, dtable: Float32Array, n: number, D: number, V: number): void {
+    floats('embeddingBackward', dout, dtable); ints('embeddingBackward', ids);
     this.js.embeddingBackward(dout, ids, dtable, n, D, V);
   }
 
@@ -216,11 +224,11 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const pp = rt.put(op, param, n), pg = rt.put(op, grad, n), pm = rt.put(op, m, n), pv = rt.put(op, v, n);
     this.k.adamw(pp, pg, pm, pv, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2, gradScale);
-    rt.get(pp, param, n); rt.get(pm, m, n); rt.get(pv, v, n);
+    rt.get(op, pp, param, n); rt.get(op, pm, m, n); rt.get(op, pv, v, n);
   }
 
-  sumSquares(x: Float32Array, n: number): number { return this.js.sumSquares(x, n); }
-  firstNonFinite(x: Float32Array, n: number): number { return this.js.firstNonFinite(x, n); }
+  sumSquares(x: Float32Array, n: number): number { floats('sumSquares', x); return this.js.sumSquares(x, n); }
+  firstNonFinite(x: Float32Array, n: number): number { floats('firstNonFinite', x); return this.js.firstNonFinite(x, n); }
 
   private start(): WasmRuntime { this.runtime.reset(); return this.runtime; }
 
@@ -229,7 +237,7 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const px = rt.put(op, x, n), py = rt.alloc(op, n);
     this.k[op](px, py, n);
-    rt.get(py, y, n);
+    rt.get(op, py, y, n);
   }
 
   private unaryBackward(op: string, kernel: string, x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
@@ -237,7 +245,7 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const px = rt.put(op, x, n), pdy = rt.put(op, dy, n), pdx = rt.put(op, dx, n);
     this.k[kernel](px, pdy, pdx, n);
-    rt.get(pdx, dx, n);
+    rt.get(op, pdx, dx, n);
   }
 
   private rowwise(op: string, kernel: string, x: Float32Array, y: Float32Array, rows: number, cols: number): void {
@@ -246,7 +254,7 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const px = rt.put(op, x, n), py = rt.alloc(op, n);
     this.k[kernel](px, py, rows, cols);
-    rt.get(py, y, n);
+    rt.get(op, py, y, n);
   }
 
   private rowwiseBackward(op: string, kernel: string, y: Float32Array, dy: Float32Array, dx: Float32Array,
@@ -256,8 +264,16 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const py = rt.put(op, y, n), pdy = rt.put(op, dy, n), pdx = rt.put(op, dx, n);
     this.k[kernel](py, pdy, pdx, rows, cols);
-    rt.get(pdx, dx, n);
+    rt.get(op, pdx, dx, n);
   }
+}
+
+/** The delegated kernels get the same type checks as the wasm ones (a Float64Array must not pass silently). */
+function floats(op: string, ...buffers: unknown[]): void {
+  for (const b of buffers) if (!(b instanceof Float32Array)) throw new EngineError(op, 'expected Float32Array buffers');
+}
+function ints(op: string, ids: unknown): void {
+  if (!(ids instanceof Int32Array)) throw new EngineError(op, 'expected an Int32Array of ids');
 }
 
 /** Rejects targets outside [0, V) (other than ignoreIndex) before any memory is touched; rows with g = 0 pass. */

@@ -112,16 +112,26 @@ export class WasmRuntime {
     return at;
   }
 
-  /** Copies the first n elements of src into a fresh arena allocation. */
-  put(op: string, src: Float32Array | Int32Array, n: number): number {
+  /** Copies the first n floats of src into a fresh arena allocation; src must really be a Float32Array. */
+  put(op: string, src: Float32Array, n: number): number {
+    if (!(src instanceof Float32Array)) throw new EngineError(op, `expected a Float32Array, got ${describe(src)}`);
     const at = this.alloc(op, n);
-    if (n > 0) (src instanceof Int32Array ? this.i32 : this.f32).set(src.subarray(0, n), at >> 2);
+    if (n > 0) this.f32.set(src.subarray(0, n), at >> 2);
+    return at;
+  }
+
+  /** Copies the first n ints of src into a fresh arena allocation; src must really be an Int32Array. */
+  putInt32(op: string, src: Int32Array, n: number): number {
+    if (!(src instanceof Int32Array)) throw new EngineError(op, `expected an Int32Array, got ${describe(src)}`);
+    const at = this.alloc(op, n);
+    if (n > 0) this.i32.set(src.subarray(0, n), at >> 2);
     return at;
   }
 
   /** Copies n floats at byte offset `at` into dst[offset..]. */
-  get(at: number, dst: Float32Array, n: number, offset = 0): void {
-    if (n > 0) dst.set(this.f32.subarray(at >> 2, (at >> 2) + n), offset);
+  get(op: string, at: number, dst: Float32Array, n: number): void {
+    if (!(dst instanceof Float32Array)) throw new EngineError(op, `expected a Float32Array output, got ${describe(dst)}`);
+    if (n > 0) dst.set(this.f32.subarray(at >> 2, (at >> 2) + n));
   }
 
   /** Runs one GEMM job, splitting it into tasks shared with the workers when it is large enough. */
@@ -231,5 +241,8 @@ export function defaultWasmThreads(): number {
   return Number.isInteger(forced) && forced > 0 ? forced : availableParallelism();
 }
 
+function describe(x: unknown): string {
+  return x === null || typeof x !== 'object' ? String(x) : (x as object).constructor?.name ?? 'object';
+}
 function align(x: number, to: number): number { return Math.ceil(x / to) * to; }
 function roundUp(x: number, to: number): number { return Math.ceil(x / to) * to; }
