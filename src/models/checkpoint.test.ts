@@ -1,0 +1,168 @@
+// Checkpoint folders: round trips for both families (F32 exact, BF16 within rounding, sharded), GPT-2 names with
+// the `transformer.` prefix, tied heads and extra tensors as warnings, and missing/misshapen tensors as errors.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Tensor } from '../engine/index.ts';
+import { CheckpointError, readSafetensors, writeSafetensors, type TensorLike } from './safetensors.ts';
+import { INDEX_FILE, loadPretrained, savePretrained, WEIGHTS_FILE } from './checkpoint.ts';
+import { configFromHf, type TransformerConfig } from './config.ts';
+import { roundToBf16 } from './float-formats.ts';
+import { initParameters } from './parameters.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'checkpoint-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+const freshDir = () => join(root, `model-${counter++}`);
+
+const gpt2 = configFromHf({ model_type: 'gpt2', vocab_size: 50, n_embd: 16, n_layer: 2, n_head: 2, n_positions: 12 });
+const llama = configFromHf({
+  model_type: 'llama', vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 4,
+  num_key_value_heads: 2, intermediate_size: 24, tie_word_embeddings: false,
+});
+const qwen2 = configFromHf({
+  model_type: 'qwen2', vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2,
+  num_key_value_heads: 1, intermediate_size: 20, tie_word_embeddings: true,
+});
+
+function assertSameParameters(got: Map<string, Tensor>, want: Map<string, Tensor>, transform = (x: Float32Array) => x): void {
+  assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+  for (const [name, t] of want) {
+    assert.deepEqual(got.get(name)!.shape, t.shape, name);
+    assert.deepEqual(got.get(name)!.data, transform(t.data), name);
+    assert.equal(got.get(name)!.requiresGrad, true);
+  }
+}
+
+function expectError(fn: () => unknown, pattern: RegExp, ...mentions: string[]): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof CheckpointError, `expected CheckpointError, got ${String(error)}`);
+    for (const m of mentions) assert.ok(error.message.includes(m), `'${m}' in: ${error.message}`);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+/** Rewrites a folder's model.safetensors with renamed / added / removed tensors. */
+function rewrite(dir: string, edit: (tensors: Map<string, TensorLike>) => Map<string, TensorLike>): void {
+  const { tensors } = readSafetensors(join(dir, WEIGHTS_FILE));
+  writeSafetensors(join(dir, WEIGHTS_FILE), edit(tensors as Map<string, TensorLike>));
+}
+
+describe('checkpoint round trip', () => {
+  for (const [label, config] of [['gpt2', gpt2], ['llama GQA untied', llama], ['qwen2 qkv bias tied', qwen2]] as const) {
+    it(`${label}: F32 exact, BF16 within bf16 rounding`, () => {
+      const parameters = initParameters(config as TransformerConfig, 7);
+      const dir = freshDir();
+      savePretrained(dir, config as TransformerConfig, parameters);
+      const loaded = loadPretrained(dir);
+      assert.deepEqual(loaded.config, config);
+      assertSameParameters(loaded.parameters, parameters);
+      assert.deepEqual(loaded.warnings, []);
+
+      const bf16 = freshDir();
+      savePretrained(bf16, config as TransformerConfig, parameters, { dtype: 'BF16' });
+      assertSameParameters(loadPretrained(bf16).parameters, parameters, roundToBf16);
+    });
+  }
+
+  it('sharded: several files and an index, loaded back exactly', () => {
+    const parameters = initParameters(llama, 3);
+    const dir = freshDir();
+    const { files } = savePretrained(dir, llama, parameters, { maxShardBytes: 4096 });
+    assert.ok(files.length > 2, `${files.length} shards`);
+    assert.ok(existsSync(join(dir, INDEX_FILE)) && !existsSync(join(dir, WEIGHTS_FILE)));
+    const loaded = loadPretrained(dir);
+    assert.equal(loaded.files.length, files.length);
+    assertSameParameters(loaded.parameters, parameters);
+    // Saving again unsharded removes the index so it cannot shadow the new file.
+    savePretrained(dir, llama, parameters);
+    assert.ok(!existsSync(join(dir, INDEX_FILE)));
+    assertSameParameters(loadPretrained(dir).parameters, parameters);
+  });
+});
+
+describe('checkpoint names and extras', () => {
+  it('GPT-2 names with the transformer. prefix; a stored tied lm_head and mask buffers become warnings', () => {
+    const parameters = initParameters(gpt2, 1);
+    const dir = freshDir();
+    savePretrained(dir, gpt2, parameters);
+    rewrite(dir, (tensors) => {
+      const out = new Map<string, TensorLike>([...tensors].map(([n, t]) => [`transformer.${n}`, t]));
+      out.set('lm_head.weight', tensors.get('wte.weight')!);
+      for (let i = 0; i < 2; i++) out.set(`transformer.h.${i}.attn.bias`, { shape: [1, 1, 12, 12], data: new Float32Array(144) });
+      return out;
+    });
+    const loaded = loadPretrained(dir);
+    assertSameParameters(loaded.parameters, parameters);
+    assert.equal(loaded.warnings.length, 2);
+    assert.match(loaded.warnings[0], /^lm_head\.weight: ignored, tie_word_embeddings/);
+    assert.match(loaded.warnings[1], /^transformer\.h\.\*\.attn\.bias \(2 tensors\): not used/);
+  });
+
+  it('a Llama body saved without the model. prefix loads', () => {
+    const parameters = initParameters(llama, 2);
+    const dir = freshDir();
+    savePretrained(dir, llama, parameters);
+    rewrite(dir, (tensors) => new Map([...tensors].map(([n, t]) => [n === 'lm_head.weight' ? n : n.replace(/^model\./, ''), t])));
+    assertSameParameters(loadPretrained(dir).parameters, parameters);
+  });
+});
+
+describe('checkpoint errors name the file and tensor', () => {
+  it('missing tensor', () => {
+    const dir = freshDir();
+    savePretrained(dir, llama, initParameters(llama, 1));
+    rewrite(dir, (tensors) => { tensors.delete('model.layers.1.mlp.up_proj.weight'); return tensors; });
+    expectError(() => loadPretrained(dir), /missing \(expected shape \[24, 16\]/, join(dir, WEIGHTS_FILE), 'model.layers.1.mlp.up_proj.weight');
+  });
+
+  it('shape disagreeing with the config', () => {
+    const dir = freshDir();
+    savePretrained(dir, gpt2, initParameters(gpt2, 1));
+    const configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf-8')), vocab_size: 64 }));
+    expectError(() => loadPretrained(dir), /shape \[50, 16\] does not match \[64, 16\]/, join(dir, WEIGHTS_FILE), "'wte.weight'", configPath);
+  });
+
+  it('untied config without lm_head', () => {
+    const dir = freshDir();
+    savePretrained(dir, llama, initParameters(llama, 1));
+    rewrite(dir, (tensors) => { tensors.delete('lm_head.weight'); return tensors; });
+    expectError(() => loadPretrained(dir), /missing/, "'lm_head.weight'");
+  });
+
+  it('index pointing at a tensor its shard lacks, or at a file outside the folder', () => {
+    const dir = freshDir();
+    savePretrained(dir, llama, initParameters(llama, 1), { maxShardBytes: 4096 });
+    const indexPath = join(dir, INDEX_FILE);
+    const index = JSON.parse(readFileSync(indexPath, 'utf-8'));
+    const [name, file] = Object.entries(index.weight_map as Record<string, string>)[0];
+    const other = Object.values(index.weight_map as Record<string, string>).find((f) => f !== file)!;
+    writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, [name]: other } }));
+    expectError(() => loadPretrained(dir), /listed in .* but not in this shard/, join(dir, other), `'${name}'`);
+    writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, [name]: '../../etc/passwd' } }));
+    expectError(() => loadPretrained(dir), /not a file inside/, indexPath, `'${name}'`);
+  });
+
+  it('no weights, broken config.json, truncated shard', () => {
+    const dir = freshDir();
+    savePretrained(dir, gpt2, initParameters(gpt2, 1));
+    const weights = join(dir, WEIGHTS_FILE);
+    const bytes = readFileSync(weights);
+    writeFileSync(weights, bytes.subarray(0, bytes.length - 100));
+    expectError(() => loadPretrained(dir), /out of range/, weights, "'ln_f.weight'");
+    rmSync(weights);
+    expectError(() => loadPretrained(dir), /no model\.safetensors/, dir);
+    writeFileSync(join(dir, 'config.json'), '{"model_type": ');
+    expectError(() => loadPretrained(dir), /not valid JSON/, join(dir, 'config.json'));
+  });
+
+  it('saving refuses a parameter set that does not match the config', () => {
+    const parameters = initParameters(gpt2, 1);
+    parameters.delete('h.0.ln_1.bias');
+    expectError(() => savePretrained(freshDir(), gpt2, parameters), /parameter missing/, "'h.0.ln_1.bias'");
+  });
+});
