@@ -1,0 +1,70 @@
+// Picks the next token from one row of logits: temperature, top-k, nucleus (top-p, Holtzman et al., arXiv 1904.09751),
+// greedy at temperature 0. Returns the log-prob of the raw model (temperature 1) and of the distribution sampled.
+// Leaves out: repetition penalties, min-p, beam search. Ties at the top-k / top-p threshold are all kept.
+import type { Rng } from '../engine/index.ts';
+
+export interface SamplingOptions {
+  temperature?: number;  // 0 = greedy; default 1
+  topK?: number;         // keep the k most likely tokens; 0 = off (default)
+  topP?: number;         // keep the smallest set with probability ≥ p; 1 = off (default)
+}
+
+export interface SampledToken {
+  token: number;
+  logprob: number;          // log π_θ(token) of the raw model at temperature 1
+  samplingLogprob: number;  // log q(token) under the temperature/top-k/top-p distribution it was drawn from (0 if greedy)
+}
+
+export function checkSamplingOptions(options: SamplingOptions): void {
+  const { temperature = 1, topK = 0, topP = 1 } = options;
+  if (!(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`sampling: temperature must be ≥ 0, got ${temperature}`);
+  if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`sampling: topK must be a non-negative integer, got ${topK}`);
+  if (!(topP > 0 && topP <= 1)) throw new Error(`sampling: topP must be in (0, 1], got ${topP}`);
+}
+
+let sorted = new Float32Array(0);
+
+/** Draws one token from logits (V) with one uniform from rng (none when greedy). */
+export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, rng: Rng): SampledToken {
+  const V = logits.length, temperature = options.temperature ?? 1, topK = options.topK ?? 0, topP = options.topP ?? 1;
+  let max = -Infinity, argmax = 0;
+  for (let j = 0; j < V; j++) if (logits[j] > max) { max = logits[j]; argmax = j; }
+  let sumRaw = 0;
+  for (let j = 0; j < V; j++) sumRaw += Math.exp(logits[j] - max);
+  const lseRaw = max + Math.log(sumRaw);
+  if (temperature === 0) return { token: argmax, logprob: logits[argmax] - lseRaw, samplingLogprob: 0 };
+
+  // Candidates are the tokens with logit ≥ threshold (the order of logits and logits / T agree).
+  let threshold = -Infinity;
+  if ((topK > 0 && topK < V) || topP < 1) {
+    if (sorted.length < V) sorted = new Float32Array(V);
+    const s = sorted.subarray(0, V);
+    s.set(logits);
+    s.sort().reverse();                                                    // descending
+    const keep = topK > 0 && topK < V ? topK : V;
+    threshold = s[keep - 1];
+    if (topP < 1) {
+      let total = 0;
+      for (let j = 0; j < keep; j++) total += Math.exp((s[j] - max) / temperature);
+      let cumulative = 0;
+      for (let j = 0; j < keep; j++) {
+        cumulative += Math.exp((s[j] - max) / temperature) / total;
+        if (cumulative >= topP) { threshold = Math.max(threshold, s[j]); break; }
+      }
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < V; j++) if (logits[j] >= threshold) total += Math.exp((logits[j] - max) / temperature);
+  const target = rng.uniform() * total;
+  let cumulative = 0, token = argmax;
+  for (let j = 0; j < V; j++) {
+    if (logits[j] < threshold) continue;
+    cumulative += Math.exp((logits[j] - max) / temperature);
+    token = j;
+    if (cumulative > target) break;
+  }
+  return {
+    token, logprob: logits[token] - lseRaw,
+    samplingLogprob: (logits[token] - max) / temperature - Math.log(total),
+  };
+}
