@@ -1,30 +1,30 @@
-// Measures the wasm backend's GEMM in GFLOP/s (median of repeats, operands copied in and out as in real calls)
-// and, separately, the copy overhead. Usage: tsx scripts/bench-wasm-gemm.ts [n ...]; RLAIF_WASM_THREADS=1 for one.
-import { createWasmBackend } from '../src/engine/backends/wasm-backend.ts';
-import type { GemmParams } from '../src/engine/backend.ts';
+// Wasm GEMM throughput with bench/matmul.ts's matmulGflops, single-threaded and with all threads, plus the cost of
+// copying the operands into linear memory and back. Leaves out the other kernels and backends (npm run bench).
+// Usage: node --import tsx scripts/bench-wasm-gemm.ts [n ...]   (default 512 1024; RLAIF_WASM_THREADS sets threads)
+import { matmulGflops } from '../bench/matmul.ts';
+import { WasmBackend } from '../src/engine/backends/wasm-backend.ts';
+import { defaultWasmThreads, WasmRuntime } from '../src/engine/backends/wasm/wasm-runtime.ts';
 
-const backend = createWasmBackend();
+const single = new WasmBackend(new WasmRuntime(1));
+const multi = new WasmBackend(new WasmRuntime(defaultWasmThreads()));
+multi.runtime.startThreads();
+await new Promise((resolve) => setTimeout(resolve, 300)); // let the workers instantiate
 const sizes = process.argv.slice(2).map(Number);
 for (const n of sizes.length ? sizes : [512, 1024]) {
-  const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
-  const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
-  const c = new Float32Array(n * n);
-  const p: GemmParams = { a, b, c, M: n, N: n, K: n, transA: false, transB: false, alpha: 1, beta: 0, batch: 1,
-    strideA: 0, strideB: 0, strideC: 0 };
-  const reps = n <= 512 ? 31 : 11;
-  const times: number[] = [];
-  for (let r = 0; r < reps + 2; r++) {
-    const t0 = performance.now(); backend.gemm(p); const t = performance.now() - t0;
-    if (r >= 2) times.push(t);
+  const reps = n <= 512 ? 41 : 15;
+  const one = matmulGflops(single, n, reps);
+  const all = matmulGflops(multi, n, reps);
+  // Copy overhead: A and B in, C out, as gemm() does with beta = 0.
+  const src = new Float32Array(n * n), rt = multi.runtime, times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    rt.reset();
+    rt.put('bench', src, n * n); const at = rt.put('bench', src, n * n); rt.get('bench', at, src, n * n);
+    times.push(performance.now() - t0);
   }
   times.sort((x, y) => x - y);
-  const median = times[times.length >> 1];
-  const copy: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now(); c.set(a); a.set(b); b.set(c); copy.push(performance.now() - t0);
-  }
-  copy.sort((x, y) => x - y);
-  console.log(`RESULT matmul_${n}_gflops_wasm ${(2 * n ** 3 / median / 1e6).toFixed(1)}  (threads ${backend.threads}, ` +
-    `median ${median.toFixed(2)} ms, best ${(2 * n ** 3 / times[0] / 1e6).toFixed(1)} GFLOP/s, ` +
-    `3 copies of n^2 floats ${copy[copy.length >> 1].toFixed(2)} ms)`);
+  const copyMs = times[times.length >> 1], gemmMs = (2 * n ** 3) / (all * 1e6);
+  console.log(`RESULT matmul_${n}_gflops_wasm_1thread ${one.toFixed(1)}`);
+  console.log(`RESULT matmul_${n}_gflops_wasm ${all.toFixed(1)}  (threads ${multi.threads}; copies ${copyMs.toFixed(3)} ms = ` +
+    `${(100 * copyMs / gemmMs).toFixed(1)}% of the call)`);
 }

@@ -107,7 +107,11 @@ export class WasmRuntime {
     const at = this.arenaTop;
     const end = align(at + count * 4, 64);
     if (end > 2 ** 32 - PAGE) throw new EngineError(op, `needs ${end} bytes of wasm memory, over the 4 GiB limit`);
-    this.ensure(end);
+    try {
+      this.ensure(end);
+    } catch (error) {
+      throw new EngineError(op, `cannot grow wasm memory to ${end} bytes: ${(error as Error).message}`);
+    }
     this.arenaTop = end;
     return at;
   }
@@ -116,7 +120,7 @@ export class WasmRuntime {
   put(op: string, src: Float32Array, n: number): number {
     if (!(src instanceof Float32Array)) throw new EngineError(op, `expected a Float32Array, got ${describe(src)}`);
     const at = this.alloc(op, n);
-    if (n > 0) this.f32.set(src.subarray(0, n), at >> 2);
+    if (n > 0) this.f32.set(src.subarray(0, n), at >>> 2);
     return at;
   }
 
@@ -124,14 +128,14 @@ export class WasmRuntime {
   putInt32(op: string, src: Int32Array, n: number): number {
     if (!(src instanceof Int32Array)) throw new EngineError(op, `expected an Int32Array, got ${describe(src)}`);
     const at = this.alloc(op, n);
-    if (n > 0) this.i32.set(src.subarray(0, n), at >> 2);
+    if (n > 0) this.i32.set(src.subarray(0, n), at >>> 2);
     return at;
   }
 
   /** Copies n floats at byte offset `at` into dst[offset..]. */
   get(op: string, at: number, dst: Float32Array, n: number): void {
     if (!(dst instanceof Float32Array)) throw new EngineError(op, `expected a Float32Array output, got ${describe(dst)}`);
-    if (n > 0) dst.set(this.f32.subarray(at >> 2, (at >> 2) + n));
+    if (n > 0) dst.set(this.f32.subarray(at >>> 2, (at >>> 2) + n));
   }
 
   /** Runs one GEMM job, splitting it into tasks shared with the workers when it is large enough. */
@@ -146,6 +150,7 @@ export class WasmRuntime {
     mTask = Math.min(mTask, M);
     const mTiles = Math.ceil(M / mTask);
     const perBatch = mTiles * nTiles;
+    if (perBatch > 0x7fff) throw new EngineError('gemm', `N=${N} needs ${nTiles} column blocks, over the 32767 task limit`);
     const batchChunk = Math.max(1, Math.floor(0x7fff / perBatch));
     for (let b0 = 0; b0 < batch; b0 += batchChunk) {
       const nb = Math.min(batchChunk, batch - b0);
