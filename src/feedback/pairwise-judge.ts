@@ -66,9 +66,13 @@ export class PairwiseJudge {
 
   async judge(input: PairwiseInput, signal?: AbortSignal): Promise<PairwiseResult> {
     const usage = emptyUsage();
+    // Orders and principles run in parallel; the first failure stops its siblings so nothing runs after the result.
+    const siblings = new AbortController();
+    const stopSiblings = (): void => siblings.abort();
+    signal?.addEventListener('abort', stopSiblings, { once: true });
     try {
       const principles = selectPrinciples(this.#options.constitution, this.#options.principleMode, input.id, this.#options.seed);
-      const positions = await Promise.all(principles.map((principle) => this.#judgeUnderPrinciple(input, principle, usage, signal)));
+      const positions = await Promise.all(principles.map((principle) => this.#judgeUnderPrinciple(input, principle, usage, siblings.signal)));
       const mean = positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / positions.length;
       const probability = clampProbability(mean, this.#options.clamp);
       const preferred = Math.abs(mean - 0.5) <= this.#options.tieMargin ? 'tie' : mean > 0.5 ? 'A' : 'B';
@@ -80,10 +84,13 @@ export class PairwiseJudge {
         rationale,
         principles: principles.map(({ id, text }) => ({ id, text })),
         positions,
-        usage,
+        usage: { ...usage },
       };
     } catch (error) {
-      return toFailure(error, usage, signal);
+      siblings.abort();
+      return toFailure(error, { ...usage }, signal);
+    } finally {
+      signal?.removeEventListener('abort', stopSiblings);
     }
   }
 
