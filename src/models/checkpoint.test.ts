@@ -77,6 +77,17 @@ describe('checkpoint round trip', () => {
     const loaded = loadPretrained(dir);
     assert.equal(loaded.files.length, files.length);
     assertSameParameters(loaded.parameters, parameters);
+    // A tensor a shard holds but the index does not list is reported, not silently dropped.
+    const withHead = new Map<string, TensorLike>(parameters);
+    withHead.set('value_head.weight', { shape: [1, 16], data: new Float32Array(16) });
+    savePretrained(dir, llama, withHead, { maxShardBytes: 4096 });
+    const indexPath = join(dir, INDEX_FILE);
+    const index = JSON.parse(readFileSync(indexPath, 'utf-8'));
+    assert.ok(index.weight_map['value_head.weight']);
+    assert.deepEqual(loadPretrained(dir).warnings, ['value_head.weight: not used by this config, ignored']);
+    delete index.weight_map['value_head.weight'];
+    writeFileSync(indexPath, JSON.stringify(index));
+    assert.deepEqual(loadPretrained(dir).warnings, ['value_head.weight: not used by this config, ignored']);
     // Saving again unsharded removes the index so it cannot shadow the new file.
     savePretrained(dir, llama, parameters);
     assert.ok(!existsSync(join(dir, INDEX_FILE)));
@@ -141,6 +152,13 @@ describe('checkpoint errors name the file and tensor', () => {
     const index = JSON.parse(readFileSync(indexPath, 'utf-8'));
     const [name, file] = Object.entries(index.weight_map as Record<string, string>)[0];
     const other = Object.values(index.weight_map as Record<string, string>).find((f) => f !== file)!;
+    writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, [name]: other } }));
+    const unlisted = { ...index.weight_map };
+    delete unlisted[name];
+    writeFileSync(indexPath, JSON.stringify({ weight_map: unlisted }));
+    expectError(() => loadPretrained(dir), /missing/, indexPath, `'${name}'`);
+    writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, extra: file } }));
+    expectError(() => loadPretrained(dir), /listed in .* but not in this shard/, join(dir, file), "'extra'");
     writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, [name]: other } }));
     expectError(() => loadPretrained(dir), /listed in .* but not in this shard/, join(dir, other), `'${name}'`);
     writeFileSync(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, [name]: '../../etc/passwd' } }));

@@ -112,6 +112,10 @@ export function loadPretrained(dir: string): PretrainedModel {
       located.set(name, { stored, reader });
     }
 
+    if (index) {   // tensors a shard holds that the index does not list are unused too
+      for (const reader of readers.values()) extras.push(...reader.names.filter((n) => !index.has(n)));
+    }
+
     const parameters = new Map<string, Tensor>();
     for (const [name, shape] of expected) {
       const found = located.get(name);
