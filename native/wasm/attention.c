@@ -1,7 +1,6 @@
-// Fused causal self-attention forward and backward (grouped-query heads) on the wasm GEMM, single-threaded.
-// Per (batch, kv head) the `group` query heads sharing it are one contiguous (group*T, D) matrix, so each step is
-// one GEMM: scores = Q K^T, out = P V; backward dV += P^T dO, dP = dO V^T, dS = P (dP - rowdot) scale,
-// dQ += dS K, dK += dS^T Q. Leaves out flash-style tiling (probs are materialised, as the interface requires).
+// Fused causal self-attention (grouped-query heads) forward and backward on the wasm GEMM, one task per (batch,
+// kv head): its query heads form one (group*T, D) matrix, so scores = Q K^T, out = P V, dV += P^T dO, dP = dO V^T,
+// dQ += dS K, dK += dS^T Q are single GEMMs. Leaves out flash-style tiling (probs are materialised by contract).
 #include "kernels.h"
 
 // Masks and normalises one row of scores in place: invisible keys get 0, a row that sees nothing is all 0.
@@ -16,41 +15,44 @@ static void softmax_masked_row(float *s, int S, int limit, const float *mask) {
   for (int j = 0; j < S; j++) s[j] *= inv;
 }
 
-// q (B, H, T, D), k, v (B, Hkv, S, D), out (B, H, T, D), probs (B, H, T, S), mask (B, S) or null.
-void EXPORT(attention)(const float *q, const float *k, const float *v, float *out, float *probs, const float *mask,
-                       int B, int H, int Hkv, int T, int S, int D, int causal, float scale, float *scratch) {
-  int group = H / Hkv, rows = group * T;
-  for (int b = 0; b < B; b++)
-    for (int kh = 0; kh < Hkv; kh++) {
-      size_t qo = (size_t)(b * H + kh * group) * T * D, ko = (size_t)(b * Hkv + kh) * S * D;
-      float *P = probs + (size_t)(b * H + kh * group) * T * S;
-      gemm_block(q + qo, k + ko, P, rows, S, D, 0, 1, scale, 0.f, 0, rows, 0, S, scratch);
-      for (int r = 0; r < rows; r++) {
-        int i = r % T;
-        softmax_masked_row(P + (size_t)r * S, S, causal ? i + (S - T) + 1 : S, mask ? mask + (size_t)b * S : 0);
-      }
-      gemm_block(P, v + ko, out + qo, rows, D, S, 0, 0, 1.f, 0.f, 0, rows, 0, D, scratch);
-    }
+#define P(name) ((float *)job[name])
+
+// One (batch, kv head) of the forward: q (B, H, T, D), k, v (B, Hkv, S, D), out (B, H, T, D),
+// probs (B, H, T, S), mask (B, S) or 0. scratch: GEMM packing space for N up to max(S, D).
+void attention_task(const int32_t *job, int t, float *scratch) {
+  int H = job[J_AH], Hkv = job[J_AHKV], T = job[J_AT], S = job[J_AS], D = job[J_AD];
+  int group = H / Hkv, rows = group * T, b = t / Hkv, kh = t % Hkv;
+  float scale = ((const float *)job)[J_SCALE];
+  const float *mask = job[J_MASK] ? P(J_MASK) + (size_t)b * S : 0;
+  size_t qo = (size_t)(b * H + kh * group) * T * D, ko = (size_t)(b * Hkv + kh) * S * D;
+  float *probs = P(J_PROBS) + (size_t)(b * H + kh * group) * T * S;
+  gemm_block(P(J_Q) + qo, P(J_KK) + ko, probs, rows, S, D, 0, 1, scale, 0.f, 0, rows, 0, S, scratch);
+  for (int r = 0; r < rows; r++) {
+    int i = r % T;
+    softmax_masked_row(probs + (size_t)r * S, S, job[J_CAUSAL] ? i + (S - T) + 1 : S, mask);
+  }
+  gemm_block(probs, P(J_V) + ko, P(J_OUT) + qo, rows, D, S, 0, 0, 1.f, 0.f, 0, rows, 0, D, scratch);
 }
 
-// dq, dk, dv accumulate; tmp holds (group*T, S) floats for dP / dS.
-void EXPORT(attention_bwd)(const float *q, const float *k, const float *v, const float *probs, const float *dout,
-                           float *dq, float *dk, float *dv, int B, int H, int Hkv, int T, int S, int D, float scale,
-                           float *tmp, float *scratch) {
-  int group = H / Hkv, rows = group * T;
-  for (int b = 0; b < B; b++)
-    for (int kh = 0; kh < Hkv; kh++) {
-      size_t qo = (size_t)(b * H + kh * group) * T * D, ko = (size_t)(b * Hkv + kh) * S * D;
-      const float *P = probs + (size_t)(b * H + kh * group) * T * S;
-      gemm_block(P, dout + qo, dv + ko, S, D, rows, 1, 0, 1.f, 1.f, 0, S, 0, D, scratch);
-      gemm_block(dout + qo, v + ko, tmp, rows, S, D, 0, 1, 1.f, 0.f, 0, rows, 0, S, scratch);
-      for (int r = 0; r < rows; r++) {
-        const float *pr = P + (size_t)r * S;
-        float *dr = tmp + (size_t)r * S, dot = 0;
-        for (int j = 0; j < S; j++) dot += dr[j] * pr[j];
-        for (int j = 0; j < S; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
-      }
-      gemm_block(tmp, k + ko, dq + qo, rows, D, S, 0, 0, 1.f, 1.f, 0, rows, 0, D, scratch);
-      gemm_block(tmp, q + qo, dk + ko, S, D, rows, 1, 0, 1.f, 1.f, 0, S, 0, D, scratch);
-    }
+// One (batch, kv head) of the backward (dout in J_OUT): dq, dk, dv accumulate. scratch: (group*T, S) floats for
+// dP / dS, then GEMM packing space.
+void attention_bwd_task(const int32_t *job, int t, float *scratch) {
+  int H = job[J_AH], Hkv = job[J_AHKV], T = job[J_AT], S = job[J_AS], D = job[J_AD];
+  int group = H / Hkv, rows = group * T, b = t / Hkv, kh = t % Hkv;
+  float scale = ((const float *)job)[J_SCALE];
+  size_t qo = (size_t)(b * H + kh * group) * T * D, ko = (size_t)(b * Hkv + kh) * S * D;
+  const float *probs = P(J_PROBS) + (size_t)(b * H + kh * group) * T * S;
+  const float *q = P(J_Q) + qo, *k = P(J_KK) + ko, *v = P(J_V) + ko, *dout = P(J_OUT) + qo;
+  float *dq = P(J_DQ) + qo, *dk = P(J_DK) + ko, *dv = P(J_DV) + ko;
+  float *tmp = scratch, *pack = scratch + ((size_t)rows * S + 15) / 16 * 16;
+  gemm_block(probs, dout, dv, S, D, rows, 1, 0, 1.f, 1.f, 0, S, 0, D, pack);
+  gemm_block(dout, v, tmp, rows, S, D, 0, 1, 1.f, 0.f, 0, rows, 0, S, pack);
+  for (int r = 0; r < rows; r++) {
+    const float *pr = probs + (size_t)r * S;
+    float *dr = tmp + (size_t)r * S, dot = 0;
+    for (int j = 0; j < S; j++) dot += dr[j] * pr[j];
+    for (int j = 0; j < S; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+  }
+  gemm_block(tmp, k, dq, rows, D, S, 0, 0, 1.f, 1.f, 0, rows, 0, D, pack);
+  gemm_block(tmp, q, dk, S, D, rows, 1, 0, 1.f, 1.f, 0, S, 0, D, pack);
 }

@@ -8,9 +8,6 @@
 #define KC 256
 #define MC 128
 
-// Job layout shared with wasm-backend.ts (int32 words).
-enum { J_A, J_B, J_C, J_M, J_N, J_K, J_TA, J_TB, J_ALPHA, J_BETA, J_BATCH, J_SA, J_SB, J_SC,
-       J_MTASK, J_NTASK, J_MTILES, J_NTILES, J_WORD, J_FINISHED, J_SCRATCH, J_SCRATCH_BYTES, J_HELPED };
 
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row panels: ap[(panel*kc + k)*MR + i].
 static void pack_a(const float *a, int M, int K, int ta, int i0, int mc, int p0, int kc, float *ap) {
@@ -129,26 +126,34 @@ void gemm_block(const float *a, const float *b, float *c, int M, int N, int K, i
 /** Floats of scratch one thread needs for column blocks up to nTask wide. */
 int EXPORT(gemm_scratch_floats)(int nTask) { return KC * ((nTask + NR - 1) / NR * NR) + MC * KC + MR * NR; }
 
-// Runs tasks of the job at `job` until none are left. job[J_WORD] = nTasks << 16 | next task index, so one
-// fetch_add yields a task index and the job's task count atomically (a late thread never runs a stale task).
-void EXPORT(gemm_run)(int32_t *job, int tid) {
+static void gemm_task(int32_t *job, int t, float *scratch) {
+  int M = job[J_M], N = job[J_N], K = job[J_K], mTask = job[J_MTASK], nTask = job[J_NTASK];
+  int mTiles = job[J_MTILES], nTiles = job[J_NTILES];
+  int bi = t / (mTiles * nTiles), rest = t % (mTiles * nTiles), mi = rest / nTiles, ni = rest % nTiles;
+  int m0 = mi * mTask, n0 = ni * nTask;
+  int m1 = m0 + mTask < M ? m0 + mTask : M, n1 = n0 + nTask < N ? n0 + nTask : N;
+  float alpha = ((float *)job)[J_ALPHA], beta = ((float *)job)[J_BETA];
   const float *A = (const float *)job[J_A], *B = (const float *)job[J_B];
   float *C = (float *)job[J_C];
-  float *scratch = (float *)(job[J_SCRATCH] + tid * job[J_SCRATCH_BYTES]);
+  gemm_block(A + (size_t)bi * job[J_SA], B + (size_t)bi * job[J_SB], C + (size_t)bi * job[J_SC], M, N, K,
+             job[J_TA], job[J_TB], alpha, beta, m0, m1, n0, n1, scratch);
+}
+
+// Runs tasks of the job at `job` until none are left. job[J_WORD] = nTasks << 16 | next task index, so one
+// fetch_add yields a task index and the job's task count atomically (a late thread never runs a stale task).
+// The job's kind picks the task: a GEMM block, or one (batch, kv head) of attention forward or backward.
+void EXPORT(job_run)(int32_t *job, int tid) {
   for (;;) {
     int word = __atomic_fetch_add(&job[J_WORD], 1, __ATOMIC_SEQ_CST);
     int t = word & 0xffff, nTasks = (unsigned)word >> 16;
     if (t >= nTasks) return;
     // Read the parameters only after claiming a task: they cannot change until this task is counted finished.
-    A = (const float *)job[J_A]; B = (const float *)job[J_B]; C = (float *)job[J_C];
-    int M = job[J_M], N = job[J_N], K = job[J_K], mTask = job[J_MTASK], nTask = job[J_NTASK];
-    int mTiles = job[J_MTILES], nTiles = job[J_NTILES];
-    int bi = t / (mTiles * nTiles), rest = t % (mTiles * nTiles), mi = rest / nTiles, ni = rest % nTiles;
-    int m0 = mi * mTask, n0 = ni * nTask;
-    int m1 = m0 + mTask < M ? m0 + mTask : M, n1 = n0 + nTask < N ? n0 + nTask : N;
-    float alpha = ((float *)job)[J_ALPHA], beta = ((float *)job)[J_BETA];
-    gemm_block(A + (size_t)bi * job[J_SA], B + (size_t)bi * job[J_SB], C + (size_t)bi * job[J_SC], M, N, K,
-               job[J_TA], job[J_TB], alpha, beta, m0, m1, n0, n1, scratch);
+    float *scratch = (float *)(job[J_SCRATCH] + tid * job[J_SCRATCH_BYTES]);
+    switch (job[J_KIND]) {
+      case 0: gemm_task(job, t, scratch); break;
+      case 1: attention_task(job, t, scratch); break;
+      default: attention_bwd_task(job, t, scratch); break;
+    }
     if (tid) __atomic_fetch_add(&job[J_HELPED], 1, __ATOMIC_SEQ_CST);  // tasks run by worker threads
     __atomic_fetch_add(&job[J_FINISHED], 1, __ATOMIC_SEQ_CST);
   }

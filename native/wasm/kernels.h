@@ -6,6 +6,14 @@
 
 #define EXPORT(name) __attribute__((export_name(#name))) name
 
+// Job layout shared with wasm-runtime.ts (int32 words): GEMM fields, task bookkeeping, then attention fields.
+enum { J_A, J_B, J_C, J_M, J_N, J_K, J_TA, J_TB, J_ALPHA, J_BETA, J_BATCH, J_SA, J_SB, J_SC,
+       J_MTASK, J_NTASK, J_MTILES, J_NTILES, J_WORD, J_FINISHED, J_SCRATCH, J_SCRATCH_BYTES, J_HELPED, J_KIND,
+       J_Q, J_KK, J_V, J_OUT, J_PROBS, J_MASK, J_DQ, J_DK, J_DV, J_AB, J_AH, J_AHKV, J_AT, J_AS, J_AD, J_CAUSAL,
+       J_SCALE };
+
+void attention_task(const int32_t *job, int t, float *scratch);
+void attention_bwd_task(const int32_t *job, int t, float *scratch);
 void gemm_block(const float *a, const float *b, float *c, int M, int N, int K, int ta, int tb, float alpha,
                 float beta, int m0, int m1, int n0, int n1, float *scratch);
 int gemm_scratch_floats(int nTask);

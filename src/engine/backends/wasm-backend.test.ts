@@ -159,7 +159,7 @@ test('wasm softmax family, target logprobs and entropy', () => {
 
 test('wasm attention forward and backward (causal, grouped heads, padding mask)', () => {
   const shapes = [[1, 1, 1, 1, 1, 1], [2, 4, 2, 3, 3, 17], [1, 3, 3, 17, 20, 8], [2, 2, 1, 5, 5, 1], [1, 2, 2, 0, 3, 4],
-    [2, 4, 4, 33, 33, 16]];
+    [2, 4, 4, 33, 33, 16], [4, 4, 2, 64, 70, 32]]; // the last is large enough to split heads across threads
   for (const [B, H, Hkv, T, S, D] of shapes) for (const causal of [true, false]) {
     const keyMask = B > 1 ? Float32Array.from({ length: B * S }, (_, i) => (i < S ? 0 : rand() < 0.8 ? 1 : 0)) : null;
     const p: AttentionParams = { B, H, Hkv, T, S, D, causal, scale: 1 / Math.sqrt(Math.max(D, 1)), keyMask };

@@ -184,8 +184,8 @@ export class WasmBackend implements Backend {
     const pq = rt.put(op, q, nq), pk = rt.put(op, k, nkv), pv = rt.put(op, v, nkv);
     const pm = p.keyMask ? rt.put(op, p.keyMask, B * S) : 0;
     const po = rt.alloc(op, nq), pp = rt.alloc(op, np);
-    const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
-    this.k.attention(pq, pk, pv, po, pp, pm, B, H, Hkv, T, S, D, p.causal ? 1 : 0, p.scale, scratch);
+    rt.attention({ q: pq, k: pk, v: pv, out: po, probs: pp, mask: pm, dq: 0, dk: 0, dv: 0, B, H, Hkv, T, S, D,
+      causal: p.causal, scale: p.scale }, false, 4 * B * H * T * S * D >= PARALLEL_FLOPS);
     rt.get(op, po, out, nq); rt.get(op, pp, probs, np);
   }
 
@@ -201,9 +201,8 @@ export class WasmBackend implements Backend {
     const rt = this.start();
     const pq = rt.put(op, q, nq), pk = rt.put(op, k, nkv), pv = rt.put(op, v, nkv), pp = rt.put(op, probs, np);
     const pdo = rt.put(op, dout, nq), pdq = rt.put(op, dq, nq), pdk = rt.put(op, dk, nkv), pdv = rt.put(op, dv, nkv);
-    const tmp = rt.alloc(op, (H / Hkv) * T * S);
-    const scratch = rt.alloc(op, this.k.gemm_scratch_floats(Math.max(S, D)));
-    this.k.attention_bwd(pq, pk, pv, pp, pdo, pdq, pdk, pdv, B, H, Hkv, T, S, D, p.scale, tmp, scratch);
+    rt.attention({ q: pq, k: pk, v: pv, out: pdo, probs: pp, mask: 0, dq: pdq, dk: pdk, dv: pdv, B, H, Hkv, T, S, D,
+      causal: p.causal, scale: p.scale }, true, 8 * B * H * T * S * D >= PARALLEL_FLOPS);
     rt.get(op, pdq, dq, nq); rt.get(op, pdk, dk, nkv); rt.get(op, pdv, dv, nkv);
   }
 

@@ -12,16 +12,25 @@ const MAX_THREADS = 8;
 const N_TASK_MAX = 512;          // widest column block of a GEMM task; sizes each thread's packing scratch
 // Control words (int32 index from ctrl): SEQ is bumped to wake workers, QUIT stops them, ERROR reports a failure.
 const SEQ = 0, QUIT = 1, ERROR = 2, READY = 3;
-// Job words, as in native/wasm/gemm.c.
+// Job words, as in native/wasm/kernels.h; a job is at most MAX_TASKS tasks (bigger ones run in chunks).
 const J = { A: 0, B: 1, C: 2, M: 3, N: 4, K: 5, TA: 6, TB: 7, ALPHA: 8, BETA: 9, BATCH: 10, SA: 11, SB: 12, SC: 13,
   MTASK: 14, NTASK: 15, MTILES: 16, NTILES: 17, WORD: 18, FINISHED: 19, SCRATCH: 20, SCRATCH_BYTES: 21,
-  HELPED: 22 } as const;
+  HELPED: 22, KIND: 23, Q: 24, KK: 25, V: 26, OUT: 27, PROBS: 28, MASK: 29, DQ: 30, DK: 31, DV: 32, AB: 33, AH: 34,
+  AHKV: 35, AT: 36, AS: 37, AD: 38, CAUSAL: 39, SCALE: 40 } as const;
+const JOB_WORDS = 48, MAX_TASKS = 0x7fff;
+const KIND_GEMM = 0, KIND_ATTENTION = 1, KIND_ATTENTION_BWD = 2;
 const MR = 4, NR = 8;
 
 /** One GEMM on operands already in linear memory (byte offsets), C = alpha op(A) op(B) + beta C per batch. */
 export interface GemmJob {
   a: number; b: number; c: number; M: number; N: number; K: number; transA: boolean; transB: boolean;
   alpha: number; beta: number; batch: number; strideA: number; strideB: number; strideC: number;
+}
+
+/** Attention operands in linear memory (byte offsets; mask 0 when absent; dq/dk/dv unused by the forward). */
+export interface AttentionJob {
+  q: number; k: number; v: number; out: number; probs: number; mask: number; dq: number; dk: number; dv: number;
+  B: number; H: number; Hkv: number; T: number; S: number; D: number; causal: boolean; scale: number;
 }
 
 type Exports = Record<string, (...args: number[]) => number> & { __heap_base: { value: number } };
@@ -44,12 +53,12 @@ const WORKER_SOURCE = `
   const { workerData } = require('node:worker_threads');
   const { module, memory, ctrl, job, tid, stackTop } = workerData;
   const words = new Int32Array(memory.buffer, ctrl, 8);
-  const jobWords = new Int32Array(memory.buffer, job, 32);
+  const jobWords = new Int32Array(memory.buffer, job, ${JOB_WORDS});
   let run;
   try {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     instance.exports.__stack_pointer.value = stackTop;
-    run = instance.exports.gemm_run;
+    run = instance.exports.job_run;
     Atomics.add(words, ${READY}, 1);
   } catch (error) { return; } // this worker never takes tasks; the calling thread runs them all
   let seen = 0;
@@ -145,34 +154,62 @@ export class WasmRuntime {
     const nTask = Math.min(roundUp(N, NR), N_TASK_MAX);
     const nTiles = Math.ceil(N / nTask);
     let mTask = M;
-    const want = threads > 1 ? 4 * threads : 1;
+    const want = threads > 1 ? 8 * threads : 1;  // enough tasks that a descheduled thread leaves a short tail
     if (batch * nTiles < want) mTask = Math.max(8 * MR, roundUp(Math.ceil(M / Math.ceil(want / (batch * nTiles))), MR));
     mTask = Math.min(mTask, M);
     const mTiles = Math.ceil(M / mTask);
     const perBatch = mTiles * nTiles;
-    if (perBatch > 0x7fff) throw new EngineError('gemm', `N=${N} needs ${nTiles} column blocks, over the 32767 task limit`);
-    const batchChunk = Math.max(1, Math.floor(0x7fff / perBatch));
+    if (perBatch > MAX_TASKS) throw new EngineError('gemm', `N=${N} needs ${nTiles} column blocks, over the task limit`);
+    const batchChunk = Math.max(1, Math.floor(MAX_TASKS / perBatch));
     for (let b0 = 0; b0 < batch; b0 += batchChunk) {
       const nb = Math.min(batchChunk, batch - b0);
-      const words = new Int32Array(this.memory.buffer, this.job, 32);
-      const floats = new Float32Array(this.memory.buffer, this.job, 32);
-      words[J.A] = job.a + 4 * b0 * job.strideA; words[J.B] = job.b + 4 * b0 * job.strideB;
-      words[J.C] = job.c + 4 * b0 * job.strideC;
-      words[J.M] = M; words[J.N] = N; words[J.K] = job.K;
-      words[J.TA] = job.transA ? 1 : 0; words[J.TB] = job.transB ? 1 : 0;
-      floats[J.ALPHA] = job.alpha; floats[J.BETA] = job.beta;
-      words[J.BATCH] = nb; words[J.SA] = job.strideA; words[J.SB] = job.strideB; words[J.SC] = job.strideC;
-      words[J.MTASK] = mTask; words[J.NTASK] = nTask; words[J.MTILES] = mTiles; words[J.NTILES] = nTiles;
-      words[J.SCRATCH] = this.scratch; words[J.SCRATCH_BYTES] = this.scratchBytes;
-      const nTasks = nb * perBatch;
-      Atomics.store(words, J.FINISHED, 0);
-      Atomics.store(words, J.HELPED, 0);
-      Atomics.store(words, J.WORD, nTasks << 16);
-      if (threads > 1 && nTasks > 1) this.wake();
-      this.exports.gemm_run(this.job, 0);
-      this.waitFinished(words, nTasks);
-      this.workerTasks += Atomics.load(words, J.HELPED);
+      this.run(KIND_GEMM, nb * perBatch, threads > 1, this.scratch, this.scratchBytes, (words, floats) => {
+        words[J.A] = job.a + 4 * b0 * job.strideA; words[J.B] = job.b + 4 * b0 * job.strideB;
+        words[J.C] = job.c + 4 * b0 * job.strideC;
+        words[J.M] = M; words[J.N] = N; words[J.K] = job.K;
+        words[J.TA] = job.transA ? 1 : 0; words[J.TB] = job.transB ? 1 : 0;
+        floats[J.ALPHA] = job.alpha; floats[J.BETA] = job.beta;
+        words[J.BATCH] = nb; words[J.SA] = job.strideA; words[J.SB] = job.strideB; words[J.SC] = job.strideC;
+        words[J.MTASK] = mTask; words[J.NTASK] = nTask; words[J.MTILES] = mTiles; words[J.NTILES] = nTiles;
+      });
     }
+  }
+
+  /** Attention forward (dq = dk = dv = 0) or backward (dout in `out`), one task per (batch, kv head). */
+  attention(job: AttentionJob, backward: boolean, parallel: boolean): void {
+    const { B, H, Hkv, T, S, D } = job;
+    const threads = parallel ? this.threads : 1;
+    const pack = this.exports.gemm_scratch_floats(Math.max(S, D));
+    const perThread = align(4 * ((backward ? roundUp((H / Hkv) * T * S, 16) : 0) + pack), 64);
+    const scratch = this.alloc(backward ? 'attentionBackward' : 'attention', (perThread / 4) * threads);
+    const batchChunk = Math.max(1, Math.floor(MAX_TASKS / Hkv));
+    for (let b0 = 0; b0 < B; b0 += batchChunk) {
+      const nb = Math.min(batchChunk, B - b0);
+      const qOff = 4 * b0 * H * T * D, kvOff = 4 * b0 * Hkv * S * D;
+      this.run(backward ? KIND_ATTENTION_BWD : KIND_ATTENTION, nb * Hkv, threads > 1, scratch, perThread, (words, floats) => {
+        words[J.Q] = job.q + qOff; words[J.KK] = job.k + kvOff; words[J.V] = job.v + kvOff;
+        words[J.OUT] = job.out + qOff; words[J.PROBS] = job.probs + 4 * b0 * H * T * S;
+        words[J.MASK] = job.mask ? job.mask + 4 * b0 * S : 0;
+        words[J.DQ] = job.dq + qOff; words[J.DK] = job.dk + kvOff; words[J.DV] = job.dv + kvOff;
+        words[J.AB] = nb; words[J.AH] = H; words[J.AHKV] = Hkv; words[J.AT] = T; words[J.AS] = S; words[J.AD] = D;
+        words[J.CAUSAL] = job.causal ? 1 : 0; floats[J.SCALE] = job.scale;
+      });
+    }
+  }
+
+  /** Publishes a job (fill writes its parameters), runs tasks here and on the woken workers, waits for all. */
+  private run(kind: number, nTasks: number, parallel: boolean, scratch: number, scratchBytes: number,
+    fill: (words: Int32Array, floats: Float32Array) => void): void {
+    const words = new Int32Array(this.memory.buffer, this.job, JOB_WORDS);
+    fill(words, new Float32Array(this.memory.buffer, this.job, JOB_WORDS));
+    words[J.KIND] = kind; words[J.SCRATCH] = scratch; words[J.SCRATCH_BYTES] = scratchBytes;
+    Atomics.store(words, J.FINISHED, 0);
+    Atomics.store(words, J.HELPED, 0);
+    Atomics.store(words, J.WORD, nTasks << 16);
+    if (parallel && nTasks > 1) this.wake();
+    this.exports.job_run(this.job, 0);
+    this.waitFinished(words, nTasks);
+    this.workerTasks += Atomics.load(words, J.HELPED);
   }
 
   private wake(): void {
