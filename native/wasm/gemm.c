@@ -9,6 +9,18 @@
 #define MC 128
 
 
+// Transposes the 4x4 block at src (rows ld apart) into 4 vectors at dst, dst + step, dst + 2 step, dst + 3 step.
+static inline void transpose4(const float *src, size_t ld, float *dst, int step) {
+  v128_t a0 = wasm_v128_load(src), a1 = wasm_v128_load(src + ld);
+  v128_t a2 = wasm_v128_load(src + 2 * ld), a3 = wasm_v128_load(src + 3 * ld);
+  v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
+  v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+  wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+  wasm_v128_store(dst + step, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+  wasm_v128_store(dst + 2 * step, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+  wasm_v128_store(dst + 3 * step, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+}
+
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row panels: ap[(panel*kc + k)*MR + i].
 static void pack_a(const float *a, int M, int K, int ta, int i0, int mc, int p0, int kc, float *ap) {
   for (int ip = 0; ip < mc; ip += MR) {
@@ -22,6 +34,11 @@ static void pack_a(const float *a, int M, int K, int ta, int i0, int mc, int p0,
         for (int k = 0; k < kc; k++)
           for (int i = 0; i < MR; i++) dst[k * MR + i] = i < mr ? src[(size_t)k * M + i] : 0.f;
       }
+    } else if (mr == MR) {  // A stored (M, K), a full panel: 4x4 transposes
+      const float *src = a + (size_t)(i0 + ip) * K + p0;
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) transpose4(src + k, K, dst + k * MR, MR);
+      for (; k < kc; k++) for (int i = 0; i < MR; i++) dst[k * MR + i] = src[(size_t)i * K + k];
     } else {   // A stored (M, K)
       const float *src = a + (size_t)(i0 + ip) * K + p0;
       for (int i = 0; i < MR; i++) {
@@ -48,6 +65,14 @@ static void pack_b(const float *b, int N, int K, int tb, int p0, int kc, int j0,
         for (int k = 0; k < kc; k++)
           for (int j = 0; j < NR; j++) dst[k * NR + j] = j < nr ? src[(size_t)k * N + j] : 0.f;
       }
+    } else if (nr == NR) {  // B stored (N, K), a full panel: two 4x4 transposes per 4 k
+      const float *src = b + (size_t)(j0 + jp) * K + p0;
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        transpose4(src + k, K, dst + k * NR, NR);
+        transpose4(src + 4 * (size_t)K + k, K, dst + k * NR + 4, NR);
+      }
+      for (; k < kc; k++) for (int j = 0; j < NR; j++) dst[k * NR + j] = src[(size_t)j * K + k];
     } else {    // B stored (N, K): op(B)[k][j] = b[j*K + k]
       const float *src = b + (size_t)(j0 + jp) * K + p0;
       for (int j = 0; j < NR; j++) {
