@@ -1,9 +1,7 @@
-// The wasm SIMD128 backend: the fallback when the native addon cannot build or load (kernels in native/wasm/*.c,
-// compiled by scripts/build-wasm.sh into the committed wasm/kernels.wasm; GEMM runs on up to 8 threads).
-// In wasm: gemm, gelu, silu, layerNorm, rmsNorm, softmax, logSoftmax, targetLogprobs, entropy (each with its
-// backward), attention (+ backward), adamw. Delegated to JsBackend (memory-bound, where copying operands into
-// linear memory would cost as much as the op): biasAdd, sumRowsInto, add, axpy, embedding (+ backward),
-// sumSquares, firstNonFinite. Every entry point checks buffer lengths before copying anything.
+// The wasm SIMD128 fallback backend (kernels in native/wasm/*.c -> committed wasm/kernels.wasm; GEMM and attention
+// on up to 8 threads). In wasm: gemm, gelu, silu, layerNorm, rmsNorm, softmax, logSoftmax, targetLogprobs, entropy
+// (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
+// sumRowsInto, add, axpy, embedding (+ backward), sumSquares, firstNonFinite.
 import {
   type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
 } from '../backend.ts';

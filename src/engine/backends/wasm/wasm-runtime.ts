@@ -1,5 +1,5 @@
-// Loads kernels.wasm on a shared WebAssembly.Memory, hands out scratch space in it, and runs GEMM jobs on the
-// calling thread plus persistent, unref'd worker threads that instantiate the same module on the same memory.
+// Loads kernels.wasm on a shared WebAssembly.Memory, hands out scratch space in it, and runs GEMM and attention
+// jobs on the calling thread plus persistent, unref'd worker threads instantiating the module on the same memory.
 // Leaves out the kernels' maths (native/wasm/*.c) and argument checking (wasm-backend.ts).
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
