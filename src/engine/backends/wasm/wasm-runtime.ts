@@ -151,13 +151,7 @@ export class WasmRuntime {
   gemm(job: GemmJob, parallel: boolean): void {
     const { M, N, batch } = job;
     const threads = parallel ? this.threads : 1;
-    const nTask = Math.min(roundUp(N, NR), N_TASK_MAX);
-    const nTiles = Math.ceil(N / nTask);
-    let mTask = M;
-    const want = threads > 1 ? 8 * threads : 1;  // enough tasks that a descheduled thread leaves a short tail
-    if (batch * nTiles < want) mTask = Math.max(8 * MR, roundUp(Math.ceil(M / Math.ceil(want / (batch * nTiles))), MR));
-    mTask = Math.min(mTask, M);
-    const mTiles = Math.ceil(M / mTask);
+    const { mTask, nTask, mTiles, nTiles } = planTiles(M, N, batch, threads > 1 ? 8 * threads : 1);
     const perBatch = mTiles * nTiles;
     if (perBatch > MAX_TASKS) throw new EngineError('gemm', `N=${N} needs ${nTiles} column blocks, over the task limit`);
     const batchChunk = Math.max(1, Math.floor(MAX_TASKS / perBatch));
@@ -281,6 +275,23 @@ export class WasmRuntime {
 export function defaultWasmThreads(): number {
   const forced = Number(process.env.RLAIF_WASM_THREADS);
   return Number.isInteger(forced) && forced > 0 ? forced : availableParallelism();
+}
+
+/**
+ * Cuts each (M, N) product into mTiles x nTiles tasks, at least `want` in all when the shape allows, choosing the
+ * cut that packs the least: every task packs its own rows of A (mTask x K) and columns of B (K x nTask).
+ */
+function planTiles(M: number, N: number, batch: number, want: number) {
+  const minTiles = Math.ceil(N / N_TASK_MAX);
+  let best = { mTask: M, nTask: N, mTiles: 1, nTiles: 1, cost: Infinity };
+  for (let tryTiles = minTiles; tryTiles <= Math.max(minTiles, want); tryTiles++) {
+    const nTask = Math.min(roundUp(Math.ceil(N / tryTiles), NR), N_TASK_MAX), nTiles = Math.ceil(N / nTask);
+    const mSplit = Math.ceil(want / (batch * nTiles));
+    const mTask = Math.min(M, Math.max(8 * MR, roundUp(Math.ceil(M / mSplit), MR))), mTiles = Math.ceil(M / mTask);
+    const cost = nTiles * M + mTiles * N;
+    if (cost < best.cost) best = { mTask, nTask, mTiles, nTiles, cost };
+  }
+  return best;
 }
 
 function describe(x: unknown): string {
