@@ -29,6 +29,11 @@ typedef struct {
   const char *name;
   int mr, nr, mc, kc, nc; /* GEMM blocking of this level */
   void (*gemm)(const GemmBlock *g, float *packA, float *packB);
+  /* the two halves of gemm, for threads sharing one packed B: slivers (kc, NR) of op(B) (kc, nc), zero-padded */
+  void (*pack_b)(const float *b, long rsb, long csb, long kc, long nc, float *out);
+  /* C (M, nc) = alpha op(A) (M, kc) @ packed B + beta C, packing A (MC blocks) into packA */
+  void (*macro)(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *c, long ldc,
+                float alpha, float beta, float *packA);
 
   void (*bias_add)(float *x, const float *bias, long r0, long r1, long cols);
   void (*sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols);

@@ -1,6 +1,6 @@
-/* Batched strided GEMM driver: splits C into tasks (whole batch items, or row/column chunks of one item) and
- * runs them on the pool; each task is a serial blocked GEMM of the chosen level on its own packing buffers.
- * Small products run on the calling thread only. Leaves out: sharing packed B between threads. */
+/* Batched strided GEMM driver on the pool: many batch items -> one serial blocked GEMM per item per task; few
+ * large items -> all threads on each, sharing one packed B panel (packed together) and splitting rows/columns of C.
+ * Small products run on the calling thread only (no wake-up, no sync). */
 #include "common.h"
 #include <string.h>
 
@@ -45,6 +45,66 @@ static void gemm_task(void *ctx, long task) {
   if (m0 < m1 && n0 < n1) run_block(j, bi, m0, m1, n0, n1);
 }
 
+/* One large product on all threads: per (NC, KC) panel, threads pack B together into one shared buffer, then each
+ * task packs its own rows of A and multiplies them by the shared panel. */
+typedef struct {
+  const KernelTable *t;
+  const GemmBlock *g;
+  float *packB;
+  long jc, pc, nc, kc;
+  float beta;
+  long slivers_per_task;            /* pack phase */
+  long mchunks, nchunks, mstep, nstep; /* compute phase */
+} SharedJob;
+
+static void shared_pack_task(void *ctx, long task) {
+  SharedJob *j = ctx;
+  const GemmBlock *g = j->g;
+  long nr = j->t->nr, n0 = task * j->slivers_per_task * nr;
+  long n1 = n0 + j->slivers_per_task * nr < j->nc ? n0 + j->slivers_per_task * nr : j->nc;
+  if (n0 >= n1) return;
+  j->t->pack_b(g->b + j->pc * g->rsb + (j->jc + n0) * g->csb, g->rsb, g->csb, j->kc, n1 - n0, j->packB + n0 * j->kc);
+}
+
+static void shared_compute_task(void *ctx, long task) {
+  SharedJob *j = ctx;
+  const GemmBlock *g = j->g;
+  const KernelTable *t = j->t;
+  long mi = task / j->nchunks, ni = task % j->nchunks;
+  long m0 = mi * j->mstep, n0 = ni * j->nstep;
+  long m1 = m0 + j->mstep < g->M ? m0 + j->mstep : g->M, n1 = n0 + j->nstep < j->nc ? n0 + j->nstep : j->nc;
+  if (m0 >= m1 || n0 >= n1) return;
+  float *packA = rlaif_scratch(0, (size_t)(t->mc + t->mr) * t->kc);
+  t->macro(g->a + m0 * g->rsa + j->pc * g->csa, g->rsa, g->csa, m1 - m0, j->kc, j->packB + n0 * j->kc, n1 - n0,
+           g->c + m0 * g->ldc + j->jc + n0, g->ldc, g->alpha, j->beta, packA);
+}
+
+static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
+  long ncMax = ((g->N < t->nc ? g->N : t->nc) + t->nr - 1) / t->nr * t->nr;
+  float *packB = rlaif_scratch(3, (size_t)ncMax * t->kc);
+  SharedJob j = { .t = t, .g = g, .packB = packB };
+  long want = threads * 3; /* compute tasks per panel: spare ones absorb noisy neighbours */
+  for (j.jc = 0; j.jc < g->N; j.jc += t->nc) {
+    j.nc = g->N - j.jc < t->nc ? g->N - j.jc : t->nc;
+    long slivers = (j.nc + t->nr - 1) / t->nr;
+    j.slivers_per_task = (slivers + threads * 2 - 1) / (threads * 2);
+    long mblocks = (g->M + t->mr - 1) / t->mr;
+    j.mchunks = mblocks < want ? mblocks : want;
+    j.mstep = (mblocks + j.mchunks - 1) / j.mchunks * t->mr;
+    j.mchunks = (g->M + j.mstep - 1) / j.mstep;
+    j.nchunks = (want + j.mchunks - 1) / j.mchunks;
+    if (j.nchunks > slivers) j.nchunks = slivers;
+    j.nstep = (slivers + j.nchunks - 1) / j.nchunks * t->nr;
+    j.nchunks = (j.nc + j.nstep - 1) / j.nstep;
+    for (j.pc = 0; j.pc < g->K; j.pc += t->kc) {
+      j.kc = g->K - j.pc < t->kc ? g->K - j.pc : t->kc;
+      j.beta = j.pc == 0 ? g->beta : 1.0f;
+      rlaif_pool_run((slivers + j.slivers_per_task - 1) / j.slivers_per_task, shared_pack_task, &j);
+      rlaif_pool_run(j.mchunks * j.nchunks, shared_compute_task, &j);
+    }
+  }
+}
+
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
   if (batch == 0 || M == 0 || N == 0) return;
@@ -63,18 +123,16 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
     return;
   }
-  long want = threads * 2; /* tasks per call: a little over the thread count absorbs noisy neighbours */
-  if (batch < want) {
-    long per = (want + batch - 1) / batch;
-    if (M >= N) {
-      long step = (M + per - 1) / per;
-      step = (step + t->mr - 1) / t->mr * t->mr;
-      j.mstep = step; j.mchunks = (M + step - 1) / step;
-    } else {
-      long step = (N + per - 1) / per;
-      step = (step + t->nr - 1) / t->nr * t->nr;
-      j.nstep = step; j.nchunks = (N + step - 1) / step;
-    }
+  if (batch >= threads * 2 || (batch >= threads && batch % threads == 0)) { /* whole batch items per task */
+    rlaif_pool_run(batch, gemm_task, &j);
+    return;
   }
-  rlaif_pool_run(batch * j.mchunks * j.nchunks, gemm_task, &j);
+  for (long bi = 0; bi < batch; bi++) { /* few large items: all threads on each */
+    GemmBlock g;
+    g.rsa = transA ? 1 : K; g.csa = transA ? M : 1;
+    g.rsb = transB ? 1 : N; g.csb = transB ? K : 1;
+    g.a = a + bi * sa; g.b = b + bi * sb; g.c = c + bi * sc; g.ldc = N;
+    g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
+    gemm_shared(t, &g, threads);
+  }
 }

@@ -9,9 +9,15 @@
 #include <immintrin.h>
 #define MR 14
 #define NR 32
+#ifndef MC
 #define MC 336
+#endif
+#ifndef KC
 #define KC 256
+#endif
+#ifndef NC
 #define NC 3072
+#endif
 
 #define DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
 #define FMA(i) { __m512 ai = _mm512_set1_ps(a[i]); \
@@ -51,9 +57,15 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
 #include <immintrin.h>
 #define MR 6
 #define NR 16
+#ifndef MC
 #define MC 144
+#endif
+#ifndef KC
 #define KC 256
+#endif
+#ifndef NC
 #define NC 3072
+#endif
 
 #define DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
 #define FMA(i) { __m256 ai = _mm256_broadcast_ss(a + i); \
@@ -80,9 +92,15 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
 #else
 #define MR 4
 #define NR 8
+#ifndef MC
 #define MC 128
+#endif
+#ifndef KC
 #define KC 256
+#endif
+#ifndef NC
 #define NC 2048
+#endif
 
 static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
                     float alpha, float beta) {
@@ -104,15 +122,11 @@ static void pack_a(const float *restrict a, long rsa, long csa, long mc, long kc
   for (long i0 = 0; i0 < mc; i0 += MR) {
     long mr = mc - i0 < MR ? mc - i0 : MR;
     float *o = out + i0 * kc;
-    if (csa == 1) {
-      const float *rows[MR];
-      for (long r = 0; r < MR; r++) rows[r] = a + (i0 + (r < mr ? r : 0)) * rsa;
-      if (mr == MR) {
-        for (long k = 0; k < kc; k++)
-          for (int r = 0; r < MR; r++) o[k * MR + r] = rows[r][k];
-      } else {
-        for (long k = 0; k < kc; k++)
-          for (int r = 0; r < MR; r++) o[k * MR + r] = r < mr ? rows[r][k] : 0.0f;
+    if (csa == 1) { /* row by row: each source row is read contiguously (rows 4 KiB apart alias in L1) */
+      for (long r = 0; r < MR; r++) {
+        const float *src = a + (i0 + r) * rsa;
+        if (r < mr) for (long k = 0; k < kc; k++) o[k * MR + r] = src[k];
+        else for (long k = 0; k < kc; k++) o[k * MR + r] = 0.0f;
       }
     } else {
       for (long k = 0; k < kc; k++) {
@@ -143,40 +157,46 @@ static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc
   }
 }
 
-static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
+/* C (mc, nc) = alpha * op(A) (mc, kc) @ packed B (kc, nc) + beta * C; packs A in MC blocks into packA. */
+static void macro(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *cbase,
+                  long ldc, float alpha, float beta, float *packA) {
   float tile[MR * NR] __attribute__((aligned(64)));
-  for (long jc = 0; jc < g->N; jc += NC) {
-    long nc = g->N - jc < NC ? g->N - jc : NC;
-    for (long pc = 0; pc < g->K; pc += KC) {
-      long kc = g->K - pc < KC ? g->K - pc : KC;
-      float beta = pc == 0 ? g->beta : 1.0f;
-      pack_b(g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, kc, nc, packB);
-      for (long ic = 0; ic < g->M; ic += MC) {
-        long mc = g->M - ic < MC ? g->M - ic : MC;
-        pack_a(g->a + ic * g->rsa + pc * g->csa, g->rsa, g->csa, mc, kc, packA);
-        for (long jr = 0; jr < nc; jr += NR) {
-          long nr = nc - jr < NR ? nc - jr : NR;
-          for (long ir = 0; ir < mc; ir += MR) {
-            long mr = mc - ir < MR ? mc - ir : MR;
-            float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              ukernel(kc, packA + ir * kc, packB + jr * kc, c, g->ldc, g->alpha, beta);
-            } else {
-              ukernel(kc, packA + ir * kc, packB + jr * kc, tile, NR, 1.0f, 0.0f);
-              for (long i = 0; i < mr; i++)
-                for (long j = 0; j < nr; j++) {
-                  float v = g->alpha * tile[i * NR + j];
-                  c[i * g->ldc + j] = beta == 0.0f ? v : v + beta * c[i * g->ldc + j];
-                }
+  for (long ic = 0; ic < M; ic += MC) {
+    long mc = M - ic < MC ? M - ic : MC;
+    pack_a(a + ic * rsa, rsa, csa, mc, kc, packA);
+    for (long jr = 0; jr < nc; jr += NR) {
+      long nr = nc - jr < NR ? nc - jr : NR;
+      for (long ir = 0; ir < mc; ir += MR) {
+        long mr = mc - ir < MR ? mc - ir : MR;
+        float *c = cbase + (ic + ir) * ldc + jr;
+        if (mr == MR && nr == NR) {
+          ukernel(kc, packA + ir * kc, packB + jr * kc, c, ldc, alpha, beta);
+        } else {
+          ukernel(kc, packA + ir * kc, packB + jr * kc, tile, NR, 1.0f, 0.0f);
+          for (long i = 0; i < mr; i++)
+            for (long j = 0; j < nr; j++) {
+              float v = alpha * tile[i * NR + j];
+              c[i * ldc + j] = beta == 0.0f ? v : v + beta * c[i * ldc + j];
             }
-          }
         }
       }
     }
   }
 }
 
+static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
+  for (long jc = 0; jc < g->N; jc += NC) {
+    long nc = g->N - jc < NC ? g->N - jc : NC;
+    for (long pc = 0; pc < g->K; pc += KC) {
+      long kc = g->K - pc < KC ? g->K - pc : KC;
+      pack_b(g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, kc, nc, packB);
+      macro(g->a + pc * g->csa, g->rsa, g->csa, g->M, kc, packB, nc, g->c + jc, g->ldc, g->alpha,
+            pc == 0 ? g->beta : 1.0f, packA);
+    }
+  }
+}
+
 const KernelTable LEVEL_TABLE = {
-  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm = gemm_serial,
+  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
   LEVEL_OPS_INIT
 };

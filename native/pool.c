@@ -41,7 +41,9 @@ static void run_tasks(void) {
 
 static void *worker(void *arg) {
   (void)arg;
-  unsigned seen = atomic_load(&pool.generation);
+  /* workers start inside init(), before any job can be published: generation 0 is the one they have seen
+   * (reading it here instead would race with the first job and leave it waiting for this worker forever) */
+  unsigned seen = 0;
   for (;;) {
     unsigned g = seen;
     for (int i = 0; i < SPIN_ITERS && (g = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen; i++)
