@@ -48,11 +48,10 @@ export class KvCache {
   /** Copies the new keys and values (B, Hkv, T, D) of one layer into positions [length, length + T). */
   write(layer: number, k: Tensor, v: Tensor): void {
     const [B, Hkv, T, D] = k.shape;
-    const K = this.keys[layer], V = this.values[layer], cap = this.capacity;
+    const K = this.keys[layer], V = this.values[layer], cap = this.capacity, kd = k.data, vd = v.data;
     for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
       const src = (b * Hkv + h) * T * D, dst = ((b * Hkv + h) * cap + this.length) * D;
-      K.set(k.data.subarray(src, src + T * D), dst);
-      V.set(v.data.subarray(src, src + T * D), dst);
+      for (let i = 0; i < T * D; i++) { K[dst + i] = kd[src + i]; V[dst + i] = vd[src + i]; }
     }
   }
 

@@ -18,8 +18,8 @@ export function splitHeads(x: Tensor, offset: number, H: number, D: number): Ten
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const src = (b * T + t) * W + offset;
     for (let h = 0; h < H; h++) {
-      const s = src + h * D;
-      out.set(X.subarray(s, s + D), ((b * H + h) * T + t) * D);
+      const s = src + h * D, o = ((b * H + h) * T + t) * D;
+      for (let d = 0; d < D; d++) out[o + d] = X[s + d];                 // a loop: subarray() costs more for small D
     }
   }
   return makeOutput('splitHeads', out, [B, H, T, D], [x], (o) => {
@@ -40,8 +40,8 @@ export function mergeHeads(x: Tensor): Tensor {
   const [B, H, T, D] = x.shape;
   const X = x.data, out = allocOutput(B * T * H * D);                  // (B, T, H·D)
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
-    const s = ((b * H + h) * T + t) * D;
-    out.set(X.subarray(s, s + D), (b * T + t) * H * D + h * D);
+    const s = ((b * H + h) * T + t) * D, o = (b * T + t) * H * D + h * D;
+    for (let d = 0; d < D; d++) out[o + d] = X[s + d];
   }
   return makeOutput('mergeHeads', out, [B, T, H * D], [x], (o) => {
     const g = o.grad!, gx = x.gradBuffer();

@@ -1,0 +1,78 @@
+// Generation benchmarks: sampling 64 new tokens for batch 16 on the reference tiny GPT with and without the KV cache
+// (as ../shared/anchors/torch_gpt_bench.py's sample()), and prefill/decode tokens/s of a GPT-2-small-sized model
+// (124M parameters, random weights) at batch 1 and 8, with the memory-bandwidth bound decode cannot beat.
+// Run directly: node --import tsx bench/models-bench.ts
+import { getBackend, noGrad, scope } from '../src/engine/index.ts';
+import { generate } from '../src/models/generate.ts';
+import { initParameters } from '../src/models/parameters.ts';
+import { gpt2SmallConfig, tinyGptConfig } from '../src/models/presets.ts';
+import { Transformer } from '../src/models/transformer.ts';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timeMs(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/** Median ms to sample `newTokens` for `batch` sequences from a one-token zero prompt (one warm-up run first). */
+function sampleMs(model: Transformer, batch: number, newTokens: number, useCache: boolean, reps: number): number {
+  const prompts = Array.from({ length: batch }, () => [0]);
+  const run = () => generate(model, prompts, { maxNewTokens: newTokens, seed: 1, useCache });
+  run();
+  return median(Array.from({ length: reps }, () => timeMs(run)));
+}
+
+/** Read bandwidth in GB/s: the backend's sum-of-squares kernel over a buffer far larger than the caches. */
+function readBandwidthGBs(): number {
+  const buffer = new Float32Array(64 * 1024 * 1024).fill(1);               // 256 MiB
+  const backend = getBackend();
+  backend.sumSquares(buffer, buffer.length);
+  const ms = median(Array.from({ length: 5 }, () => timeMs(() => backend.sumSquares(buffer, buffer.length))));
+  return buffer.byteLength / (ms / 1000) / 1e9;
+}
+
+export async function runModelsBench(): Promise<void> {
+  const backend = getBackend();
+  console.log(`# models bench on the ${backend.name} backend (${backend.threads} threads)`);
+
+  const tiny = tinyGptConfig();
+  const tinyModel = new Transformer(tiny, initParameters(tiny, 0));
+  console.log(`RESULT sample_kvcache_ms ${sampleMs(tinyModel, 16, 64, true, 5).toFixed(1)}   # batch 16, 64 new tokens`);
+  console.log(`RESULT sample_nocache_ms ${sampleMs(tinyModel, 16, 64, false, 3).toFixed(1)}   # batch 16, 64 new tokens`);
+
+  const config = gpt2SmallConfig();
+  const model = new Transformer(config, initParameters(config, 0));
+  let count = 0;
+  for (const p of model.parameters().values()) count += p.size;
+  const prefillT = 128;
+  const ids = Int32Array.from({ length: prefillT }, (_, i) => (i * 7919) % config.vocabSize);
+  const forward = () => noGrad(() => scope(() => { model.forward(ids, [1, prefillT], { lastOnly: true }); }));
+  forward();
+  const prefillMs = median(Array.from({ length: 3 }, () => timeMs(forward)));
+  console.log(`RESULT prefill_124m_tok_s_b1 ${(prefillT / (prefillMs / 1000)).toFixed(1)}   # ${(count / 1e6).toFixed(1)}M params, ${prefillT}-token prompt`);
+
+  const decodeTokens = 32;
+  for (const batch of [1, 8]) {
+    const ms = sampleMs(model, batch, decodeTokens, true, 3);
+    const tokS = (batch * decodeTokens) / (ms / 1000);
+    console.log(`RESULT decode_124m_tok_s_b${batch} ${tokS.toFixed(1)}   # ${decodeTokens} tokens per sequence, KV cache, sampling included`);
+    if (batch === 1) {
+      // Each decode step streams every weight once: the blocks and the tied embedding (the LM head), float32.
+      const bytesPerStep = (count - config.maxPositions * config.hiddenSize) * 4;
+      const bandwidth = readBandwidthGBs();
+      const bound = (bandwidth * 1e9) / bytesPerStep;
+      console.log(`# decode b1: ${(bytesPerStep / 1e6).toFixed(0)} MB of weights per token; measured read bandwidth ${bandwidth.toFixed(1)} GB/s ` +
+        `→ bound ${bound.toFixed(1)} tok/s; running at ${((100 * tokS) / bound).toFixed(0)}% of it`);
+      console.log(`RESULT decode_124m_bandwidth_bound_tok_s ${bound.toFixed(1)}`);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runModelsBench();
+}
