@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { noGrad, Rng, setPoisoning } from '../engine/index.ts';
-import { generate } from './generate.ts';
+import { generate, promptsFromPadded } from './generate.ts';
 import { sampleFromLogits } from './sampling.ts';
 import { testIds, tinyModel } from './testing/tiny-models.ts';
 
@@ -34,6 +34,8 @@ for (const family of ['gpt2', 'llama'] as const) {
         const alone = generate(model, [p], { ...options, seeds: [options.seeds[i]] });
         assert.deepEqual(Array.from(batch[i].tokens), Array.from(alone[0].tokens), `sequence ${i}`);
       });
+      const rightPadded = promptsFromPadded(Int32Array.from([...prompts[1], 0, 0, 0, 0, 0]), [1, 7], Float32Array.of(1, 1, 0, 0, 0, 0, 0));
+      assert.deepEqual(Array.from(rightPadded[0]), Array.from(prompts[1]));
     });
 
     test('log-probs: raw model at temperature 1 and the sampling distribution', () => {

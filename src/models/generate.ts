@@ -146,3 +146,14 @@ function checkStopStrings(row: Row, decode: (tokens: Int32Array) => string, stop
   }
   if (cut >= 0) { row.finishReason = 'stop'; row.text = text.slice(0, cut); }
 }
+
+/** Prompts as token arrays from a padded batch ids (B, P) with keyMask (B, P), left- or right-padded. */
+export function promptsFromPadded(ids: Int32Array, shape: [number, number], keyMask: Float32Array): Int32Array[] {
+  const [B, P] = shape;
+  if (ids.length !== B * P || keyMask.length !== B * P) throw new Error(`promptsFromPadded: ids ${ids.length} and keyMask ${keyMask.length} must both be (B, P) = ${B * P}`);
+  return Array.from({ length: B }, (_, b) => {
+    const row: number[] = [];
+    for (let t = 0; t < P; t++) if (keyMask[b * P + t] !== 0) row.push(ids[b * P + t]);
+    return Int32Array.from(row);
+  });
+}
