@@ -6,6 +6,7 @@ const program = new Command();
 program.name('rlaif').description('Reinforcement learning from AI feedback').showHelpAfterError();
 
 // Subcommand registrations (one line each, keep sorted).
+import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(program);
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
 
 await program.parseAsync(process.argv);
