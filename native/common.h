@@ -76,7 +76,7 @@ typedef struct {
 } KernelTable;
 
 /* scratch floats one attention task needs */
-static inline long attn_scratch(const AttnShape *s) { return 2 * s->S * s->D + 2 * s->S + s->D + 64; }
+static inline long attn_scratch(const AttnShape *s) { return s->T * s->S + 64; }
 
 extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 

@@ -1,6 +1,6 @@
 /* Fused elementwise, norm, softmax, log-prob, attention and AdamW kernels for one CPU level (compiled per level).
  * Plain C the compiler vectorizes at the level's width: reductions use LANES independent accumulators (no
- * -ffast-math, so NaN/Inf propagate as in the js reference); exp is a branch-free Cephes polynomial (~1 ulp). */
+ * -ffast-math, so NaN/Inf propagate as in the js reference); exp is a branch-free Cephes polynomial (~1 ulp) written so GCC vectorizes it (check: -fopt-info-vec). */
 #include "level.h"
 #include <math.h>
 #include <string.h>
@@ -10,11 +10,11 @@
 
 /* exp(x), vectorizable: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, 2^n built in the exponent bits. */
 static inline float vexp(float x) {
-  float xc = x < -87.3f ? -87.3f : x;
-  xc = xc > 88.3f ? 88.3f : xc;
-  float t = xc * 1.44269504088896341f;
-  int n = (int)(t + (t >= 0.0f ? 0.5f : -0.5f));
-  float fn = (float)n;
+  float xc = x > -87.3f ? x : -87.3f;
+  xc = xc < 88.3f ? xc : 88.3f;
+  /* round to nearest by the 1.5 * 2^23 trick: exact without -fassociative-math, and it vectorizes */
+  float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  int n = (int)fn;
   float r = xc - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -28,9 +28,9 @@ static inline float vexp(float x) {
   float res = p * e.f;
   res = x < -87.3f ? 0.0f : res;
   res = x > 88.6f ? INFINITY : res;
+  res = x != x ? x : res;
   return res;
 }
-
 static inline float lane_sum(const float *acc) {
   float s = 0.0f;
   for (int l = 0; l < LANES; l++) s += acc[l];

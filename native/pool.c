@@ -20,11 +20,12 @@ static struct {
   pthread_cond_t wake;
   atomic_uint generation;      /* bumped per job */
   atomic_long next;            /* next task index */
-  atomic_int pending;          /* workers still inside the current job */
+  atomic_int active;           /* workers inside the current job */
+  atomic_int closed;           /* 1 once the caller has seen every task claimed */
   long ntasks;
   TaskFn fn;
   void *ctx;
-} pool = { .busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} pool = { .closed = 1, .busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -54,8 +55,11 @@ static void *worker(void *arg) {
       pthread_mutex_unlock(&pool.lock);
     }
     seen = g;
-    run_tasks();
-    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+    /* join, then check the job is still open: a worker that wakes late (descheduled on a busy machine) finds it
+     * closed and leaves without touching it, so the caller never waits for a worker that did no work */
+    atomic_fetch_add(&pool.active, 1);
+    if (!atomic_load(&pool.closed)) run_tasks();
+    atomic_fetch_sub_explicit(&pool.active, 1, memory_order_release);
   }
   return NULL;
 }
@@ -94,13 +98,15 @@ void rlaif_pool_run(long ntasks, TaskFn fn, void *ctx) {
   }
   pool.fn = fn; pool.ctx = ctx; pool.ntasks = ntasks;
   atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
-  atomic_store_explicit(&pool.pending, n - 1, memory_order_relaxed);
+  atomic_store(&pool.closed, 0);
   pthread_mutex_lock(&pool.lock);
   atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
   run_tasks();
-  for (long spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+  /* every task is claimed; close the job, then wait only for workers that joined (they may still run a task) */
+  atomic_store(&pool.closed, 1);
+  for (long spins = 0; atomic_load_explicit(&pool.active, memory_order_acquire) > 0; spins++) {
     if (spins < SPIN_ITERS) cpu_relax(); else sched_yield();
   }
   pthread_mutex_unlock(&pool.busy);
