@@ -237,8 +237,14 @@ void EXPORT(target_logprobs_bwd)(const float *logits, const int32_t *targets, co
 
 void EXPORT(entropy)(const float *logits, float *out, float *lse, int rows, int V) {
   for (int r = 0; r < rows; r++, logits += V) {
-    float l = row_lse(logits, V), px = 0;
-    for (int j = 0; j < V; j++) { v128_t e = vexp(SPLAT(logits[j] - l)); px += wasm_f32x4_extract_lane(e, 0) * logits[j]; }
+    float l = row_lse(logits, V);
+    v128_t vl = SPLAT(l), acc = SPLAT(0); int j = 0;
+    for (; j + 4 <= V; j += 4) {
+      v128_t x = wasm_v128_load(logits + j);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(vexp(wasm_f32x4_sub(x, vl)), x));
+    }
+    float px = hsum(acc);
+    for (; j < V; j++) px += wasm_f32x4_extract_lane(vexp(SPLAT(logits[j] - l)), 0) * logits[j];
     lse[r] = l; out[r] = l - px;
   }
 }
