@@ -1,0 +1,218 @@
+// Policy-gradient RL on a transformer policy — REINFORCE, RLOO, GRPO and PPO with a value head — as one step of named,
+// timed stages: rollout → score → referenceLogprobs → values → advantages → update. Full fine-tuning or any subset
+// of parameters (e.g. LoRA adapters) via `trainable`. PPO: arXiv 1707.06347; GRPO 2402.03300; RLOO 2402.14740.
+import { AdamW, add, backward, mulScalar, noGrad, Rng, scope, tensor, type Tensor } from '../engine/index.ts';
+import type { Transformer } from '../models/transformer.ts';
+import { computeAdvantages, whitenAdvantages } from './advantages.ts';
+import { makeKlController, type KlController } from './kl-control.ts';
+import { entropyBonus, grpoLoss, klRewardPenalty, policyGradientLoss, ppoPolicyLoss, ppoValueLoss } from './losses.ts';
+import { ScalarHead } from './reference-model.ts';
+import type { RewardSource } from './reward-sources.ts';
+import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
+import { maskedMeanValue, type TokenAggregation } from './token-aggregation.ts';
+import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+
+export type PolicyGradientAlgorithm = 'reinforce' | 'rloo' | 'grpo' | 'ppo';
+
+export interface PolicyGradientConfig {
+  algorithm: PolicyGradientAlgorithm;
+  promptsPerStep: number;        // distinct prompts per step
+  groupSize: number;             // samples per prompt (G); RLOO and GRPO need ≥ 2
+  maxNewTokens: number;
+  temperature: number;           // 1 keeps the sampler's log-probs exactly π_old
+  stopToken: number | null;
+  learningRate: number;
+  maxGradNorm: number;
+  epochs: number;                // passes over the rollout (PPO/GRPO; REINFORCE/RLOO use 1)
+  minibatches: number;           // optimizer steps per epoch
+  clipLow: number;               // PPO/GRPO ratio clip ε_low
+  clipHigh: number;              // ε_high
+  aggregation: TokenAggregation | null; // null: the algorithm's own (reinforce/rloo: seq-mean-token-sum, grpo: seq-mean-token-mean, ppo: token-mean)
+  klCoef: number;                // β: KL penalty in the reward (reinforce/rloo/ppo, k1) or KL loss term (grpo, k3)
+  klTarget: number | null;       // adaptive β toward this KL per sequence (Ziegler et al. 2019); null = fixed β
+  klHorizon: number;
+  entropyCoef: number;
+  valueCoef: number;             // PPO value-loss weight
+  valueClip: number;
+  gamma: number;
+  lambda: number;
+  seed: number;
+}
+
+export interface PolicyGradientSetup {
+  config: PolicyGradientConfig;
+  policy: Transformer;
+  reference: Transformer;                          // frozen π_ref (frozenCopy(policy) before training)
+  trainable?: Map<string, Tensor>;                 // default: every policy parameter
+  prompts: { text: string; tokens: Int32Array }[]; // cycled in order; the data position is checkpointed
+  decode: (ids: Int32Array) => string;
+  reward: RewardSource;
+}
+
+const DEFAULT_AGGREGATION: Record<PolicyGradientAlgorithm, TokenAggregation> = {
+  reinforce: 'seq-mean-token-sum', rloo: 'seq-mean-token-sum', grpo: 'seq-mean-token-mean', ppo: 'token-mean',
+};
+
+/** Rows of a batch, copied (minibatches). */
+function rows(source: Float32Array, index: number[], T: number): Float32Array {
+  const out = new Float32Array(index.length * T);
+  index.forEach((b, i) => out.set(source.subarray(b * T, (b + 1) * T), i * T));
+  return out;
+}
+
+export class PolicyGradientTrainer {
+  readonly config: PolicyGradientConfig;
+  readonly optimizer: AdamW;
+  readonly valueHead: ScalarHead | null;
+  readonly klController: KlController;
+  readonly rng: Rng;
+  readonly trainable: Map<string, Tensor>;
+  step = 0;
+  dataPosition = 0;
+  baseline: number | undefined = undefined;
+
+  constructor(readonly setup: PolicyGradientSetup) {
+    this.config = setup.config;
+    const c = this.config;
+    if ((c.algorithm === 'rloo' || c.algorithm === 'grpo') && c.groupSize < 2) throw new Error(`${c.algorithm} needs groupSize ≥ 2`);
+    this.trainable = new Map(setup.trainable ?? setup.policy.parameters());
+    this.valueHead = c.algorithm === 'ppo' ? new ScalarHead(setup.policy.config.hiddenSize, 'value_head') : null;
+    if (this.valueHead) for (const [name, t] of this.valueHead.parameters()) this.trainable.set(name, t);
+    this.optimizer = new AdamW([...this.trainable.values()], { lr: c.learningRate, weightDecay: 0 });
+    this.klController = makeKlController(c.klTarget === null
+      ? { kind: 'fixed', initial: c.klCoef } : { kind: 'adaptive', initial: c.klCoef, target: c.klTarget, horizon: c.klHorizon });
+    this.rng = new Rng(c.seed);
+  }
+
+  /** One RL step; returns its metrics and stage timings. */
+  async trainStep(): Promise<StepRecord> {
+    const c = this.config, { policy, reference } = this.setup, timer = new StageTimer();
+    const prompts = Array.from({ length: c.promptsPerStep }, (_, i) => this.setup.prompts[(this.dataPosition + i) % this.setup.prompts.length]);
+    const expanded = prompts.flatMap((p) => Array.from({ length: c.groupSize }, () => p));
+    const sampleSeed = this.rng.nextUint32();
+    const batch = await timer.run('rollout', () => sampleBatch(policy, expanded.map((p) => p.tokens),
+      { maxNewTokens: c.maxNewTokens, temperature: c.temperature, stopToken: c.stopToken, seed: sampleSeed }),
+      expanded.length * c.maxNewTokens);
+    const { B, T } = batch, generated = batch.responseLengths.reduce((a, n) => a + n, 0);
+    const outcome = await timer.run('score', () => this.setup.reward.score({
+      prompts: expanded.map((p) => p.text), promptTokens: expanded.map((p) => p.tokens),
+      responseTokens: expanded.map((_, b) => responseTokens(batch, b)),
+      responses: expanded.map((_, b) => this.setup.decode(responseTokens(batch, b))),
+      ids: expanded.map((_, b) => `${this.step}:${b}`),
+    }), generated);
+    const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scope(() => {
+      const s = scoreTokens(reference, batch);
+      return s.logprobs.data.slice();
+    })), B * T);
+    const oldValues = await timer.run('values', () => this.valueHead ? noGrad(() => scope(() =>
+      this.valueHead!.forward(scoreTokens(policy, batch).hidden).data.slice())) : null, this.valueHead ? B * T : 0);
+    const kl = this.sequenceKl(batch, referenceLogprobs);
+    const { advantages, returns } = await timer.run('advantages', () => this.advantages(batch, outcome.rewards, referenceLogprobs, oldValues));
+    const update = await timer.run('update', () => this.update(batch, referenceLogprobs, advantages, returns, oldValues), B * T * c.epochs);
+    this.klController.update(kl, B);
+    this.step++;
+    this.dataPosition += c.promptsPerStep;
+    const r = outcome.rewards, mean = r.reduce((a, x) => a + x, 0) / B;
+    const std = Math.sqrt(r.reduce((a, x) => a + (x - mean) ** 2, 0) / B);
+    return {
+      step: this.step, stages: timer.stages,
+      metrics: { rewardMean: mean, rewardStd: std, kl, klCoef: this.klController.value, responseLength: generated / B,
+        rewardFailures: outcome.failures, ...update },
+    };
+  }
+
+  /** Mean over sequences of Σ_t (log π_old − log π_ref) on response tokens (the k1 estimate of KL per sequence). */
+  private sequenceKl(batch: RolloutBatch, referenceLogprobs: Float32Array): number {
+    let total = 0;
+    for (let i = 0; i < batch.B * batch.T; i++) if (batch.actionMask[i]) total += batch.logprobs[i] - referenceLogprobs[i];
+    return total / batch.B;
+  }
+
+  private advantages(batch: RolloutBatch, rewards: Float32Array, referenceLogprobs: Float32Array, values: Float32Array | null) {
+    const c = this.config, { T, actionMask: mask } = batch, beta = this.klController.value;
+    if (c.algorithm === 'grpo') return computeAdvantages('grpo', { rewards, mask, T, groupSize: c.groupSize });
+    const penalty = klRewardPenalty(batch.logprobs, referenceLogprobs, mask, beta, 'k1');  // (B, T)
+    if (c.algorithm === 'ppo') {
+      const out = computeAdvantages('gae', { rewards, mask, T, tokenRewards: penalty, values: values!, gamma: c.gamma, lambda: c.lambda });
+      return { advantages: whitenAdvantages(out.advantages, mask), returns: out.returns };
+    }
+    const shaped = Float32Array.from(rewards, (r, b) => { // R − β·Σ_t KL_t: KL as reward shaping (sequence level)
+      let s = r;
+      for (let t = 0; t < T; t++) s += penalty[b * T + t];
+      return s;
+    });
+    const out = computeAdvantages(c.algorithm, { rewards: shaped, mask, T, groupSize: c.groupSize, baseline: this.baseline });
+    if (c.algorithm === 'reinforce') this.baseline = out.baseline;
+    return out;
+  }
+
+  private update(batch: RolloutBatch, referenceLogprobs: Float32Array, advantages: Float32Array, returns: Float32Array,
+    oldValues: Float32Array | null): Record<string, number> {
+    const c = this.config, { B, T } = batch, aggregation = c.aggregation ?? DEFAULT_AGGREGATION[c.algorithm];
+    const sums = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0 };
+    let count = 0;
+    for (let epoch = 0; epoch < c.epochs; epoch++) {
+      const order = this.rng.shuffle([...Array(B).keys()]);
+      const size = Math.ceil(B / c.minibatches);
+      for (let start = 0; start < B; start += size) {
+        const index = order.slice(start, start + size), b = index.length;
+        const tokensRows = new Int32Array(b * T);
+        index.forEach((row, i) => tokensRows.set(batch.tokens.subarray(row * T, (row + 1) * T), i * T));
+        const sub = { B: b, T, tokens: tokensRows, keyMask: rows(batch.keyMask, index, T), actionMask: rows(batch.actionMask, index, T) };
+        const mask = tensor(sub.actionMask, [b, T]), old = tensor(rows(batch.logprobs, index, T), [b, T]);
+        const adv = tensor(rows(advantages, index, T), [b, T]);
+        const result = scope(() => {
+          const s = scoreTokens(this.setup.policy, sub);
+          let loss: Tensor, clipFraction = 0, valueLoss = 0;
+          if (c.algorithm === 'grpo') {
+            const g = grpoLoss(s.logprobs, old, tensor(rows(referenceLogprobs, index, T), [b, T]), adv, mask,
+              { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation, klCoef: this.klController.value, normLength: c.maxNewTokens });
+            loss = g.loss; clipFraction = g.clipFraction;
+          } else if (c.algorithm === 'ppo') {
+            const p = ppoPolicyLoss(s.logprobs, old, adv, mask, { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation });
+            const v = ppoValueLoss(this.valueHead!.forward(s.hidden), tensor(rows(oldValues!, index, T), [b, T]),
+              tensor(rows(returns, index, T), [b, T]), mask, c.valueClip);
+            loss = addScaled(p.loss, v.loss, c.valueCoef);
+            clipFraction = p.clipFraction; valueLoss = v.loss.item();
+          } else {
+            loss = policyGradientLoss(s.logprobs, adv, mask, aggregation);
+          }
+          if (c.entropyCoef !== 0) loss = addScaled(loss, entropyBonus(s.entropies, mask, c.entropyCoef), 1);
+          const entropyValue = maskedMeanValue(s.entropies.data, sub.actionMask);
+          this.optimizer.zeroGrad();
+          if (loss.requiresGrad) backward(loss);
+          const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
+          return { loss: loss.item(), clipFraction, valueLoss, entropy: entropyValue, gradNorm };
+        });
+        for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += result[key];
+        count++;
+      }
+    }
+    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= Math.max(count, 1);
+    return sums;
+  }
+
+  /** Everything a resume needs besides the tensors. */
+  state(): TrainingState {
+    return { step: this.step, dataPosition: this.dataPosition, rng: this.rng.getState(),
+      extra: { kl: this.klController.state(), baseline: this.baseline ?? null } };
+  }
+
+  save(dir: string): void {
+    saveCheckpoint(dir, this.trainable, this.optimizer.state(), this.state());
+  }
+
+  load(dir: string): void {
+    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
+    this.optimizer.loadState(optimizer);
+    this.step = state.step;
+    this.dataPosition = state.dataPosition;
+    this.rng.setState(state.rng);
+    this.klController.loadState(state.extra.kl as ReturnType<KlController['state']>);
+    this.baseline = (state.extra.baseline as number | null) ?? undefined;
+  }
+}
+
+function addScaled(a: Tensor, b: Tensor, scale: number): Tensor {
+  return add(a, mulScalar(b, scale)); // ()
+}
