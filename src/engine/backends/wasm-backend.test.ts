@@ -65,6 +65,7 @@ test('wasm gemm matches js on odd shapes, all transposes, alpha/beta', () => {
     gemmCase(7, 41, 300, tA, tB, 0.25, 1, 'none', -2);   // K spans two packing blocks
     gemmCase(5, 6, 7, tA, tB, 1, 3, 'a');
     gemmCase(5, 6, 7, tA, tB, 0, 4, 'b');
+    gemmCase(3, 17, 0, tA, tB, 0.5);                    // K = 0 only scales C
   }
 });
 
@@ -98,6 +99,12 @@ test('wasm gemm with gaps between C batches leaves the gaps alone', () => {
   const a = randn(batch * M * K), b = randn(batch * K * N), c = randn((batch - 1) * strideC + M * N);
   compare('gemm gaps', [a, b, c], (backend, [a2, b2, c2]) => backend.gemm({ a: a2, b: b2, c: c2, M, N, K,
     transA: false, transB: true, alpha: 1, beta: 0, batch, strideA: M * K, strideB: K * N, strideC }));
+});
+
+test('wasm gemm with every batch writing the same C accumulates in batch order', () => {
+  const M = 9, N = 10, K = 11, batch = 3;
+  compare('gemm strideC 0', [randn(batch * M * K), randn(K * N), randn(M * N)], (backend, [a, b, c]) => backend.gemm({
+    a, b, c, M, N, K, transA: false, transB: false, alpha: 1, beta: 1, batch, strideA: M * K, strideB: 0, strideC: 0 }));
 });
 
 test('wasm elementwise forward and backward (accumulating)', () => {
