@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 CC=${CC:-clang}
 OUT=src/engine/backends/wasm/kernels.wasm
 mkdir -p "$(dirname "$OUT")"
-# Shared imported memory (threads run the same module on it); atomics for the task counter; no stack-using code
-# is relied upon, but each instance still gets its own stack pointer region set by the loader (see wasm-backend.ts).
+# Shared imported memory (worker threads run the same module on it), atomics for the task counter, no data
+# segments; the kernels do not use the shadow stack, but wasm-runtime.ts still gives each worker its own.
 "$CC" --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -mmutable-globals -nostdlib -ffreestanding \
   -fno-builtin -Wall -Wextra -Wno-unused-parameter \
   -Wl,--no-entry -Wl,--export-dynamic -Wl,--import-memory -Wl,--shared-memory \
