@@ -149,6 +149,9 @@ export function configFromHf(json: unknown, source = 'config.json'): Transformer
     throw new ConfigError(source, 'model_type', `"${modelType}" is not supported (gpt2, ${LLAMA_MODEL_TYPES.join(', ')})`);
   }
   const c = parseWith(llamaSchema, json, source);
+  if ((json as Record<string, unknown>).use_sliding_window === true) {
+    throw new ConfigError(source, 'use_sliding_window', 'sliding-window attention is not supported');
+  }
   const numKvHeads = c.num_key_value_heads ?? c.num_attention_heads;
   if (c.num_attention_heads % numKvHeads !== 0) {
     throw new ConfigError(source, 'num_key_value_heads', `${numKvHeads} does not divide num_attention_heads ${c.num_attention_heads}`);
