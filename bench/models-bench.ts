@@ -2,6 +2,7 @@
 // (as ../shared/anchors/torch_gpt_bench.py's sample()), and prefill/decode tokens/s of a GPT-2-small-sized model
 // (124M parameters, random weights) at batch 1 and 8, with the memory-bandwidth bound decode cannot beat.
 // Run directly: node --import tsx bench/models-bench.ts
+import { loadavg } from 'node:os';
 import { getBackend, noGrad, scope } from '../src/engine/index.ts';
 import { generate } from '../src/models/generate.ts';
 import { initParameters } from '../src/models/parameters.ts';
@@ -38,7 +39,7 @@ function readBandwidthGBs(): number {
 
 export async function runModelsBench(): Promise<void> {
   const backend = getBackend();
-  console.log(`# models bench on the ${backend.name} backend (${backend.threads} threads)`);
+  console.log(`# models bench on the ${backend.name} backend (${backend.threads} threads); load average ${loadavg()[0].toFixed(1)} (other work on the cores skews every figure)`);
 
   const tiny = tinyGptConfig();
   const tinyModel = new Transformer(tiny, initParameters(tiny, 0));
