@@ -17,6 +17,7 @@ export class KvCache {
   readonly keys: Float32Array[];    // per layer (B, Hkv, capacity, D)
   readonly values: Float32Array[];  // per layer (B, Hkv, capacity, D)
   readonly keyMask: Float32Array;   // (B, capacity) 1 = real token, 0 = padding or not yet written
+  private readonly fullMask: Float32Array;  // (B, capacity) scratch for windowMask
   /** Positions written so far (the same for every row: prompts are left-padded to a common length). */
   length = 0;
 
@@ -28,6 +29,7 @@ export class KvCache {
     this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(size));
     this.values = Array.from({ length: config.numLayers }, () => new Float32Array(size));
     this.keyMask = new Float32Array(batch * capacity);
+    this.fullMask = new Float32Array(batch * capacity);
   }
 
   /** Checks that T more positions fit; the model calls this before its first layer. */
@@ -63,8 +65,9 @@ export class KvCache {
   /** The key mask (B, S) for attention over window(…, T, full): S = capacity when full, else length + T. */
   windowMask(T: number, full: boolean): Float32Array {
     const B = this.batch, cap = this.capacity, S = this.length + T, width = full ? cap : S;
-    const mask = new Float32Array(B * width);                           // (B, width), unwritten positions 0
-    for (let b = 0; b < B; b++) mask.set(this.keyMask.subarray(b * cap, b * cap + S), b * width);
+    // Full windows reuse one buffer: it is read during the forward only (the cache path records no backward).
+    const mask = full ? this.fullMask.fill(0) : new Float32Array(B * width);   // (B, width), unwritten positions 0
+    for (let b = 0; b < B; b++) for (let j = 0; j < S; j++) mask[b * width + j] = this.keyMask[b * cap + j];
     return mask;
   }
 

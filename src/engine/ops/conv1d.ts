@@ -4,6 +4,11 @@ import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
 import { allocOutput, makeOutput, shapeString, type Tensor } from '../tensor.ts';
 
+function gemm(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, transA: boolean,
+  transB: boolean, beta: number): void {
+  getBackend().gemm({ a, b, c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+}
+
 /** y (..., out) = x (..., in) @ weight (in, out) + bias (out). */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (weight.rank !== 2) throw new EngineError('conv1d', `weight must be (in, out), got ${shapeString(weight.shape)}`);
@@ -15,8 +20,6 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const backend = getBackend();
   const rows = x.size / Math.max(inFeatures, 1);
   const out = allocOutput(rows * outFeatures);                            // (rows, out)
-  const gemm = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, transA: boolean,
-    transB: boolean, beta: number) => backend.gemm({ a, b, c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
   gemm(x.data, weight.data, out, rows, outFeatures, inFeatures, false, false, 0);
   if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
   const parents = bias ? [x, weight, bias] : [x, weight];
