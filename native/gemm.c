@@ -45,25 +45,37 @@ static void gemm_task(void *ctx, long task) {
   if (m0 < m1 && n0 < n1) run_block(j, bi, m0, m1, n0, n1);
 }
 
-/* One large product on all threads: per (NC, KC) panel, threads pack B together into one shared buffer, then each
- * task packs its own rows of A and multiplies them by the shared panel. */
+/* One large product on all threads. Threads first pack op(B) together into one shared buffer: all of K at once
+ * when it fits in FULLK_BYTES (two barriers per product), else one KC panel at a time. Then each task packs its
+ * own rows of A and multiplies them by the shared panels. */
+#define FULLK_BYTES (8L << 20)
+
 typedef struct {
   const KernelTable *t;
   const GemmBlock *g;
   float *packB;
-  long jc, pc, nc, kc;
-  float beta;
-  long slivers_per_task;            /* pack phase */
-  long mchunks, nchunks, mstep, nstep; /* compute phase */
+  long jc, nc, pc0, pcs;            /* column panel; KC panels [pc0, pc0 + pcs) packed side by side */
+  long slivers, sliver_tasks, slivers_per_task; /* pack phase */
+  long mchunks, nchunks, mstep, nstep;          /* compute phase */
 } SharedJob;
 
+static inline long panel_kc(const SharedJob *j, long p) {
+  long pc = (j->pc0 + p) * j->t->kc;
+  return j->g->K - pc < j->t->kc ? j->g->K - pc : j->t->kc;
+}
+
+/* packed panel p starts at p * KC * ncRounded */
 static void shared_pack_task(void *ctx, long task) {
   SharedJob *j = ctx;
   const GemmBlock *g = j->g;
-  long nr = j->t->nr, n0 = task * j->slivers_per_task * nr;
+  const KernelTable *t = j->t;
+  long p = task / j->sliver_tasks, st = task % j->sliver_tasks;
+  long nr = t->nr, n0 = st * j->slivers_per_task * nr;
   long n1 = n0 + j->slivers_per_task * nr < j->nc ? n0 + j->slivers_per_task * nr : j->nc;
   if (n0 >= n1) return;
-  j->t->pack_b(g->b + j->pc * g->rsb + (j->jc + n0) * g->csb, g->rsb, g->csb, j->kc, n1 - n0, j->packB + n0 * j->kc);
+  long pc = (j->pc0 + p) * t->kc, kc = panel_kc(j, p);
+  float *panel = j->packB + p * t->kc * j->slivers * nr;
+  t->pack_b(g->b + pc * g->rsb + (j->jc + n0) * g->csb, g->rsb, g->csb, kc, n1 - n0, panel + n0 * kc);
 }
 
 static void shared_compute_task(void *ctx, long task) {
@@ -75,31 +87,37 @@ static void shared_compute_task(void *ctx, long task) {
   long m1 = m0 + j->mstep < g->M ? m0 + j->mstep : g->M, n1 = n0 + j->nstep < j->nc ? n0 + j->nstep : j->nc;
   if (m0 >= m1 || n0 >= n1) return;
   float *packA = rlaif_scratch(0, (size_t)(t->mc + t->mr) * t->kc);
-  t->macro(g->a + m0 * g->rsa + j->pc * g->csa, g->rsa, g->csa, m1 - m0, j->kc, j->packB + n0 * j->kc, n1 - n0,
-           g->c + m0 * g->ldc + j->jc + n0, g->ldc, g->alpha, j->beta, packA);
+  for (long p = 0; p < j->pcs; p++) {
+    long pc = (j->pc0 + p) * t->kc, kc = panel_kc(j, p);
+    const float *panel = j->packB + p * t->kc * j->slivers * t->nr;
+    t->macro(g->a + m0 * g->rsa + pc * g->csa, g->rsa, g->csa, m1 - m0, kc, panel + n0 * kc, n1 - n0,
+             g->c + m0 * g->ldc + j->jc + n0, g->ldc, g->alpha, pc == 0 ? g->beta : 1.0f, packA);
+  }
 }
 
 static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
   long ncMax = ((g->N < t->nc ? g->N : t->nc) + t->nr - 1) / t->nr * t->nr;
-  float *packB = rlaif_scratch(3, (size_t)ncMax * t->kc);
+  long panels = (g->K + t->kc - 1) / t->kc;
+  long perPhase = (double)panels * t->kc * ncMax * sizeof(float) <= FULLK_BYTES ? panels : 1;
+  float *packB = rlaif_scratch(3, (size_t)perPhase * t->kc * ncMax);
   SharedJob j = { .t = t, .g = g, .packB = packB };
-  long want = threads * 3; /* compute tasks per panel: spare ones absorb noisy neighbours */
+  long want = threads * 4; /* compute tasks per phase: spare ones absorb noisy neighbours */
   for (j.jc = 0; j.jc < g->N; j.jc += t->nc) {
     j.nc = g->N - j.jc < t->nc ? g->N - j.jc : t->nc;
-    long slivers = (j.nc + t->nr - 1) / t->nr;
-    j.slivers_per_task = (slivers + threads * 2 - 1) / (threads * 2);
+    j.slivers = (j.nc + t->nr - 1) / t->nr;
+    j.slivers_per_task = (j.slivers + threads - 1) / threads;
+    j.sliver_tasks = (j.slivers + j.slivers_per_task - 1) / j.slivers_per_task;
     long mblocks = (g->M + t->mr - 1) / t->mr;
     j.mchunks = mblocks < want ? mblocks : want;
     j.mstep = (mblocks + j.mchunks - 1) / j.mchunks * t->mr;
     j.mchunks = (g->M + j.mstep - 1) / j.mstep;
     j.nchunks = (want + j.mchunks - 1) / j.mchunks;
-    if (j.nchunks > slivers) j.nchunks = slivers;
-    j.nstep = (slivers + j.nchunks - 1) / j.nchunks * t->nr;
+    if (j.nchunks > j.slivers) j.nchunks = j.slivers;
+    j.nstep = (j.slivers + j.nchunks - 1) / j.nchunks * t->nr;
     j.nchunks = (j.nc + j.nstep - 1) / j.nstep;
-    for (j.pc = 0; j.pc < g->K; j.pc += t->kc) {
-      j.kc = g->K - j.pc < t->kc ? g->K - j.pc : t->kc;
-      j.beta = j.pc == 0 ? g->beta : 1.0f;
-      rlaif_pool_run((slivers + j.slivers_per_task - 1) / j.slivers_per_task, shared_pack_task, &j);
+    for (j.pc0 = 0; j.pc0 < panels; j.pc0 += perPhase) {
+      j.pcs = panels - j.pc0 < perPhase ? panels - j.pc0 : perPhase;
+      rlaif_pool_run(j.pcs * j.sliver_tasks, shared_pack_task, &j);
       rlaif_pool_run(j.mchunks * j.nchunks, shared_compute_task, &j);
     }
   }

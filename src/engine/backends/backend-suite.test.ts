@@ -67,7 +67,7 @@ for (const [label, backend] of under) {
   describe(`backend ${label} matches js`, () => {
     it('gemm: transposes, odd and empty sizes, alpha/beta, batch strides incl. broadcast', () => {
       const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 129], [17, 3, 1], [129, 33, 17], [0, 5, 3],
-        [5, 0, 3], [5, 3, 0], [14, 32, 256], [15, 33, 257], [29, 65, 300], [300, 130, 70], [64, 64, 32]];
+        [5, 0, 3], [5, 3, 0], [14, 32, 256], [15, 33, 257], [29, 65, 300], [300, 130, 70], [64, 64, 32], [2, 300, 8000]];
       for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
         for (const [alpha, beta, batch, mode] of [[1, 0, 1, 0], [0.5, 1, 3, 0], [2, -0.5, 2, 1], [1, 0, 3, 2]]) {
           // mode 0: packed batches; 1: A broadcast (strideA 0) and gaps between C batches; 2: B broadcast
