@@ -6,10 +6,11 @@ import type { Transformer } from '../models/transformer.ts';
 import { computeAdvantages, whitenAdvantages } from './advantages.ts';
 import { makeKlController, type KlController } from './kl-control.ts';
 import { entropyBonus, grpoLoss, klRewardPenalty, policyGradientLoss, ppoPolicyLoss, ppoValueLoss } from './losses.ts';
-import { ScalarHead } from './reference-model.ts';
+import { ScalarHead } from '../models/heads.ts';
 import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
 import { maskedMeanValue, type TokenAggregation } from './token-aggregation.ts';
+import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export type PolicyGradientAlgorithm = 'reinforce' | 'rloo' | 'grpo' | 'ppo';
@@ -44,6 +45,7 @@ export interface PolicyGradientSetup {
   policy: Transformer;
   reference: Transformer;                          // frozen π_ref (frozenCopy(policy) before training)
   trainable?: Map<string, Tensor>;                 // default: every policy parameter
+  lora?: LoraOptions | null;                       // train only LoRA adapters attached to the policy (base frozen)
   prompts: { text: string; tokens: Int32Array }[]; // cycled in order; the data position is checkpointed
   decode: (ids: Int32Array) => string;
   reward: RewardSource;
@@ -75,8 +77,9 @@ export class PolicyGradientTrainer {
     this.config = setup.config;
     const c = this.config;
     if ((c.algorithm === 'rloo' || c.algorithm === 'grpo') && c.groupSize < 2) throw new Error(`${c.algorithm} needs groupSize ≥ 2`);
-    this.trainable = new Map(setup.trainable ?? setup.policy.parameters());
-    this.valueHead = c.algorithm === 'ppo' ? new ScalarHead(setup.policy.config.hiddenSize, 'value_head') : null;
+    this.trainable = selectTrainable(setup.policy, { lora: setup.lora, trainable: setup.trainable, seed: c.seed }).trainable;
+    this.valueHead = c.algorithm === 'ppo' ? new ScalarHead(setup.policy.config.hiddenSize, { name: 'value_head', bias: true }) : null;
+    this.valueHead?.weight.data.fill(0);                    // zero-initialised: values start neutral
     if (this.valueHead) for (const [name, t] of this.valueHead.parameters()) this.trainable.set(name, t);
     this.optimizer = new AdamW([...this.trainable.values()], { lr: c.learningRate, weightDecay: 0 });
     this.klController = makeKlController(c.klTarget === null

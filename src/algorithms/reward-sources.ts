@@ -67,7 +67,7 @@ export function judgeReward(judge: PointwiseJudgeLike, options: { invalidReward?
   };
 }
 
-/** A reward model: scoreSequences(prompt + response token ids) → (B,) scalar rewards (see reward-model.ts). */
+/** A reward model: scoreSequences(prompt + response token ids) → (B,) scalar rewards (RewardModelTrainer.scoreSequences fits). */
 export function rewardModelReward(name: string, scoreSequences: (sequences: Int32Array[]) => Float32Array): RewardSource {
   return {
     name,

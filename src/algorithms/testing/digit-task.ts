@@ -5,6 +5,7 @@ import { AdamW, Rng } from '../../engine/index.ts';
 import { configFromHf } from '../../models/config.ts';
 import { initParameters } from '../../models/parameters.ts';
 import { Transformer } from '../../models/transformer.ts';
+import type { TokenPreferencePair } from '../preference-pairs.ts';
 import { sftStep, type SftExample } from '../sft-trainer.ts';
 
 export const PAD = 0, BOS = 1, EOS = 2, DIGIT0 = 3;
@@ -47,4 +48,21 @@ export function pretrainDigitPolicy(steps = 150, seed = 1): Transformer {
     sftStep(model, optimizer, examples);
   }
   return model;
+}
+
+/**
+ * Separable synthetic preferences on the digit task: two random digit strings after BOS, the more sorted one chosen.
+ * Pairs whose sortedness differs by less than `minGap` are dropped; `soft` labels are σ(8·gap) instead of 1.
+ */
+export function digitPreferencePairs(count: number, seed: number, options: { minGap?: number; soft?: boolean } = {}): TokenPreferencePair[] {
+  const rng = new Rng(seed), minGap = options.minGap ?? 0.4, pairs: TokenPreferencePair[] = [];
+  while (pairs.length < count) {
+    const a = randomDigits(rng), b = randomDigits(rng);
+    const gap = sortedReward('', a) - sortedReward('', b);
+    if (Math.abs(gap) < minGap) continue;
+    const [chosen, rejected] = gap > 0 ? [a, b] : [b, a];
+    pairs.push({ prompt: Int32Array.of(BOS), chosen: Int32Array.from([...encodeDigits(chosen), EOS]),
+      rejected: Int32Array.from([...encodeDigits(rejected), EOS]), label: options.soft ? 1 / (1 + Math.exp(-8 * Math.abs(gap))) : undefined });
+  }
+  return pairs;
 }

@@ -1,0 +1,44 @@
+// Preference pairs as token arrays — what the reward-model and DPO trainers consume — with checks that name the
+// offending pair and field, and a deterministic epoch order for exact resume. Leaves out: text, chat templates and
+// file formats (the data layer and the CLI turn datasets into these). Bradley–Terry labels: arXiv 2203.02155 §3.5.
+import { Rng } from '../engine/index.ts';
+
+export interface TokenPreferencePair {
+  prompt: Int32Array;    // (P,) context tokens, P ≥ 1
+  chosen: Int32Array;    // (Rc,) preferred response tokens, Rc ≥ 1
+  rejected: Int32Array;  // (Rr,) the other response
+  label?: number;        // soft label P(chosen ≻ rejected) in [0, 1] (the labeler's probability); default 1 (hard)
+}
+
+/** Throws an error naming `source`, the pair index and the field when a pair is malformed. */
+export function checkPreferencePairs(pairs: readonly TokenPreferencePair[], vocabSize: number, source = 'preference pairs'): void {
+  if (pairs.length === 0) throw new Error(`${source}: no pairs`);
+  pairs.forEach((pair, i) => {
+    for (const field of ['prompt', 'chosen', 'rejected'] as const) {
+      const ids = pair[field];
+      if (!(ids instanceof Int32Array) || ids.length === 0) throw new Error(`${source}: pair ${i}: field '${field}' must be a non-empty Int32Array`);
+      for (const id of ids) if (id < 0 || id >= vocabSize) throw new Error(`${source}: pair ${i}: field '${field}' has token ${id} outside [0, ${vocabSize})`);
+    }
+    if (pair.label !== undefined && !(pair.label >= 0 && pair.label <= 1)) throw new Error(`${source}: pair ${i}: field 'label' must be in [0, 1], got ${pair.label}`);
+  });
+}
+
+/** Index of the example at position `position` of an endless stream of epochs, each shuffled by Rng(seed + epoch). */
+export function epochIndex(count: number, position: number, seed: number, cache: Map<number, number[]>): number {
+  const epoch = Math.floor(position / count);
+  let order = cache.get(epoch);
+  if (!order) {
+    order = new Rng(seed + epoch).shuffle([...Array(count).keys()]);
+    cache.clear();
+    cache.set(epoch, order);
+  }
+  return order[position % count];
+}
+
+/** Joins prompt and response into one sequence. (P + R,) */
+export function concatTokens(prompt: Int32Array, response: Int32Array): Int32Array {
+  const out = new Int32Array(prompt.length + response.length);
+  out.set(prompt);
+  out.set(response, prompt.length);
+  return out;
+}
