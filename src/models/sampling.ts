@@ -23,16 +23,21 @@ export function checkSamplingOptions(options: SamplingOptions): void {
 }
 
 let sorted = new Float32Array(0);
+let weights = new Float64Array(0);
 
-/** Draws one token from logits (V) with one uniform from rng (none when greedy). */
+/** Draws one token from logits (V) with one uniform from rng (none when greedy). One exp per logit at temperature 1. */
 export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, rng: Rng): SampledToken {
   const V = logits.length, temperature = options.temperature ?? 1, topK = options.topK ?? 0, topP = options.topP ?? 1;
   let max = -Infinity, argmax = 0;
   for (let j = 0; j < V; j++) if (logits[j] > max) { max = logits[j]; argmax = j; }
+  if (weights.length < V) weights = new Float64Array(V);
+  const w = weights;                                                       // (V) exp((logit - max) / temperature)
   let sumRaw = 0;
-  for (let j = 0; j < V; j++) sumRaw += Math.exp(logits[j] - max);
+  if (temperature === 1) for (let j = 0; j < V; j++) { w[j] = Math.exp(logits[j] - max); sumRaw += w[j]; }
+  else for (let j = 0; j < V; j++) sumRaw += Math.exp(logits[j] - max);
   const lseRaw = max + Math.log(sumRaw);
   if (temperature === 0) return { token: argmax, logprob: logits[argmax] - lseRaw, samplingLogprob: 0 };
+  if (temperature !== 1) for (let j = 0; j < V; j++) w[j] = Math.exp((logits[j] - max) / temperature);
 
   // Candidates are the tokens with logit ≥ threshold (the order of logits and logits / T agree).
   let threshold = -Infinity;
@@ -54,17 +59,15 @@ export function sampleFromLogits(logits: Float32Array, options: SamplingOptions,
     }
   }
   let total = 0;
-  for (let j = 0; j < V; j++) if (logits[j] >= threshold) total += Math.exp((logits[j] - max) / temperature);
+  if (threshold === -Infinity) for (let j = 0; j < V; j++) total += w[j];
+  else for (let j = 0; j < V; j++) if (logits[j] >= threshold) total += w[j];
   const target = rng.uniform() * total;
   let cumulative = 0, token = argmax;
   for (let j = 0; j < V; j++) {
     if (logits[j] < threshold) continue;
-    cumulative += Math.exp((logits[j] - max) / temperature);
+    cumulative += w[j];
     token = j;
     if (cumulative > target) break;
   }
-  return {
-    token, logprob: logits[token] - lseRaw,
-    samplingLogprob: (logits[token] - max) / temperature - Math.log(total),
-  };
+  return { token, logprob: logits[token] - lseRaw, samplingLogprob: Math.log(w[token] / total) };
 }
