@@ -2,7 +2,7 @@
 # (AVX-512, AVX2+FMA, generic x86-64) as static libraries and picked at run time. Never -march=native.
 {
   'target_defaults': {
-    'cflags': ['-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-Wno-unused-function'],
+    'cflags': ['-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-Wno-unused-function', '-Wno-psabi'],
     'cflags_c': ['-std=gnu11'],
     'cflags!': ['-O2', '-O0'],
   },

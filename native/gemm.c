@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* below this many multiply-adds, one thread (no wake-up, no sync) wins */
-#define GEMM_MT_MIN_MACS (1L << 18)
+#define GEMM_MT_MIN_MACS (1L << 19)
 
 typedef struct {
   const KernelTable *t;

@@ -31,40 +31,53 @@ static inline float vexp(float x) {
   res = x != x ? x : res;
   return res;
 }
+/* LANES-wide vectors (GCC vector extensions): one zmm on AVX-512, two ymm on AVX2, four xmm in generic. Lane-wise
+ * accumulation keeps IEEE semantics per lane while letting every level vectorize the reductions. */
+typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
+
+static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline vf vmax(vf a, vf b) { vi m = a > b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+
 static inline float lane_sum(const float *acc) {
   float s = 0.0f;
   for (int l = 0; l < LANES; l++) s += acc[l];
   return s;
 }
 
+static inline float vsum(vf v) {
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += v[l];
+  return s;
+}
+
 static inline float row_sum(const float *x, long n) {
-  float acc[LANES] = {0};
+  vf acc = {0};
   long j = 0;
-  for (; j + LANES <= n; j += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += x[j + l];
-  float s = lane_sum(acc);
+  for (; j + LANES <= n; j += LANES) acc += vload(x + j);
+  float s = vsum(acc);
   for (; j < n; j++) s += x[j];
   return s;
 }
 
 static inline float row_dot(const float *x, const float *y, long n) {
-  float acc[LANES] = {0};
+  vf acc = {0};
   long j = 0;
-  for (; j + LANES <= n; j += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += x[j + l] * y[j + l];
-  float s = lane_sum(acc);
+  for (; j + LANES <= n; j += LANES) acc += vload(x + j) * vload(y + j);
+  float s = vsum(acc);
   for (; j < n; j++) s += x[j] * y[j];
   return s;
 }
 
 static inline float row_max(const float *x, long n) {
-  float acc[LANES];
-  for (int l = 0; l < LANES; l++) acc[l] = -INFINITY;
+  vf acc = {0};
+  acc -= INFINITY; /* -inf in every lane */
   long j = 0;
-  for (; j + LANES <= n; j += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
   float m = -INFINITY;
-  for (int l = 0; l < LANES; l++) m = acc[l] > m ? acc[l] : m;
+  if (n >= LANES) {
+    for (; j + LANES <= n; j += LANES) acc = vmax(vload(x + j), acc);
+    for (int l = 0; l < LANES; l++) m = acc[l] > m ? acc[l] : m;
+  }
   for (; j < n; j++) m = x[j] > m ? x[j] : m;
   return m;
 }
@@ -143,11 +156,10 @@ void L(layer_norm)(const float *x, const float *w, const float *b, float *y, flo
     const float *xr = x + r * cols;
     float *yr = y + r * cols;
     float mu = row_sum(xr, cols) / (float)cols;
-    float acc[LANES] = {0};
+    vf acc = {0};
     long j = 0;
-    for (; j + LANES <= cols; j += LANES)
-      for (int l = 0; l < LANES; l++) { float d = xr[j + l] - mu; acc[l] += d * d; }
-    float ss = lane_sum(acc);
+    for (; j + LANES <= cols; j += LANES) { vf d = vload(xr + j) - mu; acc += d * d; }
+    float ss = vsum(acc);
     for (; j < cols; j++) { float d = xr[j] - mu; ss += d * d; }
     float rs = 1.0f / sqrtf(ss / (float)cols + eps);
     mean[r] = mu; rstd[r] = rs;
@@ -163,14 +175,13 @@ void L(layer_norm_bwd)(const float *restrict dy, const float *restrict x, const 
     const float *xr = x + r * cols, *gr = dy + r * cols;
     float *dxr = dx + r * cols;
     float mu = mean[r], rs = rstd[r];
-    float aG[LANES] = {0}, aGX[LANES] = {0};
+    vf aG = {0}, aGX = {0};
     long j = 0;
-    for (; j + LANES <= cols; j += LANES)
-      for (int l = 0; l < LANES; l++) {
-        float xhat = (xr[j + l] - mu) * rs, g = gr[j + l] * w[j + l];
-        aG[l] += g; aGX[l] += g * xhat;
-      }
-    float sumG = lane_sum(aG), sumGX = lane_sum(aGX);
+    for (; j + LANES <= cols; j += LANES) {
+      vf xhat = (vload(xr + j) - mu) * rs, g = vload(gr + j) * vload(w + j);
+      aG += g; aGX += g * xhat;
+    }
+    float sumG = vsum(aG), sumGX = vsum(aGX);
     for (; j < cols; j++) {
       float xhat = (xr[j] - mu) * rs, g = gr[j] * w[j];
       sumG += g; sumGX += g * xhat;
@@ -201,11 +212,10 @@ void L(rms_norm_bwd)(const float *restrict dy, const float *restrict x, const fl
     const float *xr = x + r * cols, *gr = dy + r * cols;
     float *dxr = dx + r * cols;
     float rs = rstd[r];
-    float acc[LANES] = {0};
+    vf acc = {0};
     long j = 0;
-    for (; j + LANES <= cols; j += LANES)
-      for (int l = 0; l < LANES; l++) acc[l] += gr[j + l] * w[j + l] * xr[j + l];
-    float s = lane_sum(acc);
+    for (; j + LANES <= cols; j += LANES) acc += vload(gr + j) * vload(w + j) * vload(xr + j);
+    float s = vsum(acc);
     for (; j < cols; j++) s += gr[j] * w[j] * xr[j];
     float m = s * rs / (float)cols;
     for (j = 0; j < cols; j++) {
