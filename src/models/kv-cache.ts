@@ -14,30 +14,52 @@ function view(data: Float32Array, shape: number[]): Tensor {
 }
 
 export class KvCache {
-  readonly keys: Float32Array[];    // per layer (B, Hkv, capacity, D)
-  readonly values: Float32Array[];  // per layer (B, Hkv, capacity, D)
-  readonly keyMask: Float32Array;   // (B, capacity) 1 = real token, 0 = padding or not yet written
-  private readonly fullMask: Float32Array;  // (B, capacity) scratch for windowMask
+  keys: Float32Array[];             // per layer (B, Hkv, capacity, D)
+  values: Float32Array[];           // per layer (B, Hkv, capacity, D)
+  keyMask: Float32Array;            // (B, capacity) 1 = real token, 0 = padding or not yet written
+  private fullMask: Float32Array;   // (B, capacity) scratch for windowMask
+  /** Positions allocated now: starts small and doubles up to maxCapacity, so decode attends over ≤ 2× the length. */
+  capacity: number;
   /** Positions written so far (the same for every row: prompts are left-padded to a common length). */
   length = 0;
 
-  constructor(readonly config: TransformerConfig, readonly batch: number, readonly capacity: number) {
-    if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(capacity) && capacity > 0)) {
-      throw new Error(`KvCache: batch ${batch} and capacity ${capacity} must be positive integers`);
+  constructor(readonly config: TransformerConfig, readonly batch: number, readonly maxCapacity: number, initialCapacity = 16) {
+    if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(maxCapacity) && maxCapacity > 0)) {
+      throw new Error(`KvCache: batch ${batch} and capacity ${maxCapacity} must be positive integers`);
     }
-    const size = batch * config.numKvHeads * capacity * config.headDim;
+    this.capacity = Math.min(maxCapacity, Math.max(1, initialCapacity));
+    const size = batch * config.numKvHeads * this.capacity * config.headDim;
     this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(size));
     this.values = Array.from({ length: config.numLayers }, () => new Float32Array(size));
-    this.keyMask = new Float32Array(batch * capacity);
-    this.fullMask = new Float32Array(batch * capacity);
+    this.keyMask = new Float32Array(batch * this.capacity);
+    this.fullMask = new Float32Array(batch * this.capacity);
   }
 
-  /** Checks that T more positions fit; the model calls this before its first layer. */
+  /** Makes room for T more positions (growing the buffers when needed); the model calls this before its first layer. */
   reserve(B: number, T: number): void {
     if (B !== this.batch) throw new Error(`KvCache: batch ${B} does not match the cache's batch ${this.batch}`);
-    if (this.length + T > this.capacity) {
-      throw new Error(`KvCache: ${this.length} cached + ${T} new positions exceed the capacity ${this.capacity}`);
+    if (this.length + T > this.maxCapacity) {
+      throw new Error(`KvCache: ${this.length} cached + ${T} new positions exceed the capacity ${this.maxCapacity}`);
     }
+    if (this.length + T > this.capacity) this.grow(Math.min(this.maxCapacity, Math.max(2 * this.capacity, this.length + T)));
+  }
+
+  /** Reallocates to a larger capacity, copying the written positions. */
+  private grow(capacity: number): void {
+    const { numKvHeads: Hkv, headDim: D } = this.config;
+    const B = this.batch, old = this.capacity, rows = B * Hkv;
+    const move = (from: Float32Array, width: number) => {
+      const to = new Float32Array(rows * capacity * width);             // (B·Hkv, capacity, width)
+      for (let r = 0; r < rows; r++) to.set(from.subarray(r * old * width, r * old * width + this.length * width), r * capacity * width);
+      return to;
+    };
+    this.keys = this.keys.map((k) => move(k, D));
+    this.values = this.values.map((v) => move(v, D));
+    const mask = new Float32Array(B * capacity);                         // (B, capacity)
+    for (let b = 0; b < B; b++) mask.set(this.keyMask.subarray(b * old, b * old + this.length), b * capacity);
+    this.keyMask = mask;
+    this.fullMask = new Float32Array(B * capacity);
+    this.capacity = capacity;
   }
 
   /** Records which of the T new positions (B, T) are real tokens (null: all are). */

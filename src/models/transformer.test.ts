@@ -78,7 +78,7 @@ for (const family of ['gpt2', 'llama'] as const) {
         const mask = new Float32Array(B * T).fill(1);
         mask[9] = 0; mask[10] = 0;                                 // row 1 left-padded by two
         const full = model.forward(ids, [B, T], { keyMask: mask });   // (B, T, V)
-        const cache = new KvCache(model.config, B, T);
+        const cache = new KvCache(model.config, B, T, 2);                 // starts at 2 positions: grows 2 → 4 → 8 → 9
         const prefill = 4;
         const take = (t0: number, t1: number, a: Int32Array | Float32Array) => {
           const out = new (a.constructor as Int32ArrayConstructor)(B * (t1 - t0));
