@@ -22,6 +22,15 @@ export class StageTimer {
     return result;
   }
 
+  /** Adds another timer's stages (e.g. the inner update steps of an online iteration) into this one's. */
+  merge(stages: Record<string, StageTiming>): void {
+    for (const [name, timing] of Object.entries(stages)) {
+      const previous = this.stages[name];
+      const ms = (previous?.ms ?? 0) + timing.ms, tokens = (previous?.tokens ?? 0) + timing.tokens;
+      this.stages[name] = { ms, tokens, tokensPerSecond: ms > 0 ? (1000 * tokens) / ms : 0 };
+    }
+  }
+
   totalMs(): number {
     return Object.values(this.stages).reduce((a, s) => a + s.ms, 0);
   }
