@@ -141,7 +141,8 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
     return;
   }
-  if (batch >= threads * 2 || (batch >= threads && batch % threads == 0)) { /* whole batch items per task */
+  int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
+  if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
     rlaif_pool_run(batch, gemm_task, &j);
     return;
   }

@@ -69,11 +69,14 @@ for (const [label, backend] of under) {
       const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 129], [17, 3, 1], [129, 33, 17], [0, 5, 3],
         [5, 0, 3], [5, 3, 0], [14, 32, 256], [15, 33, 257], [29, 65, 300], [300, 130, 70], [64, 64, 32], [2, 300, 8000]];
       for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
-        for (const [alpha, beta, batch, mode] of [[1, 0, 1, 0], [0.5, 1, 3, 0], [2, -0.5, 2, 1], [1, 0, 3, 2]]) {
-          // mode 0: packed batches; 1: A broadcast (strideA 0) and gaps between C batches; 2: B broadcast
-          const strideA = mode === 1 ? 0 : M * K, strideB = mode === 2 ? 0 : K * N, strideC = M * N + (mode === 1 ? 5 : 0);
+        for (const [alpha, beta, batch, mode] of [[1, 0, 1, 0], [0.5, 1, 3, 0], [2, -0.5, 2, 1], [1, 0, 3, 2], [1, 1, 4, 3]]) {
+          // mode 0: packed batches; 1: A broadcast (strideA 0) and gaps between C batches; 2: B broadcast;
+          // 3: every batch accumulates into one C (strideC 0: must run in order)
+          if (K > 1000 && mode > 0) continue; // the long-K case only checks the per-KC-panel path
+          const strideA = mode === 1 ? 0 : M * K, strideB = mode === 2 ? 0 : K * N;
+          const strideC = mode === 3 ? 0 : M * N + (mode === 1 ? 5 : 0), cLength = (batch - 1) * strideC + M * N + (mode === 1 ? 5 : 0);
           const a = random(Math.max(1, (batch - 1) * strideA + M * K)), b = random(Math.max(1, (batch - 1) * strideB + K * N));
-          const c = beta === 0 ? poison(batch * strideC) : random(batch * strideC);
+          const c = beta === 0 ? poison(cLength) : random(cLength);
           if (mode === 1) for (let bi = 0; bi < batch; bi++) for (let g = 0; g < 5; g++) c[bi * strideC + M * N + g] = 7;
           const p = { M, N, K, transA, transB, alpha, beta, batch, strideA, strideB, strideC };
           same(`gemm ${JSON.stringify(p)}`, backend, { a, b, c }, ['c'],
