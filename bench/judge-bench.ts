@@ -1,8 +1,10 @@
-// Benchmarks the labeler client: per-judgment client overhead (our stack at concurrency 1 minus a raw HTTP client
-// sending the same requests) and throughput against what the scripted server sustains for a raw client at the same
-// concurrency. Server runs in its own process on 127.0.0.1. Leaves out real models. Prints RESULT lines for bench/run.ts.
+// Benchmarks the labeler client: per-judgment client overhead (our stack at concurrency 1 minus a raw node:http
+// keep-alive client sending the same bodies) and throughput against the raw client at the same concurrency, both
+// OpenAI-compatible clients (direct node:http, the default; the `openai` package) measured side by side, interleaved
+// round by round, medians. Server in its own process on 127.0.0.1. Leaves out real models. RESULT lines for bench/run.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
 import { loadConstitution } from '../src/feedback/constitution.ts';
@@ -11,7 +13,7 @@ import { runJudgments } from '../src/feedback/judge-runner.ts';
 import type { PairwiseInput } from '../src/feedback/judgment-types.ts';
 import { PairwiseJudge } from '../src/feedback/pairwise-judge.ts';
 import { loadTemplate } from '../src/feedback/prompt-template.ts';
-import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
+import { createOpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor } from '../src/feedback/request-executor.ts';
 
 const concurrency = 16;
@@ -30,6 +32,9 @@ function makeJudge(model: ChatModelV1, requestConcurrency: number): PairwiseJudg
   return new PairwiseJudge(executor, { template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 1 });
 }
 
+// What the scripted server answers to a rationale request, so captured verdict bodies equal the ones our judge sends.
+const serverRationale = 'Weighing both against the principle: one response is clearer and safer than the other.';
+
 /** The wire bodies our judge sends for some pairs, captured without a server, so the raw client sends the same bytes. */
 async function captureBodies(items: PairwiseInput[]): Promise<string[]> {
   const bodies: string[] = [];
@@ -42,7 +47,7 @@ async function captureBodies(items: PairwiseInput[]): Promise<string[]> {
       const wantsLogprobs = (options.topLogprobs ?? 0) > 0;
       bodies.push(JSON.stringify({ model: 'scripted', messages: options.messages, max_tokens: options.maxTokens, temperature: options.temperature, seed: options.seed, n: options.n ?? 1, ...(wantsLogprobs ? { logprobs: true, top_logprobs: options.topLogprobs } : {}) }));
       const tokens = wantsLogprobs ? [{ token: '1', logprob: -0.1, topLogprobs: [{ token: '1', logprob: -0.1 }, { token: '2', logprob: -2.4 }] }] : null;
-      return { choices: [{ text: wantsLogprobs ? '1' : 'rationale', tokens, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1 } };
+      return { choices: [{ text: wantsLogprobs ? '1' : serverRationale, tokens, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1 } };
     },
   };
   const judge = makeJudge(capturing, 1);
@@ -50,7 +55,15 @@ async function captureBodies(items: PairwiseInput[]): Promise<string[]> {
   return bodies;
 }
 
-async function rawThroughput(url: string, bodies: string[], total: number, parallel: number): Promise<number> {
+type Client = 'direct' | 'openai-sdk';
+
+interface Measure {
+  requestsPerSecond: number;
+  secondsPerJudgment: number; // for the raw client: the time of 4 requests, what one judgment sends
+  cpuMicrosecondsPerRequest: number; // this (client) process's user+system CPU per request
+}
+
+async function rawThroughput(url: string, bodies: string[], total: number, parallel: number): Promise<Measure> {
   const agent = new Agent({ keepAlive: true, maxSockets: parallel });
   const target = new URL(`${url}/chat/completions`);
   const post = (body: string): Promise<void> =>
@@ -67,19 +80,22 @@ async function rawThroughput(url: string, bodies: string[], total: number, paral
       request.end(body);
     });
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: parallel }, async () => {
     while (next < total) await post(bodies[next++ % bodies.length]!);
   }));
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   agent.destroy();
-  return total / seconds;
+  return { requestsPerSecond: total / seconds, secondsPerJudgment: (4 * seconds) / total, cpuMicrosecondsPerRequest: (used.user + used.system) / total };
 }
 
-async function ourThroughput(url: string, items: PairwiseInput[], parallel: number): Promise<{ requestsPerSecond: number; secondsPerJudgment: number }> {
-  const provider = new OpenAICompatibleProvider({ baseURL: url, model: 'scripted', environment: {} });
+async function ourThroughput(url: string, items: PairwiseInput[], parallel: number, client: Client): Promise<Measure> {
+  const provider = createOpenAICompatibleProvider({ baseURL: url, model: 'scripted', environment: {}, client });
   const judge = makeJudge(provider, parallel);
   let requests = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const outcome = await runJudgments(items, {
     judge: async (item) => {
@@ -93,8 +109,10 @@ async function ourThroughput(url: string, items: PairwiseInput[], parallel: numb
     concurrency: parallel,
   });
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  (provider as { close?: () => void }).close?.();
   if (outcome.judgedNow !== items.length) throw new Error('bench: not every pair judged');
-  return { requestsPerSecond: requests / seconds, secondsPerJudgment: seconds / items.length };
+  return { requestsPerSecond: requests / seconds, secondsPerJudgment: seconds / items.length, cpuMicrosecondsPerRequest: (used.user + used.system) / requests };
 }
 
 async function startServerProcess(): Promise<{ url: string; child: ChildProcess }> {
@@ -117,34 +135,54 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-export async function runJudgeBench(): Promise<void> {
+export async function runJudgeBench(options: { rounds?: number } = {}): Promise<void> {
   const { url, child } = await startServerProcess();
+  const clients: Client[] = ['direct', 'openai-sdk'];
+  const rounds = options.rounds ?? 5;
   try {
     const bodies = await captureBodies(pairs(8, 0));
-    // Warm up both clients (JIT, sockets).
-    await rawThroughput(url, bodies, 400, concurrency);
-    await ourThroughput(url, pairs(100, 10_000), concurrency);
-    const rounds = 3;
-    const ratios: number[] = [];
-    const raws: number[] = [];
-    const ours: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const raw = await rawThroughput(url, bodies, 2000, concurrency);
-      const our = await ourThroughput(url, pairs(500, round * 1000), concurrency);
-      raws.push(raw);
-      ours.push(our.requestsPerSecond);
-      ratios.push(our.requestsPerSecond / raw);
+    // Warm up every client (JIT, sockets) before anything is timed.
+    for (let warm = 0; warm < 2; warm++) {
+      await rawThroughput(url, bodies, 1000, concurrency);
+      for (const client of clients) await ourThroughput(url, pairs(200, 100_000 + warm * 1000), concurrency, client);
     }
-    // Overhead: sequential, one request at a time; our seconds per judgment minus the raw time of its 4 requests.
-    const overheads: number[] = [];
+    // Throughput at concurrency 16: raw and each client take turns inside every round, so load from other users of
+    // this shared machine falls on all of them alike; each ratio compares neighbours in time. Client and server share
+    // this machine's cores, so a client's CPU per request also slows the server: the ratio counts that, as it should.
+    const raw: Measure[] = [];
+    const ours = new Map<Client, Measure[]>(clients.map((client) => [client, []]));
+    const ratios = new Map<Client, number[]>(clients.map((client) => [client, []]));
     for (let round = 0; round < rounds; round++) {
-      const raw = await rawThroughput(url, bodies, 400, 1);
-      const our = await ourThroughput(url, pairs(100, 50_000 + round * 1000), 1);
-      overheads.push((our.secondsPerJudgment - 4 / raw) * 1000);
+      const before = await rawThroughput(url, bodies, 2000, concurrency);
+      raw.push(before);
+      for (const client of clients) {
+        const our = await ourThroughput(url, pairs(500, round * 1000 + (client === 'direct' ? 0 : 500_000)), concurrency, client);
+        ours.get(client)!.push(our);
+        ratios.get(client)!.push(our.requestsPerSecond / before.requestsPerSecond);
+      }
     }
-    console.log(`judge bench: concurrency ${concurrency}, server latency ${serverLatencyMs} ms; raw ${median(raws).toFixed(0)} req/s, ours ${median(ours).toFixed(0)} req/s (median of ${rounds})`);
-    console.log(`RESULT judge_overhead_ms ${median(overheads).toFixed(3)}`);
-    console.log(`RESULT judge_throughput_ratio ${median(ratios).toFixed(3)}`);
+    // Overhead: one request at a time; our seconds per judgment minus the raw time of the same 4 requests, paired
+    // per round (raw measured right before each client).
+    const overheads = new Map<Client, number[]>(clients.map((client) => [client, []]));
+    const sequentialRaw: Measure[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const client of clients) {
+        const before = await rawThroughput(url, bodies, 400, 1);
+        sequentialRaw.push(before);
+        const our = await ourThroughput(url, pairs(100, 50_000 + round * 1000 + (client === 'direct' ? 0 : 500_000)), 1, client);
+        overheads.get(client)!.push((our.secondsPerJudgment - before.secondsPerJudgment) * 1000);
+      }
+    }
+    const cpu = (values: Measure[]): string => `${median(values.map((value) => value.cpuMicrosecondsPerRequest)).toFixed(0)} µs CPU/request`;
+    console.log(`judge bench: concurrency ${concurrency}, server latency ${serverLatencyMs} ms, ${rounds} interleaved rounds, medians; load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}, ${availableParallelism()} cores shared by client and server`);
+    console.log(`  raw node:http      ${median(raw.map((value) => value.requestsPerSecond)).toFixed(0)} req/s, ${cpu(raw)}; sequential ${(median(sequentialRaw.map((value) => value.secondsPerJudgment)) * 1000).toFixed(3)} ms per 4 requests`);
+    for (const client of clients) {
+      const measures = ours.get(client)!;
+      console.log(`  ${client.padEnd(18)} ${median(measures.map((value) => value.requestsPerSecond)).toFixed(0)} req/s, ${cpu(measures)}; ratio ${median(ratios.get(client)!).toFixed(3)} [${ratios.get(client)!.map((value) => value.toFixed(2)).join(' ')}]; overhead ${median(overheads.get(client)!).toFixed(3)} ms/judgment [${overheads.get(client)!.map((value) => value.toFixed(2)).join(' ')}]`);
+    }
+    // The RESULT lines are the default client's (direct).
+    console.log(`RESULT judge_overhead_ms ${median(overheads.get('direct')!).toFixed(3)}`);
+    console.log(`RESULT judge_throughput_ratio ${median(ratios.get('direct')!).toFixed(3)}`);
   } finally {
     child.stdin!.end();
     child.kill('SIGTERM');

@@ -12,7 +12,7 @@ import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labele
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { loadTemplate } from '../feedback/prompt-template.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
-import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
 import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
 import { readWithDuckDb, writeParquet } from './duckdb-format.ts';
@@ -57,7 +57,7 @@ export async function readPairs(path: string, format: JudgeRunConfig['input']['f
 }
 
 function buildProvider(config: JudgeRunConfig['provider']): ChatModelV1 {
-  if (config.kind === 'openai-compatible') return new OpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable });
+  if (config.kind === 'openai-compatible') return createOpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable, client: config.client });
   return new InProcessProvider(new DeterministicLanguageModel({ supportsLogprobs: config.supportsLogprobs }));
 }
 
@@ -102,7 +102,8 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   const prepared = records.map((record) => preparePair(record, settings.seed));
   const cache = JudgmentCache.open<CachedJudgment<PairwiseResult>>(join(runDirectory, 'cache.jsonl'));
   const identity = judge.identity();
-  const alreadyCached = prepared.filter((pair) => cache.get(JudgmentCache.keyOf(identity, pair.input)) !== undefined).length;
+  const keyOf = JudgmentCache.keyer(identity);
+  const alreadyCached = prepared.filter((pair) => cache.get(keyOf(pair.input)) !== undefined).length;
   options.events?.onStart?.(records.length, alreadyCached);
   let outcome;
   try {

@@ -13,7 +13,7 @@ import { runJudgments, type CachedJudgment } from './judge-runner.ts';
 import type { PairwiseInput, PairwiseResult } from './judgment-types.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
 import { loadTemplate } from './prompt-template.ts';
-import { OpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
+import { createOpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
 import { RequestExecutor } from './request-executor.ts';
 import { mulberry32, startScriptedServer } from './testing/scripted-openai-server.ts';
 
@@ -29,7 +29,7 @@ function pairs(count: number): PairwiseInput[] {
 }
 
 function makeStack(url: string, secret: string) {
-  const provider = new OpenAICompatibleProvider({ baseURL: url, model: 'scripted', apiKeyEnvironmentVariable: 'TEST_KEY', environment: { TEST_KEY: secret } });
+  const provider = createOpenAICompatibleProvider({ baseURL: url, model: 'scripted', apiKeyEnvironmentVariable: 'TEST_KEY', environment: { TEST_KEY: secret } });
   const random = mulberry32(3);
   const executor = new RequestExecutor(provider, {
     concurrency: 32,

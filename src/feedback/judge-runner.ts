@@ -38,12 +38,13 @@ export async function runJudgments<I extends { id: string }, R extends { kind: s
   let next = 0;
   let fromCache = 0;
   let judgedNow = 0;
+  const keyOf = options.cache ? JudgmentCache.keyer(options.identity) : null; // no cache, no hashing
   const worker = async (): Promise<void> => {
     while (next < items.length && !options.signal?.aborted) {
       const index = next++;
       const item = items[index]!;
-      const key = JudgmentCache.keyOf(options.identity, item);
-      const cached = options.cache?.get(key);
+      const key = keyOf?.(item) ?? '';
+      const cached = key ? options.cache?.get(key) : undefined;
       if (cached && !(options.retryFailed && cached.result.kind !== 'ok')) {
         judgments[index] = cached;
         fromCache++;

@@ -15,6 +15,7 @@ test('entries persist across opens; keys depend on identity and input', () => {
   const key = JudgmentCache.keyOf({ model: 'm', templateVersion: 'v1' }, { id: '1', text: 'x' });
   assert.notEqual(key, JudgmentCache.keyOf({ model: 'm', templateVersion: 'v2' }, { id: '1', text: 'x' }));
   assert.equal(key, JudgmentCache.keyOf({ templateVersion: 'v1', model: 'm' }, { text: 'x', id: '1' }), 'key ignores property order');
+  assert.equal(JudgmentCache.keyer({ templateVersion: 'v1', model: 'm' })({ text: 'x', id: '1' }), key, 'keyer gives the same keys');
   cache.set(key, 42);
   cache.close();
   const reopened = JudgmentCache.open<number>(path);

@@ -3,7 +3,8 @@
 // and counted, never fatal. Leaves out eviction and multi-process writers. No paper.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { stableHash } from './stable-hash.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson, stableHash } from './stable-hash.ts';
 
 export interface CacheEntry<V> {
   key: string;
@@ -54,6 +55,12 @@ export class JudgmentCache<V = unknown> {
 
   static keyOf(identity: unknown, input: unknown): string {
     return stableHash({ identity, input });
+  }
+
+  /** keyOf with the identity canonicalised once (same keys): the identity is large and fixed for a whole run. */
+  static keyer(identity: unknown): (input: unknown) => string {
+    const prefix = `{"identity":${canonicalJson(identity)},"input":`;
+    return (input) => createHash('sha256').update(`${prefix}${canonicalJson(input)}}`).digest('hex');
   }
 
   get size(): number {

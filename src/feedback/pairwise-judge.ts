@@ -1,6 +1,7 @@
 // Pairwise preference judge: preamble, optional few-shot, two-step chain-of-thought, soft labels, both orders averaged,
 // principles from a constitution (one sampled or all aggregated), optional clamping. Returns a typed result.
 // Leaves out single-step (no rationale) judging and "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
+import { onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
 import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
@@ -12,7 +13,7 @@ import {
   type PairwiseResult,
   type PrincipleVerdict,
 } from './judgment-types.ts';
-import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import { compileTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { clampProbability } from './verdict-parsing.ts';
 
@@ -40,6 +41,8 @@ export class PairwiseJudge {
   readonly #executor: RequestExecutor;
   readonly #options: PairwiseJudgeOptions;
   readonly #verdictTokens: string[];
+  readonly #renderPreamble: (values: Record<string, string>) => string;
+  readonly #renderContext: (values: Record<string, string>) => string;
 
   constructor(executor: RequestExecutor, options: PairwiseJudgeOptions) {
     if (!options.template.verdictRequest) throw new Error(`${options.template.path}: field 'verdictRequest' is required for pairwise judging`);
@@ -47,6 +50,8 @@ export class PairwiseJudge {
     if (this.#verdictTokens.length !== 2) throw new Error(`${options.template.path}: field 'verdictTokens' must list exactly 2 tokens`);
     this.#executor = executor;
     this.#options = options;
+    this.#renderPreamble = compileTemplate(options.template.preamble, options.template.path);
+    this.#renderContext = compileTemplate(options.template.context, options.template.path);
   }
 
   /** Everything besides the input that changes the answer; part of the cache key. */
@@ -68,8 +73,7 @@ export class PairwiseJudge {
     const usage = emptyUsage();
     // Orders and principles run in parallel; the first failure stops its siblings so nothing runs after the result.
     const siblings = new AbortController();
-    const stopSiblings = (): void => siblings.abort();
-    signal?.addEventListener('abort', stopSiblings, { once: true });
+    const unsubscribe = onAbort(signal, () => siblings.abort());
     try {
       const principles = selectPrinciples(this.#options.constitution, this.#options.principleMode, input.id, this.#options.seed);
       const positions = await Promise.all(principles.map((principle) => this.#judgeUnderPrinciple(input, principle, usage, siblings.signal)));
@@ -90,7 +94,7 @@ export class PairwiseJudge {
       siblings.abort();
       return toFailure(error, { ...usage }, signal);
     } finally {
-      signal?.removeEventListener('abort', stopSiblings);
+      unsubscribe();
     }
   }
 
@@ -150,14 +154,10 @@ export class PairwiseJudge {
       .join('\n');
     const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
     return [
-      { role: 'system', content: renderTemplate(template.preamble, { principle: principle.text }, source) },
+      { role: 'system', content: this.#renderPreamble({ principle: principle.text }) },
       {
         role: 'user',
-        content: renderTemplate(
-          template.context,
-          { fewShot: fewShot ? `${fewShot}\n` : '', conversation: renderConversation(input.conversation) + reference, response1: first, response2: second },
-          source,
-        ),
+        content: this.#renderContext({ fewShot: fewShot ? `${fewShot}\n` : '', conversation: renderConversation(input.conversation) + reference, response1: first, response2: second }),
       },
     ];
   }

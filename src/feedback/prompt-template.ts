@@ -57,3 +57,20 @@ export function renderTemplate(template: string, values: Record<string, string>,
     return value;
   });
 }
+
+/**
+ * Split a template once into literal parts and placeholder names, so rendering per judgment is a string join, not a
+ * regex pass. Missing values are the same error as renderTemplate's.
+ */
+export function compileTemplate(template: string, source = 'template'): (values: Record<string, string>) => string {
+  const parts = template.split(/\{\{(\w+)\}\}/); // even: literal text, odd: placeholder names
+  return (values) => {
+    let out = parts[0]!;
+    for (let index = 1; index < parts.length; index += 2) {
+      const value = values[parts[index]!];
+      if (value === undefined) throw new Error(`${source}: placeholder '{{${parts[index]}}}' has no value`);
+      out += value + parts[index + 1]!;
+    }
+    return out;
+  };
+}

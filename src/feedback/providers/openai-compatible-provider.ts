@@ -2,15 +2,15 @@
 // Leaves out retries (the request executor owns them; the client is built with maxRetries 0) and streaming.
 // Asks for logprobs/top_logprobs so judges can read soft labels (Lee et al. 2023, arXiv 2309.00267).
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { z } from 'zod';
+import { chatCompletionBody, parseChatCompletion, redactUrl, statusError } from './chat-completion-wire.ts';
 import { createNodeHttpFetch } from './node-http-fetch.ts';
+import { OpenAIHttpProvider } from './openai-http-provider.ts';
 import {
   ProviderError,
   parseRetryAfter,
   type ChatGenerateOptions,
   type ChatGenerateResult,
   type ChatModelV1,
-  type GeneratedToken,
 } from '../chat-model-v1.ts';
 
 export interface OpenAICompatibleOptions {
@@ -22,34 +22,7 @@ export interface OpenAICompatibleOptions {
   transport?: 'node-http' | 'global-fetch'; // node-http (default): keep-alive node:http agent, cheaper per request
 }
 
-// Loose, minimal wire schemas: only what a judge reads; anything else the server sends is ignored.
-const alternativeSchema = z.object({ token: z.string(), logprob: z.number() });
-const tokenSchema = alternativeSchema.extend({ top_logprobs: z.array(alternativeSchema).nullish() });
-const completionSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullish() }).nullish(),
-        logprobs: z.object({ content: z.array(tokenSchema).nullish() }).nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .min(1),
-  usage: z.object({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish(),
-});
-
-/** Remove credentials that a user may have put into a URL, so the URL can go into records and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    for (const key of [...parsed.searchParams.keys()]) if (/key|token|secret/i.test(key)) parsed.searchParams.set(key, 'REDACTED');
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '<unparseable url>';
-  }
-}
+export { redactUrl };
 
 export class OpenAICompatibleProvider implements ChatModelV1 {
   readonly specificationVersion = 'v1' as const;
@@ -89,19 +62,10 @@ export class OpenAICompatibleProvider implements ChatModelV1 {
     }, timeoutMs);
     const onOuterAbort = (): void => controller.abort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const wantsLogprobs = (options.topLogprobs ?? 0) > 0;
     try {
       const response = await this.#client.chat.completions
         .create(
-          {
-            model: this.modelId,
-            messages: options.messages,
-            max_tokens: options.maxTokens,
-            temperature: options.temperature,
-            seed: options.seed,
-            n: options.n ?? 1,
-            ...(wantsLogprobs ? { logprobs: true, top_logprobs: options.topLogprobs } : {}),
-          },
+          chatCompletionBody(this.modelId, options),
           { signal: controller.signal, timeout: timeoutMs, maxRetries: 0 },
         )
         .asResponse();
@@ -111,7 +75,7 @@ export class OpenAICompatibleProvider implements ChatModelV1 {
       } catch (error) {
         throw timedOut ? new ProviderError('timeout', `no complete response within ${timeoutMs} ms`) : new ProviderError('connection', `response body failed: ${(error as Error).message}`);
       }
-      return parseCompletion(body);
+      return parseChatCompletion(body);
     } catch (error) {
       throw toProviderError(error, timedOut, timeoutMs);
     } finally {
@@ -121,38 +85,22 @@ export class OpenAICompatibleProvider implements ChatModelV1 {
   }
 }
 
-function parseCompletion(body: string): ChatGenerateResult {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new ProviderError('bad-response', `response is not JSON (${body.length} chars, starts ${JSON.stringify(body.slice(0, 40))})`);
-  }
-  const parsed = completionSchema.safeParse(json);
-  if (!parsed.success) throw new ProviderError('bad-response', `response does not match chat-completion shape: ${parsed.error.issues[0]?.message ?? ''}`);
-  return {
-    choices: parsed.data.choices.map((choice) => ({
-      text: choice.message?.content ?? '',
-      tokens: choice.logprobs?.content
-        ? choice.logprobs.content.map((token): GeneratedToken => ({ token: token.token, logprob: token.logprob, topLogprobs: token.top_logprobs ?? [] }))
-        : null,
-      finishReason: choice.finish_reason ?? null,
-    })),
-    usage: { promptTokens: parsed.data.usage?.prompt_tokens ?? 0, completionTokens: parsed.data.usage?.completion_tokens ?? 0 },
-  };
-}
-
 function toProviderError(error: unknown, timedOut: boolean, timeoutMs: number): ProviderError {
   if (error instanceof ProviderError) return error;
   if (timedOut || error instanceof APIConnectionTimeoutError) return new ProviderError('timeout', `no response within ${timeoutMs} ms`);
   if (error instanceof APIUserAbortError) return new ProviderError('client-error', 'request aborted by caller');
   if (error instanceof APIError && typeof error.status === 'number') {
-    const retryAfterMs = parseRetryAfter(error.headers ?? undefined);
-    const status = error.status;
-    if (status === 429) return new ProviderError('rate-limited', `HTTP 429`, { status, retryAfterMs });
-    if (status >= 500 || status === 408 || status === 409) return new ProviderError('server-error', `HTTP ${status}`, { status, retryAfterMs });
-    return new ProviderError('client-error', `HTTP ${status}: ${String(error.message).slice(0, 200)}`, { status });
+    return statusError(error.status, parseRetryAfter(error.headers ?? undefined), String(error.message));
   }
   if (error instanceof APIError) return new ProviderError('connection', `connection failed: ${error.message}`);
   return new ProviderError('connection', `request failed: ${(error as Error)?.message ?? String(error)}`);
+}
+
+/**
+ * The OpenAI-compatible provider a run uses: 'direct' (default) speaks the protocol on node:http with keep-alive
+ * (openai-http-provider.ts, the cheap hot path); 'openai-sdk' goes through the `openai` package.
+ */
+export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions & { client?: 'direct' | 'openai-sdk' }): ChatModelV1 {
+  const { client = 'direct', transport, ...rest } = options;
+  return client === 'openai-sdk' ? new OpenAICompatibleProvider({ ...rest, transport }) : new OpenAIHttpProvider(rest);
 }
