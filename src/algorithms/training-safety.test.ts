@@ -1,0 +1,65 @@
+// Safety in a real training run: a NaN poisoned into a policy weight mid-run stops the run with TrainingStopped naming
+// the non-finite metric and the last good checkpoint, which is still on disk, loads, and holds finite weights of the
+// last checkpointed step; metrics.jsonl holds only the good steps. Also: resume continues a run from its checkpoint.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Transformer } from '../models/transformer.ts';
+import { PolicyGradientTrainer, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
+import { frozenCopy, trainableCopy } from './reference-model.ts';
+import { programmaticReward } from './reward-sources.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { runTraining } from './training-loop.ts';
+import { RunFolder, TrainingStopped } from './training-run.ts';
+
+const config: PolicyGradientConfig = {
+  algorithm: 'grpo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS,
+  learningRate: 5e-3, maxGradNorm: 1, epochs: 1, minibatches: 1, clipLow: 0.2, clipHigh: 0.2, aggregation: null, klCoef: 0.1,
+  klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed: 3,
+};
+
+function trainer(base: Transformer): PolicyGradientTrainer {
+  return new PolicyGradientTrainer({ config, policy: trainableCopy(base), reference: frozenCopy(base),
+    prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits, reward: programmaticReward('sorted', sortedReward) });
+}
+
+describe('training safety', () => {
+  let base: Transformer;
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-safety-'));
+  before(() => { base = pretrainDigitPolicy(20); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a NaN poisoned into a weight mid-run stops it; the last good checkpoint stays intact', async () => {
+    const run = new RunFolder(join(dir, 'poisoned')), pg = trainer(base);
+    let checkpointed: Map<string, Float32Array> | null = null;
+    const stopped = await runTraining(pg, { run, steps: 10, checkpointEvery: 2,
+      beforeStep: (step) => { if (step === 5) pg.setup.policy.parameters().get('h.1.mlp.c_fc.weight')!.data[7] = NaN; },
+      onStep: (record) => { if (record.step === 4) checkpointed = new Map([...pg.trainable].map(([name, t]) => [name, t.data.slice()])); },
+    }).then(() => null, (error: unknown) => error);
+    assert.ok(stopped instanceof TrainingStopped, `expected TrainingStopped, got ${stopped}`);
+    assert.equal(stopped.reason, 'non-finite');
+    assert.equal(stopped.step, 6);
+    assert.equal(stopped.checkpoint, run.checkpointDir);
+    assert.match(stopped.message, /training stopped at step 6: backward: the loss is NaN .*conv1d.*\. The last good checkpoint is kept at .*checkpoint/);
+    const restored = trainer(base);
+    restored.load(run.checkpointDir);
+    assert.equal(restored.step, 4);
+    for (const [name, t] of restored.trainable) {
+      assert.ok(t.data.every(Number.isFinite), `${name} is finite`);
+      assert.deepEqual(t.data, checkpointed!.get(name), `${name} equals the step-4 weights`);
+    }
+    const steps = readFileSync(join(run.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).step);
+    assert.deepEqual(steps, [1, 2, 3, 4, 5]);
+  });
+
+  test('a run resumed from its checkpoint continues to the requested step', async () => {
+    const run = new RunFolder(join(dir, 'resumed'));
+    await runTraining(trainer(base), { run, steps: 3, checkpointEvery: 2 });
+    const second = await runTraining(trainer(base), { run, steps: 5, checkpointEvery: 2 });
+    assert.equal(second.resumedFrom, 3);
+    const steps = readFileSync(join(run.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).step);
+    assert.deepEqual(steps, [1, 2, 3, 4, 5]);
+  });
+});
