@@ -1,0 +1,73 @@
+// Tests the in-process labeler over a tiny random Transformer: prompts from the chat template or a plain transcript,
+// seeded samples, per-token and top-k logprobs that agree with the models' own teacher-forced scorer, and the pairwise
+// judge end to end through it with soft labels read from those logprobs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { noGrad } from '../../engine/index.ts';
+import { initParameters } from '../../models/parameters.ts';
+import { scoreResponses } from '../../models/score.ts';
+import { CharTokenizer } from '../../models/tokenizer.ts';
+import { Transformer } from '../../models/transformer.ts';
+import { tinyGpt2Config } from '../../models/testing/tiny-models.ts';
+import { loadConstitution } from '../constitution.ts';
+import { defaultStepOptions } from '../judge-steps.ts';
+import { PairwiseJudge } from '../pairwise-judge.ts';
+import { loadTemplate } from '../prompt-template.ts';
+import { RequestExecutor } from '../request-executor.ts';
+import { InProcessProvider } from './in-process-provider.ts';
+import { TransformerLanguageModel, plainTranscript } from './transformer-language-model.ts';
+
+const tokenizer = new CharTokenizer();
+const config = tinyGpt2Config({ vocab_size: 96, n_positions: 64 });
+const model = new Transformer(config, initParameters(config, 7));
+const language = new TransformerLanguageModel({ model, tokenizer, modelId: 'tiny-random' });
+const messages = [{ role: 'system' as const, content: 'Judge.' }, { role: 'user' as const, content: 'Which is better? Preferred Response=' }];
+
+test('plain transcript when the tokenizer has no chat template; the chat template when it has one', () => {
+  assert.equal(plainTranscript(messages), 'system: Judge.\nuser: Which is better? Preferred Response=\nassistant:');
+  assert.deepEqual(language.promptIds(messages), tokenizer.encode(plainTranscript(messages)));
+  const templated = Object.assign(new CharTokenizer(), { chatTemplate: 'x', applyChatTemplate: () => [5, 6, 7] });
+  assert.deepEqual(new TransformerLanguageModel({ model, tokenizer: templated, modelId: 't' }).promptIds(messages), [5, 6, 7]);
+});
+
+test('seeded samples repeat; logprobs and top-k match the teacher-forced scorer', async () => {
+  const short = [{ role: 'user' as const, content: 'Better? A or B' }]; // fits the 64-position context untruncated
+  const request = { messages: short, maxTokens: 6, temperature: 1, seed: 3, topLogprobs: 4 };
+  const first = await language.generate(request);
+  assert.deepEqual(await language.generate(request), first, 'same seed, same sample');
+  const tokens = first.tokens!;
+  assert.equal(tokens.length, 6);
+  assert.equal(tokens.map((token) => token.token).join(''), first.text);
+  const prompt = language.promptIds(short);
+  const response = tokenizer.encode(first.text);
+  const reference = noGrad(() => Array.from(scoreResponses(model, { prompts: [prompt], responses: [response] }, { entropies: false }).logprobs.data));
+  for (const [index, token] of tokens.entries()) {
+    assert.ok(Math.abs(token.logprob - reference[index]!) < 1e-4, `position ${index}: ${token.logprob} vs scorer ${reference[index]}`);
+    assert.equal(token.topLogprobs.length, 4);
+    for (let k = 1; k < 4; k++) assert.ok(token.topLogprobs[k - 1]!.logprob >= token.topLogprobs[k]!.logprob, 'best first');
+    const listed = token.topLogprobs.find((alternative) => alternative.token === token.token);
+    if (listed) assert.ok(Math.abs(listed.logprob - token.logprob) < 1e-6);
+  }
+  const full = await language.generate({ ...request, maxTokens: 1, topLogprobs: 96 });
+  const mass = full.tokens![0]!.topLogprobs.reduce((sum, alternative) => sum + Math.exp(alternative.logprob), 0);
+  assert.ok(Math.abs(mass - 1) < 1e-4, `the full distribution sums to 1 (${mass})`);
+});
+
+test('the pairwise judge runs end to end on the tiny model; soft labels come from its logprobs', async () => {
+  const executor = new RequestExecutor(new InProcessProvider(language), { concurrency: 2, timeoutMs: 60_000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+  // The whole distribution is read (topLogprobs = V) so '1' and '2' are always among the alternatives of a random model.
+  const judge = new PairwiseJudge(executor, {
+    template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0,
+    steps: { ...defaultStepOptions, rationaleMaxTokens: 8, rationaleTemperature: 1, verdictMaxTokens: 1, topLogprobs: 96 }, seed: 5,
+  });
+  const result = await judge.judge({ id: 'p1', conversation: [{ role: 'user', content: 'How do I store bleach?' }], candidates: ['Away from children.', 'Anywhere.'] });
+  assert.equal(result.kind, 'ok', JSON.stringify(result));
+  if (result.kind !== 'ok') return;
+  const verdicts = [result.positions[0]!.forward, result.positions[0]!.reversed!];
+  for (const verdict of verdicts) {
+    assert.equal(verdict.labelSource, 'logprobs');
+    assert.ok(verdict.probabilityFirst > 0 && verdict.probabilityFirst < 1, `soft label ${verdict.probabilityFirst}`);
+  }
+  assert.ok(Math.abs(result.probability - (verdicts[0]!.probabilityA + verdicts[1]!.probabilityA) / 2) < 1e-12);
+  assert.equal(result.usage.requests, 4);
+});

@@ -1,0 +1,113 @@
+// InProcessLanguageModel over the project's own Transformer + tokenizer: messages rendered with the tokenizer's chat
+// template (else a plain "role: content" transcript), a seeded sample through models/generate.ts (KV cache), then one
+// teacher-forced pass over prompt + sample for the full distribution at each generated position (top-k logprobs).
+// Leaves out batching across calls and prompt caching; over-long prompts keep their end. Lee et al. 2023 (arXiv 2309.00267).
+import { noGrad, scope, slice } from '../../engine/index.ts';
+import { generate } from '../../models/generate.ts';
+import type { TextTokenizer } from '../../models/tokenizer.ts';
+import type { Transformer } from '../../models/transformer.ts';
+import type { ChatMessage, GeneratedToken, TokenAlternative } from '../chat-model-v1.ts';
+import type { InProcessGenerateRequest, InProcessGeneration, InProcessLanguageModel } from './in-process-provider.ts';
+
+/** A tokenizer that may carry a chat template (HfTokenizer does; CharTokenizer does not). */
+type ChatCapableTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
+
+export interface TransformerLanguageModelOptions {
+  model: Transformer;
+  tokenizer: ChatCapableTokenizer;
+  modelId: string; // names the model in provenance and cache keys, e.g. a checkpoint path or 'embedded:tiny-gpt'
+  maxNewTokensCap?: number; // never sample more than this (default: half the context window)
+}
+
+/** The prompt text without a chat template: one "role: content" line per message, then the assistant's cue. */
+export function plainTranscript(messages: ChatMessage[]): string {
+  return `${messages.map((message) => `${message.role}: ${message.content}`).join('\n')}\nassistant:`;
+}
+
+export class TransformerLanguageModel implements InProcessLanguageModel {
+  readonly modelId: string;
+  readonly supportsLogprobs = true;
+  readonly #model: Transformer;
+  readonly #tokenizer: ChatCapableTokenizer;
+  readonly #context: number; // positions the model can attend to
+  readonly #maxNewTokensCap: number;
+
+  constructor(options: TransformerLanguageModelOptions) {
+    this.#model = options.model;
+    this.#tokenizer = options.tokenizer;
+    this.modelId = options.modelId;
+    this.#context = options.model.config.maxPositions;
+    this.#maxNewTokensCap = options.maxNewTokensCap ?? Math.max(1, Math.floor(this.#context / 2));
+    if (options.tokenizer.vocabSize > options.model.config.vocabSize) throw new Error(`${options.modelId}: tokenizer vocabulary ${options.tokenizer.vocabSize} exceeds the model's ${options.model.config.vocabSize}`);
+  }
+
+  /** Prompt token ids for the messages: chat template when the tokenizer has one, else the plain transcript. */
+  promptIds(messages: ChatMessage[]): number[] {
+    const tokenizer = this.#tokenizer;
+    if (tokenizer.chatTemplate && tokenizer.applyChatTemplate) return tokenizer.applyChatTemplate(messages);
+    const ids = tokenizer.encode(plainTranscript(messages));
+    return tokenizer.bosTokenId !== null && ids[0] !== tokenizer.bosTokenId ? [tokenizer.bosTokenId, ...ids] : ids;
+  }
+
+  async generate(request: InProcessGenerateRequest): Promise<InProcessGeneration> {
+    const maxNewTokens = Math.max(1, Math.min(request.maxTokens, this.#maxNewTokensCap, this.#context - 1));
+    let prompt = this.promptIds(request.messages);
+    const promptTokens = prompt.length;
+    const room = this.#context - maxNewTokens + 1; // generate() needs prompt + maxNewTokens - 1 <= context
+    if (prompt.length > room) prompt = prompt.slice(prompt.length - room); // keep the end: the question being asked
+    if (prompt.length === 0) prompt = [this.#tokenizer.bosTokenId ?? this.#tokenizer.eosTokenId ?? 0];
+    const eos = this.#tokenizer.eosTokenId;
+    const [sequence] = generate(this.#model, [prompt], {
+      maxNewTokens,
+      temperature: request.temperature,
+      seed: request.seed,
+      ...(eos !== null ? { stopTokenIds: [eos] } : {}),
+    });
+    const sampled = Array.from(sequence!.tokens);
+    const content = eos !== null && sampled.at(-1) === eos ? sampled.slice(0, -1) : sampled; // the stop token is not text
+    const text = this.#tokenizer.decode(content, { skipSpecialTokens: true });
+    const tokens = request.topLogprobs > 0 && content.length > 0
+      ? this.#topLogprobs(prompt, content, request.topLogprobs)
+      : content.map((id, index): GeneratedToken => ({ token: this.#tokenizer.decode([id]), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
+    return { text, tokens, promptTokens };
+  }
+
+  /**
+   * Log-softmax of the raw model (temperature 1) at every generated position, by one forward pass over prompt +
+   * response; each position reports its token's logprob and the k most likely tokens. generate() returns only the
+   * sampled token's logprob, so the full distribution is recomputed here with the engine ops.
+   */
+  #topLogprobs(prompt: number[], response: number[], k: number): GeneratedToken[] {
+    const P = prompt.length;
+    const R = response.length;
+    const V = this.#model.config.vocabSize;
+    const ids = Int32Array.from([...prompt, ...response.slice(0, -1)]); // (1, P + R - 1): the last token is no input
+    const logits = new Float32Array(R * V); // (R, V) logits predicting response token j
+    noGrad(() =>
+      scope(() => {
+        const hidden = this.#model.hidden(ids, [1, P + R - 1]); // (1, P + R - 1, C)
+        const predicting = slice(hidden, 1, P - 1, P + R - 1); // (1, R, C)
+        logits.set(this.#model.logits(predicting).data.subarray(0, R * V)); // (1, R, V)
+      }),
+    );
+    const count = Math.min(k, V);
+    const tokenText = (id: number): string => {
+      try {
+        return this.#tokenizer.decode([id]);
+      } catch {
+        return `<${id}>`; // a padded model vocabulary can hold ids the tokenizer does not know
+      }
+    };
+    return response.map((id, j): GeneratedToken => {
+      const row = logits.subarray(j * V, (j + 1) * V); // (V,)
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
+      const logNormalizer = max + Math.log(sum);
+      const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b]! - row[a]!).slice(0, count);
+      const topLogprobs: TokenAlternative[] = order.map((v) => ({ token: tokenText(v), logprob: row[v]! - logNormalizer }));
+      return { token: tokenText(id), logprob: row[id]! - logNormalizer, topLogprobs };
+    });
+  }
+}
