@@ -2,7 +2,7 @@
 // errors naming the key, the API key kept out of every file, and Ctrl-C (SIGINT to a real child process) then resume.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -60,6 +60,48 @@ describe('rlaif judge', () => {
       await server.close();
       delete process.env.RLAIF_TEST_KEY;
     }
+  });
+
+  test('samples pairs from the embedded policy, judges them, and a re-run neither samples nor calls again', async () => {
+    const server = await startScriptedServer({ seed: 4 });
+    try {
+      const prompts = join(directory, 'prompts.jsonl');
+      writeFileSync(prompts, '{"id":"q1","prompt":"How do I store bleach?"}\n{"messages":[{"role":"user","content":"Is it safe to mix cleaners?"}]}\n{"id":"q3","prompt":"Tell me a fact."}\n');
+      const path = join(directory, 'sampled.yaml');
+      writeFileSync(path, `sample:\n  policy:\n    kind: embedded\n    seed: 1\n  prompts: prompts.jsonl\n  samplesPerPrompt: 4\n  maxTokens: 6\n  seed: 2\nprovider:\n  kind: openai-compatible\n  baseURL: ${server.url}\n  model: scripted\nrequests:\n  concurrency: 4\noutput:\n  runDirectory: sampled-run\n  parquet: false\n`);
+      const summary = await judgeCommand({ config: path, progress: false });
+      assert.equal(summary.pairs, 6, '3 prompts x 4 samples = 6 pairs');
+      assert.equal(summary.judged, 6);
+      const run = join(directory, 'sampled-run');
+      const sampledFile = readdirSync(run).find((file) => file.startsWith('sampled-pairs-'))!;
+      const sampled = readFileSync(join(run, sampledFile), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(sampled.map((record) => record.id), ['q1#0', 'q1#1', 'prompt-2#0', 'prompt-2#1', 'q3#0', 'q3#1']);
+      assert.equal(sampled[2].prompt[0].content, 'Is it safe to mix cleaners?');
+      assert.ok(sampled.every((record) => record.chosen[0].role === 'assistant' && typeof record.rejected[0].content === 'string'));
+      const preferences = readFileSync(join(run, 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.equal(preferences.length, 6);
+      assert.match(readFileSync(join(run, 'audit.txt'), 'utf8'), /no gold label/);
+      const before = server.stats.requests;
+      const modified = statSync(join(run, sampledFile)).mtimeMs;
+      const again = await judgeCommand({ config: path, progress: false });
+      assert.equal(again.fromCache, 6);
+      assert.equal(server.stats.requests - before, 0, 're-run makes no call');
+      assert.equal(statSync(join(run, sampledFile)).mtimeMs, modified, 're-run reuses the sampled pairs');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('sampling is seeded: the same config samples the same pairs; input and sample are exclusive', async () => {
+    const { samplePairs } = await import('../data/sampled-pairs.ts');
+    const prompts = join(directory, 'seeded-prompts.jsonl');
+    writeFileSync(prompts, '{"prompt":"Hello there"}\n');
+    const sample = { policy: { kind: 'embedded' as const, preset: 'tiny-gpt' as const, seed: 3 }, prompts, samplesPerPrompt: 2, maxTokens: 5, temperature: 1, seed: 9 };
+    const first = await samplePairs(sample, (p) => p, mkdtempSync(join(directory, 'seeded-a-')));
+    const second = await samplePairs(sample, (p) => p, mkdtempSync(join(directory, 'seeded-b-')));
+    assert.deepEqual(first, second);
+    const path = writeConfig('both', 'http://127.0.0.1:9/v1', `sample:\n  policy:\n    kind: embedded\n  prompts: ${prompts}\n`);
+    await assert.rejects(judgeCommand({ config: path, progress: false }), /exactly one of 'input'/);
   });
 
   test('config errors name the key path', async () => {

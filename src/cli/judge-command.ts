@@ -1,6 +1,6 @@
 // `rlaif judge --config judge.yaml`: judges a dataset of pairs with the RLAIF labeler recipe, with a progress bar;
 // Ctrl-C stops cleanly and re-running the same command continues from the cache. Writes the run folder (see judge-run.ts).
-// Leaves out sampling new pairs from a policy model (a later addition). Recipe: Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset or are sampled from a policy model (config `sample`). Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
@@ -25,7 +25,8 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
   const config = parseJudgeRunConfig(
     {
       ...loaded,
-      input: { ...loaded.input, ...(options.limit ? { limit: options.limit } : {}) },
+      ...(loaded.input ? { input: { ...loaded.input, ...(options.limit ? { limit: options.limit } : {}) } } : {}),
+      ...(loaded.sample ? { sample: { ...loaded.sample, ...(options.limit ? { limit: options.limit } : {}) } } : {}),
       output: { ...loaded.output, ...(options.runDirectory ? { runDirectory: resolve(options.runDirectory) } : {}) },
       retryFailed: options.retryFailed || loaded.retryFailed,
     },
@@ -58,6 +59,11 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
           bar?.increment(1, { failures, cached });
         },
         onRetry: (message) => logger.debug({ event: 'request-retry' }, message),
+        onSample: (done, total) => {
+          if (done === total) logger.info({ event: 'sample-end', prompts: total }, 'sample-end');
+          if (options.progress !== false) process.stderr.write(`\rsampling pairs: ${done}/${total} prompts`);
+          if (options.progress !== false && done === total) process.stderr.write('\n');
+        },
       },
     });
     bar?.stop();
@@ -72,7 +78,7 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
 export function registerJudgeCommand(program: Command): void {
   program
     .command('judge')
-    .description('judge a dataset of preference pairs with an AI labeler (two-step CoT, soft labels, both orders); resumable')
+    .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler (two-step CoT, soft labels, both orders); resumable')
     .requiredOption('-c, --config <path>', 'judge config YAML (see src/data/judge-run-config.ts for every key)')
     .option('-o, --run-directory <path>', 'run folder (overrides output.runDirectory)')
     .option('-n, --limit <count>', 'judge only the first N pairs', (value) => Number.parseInt(value, 10))

@@ -1,6 +1,6 @@
 // The `rlaif judge` config: one zod schema holding every default, description and check; unknown keys are errors
 // naming their path; the parsed config is frozen and written into the run folder.
-// Leaves out sampling pairs from a policy (input is always a dataset of pairs). Recipe: Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset (`input`) or are sampled from a policy (`sample`). Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -22,12 +22,29 @@ const providerSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const sampleSchema = z.strictObject({
+  policy: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face checkpoint folder (config.json + safetensors, tokenizer.json or the character tokenizer)') }),
+    z.strictObject({ kind: z.literal('embedded'), preset: z.literal('tiny-gpt').default('tiny-gpt'), seed: z.number().int().default(0).describe('initialisation seed of the embedded tiny GPT') }),
+  ]),
+  prompts: z.string().min(1).describe('JSONL of {"id"?, "prompt"} or {"id"?, "messages"}; relative to the config file'),
+  samplesPerPrompt: z.number().int().min(2).default(2).describe('samples per prompt; consecutive samples (0,1), (2,3), ... become pairs'),
+  maxTokens: z.number().int().positive().default(64).describe('tokens sampled per response at most'),
+  temperature: z.number().min(0).default(1),
+  seed: z.number().int().default(0).describe('seeds every sample (with the prompt id and sample index)'),
+  limit: z.number().int().positive().optional().describe('judge only the first N sampled pairs'),
+});
+
 export const judgeRunConfigSchema = z.strictObject({
-  input: z.strictObject({
-    path: z.string().min(1).describe('dataset of pairs; relative paths resolve against the config file'),
-    format: z.enum(['hh-rlhf', 'trl', 'openai', 'parquet', 'duckdb-jsonl']).describe('how the dataset is stored'),
-    limit: z.number().int().positive().optional().describe('judge only the first N pairs'),
-  }),
+  input: z
+    .strictObject({
+      path: z.string().min(1).describe('dataset of pairs; relative paths resolve against the config file'),
+      format: z.enum(['hh-rlhf', 'trl', 'openai', 'parquet', 'duckdb-jsonl']).describe('how the dataset is stored'),
+      limit: z.number().int().positive().optional().describe('judge only the first N pairs'),
+    })
+    .optional()
+    .describe('a dataset of pairs to judge (give this or sample)'),
+  sample: sampleSchema.optional().describe('sample pairs from a policy instead of reading a dataset (give this or input)'),
   provider: providerSchema,
   judge: z
     .strictObject({
@@ -74,6 +91,8 @@ export const judgeRunConfigSchema = z.strictObject({
     })
     .prefault({}),
   retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure'),
+}).superRefine((config, context) => {
+  if ((config.input === undefined) === (config.sample === undefined)) context.addIssue({ code: 'custom', path: [], message: "give exactly one of 'input' (a dataset of pairs) or 'sample' (pairs sampled from a policy)" });
 });
 
 export type JudgeRunConfig = z.infer<typeof judgeRunConfigSchema>;

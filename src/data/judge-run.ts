@@ -1,6 +1,6 @@
 // One judging job over a dataset of pairs into a run folder: cache.jsonl (append-only, the resume point), then, once
 // every pair is judged, preferences.jsonl (+ .parquet), failures.jsonl, audit.json/.txt and usage.json.
-// Leaves out sampling pairs from a policy model (later, once the models layer serves generation). Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset or are sampled from a policy first (sampled-pairs.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadConstitution } from '../feedback/constitution.ts';
@@ -20,6 +20,7 @@ import { readHhRlhf } from './hh-rlhf-format.ts';
 import { goldCandidate, judgedRecord, preparePair } from './judged-pairs.ts';
 import { writeJsonl } from './jsonl-file.ts';
 import { readOpenAIPreference } from './openai-preference-format.ts';
+import { samplePairs } from './sampled-pairs.ts';
 import type { PreferenceRecord } from './preference-record.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
 import { readTrl, writeTrl } from './trl-format.ts';
@@ -28,6 +29,7 @@ export interface JudgeRunEvents {
   onStart?: (total: number, alreadyCached: number) => void;
   onResult?: (id: string, kind: string, fromCache: boolean) => void;
   onRetry?: (message: string) => void;
+  onSample?: (done: number, total: number) => void; // prompts sampled so far, when pairs come from a policy
 }
 
 export interface JudgeRunSummary {
@@ -42,7 +44,7 @@ export interface JudgeRunSummary {
   usage: UsageTotals & { cost: number };
 }
 
-export async function readPairs(path: string, format: JudgeRunConfig['input']['format']): Promise<PreferenceRecord[]> {
+export async function readPairs(path: string, format: NonNullable<JudgeRunConfig['input']>['format']): Promise<PreferenceRecord[]> {
   switch (format) {
     case 'hh-rlhf':
       return readHhRlhf(path);
@@ -67,8 +69,9 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   mkdirSync(runDirectory, { recursive: true });
   writeFileSync(join(runDirectory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
-  const all = await readPairs(at(config.input.path), config.input.format);
-  const records = config.input.limit ? all.slice(0, config.input.limit) : all;
+  const all = config.input ? await readPairs(at(config.input.path), config.input.format) : await samplePairs(config.sample!, at, runDirectory, options.events?.onSample);
+  const limit = config.input?.limit ?? config.sample?.limit;
+  const records = limit ? all.slice(0, limit) : all;
   const provider = buildProvider(config.provider);
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
@@ -144,7 +147,8 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
   writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
   writeFileSync(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
-  const note = 'Gold labels: the dataset\'s chosen response. Same-position-preferred after averaging is 0 by construction (one label serves both orders).';
+  const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement is against the first sample of each pair and means nothing.';
+  const note = `${gold} Same-position-preferred after averaging is 0 by construction (one label serves both orders).`;
   writeFileSync(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
   writeFileSync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
   return summary;

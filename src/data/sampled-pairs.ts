@@ -1,0 +1,99 @@
+// Pairs sampled from a policy for `rlaif judge`: a Hugging Face checkpoint folder (loadPretrained + its tokenizer.json,
+// or the 96-symbol character tokenizer for the project's own checkpoints) or the embedded tiny GPT, K seeded samples
+// per prompt of a JSONL file, consecutive samples paired. Saved in the run folder so a resumed run judges the same
+// pairs without sampling again. Leaves out batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPretrained } from '../models/checkpoint.ts';
+import { initParameters } from '../models/parameters.ts';
+import { tinyGptConfig } from '../models/presets.ts';
+import { CharTokenizer, HfTokenizer } from '../models/tokenizer.ts';
+import { Transformer } from '../models/transformer.ts';
+import { deriveSeed } from '../feedback/judge-steps.ts';
+import { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
+import { stableHash } from '../feedback/stable-hash.ts';
+import type { JudgeRunConfig } from './judge-run-config.ts';
+import { messagesSchema, parseRecord, type PreferenceRecord } from './preference-record.ts';
+
+export type SampleConfig = NonNullable<JudgeRunConfig['sample']>;
+
+export interface SamplingPrompt {
+  id: string;
+  messages: PreferenceRecord['prompt'];
+  line: number; // 1-based line in the prompts file
+}
+
+/** The policy as an in-process language model. Relative checkpoint paths resolve with `at`. */
+export function loadPolicy(policy: SampleConfig['policy'], at: (path: string) => string): TransformerLanguageModel {
+  if (policy.kind === 'embedded') {
+    const config = tinyGptConfig();
+    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, policy.seed)), tokenizer: new CharTokenizer(), modelId: `embedded:tiny-gpt@${policy.seed}` });
+  }
+  const directory = at(policy.path);
+  const pretrained = loadPretrained(directory);
+  const model = new Transformer(pretrained.config, pretrained.parameters);
+  let tokenizer;
+  if (existsSync(join(directory, 'tokenizer.json'))) tokenizer = HfTokenizer.load(directory);
+  else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes
+  else throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
+  return new TransformerLanguageModel({ model, tokenizer, modelId: `checkpoint:${policy.path}` });
+}
+
+/** Prompts JSONL: each line {"id"?: string, "prompt": string} or {"id"?: string, "messages": [{role, content}, ...]}. */
+export function readSamplingPrompts(path: string): SamplingPrompt[] {
+  const prompts: SamplingPrompt[] = [];
+  readFileSync(path, 'utf8').split('\n').forEach((text, index) => {
+    if (text.trim() === '') return;
+    const where = `${path}:${index + 1}`;
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new Error(`${where}: not valid JSON`);
+    }
+    const id = value.id === undefined ? `prompt-${index + 1}` : String(value.id);
+    if (typeof value.prompt === 'string') prompts.push({ id, messages: [{ role: 'user', content: value.prompt }], line: index + 1 });
+    else {
+      const parsed = messagesSchema.min(1).safeParse(value.messages);
+      if (!parsed.success) throw new Error(`${where}: needs a string 'prompt' or a 'messages' list of {role, content}`);
+      prompts.push({ id, messages: parsed.data, line: index + 1 });
+    }
+  });
+  if (new Set(prompts.map((prompt) => prompt.id)).size !== prompts.length) throw new Error(`${path}: prompt ids repeat`);
+  return prompts;
+}
+
+/**
+ * Sample `samplesPerPrompt` continuations per prompt (seeded by the run seed, prompt id and sample index) and pair them
+ * in order: samples (0, 1), (2, 3), ... `chosen`/`rejected` here only name the two samples; the labeler orders them.
+ */
+export async function samplePairs(sample: SampleConfig, at: (path: string) => string, runDirectory: string, onPrompt?: (done: number, total: number) => void): Promise<PreferenceRecord[]> {
+  const promptsPath = at(sample.prompts);
+  const prompts = readSamplingPrompts(promptsPath);
+  const key = stableHash({ sample, prompts }).slice(0, 12);
+  const path = join(runDirectory, `sampled-pairs-${key}.jsonl`);
+  if (existsSync(path)) return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line, index) => parseRecord(JSON.parse(line), `${path}:${index + 1}`));
+  const policy = loadPolicy(sample.policy, at);
+  const records: PreferenceRecord[] = [];
+  for (const [done, prompt] of prompts.entries()) {
+    const texts: string[] = [];
+    for (let index = 0; index < sample.samplesPerPrompt; index++) {
+      const generation = await policy.generate({ messages: prompt.messages, maxTokens: sample.maxTokens, temperature: sample.temperature, seed: deriveSeed(sample.seed, `${prompt.id}|${index}`), topLogprobs: 0 });
+      texts.push(generation.text);
+    }
+    for (let pair = 0; pair + 1 < texts.length; pair += 2) {
+      records.push({
+        id: `${prompt.id}#${pair / 2}`,
+        prompt: prompt.messages,
+        chosen: [{ role: 'assistant', content: texts[pair]! }],
+        rejected: [{ role: 'assistant', content: texts[pair + 1]! }],
+        source: { file: promptsPath, line: prompt.line },
+      });
+    }
+    onPrompt?.(done + 1, prompts.length);
+  }
+  // Written whole, then renamed: an interrupted sampling leaves no half file behind.
+  writeFileSync(`${path}.tmp`, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+  renameSync(`${path}.tmp`, path);
+  return records;
+}
