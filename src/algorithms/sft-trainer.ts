@@ -1,8 +1,10 @@
-// Supervised fine-tuning on (prompt, response) token pairs with the loss on response tokens only (prompt tokens are
-// context, not targets), right-padded batches. Also the supervised stage of Constitutional AI (arXiv 2212.08073):
-// fine-tune on critique–revision outputs. Leaves out: packing, chat templates (the tokenizer applies those first).
-import { AdamW, backward, crossEntropy, scope, type Tensor } from '../engine/index.ts';
+// Supervised fine-tuning on (prompt, response) token pairs, loss on response tokens only, right-padded batches: one
+// step (sftStep) and a resumable trainer over a dataset (SftTrainer); also Constitutional AI's supervised stage
+// (arXiv 2212.08073) trains through sftStep. Leaves out: packing, chat templates (the tokenizer applies those first).
+import { AdamW, backward, crossEntropy, Rng, scope, type Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
+import { epochIndex } from './preference-pairs.ts';
+import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord } from './training-run.ts';
 
 export interface SftExample {
   prompt: Int32Array;    // (P,) context tokens (no loss)
@@ -46,4 +48,48 @@ export function sftStep(model: Transformer, optimizer: AdamW, examples: SftExamp
     const { gradNorm } = optimizer.step({ maxGradNorm });
     return { loss: loss.item(), gradNorm };
   });
+}
+
+export interface SftTrainerConfig {
+  learningRate: number;
+  batchSize: number;     // examples per optimizer step
+  maxGradNorm: number;
+  seed: number;          // epoch shuffles
+}
+
+/** SFT over a fixed dataset as a resumable trainer (step, data position, checkpoints) for the training loop. */
+export class SftTrainer {
+  readonly optimizer: AdamW;
+  readonly trainable: Map<string, Tensor>;
+  step = 0;
+  dataPosition = 0;
+  private readonly epochCache = new Map<number, number[]>();
+
+  constructor(readonly model: Transformer, readonly examples: SftExample[], readonly config: SftTrainerConfig) {
+    if (examples.length === 0) throw new Error('sft: no examples');
+    examples.forEach((e, i) => { if (e.prompt.length === 0 || e.response.length === 0) throw new Error(`sft: example ${i}: field '${e.prompt.length === 0 ? 'prompt' : 'response'}' is empty`); });
+    this.trainable = new Map([...model.parameters()].filter(([, t]) => t.requiresGrad));
+    this.optimizer = new AdamW([...this.trainable.values()], { lr: config.learningRate, weightDecay: 0 });
+  }
+
+  async trainStep(): Promise<StepRecord> {
+    const timer = new StageTimer(), c = this.config;
+    const batch = Array.from({ length: c.batchSize }, (_, i) => this.examples[epochIndex(this.examples.length, this.dataPosition + i, c.seed, this.epochCache)]);
+    const tokens = batch.reduce((a, e) => a + e.prompt.length + e.response.length, 0);
+    const { loss, gradNorm } = await timer.run('update', () => sftStep(this.model, this.optimizer, batch, c.maxGradNorm), tokens);
+    this.step++;
+    this.dataPosition += c.batchSize;
+    return { step: this.step, metrics: { loss, gradNorm }, stages: timer.stages };
+  }
+
+  save(dir: string): void {
+    saveCheckpoint(dir, this.trainable, this.optimizer.state(), { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra: {} });
+  }
+
+  load(dir: string): void {
+    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
+    this.optimizer.loadState(optimizer);
+    this.step = state.step;
+    this.dataPosition = state.dataPosition;
+  }
 }

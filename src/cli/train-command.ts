@@ -1,84 +1,143 @@
-// `rlaif train pg --config x.yaml`: policy-gradient training from a YAML config validated by a strict zod schema
-// (defaults and descriptions in the schema, unknown keys rejected by path), progress bar, run folder with the frozen
-// config, metrics.jsonl and a checkpoint. Leaves out (not yet): sft, reward and dpo subcommands; policies other than the built-in digit task.
+// `rlaif train pg|sft|reward|dpo --config x.yaml`: trainers of src/algorithms on the built-in digit-task policy, from
+// YAML configs validated by strict zod schemas (train-configs.ts), data from JSONL or built-in synthetic sets
+// (train-data.ts); run folder with the frozen config, metrics.jsonl, checkpoint/ and resume; progress bar.
+// Leaves out: Hugging Face checkpoints as the policy, critique–revision from the CLI, judge-backed online DPO.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { DpoTrainer } from '../algorithms/dpo-trainer.ts';
+import { OnlineDpoTrainer } from '../algorithms/online-dpo-trainer.ts';
 import { PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
-import { frozenCopy } from '../algorithms/reference-model.ts';
+import { scorerPreferences } from '../algorithms/preference-sources.ts';
+import { frozenCopy, trainableCopy } from '../algorithms/reference-model.ts';
 import { programmaticReward } from '../algorithms/reward-sources.ts';
+import { RewardModelTrainer } from '../algorithms/reward-model-trainer.ts';
+import { SftTrainer } from '../algorithms/sft-trainer.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../algorithms/testing/digit-task.ts';
-import { checkMonitors, RunFolder } from '../algorithms/training-run.ts';
+import { runTraining, type LoopTrainer } from '../algorithms/training-loop.ts';
+import { RunFolder, TrainingStopped, type MonitorOptions, type StepRecord } from '../algorithms/training-run.ts';
+import {
+  dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema,
+  type DpoRunConfig, type PgRunConfig, type RewardRunConfig, type SftRunConfig,
+} from './train-configs.ts';
+import { readPreferencePairs, readSftExamples, syntheticPreferencePairs, syntheticSftExamples } from './train-data.ts';
 
-export const pgConfigSchema = z.strictObject({
-  runDir: z.string().default('runs/pg').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
-  steps: z.number().int().min(1).default(40).describe('RL steps'),
-  algorithm: z.enum(['reinforce', 'rloo', 'grpo', 'ppo']).default('grpo').describe('policy-gradient algorithm'),
-  promptsPerStep: z.number().int().min(1).default(4).describe('distinct prompts per step'),
-  groupSize: z.number().int().min(2).default(8).describe('completions sampled per prompt (G)'),
-  learningRate: z.number().positive().default(5e-3).describe('AdamW learning rate'),
-  klCoef: z.number().min(0).default(0.05).describe('β of the KL penalty (reward shaping) or KL loss (grpo)'),
-  klTarget: z.number().positive().nullable().default(null).describe('adaptive β toward this KL per sequence; null = fixed'),
-  maxKl: z.number().positive().default(25).describe('stop the run when KL to the reference exceeds this'),
-  epochs: z.number().int().min(1).default(2).describe('passes over each rollout (ppo/grpo)'),
-  minibatches: z.number().int().min(1).default(2).describe('optimizer steps per epoch'),
-  checkpointEvery: z.number().int().min(1).default(10).describe('steps between checkpoints'),
-  pretrainSteps: z.number().int().min(1).default(80).describe('SFT steps of the built-in digit-task policy'),
-  seed: z.number().int().default(7).describe('seed of sampling and shuffling'),
-});
-export type PgRunConfig = z.infer<typeof pgConfigSchema>;
+export { parseRunConfig, pgConfigSchema } from './train-configs.ts';
 
-/** Parses YAML text into a frozen config; unknown or invalid keys are errors naming the key path. */
-export function parsePgConfig(text: string): Readonly<PgRunConfig> {
-  const result = pgConfigSchema.safeParse(parse(text) ?? {});
-  if (!result.success) {
-    throw new Error(result.error.issues.map((i) => {
-      const keys = 'keys' in i && Array.isArray(i.keys) ? i.keys.map((k) => [...i.path, k].join('.')).join(', ') : i.path.join('.');
-      return `config: ${keys || '(root)'}: ${i.message}`;
-    }).join('\n'));
-  }
-  return Object.freeze(result.data);
+export type TrainKind = 'pg' | 'sft' | 'reward' | 'dpo';
+
+export interface TrainSummary {
+  runDir: string;
+  steps: number;                 // steps completed (all invocations)
+  resumedFrom: number | null;
+  last: StepRecord | null;       // this invocation's last step
 }
 
-async function trainPg(configPath: string): Promise<void> {
-  const config = parsePgConfig(readFileSync(configPath, 'utf8'));
+const PROMPTS = [{ text: '', tokens: Int32Array.of(BOS) }];
+
+/** The metric each subcommand's progress bar shows. */
+const HEADLINE: Record<TrainKind, string[]> = {
+  pg: ['rewardMean', 'kl'], sft: ['loss'], reward: ['loss', 'heldOutAccuracy'], dpo: ['loss', 'rewardAccuracy'],
+};
+
+function pgTrainer(config: PgRunConfig): LoopTrainer {
+  const base = pretrainDigitPolicy(config.pretrainSteps, config.seed);
+  return new PolicyGradientTrainer({
+    config: { ...config, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS, clipLow: 0.2,
+      clipHigh: 0.2, aggregation: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95 },
+    policy: trainableCopy(base), reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
+    reward: programmaticReward('sorted-digits', sortedReward), lora: config.lora,
+  });
+}
+
+function sftTrainer(config: SftRunConfig): LoopTrainer {
+  const examples = config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, config.seed + 1);
+  return new SftTrainer(trainableCopy(pretrainDigitPolicy(config.pretrainSteps, config.seed)), examples, config);
+}
+
+function rewardTrainer(config: RewardRunConfig): LoopTrainer {
+  const train = config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1);
+  const heldOut = config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2);
+  return new RewardModelTrainer({ config, model: trainableCopy(pretrainDigitPolicy(config.pretrainSteps, config.seed)), train, heldOut });
+}
+
+function dpoTrainer(config: DpoRunConfig): LoopTrainer {
+  const base = pretrainDigitPolicy(config.pretrainSteps, config.seed);
+  if (config.mode === 'online') {
+    return new OnlineDpoTrainer({
+      config: { ...config, ...config.online, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS },
+      policy: trainableCopy(base), reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
+      preferences: scorerPreferences('sorted-digits', sortedReward), lora: config.lora,
+    });
+  }
+  const train = config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1);
+  const heldOut = config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2);
+  return new DpoTrainer({ config, policy: trainableCopy(base), reference: frozenCopy(base), train, heldOut, lora: config.lora });
+}
+
+interface Subcommand<C> {
+  schema: z.ZodType<C>;
+  build: (config: C) => LoopTrainer;
+  monitors: (config: C) => MonitorOptions;
+}
+
+type RunBasics = { runDir: string; steps: number; checkpointEvery: number };
+
+/** Erases a subcommand's config type once its schema, builder and monitors are checked against each other. */
+function subcommand<C extends RunBasics>(s: Subcommand<C>): Subcommand<RunBasics> {
+  return s as unknown as Subcommand<RunBasics>;
+}
+
+const SUBCOMMANDS: Record<TrainKind, Subcommand<RunBasics>> = {
+  pg: subcommand<PgRunConfig>({ schema: pgConfigSchema, build: pgTrainer, monitors: (c) => ({ maxKl: c.maxKl }) }),
+  sft: subcommand<SftRunConfig>({ schema: sftConfigSchema, build: sftTrainer, monitors: () => ({}) }),
+  reward: subcommand<RewardRunConfig>({ schema: rewardConfigSchema, build: rewardTrainer, monitors: () => ({}) }),
+  dpo: subcommand<DpoRunConfig>({ schema: dpoConfigSchema, build: dpoTrainer, monitors: () => ({}) }),
+};
+
+/** Runs one `rlaif train <kind>`: parse and freeze the config, write it, build, resume, train, checkpoint. */
+export async function trainCommand(kind: TrainKind, configPath: string, options: { progress?: boolean } = {}): Promise<TrainSummary> {
+  const sub = SUBCOMMANDS[kind];
+  const config = parseRunConfig(sub.schema, readFileSync(configPath, 'utf8'), configPath);
   const run = new RunFolder(config.runDir);
   run.writeConfig(config);
-  const base = pretrainDigitPolicy(config.pretrainSteps, config.seed);
-  const policy = frozenCopy(base);
-  for (const t of policy.parameters().values()) t.requiresGrad = true;
-  const trainer = new PolicyGradientTrainer({
-    config: { ...config, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS, maxGradNorm: 1, clipLow: 0.2,
-      clipHigh: 0.2, aggregation: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95 },
-    policy, reference: frozenCopy(base), prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits,
-    reward: programmaticReward('sorted-digits', sortedReward),
-  });
-  if (run.hasCheckpoint()) trainer.load(run.checkpointDir);
-  const bar = new SingleBar({ format: 'pg {bar} {value}/{total} reward {reward} kl {kl}' }, Presets.shades_classic);
-  bar.start(config.steps, trainer.step, { reward: '-', kl: '-' });
-  let lastCheckpoint: string | null = run.hasCheckpoint() ? run.checkpointDir : null;
+  const trainer = sub.build(config);
+  const bar = options.progress ?? true ? new SingleBar({ format: `${kind} {bar} {value}/{total} {headline}` }, Presets.shades_classic) : null;
+  bar?.start(config.steps, 0, { headline: '' });
   try {
-    while (trainer.step < config.steps) {
-      const record = await trainer.trainStep();
-      checkMonitors(record.step, record.metrics, { maxKl: config.maxKl }, lastCheckpoint);
-      run.appendMetrics(record);
-      if (record.step % config.checkpointEvery === 0 || record.step === config.steps) {
-        trainer.save(run.checkpointDir);
-        lastCheckpoint = run.checkpointDir;
-      }
-      bar.update(record.step, { reward: record.metrics.rewardMean.toFixed(3), kl: record.metrics.kl.toFixed(2) });
-    }
+    const result = await runTraining(trainer, {
+      run, steps: config.steps, checkpointEvery: config.checkpointEvery, monitors: sub.monitors(config),
+      onStep: (record) => bar?.update(record.step, { headline: HEADLINE[kind].filter((m) => record.metrics[m] !== undefined)
+        .map((m) => `${m} ${record.metrics[m].toFixed(3)}`).join(' ') }),
+    });
+    return { runDir: config.runDir, steps: trainer.step, resumedFrom: result.resumedFrom, last: result.records.at(-1) ?? null };
   } finally {
-    bar.stop();
+    bar?.stop();
   }
-  console.log(`metrics: ${join(config.runDir, 'metrics.jsonl')}`);
 }
 
 export function registerTrainCommand(program: Command): void {
-  const train = program.command('train').description('train a policy or reward model');
-  train.command('pg').description('policy-gradient RL (REINFORCE, RLOO, GRPO, PPO) on the built-in digit task')
-    .requiredOption('--config <file>', 'YAML config').action(async (options: { config: string }) => trainPg(options.config));
+  const train = program.command('train').description('train a policy or reward model on the built-in digit task (or your JSONL data)');
+  const descriptions: Record<TrainKind, string> = {
+    pg: 'policy-gradient RL (REINFORCE, RLOO, GRPO, PPO), full or LoRA',
+    sft: 'supervised fine-tuning, loss on response tokens only',
+    reward: 'Bradley–Terry reward model from preference pairs (hard or soft labels)',
+    dpo: 'DPO/IPO/cDPO offline from pairs, or online (Self-Rewarding loop)',
+  };
+  for (const kind of Object.keys(descriptions) as TrainKind[]) {
+    train.command(kind).description(descriptions[kind]).requiredOption('--config <file>', 'YAML config (every key optional)')
+      .option('--no-progress', 'no progress bar')
+      .action(async (options: { config: string; progress: boolean }) => {
+        try {
+          const summary = await trainCommand(kind, options.config, { progress: options.progress });
+          console.log(`${kind}: ${summary.steps} steps; metrics: ${join(summary.runDir, 'metrics.jsonl')}`);
+        } catch (error) {
+          // Config, data and monitor errors are for the user: the message names the key, file:line or checkpoint.
+          process.stderr.write(`rlaif train ${kind}: ${error instanceof Error ? error.message : String(error)}\n`);
+          process.exitCode = error instanceof TrainingStopped ? 2 : 1;
+        }
+      });
+  }
 }

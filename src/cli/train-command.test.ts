@@ -1,0 +1,98 @@
+// Tests `rlaif train pg|sft|reward|dpo` end to end in a temp folder: a few steps each on the built-in synthetic data,
+// metrics.jsonl and the frozen config in the run folder, resume from the checkpoint, JSONL data files (errors naming
+// file, line and field), and unknown config keys rejected with their path. One spawn checks the real CLI binary.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { trainCommand, type TrainKind } from './train-command.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'rlaif-train-cli-'));
+after(() => rmSync(directory, { recursive: true, force: true }));
+
+function writeFile(name: string, text: string): string {
+  const path = join(directory, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function metricsOf(runDir: string): { step: number; metrics: Record<string, number> }[] {
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+}
+
+const small: Record<TrainKind, string> = {
+  pg: 'promptsPerStep: 2\ngroupSize: 4\npretrainSteps: 10\n',
+  sft: 'syntheticExamples: 64\nbatchSize: 8\npretrainSteps: 10\n',
+  reward: 'syntheticPairs: 64\nbatchSize: 8\nevalEvery: 2\npretrainSteps: 10\n',
+  dpo: 'syntheticPairs: 64\nbatchSize: 8\nevalEvery: 2\npretrainSteps: 10\n',
+};
+
+describe('rlaif train', () => {
+  for (const kind of ['pg', 'sft', 'reward', 'dpo'] as const) {
+    test(`${kind}: a few steps on built-in data, frozen config, metrics.jsonl, resume`, async () => {
+      const runDir = join(directory, `${kind}-run`);
+      const config = writeFile(`${kind}.yaml`, `runDir: ${runDir}\nsteps: 3\ncheckpointEvery: 2\n${small[kind]}`);
+      const first = await trainCommand(kind, config, { progress: false });
+      assert.equal(first.steps, 3);
+      const frozen = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
+      assert.equal(frozen.steps, 3);
+      assert.equal(frozen.seed, 7, 'defaults are written into the frozen config');
+      assert.ok(existsSync(join(runDir, 'checkpoint', 'state.json')));
+      assert.deepEqual(metricsOf(runDir).map((r) => r.step), [1, 2, 3]);
+      for (const record of metricsOf(runDir)) for (const value of Object.values(record.metrics)) assert.ok(Number.isFinite(value));
+      if (kind === 'reward' || kind === 'dpo') assert.ok(metricsOf(runDir)[1].metrics[kind === 'reward' ? 'heldOutAccuracy' : 'heldOutRewardAccuracy'] !== undefined);
+      writeFile(`${kind}.yaml`, `runDir: ${runDir}\nsteps: 5\ncheckpointEvery: 2\n${small[kind]}`);
+      const second = await trainCommand(kind, config, { progress: false });
+      assert.equal(second.resumedFrom, 3);
+      assert.deepEqual(metricsOf(runDir).map((r) => r.step), [1, 2, 3, 4, 5]);
+    });
+
+    test(`${kind}: an unknown key is rejected with its path`, async () => {
+      const config = writeFile(`${kind}-bad.yaml`, `runDir: ${join(directory, 'never')}\nstep: 3\n`);
+      await assert.rejects(trainCommand(kind, config, { progress: false }), new RegExp(`${kind}-bad\\.yaml: step: Unrecognized key`));
+    });
+  }
+
+  test('nested unknown keys name the full path; bad values name the key', async () => {
+    const nested = writeFile('nested.yaml', 'online:\n  samplesPerPrompt: 4\n  refreshRef: true\n');
+    await assert.rejects(trainCommand('dpo', nested, { progress: false }), /nested\.yaml: online\.refreshRef: Unrecognized key/);
+    const lora = writeFile('lora.yaml', 'lora:\n  rank: 0\n  alpha: 8\n');
+    await assert.rejects(trainCommand('pg', lora, { progress: false }), /lora\.yaml: lora\.rank: /);
+  });
+
+  test('dpo (online) and LoRA configs run', async () => {
+    const runDir = join(directory, 'online-run');
+    const config = writeFile('online.yaml', `runDir: ${runDir}\nsteps: 2\nmode: online\npretrainSteps: 10\nonline:\n  promptsPerIteration: 4\n  refreshReference: false\nlora:\n  rank: 2\n  alpha: 4\n`);
+    await trainCommand('dpo', config, { progress: false });
+    assert.ok(metricsOf(runDir)[0].metrics.pairs >= 0);
+  });
+
+  test('JSONL data: SFT and preference files train; a bad line names file, line and field', async () => {
+    const sft = writeFile('sft.jsonl', '{"prompt": "", "response": "012345"}\n{"response": "112233"}\n');
+    const sftRun = join(directory, 'sft-data-run');
+    await trainCommand('sft', writeFile('sft-data.yaml', `runDir: ${sftRun}\nsteps: 2\nbatchSize: 2\npretrainSteps: 5\ndata: ${sft}\n`), { progress: false });
+    assert.equal(metricsOf(sftRun).length, 2);
+    const pairs = writeFile('pairs.jsonl', '{"prompt": "", "chosen": "012345", "rejected": "543210", "label": 0.9}\n{"prompt": "", "chosen": "001122", "rejected": "221100"}\n');
+    const dpoRun = join(directory, 'dpo-data-run');
+    await trainCommand('dpo', writeFile('dpo-data.yaml', `runDir: ${dpoRun}\nsteps: 2\nbatchSize: 2\npretrainSteps: 5\ndata: ${pairs}\nheldOut: ${pairs}\n`), { progress: false });
+    assert.equal(metricsOf(dpoRun).length, 2);
+    const bad = writeFile('bad.jsonl', '{"prompt": "", "chosen": "012345", "rejected": "543210"}\n{"prompt": "", "chosen": "abc", "rejected": "1"}\n');
+    await assert.rejects(trainCommand('reward', writeFile('bad-data.yaml', `runDir: ${join(directory, 'bad-run')}\nsteps: 1\npretrainSteps: 5\ndata: ${bad}\n`), { progress: false }),
+      /bad\.jsonl:2: field 'chosen': must be a string of digits/);
+  });
+
+  test('the rlaif binary runs `train sft`', () => {
+    const runDir = join(directory, 'binary-run');
+    const config = writeFile('binary.yaml', `runDir: ${runDir}\nsteps: 2\nsyntheticExamples: 16\nbatchSize: 4\npretrainSteps: 5\n`);
+    const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, 'train', 'sft', '--config', config, '--no-progress'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /sft: 2 steps; metrics: .*metrics\.jsonl/);
+    const bad = spawnSync(process.execPath, [bin, 'train', 'dpo', '--config', writeFile('binary-bad.yaml', 'lora:\n  rnak: 2\n')], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^rlaif train dpo: [^]*binary-bad\.yaml: lora\.rnak: Unrecognized key/);
+  });
+});

@@ -1,0 +1,98 @@
+// Config schemas of `rlaif train pg|sft|reward|dpo`: one strict zod schema per run type, the single source of
+// defaults, descriptions and checks; unknown keys are errors naming the key path; parsed configs are frozen.
+// Leaves out: model selection (every run uses the built-in digit-task policy, pretrained in-process from `seed`).
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const common = {
+  steps: z.number().int().min(1).describe('optimizer steps (pg, online dpo: iterations)'),
+  checkpointEvery: z.number().int().min(1).default(10).describe('steps between checkpoints (the last step always checkpoints)'),
+  pretrainSteps: z.number().int().min(1).default(80).describe('SFT steps of the built-in digit-task policy before training'),
+  maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
+  seed: z.number().int().default(7).describe('seed of pretraining, data order, sampling'),
+};
+
+const lora = z.strictObject({
+  rank: z.number().int().min(1).describe('LoRA rank r'),
+  alpha: z.number().positive().describe('LoRA alpha (scale alpha/r)'),
+  targets: z.array(z.string()).min(1).default(['c_attn', 'c_proj', 'c_fc']).describe('projection names to adapt (PEFT target_modules)'),
+}).nullable().default(null).describe('train only LoRA adapters (base frozen); null = full fine-tuning');
+
+export const pgConfigSchema = z.strictObject({
+  runDir: z.string().default('runs/pg').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  ...common,
+  steps: common.steps.default(40),
+  algorithm: z.enum(['reinforce', 'rloo', 'grpo', 'ppo']).default('grpo').describe('policy-gradient algorithm'),
+  promptsPerStep: z.number().int().min(1).default(4).describe('distinct prompts per step'),
+  groupSize: z.number().int().min(2).default(8).describe('completions sampled per prompt (G)'),
+  learningRate: z.number().positive().default(5e-3).describe('AdamW learning rate'),
+  klCoef: z.number().min(0).default(0.05).describe('β of the KL penalty (reward shaping) or KL loss (grpo)'),
+  klTarget: z.number().positive().nullable().default(null).describe('adaptive β toward this KL per sequence; null = fixed'),
+  maxKl: z.number().positive().default(25).describe('stop the run when KL to the reference exceeds this'),
+  epochs: z.number().int().min(1).default(2).describe('passes over each rollout (ppo/grpo)'),
+  minibatches: z.number().int().min(1).default(2).describe('optimizer steps per epoch'),
+  lora,
+});
+
+export const sftConfigSchema = z.strictObject({
+  runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  ...common,
+  steps: common.steps.default(50),
+  data: z.string().nullable().default(null).describe('SFT JSONL ({"prompt", "response"} digit strings); null = built-in sorted-digit set'),
+  syntheticExamples: z.number().int().min(1).default(512).describe('size of the built-in set when data is null'),
+  learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
+  batchSize: z.number().int().min(1).default(32).describe('examples per step'),
+});
+
+export const rewardConfigSchema = z.strictObject({
+  runDir: z.string().default('runs/reward').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  ...common,
+  steps: common.steps.default(200),
+  data: z.string().nullable().default(null).describe('preference JSONL ({"prompt", "chosen", "rejected", "label"?}); null = built-in sorted-digit pairs'),
+  heldOut: z.string().nullable().default(null).describe('held-out preference JSONL; null = built-in held-out pairs'),
+  syntheticPairs: z.number().int().min(1).default(4096).describe('size of the built-in training set when data is null'),
+  learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
+  batchSize: z.number().int().min(1).default(32).describe('pairs per step'),
+  margin: z.number().min(0).default(0).describe('Bradley–Terry margin'),
+  evalEvery: z.number().int().min(0).default(20).describe('steps between held-out accuracy evaluations (0 = never)'),
+});
+
+export const dpoConfigSchema = z.strictObject({
+  runDir: z.string().default('runs/dpo').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  ...common,
+  steps: common.steps.default(60),
+  mode: z.enum(['offline', 'online']).default('offline').describe('offline: from a preference dataset; online: Self-Rewarding loop on fresh samples'),
+  data: z.string().nullable().default(null).describe('offline preference JSONL; null = built-in sorted-digit pairs'),
+  heldOut: z.string().nullable().default(null).describe('held-out preference JSONL; null = built-in held-out pairs'),
+  syntheticPairs: z.number().int().min(1).default(1024).describe('size of the built-in training set when data is null'),
+  loss: z.enum(['dpo', 'ipo', 'cdpo']).default('dpo').describe('preference loss'),
+  beta: z.number().positive().default(0.1).describe('β (IPO: target gap 1/(2β))'),
+  labelSmoothing: z.number().min(0).max(0.49).default(0.1).describe('cDPO ε (loss = cdpo)'),
+  learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
+  batchSize: z.number().int().min(1).default(32).describe('pairs per optimizer step'),
+  evalEvery: z.number().int().min(0).default(20).describe('steps between held-out evaluations (offline; 0 = never)'),
+  online: z.strictObject({
+    promptsPerIteration: z.number().int().min(1).default(16).describe('prompts per iteration'),
+    samplesPerPrompt: z.number().int().min(2).default(4).describe('responses sampled per prompt (K)'),
+    epochsPerIteration: z.number().int().min(1).default(2).describe('DPO passes over each iteration\'s pairs'),
+    refreshReference: z.boolean().default(true).describe('Self-Rewarding: the reference becomes the current policy each iteration'),
+  }).default({ promptsPerIteration: 16, samplesPerPrompt: 4, epochsPerIteration: 2, refreshReference: true }).describe('online mode (preferences from the built-in sorted-digits scorer)'),
+  lora,
+});
+
+export type PgRunConfig = z.infer<typeof pgConfigSchema>;
+export type SftRunConfig = z.infer<typeof sftConfigSchema>;
+export type RewardRunConfig = z.infer<typeof rewardConfigSchema>;
+export type DpoRunConfig = z.infer<typeof dpoConfigSchema>;
+
+/** Parses YAML text with a schema into a frozen config; unknown or invalid keys are errors naming the key path. */
+export function parseRunConfig<T>(schema: z.ZodType<T>, text: string, source = 'config'): Readonly<T> {
+  const result = schema.safeParse(parse(text) ?? {});
+  if (!result.success) {
+    throw new Error(result.error.issues.map((i) => {
+      const keys = i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, k].join('.')).join(', ') : i.path.join('.');
+      return `${source}: ${keys || '(root)'}: ${i.message}`;
+    }).join('\n'));
+  }
+  return Object.freeze(result.data);
+}
