@@ -1,7 +1,7 @@
 // The two steps every chain-of-thought judge shares: sample a rationale, then ask for the verdict separately and read
 // its soft label from verdict-token logprobs, or from sampled votes when the provider gives none; parse retries bounded.
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.1 ("two-step" CoT and soft labels). Leaves out self-consistency.
-import { ProviderError, type ChatMessage } from './chat-model-v1.ts';
+import { ProviderError, type ChatMessage, type GeneratedToken } from './chat-model-v1.ts';
 import type { FailureReason, JudgmentFailure, JudgmentUsage, LabelSource } from './judgment-types.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { hashToUnit } from './stable-hash.ts';
@@ -86,6 +86,7 @@ export async function verdictStep(
   seed: number,
   usage: JudgmentUsage,
   signal?: AbortSignal,
+  readLogprobs: (tokens: GeneratedToken[], options: string[]) => number[] | null = verdictDistribution, // e.g. scoreDistribution
 ): Promise<VerdictReading> {
   let lastRaw = '';
   for (let attempt = 0; attempt < options.maxParseAttempts; attempt++) {
@@ -98,7 +99,7 @@ export async function verdictStep(
       const choice = result.choices[0];
       lastRaw = choice?.text ?? '';
       if (choice?.tokens) {
-        const distribution = verdictDistribution(choice.tokens, verdictOptions);
+        const distribution = readLogprobs(choice.tokens, verdictOptions);
         if (distribution) return { distribution, labelSource: 'logprobs', votes: null, raw: lastRaw };
         continue; // logprobs came back but name no verdict: nonsense, try again
       }

@@ -1,5 +1,5 @@
 // Pointwise score judge for direct RLAIF: rationale, then a 1-10 rating read as the probability-weighted mean over the
-// score tokens (or votes), rescaled to [-1, 1] as a reward. Leaves out scores spanning several tokens ("10" as "1","0").
+// score tokens (or votes), rescaled to [-1, 1] as a reward; "10" is read whole or split as "1","0" (scoreDistribution).
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
@@ -7,6 +7,7 @@ import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } f
 import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
 import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
+import { scoreDistribution } from './verdict-parsing.ts';
 
 export interface PointwiseJudgeOptions {
   template: PromptTemplate;
@@ -51,7 +52,7 @@ export class PointwiseJudge {
       const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|pointwise`);
       const rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
       const verdictMessages: ChatMessage[] = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: template.verdictRequest! }];
-      const reading = await verdictStep(this.#executor, verdictMessages, scoreTokens, this.#options.steps, seed + 1, usage, signal);
+      const reading = await verdictStep(this.#executor, verdictMessages, scoreTokens, this.#options.steps, seed + 1, usage, signal, scoreDistribution);
       const score = reading.distribution.reduce((sum, probability, index) => sum + probability * (index + 1), 0);
       return {
         kind: 'ok',

@@ -1,5 +1,5 @@
 // Turns verdict-step output into soft labels: probabilities of the verdict tokens from top_logprobs, or sampled votes.
-// Leaves out multi-token verdicts ("10" split as "1","0" reads as "1"): verdict tokens should be single tokens.
+// Multi-token verdicts: only the 1-10 score's "10" (as "1","0", see scoreDistribution); other verdicts are single tokens.
 // Soft labels from verdict-token probabilities follow Lee et al. 2023 (arXiv 2309.00267), section 2.1.
 import type { ChatChoice, GeneratedToken } from './chat-model-v1.ts';
 
@@ -25,6 +25,33 @@ export function verdictDistribution(tokens: GeneratedToken[], options: string[])
       const total = mass.reduce((sum, value) => sum + value, 0);
       if (total > 0) return mass.map((value) => value / total);
     }
+  }
+  return null;
+}
+
+/**
+ * P(score = s) for s = 1..10 from logprobs, reading "10" whether the tokenizer keeps it whole or splits it as "1","0".
+ * At the first position naming a score, the mass of "1" is split by the next position's P("0") when the model emitted
+ * "1" there (that next distribution is conditioned on "1"); otherwise P("0" | "1") is unknown and "1" stays 1.
+ */
+export function scoreDistribution(tokens: GeneratedToken[]): number[] | null {
+  const options = Array.from({ length: 10 }, (_, index) => String(index + 1));
+  for (let position = 0; position < Math.min(tokens.length, positionsScanned); position++) {
+    const token = tokens[position]!;
+    const single = verdictDistribution([token], options);
+    if (!single) continue;
+    const next = tokens[position + 1];
+    if (token.token.trim() === '1' && next) {
+      const alternatives = next.topLogprobs.length > 0 ? next.topLogprobs : [{ token: next.token, logprob: next.logprob }];
+      // "0" must be the whole next token: "05" would not make a score, and a space would end the number.
+      const zero = alternatives.reduce((sum, alternative) => sum + (/^0$/.test(alternative.token) && Number.isFinite(alternative.logprob) ? Math.exp(alternative.logprob) : 0), 0);
+      // P("0" | "1") as the model gives it, not renormalised over the top k: mass the top k do not show is not "0".
+      const share = Math.min(1, zero);
+      const moved = single[0]! * share;
+      single[0]! -= moved;
+      single[9]! += moved;
+    }
+    return single;
   }
   return null;
 }
