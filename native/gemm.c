@@ -49,6 +49,7 @@ static void gemm_task(void *ctx, long task) {
  * when it fits in FULLK_BYTES (two barriers per product), else one KC panel at a time. Then each task packs its
  * own rows of A and multiplies them by the shared panels. */
 #define FULLK_BYTES (8L << 20)
+#define SMALL_B_FLOATS (192.0 * 1024) /* ~20-40 us to pack on one thread */
 
 typedef struct {
   const KernelTable *t;
@@ -117,7 +118,9 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
     j.nchunks = (j.nc + j.nstep - 1) / j.nstep;
     for (j.pc0 = 0; j.pc0 < panels; j.pc0 += perPhase) {
       j.pcs = panels - j.pc0 < perPhase ? panels - j.pc0 : perPhase;
-      rlaif_pool_run(j.pcs * j.sliver_tasks, shared_pack_task, &j);
+      if ((double)j.pcs * t->kc * j.nc < SMALL_B_FLOATS) /* small B: the caller packs it, saving one barrier */
+        for (long task = 0; task < j.pcs * j.sliver_tasks; task++) shared_pack_task(&j, task);
+      else rlaif_pool_run(j.pcs * j.sliver_tasks, shared_pack_task, &j);
       rlaif_pool_run(j.mchunks * j.nchunks, shared_compute_task, &j);
     }
   }

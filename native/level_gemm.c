@@ -117,11 +117,52 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
 }
 #endif
 
+#if defined(__AVX512F__)
+/* in-register transpose of 16 rows of 16 floats: r[c] becomes column c */
+static inline void tr16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) { t[2*i] = _mm512_unpacklo_ps(r[2*i], r[2*i+1]); t[2*i+1] = _mm512_unpackhi_ps(r[2*i], r[2*i+1]); }
+  for (int i = 0; i < 4; i++) {
+    r[4*i]   = _mm512_shuffle_ps(t[4*i],   t[4*i+2], _MM_SHUFFLE(1,0,1,0));
+    r[4*i+1] = _mm512_shuffle_ps(t[4*i],   t[4*i+2], _MM_SHUFFLE(3,2,3,2));
+    r[4*i+2] = _mm512_shuffle_ps(t[4*i+1], t[4*i+3], _MM_SHUFFLE(1,0,1,0));
+    r[4*i+3] = _mm512_shuffle_ps(t[4*i+1], t[4*i+3], _MM_SHUFFLE(3,2,3,2));
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i]    = _mm512_shuffle_f32x4(r[i], r[4+i], 0x88);
+    t[4+i]  = _mm512_shuffle_f32x4(r[i], r[4+i], 0xdd);
+    t[8+i]  = _mm512_shuffle_f32x4(r[8+i], r[12+i], 0x88);
+    t[12+i] = _mm512_shuffle_f32x4(r[8+i], r[12+i], 0xdd);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i]    = _mm512_shuffle_f32x4(t[i], t[8+i], 0x88);
+    r[8+i]  = _mm512_shuffle_f32x4(t[i], t[8+i], 0xdd);
+    r[4+i]  = _mm512_shuffle_f32x4(t[4+i], t[12+i], 0x88);
+    r[12+i] = _mm512_shuffle_f32x4(t[4+i], t[12+i], 0xdd);
+  }
+}
+#endif
+
 /* out: slivers of MR rows, each (kc, MR), zero-padded. op(A)[i, k] = a[i * rsa + k * csa]. */
 static void pack_a(const float *restrict a, long rsa, long csa, long mc, long kc, float *restrict out) {
   for (long i0 = 0; i0 < mc; i0 += MR) {
     long mr = mc - i0 < MR ? mc - i0 : MR;
     float *o = out + i0 * kc;
+#if defined(__AVX512F__)
+    if (csa == 1 && mr == MR) { /* 16 k at a time: 14 row loads, a 16x16 transpose, 16 masked stores of 14 */
+      long k = 0;
+      for (; k + 16 <= kc; k += 16) {
+        __m512 r[16];
+        for (int q = 0; q < MR; q++) r[q] = _mm512_loadu_ps(a + (i0 + q) * rsa + k);
+        r[14] = r[15] = _mm512_setzero_ps();
+        tr16(r);
+        for (int c = 0; c < 16; c++) _mm512_mask_storeu_ps(o + (k + c) * MR, (__mmask16)0x3fff, r[c]);
+      }
+      for (; k < kc; k++)
+        for (int q = 0; q < MR; q++) o[k * MR + q] = a[(i0 + q) * rsa + k];
+      continue;
+    }
+#endif
     if (csa == 1) { /* row by row: each source row is read contiguously (rows 4 KiB apart alias in L1) */
       for (long r = 0; r < MR; r++) {
         const float *src = a + (i0 + r) * rsa;
@@ -148,11 +189,15 @@ static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc
         if (nr == NR) memcpy(o + k * NR, src, NR * sizeof(float));
         else for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? src[j] : 0.0f;
       }
+    } else if (rsb == 1) { /* op(B) = B^T: column by column, each source row of B read contiguously */
+      for (long j = 0; j < NR; j++) {
+        const float *src = b + (j0 + j) * csb;
+        if (j < nr) for (long k = 0; k < kc; k++) o[k * NR + j] = src[k];
+        else for (long k = 0; k < kc; k++) o[k * NR + j] = 0.0f;
+      }
     } else {
-      const float *cols[NR];
-      for (long j = 0; j < NR; j++) cols[j] = b + (j0 + (j < nr ? j : 0)) * csb;
       for (long k = 0; k < kc; k++)
-        for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? cols[j][k * rsb] : 0.0f;
+        for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? b[k * rsb + (j0 + j) * csb] : 0.0f;
     }
   }
 }

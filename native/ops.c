@@ -60,7 +60,7 @@ void rlaif_sum_rows_into(const KernelTable *t, const float *x, float *out, long 
     return;
   }
   ColJob j = { t, x, acc, rows, cols };
-  rlaif_parallel_for(cols, 64, 0.3 * (double)rows * cols, col_range, &j);
+  rlaif_parallel_for(cols, 256, 0.3 * (double)rows * cols, col_range, &j); /* narrow: one thread streams rows best */
   for (long c = 0; c < cols; c++) out[c] = (float)((double)out[c] + acc[c]);
   free(acc);
 }
