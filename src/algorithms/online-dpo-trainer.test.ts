@@ -1,7 +1,10 @@
 // Online DPO (Self-Rewarding loop) on the digit task: with a programmatic scorer as the preference source the sampled
 // responses get more sorted over iterations; with a src/feedback pairwise judge (in-process provider, deterministic
-// adapter whose toy labeler prefers sorted digits) the judged pairs train and chosen beats rejected.
+// adapter whose toy labeler prefers sorted digits) the judged pairs train and chosen beats rejected; resume is exact.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { loadConstitution } from '../feedback/constitution.ts';
 import { defaultStepOptions } from '../feedback/judge-steps.ts';
@@ -41,6 +44,24 @@ describe('online DPO (Self-Rewarding loop) on sorted digits', () => {
     const start = (scores[0] + scores[1]) / 2, end = (scores.at(-1)! + scores.at(-2)!) / 2;
     console.log(`online dpo (scorer): sampled sortedness ${start.toFixed(3)} → ${end.toFixed(3)}`);
     assert.ok(end >= start + 0.15, `score ${start} → ${end}`);
+  });
+
+  test('killed after 2 iterations and resumed equals 4 uninterrupted ones (reference refresh included)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlaif-online-dpo-'));
+    try {
+      const source = scorerPreferences('sorted', sortedReward), small = { promptsPerIteration: 4 };
+      const straight = trainer(base, source, small);
+      for (let i = 0; i < 4; i++) await straight.trainStep();
+      const first = trainer(base, source, small);
+      for (let i = 0; i < 2; i++) await first.trainStep();
+      first.save(join(dir, 'checkpoint'));
+      const resumed = trainer(base, source, small);
+      resumed.load(join(dir, 'checkpoint'));
+      for (let i = 0; i < 2; i++) await resumed.trainStep();
+      for (const [name, t] of straight.dpo.trainable) assert.deepEqual(resumed.dpo.trainable.get(name)!.data, t.data, name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a feedback-layer pairwise judge supplies the pairs', async () => {
