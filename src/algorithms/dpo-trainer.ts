@@ -2,7 +2,7 @@
 // with policy and frozen-reference sequence log-probs from teacher-forced scoring (models/score.ts); reports loss,
 // implicit-reward accuracy and margins. DPO arXiv 2305.18290; IPO 2310.12036. The online loop: online-dpo-trainer.ts.
 // Leaves out: per-pair soft labels (cDPO's ε is one number), precomputed reference log-probs, sequence packing.
-import { AdamW, backward, mul, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, mul, noGrad, Rng, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
 import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
@@ -10,7 +10,6 @@ import { checkPreferencePairs, epochIndex, type TokenPreferencePair } from './pr
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
-import { Rng } from '../engine/index.ts';
 
 export type DpoLossType = 'dpo' | 'ipo' | 'cdpo';
 

@@ -2,13 +2,12 @@
 // head read at each sequence's last real token (models/heads.ts), right-padded batches with chosen and rejected in
 // one forward pass, per-step loss/accuracy and held-out pairwise accuracy. InstructGPT arXiv 2203.02155 §3.5.
 // Leaves out: ensembles, reward normalisation after training, LoRA (full fine-tuning of the trunk and head).
-import { AdamW, backward, noGrad, scope, slice, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, noGrad, Rng, scope, slice, tensor, type Tensor } from '../engine/index.ts';
 import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
 import { checkPreferencePairs, concatTokens, epochIndex, type TokenPreferencePair } from './preference-pairs.ts';
 import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
-import { Rng } from '../engine/index.ts';
 
 export interface RewardModelConfig {
   learningRate: number;
