@@ -31,7 +31,7 @@ const judgmentSchema = z
     candidateA: z.enum(['chosen', 'rejected']),
     probabilityChosen: z.number().min(0).max(1),
     sourceChosen: z.enum(['chosen', 'rejected']).nullable(),
-    result: z.looseObject({ kind: z.literal('ok'), rationale: z.string(), positions: z.array(z.unknown()) }),
+    result: z.looseObject({ kind: z.literal('ok'), rationale: z.string().nullable(), positions: z.array(z.unknown()) }),
     provenance: z.looseObject({ provider: z.string(), model: z.string(), templateVersion: z.string() }),
   })
   .passthrough();

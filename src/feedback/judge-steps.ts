@@ -1,8 +1,10 @@
 // The two steps every chain-of-thought judge shares: sample a rationale, then ask for the verdict separately and read
 // its soft label from verdict-token logprobs, or from sampled votes when the provider gives none; parse retries bounded.
+// Judges without chain-of-thought run the verdict step alone.
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.1 ("two-step" CoT and soft labels). Leaves out self-consistency.
 import { ProviderError, type ChatMessage, type GeneratedToken } from './chat-model-v1.ts';
 import type { FailureReason, JudgmentFailure, JudgmentUsage, LabelSource } from './judgment-types.ts';
+import type { PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { hashToUnit } from './stable-hash.ts';
 import { countVotes, verdictDistribution } from './verdict-parsing.ts';
@@ -35,6 +37,20 @@ export class JudgeFailureError extends Error {
     detail: string,
   ) {
     super(detail);
+  }
+}
+
+/**
+ * A two-step judge needs a template with a 'verdictRequest' (asked after the rationale); a direct one needs the
+ * '-direct' variant, whose context ends by asking for the verdict. Anything else is an error naming the file.
+ */
+export function checkTemplateMode(template: PromptTemplate, judge: 'pairwise' | 'pointwise', chainOfThought: boolean): void {
+  const direct = `${judge}-direct`;
+  if (chainOfThought) {
+    if (template.name === direct) throw new Error(`${template.path}: '${direct}' asks for the verdict directly; use the '${judge}' template for chain-of-thought judging`);
+    if (!template.verdictRequest) throw new Error(`${template.path}: field 'verdictRequest' is required for ${judge} judging`);
+  } else if (template.name !== direct) {
+    throw new Error(`${template.path}: judging without chain-of-thought needs the '${direct}' template, got '${template.name}'`);
   }
 }
 

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { loadConstitution } from './constitution.ts';
 import { CritiqueReviser } from './critique-revision.ts';
 import { defaultStepOptions } from './judge-steps.ts';
+import { JudgmentCache } from './judgment-cache.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
 import { PointwiseJudge, scoreToReward } from './pointwise-judge.ts';
 import { loadTemplate, renderTemplate } from './prompt-template.ts';
@@ -40,6 +41,33 @@ test('pointwise: probability-weighted mean score, rescaled to [-1, 1]', async ()
   assert.equal(scoreToReward(10), 1);
   assert.equal(scoreToReward(1), -1);
   assert.equal(good.labelSource, 'logprobs');
+});
+
+test('pointwise without chain-of-thought: the score in one request, same distribution, its own cache key', async () => {
+  const server = await startScriptedServer();
+  try {
+    const executor = new RequestExecutor(new OpenAICompatibleProvider({ baseURL: server.url, model: 'scripted', environment: {} }), { concurrency: 2, timeoutMs: 1000, retry });
+    const options = { constitution: loadConstitution(), principleMode: 'sample-one' as const, steps: { ...defaultStepOptions, topLogprobs: 10 }, seed: 1 };
+    const direct = new PointwiseJudge(executor, { ...options, template: loadTemplate('pointwise-direct'), chainOfThought: false });
+    const twoStep = new PointwiseJudge(executor, { ...options, template: loadTemplate('pointwise') });
+    const input = { id: 'g', conversation, response: '[good] A lock has pins.' };
+    const result = await direct.judge(input);
+    assert.equal(result.kind, 'ok', JSON.stringify(result));
+    if (result.kind !== 'ok') return;
+    assert.equal(result.usage.requests, 1);
+    assert.equal(server.stats.requests, 1);
+    assert.equal(result.rationale, null);
+    assert.equal(result.labelSource, 'logprobs');
+    const reference = await twoStep.judge(input);
+    assert.equal(reference.kind, 'ok');
+    if (reference.kind !== 'ok') return;
+    assert.equal(reference.usage.requests, 2);
+    assert.ok(Math.abs(result.score - reference.score) < 1e-9, `${result.score} vs ${reference.score}`);
+    assert.notEqual(JudgmentCache.keyOf(direct.identity(), input), JudgmentCache.keyOf(twoStep.identity(), input));
+    assert.throws(() => new PointwiseJudge(executor, { ...options, template: loadTemplate('pointwise'), chainOfThought: false }), /needs the 'pointwise-direct' template/);
+  } finally {
+    await server.close();
+  }
 });
 
 test('in-process provider: pairwise judging with logprobs and with votes when the model reports none', async () => {

@@ -31,7 +31,7 @@ export interface OrderVerdict {
   order: 'A-first' | 'B-first';
   probabilityFirst: number; // P(the response shown first is preferred), from verdict-token probabilities or votes
   probabilityA: number; // the same, mapped back to candidate A
-  rationale: string; // step-one chain-of-thought text
+  rationale: string | null; // step-one chain-of-thought text; null when judged without chain-of-thought
   labelSource: LabelSource;
   votes: [number, number] | null; // (2,) votes for first, second when labelSource is 'votes'
   verdictRaw: string; // text the verdict step returned
@@ -65,7 +65,7 @@ export interface PairwiseJudgment {
   kind: 'ok';
   preferred: 'A' | 'B' | 'tie';
   probability: number; // P(A preferred): averaged over orders and principles, then clamped if asked
-  rationale: string;
+  rationale: string | null; // null when judged without chain-of-thought
   principles: PrincipleReference[];
   positions: PrincipleVerdict[]; // one per principle used
   usage: JudgmentUsage;
@@ -79,7 +79,7 @@ export interface PointwiseJudgment {
   reward: number; // score rescaled to [-1, 1]
   distribution: number[]; // (10,) P(score = s) for s = 1..10; all zero but one when from a single vote
   labelSource: LabelSource;
-  rationale: string;
+  rationale: string | null; // null when judged without chain-of-thought
   principle: PrincipleReference;
   usage: JudgmentUsage;
 }

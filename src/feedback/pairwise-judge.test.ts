@@ -1,9 +1,10 @@
 // Tests the pairwise judge end to end against the scripted OpenAI server on loopback: soft labels, both orders,
-// principle modes, clamping, vote fallback, typed failures. Leaves out volume (see judge-runner.test.ts).
+// principle modes, clamping, vote fallback, typed failures, judging without chain-of-thought. Leaves out volume (see judge-runner.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConstitution } from './constitution.ts';
 import { defaultStepOptions } from './judge-steps.ts';
+import { JudgmentCache } from './judgment-cache.ts';
 import { PairwiseJudge, type PairwiseJudgeOptions } from './pairwise-judge.ts';
 import { loadTemplate } from './prompt-template.ts';
 import { OpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
@@ -53,7 +54,7 @@ describe('pairwise judge', () => {
     assert.ok(Math.abs(result.probability - (0.55 + 0.03) / 2) < 1e-6);
     assert.equal(result.preferred, 'B');
     assert.equal(position.forward.labelSource, 'logprobs');
-    assert.ok(result.rationale.length > 0);
+    assert.ok(result.rationale!.length > 0);
     assert.equal(result.usage.requests, 4); // 2 orders x (rationale + verdict)
     assert.equal(executor.totals.requests, 4);
     assert.ok(result.usage.promptTokens > 0);
@@ -82,6 +83,42 @@ describe('pairwise judge', () => {
     const again = await judge.judge({ ...pair, id: 'pair-3' });
     const first = await judge.judge({ ...pair, id: 'pair-3' });
     assert.equal(again.kind === 'ok' && first.kind === 'ok' && again.principles[0]!.id === first.principles[0]!.id, true);
+  });
+
+  test('without chain-of-thought: one request per order, soft labels from logprobs, a typed result, its own cache key', async () => {
+    const server = await startScriptedServer({ positionBias: 0.45 });
+    try {
+      const { judge, executor } = makeJudge(server.url, { template: loadTemplate('pairwise-direct'), chainOfThought: false });
+      const result = await judge.judge(pair);
+      assert.equal(result.kind, 'ok', JSON.stringify(result));
+      if (result.kind !== 'ok') return;
+      assert.equal(result.usage.requests, 2, 'one verdict request per order, no rationale request');
+      assert.equal(executor.totals.requests, 2);
+      assert.equal(server.stats.requests, 2);
+      assert.equal(result.rationale, null);
+      const position = result.positions[0]!;
+      for (const verdict of [position.forward, position.reversed!]) {
+        assert.equal(verdict.rationale, null);
+        assert.equal(verdict.labelSource, 'logprobs');
+      }
+      // Same toy brain as the two-step test: the direct prompt shows the same responses, so the same labels.
+      assert.ok(Math.abs(position.forward.probabilityFirst - 0.55) < 1e-6, `forward ${position.forward.probabilityFirst}`);
+      assert.ok(Math.abs(position.reversed!.probabilityFirst - 0.97) < 1e-6, `reversed ${position.reversed!.probabilityFirst}`);
+      assert.ok(Math.abs(result.probability - (0.55 + 0.03) / 2) < 1e-6);
+      assert.equal(result.preferred, 'B');
+      const twoStep = makeJudge(server.url).judge;
+      assert.notEqual(JudgmentCache.keyOf(judge.identity(), pair), JudgmentCache.keyOf(twoStep.identity(), pair));
+      assert.equal(judge.identity().chainOfThought, false);
+      assert.equal(judge.identity().templateVersion, 'pairwise-direct-v1');
+      assert.equal('chainOfThought' in twoStep.identity(), false, 'two-step identities (and cache keys) are unchanged');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a template that does not match the mode is an error naming the file', () => {
+    assert.throws(() => makeJudge(biased.url, { chainOfThought: false }), /pairwise\.yaml: judging without chain-of-thought needs the 'pairwise-direct' template/);
+    assert.throws(() => makeJudge(biased.url, { template: loadTemplate('pairwise-direct') }), /pairwise-direct\.yaml: 'pairwise-direct' asks for the verdict directly/);
   });
 
   test('falls back to sampled votes when the server returns no logprobs', async () => {

@@ -1,10 +1,10 @@
-// Pairwise preference judge: preamble, optional few-shot, two-step chain-of-thought, soft labels, both orders averaged,
-// principles from a constitution (one sampled or all aggregated), optional clamping. Returns a typed result.
-// Leaves out single-step (no rationale) judging and "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
+// Pairwise preference judge: preamble, optional few-shot, two-step chain-of-thought (or the verdict asked for directly),
+// soft labels, both orders averaged, principles from a constitution (one sampled or all aggregated), optional clamping.
+// Returns a typed result. Leaves out "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
 import { onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
-import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { checkTemplateMode, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import {
   emptyUsage,
   renderConversation,
@@ -30,6 +30,7 @@ export interface PairwiseJudgeOptions {
   constitution: Constitution;
   principleMode: PrincipleMode;
   bothOrders: boolean; // judge (A, B) and (B, A) and average, cancelling position bias
+  chainOfThought?: boolean; // default true: rationale, then verdict; false: the verdict directly (a '-direct' template)
   fewShot: FewShotExample[];
   clamp: { min: number; max: number } | null; // e.g. { min: 0.4, max: 0.6 } as in Constitutional AI
   tieMargin: number; // |P(A) - 0.5| <= tieMargin is a tie
@@ -41,11 +42,13 @@ export class PairwiseJudge {
   readonly #executor: RequestExecutor;
   readonly #options: PairwiseJudgeOptions;
   readonly #verdictTokens: string[];
+  readonly #chainOfThought: boolean;
   readonly #renderPreamble: (values: Record<string, string>) => string;
   readonly #renderContext: (values: Record<string, string>) => string;
 
   constructor(executor: RequestExecutor, options: PairwiseJudgeOptions) {
-    if (!options.template.verdictRequest) throw new Error(`${options.template.path}: field 'verdictRequest' is required for pairwise judging`);
+    this.#chainOfThought = options.chainOfThought ?? true;
+    checkTemplateMode(options.template, 'pairwise', this.#chainOfThought);
     this.#verdictTokens = options.template.verdictTokens ?? ['1', '2'];
     if (this.#verdictTokens.length !== 2) throw new Error(`${options.template.path}: field 'verdictTokens' must list exactly 2 tokens`);
     this.#executor = executor;
@@ -56,7 +59,7 @@ export class PairwiseJudge {
 
   /** Everything besides the input that changes the answer; part of the cache key. */
   identity(): Record<string, unknown> {
-    const { template, constitution, ...rest } = this.#options;
+    const { template, constitution, chainOfThought, ...rest } = this.#options;
     return {
       judge: 'pairwise',
       provider: this.#executor.model.provider,
@@ -66,6 +69,7 @@ export class PairwiseJudge {
       constitution: `${constitution.name}@${constitution.version}`,
       principles: constitution.principles,
       ...rest,
+      ...(this.#chainOfThought ? {} : { chainOfThought: false }), // absent when true: keys of two-step runs stay as they were
     };
   }
 
@@ -80,7 +84,7 @@ export class PairwiseJudge {
       const mean = positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / positions.length;
       const probability = clampProbability(mean, this.#options.clamp);
       const preferred = Math.abs(mean - 0.5) <= this.#options.tieMargin ? 'tie' : mean > 0.5 ? 'A' : 'B';
-      const rationale = positions.length === 1 ? positions[0]!.forward.rationale : positions.map((verdict) => `[${verdict.principle.id}] ${verdict.forward.rationale}`).join('\n\n');
+      const rationale = !this.#chainOfThought ? null : positions.length === 1 ? positions[0]!.forward.rationale : positions.map((verdict) => `[${verdict.principle.id}] ${verdict.forward.rationale}`).join('\n\n');
       return {
         kind: 'ok',
         preferred,
@@ -115,12 +119,12 @@ export class PairwiseJudge {
     const [first, second] = order === 'A-first' ? input.candidates : [input.candidates[1], input.candidates[0]];
     const messages = this.#promptMessages(input, principle, first, second);
     const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|${order}`);
-    const rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
-    const verdictMessages: ChatMessage[] = [
-      ...messages,
-      { role: 'assistant', content: rationale },
-      { role: 'user', content: this.#options.template.verdictRequest! },
-    ];
+    let rationale: string | null = null;
+    let verdictMessages = messages; // without chain-of-thought the context itself asks for the verdict
+    if (this.#chainOfThought) {
+      rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+      verdictMessages = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: this.#options.template.verdictRequest! }];
+    }
     const reading = await verdictStep(this.#executor, verdictMessages, this.#verdictTokens, this.#options.steps, seed + 1, usage, signal);
     const probabilityFirst = reading.distribution[0]!;
     return {

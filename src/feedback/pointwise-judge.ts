@@ -1,9 +1,10 @@
 // Pointwise score judge for direct RLAIF: rationale, then a 1-10 rating read as the probability-weighted mean over the
 // score tokens (or votes), rescaled to [-1, 1] as a reward; "10" is read whole or split as "1","0" (scoreDistribution).
+// chainOfThought false asks for the score directly (the pointwise-direct template, one request).
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
-import { deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { checkTemplateMode, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
 import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
@@ -13,6 +14,7 @@ export interface PointwiseJudgeOptions {
   template: PromptTemplate;
   constitution: Constitution;
   principleMode: Extract<PrincipleMode, 'sample-one'>; // one principle per score
+  chainOfThought?: boolean; // default true: rationale, then score; false: the score directly (pointwise-direct template)
   steps: StepOptions;
   seed: number;
 }
@@ -27,16 +29,27 @@ export function scoreToReward(score: number): number {
 export class PointwiseJudge {
   readonly #executor: RequestExecutor;
   readonly #options: PointwiseJudgeOptions;
+  readonly #chainOfThought: boolean;
 
   constructor(executor: RequestExecutor, options: PointwiseJudgeOptions) {
-    if (!options.template.verdictRequest) throw new Error(`${options.template.path}: field 'verdictRequest' is required for pointwise judging`);
+    this.#chainOfThought = options.chainOfThought ?? true;
+    checkTemplateMode(options.template, 'pointwise', this.#chainOfThought);
     this.#executor = executor;
     this.#options = options;
   }
 
   identity(): Record<string, unknown> {
-    const { template, constitution, ...rest } = this.#options;
-    return { judge: 'pointwise', provider: this.#executor.model.provider, model: this.#executor.model.modelId, templateVersion: template.version, templateHash: template.contentHash, principles: constitution.principles, ...rest };
+    const { template, constitution, chainOfThought, ...rest } = this.#options;
+    return {
+      judge: 'pointwise',
+      provider: this.#executor.model.provider,
+      model: this.#executor.model.modelId,
+      templateVersion: template.version,
+      templateHash: template.contentHash,
+      principles: constitution.principles,
+      ...rest,
+      ...(this.#chainOfThought ? {} : { chainOfThought: false }), // absent when true: keys of two-step runs stay as they were
+    };
   }
 
   async judge(input: PointwiseInput, signal?: AbortSignal): Promise<PointwiseResult> {
@@ -50,8 +63,12 @@ export class PointwiseJudge {
         { role: 'user', content: renderTemplate(template.context, { conversation: renderConversation(input.conversation) + reference, response: input.response }, template.path) },
       ];
       const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|pointwise`);
-      const rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
-      const verdictMessages: ChatMessage[] = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: template.verdictRequest! }];
+      let rationale: string | null = null;
+      let verdictMessages = messages; // without chain-of-thought the context itself asks for the score
+      if (this.#chainOfThought) {
+        rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+        verdictMessages = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: template.verdictRequest! }];
+      }
       const reading = await verdictStep(this.#executor, verdictMessages, scoreTokens, this.#options.steps, seed + 1, usage, signal, scoreDistribution);
       const score = reading.distribution.reduce((sum, probability, index) => sum + probability * (index + 1), 0);
       return {

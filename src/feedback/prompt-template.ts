@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-export const templateNames = ['pairwise', 'pointwise', 'rubric', 'critique-revision'] as const;
+// '-direct' templates ask for the verdict in the context itself, with no rationale step (no chain-of-thought).
+export const templateNames = ['pairwise', 'pairwise-direct', 'pointwise', 'pointwise-direct', 'rubric', 'critique-revision'] as const;
 export type TemplateName = (typeof templateNames)[number];
 
 const templateFileSchema = z.strictObject({
