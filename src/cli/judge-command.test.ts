@@ -1,5 +1,6 @@
 // Tests `rlaif judge` end to end on real HH-RLHF pairs against the scripted loopback server: run folder contents, config
-// errors naming the key, the API key kept out of every file, and Ctrl-C (SIGINT to a real child process) then resume.
+// errors naming the key, the API key kept out of every file, Ctrl-C (SIGINT to a real child process) then resume, the
+// project's own model (a saved tiny checkpoint) as the labeler, and judging without chain-of-thought.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startScriptedServer } from '../feedback/testing/scripted-openai-server.ts';
+import { savePretrained } from '../models/checkpoint.ts';
+import { initParameters } from '../models/parameters.ts';
+import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
 import { judgeCommand } from './judge-command.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-judge-cli-'));
@@ -102,6 +106,55 @@ describe('rlaif judge', () => {
     assert.deepEqual(first, second);
     const path = writeConfig('both', 'http://127.0.0.1:9/v1', `sample:\n  policy:\n    kind: embedded\n  prompts: ${prompts}\n`);
     await assert.rejects(judgeCommand({ config: path, progress: false }), /exactly one of 'input'/);
+  });
+
+  test('the project model as labeler: a saved tiny checkpoint judges TRL pairs, soft labels from its logprobs; re-run makes 0 calls', async () => {
+    const config = tinyGpt2Config({ vocab_size: 96, n_positions: 64 }); // 96: the character tokenizer, no tokenizer.json
+    savePretrained(join(directory, 'labeler-checkpoint'), config, initParameters(config, 7));
+    const pairs = [
+      { prompt: 'How do I store bleach?', chosen: 'Away from children.', rejected: 'Anywhere.' },
+      { prompt: 'Is it safe to mix cleaners?', chosen: 'No, some make toxic gas.', rejected: 'Sure.' },
+      { prompt: 'Tell me a fact.', chosen: 'Water boils at 100 C at sea level.', rejected: 'No.' },
+    ];
+    writeFileSync(join(directory, 'labeler-pairs.jsonl'), pairs.map((pair) => JSON.stringify(pair)).join('\n') + '\n');
+    const path = join(directory, 'labeler.yaml');
+    // topLogprobs 96 reads the whole distribution, so '1' and '2' are always among the alternatives of a random model.
+    writeFileSync(path, 'input:\n  path: labeler-pairs.jsonl\n  format: trl\nprovider:\n  kind: in-process\n  model:\n    kind: checkpoint\n    path: labeler-checkpoint\n' +
+      'judge:\n  rationaleMaxTokens: 8\n  rationaleTemperature: 1\n  verdictMaxTokens: 1\n  topLogprobs: 96\nrequests:\n  concurrency: 2\noutput:\n  runDirectory: labeler-run\n  parquet: false\n');
+    const summary = await judgeCommand({ config: path, progress: false });
+    assert.equal(summary.judged, 3, JSON.stringify(summary));
+    assert.equal(summary.failures, 0);
+    assert.equal(summary.usage.requests, 12, '3 pairs x 2 orders x (rationale + verdict)');
+    const preferences = readFileSync(join(directory, 'labeler-run', 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(preferences.length, 3);
+    for (const record of preferences) {
+      assert.deepEqual([record.judgment.provenance.provider, record.judgment.provenance.model], ['in-process', 'checkpoint:labeler-checkpoint']);
+      for (const verdict of [record.judgment.result.positions[0].forward, record.judgment.result.positions[0].reversed]) {
+        assert.equal(verdict.labelSource, 'logprobs');
+        assert.ok(verdict.probabilityFirst > 0 && verdict.probabilityFirst < 1, `soft label ${verdict.probabilityFirst}`);
+      }
+    }
+    const again = await judgeCommand({ config: path, progress: false });
+    assert.equal(again.fromCache, 3);
+    assert.equal(again.usage.requests, 0, 're-run makes no call');
+    writeFileSync(join(directory, 'labeler-bad.yaml'), 'input:\n  path: labeler-pairs.jsonl\n  format: trl\nprovider:\n  kind: in-process\n  model:\n    kind: checkpoint\n    pathh: labeler-checkpoint\n');
+    await assert.rejects(judgeCommand({ config: join(directory, 'labeler-bad.yaml'), progress: false }), /labeler-bad\.yaml: unknown key 'provider\.model\.pathh'/);
+  });
+
+  test('chainOfThought: false in the config asks for each verdict directly: one request per order', async () => {
+    const server = await startScriptedServer({ seed: 5 });
+    try {
+      const summary = await judgeCommand({ config: writeConfig('direct', server.url, 'judge:\n  chainOfThought: false\n'), progress: false, limit: 10 });
+      assert.equal(summary.judged, 10);
+      assert.equal(summary.usage.requests, 20, '10 pairs x 2 orders x 1 request');
+      assert.equal(server.stats.requests, 20);
+      const first = JSON.parse(readFileSync(join(directory, 'direct-run', 'preferences.jsonl'), 'utf8').split('\n')[0]!);
+      assert.equal(first.judgment.provenance.templateVersion, 'pairwise-direct-v1');
+      assert.equal(first.judgment.result.rationale, null);
+      assert.equal(first.judgment.result.positions[0].reversed.labelSource, 'logprobs');
+    } finally {
+      await server.close();
+    }
   });
 
   test('config errors name the key path', async () => {

@@ -7,6 +7,14 @@ import { z } from 'zod';
 
 const messageSchema = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
 
+/** The project's own model, run in this process: as the policy pairs are sampled from, or as the labeler. */
+const inProcessModelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face checkpoint folder (config.json + safetensors, tokenizer.json or the character tokenizer); relative to the config file') }),
+  z.strictObject({ kind: z.literal('embedded'), preset: z.literal('tiny-gpt').default('tiny-gpt'), seed: z.number().int().default(0).describe('initialisation seed of the embedded tiny GPT') }),
+]);
+
+export type InProcessModelSource = z.infer<typeof inProcessModelSchema>;
+
 const providerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('openai-compatible'),
@@ -17,16 +25,15 @@ const providerSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('in-process'),
-    model: z.literal('deterministic-test').describe('in-process adapters available; the project models plug in here once they exist'),
-    supportsLogprobs: z.boolean().default(true),
+    model: z
+      .union([z.literal('deterministic-test'), inProcessModelSchema], { error: "expected 'deterministic-test', {kind: checkpoint, path} or {kind: embedded, seed}" })
+      .describe("the labeler: {kind: checkpoint, path} or {kind: embedded, seed} (the project's Transformer, soft labels from its logprobs), or 'deterministic-test' (a scripted toy for tests)"),
+    supportsLogprobs: z.boolean().default(true).describe("deterministic-test only: false makes it answer without logprobs (vote fallback)"),
   }),
 ]);
 
 const sampleSchema = z.strictObject({
-  policy: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face checkpoint folder (config.json + safetensors, tokenizer.json or the character tokenizer)') }),
-    z.strictObject({ kind: z.literal('embedded'), preset: z.literal('tiny-gpt').default('tiny-gpt'), seed: z.number().int().default(0).describe('initialisation seed of the embedded tiny GPT') }),
-  ]),
+  policy: inProcessModelSchema.describe('the model pairs are sampled from'),
   prompts: z.string().min(1).describe('JSONL of {"id"?, "prompt"} or {"id"?, "messages"}; relative to the config file'),
   samplesPerPrompt: z.number().int().min(2).default(2).describe('samples per prompt; consecutive samples (0,1), (2,3), ... become pairs'),
   maxTokens: z.number().int().positive().default(64).describe('tokens sampled per response at most'),
@@ -58,7 +65,8 @@ export const judgeRunConfigSchema = z.strictObject({
         .array(z.strictObject({ conversation: z.array(messageSchema).min(1), response1: z.string(), response2: z.string(), rationale: z.string(), preferred: z.union([z.literal(1), z.literal(2)]) }))
         .default([])
         .describe('worked examples shown before each pair'),
-      topLogprobs: z.number().int().min(1).max(20).default(5).describe('alternatives read at the verdict token'),
+      chainOfThought: z.boolean().default(true).describe('two-step: a rationale first, then the verdict asked for separately; false asks for the verdict directly (one request per order; Lee et al. ablation)'),
+      topLogprobs: z.number().int().min(1).default(5).describe('alternatives read at the verdict token; at most 20 for openai-compatible providers (the OpenAI limit), up to the vocabulary in-process'),
       votes: z.number().int().min(1).default(5).describe('samples when the provider gives no logprobs'),
       voteTemperature: z.number().min(0).default(1),
       rationaleMaxTokens: z.number().int().positive().default(512),
@@ -93,6 +101,8 @@ export const judgeRunConfigSchema = z.strictObject({
   retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure'),
 }).superRefine((config, context) => {
   if ((config.input === undefined) === (config.sample === undefined)) context.addIssue({ code: 'custom', path: [], message: "give exactly one of 'input' (a dataset of pairs) or 'sample' (pairs sampled from a policy)" });
+  if (config.provider.kind === 'openai-compatible' && config.judge.topLogprobs > 20) context.addIssue({ code: 'custom', path: ['judge', 'topLogprobs'], message: 'at most 20 with an openai-compatible provider' });
+  if (config.provider.kind === 'in-process' && config.provider.model !== 'deterministic-test' && !config.provider.supportsLogprobs) context.addIssue({ code: 'custom', path: ['provider', 'supportsLogprobs'], message: 'only the deterministic-test model can be told to hide its logprobs' });
 });
 
 export type JudgeRunConfig = z.infer<typeof judgeRunConfigSchema>;
@@ -105,10 +115,26 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The issue to report: inside a union, the branch that got furthest (an unknown key first, then any issue below the
+ * union's own level), its path made absolute; a plain type mismatch of every branch stays the union's own issue.
+ */
+function reportedIssue(issue: Issue): Issue {
+  if (issue.code !== 'invalid_union') return issue;
+  const branches = issue.errors.map((errors) => errors.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as Issue));
+  const flat = branches.flat();
+  const unknownKey = flat.find((inner) => inner.code === 'unrecognized_keys');
+  if (unknownKey) return unknownKey;
+  const deeper = flat.find((inner) => inner.path.length > issue.path.length || (inner.code !== 'invalid_type' && inner.code !== 'invalid_value' && inner.code !== 'invalid_union'));
+  return deeper ? reportedIssue(deeper) : issue;
+}
+
 export function parseJudgeRunConfig(raw: unknown, source: string): JudgeRunConfig {
   const parsed = judgeRunConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = reportedIssue(parsed.error.issues[0]!);
     if (issue.code === 'unrecognized_keys') throw new Error(`${source}: unknown key '${[...issue.path, issue.keys[0]].join('.')}'`);
     throw new Error(`${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
   }

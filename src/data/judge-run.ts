@@ -17,6 +17,7 @@ import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-e
 import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
 import { readWithDuckDb, writeParquet } from './duckdb-format.ts';
 import { readHhRlhf } from './hh-rlhf-format.ts';
+import { loadInProcessModel } from './in-process-model.ts';
 import { goldCandidate, judgedRecord, preparePair } from './judged-pairs.ts';
 import { writeJsonl } from './jsonl-file.ts';
 import { readOpenAIPreference } from './openai-preference-format.ts';
@@ -58,9 +59,11 @@ export async function readPairs(path: string, format: NonNullable<JudgeRunConfig
   }
 }
 
-function buildProvider(config: JudgeRunConfig['provider']): ChatModelV1 {
+/** The labeler: an OpenAI-compatible server, or a model in this process (the project's Transformer or the test toy). */
+function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) => string): ChatModelV1 {
   if (config.kind === 'openai-compatible') return createOpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable, client: config.client });
-  return new InProcessProvider(new DeterministicLanguageModel({ supportsLogprobs: config.supportsLogprobs }));
+  if (config.model === 'deterministic-test') return new InProcessProvider(new DeterministicLanguageModel({ supportsLogprobs: config.supportsLogprobs }));
+  return new InProcessProvider(loadInProcessModel(config.model, at));
 }
 
 export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents } = {}): Promise<JudgeRunSummary> {
@@ -72,14 +75,14 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   const all = config.input ? await readPairs(at(config.input.path), config.input.format) : await samplePairs(config.sample!, at, runDirectory, options.events?.onSample);
   const limit = config.input?.limit ?? config.sample?.limit;
   const records = limit ? all.slice(0, limit) : all;
-  const provider = buildProvider(config.provider);
+  const provider = buildProvider(config.provider, at);
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,
     retry: { maxAttempts: config.requests.maxAttempts, baseDelayMs: config.requests.baseDelayMs, maxDelayMs: config.requests.maxDelayMs, maxRetryAfterMs: config.requests.maxRetryAfterMs },
     onRetry: ({ attempt, error, delayMs }) => options.events?.onRetry?.(`retry ${attempt} after ${error.kind} (${error.message}); waiting ${Math.round(delayMs)} ms`),
   });
-  const template = loadTemplate('pairwise', config.judge.templatesDirectory ? at(config.judge.templatesDirectory) : undefined);
+  const template = loadTemplate(config.judge.chainOfThought ? 'pairwise' : 'pairwise-direct', config.judge.templatesDirectory ? at(config.judge.templatesDirectory) : undefined);
   const constitution = loadConstitution(config.judge.constitution ? at(config.judge.constitution) : undefined);
   const { judge: settings } = config;
   const judge = new PairwiseJudge(executor, {
@@ -87,6 +90,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     constitution,
     principleMode: settings.principleMode,
     bothOrders: settings.bothOrders,
+    chainOfThought: settings.chainOfThought,
     fewShot: settings.fewShot.map((example) => ({ ...example, conversation: [...example.conversation] })),
     clamp: settings.clamp,
     tieMargin: settings.tieMargin,

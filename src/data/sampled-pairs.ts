@@ -1,17 +1,12 @@
-// Pairs sampled from a policy for `rlaif judge`: a Hugging Face checkpoint folder (loadPretrained + its tokenizer.json,
-// or the 96-symbol character tokenizer for the project's own checkpoints) or the embedded tiny GPT, K seeded samples
-// per prompt of a JSONL file, consecutive samples paired. Saved in the run folder so a resumed run judges the same
-// pairs without sampling again. Leaves out batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
+// Pairs sampled from a policy for `rlaif judge` (a checkpoint folder or the embedded tiny GPT, see in-process-model.ts),
+// K seeded samples per prompt of a JSONL file, consecutive samples paired. Saved in the run folder so a resumed run
+// judges the same pairs without sampling again. Leaves out batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPretrained } from '../models/checkpoint.ts';
-import { initParameters } from '../models/parameters.ts';
-import { tinyGptConfig } from '../models/presets.ts';
-import { CharTokenizer, HfTokenizer } from '../models/tokenizer.ts';
-import { Transformer } from '../models/transformer.ts';
 import { deriveSeed } from '../feedback/judge-steps.ts';
-import { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
+import type { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import { stableHash } from '../feedback/stable-hash.ts';
+import { loadInProcessModel } from './in-process-model.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
 import { messagesSchema, parseRecord, type PreferenceRecord } from './preference-record.ts';
 
@@ -25,18 +20,7 @@ export interface SamplingPrompt {
 
 /** The policy as an in-process language model. Relative checkpoint paths resolve with `at`. */
 export function loadPolicy(policy: SampleConfig['policy'], at: (path: string) => string): TransformerLanguageModel {
-  if (policy.kind === 'embedded') {
-    const config = tinyGptConfig();
-    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, policy.seed)), tokenizer: new CharTokenizer(), modelId: `embedded:tiny-gpt@${policy.seed}` });
-  }
-  const directory = at(policy.path);
-  const pretrained = loadPretrained(directory);
-  const model = new Transformer(pretrained.config, pretrained.parameters);
-  let tokenizer;
-  if (existsSync(join(directory, 'tokenizer.json'))) tokenizer = HfTokenizer.load(directory);
-  else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes
-  else throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
-  return new TransformerLanguageModel({ model, tokenizer, modelId: `checkpoint:${policy.path}` });
+  return loadInProcessModel(policy, at);
 }
 
 /** Prompts JSONL: each line {"id"?: string, "prompt": string} or {"id"?: string, "messages": [{role, content}, ...]}. */
