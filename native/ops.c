@@ -145,6 +145,21 @@ void rlaif_attention_bwd(const KernelTable *t, const float *q, const float *k, c
   else for (long i = 0; i < tasks; i++) attn_bwd_task(&j, i);
 }
 
+/* Head-major (B, H, T, D) <-> token-major (B, T, W) at column offset: one contiguous run of D floats per
+ * (b, t, h); memory-bound, so a plain loop the compiler vectorizes is enough. */
+void rlaif_heads_layout(const float *src, float *dst, long B, long T, long H, long D, long W, long offset, int to_heads,
+                        int accumulate) {
+  for (long b = 0; b < B; b++)
+    for (long h = 0; h < H; h++)
+      for (long t = 0; t < T; t++) {
+        long token_major = (b * T + t) * W + offset + h * D, head_major = ((b * H + h) * T + t) * D;
+        const float *from = src + (to_heads ? token_major : head_major);
+        float *to = dst + (to_heads ? head_major : token_major);
+        if (accumulate) for (long d = 0; d < D; d++) to[d] += from[d];
+        else memcpy(to, from, (size_t)D * sizeof(float));
+      }
+}
+
 void rlaif_embedding(const float *table, const int32_t *ids, float *out, long n, long D) {
   for (long i = 0; i < n; i++) memcpy(out + i * D, table + (long)ids[i] * D, (size_t)D * sizeof(float));
 }

@@ -31,6 +31,8 @@ void rlaif_attention(const KernelTable *t, const float *q, const float *k, const
                      const AttnShape *s);
 void rlaif_attention_bwd(const KernelTable *t, const float *q, const float *k, const float *v, const float *probs,
                          const float *dout, float *dq, float *dk, float *dv, const AttnShape *s);
+void rlaif_heads_layout(const float *src, float *dst, long B, long T, long H, long D, long W, long offset, int to_heads,
+                        int accumulate);
 void rlaif_embedding(const float *table, const int32_t *ids, float *out, long n, long D);
 void rlaif_embedding_bwd(const float *dout, const int32_t *ids, float *dtable, long n, long D);
 double rlaif_sum_squares(const KernelTable *t, const float *x, long n);

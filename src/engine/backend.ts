@@ -107,6 +107,14 @@ export interface Backend {
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dout: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array, p: AttentionParams): void;
 
+  /**
+   * Moves attention heads between the token-major layout (B, T, W), heads at columns [offset, offset + H·D), and the
+   * head-major layout (B, H, T, D). toHeads: src is (B, T, W), dst (B, H, T, D); else src (B, H, T, D), dst (B, T, W).
+   * accumulate: dst += src (the backward of the opposite move); else dst = src (untouched columns keep their values).
+   */
+  headsLayout(src: Float32Array, dst: Float32Array, B: number, T: number, H: number, D: number, W: number,
+    offset: number, toHeads: boolean, accumulate: boolean): void;
+
   /** out (n, D) = table[ids] ; throws naming the index when an id is outside [0, V). */
   embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, D: number, V: number): void;
   /** dtable[ids[i]] += dout[i] (scatter-add; repeated ids accumulate). */

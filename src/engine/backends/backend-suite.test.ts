@@ -178,6 +178,22 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
+      for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0]]) {
+        for (const offset of [0, extra]) {
+          const W = offset + H * D + extra, tokenMajor = B * T * W, headMajor = B * H * T * D;
+          for (const toHeads of [true, false]) for (const accumulate of [false, true]) {
+            const src = random(toHeads ? tokenMajor : headMajor);
+            const dst = toHeads ? (accumulate ? random(headMajor) : poison(headMajor)) : random(tokenMajor);
+            same(`headsLayout ${[B, T, H, D, W, offset]} toHeads=${toHeads} accumulate=${accumulate}`, backend, { src, dst },
+              ['dst'], (be, a) => be.headsLayout(a.src, a.dst, B, T, H, D, W, offset, toHeads, accumulate));
+          }
+        }
+      }
+      assert.throws(() => backend.headsLayout(new Float32Array(8), new Float32Array(8), 1, 2, 2, 2, 3, 0, true, false), /headsLayout.*outside width 3/);
+      assert.throws(() => backend.headsLayout(new Float32Array(7), new Float32Array(8), 1, 2, 2, 2, 4, 0, true, false), /headsLayout.*src/);
+    });
+
     it('embedding gather / scatter-add, adamw, sumSquares, firstNonFinite', () => {
       for (const n of SIZES) for (const D of [1, 3, 17, 129]) {
         const V = 11, table = random(V * D), id = ids(n, V);

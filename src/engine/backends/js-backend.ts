@@ -29,6 +29,13 @@ export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<numb
   if (p.keyMask) checkLength(op, 'keyMask', p.keyMask, B * S);
 }
 
+export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayLike<number>, B: number, T: number,
+  H: number, D: number, W: number, offset: number, toHeads: boolean): void {
+  if (!(offset >= 0 && offset + H * D <= W)) throw new EngineError(op, `head columns [${offset}, ${offset + H * D}) outside width ${W}`);
+  checkLength(op, toHeads ? 'src (B, T, W)' : 'src (B, H, T, D)', src, toHeads ? B * T * W : B * H * T * D);
+  checkLength(op, toHeads ? 'dst (B, H, T, D)' : 'dst (B, T, W)', dst, toHeads ? B * H * T * D : B * T * W);
+}
+
 export class JsBackend implements Backend {
   readonly name = 'js' as const;
   readonly threads = 1;
@@ -362,6 +369,17 @@ export class JsBackend implements Backend {
           }
         }
       }
+    }
+  }
+
+  headsLayout(src: Float32Array, dst: Float32Array, B: number, T: number, H: number, D: number, W: number,
+    offset: number, toHeads: boolean, accumulate: boolean): void {
+    checkHeadsLayout('headsLayout', src, dst, B, T, H, D, W, offset, toHeads);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
+      const tokenMajor = (b * T + t) * W + offset + h * D, headMajor = ((b * H + h) * T + t) * D;
+      const from = toHeads ? tokenMajor : headMajor, to = toHeads ? headMajor : tokenMajor;
+      if (accumulate) for (let d = 0; d < D; d++) dst[to + d] += src[from + d];
+      else for (let d = 0; d < D; d++) dst[to + d] = src[from + d];
     }
   }
 

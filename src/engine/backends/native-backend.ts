@@ -125,6 +125,7 @@ class NativeBackend implements Backend {
   declare targetLogprobsBackward: Backend['targetLogprobsBackward'];
   declare entropy: Backend['entropy'];
   declare entropyBackward: Backend['entropyBackward'];
+  declare headsLayout: Backend['headsLayout'];
   declare embedding: Backend['embedding'];
   declare embeddingBackward: Backend['embeddingBackward'];
   declare adamw: Backend['adamw'];
@@ -136,6 +137,6 @@ class NativeBackend implements Backend {
 const PASSTHROUGH = [
   'biasAdd', 'sumRowsInto', 'add', 'axpy', 'gelu', 'geluBackward', 'silu', 'siluBackward', 'layerNorm',
   'layerNormBackward', 'rmsNorm', 'rmsNormBackward', 'softmax', 'softmaxBackward', 'logSoftmax', 'logSoftmaxBackward',
-  'targetLogprobs', 'targetLogprobsBackward', 'entropy', 'entropyBackward', 'embedding', 'embeddingBackward', 'adamw',
+  'targetLogprobs', 'targetLogprobsBackward', 'entropy', 'entropyBackward', 'headsLayout', 'embedding', 'embeddingBackward', 'adamw',
   'sumSquares', 'firstNonFinite',
 ] as const satisfies readonly (keyof Backend)[];

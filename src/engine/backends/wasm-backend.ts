@@ -1,7 +1,7 @@
 // The wasm SIMD128 fallback backend (kernels in native/wasm/*.c -> committed wasm/kernels.wasm; GEMM and attention
 // on up to 8 threads). In wasm: gemm, gelu, silu, layerNorm, rmsNorm, softmax, logSoftmax, targetLogprobs, entropy
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
-// sumRowsInto, add, axpy, embedding (+ backward), sumSquares, firstNonFinite.
+// sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
   type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
 } from '../backend.ts';
@@ -204,6 +204,11 @@ export class WasmBackend implements Backend {
     rt.get(op, pdq, dq, nq); rt.get(op, pdk, dk, nkv); rt.get(op, pdv, dv, nkv);
   }
 
+  headsLayout(src: Float32Array, dst: Float32Array, B: number, T: number, H: number, D: number, W: number,
+    offset: number, toHeads: boolean, accumulate: boolean): void {
+    floats('headsLayout', src, dst);
+    this.js.headsLayout(src, dst, B, T, H, D, W, offset, toHeads, accumulate);
+  }
   embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, D: number, V: number): void {
     floats('embedding', table, out); ints('embedding', ids); this.js.embedding(table, ids, out, n, D, V);
   }

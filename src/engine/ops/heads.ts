@@ -2,6 +2,7 @@
 // (B, H, T, D); mergeHeads goes back to (B, T, H·D). Each is one copy forward and one scatter-add backward.
 // Leaves out: strided views (the engine has none); the attention itself (nn.ts).
 import { EngineError } from '../backend.ts';
+import { getBackend } from '../backends/index.ts';
 import { allocOutput, makeOutput, shapeString, type Tensor } from '../tensor.ts';
 
 /**
@@ -14,23 +15,11 @@ export function splitHeads(x: Tensor, offset: number, H: number, D: number): Ten
   if (!(Number.isInteger(offset) && offset >= 0 && offset + H * D <= W)) {
     throw new EngineError('splitHeads', `columns [${offset}, ${offset + H * D}) out of range for ${shapeString(x.shape)}`);
   }
-  const X = x.data, out = allocOutput(B * H * T * D);                  // (B, H, T, D)
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-    const src = (b * T + t) * W + offset;
-    for (let h = 0; h < H; h++) {
-      const s = src + h * D, o = ((b * H + h) * T + t) * D;
-      for (let d = 0; d < D; d++) out[o + d] = X[s + d];                 // a loop: subarray() costs more for small D
-    }
-  }
+  const backend = getBackend();
+  const out = allocOutput(B * H * T * D);                               // (B, H, T, D)
+  backend.headsLayout(x.data, out, B, T, H, D, W, offset, true, false);
   return makeOutput('splitHeads', out, [B, H, T, D], [x], (o) => {
-    const g = o.grad!, gx = x.gradBuffer();
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-      const dst = (b * T + t) * W + offset;
-      for (let h = 0; h < H; h++) {
-        const s = ((b * H + h) * T + t) * D, d0 = dst + h * D;
-        for (let d = 0; d < D; d++) gx[d0 + d] += g[s + d];
-      }
-    }
+    backend.headsLayout(o.grad!, x.gradBuffer(), B, T, H, D, W, offset, false, true);
   });
 }
 
@@ -38,16 +27,10 @@ export function splitHeads(x: Tensor, offset: number, H: number, D: number): Ten
 export function mergeHeads(x: Tensor): Tensor {
   if (x.rank !== 4) throw new EngineError('mergeHeads', `input must be (B, H, T, D), got ${shapeString(x.shape)}`);
   const [B, H, T, D] = x.shape;
-  const X = x.data, out = allocOutput(B * T * H * D);                  // (B, T, H·D)
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
-    const s = ((b * H + h) * T + t) * D, o = (b * T + t) * H * D + h * D;
-    for (let d = 0; d < D; d++) out[o + d] = X[s + d];
-  }
+  const backend = getBackend();
+  const out = allocOutput(B * T * H * D);                               // (B, T, H·D)
+  backend.headsLayout(x.data, out, B, T, H, D, H * D, 0, false, false);
   return makeOutput('mergeHeads', out, [B, T, H * D], [x], (o) => {
-    const g = o.grad!, gx = x.gradBuffer();
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
-      const s = ((b * H + h) * T + t) * D, src = (b * T + t) * H * D + h * D;
-      for (let d = 0; d < D; d++) gx[s + d] += g[src + d];
-    }
+    backend.headsLayout(o.grad!, x.gradBuffer(), B, T, H, D, H * D, 0, true, true);
   });
 }
