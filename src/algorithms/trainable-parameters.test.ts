@@ -1,6 +1,8 @@
-// LoRA wiring of the trainers: with `lora` the policy-gradient trainer updates only adapter tensors (base weights
-// bit-identical after training, checkpoints hold only the adapter) and the run resumes. The learning check with LoRA
-// is in dpo-trainer.test.ts (implicit-reward accuracy rises with only the adapter trained).
+// LoRA in the trainers: with `lora` the policy-gradient trainer updates only adapter tensors (base weights bit-identical
+// after training, checkpoints hold only the adapter) and the run resumes; GRPO with only a LoRA adapter raises the
+// sorted-digits reward. Its base is pretrained with some sorted strings: a base trained on uniform digits alone has a
+// flat head and no conditional features in its trunk, and neither LoRA nor full training of the projection matrices
+// moves it (measured: reward flat over 40 steps at lr 5e-3..5e-2), while full fine-tuning reaches the embeddings.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,9 @@ import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
 import { selectTrainable } from './trainable-parameters.ts';
+import { checkMonitors } from './training-run.ts';
+
+const MAX_KL = 25; // nats per sequence, as in policy-gradient-trainer.test.ts
 
 const config: PolicyGradientConfig = {
   algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS,
@@ -38,6 +43,27 @@ describe('LoRA in the trainers', () => {
     resumed.load(join(dir, 'checkpoint'));
     assert.equal(resumed.step, 5);
     for (const [name, t] of trainer.trainable) assert.deepEqual(resumed.trainable.get(name)!.data, t.data, name);
+  });
+
+  test('GRPO with LoRA only (rank 8, all projections) raises the reward with KL under the ceiling', async () => {
+    const base = pretrainDigitPolicy(600, 1, { sortedShare: 0.2 });
+    const trainer = new PolicyGradientTrainer({
+      config: { ...config, algorithm: 'grpo', promptsPerStep: 4, groupSize: 8, learningRate: 5e-3, epochs: 2, minibatches: 2, klCoef: 0.1, seed: 7 },
+      policy: trainableCopy(base), reference: frozenCopy(base), prompts: [{ text: '', tokens: Int32Array.of(BOS) }],
+      decode: decodeDigits, reward: programmaticReward('sorted', sortedReward), lora: { rank: 8, alpha: 16, targets: ['c_attn', 'c_proj', 'c_fc'] },
+    });
+    const rewards: number[] = [], kls: number[] = [];
+    for (let step = 0; step < 60; step++) {
+      const record = await trainer.trainStep();
+      checkMonitors(record.step, record.metrics, { maxKl: MAX_KL }, null);
+      rewards.push(record.metrics.rewardMean);
+      kls.push(record.metrics.kl);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const start = mean(rewards.slice(0, 3)), end = mean(rewards.slice(-5));
+    console.log(`grpo + LoRA: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
+    assert.ok(end >= start + 0.15, `reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
+    assert.ok(Math.max(...kls) < MAX_KL, `KL ${Math.max(...kls)}`);
   });
 
   test('lora and an explicit trainable set are mutually exclusive; frozen parameters are refused', () => {

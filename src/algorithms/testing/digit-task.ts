@@ -35,19 +35,28 @@ export function randomDigits(rng: Rng, n = RESPONSE_DIGITS): string {
   return Array.from({ length: n }, () => String(rng.int(10))).join('');
 }
 
-/** A tiny GPT-2 pretrained by SFT on BOS → 6 uniform random digits → EOS (a few hundred milliseconds a step). */
-export function pretrainDigitPolicy(steps = 150, seed = 1): Transformer {
+/**
+ * A tiny GPT-2 pretrained by SFT on BOS → 6 uniform random digits → EOS (a few hundred milliseconds a step). With
+ * `sortedShare` > 0 that share of the strings is sorted: the trunk then carries a "sorted so far" feature that adapters
+ * on the projections can amplify (a base trained on uniform digits alone learns only embeddings and the LM head).
+ */
+export function pretrainDigitPolicy(steps = 150, seed = 1, options: { sortedShare?: number } = {}): Transformer {
   const config = configFromHf({ model_type: 'gpt2', vocab_size: VOCAB, n_embd: 32, n_layer: 2, n_head: 2, n_positions: 16 }, 'digit-task');
   const model = new Transformer(config, initParameters(config, seed));
   const optimizer = new AdamW([...model.parameters().values()], { lr: 3e-3, weightDecay: 0 });
   const rng = new Rng(seed);
   for (let step = 0; step < steps; step++) {
     const examples: SftExample[] = Array.from({ length: 32 }, () => ({
-      prompt: Int32Array.of(BOS), response: Int32Array.from([...encodeDigits(randomDigits(rng)), EOS]),
+      prompt: Int32Array.of(BOS), response: Int32Array.from([...encodeDigits(pretrainingDigits(rng, options.sortedShare ?? 0)), EOS]),
     }));
     sftStep(model, optimizer, examples);
   }
   return model;
+}
+
+function pretrainingDigits(rng: Rng, sortedShare: number): string {
+  const digits = randomDigits(rng);
+  return sortedShare > 0 && rng.uniform() < sortedShare ? [...digits].sort().join('') : digits;
 }
 
 /**
