@@ -35,6 +35,13 @@ typedef struct {
   void (*macro)(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *c, long ldc,
                 float alpha, float beta, float *packA);
 
+  /* small-M products (decode): columns [n0, n1) of C (M, N) = alpha A (M, K) op(B) + beta C, streaming B once;
+   * gemv_nn: B is (K, N); gemv_nt: B is (N, K) (a transposed weight such as a tied LM head) */
+  void (*gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                  float beta);
+  void (*gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                  float beta);
+
   void (*bias_add)(float *x, const float *bias, long r0, long r1, long cols);
   void (*sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols);
   void (*add)(const float *a, const float *b, float *out, long n);

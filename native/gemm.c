@@ -126,6 +126,27 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
   }
 }
 
+/* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns. */
+#define GEMV_MAX_M 4
+#define GEMV_COLUMNS_PER_TASK 1024
+
+static void gemv_task(void *ctx, long task) {
+  const GemmJob *j = ctx;
+  long n0 = task * GEMV_COLUMNS_PER_TASK, n1 = n0 + GEMV_COLUMNS_PER_TASK < j->N ? n0 + GEMV_COLUMNS_PER_TASK : j->N;
+  if (j->transB) j->t->gemv_nt(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
+  else j->t->gemv_nn(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
+}
+
+static void gemv(const KernelTable *t, const GemmJob *j, int threads) {
+  long tasks = (j->N + GEMV_COLUMNS_PER_TASK - 1) / GEMV_COLUMNS_PER_TASK;
+  (void)t;
+  if (threads == 1 || tasks == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
+    for (long task = 0; task < tasks; task++) gemv_task((void *)j, task);
+  } else {
+    rlaif_pool_run(tasks, gemv_task, (void *)j);
+  }
+}
+
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
   if (batch == 0 || M == 0 || N == 0) return;
@@ -139,6 +160,10 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
   }
   GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
   int threads = rlaif_threads();
+  if (!transA && M <= GEMV_MAX_M && batch == 1) { /* decode: B streamed once, no packing */
+    gemv(t, &j, threads);
+    return;
+  }
   double macs = (double)M * N * K * batch;
   if (threads == 1 || macs < GEMM_MT_MIN_MACS) {
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);

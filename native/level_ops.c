@@ -337,4 +337,40 @@ double L(sum_squares)(const float *x, long n) {
   return s;
 }
 
+/* C rows for columns [n0, n1): c = beta c (beta 0 never reads c) */
+static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float beta) {
+  for (long m = 0; m < M; m++) {
+    float *cr = c + m * N;
+    if (beta == 0.0f) for (long n = n0; n < n1; n++) cr[n] = 0.0f;
+    else if (beta != 1.0f) for (long n = n0; n < n1; n++) cr[n] *= beta;
+  }
+}
+
+#define GEMV_BLOCK 512 /* columns per block: M <= 4 rows of C stay in L1 while B rows stream past */
+
+void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                float beta) {
+  gemv_scale(c, M, N, n0, n1, beta);
+  for (long nb = n0; nb < n1; nb += GEMV_BLOCK) {
+    long ne = nb + GEMV_BLOCK < n1 ? nb + GEMV_BLOCK : n1;
+    for (long k = 0; k < K; k++) {
+      const float *br = b + k * N;
+      for (long m = 0; m < M; m++) {
+        float s = alpha * a[m * K + k];
+        float *cr = c + m * N;
+        for (long n = nb; n < ne; n++) cr[n] += s * br[n];
+      }
+    }
+  }
+}
+
+void L(gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                float beta) {
+  gemv_scale(c, M, N, n0, n1, beta);
+  for (long n = n0; n < n1; n++) {
+    const float *br = b + n * K;
+    for (long m = 0; m < M; m++) c[m * N + n] += alpha * row_dot(a + m * K, br, K);
+  }
+}
+
 #include "level_attention.inc"
