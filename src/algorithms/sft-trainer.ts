@@ -1,6 +1,7 @@
 // Supervised fine-tuning on (prompt, response) token pairs, loss on response tokens only, right-padded batches: one
 // step (sftStep) and a resumable trainer over a dataset (SftTrainer); also Constitutional AI's supervised stage
-// (arXiv 2212.08073) trains through sftStep. Leaves out: packing, chat templates (the tokenizer applies those first).
+// (arXiv 2212.08073) trains through sftStep; conversations come in through chat-sft.ts (assistant turns as lossMask).
+// Leaves out: packing.
 import { AdamW, backward, crossEntropy, Rng, scope, type Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { epochIndex } from './preference-pairs.ts';
@@ -9,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord } from './t
 export interface SftExample {
   prompt: Int32Array;    // (P,) context tokens (no loss)
   response: Int32Array;  // (R,) target tokens (loss), stop token included when the model should learn to stop
+  lossMask?: Uint8Array; // (R,) 1 = response[r] is a target (default all): multi-turn chats mask the user turns
 }
 
 export interface SftBatch {
@@ -28,7 +30,7 @@ export function sftBatch(examples: SftExample[]): SftBatch {
     tokens.set(e.prompt, b * T);
     tokens.set(e.response, b * T + P);
     keyMask.fill(1, b * T, b * T + P + R);
-    for (let r = 0; r < R; r++) targets[b * T + P - 1 + r] = e.response[r];
+    for (let r = 0; r < R; r++) if (!e.lossMask || e.lossMask[r]) targets[b * T + P - 1 + r] = e.response[r];
   });
   return { B, T, tokens, keyMask, targets };
 }
@@ -67,7 +69,10 @@ export class SftTrainer {
 
   constructor(readonly model: Transformer, readonly examples: SftExample[], readonly config: SftTrainerConfig) {
     if (examples.length === 0) throw new Error('sft: no examples');
-    examples.forEach((e, i) => { if (e.prompt.length === 0 || e.response.length === 0) throw new Error(`sft: example ${i}: field '${e.prompt.length === 0 ? 'prompt' : 'response'}' is empty`); });
+    examples.forEach((e, i) => {
+      if (e.prompt.length === 0 || e.response.length === 0) throw new Error(`sft: example ${i}: field '${e.prompt.length === 0 ? 'prompt' : 'response'}' is empty`);
+      if (e.lossMask && (e.lossMask.length !== e.response.length || !e.lossMask.includes(1))) throw new Error(`sft: example ${i}: lossMask must have one flag per response token and at least one 1`);
+    });
     this.trainable = new Map([...model.parameters()].filter(([, t]) => t.requiresGrad));
     this.optimizer = new AdamW([...this.trainable.values()], { lr: config.learningRate, weightDecay: 0 });
   }
