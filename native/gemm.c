@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* below this many multiply-adds, one thread (no wake-up, no sync) wins */
-#define GEMM_MT_MIN_MACS (1L << 19)
+#define GEMM_MT_MIN_MACS (1L << 21)
 
 typedef struct {
   const KernelTable *t;

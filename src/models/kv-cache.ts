@@ -75,7 +75,8 @@ export class KvCache {
     const K = this.keys[layer], V = this.values[layer], cap = this.capacity, kd = k.data, vd = v.data;
     for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
       const src = (b * Hkv + h) * T * D, dst = ((b * Hkv + h) * cap + this.length) * D;
-      for (let i = 0; i < T * D; i++) { K[dst + i] = kd[src + i]; V[dst + i] = vd[src + i]; }
+      K.set(kd.subarray(src, src + T * D), dst);
+      V.set(vd.subarray(src, src + T * D), dst);
     }
   }
 
