@@ -1,7 +1,8 @@
-// `rlaif train pg|sft|reward|dpo --config x.yaml`: trainers of src/algorithms on the built-in digit-task policy, from
+// `rlaif train pg|sft|reward|dpo --config x.yaml`: trainers of src/algorithms on the built-in digit-task policy or a
+// Hugging Face checkpoint (train-model.ts: text data through its tokenizer, trained model saved back as HF or PEFT),
 // YAML configs validated by strict zod schemas (train-configs.ts), data from JSONL or built-in synthetic sets
 // (train-data.ts); run folder with the frozen config, metrics.jsonl, checkpoint/ and resume; progress bar.
-// Leaves out: Hugging Face checkpoints as the policy, critique–revision from the CLI, judge-backed online DPO.
+// Leaves out: critique–revision from the CLI, judge-backed online DPO, judge or reward-model rewards for pg.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
@@ -15,6 +16,10 @@ import { frozenCopy, trainableCopy } from '../algorithms/reference-model.ts';
 import { programmaticReward } from '../algorithms/reward-sources.ts';
 import { RewardModelTrainer } from '../algorithms/reward-model-trainer.ts';
 import { SftTrainer } from '../algorithms/sft-trainer.ts';
+import { textReward } from '../algorithms/text-rewards.ts';
+import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
+import type { Tensor } from '../engine/index.ts';
+import type { Transformer } from '../models/transformer.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../algorithms/testing/digit-task.ts';
 import { runTraining, type LoopTrainer } from '../algorithms/training-loop.ts';
 import { RunFolder, TrainingStopped, type MonitorOptions, type StepRecord } from '../algorithms/training-run.ts';
@@ -23,6 +28,7 @@ import {
   type DpoRunConfig, type PgRunConfig, type RewardRunConfig, type SftRunConfig,
 } from './train-configs.ts';
 import { readPreferencePairs, readSftExamples, syntheticPreferencePairs, syntheticSftExamples } from './train-data.ts';
+import { loadCheckpointModel, readTextPreferencePairs, readTextPrompts, readTextSftExamples, saveTrainedModel, type CheckpointModel } from './train-model.ts';
 
 export { parseRunConfig, pgConfigSchema } from './train-configs.ts';
 
@@ -33,6 +39,7 @@ export interface TrainSummary {
   steps: number;                 // steps completed (all invocations)
   resumedFrom: number | null;
   last: StepRecord | null;       // this invocation's last step
+  saved: string | null;          // what was written at the end ('model → dir' or 'adapter → dir'), null = nothing
 }
 
 const PROMPTS = [{ text: '', tokens: Int32Array.of(BOS) }];
@@ -42,44 +49,91 @@ const HEADLINE: Record<TrainKind, string[]> = {
   pg: ['rewardMean', 'kl'], sft: ['loss'], reward: ['loss', 'heldOutAccuracy'], dpo: ['loss', 'rewardAccuracy'],
 };
 
-function pgTrainer(config: PgRunConfig): LoopTrainer {
-  const base = pretrainDigitPolicy(config.pretrainSteps, config.seed);
-  return new PolicyGradientTrainer({
-    config: { ...config, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS, clipLow: 0.2,
-      clipHigh: 0.2, aggregation: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95 },
-    policy: trainableCopy(base), reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
-    reward: programmaticReward('sorted-digits', sortedReward), lora: config.lora,
+/** A built run: the trainer, and how to write the trained model when the run ends (null: nothing to write). */
+interface Built {
+  trainer: LoopTrainer;
+  save: (() => string) | null;
+}
+
+type ModelKeys = Pick<PgRunConfig, 'model' | 'pretrainSteps' | 'seed' | 'saveTo' | 'runDir'>;
+
+/** The base weights (frozen) and, for a checkpoint, its tokenizer and folder. */
+function baseModel(config: ModelKeys): { base: Transformer; checkpoint: CheckpointModel | null } {
+  if (config.model.kind === 'checkpoint') {
+    const checkpoint = loadCheckpointModel(config.model.path);
+    return { base: checkpoint.base, checkpoint };
+  }
+  return { base: pretrainDigitPolicy(config.pretrainSteps, config.seed), checkpoint: null };
+}
+
+function saver(config: ModelKeys, checkpoint: CheckpointModel | null, policy: Transformer, extra?: () => Map<string, Tensor>): Built['save'] {
+  const dir = config.saveTo ?? (checkpoint ? join(config.runDir, 'model') : null);
+  if (!dir) return null;
+  return () => `${saveTrainedModel(dir, policy, checkpoint?.path ?? null, extra?.())} → ${dir}`;
+}
+
+function needs<T>(value: T | null, what: string): T {
+  if (value === null) throw new Error(`a checkpoint model needs \`${what}\` (the built-in synthetic sets are digit strings)`);
+  return value;
+}
+
+function pgTrainer(config: PgRunConfig): Built {
+  const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
+  const text = checkpoint && {
+    prompts: readTextPrompts(needs(config.prompts, 'prompts'), checkpoint.tokenizer), reward: textReward(needs(config.reward, 'reward')),
+    decode: (ids: Int32Array) => checkpoint.tokenizer.decode(ids, { skipSpecialTokens: true }), stopToken: checkpoint.tokenizer.eosTokenId,
+  };
+  const trainer = new PolicyGradientTrainer({
+    config: { ...config, maxNewTokens: text ? config.maxNewTokens : RESPONSE_DIGITS + 1, temperature: 1, stopToken: text ? text.stopToken : EOS,
+      clipLow: 0.2, clipHigh: 0.2, aggregation: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95 },
+    policy, reference: frozenCopy(base), prompts: text ? text.prompts : PROMPTS, decode: text ? text.decode : decodeDigits,
+    reward: text ? text.reward : programmaticReward('sorted-digits', sortedReward), lora: config.lora,
   });
+  return { trainer, save: saver(config, checkpoint, policy) };
 }
 
-function sftTrainer(config: SftRunConfig): LoopTrainer {
-  const examples = config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, config.seed + 1);
-  return new SftTrainer(trainableCopy(pretrainDigitPolicy(config.pretrainSteps, config.seed)), examples, config);
+function sftTrainer(config: SftRunConfig): Built {
+  const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
+  const examples = checkpoint ? readTextSftExamples(needs(config.data, 'data'), checkpoint.tokenizer)
+    : config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, config.seed + 1);
+  return { trainer: new SftTrainer(policy, examples, config), save: saver(config, checkpoint, policy) };
 }
 
-function rewardTrainer(config: RewardRunConfig): LoopTrainer {
-  const train = config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1);
-  const heldOut = config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2);
-  return new RewardModelTrainer({ config, model: trainableCopy(pretrainDigitPolicy(config.pretrainSteps, config.seed)), train, heldOut });
+function preferenceData(config: RewardRunConfig | DpoRunConfig, checkpoint: CheckpointModel | null): { train: TokenPreferencePair[]; heldOut: TokenPreferencePair[] } {
+  if (checkpoint) {
+    const train = readTextPreferencePairs(needs(config.data, 'data'), checkpoint.tokenizer);
+    return { train, heldOut: config.heldOut ? readTextPreferencePairs(config.heldOut, checkpoint.tokenizer) : train };
+  }
+  return {
+    train: config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1),
+    heldOut: config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2),
+  };
 }
 
-function dpoTrainer(config: DpoRunConfig): LoopTrainer {
-  const base = pretrainDigitPolicy(config.pretrainSteps, config.seed);
+function rewardTrainer(config: RewardRunConfig): Built {
+  const { base, checkpoint } = baseModel(config), model = trainableCopy(base);
+  const trainer = new RewardModelTrainer({ config, model, ...preferenceData(config, checkpoint) });
+  return { trainer, save: saver(config, checkpoint, model, () => trainer.head.parameters()) };
+}
+
+function dpoTrainer(config: DpoRunConfig): Built {
+  const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   if (config.mode === 'online') {
-    return new OnlineDpoTrainer({
+    if (checkpoint) throw new Error('dpo mode online: preferences come from the built-in sorted-digits scorer, so it needs model kind builtin');
+    const trainer = new OnlineDpoTrainer({
       config: { ...config, ...config.online, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS },
-      policy: trainableCopy(base), reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
+      policy, reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
       preferences: scorerPreferences('sorted-digits', sortedReward), lora: config.lora,
     });
+    return { trainer, save: saver(config, checkpoint, policy) };
   }
-  const train = config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1);
-  const heldOut = config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2);
-  return new DpoTrainer({ config, policy: trainableCopy(base), reference: frozenCopy(base), train, heldOut, lora: config.lora });
+  const trainer = new DpoTrainer({ config, policy, reference: frozenCopy(base), ...preferenceData(config, checkpoint), lora: config.lora });
+  return { trainer, save: saver(config, checkpoint, policy) };
 }
 
 interface Subcommand<C> {
   schema: z.ZodType<C>;
-  build: (config: C) => LoopTrainer;
+  build: (config: C) => Built;
   monitors: (config: C) => MonitorOptions;
 }
 
@@ -103,7 +157,7 @@ export async function trainCommand(kind: TrainKind, configPath: string, options:
   const config = parseRunConfig(sub.schema, readFileSync(configPath, 'utf8'), configPath);
   const run = new RunFolder(config.runDir);
   run.writeConfig(config);
-  const trainer = sub.build(config);
+  const { trainer, save } = sub.build(config);
   const bar = options.progress ?? true ? new SingleBar({ format: `${kind} {bar} {value}/{total} {headline}` }, Presets.shades_classic) : null;
   bar?.start(config.steps, 0, { headline: '' });
   try {
@@ -112,7 +166,8 @@ export async function trainCommand(kind: TrainKind, configPath: string, options:
       onStep: (record) => bar?.update(record.step, { headline: HEADLINE[kind].filter((m) => record.metrics[m] !== undefined)
         .map((m) => `${m} ${record.metrics[m].toFixed(3)}`).join(' ') }),
     });
-    return { runDir: config.runDir, steps: trainer.step, resumedFrom: result.resumedFrom, last: result.records.at(-1) ?? null };
+    const saved = save ? save() : null;
+    return { runDir: config.runDir, steps: trainer.step, resumedFrom: result.resumedFrom, last: result.records.at(-1) ?? null, saved };
   } finally {
     bar?.stop();
   }
@@ -132,7 +187,7 @@ export function registerTrainCommand(program: Command): void {
       .action(async (options: { config: string; progress: boolean }) => {
         try {
           const summary = await trainCommand(kind, options.config, { progress: options.progress });
-          console.log(`${kind}: ${summary.steps} steps; metrics: ${join(summary.runDir, 'metrics.jsonl')}`);
+          console.log(`${kind}: ${summary.steps} steps; metrics: ${join(summary.runDir, 'metrics.jsonl')}${summary.saved ? `; ${summary.saved}` : ''}`);
         } catch (error) {
           // Config, data and monitor errors are for the user: the message names the key, file:line or checkpoint.
           process.stderr.write(`rlaif train ${kind}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,6 +1,7 @@
 // Config schemas of `rlaif train pg|sft|reward|dpo`: one strict zod schema per run type, the single source of
 // defaults, descriptions and checks; unknown keys are errors naming the key path; parsed configs are frozen.
-// Leaves out: model selection (every run uses the built-in digit-task policy, pretrained in-process from `seed`).
+// `model` picks the built-in digit-task policy (pretrained in-process from `seed`) or a Hugging Face checkpoint folder.
+// Leaves out: remote models (OpenAI-compatible endpoints train nothing here), tokenizer overrides.
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -10,6 +11,11 @@ const common = {
   pretrainSteps: z.number().int().min(1).default(80).describe('SFT steps of the built-in digit-task policy before training'),
   maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
   seed: z.number().int().default(7).describe('seed of pretraining, data order, sampling'),
+  model: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('builtin') }),
+    z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder: config.json + *.safetensors, tokenizer.json (or none for a vocab-96 character model)') }),
+  ]).default({ kind: 'builtin' }).describe('builtin: the digit-task policy (digit-string data); checkpoint: a GPT-2/Llama folder, text data through its tokenizer'),
+  saveTo: z.string().nullable().default(null).describe('where the trained model is written when the run ends (HF folder; PEFT adapter with LoRA); null = <runDir>/model for checkpoint models, nothing for builtin'),
 };
 
 const lora = z.strictObject({
@@ -30,6 +36,13 @@ export const pgConfigSchema = z.strictObject({
   klTarget: z.number().positive().nullable().default(null).describe('adaptive β toward this KL per sequence; null = fixed'),
   maxKl: z.number().positive().default(25).describe('stop the run when KL to the reference exceeds this'),
   epochs: z.number().int().min(1).default(2).describe('passes over each rollout (ppo/grpo)'),
+  prompts: z.string().nullable().default(null).describe('checkpoint models: prompts JSONL ({"prompt"} or {"messages"} rendered with the chat template)'),
+  reward: z.discriminatedUnion('name', [
+    z.strictObject({ name: z.literal('length-window'), min: z.number().int().min(0), max: z.number().int().min(0) }),
+    z.strictObject({ name: z.literal('contains'), text: z.string().min(1) }),
+    z.strictObject({ name: z.literal('regex'), pattern: z.string().min(1), flags: z.string().optional() }),
+  ]).nullable().default(null).describe('checkpoint models: programmatic text reward (length-window {min,max} chars, contains {text}, regex {pattern,flags})'),
+  maxNewTokens: z.number().int().min(1).default(32).describe('checkpoint models: tokens sampled per response (builtin: 7)'),
   minibatches: z.number().int().min(1).default(2).describe('optimizer steps per epoch'),
   lora,
 });
@@ -38,7 +51,7 @@ export const sftConfigSchema = z.strictObject({
   runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
   ...common,
   steps: common.steps.default(50),
-  data: z.string().nullable().default(null).describe('SFT JSONL ({"prompt", "response"} digit strings); null = built-in sorted-digit set'),
+  data: z.string().nullable().default(null).describe('SFT JSONL ({"prompt", "response"}: digit strings for builtin, text for checkpoint; or {"messages"} via the chat template); null = built-in sorted-digit set'),
   syntheticExamples: z.number().int().min(1).default(512).describe('size of the built-in set when data is null'),
   learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
   batchSize: z.number().int().min(1).default(32).describe('examples per step'),

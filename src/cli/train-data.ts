@@ -1,6 +1,6 @@
 // Data for `rlaif train sft|reward|dpo` on the built-in digit-task model: JSONL files in a small documented schema
-// (errors name the file, line and field) or built-in synthetic sets when no file is given. Leaves out: text for other
-// tokenizers (the built-in model's vocabulary is the digits 0–9; prompts and responses must be digit strings).
+// (errors name the file, line and field) or built-in synthetic sets when no file is given. Text data for checkpoint
+// models goes through their tokenizer in train-model.ts; here prompts and responses must be digit strings.
 //
 //   SFT JSONL, one object a line:         {"prompt": "", "response": "012345"}
 //   Preference JSONL (TRL standard form): {"prompt": "", "chosen": "013579", "rejected": "975310", "label": 0.9}
