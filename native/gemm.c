@@ -127,8 +127,9 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
 }
 
 /* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns. */
-#define GEMV_MAX_M 4
-#define GEMV_COLUMNS_PER_TASK 1024
+#define GEMV_MAX_M 16   /* B (K, N): register tiles beat packing up to here */
+#define GEMV_MAX_M_NT 4 /* B (N, K): dot products beat packing only for a few rows */
+#define GEMV_COLUMNS_PER_TASK 512 /* a multiple of every level's 2 x LANES */
 
 static void gemv_task(void *ctx, long task) {
   const GemmJob *j = ctx;
@@ -160,7 +161,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
   }
   GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
   int threads = rlaif_threads();
-  if (!transA && M <= GEMV_MAX_M && batch == 1) { /* decode: B streamed once, no packing */
+  if (!transA && batch == 1 && M <= (transB ? GEMV_MAX_M_NT : GEMV_MAX_M)) { /* decode: B read once, no packing */
     gemv(t, &j, threads);
     return;
   }

@@ -346,20 +346,48 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
   }
 }
 
-#define GEMV_BLOCK 512 /* columns per block: M <= 4 rows of C stay in L1 while B rows stream past */
+
+/* C (M <= 16 rows) columns [n0, n1) += alpha A B, B (K, N) row-major read in place (no packing): register tiles of
+ * 8 rows x 2 vectors; A rows beyond M are zero rows of a local copy, so every tile has the same shape. */
+#define GEMV_TILE_ROWS 8
+#define GEMV_MAX_K 1024
+
+static void gemv_nn_tile(const float *a8, const float *b, float *c, long rows, long N, long K, long n0, long n1,
+                         float alpha) {
+  long n = n0;
+  for (; n + 2 * LANES <= n1; n += 2 * LANES) {
+    vf acc[GEMV_TILE_ROWS][2];
+    memset(acc, 0, sizeof acc);
+    for (long k = 0; k < K; k++) {
+      vf b0 = vload(b + k * N + n), b1 = vload(b + k * N + n + LANES);
+      for (int m = 0; m < GEMV_TILE_ROWS; m++) {
+        float av = a8[m * K + k];
+        acc[m][0] += av * b0;
+        acc[m][1] += av * b1;
+      }
+    }
+    for (long m = 0; m < rows; m++)
+      for (int l = 0; l < LANES; l++) { c[m * N + n + l] += alpha * acc[m][0][l]; c[m * N + n + LANES + l] += alpha * acc[m][1][l]; }
+  }
+  for (; n < n1; n++)
+    for (long m = 0; m < rows; m++) {
+      float s = 0.0f;
+      for (long k = 0; k < K; k++) s += a8[m * K + k] * b[k * N + n];
+      c[m * N + n] += alpha * s;
+    }
+}
 
 void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                 float beta) {
   gemv_scale(c, M, N, n0, n1, beta);
-  for (long nb = n0; nb < n1; nb += GEMV_BLOCK) {
-    long ne = nb + GEMV_BLOCK < n1 ? nb + GEMV_BLOCK : n1;
-    for (long k = 0; k < K; k++) {
-      const float *br = b + k * N;
-      for (long m = 0; m < M; m++) {
-        float s = alpha * a[m * K + k];
-        float *cr = c + m * N;
-        for (long n = nb; n < ne; n++) cr[n] += s * br[n];
-      }
+  for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
+    long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
+    for (long k0 = 0; k0 < K; k0 += GEMV_MAX_K) {           /* K panels keep the padded A copy on the stack */
+      long kc = K - k0 < GEMV_MAX_K ? K - k0 : GEMV_MAX_K;
+      float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
+      memset(a8, 0, sizeof(float) * GEMV_TILE_ROWS * kc);
+      for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
+      gemv_nn_tile(a8, b + k0 * N, c + m0 * N, rows, N, kc, n0, n1, alpha);
     }
   }
 }
