@@ -4,6 +4,7 @@
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
 import { allocOutput, makeOutput, type Shape, shapeString, sizeOf, Tensor } from '../tensor.ts';
+import { stridedOffsets } from './indexing.ts';
 
 /** Output shape of broadcasting a with b, or an error naming the op and both shapes. */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
@@ -26,7 +27,7 @@ export function broadcastIndex(outShape: Shape, inShape: Shape): Int32Array {
   const key = `${outShape.join(',')}|${inShape.join(',')}`;
   let map = indexMaps.get(key);
   if (map) return map;
-  const n = sizeOf(outShape), rank = outShape.length;
+  const rank = outShape.length;
   const strides = new Array<number>(rank).fill(0);
   let s = 1;
   for (let i = inShape.length - 1; i >= 0; i--) {
@@ -34,19 +35,7 @@ export function broadcastIndex(outShape: Shape, inShape: Shape): Int32Array {
     strides[axis] = inShape[i] === 1 ? 0 : s;
     s *= inShape[i];
   }
-  map = new Int32Array(n);
-  const counter = new Array<number>(rank).fill(0);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    map[i] = offset;
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      counter[axis]++;
-      offset += strides[axis];
-      if (counter[axis] < outShape[axis]) break;
-      offset -= strides[axis] * counter[axis];
-      counter[axis] = 0;
-    }
-  }
+  map = stridedOffsets(outShape, strides);
   if (indexMaps.size > 512) indexMaps.clear();
   indexMaps.set(key, map);
   return map;

@@ -4,6 +4,7 @@
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
 import { allocOutput, makeOutput, type Shape, shapeString, sizeOf, Tensor } from '../tensor.ts';
+import { stridedOffsets } from './indexing.ts';
 import { normalizeAxis } from './reduce.ts';
 
 /** Same data, new shape; one dimension may be -1. The result shares the buffer (no copy). */
@@ -34,19 +35,7 @@ export function permute(a: Tensor, order: readonly number[]): Tensor {
   const inStrides = stridesOf(a.shape);
   const strides = order.map((o) => inStrides[o]);  // input stride for each output axis
   const n = a.size;
-  const map = new Int32Array(n);                   // output flat index -> input flat index
-  const counter = new Array<number>(rank).fill(0);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    map[i] = offset;
-    for (let ax = rank - 1; ax >= 0; ax--) {
-      counter[ax]++;
-      offset += strides[ax];
-      if (counter[ax] < shape[ax]) break;
-      offset -= strides[ax] * counter[ax];
-      counter[ax] = 0;
-    }
-  }
+  const map = stridedOffsets(shape, strides);      // output flat index -> input flat index
   const out = allocOutput(n), A = a.data;
   for (let i = 0; i < n; i++) out[i] = A[map[i]];
   return makeOutput('permute', out, shape, [a], (o) => {
