@@ -1,7 +1,7 @@
 // Pairwise preference judge: preamble, optional few-shot, two-step chain-of-thought (or the verdict asked for directly),
 // soft labels, both orders averaged, principles from a constitution (one sampled or all aggregated), optional clamping.
 // Returns a typed result. Leaves out "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
-import { onAbort } from './abort-fanout.ts';
+import { FanoutAbortController, onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
 import { checkTemplateMode, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
@@ -45,6 +45,9 @@ export class PairwiseJudge {
   readonly #chainOfThought: boolean;
   readonly #renderPreamble: (values: Record<string, string>) => string;
   readonly #renderContext: (values: Record<string, string>) => string;
+  // Frozen messages the provider may serialise once and reuse: one system prompt per principle, one verdict request.
+  readonly #systemMessages = new Map<string, ChatMessage>(); // principle text -> system message
+  readonly #verdictRequest: ChatMessage | null;
 
   constructor(executor: RequestExecutor, options: PairwiseJudgeOptions) {
     this.#chainOfThought = options.chainOfThought ?? true;
@@ -55,6 +58,7 @@ export class PairwiseJudge {
     this.#options = options;
     this.#renderPreamble = compileTemplate(options.template.preamble, options.template.path);
     this.#renderContext = compileTemplate(options.template.context, options.template.path);
+    this.#verdictRequest = options.template.verdictRequest ? Object.freeze({ role: 'user', content: options.template.verdictRequest }) : null;
   }
 
   /** Everything besides the input that changes the answer; part of the cache key. */
@@ -76,7 +80,7 @@ export class PairwiseJudge {
   async judge(input: PairwiseInput, signal?: AbortSignal): Promise<PairwiseResult> {
     const usage = emptyUsage();
     // Orders and principles run in parallel; the first failure stops its siblings so nothing runs after the result.
-    const siblings = new AbortController();
+    const siblings = new FanoutAbortController();
     const unsubscribe = onAbort(signal, () => siblings.abort());
     try {
       const principles = selectPrinciples(this.#options.constitution, this.#options.principleMode, input.id, this.#options.seed);
@@ -123,7 +127,7 @@ export class PairwiseJudge {
     let verdictMessages = messages; // without chain-of-thought the context itself asks for the verdict
     if (this.#chainOfThought) {
       rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
-      verdictMessages = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: this.#options.template.verdictRequest! }];
+      verdictMessages = [...messages, { role: 'assistant', content: rationale }, this.#verdictRequest!];
     }
     const reading = await verdictStep(this.#executor, verdictMessages, this.#verdictTokens, this.#options.steps, seed + 1, usage, signal);
     const probabilityFirst = reading.distribution[0]!;
@@ -157,12 +161,12 @@ export class PairwiseJudge {
       )
       .join('\n');
     const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
-    return [
-      { role: 'system', content: this.#renderPreamble({ principle: principle.text }) },
-      {
-        role: 'user',
-        content: this.#renderContext({ fewShot: fewShot ? `${fewShot}\n` : '', conversation: renderConversation(input.conversation) + reference, response1: first, response2: second }),
-      },
-    ];
+    let system = this.#systemMessages.get(principle.text);
+    if (!system) {
+      system = Object.freeze({ role: 'system', content: this.#renderPreamble({ principle: principle.text }) });
+      this.#systemMessages.set(principle.text, system);
+    }
+    const context = this.#renderContext({ fewShot: fewShot ? `${fewShot}\n` : '', conversation: renderConversation(input.conversation) + reference, response1: first, response2: second });
+    return [system, Object.freeze({ role: 'user', content: context })]; // the context is sent again with the verdict request
   }
 }

@@ -23,6 +23,28 @@ export function chatCompletionBody(model: string, options: ChatGenerateOptions):
   return body;
 }
 
+// Messages a caller froze cannot change, so their JSON is kept and reused: judges send the same system prompt, context
+// and verdict request in many requests (the context twice per order under chain-of-thought).
+const frozenMessageJson = new WeakMap<ChatGenerateOptions['messages'][number], string>();
+
+function messageJson(message: ChatGenerateOptions['messages'][number]): string {
+  if (!Object.isFrozen(message)) return JSON.stringify(message);
+  let json = frozenMessageJson.get(message);
+  if (json === undefined) {
+    json = JSON.stringify(message);
+    frozenMessageJson.set(message, json);
+  }
+  return json;
+}
+
+/** JSON.stringify(chatCompletionBody(model, options)), byte for byte, reusing the JSON of frozen messages. */
+export function chatCompletionJson(model: string, options: ChatGenerateOptions): string {
+  let messages = '';
+  for (const message of options.messages) messages += (messages === '' ? '' : ',') + messageJson(message);
+  const logprobs = (options.topLogprobs ?? 0) > 0 ? `,"logprobs":true,"top_logprobs":${JSON.stringify(options.topLogprobs)}` : '';
+  return `{"model":${JSON.stringify(model)},"messages":[${messages}],"max_tokens":${JSON.stringify(options.maxTokens)},"temperature":${JSON.stringify(options.temperature)},"seed":${JSON.stringify(options.seed)},"n":${JSON.stringify(options.n ?? 1)}${logprobs}}`;
+}
+
 // A plain validator instead of a zod schema: this runs once per request on the judging hot path, and it is small
 // enough to read. Same looseness as the schema it replaced: null/absent optional fields are allowed.
 type Json = Record<string, unknown>;

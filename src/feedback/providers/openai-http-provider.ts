@@ -3,13 +3,13 @@
 // Why not the `openai` package here: profiled on loopback, its per-request work (request building, header merging,
 // AbortController plumbing, fetch Response/Headers/web streams, logging hooks) cost about as much client CPU as the whole
 // raw HTTP exchange, which held judge throughput to ~0.5-0.65 of a raw client (bar: 0.95). This path does one
-// JSON.stringify, one http.request, one JSON.parse and a hand-written shape check. The `openai`-based provider stays
+// JSON.stringify (frozen messages' JSON reused), one http.request, one JSON.parse and a hand-written shape check. The `openai`-based provider stays
 // available (provider.client: openai-sdk). Logprob use follows Lee et al. 2023 (arXiv 2309.00267).
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ProviderError, parseRetryAfter, type ChatGenerateOptions, type ChatGenerateResult, type ChatModelV1 } from '../chat-model-v1.ts';
 import { onAbort } from '../abort-fanout.ts';
-import { chatCompletionBody, parseChatCompletion, redactUrl, statusError } from './chat-completion-wire.ts';
+import { chatCompletionJson, parseChatCompletion, redactUrl, statusError } from './chat-completion-wire.ts';
 
 export interface OpenAIHttpOptions {
   baseURL: string;
@@ -69,48 +69,60 @@ export class OpenAIHttpProvider implements ChatModelV1 {
   doGenerate(options: ChatGenerateOptions): Promise<ChatGenerateResult> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new ProviderError('client-error', 'request aborted by caller'));
-    const body = JSON.stringify(chatCompletionBody(this.modelId, options));
+    const body = chatCompletionJson(this.modelId, options);
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     return new Promise<ChatGenerateResult>((resolve, reject) => {
-      let settled = false;
-      const finish = (error: ProviderError | null, result?: ChatGenerateResult): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        unsubscribe();
-        if (error) reject(error);
-        else resolve(result!);
-      };
+      const pending = new PendingRequest(resolve, reject);
       const request = (this.#secure ? httpsRequest : httpRequest)(
         { hostname: this.#hostname, port: this.#port, path: this.#path, method: 'POST', agent: this.#agent, headers: { ...this.#headers, 'content-length': Buffer.byteLength(body) } },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', (error) => finish(new ProviderError('connection', `response failed: ${error.message}`)));
-          response.on('aborted', () => finish(new ProviderError('connection', 'response aborted')));
+          // A connection cut mid-body ends in 'error' ("aborted"), never in 'end'.
+          response.on('error', (error) => pending.finish(new ProviderError('connection', `response failed: ${error.message}`)));
           response.on('end', () => {
-            if (!response.complete) return finish(new ProviderError('connection', 'connection closed before the response completed'));
+            if (!response.complete) return pending.finish(new ProviderError('connection', 'connection closed before the response completed'));
             const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
             const status = response.statusCode ?? 0;
-            if (status < 200 || status >= 300) return finish(statusError(status, parseRetryAfter(headerReader(response.headers)), text));
+            if (status < 200 || status >= 300) return pending.finish(statusError(status, parseRetryAfter(headerReader(response.headers)), text));
             try {
-              finish(null, parseChatCompletion(text));
+              pending.finish(null, parseChatCompletion(text));
             } catch (error) {
-              finish(error instanceof ProviderError ? error : new ProviderError('bad-response', String(error)));
+              pending.finish(error instanceof ProviderError ? error : new ProviderError('bad-response', String(error)));
             }
           });
         },
       );
-      const timer = setTimeout(() => {
-        finish(new ProviderError('timeout', `no complete response within ${timeoutMs} ms`));
+      pending.timer = setTimeout(() => {
+        pending.finish(new ProviderError('timeout', `no complete response within ${timeoutMs} ms`));
         request.destroy();
       }, timeoutMs);
-      const unsubscribe = onAbort(signal, () => {
-        finish(new ProviderError('client-error', 'request aborted by caller'));
+      pending.unsubscribe = onAbort(signal, () => {
+        pending.finish(new ProviderError('client-error', 'request aborted by caller'));
         request.destroy();
       });
-      request.on('error', (error) => finish(new ProviderError('connection', `request failed: ${error.message}`)));
+      request.on('error', (error) => pending.finish(new ProviderError('connection', `request failed: ${error.message}`)));
       request.end(body);
     });
+  }
+}
+
+/** One request's settlement: the first outcome wins, then its timer and abort subscription are released. */
+class PendingRequest {
+  settled = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  unsubscribe: (() => void) | undefined;
+  constructor(
+    readonly resolve: (result: ChatGenerateResult) => void,
+    readonly reject: (error: ProviderError) => void,
+  ) {}
+
+  finish(error: ProviderError | null, result?: ChatGenerateResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+    if (error) this.reject(error);
+    else this.resolve(result!);
   }
 }
