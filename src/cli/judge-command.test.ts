@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startScriptedServer } from '../feedback/testing/scripted-openai-server.ts';
+import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
 import { savePretrained } from '../models/checkpoint.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
@@ -139,6 +140,26 @@ describe('rlaif judge', () => {
     assert.equal(again.usage.requests, 0, 're-run makes no call');
     writeFileSync(join(directory, 'labeler-bad.yaml'), 'input:\n  path: labeler-pairs.jsonl\n  format: trl\nprovider:\n  kind: in-process\n  model:\n    kind: checkpoint\n    pathh: labeler-checkpoint\n');
     await assert.rejects(judgeCommand({ config: join(directory, 'labeler-bad.yaml'), progress: false }), /labeler-bad\.yaml: unknown key 'provider\.model\.pathh'/);
+  });
+
+  test('a checkpoint with its tokenizer.json (HfTokenizer) as labeler, judging without chain-of-thought', async () => {
+    const trained = trainByteLevelBpe(['Away from children.', 'Anywhere at all.', 'Response 1 or 2, preferred response.'], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+    const vocabulary = Object.keys((trained.tokenizerJson.model as { vocab: object }).vocab).length + 1; // + the special token
+    const config = tinyGpt2Config({ vocab_size: vocabulary, n_positions: 64 });
+    const checkpoint = join(directory, 'bpe-labeler');
+    savePretrained(checkpoint, config, initParameters(config, 3));
+    saveTokenizer(checkpoint, trained);
+    writeFileSync(join(directory, 'bpe-pairs.jsonl'), '{"prompt":"Where do I keep bleach?","chosen":"Away from children.","rejected":"Anywhere at all."}\n');
+    const path = join(directory, 'bpe-labeler.yaml');
+    writeFileSync(path, `input:\n  path: bpe-pairs.jsonl\n  format: trl\nprovider:\n  kind: in-process\n  model:\n    kind: checkpoint\n    path: ${checkpoint}\njudge:\n  chainOfThought: false\n  verdictMaxTokens: 1\n  topLogprobs: ${vocabulary}\noutput:\n  runDirectory: bpe-labeler-run\n  parquet: false\n`);
+    const summary = await judgeCommand({ config: path, progress: false });
+    assert.equal(summary.judged, 1, JSON.stringify(summary));
+    assert.equal(summary.usage.requests, 2, 'one verdict request per order');
+    const record = JSON.parse(readFileSync(join(directory, 'bpe-labeler-run', 'preferences.jsonl'), 'utf8').trim());
+    assert.equal(record.judgment.provenance.templateVersion, 'pairwise-direct-v1');
+    const forward = record.judgment.result.positions[0].forward;
+    assert.equal(forward.labelSource, 'logprobs');
+    assert.ok(forward.probabilityFirst > 0 && forward.probabilityFirst < 1, `soft label ${forward.probabilityFirst}`);
   });
 
   test('chainOfThought: false in the config asks for each verdict directly: one request per order', async () => {
