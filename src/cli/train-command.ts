@@ -4,7 +4,7 @@
 // (train-data.ts); run folder with the frozen config, metrics.jsonl, checkpoint/ and resume; progress bar.
 // Leaves out: critique–revision from the CLI, judge-backed online DPO, judge or reward-model rewards for pg.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { z } from 'zod';
@@ -154,7 +154,7 @@ const SUBCOMMANDS: Record<TrainKind, Subcommand<RunBasics>> = {
 /** Runs one `rlaif train <kind>`: parse and freeze the config, write it, build, resume, train, checkpoint. */
 export async function trainCommand(kind: TrainKind, configPath: string, options: { progress?: boolean } = {}): Promise<TrainSummary> {
   const sub = SUBCOMMANDS[kind];
-  const config = parseRunConfig(sub.schema, readFileSync(configPath, 'utf8'), configPath);
+  const config = parseRunConfig(sub.schema, readFileSync(configPath, 'utf8'), configPath, dirname(resolve(configPath)));
   const run = new RunFolder(config.runDir);
   run.writeConfig(config);
   const { trainer, save } = sub.build(config);

@@ -3,6 +3,7 @@
 // `model` picks the built-in digit-task policy (pretrained in-process from `seed`) or a Hugging Face checkpoint folder.
 // Leaves out: remote models (OpenAI-compatible endpoints train nothing here), tokenizer overrides.
 import { parse } from 'yaml';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const common = {
@@ -25,7 +26,7 @@ const lora = z.strictObject({
 }).nullable().default(null).describe('train only LoRA adapters (base frozen); null = full fine-tuning');
 
 export const pgConfigSchema = z.strictObject({
-  runDir: z.string().default('runs/pg').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  runDir: z.string().default('runs/pg').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
   ...common,
   steps: common.steps.default(40),
   algorithm: z.enum(['reinforce', 'rloo', 'grpo', 'ppo']).default('grpo').describe('policy-gradient algorithm'),
@@ -48,7 +49,7 @@ export const pgConfigSchema = z.strictObject({
 });
 
 export const sftConfigSchema = z.strictObject({
-  runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
   ...common,
   steps: common.steps.default(50),
   data: z.string().nullable().default(null).describe('SFT JSONL ({"prompt", "response"}: digit strings for builtin, text for checkpoint; or {"messages"} via the chat template); null = built-in sorted-digit set'),
@@ -58,7 +59,7 @@ export const sftConfigSchema = z.strictObject({
 });
 
 export const rewardConfigSchema = z.strictObject({
-  runDir: z.string().default('runs/reward').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  runDir: z.string().default('runs/reward').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
   ...common,
   steps: common.steps.default(200),
   data: z.string().nullable().default(null).describe('preference JSONL ({"prompt", "chosen", "rejected", "label"?}); null = built-in sorted-digit pairs'),
@@ -71,7 +72,7 @@ export const rewardConfigSchema = z.strictObject({
 });
 
 export const dpoConfigSchema = z.strictObject({
-  runDir: z.string().default('runs/dpo').describe('run folder: config.json, metrics.jsonl, checkpoint/'),
+  runDir: z.string().default('runs/dpo').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
   ...common,
   steps: common.steps.default(60),
   mode: z.enum(['offline', 'online']).default('offline').describe('offline: from a preference dataset; online: Self-Rewarding loop on fresh samples'),
@@ -99,13 +100,30 @@ export type RewardRunConfig = z.infer<typeof rewardConfigSchema>;
 export type DpoRunConfig = z.infer<typeof dpoConfigSchema>;
 
 /** Parses YAML text with a schema into a frozen config; unknown or invalid keys are errors naming the key path. */
-export function parseRunConfig<T>(schema: z.ZodType<T>, text: string, source = 'config'): Readonly<T> {
-  const result = schema.safeParse(parse(text) ?? {});
+/**
+ * Parses, resolves relative paths (runDir, saveTo, data, heldOut, prompts, model.path) against `baseDirectory` (the
+ * config file's folder, as `rlaif judge` does), and freezes.
+ */
+export function parseRunConfig<T>(schema: z.ZodType<T>, text: string, source = 'config', baseDirectory?: string): Readonly<T> {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (error) {
+    throw new Error(`${source}: not valid YAML: ${(error as Error).message}`);
+  }
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new Error(result.error.issues.map((i) => {
       const keys = i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, k].join('.')).join(', ') : i.path.join('.');
       return `${source}: ${keys || '(root)'}: ${i.message}`;
     }).join('\n'));
   }
-  return Object.freeze(result.data);
+  if (baseDirectory === undefined) return Object.freeze(result.data);
+  const data = { ...(result.data as Record<string, unknown>) };
+  for (const key of ['runDir', 'saveTo', 'data', 'heldOut', 'prompts']) {
+    if (typeof data[key] === 'string') data[key] = resolve(baseDirectory, data[key] as string);
+  }
+  const model = data.model as { kind: string; path?: string } | undefined;
+  if (model?.kind === 'checkpoint' && model.path) data.model = { ...model, path: resolve(baseDirectory, model.path) };
+  return Object.freeze(data as T);
 }
