@@ -62,9 +62,16 @@ export async function runTraining(trainer: LoopTrainer, options: LoopOptions): P
   return { resumedFrom, lastCheckpoint, records };
 }
 
-/** A run killed after its last checkpoint wrote metrics for steps it will redo: keep only steps ≤ step. */
+/** A run killed after its last checkpoint wrote metrics for steps it will redo: keep only whole lines of steps ≤ step. */
 function dropMetricsAfter(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '' && (JSON.parse(line) as StepRecord).step <= step);
+  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+    if (line.trim() === '') return false;
+    try {
+      return (JSON.parse(line) as StepRecord).step <= step;
+    } catch {
+      return false; // a line torn by the kill: its step is redone
+    }
+  });
   writeFileSync(path, kept.map((line) => `${line}\n`).join(''));
 }

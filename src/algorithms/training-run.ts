@@ -85,7 +85,10 @@ export class RunFolder {
   }
 
   get checkpointDir(): string { return join(this.dir, 'checkpoint'); }
-  hasCheckpoint(): boolean { return existsSync(join(this.checkpointDir, 'state.json')); }
+  hasCheckpoint(): boolean {
+    recoverCheckpoint(this.checkpointDir);
+    return existsSync(join(this.checkpointDir, 'state.json'));
+  }
 }
 
 export interface TrainingState {
@@ -114,8 +117,22 @@ export function saveCheckpoint(dir: string, tensors: Map<string, Tensor>, optimi
   writeFileSync(join(tmp, 'tensors.bin'), new Uint8Array(bytes.buffer));
   const manifest = { version: 1, state, optimizer: { kind: optimizer.kind, step: optimizer.step, lr: optimizer.lr }, entries };
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(manifest));
-  rmSync(dir, { recursive: true, force: true });
+  // Swap in two renames so a kill at any instant leaves a complete checkpoint at dir or at dir.old (never neither):
+  // recoverCheckpoint() puts dir.old back when the second rename did not happen.
+  const previous = `${dir}.old`;
+  rmSync(previous, { recursive: true, force: true });
+  if (existsSync(dir)) renameSync(dir, previous);
   renameSync(tmp, dir);
+  rmSync(previous, { recursive: true, force: true });
+}
+
+/** After a kill between saveCheckpoint's two renames, the last complete checkpoint is dir.old: move it back. */
+export function recoverCheckpoint(dir: string): void {
+  const previous = `${dir}.old`;
+  if (!existsSync(join(dir, 'state.json')) && existsSync(join(previous, 'state.json'))) {
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(previous, dir);
+  }
 }
 
 /** Loads a checkpoint into the given tensors (same names and sizes) and returns optimizer and training state. */
