@@ -173,6 +173,16 @@ export class Tensor {
     return this.grad;
   }
 
+  /**
+   * The gradient buffer for a kernel that writes every element (a GEMM): on the first contribution a fresh buffer
+   * that need not be zeroed, with beta 0 (overwrite); afterwards the accumulated buffer with beta 1.
+   */
+  gradForOverwrite(): { grad: Float32Array; beta: 0 | 1 } {
+    if (this.grad) return { grad: this.grad, beta: 1 };
+    this.grad = allocOutput(this.size);
+    return { grad: this.grad, beta: 0 };
+  }
+
   zeroGrad(): void {
     if (this.grad) this.grad.fill(0);
   }

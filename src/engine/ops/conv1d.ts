@@ -25,7 +25,10 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const parents = bias ? [x, weight, bias] : [x, weight];
   return makeOutput('conv1d', out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                   // (rows, out)
-    if (x.requiresGrad) gemm(dY, weight.data, x.gradBuffer(), rows, inFeatures, outFeatures, false, true, 1);
+    if (x.requiresGrad) {
+      const { grad, beta } = x.gradForOverwrite();
+      gemm(dY, weight.data, grad, rows, inFeatures, outFeatures, false, true, beta);
+    }
     if (weight.requiresGrad) gemm(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1);
     if (bias?.requiresGrad) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });

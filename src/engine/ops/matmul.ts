@@ -98,7 +98,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const parents = bias ? [x, weight, bias] : [x, weight];
   return makeOutput('linear', out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                      // (rows, out)
-    if (x.requiresGrad) gemm(dY, weight.data, x.gradBuffer(), rows, inFeatures, outFeatures, false, false, 1, 1, 0, 0, 0);
+    if (x.requiresGrad) {
+      const { grad, beta } = x.gradForOverwrite();
+      gemm(dY, weight.data, grad, rows, inFeatures, outFeatures, false, false, beta, 1, 0, 0, 0);
+    }
     if (weight.requiresGrad) gemm(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1, 1, 0, 0, 0);
     if (bias?.requiresGrad) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });
