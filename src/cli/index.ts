@@ -10,4 +10,12 @@ import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(pro
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
 import { registerTrainCommand } from './train-command.ts'; registerTrainCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Bad input is reported as one line naming the problem; RLAIF_DEBUG=1 shows the stack too.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`rlaif ${process.argv[2] ?? ''}: ${message}\n`);
+  if (process.env.RLAIF_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+}
