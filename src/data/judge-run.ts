@@ -142,7 +142,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     const judged = judgedRecord(record, prepared[index]!, judgment.result, provenance);
     if (judged) preferences.push(judged);
     else if (judgment.result.kind === 'invalid') failures.push({ id: record.id, reason: judgment.result.reason, detail: judgment.result.detail, raw: judgment.result.raw, source: record.source ?? null });
-    return { gold: goldCandidate(prepared[index]!), result: judgment.result };
+    return { gold: config.input ? goldCandidate(prepared[index]!) : null, result: judgment.result };
   });
   summary.judged = preferences.length;
   summary.failures = failures.length;
@@ -151,7 +151,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
   writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
   writeFileSync(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
-  const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement is against the first sample of each pair and means nothing.';
+  const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
   const note = `${gold} Same-position-preferred after averaging is 0 by construction (one label serves both orders).`;
   writeFileSync(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
   writeFileSync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);

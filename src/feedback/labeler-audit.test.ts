@@ -49,6 +49,24 @@ test('metrics on a worked example', () => {
   assert.match(table, /50\.0%/);
 });
 
+test('pairs without a gold label leave agreement figures n/a and still measure position bias and ties', () => {
+  const audit = auditLabeler([
+    { gold: null, result: judged(0.9, 0.7) }, // both orders chose position 1
+    { gold: null, result: judged(0.6, 0.4) }, // P(A) = 0.6; orders consistent
+    { gold: 'A', result: judged(0.2, 0.9) },  // P(A) = 0.15: wrong
+  ]);
+  assert.equal(audit.judged, 3);
+  assert.equal(audit.labeled, 1);
+  assert.equal(audit.accuracy, 0, 'accuracy counts the one labeled pair only');
+  assert.equal(audit.samePositionPreferredBefore, 1 / 3);
+  const unlabeled = auditLabeler([{ gold: null, result: judged(0.9, 0.7) }]);
+  assert.equal(unlabeled.accuracy, null);
+  assert.equal(unlabeled.cohenKappa, null);
+  assert.equal(unlabeled.expectedCalibrationError, null);
+  assert.equal(unlabeled.samePositionPreferredBefore, 1);
+  assert.match(formatAudit(unlabeled), /alignment \/ accuracy \(order-averaged\)\s+n\/a/);
+});
+
 test('kappa and calibration edge cases', () => {
   assert.equal(cohenKappa([[1, 1], [0, 0]]), 1);
   assert.equal(cohenKappa([[1, 0], [0, 1]]), -1);

@@ -5,7 +5,7 @@
 import type { PairwiseResult } from './judgment-types.ts';
 
 export interface AuditItem {
-  gold: 'A' | 'B'; // which candidate the human or checker preferred
+  gold: 'A' | 'B' | null; // which candidate the human or checker preferred; null when nobody labeled the pair
   result: PairwiseResult;
 }
 
@@ -14,7 +14,8 @@ export interface LabelerAudit {
   judged: number; // ok results
   failureRate: number; // typed failures of any reason / pairs
   parseFailureRate: number; // 'unparseable-verdict' failures / pairs
-  accuracy: number | null; // order-averaged labels vs gold over judged pairs, ties counted as half right
+  labeled: number; // judged pairs with a gold label: agreement figures are over these, null when there are none
+  accuracy: number | null; // order-averaged labels vs gold over judged labeled pairs, ties counted as half right
   accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting
   cohenKappa: number | null; // averaged hard labels vs gold, ties left out
   samePositionPreferredBefore: number | null; // share of (pair, principle) where both orders chose the same position
@@ -63,6 +64,7 @@ export function expectedCalibrationError(items: Array<{ confidence: number; corr
 
 export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
   let judged = 0;
+  let labeled = 0;
   let failures = 0;
   let parseFailures = 0;
   let correct = 0;
@@ -84,13 +86,16 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
     judged++;
     const tie = result.preferred === 'tie';
     if (tie) ties++;
-    const averaged = result.positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / result.positions.length;
-    const itemCredit = credit(averaged, gold, tie);
-    correct += itemCredit;
-    const forward = result.positions.reduce((sum, verdict) => sum + verdict.forward.probabilityA, 0) / result.positions.length;
-    correctForward += credit(forward, gold, Math.abs(forward - 0.5) <= tieMargin);
-    if (!tie) kappaLabels.push([averaged > 0.5 ? 1 : 0, gold === 'A' ? 1 : 0]);
-    calibration.push({ confidence: Math.max(result.probability, 1 - result.probability), correct: itemCredit });
+    if (gold !== null) {
+      labeled++;
+      const averaged = result.positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / result.positions.length;
+      const itemCredit = credit(averaged, gold, tie);
+      correct += itemCredit;
+      const forward = result.positions.reduce((sum, verdict) => sum + verdict.forward.probabilityA, 0) / result.positions.length;
+      correctForward += credit(forward, gold, Math.abs(forward - 0.5) <= tieMargin);
+      if (!tie) kappaLabels.push([averaged > 0.5 ? 1 : 0, gold === 'A' ? 1 : 0]);
+      calibration.push({ confidence: Math.max(result.probability, 1 - result.probability), correct: itemCredit });
+    }
     for (const verdict of result.positions) {
       for (const single of [verdict.forward, verdict.reversed]) {
         if (!single) continue;
@@ -113,8 +118,9 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
     judged,
     failureRate: ratio(failures, items.length) ?? 0,
     parseFailureRate: ratio(parseFailures, items.length) ?? 0,
-    accuracy: ratio(correct, judged),
-    accuracyForwardOnly: ratio(correctForward, judged),
+    labeled,
+    accuracy: ratio(correct, labeled),
+    accuracyForwardOnly: ratio(correctForward, labeled),
     cohenKappa: cohenKappa(kappaLabels),
     samePositionPreferredBefore: ratio(samePositionBefore, orderPairs),
     samePositionPreferredAfter: ratio(samePositionAfter, orderPairs),
@@ -132,7 +138,7 @@ function percent(value: number | null): string {
 /** A plain-text table: our figures beside Lee et al.'s. */
 export function formatAudit(audit: LabelerAudit): string {
   const rows: Array<[string, string, string]> = [
-    ['pairs (judged)', `${audit.pairs} (${audit.judged})`, ''],
+    ['pairs (judged, with a gold label)', `${audit.pairs} (${audit.judged}, ${audit.labeled})`, ''],
     ['alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
     ['accuracy, one order only', percent(audit.accuracyForwardOnly), ''],
     ["Cohen's kappa", audit.cohenKappa === null ? 'n/a' : audit.cohenKappa.toFixed(3), ''],
