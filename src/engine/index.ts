@@ -12,5 +12,4 @@ export * from './ops/matmul.ts';
 export * from './ops/nn.ts';
 export * from './ops/heads.ts';
 export * from './ops/rope.ts';
-export * from './ops/conv1d.ts';
 export * from './ops/swiglu.ts';

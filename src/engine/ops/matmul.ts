@@ -1,4 +1,5 @@
-// Matrix products on the backend GEMM: matmul (both transposes, batched, 2-D right operand broadcast) and linear.
+// Matrix products on the backend GEMM: matmul (both transposes, batched, 2-D right operand broadcast), and the affine
+// projections linear (weight (out, in)) and conv1d (weight (in, out), Hugging Face's Conv1D) sharing one body.
 // Gradients are GEMMs too, accumulated straight into the gradient buffers (beta = 1).
 // Leaves out: broadcasting of batch dimensions other than "one side is 2-D".
 import { EngineError } from '../backend.ts';
@@ -82,27 +83,41 @@ function gemmAccumulate(a: Float32Array, b: Float32Array, c: Float32Array, M: nu
  * The bias is added in place after the GEMM; its gradient is a column sum.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (weight.rank !== 2) throw new EngineError('linear', `weight must be (out, in), got ${shapeString(weight.shape)}`);
-  const [outFeatures, inFeatures] = weight.shape;
+  return projection('linear', x, weight, bias ?? null, true);
+}
+
+/** y = x W + bias with W stored (in, out): Hugging Face's Conv1D, which GPT-2's projections use. */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return projection('conv1d', x, weight, bias ?? null, false);
+}
+
+/** One affine map for both weight layouts: outIn = true for (out, in) weights, false for (in, out). */
+function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, outIn: boolean): Tensor {
+  const layout = outIn ? '(out, in)' : '(in, out)';
+  if (weight.rank !== 2) throw new EngineError(op, `weight must be ${layout}, got ${shapeString(weight.shape)}`);
+  const [outFeatures, inFeatures] = outIn ? weight.shape : [weight.shape[1], weight.shape[0]];
   if (x.rank < 1 || x.shape[x.rank - 1] !== inFeatures) {
-    throw new EngineError('linear', `input ${shapeString(x.shape)} does not end in ${inFeatures} (weight ${shapeString(weight.shape)})`);
+    throw new EngineError(op, `input ${shapeString(x.shape)} does not end in ${inFeatures} (weight ${shapeString(weight.shape)})`);
   }
   if (bias && (bias.rank !== 1 || bias.size !== outFeatures)) {
-    throw new EngineError('linear', `bias ${shapeString(bias.shape)} does not match ${outFeatures} outputs`);
+    throw new EngineError(op, `bias ${shapeString(bias.shape)} does not match ${outFeatures} outputs`);
   }
   const backend = getBackend();
   const rows = x.size / Math.max(inFeatures, 1);
-  const out = allocOutput(rows * outFeatures);
-  gemm(x.data, weight.data, out, rows, outFeatures, inFeatures, false, true, 0, 1, 0, 0, 0);
+  const out = allocOutput(rows * outFeatures);                             // (rows, out)
+  gemm(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0, 1, 0, 0, 0);
   if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
   const parents = bias ? [x, weight, bias] : [x, weight];
-  return makeOutput('linear', out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
+  return makeOutput(op, out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                      // (rows, out)
-    if (x.requiresGrad) {
+    if (x.requiresGrad) {                                                    // dX = dY W (out, in) or dY Wᵀ (in, out)
       const { grad, beta } = x.gradForOverwrite();
-      gemm(dY, weight.data, grad, rows, inFeatures, outFeatures, false, false, beta, 1, 0, 0, 0);
+      gemm(dY, weight.data, grad, rows, inFeatures, outFeatures, false, !outIn, beta, 1, 0, 0, 0);
     }
-    if (weight.requiresGrad) gemm(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1, 1, 0, 0, 0);
+    if (weight.requiresGrad) {                                               // dW = dYᵀ x (out, in) or xᵀ dY (in, out)
+      if (outIn) gemm(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1, 1, 0, 0, 0);
+      else gemm(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1, 1, 0, 0, 0);
+    }
     if (bias?.requiresGrad) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });
 }

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { Rng } from '../random.ts';
 import { parameter, setPoisoning, type Tensor } from '../tensor.ts';
 import { gradcheck } from '../testing/gradcheck.ts';
-import { conv1d } from './conv1d.ts';
+import { conv1d } from './matmul.ts';
 import { mergeHeads, splitHeads } from './heads.ts';
 import { rope, ropeTables } from './rope.ts';
 import { swiglu } from './swiglu.ts';
