@@ -7,7 +7,7 @@ import type { CritiqueRevisionResult, PointwiseInput } from '../feedback/judgmen
 import type { Transformer } from '../models/transformer.ts';
 import { responseTokens, sampleBatch } from './rollout.ts';
 import { sftStep, type SftExample } from './sft-trainer.ts';
-import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export interface CritiqueRevisionConfig {
   promptsPerStep: number;
@@ -98,14 +98,10 @@ export class CritiqueRevisionTrainer {
   }
 
   save(dir: string): void {
-    saveCheckpoint(dir, this.trainable, this.optimizer.state(), this.state());
+    saveTrainer(dir, this, this.state());
   }
 
   load(dir: string): void {
-    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
-    this.optimizer.loadState(optimizer);
-    this.step = state.step;
-    this.dataPosition = state.dataPosition;
-    this.rng.setState(state.rng);
+    this.rng.setState(restoreTrainer(dir, this).rng);
   }
 }

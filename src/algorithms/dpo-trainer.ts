@@ -9,7 +9,7 @@ import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
 import { checkPreferencePairs, epochIndex, type TokenPreferencePair } from './preference-pairs.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
-import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export type DpoLossType = 'dpo' | 'ipo' | 'cdpo';
 
@@ -144,15 +144,11 @@ export class DpoTrainer {
   }
 
   save(dir: string, extraTensors = new Map<string, Tensor>(), extra: Record<string, unknown> = {}): void {
-    saveCheckpoint(dir, new Map([...this.trainable, ...extraTensors]), this.optimizer.state(), this.state(extra));
+    saveTrainer(dir, this, this.state(extra), extraTensors);
   }
 
   load(dir: string, extraTensors = new Map<string, Tensor>()): TrainingState {
-    const { optimizer, state } = loadCheckpoint(dir, new Map([...this.trainable, ...extraTensors]));
-    this.optimizer.loadState(optimizer);
-    this.step = state.step;
-    this.dataPosition = state.dataPosition;
-    return state;
+    return restoreTrainer(dir, this, extraTensors);
   }
 }
 

@@ -11,7 +11,7 @@ import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
 import { maskedMeanValue, type TokenAggregation } from './token-aggregation.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
-import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export type PolicyGradientAlgorithm = 'reinforce' | 'rloo' | 'grpo' | 'ppo';
 
@@ -202,14 +202,11 @@ export class PolicyGradientTrainer {
   }
 
   save(dir: string): void {
-    saveCheckpoint(dir, this.trainable, this.optimizer.state(), this.state());
+    saveTrainer(dir, this, this.state());
   }
 
   load(dir: string): void {
-    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
-    this.optimizer.loadState(optimizer);
-    this.step = state.step;
-    this.dataPosition = state.dataPosition;
+    const state = restoreTrainer(dir, this);
     this.rng.setState(state.rng);
     this.klController.loadState(state.extra.kl as ReturnType<KlController['state']>);
     this.baseline = (state.extra.baseline as number | null) ?? undefined;

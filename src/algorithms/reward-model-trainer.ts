@@ -7,7 +7,7 @@ import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
 import { checkPreferencePairs, concatTokens, epochIndex, type TokenPreferencePair } from './preference-pairs.ts';
-import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export interface RewardModelConfig {
   learningRate: number;
@@ -126,14 +126,11 @@ export class RewardModelTrainer {
   }
 
   save(dir: string): void {
-    saveCheckpoint(dir, this.trainable, this.optimizer.state(), this.state());
+    saveTrainer(dir, this, this.state());
   }
 
   load(dir: string): void {
-    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
-    this.optimizer.loadState(optimizer);
-    this.step = state.step;
-    this.dataPosition = state.dataPosition;
+    restoreTrainer(dir, this);
   }
 }
 

@@ -5,7 +5,7 @@
 import { AdamW, backward, crossEntropy, Rng, scope, type Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { epochIndex } from './preference-pairs.ts';
-import { loadCheckpoint, saveCheckpoint, StageTimer, type StepRecord } from './training-run.ts';
+import { restoreTrainer, saveTrainer, StageTimer, type StepRecord } from './training-run.ts';
 
 export interface SftExample {
   prompt: Int32Array;    // (P,) context tokens (no loss)
@@ -88,13 +88,10 @@ export class SftTrainer {
   }
 
   save(dir: string): void {
-    saveCheckpoint(dir, this.trainable, this.optimizer.state(), { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra: {} });
+    saveTrainer(dir, this, { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra: {} });
   }
 
   load(dir: string): void {
-    const { optimizer, state } = loadCheckpoint(dir, this.trainable);
-    this.optimizer.loadState(optimizer);
-    this.step = state.step;
-    this.dataPosition = state.dataPosition;
+    restoreTrainer(dir, this);
   }
 }

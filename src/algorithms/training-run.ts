@@ -100,7 +100,7 @@ export interface TrainingState {
 
 interface TensorEntry { name: string; offset: number; length: number }
 
-/** Writes a checkpoint atomically: to `<dir>.tmp`, then renamed over `<dir>` (a crash never leaves half a checkpoint). */
+/** Writes a checkpoint atomically: to `<dir>.tmp`, then swapped in by renames (a kill never leaves half a checkpoint). */
 export function saveCheckpoint(dir: string, tensors: Map<string, Tensor>, optimizer: OptimizerState, state: TrainingState): void {
   const entries: TensorEntry[] = [];
   const blobs: Float32Array[] = [];
@@ -133,6 +133,30 @@ export function recoverCheckpoint(dir: string): void {
     rmSync(dir, { recursive: true, force: true });
     renameSync(previous, dir);
   }
+}
+
+/** The state every trainer checkpoints besides its own extras (RNG, KL coefficient, baselines, reference weights). */
+export interface CheckpointedTrainer {
+  step: number;
+  dataPosition: number;
+  readonly trainable: Map<string, Tensor>;
+  readonly optimizer: { state(): OptimizerState; loadState(state: OptimizerState): void };
+}
+
+/** Saves a trainer's trainable tensors (and extra tensors), optimizer state and training state. */
+export function saveTrainer(dir: string, trainer: CheckpointedTrainer, state: TrainingState,
+  extraTensors: Map<string, Tensor> = new Map()): void {
+  saveCheckpoint(dir, new Map([...trainer.trainable, ...extraTensors]), trainer.optimizer.state(), state);
+}
+
+/** Restores tensors, optimizer, step and data position; returns the state so the trainer can restore its extras. */
+export function restoreTrainer(dir: string, trainer: CheckpointedTrainer,
+  extraTensors: Map<string, Tensor> = new Map()): TrainingState {
+  const { optimizer, state } = loadCheckpoint(dir, new Map([...trainer.trainable, ...extraTensors]));
+  trainer.optimizer.loadState(optimizer);
+  trainer.step = state.step;
+  trainer.dataPosition = state.dataPosition;
+  return state;
 }
 
 /** Loads a checkpoint into the given tensors (same names and sizes) and returns optimizer and training state. */
