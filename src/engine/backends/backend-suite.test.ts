@@ -6,36 +6,18 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { AttentionParams, Backend, GemmParams } from '../backend.ts';
 import { availableBackends, loadBackend } from './index.ts';
+import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
 import { JsBackend } from './js-backend.ts';
 import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
 
 const js = new JsBackend();
 const SIZES = [0, 1, 3, 17, 129];
 
-/** Deterministic uniforms in [-1, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-const rand = rng(42);
-const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rand() * scale);
-const poison = (n: number) => new Float32Array(n).fill(NaN);
+const rand = uniforms(42);
+const random = (n: number, scale = 1) => randomBuffer(rand, n, scale);
+const poison = poisoned;
 const ids = (n: number, V: number) => Int32Array.from({ length: n }, () => Math.floor(((rand() + 1) / 2) * V));
-
-/** |got - want| <= abs + rel |want| everywhere (NaN in got fails); names the first bad index. */
-function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, rel = 1e-5, abs = 1e-5): void {
-  assert.equal(got.length, want.length, `${label}: length`);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    if (g === w) continue;
-    if (!(Math.abs(g - w) <= abs + rel * Math.abs(w))) assert.fail(`${label}[${i}]: got ${g}, want ${w}`);
-  }
-}
+const close = assertClose;
 
 /** Runs `call` on js and on `backend` with identical copies of `arrays`; compares the `outputs` keys. */
 function same<T extends Record<string, Float32Array | Int32Array>>(label: string, backend: Backend, arrays: T,

@@ -4,32 +4,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttentionParams, Backend, GemmParams } from '../backend.ts';
+import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
 import { JsBackend } from './js-backend.ts';
 import { createWasmBackend, WasmBackend } from './wasm-backend.ts';
 
 const js = new JsBackend();
 const wasm = createWasmBackend() as WasmBackend;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(1234);
-const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
-const poisoned = (n: number) => new Float32Array(n).fill(NaN);
+const next = uniforms(1234);
+const rand = () => (next() + 1) / 2;  // [0, 1)
+const randn = (n: number, scale = 1) => randomBuffer(next, n, scale);
 
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 2e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
-    if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    if (!(Math.abs(a - e) <= tol * (1 + Math.abs(e)))) assert.fail(`${what}: element ${i} is ${a}, expected ${e}`);
-  }
+/** Relative-to-(1 + |expected|) tolerance, NaN matching NaN (poisoned buffers both sides leave alone). */
+function check(actual: Float32Array, expected: Float32Array, what: string, tol = 2e-4): void {
+  assertClose(what, actual, expected, tol, tol, true);
 }
 
 /** Runs fn on js and wasm over copies of the same buffers and compares every buffer afterwards. */
@@ -38,7 +26,7 @@ function compare(what: string, buffers: Float32Array[], fn: (backend: Backend, b
   const mine = buffers.map((b) => b.slice()), ref = buffers.map((b) => b.slice());
   fn(js, ref);
   fn(wasm, mine);
-  mine.forEach((b, i) => assertClose(b, ref[i], `${what} buffer ${i}`, tol));
+  mine.forEach((b, i) => check(b, ref[i], `${what} buffer ${i}`, tol));
 }
 
 function gemmCase(M: number, N: number, K: number, transA: boolean, transB: boolean, beta: number, batch = 1,
@@ -89,7 +77,7 @@ test('wasm gemm runs tasks on the worker threads', async (t) => {
   for (let rep = 0; rep < 20 && runtime.workerTasks === before; rep++) {
     const c = poisoned(n * n);
     wasm.gemm(params(c));
-    assertClose(c, expected, 'threaded gemm');
+    check(c, expected, 'threaded gemm');
   }
   assert.ok(runtime.workerTasks > before, 'no GEMM task ran on a worker thread');
 });
