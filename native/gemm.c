@@ -138,9 +138,8 @@ static void gemv_task(void *ctx, long task) {
   else j->t->gemv_nn(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
 }
 
-static void gemv(const KernelTable *t, const GemmJob *j, int threads) {
+static void gemv(const GemmJob *j, int threads) {
   long tasks = (j->N + GEMV_COLUMNS_PER_TASK - 1) / GEMV_COLUMNS_PER_TASK;
-  (void)t;
   if (threads == 1 || tasks == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
     for (long task = 0; task < tasks; task++) gemv_task((void *)j, task);
   } else {
@@ -162,7 +161,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
   GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
   int threads = rlaif_threads();
   if (!transA && batch == 1 && M <= (transB ? GEMV_MAX_M_NT : GEMV_MAX_M)) { /* decode: B read once, no packing */
-    gemv(t, &j, threads);
+    gemv(&j, threads);
     return;
   }
   double macs = (double)M * N * K * batch;

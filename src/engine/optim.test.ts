@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import { linear } from './ops/matmul.ts';
 import { crossEntropy } from './ops/nn.ts';
 import { sum } from './ops/reduce.ts';
-import { mul } from './ops/elementwise.ts';
+import { exp, log, mul } from './ops/elementwise.ts';
 import { AdamW, clipGradNorm, SGD, warmupCosine } from './optim.ts';
 import { Rng } from './random.ts';
-import { backward, parameter, scope, type Tensor, tensor } from './tensor.ts';
+import { backward, clearPool, parameter, scope, type Tensor, tensor } from './tensor.ts';
 
 function randParam(n: number, seed: number): Tensor {
   return parameter(new Rng(seed).fillNormal(new Float32Array(n)), [n]);
@@ -127,4 +127,22 @@ test('scope hands intermediate buffers back and keeps what it returns and the pa
   assert.ok(Number.isFinite(kept.item()), 'returned tensor survives');
   const reused = scope(() => released.includes(mul(w, w).data));
   assert.equal(reused, true, 'the next step reuses the pooled buffer');
+});
+
+test('a scope that throws drops its half-built graph: the next NaN is blamed on the op that made it', () => {
+  const w = parameter(Float32Array.of(-1, 2), [2], 'w');
+  assert.throws(() => scope(() => {
+    log(w);                                   // NaN at element 0, recorded on the tape
+    throw new Error('forward failed');
+  }), /forward failed/);
+  const big = parameter(Float32Array.of(1000), [1], 'big');
+  assert.throws(() => backward(sum(exp(big))), /NaN\/Inf first appears in the output of exp \[1\]/);
+});
+
+test('clearPool frees pooled buffers: the next step allocates afresh', () => {
+  const w = randParam(64, 7);
+  const released: Float32Array[] = [];
+  scope(() => { released.push(mul(w, w).data); });
+  clearPool();
+  assert.equal(scope(() => released.includes(mul(w, w).data)), false);
 });

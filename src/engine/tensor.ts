@@ -104,6 +104,9 @@ export function scope<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (error) {
+    dropFromTape(new Set(frame));   // a step that failed mid-forward leaves no half graph for the next backward
+    throw error;
   } finally {
     scopes.pop();
   }
@@ -216,14 +219,6 @@ export function zeros(shape: Shape, requiresGrad = false): Tensor {
   return new Tensor(allocZeros(sizeOf(shape)), shape, requiresGrad);
 }
 
-export function full(shape: Shape, value: number, requiresGrad = false): Tensor {
-  return new Tensor(allocOutput(sizeOf(shape)).fill(value), shape, requiresGrad);
-}
-
-export function scalar(value: number): Tensor {
-  return new Tensor(Float32Array.of(value), []);
-}
-
 /** A parameter: a leaf that requires a gradient and is never pooled by scopes it was not created in. */
 export function parameter(data: Float32Array, shape: Shape, name?: string): Tensor {
   return new Tensor(data, shape, true, name);
@@ -304,10 +299,9 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
   for (const node of nodes) { node.backwardFn = null; node.parents = []; }
 }
 
-/** Drops the recorded graph without a backward pass (e.g. after an exception mid-forward). */
-export function clearTape(): void {
-  for (const node of tape) { node.backwardFn = null; node.parents = []; }
-  tape = [];
+function dropFromTape(nodes: Set<Tensor>): void {
+  for (const node of tape) if (nodes.has(node)) { node.backwardFn = null; node.parents = []; }
+  tape = tape.filter((node) => !nodes.has(node));
 }
 
 function describeFirstNonFinite(nodes: Tensor[]): string {
