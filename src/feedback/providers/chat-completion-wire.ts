@@ -3,6 +3,15 @@
 // Leaves out streaming, tools and images. Logprob fields as used by Lee et al. 2023 (arXiv 2309.00267).
 import { ProviderError, type ChatGenerateOptions, type ChatGenerateResult, type GeneratedToken, type TokenAlternative } from '../chat-model-v1.ts';
 
+/** Where an OpenAI-compatible endpoint is and how to authenticate: the options both providers take. */
+export interface OpenAIEndpointOptions {
+  baseURL: string;
+  model: string;
+  apiKeyEnvironmentVariable?: string; // name of the variable holding the key; the key itself never enters a record
+  environment?: Record<string, string | undefined>; // defaults to process.env
+  defaultTimeoutMs?: number;
+}
+
 export interface ChatCompletionRequestBody {
   model: string;
   messages: ChatGenerateOptions['messages'];

@@ -2,7 +2,7 @@
 // Leaves out retries (the request executor owns them; the client is built with maxRetries 0) and streaming.
 // Asks for logprobs/top_logprobs so judges can read soft labels (Lee et al. 2023, arXiv 2309.00267).
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { chatCompletionBody, parseChatCompletion, redactUrl, statusError } from './chat-completion-wire.ts';
+import { chatCompletionBody, parseChatCompletion, redactUrl, statusError, type OpenAIEndpointOptions } from './chat-completion-wire.ts';
 import { createNodeHttpFetch } from './node-http-fetch.ts';
 import { OpenAIHttpProvider } from './openai-http-provider.ts';
 import {
@@ -13,12 +13,7 @@ import {
   type ChatModelV1,
 } from '../chat-model-v1.ts';
 
-export interface OpenAICompatibleOptions {
-  baseURL: string;
-  model: string;
-  apiKeyEnvironmentVariable?: string; // name of the variable holding the key; the key itself never enters a record
-  environment?: Record<string, string | undefined>; // defaults to process.env
-  defaultTimeoutMs?: number;
+export interface OpenAICompatibleOptions extends OpenAIEndpointOptions {
   transport?: 'node-http' | 'global-fetch'; // node-http (default): keep-alive node:http agent, cheaper per request
 }
 

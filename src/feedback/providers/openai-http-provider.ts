@@ -9,14 +9,9 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ProviderError, parseRetryAfter, type ChatGenerateOptions, type ChatGenerateResult, type ChatModelV1 } from '../chat-model-v1.ts';
 import { onAbort } from '../abort-fanout.ts';
-import { chatCompletionJson, parseChatCompletion, redactUrl, statusError } from './chat-completion-wire.ts';
+import { chatCompletionJson, parseChatCompletion, redactUrl, statusError, type OpenAIEndpointOptions } from './chat-completion-wire.ts';
 
-export interface OpenAIHttpOptions {
-  baseURL: string;
-  model: string;
-  apiKeyEnvironmentVariable?: string; // name of the variable holding the key; the key itself never enters a record
-  environment?: Record<string, string | undefined>; // defaults to process.env
-  defaultTimeoutMs?: number;
+export interface OpenAIHttpOptions extends OpenAIEndpointOptions {
   maxSockets?: number; // keep-alive connections at most (default 256; the executor's concurrency bounds use)
 }
 
