@@ -43,6 +43,8 @@ function positiveInt(name: string, value: string): number {
 
 function runDemo(options: DemoOptions): void {
   const steps = positiveInt('steps', options.steps), seed = Number(options.seed), lr = Number(options.lr);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${options.seed}"`);
+  if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`--lr must be a positive number, got "${options.lr}"`);
   const tokenizer = new CharTokenizer();
   const text = readFileSync(options.corpus, 'utf8');
   const tokens = Int32Array.from(tokenizer.encode(text));
