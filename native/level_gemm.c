@@ -170,6 +170,14 @@ static void pack_a(const float *restrict a, long rsa, long csa, long mc, long kc
         else for (long k = 0; k < kc; k++) o[k * MR + r] = 0.0f;
       }
     } else {
+#if defined(__AVX512F__)
+      if (rsa == 1) { /* op(A) = A^T: each k's MR values are contiguous in the source; one masked copy per k */
+        const __mmask16 keep = (__mmask16)((1u << mr) - 1u);
+        for (long k = 0; k < kc; k++)
+          _mm512_mask_storeu_ps(o + k * MR, (__mmask16)0x3fff, _mm512_maskz_loadu_ps(keep, a + k * csa + i0));
+        continue;
+      }
+#endif
       for (long k = 0; k < kc; k++) {
         const float *src = a + k * csa + i0 * rsa;
         for (int r = 0; r < MR; r++) o[k * MR + r] = r < mr ? src[r * rsa] : 0.0f;
