@@ -1,8 +1,10 @@
-// Tests the labeler audit on hand-built judgments whose metrics are worked out by hand, and on a biased scripted labeler.
+// Tests the labeler audit on hand-built judgments whose metrics are worked out by hand (pairwise, and pairs labeled from
+// two scores, whose position figures must read n/a).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OrderVerdict, PairwiseResult } from './judgment-types.ts';
+import type { OrderVerdict, PairwiseResult, PointwiseJudgment } from './judgment-types.ts';
 import { auditLabeler, cohenKappa, expectedCalibrationError, formatAudit } from './labeler-audit.ts';
+import type { ScoredPairJudgment, ScoredPairResult } from './scored-pair-judge.ts';
 
 function verdict(order: 'A-first' | 'B-first', probabilityFirst: number): OrderVerdict {
   return { order, probabilityFirst, probabilityA: order === 'A-first' ? probabilityFirst : 1 - probabilityFirst, rationale: 'r', labelSource: 'logprobs', votes: null, verdictRaw: '1' };
@@ -75,4 +77,42 @@ test('kappa and calibration edge cases', () => {
   assert.equal(expectedCalibrationError([0, 1, 2, 3].map((index) => ({ confidence: 0.75, correct: index < 3 ? 1 : 0 }))), 0);
   // Overconfident: confidence 0.95, half right.
   assert.ok(Math.abs(expectedCalibrationError([{ confidence: 0.95, correct: 1 }, { confidence: 0.95, correct: 0 }])! - 0.45) < 1e-12);
+});
+
+function scoredPair(preferred: 'A' | 'B' | 'tie', probability: number): ScoredPairResult {
+  const usage = { requests: 2, promptTokens: 0, completionTokens: 0 };
+  const principle = { id: 'p', text: 't' };
+  const score = (value: number): PointwiseJudgment => ({ kind: 'ok', score: value, reward: (value - 5.5) / 4.5, distribution: Array.from({ length: 10 }, (_, index) => (index + 1 === value ? 1 : 0)), labelSource: 'logprobs', rationale: 'r', principle, usage });
+  const [a, b] = preferred === 'A' ? [8, 3] : preferred === 'B' ? [3, 8] : [5, 5];
+  return { kind: 'ok', judge: 'pointwise', preferred, probability, rationale: 'r', principles: [principle], scores: { A: score(a), B: score(b) }, usage: { requests: 4, promptTokens: 0, completionTokens: 0 } };
+}
+
+test('pairs labeled from two scores: agreement, ties and parse failures measured; position figures n/a, never 0', () => {
+  const usage = { requests: 1, promptTokens: 0, completionTokens: 0 };
+  const scoredA = (scoredPair('A', 1) as ScoredPairJudgment).scores.A;
+  const unparseable: ScoredPairResult = { kind: 'invalid', judge: 'pointwise', candidate: 'B', reason: 'unparseable-verdict', raw: 'banana', detail: 'candidate B: no verdict', usage, scores: { A: scoredA, B: { kind: 'invalid', reason: 'unparseable-verdict', raw: 'banana', detail: '', usage } } };
+  const audit = auditLabeler([
+    { gold: 'A', result: scoredPair('A', 0.9) }, // right
+    { gold: 'A', result: scoredPair('B', 0.2) }, // wrong
+    { gold: 'B', result: scoredPair('tie', 0.5) }, // half
+    { gold: 'B', result: scoredPair('B', 0.3) }, // right
+    { gold: null, result: scoredPair('A', 0.7) }, // no gold: counts for ties only
+    { gold: 'A', result: unparseable },
+  ], 0, 'pointwise');
+  assert.equal(audit.judge, 'pointwise');
+  assert.deepEqual([audit.pairs, audit.judged, audit.labeled], [6, 5, 4]);
+  assert.equal(audit.accuracy, (1 + 0 + 0.5 + 1) / 4);
+  assert.equal(audit.tieRate, 1 / 5);
+  assert.equal(audit.parseFailureRate, 1 / 6);
+  // kappa over the 3 non-ties: labeler (A, B, B) vs gold (A, A, B): po = 2/3, pe = (1/3)(2/3) + (2/3)(1/3) = 4/9.
+  assert.ok(Math.abs(audit.cohenKappa! - (2 / 3 - 4 / 9) / (1 - 4 / 9)) < 1e-12);
+  // ECE: confidences 0.9, 0.8, 0.5, 0.7 with credits 1, 0, 0.5, 1 in four different bins.
+  assert.ok(Math.abs(audit.expectedCalibrationError! - (0.1 + 0.8 + 0 + 0.3) / 4) < 1e-12);
+  for (const figure of [audit.accuracyForwardOnly, audit.samePositionPreferredBefore, audit.samePositionPreferredAfter, audit.positionOneRateBefore]) assert.equal(figure, null);
+  const table = formatAudit(audit);
+  assert.match(table, /same position preferred, before averaging\s+n\/a \*/);
+  assert.match(table, /alignment \/ accuracy \(pointwise scores\)\s+62\.5%/);
+  assert.match(table, /\* not applicable: the pointwise judge scores each response alone/);
+  assert.throws(() => auditLabeler([{ gold: 'A', result: judged(0.9, 0.2) }], 0, 'pointwise'), /a pairwise judgment in a pointwise audit/);
+  assert.throws(() => auditLabeler([{ gold: 'A', result: scoredPair('A', 0.9) }]), /a pointwise judgment in a pairwise audit/);
 });

@@ -1,22 +1,25 @@
 // Audits a labeler against human or gold preferences: accuracy (alignment), Cohen's kappa, same-position-preferred rate
 // before and after order averaging, tie rate, parse-failure rate, expected calibration error of the soft labels.
+// Pairs labeled from two separate scores (pointwise, rubric) have no position: those figures are n/a, never 0.
 // Leaves out confidence intervals. Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
 // 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI preamble + chain-of-thought).
 import type { PairwiseResult } from './judgment-types.ts';
+import type { JudgeKind, ScoredPairResult } from './scored-pair-judge.ts';
 
 export interface AuditItem {
   gold: 'A' | 'B' | null; // which candidate the human or checker preferred; null when nobody labeled the pair
-  result: PairwiseResult;
+  result: PairwiseResult | ScoredPairResult;
 }
 
 export interface LabelerAudit {
+  judge: JudgeKind; // pointwise and rubric score each response alone: the position figures below are null (n/a)
   pairs: number;
   judged: number; // ok results
   failureRate: number; // typed failures of any reason / pairs
   parseFailureRate: number; // 'unparseable-verdict' failures / pairs
   labeled: number; // judged pairs with a gold label: agreement figures are over these, null when there are none
   accuracy: number | null; // order-averaged labels vs gold over judged labeled pairs, ties counted as half right
-  accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting
+  accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting; null for scored judges
   cohenKappa: number | null; // averaged hard labels vs gold, ties left out
   samePositionPreferredBefore: number | null; // share of (pair, principle) where both orders chose the same position
   samePositionPreferredAfter: number | null; // the same after averaging: 0 by construction except where orders were not both judged
@@ -62,7 +65,12 @@ export function expectedCalibrationError(items: Array<{ confidence: number; corr
   return sums.reduce((total, bin) => (bin.count === 0 ? total : total + (bin.count / items.length) * Math.abs(bin.correct / bin.count - bin.confidence / bin.count)), 0);
 }
 
-export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
+/** Credit and hard label of a pair labeled from two scores: no orders to average, the verdict is the pair's. */
+function scoredCredit(preferred: 'A' | 'B' | 'tie', gold: 'A' | 'B'): number {
+  return preferred === 'tie' ? 0.5 : preferred === gold ? 1 : 0;
+}
+
+export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind = 'pairwise'): LabelerAudit {
   let judged = 0;
   let labeled = 0;
   let failures = 0;
@@ -86,6 +94,17 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
     judged++;
     const tie = result.preferred === 'tie';
     if (tie) ties++;
+    if (!('positions' in result) !== (judge !== 'pairwise')) throw new Error(`auditLabeler: a ${'positions' in result ? 'pairwise' : result.judge} judgment in a ${judge} audit`);
+    if (!('positions' in result)) {
+      // Scored separately: agreement and calibration as for pairwise, nothing about positions.
+      if (gold === null) continue;
+      labeled++;
+      const itemCredit = scoredCredit(result.preferred, gold);
+      correct += itemCredit;
+      if (!tie) kappaLabels.push([result.preferred === 'A' ? 1 : 0, gold === 'A' ? 1 : 0]);
+      calibration.push({ confidence: Math.max(result.probability, 1 - result.probability), correct: itemCredit });
+      continue;
+    }
     if (gold !== null) {
       labeled++;
       const averaged = result.positions.reduce((sum, verdict) => sum + verdict.probabilityA, 0) / result.positions.length;
@@ -113,14 +132,16 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0): LabelerAudit {
       if ((averagedFirstForward > 0.5 && averagedFirstReversed > 0.5) || (averagedFirstForward < 0.5 && averagedFirstReversed < 0.5)) samePositionAfter++;
     }
   }
+  const scored = judge !== 'pairwise';
   return {
+    judge,
     pairs: items.length,
     judged,
     failureRate: ratio(failures, items.length) ?? 0,
     parseFailureRate: ratio(parseFailures, items.length) ?? 0,
     labeled,
     accuracy: ratio(correct, labeled),
-    accuracyForwardOnly: ratio(correctForward, labeled),
+    accuracyForwardOnly: scored ? null : ratio(correctForward, labeled),
     cohenKappa: cohenKappa(kappaLabels),
     samePositionPreferredBefore: ratio(samePositionBefore, orderPairs),
     samePositionPreferredAfter: ratio(samePositionAfter, orderPairs),
@@ -135,21 +156,25 @@ function percent(value: number | null): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`;
 }
 
-/** A plain-text table: our figures beside Lee et al.'s. */
+/** A plain-text table: our figures beside Lee et al.'s. Position rows of a scored judge read n/a with the reason below. */
 export function formatAudit(audit: LabelerAudit): string {
+  const scored = audit.judge !== 'pairwise';
+  const position = (value: number | null): string => (scored ? 'n/a *' : percent(value));
   const rows: Array<[string, string, string]> = [
     ['pairs (judged, with a gold label)', `${audit.pairs} (${audit.judged}, ${audit.labeled})`, ''],
-    ['alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
-    ['accuracy, one order only', percent(audit.accuracyForwardOnly), ''],
+    [scored ? `alignment / accuracy (${audit.judge} scores)` : 'alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
+    ['accuracy, one order only', position(audit.accuracyForwardOnly), ''],
     ["Cohen's kappa", audit.cohenKappa === null ? 'n/a' : audit.cohenKappa.toFixed(3), ''],
-    ['same position preferred, before averaging', percent(audit.samePositionPreferredBefore), percent(audit.reference.samePositionPreferred)],
-    ['same position preferred, after averaging', percent(audit.samePositionPreferredAfter), ''],
-    ['position 1 chosen (single orders)', percent(audit.positionOneRateBefore), ''],
+    ['same position preferred, before averaging', position(audit.samePositionPreferredBefore), percent(audit.reference.samePositionPreferred)],
+    ['same position preferred, after averaging', position(audit.samePositionPreferredAfter), ''],
+    ['position 1 chosen (single orders)', position(audit.positionOneRateBefore), ''],
     ['tie rate', percent(audit.tieRate), ''],
     ['parse-failure rate', percent(audit.parseFailureRate), ''],
     ['failure rate (all typed failures)', percent(audit.failureRate), ''],
     ['expected calibration error', audit.expectedCalibrationError === null ? 'n/a' : audit.expectedCalibrationError.toFixed(3), ''],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  return [`${'metric'.padEnd(width)}  ${'ours'.padEnd(12)}  ${audit.reference.source}`, ...rows.map(([name, ours, theirs]) => `${name.padEnd(width)}  ${ours.padEnd(12)}  ${theirs}`)].join('\n');
+  const table = [`${'metric'.padEnd(width)}  ${'ours'.padEnd(12)}  ${audit.reference.source}`, ...rows.map(([name, ours, theirs]) => `${name.padEnd(width)}  ${ours.padEnd(12)}  ${theirs}`)];
+  if (scored) table.push('', `* not applicable: the ${audit.judge} judge scores each response alone, never beside the other, so no response is shown in a position to prefer.`);
+  return table.join('\n');
 }
