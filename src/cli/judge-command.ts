@@ -1,6 +1,7 @@
 // `rlaif judge --config judge.yaml`: judges a dataset of pairs with the RLAIF labeler recipe, with a progress bar;
 // Ctrl-C stops cleanly and re-running the same command continues from the cache. Writes the run folder (see judge-run.ts).
-// Pairs come from a dataset or are sampled from a policy model (config `sample`). Recipe: Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset or are sampled from a policy model (config `sample`); judge.kind picks pairwise, pointwise
+// or rubric labeling. Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
@@ -47,7 +48,7 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
       signal,
       events: {
         onStart: (total, alreadyCached) => {
-          logger.info({ event: 'judge-start', total, alreadyCached, provider: config.provider.kind, model: config.provider.model }, 'judge-start');
+          logger.info({ event: 'judge-start', total, alreadyCached, judge: config.judge.kind, provider: config.provider.kind, model: config.provider.model }, 'judge-start');
           bar?.start(total, 0, { failures, cached });
         },
         onResult: (id, kind, fromCache) => {
@@ -78,7 +79,7 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
 export function registerJudgeCommand(program: Command): void {
   program
     .command('judge')
-    .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler (two-step CoT, soft labels, both orders); resumable')
+    .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler: pairwise (two-step CoT, soft labels, both orders), or each response scored alone (judge.kind pointwise 1-10 or rubric 0-5); resumable')
     .requiredOption('-c, --config <path>', 'judge config YAML (see src/data/judge-run-config.ts for every key)')
     .option('-o, --run-directory <path>', 'run folder (overrides output.runDirectory)')
     .option('-n, --limit <count>', 'judge only the first N pairs', (value) => Number.parseInt(value, 10))

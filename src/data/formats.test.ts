@@ -112,7 +112,9 @@ describe('round-trips of judged records', () => {
     const expectedChosen = prepared.candidateA === 'chosen' ? single!.rejected : single!.chosen;
     assert.deepEqual(judged!.chosen, expectedChosen);
     assert.equal(judged!.judgment!.probabilityChosen, 0.75);
-    assert.equal(judged!.judgment!.result.positions[0]!.reversed!.probabilityFirst, 0.3);
+    const result = judged!.judgment!.result;
+    assert.ok('positions' in result, 'a pairwise judgment');
+    assert.equal(result.positions[0]!.reversed!.probabilityFirst, 0.3);
     assert.equal(judged!.judgment!.result.rationale, 'A is kinder.');
     assert.equal(judged!.judgment!.provenance.model, 'scripted');
   });

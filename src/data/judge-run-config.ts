@@ -42,6 +42,73 @@ const sampleSchema = z.strictObject({
   limit: z.number().int().positive().optional().describe('judge only the first N sampled pairs'),
 });
 
+// The judge section: one branch per judge.kind, sharing the fields below; a key of another kind is an error naming it.
+const judgeCommonFields = {
+  templatesDirectory: z.string().optional().describe('directory whose <name>.yaml files override the shipped templates'),
+  clamp: z.strictObject({ min: z.number().min(0).max(0.5), max: z.number().min(0.5).max(1) }).nullable().default(null).describe("clamp the pair's P(A), e.g. {min: 0.4, max: 0.6} as in Constitutional AI"),
+  tieMargin: z.number().min(0).max(0.5).default(0).describe("|P(A) - 0.5| at or below this is a tie; pointwise/rubric: equal scores give P(A) = 0.5 exactly, so margin 0 ties exactly equal scores"),
+  maxParseAttempts: z.number().int().min(1).default(3).describe('verdict/score attempts before a typed unparseable-verdict failure'),
+  seed: z.number().int().default(0).describe('seeds principle draws, candidate order and every sampling call'),
+  rationaleMaxTokens: z.number().int().positive().default(512).describe("pairwise/pointwise: the step-one rationale; rubric: the justification ending 'Score: N'"),
+  rationaleTemperature: z.number().min(0).default(0).describe('sampling temperature of the rationale (rubric: of the justification)'),
+};
+
+// Fields of the judges that read a verdict token (pairwise, pointwise), under principles from a constitution.
+const verdictTokenFields = {
+  constitution: z.string().optional().describe('constitution YAML; the shipped harmlessness one when absent'),
+  chainOfThought: z.boolean().default(true).describe('two-step: a rationale first, then the verdict asked for separately; false asks for the verdict directly (one request per order or response; Lee et al. ablation)'),
+  topLogprobs: z.number().int().min(1).default(5).describe('alternatives read at the verdict token; at most 20 for openai-compatible providers (the OpenAI limit), up to the vocabulary in-process; pointwise needs 10 to see every score'),
+  votes: z.number().int().min(1).default(5).describe('samples when the provider gives no logprobs'),
+  voteTemperature: z.number().min(0).default(1),
+  verdictMaxTokens: z.number().int().positive().default(2).describe('tokens read for the verdict (pointwise: 2 reads a "10" split into "1","0")'),
+};
+
+const kindDescription =
+  "pairwise (default): both responses in one prompt, soft label from the verdict token, both orders averaged (Lee et al. 2023, arXiv 2309.00267); " +
+  'pointwise: each response rated 1-10 alone (probability-weighted mean, direct RLAIF); rubric: each response given 0-5 additive points alone (Self-Rewarding LMs, arXiv 2401.10020). ' +
+  "For pointwise and rubric, P(A preferred) = P(score_A > score_B) + P(equal)/2 from the two score distributions (pointwise: the 1-10 probabilities; rubric: the sampled scores, so one sample gives a hard 1, 0 or 0.5); the higher-scored response is chosen";
+
+const pairwiseJudgeSchema = z.strictObject({
+  kind: z.literal('pairwise').describe(kindDescription),
+  ...judgeCommonFields,
+  ...verdictTokenFields,
+  principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe('one principle drawn per pair, or all averaged'),
+  bothOrders: z.boolean().default(true).describe('pairwise only: judge (A,B) and (B,A) and average, cancelling position bias'),
+  fewShot: z
+    .array(z.strictObject({ conversation: z.array(messageSchema).min(1), response1: z.string(), response2: z.string(), rationale: z.string(), preferred: z.union([z.literal(1), z.literal(2)]) }))
+    .default([])
+    .describe('pairwise only: worked examples shown before each pair'),
+});
+
+const pointwiseJudgeSchema = z.strictObject({
+  kind: z.literal('pointwise').describe(kindDescription),
+  ...judgeCommonFields,
+  ...verdictTokenFields,
+  principleMode: z
+    .literal('sample-one', { error: "judge.kind 'pointwise' scores both responses under one principle drawn per pair; 'aggregate-all' is for judge.kind 'pairwise'" })
+    .default('sample-one')
+    .describe('one principle drawn per pair; both responses are scored under it'),
+});
+
+const rubricJudgeSchema = z.strictObject({
+  kind: z.literal('rubric').describe(kindDescription),
+  ...judgeCommonFields,
+  samples: z.number().int().min(1).default(1).describe('rubric only: judgments sampled per response; the score is their mean and P(A) compares them sample by sample (Yuan et al. sample 3); above 1 needs rationaleTemperature > 0'),
+});
+
+/** The judge kinds and the keys each accepts, for errors that name the kind a misplaced key belongs to. */
+const judgeKeysByKind = { pairwise: Object.keys(pairwiseJudgeSchema.shape), pointwise: Object.keys(pointwiseJudgeSchema.shape), rubric: Object.keys(rubricJudgeSchema.shape) };
+
+const judgeSchema = z
+  .preprocess(
+    (value) => (value && typeof value === 'object' && !Array.isArray(value) && !('kind' in value) ? { ...value, kind: 'pairwise' } : value),
+    z.discriminatedUnion('kind', [pairwiseJudgeSchema, pointwiseJudgeSchema, rubricJudgeSchema], { error: (issue) => (issue.code === 'invalid_union' ? "expected 'pairwise', 'pointwise' or 'rubric'" : undefined) }),
+  )
+  .prefault({})
+  .describe("the AI labeler; judge.kind picks how (default 'pairwise'); a key that only another kind uses is an error naming that kind");
+
+export type JudgeSettings = z.infer<typeof pairwiseJudgeSchema> | z.infer<typeof pointwiseJudgeSchema> | z.infer<typeof rubricJudgeSchema>;
+
 export const judgeRunConfigSchema = z.strictObject({
   input: z
     .strictObject({
@@ -53,29 +120,7 @@ export const judgeRunConfigSchema = z.strictObject({
     .describe('a dataset of pairs to judge (give this or sample)'),
   sample: sampleSchema.optional().describe('sample pairs from a policy instead of reading a dataset (give this or input)'),
   provider: providerSchema,
-  judge: z
-    .strictObject({
-      templatesDirectory: z.string().optional().describe('directory whose <name>.yaml files override the shipped templates'),
-      constitution: z.string().optional().describe('constitution YAML; the shipped harmlessness one when absent'),
-      principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe('one principle drawn per pair, or all averaged'),
-      bothOrders: z.boolean().default(true).describe('judge (A,B) and (B,A) and average, cancelling position bias'),
-      clamp: z.strictObject({ min: z.number().min(0).max(0.5), max: z.number().min(0.5).max(1) }).nullable().default(null).describe('clamp soft labels, e.g. {min: 0.4, max: 0.6} as in Constitutional AI'),
-      tieMargin: z.number().min(0).max(0.5).default(0).describe('|P(A) - 0.5| at or below this is a tie'),
-      fewShot: z
-        .array(z.strictObject({ conversation: z.array(messageSchema).min(1), response1: z.string(), response2: z.string(), rationale: z.string(), preferred: z.union([z.literal(1), z.literal(2)]) }))
-        .default([])
-        .describe('worked examples shown before each pair'),
-      chainOfThought: z.boolean().default(true).describe('two-step: a rationale first, then the verdict asked for separately; false asks for the verdict directly (one request per order; Lee et al. ablation)'),
-      topLogprobs: z.number().int().min(1).default(5).describe('alternatives read at the verdict token; at most 20 for openai-compatible providers (the OpenAI limit), up to the vocabulary in-process'),
-      votes: z.number().int().min(1).default(5).describe('samples when the provider gives no logprobs'),
-      voteTemperature: z.number().min(0).default(1),
-      rationaleMaxTokens: z.number().int().positive().default(512),
-      rationaleTemperature: z.number().min(0).default(0),
-      verdictMaxTokens: z.number().int().positive().default(2),
-      maxParseAttempts: z.number().int().min(1).default(3).describe('verdict attempts before a typed unparseable-verdict failure'),
-      seed: z.number().int().default(0).describe('seeds principle draws, candidate order and every sampling call'),
-    })
-    .prefault({}),
+  judge: judgeSchema,
   requests: z
     .strictObject({
       concurrency: z.number().int().min(1).max(1024).default(8).describe('requests in flight at most'),
@@ -101,7 +146,8 @@ export const judgeRunConfigSchema = z.strictObject({
   retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure'),
 }).superRefine((config, context) => {
   if ((config.input === undefined) === (config.sample === undefined)) context.addIssue({ code: 'custom', path: [], message: "give exactly one of 'input' (a dataset of pairs) or 'sample' (pairs sampled from a policy)" });
-  if (config.provider.kind === 'openai-compatible' && config.judge.topLogprobs > 20) context.addIssue({ code: 'custom', path: ['judge', 'topLogprobs'], message: 'at most 20 with an openai-compatible provider' });
+  if (config.provider.kind === 'openai-compatible' && config.judge.kind !== 'rubric' && config.judge.topLogprobs > 20) context.addIssue({ code: 'custom', path: ['judge', 'topLogprobs'], message: 'at most 20 with an openai-compatible provider' });
+  if (config.judge.kind === 'rubric' && config.judge.samples > 1 && config.judge.rationaleTemperature === 0) context.addIssue({ code: 'custom', path: ['judge', 'samples'], message: 'samples above 1 at rationaleTemperature 0 would all be the same judgment; raise judge.rationaleTemperature' });
   if (config.provider.kind === 'in-process' && config.provider.model !== 'deterministic-test' && !config.provider.supportsLogprobs) context.addIssue({ code: 'custom', path: ['provider', 'supportsLogprobs'], message: 'only the deterministic-test model can be told to hide its logprobs' });
 });
 
@@ -131,11 +177,30 @@ function reportedIssue(issue: Issue): Issue {
   return deeper ? reportedIssue(deeper) : issue;
 }
 
+const otherKindReasons: Record<string, string> = {
+  bothOrders: 'pointwise and rubric judges score each response alone, so there is no order to swap',
+  fewShot: 'its worked examples compare two responses side by side',
+  samples: 'pairwise and pointwise judges sample votes only without logprobs (judge.votes)',
+};
+
+/** An unknown key under `judge` that another judge.kind uses: say which kind, and why it does not apply here. */
+function misplacedJudgeKey(raw: unknown, key: string): string | null {
+  const judge = (raw as { judge?: { kind?: unknown } } | null)?.judge;
+  const kind = typeof judge?.kind === 'string' ? judge.kind : 'pairwise';
+  const owners = Object.entries(judgeKeysByKind).filter(([, keys]) => keys.includes(key)).map(([owner]) => `'${owner}'`);
+  if (owners.length === 0) return null;
+  const reason = otherKindReasons[key] ?? (kind === 'rubric' ? "the rubric judge reads its score from the 'Score: N' it writes, under the fixed criteria of its template (no principles, no verdict token)" : null);
+  return `key 'judge.${key}' is for judge.kind ${owners.join(' or ')}, not '${kind}'${reason ? `: ${reason}` : ''}`;
+}
+
 export function parseJudgeRunConfig(raw: unknown, source: string): JudgeRunConfig {
   const parsed = judgeRunConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = reportedIssue(parsed.error.issues[0]!);
-    if (issue.code === 'unrecognized_keys') throw new Error(`${source}: unknown key '${[...issue.path, issue.keys[0]].join('.')}'`);
+    if (issue.code === 'unrecognized_keys') {
+      const misplaced = issue.path.length === 1 && issue.path[0] === 'judge' ? misplacedJudgeKey(raw, String(issue.keys[0])) : null;
+      throw new Error(`${source}: ${misplaced ?? `unknown key '${[...issue.path, issue.keys[0]].join('.')}'`}`);
+    }
     throw new Error(`${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
   }
   return deepFreeze(parsed.data);

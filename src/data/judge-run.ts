@@ -1,20 +1,18 @@
 // One judging job over a dataset of pairs into a run folder: cache.jsonl (append-only, the resume point), then, once
 // every pair is judged, preferences.jsonl (+ .parquet), failures.jsonl, audit.json/.txt and usage.json.
-// Pairs come from a dataset or are sampled from a policy first (sampled-pairs.ts). Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset or are sampled from a policy first (sampled-pairs.ts); judge.kind picks pairwise, pointwise
+// or rubric labeling (configured-judge.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { loadConstitution } from '../feedback/constitution.ts';
 import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
 import { JudgmentCache } from '../feedback/judgment-cache.ts';
 import { runJudgments, type CachedJudgment } from '../feedback/judge-runner.ts';
-import type { JudgmentProvenance, PairwiseResult } from '../feedback/judgment-types.ts';
 import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labeler-audit.ts';
-import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
-import { loadTemplate } from '../feedback/prompt-template.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
 import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
 import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
+import { configuredJudge, type PairResult } from './configured-judge.ts';
 import { readWithDuckDb, writeParquet } from './duckdb-format.ts';
 import { readHhRlhf } from './hh-rlhf-format.ts';
 import { loadInProcessModel } from './in-process-model.ts';
@@ -22,7 +20,7 @@ import { goldCandidate, judgedRecord, preparePair } from './judged-pairs.ts';
 import { writeJsonl } from './jsonl-file.ts';
 import { readOpenAIPreference } from './openai-preference-format.ts';
 import { samplePairs } from './sampled-pairs.ts';
-import type { PreferenceRecord } from './preference-record.ts';
+import type { PairProvenance, PreferenceRecord } from './preference-record.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
 import { readTrl, writeTrl } from './trl-format.ts';
 
@@ -82,33 +80,11 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     retry: { maxAttempts: config.requests.maxAttempts, baseDelayMs: config.requests.baseDelayMs, maxDelayMs: config.requests.maxDelayMs, maxRetryAfterMs: config.requests.maxRetryAfterMs },
     onRetry: ({ attempt, error, delayMs }) => options.events?.onRetry?.(`retry ${attempt} after ${error.kind} (${error.message}); waiting ${Math.round(delayMs)} ms`),
   });
-  const template = loadTemplate(config.judge.chainOfThought ? 'pairwise' : 'pairwise-direct', config.judge.templatesDirectory ? at(config.judge.templatesDirectory) : undefined);
-  const constitution = loadConstitution(config.judge.constitution ? at(config.judge.constitution) : undefined);
   const { judge: settings } = config;
-  const judge = new PairwiseJudge(executor, {
-    template,
-    constitution,
-    principleMode: settings.principleMode,
-    bothOrders: settings.bothOrders,
-    chainOfThought: settings.chainOfThought,
-    fewShot: settings.fewShot.map((example) => ({ ...example, conversation: [...example.conversation] })),
-    clamp: settings.clamp,
-    tieMargin: settings.tieMargin,
-    steps: {
-      rationaleMaxTokens: settings.rationaleMaxTokens,
-      rationaleTemperature: settings.rationaleTemperature,
-      verdictMaxTokens: settings.verdictMaxTokens,
-      topLogprobs: settings.topLogprobs,
-      votes: settings.votes,
-      voteTemperature: settings.voteTemperature,
-      maxParseAttempts: settings.maxParseAttempts,
-    },
-    seed: settings.seed,
-  });
+  const { kind, judge, identity, template, constitution } = configuredJudge(settings, executor, at);
 
   const prepared = records.map((record) => preparePair(record, settings.seed));
-  const cache = JudgmentCache.open<CachedJudgment<PairwiseResult>>(join(runDirectory, 'cache.jsonl'));
-  const identity = judge.identity();
+  const cache = JudgmentCache.open<CachedJudgment<PairResult>>(join(runDirectory, 'cache.jsonl'));
   const keyOf = JudgmentCache.keyer(identity);
   const alreadyCached = prepared.filter((pair) => cache.get(keyOf(pair.input)) !== undefined).length;
   options.events?.onStart?.(records.length, alreadyCached);
@@ -117,7 +93,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     outcome = await runJudgments(
       prepared.map((pair) => pair.input),
       {
-        judge: (input, signal) => judge.judge(input, signal),
+        judge,
         identity,
         cache,
         concurrency: config.requests.concurrency,
@@ -133,26 +109,34 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   const summary: JudgeRunSummary = { runDirectory, pairs: records.length, judged: 0, failures: 0, fromCache: outcome.fromCache, judgedNow: outcome.judgedNow, interrupted: outcome.interrupted, audit: null, usage };
   if (outcome.interrupted) return summary;
 
-  const constitutionName = `${constitution.name}@${constitution.version}`;
+  const constitutionName = constitution ? `${constitution.name}@${constitution.version}` : null;
   const preferences: PreferenceRecord[] = [];
   const failures: unknown[] = [];
   const auditItems = records.map((record, index) => {
     const judgment = outcome.judgments[index]!;
-    const provenance: JudgmentProvenance = { provider: provider.provider, model: provider.modelId, templateVersion: template.version, templateHash: template.contentHash, constitution: constitutionName, seed: settings.seed, judgedAt: judgment.judgedAt };
-    const judged = judgedRecord(record, prepared[index]!, judgment.result, provenance);
+    const { result } = judgment;
+    const provenance: PairProvenance = { judge: kind, provider: provider.provider, model: provider.modelId, templateVersion: template.version, templateHash: template.contentHash, constitution: constitutionName, seed: settings.seed, judgedAt: judgment.judgedAt };
+    const judged = judgedRecord(record, prepared[index]!, result, provenance);
     if (judged) preferences.push(judged);
-    else if (judgment.result.kind === 'invalid') failures.push({ id: record.id, reason: judgment.result.reason, detail: judgment.result.detail, raw: judgment.result.raw, source: record.source ?? null });
-    return { gold: config.input ? goldCandidate(prepared[index]!) : null, result: judgment.result };
+    else if (result.kind === 'invalid') {
+      const failure = { id: record.id, reason: result.reason, detail: result.detail, raw: result.raw, source: record.source ?? null };
+      // Scored kinds keep both candidates' results (the failed one's raw text, the other's score) and which was which.
+      failures.push('scores' in result ? { ...failure, judge: kind, candidate: result.candidate, candidateA: prepared[index]!.candidateA, scores: result.scores } : failure);
+    }
+    return { gold: config.input ? goldCandidate(prepared[index]!) : null, result };
   });
   summary.judged = preferences.length;
   summary.failures = failures.length;
-  summary.audit = auditLabeler(auditItems, settings.tieMargin);
+  summary.audit = auditLabeler(auditItems, settings.tieMargin, kind);
   writeTrl(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational');
   if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
   writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
   writeFileSync(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
   const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
-  const note = `${gold} Same-position-preferred after averaging is 0 by construction (one label serves both orders).`;
+  const position = kind === 'pairwise'
+    ? 'Same-position-preferred after averaging is 0 by construction (one label serves both orders).'
+    : `Judge kind '${kind}': each response was scored alone and P(A preferred) = P(score_A > score_B) + P(equal)/2, so position figures are n/a, not 0.`;
+  const note = `${gold} ${position}`;
   writeFileSync(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
   writeFileSync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
   return summary;

@@ -1,8 +1,15 @@
 // The preference record every dataset format converts to and from: a conversation prompt, a chosen and a rejected
 // continuation (lists of messages), and, once judged, the labeler's full judgment with provenance.
-// Leaves out tool calls and images. Judgment fields follow Lee et al. 2023 (arXiv 2309.00267).
+// Leaves out tool calls and images. Judgment fields follow Lee et al. 2023 (arXiv 2309.00267); pairs labeled from two
+// scores (pointwise, rubric) keep both scores with their rationales.
 import { z } from 'zod';
 import type { JudgmentProvenance, Message, PairwiseJudgment } from '../feedback/judgment-types.ts';
+import type { JudgeKind, ScoredPairJudgment } from '../feedback/scored-pair-judge.ts';
+
+/** Provenance of a judged pair: which judge kind labeled it, with what model, template and seed. */
+export interface PairProvenance extends JudgmentProvenance {
+  judge?: JudgeKind; // absent in records written before judge kinds existed: those are pairwise
+}
 
 export const messageSchema = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
 export const messagesSchema = z.array(messageSchema);
@@ -12,8 +19,9 @@ export interface PairJudgment {
   candidateA: 'chosen' | 'rejected'; // which of this record's responses was shown as candidate A
   probabilityChosen: number; // P(chosen preferred) from the labeler's (clamped) soft label
   sourceChosen: 'chosen' | 'rejected' | null; // where the labeler's chosen sat in the source data; null if the source had no label
-  result: PairwiseJudgment; // rationale, principles, both-order probabilities
-  provenance: JudgmentProvenance;
+  scores?: { chosen: number; rejected: number }; // pointwise (expected 1..10) / rubric (mean 0..5 points) of each response
+  result: PairwiseJudgment | ScoredPairJudgment; // rationale(s), principles; both-order probabilities or both scores
+  provenance: PairProvenance;
 }
 
 export interface PreferenceRecord {
@@ -31,8 +39,12 @@ const judgmentSchema = z
     candidateA: z.enum(['chosen', 'rejected']),
     probabilityChosen: z.number().min(0).max(1),
     sourceChosen: z.enum(['chosen', 'rejected']).nullable(),
-    result: z.looseObject({ kind: z.literal('ok'), rationale: z.string().nullable(), positions: z.array(z.unknown()) }),
-    provenance: z.looseObject({ provider: z.string(), model: z.string(), templateVersion: z.string() }),
+    scores: z.object({ chosen: z.number(), rejected: z.number() }).optional(),
+    result: z.union([
+      z.looseObject({ kind: z.literal('ok'), rationale: z.string().nullable(), positions: z.array(z.unknown()) }),
+      z.looseObject({ kind: z.literal('ok'), judge: z.enum(['pointwise', 'rubric']), rationale: z.string().nullable(), scores: z.looseObject({ A: z.looseObject({ score: z.number() }), B: z.looseObject({ score: z.number() }) }) }),
+    ]),
+    provenance: z.looseObject({ provider: z.string(), model: z.string(), templateVersion: z.string(), judge: z.enum(['pairwise', 'pointwise', 'rubric']).optional() }),
   })
   .passthrough();
 
