@@ -1,6 +1,7 @@
 // Tests `rlaif judge` end to end on real HH-RLHF pairs against the scripted loopback server: run folder contents, config
 // errors naming the key, the API key kept out of every file, Ctrl-C (SIGINT to a real child process) then resume, the
-// project's own model (a saved tiny checkpoint) as the labeler, and judging without chain-of-thought.
+// project's own model (a saved tiny checkpoint) as the labeler, judging without chain-of-thought, the pointwise and
+// rubric judge kinds (records, audit, typed failures, cache per kind, resume), and checkpoints cached by content.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -129,7 +130,8 @@ describe('rlaif judge', () => {
     const preferences = readFileSync(join(directory, 'labeler-run', 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     assert.equal(preferences.length, 3);
     for (const record of preferences) {
-      assert.deepEqual([record.judgment.provenance.provider, record.judgment.provenance.model], ['in-process', 'checkpoint:labeler-checkpoint']);
+      assert.equal(record.judgment.provenance.provider, 'in-process');
+      assert.match(record.judgment.provenance.model, /^checkpoint:labeler-checkpoint@sha256:[0-9a-f]{16}$/, 'the path as written, and the content hash');
       for (const verdict of [record.judgment.result.positions[0].forward, record.judgment.result.positions[0].reversed]) {
         assert.equal(verdict.labelSource, 'logprobs');
         assert.ok(verdict.probabilityFirst > 0 && verdict.probabilityFirst < 1, `soft label ${verdict.probabilityFirst}`);
@@ -208,4 +210,135 @@ describe('rlaif judge', () => {
       await server.close();
     }
   });
+
+  test('judge.kind pointwise: each response scored alone; records keep both scores, rationales and provenance; audit says n/a', async () => {
+    const server = await startScriptedServer({ seed: 6 });
+    try {
+      const summary = await judgeCommand({ config: writeConfig('pointwise', server.url, 'judge:\n  kind: pointwise\n  topLogprobs: 10\n'), progress: false, limit: 12 });
+      assert.deepEqual([summary.judged, summary.failures, summary.usage.requests], [12, 0, 48], '12 pairs x 2 responses x (rationale + score)');
+      const run = join(directory, 'pointwise-run');
+      const preferences = readFileSync(join(run, 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.equal(preferences.length, 12);
+      for (const { judgment } of preferences) {
+        assert.deepEqual([judgment.provenance.judge, judgment.provenance.templateVersion, judgment.result.judge], ['pointwise', 'pointwise-v1', 'pointwise']);
+        assert.match(judgment.provenance.constitution, /@/);
+        const { A, B } = judgment.result.scores;
+        for (const score of [A, B]) {
+          assert.equal(score.distribution.length, 10);
+          assert.ok(score.rationale.length > 0 && score.principle.id.length > 0);
+        }
+        assert.equal(A.principle.id, B.principle.id);
+        // The record's chosen is the response with the higher score; which of A or B it was is in candidateA.
+        const [chosen, rejected] = judgment.candidateA === 'chosen' ? [A, B] : [B, A];
+        assert.deepEqual(judgment.scores, { chosen: chosen.score, rejected: rejected.score });
+        assert.ok(judgment.probabilityChosen >= 0.5);
+        if (judgment.result.preferred !== 'tie') assert.ok(chosen.score > rejected.score, `${chosen.score} > ${rejected.score}`);
+        assert.match(judgment.result.rationale, /^Response A \([\d.]+\/10\): /);
+      }
+      const audit = JSON.parse(readFileSync(join(run, 'audit.json'), 'utf8'));
+      assert.deepEqual([audit.judge, audit.pairs, audit.labeled, audit.samePositionPreferredBefore, audit.positionOneRateBefore], ['pointwise', 12, 12, null, null]);
+      assert.ok(audit.accuracy !== null && audit.tieRate !== null);
+      const text = readFileSync(join(run, 'audit.txt'), 'utf8');
+      assert.match(text, /same position preferred, before averaging\s+n\/a \*/);
+      assert.match(text, /position figures are n\/a, not 0/);
+      assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).judge.kind, 'pointwise');
+
+      // The same run folder judged pairwise reuses nothing; back to pointwise reuses everything.
+      const pairwise = await judgeCommand({ config: writeConfig('pairwise-same-run', server.url), runDirectory: run, progress: false, limit: 12 });
+      assert.deepEqual([pairwise.fromCache, pairwise.judgedNow], [0, 12]);
+      assert.equal(readFileSync(join(run, 'preferences.jsonl'), 'utf8').split('\n')[0]!.includes('"positions"'), true);
+      const again = await judgeCommand({ config: writeConfig('pointwise', server.url, 'judge:\n  kind: pointwise\n  topLogprobs: 10\n'), progress: false, limit: 12 });
+      assert.deepEqual([again.fromCache, again.usage.requests], [12, 0]);
+      const reread = readFileSync(join(run, 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(reread.map((record) => record.judgment.result.judge), Array(12).fill('pointwise'), 'the cached results are the pointwise ones');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('judge.kind pointwise: an unparseable score is a typed failure in failures.jsonl keeping the raw text and the other score', async () => {
+    const server = await startScriptedServer({ seed: 3, failureRate: 0.4, failureKinds: ['nonsense-verdict'] });
+    try {
+      const path = writeConfig('pointwise-failures', server.url, 'judge:\n  kind: pointwise\n  topLogprobs: 10\n  maxParseAttempts: 1\n  chainOfThought: false\n');
+      const summary = await judgeCommand({ config: path, progress: false, limit: 16 });
+      assert.equal(summary.judged + summary.failures, 16);
+      assert.ok(summary.failures > 0 && summary.judged > 0, JSON.stringify(summary));
+      const run = join(directory, 'pointwise-failures-run');
+      const failures = readFileSync(join(run, 'failures.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.equal(failures.length, summary.failures);
+      for (const failure of failures) {
+        assert.deepEqual([failure.reason, failure.raw, failure.judge], ['unparseable-verdict', 'banana', 'pointwise']);
+        assert.match(failure.candidateA, /^(chosen|rejected)$/);
+        if (failure.candidate === 'both') continue;
+        const other = failure.scores[failure.candidate === 'A' ? 'B' : 'A'];
+        assert.equal(other.kind, 'ok', 'the score that was read is kept');
+        assert.ok(other.score >= 1 && other.score <= 10);
+        assert.equal(failure.scores[failure.candidate].raw, 'banana');
+      }
+      assert.ok(failures.some((failure) => failure.candidate !== 'both'), 'at least one pair with one score read');
+      const audit = JSON.parse(readFileSync(join(run, 'audit.json'), 'utf8'));
+      assert.equal(audit.parseFailureRate, summary.failures / 16);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('judge.kind rubric: 0-5 points per response; an interrupted run resumes from the cache without losing a pair', async () => {
+    const server = await startScriptedServer({ latencyMs: 20 });
+    try {
+      const path = writeConfig('rubric', server.url, 'judge:\n  kind: rubric\n  rationaleMaxTokens: 200\n');
+      const cachePath = join(directory, 'rubric-run', 'cache.jsonl');
+      const lines = (): number => (existsSync(cachePath) ? readFileSync(cachePath, 'utf8').split('\n').filter(Boolean).length : 0);
+      const controller = new AbortController();
+      const interrupted = judgeCommand({ config: path, progress: false, limit: 30 }, controller.signal);
+      for (let waited = 0; lines() < 4 && waited < 20_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      controller.abort();
+      const first = await interrupted;
+      assert.equal(first.interrupted, true);
+      const kept = lines();
+      assert.ok(kept >= 4 && kept < 30, `kept ${kept}`);
+      assert.equal(existsSync(join(directory, 'rubric-run', 'preferences.jsonl')), false, 'no outputs from an interrupted run');
+      const summary = await judgeCommand({ config: path, progress: false, limit: 30 });
+      assert.deepEqual([summary.fromCache, summary.judgedNow, lines()], [kept, 30 - kept, 30]);
+      assert.equal(summary.judged, 30);
+      const records = readFileSync(join(directory, 'rubric-run', 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      for (const { judgment } of records) {
+        assert.deepEqual([judgment.provenance.judge, judgment.provenance.templateVersion, judgment.provenance.constitution, judgment.result.principles], ['rubric', 'rubric-v1', null, []]);
+        assert.ok(judgment.scores.chosen >= judgment.scores.rejected && judgment.scores.chosen <= 5);
+        assert.match(judgment.result.scores.A.justification, /Score: \d/);
+        assert.equal(judgment.result.scores.B.samples.length, 1);
+        assert.ok([0, 0.5, 1].includes(judgment.probabilityChosen) && judgment.probabilityChosen >= 0.5, 'one sample per response: a hard label');
+      }
+      assert.match(readFileSync(join(directory, 'rubric-run', 'audit.txt'), 'utf8'), /the rubric judge scores each response alone/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a checkpoint overwritten at the same path is judged again; the same weights written again come from the cache', async () => {
+    const config = tinyGpt2Config({ vocab_size: 96, n_positions: 64 });
+    const checkpoint = join(directory, 'overwritten-labeler');
+    writeFileSync(join(directory, 'overwrite-pairs.jsonl'), '{"prompt":"Store bleach?","chosen":"Up high.","rejected":"Anywhere."}\n{"prompt":"A fact?","chosen":"Water is wet.","rejected":"No."}\n');
+    const path = join(directory, 'overwrite.yaml');
+    writeFileSync(path, 'input:\n  path: overwrite-pairs.jsonl\n  format: trl\nprovider:\n  kind: in-process\n  model:\n    kind: checkpoint\n    path: overwritten-labeler\n' +
+      'judge:\n  kind: pointwise\n  chainOfThought: false\n  verdictMaxTokens: 2\n  topLogprobs: 96\noutput:\n  runDirectory: overwrite-run\n  parquet: false\n');
+    const judge = async (seed: number | null) => {
+      if (seed !== null) savePretrained(checkpoint, config, initParameters(config, seed));
+      const summary = await judgeCommand({ config: path, progress: false });
+      const record = JSON.parse(readFileSync(join(directory, 'overwrite-run', 'preferences.jsonl'), 'utf8').split('\n')[0]!);
+      return { summary, model: record.judgment.provenance.model as string };
+    };
+    const first = await judge(7);
+    assert.deepEqual([first.summary.judged, first.summary.fromCache, first.summary.usage.requests], [2, 0, 4], '2 pairs x 2 responses x 1 score request');
+    assert.match(first.model, /^checkpoint:overwritten-labeler@sha256:[0-9a-f]{16}$/);
+    const overwritten = await judge(8);
+    assert.deepEqual([overwritten.summary.fromCache, overwritten.summary.judgedNow, overwritten.summary.usage.requests], [0, 2, 4], 'new weights: new calls, not cache hits');
+    assert.notEqual(overwritten.model, first.model);
+    const rewritten = await judge(8);
+    assert.deepEqual([rewritten.summary.fromCache, rewritten.summary.usage.requests], [2, 0], 'the same weights again: cache hits');
+    assert.equal(rewritten.model, overwritten.model);
+    const back = await judge(7);
+    assert.deepEqual([back.summary.fromCache, back.summary.usage.requests], [2, 0], 'the first weights are still cached too');
+  });
 });
+

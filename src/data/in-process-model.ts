@@ -1,9 +1,12 @@
 // The project's own Transformer as an in-process language model, for a judge's policy (pairs sampled) or its labeler:
 // a Hugging Face checkpoint folder (loadPretrained + tokenizer.json, or the 96-symbol character tokenizer for the
 // project's own checkpoints) or the embedded tiny GPT with a seeded initialisation. Leaves out quantised weights.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadPretrained } from '../models/checkpoint.ts';
+// A checkpoint's model id carries a sha256 of its files, so judgments cached for one set of weights are never reused
+// for another written to the same path.
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, relative, resolve, sep } from 'node:path';
+import { CONFIG_FILE, INDEX_FILE, loadPretrained, WEIGHTS_FILE } from '../models/checkpoint.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGptConfig } from '../models/presets.ts';
 import { CharTokenizer, HfTokenizer } from '../models/tokenizer.ts';
@@ -11,18 +14,77 @@ import { Transformer } from '../models/transformer.ts';
 import { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import type { InProcessModelSource } from './judge-run-config.ts';
 
-/** Load the model a config names; relative checkpoint paths resolve with `at`. The model id names the source as written. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']; // what HfTokenizer.load reads
+const CHUNK_BYTES = 4 << 20; // files stream through the hash in 4 MiB reads, never held whole
+
+/** The files a checkpoint folder is loaded from (those present): config, weights (single file or index + shards), tokenizer. */
+export function checkpointFiles(directory: string): string[] {
+  const root = resolve(directory);
+  const files = [CONFIG_FILE, ...TOKENIZER_FILES].map((name) => join(root, name));
+  const indexPath = join(root, INDEX_FILE);
+  if (existsSync(indexPath)) {
+    files.push(indexPath);
+    try {
+      const weightMap = (JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, unknown> }).weight_map ?? {};
+      for (const shard of new Set(Object.values(weightMap))) {
+        const path = resolve(root, String(shard));
+        if (path.startsWith(root + sep)) files.push(path);
+      }
+    } catch {
+      // A malformed index is hashed as it is; loadPretrained reports what is wrong with it.
+    }
+  } else files.push(join(root, WEIGHTS_FILE));
+  return [...new Set(files)].filter((path) => existsSync(path)).sort();
+}
+
+/**
+ * sha256 over the checkpoint's files in sorted order, each as its path relative to the folder, its size and its bytes:
+ * any change to weights, config or tokenizer changes it; the folder's own path does not.
+ */
+export function checkpointContentHash(directory: string): string {
+  const root = resolve(directory);
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (const path of checkpointFiles(root)) {
+    const descriptor = openSync(path, 'r');
+    try {
+      hash.update(`${relative(root, path)}\0${fstatSync(descriptor).size}\0`);
+      for (let read = readSync(descriptor, buffer, 0, CHUNK_BYTES, null); read > 0; read = readSync(descriptor, buffer, 0, CHUNK_BYTES, null)) hash.update(buffer.subarray(0, read));
+    } finally {
+      closeSync(descriptor);
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** What identifies a file's content on disk without reading it: a rewrite (in place or by rename) changes it. */
+function fileStamps(paths: string[]): string {
+  return paths.map((path) => {
+    const stat = statSync(path, { bigint: true });
+    return `${path}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  }).join('|');
+}
+
+/**
+ * Load the model a config names; relative checkpoint paths resolve with `at`. The model id names the source as
+ * written, plus for a checkpoint the first 16 hex digits of its content hash: `checkpoint:<path>@sha256:<hash>`.
+ */
 export function loadInProcessModel(source: InProcessModelSource, at: (path: string) => string): TransformerLanguageModel {
   if (source.kind === 'embedded') {
     const config = tinyGptConfig();
     return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, source.seed)), tokenizer: new CharTokenizer(), modelId: `embedded:tiny-gpt@${source.seed}` });
   }
   const directory = at(source.path);
+  // Hashed first (which also warms the page cache for the load), then loaded; a file rewritten in between is an error.
+  const files = checkpointFiles(directory);
+  const stamps = fileStamps(files);
+  const contentHash = checkpointContentHash(directory);
   const pretrained = loadPretrained(directory);
   const model = new Transformer(pretrained.config, pretrained.parameters);
   let tokenizer;
   if (existsSync(join(directory, 'tokenizer.json'))) tokenizer = HfTokenizer.load(directory);
   else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes
   else throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
-  return new TransformerLanguageModel({ model, tokenizer, modelId: `checkpoint:${source.path}` });
+  if (fileStamps(checkpointFiles(directory)) !== stamps) throw new Error(`${directory}: checkpoint files changed while loading; load again once they are written`);
+  return new TransformerLanguageModel({ model, tokenizer, modelId: `checkpoint:${source.path}@sha256:${contentHash.slice(0, 16)}` });
 }

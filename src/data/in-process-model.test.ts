@@ -1,0 +1,75 @@
+// Tests the content identity of in-process checkpoints: the hash follows weights, config, shards and tokenizer files,
+// not the folder's path; it streams files larger than one read and matches the documented layout; the model id keeps
+// the path for people and the hash for caches.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
+import { savePretrained } from '../models/checkpoint.ts';
+import { initParameters } from '../models/parameters.ts';
+import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
+import { checkpointContentHash, checkpointFiles, loadInProcessModel } from './in-process-model.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'rlaif-in-process-model-'));
+after(() => rmSync(directory, { recursive: true, force: true }));
+const config = tinyGpt2Config({ vocab_size: 96, n_positions: 32 });
+
+test('the hash follows the weights, config and tokenizer files, not the path; rewriting the same weights keeps it', () => {
+  const checkpoint = join(directory, 'a');
+  savePretrained(checkpoint, config, initParameters(config, 1));
+  const first = checkpointContentHash(checkpoint);
+  assert.match(first, /^[0-9a-f]{64}$/);
+  cpSync(checkpoint, join(directory, 'copy'), { recursive: true });
+  assert.equal(checkpointContentHash(join(directory, 'copy')), first, 'same files elsewhere: same hash');
+  savePretrained(checkpoint, config, initParameters(config, 2));
+  const second = checkpointContentHash(checkpoint);
+  assert.notEqual(second, first, 'new weights at the same path');
+  savePretrained(checkpoint, config, initParameters(config, 1));
+  assert.equal(checkpointContentHash(checkpoint), first, 'the first weights again');
+  const configPath = join(join(directory, 'copy'), 'config.json');
+  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), layer_norm_epsilon: 1e-6 }));
+  assert.notEqual(checkpointContentHash(join(directory, 'copy')), first, 'same weights, another config.json');
+  const trained = trainByteLevelBpe(['a small corpus', 'for a tokenizer'], { vocabSize: 280, specialTokens: ['<|endoftext|>'] });
+  saveTokenizer(checkpoint, trained);
+  const withTokenizer = checkpointContentHash(checkpoint);
+  assert.notEqual(withTokenizer, first, 'tokenizer.json added');
+  writeFileSync(join(checkpoint, 'chat_template.jinja'), '{{ messages }}');
+  assert.notEqual(checkpointContentHash(checkpoint), withTokenizer, 'a chat template added');
+  writeFileSync(join(checkpoint, 'README.md'), 'notes');
+  assert.deepEqual(checkpointFiles(checkpoint).map((path) => path.slice(checkpoint.length + 1)), ['chat_template.jinja', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'], 'only what loading reads, sorted');
+});
+
+test('sharded checkpoints hash the index and every shard', () => {
+  const checkpoint = join(directory, 'sharded');
+  savePretrained(checkpoint, config, initParameters(config, 3), { maxShardBytes: 20_000 });
+  const files = checkpointFiles(checkpoint).map((path) => path.slice(checkpoint.length + 1));
+  assert.ok(files.includes('model.safetensors.index.json') && files.filter((file) => /^model-\d+-of-\d+\.safetensors$/.test(file)).length >= 2, files.join(', '));
+  const before = checkpointContentHash(checkpoint);
+  savePretrained(checkpoint, config, initParameters(config, 4), { maxShardBytes: 20_000 });
+  assert.notEqual(checkpointContentHash(checkpoint), before);
+});
+
+test('files larger than one 4 MiB read hash as path, size and bytes in sorted order', () => {
+  const folder = join(directory, 'large');
+  mkdirSync(folder);
+  const weights = randomBytes(9 * 1024 * 1024 + 123);
+  const configText = '{"model_type":"gpt2"}';
+  writeFileSync(join(folder, 'model.safetensors'), weights);
+  writeFileSync(join(folder, 'config.json'), configText);
+  const expected = createHash('sha256')
+    .update(`config.json\0${configText.length}\0`).update(configText)
+    .update(`model.safetensors\0${weights.length}\0`).update(weights)
+    .digest('hex');
+  assert.equal(checkpointContentHash(folder), expected);
+});
+
+test('the model id keeps the path as written and adds the content hash; the embedded model is named by its seed', () => {
+  const checkpoint = join(directory, 'named');
+  savePretrained(checkpoint, config, initParameters(config, 5));
+  const model = loadInProcessModel({ kind: 'checkpoint', path: 'named' }, (path) => join(directory, path));
+  assert.equal(model.modelId, `checkpoint:named@sha256:${checkpointContentHash(checkpoint).slice(0, 16)}`);
+  assert.equal(loadInProcessModel({ kind: 'embedded', preset: 'tiny-gpt', seed: 4 }, (path) => path).modelId, 'embedded:tiny-gpt@4');
+});
