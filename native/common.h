@@ -83,7 +83,8 @@ typedef struct {
 } KernelTable;
 
 /* scratch floats one attention task needs */
-static inline long attn_scratch(const AttnShape *s) { return s->T * s->S + 64; }
+/* (T, S) for the GEMM path; (D + T, Sp) with S rounded up to 32 for the register-tiled path */
+static inline long attn_scratch(const AttnShape *s) { return (s->D + s->T) * ((s->S + 31) / 32 * 32) + s->T * s->S + 64; }
 
 extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 

@@ -45,23 +45,34 @@ void rlaif_rows(RowJob *j, double cost) {
   rlaif_parallel_for(j->n, grain, work, row_range, j);
 }
 
-typedef struct { const KernelTable *t; const float *x; double *acc; long rows, cols; } ColJob;
+/* Column sums in float64: row blocks on the pool, each into its own accumulator row, summed at the end (a row block
+ * streams contiguous memory; splitting by columns left narrow products on one thread). */
+typedef struct { const KernelTable *t; const float *x; double *acc; long rows, cols, chunks; } ColJob;
 
-static void col_range(void *ctx, long c0, long c1) {
+static void col_task(void *ctx, long task) {
   ColJob *j = ctx;
-  j->t->sum_cols(j->x, j->acc, j->rows, c0, c1, j->cols);
+  long r0 = j->rows * task / j->chunks, r1 = j->rows * (task + 1) / j->chunks;
+  j->t->sum_cols(j->x + r0 * j->cols, j->acc + task * j->cols, r1 - r0, 0, j->cols, j->cols);
 }
 
 void rlaif_sum_rows_into(const KernelTable *t, const float *x, float *out, long rows, long cols) {
   if (cols == 0) return;
-  double *acc = calloc((size_t)cols, sizeof(double));
+  int threads = rlaif_threads();
+  long chunks = threads > 1 && (double)rows * cols > 65536.0 ? threads * 2 : 1;
+  if (chunks > rows) chunks = rows > 0 ? rows : 1;
+  double *acc = calloc((size_t)(chunks * cols), sizeof(double));
   if (!acc) { /* no memory for the float64 accumulator: accumulate straight into out */
     for (long r = 0; r < rows; r++) for (long c = 0; c < cols; c++) out[c] += x[r * cols + c];
     return;
   }
-  ColJob j = { t, x, acc, rows, cols };
-  rlaif_parallel_for(cols, 256, 0.3 * (double)rows * cols, col_range, &j); /* narrow: one thread streams rows best */
-  for (long c = 0; c < cols; c++) out[c] = (float)((double)out[c] + acc[c]);
+  ColJob j = { t, x, acc, rows, cols, chunks };
+  if (chunks > 1) rlaif_pool_run(chunks, col_task, &j);
+  else col_task(&j, 0);
+  for (long c = 0; c < cols; c++) {
+    double sum = out[c];
+    for (long k = 0; k < chunks; k++) sum += acc[k * cols + c];
+    out[c] = (float)sum;
+  }
   free(acc);
 }
 
@@ -146,18 +157,28 @@ void rlaif_attention_bwd(const KernelTable *t, const float *q, const float *k, c
 }
 
 /* Head-major (B, H, T, D) <-> token-major (B, T, W) at column offset: one contiguous run of D floats per
- * (b, t, h); memory-bound, so a plain loop the compiler vectorizes is enough. */
+ * (b, t, h); memory-bound, so plain loops the compiler vectorizes, (b, h) pairs split over the pool. */
+typedef struct { const float *src; float *dst; long T, H, D, W, offset; int to_heads, accumulate; } HeadsJob;
+
+static void heads_range(void *ctx, long p0, long p1) {
+  const HeadsJob *j = ctx;
+  const long T = j->T, H = j->H, D = j->D, W = j->W;
+  for (long p = p0; p < p1; p++) {
+    const long b = p / H, h = p % H;
+    for (long t = 0; t < T; t++) {
+      long token_major = (b * T + t) * W + j->offset + h * D, head_major = ((b * H + h) * T + t) * D;
+      const float *from = j->src + (j->to_heads ? token_major : head_major);
+      float *to = j->dst + (j->to_heads ? head_major : token_major);
+      if (j->accumulate) for (long d = 0; d < D; d++) to[d] += from[d];
+      else memcpy(to, from, (size_t)D * sizeof(float));
+    }
+  }
+}
+
 void rlaif_heads_layout(const float *src, float *dst, long B, long T, long H, long D, long W, long offset, int to_heads,
                         int accumulate) {
-  for (long b = 0; b < B; b++)
-    for (long h = 0; h < H; h++)
-      for (long t = 0; t < T; t++) {
-        long token_major = (b * T + t) * W + offset + h * D, head_major = ((b * H + h) * T + t) * D;
-        const float *from = src + (to_heads ? token_major : head_major);
-        float *to = dst + (to_heads ? head_major : token_major);
-        if (accumulate) for (long d = 0; d < D; d++) to[d] += from[d];
-        else memcpy(to, from, (size_t)D * sizeof(float));
-      }
+  HeadsJob j = { src, dst, T, H, D, W, offset, to_heads, accumulate };
+  rlaif_parallel_for(B * H, 1, 0.25 * (double)B * H * T * D, heads_range, &j);
 }
 
 void rlaif_embedding(const float *table, const int32_t *ids, float *out, long n, long D) {

@@ -138,7 +138,10 @@ for (const [label, backend] of under) {
       const cases: [number, number, number, number, number, number, boolean, boolean][] = [
         [1, 1, 1, 1, 1, 1, true, false], [2, 4, 2, 17, 17, 8, true, false], [2, 4, 1, 5, 9, 3, true, true],
         [1, 2, 2, 3, 7, 16, false, true], [2, 4, 4, 64, 64, 32, true, false], [1, 3, 1, 0, 4, 4, true, false],
-        [3, 2, 1, 129, 129, 17, true, true], [1, 2, 1, 0, 0, 5, false, false]];
+        [3, 2, 1, 129, 129, 17, true, true], [1, 2, 1, 0, 0, 5, false, false],
+        // register-tiled native path (D a multiple of 16, more than 4 queries): row/key tails, causal offset, GQA
+        [2, 4, 2, 21, 37, 16, true, true], [1, 2, 1, 33, 70, 64, false, false], [2, 2, 1, 9, 9, 48, true, false],
+        [1, 1, 1, 13, 19, 32, false, true], [1, 2, 2, 40, 40, 32, true, true]];
       for (const [B, H, Hkv, T, S, D, causal, masked] of cases) {
         let keyMask: Float32Array | null = null;
         if (masked) {
@@ -161,7 +164,7 @@ for (const [label, backend] of under) {
     });
 
     it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
-      for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0]]) {
+      for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0], [8, 64, 4, 40, 3]]) {
         for (const offset of [0, extra]) {
           const W = offset + H * D + extra, tokenMajor = B * T * W, headMajor = B * H * T * D;
           for (const toHeads of [true, false]) for (const accumulate of [false, true]) {
