@@ -1,6 +1,7 @@
 // The `rlaif judge` config: one zod schema holding every default, description and check; unknown keys are errors
-// naming their path; the parsed config is frozen and written into the run folder.
-// Pairs come from a dataset (`input`) or are sampled from a policy (`sample`). Recipe: Lee et al. 2023 (arXiv 2309.00267).
+// naming their path; the parsed config is frozen and written into the run folder. Pairs come from a dataset (`input`)
+// or are sampled from a policy (`sample`); `judge.kind` picks pairwise, pointwise or rubric labeling, each with its own
+// keys. Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
