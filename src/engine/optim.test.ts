@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { linear } from './ops/matmul.ts';
-import { crossEntropy } from './ops/nn.ts';
+import { attention, crossEntropy, layerNorm } from './ops/nn.ts';
 import { sum } from './ops/reduce.ts';
 import { exp, log, mul } from './ops/elementwise.ts';
 import { AdamW, clipGradNorm, SGD, warmupCosine } from './optim.ts';
@@ -145,4 +145,24 @@ test('clearPool frees pooled buffers: the next step allocates afresh', () => {
   scope(() => { released.push(mul(w, w).data); });
   clearPool();
   assert.equal(scope(() => released.includes(mul(w, w).data)), false);
+});
+
+test('buffers an op keeps for its backward (attention probabilities, norm statistics) return to the pool too', () => {
+  const [B, H, T, D] = [2, 2, 8, 4];
+  const rng = new Rng(11);
+  const qkv = [0, 1, 2].map((i) => parameter(Float32Array.from({ length: B * H * T * D }, () => rng.normal()), [B, H, T, D], `qkv${i}`));
+  const w = randParam(D, 14), b = randParam(D, 15);
+  const step = (): Float32Array[] => scope(() => {
+    const y = attention(qkv[0]!, qkv[1]!, qkv[2]!);
+    const z = layerNorm(y, w, b);
+    backward(sum(mul(z, z)));
+    return [...y.saved!, ...z.saved!];
+  });
+  const first = step();
+  assert.equal(first.length, 3, 'attention keeps its probabilities, layerNorm its mean and 1/std');
+  assert.equal(first[0]!.length, B * H * T * T);
+  const second = step();
+  // Without pooling every step would allocate these afresh (4 MB of probabilities per step for the tiny GPT, which
+  // kept the garbage collector marking on the second core mid-step).
+  for (const buffer of second) assert.ok(first.includes(buffer), 'the next step reuses the pooled side buffer');
 });

@@ -144,6 +144,8 @@ export class Tensor {
   op = 'leaf';
   /** When set, this tensor shares data with base (reshape) and does not own its buffer. */
   base: Tensor | null = null;
+  /** Buffers the op keeps for its backward (attention probabilities, norm statistics): pooled with the tensor. */
+  saved: Float32Array[] | null = null;
   private disposed = false;
 
   constructor(
@@ -196,6 +198,8 @@ export class Tensor {
     this.disposed = true;
     if (!this.base) release(this.data);
     if (this.grad) release(this.grad);
+    if (this.saved) for (const buffer of this.saved) release(buffer);
+    this.saved = null;
     this.grad = null;
     this.backwardFn = null;
     this.parents = [];
@@ -229,9 +233,10 @@ export function parameter(data: Float32Array, shape: Shape, name?: string): Tens
  * backward(out) is called during the backward pass with out.grad set.
  */
 export function makeOutput(op: string, data: Float32Array, shape: Shape, parents: readonly Tensor[],
-  backward?: (out: Tensor) => void): Tensor {
+  backward?: (out: Tensor) => void, saved?: Float32Array[]): Tensor {
   const out = new Tensor(data, shape);
   out.op = op;
+  if (saved) out.saved = saved; // side buffers from allocOutput: back to the pool with the output (no GC churn)
   if (gradEnabled && backward && parents.some((p) => p.requiresGrad)) {
     out.requiresGrad = true;
     out.parents = parents;

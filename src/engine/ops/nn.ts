@@ -34,14 +34,14 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   checkNormWeight('layerNorm', x, weight, cols);
   checkNormWeight('layerNorm', x, bias, cols);
   const backend = getBackend();
-  const out = allocOutput(x.size), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = allocOutput(x.size), mean = allocOutput(rows), rstd = allocOutput(rows);
   backend.layerNorm(x.data, weight.data, bias.data, out, mean, rstd, rows, cols, eps);
   return makeOutput('layerNorm', out, x.shape, [x, weight, bias], (o) => {
     const dx = x.requiresGrad ? x.gradBuffer() : allocZeros(x.size);
     const dw = weight.requiresGrad ? weight.gradBuffer() : new Float32Array(cols);
     const db = bias.requiresGrad ? bias.gradBuffer() : new Float32Array(cols);
     backend.layerNormBackward(o.grad!, x.data, weight.data, mean, rstd, dx, dw, db, rows, cols);
-  });
+  }, [mean, rstd]);
 }
 
 /** RMSNorm over the last axis (Zhang & Sennrich 2019, arXiv 1910.07467), as in Llama. */
@@ -49,13 +49,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   const [rows, cols] = lastAxis('rmsNorm', x);
   checkNormWeight('rmsNorm', x, weight, cols);
   const backend = getBackend();
-  const out = allocOutput(x.size), rstd = new Float32Array(rows);
+  const out = allocOutput(x.size), rstd = allocOutput(rows);
   backend.rmsNorm(x.data, weight.data, out, rstd, rows, cols, eps);
   return makeOutput('rmsNorm', out, x.shape, [x, weight], (o) => {
     const dx = x.requiresGrad ? x.gradBuffer() : allocZeros(x.size);
     const dw = weight.requiresGrad ? weight.gradBuffer() : new Float32Array(cols);
     backend.rmsNormBackward(o.grad!, x.data, weight.data, rstd, dx, dw, rows, cols);
-  });
+  }, [rstd]);
 }
 
 /** Softmax over the last axis. */
@@ -178,7 +178,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     const dk = k.requiresGrad ? k.gradBuffer() : allocZeros(k.size);
     const dv = v.requiresGrad ? v.gradBuffer() : allocZeros(v.size);
     backend.attentionBackward(q.data, k.data, v.data, probs, o.grad!, dq, dk, dv, params);
-  });
+  }, needProbs ? [probs] : undefined);
 }
 
 let scratch = new Float32Array(0);
