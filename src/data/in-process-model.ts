@@ -65,6 +65,15 @@ function fileStamps(paths: string[]): string {
   }).join('|');
 }
 
+function modelIdOf(source: InProcessModelSource, contentHash: string): string {
+  return source.kind === 'embedded' ? `embedded:tiny-gpt@${source.seed}` : `checkpoint:${source.path}@sha256:${contentHash.slice(0, 16)}`;
+}
+
+/** The model id `loadInProcessModel` gives a source, without loading it (a checkpoint's files are hashed, not parsed). */
+export function inProcessModelId(source: InProcessModelSource, at: (path: string) => string): string {
+  return modelIdOf(source, source.kind === 'checkpoint' ? checkpointContentHash(at(source.path)) : '');
+}
+
 /**
  * Load the model a config names; relative checkpoint paths resolve with `at`. The model id names the source as
  * written, plus for a checkpoint the first 16 hex digits of its content hash: `checkpoint:<path>@sha256:<hash>`.
@@ -72,7 +81,7 @@ function fileStamps(paths: string[]): string {
 export function loadInProcessModel(source: InProcessModelSource, at: (path: string) => string): TransformerLanguageModel {
   if (source.kind === 'embedded') {
     const config = tinyGptConfig();
-    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, source.seed)), tokenizer: new CharTokenizer(), modelId: `embedded:tiny-gpt@${source.seed}` });
+    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, source.seed)), tokenizer: new CharTokenizer(), modelId: modelIdOf(source, '') });
   }
   const directory = at(source.path);
   // Hashed first (which also warms the page cache for the load), then loaded; a file rewritten in between is an error.
@@ -86,5 +95,5 @@ export function loadInProcessModel(source: InProcessModelSource, at: (path: stri
   else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes
   else throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
   if (fileStamps(checkpointFiles(directory)) !== stamps) throw new Error(`${directory}: checkpoint files changed while loading; load again once they are written`);
-  return new TransformerLanguageModel({ model, tokenizer, modelId: `checkpoint:${source.path}@sha256:${contentHash.slice(0, 16)}` });
+  return new TransformerLanguageModel({ model, tokenizer, modelId: modelIdOf(source, contentHash) });
 }

@@ -1,12 +1,13 @@
 // Pairs sampled from a policy for `rlaif judge` (a checkpoint folder or the embedded tiny GPT, see in-process-model.ts),
 // K seeded samples per prompt of a JSONL file, consecutive samples paired. Saved in the run folder so a resumed run
-// judges the same pairs without sampling again. Leaves out batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
+// judges the same pairs without sampling again; a checkpoint overwritten with new weights is sampled again. Leaves out
+// batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSeed } from '../feedback/judge-steps.ts';
 import type { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import { stableHash } from '../feedback/stable-hash.ts';
-import { loadInProcessModel } from './in-process-model.ts';
+import { inProcessModelId, loadInProcessModel } from './in-process-model.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
 import { messagesSchema, parseRecord, type PreferenceRecord } from './preference-record.ts';
 
@@ -54,10 +55,13 @@ export function readSamplingPrompts(path: string): SamplingPrompt[] {
 export async function samplePairs(sample: SampleConfig, at: (path: string) => string, runDirectory: string, onPrompt?: (done: number, total: number) => void): Promise<PreferenceRecord[]> {
   const promptsPath = at(sample.prompts);
   const prompts = readSamplingPrompts(promptsPath);
-  const key = stableHash({ sample, prompts }).slice(0, 12);
-  const path = join(runDirectory, `sampled-pairs-${key}.jsonl`);
+  // Keyed by the policy's model id too, which for a checkpoint carries its content hash: new weights written to the
+  // same path are sampled again, and the same weights written again reuse their samples.
+  const pathFor = (modelId: string): string => join(runDirectory, `sampled-pairs-${stableHash({ sample, prompts, policy: modelId }).slice(0, 12)}.jsonl`);
+  const path = pathFor(inProcessModelId(sample.policy, at));
   if (existsSync(path)) return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line, index) => parseRecord(JSON.parse(line), `${path}:${index + 1}`));
   const policy = loadPolicy(sample.policy, at);
+  const savedPath = pathFor(policy.modelId); // the weights actually loaded name the file, even if rewritten since the check
   const records: PreferenceRecord[] = [];
   for (const [done, prompt] of prompts.entries()) {
     const texts: string[] = [];
@@ -77,7 +81,7 @@ export async function samplePairs(sample: SampleConfig, at: (path: string) => st
     onPrompt?.(done + 1, prompts.length);
   }
   // Written whole, then renamed: an interrupted sampling leaves no half file behind.
-  writeFileSync(`${path}.tmp`, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
-  renameSync(`${path}.tmp`, path);
+  writeFileSync(`${savedPath}.tmp`, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+  renameSync(`${savedPath}.tmp`, savedPath);
   return records;
 }
