@@ -1,6 +1,7 @@
 // Subscribes callbacks to an AbortSignal through one real listener per signal: EventTarget listeners cost ~3-10 µs to
 // add and remove on the judging hot path, and past 10 per signal node prints a leak warning. A fan-out controller (one
-// per judgment) calls its subscribers itself and adds no listener at all. Leaves out ordering beyond insertion order.
+// per judgment) calls its subscribers itself and adds no listener at all. Subscribing to a signal already aborted calls
+// back at once. Leaves out ordering beyond insertion order.
 
 const subscribers = new WeakMap<AbortSignal, Set<() => void>>();
 
@@ -9,9 +10,16 @@ function notify(set: Set<() => void>): void {
   set.clear();
 }
 
-/** Call `callback` once when `signal` aborts; the returned function unsubscribes (cheap: a Set delete). */
+/**
+ * Call `callback` once when `signal` aborts; the returned function unsubscribes (cheap: a Set delete). A signal that has
+ * already aborted never fires 'abort' again, so the callback is called at once, before onAbort returns.
+ */
 export function onAbort(signal: AbortSignal | undefined, callback: () => void): () => void {
   if (!signal) return () => {};
+  if (signal.aborted) {
+    callback();
+    return () => {};
+  }
   let set = subscribers.get(signal);
   if (!set) {
     const created = new Set<() => void>();

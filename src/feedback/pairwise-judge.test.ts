@@ -1,5 +1,6 @@
 // Tests the pairwise judge end to end against the scripted OpenAI server on loopback: soft labels, both orders,
-// principle modes, clamping, vote fallback, typed failures, judging without chain-of-thought. Leaves out volume (see judge-runner.test.ts).
+// principle modes, clamping, vote fallback, typed failures, judging without chain-of-thought, an already-aborted signal.
+// Leaves out volume (see judge-runner.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConstitution } from './constitution.ts';
@@ -151,6 +152,16 @@ describe('pairwise judge', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('an already-aborted signal stops the judgment before any request: it rejects with the abort, not a failure', async () => {
+    const { judge, executor } = makeJudge(biased.url);
+    const before = biased.stats.requests;
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(judge.judge(pair, controller.signal), { name: 'AbortError' });
+    assert.equal(biased.stats.requests - before, 0, 'nothing sent');
+    assert.equal(executor.totals.requests, 0);
   });
 
   test('exhausted transport retries end as provider-error failures', async () => {

@@ -77,7 +77,9 @@ export class PairwiseJudge {
     };
   }
 
+  /** A typed result, ok or a failure; an abort of `signal`, before or during the judgment, rejects instead (an interrupt). */
   async judge(input: PairwiseInput, signal?: AbortSignal): Promise<PairwiseResult> {
+    signal?.throwIfAborted(); // an interrupt, not a failure: nothing is sent and nothing partial is recorded
     const usage = emptyUsage();
     // Orders and principles run in parallel; the first failure stops its siblings so nothing runs after the result.
     const siblings = new FanoutAbortController();

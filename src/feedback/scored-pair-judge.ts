@@ -121,7 +121,7 @@ export class ScoredPairJudge {
    * seeds (common random numbers: the difference reflects the responses, not the draw).
    */
   async judge(input: PairwiseInput, signal?: AbortSignal): Promise<ScoredPairResult> {
-    signal?.throwIfAborted(); // onAbort only hears aborts still to come
+    signal?.throwIfAborted(); // an interrupt, not a failure: nothing is sent and nothing partial is recorded
     const siblings = new FanoutAbortController(); // an unexpected error in one candidate stops the other
     const unsubscribe = onAbort(signal, () => siblings.abort());
     try {
