@@ -1,10 +1,15 @@
-// The shipped example configs stay valid: every examples/*.yaml parses against its command's schema.
+// The shipped example configs stay valid: every examples/*.yaml parses against its command's schema, and the fully
+// in-process pairwise example, run with the embedded tiny GPT in place of the demo's checkpoint, gives no blanket ties.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { parseJudgeRunConfig } from '../data/judge-run-config.ts';
+import { runJudgeJob } from '../data/judge-run.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema } from './train-configs.ts';
 
 const directory = new URL('../../examples/', import.meta.url);
@@ -29,4 +34,32 @@ test('every example config parses against its schema', () => {
 test('relative paths in a train config resolve against the config file', () => {
   const config = parseRunConfig(pgConfigSchema, 'steps: 2\nrunDir: ../runs/x\n', 'x.yaml', '/work/examples');
   assert.equal(config.runDir, '/work/runs/x');
+});
+
+test('judge-embedded.yaml: its tiny-context template shows the 64-character labeler each order differently, so pairs are not all ties', async () => {
+  const runs = mkdtempSync(join(tmpdir(), 'rlaif-examples-'));
+  try {
+    // The embedded tiny GPT has the demo checkpoint's 64-character context and character tokenizer; nothing is trained.
+    const run = async (name: string, withOverride: boolean) => {
+      const raw = parse(readFileSync(new URL('judge-embedded.yaml', directory), 'utf8'));
+      raw.sample.policy = { kind: 'embedded', seed: 1 };
+      raw.provider.model = { kind: 'embedded', seed: 1 };
+      raw.output.runDirectory = join(runs, name);
+      if (!withOverride) delete raw.judge.templatesDirectory;
+      const summary = await runJudgeJob(parseJudgeRunConfig(raw, 'judge-embedded.yaml'), fileURLToPath(directory));
+      assert.deepEqual([summary.pairs, summary.judged], [8, 8], '4 prompts x 4 samples = 8 pairs, all judged');
+      return readFileSync(join(runs, name, 'preferences.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).judgment);
+    };
+    const shipped = await run('shipped-template', false);
+    assert.ok(shipped.every((judgment) => judgment.result.preferred === 'tie'), 'the shipped template ends with its question: both orders read the same text');
+    const judgments = await run('tiny-context-template', true);
+    assert.ok(judgments.every((judgment) => judgment.provenance.templateVersion === 'pairwise-direct-tiny-context-v1'), 'the example loads the tiny-context template');
+    for (const { result } of judgments) {
+      const { forward, reversed } = result.positions[0];
+      assert.notEqual(forward.probabilityFirst, reversed.probabilityFirst, 'each order reads its own text');
+    }
+    assert.ok(judgments.some((judgment) => judgment.result.preferred !== 'tie'), 'not every pair a tie');
+  } finally {
+    rmSync(runs, { recursive: true, force: true });
+  }
 });
