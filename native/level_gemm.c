@@ -217,6 +217,21 @@ static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc
         else for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? src[j] : 0.0f;
       }
     } else if (rsb == 1) { /* op(B) = B^T: column by column, each source row of B read contiguously */
+#if defined(__AVX512F__)
+      if (nr == NR) { /* 16 rows of B x 16 k at a time through an in-register transpose (dY W^T, q k^T) */
+        long k = 0;
+        for (; k + 16 <= kc; k += 16)
+          for (int h = 0; h < NR / 16; h++) {
+            __m512 r[16];
+            for (int q = 0; q < 16; q++) r[q] = _mm512_loadu_ps(b + (j0 + h * 16 + q) * csb + k);
+            tr16(r);
+            for (int c = 0; c < 16; c++) _mm512_storeu_ps(o + (k + c) * NR + h * 16, r[c]);
+          }
+        for (; k < kc; k++)
+          for (int j = 0; j < NR; j++) o[k * NR + j] = b[(j0 + j) * csb + k];
+        continue;
+      }
+#endif
       for (long j = 0; j < NR; j++) {
         const float *src = b + (j0 + j) * csb;
         if (j < nr) for (long k = 0; k < kc; k++) o[k * NR + j] = src[k];
