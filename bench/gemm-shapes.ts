@@ -1,0 +1,42 @@
+// The reference tiny GPT's GEMM shapes on the native backend, hot and with cold operands: median µs per product with
+// the same buffers every time (hot), a fresh C each time (coldC), or fresh A, B and C from 24 copies that overflow
+// the L3 (coldAll: what a training step sees for saved activations). Leaves out the other backends.
+// Run: node --import tsx bench/gemm-shapes.ts
+import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
+
+const backend = createNativeBackend();
+// [label, M, N, K, transA, transB, beta]: the forward (NN), input-gradient (NT) and weight-gradient (TN) products
+const shapes: Array<[string, number, number, number, boolean, boolean, number]> = [
+  ['TN 512x128x1024 acc', 512, 128, 1024, true, false, 1],
+  ['TN 128x512x1024 acc', 128, 512, 1024, true, false, 1],
+  ['TN 128x384x1024 acc', 128, 384, 1024, true, false, 1],
+  ['NN 1024x128x512', 1024, 128, 512, false, false, 0],
+  ['NT 1024x128x512', 1024, 128, 512, false, true, 0],
+  ['NN 1024x512x128', 1024, 512, 128, false, false, 0],
+  ['NT 1024x512x128', 1024, 512, 128, false, true, 0],
+  ['NN 1024x384x128', 1024, 384, 128, false, false, 0],
+  ['NT 1024x128x384', 1024, 128, 384, false, true, 0],
+];
+const copies = 24;
+for (const [label, M, N, K, transA, transB, beta] of shapes) {
+  const operands = Array.from({ length: copies }, () => ({
+    a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+    b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)),
+    c: new Float32Array(M * N),
+  }));
+  const cells: string[] = [];
+  for (const mode of ['hot', 'coldC', 'coldAll'] as const) {
+    const times: number[] = [];
+    for (let i = 0; i < 240; i++) {
+      const fresh = operands[mode === 'hot' ? 0 : i % copies]!, first = operands[0]!;
+      const ab = mode === 'coldAll' ? fresh : first;
+      const t0 = performance.now();
+      backend.gemm({ a: ab.a, b: ab.b, c: fresh.c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      if (i >= 40) times.push(performance.now() - t0);
+    }
+    times.sort((x, y) => x - y);
+    const us = times[100]! * 1000;
+    cells.push(`${mode} ${us.toFixed(0)} µs (${((2 * M * N * K) / us / 1e3).toFixed(0)} GFLOP/s)`);
+  }
+  console.log(label.padEnd(22), cells.join('  '));
+}
