@@ -113,6 +113,13 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
     j.mstep = (mblocks + j.mchunks - 1) / j.mchunks * t->mr;
     j.mchunks = (g->M + j.mstep - 1) / j.mstep;
     j.nchunks = (want + j.mchunks - 1) / j.mchunks;
+    if (g->csa != 1 && mblocks >= want) {
+      /* transposed A (weight gradients x^T dY, K = tokens): its packing is strided and each column chunk would pack
+       * the same rows again, so split rows only, in slivers fine enough to balance (128 rows: 10 tasks of 14) */
+      j.mstep = (mblocks / want > 1 ? mblocks / want : 1) * t->mr;
+      j.mchunks = (g->M + j.mstep - 1) / j.mstep;
+      j.nchunks = 1;
+    }
     if (j.nchunks > j.slivers) j.nchunks = j.slivers;
     j.nstep = (j.slivers + j.nchunks - 1) / j.nchunks * t->nr;
     j.nchunks = (j.nc + j.nstep - 1) / j.nstep;
