@@ -31,6 +31,7 @@ export function mergeHeads(x: Tensor): Tensor {
   const out = allocOutput(B * T * H * D);                               // (B, T, H·D)
   backend.headsLayout(x.data, out, B, T, H, D, H * D, 0, false, false);
   return makeOutput('mergeHeads', out, [B, T, H * D], [x], (o) => {
-    backend.headsLayout(o.grad!, x.gradBuffer(), B, T, H, D, H * D, 0, true, true);
+    const { grad, beta } = x.gradForOverwrite(); // the copy covers every element: no zero-fill needed first
+    backend.headsLayout(o.grad!, grad, B, T, H, D, H * D, 0, true, beta === 1);
   });
 }

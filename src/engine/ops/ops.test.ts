@@ -43,6 +43,10 @@ for (const backendName of availableBackends()) {
         check(`mul ${sa} ${sb}`, E.mul, [rand(sa, 5), rand(sb, 6)]);
         check(`div ${sa} ${sb}`, E.div, [rand(sa, 7), positive(sb, 8)]);
       }
+      // add copies a gradient it is first to write and accumulates into one that exists: both orders, and x + x
+      check('add x + x', (a) => E.add(a, a), [rand([3, 4], 21)]);
+      check('add then reuse', (a, b) => E.mul(E.add(a, b), a), [rand([3, 4], 22), rand([3, 4], 23)]);
+      check('reuse then add', (a, b) => E.add(E.mul(a, b), a), [rand([3, 4], 24), rand([3, 4], 25)]);
       check('minimum', E.minimum, [rand([4, 5], 9), rand([4, 5], 10)]);
       check('maximum', E.maximum, [rand([4, 5], 11), rand([5], 12)]);
     });
