@@ -3,7 +3,7 @@
 // the path for people and the hash for caches.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,7 +11,7 @@ import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
 import { savePretrained } from '../models/checkpoint.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
-import { checkpointContentHash, checkpointFiles, loadInProcessModel } from './in-process-model.ts';
+import { checkpointContentHash, checkpointFiles, checkpointHashing, inProcessModelId, loadInProcessModel } from './in-process-model.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-in-process-model-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -72,4 +72,26 @@ test('the model id keeps the path as written and adds the content hash; the embe
   const model = loadInProcessModel({ kind: 'checkpoint', path: 'named' }, (path) => join(directory, path));
   assert.equal(model.modelId, `checkpoint:named@sha256:${checkpointContentHash(checkpoint).slice(0, 16)}`);
   assert.equal(loadInProcessModel({ kind: 'embedded', preset: 'tiny-gpt', seed: 4 }, (path) => path).modelId, 'embedded:tiny-gpt@4');
+});
+
+test('a settled checkpoint is read once per process; a rewrite, even in place with the same size, is read again', () => {
+  const checkpoint = join(directory, 'settled');
+  savePretrained(checkpoint, config, initParameters(config, 3));
+  const files = checkpointFiles(checkpoint);
+  const reads = (run: () => void): number => { const before = checkpointHashing.filesRead; run(); return checkpointHashing.filesRead - before; };
+  // Just written: times within the file clock's granularity of a possible next write, so never remembered.
+  assert.equal(reads(() => checkpointContentHash(checkpoint)), files.length);
+  assert.equal(reads(() => checkpointContentHash(checkpoint)), files.length, 'fresh files are hashed again');
+  const past = new Date(Date.now() - 60_000);
+  for (const path of files) utimesSync(path, past, past);
+  const hash = checkpointContentHash(checkpoint);
+  assert.equal(reads(() => assert.equal(checkpointContentHash(checkpoint), hash)), 0, 'settled: remembered');
+  const id = inProcessModelId({ kind: 'checkpoint', path: checkpoint }, (path) => path);
+  assert.equal(reads(() => assert.equal(loadInProcessModel({ kind: 'checkpoint', path: checkpoint }, (path) => path).modelId, id)), 0, 'the loader reuses it');
+  // The same bytes' size, other bytes, written in place: new times, so hashed again, and the hash follows.
+  const weights = join(checkpoint, 'model.safetensors');
+  const bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(weights, bytes);
+  assert.equal(reads(() => assert.notEqual(checkpointContentHash(checkpoint), hash)), files.length);
 });

@@ -43,9 +43,31 @@ export function checkpointFiles(directory: string): string[] {
  */
 export function checkpointContentHash(directory: string): string {
   const root = resolve(directory);
+  const files = checkpointFiles(root);
+  const stamps = fileStamps(files);
+  const known = hashesByStamps.get(stamps);
+  if (known !== undefined) return known;
+  const digest = hashFiles(root, files);
+  // Remembered only when nothing was rewritten while it was read, and only for files last changed over a second ago:
+  // file times come from a coarse clock (~4 ms), so a same-size rewrite right after a fresh write could keep every
+  // stamp; one that comes after this hash cannot keep a time a second older (git's "racy" entries, the same way).
+  const settled = Date.now() - 1000;
+  if (fileStamps(checkpointFiles(root)) === stamps && files.every((path) => statSync(path).mtimeMs < settled)) hashesByStamps.set(stamps, digest);
+  return digest;
+}
+
+/**
+ * Content hashes already computed in this process, by the files' stamps (path, inode, size, modification and change
+ * times in ns): a checkpoint named twice (the sampled-pairs key, then the loader) is read once. Counted for tests.
+ */
+const hashesByStamps = new Map<string, string>();
+export const checkpointHashing = { filesRead: 0 };
+
+function hashFiles(root: string, files: string[]): string {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  for (const path of checkpointFiles(root)) {
+  for (const path of files) {
+    checkpointHashing.filesRead++;
     const descriptor = openSync(path, 'r');
     try {
       hash.update(`${relative(root, path)}\0${fstatSync(descriptor).size}\0`);
