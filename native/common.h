@@ -47,9 +47,9 @@ typedef struct {
   void (*add)(const float *a, const float *b, float *out, long n);
   void (*axpy)(float alpha, const float *x, float *y, long n);
   void (*gelu)(const float *x, float *y, long n);
-  void (*gelu_bwd)(const float *x, const float *dy, float *dx, long n);
+  void (*gelu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate); /* else dx = ..., unread */
   void (*silu)(const float *x, float *y, long n);
-  void (*silu_bwd)(const float *x, const float *dy, float *dx, long n);
+  void (*silu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate);
 
   void (*layer_norm)(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
                      long r0, long r1, long cols, float eps);

@@ -130,24 +130,30 @@ void L(gelu)(const float *x, float *y, long n) {
 }
 
 /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) u' with 0.5 (1 + t) = s, 1 - t^2 = 4 s (1 - s), s = sigmoid(2u). */
-void L(gelu_bwd)(const float *x, const float *dy, float *dx, long n) {
-  for (long i = 0; i < n; i++) {
-    float v = x[i], u = K_GELU * (v + 0.044715f * v * v * v);
-    float s = 1.0f / (1.0f + vexp(-2.0f * u));
-    float du = K_GELU * (1.0f + 3.0f * 0.044715f * v * v);
-    dx[i] += dy[i] * (s + 2.0f * v * s * (1.0f - s) * du);
-  }
+static inline float gelu_grad(float v) {
+  float u = K_GELU * (v + 0.044715f * v * v * v);
+  float s = 1.0f / (1.0f + vexp(-2.0f * u));
+  float du = K_GELU * (1.0f + 3.0f * 0.044715f * v * v);
+  return s + 2.0f * v * s * (1.0f - s) * du;
+}
+
+void L(gelu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate) {
+  if (accumulate) for (long i = 0; i < n; i++) dx[i] += dy[i] * gelu_grad(x[i]);
+  else for (long i = 0; i < n; i++) dx[i] = dy[i] * gelu_grad(x[i]);
 }
 
 void L(silu)(const float *x, float *y, long n) {
   for (long i = 0; i < n; i++) y[i] = x[i] / (1.0f + vexp(-x[i]));
 }
 
-void L(silu_bwd)(const float *x, const float *dy, float *dx, long n) {
-  for (long i = 0; i < n; i++) {
-    float s = 1.0f / (1.0f + vexp(-x[i]));
-    dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
-  }
+static inline float silu_grad(float v) {
+  float s = 1.0f / (1.0f + vexp(-v));
+  return s * (1.0f + v * (1.0f - s));
+}
+
+void L(silu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate) {
+  if (accumulate) for (long i = 0; i < n; i++) dx[i] += dy[i] * silu_grad(x[i]);
+  else for (long i = 0; i < n; i++) dx[i] = dy[i] * silu_grad(x[i]);
 }
 
 void L(layer_norm)(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,

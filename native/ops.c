@@ -17,9 +17,9 @@ static void row_range(void *ctx, long r0, long r1) {
     case OP_ADD: t->add(in[0] + r0, in[1] + r0, out[0] + r0, n); break;
     case OP_AXPY: t->axpy(f[0], in[0] + r0, out[0] + r0, n); break;
     case OP_GELU: t->gelu(in[0] + r0, out[0] + r0, n); break;
-    case OP_GELU_BWD: t->gelu_bwd(in[0] + r0, in[1] + r0, out[0] + r0, n); break;
+    case OP_GELU_BWD: t->gelu_bwd(in[0] + r0, in[1] + r0, out[0] + r0, n, f[0] != 0.0f); break;
     case OP_SILU: t->silu(in[0] + r0, out[0] + r0, n); break;
-    case OP_SILU_BWD: t->silu_bwd(in[0] + r0, in[1] + r0, out[0] + r0, n); break;
+    case OP_SILU_BWD: t->silu_bwd(in[0] + r0, in[1] + r0, out[0] + r0, n, f[0] != 0.0f); break;
     case OP_LAYER_NORM: t->layer_norm(in[0], in[1], in[2], out[0], out[1], out[2], r0, r1, c, f[0]); break;
     case OP_RMS_NORM: t->rms_norm(in[0], in[1], out[0], out[1], r0, r1, c, f[0]); break;
     case OP_SOFTMAX: t->softmax(in[0], out[0], r0, r1, c); break;

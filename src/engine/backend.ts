@@ -53,12 +53,12 @@ export interface Backend {
 
   /** y = GELU_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
   gelu(x: Float32Array, y: Float32Array, n: number): void;
-  /** dx += dy * GELU_tanh'(x). */
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  /** dx += dy * GELU_tanh'(x); with accumulate false, dx = dy * GELU_tanh'(x) (dx never read: no zero-fill first). */
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate?: boolean): void;
   /** y = x * sigmoid(x). */
   silu(x: Float32Array, y: Float32Array, n: number): void;
-  /** dx += dy * silu'(x). */
-  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  /** dx += dy * silu'(x); with accumulate false, dx = dy * silu'(x). */
+  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate?: boolean): void;
 
   /** y = (x - mean) * rstd * w + b per row; writes mean (rows) and rstd (rows) for the backward. */
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array,

@@ -76,6 +76,9 @@ for (const [label, backend] of under) {
         same(`silu n=${n}`, backend, { x, y: poison(n) }, ['y'], (be, a) => be.silu(a.x, a.y, n));
         same(`geluBackward n=${n}`, backend, { x, dy, dx }, ['dx'], (be, a) => be.geluBackward(a.x, a.dy, a.dx, n));
         same(`siluBackward n=${n}`, backend, { x, dy, dx }, ['dx'], (be, a) => be.siluBackward(a.x, a.dy, a.dx, n));
+        // overwrite mode: dx is poisoned, so an element read or left unwritten shows up as NaN
+        same(`geluBackward overwrite n=${n}`, backend, { x, dy, dx: poison(n) }, ['dx'], (be, a) => be.geluBackward(a.x, a.dy, a.dx, n, false));
+        same(`siluBackward overwrite n=${n}`, backend, { x, dy, dx: poison(n) }, ['dx'], (be, a) => be.siluBackward(a.x, a.dy, a.dx, n, false));
         same(`add n=${n}`, backend, { x, dy, y: poison(n) }, ['y'], (be, a) => be.add(a.x, a.dy, a.y, n));
         same(`axpy n=${n}`, backend, { x, dx }, ['dx'], (be, a) => be.axpy(-0.75, a.x, a.dx, n));
       }

@@ -93,9 +93,10 @@ export class JsBackend implements Backend {
     }
   }
 
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate = true): void {
     checkLength('geluBackward', 'x', x, n); checkLength('geluBackward', 'dy', dy, n);
     checkLength('geluBackward', 'dx', dx, n);
+    if (!accumulate) dx.fill(0, 0, n);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
@@ -110,9 +111,10 @@ export class JsBackend implements Backend {
     for (let i = 0; i < n; i++) y[i] = x[i] / (1 + Math.exp(-x[i]));
   }
 
-  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate = true): void {
     checkLength('siluBackward', 'x', x, n); checkLength('siluBackward', 'dy', dy, n);
     checkLength('siluBackward', 'dx', dx, n);
+    if (!accumulate) dx.fill(0, 0, n);
     for (let i = 0; i < n; i++) {
       const s = 1 / (1 + Math.exp(-x[i]));
       dx[i] += dy[i] * s * (1 + x[i] * (1 - s));

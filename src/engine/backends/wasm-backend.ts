@@ -54,12 +54,12 @@ export class WasmBackend implements Backend {
   axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void { floats('axpy', x, y); this.js.axpy(alpha, x, y, n); }
 
   gelu(x: Float32Array, y: Float32Array, n: number): void { this.unary('gelu', x, y, n); }
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
-    this.unaryBackward('geluBackward', 'gelu_bwd', x, dy, dx, n);
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate = true): void {
+    this.unaryBackward('geluBackward', 'gelu_bwd', x, dy, dx, n, accumulate);
   }
   silu(x: Float32Array, y: Float32Array, n: number): void { this.unary('silu', x, y, n); }
-  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
-    this.unaryBackward('siluBackward', 'silu_bwd', x, dy, dx, n);
+  siluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate = true): void {
+    this.unaryBackward('siluBackward', 'silu_bwd', x, dy, dx, n, accumulate);
   }
 
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array,
@@ -242,9 +242,10 @@ export class WasmBackend implements Backend {
     rt.get(op, py, y, n);
   }
 
-  private unaryBackward(op: string, kernel: string, x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+  private unaryBackward(op: string, kernel: string, x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, accumulate: boolean): void {
     checkLength(op, 'x', x, n); checkLength(op, 'dy', dy, n); checkLength(op, 'dx', dx, n);
     const rt = this.start();
+    if (!accumulate) dx.fill(0, 0, n); // the wasm kernels accumulate; overwriting is zero then accumulate here
     const px = rt.put(op, x, n), pdy = rt.put(op, dy, n), pdx = rt.put(op, dx, n);
     this.k[kernel](px, pdy, pdx, n);
     rt.get(op, pdx, dx, n);

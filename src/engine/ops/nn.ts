@@ -15,13 +15,19 @@ function lastAxis(op: string, x: Tensor): [rows: number, cols: number] {
 export function gelu(x: Tensor): Tensor {
   const backend = getBackend(), out = allocOutput(x.size);
   backend.gelu(x.data, out, x.size);
-  return makeOutput('gelu', out, x.shape, [x], (o) => backend.geluBackward(x.data, o.grad!, x.gradBuffer(), x.size));
+  return makeOutput('gelu', out, x.shape, [x], (o) => {
+    const { grad, beta } = x.gradForOverwrite(); // first writer: no zero-fill (the MLP's 4x-wide pre-activation)
+    backend.geluBackward(x.data, o.grad!, grad, x.size, beta === 1);
+  });
 }
 
 export function silu(x: Tensor): Tensor {
   const backend = getBackend(), out = allocOutput(x.size);
   backend.silu(x.data, out, x.size);
-  return makeOutput('silu', out, x.shape, [x], (o) => backend.siluBackward(x.data, o.grad!, x.gradBuffer(), x.size));
+  return makeOutput('silu', out, x.shape, [x], (o) => {
+    const { grad, beta } = x.gradForOverwrite();
+    backend.siluBackward(x.data, o.grad!, grad, x.size, beta === 1);
+  });
 }
 
 function checkNormWeight(op: string, x: Tensor, w: Tensor, cols: number): void {
