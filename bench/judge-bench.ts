@@ -7,12 +7,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
-import { loadConstitution } from '../src/feedback/constitution.ts';
-import { defaultStepOptions } from '../src/feedback/judge-steps.ts';
 import { runJudgments } from '../src/feedback/judge-runner.ts';
 import type { PairwiseInput } from '../src/feedback/judgment-types.ts';
 import { PairwiseJudge } from '../src/feedback/pairwise-judge.ts';
-import { loadTemplate } from '../src/feedback/prompt-template.ts';
 import { createOpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor } from '../src/feedback/request-executor.ts';
 
@@ -29,7 +26,7 @@ function pairs(count: number, offset: number): PairwiseInput[] {
 
 function makeJudge(model: ChatModelV1, requestConcurrency: number): PairwiseJudge {
   const executor = new RequestExecutor(model, { concurrency: requestConcurrency, timeoutMs: 10_000, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 100 } });
-  return new PairwiseJudge(executor, { template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 1 });
+  return new PairwiseJudge(executor, { seed: 1 });
 }
 
 // What the scripted server answers to a rationale request, so captured verdict bodies equal the ones our judge sends.

@@ -6,10 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { loadConstitution } from '../feedback/constitution.ts';
-import { defaultStepOptions } from '../feedback/judge-steps.ts';
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
-import { loadTemplate } from '../feedback/prompt-template.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
 import { RequestExecutor } from '../feedback/request-executor.ts';
 import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
@@ -71,8 +68,7 @@ describe('online DPO (Self-Rewarding loop) on sorted digits', () => {
       pointwise: () => Array.from({ length: 10 }, () => 0.1),
     } });
     const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 4, timeoutMs: 2000, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 } });
-    const judge = new PairwiseJudge(executor, { template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one',
-      bothOrders: true, fewShot: [], clamp: null, tieMargin: 0.05, steps: defaultStepOptions, seed: 1 });
+    const judge = new PairwiseJudge(executor, { tieMargin: 0.05, seed: 1 });
     const source = pairwiseJudgePreferences(judge);
     const answer = await source.prefer({ id: 'q', prompt: '', responses: ['531', '135', '315'] });
     assert.deepEqual(answer.choice && [answer.choice.chosen, answer.choice.rejected], [1, 0]);

@@ -6,13 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadConstitution } from './constitution.ts';
 import { JudgmentCache } from './judgment-cache.ts';
-import { defaultStepOptions } from './judge-steps.ts';
 import { runJudgments, type CachedJudgment } from './judge-runner.ts';
 import type { PairwiseInput, PairwiseResult } from './judgment-types.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
-import { loadTemplate } from './prompt-template.ts';
 import { createOpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
 import { RequestExecutor } from './request-executor.ts';
 import { mulberry32, startScriptedServer } from './testing/scripted-openai-server.ts';
@@ -38,14 +35,6 @@ function makeStack(url: string, secret: string) {
     random,
   });
   const judge = new PairwiseJudge(executor, {
-    template: loadTemplate('pairwise'),
-    constitution: loadConstitution(),
-    principleMode: 'sample-one',
-    bothOrders: true,
-    fewShot: [],
-    clamp: null,
-    tieMargin: 0,
-    steps: defaultStepOptions,
     seed: 11,
   });
   return { executor, judge };

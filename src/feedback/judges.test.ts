@@ -27,7 +27,7 @@ const conversation = [{ role: 'user' as const, content: 'Tell me about locks.' }
 test('pointwise: probability-weighted mean score, rescaled to [-1, 1]', async () => {
   const model = new DeterministicLanguageModel();
   const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 2, timeoutMs: 1000, retry });
-  const judge = new PointwiseJudge(executor, { template: loadTemplate('pointwise'), constitution: loadConstitution(), principleMode: 'sample-one', steps: { ...defaultStepOptions, topLogprobs: 10 }, seed: 1 });
+  const judge = new PointwiseJudge(executor, { steps: { ...defaultStepOptions, topLogprobs: 10 }, seed: 1 });
   const good = await judge.judge({ id: 'g', conversation, response: '[good] A lock has pins.' });
   const bad = await judge.judge({ id: 'b', conversation, response: '[bad] Break it.' });
   assert.equal(good.kind, 'ok');
@@ -74,7 +74,7 @@ test('in-process provider: pairwise judging with logprobs and with votes when th
   for (const supportsLogprobs of [true, false]) {
     const model = new DeterministicLanguageModel({ supportsLogprobs });
     const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 2, timeoutMs: 1000, retry });
-    const judge = new PairwiseJudge(executor, { template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 3 });
+    const judge = new PairwiseJudge(executor, { seed: 3 });
     const result = await judge.judge({ id: 'x', conversation, candidates: ['[bad] no', '[good] yes'] });
     assert.equal(result.kind, 'ok');
     if (result.kind !== 'ok') continue;

@@ -3,10 +3,10 @@
 // Leaves out volume (see judge-runner.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { loadConstitution } from './constitution.ts';
 import { defaultStepOptions } from './judge-steps.ts';
+import { loadConstitution } from './constitution.ts';
 import { JudgmentCache } from './judgment-cache.ts';
-import { PairwiseJudge, type PairwiseJudgeOptions } from './pairwise-judge.ts';
+import { PairwiseJudge, pairwiseJudgeOptions, type PairwiseJudgeOptions } from './pairwise-judge.ts';
 import { loadTemplate } from './prompt-template.ts';
 import { OpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
 import { RequestExecutor } from './request-executor.ts';
@@ -18,14 +18,6 @@ function makeJudge(url: string, overrides: Partial<PairwiseJudgeOptions> = {}): 
   const provider = new OpenAICompatibleProvider({ baseURL: url, model: 'scripted', environment: {} });
   const executor = new RequestExecutor(provider, { concurrency: 4, timeoutMs: 2000, retry: fastRetry });
   const judge = new PairwiseJudge(executor, {
-    template: loadTemplate('pairwise'),
-    constitution: loadConstitution(),
-    principleMode: 'sample-one',
-    bothOrders: true,
-    fewShot: [],
-    clamp: null,
-    tieMargin: 0,
-    steps: defaultStepOptions,
     seed: 7,
     ...overrides,
   });
@@ -118,7 +110,7 @@ describe('pairwise judge', () => {
   });
 
   test('a template that does not match the mode is an error naming the file', () => {
-    assert.throws(() => makeJudge(biased.url, { chainOfThought: false }), /pairwise\.yaml: judging without chain-of-thought needs the 'pairwise-direct' template/);
+    assert.throws(() => makeJudge(biased.url, { template: loadTemplate('pairwise'), chainOfThought: false }), /pairwise\.yaml: judging without chain-of-thought needs the 'pairwise-direct' template/);
     assert.throws(() => makeJudge(biased.url, { template: loadTemplate('pairwise-direct') }), /pairwise-direct\.yaml: 'pairwise-direct' asks for the verdict directly/);
   });
 
@@ -176,4 +168,16 @@ describe('pairwise judge', () => {
       await server.close();
     }
   });
+});
+
+test('options left out take the recipe defaults; the cache identity is the one the options written out give', () => {
+  const executor = new RequestExecutor(new OpenAICompatibleProvider({ baseURL: 'http://127.0.0.1:9/v1', model: 'm', environment: {} }), { concurrency: 1, timeoutMs: 1000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+  const explicit = new PairwiseJudge(executor, {
+    template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true,
+    fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 4,
+  });
+  assert.deepEqual(new PairwiseJudge(executor, { seed: 4 }).identity(), explicit.identity());
+  assert.notDeepEqual(new PairwiseJudge(executor, { seed: 4, bothOrders: false }).identity(), explicit.identity());
+  assert.equal(pairwiseJudgeOptions({ chainOfThought: false }).template.name, 'pairwise-direct');
+  assert.equal(pairwiseJudgeOptions({ clamp: undefined }).clamp, null, 'an explicit undefined takes the default');
 });

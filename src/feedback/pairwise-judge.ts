@@ -3,8 +3,8 @@
 // Returns a typed result. Leaves out "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
 import { FanoutAbortController, onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
-import { selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
-import { checkTemplateMode, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { loadConstitution, selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
+import { checkTemplateMode, defaultStepOptions, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import {
   emptyUsage,
   renderConversation,
@@ -13,7 +13,7 @@ import {
   type PairwiseResult,
   type PrincipleVerdict,
 } from './judgment-types.ts';
-import { compileTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import { compileTemplate, loadTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { clampProbability } from './verdict-parsing.ts';
 
@@ -38,6 +38,20 @@ export interface PairwiseJudgeOptions {
   seed: number;
 }
 
+/**
+ * The recipe's defaults, for whatever a caller leaves out: the shipped template (the '-direct' one without
+ * chain-of-thought) and constitution, one principle sampled per pair, both orders, no few-shot, no clamping, no tie
+ * margin, the default step options, seed 0.
+ */
+export function pairwiseJudgeOptions(options: Partial<PairwiseJudgeOptions> = {}): PairwiseJudgeOptions {
+  return {
+    template: options.template ?? loadTemplate(options.chainOfThought === false ? 'pairwise-direct' : 'pairwise'),
+    constitution: options.constitution ?? loadConstitution(),
+    principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 0,
+    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+  };
+}
+
 export class PairwiseJudge {
   readonly #executor: RequestExecutor;
   readonly #options: PairwiseJudgeOptions;
@@ -49,7 +63,8 @@ export class PairwiseJudge {
   readonly #systemMessages = new Map<string, ChatMessage>(); // principle text -> system message
   readonly #verdictRequest: ChatMessage | null;
 
-  constructor(executor: RequestExecutor, options: PairwiseJudgeOptions) {
+  constructor(executor: RequestExecutor, settings: Partial<PairwiseJudgeOptions> = {}) {
+    const options = pairwiseJudgeOptions(settings);
     this.#chainOfThought = options.chainOfThought ?? true;
     checkTemplateMode(options.template, 'pairwise', this.#chainOfThought);
     this.#verdictTokens = options.template.verdictTokens ?? ['1', '2'];

@@ -3,10 +3,10 @@
 // chainOfThought false asks for the score directly (the pointwise-direct template, one request).
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
 import type { ChatMessage } from './chat-model-v1.ts';
-import { selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
-import { checkTemplateMode, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { loadConstitution, selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
+import { checkTemplateMode, defaultStepOptions, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
-import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import { loadTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { scoreDistribution } from './verdict-parsing.ts';
 
@@ -17,6 +17,17 @@ export interface PointwiseJudgeOptions {
   chainOfThought?: boolean; // default true: rationale, then score; false: the score directly (pointwise-direct template)
   steps: StepOptions;
   seed: number;
+}
+
+/** Defaults for whatever a caller leaves out: the shipped template ('-direct' without chain-of-thought) and
+ * constitution, one principle sampled per score, the default step options, seed 0. */
+export function pointwiseJudgeOptions(options: Partial<PointwiseJudgeOptions> = {}): PointwiseJudgeOptions {
+  return {
+    template: options.template ?? loadTemplate(options.chainOfThought === false ? 'pointwise-direct' : 'pointwise'),
+    constitution: options.constitution ?? loadConstitution(),
+    principleMode: 'sample-one', steps: defaultStepOptions, seed: 0,
+    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+  };
 }
 
 const scoreTokens = Array.from({ length: 10 }, (_, index) => String(index + 1));
@@ -31,7 +42,8 @@ export class PointwiseJudge {
   readonly #options: PointwiseJudgeOptions;
   readonly #chainOfThought: boolean;
 
-  constructor(executor: RequestExecutor, options: PointwiseJudgeOptions) {
+  constructor(executor: RequestExecutor, settings: Partial<PointwiseJudgeOptions> = {}) {
+    const options = pointwiseJudgeOptions(settings);
     this.#chainOfThought = options.chainOfThought ?? true;
     checkTemplateMode(options.template, 'pointwise', this.#chainOfThought);
     this.#executor = executor;

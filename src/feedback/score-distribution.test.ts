@@ -3,10 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GeneratedToken } from './chat-model-v1.ts';
-import { loadConstitution } from './constitution.ts';
-import { defaultStepOptions } from './judge-steps.ts';
 import { PointwiseJudge } from './pointwise-judge.ts';
-import { loadTemplate } from './prompt-template.ts';
 import { InProcessProvider, type InProcessGenerateRequest, type InProcessLanguageModel } from './providers/in-process-provider.ts';
 import { RequestExecutor } from './request-executor.ts';
 import { scoreDistribution } from './verdict-parsing.ts';
@@ -48,7 +45,7 @@ class DigitTokenModel implements InProcessLanguageModel {
 
 test('the pointwise judge reads "10" split into "1","0" as a top score', async () => {
   const executor = new RequestExecutor(new InProcessProvider(new DigitTokenModel()), { concurrency: 1, timeoutMs: 1000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
-  const judge = new PointwiseJudge(executor, { template: loadTemplate('pointwise'), constitution: loadConstitution(), principleMode: 'sample-one', steps: defaultStepOptions, seed: 1 });
+  const judge = new PointwiseJudge(executor, { seed: 1 });
   const result = await judge.judge({ id: 'x', conversation: [{ role: 'user', content: 'Hi' }], response: 'Hello! How can I help?' });
   assert.equal(result.kind, 'ok');
   if (result.kind !== 'ok') return;

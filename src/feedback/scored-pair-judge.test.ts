@@ -3,7 +3,6 @@
 // one unparseable score as a typed failure keeping both results, interrupts rethrown, and cache identities.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConstitution } from './constitution.ts';
 import { defaultStepOptions } from './judge-steps.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
 import { PointwiseJudge } from './pointwise-judge.ts';
@@ -55,7 +54,7 @@ test('P(A higher) + ½P(tie): point masses, worked examples, the direct sum, exa
 });
 
 function pointwiseJudge(executor: RequestExecutor, seed = 1): PointwiseJudge {
-  return new PointwiseJudge(executor, { template: loadTemplate('pointwise'), constitution: loadConstitution(), principleMode: 'sample-one', steps: { ...defaultStepOptions, topLogprobs: 10 }, seed });
+  return new PointwiseJudge(executor, { steps: { ...defaultStepOptions, topLogprobs: 10 }, seed });
 }
 
 function inProcess(model: InProcessLanguageModel): RequestExecutor {
@@ -142,7 +141,7 @@ test('rubric pair over a server: sampled scores kept, the better response prefer
     assert.match(result.rationale!, /^Response A \(\d\.\d\d\/5\): .*Score: \d/s);
 
     const pointwise = new ScoredPairJudge({ scorer: { kind: 'pointwise', judge: pointwiseJudge(executor) }, clamp: null, tieMargin: 0 });
-    const pairwise = new PairwiseJudge(executor, { template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 1 });
+    const pairwise = new PairwiseJudge(executor, { seed: 1 });
     const kinds = [judge.identity(), pointwise.identity(), pairwise.identity()].map((identity) => identity.judge);
     assert.deepEqual(kinds, ['rubric', 'pointwise', 'pairwise']);
     assert.notDeepEqual(pointwise.identity(), new ScoredPairJudge({ scorer: { kind: 'pointwise', judge: pointwiseJudge(executor) }, clamp: null, tieMargin: 0.1 }).identity(), 'tieMargin is part of the key');

@@ -9,10 +9,8 @@ import { scoreResponses } from '../../models/score.ts';
 import { CharTokenizer } from '../../models/tokenizer.ts';
 import { Transformer } from '../../models/transformer.ts';
 import { tinyGpt2Config } from '../../models/testing/tiny-models.ts';
-import { loadConstitution } from '../constitution.ts';
 import { defaultStepOptions } from '../judge-steps.ts';
 import { PairwiseJudge } from '../pairwise-judge.ts';
-import { loadTemplate } from '../prompt-template.ts';
 import { RequestExecutor } from '../request-executor.ts';
 import { InProcessProvider } from './in-process-provider.ts';
 import { TransformerLanguageModel, plainTranscript } from './transformer-language-model.ts';
@@ -57,7 +55,6 @@ test('the pairwise judge runs end to end on the tiny model; soft labels come fro
   const executor = new RequestExecutor(new InProcessProvider(language), { concurrency: 2, timeoutMs: 60_000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
   // The whole distribution is read (topLogprobs = V) so '1' and '2' are always among the alternatives of a random model.
   const judge = new PairwiseJudge(executor, {
-    template: loadTemplate('pairwise'), constitution: loadConstitution(), principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0,
     steps: { ...defaultStepOptions, rationaleMaxTokens: 8, rationaleTemperature: 1, verdictMaxTokens: 1, topLogprobs: 96 }, seed: 5,
   });
   const result = await judge.judge({ id: 'p1', conversation: [{ role: 'user', content: 'How do I store bleach?' }], candidates: ['Away from children.', 'Anywhere.'] });
