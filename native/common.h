@@ -82,9 +82,9 @@ typedef struct {
   double (*sum_squares)(const float *x, long n);
 } KernelTable;
 
-/* scratch floats one attention task needs */
-/* (T, S) for the GEMM path; (D + T, Sp) with S rounded up to 32 for the register-tiled path */
-static inline long attn_scratch(const AttnShape *s) { return (s->D + s->T) * ((s->S + 31) / 32 * 32) + s->T * s->S + 64; }
+/* scratch floats one attention task needs: (D + T, Sp), S rounded up to 32, for the register-tiled path, which also
+ * covers the (T, S) the GEMM path needs */
+static inline long attn_scratch(const AttnShape *s) { return (s->D + s->T) * ((s->S + 31) / 32 * 32) + 64; }
 
 extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 
