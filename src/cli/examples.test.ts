@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { parseJudgeRunConfig } from '../data/judge-run-config.ts';
-import { runJudgeJob } from '../data/judge-run.ts';
+import { parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
+import { runJudgeJob } from '../pipeline/judge-run.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema } from './train-configs.ts';
 
 const directory = new URL('../../examples/', import.meta.url);

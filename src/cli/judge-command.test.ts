@@ -99,7 +99,7 @@ describe('rlaif judge', () => {
   });
 
   test('sampling is seeded: the same config samples the same pairs; input and sample are exclusive', async () => {
-    const { samplePairs } = await import('../data/sampled-pairs.ts');
+    const { samplePairs } = await import('../pipeline/sampled-pairs.ts');
     const prompts = join(directory, 'seeded-prompts.jsonl');
     writeFileSync(prompts, '{"prompt":"Hello there"}\n');
     const sample = { policy: { kind: 'embedded' as const, preset: 'tiny-gpt' as const, seed: 3 }, prompts, samplesPerPrompt: 2, maxTokens: 5, temperature: 1, seed: 9 };

@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino from 'pino';
 import { formatAudit } from '../feedback/labeler-audit.ts';
-import { loadJudgeRunConfig, parseJudgeRunConfig } from '../data/judge-run-config.ts';
-import { runJudgeJob, type JudgeRunSummary } from '../data/judge-run.ts';
+import { loadJudgeRunConfig, parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
+import { runJudgeJob, type JudgeRunSummary } from '../pipeline/judge-run.ts';
 
 export interface JudgeCommandOptions {
   config: string;
@@ -80,7 +80,7 @@ export function registerJudgeCommand(program: Command): void {
   program
     .command('judge')
     .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler: pairwise (two-step CoT, soft labels, both orders), or each response scored alone (judge.kind pointwise 1-10 or rubric 0-5); resumable')
-    .requiredOption('-c, --config <path>', 'judge config YAML (see src/data/judge-run-config.ts for every key)')
+    .requiredOption('-c, --config <path>', 'judge config YAML (see src/pipeline/judge-run-config.ts for every key)')
     .option('-o, --run-directory <path>', 'run folder (overrides output.runDirectory)')
     .option('-n, --limit <count>', 'judge only the first N pairs', (value) => Number.parseInt(value, 10))
     .option('--retry-failed', 'judge again pairs whose cached result is a typed failure')

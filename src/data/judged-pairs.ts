@@ -1,6 +1,6 @@
 // Bridges preference records and the pair judges (pairwise, or two scores): which response is candidate A is drawn by a
 // seeded hash (so a position-biased labeler cannot look right by accident), and judgments become judged records with
-// provenance. Leaves out sampling new pairs from a policy (sampled-pairs.ts). Follows Lee et al. 2023 (arXiv 2309.00267).
+// provenance. Leaves out sampling new pairs from a policy (pipeline/sampled-pairs.ts). Follows Lee et al. 2023 (arXiv 2309.00267).
 import type { PairwiseInput, PairwiseResult } from '../feedback/judgment-types.ts';
 import { renderConversation } from '../feedback/judgment-types.ts';
 import type { ScoredPairResult } from '../feedback/scored-pair-judge.ts';

@@ -13,16 +13,16 @@ import { createOpenAICompatibleProvider } from '../feedback/providers/openai-com
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
 import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
 import { configuredJudge, type PairResult } from './configured-judge.ts';
-import { readWithDuckDb, writeParquet } from './duckdb-format.ts';
-import { readHhRlhf } from './hh-rlhf-format.ts';
+import { readWithDuckDb, writeParquet } from '../data/duckdb-format.ts';
+import { readHhRlhf } from '../data/hh-rlhf-format.ts';
 import { loadInProcessModel } from './in-process-model.ts';
-import { goldCandidate, judgedRecord, preparePair } from './judged-pairs.ts';
-import { writeJsonl } from './jsonl-file.ts';
-import { readOpenAIPreference } from './openai-preference-format.ts';
+import { goldCandidate, judgedRecord, preparePair } from '../data/judged-pairs.ts';
+import { writeJsonl } from '../data/jsonl-file.ts';
+import { readOpenAIPreference } from '../data/openai-preference-format.ts';
 import { samplePairs } from './sampled-pairs.ts';
-import type { PairProvenance, PreferenceRecord } from './preference-record.ts';
+import type { PairProvenance, PreferenceRecord } from '../data/preference-record.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
-import { readTrl, writeTrl } from './trl-format.ts';
+import { readTrl, writeTrl } from '../data/trl-format.ts';
 
 export interface JudgeRunEvents {
   onStart?: (total: number, alreadyCached: number) => void;

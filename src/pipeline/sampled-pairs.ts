@@ -9,7 +9,7 @@ import type { TransformerLanguageModel } from '../feedback/providers/transformer
 import { stableHash } from '../feedback/stable-hash.ts';
 import { inProcessModelId, loadInProcessModel } from './in-process-model.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
-import { messagesSchema, parseRecord, type PreferenceRecord } from './preference-record.ts';
+import { messagesSchema, parseRecord, type PreferenceRecord } from '../data/preference-record.ts';
 
 export type SampleConfig = NonNullable<JudgeRunConfig['sample']>;
 
