@@ -1,0 +1,106 @@
+// The records of an `rlaif run` store, one type per kind, each with a deterministic id and the ids it came from
+// (`parents`), so a reward traces back to its judgments, their rationale and principle, the samples and the prompt.
+// Leaves out storage (run-store.ts) and what produces them (round.ts). Fields follow Lee et al. 2023 (arXiv 2309.00267).
+import { stableHash } from '../feedback/stable-hash.ts';
+
+export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold';
+
+interface Base {
+  id: string;
+  kind: RecordKind;
+  round: number;      // 0 = the starting (SFT) policy; prompts are round-free (-1)
+  parents: string[];  // ids this record was made from
+}
+
+export interface ChatTurn { role: 'system' | 'user' | 'assistant'; content: string }
+
+export interface PromptRecord extends Base {
+  kind: 'prompt';
+  promptId: string;   // the source's own id (e.g. 'truth-known-0042')
+  application: string;
+  promptKind: string;
+  split: string;
+  messages: ChatTurn[];
+  principleIds: string[];
+}
+
+export type SampleStage = 'rollout' | 'evaluate' | 'report';
+
+export interface SampleRecord extends Base {
+  kind: 'sample';
+  stage: SampleStage;
+  policyRound: number;  // the round whose policy wrote it (0 = SFT)
+  index: number;        // k of K for this prompt
+  text: string;
+  tokens: number[];     // (R,) response token ids, stop token included
+  logprobs: number[];   // (R,) log π(token) at sampling time
+}
+
+export type FeedbackSource = 'pairwise-ai' | 'pointwise-ai' | 'self-supervised' | 'labeled-anchors';
+
+export interface OrderRecord { order: 'A-first' | 'B-first'; probabilityFirst: number; probabilityA: number; rationale: string | null }
+
+export interface JudgmentRecord extends Base {
+  kind: 'judgment';
+  stage: 'feedback' | 'evaluate';
+  source: FeedbackSource;
+  ok: boolean;
+  failure: string | null;          // why it is not ok
+  probabilityA: number | null;     // pairwise: P(parents[0] preferred over parents[1]), both orders averaged
+  orders: OrderRecord[];           // pairwise: each presentation order
+  score: number | null;            // pointwise: expected 1..10 score; self-supervised: the signal in [0, 1]
+  rationale: string | null;
+  principle: { id: string; text: string } | null;
+  labelerModel: string;
+  templateVersion: string;
+}
+
+export interface RewardRecord extends Base {
+  kind: 'reward';
+  components: Record<string, number>; // per feedback source, before weighting
+  weights: Record<string, number>;
+  total: number;
+}
+
+export interface AdvantageRecord extends Base {
+  kind: 'advantage';
+  advantage: number;  // per-sequence advantage (mean over the response tokens)
+}
+
+export interface EvaluationRecord extends Base {
+  kind: 'evaluation';
+  metrics: Record<string, number>; // proxy metrics only (labeler, anchors, KL, length, entropy, refusals): never gold
+}
+
+export interface GateRecord extends Base {
+  kind: 'gate';
+  keep: boolean;
+  reasons: string[];       // empty when kept
+  keptRound: number;       // the policy the next round starts from
+}
+
+export interface StageRecord extends Base {
+  kind: 'stage';
+  stage: string;
+  ms: number;
+  detail: Record<string, number>;
+}
+
+export interface GoldRecord extends Base {
+  kind: 'gold';
+  metrics: Record<string, number>; // gold figures on the test split, for the report only
+}
+
+export type RunRecord = PromptRecord | SampleRecord | JudgmentRecord | RewardRecord | AdvantageRecord | EvaluationRecord
+  | GateRecord | StageRecord | GoldRecord;
+
+/** The id for a record of `kind` made from `key` (everything that identifies the work, not its result). */
+export function recordId(kind: RecordKind, key: unknown): string {
+  return `${kind}-${stableHash(key).slice(0, 20)}`;
+}
+
+/** Files of the store, one per kind. */
+export const RECORD_FILES: Record<RecordKind, string> = {
+  prompt: 'prompts.jsonl', sample: 'samples.jsonl', judgment: 'judgments.jsonl', reward: 'rewards.jsonl',
+  advantage: 'advantages.jsonl', evaluation: 'evaluations.jsonl', gate: 'gates.jsonl', stage: 'stages.jsonl', gold: 'gold.jsonl',
+};
