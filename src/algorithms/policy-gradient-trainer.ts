@@ -89,20 +89,31 @@ export class PolicyGradientTrainer {
 
   /** One RL step; returns its metrics and stage timings. */
   async trainStep(): Promise<StepRecord> {
-    const c = this.config, { policy, reference } = this.setup, timer = new StageTimer();
+    const c = this.config, { policy } = this.setup, timer = new StageTimer();
     const prompts = Array.from({ length: c.promptsPerStep }, (_, i) => this.setup.prompts[(this.dataPosition + i) % this.setup.prompts.length]);
     const expanded = prompts.flatMap((p) => Array.from({ length: c.groupSize }, () => p));
     const sampleSeed = this.rng.nextUint32();
     const batch = await timer.run('rollout', () => sampleBatch(policy, expanded.map((p) => p.tokens),
       { maxNewTokens: c.maxNewTokens, temperature: c.temperature, stopToken: c.stopToken, seed: sampleSeed }),
       expanded.length * c.maxNewTokens);
-    const { B, T } = batch, generated = batch.responseLengths.reduce((a, n) => a + n, 0);
+    const generated = batch.responseLengths.reduce((a, n) => a + n, 0);
     const outcome = await timer.run('score', () => this.setup.reward.score({
       prompts: expanded.map((p) => p.text), promptTokens: expanded.map((p) => p.tokens),
       responseTokens: expanded.map((_, b) => responseTokens(batch, b)),
       responses: expanded.map((_, b) => this.setup.decode(responseTokens(batch, b))),
       ids: expanded.map((_, b) => `${this.step}:${b}`),
     }), generated);
+    const learned = await this.learn(batch, outcome.rewards, timer);
+    return { ...learned.record, metrics: { ...learned.record.metrics, rewardFailures: outcome.failures } };
+  }
+
+  /**
+   * The update half of a step on a batch sampled elsewhere (the `rlaif run` round samples, judges and records first):
+   * referenceLogprobs → values → advantages → update. Returns the step record and the (B, T) advantages used.
+   */
+  async learn(batch: RolloutBatch, rewards: Float32Array, timer = new StageTimer()): Promise<{ record: StepRecord; advantages: Float32Array }> {
+    const c = this.config, { policy, reference } = this.setup;
+    const { B, T } = batch, generated = batch.responseLengths.reduce((a, n) => a + n, 0);
     const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scope(() => {
       const s = scoreTokens(reference, batch);
       return s.logprobs.data.slice();
@@ -110,17 +121,19 @@ export class PolicyGradientTrainer {
     const oldValues = await timer.run('values', () => this.valueHead ? noGrad(() => scope(() =>
       this.valueHead!.forward(scoreTokens(policy, batch).hidden).data.slice())) : null, this.valueHead ? B * T : 0);
     const kl = this.sequenceKl(batch, referenceLogprobs);
-    const { advantages, returns } = await timer.run('advantages', () => this.advantages(batch, outcome.rewards, referenceLogprobs, oldValues));
+    const { advantages, returns } = await timer.run('advantages', () => this.advantages(batch, rewards, referenceLogprobs, oldValues));
     const update = await timer.run('update', () => this.update(batch, referenceLogprobs, advantages, returns, oldValues), B * T * c.epochs);
     this.klController.update(kl, B);
     this.step++;
     this.dataPosition += c.promptsPerStep;
-    const r = outcome.rewards, mean = r.reduce((a, x) => a + x, 0) / B;
+    const r = rewards, mean = r.reduce((a, x) => a + x, 0) / B;
     const std = Math.sqrt(r.reduce((a, x) => a + (x - mean) ** 2, 0) / B);
     return {
-      step: this.step, stages: timer.stages,
-      metrics: { rewardMean: mean, rewardStd: std, kl, klCoef: this.klController.value, responseLength: generated / B,
-        rewardFailures: outcome.failures, ...update },
+      advantages,
+      record: {
+        step: this.step, stages: timer.stages,
+        metrics: { rewardMean: mean, rewardStd: std, kl, klCoef: this.klController.value, responseLength: generated / B, ...update },
+      },
     };
   }
 

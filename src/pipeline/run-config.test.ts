@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseRunConfig, runConfigSchema } from './run-config.ts';
+
+test('no config is the embedded testbed with every default filled in', () => {
+  const config = parseRunConfig(null);
+  assert.equal(config.policy.kind, 'testbed');
+  assert.deepEqual(config.labeler, { kind: 'testbed', setup: 'self' });
+  assert.equal(config.prompts.kind, 'testbed');
+  assert.equal(config.feedback.pairwise, 1);
+  assert.equal(config.algorithm.name, 'grpo');
+  assert.equal(config.gate.maxLengthDrift, 0.2);
+  assert.ok(Object.isFrozen(config.gate), 'frozen all the way down');
+  assert.deepEqual(parseRunConfig(''), config);
+  assert.equal(parseRunConfig(null, { overrides: { seed: 5 } }).seed, 5);
+});
+
+test('every default has a description', () => {
+  const missing: string[] = [];
+  const walk = (schema: unknown, path: string): void => {
+    const s = schema as { description?: string; def?: { type: string; innerType?: unknown; shape?: Record<string, unknown>; options?: unknown[] } };
+    const def = s.def;
+    if (!def) return;
+    if (def.type === 'default' || def.type === 'prefault') {
+      const inner = def.innerType as { description?: string; def?: { options?: unknown[] } };
+      const described = s.description ?? inner?.description ?? (inner?.def?.options as { description?: string }[] | undefined)?.every((o) => o);
+      if (!described) missing.push(path);
+    }
+    if (def.shape) for (const [key, child] of Object.entries(def.shape)) walk(child, path ? `${path}.${key}` : key);
+    if (def.innerType) walk(def.innerType, path);
+    if (def.options) for (const option of def.options) walk(option, path);
+  };
+  walk(runConfigSchema, '');
+  assert.deepEqual(missing, []);
+});
+
+test('unknown keys and bad values are errors naming the key path', () => {
+  assert.throws(() => parseRunConfig('gate:\n  maxLenghtDrift: 0.3\n', { source: 'run.yaml' }), /run\.yaml: gate\.maxLenghtDrift: unknown key/);
+  assert.throws(() => parseRunConfig('labeler: {kind: openai-compatible, baseURL: nope, model: m}', { source: 'r.yaml' }), /r\.yaml: labeler\.baseURL:/);
+  assert.throws(() => parseRunConfig('samplesPerPrompt: 1', { source: 'r.yaml' }), /r\.yaml: samplesPerPrompt:/);
+  assert.throws(() => parseRunConfig('gate: {refusalPatterns: ["("]}', { source: 'r.yaml' }), /r\.yaml: gate\.refusalPatterns:/);
+  assert.throws(() => parseRunConfig('algorithm: {name: dpo}\nfeedback: {pairwise: 0, pointwise: 1}', { source: 'r.yaml' }), /feedback\.pairwise must be > 0/);
+  assert.throws(() => parseRunConfig('[1, 2]', { source: 'r.yaml' }), /r\.yaml: the config must be a mapping/);
+});
+
+test('paths resolve against the config file folder; a user checkpoint with LoRA and an endpoint labeler parse', () => {
+  const config = parseRunConfig(`
+policy: {kind: checkpoint, path: models/gpt2}
+labeler: {kind: openai-compatible, baseURL: "http://127.0.0.1:8000/v1", model: qwen}
+prompts: {kind: file, path: prompts.jsonl}
+algorithm: {name: rloo, lora: {rank: 4, alpha: 8}}
+`, { baseDirectory: '/data/exp' });
+  assert.deepEqual(config.policy, { kind: 'checkpoint', path: '/data/exp/models/gpt2' });
+  assert.equal(config.prompts.kind === 'file' && config.prompts.path, '/data/exp/prompts.jsonl');
+  assert.equal(config.labeler.kind === 'openai-compatible' && config.labeler.apiKeyEnvironmentVariable, 'OPENAI_API_KEY');
+  assert.deepEqual(config.algorithm.lora?.targets, ['c_attn', 'c_proj', 'c_fc']);
+});

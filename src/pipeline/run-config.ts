@@ -1,0 +1,146 @@
+// The one config of `rlaif run`: a strict zod schema holding every default with its description; unknown keys are
+// errors naming their path; an empty config is the embedded testbed. The same keys take a user's Hugging Face
+// checkpoint as policy (full or LoRA), an in-process checkpoint or an OpenAI-compatible endpoint as labeler, and their
+// prompts (JSONL / Parquet). Leaves out queue (BullMQ) settings. Recipe: Lee et al. 2023 (arXiv 2309.00267).
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const lora = z.strictObject({
+  rank: z.number().int().min(1).describe('LoRA rank r'),
+  alpha: z.number().positive().describe('LoRA alpha (scale alpha/r)'),
+  targets: z.array(z.string()).min(1).default(['c_attn', 'c_proj', 'c_fc']).describe('projection names to adapt (PEFT target_modules)'),
+}).nullable().default(null).describe('train only LoRA adapters over the frozen base (the small controller); null = full fine-tuning');
+
+const policySchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('testbed').describe("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed") }),
+  z.strictObject({
+    kind: z.literal('checkpoint'),
+    path: z.string().min(1).describe('Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file'),
+  }),
+]).describe('the model the rounds improve');
+
+const labelerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('testbed'),
+    setup: z.enum(['self', 'separate']).default('self').describe("self: the SFT policy judges its own outputs (Self-Rewarding LMs, arXiv 2401.10020); separate: the testbed's larger labeler (Lee et al.)"),
+  }),
+  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder run in this process as the labeler; relative to the config file') }),
+  z.strictObject({
+    kind: z.literal('openai-compatible'),
+    baseURL: z.string().url().describe('chat-completions base URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, Ollama, rlaif serve)'),
+    model: z.string().min(1).describe('model name the server expects'),
+    apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('environment variable holding the key (never written to the config or the run folder)'),
+  }),
+]).describe('the AI labeler');
+
+const promptsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('testbed').describe("the testbed's three applications; train / validation / test splits by entity and template") }),
+  z.strictObject({
+    kind: z.literal('file'),
+    path: z.string().min(1).describe('JSONL or Parquet of {"id"?, "messages" | "prompt", "split"?, "application"?}; rows without a split are split by a hash of their id'),
+  }),
+]).describe('where prompts come from');
+
+const sourceWeight = (weight: number, what: string) => z.number().min(0).default(weight).describe(what);
+
+const feedbackSchema = z.strictObject({
+  pairwise: sourceWeight(1, "weight of pairwise AI feedback: each sample judged against the group's next sample in both orders; reward 2·P(win) − 1 averaged over its pairs"),
+  pointwise: sourceWeight(0, 'weight of pointwise direct RLAIF: the labeler scores each sample 1..10, rescaled to [-1, 1] (Lee et al. §3.3)'),
+  selfSupervised: sourceWeight(0, "weight of the self-supervised signal: agreement of a sample with the policy's own other samples for the prompt (self-consistency), in [-1, 1]"),
+  labeledAnchors: sourceWeight(0, 'weight of the labeled anchor set in the reward-model fit (reward mode reward-model); in direct mode anchors only gate'),
+  principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe("one principle per judgment drawn from the prompt's principles, or all of them averaged"),
+  chainOfThought: z.boolean().default(true).describe('the labeler writes a short rationale, then the verdict (soft label from verdict-token log-probs)'),
+}).describe('feedback sources and their weights in the reward (each source named in every record)');
+
+const algorithmSchema = z.strictObject({
+  name: z.enum(['grpo', 'rloo', 'ppo', 'dpo', 'online-dpo']).default('grpo').describe('update: policy gradient (grpo, rloo, ppo) on rewards, or DPO on the round’s judged pairs (dpo: fixed SFT reference; online-dpo: the last kept policy as reference)'),
+  learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
+  stepsPerRound: z.number().int().min(1).default(4).describe('optimizer passes over each round’s rollout (pg: epochs; dpo: epochs over the pairs)'),
+  minibatches: z.number().int().min(1).default(2).describe('optimizer steps per pass'),
+  klCoef: z.number().min(0).default(0.05).describe('β: KL penalty to the reference (pg) or DPO β'),
+  clip: z.number().positive().default(0.2).describe('PPO/GRPO ratio clip ε'),
+  maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
+  lora,
+}).describe('the update stage');
+
+const gateSchema = z.strictObject({
+  minWinRateVsPrevious: z.number().min(0).max(1).default(0.5).describe("keep a round only if the labeler prefers the candidate over the last kept policy on at least this share of validation prompts"),
+  maxLengthDrift: z.number().positive().default(0.2).describe('|mean length / SFT mean length − 1| above this rolls the round back (length hacking)'),
+  maxKl: z.number().positive().default(20).describe('KL to the reference per sequence (nats) above this rolls back'),
+  minEntropyRatio: z.number().min(0).max(1).default(0.5).describe('mean token entropy below this share of the SFT policy’s rolls back (entropy collapse)'),
+  maxRefusalIncrease: z.number().min(0).max(1).default(0.1).describe('refusal rate above the SFT policy’s by more than this rolls back (refusal creep)'),
+  maxAnchorDrop: z.number().min(0).max(1).default(0.1).describe('anchor agreement falling by more than this from the last kept round while the proxy rises rolls back'),
+  refusalPatterns: z.array(z.string()).default(["\\bI can(?:no|')t\\b", '\\bI (?:will not|won\'t)\\b', '\\bI refuse\\b', '\\bnot able to help\\b'])
+    .describe('regular expressions (case-insensitive) that mark a response as a refusal; a real user has no gold, only these'),
+}).describe('gates and reward-hacking monitors; they read validation metrics only, never gold');
+
+const stopSchema = z.strictObject({
+  maxRollbacks: z.number().int().min(1).default(3).describe('stop after this many rolled-back rounds in a row'),
+  maxSeconds: z.number().positive().default(600).describe('stop starting new rounds after this much wall time'),
+  convergenceRounds: z.number().int().min(1).default(2).describe('stop when this many kept rounds in a row beat their predecessor by less than minGain'),
+  minGain: z.number().min(0).max(0.5).default(0.02).describe('win rate over 0.5 against the previous kept policy that counts as progress'),
+}).describe('when the loop stops');
+
+export const runConfigSchema = z.strictObject({
+  seed: z.number().int().min(0).default(0).describe('world seed (testbed) and the seed every sampling call derives from'),
+  policy: policySchema.default({ kind: 'testbed' }),
+  labeler: labelerSchema.prefault({ kind: 'testbed' }),
+  prompts: promptsSchema.default({ kind: 'testbed' }),
+  rounds: z.number().int().min(1).default(4).describe('rounds at most'),
+  promptsPerRound: z.number().int().min(1).default(32).describe('train prompts per round'),
+  samplesPerPrompt: z.number().int().min(2).default(4).describe('K: samples per prompt (the GRPO/RLOO group)'),
+  minedFailureShare: z.number().min(0).max(1).default(0.25).describe('share of each round’s prompts taken from earlier rounds’ lowest-reward prompts (failures mined by the proxy, never gold)'),
+  maxNewTokens: z.number().int().min(1).default(48).describe('tokens sampled per response at most'),
+  temperature: z.number().positive().default(1).describe('sampling temperature (1 keeps log-probs on-policy)'),
+  feedback: feedbackSchema.prefault({}),
+  rewardMode: z.enum(['direct', 'reward-model']).default('direct').describe('direct: the mixed feedback is the reward; reward-model: a Bradley–Terry head fitted on the soft labels scores the samples'),
+  algorithm: algorithmSchema.prefault({}),
+  validationPrompts: z.number().int().min(1).default(48).describe('validation prompts the gate evaluates on'),
+  testPrompts: z.number().int().min(1).default(96).describe('test prompts the gold figures are computed on (testbed only; for the report, never the gate)'),
+  gate: gateSchema.prefault({}),
+  stop: stopSchema.prefault({}),
+});
+
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+/** Parses a YAML config (null/empty = all defaults) into a frozen config; paths resolve against `baseDirectory`. */
+export function parseRunConfig(text: string | null, options: { source?: string; baseDirectory?: string; overrides?: Partial<Pick<RunConfig, 'seed'>> } = {}): Readonly<RunConfig> {
+  const source = options.source ?? 'config';
+  let raw: unknown = {};
+  if (text !== null) {
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (error) {
+      throw new Error(`${source}: not valid YAML: ${(error as Error).message}`);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${source}: the config must be a mapping of keys`);
+  const result = runConfigSchema.safeParse({ ...(raw as object), ...options.overrides });
+  if (!result.success) {
+    throw new Error(result.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key].join('.')).join(', ') : issue.path.join('.');
+      return `${source}: ${keys || '(root)'}: ${issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message}`;
+    }).join('\n'));
+  }
+  const config = result.data;
+  const at = (path: string) => resolve(options.baseDirectory ?? '.', path);
+  if (config.policy.kind === 'checkpoint') config.policy = { ...config.policy, path: at(config.policy.path) };
+  if (config.labeler.kind === 'checkpoint') config.labeler = { ...config.labeler, path: at(config.labeler.path) };
+  if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
+  for (const pattern of config.gate.refusalPatterns) {
+    try { new RegExp(pattern, 'i'); } catch (error) { throw new Error(`${source}: gate.refusalPatterns: ${(error as Error).message}`); }
+  }
+  if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
+    if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
