@@ -23,14 +23,15 @@ export interface SampleOptions {
   topK?: number;               // 0 = off
   stopToken?: number | null;   // sampling ends for a row after this token
   padToken?: number;           // written after the stop (default 0)
-  seed: number;                // row b draws from Rng(seed + b)
+  seed: number;                // row b draws from Rng(seed + b) unless `seeds` is given
+  seeds?: readonly number[];   // (B,) one seed per row: row b's sample depends only on seeds[b]
 }
 
 /** Samples maxNewTokens for every prompt with models/generate.ts (KV cache) and lays the result out as a batch. */
 export function sampleBatch(model: Transformer, prompts: Int32Array[], options: SampleOptions): RolloutBatch {
   const B = prompts.length, P = Math.max(...prompts.map((p) => p.length)), N = options.maxNewTokens, T = P + N;
   const sequences = generate(model, prompts, {
-    maxNewTokens: N, temperature: options.temperature ?? 1, topK: options.topK ?? 0, seed: options.seed,
+    maxNewTokens: N, temperature: options.temperature ?? 1, topK: options.topK ?? 0, seed: options.seed, seeds: options.seeds,
     stopTokenIds: options.stopToken === undefined || options.stopToken === null ? [] : [options.stopToken],
     padTokenId: options.padToken ?? 0,
   });

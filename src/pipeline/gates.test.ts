@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { decideGate, entropyCollapse, klBudget, lengthDrift, proxyUpAnchorDown, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
+import { parseRunConfig } from './run-config.ts';
+
+const config = parseRunConfig(null);
+const sft: ProxyMetrics = { winRateVsPrevious: 0.5, winRateVsSft: 0.5, anchorAgreement: 0.7, kl: 0, meanLength: 20, entropy: 2, refusalRate: 0.1 };
+const good: ProxyMetrics = { ...sft, winRateVsPrevious: 0.62, winRateVsSft: 0.62, kl: 3, meanLength: 21, entropy: 1.8, anchorAgreement: 0.72 };
+
+test('a better candidate with nothing drifting is kept', () => {
+  assert.deepEqual(decideGate(good, sft, sft, config.gate), { keep: true, reasons: [] });
+});
+
+test('each monitor fires on its own drift and names it; the gate rolls back with every reason', () => {
+  assert.equal(lengthDrift({ ...good, meanLength: 25 }, sft, sft, config.gate)?.monitor, 'length-drift');
+  assert.equal(lengthDrift({ ...good, meanLength: 15 }, sft, sft, config.gate)?.monitor, 'length-drift');
+  assert.equal(lengthDrift({ ...good, meanLength: 23.9 }, sft, sft, config.gate), null);
+  assert.equal(klBudget({ ...good, kl: 21 }, sft, sft, config.gate)?.monitor, 'kl-budget');
+  assert.equal(klBudget({ ...good, kl: 19 }, sft, sft, config.gate), null);
+  assert.equal(entropyCollapse({ ...good, entropy: 0.9 }, sft, sft, config.gate)?.monitor, 'entropy-collapse');
+  assert.equal(entropyCollapse({ ...good, entropy: 1.1 }, sft, sft, config.gate), null);
+  assert.equal(refusalCreep({ ...good, refusalRate: 0.25 }, sft, sft, config.gate)?.monitor, 'refusal-creep');
+  assert.equal(refusalCreep({ ...good, refusalRate: 0.15 }, sft, sft, config.gate), null);
+  const kept = { ...good, winRateVsSft: 0.6, anchorAgreement: 0.8 };
+  assert.equal(proxyUpAnchorDown({ ...good, winRateVsSft: 0.7, anchorAgreement: 0.65 }, kept, sft, config.gate)?.monitor, 'proxy-up-anchor-down');
+  assert.equal(proxyUpAnchorDown({ ...good, winRateVsSft: 0.55, anchorAgreement: 0.65 }, kept, sft, config.gate), null, 'proxy did not rise');
+  assert.equal(proxyUpAnchorDown({ ...good, winRateVsSft: 0.7, anchorAgreement: Number.NaN }, kept, sft, config.gate), null, 'no anchors, no finding');
+  const hacked = decideGate({ ...good, winRateVsPrevious: 0.4, meanLength: 40 }, sft, sft, config.gate);
+  assert.equal(hacked.keep, false);
+  assert.deepEqual(hacked.reasons.map((r) => r.split(':')[0]), ['win-rate', 'length-drift']);
+});
+
+test('the gate never reads gold: gates.ts imports nothing from the testbed and its metrics have no gold field', () => {
+  const source = readFileSync(new URL('./gates.ts', import.meta.url), 'utf8');
+  assert.doesNotMatch(source, /from '\.\.\/testbed/);
+  assert.doesNotMatch(source.replace(/\/\/.*$/gm, ''), /gold/i);
+});
+
+test('the loop stops on the round budget, on N rollbacks in a row, on convergence, on time', () => {
+  const c = { rounds: 5, stop: { ...config.stop, maxRollbacks: 2, convergenceRounds: 2, minGain: 0.02, maxSeconds: 100 } };
+  const r = (round: number, keep: boolean, win = 0.6, ms = 1000) => ({ round, keep, winRateVsPrevious: win, ms });
+  assert.equal(stopReason([r(0, true)], 1, c), null);
+  assert.match(stopReason([r(0, true)], 6, c) ?? '', /^budget: 5 rounds/);
+  assert.equal(stopReason([r(0, true), r(1, false), r(2, true), r(3, false)], 4, c), null);
+  assert.match(stopReason([r(0, true), r(1, false), r(2, false)], 3, c) ?? '', /^rollbacks/);
+  assert.match(stopReason([r(0, true), r(1, true, 0.51), r(2, true, 0.515)], 3, c) ?? '', /^converged/);
+  assert.equal(stopReason([r(0, true), r(1, true, 0.51), r(2, true, 0.6)], 3, c), null);
+  assert.match(stopReason([r(0, true, 0.5, 101_000)], 1, c) ?? '', /^budget: 101 s/);
+});

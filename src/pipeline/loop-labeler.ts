@@ -1,0 +1,59 @@
+// The labeler a run asks for feedback: the existing PairwiseJudge and PointwiseJudge over one request executor (an
+// in-process model or an OpenAI-compatible endpoint), with each prompt's own principles as the constitution it is
+// judged under. An optional, loudly named exploit (for the reward-hacking demonstration only) mixes a preference for
+// the longer response into every judgment. Leaves out rubric judges. Lee et al. 2023 (arXiv 2309.00267).
+import type { Constitution, Principle } from '../feedback/constitution.ts';
+import type { PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../feedback/judgment-types.ts';
+import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
+import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
+import type { RequestExecutor } from '../feedback/request-executor.ts';
+
+export interface LoopLabeler {
+  readonly model: string;            // recorded with every judgment
+  readonly templateVersion: string;
+  /** P(candidate A preferred), both orders, under the prompt's principles (all of the constitution's when none given). */
+  pairwise(input: PairwiseInput, principleIds: readonly string[]): Promise<PairwiseResult>;
+  pointwise(input: PointwiseInput, principleIds: readonly string[]): Promise<PointwiseResult>;
+}
+
+export interface JudgeLabelerOptions {
+  executor: RequestExecutor;
+  constitution: Constitution;
+  principleMode: 'sample-one' | 'aggregate-all';
+  chainOfThought: boolean;
+  seed: number;
+  exploit?: { preferLonger: number } | null; // demonstration only: P ← (1 − w)·P + w·[A longer than B]
+}
+
+/** The feedback layer's judges behind the LoopLabeler interface, one judge per distinct principle set. */
+export function judgeLabeler(options: JudgeLabelerOptions): LoopLabeler {
+  const pairwise = new Map<string, PairwiseJudge>(), pointwise = new Map<string, PointwiseJudge>();
+  const constitutionFor = (ids: readonly string[]): Constitution => {
+    const chosen = ids.length === 0 ? options.constitution.principles
+      : ids.map((id) => options.constitution.principles.find((p) => p.id === id)).filter((p): p is Principle => p !== undefined);
+    if (chosen.length === 0) throw new Error(`labeler: none of the principles ${ids.join(', ')} is in constitution ${options.constitution.name}`);
+    return { ...options.constitution, principles: chosen };
+  };
+  const key = (ids: readonly string[]) => [...ids].sort().join(',');
+  const settings = { principleMode: options.principleMode, chainOfThought: options.chainOfThought, seed: options.seed };
+  const probe = new PairwiseJudge(options.executor, { ...settings, constitution: options.constitution }).identity();
+  const w = options.exploit?.preferLonger ?? 0;
+  return {
+    model: `${probe.provider}:${probe.model}${w > 0 ? `+prefer-longer(${w})` : ''}`,
+    templateVersion: String(probe.templateVersion),
+    async pairwise(input, ids) {
+      let judge = pairwise.get(key(ids));
+      if (!judge) pairwise.set(key(ids), judge = new PairwiseJudge(options.executor, { ...settings, constitution: constitutionFor(ids) }));
+      const result = await judge.judge(input);
+      if (result.kind !== 'ok' || w === 0) return result;
+      const [a, b] = input.candidates, longer = a.length > b.length ? 1 : a.length < b.length ? 0 : 0.5;
+      const probability = (1 - w) * result.probability + w * longer;
+      return { ...result, probability, preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie' };
+    },
+    async pointwise(input, ids) {
+      let judge = pointwise.get(key(ids)); // one principle drawn per score from the prompt's own
+      if (!judge) pointwise.set(key(ids), judge = new PointwiseJudge(options.executor, { ...settings, principleMode: 'sample-one', constitution: constitutionFor(ids) }));
+      return judge.judge(input);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The policy a run improves: a Transformer with its tokenizer, the frozen reference, and the update of the chosen
+// algorithm (GRPO / RLOO / PPO through PolicyGradientTrainer.learn; DPO / online DPO through DpoTrainer.trainOn),
+// full or LoRA. Rollouts with one seed per sample; KL, entropy and anchor likelihoods for the gate; save/load of the
+// whole training state for rollback and resume. Leaves out: remote policies (OpenAI-compatible endpoints cannot be
+// trained here). GRPO arXiv 2402.03300, RLOO 2402.14740, PPO 1707.06347, DPO 2305.18290.
+import { noGrad, Rng, scope } from '../engine/index.ts';
+import { deriveSeed } from '../feedback/judge-steps.ts';
+import { DpoTrainer } from '../algorithms/dpo-trainer.ts';
+import { PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
+import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
+import { frozenCopy, trainableCopy } from '../algorithms/reference-model.ts';
+import { sampleBatch, scoreTokens, responseTokens, type RolloutBatch } from '../algorithms/rollout.ts';
+import { plainTranscript } from '../feedback/providers/transformer-language-model.ts';
+import { scoreResponses } from '../models/score.ts';
+import type { TextTokenizer } from '../models/tokenizer.ts';
+import type { ChatMessage } from '../feedback/chat-model-v1.ts';
+import type { Transformer } from '../models/transformer.ts';
+import type { RunConfig } from './run-config.ts';
+
+type ChatTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
+
+export interface PolicySamples {
+  batch: RolloutBatch;
+  texts: string[];           // (B,) decoded responses, special tokens skipped
+}
+
+export interface SampleMeasures {
+  kl: Float32Array;          // (B,) Σ_t log π(a_t) − log π_ref(a_t) over each response (k1)
+  entropy: Float32Array;     // (B,) mean token entropy of π over each response
+}
+
+export interface LoopPolicyOptions {
+  base: Transformer;         // the starting (SFT) weights; copied, never modified
+  tokenizer: ChatTokenizer;
+  config: Pick<RunConfig, 'algorithm' | 'maxNewTokens' | 'temperature' | 'samplesPerPrompt' | 'promptsPerRound'>;
+  seed: number;
+}
+
+export class LoopPolicy {
+  readonly model: Transformer;
+  readonly reference: Transformer;
+  readonly tokenizer: ChatTokenizer;
+  readonly stopToken: number | null;
+  readonly #options: LoopPolicyOptions;
+  readonly #pg: PolicyGradientTrainer | null;
+  readonly #dpo: DpoTrainer | null;
+
+  constructor(options: LoopPolicyOptions) {
+    this.#options = options;
+    const { base, tokenizer, config, seed } = options, a = config.algorithm;
+    this.model = trainableCopy(base);
+    this.reference = frozenCopy(base);
+    this.tokenizer = tokenizer;
+    this.stopToken = tokenizer.eosTokenId;
+    if (a.name === 'dpo' || a.name === 'online-dpo') {
+      this.#pg = null;
+      this.#dpo = new DpoTrainer({ policy: this.model, reference: this.reference, lora: a.lora,
+        config: { loss: 'dpo', beta: a.klCoef, labelSmoothing: 0, learningRate: a.learningRate, batchSize: 0, maxGradNorm: a.maxGradNorm, evalEvery: 0, seed } });
+    } else {
+      this.#dpo = null;
+      this.#pg = new PolicyGradientTrainer({
+        policy: this.model, reference: this.reference, lora: a.lora, prompts: [], decode: (ids) => this.decode(ids),
+        reward: { name: 'unused', score: () => { throw new Error('the run scores rewards itself (learn)'); } },
+        config: {
+          algorithm: a.name, promptsPerStep: config.promptsPerRound, groupSize: config.samplesPerPrompt, maxNewTokens: config.maxNewTokens,
+          temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
+          epochs: a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, aggregation: null,
+          klCoef: a.klCoef, klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed,
+        },
+      });
+    }
+  }
+
+  get learnsFromPairs(): boolean { return this.#dpo !== null; }
+
+  /** Prompt token ids: the tokenizer's chat template, else a plain transcript after BOS. (P,) */
+  promptTokens(messages: ChatMessage[]): Int32Array {
+    const t = this.tokenizer;
+    if (t.chatTemplate && t.applyChatTemplate) return Int32Array.from(t.applyChatTemplate(messages));
+    const ids = t.encode(plainTranscript(messages));
+    return Int32Array.from(t.bosTokenId !== null && ids[0] !== t.bosTokenId ? [t.bosTokenId, ...ids] : ids);
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return this.tokenizer.decode(ids, { skipSpecialTokens: true }).trim();
+  }
+
+  /** One sample per (prompt, seed) row, each row's randomness from its own seed. */
+  sample(prompts: Int32Array[], seeds: number[]): PolicySamples {
+    const c = this.#options.config;
+    const batch = noGrad(() => sampleBatch(this.model, prompts, { maxNewTokens: c.maxNewTokens, temperature: c.temperature, stopToken: this.stopToken, seed: 0, seeds }));
+    return { batch, texts: prompts.map((_, b) => this.decode(responseTokens(batch, b))) };
+  }
+
+  /** KL to the reference and entropy per response of a batch, under the current policy. */
+  measure(batch: RolloutBatch): SampleMeasures {
+    const { B, T } = batch;
+    return noGrad(() => scope(() => {
+      const policy = scoreTokens(this.model, batch), reference = scoreTokens(this.reference, batch);
+      const kl = new Float32Array(B), entropy = new Float32Array(B);
+      for (let b = 0; b < B; b++) {
+        let n = 0;
+        for (let t = 0; t < T; t++) {
+          const i = b * T + t;
+          if (!batch.actionMask[i]) continue;
+          kl[b] += policy.logprobs.data[i] - reference.logprobs.data[i];
+          entropy[b] += policy.entropies.data[i];
+          n++;
+        }
+        entropy[b] /= Math.max(n, 1);
+      }
+      return { kl, entropy };
+    }));
+  }
+
+  /** Share of labeled pairs whose preferred response the policy finds likelier per token (its own ranking). */
+  anchorAgreement(pairs: { prompt: Int32Array; preferred: Int32Array; other: Int32Array }[]): number {
+    if (pairs.length === 0) return Number.NaN;
+    return noGrad(() => scope(() => {
+      const scored = scoreResponses(this.model, { prompts: [...pairs.map((p) => p.prompt), ...pairs.map((p) => p.prompt)],
+        responses: [...pairs.map((p) => p.preferred), ...pairs.map((p) => p.other)] }, { entropies: false });
+      const R = scored.logprobs.shape[1]!, data = scored.logprobs.data, n = pairs.length;
+      const mean = (row: number, length: number) => { let s = 0; for (let t = 0; t < length; t++) s += data[row * R + t]; return s / length; };
+      return pairs.filter((p, i) => mean(i, p.preferred.length) > mean(n + i, p.other.length)).length / n;
+    }));
+  }
+
+  /** Policy gradient on rewards of a sampled batch; returns the per-sequence advantages (B,) and step metrics. */
+  async learn(batch: RolloutBatch, rewards: Float32Array): Promise<{ advantages: Float32Array; metrics: Record<string, number> }> {
+    if (!this.#pg) throw new Error('learn: this policy learns from pairs (dpo)');
+    const { record, advantages } = await this.#pg.learn(batch, rewards);
+    const perSequence = new Float32Array(batch.B);
+    for (let b = 0; b < batch.B; b++) {
+      let s = 0, n = 0;
+      for (let t = 0; t < batch.T; t++) if (batch.actionMask[b * batch.T + t]) { s += advantages[b * batch.T + t]; n++; }
+      perSequence[b] = n > 0 ? s / n : 0;
+    }
+    return { advantages: perSequence, metrics: record.metrics };
+  }
+
+  /** DPO on judged pairs (chosen = the labeler's preferred sample, label = its soft probability). */
+  async learnPairs(pairs: TokenPreferencePair[], seed: number): Promise<Record<string, number>> {
+    if (!this.#dpo) throw new Error('learnPairs: this policy learns from rewards (policy gradient)');
+    const a = this.#options.config.algorithm;
+    if (a.name === 'online-dpo') for (const [name, t] of this.model.parameters()) this.reference.parameters().get(name)?.data.set(t.data);
+    let last: Record<string, number> = {};
+    const size = Math.max(1, Math.ceil(pairs.length / a.minibatches));
+    for (let pass = 0; pass < a.stepsPerRound; pass++) {
+      const order = new Rng(deriveSeed(seed, `dpo-pass-${pass}`)).shuffle([...Array(pairs.length).keys()]);
+      for (let start = 0; start < pairs.length; start += size) {
+        last = (await this.#dpo.trainOn(order.slice(start, start + size).map((i) => pairs[i]!))).metrics;
+      }
+    }
+    return last;
+  }
+
+  /** The whole training state (trainable weights, optimizer, RNG, KL controller; reference for online DPO). */
+  save(dir: string): void {
+    if (this.#pg) this.#pg.save(dir);
+    else this.#dpo!.save(dir, this.#referenceTensors());
+  }
+
+  load(dir: string): void {
+    if (this.#pg) this.#pg.load(dir);
+    else this.#dpo!.load(dir, this.#referenceTensors());
+  }
+
+  #referenceTensors() {
+    return new Map([...this.reference.parameters()].map(([name, t]) => [`reference.${name}`, t]));
+  }
+}
