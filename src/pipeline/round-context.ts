@@ -1,0 +1,53 @@
+// What every stage of a round shares: the frozen config, the run store, the policy, the labeler, the prompt splits the
+// loop may see (train and validation — never test), the labeled anchors, progress events, and the id helpers that
+// make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
+import { deriveSeed } from '../feedback/judge-steps.ts';
+import type { LoopLabeler } from './loop-labeler.ts';
+import type { LoopPolicy } from './loop-policy.ts';
+import type { RunConfig } from './run-config.ts';
+import { recordId, type ChatTurn, type PromptRecord } from './run-records.ts';
+import type { RunStore } from './run-store.ts';
+
+/** A prompt as the loop sees it (the testbed's TestbedPrompt without its gold key, or a row of the user's file). */
+export interface LoopPrompt {
+  id: string;
+  application: string;
+  kind: string;
+  split: 'train' | 'validation' | 'test';
+  messages: ChatTurn[];
+  principleIds: string[];
+}
+
+/** A labeled comparison (the labeled-data source): which of two responses is preferred. */
+export interface AnchorPair {
+  prompt: LoopPrompt;
+  preferred: string;
+  other: string;
+}
+
+export interface ProgressEvent { stage: string; round: number; done: number; total: number }
+
+export interface RoundContext {
+  config: Readonly<RunConfig>;
+  store: RunStore;
+  policy: LoopPolicy;
+  labeler: LoopLabeler;
+  train: LoopPrompt[];
+  validation: LoopPrompt[];
+  anchors: AnchorPair[];
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export function promptRecordId(prompt: LoopPrompt): string {
+  return recordId('prompt', prompt.id);
+}
+
+export function promptRecord(prompt: LoopPrompt): PromptRecord {
+  return { id: promptRecordId(prompt), kind: 'prompt', round: -1, parents: [], promptId: prompt.id, application: prompt.application,
+    promptKind: prompt.kind, split: prompt.split, messages: prompt.messages, principleIds: prompt.principleIds };
+}
+
+/** The seed of one sampling call, from the run seed and a label naming the call (never by adding numbers). */
+export function seedFor(context: Pick<RoundContext, 'config'>, label: string): number {
+  return deriveSeed(context.config.seed, label);
+}

@@ -1,0 +1,73 @@
+// The evaluate and gate stages: the candidate policy samples one response per validation prompt (the same seed per
+// prompt every round), the labeler compares it with the last kept policy's and the SFT policy's responses, and the
+// proxy metrics (win rates, anchor agreement, KL, length, entropy, refusals) feed the gate. Nothing here reads gold.
+// Leaves out confidence intervals on the win rates. Lee et al. 2023 (arXiv 2309.00267).
+import { decideGate, type ProxyMetrics } from './gates.ts';
+import { judgePair, sampleStage } from './round-stages.ts';
+import type { RoundContext } from './round-context.ts';
+import { recordId, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
+
+/** Ties count half; a failed judgment counts as a tie. P(a preferred) read from a judgment of (a, b). */
+function win(judgment: JudgmentRecord): number {
+  if (!judgment.ok || judgment.probabilityA === null || judgment.probabilityA === 0.5) return 0.5;
+  return judgment.probabilityA > 0.5 ? 1 : 0;
+}
+
+export function evaluationId(round: number): string {
+  return recordId('evaluation', { round });
+}
+
+/** The validation samples a policy (by round) wrote in its evaluation. */
+function validationSamples(context: RoundContext, policyRound: number): SampleRecord[] {
+  return context.validation.map((prompt) => context.store.get('sample', recordId('sample', { stage: 'evaluate', policyRound, prompt: prompt.id, index: 0 }))!);
+}
+
+/** Proxy metrics of the policy now loaded (written by `round`), compared with round `keptRound`'s and SFT's samples. */
+export async function evaluateStage(context: RoundContext, round: number, keptRound: number): Promise<ProxyMetrics> {
+  const existing = context.store.get('evaluation', evaluationId(round));
+  if (existing) return existing.metrics as unknown as ProxyMetrics;
+  const { validation, policy, config } = context;
+  const current = sampleStage(context, { round, policyRound: round, stage: 'evaluate', prompts: validation, perPrompt: 1 });
+  const measures = policy.measure(current.batch);
+  const against = async (otherRound: number): Promise<number> => {
+    if (otherRound === round) return 0.5;
+    const others = validationSamples(context, otherRound);
+    let total = 0;
+    for (const [i, prompt] of validation.entries()) {
+      total += win(await judgePair(context, { round, stage: 'evaluate', prompt, a: current.samples[i]!, b: others[i]! }));
+      context.onProgress?.({ stage: 'evaluate', round, done: i + 1, total: validation.length });
+    }
+    return total / validation.length;
+  };
+  const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
+  const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
+  const anchors = context.anchors.map((a) => ({ prompt: policy.promptTokens(a.prompt.messages),
+    preferred: Int32Array.from(policy.tokenizer.encode(a.preferred)), other: Int32Array.from(policy.tokenizer.encode(a.other)) }))
+    .filter((a) => a.preferred.length > 0 && a.other.length > 0);
+  const metrics: ProxyMetrics = {
+    winRateVsPrevious: await against(keptRound),
+    winRateVsSft: await against(0),
+    anchorAgreement: anchors.length > 0 ? policy.anchorAgreement(anchors) : Number.NaN,
+    kl: mean(measures.kl),
+    meanLength: mean(current.samples.map((s) => s.tokens.length)),
+    entropy: mean(measures.entropy),
+    refusalRate: mean(current.samples.map((s) => (refusal.some((r) => r.test(s.text)) ? 1 : 0))),
+  };
+  const record: EvaluationRecord = { id: evaluationId(round), kind: 'evaluation', round, parents: current.samples.map((s) => s.id),
+    metrics: { ...metrics } as unknown as Record<string, number> };
+  context.store.put(record);
+  return metrics;
+}
+
+/** The gate: keep or roll back to the last kept round, with the reasons; written once per round. */
+export function gateStage(context: RoundContext, round: number, current: ProxyMetrics, keptRound: number): GateRecord {
+  const id = recordId('gate', { round });
+  const existing = context.store.get('gate', id);
+  if (existing) return existing;
+  const metricsOf = (r: number) => context.store.get('evaluation', evaluationId(r))!.metrics as unknown as ProxyMetrics;
+  const decision = round === 0 ? { keep: true, reasons: [] } : decideGate(current, metricsOf(keptRound), metricsOf(0), context.config.gate);
+  const record: GateRecord = { id, kind: 'gate', round, parents: [evaluationId(round)], keep: decision.keep, reasons: decision.reasons,
+    keptRound: decision.keep ? round : keptRound };
+  context.store.put(record);
+  return record;
+}

@@ -1,0 +1,217 @@
+// The stages of one round, each writing its records to the run store under deterministic ids and reusing whatever a
+// killed run already wrote (samples are read back, a judgment present in the store is never requested again):
+// prompts → rollout → feedback → rewards → update. Evaluation and the gate are in round-evaluate.ts.
+// Leaves out the reward-model reward mode. Lee et al. 2023 (arXiv 2309.00267); GRPO arXiv 2402.03300.
+import { Rng } from '../engine/index.ts';
+import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
+import type { RolloutBatch } from '../algorithms/rollout.ts';
+import type { PairwiseResult, PointwiseResult } from '../feedback/judgment-types.ts';
+import { promptRecordId, seedFor, type LoopPrompt, type RoundContext } from './round-context.ts';
+import { recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, type SampleRecord, type SampleStage } from './run-records.ts';
+
+export interface RoundSamples {
+  prompts: LoopPrompt[];     // (N,)
+  samples: SampleRecord[];   // (N·K,) prompt-major: samples[n·K + k]
+  batch: RolloutBatch;       // the same rows as token arrays
+}
+
+/** Fresh train prompts in a seeded cycle, plus the lowest-reward prompts of earlier rounds (mined by the proxy). */
+export function choosePrompts(context: RoundContext, round: number): LoopPrompt[] {
+  const { config, store, train } = context, n = config.promptsPerRound;
+  const mined = round > 1 ? Math.round(config.minedFailureShare * n) : 0;
+  const order = new Rng(seedFor(context, 'train-order')).shuffle([...train.keys()]);
+  const fresh = Array.from({ length: n - mined }, (_, i) => train[order[((round - 1) * (n - mined) + i) % train.length]!]!);
+  const taken = new Set(fresh.map((p) => p.id));
+  const byPrompt = new Map<string, { total: number; count: number }>();
+  for (const reward of store.all('reward')) {
+    if (reward.round >= round) continue;
+    const sample = store.get('sample', reward.parents[0]!), prompt = sample && store.get('prompt', sample.parents[0]!);
+    if (!prompt || taken.has(prompt.promptId)) continue;
+    const entry = byPrompt.get(prompt.promptId) ?? { total: 0, count: 0 };
+    entry.total += reward.total; entry.count++;
+    byPrompt.set(prompt.promptId, entry);
+  }
+  const worst = [...byPrompt].map(([id, e]) => ({ id, mean: e.total / e.count })).sort((a, b) => a.mean - b.mean || (a.id < b.id ? -1 : 1));
+  const byId = new Map(train.map((p) => [p.id, p]));
+  return [...fresh, ...worst.slice(0, mined).map((w) => byId.get(w.id)!).filter(Boolean)];
+}
+
+/**
+ * One sample per (prompt, index) from the current policy, seeded per sample; when every record is already in the
+ * store (a resumed run), the batch is rebuilt from the records instead, so nothing is sampled twice.
+ */
+export function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number }): RoundSamples {
+  const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options;
+  const rows = prompts.flatMap((prompt) => Array.from({ length: perPrompt }, (_, index) => ({ prompt, index })));
+  const key = (row: { prompt: LoopPrompt; index: number }) => ({ stage, round: stage === 'rollout' ? round : undefined, policyRound, prompt: row.prompt.id, index: row.index });
+  const ids = rows.map((row) => recordId('sample', key(row)));
+  const promptTokens = rows.map((row) => policy.promptTokens(row.prompt.messages));
+  const stored = ids.map((id) => store.get('sample', id));
+  if (stored.every((s) => s !== undefined)) {
+    return { prompts, samples: stored as SampleRecord[], batch: batchFromSamples(promptTokens, stored as SampleRecord[], context.config.maxNewTokens) };
+  }
+  const seeds = rows.map((row) => seedFor(context, `sample|${JSON.stringify(key(row))}`));
+  const { batch, texts } = policy.sample(promptTokens, seeds);
+  const samples = rows.map((row, b): SampleRecord => {
+    const start = b * batch.T + batch.promptLength, length = batch.responseLengths[b]!;
+    const record: SampleRecord = {
+      id: ids[b]!, kind: 'sample', round, parents: [promptRecordId(row.prompt)], stage, policyRound, index: row.index, text: texts[b]!,
+      tokens: Array.from(batch.tokens.subarray(start, start + length)),
+      logprobs: Array.from(batch.logprobs.subarray(start - 1, start - 1 + length)),
+    };
+    store.put(record);
+    return store.get('sample', record.id)!;
+  });
+  return { prompts, samples, batch };
+}
+
+/** The RolloutBatch layout of sampleBatch, rebuilt from stored samples: (B, P + maxNewTokens), left-padded prompts. */
+export function batchFromSamples(promptTokens: Int32Array[], samples: SampleRecord[], maxNewTokens: number): RolloutBatch {
+  const B = samples.length, P = Math.max(...promptTokens.map((p) => p.length)), T = P + maxNewTokens;
+  const tokens = new Int32Array(B * T), keyMask = new Float32Array(B * T), actionMask = new Float32Array(B * T);
+  const logprobs = new Float32Array(B * T), responseLengths = new Int32Array(B);
+  samples.forEach((sample, b) => {
+    const prompt = promptTokens[b]!, offset = P - prompt.length, n = sample.tokens.length;
+    tokens.set(prompt, b * T + offset);
+    tokens.set(sample.tokens, b * T + P);
+    keyMask.fill(1, b * T + offset, b * T + P + n);
+    actionMask.fill(1, b * T + P - 1, b * T + P - 1 + n);
+    logprobs.set(sample.logprobs, b * T + P - 1);
+    responseLengths[b] = n;
+  });
+  return { B, T, promptLength: P, tokens, keyMask, actionMask, logprobs, responseLengths };
+}
+
+/** A judgment record from a pairwise or pointwise result (ok or typed failure). */
+function judgmentRecord(context: RoundContext, base: { id: string; round: number; parents: string[]; stage: JudgmentRecord['stage']; source: FeedbackSource },
+  result: PairwiseResult | PointwiseResult): JudgmentRecord {
+  const common = { ...base, kind: 'judgment' as const, labelerModel: context.labeler.model, templateVersion: context.labeler.templateVersion };
+  if (result.kind !== 'ok') {
+    return { ...common, ok: false, failure: `${result.reason}: ${result.detail}`, probabilityA: null, orders: [], score: null, rationale: null, principle: null };
+  }
+  if ('positions' in result) {
+    const orders = result.positions.flatMap((p) => [p.forward, ...(p.reversed ? [p.reversed] : [])])
+      .map((o) => ({ order: o.order, probabilityFirst: o.probabilityFirst, probabilityA: o.probabilityA, rationale: o.rationale }));
+    return { ...common, ok: true, failure: null, probabilityA: result.probability, orders, score: null, rationale: result.rationale, principle: result.principles[0] ?? null };
+  }
+  return { ...common, ok: true, failure: null, probabilityA: null, orders: [], score: result.score, rationale: result.rationale, principle: result.principle };
+}
+
+/** Pairwise judgment of samples a vs b (P(a preferred)), from the store when present, else asked and recorded. */
+export async function judgePair(context: RoundContext, options: { round: number; stage: JudgmentRecord['stage']; prompt: LoopPrompt; a: SampleRecord; b: SampleRecord }): Promise<JudgmentRecord> {
+  const { round, stage, prompt, a, b } = options;
+  const id = recordId('judgment', { source: 'pairwise-ai', a: a.id, b: b.id });
+  const existing = context.store.get('judgment', id);
+  if (existing) return existing;
+  const result = await context.labeler.pairwise({ id, conversation: prompt.messages, candidates: [a.text, b.text] }, prompt.principleIds);
+  const record = judgmentRecord(context, { id, round, parents: [a.id, b.id], stage, source: 'pairwise-ai' }, result);
+  context.store.put(record);
+  return record;
+}
+
+/** Word-set Jaccard agreement of each sample with its group's other samples: self-consistency in [0, 1]. */
+export function selfConsistency(texts: string[]): number[] {
+  const sets = texts.map((t) => new Set(t.toLowerCase().match(/[a-z0-9']+/g) ?? []));
+  return sets.map((mine, i) => {
+    const others = sets.filter((_, j) => j !== i);
+    if (others.length === 0) return 0;
+    return others.reduce((sum, theirs) => {
+      const union = new Set([...mine, ...theirs]).size;
+      return sum + (union === 0 ? 1 : [...mine].filter((w) => theirs.has(w)).length / union);
+    }, 0) / others.length;
+  });
+}
+
+export interface Feedback { bySample: Map<string, JudgmentRecord[]>; pairs: JudgmentRecord[]; requested: number }
+
+/** Every configured feedback source on every sample of the round; each record names its source. */
+export async function feedbackStage(context: RoundContext, round: number, rollout: RoundSamples): Promise<Feedback> {
+  const { config, store } = context, K = config.samplesPerPrompt, w = config.feedback;
+  const bySample = new Map<string, JudgmentRecord[]>(rollout.samples.map((s) => [s.id, []]));
+  const pairs: JudgmentRecord[] = [];
+  const before = store.count('judgment');
+  const total = rollout.prompts.length * ((w.pairwise > 0 || context.policy.learnsFromPairs ? (K === 2 ? 1 : K) : 0) + (w.pointwise > 0 ? K : 0));
+  let done = 0;
+  const tick = () => context.onProgress?.({ stage: 'feedback', round, done: ++done, total });
+  for (const [n, prompt] of rollout.prompts.entries()) {
+    const group = rollout.samples.slice(n * K, (n + 1) * K);
+    if (w.pairwise > 0 || context.policy.learnsFromPairs) {
+      for (let k = 0; k < (K === 2 ? 1 : K); k++) {
+        const a = group[k]!, b = group[(k + 1) % K]!;
+        const judgment = await judgePair(context, { round, stage: 'feedback', prompt, a, b });
+        pairs.push(judgment);
+        bySample.get(a.id)!.push(judgment);
+        bySample.get(b.id)!.push(judgment);
+        tick();
+      }
+    }
+    if (w.pointwise > 0) {
+      for (const sample of group) {
+        const id = recordId('judgment', { source: 'pointwise-ai', sample: sample.id });
+        let record = store.get('judgment', id);
+        if (!record) {
+          const result = await context.labeler.pointwise({ id, conversation: prompt.messages, response: sample.text }, prompt.principleIds);
+          store.put(record = judgmentRecord(context, { id, round, parents: [sample.id], stage: 'feedback', source: 'pointwise-ai' }, result));
+        }
+        bySample.get(sample.id)!.push(record);
+        tick();
+      }
+    }
+    if (w.selfSupervised > 0) {
+      const agreement = selfConsistency(group.map((s) => s.text));
+      group.forEach((sample, k) => {
+        const id = recordId('judgment', { source: 'self-supervised', sample: sample.id });
+        store.put({ id, kind: 'judgment', round, parents: [sample.id], stage: 'feedback', source: 'self-supervised', ok: true, failure: null,
+          probabilityA: null, orders: [], score: agreement[k]!, rationale: `word overlap with the ${K - 1} other samples for this prompt`,
+          principle: null, labelerModel: 'self-consistency', templateVersion: 'jaccard-1' });
+        bySample.get(sample.id)!.push(store.get('judgment', id)!);
+      });
+    }
+  }
+  return { bySample, pairs, requested: store.count('judgment') - before };
+}
+
+/** Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 (mean over its pairs), pointwise reward, self 2·agreement − 1. */
+export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback): RewardRecord[] {
+  const w = context.config.feedback;
+  const weights: Record<string, number> = { 'pairwise-ai': w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised };
+  return rollout.samples.map((sample) => {
+    const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
+    const parts: Record<string, number[]> = {};
+    for (const j of judgments) {
+      const value = j.source === 'pairwise-ai' ? 2 * (j.parents[0] === sample.id ? j.probabilityA! : 1 - j.probabilityA!) - 1
+        : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : 2 * j.score! - 1;
+      (parts[j.source] ??= []).push(value);
+    }
+    const components = Object.fromEntries(Object.keys(weights).filter((s) => weights[s]! > 0)
+      .map((s) => [s, parts[s] ? parts[s]!.reduce((a, x) => a + x, 0) / parts[s]!.length : 0]));
+    const total = Object.entries(components).reduce((a, [s, c]) => a + weights[s]! * c, 0);
+    const record: RewardRecord = { id: recordId('reward', sample.id), kind: 'reward', round, parents: [sample.id, ...judgments.map((j) => j.id)],
+      components, weights: Object.fromEntries(Object.keys(components).map((s) => [s, weights[s]!])), total };
+    context.store.put(record);
+    return context.store.get('reward', record.id)!;
+  });
+}
+
+/** Policy gradient on the rewards (advantages recorded per sample), or DPO on the judged pairs. */
+export async function updateStage(context: RoundContext, round: number, rollout: RoundSamples, rewards: RewardRecord[], feedback: Feedback): Promise<Record<string, number>> {
+  const { policy, store } = context;
+  if (policy.learnsFromPairs) {
+    const tokensOf = new Map(rollout.samples.map((s, b) => [s.id, { prompt: rollout.batch.tokens.slice(b * rollout.batch.T, b * rollout.batch.T + rollout.batch.promptLength), response: Int32Array.from(s.tokens) }]));
+    const pairs: TokenPreferencePair[] = feedback.pairs.filter((j) => j.ok && j.probabilityA !== 0.5).map((j) => {
+      const aWins = j.probabilityA! > 0.5, a = tokensOf.get(j.parents[0]!)!, b = tokensOf.get(j.parents[1]!)!;
+      return { prompt: unpad(a.prompt, rollout.batch, j.parents[0]!, rollout.samples), chosen: (aWins ? a : b).response, rejected: (aWins ? b : a).response, label: Math.max(j.probabilityA!, 1 - j.probabilityA!) };
+    }).filter((p) => p.chosen.length > 0 && p.rejected.length > 0);
+    if (pairs.length === 0) return { pairs: 0 };
+    return { pairs: pairs.length, ...(await policy.learnPairs(pairs, seedFor(context, `dpo|${round}`))) };
+  }
+  const { advantages, metrics } = await policy.learn(rollout.batch, Float32Array.from(rewards, (r) => r.total));
+  rewards.forEach((reward, b) => store.put({ id: recordId('advantage', reward.id), kind: 'advantage', round, parents: [reward.id], advantage: advantages[b]! }));
+  return metrics;
+}
+
+/** The prompt tokens of a sample's row without the left padding. (P_b,) */
+function unpad(padded: Int32Array, batch: RolloutBatch, sampleId: string, samples: SampleRecord[]): Int32Array {
+  const b = samples.findIndex((s) => s.id === sampleId), start = batch.keyMask.subarray(b * batch.T, (b + 1) * batch.T).indexOf(1);
+  return padded.slice(start);
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseRunConfig } from './run-config.ts';
+import { runLoop } from './run-loop.ts';
+import { RunStore } from './run-store.ts';
+import { aShare, tinyLoop } from './testing/tiny-loop.ts';
+
+const YAML = `
+rounds: 2
+promptsPerRound: 4
+samplesPerPrompt: 4
+maxNewTokens: 8
+validationPrompts: 6
+feedback: {pairwise: 1, selfSupervised: 0.5, chainOfThought: false}
+algorithm: {learningRate: 0.01, stepsPerRound: 2}
+gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
+`;
+
+test('two rounds on a tiny model: every record linked, every reward traced to its prompt and principle', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-loop-'));
+  try {
+    const config = parseRunConfig(YAML);
+    const store = RunStore.open(dir, config);
+    const { context } = tinyLoop({ config, store });
+    const outcome = await runLoop(context);
+    assert.deepEqual(outcome.gates.map((g) => g.round), [0, 1, 2]);
+    assert.match(outcome.stopReason, /^budget: 2 rounds/);
+    const rollout = store.all('sample').filter((s) => s.stage === 'rollout');
+    assert.equal(rollout.length, 2 * 4 * 4);
+    assert.equal(store.all('sample').filter((s) => s.stage === 'evaluate').length, 3 * 6);
+    assert.equal(store.count('reward'), 32);
+    assert.equal(store.count('advantage'), 32);
+    for (const sample of rollout) assert.equal(sample.tokens.length, sample.logprobs.length);
+    for (const reward of store.all('reward')) {
+      const trace = store.trace(reward.id);
+      assert.equal(trace.samples[0]!.id, reward.parents[0]);
+      assert.ok(trace.prompt.promptId.startsWith('train-'));
+      const pairwise = trace.judgments.filter((j) => j.source === 'pairwise-ai');
+      assert.equal(pairwise.length, 2, 'each sample is judged against its two neighbours in the group');
+      assert.equal(pairwise[0]!.principle?.id, 'helpful');
+      assert.equal(pairwise[0]!.orders.length, 2, 'both orders recorded');
+      assert.ok(trace.judgments.some((j) => j.source === 'self-supervised'));
+      assert.deepEqual(Object.keys(reward.components).sort(), ['pairwise-ai', 'self-supervised']);
+      const expected = reward.components['pairwise-ai']! + 0.5 * reward.components['self-supervised']!;
+      assert.ok(Math.abs(reward.total - expected) < 1e-9);
+    }
+    // Rewards follow the labeler's taste: within a group, the sample with more a's gets the higher pairwise component.
+    let agree = 0, pairs = 0;
+    for (const reward of store.all('reward')) {
+      const own = store.get('sample', reward.parents[0]!)!;
+      for (const other of store.all('reward').filter((r) => r.round === reward.round && r.id !== reward.id)) {
+        const theirs = store.get('sample', other.parents[0]!)!;
+        if (theirs.parents[0] !== own.parents[0] || aShare(own.text) === aShare(theirs.text)) continue;
+        pairs++;
+        if ((aShare(own.text) > aShare(theirs.text)) === (reward.components['pairwise-ai']! > other.components['pairwise-ai']!)) agree++;
+      }
+    }
+    assert.ok(pairs > 0 && agree / pairs > 0.7, `rewards agree with the labeler's taste on ${agree}/${pairs} ordered pairs`);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,68 @@
+// A run of `rlaif run` small enough for unit tests: a 7-token tokenizer ('a', 'b', 'c', ' ', '?', BOS, EOS), a tiny
+// GPT, prompts as short conversations, and the real judges over a scripted in-process labeler whose taste is given
+// (e.g. "more a's is better", or "longer is better" for reward hacking). Test-only: no production config reaches it.
+import type { ChatMessage } from '../../feedback/chat-model-v1.ts';
+import { InProcessProvider } from '../../feedback/providers/in-process-provider.ts';
+import { RequestExecutor, defaultRetry } from '../../feedback/request-executor.ts';
+import { DeterministicLanguageModel } from '../../feedback/testing/deterministic-language-model.ts';
+import type { ScriptedBrain } from '../../feedback/testing/scripted-openai-server.ts';
+import { configFromHf } from '../../models/config.ts';
+import { initParameters } from '../../models/parameters.ts';
+import type { TextTokenizer } from '../../models/tokenizer.ts';
+import { Transformer } from '../../models/transformer.ts';
+import { judgeLabeler } from '../loop-labeler.ts';
+import { LoopPolicy } from '../loop-policy.ts';
+import type { RunConfig } from '../run-config.ts';
+import type { AnchorPair, LoopPrompt, RoundContext } from '../round-context.ts';
+import type { RunStore } from '../run-store.ts';
+
+const ALPHABET = ['a', 'b', 'c', ' ', '?'];
+export const TINY_BOS = 5, TINY_EOS = 6;
+
+export class TinyTokenizer implements TextTokenizer {
+  readonly vocabSize = 7;
+  readonly bosTokenId = TINY_BOS;
+  readonly eosTokenId = TINY_EOS;
+  readonly padTokenId = null;
+  encode(text: string): number[] {
+    return [...text].map((ch) => { const i = ALPHABET.indexOf(ch); return i < 0 ? 4 : i; });
+  }
+  decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
+    return Array.from(ids).map((id) => (id < 5 ? ALPHABET[id] : options.skipSpecialTokens ? '' : id === TINY_BOS ? '<s>' : '</s>')).join('');
+  }
+}
+
+export function tinyBase(seed = 1): Transformer {
+  const config = configFromHf({ model_type: 'gpt2', vocab_size: 7, n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64 }, 'tiny-loop');
+  return new Transformer(config, initParameters(config, seed));
+}
+
+export const aShare = (text: string) => (text.length === 0 ? 0 : [...text].filter((c) => c === 'a').length / text.length);
+
+/** The labeler's taste: 'a-rich' prefers more a's; 'longer' prefers length (an exploitable labeler). */
+export function tinyBrain(taste: 'a-rich' | 'longer'): ScriptedBrain {
+  const quality = taste === 'a-rich' ? aShare : (text: string) => Math.min(1, text.length / 12);
+  return {
+    pairwise: (first, second) => Math.min(0.95, Math.max(0.05, 0.5 + 0.9 * (quality(first) - quality(second)))),
+    pointwise: (response) => Array.from({ length: 10 }, (_, i) => (i === Math.min(9, Math.floor(quality(response) * 10)) ? 1 : 0)),
+  };
+}
+
+function prompts(split: LoopPrompt['split'], n: number): LoopPrompt[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `${split}-${i}`, application: i % 2 ? 'truthfulness' : 'dialogue-coherence', kind: 'tiny',
+    split, messages: [{ role: 'user', content: `${'abc'[i % 3]}${'cab'[(i + split.length) % 3]} ?` }] as ChatMessage[], principleIds: ['helpful'] }));
+}
+
+export interface TinyLoop { context: RoundContext; labelerModel: DeterministicLanguageModel }
+
+export function tinyLoop(options: { config: Readonly<RunConfig>; store: RunStore; taste?: 'a-rich' | 'longer'; anchors?: boolean }): TinyLoop {
+  const { config, store } = options;
+  const labelerModel = new DeterministicLanguageModel({ brain: tinyBrain(options.taste ?? 'a-rich') });
+  const executor = new RequestExecutor(new InProcessProvider(labelerModel), { concurrency: 1, timeoutMs: 10_000, retry: defaultRetry });
+  const constitution = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.' }] };
+  const labeler = judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, seed: config.seed });
+  const policy = new LoopPolicy({ base: tinyBase(), tokenizer: new TinyTokenizer(), config, seed: config.seed });
+  const validation = prompts('validation', config.validationPrompts);
+  const anchors: AnchorPair[] = options.anchors === false ? [] : validation.slice(0, 4).map((prompt) => ({ prompt, preferred: 'aaaa', other: 'bcbc' }));
+  return { context: { config, store, policy, labeler, train: prompts('train', 12), validation, anchors }, labelerModel };
+}
