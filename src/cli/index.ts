@@ -8,6 +8,7 @@ program.name('rlaif').description('Reinforcement learning from AI feedback').sho
 // Subcommand registrations (one line each, keep sorted).
 import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(program);
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
+import { registerTestbedCommand } from './testbed-command.ts'; registerTestbedCommand(program);
 import { registerTrainCommand } from './train-command.ts'; registerTrainCommand(program);
 
 try {

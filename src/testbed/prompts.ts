@@ -42,6 +42,7 @@ export interface TestbedPrompt {
   messages: ChatMessage[];    // the conversation so far; the policy writes the next assistant turn
   principleIds: string[];     // constitution principles that apply (testbedConstitution ids)
   template: string;           // the template id ('<family>:<index>'), for the split-disjointness checks
+  paraphraseGroup?: string;   // prompts asking the same question in other words share it (self-supervised agreement)
   entity: string;             // the subject the split is drawn by (creature, unknown name, pet or place)
   gold: GoldKey;              // for gold checkers only
 }
@@ -93,10 +94,10 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
       for (const attribute of ATTRIBUTES) {
         const template = QUESTION_TEMPLATES[attribute][t]!;
         for (const c of creatures[split]) {
-          add('known-fact', { messages: [user(fill(template, { n: c.name }))], principleIds: ['truthful'], template: `question:${t}`, entity: c.name, gold: { type: 'fact', subject: c.name, attribute } });
+          add('known-fact', { messages: [user(fill(template, { n: c.name }))], principleIds: ['truthful'], template: `question:${t}`, entity: c.name, paraphraseGroup: `ask:${c.name}:${attribute}`, gold: { type: 'fact', subject: c.name, attribute } });
         }
         for (const name of unknown[split]) {
-          add('nonexistent-entity', { messages: [user(fill(template, { n: name }))], principleIds: ['truthful'], template: `question:${t}`, entity: name, gold: { type: 'unknown', subject: name, attribute } });
+          add('nonexistent-entity', { messages: [user(fill(template, { n: name }))], principleIds: ['truthful'], template: `question:${t}`, entity: name, paraphraseGroup: `ask:${name}:${attribute}`, gold: { type: 'unknown', subject: name, attribute } });
         }
       }
     }

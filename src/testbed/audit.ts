@@ -1,0 +1,93 @@
+// The testbed audit: samples two responses per test prompt from the SFT policy, judges each differing pair with the
+// labeler (both orders), and scores the labeler against gold (agreement, Cohen's κ, same-position rate on single
+// orders, ECE, tie rate; feedback/labeler-audit.ts) beside Lee et al.'s figures, plus the SFT policy's gold failure
+// rates per application. Gold is used here as the yardstick only. Leaves out: confidence intervals.
+import { auditLabeler, type AuditItem, type LabelerAudit } from '../feedback/labeler-audit.ts';
+import { goldCheck, goldCompare } from './gold.ts';
+import { loadPolicySampler } from './policy-sampler.ts';
+import type { TestbedPrompt } from './prompts.ts';
+import { testbedJudge } from './testbed-judge.ts';
+import type { World } from './world.ts';
+
+export interface FailureRates {
+  hallucination: number;       // truthfulness test responses failing gold
+  harmfulCompliance: number;   // forbidden (harm, privacy) test responses not refused
+  overRefusal: number;         // benign look-alike test responses refused
+  coherenceError: number;      // dialogue test responses failing gold
+  byApplication: Record<string, number>; // gold failure rate per application
+  byKind: Record<string, number>;
+}
+
+export interface TestbedAuditResult {
+  labeler: LabelerAudit;
+  sft: FailureRates;
+  pairs: { sampled: number; identical: number; judged: number; goldTies: number };
+  examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
+  seconds: number;
+}
+
+/** Gold failure rates of responses (one list per prompt). */
+export function failureRates(world: World, prompts: readonly TestbedPrompt[], responses: readonly string[][]): FailureRates {
+  const tally = new Map<string, { fail: number; total: number }>();
+  const count = (key: string, fail: boolean) => {
+    const t = tally.get(key) ?? { fail: 0, total: 0 };
+    t.total++;
+    if (fail) t.fail++;
+    tally.set(key, t);
+  };
+  prompts.forEach((p, i) => {
+    for (const response of responses[i]!) {
+      const verdict = goldCheck(world, p, response);
+      count(`app:${p.application}`, !verdict.pass);
+      count(`kind:${p.kind}`, !verdict.pass);
+      if (p.kind === 'forbidden-harm' || p.kind === 'forbidden-privacy') count('harmful', !verdict.pass);
+      if (p.kind === 'benign-lookalike') count('over-refusal', verdict.violations.includes('over-refusal'));
+    }
+  });
+  const rate = (key: string) => { const t = tally.get(key); return t && t.total > 0 ? t.fail / t.total : 0; };
+  const group = (prefix: string) => Object.fromEntries([...tally.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), rate(k)]));
+  return {
+    hallucination: rate('app:truthfulness'), harmfulCompliance: rate('harmful'), overRefusal: rate('over-refusal'),
+    coherenceError: rate('app:dialogue-coherence'), byApplication: group('app:'), byKind: group('kind:'),
+  };
+}
+
+export interface AuditOptions {
+  world: World;
+  prompts: readonly TestbedPrompt[];
+  policyDirectory: string;
+  labelerDirectory: string;
+  seed?: number;               // sampling and judging seed (default 0)
+  temperature?: number;        // policy sampling temperature (default 1)
+  maxPrompts?: number;         // at most this many test prompts (default all)
+  onProgress?: (stage: 'sample' | 'judge', done: number, total: number) => void;
+}
+
+export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditResult> {
+  const started = performance.now();
+  const allTest = options.prompts.filter((p) => p.split === 'test');
+  const stride = Math.max(1, allTest.length / (options.maxPrompts ?? allTest.length));
+  const test = options.maxPrompts === undefined ? allTest : Array.from({ length: Math.min(options.maxPrompts, allTest.length) }, (_, i) => allTest[Math.floor(i * stride)]!);
+  const sampler = loadPolicySampler(options.policyDirectory);
+  const responses = sampler.sample(test, { samples: 2, temperature: options.temperature ?? 1, seed: options.seed ?? 0, onProgress: (d, t) => options.onProgress?.('sample', d, t) });
+  const sft = failureRates(options.world, test, responses);
+  const judge = testbedJudge({ labelerDirectory: options.labelerDirectory }, { seed: options.seed ?? 0 });
+  const items: AuditItem[] = [];
+  const examples: TestbedAuditResult['examples'] = [];
+  let identical = 0, goldTies = 0;
+  const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
+  for (const [n, { p, a, b }] of differing.entries()) {
+    const { winner } = goldCompare(options.world, p, a, b);
+    const gold = winner === 'tie' ? null : winner === 'a' ? 'A' : 'B';
+    if (gold === null) goldTies++;
+    const result = await judge.comparePair(p, a, b);
+    items.push({ gold, result });
+    if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null });
+    options.onProgress?.('judge', n + 1, differing.length);
+  }
+  return {
+    labeler: auditLabeler(items), sft,
+    pairs: { sampled: test.length, identical, judged: differing.length, goldTies },
+    examples, seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,124 @@
+// Trains one embedded model of the testbed with the project's own code: a byte-level BPE tokenizer on the world's
+// text (chat template in tokenizer_config.json), a small GPT-2-family transformer pretrained on the corpus, then
+// fine-tuned on a mixture of the flawed demonstrations and the judging examples (+ corpus replay), and saved as a
+// Hugging Face folder (config.json, model.safetensors, tokenizer.json). Deterministic per seed.
+// Leaves out: caching (build.ts), LoRA, evaluation. Self-Rewarding LMs (arXiv 2401.10020): one model, two skills.
+import { mkdirSync } from 'node:fs';
+import { z } from 'zod';
+import { chatSftExample } from '../algorithms/chat-sft.ts';
+import { sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
+import { AdamW, Rng, warmupCosine } from '../engine/index.ts';
+import type { ChatMessage } from '../feedback/chat-model-v1.ts';
+import { savePretrained } from '../models/checkpoint.ts';
+import { configFromHf } from '../models/config.ts';
+import { initParameters } from '../models/parameters.ts';
+import { saveTokenizer, trainByteLevelBpe, loadTrained } from '../models/bpe-trainer.ts';
+import type { HfTokenizer } from '../models/tokenizer.ts';
+import { Transformer } from '../models/transformer.ts';
+
+export const END_TOKEN = '<|end|>';
+export const SPECIAL_TOKENS = [END_TOKEN, '<|system|>', '<|user|>', '<|assistant|>'];
+/** Each turn as <|role|>content<|end|>; the generation prompt opens the assistant's turn; <|end|> is EOS. */
+export const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
+
+export const modelRecipeSchema = z.strictObject({
+  vocabSize: z.number().int().min(300).default(1024).describe('BPE vocabulary: 4 special tokens + 256 bytes + merges'),
+  width: z.number().int().min(16).default(128).describe('n_embd'),
+  layers: z.number().int().min(1).default(4).describe('n_layer'),
+  heads: z.number().int().min(1).default(4).describe('n_head'),
+  contextLength: z.number().int().min(32).default(192).describe('n_positions; longer examples are dropped (counted)'),
+  batchSize: z.number().int().min(1).default(16).describe('sequences per optimizer step (corpus, demonstrations)'),
+  judgingBatchSize: z.number().int().min(1).default(6).describe('sequences per step of judging examples (5x longer than the rest)'),
+  learningRate: z.number().positive().default(3e-3).describe('peak AdamW learning rate (warmup + cosine to a tenth)'),
+  pretrainSteps: z.number().int().min(0).default(600).describe('steps on corpus paragraphs alone'),
+  finetuneSteps: z.number().int().min(0).default(1400).describe('steps on demonstrations + judging examples + corpus replay'),
+  mixture: z.strictObject({
+    demonstrations: z.number().min(0).default(0.45),
+    judging: z.number().min(0).default(0.4),
+    corpus: z.number().min(0).default(0.15),
+  }).default({ demonstrations: 0.45, judging: 0.4, corpus: 0.15 }).describe('share of fine-tuning batches drawn from each source'),
+});
+export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
+
+export interface TrainingData {
+  corpus: string[];                 // pretraining paragraphs
+  demonstrations: ChatMessage[][];  // conversations ending in the demonstrated assistant turn
+  judging: ChatMessage[][];         // judging conversations (rationale + verdict turns)
+}
+
+export interface TrainingProgress { stage: 'tokenizer' | 'pretrain' | 'finetune' | 'save'; step: number; total: number; loss?: number }
+
+export interface TrainedModelInfo {
+  parameters: number;
+  dropped: { demonstrations: number; judging: number; corpus: number }; // examples longer than the context
+  finalLoss: { pretrain: number | null; finetune: number | null };      // mean of the last 50 steps
+  tokens: { corpus: number; demonstrations: number; judging: number };  // token counts of the sources
+}
+
+function mean(values: number[]): number | null {
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Trains the model described by `recipe` on `data` and writes it into `directory` in Hugging Face format. */
+export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: TrainingData; seed: number; directory: string; onProgress?: (event: TrainingProgress) => void }): TrainedModelInfo {
+  const { recipe, data, seed } = options;
+  const progress = options.onProgress ?? (() => {});
+  progress({ stage: 'tokenizer', step: 0, total: 1 });
+  const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))];
+  const trained = trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
+  const tokenizer = loadTrained(trained);
+  progress({ stage: 'tokenizer', step: 1, total: 1 });
+
+  const endId = tokenizer.tokenToId(END_TOKEN)!;
+  const fits = (e: SftExample) => e.prompt.length + e.response.length <= recipe.contextLength;
+  const corpusExamples = data.corpus.map((line): SftExample => ({ prompt: Int32Array.of(endId), response: Int32Array.from([...tokenizer.encode(line, { addSpecialTokens: false }), endId]) }));
+  const chat = (c: ChatMessage[], i: number, what: string) => chatSftExample(tokenizer as HfTokenizer, c, { where: `${what} ${i}` });
+  const demoExamples = data.demonstrations.map((c, i) => chat(c, i, 'demonstration'));
+  const judgingExamples = data.judging.map((c, i) => chat(c, i, 'judging example'));
+  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging: judgingExamples.filter(fits) };
+  const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
+
+  const config = configFromHf({
+    model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: recipe.width, n_layer: recipe.layers, n_head: recipe.heads,
+    n_positions: recipe.contextLength, activation_function: 'gelu_new', tie_word_embeddings: true,
+    bos_token_id: endId, eos_token_id: endId,
+  }, 'testbed recipe');
+  const model = new Transformer(config, initParameters(config, seed));
+  const parameters = [...model.parameters().values()];
+  const optimizer = new AdamW(parameters, { lr: recipe.learningRate, weightDecay: 0.01 });
+  const rng = new Rng(seed ^ 0x7a11);
+  const draw = (examples: SftExample[], size = recipe.batchSize) => Array.from({ length: size }, () => examples[rng.int(examples.length)]!);
+
+  const run = (stage: 'pretrain' | 'finetune', steps: number, pickBatch: () => SftExample[]): number[] => {
+    const losses: number[] = [];
+    for (let step = 0; step < steps; step++) {
+      optimizer.lr = warmupCosine({ maxLr: recipe.learningRate, warmupSteps: Math.min(50, Math.ceil(steps / 10)), totalSteps: steps }, step);
+      const { loss } = sftStep(model, optimizer, pickBatch(), 1);
+      if (!Number.isFinite(loss)) throw new Error(`testbed ${stage}: loss is ${loss} at step ${step}`);
+      losses.push(loss);
+      if (step % 10 === 0 || step === steps - 1) progress({ stage, step: step + 1, total: steps, loss });
+    }
+    return losses;
+  };
+  const pretrainLosses = sources.corpus.length > 0 ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
+  const weights = recipe.mixture;
+  const available = (['demonstrations', 'judging', 'corpus'] as const).filter((k) => sources[k].length > 0 && weights[k] > 0);
+  const total = available.reduce((s, k) => s + weights[k], 0);
+  const finetuneLosses = available.length === 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
+    let u = rng.uniform() * total;
+    const source = available.find((k) => (u -= weights[k]) < 0) ?? available.at(-1)!;
+    return draw(sources[source], source === 'judging' ? recipe.judgingBatchSize : recipe.batchSize);
+  });
+
+  progress({ stage: 'save', step: 0, total: 1 });
+  mkdirSync(options.directory, { recursive: true });
+  savePretrained(options.directory, config, model.parameters());
+  saveTokenizer(options.directory, trained);
+  progress({ stage: 'save', step: 1, total: 1 });
+  return {
+    parameters: parameters.reduce((n, t) => n + t.size, 0),
+    dropped: { demonstrations: demoExamples.length - sources.demonstrations.length, judging: judgingExamples.length - sources.judging.length, corpus: corpusExamples.length - sources.corpus.length },
+    finalLoss: { pretrain: mean(pretrainLosses.slice(-50)), finetune: mean(finetuneLosses.slice(-50)) },
+    tokens: { corpus: tokenCount(sources.corpus), demonstrations: tokenCount(sources.demonstrations), judging: tokenCount(sources.judging) },
+  };
+}

@@ -1,0 +1,29 @@
+// The testbed labeler's prompts, exactly as the feedback layer's PairwiseJudge and PointwiseJudge render them with
+// the testbed templates (templates/*.yaml): the judging examples the labeler is trained on use these, and a test
+// checks them against what the judges really send. Leaves out few-shot examples and reference answers (unused here).
+import { fileURLToPath } from 'node:url';
+import type { ChatMessage } from '../feedback/chat-model-v1.ts';
+import { renderConversation } from '../feedback/judgment-types.ts';
+import { loadTemplate, renderTemplate, type PromptTemplate } from '../feedback/prompt-template.ts';
+
+export const testbedTemplateDirectory = fileURLToPath(new URL('./templates/', import.meta.url));
+
+export function testbedTemplates(): { pairwise: PromptTemplate; pointwise: PromptTemplate } {
+  return { pairwise: loadTemplate('pairwise', testbedTemplateDirectory), pointwise: loadTemplate('pointwise', testbedTemplateDirectory) };
+}
+
+/** The pairwise judge's first request: system (rule) + user (conversation, both answers). */
+export function pairwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], first: string, second: string): ChatMessage[] {
+  return [
+    { role: 'system', content: renderTemplate(template.preamble, { principle }, template.path) },
+    { role: 'user', content: renderTemplate(template.context, { fewShot: '', conversation: renderConversation(conversation), response1: first, response2: second }, template.path) },
+  ];
+}
+
+/** The pointwise judge's first request: system (rule) + user (conversation, the answer). */
+export function pointwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], response: string): ChatMessage[] {
+  return [
+    { role: 'system', content: renderTemplate(template.preamble, { principle }, template.path) },
+    { role: 'user', content: renderTemplate(template.context, { conversation: renderConversation(conversation), response }, template.path) },
+  ];
+}

@@ -1,0 +1,61 @@
+// Self-supervised feedback: signals made from unlabeled data, no labels and no gold. (1) Corpus support: each
+// sentence of a response is looked up in the pretraining corpus — found verbatim is support, a corpus sentence that
+// starts the same way and ends differently is a contradiction, a subject the corpus never mentions is unsupported.
+// (2) Paraphrase agreement: how often the model gives the same answer when the question is asked in other words.
+// Leaves out: negated sentences and refusals (no evidence either way: 0).
+
+export interface CorpusSupport {
+  supported: number;     // sentences found in the corpus
+  contradicted: number;  // sentences whose opening the corpus continues differently
+  unsupported: number;   // sentences about a subject the corpus never names
+  sentences: number;     // sentences checked
+  score: number;         // (supported − contradicted − unsupported) / sentences, in [−1, 1]; 0 when none
+}
+
+const normalize = (sentence: string) => sentence.trim().replace(/\s+/g, ' ').replace(/[.?!]+$/, '').toLowerCase();
+
+function sentencesOf(text: string): string[] {
+  return text.split(/(?<=[.?!])\s+/).map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** A checker of responses against the corpus lines (built once, called per response). */
+export function corpusSupport(corpus: readonly string[]): (response: string) => CorpusSupport {
+  const known = new Set<string>();
+  const openings = new Set<string>();   // every prefix of ≥ 2 words of a corpus sentence
+  const subjects = new Set<string>();   // capitalised first words (names) the corpus uses
+  for (const line of corpus) {
+    for (const sentence of sentencesOf(line)) {
+      const words = normalize(sentence).split(' ');
+      known.add(words.join(' '));
+      for (let k = 2; k < words.length; k++) openings.add(words.slice(0, k).join(' '));
+      const first = sentence.split(' ')[0]!;
+      if (/^[A-Z]/.test(first)) subjects.add(first);
+    }
+    for (const name of line.match(/\b[A-Z][a-z]+\b/g) ?? []) subjects.add(name);
+  }
+  return (response: string) => {
+    let supported = 0, contradicted = 0, unsupported = 0, sentences = 0;
+    for (const sentence of sentencesOf(response)) {
+      const text = normalize(sentence);
+      if (/\b(not|never|no)\b/.test(text) || /^i\b/.test(text)) continue; // negations and first-person turns: no evidence
+      sentences++;
+      const words = text.split(' ');
+      const subject = sentence.split(' ')[0]!;
+      if (known.has(text)) supported++;
+      else if (/^[A-Z][a-z]+$/.test(subject) && !subjects.has(subject) && !['The', 'To', 'Your', 'It', 'A', 'An', 'Yes'].includes(subject)) unsupported++;
+      else if (words.some((_, k) => k >= 2 && k < words.length && openings.has(words.slice(0, k).join(' ')))) contradicted++;
+    }
+    return { supported, contradicted, unsupported, sentences, score: sentences === 0 ? 0 : (supported - contradicted - unsupported) / sentences };
+  };
+}
+
+/**
+ * Agreement of a response with the model's answers to paraphrases of the same question (prompts sharing a
+ * `paraphraseGroup`): the share of those answers that say the same thing once the wording of the question is gone.
+ * Null without paraphrase answers.
+ */
+export function paraphraseAgreement(response: string, paraphraseAnswers: readonly string[]): number | null {
+  if (paraphraseAnswers.length === 0) return null;
+  const target = normalize(response);
+  return paraphraseAnswers.filter((answer) => normalize(answer) === target).length / paraphraseAnswers.length;
+}

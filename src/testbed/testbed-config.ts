@@ -1,0 +1,30 @@
+// The testbed's build configuration: one zod schema, the single source of every default (world size, demonstration
+// flaw rates, the labeled-data budget, the embedded models' recipes). Its hash, with the code's, keys the cache.
+import { z } from 'zod';
+import { flawRatesSchema } from './demonstrations.ts';
+import { modelRecipeSchema } from './embedded-model.ts';
+
+export const testbedConfigSchema = z.strictObject({
+  world: z.strictObject({
+    creatures: z.number().int().min(6).default(40).describe('creatures with public facts and a secret'),
+    unknownNames: z.number().int().min(5).default(24).describe('names of no creature (nonexistent-entity prompts)'),
+    petNames: z.number().int().min(5).default(24).describe('names users give their pets (multi-turn prompts)'),
+  }).default({ creatures: 40, unknownNames: 24, petNames: 24 }),
+  corpus: z.strictObject({
+    paragraphsPerCreature: z.number().int().min(1).default(24).describe('biographies per creature in the pretraining corpus'),
+    paragraphsPerAct: z.number().int().min(0).default(3).describe('paragraphs per dangerous act'),
+  }).default({ paragraphsPerCreature: 24, paragraphsPerAct: 3 }),
+  flawRates: flawRatesSchema.default({ truthfulness: 0.3, 'value-alignment': 0.3, 'dialogue-coherence': 0.3 }).describe('share of flawed SFT demonstrations per application'),
+  judging: z.strictObject({
+    pairs: z.number().int().min(0).max(5000).default(1500).describe('labeled pairwise judging examples (generator-known flaws; labeled-data budget)'),
+    singles: z.number().int().min(0).max(5000).default(500).describe('labeled pointwise judging examples (labeled-data budget)'),
+  }).default({ pairs: 1500, singles: 500 }),
+  anchor: z.strictObject({
+    size: z.number().int().min(0).max(2000).default(200).describe('gold-labeled comparisons on validation prompts (the labeled anchor set)'),
+    noise: z.number().min(0).max(0.5).default(0.1).describe('share of anchor labels flipped (human label noise)'),
+  }).default({ size: 200, noise: 0.1 }),
+  policy: modelRecipeSchema.default(modelRecipeSchema.parse({})).describe('the SFT policy (and self-judging labeler)'),
+  labeler: modelRecipeSchema.default(modelRecipeSchema.parse({ width: 192, layers: 6, heads: 6, mixture: { demonstrations: 0, judging: 0.8, corpus: 0.2 } }))
+    .describe('the separate, larger labeler (built only with labeler: separate)'),
+});
+export type TestbedConfig = z.infer<typeof testbedConfigSchema>;
