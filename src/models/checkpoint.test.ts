@@ -178,6 +178,17 @@ describe('checkpoint errors name the file and tensor', () => {
     expectError(() => loadPretrained(dir), /not valid JSON/, join(dir, 'config.json'));
   });
 
+  it('NaN or Infinity in stored weights (F32 and BF16) is an error naming the file and tensor', () => {
+    for (const dtype of ['F32', 'BF16'] as const) {
+      const dir = freshDir();
+      const parameters = initParameters(gpt2, 1);
+      parameters.get('h.1.attn.c_proj.weight')!.data[5] = NaN;
+      parameters.get('h.1.attn.c_proj.weight')!.data[9] = -Infinity;
+      savePretrained(dir, gpt2, parameters, { dtype });
+      expectError(() => loadPretrained(dir), /2 of 256 values are NaN or ±Infinity \(first at index 5/, join(dir, WEIGHTS_FILE), "'h.1.attn.c_proj.weight'");
+    }
+  });
+
   it('saving refuses a parameter set that does not match the config', () => {
     const parameters = initParameters(gpt2, 1);
     parameters.delete('h.0.ln_1.bias');

@@ -167,7 +167,7 @@ export class SafetensorsReader {
     return info;
   }
 
-  /** Reads one tensor, converted to float32. */
+  /** Reads one tensor, converted to float32; NaN or ±Infinity anywhere in it is an error naming the file and tensor. */
   read(name: string): LoadedTensor {
     const info = this.info(name);
     if (this.fd === null) throw new CheckpointError(this.path, name, 'reader is closed');
@@ -183,6 +183,13 @@ export class SafetensorsReader {
       data = info.dtype === 'BF16' ? bf16ToF32(bits) : f16ToF32(bits);
     } else {
       throw new CheckpointError(this.path, name, `dtype ${info.dtype} is not supported (F32, F16, BF16 are)`);
+    }
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      let count = 0;
+      for (const v of data) if (!Number.isFinite(v)) count++;
+      throw new CheckpointError(this.path, name, `${count} of ${n} values are NaN or ±Infinity (first at index ${bad}: ` +
+        `${data[bad]}); the weights are corrupt or came from a diverged run`);
     }
     return { dtype: info.dtype, shape: [...info.shape], data };
   }
