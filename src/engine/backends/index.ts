@@ -1,9 +1,12 @@
 // Picks the kernel backend at load time: native C addon, else wasm SIMD (with a one-line notice), else js.
 // RLAIF_BACKEND=native|wasm|js overrides the choice; asking for one that cannot load is an error, not a fallback.
+// Bad RLAIF_THREADS / RLAIF_WASM_THREADS / RLAIF_CPU values are errors (environment.ts); with RLAIF_CPU set, native
+// kernels that cannot load are an error too (the user asked for them), never a quiet switch to wasm.
 import type { Backend, BackendName } from '../backend.ts';
 import { JsBackend } from './js-backend.ts';
 import { createNativeBackend } from './native-backend.ts';
 import { createWasmBackend } from './wasm-backend.ts';
+import { engineEnvironment } from './environment.ts';
 
 const cache = new Map<BackendName, Backend>();
 const failures = new Map<BackendName, string>();
@@ -37,6 +40,7 @@ let current: Backend | null = null;
 /** The backend ops run on. Chosen once: RLAIF_BACKEND, else native, else wasm (noticed on stderr), else js. */
 export function getBackend(): Backend {
   if (current) return current;
+  const environment = engineEnvironment();
   const forced = process.env.RLAIF_BACKEND;
   if (forced) {
     if (forced !== 'native' && forced !== 'wasm' && forced !== 'js') {
@@ -48,6 +52,7 @@ export function getBackend(): Backend {
   try {
     current = loadBackend('native');
   } catch (nativeError) {
+    if (environment.cpu) throw new Error(`RLAIF_CPU=${environment.cpu} asks for the native kernels: ${(nativeError as Error).message}`);
     try {
       current = loadBackend('wasm');
       process.stderr.write(`rlaif: native kernels unavailable (${(nativeError as Error).message}); using wasm\n`);

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
+import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
 
@@ -50,6 +51,7 @@ export function nativeCpuLevels(): CpuLevel[] {
 
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
 export function createNativeBackend(level?: CpuLevel): Backend & { readonly cpu: CpuLevel } {
+  engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
   return new NativeBackend(loadAddon().create(level));
 }
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../../backend.ts';
+import { engineEnvironment } from '../environment.ts';
 
 const PAGE = 65536;
 const STACK_BYTES = 65536;       // per worker instance (the kernels do not use the shadow stack; kept for safety)
@@ -273,8 +274,7 @@ export class WasmRuntime {
 
 /** Threads for the wasm GEMM: RLAIF_WASM_THREADS, else the machine's cores (at most 8). */
 export function defaultWasmThreads(): number {
-  const forced = Number(process.env.RLAIF_WASM_THREADS);
-  return Number.isInteger(forced) && forced > 0 ? forced : availableParallelism();
+  return engineEnvironment().wasmThreads ?? availableParallelism();
 }
 
 /**

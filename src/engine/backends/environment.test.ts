@@ -1,0 +1,35 @@
+// The engine's environment variables: bad thread counts and unknown CPU levels are errors naming the variable, and an
+// unknown RLAIF_CPU no longer falls back to wasm (checked in a child process, where the backend is chosen fresh).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { engineEnvironment } from './environment.ts';
+
+describe('engine environment variables', () => {
+  it('accepts unset, empty and positive whole numbers', () => {
+    assert.deepEqual(engineEnvironment({}), { threads: null, wasmThreads: null, cpu: null });
+    assert.deepEqual(engineEnvironment({ RLAIF_THREADS: '3', RLAIF_WASM_THREADS: '', RLAIF_CPU: 'generic' }), { threads: 3, wasmThreads: null, cpu: 'generic' });
+  });
+
+  for (const [name, value] of [['RLAIF_THREADS', '0'], ['RLAIF_THREADS', 'abc'], ['RLAIF_THREADS', '2.5'], ['RLAIF_WASM_THREADS', '-1']]) {
+    it(`${name}=${value} is an error naming the variable`, () => {
+      assert.throws(() => engineEnvironment({ [name]: value }), new RegExp(`^Error: ${name} must be a whole number of threads >= 1.*got "${value}"`));
+    });
+  }
+
+  it('an unknown RLAIF_CPU is an error', () => {
+    assert.throws(() => engineEnvironment({ RLAIF_CPU: 'sse9' }), /RLAIF_CPU must be avx512, avx2 or generic .*got "sse9"/);
+  });
+
+  for (const [name, value, message] of [['RLAIF_CPU', 'sse9', /RLAIF_CPU must be/], ['RLAIF_THREADS', 'abc', /RLAIF_THREADS must be/]] as const) {
+    it(`the first op with ${name}=${value} fails instead of running on a fallback backend`, () => {
+      const code = `import('./src/engine/index.ts').then((m) => { m.getBackend(); console.log('ran on', m.getBackend().name); })`;
+      const environment: NodeJS.ProcessEnv = { ...process.env, [name]: value };
+      delete environment.RLAIF_BACKEND;
+      const out = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { env: environment, encoding: 'utf8' });
+      assert.notEqual(out.status, 0, `exited 0: ${out.stdout}`);
+      assert.match(out.stderr, message);
+      assert.doesNotMatch(out.stderr, /using wasm/);
+    });
+  }
+});
