@@ -1,9 +1,10 @@
 // What every trainer shares: named, timed stages; per-step metrics appended as JSONL to the run folder; safety
-// monitors (NaN/Inf, reward and KL thresholds) that stop the run with a clear message; atomic checkpoints of
-// parameters, optimizer state, RNG state, step and data position for exact resume. Leaves out: distributed state.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
+// monitors (NaN/Inf, reward and KL thresholds) that stop the run with a clear message; checkpoints of parameters,
+// optimizer state, RNG state, step and data position for exact resume (training-checkpoint.ts: checksummed, last two
+// kept). Leaves out: distributed state.
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OptimizerState, Rng, Tensor } from '../engine/index.ts';
+import { hasCheckpoint } from './training-checkpoint.ts';
 
 export interface StageTiming { ms: number; tokens: number; tokensPerSecond: number }
 
@@ -43,11 +44,16 @@ export interface StepRecord {
   stages: Record<string, StageTiming>;
 }
 
-/** Thrown when a monitor stops the run; `checkpoint` is the last good one (null if none was written yet). */
+/**
+ * Thrown when a monitor stops the run; `checkpoint` is the newest checkpoint on disk (null if none was written yet).
+ * Every checkpoint was verified finite when written or loaded, so it is the last one whose loss and weights were finite.
+ */
 export class TrainingStopped extends Error {
   constructor(readonly reason: 'non-finite' | 'reward-below-floor' | 'kl-above-ceiling', readonly step: number,
-    readonly checkpoint: string | null, detail: string) {
-    super(`training stopped at step ${step}: ${detail}. ${checkpoint ? `The last good checkpoint is kept at ${checkpoint}.` : 'No checkpoint was written yet.'}`);
+    readonly checkpoint: string | null, detail: string, readonly checkpointStep: number | null = null) {
+    super(`training stopped at step ${step}: ${detail}. ${checkpoint
+      ? `The last checkpoint with finite loss and weights${checkpointStep === null ? '' : ` (step ${checkpointStep})`} is kept at ${checkpoint}.`
+      : 'No checkpoint was written yet.'}`);
     this.name = 'TrainingStopped';
   }
 }
@@ -58,126 +64,55 @@ export interface MonitorOptions {
 }
 
 /** Checks a step's metrics: any NaN/Inf, a reward below the floor or a KL above the ceiling stops the run. */
-export function checkMonitors(step: number, metrics: Record<string, number>, options: MonitorOptions, checkpoint: string | null): void {
+export function checkMonitors(step: number, metrics: Record<string, number>, options: MonitorOptions, checkpoint: string | null,
+  checkpointStep: number | null = null): void {
   for (const [name, value] of Object.entries(metrics)) {
-    if (!Number.isFinite(value)) throw new TrainingStopped('non-finite', step, checkpoint, `metric ${name} is ${value}`);
+    if (!Number.isFinite(value)) throw new TrainingStopped('non-finite', step, checkpoint, `metric ${name} is ${value}`, checkpointStep);
   }
   if (options.minRewardMean !== undefined && metrics.rewardMean !== undefined && metrics.rewardMean < options.minRewardMean) {
-    throw new TrainingStopped('reward-below-floor', step, checkpoint, `reward mean ${metrics.rewardMean.toFixed(4)} < floor ${options.minRewardMean}`);
+    throw new TrainingStopped('reward-below-floor', step, checkpoint, `reward mean ${metrics.rewardMean.toFixed(4)} < floor ${options.minRewardMean}`, checkpointStep);
   }
   if (options.maxKl !== undefined && metrics.kl !== undefined && metrics.kl > options.maxKl) {
-    throw new TrainingStopped('kl-above-ceiling', step, checkpoint, `KL to the reference ${metrics.kl.toFixed(4)} > ceiling ${options.maxKl}`);
+    throw new TrainingStopped('kl-above-ceiling', step, checkpoint, `KL to the reference ${metrics.kl.toFixed(4)} > ceiling ${options.maxKl}`, checkpointStep);
   }
 }
 
-/** The run folder: config.json, metrics.jsonl, checkpoint/ (state.json + tensors.bin). */
+/**
+ * A reward with no spread across a step's samples gives every sample the same advantage (zero after a baseline or
+ * group normalisation): the loss is 0 and the policy does not learn. Returns the warning, or null.
+ */
+export function constantRewardWarning(record: StepRecord): string | null {
+  const { rewardStd, rewardMean } = record.metrics;
+  if (rewardStd === undefined || rewardMean === undefined || rewardStd > 1e-12) return null;
+  return `the reward was ${rewardMean} for every sample of step ${record.step}: with no spread there is nothing to learn ` +
+    `(advantages are 0). Check the reward (a pattern that never matches, a window no response reaches, a judge that always says the same)`;
+}
+
+/**
+ * The files a training run writes in its folder: metrics.jsonl and checkpoint/ (+ checkpoint.previous/). The folder
+ * itself (lock, run.json, config.json) is opened with openRunFolder (run-folder.ts) by whoever starts the run.
+ */
 export class RunFolder {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
 
-  writeConfig(config: unknown): void {
-    writeFileSync(join(this.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  }
+  get metricsPath(): string { return join(this.dir, 'metrics.jsonl'); }
 
   appendMetrics(record: StepRecord): void {
-    appendFileSync(join(this.dir, 'metrics.jsonl'), JSON.stringify(record) + '\n');
+    appendFileSync(this.metricsPath, JSON.stringify(record) + '\n');
   }
 
   get checkpointDir(): string { return join(this.dir, 'checkpoint'); }
   hasCheckpoint(): boolean {
-    recoverCheckpoint(this.checkpointDir);
-    return existsSync(join(this.checkpointDir, 'state.json'));
+    return hasCheckpoint(this.checkpointDir);
   }
 }
 
-export interface TrainingState {
-  step: number;                       // steps completed
-  dataPosition: number;               // next example index in the data order
-  rng: ReturnType<Rng['getState']>;   // the trainer's RNG
-  extra: Record<string, unknown>;     // e.g. KL coefficient, moving-average baseline
+/** True when a run folder holds a checkpoint to resume from (openRunFolder's `hasProgress` for training runs). */
+export function trainingRunHasProgress(dir: string): boolean {
+  return hasCheckpoint(join(dir, 'checkpoint'));
 }
 
-interface TensorEntry { name: string; offset: number; length: number }
-
-/** Writes a checkpoint atomically: to `<dir>.tmp`, then swapped in by renames (a kill never leaves half a checkpoint). */
-export function saveCheckpoint(dir: string, tensors: Map<string, Tensor>, optimizer: OptimizerState, state: TrainingState): void {
-  const entries: TensorEntry[] = [];
-  const blobs: Float32Array[] = [];
-  let offset = 0;
-  const add = (name: string, data: Float32Array): void => { entries.push({ name, offset, length: data.length }); blobs.push(data); offset += data.length; };
-  for (const [name, t] of tensors) add(`param:${name}`, t.data);
-  for (const [name, b] of Object.entries(optimizer.buffers)) add(`optim:${name}`, b);
-  const bytes = new Float32Array(offset);
-  let at = 0;
-  for (const b of blobs) { bytes.set(b, at); at += b.length; }
-  const tmp = `${dir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, 'tensors.bin'), new Uint8Array(bytes.buffer));
-  const manifest = { version: 1, state, optimizer: { kind: optimizer.kind, step: optimizer.step, lr: optimizer.lr }, entries };
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify(manifest));
-  // Swap in two renames so a kill at any instant leaves a complete checkpoint at dir or at dir.old (never neither):
-  // recoverCheckpoint() puts dir.old back when the second rename did not happen.
-  const previous = `${dir}.old`;
-  rmSync(previous, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, previous);
-  renameSync(tmp, dir);
-  rmSync(previous, { recursive: true, force: true });
-}
-
-/** After a kill between saveCheckpoint's two renames, the last complete checkpoint is dir.old: move it back. */
-export function recoverCheckpoint(dir: string): void {
-  const previous = `${dir}.old`;
-  if (!existsSync(join(dir, 'state.json')) && existsSync(join(previous, 'state.json'))) {
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(previous, dir);
-  }
-}
-
-/** The state every trainer checkpoints besides its own extras (RNG, KL coefficient, baselines, reference weights). */
-export interface CheckpointedTrainer {
-  step: number;
-  dataPosition: number;
-  readonly trainable: Map<string, Tensor>;
-  readonly optimizer: { state(): OptimizerState; loadState(state: OptimizerState): void };
-}
-
-/** Saves a trainer's trainable tensors (and extra tensors), optimizer state and training state. */
-export function saveTrainer(dir: string, trainer: CheckpointedTrainer, state: TrainingState,
-  extraTensors: Map<string, Tensor> = new Map()): void {
-  saveCheckpoint(dir, new Map([...trainer.trainable, ...extraTensors]), trainer.optimizer.state(), state);
-}
-
-/** Restores tensors, optimizer, step and data position; returns the state so the trainer can restore its extras. */
-export function restoreTrainer(dir: string, trainer: CheckpointedTrainer,
-  extraTensors: Map<string, Tensor> = new Map()): TrainingState {
-  const { optimizer, state } = loadCheckpoint(dir, new Map([...trainer.trainable, ...extraTensors]));
-  trainer.optimizer.loadState(optimizer);
-  trainer.step = state.step;
-  trainer.dataPosition = state.dataPosition;
-  return state;
-}
-
-/** Loads a checkpoint into the given tensors (same names and sizes) and returns optimizer and training state. */
-export function loadCheckpoint(dir: string, tensors: Map<string, Tensor>): { optimizer: OptimizerState; state: TrainingState } {
-  const manifest = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as {
-    state: TrainingState; optimizer: Omit<OptimizerState, 'buffers'>; entries: TensorEntry[];
-  };
-  const raw = readFileSync(join(dir, 'tensors.bin'));
-  const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const buffers: Record<string, Float32Array> = {};
-  const seen = new Set<string>();
-  for (const entry of manifest.entries) {
-    const data = all.subarray(entry.offset, entry.offset + entry.length);
-    if (entry.name.startsWith('param:')) {
-      const name = entry.name.slice(6), t = tensors.get(name);
-      if (!t) throw new Error(`${dir}: checkpoint has parameter "${name}" the model does not`);
-      if (t.size !== data.length) throw new Error(`${dir}: parameter "${name}" has ${data.length} values, the model needs ${t.size}`);
-      t.data.set(data);
-      seen.add(name);
-    } else buffers[entry.name.slice(6)] = data.slice();
-  }
-  for (const name of tensors.keys()) if (!seen.has(name)) throw new Error(`${dir}: checkpoint lacks parameter "${name}"`);
-  return { optimizer: { ...manifest.optimizer, buffers }, state: manifest.state };
-}
+export { CorruptCheckpointError, hasCheckpoint, loadCheckpoint, loadNewestCheckpoint, NonFiniteWeightsError, previousCheckpoint,
+  recoverCheckpoint, restoreTrainer, saveCheckpoint, saveTrainer, type CheckpointedTrainer, type TrainingState } from './training-checkpoint.ts';

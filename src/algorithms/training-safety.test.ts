@@ -20,9 +20,9 @@ const config: PolicyGradientConfig = {
   klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed: 3,
 };
 
-function trainer(base: Transformer): PolicyGradientTrainer {
+function trainer(base: Transformer, reward = programmaticReward('sorted', sortedReward)): PolicyGradientTrainer {
   return new PolicyGradientTrainer({ config, policy: trainableCopy(base), reference: frozenCopy(base),
-    prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits, reward: programmaticReward('sorted', sortedReward) });
+    prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits, reward });
 }
 
 describe('training safety', () => {
@@ -42,7 +42,7 @@ describe('training safety', () => {
     assert.equal(stopped.reason, 'non-finite');
     assert.equal(stopped.step, 6);
     assert.equal(stopped.checkpoint, run.checkpointDir);
-    assert.match(stopped.message, /training stopped at step 6: backward: the loss is NaN .*conv1d.*\. The last good checkpoint is kept at .*checkpoint/);
+    assert.match(stopped.message, /training stopped at step 6: backward: the loss is NaN .*conv1d.*\. The last checkpoint with finite loss and weights \(step 4\) is kept at .*checkpoint/);
     const restored = trainer(base);
     restored.load(run.checkpointDir);
     assert.equal(restored.step, 4);
@@ -52,6 +52,18 @@ describe('training safety', () => {
     }
     const steps = readFileSync(join(run.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).step);
     assert.deepEqual(steps, [1, 2, 3, 4, 5]);
+  });
+
+  test('a reward with no spread is a visible warning (once at its first step, and a count at the end)', async () => {
+    const warnings: string[] = [];
+    const result = await runTraining(trainer(base, programmaticReward('never-matches', () => 0)), {
+      run: new RunFolder(join(dir, 'constant')), steps: 3, checkpointEvery: 3, onWarning: (message) => warnings.push(message) });
+    assert.deepEqual(result.warnings, warnings);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0], /the reward was 0 for every sample of step 1: with no spread there is nothing to learn/);
+    assert.match(warnings[1], /no spread in 3 of 3 steps/);
+    const varied = await runTraining(trainer(base), { run: new RunFolder(join(dir, 'varied')), steps: 2, checkpointEvery: 2, onWarning: () => assert.fail('no warning expected') });
+    assert.deepEqual(varied.warnings, []);
   });
 
   test('a run resumed from its checkpoint continues to the requested step', async () => {

@@ -90,7 +90,7 @@ describe('rlaif train', () => {
     const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
     const result = spawnSync(process.execPath, [bin, 'train', 'sft', '--config', config, '--no-progress'], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /sft: 2 steps; metrics: .*metrics\.jsonl/);
+    assert.match(result.stdout, /^sft: 2 steps; run folder .*binary-run\n  loss: [0-9.]+ \(step 1\) → [0-9.]+ \(step 2\)\n  checkpoint: .*binary-run\/checkpoint; metrics: .*metrics\.jsonl/);
     const bad = spawnSync(process.execPath, [bin, 'train', 'dpo', '--config', writeFile('binary-bad.yaml', 'lora:\n  rnak: 2\n')], { encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^rlaif train dpo: [^]*binary-bad\.yaml: lora\.rnak: Unrecognized key/);

@@ -22,12 +22,14 @@ import type { Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../algorithms/testing/digit-task.ts';
 import { runTraining, type LoopTrainer } from '../algorithms/training-loop.ts';
-import { RunFolder, TrainingStopped, type MonitorOptions, type StepRecord } from '../algorithms/training-run.ts';
+import { openRunFolder } from '../algorithms/run-folder.ts';
+import { RunFolder, TrainingStopped, trainingRunHasProgress, type MonitorOptions, type StepRecord } from '../algorithms/training-run.ts';
 import {
   dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema,
   type DpoRunConfig, type PgRunConfig, type RewardRunConfig, type SftRunConfig,
 } from './train-configs.ts';
 import { readPreferencePairs, readSftExamples, syntheticPreferencePairs, syntheticSftExamples } from './train-data.ts';
+import { formatTrainSummary, headlineChange, readConfigFile, SUMMARY_METRICS, type MetricChange } from './train-summary.ts';
 import { loadCheckpointModel, readTextPreferencePairs, readTextPrompts, readTextSftExamples, saveTrainedModel, type CheckpointModel } from './train-model.ts';
 
 export { parseRunConfig, pgConfigSchema } from './train-configs.ts';
@@ -40,7 +42,13 @@ export interface TrainSummary {
   resumedFrom: number | null;
   last: StepRecord | null;       // this invocation's last step
   saved: string | null;          // what was written at the end ('model → dir' or 'adapter → dir'), null = nothing
+  checkpoint: string | null;     // the newest checkpoint folder
+  headline: MetricChange[];      // headline metrics at the run's first and last recorded steps
+  warnings: string[];            // constant reward, checkpoint fallback
 }
+
+/** Config keys that may change when a run resumes (train further, checkpoint more often); any other change is refused. */
+const RESUMABLE_KEYS = ['steps', 'checkpointEvery'];
 
 const PROMPTS = [{ text: '', tokens: Int32Array.of(BOS) }];
 
@@ -151,25 +159,49 @@ const SUBCOMMANDS: Record<TrainKind, Subcommand<RunBasics>> = {
   dpo: subcommand<DpoRunConfig>({ schema: dpoConfigSchema, build: dpoTrainer, monitors: () => ({}) }),
 };
 
-/** Runs one `rlaif train <kind>`: parse and freeze the config, write it, build, resume, train, checkpoint. */
-export async function trainCommand(kind: TrainKind, configPath: string, options: { progress?: boolean } = {}): Promise<TrainSummary> {
+/** Options of one `rlaif train <kind>` besides the config file. */
+export interface TrainOptions {
+  progress?: boolean;                 // progress bar on stderr (default true)
+  fresh?: boolean;                    // move an existing run folder aside and start afresh
+  log?: (line: string) => void;       // resume notice and warnings (default: nothing)
+}
+
+/**
+ * Runs one `rlaif train <kind>`: parse and freeze the config, lock the run folder and check it holds this run (or
+ * none), build the trainer (data, model), then write config.json and run.json, resume, train, checkpoint.
+ */
+export async function trainCommand(kind: TrainKind, configPath: string, options: TrainOptions = {}): Promise<TrainSummary> {
   const sub = SUBCOMMANDS[kind];
-  const config = parseRunConfig(sub.schema, readFileSync(configPath, 'utf8'), configPath, dirname(resolve(configPath)));
-  const run = new RunFolder(config.runDir);
-  run.writeConfig(config);
-  const { trainer, save } = sub.build(config);
+  const config = parseRunConfig(sub.schema, readConfigFile(configPath), configPath, dirname(resolve(configPath)));
+  const opened = openRunFolder({
+    dir: config.runDir, kind: `train ${kind}`, config, fresh: options.fresh, resumableKeys: RESUMABLE_KEYS,
+    hasProgress: trainingRunHasProgress, progressFiles: ['metrics.jsonl'],
+  });
   const bar = options.progress ?? true ? new SingleBar({ format: `${kind} {bar} {value}/{total} {headline}` }, Presets.shades_classic) : null;
-  bar?.start(config.steps, 0, { headline: '' });
   try {
+    if (opened.movedAside) options.log?.(`${kind}: the previous run in ${config.runDir} was moved to ${opened.movedAside}`);
+    const { trainer, save } = sub.build(config);
+    opened.start();
+    const run = new RunFolder(config.runDir);
+    bar?.start(config.steps, 0, { headline: '' });
     const result = await runTraining(trainer, {
       run, steps: config.steps, checkpointEvery: config.checkpointEvery, monitors: sub.monitors(config),
-      onStep: (record) => bar?.update(record.step, { headline: HEADLINE[kind].filter((m) => record.metrics[m] !== undefined)
-        .map((m) => `${m} ${record.metrics[m].toFixed(3)}`).join(' ') }),
+      onWarning: (message) => { bar?.stop(); options.log?.(`${kind}: warning: ${message}`); },
+      onResume: (step, checkpoint) => options.log?.(`${kind}: resuming ${config.runDir} from step ${step} of ${config.steps} (${checkpoint})`),
+      onStep: (record) => {
+        bar?.update(record.step, { headline: HEADLINE[kind].filter((m) => record.metrics[m] !== undefined)
+          .map((m) => `${m} ${record.metrics[m].toFixed(3)}`).join(' ') });
+      },
     });
+    bar?.stop();
     const saved = save ? save() : null;
-    return { runDir: config.runDir, steps: trainer.step, resumedFrom: result.resumedFrom, last: result.records.at(-1) ?? null, saved };
+    return {
+      runDir: config.runDir, steps: trainer.step, resumedFrom: result.resumedFrom, last: result.records.at(-1) ?? null, saved,
+      checkpoint: result.lastCheckpoint, headline: headlineChange(run.metricsPath, SUMMARY_METRICS[kind]), warnings: result.warnings,
+    };
   } finally {
     bar?.stop();
+    opened.release();
   }
 }
 
@@ -184,10 +216,11 @@ export function registerTrainCommand(program: Command): void {
   for (const kind of Object.keys(descriptions) as TrainKind[]) {
     train.command(kind).description(descriptions[kind]).requiredOption('--config <file>', 'YAML config (every key optional)')
       .option('--no-progress', 'no progress bar')
-      .action(async (options: { config: string; progress: boolean }) => {
+      .option('--fresh', 'start afresh when the run folder holds an earlier run (it is moved aside to <runDir>.old-<time>, not deleted)')
+      .action(async (options: { config: string; progress: boolean; fresh?: boolean }) => {
         try {
-          const summary = await trainCommand(kind, options.config, { progress: options.progress });
-          console.log(`${kind}: ${summary.steps} steps; metrics: ${join(summary.runDir, 'metrics.jsonl')}${summary.saved ? `; ${summary.saved}` : ''}`);
+          const summary = await trainCommand(kind, options.config, { progress: options.progress, fresh: options.fresh, log: (line) => process.stderr.write(`${line}\n`) });
+          for (const line of formatTrainSummary({ kind, ...summary })) console.log(line);
         } catch (error) {
           // Config, data and monitor errors are for the user: the message names the key, file:line or checkpoint.
           process.stderr.write(`rlaif train ${kind}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,60 @@
+// What `rlaif train` says when a run ends: its headline metrics at the run's first and last recorded steps (from
+// metrics.jsonl, so a resumed run reports from its true start), where the checkpoint and the metrics are, what was
+// saved, and the warnings. Also reads the config file with errors naming it. Leaves out plots (the dashboard's job).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A headline metric at the first and last steps that recorded it. */
+export interface MetricChange { name: string; first: { step: number; value: number }; last: { step: number; value: number } }
+
+/** The metrics each subcommand's summary reports, in order (those a run never recorded are left out). */
+export const SUMMARY_METRICS: Record<'pg' | 'sft' | 'reward' | 'dpo', string[]> = {
+  pg: ['rewardMean', 'kl'], sft: ['loss'], reward: ['heldOutAccuracy', 'loss'], dpo: ['heldOutRewardAccuracy', 'rewardAccuracy', 'loss'],
+};
+
+/** First and last recorded value of each named metric in a metrics.jsonl (torn or foreign lines are skipped). */
+export function headlineChange(metricsPath: string, names: string[]): MetricChange[] {
+  if (!existsSync(metricsPath)) return [];
+  const changes = new Map<string, MetricChange>();
+  for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
+    let record: { step?: number; metrics?: Record<string, number> };
+    try { record = JSON.parse(line); } catch { continue; }
+    if (typeof record.step !== 'number' || !record.metrics) continue;
+    for (const name of names) {
+      const value = record.metrics[name];
+      if (typeof value !== 'number') continue;
+      const at = { step: record.step, value };
+      const change = changes.get(name);
+      if (change) change.last = at; else changes.set(name, { name, first: at, last: at });
+    }
+  }
+  return names.flatMap((name) => changes.get(name) ?? []);
+}
+
+export interface SummaryFacts {
+  kind: string;
+  runDir: string;
+  steps: number;
+  resumedFrom: number | null;
+  checkpoint: string | null;
+  saved: string | null;
+  headline: MetricChange[];
+}
+
+/** The lines printed when a run ends. */
+export function formatTrainSummary(facts: SummaryFacts): string[] {
+  const lines = [`${facts.kind}: ${facts.steps} steps${facts.resumedFrom === null ? '' : ` (resumed from step ${facts.resumedFrom})`}; run folder ${facts.runDir}`];
+  for (const change of facts.headline) {
+    lines.push(`  ${change.name}: ${change.first.value.toFixed(4)} (step ${change.first.step}) → ${change.last.value.toFixed(4)} (step ${change.last.step})`);
+  }
+  lines.push(`  checkpoint: ${facts.checkpoint ?? 'none'}; metrics: ${join(facts.runDir, 'metrics.jsonl')}`);
+  if (facts.saved) lines.push(`  saved: ${facts.saved}`);
+  return lines;
+}
+
+/** The config file's text; a missing file or a folder is an error naming the path. */
+export function readConfigFile(path: string): string {
+  if (!existsSync(path)) throw new Error(`--config ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new Error(`--config ${path}: is a folder, expected a YAML file`);
+  return readFileSync(path, 'utf8');
+}
