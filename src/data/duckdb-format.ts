@@ -2,8 +2,7 @@
 // LIST<STRUCT(role, content)> columns TRL and pandas read directly; judgment and source as JSON text columns.
 // Leaves out partitioned datasets and remote (S3/HTTP) paths: local files only. No paper.
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeJsonl } from './jsonl-file.ts';
 import { parseRecord, type PreferenceRecord } from './preference-record.ts';
@@ -26,11 +25,41 @@ async function withConnection<T>(task: (run: (sql: string) => Promise<Array<Reco
   }
 }
 
+const STAGING = '.rlaif-parquet-';
+
+/** Staging folders of writes whose process is gone (killed mid-write): removed before the next write in that folder. */
+function removeStaleStaging(folder: string): void {
+  for (const name of readdirSync(folder)) {
+    const pid = Number(name.startsWith(STAGING) ? name.slice(STAGING.length).split('-')[0] : NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) rmSync(join(folder, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+const staged = new Set<string>();
+let exitHook = false;
+
+/**
+ * Writes records as Parquet atomically: rows are staged as JSONL and converted in a staging folder beside the output
+ * (.rlaif-parquet-<pid>-<n>), then the file is renamed into place. The staging folder is removed when done, at process
+ * exit, and (when a kill left it) by the next write into that folder.
+ */
 export async function writeParquet(path: string, records: PreferenceRecord[]): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const staging = mkdtempSync(join(tmpdir(), 'rlaif-parquet-'));
+  const folder = dirname(path);
+  mkdirSync(folder, { recursive: true });
+  removeStaleStaging(folder);
+  const staging = join(folder, `${STAGING}${process.pid}-${staged.size}-${Date.now()}`);
+  mkdirSync(staging);
+  staged.add(staging);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => { for (const dir of staged) rmSync(dir, { recursive: true, force: true }); });
+  }
   try {
-    const jsonl = join(staging, 'rows.jsonl');
+    const jsonl = join(staging, 'rows.jsonl'), parquet = join(staging, 'out.parquet');
     writeJsonl(
       jsonl,
       records.map((record) => ({
@@ -42,9 +71,11 @@ export async function writeParquet(path: string, records: PreferenceRecord[]): P
         source: record.source ? JSON.stringify(record.source) : null,
       })),
     );
-    await withConnection((run) => run(`COPY (SELECT * FROM read_json(${quote(jsonl)}, format = 'newline_delimited', columns = ${columns})) TO ${quote(path)} (FORMAT parquet)`));
+    await withConnection((run) => run(`COPY (SELECT * FROM read_json(${quote(jsonl)}, format = 'newline_delimited', columns = ${columns})) TO ${quote(parquet)} (FORMAT parquet)`));
+    renameSync(parquet, path);
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    staged.delete(staging);
   }
 }
 

@@ -1,8 +1,9 @@
 // Reads and writes JSON Lines, gzip-compressed when the name ends in .gz; errors name the file and the 1-based line.
 // Leaves out streaming very large files (datasets here fit in memory). No paper.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { writeFileAtomic } from '../algorithms/run-folder.ts';
 
 export interface JsonlLine {
   line: number; // 1-based
@@ -25,8 +26,9 @@ export function readJsonl(path: string): JsonlLine[] {
   return values;
 }
 
+/** Writes the whole file atomically (temp file + rename): a kill mid-write leaves the old file or the new, never half. */
 export function writeJsonl(path: string, values: unknown[]): void {
   mkdirSync(dirname(path), { recursive: true });
   const text = values.map((value) => JSON.stringify(value)).join('\n') + (values.length > 0 ? '\n' : '');
-  writeFileSync(path, path.endsWith('.gz') ? gzipSync(text) : text);
+  writeFileAtomic(path, path.endsWith('.gz') ? gzipSync(text) : text);
 }

@@ -2,7 +2,8 @@
 // every pair is judged, preferences.jsonl (+ .parquet), failures.jsonl, audit.json/.txt and usage.json.
 // Pairs come from a dataset or are sampled from a policy first (sampled-pairs.ts); judge.kind picks pairwise, pointwise
 // or rubric labeling (configured-judge.ts). Lee et al. 2023 (arXiv 2309.00267).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { openRunFolder, writeFileAtomic } from '../algorithms/run-folder.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
 import { JudgmentCache } from '../feedback/judgment-cache.ts';
@@ -64,16 +65,30 @@ function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) =>
   return new InProcessProvider(loadInProcessModel(config.model, at));
 }
 
+/**
+ * Runs one judging job in its run folder, holding the folder's lock (a second `rlaif judge` on it is refused naming
+ * this process) and refusing a folder that holds another kind of run; config.json is written once the pairs are read.
+ */
 export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents } = {}): Promise<JudgeRunSummary> {
+  const dir = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
+  // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
+  const opened = openRunFolder({ dir, kind: 'judge', config, resumableKeys: Object.keys(config), hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) });
+  try {
+    return await judgeInFolder(config, baseDirectory, options, opened.start);
+  } finally {
+    opened.release();
+  }
+}
+
+async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents }, start: () => void): Promise<JudgeRunSummary> {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
   const runDirectory = at(config.output.runDirectory);
-  mkdirSync(runDirectory, { recursive: true });
-  writeFileSync(join(runDirectory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
   const all = config.input ? await readPairs(at(config.input.path), config.input.format) : await samplePairs(config.sample!, at, runDirectory, options.events?.onSample);
   const limit = config.input?.limit ?? config.sample?.limit;
   const records = limit ? all.slice(0, limit) : all;
   const provider = buildProvider(config.provider, at);
+  start();
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,
@@ -131,13 +146,13 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   writeTrl(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational');
   if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
   writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
-  writeFileSync(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
+  writeFileAtomic(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
   const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
   const position = kind === 'pairwise'
     ? 'Same-position-preferred after averaging is 0 by construction (one label serves both orders).'
     : `Judge kind '${kind}': each response was scored alone and P(A preferred) = P(score_A > score_B) + P(equal)/2, so position figures are n/a, not 0.`;
   const note = `${gold} ${position}`;
-  writeFileSync(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
-  writeFileSync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
+  writeFileAtomic(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
+  writeFileAtomic(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
   return summary;
 }
