@@ -29,7 +29,7 @@ import {
   type DpoRunConfig, type PgRunConfig, type RewardRunConfig, type SftRunConfig,
 } from './train-configs.ts';
 import { readPreferencePairs, readSftExamples, syntheticPreferencePairs, syntheticSftExamples } from './train-data.ts';
-import { formatTrainSummary, headlineChange, readConfigFile, SUMMARY_METRICS, type MetricChange } from './train-summary.ts';
+import { formatTrainSummary, headlineChange, readConfigFile, SUMMARY_METRICS, withConfigKey, type MetricChange } from './train-summary.ts';
 import { loadCheckpointModel, readTextPreferencePairs, readTextPrompts, readTextSftExamples, saveTrainedModel, type CheckpointModel } from './train-model.ts';
 
 export { parseRunConfig, pgConfigSchema } from './train-configs.ts';
@@ -173,6 +173,14 @@ export interface TrainOptions {
 export async function trainCommand(kind: TrainKind, configPath: string, options: TrainOptions = {}): Promise<TrainSummary> {
   const sub = SUBCOMMANDS[kind];
   const config = parseRunConfig(sub.schema, readConfigFile(configPath), configPath, dirname(resolve(configPath)));
+  try {
+    return await trainInFolder(kind, sub, config, options);
+  } catch (error) {
+    throw error instanceof TrainingStopped ? error : withConfigKey(error, configPath, config);
+  }
+}
+
+async function trainInFolder(kind: TrainKind, sub: Subcommand<RunBasics>, config: RunBasics, options: TrainOptions): Promise<TrainSummary> {
   const opened = openRunFolder({
     dir: config.runDir, kind: `train ${kind}`, config, fresh: options.fresh, resumableKeys: RESUMABLE_KEYS,
     hasProgress: trainingRunHasProgress, progressFiles: ['metrics.jsonl'],

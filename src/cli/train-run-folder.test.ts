@@ -2,7 +2,8 @@
 // leaves config.json alone; an invalid config writes nothing; metrics without a checkpoint are not appended to; --fresh
 // moves the old run aside; a bit-flipped checkpoint falls back to the older one; a held lock names its pid.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -79,5 +80,33 @@ describe('rlaif train run folders', () => {
     } finally {
       lock.release();
     }
+  });
+});
+
+describe('rlaif train errors name the file and the config key', () => {
+  test('a folder, a bad .gz, a truncated .gz and a missing file given as data; a broken state.json under runDir', async () => {
+    const dataDir = join(directory, 'a-folder');
+    mkdirSync(dataDir, { recursive: true });
+    const notGzip = join(directory, 'plain.jsonl.gz');
+    writeFileSync(notGzip, '{"response": "0123"}\n');
+    const truncated = join(directory, 'cut.jsonl.gz');
+    writeFileSync(truncated, gzipSync('{"response": "0123"}\n'.repeat(50)).subarray(0, 30));
+    const cases: [string, RegExp][] = [
+      [dataDir, /errors\.yaml: data: .*a-folder: is a folder, expected a JSONL file/],
+      [notGzip, /errors\.yaml: data: .*plain\.jsonl\.gz: not gzip-compressed although the name ends in \.gz \(zlib: incorrect header check\)/],
+      [truncated, /errors\.yaml: data: .*cut\.jsonl\.gz: the gzip data is truncated \(zlib: unexpected end of file\)/],
+      [join(directory, 'missing.jsonl'), /errors\.yaml: data: .*missing\.jsonl: no such file/],
+    ];
+    for (const [data, message] of cases) {
+      await assert.rejects(trainCommand('sft', config('errors.yaml', `runDir: ${join(directory, 'errors-run')}\nsteps: 1\npretrainSteps: 5\ndata: ${data}\n`), { progress: false }), message);
+    }
+    await assert.rejects(trainCommand('dpo', config('held.yaml', `runDir: ${join(directory, 'held-run')}\nsteps: 1\npretrainSteps: 5\nheldOut: ${dataDir}\n`), { progress: false }),
+      /held\.yaml: heldOut: .*a-folder: is a folder/);
+    const runDir = join(directory, 'broken-state');
+    const path = config('broken.yaml', `runDir: ${runDir}\nsteps: 1\n${SFT}`);
+    await trainCommand('sft', path, { progress: false });
+    writeFileSync(join(runDir, 'checkpoint', 'state.json'), '{"state": {"step": 1');
+    await assert.rejects(trainCommand('sft', config('broken.yaml', `runDir: ${runDir}\nsteps: 2\n${SFT}`), { progress: false }),
+      /broken\.yaml: runDir: no usable checkpoint: checkpoint .*broken-state\/checkpoint\/state\.json is corrupt/);
   });
 });

@@ -1,6 +1,7 @@
 // What `rlaif train` says when a run ends: its headline metrics at the run's first and last recorded steps (from
 // metrics.jsonl, so a resumed run reports from its true start), where the checkpoint and the metrics are, what was
-// saved, and the warnings. Also reads the config file with errors naming it. Leaves out plots (the dashboard's job).
+// saved, and the warnings. Also: the config file read with errors naming it, and errors about a file a config key
+// names prefixed with the config file and that key. Leaves out plots (the dashboard's job).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -57,4 +58,23 @@ export function readConfigFile(path: string): string {
   if (!existsSync(path)) throw new Error(`--config ${path}: no such file`);
   if (statSync(path).isDirectory()) throw new Error(`--config ${path}: is a folder, expected a YAML file`);
   return readFileSync(path, 'utf8');
+}
+
+/** Config keys that name files or folders, in the order they are reported when several paths appear in one message. */
+const PATH_KEYS = ['data', 'heldOut', 'prompts', 'model.path', 'saveTo', 'runDir'];
+
+/**
+ * An error whose message mentions the path a config key holds, prefixed with `<config file>: <key>: ` (the longest
+ * such path wins: saveTo inside runDir is saveTo). Other errors pass through unchanged.
+ */
+export function withConfigKey(error: unknown, configPath: string, config: object): unknown {
+  if (!(error instanceof Error)) return error;
+  const values = config as Record<string, unknown> & { model?: { path?: unknown } };
+  const paths = PATH_KEYS.map((key) => ({ key, path: key === 'model.path' ? values.model?.path : values[key] }))
+    .filter((entry): entry is { key: string; path: string } => typeof entry.path === 'string' && error.message.includes(entry.path));
+  if (paths.length === 0) return error;
+  const longest = Math.max(...paths.map((entry) => entry.path.length));
+  const keys = paths.filter((entry) => entry.path.length === longest).map((entry) => entry.key);
+  const named = keys.some((key) => error.message.startsWith(`${key} `));  // e.g. "model.path x: no config.json"
+  return new Error(`${configPath}: ${named ? '' : `${keys.join(' and ')}: `}${error.message}`, { cause: error });
 }

@@ -10,9 +10,32 @@ export interface JsonlLine {
   value: unknown;
 }
 
+/** The file's bytes; a missing file, a folder or an unreadable file is an error naming the path. */
+function readBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${path}: no such file`);
+    if (code === 'EISDIR') throw new Error(`${path}: is a folder, expected a JSONL file (.jsonl, or .jsonl.gz gzip-compressed)`);
+    throw new Error(`${path}: cannot read (${(error as Error).message})`);
+  }
+}
+
+function gunzip(path: string, bytes: Buffer): Buffer {
+  try {
+    return gunzipSync(bytes);
+  } catch (error) {
+    const message = (error as Error).message;
+    const why = /incorrect header check/.test(message) ? 'not gzip-compressed although the name ends in .gz'
+      : /unexpected end of file/.test(message) ? 'the gzip data is truncated' : 'the gzip data is corrupt';
+    throw new Error(`${path}: ${why} (zlib: ${message})`);
+  }
+}
+
 export function readJsonl(path: string): JsonlLine[] {
-  const bytes = readFileSync(path);
-  const text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  const bytes = readBytes(path);
+  const text = (path.endsWith('.gz') ? gunzip(path, bytes) : bytes).toString('utf8');
   const lines = text.split('\n');
   const values: JsonlLine[] = [];
   for (const [index, line] of lines.entries()) {
