@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
-import { runJudgeJob } from '../pipeline/judge-run.ts';
+import { readPairs, runJudgeJob } from '../pipeline/judge-run.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema } from './train-configs.ts';
 
 const directory = new URL('../../examples/', import.meta.url);
@@ -29,6 +29,15 @@ test('every example config parses against its schema', () => {
       assert.doesNotThrow(() => parseRunConfig(schema, text, file, '/base'), file);
     }
   }
+});
+
+test('judge-hh-rlhf.yaml points at data/ of the checkout, says where the data comes from, and a missing file says so', async () => {
+  const text = readFileSync(new URL('judge-hh-rlhf.yaml', directory), 'utf8');
+  const config = parseJudgeRunConfig(parse(text), 'judge-hh-rlhf.yaml');
+  assert.equal(new URL(config.input!.path, directory).pathname, fileURLToPath(new URL('../../data/hh-rlhf-harmless-base-test.jsonl.gz', import.meta.url)));
+  assert.match(text, /https:\/\/github\.com\/anthropics\/hh-rlhf, file harmless-base\/test\.jsonl\.gz/);
+  const missing = join(tmpdir(), 'rlaif-no-such-dir', 'hh-rlhf-harmless-base-test.jsonl.gz');
+  await assert.rejects(readPairs(missing, 'hh-rlhf'), /hh-rlhf-harmless-base-test\.jsonl\.gz: no such file\. HH-RLHF is not shipped with rlaif: download .*github\.com\/anthropics\/hh-rlhf/);
 });
 
 test('relative paths in a train config resolve against the config file', () => {

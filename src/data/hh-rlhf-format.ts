@@ -2,6 +2,7 @@
 // from preference records; the prompt is the longest shared prefix ending on a human turn, so no pair is dropped even
 // where the transcripts diverge before the last turn. Leaves out the red-team format. Data: Bai et al. 2022 (arXiv 2204.05862).
 import type { Message } from '../feedback/judgment-types.ts';
+import { existsSync } from 'node:fs';
 import { readJsonl, writeJsonl } from './jsonl-file.ts';
 import type { PreferenceRecord } from './preference-record.ts';
 
@@ -50,7 +51,12 @@ export function hhPairToRecord(value: unknown, file: string, line: number): Pref
   };
 }
 
+/** Where HH-RLHF files come from, said when one is missing (the data is never shipped or downloaded by rlaif). */
+export const HH_RLHF_SOURCE = 'HH-RLHF is not shipped with rlaif: download a split from https://github.com/anthropics/hh-rlhf ' +
+  '(e.g. harmless-base/test.jsonl.gz, the split examples/judge-hh-rlhf.yaml uses) and save it at this path';
+
 export function readHhRlhf(path: string): PreferenceRecord[] {
+  if (!existsSync(path)) throw new Error(`${path}: no such file. ${HH_RLHF_SOURCE}`);
   const name = path.split('/').at(-1) ?? path;
   return readJsonl(path).map(({ line, value }) => hhPairToRecord(value, name, line));
 }
