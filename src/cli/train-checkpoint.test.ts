@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { noGrad } from '../engine/index.ts';
 import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
 import { loadPretrained, savePretrained } from '../models/checkpoint.ts';
@@ -70,6 +71,13 @@ describe('rlaif train on a Hugging Face checkpoint', () => {
     assert.ok(existsSync(join(runDir, 'model', 'adapter_model.safetensors')));
     await assert.rejects(trainCommand('pg', writeFile('pg-bad.yaml', `${base.replace('pg-run', 'pg-bad')}prompts: ${prompts}\n`), { progress: false }), /needs `reward`/);
     await assert.rejects(trainCommand('pg', writeFile('pg-regex.yaml', `${base.replace('pg-run', 'pg-bad2')}prompts: ${prompts}\nreward:\n  name: regex\n  pattern: "("\n`), { progress: false }), /reward regex: field 'pattern'/);
+  });
+
+  test('pg reads the same prompts file judge samples from (examples/tiny-world-prompts.jsonl, with ids)', async () => {
+    const prompts = fileURLToPath(new URL('../../examples/tiny-world-prompts.jsonl', import.meta.url));
+    const runDir = join(directory, 'pg-shared-prompts');
+    const summary = await trainCommand('pg', writeFile('pg-shared.yaml', `runDir: ${runDir}\nsteps: 1\npromptsPerStep: 2\ngroupSize: 2\nmaxNewTokens: 6\nmodel:\n  kind: checkpoint\n  path: ${charModel}\nprompts: ${prompts}\nreward:\n  name: length-window\n  min: 2\n  max: 5\n`), { progress: false });
+    assert.equal(summary.steps, 1);
   });
 
   test('sft on chat messages with a BPE tokenizer.json and its chat template; the output folder has the tokenizer', async () => {

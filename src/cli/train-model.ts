@@ -4,7 +4,7 @@
 //
 //   SFT JSONL:        {"prompt": "Q: 2+2?", "response": " 4"}   or   {"messages": [{"role": "user", "content": ...}, ...]}
 //   Preference JSONL: {"prompt": ..., "chosen": ..., "rejected": ..., "label"?: P(chosen ≻ rejected)}
-//   Prompts JSONL:    {"prompt": ...}   or   {"messages": [...]} (rendered with the generation prompt)
+//   Prompts JSONL:    {"id"?, "prompt": ...}   or   {"id"?, "messages": [...]} (data/prompt-record.ts, shared with judge)
 // Text prompts get the tokenizer's BOS in front (when it has one); responses get its EOS at the end (when it has one).
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { chatSftExample } from '../algorithms/chat-sft.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { SftExample } from '../algorithms/sft-trainer.ts';
 import { readJsonl } from '../data/jsonl-file.ts';
+import { readPromptRecords } from '../data/prompt-record.ts';
 import { loadPretrained, savePretrained } from '../models/checkpoint.ts';
 import type { TensorLike } from '../models/safetensors.ts';
 import { LoraAdapter, saveLora } from '../models/lora.ts';
@@ -45,7 +46,6 @@ const sftLine = z.union([
   z.strictObject({ messages: z.array(message).min(1) }),
 ]);
 const preferenceLine = z.looseObject({ prompt: z.string(), chosen: z.string().min(1), rejected: z.string().min(1), label: z.number().min(0).max(1).optional() });
-const promptLine = z.union([z.strictObject({ prompt: z.string() }), z.strictObject({ messages: z.array(message).min(1) })]);
 
 function parseLine<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);
@@ -95,14 +95,14 @@ export function readTextPreferencePairs(path: string, tokenizer: TextTokenizer):
   });
 }
 
+/** Prompts JSONL in the shared schema (data/prompt-record.ts), the same files `rlaif judge` samples from. */
 export function readTextPrompts(path: string, tokenizer: TextTokenizer): { text: string; tokens: Int32Array }[] {
-  return lines(path).map(({ where, value }) => {
-    const row = parseLine(promptLine, value, where);
-    if ('messages' in row) {
-      const chat = chatTokenizer(tokenizer, where);
-      return { text: chat.renderChat(row.messages as ChatMessage[]), tokens: Int32Array.from(chat.applyChatTemplate(row.messages as ChatMessage[])) };
+  return readPromptRecords(path).map((record) => {
+    if (record.messages) {
+      const chat = chatTokenizer(tokenizer, record.where);
+      return { text: chat.renderChat(record.messages as ChatMessage[]), tokens: Int32Array.from(chat.applyChatTemplate(record.messages as ChatMessage[])) };
     }
-    return { text: row.prompt, tokens: promptIds(tokenizer, row.prompt, where) };
+    return { text: record.prompt, tokens: promptIds(tokenizer, record.prompt, record.where) };
   });
 }
 

@@ -9,7 +9,8 @@ import type { TransformerLanguageModel } from '../feedback/providers/transformer
 import { stableHash } from '../feedback/stable-hash.ts';
 import { inProcessModelId, loadInProcessModel } from './in-process-model.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
-import { messagesSchema, parseRecord, type PreferenceRecord } from '../data/preference-record.ts';
+import { parseRecord, type PreferenceRecord } from '../data/preference-record.ts';
+import { readPromptRecords } from '../data/prompt-record.ts';
 
 export type SampleConfig = NonNullable<JudgeRunConfig['sample']>;
 
@@ -24,28 +25,11 @@ export function loadPolicy(policy: SampleConfig['policy'], at: (path: string) =>
   return loadInProcessModel(policy, at);
 }
 
-/** Prompts JSONL: each line {"id"?: string, "prompt": string} or {"id"?: string, "messages": [{role, content}, ...]}. */
+/** Prompts JSONL in the shared schema (data/prompt-record.ts); a plain prompt becomes one user message. */
 export function readSamplingPrompts(path: string): SamplingPrompt[] {
-  const prompts: SamplingPrompt[] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((text, index) => {
-    if (text.trim() === '') return;
-    const where = `${path}:${index + 1}`;
-    let value: Record<string, unknown>;
-    try {
-      value = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${where}: not valid JSON`);
-    }
-    const id = value.id === undefined ? `prompt-${index + 1}` : String(value.id);
-    if (typeof value.prompt === 'string') prompts.push({ id, messages: [{ role: 'user', content: value.prompt }], line: index + 1 });
-    else {
-      const parsed = messagesSchema.min(1).safeParse(value.messages);
-      if (!parsed.success) throw new Error(`${where}: needs a string 'prompt' or a 'messages' list of {role, content}`);
-      prompts.push({ id, messages: parsed.data, line: index + 1 });
-    }
-  });
-  if (new Set(prompts.map((prompt) => prompt.id)).size !== prompts.length) throw new Error(`${path}: prompt ids repeat`);
-  return prompts;
+  return readPromptRecords(path).map((record) => ({
+    id: record.id, line: record.line, messages: record.messages ?? [{ role: 'user', content: record.prompt }],
+  }));
 }
 
 /**
