@@ -1,9 +1,13 @@
 // The `rlaif` command line: one commander program, each subcommand registered from its own file.
 // Subcommands live beside this file as `<name>-command.ts` and export `register<Name>Command(program)`.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
+// package.json is two folders up both from src/cli/ (run through tsx) and from dist/cli/ (the compiled package).
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
-program.name('rlaif').description('Reinforcement learning from AI feedback').showHelpAfterError();
+program.name('rlaif').description('Reinforcement learning from AI feedback').version(version, '-V, --version', 'print the rlaif version')
+  .showHelpAfterError();
 
 // Subcommand registrations (one line each, keep sorted).
 import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(program);
