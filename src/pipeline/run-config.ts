@@ -49,6 +49,7 @@ const feedbackSchema = z.strictObject({
   pointwise: sourceWeight(0, 'weight of pointwise direct RLAIF: the labeler scores each sample 1..10, rescaled to [-1, 1] (Lee et al. §3.3)'),
   selfSupervised: sourceWeight(0, "weight of the self-supervised signal: agreement of a sample with the policy's own other samples for the prompt (self-consistency), in [-1, 1]"),
   labeledAnchors: sourceWeight(0, 'weight of the labeled anchor set in the reward-model fit (reward mode reward-model); in direct mode anchors only gate'),
+  constitution: z.string().nullable().default(null).describe("constitution YAML the labeler judges under; null = the testbed's (testbed prompts) or the shipped harmlessness one; relative to the config file"),
   principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe("one principle per judgment drawn from the prompt's principles, or all of them averaged"),
   chainOfThought: z.boolean().default(true).describe('the labeler writes a short rationale, then the verdict (soft label from verdict-token log-probs)'),
 }).describe('feedback sources and their weights in the reward (each source named in every record)');
@@ -86,6 +87,9 @@ export const runConfigSchema = z.strictObject({
   seed: z.number().int().min(0).default(0).describe('world seed (testbed) and the seed every sampling call derives from'),
   policy: policySchema.default({ kind: 'testbed' }),
   labeler: labelerSchema.prefault({ kind: 'testbed' }),
+  labelerBias: z.strictObject({
+    preferLonger: z.number().min(0).max(1).describe('weight w: P(A) ← (1 − w)·P(A) + w·[A is longer than B]'),
+  }).nullable().default(null).describe('demonstrations only (examples/reward-hacking.yaml): make the labeler exploitable by mixing a taste for length into every judgment; null = the labeler as it is'),
   prompts: promptsSchema.default({ kind: 'testbed' }),
   rounds: z.number().int().min(1).default(4).describe('rounds at most'),
   promptsPerRound: z.number().int().min(1).default(32).describe('train prompts per round'),
@@ -128,6 +132,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.policy.kind === 'checkpoint') config.policy = { ...config.policy, path: at(config.policy.path) };
   if (config.labeler.kind === 'checkpoint') config.labeler = { ...config.labeler, path: at(config.labeler.path) };
   if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
+  if (config.feedback.constitution) config.feedback = { ...config.feedback, constitution: at(config.feedback.constitution) };
   for (const pattern of config.gate.refusalPatterns) {
     try { new RegExp(pattern, 'i'); } catch (error) { throw new Error(`${source}: gate.refusalPatterns: ${(error as Error).message}`); }
   }

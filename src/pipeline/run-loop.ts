@@ -8,11 +8,11 @@ import type { LoopPolicy } from './loop-policy.ts';
 import { evaluateStage, gateStage } from './round-evaluate.ts';
 import { promptRecord, type RoundContext } from './round-context.ts';
 import { runRound } from './round.ts';
-import { recordId, type GateRecord } from './run-records.ts';
+import { recordId, type GateRecord, type GoldDisagreement } from './run-records.ts';
 
 export interface ReportHook {
   /** Figures for the report about the policy now loaded (round `round`'s candidate); never fed back to the loop. */
-  afterRound(round: number, policy: LoopPolicy): Promise<Record<string, number>>;
+  afterRound(round: number, policy: LoopPolicy): Promise<{ metrics: Record<string, number>; disagreements: GoldDisagreement[] }>;
 }
 
 export interface LoopOutcome {
@@ -31,8 +31,8 @@ async function report(context: RoundContext, hook: ReportHook | undefined, round
   if (!hook || context.store.get('gold', id)) return;
   context.onProgress?.({ stage: 'report', round, done: 0, total: 1 });
   const start = performance.now();
-  const metrics = await hook.afterRound(round, context.policy);
-  context.store.put({ id, kind: 'gold', round, parents: [recordId('gate', { round })], metrics });
+  const { metrics, disagreements } = await hook.afterRound(round, context.policy);
+  context.store.put({ id, kind: 'gold', round, parents: [recordId('gate', { round })], metrics, disagreements });
   context.store.put({ id: recordId('stage', { round, stage: 'report' }), kind: 'stage', round, parents: [], stage: 'report', ms: performance.now() - start, detail: {} });
   context.store.commit();
 }

@@ -42,7 +42,7 @@ export interface OrderRecord { order: 'A-first' | 'B-first'; probabilityFirst: n
 
 export interface JudgmentRecord extends Base {
   kind: 'judgment';
-  stage: 'feedback' | 'evaluate';
+  stage: 'feedback' | 'evaluate' | 'report';
   source: FeedbackSource;
   ok: boolean;
   failure: string | null;          // why it is not ok
@@ -86,9 +86,20 @@ export interface StageRecord extends Base {
   detail: Record<string, number>;
 }
 
+export interface GoldDisagreement {
+  promptId: string;
+  candidate: string;        // sample id of the round's policy
+  sft: string;              // sample id of the SFT policy
+  judgment: string;         // the labeler's judgment id (candidate as A)
+  labelerProbability: number; // P(candidate preferred) by the labeler
+  goldWinner: 'candidate' | 'sft' | 'tie';
+  violations: { candidate: string[]; sft: string[] };
+}
+
 export interface GoldRecord extends Base {
   kind: 'gold';
-  metrics: Record<string, number>; // gold figures on the test split, for the report only
+  metrics: Record<string, number>;       // gold figures on the test split, for the report only
+  disagreements: GoldDisagreement[];     // a few pairs where the labeler and gold disagree (the report shows them)
 }
 
 export type RunRecord = PromptRecord | SampleRecord | JudgmentRecord | RewardRecord | AdvantageRecord | EvaluationRecord

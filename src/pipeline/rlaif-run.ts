@@ -1,0 +1,76 @@
+// `rlaif run` as a function (the CLI, the bench and the tests call it): parse and freeze the config, open (or resume)
+// the run folder, build the policy, labeler, prompts and anchors, run the rounds, then write summary.json and
+// report.html. Testbed mode adds the gold report on the test split. Leaves out argument parsing and progress bars
+// (src/cli/run-command.ts). Lee et al. 2023 (arXiv 2309.00267).
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadConstitution } from '../feedback/constitution.ts';
+import { makePrompts, makeWorld, testbedConstitution } from '../testbed/index.ts';
+import { parseRunConfig, type RunConfig } from './run-config.ts';
+import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
+import { writeHtmlReport, terminalTable } from './run-report.ts';
+import { recordId } from './run-records.ts';
+import { buildLabeler, buildPolicy, labelerProvider, loadCheckpoint, readPromptFile, splitPrompts } from './run-setup.ts';
+import { RunStore } from './run-store.ts';
+import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
+import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
+import type { AnchorPair, LoopPrompt, ProgressEvent, RoundContext } from './round-context.ts';
+
+export interface RlaifRunOptions {
+  configPath?: string | null;   // YAML; null = every default (the embedded testbed)
+  seed?: number;                // overrides the config's seed
+  out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface RlaifRunResult {
+  dir: string;
+  config: Readonly<RunConfig>;
+  outcome: LoopOutcome;
+  summary: RunSummary;
+  table: string;
+  lines: string[];             // RESULT lines
+  reportPath: string;
+}
+
+export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunResult> {
+  const started = performance.now();
+  const text = options.configPath ? readFileSync(options.configPath, 'utf8') : null;
+  const config = parseRunConfig(text, { source: options.configPath ?? 'config', baseDirectory: options.configPath ? dirname(resolve(options.configPath)) : undefined,
+    overrides: options.seed === undefined ? {} : { seed: options.seed } });
+  const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
+  const store = RunStore.open(dir, config);
+  try {
+    let prompts: LoopPrompt[], hook: ((context: RoundContext) => ReportHook) | null = null;
+    if (config.prompts.kind === 'testbed') {
+      const world = makeWorld(config.seed), all = makePrompts(world);
+      prompts = all.map(loopPrompt);
+      const { test } = splitPrompts(prompts, config), testIds = new Set(test.map((p) => p.id));
+      hook = (context) => testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
+    } else {
+      prompts = readPromptFile(config.prompts.path);
+    }
+    if (config.policy.kind === 'testbed') {
+      throw new Error("policy.kind 'testbed' needs the testbed's embedded models, which this build does not have yet (issue 11); set policy: {kind: checkpoint, path: ...} and a checkpoint or endpoint labeler");
+    }
+    const base = loadCheckpoint(config.policy.path);
+    const policy = buildPolicy(config, base);
+    const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
+      : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
+    const labeler = buildLabeler(config, labelerProvider(config, null), constitution);
+    const anchors: AnchorPair[] = [];
+    const { train, validation } = splitPrompts(prompts, config);
+    const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, onProgress: options.onProgress };
+    const setupId = recordId('stage', { round: -1, stage: 'setup' });
+    if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
+    const outcome = await runLoop(context, hook ? hook(context) : undefined);
+    store.commit();
+    const summary = summarizeRun(store);
+    writeFileSync(join(dir, 'summary.json.tmp'), `${JSON.stringify(summary, null, 2)}\n`);
+    renameSync(join(dir, 'summary.json.tmp'), join(dir, 'summary.json'));
+    const reportPath = writeHtmlReport(store, summary);
+    return { dir, config, outcome, summary, table: terminalTable(store), lines: resultLines(summary), reportPath };
+  } finally {
+    store.close();
+  }
+}

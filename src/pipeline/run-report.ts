@@ -1,0 +1,138 @@
+// The report of a run, read from its store: a terminal table per round (kept or rolled back and why, proxy and gold
+// figures) and a self-contained report.html (inline SVG, no scripts, no CDN): gold vs proxy per round, failure rates
+// per application, KL, length, entropy, reward distributions, each feedback source's share of the reward, and traces
+// from reward back to principle, including labeler–gold disagreements. Leaves out interactive plots (the dashboard).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunStore } from './run-store.ts';
+import { recordId } from './run-records.ts';
+
+interface RoundRow {
+  round: number; keep: boolean; reasons: string[];
+  proxy: Record<string, number>; gold: Record<string, number> | null; rewards: number[]; sourceShare: Record<string, number>;
+}
+
+function rows(store: RunStore): RoundRow[] {
+  return store.all('gate').map((gate) => {
+    const rewards = store.all('reward').filter((r) => r.round === gate.round);
+    const share: Record<string, number> = {};
+    for (const r of rewards) for (const [source, c] of Object.entries(r.components)) share[source] = (share[source] ?? 0) + Math.abs((r.weights[source] ?? 0) * c);
+    const total = Object.values(share).reduce((a, x) => a + x, 0);
+    for (const key of Object.keys(share)) share[key] = total > 0 ? share[key]! / total : 0;
+    return {
+      round: gate.round, keep: gate.keep, reasons: gate.reasons,
+      proxy: (store.get('evaluation', recordId('evaluation', { round: gate.round }))?.metrics ?? {}) as Record<string, number>,
+      gold: store.get('gold', recordId('gold', { round: gate.round }))?.metrics ?? null,
+      rewards: rewards.map((r) => r.total), sourceShare: share,
+    };
+  });
+}
+
+const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+
+/** One line per round, aligned; the reason column names each monitor that fired. */
+export function terminalTable(store: RunStore): string {
+  const header = ['round', 'decision', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
+  const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back',
+    num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
+    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), num(r.gold?.gold_win_rate_vs_sft), num(r.gold?.gold_pass_rate),
+    r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+/** A line plot of named series over rounds, as inline SVG. */
+function linePlot(title: string, rounds: number[], series: Record<string, (number | null)[]>): string {
+  const W = 420, H = 220, L = 44, B = 28, values = Object.values(series).flat().filter((v): v is number => v !== null && Number.isFinite(v));
+  if (values.length === 0) return '';
+  let lo = Math.min(...values), hi = Math.max(...values);
+  if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
+  const x = (i: number) => L + (rounds.length > 1 ? (i / (rounds.length - 1)) * (W - L - 10) : (W - L) / 2);
+  const y = (v: number) => H - B - ((v - lo) / (hi - lo)) * (H - B - 20);
+  const lines = Object.entries(series).map(([name, points], k) => {
+    const path = points.map((v, i) => (v === null || !Number.isFinite(v) ? '' : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(' ');
+    return `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${path}"/>`
+      + `<text x="${L + 4 + 130 * k}" y="14" font-size="11" fill="${COLORS[k % COLORS.length]}">${escape(name)}</text>`;
+  }).join('');
+  const ticks = rounds.map((r, i) => `<text x="${x(i)}" y="${H - 10}" font-size="10" text-anchor="middle">${r}</text>`).join('');
+  return `<figure><figcaption>${escape(title)}</figcaption><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">`
+    + `<line x1="${L}" y1="${H - B}" x2="${W}" y2="${H - B}" stroke="#999"/><text x="4" y="${y(hi) + 4}" font-size="10">${num(hi, 2)}</text>`
+    + `<text x="4" y="${y(lo)}" font-size="10">${num(lo, 2)}</text>${ticks}${lines}</svg></figure>`;
+}
+
+/** Reward histograms, one row per round. */
+function rewardPlot(data: RoundRow[]): string {
+  const all = data.flatMap((r) => r.rewards);
+  if (all.length === 0) return '';
+  const lo = Math.min(...all), hi = Math.max(...all) + 1e-9, bins = 12, W = 420, rowH = 36;
+  const rowsSvg = data.filter((r) => r.rewards.length > 0).map((r, k) => {
+    const counts = new Array(bins).fill(0);
+    for (const v of r.rewards) counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
+    const max = Math.max(...counts);
+    return `<text x="0" y="${k * rowH + 22}" font-size="10">round ${r.round}</text>` + counts.map((c, i) =>
+      `<rect x="${60 + i * 28}" y="${k * rowH + 30 - (24 * c) / max}" width="24" height="${(24 * c) / max}" fill="${r.keep ? '#1f77b4' : '#d62728'}"/>`).join('');
+  }).join('');
+  const n = data.filter((r) => r.rewards.length > 0).length;
+  return `<figure><figcaption>Reward distribution per round (${num(lo, 2)} … ${num(hi, 2)}; red: rolled back)</figcaption><svg width="${W}" height="${n * rowH + 8}" xmlns="http://www.w3.org/2000/svg">${rowsSvg}</svg></figure>`;
+}
+
+function traces(store: RunStore, limit: number): string {
+  const rewards = [...store.all('reward')].sort((a, b) => b.total - a.total);
+  const picks = [...rewards.slice(0, Math.ceil(limit / 2)), ...rewards.slice(-Math.floor(limit / 2))];
+  return picks.map((reward) => {
+    const t = store.trace(reward.id), own = t.samples[0]!;
+    const judgments = t.judgments.map((j) => `<li><b>${escape(j.source)}</b> ${j.probabilityA !== null ? `P(${j.parents[0] === own.id ? 'this' : 'other'} first-named preferred) = ${num(j.probabilityA)}` : `score ${num(j.score, 2)}`}`
+      + `${j.principle ? ` — principle <i>${escape(j.principle.id)}</i>: “${escape(j.principle.text)}”` : ''}${j.rationale ? `<br>rationale: ${escape(j.rationale)}` : ''}`
+      + ` <small>(${escape(j.labelerModel)}, template ${escape(j.templateVersion)})</small></li>`).join('');
+    return `<details><summary>round ${reward.round}: reward ${num(reward.total)} (${Object.entries(reward.components).map(([s, c]) => `${s} ${num(c, 2)}`).join(', ')}) — “${escape(own.text.slice(0, 80))}”</summary>`
+      + `<p>prompt <code>${escape(t.prompt.promptId)}</code> (${escape(t.prompt.application)}): ${t.prompt.messages.map((m) => `<b>${m.role}</b>: ${escape(m.content)}`).join(' / ')}</p><ul>${judgments}</ul></details>`;
+  }).join('\n');
+}
+
+function disagreements(store: RunStore): string {
+  const items = store.all('gold').flatMap((g) => g.disagreements.map((d) => ({ round: g.round, ...d }))).slice(0, 12);
+  if (items.length === 0) return '<p>No labeler–gold disagreements recorded.</p>';
+  return items.map((d) => {
+    const a = store.get('sample', d.candidate), b = store.get('sample', d.sft), j = store.get('judgment', d.judgment);
+    const prompt = a && store.get('prompt', a.parents[0]!);
+    return `<details><summary>round ${d.round}, <code>${escape(d.promptId)}</code>: labeler P(candidate) = ${num(d.labelerProbability)}, gold prefers ${d.goldWinner}</summary>`
+      + `<p>${prompt ? prompt.messages.map((m) => `<b>${m.role}</b>: ${escape(m.content)}`).join(' / ') : ''}</p>`
+      + `<p>candidate: “${escape(a?.text ?? '')}” — gold violations: ${escape(d.violations.candidate.join(', ') || 'none')}</p>`
+      + `<p>SFT: “${escape(b?.text ?? '')}” — gold violations: ${escape(d.violations.sft.join(', ') || 'none')}</p>`
+      + `${j?.principle ? `<p>principle <i>${escape(j.principle.id)}</i>; rationale: ${escape(j.rationale ?? '(none)')}</p>` : ''}</details>`;
+  }).join('\n');
+}
+
+/** Writes report.html into the run folder; returns its path. */
+export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {
+  const data = rows(store), rounds = data.map((r) => r.round);
+  const col = (f: (r: RoundRow) => number | undefined | null) => data.map((r) => f(r) ?? null);
+  const sources = [...new Set(data.flatMap((r) => Object.keys(r.sourceShare)))];
+  const table = `<pre>${escape(terminalTable(store))}</pre>`;
+  const reasons = data.filter((r) => !r.keep).map((r) => `<li>round ${r.round} rolled back: ${r.reasons.map(escape).join('; ')}</li>`).join('');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>rlaif run — ${escape(store.dir)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
+<h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
+<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
+<h2>Rounds</h2>${table}<ul>${reasons}</ul>
+<h2>Plots</h2>
+${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy)', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) })}
+${linePlot('Gold failure rates per application (test)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) })}
+${linePlot('KL to the reference (nats per response)', rounds, { KL: col((r) => r.proxy.kl) })}
+${linePlot('Mean response length (tokens)', rounds, { validation: col((r) => r.proxy.meanLength), test: col((r) => r.gold?.mean_length) })}
+${linePlot('Mean token entropy', rounds, { entropy: col((r) => r.proxy.entropy) })}
+${linePlot('Anchor agreement and refusal rate', rounds, { anchors: col((r) => r.proxy.anchorAgreement), refusals: col((r) => r.proxy.refusalRate) })}
+${rewardPlot(data)}
+${linePlot("Each feedback source's share of |reward|", rounds, Object.fromEntries(sources.map((s) => [s, col((r) => r.sourceShare[s])])))}
+<h2>Traces: reward → judgment → rationale → principle → prompt</h2>${traces(store, 8)}
+<h2>Where the labeler and gold disagree</h2>${disagreements(store)}
+</body></html>
+`;
+  const path = join(store.dir, 'report.html');
+  writeFileSync(path, html);
+  return path;
+}

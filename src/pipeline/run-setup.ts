@@ -1,0 +1,91 @@
+// Builds what a round needs from the config — one code path for the embedded testbed and for a user's models: the
+// policy (testbed SFT model or a Hugging Face checkpoint, full or LoRA), the labeler (testbed, an in-process
+// checkpoint, or an OpenAI-compatible endpoint), the prompts (testbed splits or the user's JSONL/Parquet) and the
+// labeled anchors. Leaves out the testbed's gold report (testbed-report.ts). Lee et al. 2023 (arXiv 2309.00267).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConstitution, type Constitution } from '../feedback/constitution.ts';
+import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
+import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
+import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
+import { hashToUnit } from '../feedback/stable-hash.ts';
+import { loadPretrained } from '../models/checkpoint.ts';
+import { CharTokenizer, HfTokenizer, type TextTokenizer } from '../models/tokenizer.ts';
+import { Transformer } from '../models/transformer.ts';
+import { readJsonl } from '../data/jsonl-file.ts';
+import { loadInProcessModel } from './in-process-model.ts';
+import { judgeLabeler, type LoopLabeler } from './loop-labeler.ts';
+import { LoopPolicy } from './loop-policy.ts';
+import type { RunConfig } from './run-config.ts';
+import type { AnchorPair, LoopPrompt } from './round-context.ts';
+import type { ChatTurn } from './run-records.ts';
+
+/** A Hugging Face folder as a Transformer and its tokenizer (tokenizer.json, or the 96-character tokenizer). */
+export function loadCheckpoint(directory: string): { model: Transformer; tokenizer: TextTokenizer } {
+  if (!existsSync(join(directory, 'config.json'))) throw new Error(`${directory}: not a Hugging Face checkpoint folder (no config.json)`);
+  const pretrained = loadPretrained(directory);
+  const model = new Transformer(pretrained.config, pretrained.parameters);
+  if (existsSync(join(directory, 'tokenizer.json'))) return { model, tokenizer: HfTokenizer.load(directory) };
+  if (pretrained.config.vocabSize === 96) return { model, tokenizer: new CharTokenizer() };
+  throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
+}
+
+export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transformer; tokenizer: TextTokenizer }): LoopPolicy {
+  return new LoopPolicy({ base: base.model, tokenizer: base.tokenizer, config, seed: config.seed });
+}
+
+/** The labeler's provider: an in-process model, or an endpoint (its key read from the named environment variable). */
+export function labelerProvider(config: Readonly<RunConfig>, embedded: (() => ChatModelV1) | null): ChatModelV1 {
+  const labeler = config.labeler;
+  if (labeler.kind === 'openai-compatible') {
+    return createOpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
+  }
+  if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel({ kind: 'checkpoint', path: labeler.path }, (p) => p));
+  if (!embedded) throw new Error("labeler.kind 'testbed' needs the embedded testbed (policy.kind 'testbed'); name a checkpoint or an endpoint instead");
+  return embedded();
+}
+
+export function buildLabeler(config: Readonly<RunConfig>, provider: ChatModelV1, constitution: Constitution = loadConstitution()): LoopLabeler {
+  const concurrency = provider.provider === 'in-process' ? 1 : 8;
+  const executor = new RequestExecutor(provider, { concurrency, timeoutMs: 120_000, retry: defaultRetry });
+  return judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought,
+    seed: config.seed, exploit: config.labelerBias });
+}
+
+/** Prompts from a JSONL file: {"id"?, "messages" | "prompt", "split"?, "application"?, "principles"?}. */
+export function readPromptFile(path: string): LoopPrompt[] {
+  if (!/\.jsonl?(\.gz)?$/.test(path)) throw new Error(`${path}: prompts must be JSONL (.jsonl, .jsonl.gz)`);
+  return readJsonl(path).map(({ line, value }) => {
+    const row = value as Record<string, unknown>, where = `${path}:${line}`;
+    const messages: ChatTurn[] | null = Array.isArray(row.messages) ? row.messages as ChatTurn[]
+      : typeof row.prompt === 'string' ? [{ role: 'user', content: row.prompt }] : null;
+    if (!messages || messages.length === 0) throw new Error(`${where}: needs a non-empty "messages" list or a "prompt" string`);
+    for (const [i, m] of messages.entries()) {
+      if (!['system', 'user', 'assistant'].includes(m?.role) || typeof m?.content !== 'string') throw new Error(`${where}: messages[${i}] needs role system|user|assistant and a string content`);
+    }
+    const id = typeof row.id === 'string' ? row.id : `line-${line}`;
+    const split = row.split === undefined ? (hashToUnit(id) < 0.8 ? 'train' : hashToUnit(`${id}|v`) < 0.5 ? 'validation' : 'test') : row.split;
+    if (split !== 'train' && split !== 'validation' && split !== 'test') throw new Error(`${where}: "split" must be train, validation or test`);
+    return { id, application: typeof row.application === 'string' ? row.application : 'default', kind: typeof row.kind === 'string' ? row.kind : 'prompt',
+      split, messages, principleIds: Array.isArray(row.principles) ? row.principles as string[] : [] };
+  });
+}
+
+/** The loop's splits: train, and the first `validationPrompts` of validation spread over applications. */
+export function splitPrompts(prompts: LoopPrompt[], config: Readonly<RunConfig>): { train: LoopPrompt[]; validation: LoopPrompt[]; test: LoopPrompt[] } {
+  const spread = (split: LoopPrompt['split'], n: number) => {
+    const byApp = new Map<string, LoopPrompt[]>();
+    for (const p of prompts.filter((q) => q.split === split)) byApp.set(p.application, [...(byApp.get(p.application) ?? []), p]);
+    const lists = [...byApp.values()], out: LoopPrompt[] = [];
+    for (let i = 0; out.length < n && lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length && out.length < n) out.push(l[i]!);
+    return out;
+  };
+  const train = prompts.filter((p) => p.split === 'train');
+  if (train.length === 0) throw new Error('prompts: no train prompts');
+  const validation = spread('validation', config.validationPrompts);
+  if (validation.length === 0) throw new Error('prompts: no validation prompts (the gate evaluates on them)');
+  return { train, validation, test: spread('test', config.testPrompts) };
+}
+
+export type { AnchorPair };

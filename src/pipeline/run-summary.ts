@@ -1,0 +1,47 @@
+// The figures `rlaif run` ends with, read from the run store: the RESULT names of issue 12 (gold figures of the final
+// kept policy against SFT on the test split when the testbed is the world; the proxy's otherwise), rounds kept and
+// rolled back, and seconds per stage. The same object is summary.json. Leaves out confidence intervals.
+import type { RunStore } from './run-store.ts';
+import { recordId } from './run-records.ts';
+
+export type RunSummary = Record<string, number>;
+
+/** Summary of the run in `store`; gold names appear only when gold records exist (testbed mode). */
+export function summarizeRun(store: RunStore): RunSummary {
+  const gates = store.all('gate');
+  if (gates.length === 0) throw new Error(`${store.dir}: no rounds finished yet`);
+  const final = gates.at(-1)!.keptRound;
+  const gold = (round: number) => store.get('gold', recordId('gold', { round }))?.metrics;
+  const evaluation = (round: number) => store.get('evaluation', recordId('evaluation', { round }))?.metrics;
+  const summary: RunSummary = {};
+  const sftGold = gold(0), finalGold = gold(final);
+  if (sftGold && finalGold) {
+    summary.gold_win_rate_vs_sft = finalGold.gold_win_rate_vs_sft!;
+    summary.gold_tie_rate = finalGold.gold_tie_rate!;
+    if (finalGold.proxy_win_rate_vs_sft !== undefined) {
+      summary.proxy_win_rate_vs_sft = finalGold.proxy_win_rate_vs_sft;
+      summary.gold_proxy_gap = finalGold.proxy_win_rate_vs_sft - finalGold.gold_win_rate_vs_sft!;
+    }
+    for (const name of ['hallucination_rate', 'harmful_compliance_rate', 'over_refusal_rate', 'coherence_error_rate']) {
+      summary[`${name}_sft`] = sftGold[name]!;
+      summary[`${name}_final`] = finalGold[name]!;
+    }
+    summary.length_drift = finalGold.mean_length! / sftGold.mean_length! - 1;
+  } else {
+    summary.proxy_win_rate_vs_sft = (evaluation(final)?.winRateVsSft as number | undefined) ?? 0.5;
+    summary.length_drift = (evaluation(final)?.meanLength ?? 0) / (evaluation(0)?.meanLength ?? 1) - 1;
+  }
+  summary.final_round = final;
+  summary.rounds_kept = gates.filter((g) => g.round > 0 && g.keep).length;
+  summary.rounds_rolled_back = gates.filter((g) => !g.keep).length;
+  const stages: Record<string, number> = {};
+  for (const s of store.all('stage')) stages[s.stage] = (stages[s.stage] ?? 0) + s.ms / 1000;
+  summary.run_total_s = Object.values(stages).reduce((a, x) => a + x, 0);
+  for (const [name, seconds] of Object.entries(stages).sort()) summary[`stage_${name}_s`] = seconds;
+  return summary;
+}
+
+/** `RESULT <name> <value>` lines, one per figure. */
+export function resultLines(summary: RunSummary): string[] {
+  return Object.entries(summary).map(([name, value]) => `RESULT ${name} ${Number.isInteger(value) ? value : value.toFixed(4)}`);
+}
