@@ -64,3 +64,45 @@ test('two rounds on a tiny model: every record linked, every reward traced to it
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Records of a run folder without timings (stage records carry wall times), as sorted JSON lines. */
+function contentOf(store: RunStore): string[] {
+  return (['prompt', 'sample', 'judgment', 'reward', 'advantage', 'evaluation', 'gate'] as const)
+    .flatMap((kind) => store.all(kind).map((r) => JSON.stringify(r))).sort();
+}
+
+test('crashes at several points, each resumed: same records and final weights as an uninterrupted run, no judgment asked twice', async () => {
+  const config = parseRunConfig(YAML);
+  const reference = mkdtempSync(join(tmpdir(), 'rlaif-loop-ref-')), resumed = mkdtempSync(join(tmpdir(), 'rlaif-loop-res-'));
+  try {
+    const store = RunStore.open(reference, config);
+    const straight = tinyLoop({ config, store });
+    await runLoop(straight.context);
+    const expected = contentOf(store), expectedCalls = straight.labelerModel.calls;
+    const finalWeights = [...straight.context.policy.model.parameters().values()].map((t) => Array.from(t.data));
+    store.close();
+    let calls = 0;
+    for (const crashAfter of [7, 12, 1, 15, Number.POSITIVE_INFINITY]) {
+      const s = RunStore.open(resumed, config);
+      const run = tinyLoop({ config, store: s });
+      const inner = run.context.labeler;
+      let made = 0;
+      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion,
+        pairwise: async (input, ids) => { if (made++ >= crashAfter) throw new Error('simulated crash'); return inner.pairwise(input, ids); } };
+      try {
+        await runLoop(run.context);
+        assert.equal(crashAfter, Number.POSITIVE_INFINITY, 'only the last attempt finishes');
+        assert.deepEqual([...run.context.policy.model.parameters().values()].map((t) => Array.from(t.data)), finalWeights, 'final weights equal');
+      } catch (error) {
+        assert.match((error as Error).message, /simulated crash/);
+      }
+      calls += run.labelerModel.calls;
+      if (crashAfter === Number.POSITIVE_INFINITY) assert.deepEqual(contentOf(s), expected, 'same records, none lost, none duplicated');
+      s.close();
+    }
+    assert.equal(calls, expectedCalls, 'the labeler answered exactly as many requests as in the uninterrupted run');
+  } finally {
+    rmSync(reference, { recursive: true, force: true });
+    rmSync(resumed, { recursive: true, force: true });
+  }
+});
