@@ -22,7 +22,6 @@ export interface JudgeLabelerOptions {
   principleMode: 'sample-one' | 'aggregate-all';
   chainOfThought: boolean;
   seed: number;
-  exploit?: { preferLonger: number } | null; // demonstration only: P ← (1 − w)·P + w·[A longer than B]
 }
 
 /** The feedback layer's judges behind the LoopLabeler interface, one judge per distinct principle set. */
@@ -37,23 +36,38 @@ export function judgeLabeler(options: JudgeLabelerOptions): LoopLabeler {
   const key = (ids: readonly string[]) => [...ids].sort().join(',');
   const settings = { principleMode: options.principleMode, chainOfThought: options.chainOfThought, seed: options.seed };
   const probe = new PairwiseJudge(options.executor, { ...settings, constitution: options.constitution }).identity();
-  const w = options.exploit?.preferLonger ?? 0;
   return {
-    model: `${probe.provider}:${probe.model}${w > 0 ? `+prefer-longer(${w})` : ''}`,
+    model: `${probe.provider}:${probe.model}`,
     templateVersion: String(probe.templateVersion),
     async pairwise(input, ids) {
       let judge = pairwise.get(key(ids));
       if (!judge) pairwise.set(key(ids), judge = new PairwiseJudge(options.executor, { ...settings, constitution: constitutionFor(ids) }));
-      const result = await judge.judge(input);
-      if (result.kind !== 'ok' || w === 0) return result;
-      const [a, b] = input.candidates, longer = a.length > b.length ? 1 : a.length < b.length ? 0 : 0.5;
-      const probability = (1 - w) * result.probability + w * longer;
-      return { ...result, probability, preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie' };
+      return judge.judge(input);
     },
     async pointwise(input, ids) {
       let judge = pointwise.get(key(ids)); // one principle drawn per score from the prompt's own
       if (!judge) pointwise.set(key(ids), judge = new PointwiseJudge(options.executor, { ...settings, principleMode: 'sample-one', constitution: constitutionFor(ids) }));
       return judge.judge(input);
     },
+  };
+}
+
+/**
+ * Demonstration only (examples/reward-hacking.yaml): a labeler made exploitable by mixing a taste for length into
+ * every pairwise judgment, P(A) ← (1 − w)·P(A) + w·[A longer than B]; its model name says so in every record.
+ */
+export function lengthBiased(labeler: LoopLabeler, weight: number): LoopLabeler {
+  if (weight === 0) return labeler;
+  return {
+    model: `${labeler.model}+prefer-longer(${weight})`,
+    templateVersion: labeler.templateVersion,
+    async pairwise(input, ids) {
+      const result = await labeler.pairwise(input, ids);
+      if (result.kind !== 'ok') return result;
+      const [a, b] = input.candidates, longer = a.length > b.length ? 1 : a.length < b.length ? 0 : 0.5;
+      const probability = (1 - weight) * result.probability + weight * longer;
+      return { ...result, probability, preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie' };
+    },
+    pointwise: (input, ids) => labeler.pointwise(input, ids),
   };
 }

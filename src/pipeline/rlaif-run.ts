@@ -5,7 +5,9 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConstitution } from '../feedback/constitution.ts';
-import { makePrompts, makeWorld, testbedConstitution } from '../testbed/index.ts';
+import { testbedConstitution } from '../testbed/index.ts';
+import { lengthBiased } from './loop-labeler.ts';
+import { loadTestbed, testbedAnchors, testbedLabeler } from './testbed-setup.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
@@ -41,24 +43,26 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const store = RunStore.open(dir, config);
   try {
+    const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
+      ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self',
+        onProgress: (e) => options.onProgress?.({ stage: `setup: ${e.stage}${e.model ? ` ${e.model}` : ''}`, round: 0, done: e.step, total: e.total }) })
+      : null;
     let prompts: LoopPrompt[], hook: ((context: RoundContext) => ReportHook) | null = null;
     if (config.prompts.kind === 'testbed') {
-      const world = makeWorld(config.seed), all = makePrompts(world);
+      const { world, prompts: all } = testbed!;
       prompts = all.map(loopPrompt);
       const { test } = splitPrompts(prompts, config), testIds = new Set(test.map((p) => p.id));
       hook = (context) => testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
     } else {
       prompts = readPromptFile(config.prompts.path);
     }
-    if (config.policy.kind === 'testbed') {
-      throw new Error("policy.kind 'testbed' needs the testbed's embedded models, which this build does not have yet (issue 11); set policy: {kind: checkpoint, path: ...} and a checkpoint or endpoint labeler");
-    }
-    const base = loadCheckpoint(config.policy.path);
+    const base = loadCheckpoint(config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.path);
     const policy = buildPolicy(config, base);
     const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
-    const labeler = buildLabeler(config, labelerProvider(config, null), constitution);
-    const anchors: AnchorPair[] = [];
+    const judging = config.labeler.kind === 'testbed' ? testbedLabeler(testbed!, config.seed) : buildLabeler(config, labelerProvider(config, null), constitution);
+    const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
+    const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, onProgress: options.onProgress };
     const setupId = recordId('stage', { round: -1, stage: 'setup' });

@@ -50,7 +50,7 @@ export function buildLabeler(config: Readonly<RunConfig>, provider: ChatModelV1,
   const concurrency = provider.provider === 'in-process' ? 1 : 8;
   const executor = new RequestExecutor(provider, { concurrency, timeoutMs: 120_000, retry: defaultRetry });
   return judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought,
-    seed: config.seed, exploit: config.labelerBias });
+    seed: config.seed });
 }
 
 /** Prompts from a JSONL file: {"id"?, "messages" | "prompt", "split"?, "application"?, "principles"?}. */

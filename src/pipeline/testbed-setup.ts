@@ -1,0 +1,32 @@
+// Testbed mode of `rlaif run`: build (or take from the cache) the embedded testbed for the run's seed, and adapt its
+// SFT policy, its labeler (testbedJudge: the testbed templates, the prompt's principle, both orders) and its
+// gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
+// gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
+import { buildTestbed, testbedJudge, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
+import type { LoopLabeler } from './loop-labeler.ts';
+import type { AnchorPair } from './round-context.ts';
+import { loopPrompt } from './testbed-report.ts';
+
+export async function loadTestbed(options: { seed: number; labeler: 'self' | 'separate'; onProgress?: (event: BuildEvent) => void }): Promise<BuiltTestbed> {
+  return buildTestbed({ seed: options.seed, labeler: options.labeler, onProgress: options.onProgress });
+}
+
+/** The testbed's judge behind the LoopLabeler interface (the prompt's first principle, as the testbed judges). */
+export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler {
+  const judge = testbedJudge(testbed, { seed });
+  // The judge reads a prompt's id (for errors) and principle ids only; the loop passes both.
+  const promptFor = (id: string, principleIds: readonly string[]) => ({ id, principleIds: [...principleIds] }) as unknown as TestbedPrompt;
+  const version = String(judge.pairwiseFor({ id: 'probe', principleIds: ['truthful'] } as unknown as TestbedPrompt).identity().templateVersion);
+  return {
+    model: judge.modelId,
+    templateVersion: version,
+    pairwise: (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge(input),
+    pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge(input),
+  };
+}
+
+/** The gold-labeled anchor comparisons (with their configured label noise) as the loop's labeled-data source. */
+export function testbedAnchors(testbed: BuiltTestbed): AnchorPair[] {
+  const byId = new Map(testbed.prompts.map((p) => [p.id, p]));
+  return testbed.anchorSet.map((a) => ({ prompt: loopPrompt(byId.get(a.promptId)!), preferred: a.preferred === 'a' ? a.a : a.b, other: a.preferred === 'a' ? a.b : a.a }));
+}
