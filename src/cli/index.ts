@@ -11,6 +11,7 @@ program.name('rlaif').description('Reinforcement learning from AI feedback').ver
 
 // Subcommand registrations (one line each, keep sorted).
 import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(program);
+import { registerExportCommand } from './export-command.ts'; registerExportCommand(program);
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
 import { registerRunCommand } from './run-command.ts'; registerRunCommand(program);
 import { registerTestbedCommand } from './testbed-command.ts'; registerTestbedCommand(program);

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readOpenAIPreference } from '../data/openai-preference-format.ts';
+import { readTrl } from '../data/trl-format.ts';
+import { parseRunConfig } from './run-config.ts';
+import { exportRound } from './run-export.ts';
+import { runLoop } from './run-loop.ts';
+import { terminalTable, writeHtmlReport } from './run-report.ts';
+import { RunStore } from './run-store.ts';
+import { resultLines, summarizeRun } from './run-summary.ts';
+import { aShare, tinyLoop } from './testing/tiny-loop.ts';
+
+test('summary names, terminal table, self-contained HTML report and round export from one tiny run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-report-'));
+  try {
+    const config = parseRunConfig('rounds: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n');
+    const store = RunStore.open(dir, config);
+    const { context } = tinyLoop({ config, store });
+    // A stand-in for the testbed's gold report: the share of 'a' plays gold here.
+    const hook = { afterRound: async (round: number) => ({
+      metrics: { gold_win_rate_vs_sft: round === 0 ? 0.5 : 0.6, gold_tie_rate: 0.1, proxy_win_rate_vs_sft: round === 0 ? 0.5 : 0.7,
+        hallucination_rate: 0.4 - 0.1 * round, harmful_compliance_rate: 0.3, over_refusal_rate: 0.05, coherence_error_rate: 0.2, mean_length: 6 + round },
+      disagreements: [] }) };
+    await runLoop(context, hook);
+    const summary = summarizeRun(store);
+    for (const name of ['gold_win_rate_vs_sft', 'proxy_win_rate_vs_sft', 'gold_proxy_gap', 'hallucination_rate_sft', 'hallucination_rate_final',
+      'harmful_compliance_rate_sft', 'harmful_compliance_rate_final', 'over_refusal_rate_sft', 'over_refusal_rate_final', 'coherence_error_rate_sft',
+      'coherence_error_rate_final', 'length_drift', 'rounds_kept', 'rounds_rolled_back', 'run_total_s', 'stage_rollout_s', 'stage_feedback_s',
+      'stage_rewards_s', 'stage_update_s', 'stage_evaluate_s', 'stage_gate_s', 'stage_prompts_s']) assert.ok(name in summary, name);
+    const kept = store.all('gate').at(-1)!.keptRound;
+    assert.equal(summary.hallucination_rate_final, 0.4 - 0.1 * kept);
+    assert.ok(Math.abs(summary.gold_proxy_gap! - (kept === 1 ? 0.1 : 0)) < 1e-9);
+    assert.equal(summary.length_drift, (6 + kept) / 6 - 1);
+    assert.ok(resultLines(summary).every((line) => /^RESULT [a-z_]+ -?[0-9.]+$/.test(line)));
+    const table = terminalTable(store);
+    assert.match(table.split('\n')[2]!, /^0\s+SFT/);
+    assert.match(table.split('\n')[3]!, /^1\s+(kept|rolled back)/);
+    const html = readFileSync(writeHtmlReport(store, summary), 'utf8');
+    assert.ok((html.match(/<svg/g) ?? []).length >= 6, 'plots');
+    assert.doesNotMatch(html.replaceAll('xmlns="http://www.w3.org/2000/svg"', ''), /https?:\/\/|<script/, 'self-contained: no remote resources, no scripts');
+    assert.match(html, /principle <i>helpful<\/i>/, 'traces name the principle');
+    store.close();
+    const trl = join(dir, 'round1.trl.jsonl'), openai = join(dir, 'round1.openai.jsonl');
+    const n = exportRound({ runDir: dir, round: 1, format: 'trl', path: trl });
+    assert.equal(exportRound({ runDir: dir, round: 1, format: 'openai', path: openai }), n);
+    const records = readTrl(trl);
+    assert.ok(n > 0 && records.length === n);
+    assert.deepEqual(readOpenAIPreference(openai).map((r) => r.id), records.map((r) => r.id));
+    // The labeler likes 'a': chosen responses have at least as many a's as rejected ones.
+    assert.ok(records.every((r) => aShare(r.chosen[0]!.content) >= aShare(r.rejected[0]!.content)));
+    assert.throws(() => exportRound({ runDir: dir, round: 9, format: 'trl', path: trl }), /no round 9 \(rounds: 0, 1\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
