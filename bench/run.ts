@@ -1,17 +1,25 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
 // when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge.
-// Usage: npm run bench [-- section ...]      e.g. `npm run bench -- engine`
+// Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
+// GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
+// Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { availableBackends, loadBackend, setBackend } from '../src/engine/index.ts';
+import { availableBackends, getBackend, loadBackend, setBackend } from '../src/engine/index.ts';
+import { describeMachine, formatMachine } from '../src/engine/machine.ts';
 import { matmulGflops } from './matmul.ts';
 import { trainStepMs } from './train-step.ts';
 
 const ANCHOR = fileURLToPath(new URL('../../shared/anchors/torch_gpt_bench.py', import.meta.url));
-const sections = process.argv.slice(2);
+const args = process.argv.slice(2);
+const jsonAt = args.indexOf('--json');
+const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
+const sections = args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1);
+const known = ['engine', 'models', 'grpo', 'judge'];
+for (const name of sections) if (!known.includes(name)) throw new Error(`unknown bench section "${name}" (${known.join(', ')})`);
 
 // Every RESULT line printed (by this file or a section's module) is remembered, so ratios can be computed from them.
 const printed = new Map<string, string>();
@@ -27,12 +35,15 @@ export function result(name: string, value: number, digits = 1): void {
   console.log(`RESULT ${name} ${value.toFixed(digits)}`);
 }
 
-/** Runs the PyTorch anchor (2 OpenBLAS threads, 1 torch thread) and returns its figures, or null without torch. */
-function torchAnchor(): Map<string, number> | null {
+/**
+ * Runs the PyTorch anchor (2 OpenBLAS threads, 1 torch thread) and returns its figures, or null without torch.
+ * decode124m adds its GPT-2-small prefill/decode figures (`--decode124m`, ~30 s more).
+ */
+function torchAnchor(decode124m: boolean): Map<string, number> | null {
   if (!existsSync(ANCHOR)) { console.log(`# no anchor at ${ANCHOR}: skipping PyTorch`); return null; }
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) { console.log('# /usr/bin/python3 cannot import torch: skipping PyTorch (apt-get install -y python3-torch libopenblas0-pthread)'); return null; }
-  const run = spawnSync('/usr/bin/python3', [ANCHOR, '1', '--steps', '20'], {
+  const run = spawnSync('/usr/bin/python3', [ANCHOR, '1', '--steps', '20', ...(decode124m ? ['--decode124m'] : [])], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, timeout: 600_000,
   });
   if (run.status !== 0) { console.log(`# PyTorch anchor failed: ${run.stderr.slice(-500)}`); return null; }
@@ -44,8 +55,10 @@ function torchAnchor(): Map<string, number> | null {
   return figures;
 }
 
-console.log(`# rlaif bench: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), backends: ${availableBackends().join(', ')}`);
-const torch = wanted('engine') || wanted('models') ? torchAnchor() : null;
+console.log(`# rlaif bench: node ${process.version}, backends: ${availableBackends().join(', ')}`);
+const machine = describeMachine(getBackend());
+for (const line of formatMachine(machine)) console.log(`MACHINE ${line}`);
+const torch = wanted('engine') || wanted('models') ? torchAnchor(wanted('models')) : null;
 
 if (wanted('engine')) {
   for (const name of availableBackends()) {
@@ -71,7 +84,8 @@ if (wanted('models')) {
   const { runModelsBench } = await import('./models-bench.ts');
   await runModelsBench();
   if (torch) {
-    for (const key of ['sample_kvcache_ms', 'sample_nocache_ms']) {
+    for (const key of ['sample_kvcache_ms', 'sample_nocache_ms', 'prefill_124m_tok_s_b1', 'decode_124m_tok_s_b1',
+      'decode_124m_tok_s_b8']) {
       const theirs = torch.get(key), ours = Number(lastResult(key));
       if (theirs && Number.isFinite(ours)) result(`ratio_${key}_over_torch`, ours / theirs, 3);
     }
@@ -86,6 +100,13 @@ if (wanted('grpo')) {
 if (wanted('judge')) {
   const { runJudgeBench } = await import('./judge-bench.ts');
   await runJudgeBench();
+}
+
+if (jsonFile) {
+  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;
+  const results = Object.fromEntries([...printed].map(([name, value]) => [name, Number(value)]));
+  writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), commit, sections, machine, results }, null, 2)}\n`);
+  console.log(`# recorded machine and ${printed.size} figures in ${jsonFile}`);
 }
 
 function lastResult(name: string): string {

@@ -92,6 +92,9 @@ extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_gener
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
 const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */
 const char *rlaif_best_level(void);
+int rlaif_cpu_feature_count(void);         /* features reported by machine(): avx2, fma, avx512f, ..., avx512bf16 */
+const char *rlaif_cpu_feature_name(int i);
+int rlaif_cpu_feature(int i);              /* 1 when this CPU (and OS) supports feature i */
 
 /* pool.c: a persistent pthread pool; the calling thread runs tasks too (as tid 0). */
 typedef void (*TaskFn)(void *ctx, long task);

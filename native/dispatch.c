@@ -1,5 +1,6 @@
 /* Picks the kernel table for this CPU: AVX-512 (F, BW, DQ, VL), AVX2 + FMA, or generic C, by
- * __builtin_cpu_supports at load time. RLAIF_CPU (read by the binding) may force a lower level. */
+ * __builtin_cpu_supports at load time. RLAIF_CPU (read by the binding) may force a lower level.
+ * Also names the CPU features the dispatch looks at (the bench prints them beside every figure). */
 #include "common.h"
 #include <string.h>
 
@@ -25,4 +26,24 @@ const char *rlaif_best_level(void) {
   if (rlaif_cpu_supports("avx512")) return "avx512";
   if (rlaif_cpu_supports("avx2")) return "avx2";
   return "generic";
+}
+
+/* __builtin_cpu_supports takes a literal: one case per feature the kernels dispatch on (or the bench reports) */
+#define RL_FEATURES(X) X("avx2") X("fma") X("avx512f") X("avx512bw") X("avx512dq") X("avx512vl") X("avx512vnni") \
+  X("avx512bf16")
+static const char *FEATURE_NAMES[] = {
+#define RL_NAME(f) f,
+  RL_FEATURES(RL_NAME)
+};
+
+int rlaif_cpu_feature_count(void) { return (int)(sizeof FEATURE_NAMES / sizeof FEATURE_NAMES[0]); }
+
+const char *rlaif_cpu_feature_name(int i) { return i >= 0 && i < rlaif_cpu_feature_count() ? FEATURE_NAMES[i] : NULL; }
+
+int rlaif_cpu_feature(int i) {
+  __builtin_cpu_init();
+  int k = 0;
+#define RL_CASE(f) if (i == k++) return __builtin_cpu_supports(f) != 0;
+  RL_FEATURES(RL_CASE)
+  return 0;
 }

@@ -17,6 +17,7 @@ type I32 = Int32Array;
 interface NativeKernels {
   cpu: CpuLevel;
   threads: number;
+  mr: number; nr: number; mc: number; kc: number; nc: number;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
@@ -29,7 +30,11 @@ interface NativeKernels {
 interface NativeAddon {
   create(level?: CpuLevel): NativeKernels;
   levels(): CpuLevel[];
+  features(): Record<string, boolean>;
 }
+
+/** GEMM blocking of one CPU level: register tile mr x nr, cache blocks mc (rows of A), kc (depth), nc (columns of B). */
+export interface GemmBlocking { mr: number; nr: number; mc: number; kc: number; nc: number }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const addonPath = join(root, 'build', 'Release', 'rlaif_native.node');
@@ -49,8 +54,13 @@ export function nativeCpuLevels(): CpuLevel[] {
   return loadAddon().levels();
 }
 
+/** The CPU features the kernels dispatch on, as this CPU and OS report them (__builtin_cpu_supports). */
+export function nativeCpuFeatures(): Record<string, boolean> {
+  return loadAddon().features();
+}
+
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
-export function createNativeBackend(level?: CpuLevel): Backend & { readonly cpu: CpuLevel } {
+export function createNativeBackend(level?: CpuLevel): Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
   return new NativeBackend(loadAddon().create(level));
 }
@@ -70,12 +80,14 @@ class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly threads: number;
   readonly cpu: CpuLevel;
+  readonly blocking: GemmBlocking;
   private readonly k: NativeKernels;
 
   constructor(kernels: NativeKernels) {
     this.k = kernels;
     this.threads = kernels.threads;
     this.cpu = kernels.cpu;
+    this.blocking = { mr: kernels.mr, nr: kernels.nr, mc: kernels.mc, kc: kernels.kc, nc: kernels.nc };
     // Each plain kernel forwards its arguments unchanged; only gemm and attention flatten a params object.
     for (const op of PASSTHROUGH) {
       const fn = kernels[op] as (...args: unknown[]) => unknown;
