@@ -1,5 +1,6 @@
 # Builds build/Release/rlaif_native.node: the N-API kernels, with the per-CPU-level code compiled three times
-# (AVX-512, AVX2+FMA, generic x86-64) as static libraries and picked at run time. Never -march=native.
+# (AVX-512, AVX2+FMA, generic x86-64) as static libraries and picked at run time, plus the AVX512_BF16 bf16 GEMV
+# (level_bf16.c, used only when the CPU reports avx512bf16). Never -march=native.
 {
   'target_defaults': {
     'cflags': ['-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-Wno-unused-function', '-Wno-psabi'],
@@ -28,10 +29,16 @@
       'defines': ['RLAIF_LEVEL=generic'],
     },
     {
+      'target_name': 'rlaif_bf16_avx512',
+      'type': 'static_library',
+      'sources': ['native/level_bf16.c'],
+      'cflags': ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512bf16', '-mavx2', '-mfma'],
+    },
+    {
       'target_name': 'rlaif_native',
       'sources': ['native/binding.c', 'native/dispatch.c', 'native/pool.c', 'native/gemm.c', 'native/ops.c',
                   'native/finite.c'],
-      'dependencies': ['rlaif_level_avx512', 'rlaif_level_avx2', 'rlaif_level_generic'],
+      'dependencies': ['rlaif_level_avx512', 'rlaif_level_avx2', 'rlaif_level_generic', 'rlaif_bf16_avx512'],
       'libraries': ['-lpthread', '-lm'],
     },
   ],

@@ -99,6 +99,8 @@ static napi_value number(napi_env env, double v) {
   if (!typed(&C, i, name, napi_float32_array, "Float32Array", (void **)&var, &var##_len)) return NULL;
 #define I32(i, name, var) int32_t *var; size_t var##_len; \
   if (!typed(&C, i, name, napi_int32_array, "Int32Array", (void **)&var, &var##_len)) return NULL;
+#define U16(i, name, var) uint16_t *var; size_t var##_len; \
+  if (!typed(&C, i, name, napi_uint16_array, "Uint16Array", (void **)&var, &var##_len)) return NULL;
 #define SIZE(i, name, var) long var; if (!get_size(&C, i, name, &var)) return NULL;
 #define NUM(i, name, var) double var; if (!get_num(&C, i, name, &var)) return NULL;
 #define BOOL(i, name, var) bool var; if (!get_bool(&C, i, name, &var)) return NULL;

@@ -41,6 +41,12 @@ typedef struct {
                   float beta);
   void (*gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                   float beta);
+  /* bf16 weights (generation): columns [n0, n1) of C (M, N) = A (M, K) W^T, W (N, K) bfloat16 bits, A already rounded
+   * to bf16 and given both ways (af: widened to float32, ab: bf16 bits); products summed in float32, C overwritten */
+  void (*gemv_bf16)(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, long n0,
+                    long n1);
+  void (*bf16_widen)(const uint16_t *src, float *dst, long n); /* exact: bf16 is the top half of a float32 */
+  const char *bf16_kernel; /* which gemv_bf16: "vdpbf16ps" (AVX512_BF16) or "widen" (bf16 -> fp32, then FMA) */
 
   void (*bias_add)(float *x, const float *bias, long r0, long r1, long cols);
   void (*sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols);
@@ -88,9 +94,15 @@ static inline long attn_scratch(const AttnShape *s) { return (s->D + s->T) * ((s
 
 extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 
+/* level_bf16.c (AVX512_BF16 only): gemv_bf16 with vdpbf16ps */
+void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K,
+                            long n0, long n1);
+
 /* dispatch.c */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
 const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */
+/* the level's table, with gemv_bf16 on vdpbf16ps when native_bf16 and the CPU has AVX512_BF16 (avx512 level only) */
+const KernelTable *rlaif_table_bf16(const char *level, int native_bf16);
 const char *rlaif_best_level(void);
 int rlaif_cpu_feature_count(void);         /* features reported by machine(): avx2, fma, avx512f, ..., avx512bf16 */
 const char *rlaif_cpu_feature_name(int i);
@@ -103,12 +115,18 @@ void rlaif_pool_run(long ntasks, TaskFn fn, void *ctx);
 /* Splits [0, n) into chunks of at least grain and runs them on the pool when work (~ ns) is large enough. */
 typedef void (*RangeFn)(void *ctx, long i0, long i1);
 void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx);
-/* 64-byte aligned thread-local scratch of at least n floats (slot 0..3), kept between calls. */
+/* 64-byte aligned thread-local scratch of at least n floats (slot 0..5), kept between calls: 0, 1 GEMM packing,
+ * 2 attention / a bf16 weight block widened to float32, 3 shared packed B, 4, 5 the bf16 GEMM's rounded A. */
+#define RLAIF_SCRATCH_SLOTS 6
 float *rlaif_scratch(int slot, size_t n);
 
 /* gemm.c */
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
+
+/* C (M, N) = bf16(A) (M, K) W^T, W (N, K) bfloat16 bits: A rounded to bf16 (nearest even), products summed in float32.
+ * Few rows of A: bf16 dot products (gemv_bf16); more: blocks of W widened to float32 and the level's GEMM. */
+void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, float *c, long M, long N, long K);
 
 /* finite.c (compiled without fast-math) */
 long rlaif_first_non_finite(const float *x, long n);

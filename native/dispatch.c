@@ -22,6 +22,23 @@ const KernelTable *rlaif_table(const char *level) {
   return NULL;
 }
 
+static KernelTable avx512_dpbf16;
+static int avx512_dpbf16_ready;
+
+const KernelTable *rlaif_table_bf16(const char *level, int native_bf16) {
+  const KernelTable *t = rlaif_table(level);
+  if (!t || !native_bf16 || strcmp(level, "avx512") != 0) return t;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512bf16")) return t;
+  if (!avx512_dpbf16_ready) { /* create() runs on a JS thread; a race writes the same bytes */
+    avx512_dpbf16 = *t;
+    avx512_dpbf16.gemv_bf16 = rlaif_gemv_bf16_dpbf16;
+    avx512_dpbf16.bf16_kernel = "vdpbf16ps";
+    avx512_dpbf16_ready = 1;
+  }
+  return &avx512_dpbf16;
+}
+
 const char *rlaif_best_level(void) {
   if (rlaif_cpu_supports("avx512")) return "avx512";
   if (rlaif_cpu_supports("avx2")) return "avx2";

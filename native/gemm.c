@@ -133,25 +133,30 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
   }
 }
 
-/* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns. */
+/* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns into ~4 tasks
+ * per thread (spare tasks absorb a busy neighbour; 512-column tasks left N = 768 as 512 + 256 on two threads). */
 #define GEMV_MAX_M 16   /* B (K, N): register tiles beat packing up to here */
 #define GEMV_MAX_M_NT 4 /* B (N, K): dot products beat packing only for a few rows */
-#define GEMV_COLUMNS_PER_TASK 512 /* a multiple of every level's 2 x LANES */
+#define GEMV_MIN_COLUMNS 64 /* a multiple of every level's 2 x LANES */
 
 static void gemv_task(void *ctx, long task) {
   const GemmJob *j = ctx;
-  long n0 = task * GEMV_COLUMNS_PER_TASK, n1 = n0 + GEMV_COLUMNS_PER_TASK < j->N ? n0 + GEMV_COLUMNS_PER_TASK : j->N;
+  long n0 = task * j->nstep, n1 = n0 + j->nstep < j->N ? n0 + j->nstep : j->N;
+  if (n0 >= n1) return;
   if (j->transB) j->t->gemv_nt(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
   else j->t->gemv_nn(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
 }
 
-static void gemv(const GemmJob *j, int threads) {
-  long tasks = (j->N + GEMV_COLUMNS_PER_TASK - 1) / GEMV_COLUMNS_PER_TASK;
-  if (threads == 1 || tasks == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
-    for (long task = 0; task < tasks; task++) gemv_task((void *)j, task);
-  } else {
-    rlaif_pool_run(tasks, gemv_task, (void *)j);
+static void gemv(GemmJob *j, int threads) {
+  if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
+    j->nstep = j->N;
+    gemv_task(j, 0);
+    return;
   }
+  long want = threads * 4, step = (j->N + want - 1) / want;
+  step = (step + GEMV_MIN_COLUMNS - 1) / GEMV_MIN_COLUMNS * GEMV_MIN_COLUMNS;
+  j->nstep = step;
+  rlaif_pool_run((j->N + step - 1) / step, gemv_task, j);
 }
 
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
@@ -189,4 +194,68 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
     gemm_shared(t, &g, threads);
   }
+}
+
+/* ---- bf16 weights (generation) ---- */
+#define BF16_GEMV_MAX_M 16   /* bf16 dot products (W rows from L1 for each row of A) up to here, then widen + GEMM */
+#define BF16_BLOCK_ROWS 128  /* rows of W widened per task: 128 x K floats (384 KiB at K = 768) stay in L2 */
+
+typedef struct {
+  const KernelTable *t;
+  const float *af;     /* (M, K) A rounded to bf16, as float32 */
+  const uint16_t *ab;  /* (M, K) the same as bf16 bits */
+  const uint16_t *w;   /* (N, K) */
+  float *c;            /* (M, N) */
+  long M, N, K, step;
+} Bf16Job;
+
+static void bf16_gemv_task(void *ctx, long task) {
+  const Bf16Job *j = ctx;
+  long n0 = task * j->step, n1 = n0 + j->step < j->N ? n0 + j->step : j->N;
+  if (n0 < n1) j->t->gemv_bf16(j->af, j->ab, j->w, j->c, j->M, j->N, j->K, n0, n1);
+}
+
+/* rows [n0, n1) of W widened to float32, then C[:, n0:n1] = A_rounded (M, K) @ block^T on this thread */
+static void bf16_block_task(void *ctx, long task) {
+  const Bf16Job *j = ctx;
+  const KernelTable *t = j->t;
+  long n0 = task * j->step, n1 = n0 + j->step < j->N ? n0 + j->step : j->N;
+  if (n0 >= n1) return;
+  float *block = rlaif_scratch(2, (size_t)(n1 - n0) * j->K);
+  t->bf16_widen(j->w + n0 * j->K, block, (n1 - n0) * j->K);
+  GemmBlock g = { .a = j->af, .rsa = j->K, .csa = 1, .b = block, .rsb = 1, .csb = j->K, .c = j->c + n0, .ldc = j->N,
+                  .M = j->M, .N = n1 - n0, .K = j->K, .alpha = 1.0f, .beta = 0.0f };
+  long nc = ((g.N < t->nc ? g.N : t->nc) + t->nr - 1) / t->nr * t->nr;
+  t->gemm(&g, rlaif_scratch(0, (size_t)(t->mc + t->mr) * t->kc), rlaif_scratch(1, (size_t)nc * t->kc));
+}
+
+static inline uint16_t round_bf16(float x) {
+  union { float f; uint32_t u; } v = { .f = x };
+  if ((v.u & 0x7f800000u) == 0x7f800000u && (v.u & 0x007fffffu)) return (uint16_t)((v.u >> 16) | 0x0040u); /* NaN */
+  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+
+void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, float *c, long M, long N, long K) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) { for (long i = 0; i < M * N; i++) c[i] = 0.0f; return; }
+  /* slots 4 and 5 belong to this caller: tasks (on any thread, this one included) only use slots 0-2 */
+  uint16_t *ab = (uint16_t *)rlaif_scratch(4, (size_t)(M * K + 1) / 2);
+  float *af = rlaif_scratch(5, (size_t)M * K);
+  for (long i = 0; i < M * K; i++) ab[i] = round_bf16(a[i]);
+  t->bf16_widen(ab, af, M * K);
+  Bf16Job j = { .t = t, .af = af, .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
+  int threads = rlaif_threads();
+  double macs = (double)M * N * K;
+  if (M <= BF16_GEMV_MAX_M) {
+    if (threads == 1 || macs < GEMM_MT_MIN_MACS / 4) { j.step = N; bf16_gemv_task(&j, 0); return; }
+    long want = threads * 4;
+    j.step = (N + want - 1) / want;
+    j.step = (j.step + 15) / 16 * 16;
+    rlaif_pool_run((N + j.step - 1) / j.step, bf16_gemv_task, &j);
+    return;
+  }
+  j.step = BF16_BLOCK_ROWS;
+  long tasks = (N + j.step - 1) / j.step;
+  if (threads == 1 || macs < GEMM_MT_MIN_MACS) for (long task = 0; task < tasks; task++) bf16_block_task(&j, task);
+  else rlaif_pool_run(tasks, bf16_block_task, &j);
 }

@@ -285,5 +285,5 @@ static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
 
 const KernelTable LEVEL_TABLE = {
   .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
-  LEVEL_OPS_INIT
+  .bf16_kernel = "widen", LEVEL_OPS_INIT
 };

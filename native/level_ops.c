@@ -354,19 +354,22 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
 
 
 /* C (M <= 16 rows) columns [n0, n1) += alpha A B, B (K, N) row-major read in place (no packing): register tiles of
- * 8 rows x 2 vectors; A rows beyond M are zero rows of a local copy, so every tile has the same shape. */
+ * up to 8 rows x 2 vectors, specialized for 1, 2, 4 and 8 rows (a decode step at batch 1 used to multiply 7 zero rows
+ * too: 8x the FMAs, enough to make a half-width AVX-512 core compute-bound); A rows beyond M in the last tile are zero
+ * rows of a local copy. */
 #define GEMV_TILE_ROWS 8
 #define GEMV_MAX_K 1024
 
-static void gemv_nn_tile(const float *a8, const float *b, float *c, long rows, long N, long K, long n0, long n1,
-                         float alpha) {
+static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, float *c, long rows,
+                                                                 long N, long K, long n0, long n1, float alpha,
+                                                                 const int R) {
   long n = n0;
   for (; n + 2 * LANES <= n1; n += 2 * LANES) {
     vf acc[GEMV_TILE_ROWS][2];
-    memset(acc, 0, sizeof acc);
+    for (int m = 0; m < R; m++) acc[m][0] = acc[m][1] = (vf){0};
     for (long k = 0; k < K; k++) {
       vf b0 = vload(b + k * N + n), b1 = vload(b + k * N + n + LANES);
-      for (int m = 0; m < GEMV_TILE_ROWS; m++) {
+      for (int m = 0; m < R; m++) {
         float av = a8[m * K + k];
         acc[m][0] += av * b0;
         acc[m][1] += av * b1;
@@ -388,12 +391,20 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
   gemv_scale(c, M, N, n0, n1, beta);
   for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
     long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
+    long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 ? 4 : 8;
     for (long k0 = 0; k0 < K; k0 += GEMV_MAX_K) {           /* K panels keep the padded A copy on the stack */
       long kc = K - k0 < GEMV_MAX_K ? K - k0 : GEMV_MAX_K;
       float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
-      memset(a8, 0, sizeof(float) * GEMV_TILE_ROWS * kc);
+      memset(a8, 0, sizeof(float) * tile * kc);
       for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
-      gemv_nn_tile(a8, b + k0 * N, c + m0 * N, rows, N, kc, n0, n1, alpha);
+      const float *bk = b + k0 * N;
+      float *cm = c + m0 * N;
+      switch (tile) {
+        case 1: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 1); break;
+        case 2: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 2); break;
+        case 4: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 4); break;
+        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 8); break;
+      }
     }
   }
 }
@@ -405,6 +416,48 @@ void L(gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K
     const float *br = b + n * K;
     for (long m = 0; m < M; m++) c[m * N + n] += alpha * row_dot(a + m * K, br, K);
   }
+}
+
+/* bf16 weights, plain path (every level; AVX512_BF16 CPUs use level_bf16.c's vdpbf16ps instead): each bf16 weight
+ * row widened to float32 in registers (a 16-bit shift) and multiplied by the float32 copy of the rounded A. One row
+ * of W (n) is read once from memory and again from L1 for each row of A. */
+typedef uint16_t vh __attribute__((vector_size(LANES * sizeof(uint16_t))));
+typedef uint32_t vu __attribute__((vector_size(LANES * sizeof(uint32_t))));
+
+static inline vf bf16_vload(const uint16_t *p) {
+  vh h;
+  memcpy(&h, p, sizeof h);
+  return (vf)(__builtin_convertvector(h, vu) << 16);
+}
+
+static inline float bf16_scalar(uint16_t h) {
+  union { uint32_t u; float f; } v = { .u = (uint32_t)h << 16 };
+  return v.f;
+}
+
+void L(gemv_bf16)(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, long n0,
+                  long n1) {
+  (void)ab;
+  for (long n = n0; n < n1; n++) {
+    const uint16_t *wr = w + n * K;
+    for (long m = 0; m < M; m++) {
+      const float *ar = af + m * K;
+      vf acc0 = {0}, acc1 = {0};
+      long k = 0;
+      for (; k + 2 * LANES <= K; k += 2 * LANES) {
+        acc0 += vload(ar + k) * bf16_vload(wr + k);
+        acc1 += vload(ar + k + LANES) * bf16_vload(wr + k + LANES);
+      }
+      float s = vsum(acc0 + acc1);
+      for (; k < K; k++) s += ar[k] * bf16_scalar(wr[k]);
+      c[m * N + n] = s;
+    }
+  }
+}
+
+void L(bf16_widen)(const uint16_t *src, float *dst, long n) {
+  uint32_t *out = (uint32_t *)dst;
+  for (long i = 0; i < n; i++) out[i] = (uint32_t)src[i] << 16;
 }
 
 #include "level_attention.inc"

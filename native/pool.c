@@ -133,8 +133,8 @@ void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx) 
   rlaif_pool_run((n + chunk - 1) / chunk, range_task, &j);
 }
 
-static __thread float *scratch_ptr[4];
-static __thread size_t scratch_len[4];
+static __thread float *scratch_ptr[RLAIF_SCRATCH_SLOTS];
+static __thread size_t scratch_len[RLAIF_SCRATCH_SLOTS];
 
 float *rlaif_scratch(int slot, size_t n) {
   if (scratch_len[slot] < n) {

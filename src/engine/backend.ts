@@ -41,6 +41,11 @@ export interface Backend {
   readonly threads: number;
 
   gemm(p: GemmParams): void;
+  /**
+   * C (M, N) = bf16(A) (M, K) @ Wᵀ with W (N, K) bfloat16 bits (weights for generation): A rounded to bf16 (nearest
+   * even), each product exact, summed in float32 (float64 in js); C overwritten. No gradient.
+   */
+  gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void;
 
   /** x (rows, cols) += bias (cols), in place. */
   biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void;

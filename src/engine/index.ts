@@ -13,3 +13,5 @@ export * from './ops/nn.ts';
 export * from './ops/heads.ts';
 export * from './ops/rope.ts';
 export * from './ops/swiglu.ts';
+export * from './ops/bf16-linear.ts';
+export * from './bf16.ts';

@@ -27,6 +27,7 @@ export interface MachineDescription extends CpuIdentity {
   threads: number;           // its threads
   level: string | null;      // native CPU level (avx512 | avx2 | generic), null on wasm/js
   blocking: GemmBlocking | null;
+  bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   features: Record<string, boolean> | null; // what the native dispatch sees (__builtin_cpu_supports)
 }
 
@@ -63,7 +64,7 @@ function cpuIdentity(): CpuIdentity {
 
 /** The machine and what `backend` chose on it. */
 export function describeMachine(backend: Backend): MachineDescription {
-  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking }>;
+  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string }>;
   let features: Record<string, boolean> | null = null;
   if (backend.name === 'native') features = nativeCpuFeatures();
   return {
@@ -73,6 +74,7 @@ export function describeMachine(backend: Backend): MachineDescription {
     threads: backend.threads,
     level: native.cpu ?? null,
     blocking: native.blocking ?? null,
+    bf16Kernel: native.bf16Kernel ?? null,
     features,
   };
 }
@@ -84,7 +86,8 @@ export function formatMachine(m: MachineDescription): string[] {
     `cpu ${m.model} (${m.vendor ?? 'vendor ?'}, family ${m.family ?? '?'} model ${m.modelNumber ?? '?'} stepping ${m.stepping ?? '?'}), ${m.cores} logical CPUs`,
     `flags ${m.flags.length > 0 ? m.flags.join(' ') : '(none of the dispatch flags)'}`,
     `kernels ${m.backend}${m.level ? ` level ${m.level}` : ''}, ${m.threads} threads` +
-      (b ? `, gemm mr ${b.mr} nr ${b.nr} mc ${b.mc} kc ${b.kc} nc ${b.nc}` : ''),
+      (b ? `, gemm mr ${b.mr} nr ${b.nr} mc ${b.mc} kc ${b.kc} nc ${b.nc}` : '') +
+      (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),
   ];
 }

@@ -1,25 +1,11 @@
 // Conversions between float32 and the 16-bit float formats checkpoints are stored in (IEEE half, bfloat16).
 // Round-to-nearest-even on the way down, exact on the way up; no float8, no integer formats.
+import { bf16ToF32, f32ToBf16 } from '../engine/bf16.ts';
+
+export { bf16ToF32, f32ToBf16 };
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-
-/** bfloat16 bits → float32 (exact: bf16 is the top half of a float32). */
-export function bf16ToF32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
-  const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
-  return out;
-}
-
-/** float32 → bfloat16 bits, round to nearest even; NaN stays NaN. */
-export function f32ToBf16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
-  const inBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = inBits[i];
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0) { out[i] = (x >>> 16) | 0x0040; continue; }
-    out[i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-  }
-  return out;
-}
 
 /** Rounds float32 values to the nearest bfloat16, kept as float32 (what a BF16 round trip gives back). */
 export function roundToBf16(values: Float32Array): Float32Array {

@@ -3,8 +3,8 @@
 // embeddings) and Llama (arXiv 2302.13971: RoPE, RMSNorm, SwiGLU, grouped-query attention arXiv 2305.13245).
 // Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
 import {
-  add, attention, conv1d, embedding, EngineError, gelu, layerNorm, linear, mergeHeads, rmsNorm, rope, ropeTables,
-  shapeString, slice, splitHeads, swiglu, type Tensor,
+  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, layerNorm, linear, linearBf16,
+  mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor,
 } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -22,6 +22,11 @@ export interface ProjectionAdapter {
   adapt(name: string, x: Tensor, base: Tensor): Tensor;
 }
 
+/** GPT-2's Conv1D projections store their weight (in, out); everything else 2-D is (out, in) or a (V, C) table. */
+export function isConv1dWeight(config: TransformerConfig, name: string): boolean {
+  return config.family === 'gpt2' && /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+}
+
 /** Names some GPT-2 checkpoints carry that are buffers, not parameters (the causal mask). */
 const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
 
@@ -29,33 +34,54 @@ export class Transformer {
   readonly config: TransformerConfig;
   adapter: ProjectionAdapter | null = null;
   private readonly params: Map<string, Tensor>;
+  private readonly bf16: Map<string, Bf16Matrix>;   // weights held in bf16 for generation, (out, in) whatever the family
   private ropeCos: Float32Array = new Float32Array(0);   // (P, D/2)
   private ropeSin: Float32Array = new Float32Array(0);   // (P, D/2)
   private invFreq = new Float64Array(0);   // (D/2)
 
-  constructor(config: TransformerConfig, parameters: Map<string, Tensor>) {
+  /**
+   * bf16Weights (generation only, see bf16-weights.ts): matrices held in bf16 as (out, in) — GPT-2's Conv1D weights
+   * transposed — in place of the same names in `parameters`.
+   */
+  constructor(config: TransformerConfig, parameters: Map<string, Tensor>, bf16Weights?: Map<string, Bf16Matrix>) {
     this.config = config;
     this.params = new Map();
+    this.bf16 = new Map();
     const expected = expectedParameters(config);
+    for (const [name, matrix] of bf16Weights ?? []) {
+      const shape = expected.get(name);
+      if (!shape || shape.length !== 2) throw new EngineError('Transformer', `unexpected bf16 weight "${name}" for a ${config.modelType} config`);
+      const [rows, cols] = isConv1dWeight(config, name) ? [shape[1], shape[0]] : shape;
+      if (matrix.rows !== rows || matrix.cols !== cols || matrix.bits.length !== rows * cols) {
+        throw new EngineError('Transformer', `bf16 weight "${name}" is (${matrix.rows}, ${matrix.cols}), the config needs (out, in) = (${rows}, ${cols})`);
+      }
+      this.bf16.set(name, matrix);
+    }
     for (const [rawName, tensor] of parameters) {
       const name = config.family === 'gpt2' ? rawName.replace(/^transformer\./, '') : rawName;
       if (IGNORED.test(name) || (name === 'lm_head.weight' && config.tieWordEmbeddings && !expected.has(name))) continue;
       const shape = expected.get(name);
       if (!shape) throw new EngineError('Transformer', `unexpected parameter "${rawName}" for a ${config.modelType} config`);
+      if (this.bf16.has(name)) throw new EngineError('Transformer', `parameter "${rawName}" given both in float32 and in bf16`);
       if (tensor.rank !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
         throw new EngineError('Transformer', `parameter "${rawName}" has shape ${shapeString(tensor.shape)}, the config needs ${shapeString(shape)}`);
       }
       this.params.set(name, tensor);
     }
     for (const name of expected.keys()) {
-      if (!this.params.has(name)) throw new EngineError('Transformer', `missing parameter "${name}" (${shapeString(expected.get(name)!)})`);
+      if (!this.params.has(name) && !this.bf16.has(name)) throw new EngineError('Transformer', `missing parameter "${name}" (${shapeString(expected.get(name)!)})`);
     }
     if (config.family === 'llama') this.buildRope(config.maxPositions);
   }
 
-  /** The parameters in Hugging Face names (GPT-2 without the `transformer.` prefix). */
+  /** The float32 parameters in Hugging Face names (GPT-2 without the `transformer.` prefix); bf16 ones are apart. */
   parameters(): Map<string, Tensor> {
     return this.params;
+  }
+
+  /** The weights held in bf16 (generation only), (out, in) each; empty for a float32 model. */
+  bf16Weights(): Map<string, Bf16Matrix> {
+    return this.bf16;
   }
 
   /** Logits (B, T, V) — or (B, 1, V) with lastOnly. */
@@ -65,8 +91,11 @@ export class Transformer {
 
   /** Output projection of final hidden states (..., C) → logits (..., V). */
   logits(hidden: Tensor): Tensor {
-    const head = this.params.get('lm_head.weight') ?? this.param(this.config.family === 'gpt2' ? 'wte.weight' : 'model.embed_tokens.weight');
-    return linear(hidden, head);                                           // (..., V)
+    const name = this.params.has('lm_head.weight') || this.bf16.has('lm_head.weight') ? 'lm_head.weight'
+      : this.config.family === 'gpt2' ? 'wte.weight' : 'model.embed_tokens.weight';
+    const head16 = this.bf16.get(name);
+    if (head16) return linearBf16(hidden, head16);                          // (..., V)
+    return linear(hidden, this.param(name));                               // (..., V)
   }
 
   /** Final normalized hidden states (B, T, C) — or (B, 1, C) with lastOnly. */
@@ -86,10 +115,10 @@ export class Transformer {
 
     let x: Tensor;
     if (config.family === 'gpt2') {
-      x = add(embedding(this.param('wte.weight'), ids, [B, T]),          // (B, T, C) tokens
+      x = add(this.embed('wte.weight', ids, B, T),                        // (B, T, C) tokens
         embedding(this.param('wpe.weight'), positions, [B, T]));          // + (B, T, C) positions
     } else {
-      x = embedding(this.param('model.embed_tokens.weight'), ids, [B, T]); // (B, T, C)
+      x = this.embed('model.embed_tokens.weight', ids, B, T);             // (B, T, C)
     }
     for (let i = 0; i < config.numLayers; i++) {
       x = add(x, this.attentionBlock(i, this.norm(x, this.layerName(i, 'norm1')), context));  // (B, T, C)
@@ -144,9 +173,21 @@ export class Transformer {
     return this.project(`${p}.down_proj`, g);                              // (B, T, C)
   }
 
-  /** A projection by module name: Conv1D (GPT-2, weight (in, out)) or nn.Linear (Llama, weight (out, in)). */
+  /** Token embeddings (B, T, C), from the float32 table or the bf16 one. */
+  private embed(name: string, ids: Int32Array, B: number, T: number): Tensor {
+    const table16 = this.bf16.get(name);
+    return table16 ? embeddingBf16(table16, ids, [B, T]) : embedding(this.param(name), ids, [B, T]);
+  }
+
+  /** A projection by module name: Conv1D (GPT-2, weight (in, out)) or nn.Linear (Llama, weight (out, in)); bf16 (out, in). */
   private project(name: string, x: Tensor): Tensor {
-    const weight = this.param(`${name}.weight`), bias = this.params.get(`${name}.bias`) ?? null;
+    const bias = this.params.get(`${name}.bias`) ?? null;
+    const weight16 = this.bf16.get(`${name}.weight`);
+    if (weight16) {
+      const out16 = linearBf16(x, weight16, bias);                          // (..., out)
+      return this.adapter ? this.adapter.adapt(name, x, out16) : out16;
+    }
+    const weight = this.param(`${name}.weight`);
     const out = this.config.family === 'gpt2' ? conv1d(x, weight, bias) : linear(x, weight, bias);  // (..., out)
     return this.adapter ? this.adapter.adapt(name, x, out) : out;
   }

@@ -3,6 +3,7 @@
 import {
   type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
 } from '../backend.ts';
+import { bf16ToF32, f32ToBf16 } from '../bf16.ts';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -15,6 +16,17 @@ export function checkGemm(op: string, p: GemmParams): void {
   checkLength(op, 'A', p.a, (batch - 1) * p.strideA + M * K);
   checkLength(op, 'B', p.b, (batch - 1) * p.strideB + K * N);
   checkLength(op, 'C', p.c, (batch - 1) * p.strideC + M * N);
+}
+
+export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number,
+  K: number): void {
+  for (const [name, value] of [['M', M], ['N', N], ['K', K]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new EngineError(op, `${name} must be a non-negative integer, got ${value}`);
+  }
+  if (!(w instanceof Uint16Array)) throw new EngineError(op, 'W must be a Uint16Array of bfloat16 bits');
+  checkLength(op, 'A', a, M * K);
+  checkLength(op, 'W', w, N * K);
+  checkLength(op, 'C', c, M * N);
 }
 
 export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<number>, k: ArrayLike<number>,
@@ -57,6 +69,19 @@ export class JsBackend implements Backend {
         const base = oc + i * N;
         if (beta === 0) for (let j = 0; j < N; j++) c[base + j] = alpha * row[j];
         else for (let j = 0; j < N; j++) c[base + j] = alpha * row[j] + beta * c[base + j];
+      }
+    }
+  }
+
+  gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void {
+    checkGemmBf16('gemmBf16', a, w, c, M, N, K);
+    const wf = bf16ToF32(w.subarray(0, N * K));
+    for (let i = 0; i < M; i++) {
+      const ar = bf16ToF32(f32ToBf16(a.subarray(i * K, (i + 1) * K)));
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += ar[k] * wf[n * K + k];
+        c[i * N + n] = s;
       }
     }
   }

@@ -18,6 +18,7 @@ interface NativeKernels {
   cpu: CpuLevel;
   threads: number;
   mr: number; nr: number; mc: number; kc: number; nc: number;
+  bf16: Bf16Kernel;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
@@ -27,8 +28,11 @@ interface NativeKernels {
   [kernel: string]: unknown;
 }
 
+/** How the bf16 GEMV runs: `vdpbf16ps` (AVX512_BF16) or `widen` (bf16 → float32 in registers, then FMA). */
+export type Bf16Kernel = 'vdpbf16ps' | 'widen';
+
 interface NativeAddon {
-  create(level?: CpuLevel): NativeKernels;
+  create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
   levels(): CpuLevel[];
   features(): Record<string, boolean>;
 }
@@ -59,10 +63,15 @@ export function nativeCpuFeatures(): Record<string, boolean> {
   return loadAddon().features();
 }
 
+export interface NativeBackendOptions {
+  nativeBf16?: boolean;   // default true: vdpbf16ps where the CPU has AVX512_BF16; false forces the plain bf16 path
+}
+
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
-export function createNativeBackend(level?: CpuLevel): Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking } {
+export function createNativeBackend(level?: CpuLevel, options: NativeBackendOptions = {}):
+  Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly bf16Kernel: Bf16Kernel } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
-  return new NativeBackend(loadAddon().create(level));
+  return new NativeBackend(loadAddon().create(level, options.nativeBf16 ?? true));
 }
 
 /** Rethrows the addon's "op: message" errors as EngineError; anything else passes through. */
@@ -81,12 +90,14 @@ class NativeBackend implements Backend {
   readonly threads: number;
   readonly cpu: CpuLevel;
   readonly blocking: GemmBlocking;
+  readonly bf16Kernel: Bf16Kernel;
   private readonly k: NativeKernels;
 
   constructor(kernels: NativeKernels) {
     this.k = kernels;
     this.threads = kernels.threads;
     this.cpu = kernels.cpu;
+    this.bf16Kernel = kernels.bf16;
     this.blocking = { mr: kernels.mr, nr: kernels.nr, mc: kernels.mc, kc: kernels.kc, nc: kernels.nc };
     // Each plain kernel forwards its arguments unchanged; only gemm and attention flatten a params object.
     for (const op of PASSTHROUGH) {
@@ -119,6 +130,7 @@ class NativeBackend implements Backend {
   }
 
   // Assigned in the constructor from PASSTHROUGH (declared so the class satisfies Backend).
+  declare gemmBf16: Backend['gemmBf16'];
   declare biasAdd: Backend['biasAdd'];
   declare sumRowsInto: Backend['sumRowsInto'];
   declare add: Backend['add'];
@@ -149,7 +161,7 @@ class NativeBackend implements Backend {
 
 /** Backend methods whose arguments the addon takes as they are. */
 const PASSTHROUGH = [
-  'biasAdd', 'sumRowsInto', 'add', 'axpy', 'gelu', 'geluBackward', 'silu', 'siluBackward', 'layerNorm',
+  'gemmBf16', 'biasAdd', 'sumRowsInto', 'add', 'axpy', 'gelu', 'geluBackward', 'silu', 'siluBackward', 'layerNorm',
   'layerNormBackward', 'rmsNorm', 'rmsNormBackward', 'softmax', 'softmaxBackward', 'logSoftmax', 'logSoftmaxBackward',
   'targetLogprobs', 'targetLogprobsBackward', 'entropy', 'entropyBackward', 'headsLayout', 'embedding', 'embeddingBackward', 'adamw',
   'sumSquares', 'firstNonFinite',

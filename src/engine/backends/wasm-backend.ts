@@ -42,6 +42,11 @@ export class WasmBackend implements Backend {
     rt.get(op, c, p.c, spanC);
   }
 
+  /** The js reference: wasm has no bf16 kernel (generation with bf16 weights is for the native backend). */
+  gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void {
+    this.js.gemmBf16(a, w, c, M, N, K);
+  }
+
   biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void {
     floats('biasAdd', x, bias); this.js.biasAdd(x, bias, rows, cols);
   }

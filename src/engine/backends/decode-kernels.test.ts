@@ -1,0 +1,66 @@
+// The decode kernels of every non-js backend and native CPU level against the js reference: products with a few
+// rows of A (GEMV paths: 1, 2, 3, 5, 8, 16 rows, register tiles specialized by row count, column splits over the
+// pool with odd tails), and the bf16-weight product gemmBf16 on odd shapes (K off every multiple of 32, the
+// widen-then-GEMM path past 16 rows) on the vdpbf16ps kernel where the CPU has it and on the plain path forced.
+// Leaves out the big GEMM shapes (backend-suite.test.ts).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend, GemmParams } from '../backend.ts';
+import { f32ToBf16 } from '../bf16.ts';
+import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
+import { availableBackends, loadBackend } from './index.ts';
+import { JsBackend } from './js-backend.ts';
+import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
+
+const js = new JsBackend();
+const next = uniforms(7);
+const random = (n: number) => randomBuffer(next, n);
+
+function backendsUnderTest(): [string, Backend][] {
+  const list: [string, Backend][] = [];
+  for (const name of availableBackends()) {
+    if (name === 'js') continue;
+    list.push([name, loadBackend(name)]);
+    if (name === 'native') {
+      const current = (loadBackend(name) as Backend & { cpu: string }).cpu;
+      for (const level of nativeCpuLevels()) if (level !== current) list.push([`native/${level}`, createNativeBackend(level)]);
+      const plain = createNativeBackend(undefined, { nativeBf16: false });
+      if ((loadBackend(name) as Backend & { bf16Kernel: string }).bf16Kernel !== plain.bf16Kernel) {
+        list.push([`native/${plain.cpu} bf16 ${plain.bf16Kernel}`, plain]);
+      }
+    }
+  }
+  return list;
+}
+
+for (const [label, backend] of backendsUnderTest()) {
+  describe(`decode kernels of ${label} match js`, () => {
+    it('gemm with a few rows of A: every row count the tiles specialize, threaded column splits, odd tails', () => {
+      // N and K large enough that the product goes to the pool (M N K >= 2^19) and off every multiple of 16 / 64
+      const shapes: [number, number, number][] = [[1, 777, 700], [2, 1000, 531], [3, 1031, 520], [5, 611, 1100],
+        [8, 450, 1030], [16, 260, 300], [1, 70, 33], [4, 2049, 257]];
+      for (const [M, N, K] of shapes) for (const transB of [false, true]) for (const beta of [0, 1]) {
+        const a = random(M * K), b = random(K * N);
+        const c = beta === 0 ? poisoned(M * N) : random(M * N);
+        const p: Omit<GemmParams, 'a' | 'b' | 'c'> = { M, N, K, transA: false, transB, alpha: 0.5, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+        const want = c.slice(), got = c.slice();
+        js.gemm({ ...p, a, b, c: want });
+        backend.gemm({ ...p, a, b, c: got });
+        assertClose(`gemm ${JSON.stringify(p)}`, got, want, 1e-5, 1e-5 * K);
+      }
+    });
+
+    it('gemmBf16: bf16(A) Wᵀ on odd shapes, GEMV and widen-then-GEMM paths, threaded, C overwritten', () => {
+      const shapes: [number, number, number][] = [[1, 1, 1], [1, 5, 31], [1, 777, 700], [2, 33, 33], [3, 1031, 520],
+        [5, 17, 95], [16, 300, 64], [17, 130, 70], [40, 257, 129], [1, 2049, 775], [0, 3, 4], [2, 0, 4], [2, 3, 0]];
+      for (const [M, N, K] of shapes) {
+        const a = random(M * K), w = f32ToBf16(random(N * K));
+        const want = poisoned(M * N), got = poisoned(M * N);
+        js.gemmBf16(a, w, want, M, N, K);
+        backend.gemmBf16(a, w, got, M, N, K);
+        assertClose(`gemmBf16 M ${M} N ${N} K ${K}`, got, want, 1e-5, 2e-6 * K);
+      }
+      assert.throws(() => backend.gemmBf16(random(6), new Uint16Array(5), new Float32Array(4), 2, 2, 3), /gemmBf16.*W/);
+    });
+  });
+}
