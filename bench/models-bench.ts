@@ -1,10 +1,12 @@
 // Generation benchmarks: sampling 64 new tokens for batch 16 on the reference tiny GPT with and without the KV cache
 // (as ../shared/anchors/torch_gpt_bench.py's sample()), and prefill/decode tokens/s of a GPT-2-small-sized model
-// (124M parameters, random weights) at batch 1 and 8, with the memory-bandwidth bound decode cannot beat.
+// (124M parameters, random weights) at batch 1 and 8, with the memory-bandwidth bound decode cannot beat; batch-1
+// decode with bf16 weights (toBf16Weights: half the bytes per token) measured interleaved with float32's.
 // Run directly: node --import tsx bench/models-bench.ts
 import { loadavg } from 'node:os';
 import { getBackend, noGrad, scope } from '../src/engine/index.ts';
 import { generate } from '../src/models/generate.ts';
+import { toBf16Weights } from '../src/models/bf16-weights.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { gpt2SmallConfig, tinyGptConfig } from '../src/models/presets.ts';
 import { Transformer } from '../src/models/transformer.ts';
@@ -62,20 +64,26 @@ export async function runModelsBench(): Promise<void> {
   console.log(`RESULT prefill_124m_tok_s_b1 ${(prefillT / (prefillMs / 1000)).toFixed(1)}   # ${(count / 1e6).toFixed(1)}M params, ${prefillT}-token prompt`);
 
   const decodeTokens = 32;
-  for (const batch of [1, 8]) {
-    const ms = sampleMs(model, batch, decodeTokens, true, 3);
-    const tokS = (batch * decodeTokens) / (ms / 1000);
-    console.log(`RESULT decode_124m_tok_s_b${batch} ${tokS.toFixed(1)}   # ${decodeTokens} tokens per sequence, KV cache, sampling included`);
-    if (batch === 1) {
-      // Each decode step streams every weight once: the blocks and the tied embedding (the LM head), float32.
-      const bytesPerStep = (count - config.maxPositions * config.hiddenSize) * 4;
-      const bandwidth = readBandwidthGBs();
-      const bound = (bandwidth * 1e9) / bytesPerStep;
-      console.log(`# decode b1: ${(bytesPerStep / 1e6).toFixed(0)} MB of weights per token; measured read bandwidth ${bandwidth.toFixed(1)} GB/s ` +
-        `→ bound ${bound.toFixed(1)} tok/s; running at ${((100 * tokS) / bound).toFixed(0)}% of it`);
-      console.log(`RESULT decode_124m_bandwidth_bound_tok_s ${bound.toFixed(1)}`);
-    }
-  }
+  // batch 1: float32 and bf16 weights alternately (a noisy neighbour then weighs on both), median of 3 each
+  const model16 = toBf16Weights(model);
+  const run = (m: Transformer) => () => generate(m, [[0]], { maxNewTokens: decodeTokens, seed: 1, useCache: true });
+  for (let i = 0; i < 2; i++) { run(model)(); run(model16)(); }
+  const times32: number[] = [], times16: number[] = [];
+  for (let i = 0; i < 3; i++) { times32.push(timeMs(run(model))); times16.push(timeMs(run(model16))); }
+  const tokS = decodeTokens / (median(times32) / 1000), tokS16 = decodeTokens / (median(times16) / 1000);
+  console.log(`RESULT decode_124m_tok_s_b1 ${tokS.toFixed(1)}   # ${decodeTokens} tokens per sequence, KV cache, sampling included`);
+  console.log(`RESULT decode_124m_tok_s_b1_bf16 ${tokS16.toFixed(1)}   # bf16 weights (${(backend as { bf16Kernel?: string }).bf16Kernel ?? backend.name} kernel), interleaved with the float32 runs`);
+  console.log(`RESULT ratio_decode_124m_b1_bf16_over_fp32 ${(tokS16 / tokS).toFixed(3)}`);
+  // Each decode step streams every weight once: the blocks and the tied embedding (the LM head), float32.
+  const bytesPerStep = (count - config.maxPositions * config.hiddenSize) * 4;
+  const bandwidth = readBandwidthGBs();
+  const bound = (bandwidth * 1e9) / bytesPerStep;
+  console.log(`# decode b1: ${(bytesPerStep / 1e6).toFixed(0)} MB of weights per token; measured read bandwidth ${bandwidth.toFixed(1)} GB/s ` +
+    `→ bound ${bound.toFixed(1)} tok/s; running at ${((100 * tokS) / bound).toFixed(0)}% of it (bf16: ${((100 * tokS16) / (2 * bound)).toFixed(0)}% of twice it)`);
+  console.log(`RESULT decode_124m_bandwidth_bound_tok_s ${bound.toFixed(1)}`);
+
+  const ms8 = sampleMs(model, 8, decodeTokens, true, 3);
+  console.log(`RESULT decode_124m_tok_s_b8 ${((8 * decodeTokens) / (ms8 / 1000)).toFixed(1)}   # ${decodeTokens} tokens per sequence, KV cache, sampling included`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

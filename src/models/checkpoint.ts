@@ -3,7 +3,8 @@
 // Leaves out: pytorch_model.bin (pickle), tokenizer files (tokenizer.ts), adapters (LoRA has its own files).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { parameter, type Tensor } from '../engine/index.ts';
+import { type Bf16Matrix, parameter, type Tensor } from '../engine/index.ts';
+import { bf16WeightNames, toBf16Matrix } from './bf16-weights.ts';
 import { configFromHf, configToHf, type TransformerConfig } from './config.ts';
 import { expectedParameters } from './parameters.ts';
 import { CheckpointError, openSafetensors, writeSafetensors, type SafetensorsReader, type StoredDtype, type TensorLike }
@@ -16,6 +17,7 @@ export const INDEX_FILE = 'model.safetensors.index.json';
 export interface PretrainedModel {
   config: TransformerConfig;
   parameters: Map<string, Tensor>;   // our names (expectedParameters), float32, requiresGrad
+  bf16Weights: Map<string, Bf16Matrix>; // with weights 'bf16': the matrices, (out, in), not in `parameters`; else empty
   warnings: string[];                // extra tensors ignored, tied lm_head dropped, ...
   files: string[];                   // weight files read
 }
@@ -79,11 +81,17 @@ function summarize(names: string[], why: string): string[] {
     `${members.length === 1 ? members[0] : `${pattern} (${members.length} tensors)`}: ${why}`);
 }
 
+export interface LoadOptions {
+  /** 'bf16': matrices read as bf16 for generation (a BF16 file's bytes as they are, no float32 copy); default float32 */
+  weights?: 'float32' | 'bf16';
+}
+
 /**
  * Loads a checkpoint folder. Every tensor the config implies must be present with its exact shape (else a
  * CheckpointError naming file, tensor, expected and found shape); tensors it does not use are listed in `warnings`.
+ * With `weights: 'bf16'` the matrices come back in `bf16Weights` (for `new Transformer(config, parameters, bf16Weights)`).
  */
-export function loadPretrained(dir: string): PretrainedModel {
+export function loadPretrained(dir: string, options: LoadOptions = {}): PretrainedModel {
   const configPath = join(dir, CONFIG_FILE);
   const config = configFromHf(readJson(configPath), configPath);
   const expected = expectedParameters(config);
@@ -117,6 +125,8 @@ export function loadPretrained(dir: string): PretrainedModel {
     }
 
     const parameters = new Map<string, Tensor>();
+    const bf16Weights = new Map<string, Bf16Matrix>();
+    const inBf16 = options.weights === 'bf16' ? bf16WeightNames(config) : new Set<string>();
     for (const [name, shape] of expected) {
       const found = located.get(name);
       if (!found) {
@@ -128,7 +138,8 @@ export function loadPretrained(dir: string): PretrainedModel {
         throw new CheckpointError(found.reader.path, found.stored,
           `shape [${info.shape.join(', ')}] does not match [${shape.join(', ')}] expected from ${configPath}`);
       }
-      parameters.set(name, parameter(found.reader.read(found.stored).data, shape, name));
+      if (inBf16.has(name)) bf16Weights.set(name, toBf16Matrix(config, name, found.reader.readBf16(found.stored), shape));
+      else parameters.set(name, parameter(found.reader.read(found.stored).data, shape, name));
     }
 
     const warnings: string[] = [];
@@ -137,7 +148,7 @@ export function loadPretrained(dir: string): PretrainedModel {
       warnings.push(`${tiedHead[0]}: ignored, tie_word_embeddings is true so the output layer is the token embedding`);
     }
     warnings.push(...summarize(extras.filter((n) => !tiedHead.includes(n)), 'not used by this config, ignored'));
-    return { config, parameters, warnings, files };
+    return { config, parameters, bf16Weights, warnings, files };
   } finally {
     for (const reader of readers.values()) reader.close();
   }

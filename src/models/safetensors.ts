@@ -194,6 +194,19 @@ export class SafetensorsReader {
     return { dtype: info.dtype, shape: [...info.shape], data };
   }
 
+  /**
+   * Reads one tensor as bfloat16 bits: a BF16 tensor's bytes go straight into the result (no float32 copy); F32 and
+   * F16 ones are converted (round to nearest even) through a float32 buffer of that one tensor.
+   */
+  readBf16(name: string): Uint16Array {
+    const info = this.info(name);
+    if (this.fd === null) throw new CheckpointError(this.path, name, 'reader is closed');
+    if (info.dtype !== 'BF16') return f32ToBf16(this.read(name).data);
+    const bits = new Uint16Array(elementCount(info.shape));
+    readFully(this.fd, new Uint8Array(bits.buffer), this.dataStart + info.begin, this.path, name);
+    return bits;
+  }
+
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
