@@ -7,41 +7,18 @@ import { computeAdvantages, whitenAdvantages } from './advantages.ts';
 import { makeKlController, type KlController } from './kl-control.ts';
 import { entropyBonus, grpoLoss, klRewardPenalty, policyGradientLoss, ppoPolicyLoss, ppoValueLoss } from './losses.ts';
 import { ScalarHead } from '../models/heads.ts';
+import { policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
 import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
 import { maskedMeanValue, type TokenAggregation } from './token-aggregation.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
-export type PolicyGradientAlgorithm = 'reinforce' | 'rloo' | 'grpo' | 'ppo';
-
-export interface PolicyGradientConfig {
-  algorithm: PolicyGradientAlgorithm;
-  promptsPerStep: number;        // distinct prompts per step
-  groupSize: number;             // samples per prompt (G); RLOO and GRPO need ≥ 2
-  maxNewTokens: number;
-  temperature: number;           // 1 keeps the sampler's log-probs exactly π_old
-  stopToken: number | null;
-  learningRate: number;
-  maxGradNorm: number;
-  epochs: number;                // passes over the rollout (PPO/GRPO; REINFORCE/RLOO use 1)
-  minibatches: number;           // optimizer steps per epoch
-  clipLow: number;               // PPO/GRPO ratio clip ε_low
-  clipHigh: number;              // ε_high
-  aggregation: TokenAggregation | null; // null: the algorithm's own (reinforce/rloo: seq-mean-token-sum, grpo: seq-mean-token-mean, ppo: token-mean)
-  klCoef: number;                // β: KL penalty in the reward (reinforce/rloo/ppo, k1) or KL loss term (grpo, k3)
-  klTarget: number | null;       // adaptive β toward this KL per sequence (Ziegler et al. 2019); null = fixed β
-  klHorizon: number;
-  entropyCoef: number;
-  valueCoef: number;             // PPO value-loss weight
-  valueClip: number;
-  gamma: number;
-  lambda: number;
-  seed: number;
-}
+export { policyGradientConfig, policyGradientConfigSchema, type PolicyGradientAlgorithm, type PolicyGradientConfig,
+  type PolicyGradientConfigInput } from './policy-gradient-config.ts';
 
 export interface PolicyGradientSetup {
-  config: PolicyGradientConfig;
+  config: PolicyGradientConfig;                    // parsed by policyGradientConfigSchema (checked again here)
   policy: Transformer;
   reference: Transformer;                          // frozen π_ref (frozenCopy(policy) before training)
   trainable?: Map<string, Tensor>;                 // default: every policy parameter
@@ -54,6 +31,11 @@ export interface PolicyGradientSetup {
 const DEFAULT_AGGREGATION: Record<PolicyGradientAlgorithm, TokenAggregation> = {
   reinforce: 'seq-mean-token-sum', rloo: 'seq-mean-token-sum', grpo: 'seq-mean-token-mean', ppo: 'token-mean',
 };
+
+/** The trainer's own keys of a config that may carry more (a CLI run config). */
+function trainerKeys(config: PolicyGradientConfig): PolicyGradientConfig {
+  return Object.fromEntries(Object.keys(policyGradientShape).map((key) => [key, config[key as keyof PolicyGradientConfig]])) as PolicyGradientConfig;
+}
 
 /** Rows of a batch, copied (minibatches). */
 function rows(source: Float32Array, index: number[], T: number): Float32Array {
@@ -74,9 +56,8 @@ export class PolicyGradientTrainer {
   baseline: number | undefined = undefined;
 
   constructor(readonly setup: PolicyGradientSetup) {
-    this.config = setup.config;
+    this.config = policyGradientConfig(trainerKeys(setup.config)); // a hand-built config meets the schema's checks too
     const c = this.config;
-    if ((c.algorithm === 'rloo' || c.algorithm === 'grpo') && c.groupSize < 2) throw new Error(`${c.algorithm} needs groupSize ≥ 2`);
     this.trainable = selectTrainable(setup.policy, { lora: setup.lora, trainable: setup.trainable, seed: c.seed }).trainable;
     this.valueHead = c.algorithm === 'ppo' ? new ScalarHead(setup.policy.config.hiddenSize, { name: 'value_head', bias: true }) : null;
     this.valueHead?.weight.data.fill(0);                    // zero-initialised: values start neutral

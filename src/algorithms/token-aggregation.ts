@@ -10,7 +10,8 @@ import { mul, sum, tensor, where, type Tensor } from '../engine/index.ts';
  * - 'seq-mean-token-sum': mean over non-empty sequences of each sequence's token sum (REINFORCE on log π(y|x)).
  * - 'seq-mean-token-sum-norm': Σ mask·loss / (B · normLength) — Dr. GRPO: a constant divisor removes the bias.
  */
-export type TokenAggregation = 'token-mean' | 'seq-mean-token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-sum-norm';
+export const TOKEN_AGGREGATIONS = ['token-mean', 'seq-mean-token-mean', 'seq-mean-token-sum', 'seq-mean-token-sum-norm'] as const;
+export type TokenAggregation = (typeof TOKEN_AGGREGATIONS)[number];
 
 /** Constant weights (B·T) for one aggregation: the loss is Σ weights ⊙ loss. */
 export function aggregationWeights(mask: Float32Array, B: number, T: number, mode: TokenAggregation,

@@ -92,8 +92,7 @@ function pgTrainer(config: PgRunConfig): Built {
     decode: (ids: Int32Array) => checkpoint.tokenizer.decode(ids, { skipSpecialTokens: true }), stopToken: checkpoint.tokenizer.eosTokenId,
   };
   const trainer = new PolicyGradientTrainer({
-    config: { ...config, maxNewTokens: text ? config.maxNewTokens : RESPONSE_DIGITS + 1, temperature: 1, stopToken: text ? text.stopToken : EOS,
-      clipLow: 0.2, clipHigh: 0.2, aggregation: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95 },
+    config: { ...config, maxNewTokens: text ? config.maxNewTokens : RESPONSE_DIGITS + 1, stopToken: text ? text.stopToken : EOS },
     policy, reference: frozenCopy(base), prompts: text ? text.prompts : PROMPTS, decode: text ? text.decode : decodeDigits,
     reward: text ? text.reward : programmaticReward('sorted-digits', sortedReward), lora: config.lora,
   });

@@ -5,6 +5,7 @@
 import { parse } from 'yaml';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { checkPolicyGradient, policyGradientShape, resolveEpochs } from '../algorithms/policy-gradient-config.ts';
 
 const common = {
   steps: z.number().int().min(1).describe('optimizer steps (pg, online dpo: iterations)'),
@@ -25,28 +26,25 @@ const lora = z.strictObject({
   targets: z.array(z.string()).min(1).default(['c_attn', 'c_proj', 'c_fc']).describe('projection names to adapt (PEFT target_modules)'),
 }).nullable().default(null).describe('train only LoRA adapters (base frozen); null = full fine-tuning');
 
+const { stopToken: _stopToken, ...policyGradientKnobs } = policyGradientShape; // the stop token is the model's EOS
+
+/** The trainer's knobs (algorithms/policy-gradient-config.ts: defaults and descriptions) plus the run's own keys. */
 export const pgConfigSchema = z.strictObject({
   runDir: z.string().default('runs/pg').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
   ...common,
+  ...policyGradientKnobs,
+  seed: common.seed,
   steps: common.steps.default(40),
-  algorithm: z.enum(['reinforce', 'rloo', 'grpo', 'ppo']).default('grpo').describe('policy-gradient algorithm'),
-  promptsPerStep: z.number().int().min(1).default(4).describe('distinct prompts per step'),
-  groupSize: z.number().int().min(2).default(8).describe('completions sampled per prompt (G)'),
-  learningRate: z.number().positive().default(5e-3).describe('AdamW learning rate'),
-  klCoef: z.number().min(0).default(0.05).describe('β of the KL penalty (reward shaping) or KL loss (grpo)'),
-  klTarget: z.number().positive().nullable().default(null).describe('adaptive β toward this KL per sequence; null = fixed'),
   maxKl: z.number().positive().default(25).describe('stop the run when KL to the reference exceeds this'),
-  epochs: z.number().int().min(1).default(2).describe('passes over each rollout (ppo/grpo)'),
   prompts: z.string().nullable().default(null).describe('checkpoint models: prompts JSONL ({"prompt"} or {"messages"} rendered with the chat template)'),
   reward: z.discriminatedUnion('name', [
     z.strictObject({ name: z.literal('length-window'), min: z.number().int().min(0), max: z.number().int().min(0) }),
     z.strictObject({ name: z.literal('contains'), text: z.string().min(1) }),
     z.strictObject({ name: z.literal('regex'), pattern: z.string().min(1), flags: z.string().optional() }),
   ]).nullable().default(null).describe('checkpoint models: programmatic text reward (length-window {min,max} chars, contains {text}, regex {pattern,flags})'),
-  maxNewTokens: z.number().int().min(1).default(32).describe('checkpoint models: tokens sampled per response (builtin: 7)'),
-  minibatches: z.number().int().min(1).default(2).describe('optimizer steps per epoch'),
+  maxNewTokens: policyGradientKnobs.maxNewTokens.describe('checkpoint models: tokens sampled per response at most (builtin: the digit task\'s 6 digits + EOS)'),
   lora,
-});
+}).superRefine(checkPolicyGradient).transform(resolveEpochs);
 
 export const sftConfigSchema = z.strictObject({
   runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
