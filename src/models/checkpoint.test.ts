@@ -1,7 +1,7 @@
 // Checkpoint folders: round trips for both families (F32 exact, BF16 within rounding, sharded), GPT-2 names with
 // the `transformer.` prefix, tied heads and extra tensors as warnings, and missing/misshapen tensors as errors.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -45,6 +45,15 @@ function expectError(fn: () => unknown, pattern: RegExp, ...mentions: string[]):
   });
 }
 
+/** The dtype of every tensor in a folder's *.safetensors files, from their JSON headers. */
+function readSafetensorsHeader(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).flatMap((file) => {
+    const bytes = readFileSync(join(dir, file)), length = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Record<string, { dtype?: string }>;
+    return Object.entries(header).filter(([name]) => name !== '__metadata__').map(([, info]) => info.dtype ?? '?');
+  });
+}
+
 /** Rewrites a folder's model.safetensors with renamed / added / removed tensors. */
 function rewrite(dir: string, edit: (tensors: Map<string, TensorLike>) => Map<string, TensorLike>): void {
   const { tensors } = readSafetensors(join(dir, WEIGHTS_FILE));
@@ -67,6 +76,19 @@ describe('checkpoint round trip', () => {
       assertSameParameters(loadPretrained(bf16).parameters, parameters, roundToBf16);
     });
   }
+
+  it('config.json names the dtype the weights were written in (torch_dtype="auto" loads them as that)', () => {
+    const parameters = initParameters(gpt2 as TransformerConfig, 7);
+    for (const [dtype, torchDtype] of [['F32', 'float32'], ['F16', 'float16'], ['BF16', 'bfloat16']] as const) {
+      for (const config of [gpt2, llama] as TransformerConfig[]) {
+        const dir = freshDir();
+        savePretrained(dir, config, config === gpt2 ? parameters : initParameters(config, 7), { dtype, maxShardBytes: dtype === 'F16' ? 4096 : undefined });
+        assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).torch_dtype, torchDtype, `${config.family} ${dtype}`);
+        const header = readSafetensorsHeader(dir);
+        assert.ok(header.every((d) => d === dtype), `${config.family}: weights stored as ${dtype}`);
+      }
+    }
+  });
 
   it('sharded: several files and an index, loaded back exactly', () => {
     const parameters = initParameters(llama, 3);

@@ -184,7 +184,7 @@ export function savePretrained(dir: string, config: TransformerConfig, parameter
   for (const [name, t] of parameters) if (!ordered.has(name)) ordered.set(name, t);
 
   mkdirSync(dir, { recursive: true });
-  writeTextAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(configToHf(config), null, 2)}\n`);
+  writeTextAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(configToHf(config, dtype), null, 2)}\n`);
   const bytesPer = dtype === 'F32' ? 4 : 2;
   const shards: Map<string, TensorLike>[] = [new Map()];
   let shardBytes = 0, totalBytes = 0;

@@ -2,6 +2,7 @@
 // `config.json` (GPT-2 field names, and Llama/Qwen2/Mistral/SmolLM field names). Validated with zod.
 // Leaves out: sliding-window attention, rope scaling types other than Llama-3's, MoE and multimodal configs.
 import { z } from 'zod';
+import type { StoredDtype } from './safetensors.ts';
 
 export type ModelFamily = 'gpt2' | 'llama';
 export type Activation = 'gelu_tanh' | 'silu';
@@ -172,15 +173,18 @@ export function configFromHf(json: unknown, source = 'config.json'): Transformer
   });
 }
 
+const TORCH_DTYPE: Record<StoredDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
 /** Writes a config.json object Hugging Face transformers loads (GPT2LMHeadModel or LlamaForCausalLM/Qwen2ForCausalLM). */
-export function configToHf(config: TransformerConfig): Record<string, unknown> {
+export function configToHf(config: TransformerConfig, storedDtype: StoredDtype): Record<string, unknown> {
+  const torch_dtype = TORCH_DTYPE[storedDtype]; // the weights' dtype: torch_dtype="auto" loads them as this
   const ids = { bos_token_id: config.bosTokenId ?? undefined, eos_token_id: config.eosTokenId ?? undefined };
   if (config.family === 'gpt2') {
     return {
       architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: config.vocabSize, n_embd: config.hiddenSize,
       n_layer: config.numLayers, n_head: config.numHeads, n_positions: config.maxPositions, n_ctx: config.maxPositions,
       n_inner: config.intermediateSize, layer_norm_epsilon: config.normEps, activation_function: 'gelu_new',
-      tie_word_embeddings: config.tieWordEmbeddings, torch_dtype: 'float32', ...ids,
+      tie_word_embeddings: config.tieWordEmbeddings, torch_dtype, ...ids,
     };
   }
   const architecture = config.modelType === 'qwen2' ? 'Qwen2ForCausalLM' : config.modelType === 'mistral' ? 'MistralForCausalLM' : 'LlamaForCausalLM';
@@ -195,7 +199,7 @@ export function configToHf(config: TransformerConfig): Record<string, unknown> {
       original_max_position_embeddings: config.ropeScaling.originalMaxPositions,
     },
     tie_word_embeddings: config.tieWordEmbeddings, hidden_act: 'silu', mlp_bias: config.mlpBias,
-    torch_dtype: 'float32', ...ids,
+    torch_dtype, ...ids,
   };
   // Qwen2 always has q/k/v biases and no attention_bias field; Llama spells them with attention_bias.
   if (config.modelType !== 'qwen2') out.attention_bias = config.qkvBias;
