@@ -2,7 +2,7 @@
 // tokens, rollout through the KV cache, timed per stage. 64 new tokens after a 4-token prompt need 68 positions, more
 // than the preset's 64-token context, so the bench builds it with maxPositions 128 (n_positions = 128).
 import { frozenCopy } from '../src/algorithms/reference-model.ts';
-import { PolicyGradientTrainer } from '../src/algorithms/policy-gradient-trainer.ts';
+import { policyGradientConfig, PolicyGradientTrainer } from '../src/algorithms/policy-gradient-trainer.ts';
 import { programmaticReward } from '../src/algorithms/reward-sources.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { tinyGptConfig } from '../src/models/presets.ts';
@@ -13,11 +13,8 @@ export async function runGrpoBench(): Promise<void> {
   const policy = new Transformer(config, initParameters(config, 1));
   const prompts = Array.from({ length: 8 }, (_, i) => ({ text: `p${i}`, tokens: Int32Array.from([1, 2 + i, 3 + i, 4 + i]) }));
   const trainer = new PolicyGradientTrainer({
-    config: {
-      algorithm: 'grpo', promptsPerStep: 8, groupSize: 8, maxNewTokens: 64, temperature: 1, stopToken: null,
-      learningRate: 1e-5, maxGradNorm: 1, epochs: 1, minibatches: 1, clipLow: 0.2, clipHigh: 0.2, aggregation: null,
-      klCoef: 0.04, klTarget: null, klHorizon: 10000, entropyCoef: 0, valueCoef: 0, valueClip: 0.2, gamma: 1, lambda: 1, seed: 1,
-    },
+    config: policyGradientConfig({ algorithm: 'grpo', promptsPerStep: 8, groupSize: 8, maxNewTokens: 64, learningRate: 1e-5,
+      epochs: 1, minibatches: 1, klCoef: 0.04, klHorizon: 10000, seed: 1 }),
     policy, reference: frozenCopy(policy), prompts, decode: (ids) => Array.from(ids).join(' '),
     reward: programmaticReward('even-tokens', (_p, response) => response.split(' ').filter((t) => Number(t) % 2 === 0).length / 64),
   });

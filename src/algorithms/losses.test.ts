@@ -6,8 +6,9 @@ import { backward, parameter, Rng, setPoisoning, tensor, type Tensor } from '../
 import { gradcheck } from '../engine/testing/gradcheck.ts';
 import {
   bradleyTerryLoss, dpoLoss, entropyBonus, grpoLoss, ipoLoss, klLoss, klPerToken, klRewardPenalty, policyGradientLoss,
-  ppoPolicyLoss, ppoValueLoss, reinforceLoss, rlooLoss, type KlEstimator,
+  ppoPolicyLoss, ppoValueLoss, type KlEstimator,
 } from './losses.ts';
+import { computeAdvantages } from './advantages.ts';
 import { aggregateTokens, type TokenAggregation } from './token-aggregation.ts';
 
 setPoisoning(true);
@@ -186,8 +187,8 @@ describe('PPO', () => {
     const empty = constant(new Float32Array(B * T), [B, T]);
     const logprobs = randn([B, T], 40, 1, 50), values = randn([B, T], 41, 1e3);
     const garbage = constant(f64(randn([B, T], 42, 1e3)), [B, T]);
-    assertZeroLossZeroGrad(ppoPolicyLoss(logprobs, garbage, garbage, empty).loss, [logprobs], 'ppo');
-    assertZeroLossZeroGrad(ppoValueLoss(values, garbage, garbage, empty).loss, [values], 'value');
+    assertZeroLossZeroGrad(ppoPolicyLoss(logprobs, garbage, garbage, empty, { clipLow: 0.2, clipHigh: 0.2, aggregation: 'token-mean' }).loss, [logprobs], 'ppo');
+    assertZeroLossZeroGrad(ppoValueLoss(values, garbage, garbage, empty, 0.2).loss, [values], 'value');
   });
 });
 
@@ -201,28 +202,31 @@ describe('GRPO, RLOO, REINFORCE', () => {
       const surrogate = ppo64(f64(logprobs), f64(old), tokenAdv, f64(mask), 0.2, 0.2, mode).loss;
       const k3 = f64(logprobs).map((l, i) => Math.exp(ref.data[i] - l) - (ref.data[i] - l) - 1);
       const expected = surrogate + 0.04 * aggregate64(k3, f64(mask), mode);
-      close(grpoLoss(logprobs, old, ref, adv, mask, { aggregation: mode }).loss.item(), expected, `grpo ${mode}`);
-      noGradFailures((x) => grpoLoss(x, old, ref, adv, mask, { aggregation: mode }).loss, [logprobs], 'grpo');
+      close(grpoLoss(logprobs, old, ref, adv, mask, { clipLow: 0.2, clipHigh: 0.2, klCoef: 0.04, aggregation: mode }).loss.item(), expected, `grpo ${mode}`);
+      noGradFailures((x) => grpoLoss(x, old, ref, adv, mask, { clipLow: 0.2, clipHigh: 0.2, klCoef: 0.04, aggregation: mode }).loss, [logprobs], 'grpo');
     }
   });
-  test('REINFORCE and RLOO losses match float64 (sequence log-prob form)', () => {
+  test('REINFORCE and RLOO (advantages.ts baselines + policyGradientLoss) match float64 (sequence log-prob form)', () => {
     const mask = responseMask(), logprobs = randn([B, T], 60, 0.5, -2);
     const rewards = Float32Array.from([1, 0, 0.5, 2, -1, 0.25]);
     const seqLogp = (b: number) => { let s = 0; for (let t = 0; t < T; t++) if (mask.data[b * T + t]) s += logprobs.data[b * T + t]; return s; };
     const live = [0, 1, 3, 4, 5]; // row 2 is empty
     const reinforce64 = -live.reduce((a, b) => a + (rewards[b] - 0.4) * seqLogp(b), 0) / live.length;
-    close(reinforceLoss(logprobs, rewards, 0.4, mask).item(), reinforce64, 'reinforce');
+    const pg = (x: Tensor, name: 'reinforce' | 'rloo') => policyGradientLoss(x, constant(computeAdvantages(name,
+      { rewards, mask: mask.data, T, groupSize: 3, baseline: 0.4 }).advantages, [B, T]), mask, 'seq-mean-token-sum');
+    close(pg(logprobs, 'reinforce').item(), reinforce64, 'reinforce');
     const loo = (b: number) => { const g = Math.floor(b / 3) * 3; let s = 0; for (let i = g; i < g + 3; i++) if (i !== b) s += rewards[i]; return rewards[b] - s / 2; };
     const rloo64 = -live.reduce((a, b) => a + loo(b) * seqLogp(b), 0) / live.length;
-    close(rlooLoss(logprobs, rewards, 3, mask).item(), rloo64, 'rloo');
-    noGradFailures((x) => rlooLoss(x, rewards, 3, mask), [logprobs], 'rloo');
+    close(pg(logprobs, 'rloo').item(), rloo64, 'rloo');
+    noGradFailures((x) => pg(x, 'rloo'), [logprobs], 'rloo');
   });
   test('every token masked gives 0 and zero gradient', () => {
     const empty = constant(new Float32Array(B * T), [B, T]);
     const logprobs = randn([B, T], 70, 1, 50), ref = constant(f64(randn([B, T], 71, 1, -50)), [B, T]);
-    assertZeroLossZeroGrad(grpoLoss(logprobs, ref, ref, constant(new Float32Array(B).fill(1), [B]), empty).loss, [logprobs], 'grpo');
+    assertZeroLossZeroGrad(grpoLoss(logprobs, ref, ref, constant(new Float32Array(B).fill(1), [B]), empty,
+      { clipLow: 0.2, clipHigh: 0.2, klCoef: 0.04, aggregation: 'seq-mean-token-mean' }).loss, [logprobs], 'grpo');
     const lp2 = randn([B, T], 72);
-    assertZeroLossZeroGrad(policyGradientLoss(lp2, constant(new Float32Array(B).fill(1), [B]), empty), [lp2], 'pg');
+    assertZeroLossZeroGrad(policyGradientLoss(lp2, constant(new Float32Array(B).fill(1), [B]), empty, 'seq-mean-token-sum'), [lp2], 'pg');
   });
 });
 

@@ -110,10 +110,11 @@ export interface PolicyLossResult {
   approxKl: number;      // mean over unmasked tokens of ½(log π − log π_old)², a k2 estimate of KL(π_old‖π)
 }
 
+// No defaults here: the trainer's knobs (ε, β, value clip, aggregation) have theirs in policy-gradient-config.ts only.
 export interface PpoClipOptions {
-  clipLow?: number;      // ε_low, ratio floor 1 − ε_low (default 0.2)
-  clipHigh?: number;     // ε_high, ratio ceiling 1 + ε_high (default ε_low; DAPO's clip-higher sets it larger)
-  aggregation?: TokenAggregation; // default 'token-mean'
+  clipLow: number;       // ε_low, ratio floor 1 − ε_low
+  clipHigh: number;      // ε_high, ratio ceiling 1 + ε_high (DAPO's clip-higher sets it above ε_low)
+  aggregation: TokenAggregation;
   normLength?: number;   // divisor for 'seq-mean-token-sum-norm'
 }
 
@@ -122,15 +123,15 @@ export interface PpoClipOptions {
  *   loss_t = max(−A_t·r_t, −A_t·clip(r_t, 1 − ε_low, 1 + ε_high)), aggregated over the mask.
  */
 export function ppoPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor,
-  options: PpoClipOptions = {}): PolicyLossResult {
-  const clipLow = options.clipLow ?? 0.2, clipHigh = options.clipHigh ?? clipLow;
+  options: PpoClipOptions): PolicyLossResult {
+  const { clipLow, clipHigh } = options;
   const zero = tensor([0], []);
   const logRatio = clamp(where(mask, sub(logprobs, oldLogprobs), zero), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT); // (B, T)
   const ratio = exp(logRatio);                                                         // (B, T)
   const unclipped = neg(mul(advantages, ratio));                                       // (B, T)
   const clipped = neg(mul(advantages, clamp(ratio, 1 - clipLow, 1 + clipHigh)));      // (B, T)
   const perToken = maximum(unclipped, clipped);                                        // (B, T)
-  const loss = aggregateTokens(perToken, mask, options.aggregation ?? 'token-mean', options.normLength);
+  const loss = aggregateTokens(perToken, mask, options.aggregation, options.normLength);
   const m = mask.data, L = logRatio.data;
   const clipFraction = fraction((i) => clipped.data[i] > unclipped.data[i], m);
   let kl = 0, n = 0;
@@ -142,7 +143,7 @@ export function ppoPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages:
  * PPO clipped value loss (as in OpenAI baselines / OpenRLHF ValueLoss), per token:
  *   v_clip = v_old + clip(v − v_old, −ε, ε);  loss_t = ½·max((v − R)², (v_clip − R)²).
  */
-export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, clipRange = 0.2,
+export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, clipRange: number,
   aggregation: TokenAggregation = 'token-mean'): { loss: Tensor; clipFraction: number } {
   const clippedValues = add(oldValues, clamp(sub(values, oldValues), -clipRange, clipRange)); // (B, T)
   const unclippedError = square(sub(values, returns));                                    // (B, T)
@@ -153,7 +154,7 @@ export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor,
 }
 
 export interface GrpoOptions extends PpoClipOptions {
-  klCoef?: number;          // β of the KL loss term (default 0.04 as in the paper; 0 turns it off)
+  klCoef: number;           // β of the KL loss term (the paper uses 0.04; 0 turns it off)
   klEstimator?: KlEstimator; // default 'k3', the paper's unbiased estimator
 }
 
@@ -164,13 +165,12 @@ export interface GrpoOptions extends PpoClipOptions {
  * The paper's aggregation is 'seq-mean-token-mean'; DAPO uses 'token-mean'; Dr. GRPO 'seq-mean-token-sum-norm'.
  */
 export function grpoLoss(logprobs: Tensor, oldLogprobs: Tensor, referenceLogprobs: Tensor | null,
-  sequenceAdvantages: Tensor, mask: Tensor, options: GrpoOptions = {}): PolicyLossResult & { kl: number } {
+  sequenceAdvantages: Tensor, mask: Tensor, options: GrpoOptions): PolicyLossResult & { kl: number } {
   const [B, T] = logprobs.shape;
-  const aggregation = options.aggregation ?? 'seq-mean-token-mean';
+  const { aggregation, klCoef } = options;
   const tokenAdvantages = mul(sequenceAdvantages.rank === 1 ? tensorColumn(sequenceAdvantages, B) : sequenceAdvantages,
     tensor(new Float32Array(B * T).fill(1), [B, T]));                                   // (B, T)
   const policy = ppoPolicyLoss(logprobs, oldLogprobs, tokenAdvantages, mask, { ...options, aggregation });
-  const klCoef = options.klCoef ?? 0.04;
   if (!referenceLogprobs || klCoef === 0) return { ...policy, kl: 0 };
   const kl = klLoss(logprobs, referenceLogprobs, mask, options.klEstimator ?? 'k3', aggregation, options.normLength);
   return { ...policy, loss: add(policy.loss, mulScalar(kl, klCoef)), kl: kl.item() };
@@ -183,34 +183,12 @@ function tensorColumn(x: Tensor, B: number): Tensor {
 /**
  * Policy-gradient loss for REINFORCE / RLOO (Williams 1992; RLOO arXiv 2402.14740): loss = −agg(A_bt · log π_θ(a_t)).
  * With 'seq-mean-token-sum' and a sequence advantage this is −mean_b A_b·log π_θ(y_b | x_b), the paper's form.
+ * The advantages (moving-average baseline, leave-one-out) come from advantages.ts.
  */
-export function policyGradientLoss(logprobs: Tensor, advantages: Tensor, mask: Tensor,
-  aggregation: TokenAggregation = 'seq-mean-token-sum'): Tensor {
+export function policyGradientLoss(logprobs: Tensor, advantages: Tensor, mask: Tensor, aggregation: TokenAggregation): Tensor {
   const [B] = logprobs.shape;
   const A = advantages.rank === 1 ? tensorColumn(advantages, B) : advantages; // (B, 1) or (B, T)
   return neg(aggregateTokens(mul(logprobs, A), mask, aggregation));           // ()
-}
-
-/** REINFORCE with a baseline b (e.g. a moving average of rewards): A_b = R_b − b, then policyGradientLoss. */
-export function reinforceLoss(logprobs: Tensor, rewards: Float32Array, baseline: number, mask: Tensor,
-  aggregation: TokenAggregation = 'seq-mean-token-sum'): Tensor {
-  const advantages = rewards.map((r) => r - baseline);                        // (B,)
-  return policyGradientLoss(logprobs, tensor(advantages, [rewards.length]), mask, aggregation);
-}
-
-/**
- * RLOO (arXiv 2402.14740): k samples per prompt, consecutive in the batch; each one's baseline is the mean reward of
- * the other k − 1: A_i = R_i − (Σ_j R_j − R_i)/(k − 1) = k/(k − 1)·(R_i − mean_j R_j).
- */
-export function rlooLoss(logprobs: Tensor, rewards: Float32Array, groupSize: number, mask: Tensor,
-  aggregation: TokenAggregation = 'seq-mean-token-sum'): Tensor {
-  const advantages = new Float32Array(rewards.length);                        // (B,)
-  for (let g = 0; g < rewards.length; g += groupSize) {
-    let total = 0;
-    for (let i = 0; i < groupSize; i++) total += rewards[g + i];
-    for (let i = 0; i < groupSize; i++) advantages[g + i] = rewards[g + i] - (total - rewards[g + i]) / (groupSize - 1);
-  }
-  return policyGradientLoss(logprobs, tensor(advantages, [rewards.length]), mask, aggregation);
 }
 
 // ------------------------------------------------------------------------------------------------- KL and entropy

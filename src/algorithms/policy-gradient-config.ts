@@ -3,7 +3,7 @@
 // Epochs: PPO and GRPO reuse a rollout through the importance ratio π_θ/π_old; REINFORCE and RLOO have no ratio, so
 // a second pass would be an off-policy update with an on-policy estimator — the schema rejects epochs > 1 for them.
 import { z } from 'zod';
-import { TOKEN_AGGREGATIONS } from './token-aggregation.ts';
+import { TOKEN_AGGREGATIONS, type TokenAggregation } from './token-aggregation.ts';
 
 export const POLICY_GRADIENT_ALGORITHMS = ['reinforce', 'rloo', 'grpo', 'ppo'] as const;
 export type PolicyGradientAlgorithm = (typeof POLICY_GRADIENT_ALGORITHMS)[number];
@@ -11,8 +11,13 @@ export type PolicyGradientAlgorithm = (typeof POLICY_GRADIENT_ALGORITHMS)[number
 /** Algorithms whose loss has no importance ratio: exactly one pass over each rollout. */
 export const RATIO_FREE: ReadonlySet<PolicyGradientAlgorithm> = new Set(['reinforce', 'rloo']);
 
-/** Passes over a rollout when `epochs` is left null: 2 for the ratio-clipped losses, 1 for the ratio-free ones. */
-const DEFAULT_EPOCHS: Record<PolicyGradientAlgorithm, number> = { reinforce: 1, rloo: 1, grpo: 2, ppo: 2 };
+/** What `epochs: null` and `aggregation: null` resolve to, per algorithm (the schema's descriptions say the same). */
+const ALGORITHM_DEFAULTS: Record<PolicyGradientAlgorithm, { epochs: number; aggregation: TokenAggregation }> = {
+  reinforce: { epochs: 1, aggregation: 'seq-mean-token-sum' },   // −mean_b A_b·log π(y_b|x_b), the papers' form
+  rloo: { epochs: 1, aggregation: 'seq-mean-token-sum' },
+  grpo: { epochs: 2, aggregation: 'seq-mean-token-mean' },       // DeepSeekMath
+  ppo: { epochs: 2, aggregation: 'token-mean' },
+};
 
 export const policyGradientShape = {
   algorithm: z.enum(POLICY_GRADIENT_ALGORITHMS).default('grpo').describe('policy-gradient algorithm'),
@@ -41,7 +46,7 @@ export const policyGradientShape = {
   seed: z.number().int().default(7).describe('seed of sampling and minibatch order'),
 };
 
-type Knobs = { algorithm: PolicyGradientAlgorithm; groupSize: number; epochs: number | null };
+type Knobs = { algorithm: PolicyGradientAlgorithm; groupSize: number; epochs: number | null; aggregation: TokenAggregation | null };
 
 /** The cross-key checks of the schema: a group for rloo/grpo, one pass for the ratio-free losses. */
 export function checkPolicyGradient(config: Knobs, context: z.RefinementCtx): void {
@@ -54,14 +59,15 @@ export function checkPolicyGradient(config: Knobs, context: z.RefinementCtx): vo
   }
 }
 
-/** Resolves `epochs: null` to the algorithm's own number of passes. */
-export function resolveEpochs<C extends Knobs>(config: C): Omit<C, 'epochs'> & { epochs: number } {
-  return { ...config, epochs: config.epochs ?? DEFAULT_EPOCHS[config.algorithm] };
+/** Resolves `epochs: null` and `aggregation: null` to the algorithm's own. */
+export function resolveAlgorithmDefaults<C extends Knobs>(config: C): Omit<C, 'epochs' | 'aggregation'> & { epochs: number; aggregation: TokenAggregation } {
+  const own = ALGORITHM_DEFAULTS[config.algorithm];
+  return { ...config, epochs: config.epochs ?? own.epochs, aggregation: config.aggregation ?? own.aggregation };
 }
 
-export const policyGradientConfigSchema = z.strictObject(policyGradientShape).superRefine(checkPolicyGradient).transform(resolveEpochs);
+export const policyGradientConfigSchema = z.strictObject(policyGradientShape).superRefine(checkPolicyGradient).transform(resolveAlgorithmDefaults);
 
-/** The parsed config the trainer takes (epochs resolved). */
+/** The parsed config the trainer takes (epochs and aggregation resolved). */
 export type PolicyGradientConfig = z.output<typeof policyGradientConfigSchema>;
 /** What a caller may write: every key optional. */
 export type PolicyGradientConfigInput = z.input<typeof policyGradientConfigSchema>;

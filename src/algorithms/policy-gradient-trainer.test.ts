@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Transformer } from '../models/transformer.ts';
-import { PolicyGradientTrainer, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
+import { policyGradientConfig, PolicyGradientTrainer, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
 import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
@@ -15,13 +15,9 @@ import { checkMonitors, TrainingStopped } from './training-run.ts';
 
 const MAX_KL = 25; // nats per sequence: the configured ceiling (the run stops above it)
 
-function config(algorithm: PolicyGradientAlgorithm, overrides: Partial<PolicyGradientConfig> = {}): PolicyGradientConfig {
-  return {
-    algorithm, promptsPerStep: 4, groupSize: 8, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS,
-    learningRate: 5e-3, maxGradNorm: 1, epochs: algorithm === 'ppo' || algorithm === 'grpo' ? 2 : 1, minibatches: 2,
-    clipLow: 0.2, clipHigh: 0.2, aggregation: null, klCoef: algorithm === 'grpo' ? 0.1 : 0.02, klTarget: null, klHorizon: 1000, entropyCoef: 0,
-    valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed: 7, ...overrides,
-  };
+/** The schema's defaults, with the digit task's response length and EOS and a β tuned per algorithm. */
+function config(algorithm: PolicyGradientAlgorithm): PolicyGradientConfig {
+  return policyGradientConfig({ algorithm, maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS, klCoef: algorithm === 'grpo' ? 0.1 : 0.02 });
 }
 
 function trainerFor(base: Transformer, c: PolicyGradientConfig): PolicyGradientTrainer {

@@ -10,7 +10,7 @@ import { ScalarHead } from '../models/heads.ts';
 import { policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
 import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
-import { maskedMeanValue, type TokenAggregation } from './token-aggregation.ts';
+import { maskedMeanValue } from './token-aggregation.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
@@ -27,10 +27,6 @@ export interface PolicyGradientSetup {
   decode: (ids: Int32Array) => string;
   reward: RewardSource;
 }
-
-const DEFAULT_AGGREGATION: Record<PolicyGradientAlgorithm, TokenAggregation> = {
-  reinforce: 'seq-mean-token-sum', rloo: 'seq-mean-token-sum', grpo: 'seq-mean-token-mean', ppo: 'token-mean',
-};
 
 /** The trainer's own keys of a config that may carry more (a CLI run config). */
 function trainerKeys(config: PolicyGradientConfig): PolicyGradientConfig {
@@ -145,7 +141,7 @@ export class PolicyGradientTrainer {
 
   private update(batch: RolloutBatch, referenceLogprobs: Float32Array, advantages: Float32Array, returns: Float32Array,
     oldValues: Float32Array | null): Record<string, number> {
-    const c = this.config, { B, T } = batch, aggregation = c.aggregation ?? DEFAULT_AGGREGATION[c.algorithm];
+    const c = this.config, { B, T } = batch, aggregation = c.aggregation;
     const sums = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0 };
     let count = 0;
     for (let epoch = 0; epoch < c.epochs; epoch++) {

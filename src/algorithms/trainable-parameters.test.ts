@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { PolicyGradientTrainer, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
+import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
@@ -17,11 +17,8 @@ import { checkMonitors } from './training-run.ts';
 
 const MAX_KL = 25; // nats per sequence, as in policy-gradient-trainer.test.ts
 
-const config: PolicyGradientConfig = {
-  algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS,
-  learningRate: 1e-2, maxGradNorm: 1, epochs: 1, minibatches: 1, clipLow: 0.2, clipHigh: 0.2, aggregation: null, klCoef: 0.02,
-  klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed: 3,
-};
+const config = policyGradientConfig({ algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1,
+  stopToken: EOS, learningRate: 1e-2, minibatches: 1, klCoef: 0.02, seed: 3 });
 
 describe('LoRA in the trainers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-lora-'));

@@ -7,18 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Transformer } from '../models/transformer.ts';
-import { PolicyGradientTrainer, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
+import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
 import { runTraining } from './training-loop.ts';
 import { RunFolder, TrainingStopped } from './training-run.ts';
 
-const config: PolicyGradientConfig = {
-  algorithm: 'grpo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS,
-  learningRate: 5e-3, maxGradNorm: 1, epochs: 1, minibatches: 1, clipLow: 0.2, clipHigh: 0.2, aggregation: null, klCoef: 0.1,
-  klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed: 3,
-};
+const config = policyGradientConfig({ algorithm: 'grpo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1,
+  stopToken: EOS, epochs: 1, minibatches: 1, klCoef: 0.1, seed: 3 });
 
 function trainer(base: Transformer, reward = programmaticReward('sorted', sortedReward)): PolicyGradientTrainer {
   return new PolicyGradientTrainer({ config, policy: trainableCopy(base), reference: frozenCopy(base),

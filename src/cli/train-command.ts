@@ -92,7 +92,7 @@ function pgTrainer(config: PgRunConfig): Built {
     decode: (ids: Int32Array) => checkpoint.tokenizer.decode(ids, { skipSpecialTokens: true }), stopToken: checkpoint.tokenizer.eosTokenId,
   };
   const trainer = new PolicyGradientTrainer({
-    config: { ...config, maxNewTokens: text ? config.maxNewTokens : RESPONSE_DIGITS + 1, stopToken: text ? text.stopToken : EOS },
+    config: { ...config, maxNewTokens: text ? config.maxNewTokens : RESPONSE_DIGITS + 1, stopToken: text ? text.stopToken : EOS }, // builtin: the digit task's length and EOS
     policy, reference: frozenCopy(base), prompts: text ? text.prompts : PROMPTS, decode: text ? text.decode : decodeDigits,
     reward: text ? text.reward : programmaticReward('sorted-digits', sortedReward), lora: config.lora,
   });
@@ -113,7 +113,7 @@ function preferenceData(config: RewardRunConfig | DpoRunConfig, checkpoint: Chec
   }
   return {
     train: config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1),
-    heldOut: config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(200, config.seed + 2),
+    heldOut: config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(config.syntheticHeldOutPairs, config.seed + 2),
   };
 }
 
@@ -128,7 +128,7 @@ function dpoTrainer(config: DpoRunConfig): Built {
   if (config.mode === 'online') {
     if (checkpoint) throw new Error('dpo mode online: preferences come from the built-in sorted-digits scorer, so it needs model kind builtin');
     const trainer = new OnlineDpoTrainer({
-      config: { ...config, ...config.online, maxNewTokens: RESPONSE_DIGITS + 1, temperature: 1, stopToken: EOS },
+      config: { ...config, ...config.online, maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS }, // the digit task's length and EOS
       policy, reference: frozenCopy(base), prompts: PROMPTS, decode: decodeDigits,
       preferences: scorerPreferences('sorted-digits', sortedReward), lora: config.lora,
     });
@@ -157,6 +157,11 @@ const SUBCOMMANDS: Record<TrainKind, Subcommand<RunBasics>> = {
   reward: subcommand<RewardRunConfig>({ schema: rewardConfigSchema, build: rewardTrainer, monitors: () => ({}) }),
   dpo: subcommand<DpoRunConfig>({ schema: dpoConfigSchema, build: dpoTrainer, monitors: () => ({}) }),
 };
+
+/** Builds the trainer of a parsed config (what `trainCommand` runs; tests check the config reaches it unchanged). */
+export function buildTrainer(kind: TrainKind, config: RunBasics): LoopTrainer {
+  return SUBCOMMANDS[kind].build(config).trainer;
+}
 
 /** Options of one `rlaif train <kind>` besides the config file. */
 export interface TrainOptions {

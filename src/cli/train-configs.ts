@@ -5,7 +5,7 @@
 import { parse } from 'yaml';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { checkPolicyGradient, policyGradientShape, resolveEpochs } from '../algorithms/policy-gradient-config.ts';
+import { checkPolicyGradient, policyGradientShape, resolveAlgorithmDefaults } from '../algorithms/policy-gradient-config.ts';
 
 const common = {
   steps: z.number().int().min(1).describe('optimizer steps (pg, online dpo: iterations)'),
@@ -44,7 +44,7 @@ export const pgConfigSchema = z.strictObject({
   ]).nullable().default(null).describe('checkpoint models: programmatic text reward (length-window {min,max} chars, contains {text}, regex {pattern,flags})'),
   maxNewTokens: policyGradientKnobs.maxNewTokens.describe('checkpoint models: tokens sampled per response at most (builtin: the digit task\'s 6 digits + EOS)'),
   lora,
-}).superRefine(checkPolicyGradient).transform(resolveEpochs);
+}).superRefine(checkPolicyGradient).transform(resolveAlgorithmDefaults);
 
 export const sftConfigSchema = z.strictObject({
   runDir: z.string().default('runs/sft').describe('run folder: config.json, metrics.jsonl, checkpoint/ (relative paths in this config resolve against the config file)'),
@@ -63,6 +63,7 @@ export const rewardConfigSchema = z.strictObject({
   data: z.string().nullable().default(null).describe('preference JSONL ({"prompt", "chosen", "rejected", "label"?}); null = built-in sorted-digit pairs'),
   heldOut: z.string().nullable().default(null).describe('held-out preference JSONL; null = built-in held-out pairs'),
   syntheticPairs: z.number().int().min(1).default(4096).describe('size of the built-in training set when data is null'),
+  syntheticHeldOutPairs: z.number().int().min(1).default(200).describe('size of the built-in held-out set when heldOut is null'),
   learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
   batchSize: z.number().int().min(1).default(32).describe('pairs per step'),
   margin: z.number().min(0).default(0).describe('Bradley–Terry margin'),
@@ -77,6 +78,7 @@ export const dpoConfigSchema = z.strictObject({
   data: z.string().nullable().default(null).describe('offline preference JSONL; null = built-in sorted-digit pairs'),
   heldOut: z.string().nullable().default(null).describe('held-out preference JSONL; null = built-in held-out pairs'),
   syntheticPairs: z.number().int().min(1).default(1024).describe('size of the built-in training set when data is null'),
+  syntheticHeldOutPairs: z.number().int().min(1).default(200).describe('size of the built-in held-out set when heldOut is null'),
   loss: z.enum(['dpo', 'ipo', 'cdpo']).default('dpo').describe('preference loss'),
   beta: z.number().positive().default(0.1).describe('β (IPO: target gap 1/(2β))'),
   labelSmoothing: z.number().min(0).max(0.49).default(0.1).describe('cDPO ε (loss = cdpo)'),
@@ -88,7 +90,8 @@ export const dpoConfigSchema = z.strictObject({
     samplesPerPrompt: z.number().int().min(2).default(4).describe('responses sampled per prompt (K)'),
     epochsPerIteration: z.number().int().min(1).default(2).describe('DPO passes over each iteration\'s pairs'),
     refreshReference: z.boolean().default(true).describe('Self-Rewarding: the reference becomes the current policy each iteration'),
-  }).default({ promptsPerIteration: 16, samplesPerPrompt: 4, epochsPerIteration: 2, refreshReference: true }).describe('online mode (preferences from the built-in sorted-digits scorer)'),
+    temperature: z.number().positive().default(1).describe('sampling temperature of the responses'),
+  }).prefault({}).describe('online mode (preferences from the built-in sorted-digits scorer)'),
   lora,
 });
 
