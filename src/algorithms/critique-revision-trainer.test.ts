@@ -13,7 +13,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { CritiqueRevisionTrainer } from './critique-revision-trainer.ts';
 import { trainableCopy } from './reference-model.ts';
 import { sftLoss, sftBatch } from './sft-trainer.ts';
-import { BOS, decodeDigits, encodeDigits, EOS, pretrainDigitPolicy, randomDigits, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, encodeDigits, EOS, pretrainDigitPolicy, randomDigits, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { Rng } from '../engine/index.ts';
 import { sampleBatch, responseTokens } from './rollout.ts';
 

@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 import type { Transformer } from '../models/transformer.ts';
 import { DpoTrainer, type DpoConfig, type DpoLossType } from './dpo-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
-import { digitPreferencePairs, pretrainDigitPolicy } from './testing/digit-task.ts';
+import { digitPreferencePairs, pretrainDigitPolicy } from '../testbed/digit-task.ts';
 
 function config(loss: DpoLossType): DpoConfig {
   return { loss, beta: loss === 'ipo' ? 0.5 : 0.1, labelSmoothing: 0.1, learningRate: 3e-3, batchSize: 32, maxGradNorm: 1, evalEvery: 0, seed: 5 };

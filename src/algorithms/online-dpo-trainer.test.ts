@@ -14,7 +14,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { OnlineDpoTrainer, type OnlineDpoConfig } from './online-dpo-trainer.ts';
 import { pairwiseJudgePreferences, scorerPreferences, type PreferenceSource } from './preference-sources.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 
 const config: OnlineDpoConfig = {
   loss: 'dpo', beta: 0.1, labelSmoothing: 0, learningRate: 3e-3, batchSize: 16, maxGradNorm: 1, evalEvery: 0, seed: 9,

@@ -7,7 +7,7 @@ import { POLICY_GRADIENT_ALGORITHMS, policyGradientConfig, policyGradientShape, 
 import { PolicyGradientTrainer, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 
 const base = pretrainDigitPolicy(0, 1); // untrained: the step count does not depend on what the model knows
 

@@ -10,7 +10,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { policyGradientConfig, PolicyGradientTrainer, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
 import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { checkMonitors, TrainingStopped } from './training-run.ts';
 
 const MAX_KL = 25; // nats per sequence: the configured ceiling (the run stops above it)

@@ -7,7 +7,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { trainableCopy } from './reference-model.ts';
 import { rewardModelReward } from './reward-sources.ts';
 import { RewardModelTrainer, type RewardModelConfig } from './reward-model-trainer.ts';
-import { BOS, digitPreferencePairs, EOS, encodeDigits, pretrainDigitPolicy } from './testing/digit-task.ts';
+import { BOS, digitPreferencePairs, EOS, encodeDigits, pretrainDigitPolicy } from '../testbed/digit-task.ts';
 
 const config: RewardModelConfig = { learningRate: 3e-3, batchSize: 32, maxGradNorm: 1, margin: 0, evalEvery: 40, seed: 3 };
 

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { selectTrainable } from './trainable-parameters.ts';
 import { checkMonitors } from './training-run.ts';
 

@@ -10,7 +10,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from './testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { runTraining } from './training-loop.ts';
 import { RunFolder, TrainingStopped } from './training-run.ts';
 

@@ -20,7 +20,7 @@ import { textReward } from '../algorithms/text-rewards.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../algorithms/testing/digit-task.ts';
+import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { runTraining, type LoopTrainer } from '../algorithms/training-loop.ts';
 import { openRunFolder } from '../algorithms/run-folder.ts';
 import { RunFolder, TrainingStopped, trainingRunHasProgress, type MonitorOptions, type StepRecord } from '../algorithms/training-run.ts';

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { SftExample } from '../algorithms/sft-trainer.ts';
-import { BOS, digitPreferencePairs, encodeDigits, EOS, randomDigits } from '../algorithms/testing/digit-task.ts';
+import { BOS, digitPreferencePairs, encodeDigits, EOS, randomDigits } from '../testbed/digit-task.ts';
 import { readJsonl } from '../data/jsonl-file.ts';
 import { Rng } from '../engine/index.ts';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { OnlineDpoTrainer } from '../algorithms/online-dpo-trainer.ts';
 import { policyGradientConfig, policyGradientShape } from '../algorithms/policy-gradient-config.ts';
 import { PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
-import { EOS, RESPONSE_DIGITS } from '../algorithms/testing/digit-task.ts';
+import { EOS, RESPONSE_DIGITS } from '../testbed/digit-task.ts';
 import { buildTrainer } from './train-command.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema } from './train-configs.ts';
 

@@ -1,12 +1,12 @@
-// A synthetic task a tiny GPT learns in seconds, for the learning tests and the CLI demo configs: after BOS the
+// A synthetic task a tiny GPT learns in seconds: the built-in task of `rlaif train` and the trainers' learning tests: after BOS the
 // model writes digits then EOS. Pretraining on uniform random digits gives a policy whose outputs are rarely sorted;
 // the programmatic reward is how sorted the digits are. Leaves out: anything a real tokenizer would do.
-import { AdamW, Rng } from '../../engine/index.ts';
-import { configFromHf } from '../../models/config.ts';
-import { initParameters } from '../../models/parameters.ts';
-import { Transformer } from '../../models/transformer.ts';
-import type { TokenPreferencePair } from '../preference-pairs.ts';
-import { sftStep, type SftExample } from '../sft-trainer.ts';
+import { AdamW, Rng } from '../engine/index.ts';
+import { configFromHf } from '../models/config.ts';
+import { initParameters } from '../models/parameters.ts';
+import { Transformer } from '../models/transformer.ts';
+import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
+import { sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
 
 export const PAD = 0, BOS = 1, EOS = 2, DIGIT0 = 3;
 export const VOCAB = 13;
