@@ -6,7 +6,8 @@
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { deriveSeed } from '../feedback/judge-steps.ts';
 import { DpoTrainer } from '../algorithms/dpo-trainer.ts';
-import { PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
+import { RATIO_FREE } from '../algorithms/policy-gradient-config.ts';
+import { policyGradientConfig, PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import { frozenCopy, trainableCopy } from '../algorithms/reference-model.ts';
 import { sampleBatch, scoreTokens, responseTokens, type RolloutBatch } from '../algorithms/rollout.ts';
@@ -61,12 +62,12 @@ export class LoopPolicy {
       this.#pg = new PolicyGradientTrainer({
         policy: this.model, reference: this.reference, lora: a.lora, prompts: [], decode: (ids) => this.decode(ids),
         reward: { name: 'unused', score: () => { throw new Error('the run scores rewards itself (learn)'); } },
-        config: {
+        // The knobs the run sets; the rest are policy-gradient-config.ts's defaults. rloo has no importance ratio: one pass.
+        config: policyGradientConfig({
           algorithm: a.name, promptsPerStep: config.promptsPerRound, groupSize: config.samplesPerPrompt, maxNewTokens: config.maxNewTokens,
           temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
-          epochs: a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, aggregation: null,
-          klCoef: a.klCoef, klTarget: null, klHorizon: 1000, entropyCoef: 0, valueCoef: 0.5, valueClip: 0.5, gamma: 1, lambda: 0.95, seed,
-        },
+          epochs: RATIO_FREE.has(a.name) ? 1 : a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, klCoef: a.klCoef, seed,
+        }),
       });
     }
   }

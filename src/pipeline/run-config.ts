@@ -57,7 +57,7 @@ const feedbackSchema = z.strictObject({
 const algorithmSchema = z.strictObject({
   name: z.enum(['grpo', 'rloo', 'ppo', 'dpo', 'online-dpo']).default('grpo').describe('update: policy gradient (grpo, rloo, ppo) on rewards, or DPO on the round’s judged pairs (dpo: fixed SFT reference; online-dpo: the last kept policy as reference)'),
   learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
-  stepsPerRound: z.number().int().min(1).default(4).describe('optimizer passes over each round’s rollout (pg: epochs; dpo: epochs over the pairs)'),
+  stepsPerRound: z.number().int().min(1).default(4).describe('optimizer passes over each round’s rollout (grpo/ppo: epochs; rloo: always 1, it has no importance ratio; dpo: epochs over the pairs)'),
   minibatches: z.number().int().min(1).default(2).describe('optimizer steps per pass'),
   klCoef: z.number().min(0).default(0.05).describe('β: KL penalty to the reference (pg) or DPO β'),
   clip: z.number().positive().default(0.2).describe('PPO/GRPO ratio clip ε'),
