@@ -85,6 +85,9 @@ export function rewardModelReward(name: string, scoreSequences: (sequences: Int3
 
 /** Σ_k w_k · source_k; components keep each source's own rewards for the metrics. */
 export function weightedReward(parts: { source: RewardSource; weight: number }[]): RewardSource {
+  const names = parts.map((p) => p.source.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new Error(`weightedReward: two reward sources named '${repeated}' (components are keyed by name)`);
   return {
     name: parts.map((p) => `${p.weight}·${p.source.name}`).join(' + '),
     async score(batch, signal) {

@@ -46,11 +46,6 @@ export function aggregateTokens(lossPerToken: Tensor, mask: Tensor, mode: TokenA
   return sum(mul(where(mask, lossPerToken, zero), weights));                             // ()
 }
 
-/** Σ_t mask·x per row: (B, T) → (B,) (sequence log-probabilities from token log-probabilities). */
-export function maskedRowSum(x: Tensor, mask: Tensor): Tensor {
-  return sum(where(mask, x, tensor([0], [])), 1); // (B,)
-}
-
 /** Plain-number masked mean of a buffer (metrics); 0 when nothing is unmasked. */
 export function maskedMeanValue(values: Float32Array, mask: Float32Array): number {
   let s = 0, n = 0;

@@ -8,7 +8,7 @@ import { Transformer } from '../models/transformer.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import { sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
 
-export const PAD = 0, BOS = 1, EOS = 2, DIGIT0 = 3;
+export const BOS = 1, EOS = 2, DIGIT0 = 3; // id 0: unused by the task
 export const VOCAB = 13;
 export const RESPONSE_DIGITS = 6;
 
