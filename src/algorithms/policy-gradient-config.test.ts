@@ -3,7 +3,7 @@
 // ratio-free loss is an error naming the key, and every knob carries a description.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { POLICY_GRADIENT_ALGORITHMS, policyGradientConfig, policyGradientShape, RATIO_FREE } from './policy-gradient-config.ts';
+import { aggregationOf, POLICY_GRADIENT_ALGORITHMS, policyGradientConfig, policyGradientShape, RATIO_FREE } from './policy-gradient-config.ts';
 import { PolicyGradientTrainer, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
 import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
@@ -53,6 +53,12 @@ describe('policy-gradient config', () => {
   test('rloo and grpo need a group; unknown keys are errors', () => {
     assert.throws(() => policyGradientConfig({ algorithm: 'grpo', groupSize: 1 }), /groupSize: grpo needs groupSize ≥ 2/);
     assert.throws(() => policyGradientConfig({ epoch: 2 } as never), /Unrecognized key/);
+  });
+
+  test('aggregation null follows the algorithm, also in a config spread into another algorithm', () => {
+    assert.equal(aggregationOf(policyGradientConfig({ algorithm: 'ppo' })), 'token-mean');
+    assert.equal(aggregationOf({ ...policyGradientConfig({ algorithm: 'rloo' }), algorithm: 'grpo' }), 'seq-mean-token-mean');
+    assert.equal(aggregationOf(policyGradientConfig({ algorithm: 'grpo', aggregation: 'token-mean' })), 'token-mean');
   });
 
   test('every knob has a description', () => {

@@ -11,7 +11,7 @@ export type PolicyGradientAlgorithm = (typeof POLICY_GRADIENT_ALGORITHMS)[number
 /** Algorithms whose loss has no importance ratio: exactly one pass over each rollout. */
 export const RATIO_FREE: ReadonlySet<PolicyGradientAlgorithm> = new Set(['reinforce', 'rloo']);
 
-/** What `epochs: null` and `aggregation: null` resolve to, per algorithm (the schema's descriptions say the same). */
+/** What `epochs: null` and `aggregation: null` mean, per algorithm (the schema's descriptions say the same). */
 const ALGORITHM_DEFAULTS: Record<PolicyGradientAlgorithm, { epochs: number; aggregation: TokenAggregation }> = {
   reinforce: { epochs: 1, aggregation: 'seq-mean-token-sum' },   // −mean_b A_b·log π(y_b|x_b), the papers' form
   rloo: { epochs: 1, aggregation: 'seq-mean-token-sum' },
@@ -46,7 +46,7 @@ export const policyGradientShape = {
   seed: z.number().int().default(7).describe('seed of sampling and minibatch order'),
 };
 
-type Knobs = { algorithm: PolicyGradientAlgorithm; groupSize: number; epochs: number | null; aggregation: TokenAggregation | null };
+type Knobs = { algorithm: PolicyGradientAlgorithm; groupSize: number; epochs: number | null };
 
 /** The cross-key checks of the schema: a group for rloo/grpo, one pass for the ratio-free losses. */
 export function checkPolicyGradient(config: Knobs, context: z.RefinementCtx): void {
@@ -59,15 +59,23 @@ export function checkPolicyGradient(config: Knobs, context: z.RefinementCtx): vo
   }
 }
 
-/** Resolves `epochs: null` and `aggregation: null` to the algorithm's own. */
-export function resolveAlgorithmDefaults<C extends Knobs>(config: C): Omit<C, 'epochs' | 'aggregation'> & { epochs: number; aggregation: TokenAggregation } {
-  const own = ALGORITHM_DEFAULTS[config.algorithm];
-  return { ...config, epochs: config.epochs ?? own.epochs, aggregation: config.aggregation ?? own.aggregation };
+/**
+ * Resolves `epochs: null` to the algorithm's own passes at parse time (a config spread into another algorithm keeps
+ * its number: more than 1 for reinforce/rloo is then an error, never silent). `aggregation: null` stays null in the
+ * parsed config and is resolved where the loss is built (aggregationOf), so it follows the algorithm.
+ */
+export function resolveAlgorithmDefaults<C extends Knobs>(config: C): Omit<C, 'epochs'> & { epochs: number } {
+  return { ...config, epochs: config.epochs ?? ALGORITHM_DEFAULTS[config.algorithm].epochs };
+}
+
+/** The token aggregation a config's loss uses: its own, or the algorithm's when null. */
+export function aggregationOf(config: { algorithm: PolicyGradientAlgorithm; aggregation: TokenAggregation | null }): TokenAggregation {
+  return config.aggregation ?? ALGORITHM_DEFAULTS[config.algorithm].aggregation;
 }
 
 export const policyGradientConfigSchema = z.strictObject(policyGradientShape).superRefine(checkPolicyGradient).transform(resolveAlgorithmDefaults);
 
-/** The parsed config the trainer takes (epochs and aggregation resolved). */
+/** The parsed config the trainer takes (epochs resolved). */
 export type PolicyGradientConfig = z.output<typeof policyGradientConfigSchema>;
 /** What a caller may write: every key optional. */
 export type PolicyGradientConfigInput = z.input<typeof policyGradientConfigSchema>;

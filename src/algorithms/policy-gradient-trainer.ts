@@ -7,7 +7,7 @@ import { computeAdvantages, whitenAdvantages } from './advantages.ts';
 import { makeKlController, type KlController } from './kl-control.ts';
 import { entropyBonus, grpoLoss, klRewardPenalty, policyGradientLoss, ppoPolicyLoss, ppoValueLoss } from './losses.ts';
 import { ScalarHead } from '../models/heads.ts';
-import { policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
+import { aggregationOf, policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
 import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
 import { maskedMeanValue } from './token-aggregation.ts';
@@ -141,7 +141,7 @@ export class PolicyGradientTrainer {
 
   private update(batch: RolloutBatch, referenceLogprobs: Float32Array, advantages: Float32Array, returns: Float32Array,
     oldValues: Float32Array | null): Record<string, number> {
-    const c = this.config, { B, T } = batch, aggregation = c.aggregation;
+    const c = this.config, { B, T } = batch, aggregation = aggregationOf(c);
     const sums = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0 };
     let count = 0;
     for (let epoch = 0; epoch < c.epochs; epoch++) {
