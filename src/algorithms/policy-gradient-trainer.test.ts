@@ -1,6 +1,6 @@
 // Learning tests: from a tiny GPT pretrained here on digit strings (a fifth of them sorted), REINFORCE, RLOO, GRPO and PPO each raise
-// the sorted-digits reward within 40 steps with KL to the reference under the configured ceiling. Also: a run killed
-// after 2 steps and resumed from its checkpoint ends with the same weights as 4 uninterrupted steps; monitors stop.
+// the sorted-digits reward within 40 steps with KL to the reference under a ceiling the KL penalty has to earn. Also:
+// a run killed after 2 steps and resumed from its checkpoint ends with the same weights as 4 uninterrupted steps.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,13 @@ import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { checkMonitors, TrainingStopped } from './training-run.ts';
 
-const MAX_KL = 25; // nats per sequence: the configured ceiling (the run stops above it)
+// KL per sequence (nats) at the end of 40 steps. KL to the reference is bounded on this task by −log π_ref of the one
+// string a collapsed policy emits: ≈ 19 nats (measured: every algorithm with β = 0 ends at 12–19), so the old 25-nat
+// ceiling could not fail. Measured with the configured β (native backend, seed 7): reinforce 18.5, rloo 15.5,
+// grpo 4.7, ppo 6.4; with β = 0: 19.0, 19.0, 13.0, 12.1. The ceilings sit between: a KL penalty that is not applied
+// fails grpo, ppo and rloo. REINFORCE's β = 0.02 does not hold its KL below collapse (0.03 learns too little, 0.05
+// collapses onto an unsorted string, reward 0), so it has no ceiling here: one it always met would prove nothing.
+const MAX_KL: Record<PolicyGradientAlgorithm, number | null> = { reinforce: null, rloo: 17.5, grpo: 9, ppo: 9 };
 
 /** The schema's defaults, with the digit task's response length and EOS and a β tuned per algorithm. */
 function config(algorithm: PolicyGradientAlgorithm): PolicyGradientConfig {
@@ -39,19 +45,20 @@ describe('policy-gradient learning on sorted digits', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const algorithm of ['reinforce', 'rloo', 'grpo', 'ppo'] as const) {
-    test(`${algorithm} raises the reward with KL under ${MAX_KL}`, async () => {
+    test(`${algorithm} raises the reward${MAX_KL[algorithm] ? ` with KL under ${MAX_KL[algorithm]}` : ''}`, async () => {
       const trainer = trainerFor(base, config(algorithm));
       const rewards: number[] = [], kls: number[] = [];
       for (let step = 0; step < 40; step++) {
         const record = await trainer.trainStep();
-        checkMonitors(record.step, record.metrics, { maxKl: MAX_KL }, null);
+        checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
         rewards.push(record.metrics.rewardMean);
         kls.push(record.metrics.kl);
       }
       const start = (rewards[0] + rewards[1]) / 2, end = rewards.slice(-3).reduce((a, b) => a + b) / 3;
       console.log(`${algorithm}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
       assert.ok(end >= start + 0.2, `${algorithm}: reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
-      assert.ok(kls.at(-1)! < MAX_KL, `${algorithm}: KL ${kls.at(-1)}`);
+      const ceiling = MAX_KL[algorithm];
+      if (ceiling !== null) assert.ok(kls.at(-1)! < ceiling, `${algorithm}: KL ${kls.at(-1)}`);
     });
   }
 

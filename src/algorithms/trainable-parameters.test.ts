@@ -15,7 +15,10 @@ import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedRew
 import { selectTrainable } from './trainable-parameters.ts';
 import { checkMonitors } from './training-run.ts';
 
-const MAX_KL = 25; // nats per sequence, as in policy-gradient-trainer.test.ts
+// Highest KL per sequence (nats) over the 60 GRPO + LoRA steps. Measured (native, seed 7): 2.83 with β = 0.1, 5.88
+// with β = 0; the ceiling between them fails when the KL term is not applied (the old 25 could not fail: see
+// policy-gradient-trainer.test.ts).
+const MAX_KL = 4;
 
 const config = policyGradientConfig({ algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1,
   stopToken: EOS, learningRate: 1e-2, minibatches: 1, klCoef: 0.02, seed: 3 });

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { trainCommand, type TrainKind } from './train-command.ts';
+import { OnlineDpoTrainer } from '../algorithms/online-dpo-trainer.ts';
+import { loadLora } from '../models/lora.ts';
+import { pretrainDigitPolicy } from '../testbed/digit-task.ts';
+import { buildTrainer, trainCommand, type TrainKind } from './train-command.ts';
+import { dpoConfigSchema, parseRunConfig } from './train-configs.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-train-cli-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -63,11 +67,19 @@ describe('rlaif train', () => {
     await assert.rejects(trainCommand('pg', lora, { progress: false }), /lora\.yaml: lora\.rank: /);
   });
 
-  test('dpo (online) and LoRA configs run', async () => {
-    const runDir = join(directory, 'online-run');
-    const config = writeFile('online.yaml', `runDir: ${runDir}\nsteps: 2\nmode: online\npretrainSteps: 10\nonline:\n  promptsPerIteration: 4\n  refreshReference: false\nlora:\n  rank: 2\n  alpha: 4\n`);
-    await trainCommand('dpo', config, { progress: false });
-    assert.ok(metricsOf(runDir)[0].metrics.pairs >= 0);
+  test('dpo (online) with LoRA: judged pairs each iteration, only the adapters train, a PEFT adapter is saved', async () => {
+    const runDir = join(directory, 'online-run'), saveTo = join(directory, 'online-adapter');
+    const yaml = `runDir: ${runDir}\nsteps: 2\nmode: online\npretrainSteps: 10\nsaveTo: ${saveTo}\nonline:\n  promptsPerIteration: 4\n  refreshReference: false\nlora:\n  rank: 2\n  alpha: 4\n`;
+    const trainer = buildTrainer('dpo', parseRunConfig(dpoConfigSchema, yaml));
+    assert.ok(trainer instanceof OnlineDpoTrainer);
+    const names = [...trainer.dpo.trainable.keys()];
+    assert.ok(names.length > 0 && names.every((name) => /\.lora_[AB]\.weight$/.test(name)), `trainable: ${names.join(', ')}`);
+    const summary = await trainCommand('dpo', writeFile('online.yaml', yaml), { progress: false });
+    for (const record of metricsOf(runDir)) assert.ok(record.metrics.pairs > 0, `step ${record.step}: ${record.metrics.pairs} pairs`);
+    assert.equal(summary.saved, `adapter → ${saveTo}`);
+    const adapter = loadLora(saveTo, pretrainDigitPolicy(10, 7));
+    const trained = [...adapter.parameters()].filter(([name]) => name.includes('lora_B'));
+    assert.ok(trained.length > 0 && trained.some(([, t]) => t.data.some((x) => x !== 0)), 'lora_B starts at 0: training moved it');
   });
 
   test('JSONL data: SFT and preference files train; a bad line names file, line and field', async () => {

@@ -3,12 +3,13 @@
 // gradient outputs pre-filled (accumulate semantics). Then bad input: thrown errors naming the op, no crash.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { AttentionParams, Backend, GemmParams } from '../backend.ts';
 import { availableBackends, loadBackend } from './index.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
 import { JsBackend } from './js-backend.ts';
-import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
+import { createNativeBackend, NATIVE_ADDON_PATH, nativeCpuLevels } from './native-backend.ts';
 
 const js = new JsBackend();
 const SIZES = [0, 1, 3, 17, 129];
@@ -42,8 +43,33 @@ function backendsUnderTest(): [string, Backend][] {
   return list;
 }
 
+/**
+ * Why this checkout should have the native kernels, or null: the addon was built here, or CI / RLAIF_EXPECT_NATIVE=1
+ * says so (CI's `npm install` builds it on a fresh clone, and a failed build only prints a notice). RLAIF_EXPECT_NATIVE=0
+ * turns the expectation off.
+ */
+export function nativeExpected(env: NodeJS.ProcessEnv = process.env, addonExists = existsSync(NATIVE_ADDON_PATH)): string | null {
+  if (env.RLAIF_EXPECT_NATIVE === '0') return null;
+  if (env.RLAIF_EXPECT_NATIVE === '1') return 'RLAIF_EXPECT_NATIVE=1';
+  if (env.CI && env.CI !== 'false' && env.CI !== '0') return `CI=${env.CI}`;
+  return addonExists ? `${NATIVE_ADDON_PATH} exists` : null;
+}
+
+const expected = nativeExpected();
+it('the native kernels load where they are expected', { skip: expected ? false : 'not expected here: no addon built, no CI, RLAIF_EXPECT_NATIVE not 1 (or 0)' }, () => {
+  assert.ok(availableBackends().includes('native'), `native kernels expected (${expected}) but they do not load: ${
+    (() => { try { loadBackend('native'); return 'no error'; } catch (error) { return (error as Error).message; } })()}`);
+});
+
+it('native kernels are expected after a build, on CI, or when asked; RLAIF_EXPECT_NATIVE=0 opts out', () => {
+  assert.equal(nativeExpected({}, false), null);
+  assert.match(nativeExpected({}, true)!, /rlaif_native\.node exists/);
+  assert.equal(nativeExpected({ CI: 'true' }, false), 'CI=true');
+  assert.equal(nativeExpected({ RLAIF_EXPECT_NATIVE: '1' }, false), 'RLAIF_EXPECT_NATIVE=1');
+  assert.equal(nativeExpected({ CI: 'true', RLAIF_EXPECT_NATIVE: '0' }, true), null);
+});
+
 const under = backendsUnderTest();
-if (under.length === 0) it('no non-js backend loads here: nothing to compare', () => {});
 
 for (const [label, backend] of under) {
   describe(`backend ${label} matches js`, () => {

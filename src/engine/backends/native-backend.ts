@@ -41,7 +41,8 @@ interface NativeAddon {
 export interface GemmBlocking { mr: number; nr: number; mc: number; kc: number; nc: number }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const addonPath = join(root, 'build', 'Release', 'rlaif_native.node');
+export const NATIVE_ADDON_PATH = join(root, 'build', 'Release', 'rlaif_native.node');
+const addonPath = NATIVE_ADDON_PATH;
 let addon: NativeAddon | null = null;
 
 function loadAddon(): NativeAddon {

@@ -1,8 +1,8 @@
 // Every op's gradient checked by finite differences, on every backend that loads here, with outputs NaN-poisoned.
 // Also: forward values against hand-computed references for the trickier ops, and bad input naming op and shapes.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { availableBackends, setBackend } from '../backends/index.ts';
+import { before, describe, test } from 'node:test';
+import { availableBackends, getBackend, setBackend } from '../backends/index.ts';
 import { EngineError } from '../backend.ts';
 import { Rng } from '../random.ts';
 import { backward, noGrad, parameter, setPoisoning, Tensor, tensor } from '../tensor.ts';
@@ -34,7 +34,12 @@ function check(name: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], 
 
 for (const backendName of availableBackends()) {
   describe(`gradients on the ${backendName} backend`, () => {
-    test('setup', () => { setBackend(backendName); });
+    before(() => { setBackend(backendName); });
+    test(`ops run on the ${backendName} backend`, () => {
+      assert.equal(getBackend().name, backendName);
+      const y = E.mul(tensor([1, 2, 3], [3]), tensor([4, 5, 6], [3]));
+      assert.deepEqual([...y.data], [4, 10, 18]);
+    });
 
     test('elementwise binary ops with broadcasting', () => {
       for (const [sa, sb] of [[[3, 4], [3, 4]], [[2, 3, 4], [4]], [[2, 1, 4], [3, 1]], [[1], [5]], [[17, 3], [17, 1]]]) {
