@@ -1,5 +1,7 @@
 // Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna) for uniforms, Box–Muller for normals.
 // Every sampling call in the toolkit takes one of these so runs are reproducible; state can be saved and restored.
+// Seeds for sub-calls come from deriveSeed(seed, label), a hash of both, never from addition (seed + 1 collides with
+// the next attempt's seed + attempt).
 
 export class Rng {
   private s: Uint32Array; // (4,) generator state
@@ -90,4 +92,31 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * A number in [0, 1) determined by the text: seeds and seeded choices (principle draws, candidate order), not cache
+ * keys. A 53-bit multiply-xorshift hash over UTF-16 code units (two 32-bit lanes, murmur3-style finalisers): about 20×
+ * cheaper than a sha256 digest, which cost ~2 µs per request on the judging hot path, and well mixed.
+ */
+export function hashToUnit(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)) / 2 ** 53;
+}
+
+/**
+ * The seed of one named sub-call (`'rationale|0'`, `'verdict|1'`, `'choice|2'`): a 31-bit hash of the parent seed and
+ * the label. Distinct labels give unrelated seeds, so a retry never reuses another step's seed, as `seed + attempt`
+ * next to `seed + 1` did.
+ */
+export function deriveSeed(seed: number, label: string): number {
+  return Math.floor(hashToUnit(`${seed}|${label}`) * 2 ** 31);
 }

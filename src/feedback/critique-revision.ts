@@ -3,7 +3,8 @@
 // Follows Constitutional AI's supervised stage (Bai et al. 2022, arXiv 2212.08073), section 3.1.
 import type { ChatMessage } from './chat-model-v1.ts';
 import { selectPrinciples, type Constitution } from './constitution.ts';
-import { deriveSeed, JudgeFailureError, toFailure } from './judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
+import { JudgeFailureError, toFailure } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type CritiqueRevisionResult, type PointwiseInput } from './judgment-types.ts';
 import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
@@ -44,12 +45,12 @@ export class CritiqueReviser {
         { role: 'system', content: template.preamble },
         { role: 'user', content: renderTemplate(template.context, values, template.path) },
       ];
-      const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}|critique`);
+      const seed = deriveSeed(this.#options.seed, `${input.id}|${principle.id}`);
       const generateOptions = { maxTokens: this.#options.maxTokens, temperature: this.#options.temperature, signal };
-      const critique = (await this.#executor.generate({ ...generateOptions, messages, seed }, usage)).choices[0]?.text.trim() ?? '';
+      const critique = (await this.#executor.generate({ ...generateOptions, messages, seed: deriveSeed(seed, 'critique') }, usage)).choices[0]?.text.trim() ?? '';
       if (critique === '') throw new JudgeFailureError('empty-response', critique, 'empty critique');
       const revisionMessages: ChatMessage[] = [...messages, { role: 'assistant', content: critique }, { role: 'user', content: renderTemplate(template.verdictRequest!, values, template.path) }];
-      const revision = (await this.#executor.generate({ ...generateOptions, messages: revisionMessages, seed: seed + 1 }, usage)).choices[0]?.text.trim() ?? '';
+      const revision = (await this.#executor.generate({ ...generateOptions, messages: revisionMessages, seed: deriveSeed(seed, 'revision') }, usage)).choices[0]?.text.trim() ?? '';
       if (revision === '') throw new JudgeFailureError('empty-response', revision, 'empty revision');
       return { kind: 'ok', critique, revision, principle: { id: principle.id, text: principle.text }, usage };
     } catch (error) {

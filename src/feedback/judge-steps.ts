@@ -6,7 +6,7 @@ import { ProviderError, type ChatMessage, type GeneratedToken } from './chat-mod
 import type { FailureReason, JudgmentFailure, JudgmentUsage, LabelSource } from './judgment-types.ts';
 import type { PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
-import { hashToUnit } from './stable-hash.ts';
+import { deriveSeed } from '../engine/random.ts';
 import { countVotes, verdictDistribution } from './verdict-parsing.ts';
 
 export interface StepOptions {
@@ -54,11 +54,6 @@ export function checkTemplateMode(template: PromptTemplate, judge: 'pairwise' | 
   }
 }
 
-/** A 31-bit seed determined by the run seed and a label naming the call. */
-export function deriveSeed(seed: number, label: string): number {
-  return Math.floor(hashToUnit(`${seed}|${label}`) * 2 ** 31);
-}
-
 /** Map what went wrong to a typed failure; an abort by the caller is rethrown so nothing partial is recorded. */
 export function toFailure(error: unknown, usage: JudgmentUsage, signal?: AbortSignal): JudgmentFailure {
   if (signal?.aborted) throw error;
@@ -67,24 +62,28 @@ export function toFailure(error: unknown, usage: JudgmentUsage, signal?: AbortSi
   throw error;
 }
 
-export async function rationaleStep(
-  executor: RequestExecutor,
-  messages: ChatMessage[],
-  options: StepOptions,
-  seed: number,
-  usage: JudgmentUsage,
-  signal?: AbortSignal,
-): Promise<string> {
+/** One rationale request, retried on empty text; attempt k samples with deriveSeed(seed, `rationale|k`). */
+export interface RationaleStepOptions {
+  executor: RequestExecutor;
+  messages: ChatMessage[];
+  steps: StepOptions;
+  seed: number; // the judgment's seed (one per pair, principle and order); each request derives its own from it
+  usage: JudgmentUsage; // requests and tokens are added here
+  signal?: AbortSignal;
+}
+
+export async function rationaleStep(options: RationaleStepOptions): Promise<string> {
+  const { executor, messages, steps, seed, usage, signal } = options;
   let last = '';
-  for (let attempt = 0; attempt < options.maxParseAttempts; attempt++) {
+  for (let attempt = 0; attempt < steps.maxParseAttempts; attempt++) {
     const result = await executor.generate(
-      { messages, maxTokens: options.rationaleMaxTokens, temperature: options.rationaleTemperature, seed: seed + attempt, signal },
+      { messages, maxTokens: steps.rationaleMaxTokens, temperature: steps.rationaleTemperature, seed: deriveSeed(seed, `rationale|${attempt}`), signal },
       usage,
     );
     last = result.choices[0]?.text ?? '';
     if (last.trim() !== '') return last.trim();
   }
-  throw new JudgeFailureError('empty-response', last, `rationale empty after ${options.maxParseAttempts} attempts`);
+  throw new JudgeFailureError('empty-response', last, `rationale empty after ${steps.maxParseAttempts} attempts`);
 }
 
 export interface VerdictReading {
@@ -94,22 +93,25 @@ export interface VerdictReading {
   raw: string;
 }
 
-export async function verdictStep(
-  executor: RequestExecutor,
-  messages: ChatMessage[],
-  verdictOptions: string[],
-  options: StepOptions,
-  seed: number,
-  usage: JudgmentUsage,
-  signal?: AbortSignal,
-  readLogprobs: (tokens: GeneratedToken[], options: string[]) => number[] | null = verdictDistribution, // e.g. scoreDistribution
-): Promise<VerdictReading> {
+/** The verdict request: attempt k reads logprobs with deriveSeed(seed, `verdict|k`), votes with `votes|k`. */
+export interface VerdictStepOptions {
+  executor: RequestExecutor;
+  messages: ChatMessage[];
+  verdictOptions: string[]; // the verdict tokens, e.g. ['1', '2'] or the scores '1'..'10'
+  steps: StepOptions;
+  seed: number; // the judgment's seed, the same one its rationale step got: the labels keep them apart
+  usage: JudgmentUsage;
+  signal?: AbortSignal;
+  readLogprobs?: (tokens: GeneratedToken[], options: string[]) => number[] | null; // default verdictDistribution; e.g. scoreDistribution
+}
+
+export async function verdictStep(options: VerdictStepOptions): Promise<VerdictReading> {
+  const { executor, messages, verdictOptions, steps, seed, usage, signal, readLogprobs = verdictDistribution } = options;
   let lastRaw = '';
-  for (let attempt = 0; attempt < options.maxParseAttempts; attempt++) {
-    const attemptSeed = seed + 1000 * attempt;
+  for (let attempt = 0; attempt < steps.maxParseAttempts; attempt++) {
     if (executor.model.supportsLogprobs) {
       const result = await executor.generate(
-        { messages, maxTokens: options.verdictMaxTokens, temperature: 0, seed: attemptSeed, topLogprobs: options.topLogprobs, signal },
+        { messages, maxTokens: steps.verdictMaxTokens, temperature: 0, seed: deriveSeed(seed, `verdict|${attempt}`), topLogprobs: steps.topLogprobs, signal },
         usage,
       );
       const choice = result.choices[0];
@@ -122,7 +124,7 @@ export async function verdictStep(
       // The provider returned no logprobs despite being asked: fall through to votes.
     }
     const sampled = await executor.generate(
-      { messages, maxTokens: options.verdictMaxTokens, temperature: options.voteTemperature, seed: attemptSeed, n: options.votes, signal },
+      { messages, maxTokens: steps.verdictMaxTokens, temperature: steps.voteTemperature, seed: deriveSeed(seed, `votes|${attempt}`), n: steps.votes, signal },
       usage,
     );
     lastRaw = sampled.choices.map((choice) => choice.text).join(' | ');
@@ -130,5 +132,5 @@ export async function verdictStep(
     const total = counts.reduce((sum, value) => sum + value, 0);
     if (total > 0) return { distribution: counts.map((value) => value / total), labelSource: 'votes', votes: counts, raw: lastRaw };
   }
-  throw new JudgeFailureError('unparseable-verdict', lastRaw, `no verdict among [${verdictOptions.join(', ')}] after ${options.maxParseAttempts} attempts`);
+  throw new JudgeFailureError('unparseable-verdict', lastRaw, `no verdict among [${verdictOptions.join(', ')}] after ${steps.maxParseAttempts} attempts`);
 }

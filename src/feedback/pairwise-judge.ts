@@ -4,7 +4,8 @@
 import { FanoutAbortController, onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
 import { loadConstitution, selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
-import { checkTemplateMode, defaultStepOptions, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
+import { checkTemplateMode, defaultStepOptions, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import {
   emptyUsage,
   renderConversation,
@@ -143,10 +144,10 @@ export class PairwiseJudge {
     let rationale: string | null = null;
     let verdictMessages = messages; // without chain-of-thought the context itself asks for the verdict
     if (this.#chainOfThought) {
-      rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+      rationale = await rationaleStep({ executor: this.#executor, messages, steps: this.#options.steps, seed, usage, signal });
       verdictMessages = [...messages, { role: 'assistant', content: rationale }, this.#verdictRequest!];
     }
-    const reading = await verdictStep(this.#executor, verdictMessages, this.#verdictTokens, this.#options.steps, seed + 1, usage, signal);
+    const reading = await verdictStep({ executor: this.#executor, messages: verdictMessages, verdictOptions: this.#verdictTokens, steps: this.#options.steps, seed, usage, signal });
     const probabilityFirst = reading.distribution[0]!;
     return {
       order,

@@ -4,7 +4,8 @@
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
 import type { ChatMessage } from './chat-model-v1.ts';
 import { loadConstitution, selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
-import { checkTemplateMode, defaultStepOptions, deriveSeed, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
+import { checkTemplateMode, defaultStepOptions, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
 import { loadTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
@@ -78,10 +79,10 @@ export class PointwiseJudge {
       let rationale: string | null = null;
       let verdictMessages = messages; // without chain-of-thought the context itself asks for the score
       if (this.#chainOfThought) {
-        rationale = await rationaleStep(this.#executor, messages, this.#options.steps, seed, usage, signal);
+        rationale = await rationaleStep({ executor: this.#executor, messages, steps: this.#options.steps, seed, usage, signal });
         verdictMessages = [...messages, { role: 'assistant', content: rationale }, { role: 'user', content: template.verdictRequest! }];
       }
-      const reading = await verdictStep(this.#executor, verdictMessages, scoreTokens, this.#options.steps, seed + 1, usage, signal, scoreDistribution);
+      const reading = await verdictStep({ executor: this.#executor, messages: verdictMessages, verdictOptions: scoreTokens, steps: this.#options.steps, seed, usage, signal, readLogprobs: scoreDistribution });
       const score = reading.distribution.reduce((sum, probability, index) => sum + probability * (index + 1), 0);
       return {
         kind: 'ok',

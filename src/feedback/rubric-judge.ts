@@ -2,7 +2,8 @@
 // sampled justifications ending "Score: <points>", parsed; unparseable text is retried, then a typed failure. With
 // `samples` > 1 (the paper samples 3) the score is the mean and every sampled score and justification is kept.
 import type { ChatMessage } from './chat-model-v1.ts';
-import { deriveSeed, JudgeFailureError, toFailure } from './judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
+import { JudgeFailureError, toFailure } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type JudgmentFailure, type PointwiseInput, type RubricJudgment } from './judgment-types.ts';
 import { renderTemplate, type PromptTemplate } from './prompt-template.ts';
 import type { RequestExecutor } from './request-executor.ts';
@@ -51,7 +52,7 @@ export class RubricJudge {
       let lastRaw = '';
       for (let attempt = 0; attempt < this.#options.maxParseAttempts && samples.length < this.#options.samples; attempt++) {
         const result = await this.#executor.generate(
-          { messages, maxTokens: this.#options.maxTokens, temperature: this.#options.temperature, seed: seed + 1000 * attempt, n: this.#options.samples - samples.length, signal },
+          { messages, maxTokens: this.#options.maxTokens, temperature: this.#options.temperature, seed: deriveSeed(seed, `sample|${attempt}`), n: this.#options.samples - samples.length, signal },
           usage,
         );
         for (const choice of result.choices) {

@@ -4,7 +4,7 @@
 // batching prompts. Sampling pairs to label: Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveSeed } from '../feedback/judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
 import type { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import { stableHash } from '../feedback/stable-hash.ts';
 import { inProcessModelId, loadInProcessModel } from './in-process-model.ts';

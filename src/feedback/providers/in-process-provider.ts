@@ -1,6 +1,7 @@
 // ChatModelV1 over a model running in this process, through a small adapter the project's own models implement.
 // Leaves out batching and KV-cache reuse across calls: one adapter call per sampled completion.
 // The adapter returns per-token logprobs and top alternatives so soft labels work as in Lee et al. 2023 (arXiv 2309.00267).
+import { deriveSeed } from '../../engine/random.ts';
 import type { ChatGenerateOptions, ChatGenerateResult, ChatMessage, ChatModelV1, GeneratedToken } from '../chat-model-v1.ts';
 
 export interface InProcessGenerateRequest {
@@ -44,12 +45,12 @@ export class InProcessProvider implements ChatModelV1 {
     let completionTokens = 0;
     for (let index = 0; index < count; index++) {
       options.signal?.throwIfAborted();
-      // Completion i uses seed + i so n samples differ but stay reproducible.
+      // Completion 0 uses the seed as given, completion i > 0 deriveSeed(seed, `choice|i`): n samples differ, reproducibly.
       const generation = await this.#model.generate({
         messages: options.messages,
         maxTokens: options.maxTokens,
         temperature: options.temperature,
-        seed: options.seed + index,
+        seed: index === 0 ? options.seed : deriveSeed(options.seed, `choice|${index}`),
         topLogprobs: options.topLogprobs ?? 0,
       });
       const tokens = (options.topLogprobs ?? 0) > 0 ? generation.tokens : null;
