@@ -51,8 +51,7 @@ describe('rlaif judge', () => {
       const audit = JSON.parse(readFileSync(join(run, 'audit.json'), 'utf8'));
       assert.equal(audit.pairs, 40);
       // The toy labeler is biased toward position 1 by +0.3: single orders disagree often, averaging removes it.
-      assert.ok(audit.samePositionPreferredBefore > 0.3, `before ${audit.samePositionPreferredBefore}`);
-      assert.equal(audit.samePositionPreferredAfter, 0);
+      assert.ok(audit.samePositionPreferred > 0.3, `same position ${audit.samePositionPreferred}`);
       assert.match(readFileSync(join(run, 'audit.txt'), 'utf8'), /Lee et al/);
       const usage = JSON.parse(readFileSync(join(run, 'usage.json'), 'utf8'));
       assert.ok(usage.cost > 0 && usage.requests >= 160);
@@ -236,10 +235,10 @@ describe('rlaif judge', () => {
         assert.match(judgment.result.rationale, /^Response A \([\d.]+\/10\): /);
       }
       const audit = JSON.parse(readFileSync(join(run, 'audit.json'), 'utf8'));
-      assert.deepEqual([audit.judge, audit.pairs, audit.labeled, audit.samePositionPreferredBefore, audit.positionOneRateBefore], ['pointwise', 12, 12, null, null]);
+      assert.deepEqual([audit.judge, audit.pairs, audit.labeled, audit.samePositionPreferred, audit.positionOneRate], ['pointwise', 12, 12, null, null]);
       assert.ok(audit.accuracy !== null && audit.tieRate !== null);
       const text = readFileSync(join(run, 'audit.txt'), 'utf8');
-      assert.match(text, /same position preferred, before averaging\s+n\/a \*/);
+      assert.match(text, /same position preferred \(both orders\)\s+n\/a \*/);
       assert.match(text, /position figures are n\/a, not 0/);
       assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).judge.kind, 'pointwise');
 

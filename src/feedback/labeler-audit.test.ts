@@ -1,10 +1,16 @@
 // Tests the labeler audit on hand-built judgments whose metrics are worked out by hand (pairwise, and pairs labeled from
-// two scores, whose position figures must read n/a).
+// two scores, whose position figures must read n/a), and on a real judge over position-biased and vote-only fake labelers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OrderVerdict, PairwiseResult, PointwiseJudgment } from './judgment-types.ts';
 import { auditLabeler, cohenKappa, expectedCalibrationError, formatAudit } from './labeler-audit.ts';
 import type { ScoredPairJudgment, ScoredPairResult } from './scored-pair-judge.ts';
+import { defaultStepOptions } from './judge-steps.ts';
+import { PairwiseJudge } from './pairwise-judge.ts';
+import { InProcessProvider } from './providers/in-process-provider.ts';
+import { RequestExecutor } from './request-executor.ts';
+import { DeterministicLanguageModel } from './testing/deterministic-language-model.ts';
+import { defaultBrain } from './testing/scripted-openai-server.ts';
 
 function verdict(order: 'A-first' | 'B-first', probabilityFirst: number): OrderVerdict {
   return { order, probabilityFirst, probabilityA: order === 'A-first' ? probabilityFirst : 1 - probabilityFirst, rationale: 'r', labelSource: 'logprobs', votes: null, verdictRaw: '1' };
@@ -39,9 +45,9 @@ test('metrics on a worked example', () => {
   assert.equal(audit.parseFailureRate, 0.2);
   assert.equal(audit.accuracy, (1 + 1 + 0.5 + 0) / 4);
   assert.equal(audit.accuracyForwardOnly, (1 + 0 + 1 + 0) / 4);
-  assert.equal(audit.samePositionPreferredBefore, 2 / 4);
-  assert.equal(audit.samePositionPreferredAfter, 0);
-  assert.equal(audit.positionOneRateBefore, 6 / 8);
+  assert.equal(audit.samePositionPreferred, 2 / 4);
+  assert.equal(audit.positionOneRate, 6 / 8);
+  assert.equal(audit.votesLabelRate, 0);
   assert.equal(audit.tieRate, 1 / 4);
   // kappa over the 3 non-ties: labeler (1,0,1) vs gold (1,0,0): po = 2/3, pe = (2/3)(1/3)+(1/3)(2/3) = 4/9.
   assert.ok(Math.abs(audit.cohenKappa! - (2 / 3 - 4 / 9) / (1 - 4 / 9)) < 1e-12);
@@ -60,12 +66,12 @@ test('pairs without a gold label leave agreement figures n/a and still measure p
   assert.equal(audit.judged, 3);
   assert.equal(audit.labeled, 1);
   assert.equal(audit.accuracy, 0, 'accuracy counts the one labeled pair only');
-  assert.equal(audit.samePositionPreferredBefore, 1 / 3);
+  assert.equal(audit.samePositionPreferred, 1 / 3);
   const unlabeled = auditLabeler([{ gold: null, result: judged(0.9, 0.7) }]);
   assert.equal(unlabeled.accuracy, null);
   assert.equal(unlabeled.cohenKappa, null);
   assert.equal(unlabeled.expectedCalibrationError, null);
-  assert.equal(unlabeled.samePositionPreferredBefore, 1);
+  assert.equal(unlabeled.samePositionPreferred, 1);
   assert.match(formatAudit(unlabeled), /alignment \/ accuracy \(order-averaged\)\s+n\/a/);
 });
 
@@ -108,11 +114,45 @@ test('pairs labeled from two scores: agreement, ties and parse failures measured
   assert.ok(Math.abs(audit.cohenKappa! - (2 / 3 - 4 / 9) / (1 - 4 / 9)) < 1e-12);
   // ECE: confidences 0.9, 0.8, 0.5, 0.7 with credits 1, 0, 0.5, 1 in four different bins.
   assert.ok(Math.abs(audit.expectedCalibrationError! - (0.1 + 0.8 + 0 + 0.3) / 4) < 1e-12);
-  for (const figure of [audit.accuracyForwardOnly, audit.samePositionPreferredBefore, audit.samePositionPreferredAfter, audit.positionOneRateBefore]) assert.equal(figure, null);
+  for (const figure of [audit.accuracyForwardOnly, audit.samePositionPreferred, audit.positionOneRate]) assert.equal(figure, null);
+  assert.equal(audit.votesLabelRate, 0, 'the pointwise scores were read from logprobs');
   const table = formatAudit(audit);
-  assert.match(table, /same position preferred, before averaging\s+n\/a \*/);
+  assert.match(table, /same position preferred \(both orders\)\s+n\/a \*/);
   assert.match(table, /alignment \/ accuracy \(pointwise scores\)\s+62\.5%/);
   assert.match(table, /\* not applicable: the pointwise judge scores each response alone/);
   assert.throws(() => auditLabeler([{ gold: 'A', result: judged(0.9, 0.2) }], 0, 'pointwise'), /a pairwise judgment in a pointwise audit/);
   assert.throws(() => auditLabeler([{ gold: 'A', result: scoredPair('A', 0.9) }]), /a pointwise judgment in a pairwise audit/);
+});
+
+/** Judges 12 pairs with the pairwise judge over a fake labeler and audits them (every pair's gold is A). */
+async function auditFakeLabeler(options: { positionBias: number; supportsLogprobs?: boolean; candidates: (index: number) => [string, string] }) {
+  const model = new DeterministicLanguageModel({ brain: defaultBrain(options.positionBias), supportsLogprobs: options.supportsLogprobs ?? true });
+  const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 4, timeoutMs: 1000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+  const judge = new PairwiseJudge(executor, { steps: { ...defaultStepOptions, votes: 9 }, seed: 3 });
+  const items = [];
+  for (let index = 0; index < 12; index++) {
+    const result = await judge.judge({ id: `pair-${index}`, conversation: [{ role: 'user', content: `Question ${index}?` }], candidates: options.candidates(index) });
+    items.push({ gold: 'A' as const, result });
+  }
+  return auditLabeler(items);
+}
+
+test('same position preferred: high for a position-biased labeler, 0 for a consistent one (single-order labels)', async () => {
+  // Equal responses and a +0.3 bias toward the first position: every order prefers position 1.
+  const biased = await auditFakeLabeler({ positionBias: 0.3, candidates: (index) => [`Answer ${index}.`, `Reply ${index}.`] });
+  assert.equal(biased.samePositionPreferred, 1);
+  assert.equal(biased.positionOneRate, 1);
+  // A clear quality gap and no bias: the better response wins in both orders, so never the same position.
+  const consistent = await auditFakeLabeler({ positionBias: 0, candidates: (index) => [`[good] Answer ${index}.`, `[bad] Reply ${index}.`] });
+  assert.equal(consistent.samePositionPreferred, 0);
+  assert.equal(consistent.positionOneRate, 0.5);
+  assert.equal(consistent.accuracy, 1);
+});
+
+test('labels read from votes because the provider gave no logprobs are counted', async () => {
+  const candidates = (index: number): [string, string] => [`[good] Answer ${index}.`, `[bad] Reply ${index}.`];
+  const votes = await auditFakeLabeler({ positionBias: 0, supportsLogprobs: false, candidates });
+  assert.equal(votes.votesLabelRate, 1);
+  assert.match(formatAudit(votes), /labels from votes \(no logprobs\)\s+100\.0%/);
+  assert.equal((await auditFakeLabeler({ positionBias: 0, candidates })).votesLabelRate, 0);
 });

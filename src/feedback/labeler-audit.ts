@@ -1,5 +1,6 @@
 // Audits a labeler against human or gold preferences: accuracy (alignment), Cohen's kappa, same-position-preferred rate
-// before and after order averaging, tie rate, parse-failure rate, expected calibration error of the soft labels.
+// of the single-order labels (position consistency), tie rate, parse-failure rate, the share of labels read from votes
+// because the provider gave no logprobs, expected calibration error of the soft labels.
 // Pairs labeled from two separate scores (pointwise, rubric) have no position: those figures are n/a, never 0.
 // Leaves out confidence intervals. Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
 // 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI preamble + chain-of-thought).
@@ -21,9 +22,9 @@ export interface LabelerAudit {
   accuracy: number | null; // order-averaged labels vs gold over judged labeled pairs, ties counted as half right
   accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting; null for scored judges
   cohenKappa: number | null; // averaged hard labels vs gold, ties left out
-  samePositionPreferredBefore: number | null; // share of (pair, principle) where both orders chose the same position
-  samePositionPreferredAfter: number | null; // the same after averaging: 0 by construction except where orders were not both judged
-  positionOneRateBefore: number | null; // share of single-order verdicts choosing the response shown first (0.5 is unbiased)
+  samePositionPreferred: number | null; // share of (pair, principle) judged in both orders whose two single-order labels chose the same position (Lee et al.'s figure; 0 for a position-consistent labeler)
+  positionOneRate: number | null; // share of single-order verdicts choosing the response shown first (0.5 is unbiased)
+  votesLabelRate: number | null; // share of verdicts labeled from sampled votes (the provider returned no logprobs); null for the rubric judge
   tieRate: number | null; // ties / judged
   expectedCalibrationError: number | null; // 10 bins over confidence max(p, 1-p)
   reference: { source: string; alignment: number; samePositionPreferred: number };
@@ -79,8 +80,9 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind
   let correctForward = 0;
   let ties = 0;
   let orderPairs = 0;
-  let samePositionBefore = 0;
-  let samePositionAfter = 0;
+  let samePosition = 0;
+  let verdicts = 0; // single-order verdicts (pairwise) or candidate scores (pointwise) with a label source
+  let fromVotes = 0;
   let singleVerdicts = 0;
   let positionOneVotes = 0;
   const kappaLabels: Array<[0 | 1, 0 | 1]> = [];
@@ -96,6 +98,11 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind
     if (tie) ties++;
     if (!('positions' in result) !== (judge !== 'pairwise')) throw new Error(`auditLabeler: a ${'positions' in result ? 'pairwise' : result.judge} judgment in a ${judge} audit`);
     if (!('positions' in result)) {
+      for (const score of [result.scores.A, result.scores.B]) {
+        if (!('labelSource' in score)) continue; // the rubric judge reads a sampled 'Score: N', never logprobs
+        verdicts++;
+        if (score.labelSource === 'votes') fromVotes++;
+      }
       // Scored separately: agreement and calibration as for pairwise, nothing about positions.
       if (gold === null) continue;
       labeled++;
@@ -119,17 +126,16 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind
       for (const single of [verdict.forward, verdict.reversed]) {
         if (!single) continue;
         singleVerdicts++;
+        verdicts++;
+        if (single.labelSource === 'votes') fromVotes++;
         if (single.probabilityFirst > 0.5) positionOneVotes++;
       }
       if (!verdict.reversed) continue;
       orderPairs++;
       const forwardFirst = verdict.forward.probabilityFirst;
       const reversedFirst = verdict.reversed.probabilityFirst;
-      if ((forwardFirst > 0.5 && reversedFirst > 0.5) || (forwardFirst < 0.5 && reversedFirst < 0.5)) samePositionBefore++;
-      // After averaging, one label P(A) serves both presentations: position 1 is A in one and B in the other.
-      const averagedFirstForward = verdict.probabilityA;
-      const averagedFirstReversed = 1 - verdict.probabilityA;
-      if ((averagedFirstForward > 0.5 && averagedFirstReversed > 0.5) || (averagedFirstForward < 0.5 && averagedFirstReversed < 0.5)) samePositionAfter++;
+      // The same position won in both presentations: the label followed the position, not the response.
+      if ((forwardFirst > 0.5 && reversedFirst > 0.5) || (forwardFirst < 0.5 && reversedFirst < 0.5)) samePosition++;
     }
   }
   const scored = judge !== 'pairwise';
@@ -143,9 +149,9 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind
     accuracy: ratio(correct, labeled),
     accuracyForwardOnly: scored ? null : ratio(correctForward, labeled),
     cohenKappa: cohenKappa(kappaLabels),
-    samePositionPreferredBefore: ratio(samePositionBefore, orderPairs),
-    samePositionPreferredAfter: ratio(samePositionAfter, orderPairs),
-    positionOneRateBefore: ratio(positionOneVotes, singleVerdicts),
+    samePositionPreferred: ratio(samePosition, orderPairs),
+    positionOneRate: ratio(positionOneVotes, singleVerdicts),
+    votesLabelRate: ratio(fromVotes, verdicts),
     tieRate: ratio(ties, judged),
     expectedCalibrationError: expectedCalibrationError(calibration),
     reference: leeEtAlReference,
@@ -165,9 +171,9 @@ export function formatAudit(audit: LabelerAudit): string {
     [scored ? `alignment / accuracy (${audit.judge} scores)` : 'alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
     ['accuracy, one order only', position(audit.accuracyForwardOnly), ''],
     ["Cohen's kappa", audit.cohenKappa === null ? 'n/a' : audit.cohenKappa.toFixed(3), ''],
-    ['same position preferred, before averaging', position(audit.samePositionPreferredBefore), percent(audit.reference.samePositionPreferred)],
-    ['same position preferred, after averaging', position(audit.samePositionPreferredAfter), ''],
-    ['position 1 chosen (single orders)', position(audit.positionOneRateBefore), ''],
+    ['same position preferred (both orders)', position(audit.samePositionPreferred), percent(audit.reference.samePositionPreferred)],
+    ['position 1 chosen (single orders)', position(audit.positionOneRate), ''],
+    ['labels from votes (no logprobs)', percent(audit.votesLabelRate), ''],
     ['tie rate', percent(audit.tieRate), ''],
     ['parse-failure rate', percent(audit.parseFailureRate), ''],
     ['failure rate (all typed failures)', percent(audit.failureRate), ''],

@@ -149,7 +149,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   writeFileAtomic(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
   const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
   const position = kind === 'pairwise'
-    ? 'Same-position-preferred after averaging is 0 by construction (one label serves both orders).'
+    ? 'Same position preferred: share of pairs whose two single-order labels chose the same position (position bias; averaging both orders cancels it in the label).'
     : `Judge kind '${kind}': each response was scored alone and P(A preferred) = P(score_A > score_B) + P(equal)/2, so position figures are n/a, not 0.`;
   const note = `${gold} ${position}`;
   writeFileAtomic(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
