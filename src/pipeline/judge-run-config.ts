@@ -26,10 +26,7 @@ const providerSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('in-process'),
-    model: z
-      .union([z.literal('deterministic-test'), inProcessModelSchema], { error: "expected 'deterministic-test', {kind: checkpoint, path} or {kind: embedded, seed}" })
-      .describe("the labeler: {kind: checkpoint, path} or {kind: embedded, seed} (the project's Transformer, soft labels from its logprobs), or 'deterministic-test' (a scripted toy for tests)"),
-    supportsLogprobs: z.boolean().default(true).describe("deterministic-test only: false makes it answer without logprobs (vote fallback)"),
+    model: inProcessModelSchema.describe("the labeler: {kind: checkpoint, path} or {kind: embedded, seed} (the project's Transformer, soft labels from its logprobs)"),
   }),
 ]);
 
@@ -149,7 +146,6 @@ export const judgeRunConfigSchema = z.strictObject({
   if ((config.input === undefined) === (config.sample === undefined)) context.addIssue({ code: 'custom', path: [], message: "give exactly one of 'input' (a dataset of pairs) or 'sample' (pairs sampled from a policy)" });
   if (config.provider.kind === 'openai-compatible' && config.judge.kind !== 'rubric' && config.judge.topLogprobs > 20) context.addIssue({ code: 'custom', path: ['judge', 'topLogprobs'], message: 'at most 20 with an openai-compatible provider' });
   if (config.judge.kind === 'rubric' && config.judge.samples > 1 && config.judge.rationaleTemperature === 0) context.addIssue({ code: 'custom', path: ['judge', 'samples'], message: 'samples above 1 at rationaleTemperature 0 would all be the same judgment; raise judge.rationaleTemperature' });
-  if (config.provider.kind === 'in-process' && config.provider.model !== 'deterministic-test' && !config.provider.supportsLogprobs) context.addIssue({ code: 'custom', path: ['provider', 'supportsLogprobs'], message: 'only the deterministic-test model can be told to hide its logprobs' });
 });
 
 export type JudgeRunConfig = z.infer<typeof judgeRunConfigSchema>;

@@ -12,7 +12,6 @@ import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labele
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
 import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
-import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
 import { configuredJudge, type PairResult } from './configured-judge.ts';
 import { readWithDuckDb, writeParquet } from '../data/duckdb-format.ts';
 import { readHhRlhf } from '../data/hh-rlhf-format.ts';
@@ -58,18 +57,24 @@ export async function readPairs(path: string, format: NonNullable<JudgeRunConfig
   }
 }
 
-/** The labeler: an OpenAI-compatible server, or a model in this process (the project's Transformer or the test toy). */
+/** The labeler: an OpenAI-compatible server, or the project's Transformer in this process. */
 function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) => string): ChatModelV1 {
   if (config.kind === 'openai-compatible') return createOpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable, client: config.client });
-  if (config.model === 'deterministic-test') return new InProcessProvider(new DeterministicLanguageModel({ supportsLogprobs: config.supportsLogprobs }));
   return new InProcessProvider(loadInProcessModel(config.model, at));
+}
+
+export interface JudgeRunOptions {
+  signal?: AbortSignal;
+  events?: JudgeRunEvents;
+  /** Tests only: the labeler to use instead of the one `config.provider` names (e.g. a scripted fake). No config reaches it. */
+  languageModel?: ChatModelV1;
 }
 
 /**
  * Runs one judging job in its run folder, holding the folder's lock (a second `rlaif judge` on it is refused naming
  * this process) and refusing a folder that holds another kind of run; config.json is written once the pairs are read.
  */
-export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents } = {}): Promise<JudgeRunSummary> {
+export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions = {}): Promise<JudgeRunSummary> {
   const dir = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
   // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
   const opened = openRunFolder({ dir, kind: 'judge', config, resumableKeys: Object.keys(config), hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) });
@@ -80,14 +85,14 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   }
 }
 
-async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: { signal?: AbortSignal; events?: JudgeRunEvents }, start: () => void): Promise<JudgeRunSummary> {
+async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => void): Promise<JudgeRunSummary> {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
   const runDirectory = at(config.output.runDirectory);
 
   const all = config.input ? await readPairs(at(config.input.path), config.input.format) : await samplePairs(config.sample!, at, runDirectory, options.events?.onSample);
   const limit = config.input?.limit ?? config.sample?.limit;
   const records = limit ? all.slice(0, limit) : all;
-  const provider = buildProvider(config.provider, at);
+  const provider = options.languageModel ?? buildProvider(config.provider, at);
   start();
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
