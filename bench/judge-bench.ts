@@ -1,7 +1,7 @@
 // Benchmarks the labeler client: per-judgment client overhead (our stack at concurrency 1 minus a raw node:http
-// keep-alive client sending the same bodies) and throughput against the raw client at the same concurrency, both
-// OpenAI-compatible clients (direct node:http, the default; the `openai` package) measured side by side, interleaved
-// round by round, medians. Server in its own process on 127.0.0.1. Leaves out real models. RESULT lines for bench/run.ts.
+// keep-alive client sending the same bodies) and throughput against the raw client at the same concurrency, for the
+// one OpenAI-compatible provider (node:http keep-alive, JSON.stringify body, zod-checked answer), interleaved round by
+// round, medians. Server in its own process on 127.0.0.1. Leaves out real models. RESULT lines for bench/run.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -10,7 +10,7 @@ import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../sr
 import { runJudgments } from '../src/feedback/judge-runner.ts';
 import type { PairwiseInput } from '../src/feedback/judgment-types.ts';
 import { PairwiseJudge } from '../src/feedback/pairwise-judge.ts';
-import { createOpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
+import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor } from '../src/feedback/request-executor.ts';
 
 const concurrency = 16;
@@ -52,7 +52,7 @@ async function captureBodies(items: PairwiseInput[]): Promise<string[]> {
   return bodies;
 }
 
-type Client = 'direct' | 'openai-sdk';
+type Client = 'provider';
 
 interface Measure {
   requestsPerSecond: number;
@@ -88,8 +88,8 @@ async function rawThroughput(url: string, bodies: string[], total: number, paral
   return { requestsPerSecond: total / seconds, secondsPerJudgment: (4 * seconds) / total, cpuMicrosecondsPerRequest: (used.user + used.system) / total };
 }
 
-async function ourThroughput(url: string, items: PairwiseInput[], parallel: number, client: Client): Promise<Measure> {
-  const provider = createOpenAICompatibleProvider({ baseURL: url, model: 'scripted', environment: {}, client });
+async function ourThroughput(url: string, items: PairwiseInput[], parallel: number): Promise<Measure> {
+  const provider = new OpenAICompatibleProvider({ baseURL: url, model: 'scripted', environment: {} });
   const judge = makeJudge(provider, parallel);
   let requests = 0;
   const cpu = process.cpuUsage();
@@ -107,7 +107,7 @@ async function ourThroughput(url: string, items: PairwiseInput[], parallel: numb
   });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  (provider as { close?: () => void }).close?.();
+  provider.close();
   if (outcome.judgedNow !== items.length) throw new Error('bench: not every pair judged');
   return { requestsPerSecond: requests / seconds, secondsPerJudgment: seconds / items.length, cpuMicrosecondsPerRequest: (used.user + used.system) / requests };
 }
@@ -134,7 +134,7 @@ function median(values: number[]): number {
 
 export async function runJudgeBench(options: { rounds?: number } = {}): Promise<void> {
   const { url, child } = await startServerProcess();
-  const clients: Client[] = ['direct', 'openai-sdk'];
+  const clients: Client[] = ['provider'];
   const rounds = options.rounds ?? 7;
   // 8,000 requests (~1.5 s) per measurement: with 2,000 a single ratio swung 0.81-1.12 on this shared machine (timer
   // granularity of a 2 ms server, other tenants, the judge run's ramp-down while its last verdicts finish); at 8,000
@@ -145,7 +145,7 @@ export async function runJudgeBench(options: { rounds?: number } = {}): Promise<
     // Warm up every client (JIT, sockets) before anything is timed.
     for (let warm = 0; warm < 2; warm++) {
       await rawThroughput(url, bodies, 1000, concurrency);
-      for (const client of clients) await ourThroughput(url, pairs(200, 100_000 + warm * 1000), concurrency, client);
+      for (let index = 0; index < clients.length; index++) await ourThroughput(url, pairs(200, 100_000 + warm * 1000), concurrency);
     }
     // Throughput at concurrency 16: raw and each client take turns inside every round, so load from other users of
     // this shared machine falls on all of them alike; each ratio compares neighbours in time. Client and server share
@@ -157,7 +157,7 @@ export async function runJudgeBench(options: { rounds?: number } = {}): Promise<
       const before = await rawThroughput(url, bodies, 4 * pairsPerRound, concurrency);
       raw.push(before);
       for (const client of clients) {
-        const our = await ourThroughput(url, pairs(pairsPerRound, round * 10_000 + (client === 'direct' ? 0 : 500_000)), concurrency, client);
+        const our = await ourThroughput(url, pairs(pairsPerRound, round * 10_000), concurrency);
         ours.get(client)!.push(our);
         ratios.get(client)!.push(our.requestsPerSecond / before.requestsPerSecond);
       }
@@ -170,7 +170,7 @@ export async function runJudgeBench(options: { rounds?: number } = {}): Promise<
       for (const client of clients) {
         const before = await rawThroughput(url, bodies, 400, 1);
         sequentialRaw.push(before);
-        const our = await ourThroughput(url, pairs(100, 50_000 + round * 1000 + (client === 'direct' ? 0 : 500_000)), 1, client);
+        const our = await ourThroughput(url, pairs(100, 50_000 + round * 1000), 1);
         overheads.get(client)!.push((our.secondsPerJudgment - before.secondsPerJudgment) * 1000);
       }
     }
@@ -181,9 +181,8 @@ export async function runJudgeBench(options: { rounds?: number } = {}): Promise<
       const measures = ours.get(client)!;
       console.log(`  ${client.padEnd(18)} ${median(measures.map((value) => value.requestsPerSecond)).toFixed(0)} req/s, ${cpu(measures)}; ratio ${median(ratios.get(client)!).toFixed(3)} [${ratios.get(client)!.map((value) => value.toFixed(2)).join(' ')}]; overhead ${median(overheads.get(client)!).toFixed(3)} ms/judgment [${overheads.get(client)!.map((value) => value.toFixed(2)).join(' ')}]`);
     }
-    // The RESULT lines are the default client's (direct).
-    console.log(`RESULT judge_overhead_ms ${median(overheads.get('direct')!).toFixed(3)}`);
-    console.log(`RESULT judge_throughput_ratio ${median(ratios.get('direct')!).toFixed(3)}`);
+    console.log(`RESULT judge_overhead_ms ${median(overheads.get('provider')!).toFixed(3)}`);
+    console.log(`RESULT judge_throughput_ratio ${median(ratios.get('provider')!).toFixed(3)}`);
   } finally {
     child.stdin!.end();
     child.kill('SIGTERM');

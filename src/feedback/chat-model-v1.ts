@@ -40,9 +40,20 @@ export interface ChatUsage {
   completionTokens: number;
 }
 
+/**
+ * A setting the provider could not honour, returned with the result instead of a silent fallback (the AI SDK's
+ * `warnings`): e.g. logprobs asked for and none came back, fewer choices than `n`, a prompt cut to fit the context.
+ */
+export interface ChatWarning {
+  type: 'unsupported-setting';
+  setting: 'topLogprobs' | 'n' | 'maxTokens' | 'messages';
+  details: string;
+}
+
 export interface ChatGenerateResult {
   choices: ChatChoice[]; // (n,)
   usage: ChatUsage;
+  warnings?: ChatWarning[]; // absent or empty: every setting was honoured
 }
 
 export interface ChatModelV1 {

@@ -10,7 +10,7 @@ import { JudgmentCache } from './judgment-cache.ts';
 import { runJudgments, type CachedJudgment } from './judge-runner.ts';
 import type { PairwiseInput, PairwiseResult } from './judgment-types.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
-import { createOpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
+import { OpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
 import { RequestExecutor } from './request-executor.ts';
 import { mulberry32, startScriptedServer } from './testing/scripted-openai-server.ts';
 
@@ -26,7 +26,7 @@ function pairs(count: number): PairwiseInput[] {
 }
 
 function makeStack(url: string, secret: string) {
-  const provider = createOpenAICompatibleProvider({ baseURL: url, model: 'scripted', apiKeyEnvironmentVariable: 'TEST_KEY', environment: { TEST_KEY: secret } });
+  const provider = new OpenAICompatibleProvider({ baseURL: url, model: 'scripted', apiKeyEnvironmentVariable: 'TEST_KEY', environment: { TEST_KEY: secret } });
   const random = mulberry32(3);
   const executor = new RequestExecutor(provider, {
     concurrency: 32,

@@ -59,22 +59,6 @@ test('truncated JSON is a retryable bad response', async () => {
   }
 });
 
-test('both transports (node:http agent and global fetch) return the same completion', async () => {
-  const server = await startScriptedServer();
-  try {
-    const texts: string[] = [];
-    for (const transport of ['node-http', 'global-fetch'] as const) {
-      const provider = new OpenAICompatibleProvider({ baseURL: server.url, model: 'm', environment: {}, transport });
-      const result = await provider.doGenerate({ ...request, messages: [{ role: 'user', content: 'Which? Preferred Response=' }], topLogprobs: 2 });
-      assert.equal(result.choices[0]!.tokens!.length, 1);
-      texts.push(result.choices[0]!.text);
-    }
-    assert.deepEqual(texts, ['1', '1']);
-  } finally {
-    await server.close();
-  }
-});
-
 test('client errors are not retried', async () => {
   let calls = 0;
   const model: ChatModelV1 = {

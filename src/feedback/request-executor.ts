@@ -1,7 +1,7 @@
 // Runs provider calls with bounded concurrency, a per-request timeout, and retries with exponential backoff and
 // full jitter on 429/5xx/timeouts/garbled responses, honouring Retry-After; counts requests, tokens and cost.
 // Leaves out circuit breaking and adaptive rate limits. Backoff follows the AWS "full jitter" scheme; no paper.
-import { ProviderError, type ChatGenerateOptions, type ChatGenerateResult, type ChatModelV1 } from './chat-model-v1.ts';
+import { ProviderError, type ChatGenerateOptions, type ChatGenerateResult, type ChatModelV1, type ChatWarning } from './chat-model-v1.ts';
 import type { JudgmentUsage } from './judgment-types.ts';
 
 export interface RetryOptions {
@@ -18,6 +18,7 @@ export interface ExecutorOptions {
   random?: () => number; // jitter source; tests pass a seeded one
   sleep?: (milliseconds: number) => Promise<void>;
   onRetry?: (event: { attempt: number; error: ProviderError; delayMs: number }) => void;
+  onWarning?: (warning: ChatWarning) => void; // called once per setting the provider did not honour (all are counted)
 }
 
 export interface CostRates {
@@ -65,6 +66,8 @@ export function backoffDelay(attempt: number, retry: RetryOptions, random: () =>
 export class RequestExecutor {
   readonly model: ChatModelV1;
   readonly totals: UsageTotals = { requests: 0, retries: 0, failedRequests: 0, promptTokens: 0, completionTokens: 0 };
+  /** Settings the provider did not honour: the first warning of each, and how many requests it came with. */
+  readonly warnings = new Map<ChatWarning['setting'], { warning: ChatWarning; count: number }>();
   readonly #options: ExecutorOptions;
   readonly #limiter: ConcurrencyLimiter;
   readonly #random: () => number;
@@ -92,6 +95,7 @@ export class RequestExecutor {
         this.totals.completionTokens += result.usage.completionTokens;
         usage.promptTokens += result.usage.promptTokens;
         usage.completionTokens += result.usage.completionTokens;
+        for (const warning of result.warnings ?? []) this.#warn(warning);
         return result;
       } catch (caught) {
         const error = caught instanceof ProviderError ? caught : new ProviderError('connection', (caught as Error)?.message ?? String(caught));
@@ -105,6 +109,16 @@ export class RequestExecutor {
         await this.#sleep(delayMs);
       }
     }
+  }
+
+  #warn(warning: ChatWarning): void {
+    const seen = this.warnings.get(warning.setting);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    this.warnings.set(warning.setting, { warning, count: 1 });
+    this.#options.onWarning?.(warning);
   }
 }
 

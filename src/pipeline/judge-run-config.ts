@@ -22,7 +22,6 @@ const providerSchema = z.discriminatedUnion('kind', [
     baseURL: z.string().url().describe('chat-completions base URL, e.g. http://127.0.0.1:8000/v1 for vLLM'),
     model: z.string().min(1).describe('model name the server expects'),
     apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('name of the environment variable holding the API key (the key never goes into the config)'),
-    client: z.enum(['direct', 'openai-sdk']).default('direct').describe("direct: the protocol on node:http keep-alive (cheapest per request); openai-sdk: through the 'openai' package"),
   }),
   z.strictObject({
     kind: z.literal('in-process'),

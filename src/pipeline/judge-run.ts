@@ -10,7 +10,7 @@ import { JudgmentCache } from '../feedback/judgment-cache.ts';
 import { runJudgments, type CachedJudgment } from '../feedback/judge-runner.ts';
 import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labeler-audit.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
-import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
 import { configuredJudge, type PairResult } from './configured-judge.ts';
 import { readWithDuckDb, writeParquet } from '../data/duckdb-format.ts';
@@ -59,7 +59,7 @@ export async function readPairs(path: string, format: NonNullable<JudgeRunConfig
 
 /** The labeler: an OpenAI-compatible server, or the project's Transformer in this process. */
 function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) => string): ChatModelV1 {
-  if (config.kind === 'openai-compatible') return createOpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable, client: config.client });
+  if (config.kind === 'openai-compatible') return new OpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable });
   return new InProcessProvider(loadInProcessModel(config.model, at));
 }
 

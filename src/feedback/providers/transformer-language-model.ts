@@ -6,7 +6,7 @@ import { noGrad, scope, slice } from '../../engine/index.ts';
 import { generate } from '../../models/generate.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
 import type { Transformer } from '../../models/transformer.ts';
-import type { ChatMessage, GeneratedToken, TokenAlternative } from '../chat-model-v1.ts';
+import type { ChatMessage, ChatWarning, GeneratedToken, TokenAlternative } from '../chat-model-v1.ts';
 import type { InProcessGenerateRequest, InProcessGeneration, InProcessLanguageModel } from './in-process-provider.ts';
 
 /** A tokenizer that may carry a chat template (HfTokenizer does; CharTokenizer does not). */
@@ -54,7 +54,12 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
     let prompt = this.promptIds(request.messages);
     const promptTokens = prompt.length;
     const room = this.#context - maxNewTokens + 1; // generate() needs prompt + maxNewTokens - 1 <= context
-    if (prompt.length > room) prompt = prompt.slice(prompt.length - room); // keep the end: the question being asked
+    const warnings: ChatWarning[] = [];
+    if (maxNewTokens < request.maxTokens) warnings.push({ type: 'unsupported-setting', setting: 'maxTokens', details: `${this.modelId}: at most ${maxNewTokens} new tokens of the ${request.maxTokens} asked (context ${this.#context})` });
+    if (prompt.length > room) {
+      warnings.push({ type: 'unsupported-setting', setting: 'messages', details: `${this.modelId}: prompt of ${prompt.length} tokens cut to its last ${room} to fit the context of ${this.#context}` });
+      prompt = prompt.slice(prompt.length - room); // keep the end: the question being asked
+    }
     if (prompt.length === 0) prompt = [this.#tokenizer.bosTokenId ?? this.#tokenizer.eosTokenId ?? 0];
     const eos = this.#tokenizer.eosTokenId;
     const [sequence] = generate(this.#model, [prompt], {
@@ -69,7 +74,7 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
     const tokens = request.topLogprobs > 0 && content.length > 0
       ? this.#topLogprobs(prompt, content, request.topLogprobs)
       : content.map((id, index): GeneratedToken => ({ token: this.#tokenizer.decode([id]), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
-    return { text, tokens, promptTokens };
+    return warnings.length > 0 ? { text, tokens, promptTokens, warnings } : { text, tokens, promptTokens };
   }
 
   /**

@@ -24,6 +24,7 @@ export interface ScriptedServerOptions {
   positionBias?: number; // added to P(first) by the default brain
   brain?: ScriptedBrain;
   fixedReply?: string; // answer every request with this text (benchmarks of pure protocol cost)
+  maxChoices?: number; // return at most this many choices whatever n asks (a server that ignores n)
 }
 
 export interface ScriptedServerStats {
@@ -94,7 +95,7 @@ export async function startScriptedServer(options: ScriptedServerOptions = {}): 
   const answer = (body: Record<string, unknown>): { choices: Array<{ text: string; logprobs: unknown[] | null }>; promptChars: number } => {
     const messages = (Array.isArray(body.messages) ? body.messages : []) as WireMessage[];
     const promptChars = messages.reduce((sum, message) => sum + String(message.content ?? '').length, 0);
-    const n = typeof body.n === 'number' ? body.n : 1;
+    const n = Math.min(typeof body.n === 'number' ? body.n : 1, options.maxChoices ?? Infinity);
     const wantsLogprobs = body.logprobs === true && options.logprobs !== false;
     const sample = mulberry32(typeof body.seed === 'number' ? body.seed : 0);
     const last = String(messages.at(-1)?.content ?? '');
