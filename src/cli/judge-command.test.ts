@@ -14,7 +14,7 @@ import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
 import { savePretrained } from '../models/checkpoint.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
-import { judgeCommand } from './judge-command.ts';
+import { judgeCommand, parseLimit } from './judge-command.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-judge-cli-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -177,6 +177,28 @@ describe('rlaif judge', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('--limit abc or 0 is an error, never the whole dataset; a run with too many failures exits non-zero saying what to do', async () => {
+    const path = writeConfig('limits', 'http://127.0.0.1:9/v1');
+    for (const limit of [0, -3, 1.5, Number.NaN]) await assert.rejects(judgeCommand({ config: path, progress: false, limit }), /--limit must be a whole number of pairs, at least 1/);
+    assert.throws(() => parseLimit('abc'), /--limit must be a whole number of pairs, at least 1; got 'abc'/);
+    assert.throws(() => parseLimit('12abc'), /got '12abc'/);
+    assert.equal(parseLimit('12'), 12);
+    const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
+    const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'judge', '--config', path, '--no-progress', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    const abc = await run(['--limit', 'abc']);
+    assert.notEqual(abc.code, 0);
+    assert.match(abc.stderr, /--limit must be a whole number of pairs, at least 1; got 'abc'/);
+    // Nothing listens on port 9: every request fails to connect, the run ends failed, exit 1 with the advice.
+    const down = await run(['--limit', '2']);
+    assert.equal(down.code, 1, down.stderr);
+    assert.match(down.stderr, /2 of 2 pairs failed .*provider-error[\s\S]*check the server at provider\.baseURL \(http:\/\/127\.0\.0\.1:9\/v1\)/);
   });
 
   test('config errors name the key path', async () => {

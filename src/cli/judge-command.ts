@@ -1,15 +1,17 @@
-// `rlaif judge --config judge.yaml`: judges a dataset of pairs with the RLAIF labeler recipe, with a progress bar;
-// Ctrl-C stops cleanly and re-running the same command continues from the cache. Writes the run folder (see judge-run.ts).
+// `rlaif judge --config judge.yaml`: judges a dataset of pairs with the RLAIF labeler recipe, with a progress line that
+// shows waiting, retries and the last error; Ctrl-C stops cleanly and re-running the same command continues from the
+// cache; too many failures exit non-zero with what to do. Writes the run folder (see judge-run.ts).
 // Pairs come from a dataset or are sampled from a policy model (config `sample`); judge.kind picks pairwise, pointwise
 // or rubric labeling. Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { SingleBar, Presets } from 'cli-progress';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino from 'pino';
 import { formatAudit } from '../feedback/labeler-audit.ts';
 import { loadJudgeRunConfig, parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
-import { runJudgeJob, type JudgeRunSummary } from '../pipeline/judge-run.ts';
+import { runJudgeJob, runRedactor, type JudgeRunSummary } from '../pipeline/judge-run.ts';
+import { progressLine, type JudgeProgressState } from './judge-progress.ts';
 
 export interface JudgeCommandOptions {
   config: string;
@@ -19,15 +21,23 @@ export interface JudgeCommandOptions {
   progress?: boolean;
 }
 
+/** `--limit`: a whole number of pairs, at least 1; anything else is an error, never "judge everything". */
+export function parseLimit(value: string | number): number {
+  const limit = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`--limit must be a whole number of pairs, at least 1; got '${value}'`);
+  return limit;
+}
+
 /** The command's work without process concerns; `signal` interrupts it. */
 export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortSignal): Promise<JudgeRunSummary> {
   const configPath = resolve(options.config);
+  const limit = options.limit === undefined ? undefined : parseLimit(options.limit);
   const loaded = loadJudgeRunConfig(configPath);
   const config = parseJudgeRunConfig(
     {
       ...loaded,
-      ...(loaded.input ? { input: { ...loaded.input, ...(options.limit ? { limit: options.limit } : {}) } } : {}),
-      ...(loaded.sample ? { sample: { ...loaded.sample, ...(options.limit ? { limit: options.limit } : {}) } } : {}),
+      ...(loaded.input ? { input: { ...loaded.input, ...(limit ? { limit } : {}) } } : {}),
+      ...(loaded.sample ? { sample: { ...loaded.sample, ...(limit ? { limit } : {}) } } : {}),
       output: { ...loaded.output, ...(options.runDirectory ? { runDirectory: resolve(options.runDirectory) } : {}) },
       retryFailed: options.retryFailed || loaded.retryFailed,
     },
@@ -35,31 +45,51 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
   );
   const baseDirectory = dirname(configPath);
   const runDirectory = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
-  mkdirSync(runDirectory, { recursive: true });
+  try {
+    mkdirSync(runDirectory, { recursive: true });
+  } catch (error) {
+    throw new Error(`output.runDirectory: ${runDirectory}: cannot create the run folder: ${(error as Error).message}`);
+  }
+  const redact = runRedactor(config);
+  // Every message is redacted before pino sees it (an error text may echo the key); the paths cover structured fields.
   const logger = pino(
-    { base: null, redact: { paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers'], censor: '[redacted]' } },
+    { base: null, redact: { paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers'], censor: '[redacted]' }, hooks: { logMethod(args, method) { method.apply(this, args.map((arg) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<typeof method>); } } },
     pino.destination({ dest: join(runDirectory, 'judge.log'), sync: true }),
   );
-  const bar = options.progress === false ? null : new SingleBar({ format: 'judging [{bar}] {value}/{total} pairs | {failures} failed | {cached} cached | eta {eta}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
-  let failures = 0;
-  let cached = 0;
+  const bar = options.progress === false ? null : new SingleBar({ format: '{line}', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  const state: JudgeProgressState = { total: 0, done: 0, failures: 0, cached: 0, retries: 0, lastError: null, startedAt: Date.now(), lastResultAt: Date.now() };
+  const show = (): void => bar?.update(state.done, { line: progressLine(state, Date.now()) });
+  const ticker = bar ? setInterval(show, 1000) : null;
+  ticker?.unref();
   try {
     const summary = await runJudgeJob(config, baseDirectory, {
       signal,
       events: {
         onStart: (total, alreadyCached) => {
           logger.info({ event: 'judge-start', total, alreadyCached, judge: config.judge.kind, provider: config.provider.kind, model: config.provider.model }, 'judge-start');
-          bar?.start(total, 0, { failures, cached });
+          Object.assign(state, { total, startedAt: Date.now(), lastResultAt: Date.now() });
+          bar?.start(total, 0, { line: progressLine(state, Date.now()) });
         },
         onResult: (id, kind, fromCache) => {
           if (kind !== 'ok') {
-            failures++;
+            state.failures++;
             if (!fromCache) logger.warn({ event: 'judge-error', id }, 'judge-error');
           }
-          if (fromCache) cached++;
-          bar?.increment(1, { failures, cached });
+          if (fromCache) state.cached++;
+          state.done++;
+          state.lastResultAt = Date.now();
+          show();
         },
-        onRetry: (message) => logger.debug({ event: 'request-retry' }, message),
+        onRetry: (event) => {
+          state.retries++;
+          state.lastError = `${event.kind}: ${event.message}`;
+          logger.info({ event: 'request-retry', attempt: event.attempt, kind: event.kind, delayMs: Math.round(event.delayMs) }, `retry ${event.attempt} after ${event.kind} (${event.message}); waiting ${Math.round(event.delayMs)} ms`);
+          show();
+        },
+        onWarning: (message) => {
+          logger.warn({ event: 'judge-warning' }, message);
+          if (options.progress !== false) process.stderr.write(`\nwarning: ${message}\n`);
+        },
         onSample: (done, total) => {
           if (done === total) logger.info({ event: 'sample-end', prompts: total }, 'sample-end');
           if (options.progress !== false) process.stderr.write(`\rsampling pairs: ${done}/${total} prompts`);
@@ -68,11 +98,15 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
       },
     });
     bar?.stop();
-    logger.info({ event: 'judge-end', judged: summary.judged, failures: summary.failures, interrupted: summary.interrupted, usage: summary.usage }, 'judge-end');
+    logger.info({ event: 'judge-end', judged: summary.judged, failures: summary.failures, failureReasons: summary.failureReasons, interrupted: summary.interrupted, usage: summary.usage }, 'judge-end');
+    if (summary.failed) logger.error({ event: 'judge-failed' }, summary.failed);
     return summary;
   } catch (error) {
     bar?.stop();
+    logger.error({ event: 'judge-error' }, (error as Error)?.message ?? String(error));
     throw error;
+  } finally {
+    if (ticker) clearInterval(ticker);
   }
 }
 
@@ -82,7 +116,7 @@ export function registerJudgeCommand(program: Command): void {
     .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler: pairwise (two-step CoT, soft labels, both orders), or each response scored alone (judge.kind pointwise 1-10 or rubric 0-5); resumable')
     .requiredOption('-c, --config <path>', 'judge config YAML (see src/pipeline/judge-run-config.ts for every key)')
     .option('-o, --run-directory <path>', 'run folder (overrides output.runDirectory)')
-    .option('-n, --limit <count>', 'judge only the first N pairs', (value) => Number.parseInt(value, 10))
+    .option('-n, --limit <count>', 'judge only the first N pairs (a whole number, at least 1)', parseLimit)
     .option('--retry-failed', 'judge again pairs whose cached result is a typed failure')
     .option('--no-progress', 'no progress bar')
     .action(async (options: JudgeCommandOptions) => {
@@ -104,6 +138,10 @@ export function registerJudgeCommand(program: Command): void {
         process.stdout.write(`${formatAudit(summary.audit!)}\n\n`);
         process.stdout.write(`${summary.judged} judged, ${summary.failures} typed failures, ${summary.fromCache} from cache, ${summary.usage.requests} requests (${summary.usage.retries} retries), ${summary.usage.promptTokens}+${summary.usage.completionTokens} tokens, cost ${summary.usage.cost.toFixed(4)}\n`);
         process.stdout.write(`run folder: ${summary.runDirectory}\n`);
+        if (summary.failed) {
+          process.stderr.write(`rlaif judge: the run did not do its job.\n${summary.failed}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         process.off('SIGINT', onInterrupt);
       }

@@ -1,5 +1,6 @@
-// Reads and writes JSON Lines, gzip-compressed when the name ends in .gz; errors name the file and the 1-based line.
-// Leaves out streaming very large files (datasets here fit in memory). No paper.
+// Reads and writes JSON Lines, gzip-compressed when the name ends in .gz; errors name the file and the 1-based line
+// (bad JSON, text that is not UTF-8), and say what a bad .gz or a directory is. Leaves out streaming very large files
+// (datasets here fit in memory). No paper.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -33,9 +34,33 @@ function gunzip(path: string, bytes: Buffer): Buffer {
   }
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file's text (gunzipped when the name ends in .gz), strictly UTF-8: bad bytes are an error naming file:line, never U+FFFD. */
+export function readTextFile(path: string): string {
+  const raw = readBytes(path);
+  const bytes = path.endsWith('.gz') ? gunzip(path, raw) : raw;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let index = 0; index <= bytes.length; index++) {
+      if (index < bytes.length && bytes[index] !== 0x0a) continue;
+      try {
+        strictUtf8.decode(bytes.subarray(start, index));
+      } catch {
+        throw new Error(`${path}:${line}: not UTF-8 text (re-encode the file as UTF-8)`);
+      }
+      line++;
+      start = index + 1;
+    }
+    throw new Error(`${path}: not UTF-8 text (re-encode the file as UTF-8)`);
+  }
+}
+
 export function readJsonl(path: string): JsonlLine[] {
-  const bytes = readBytes(path);
-  const text = (path.endsWith('.gz') ? gunzip(path, bytes) : bytes).toString('utf8');
+  const text = readTextFile(path);
   const lines = text.split('\n');
   const values: JsonlLine[] = [];
   for (const [index, line] of lines.entries()) {

@@ -1,5 +1,7 @@
 // Judges many items with bounded concurrency through a cache: cached items cost no call, every item ends as exactly one
-// result or typed failure, and an interrupt (abort signal) stops new work without recording anything partial.
+// result or typed failure, and an interrupt (abort signal) stops new work without recording anything partial. Only
+// final results are cached: a provider failure (server down, timeout, 429/5xx, 401/403) is reported but judged again on
+// the next run; a verdict the model really gave and that could not be read is final.
 // Leaves out distribution across processes (the queue design in DESIGN.md). No paper.
 import { JudgmentCache } from './judgment-cache.ts';
 
@@ -14,6 +16,7 @@ export interface RunJudgmentsOptions<I extends { id: string }, R extends { kind:
   cache: JudgmentCache<CachedJudgment<R>> | null;
   concurrency: number; // judgments in flight at most
   retryFailed?: boolean; // cached typed failures are judged again
+  isFinal?: (result: R) => boolean; // cached and never judged again; default isFinalResult
   signal?: AbortSignal;
   onResult?: (item: I, judgment: CachedJudgment<R>, fromCache: boolean) => void;
 }
@@ -23,6 +26,11 @@ export interface RunJudgmentsOutcome<R> {
   fromCache: number;
   judgedNow: number;
   interrupted: boolean;
+}
+
+/** Final: a result, or a failure the model's own answer caused (unparseable or empty); never a provider failure. */
+export function isFinalResult(result: { kind: string; reason?: string }): boolean {
+  return result.kind === 'ok' || result.reason !== 'provider-error';
 }
 
 export async function runJudgments<I extends { id: string }, R extends { kind: string }>(
@@ -39,13 +47,15 @@ export async function runJudgments<I extends { id: string }, R extends { kind: s
   let fromCache = 0;
   let judgedNow = 0;
   const keyOf = options.cache ? JudgmentCache.keyer(options.identity) : null; // no cache, no hashing
+  const isFinal = options.isFinal ?? isFinalResult;
   const worker = async (): Promise<void> => {
     while (next < items.length && !options.signal?.aborted) {
       const index = next++;
       const item = items[index]!;
       const key = keyOf?.(item) ?? '';
       const cached = key ? options.cache?.get(key) : undefined;
-      if (cached && !(options.retryFailed && cached.result.kind !== 'ok')) {
+      // A cached provider failure (written before failures were told apart) is judged again like a miss.
+      if (cached && isFinal(cached.result) && !(options.retryFailed && cached.result.kind !== 'ok')) {
         judgments[index] = cached;
         fromCache++;
         options.onResult?.(item, cached, true);
@@ -59,7 +69,7 @@ export async function runJudgments<I extends { id: string }, R extends { kind: s
         throw error;
       }
       const judgment = { result, judgedAt: new Date().toISOString() };
-      options.cache?.set(key, judgment);
+      if (isFinal(result)) options.cache?.set(key, judgment);
       judgments[index] = judgment;
       judgedNow++;
       options.onResult?.(item, judgment, false);

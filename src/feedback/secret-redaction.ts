@@ -58,3 +58,11 @@ export function createRedactor(secrets: Array<string | undefined | null>): (text
 
 /** Redact credential shapes only (no known values). */
 export const redactSecrets = createRedactor([]);
+
+/** A copy of a JSON-like value with every string passed through `redact` (records, failures, configs). */
+export function redactDeep<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, redact)])) as T;
+  return value;
+}

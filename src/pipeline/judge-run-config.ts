@@ -140,7 +140,9 @@ export const judgeRunConfigSchema = z.strictObject({
       parquet: z.boolean().default(true).describe('also write preferences.parquet'),
     })
     .prefault({}),
-  retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure'),
+  retryFailed: z.boolean().default(false).describe('judge again pairs whose cached result is a typed failure (an unparseable verdict); provider failures are never cached, a re-run always retries them'),
+  maxFailureShare: z.number().min(0).max(1).default(0.1).describe('a run whose typed failures (provider errors and unparseable verdicts) exceed this share of its pairs exits non-zero with a summary of what failed and what to do; outputs are still written'),
+  maxPairCharacters: z.number().int().positive().default(100_000).describe("a pair whose prompt and two responses together exceed this many characters is left out with a warning naming it (about 25k tokens: far beyond a judge prompt; raise it for a long-context labeler)"),
 }).superRefine((config, context) => {
   if ((config.input === undefined) === (config.sample === undefined)) context.addIssue({ code: 'custom', path: [], message: "give exactly one of 'input' (a dataset of pairs) or 'sample' (pairs sampled from a policy)" });
   if (config.provider.kind === 'openai-compatible' && config.judge.kind !== 'rubric' && config.judge.topLogprobs > 20) context.addIssue({ code: 'custom', path: ['judge', 'topLogprobs'], message: 'at most 20 with an openai-compatible provider' });
@@ -192,7 +194,8 @@ function misplacedJudgeKey(raw: unknown, key: string): string | null {
 export function parseJudgeRunConfig(raw: unknown, source: string): JudgeRunConfig {
   const parsed = judgeRunConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = reportedIssue(parsed.error.issues[0]!);
+    // An unknown key first: it is usually the cause of a missing one next to it ('pathh' for 'path').
+    const issue = reportedIssue(parsed.error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? parsed.error.issues[0]!);
     if (issue.code === 'unrecognized_keys') {
       const misplaced = issue.path.length === 1 && issue.path[0] === 'judge' ? misplacedJudgeKey(raw, String(issue.keys[0])) : null;
       throw new Error(`${source}: ${misplaced ?? `unknown key '${[...issue.path, issue.keys[0]].join('.')}'`}`);

@@ -5,56 +5,55 @@
 import { existsSync } from 'node:fs';
 import { openRunFolder, writeFileAtomic } from '../algorithms/run-folder.ts';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
+import { goldCandidate, judgedRecord, preparePair } from '../data/judged-pairs.ts';
+import { writeJsonl } from '../data/jsonl-file.ts';
+import type { PairProvenance, PreferenceRecord } from '../data/preference-record.ts';
+import { writeParquet } from '../data/duckdb-format.ts';
+import { writeTrl } from '../data/trl-format.ts';
+import type { ChatModelV1, ChatWarning } from '../feedback/chat-model-v1.ts';
 import { JudgmentCache } from '../feedback/judgment-cache.ts';
 import { runJudgments, type CachedJudgment } from '../feedback/judge-runner.ts';
 import { auditLabeler, formatAudit, type LabelerAudit } from '../feedback/labeler-audit.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
 import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, costOf, type UsageTotals } from '../feedback/request-executor.ts';
+import { createRedactor, redactDeep, redactSecrets, redactUrl, urlSecrets } from '../feedback/secret-redaction.ts';
 import { configuredJudge, type PairResult } from './configured-judge.ts';
-import { readWithDuckDb, writeParquet } from '../data/duckdb-format.ts';
-import { readHhRlhf } from '../data/hh-rlhf-format.ts';
 import { loadInProcessModel } from './in-process-model.ts';
-import { goldCandidate, judgedRecord, preparePair } from '../data/judged-pairs.ts';
-import { writeJsonl } from '../data/jsonl-file.ts';
-import { readOpenAIPreference } from '../data/openai-preference-format.ts';
-import { samplePairs } from './sampled-pairs.ts';
-import type { PairProvenance, PreferenceRecord } from '../data/preference-record.ts';
+import { loadPairs, underConfigKey } from './judge-inputs.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
-import { readTrl, writeTrl } from '../data/trl-format.ts';
+
+export { readPairs } from './judge-inputs.ts';
+
+export interface RetryEvent {
+  attempt: number; // the try that failed, 1-based
+  kind: string; // the provider error kind: rate-limited, server-error, timeout, connection, bad-response
+  message: string; // redacted
+  delayMs: number; // wait before the next try
+}
 
 export interface JudgeRunEvents {
   onStart?: (total: number, alreadyCached: number) => void;
   onResult?: (id: string, kind: string, fromCache: boolean) => void;
-  onRetry?: (message: string) => void;
+  onRetry?: (event: RetryEvent) => void;
+  onWarning?: (message: string) => void; // each warning once: a setting the labeler ignored, pairs left out
   onSample?: (done: number, total: number) => void; // prompts sampled so far, when pairs come from a policy
 }
 
 export interface JudgeRunSummary {
   runDirectory: string;
-  pairs: number;
+  pairs: number; // pairs judged this run (after the limit, without those left out as too long)
   judged: number; // ok results
   failures: number; // typed failures
+  failureReasons: Record<string, number>; // typed failures by reason: provider-error (retried next run), unparseable-verdict, ...
+  tooLong: number; // pairs left out: over maxPairCharacters
   fromCache: number;
   judgedNow: number;
   interrupted: boolean; // outputs other than the cache are written only when false
   audit: LabelerAudit | null;
   usage: UsageTotals & { cost: number };
-}
-
-export async function readPairs(path: string, format: NonNullable<JudgeRunConfig['input']>['format']): Promise<PreferenceRecord[]> {
-  switch (format) {
-    case 'hh-rlhf':
-      return readHhRlhf(path);
-    case 'trl':
-      return readTrl(path);
-    case 'openai':
-      return readOpenAIPreference(path);
-    case 'parquet':
-    case 'duckdb-jsonl':
-      return readWithDuckDb(path);
-  }
+  warnings: string[]; // as sent to onWarning
+  failed: string | null; // why the run did not do its job (failures over maxFailureShare) and what to do; null when it did
 }
 
 /** The labeler: an OpenAI-compatible server, or the project's Transformer in this process. */
@@ -68,40 +67,104 @@ export interface JudgeRunOptions {
   events?: JudgeRunEvents;
   /** Tests only: the labeler to use instead of the one `config.provider` names (e.g. a scripted fake). No config reaches it. */
   languageModel?: ChatModelV1;
+  environment?: Record<string, string | undefined>; // where the API key is read (default process.env); for redaction
+}
+
+/** Removes the configured key's value and the base URL's credentials, and anything shaped like a credential. */
+export function runRedactor(config: JudgeRunConfig, environment: Record<string, string | undefined> = process.env): (text: string) => string {
+  if (config.provider.kind !== 'openai-compatible') return redactSecrets;
+  return createRedactor([environment[config.provider.apiKeyEnvironmentVariable], ...urlSecrets(config.provider.baseURL)]);
+}
+
+/** The config as written into the run folder: the base URL without credentials, every string redacted. */
+export function configForDisk(config: JudgeRunConfig, redact: (text: string) => string): unknown {
+  const provider = config.provider.kind === 'openai-compatible' ? { ...config.provider, baseURL: redactUrl(config.provider.baseURL) } : config.provider;
+  return redactDeep({ ...config, provider }, redact);
+}
+
+function warningText(warning: ChatWarning, config: JudgeRunConfig, modelId: string): string {
+  if (warning.setting === 'topLogprobs' && config.judge.kind !== 'rubric') return `labeler ${modelId}: ${warning.details}; verdicts are read from ${config.judge.votes} sampled votes instead (hard, noisier labels; counted in the audit as 'labels from votes')`;
+  return `labeler ${modelId} did not honour '${warning.setting}': ${warning.details}`;
+}
+
+/** Why a run with too many failures did not do its job, and what to do about each kind of failure. */
+function failureSummary(summary: JudgeRunSummary, config: JudgeRunConfig, lastProviderError: string | null): string {
+  const share = summary.failures / summary.pairs;
+  const reasons = Object.entries(summary.failureReasons).map(([reason, count]) => `${count} ${reason}`).join(', ');
+  const lines = [`${summary.failures} of ${summary.pairs} pairs failed (${(100 * share).toFixed(1)}% > maxFailureShare ${(100 * config.maxFailureShare).toFixed(1)}%): ${reasons}.`];
+  if (summary.failureReasons['provider-error']) {
+    const where = config.provider.kind === 'openai-compatible'
+      ? `the server at provider.baseURL (${redactUrl(config.provider.baseURL)}), provider.model '${config.provider.model}' and the key in $${config.provider.apiKeyEnvironmentVariable} (HTTP 401/403: the key was refused)`
+      : 'the in-process labeler (provider.model)';
+    lines.push(`Provider errors${lastProviderError ? ` (last: ${lastProviderError})` : ''} are not cached: check ${where}, then run the same command again to retry only those pairs.`);
+  }
+  const modelFailures = summary.failures - (summary.failureReasons['provider-error'] ?? 0);
+  if (modelFailures > 0) lines.push(`${modelFailures} verdicts the labeler gave could not be read; they are cached: see 'raw' in failures.jsonl, adjust the template or judge.maxParseAttempts, then re-run with --retry-failed.`);
+  return lines.join('\n');
 }
 
 /**
  * Runs one judging job in its run folder, holding the folder's lock (a second `rlaif judge` on it is refused naming
- * this process) and refusing a folder that holds another kind of run; config.json is written once the pairs are read.
+ * this process) and refusing a folder that holds another kind of run; config.json (credentials redacted) is written
+ * once the pairs are read. Errors, logs and files never hold the API key or URL credentials.
  */
 export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions = {}): Promise<JudgeRunSummary> {
-  const dir = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
-  // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
-  const opened = openRunFolder({ dir, kind: 'judge', config, resumableKeys: Object.keys(config), hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) });
+  const redact = runRedactor(config, options.environment);
   try {
-    return await judgeInFolder(config, baseDirectory, options, opened.start);
-  } finally {
-    opened.release();
+    const dir = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
+    // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
+    const onDisk = configForDisk(config, redact) as object;
+    const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
+    try {
+      return await judgeInFolder(config, baseDirectory, options, opened.start, redact);
+    } finally {
+      opened.release();
+    }
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    const redacted = redact(message);
+    throw redacted === message ? error : new Error(redacted);
   }
 }
 
-async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => void): Promise<JudgeRunSummary> {
+async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => void, redact: (text: string) => string): Promise<JudgeRunSummary> {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
   const runDirectory = at(config.output.runDirectory);
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    const text = redact(message);
+    warnings.push(text);
+    options.events?.onWarning?.(text);
+  };
 
-  const all = config.input ? await readPairs(at(config.input.path), config.input.format) : await samplePairs(config.sample!, at, runDirectory, options.events?.onSample);
-  const limit = config.input?.limit ?? config.sample?.limit;
-  const records = limit ? all.slice(0, limit) : all;
-  const provider = options.languageModel ?? buildProvider(config.provider, at);
+  const { records, tooLong } = await loadPairs(config, at, runDirectory, options.events?.onSample);
+  if (tooLong.length > 0) {
+    const named = tooLong.slice(0, 5).map((pair) => `'${pair.id}' (${pair.source}, ${pair.characters} characters)`).join(', ');
+    warn(`${tooLong.length} pair(s) over maxPairCharacters (${config.maxPairCharacters}) left out, not sent: ${named}${tooLong.length > 5 ? `, and ${tooLong.length - 5} more (see failures.jsonl)` : ''}`);
+  }
+  const provider = options.languageModel ?? (await underConfigKey('provider.model', () => buildProvider(config.provider, at)));
   start();
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,
     retry: { maxAttempts: config.requests.maxAttempts, baseDelayMs: config.requests.baseDelayMs, maxDelayMs: config.requests.maxDelayMs, maxRetryAfterMs: config.requests.maxRetryAfterMs },
-    onRetry: ({ attempt, error, delayMs }) => options.events?.onRetry?.(`retry ${attempt} after ${error.kind} (${error.message}); waiting ${Math.round(delayMs)} ms`),
+    onRetry: ({ attempt, error, delayMs }) => options.events?.onRetry?.({ attempt, kind: error.kind, message: redact(error.message), delayMs }),
+    onWarning: (warning) => warn(warningText(warning, config, provider.modelId)),
   });
   const { judge: settings } = config;
-  const { kind, judge, identity, template, constitution } = configuredJudge(settings, executor, at);
+  const { kind, judge: judgeOne, identity, template, constitution, warnings: judgeWarnings } = configuredJudge(settings, executor, at);
+  for (const message of judgeWarnings) warn(message);
+  if (!provider.supportsLogprobs && settings.kind !== 'rubric') {
+    warn(`labeler ${provider.modelId} gives no logprobs: verdicts are read from ${settings.votes} sampled votes (hard, noisier labels; counted in the audit as 'labels from votes')`);
+  }
+  let lastProviderError: string | null = null;
+  // Failures are redacted before they reach the cache or any file: an error body may echo the key.
+  const judgeRedacted = async (input: Parameters<typeof judgeOne>[0], signal?: AbortSignal): Promise<PairResult> => {
+    const result = await judgeOne(input, signal);
+    if (result.kind === 'ok') return result;
+    if (result.reason === 'provider-error') lastProviderError = redact(result.detail);
+    return redactDeep(result, redact);
+  };
 
   const prepared = records.map((record) => preparePair(record, settings.seed));
   const cache = JudgmentCache.open<CachedJudgment<PairResult>>(join(runDirectory, 'cache.jsonl'));
@@ -113,7 +176,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     outcome = await runJudgments(
       prepared.map((pair) => pair.input),
       {
-        judge,
+        judge: judgeRedacted,
         identity,
         cache,
         concurrency: config.requests.concurrency,
@@ -126,7 +189,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     cache.close();
   }
   const usage = { ...executor.totals, cost: costOf(executor.totals, config.cost) };
-  const summary: JudgeRunSummary = { runDirectory, pairs: records.length, judged: 0, failures: 0, fromCache: outcome.fromCache, judgedNow: outcome.judgedNow, interrupted: outcome.interrupted, audit: null, usage };
+  const summary: JudgeRunSummary = { runDirectory, pairs: records.length, judged: 0, failures: 0, failureReasons: {}, tooLong: tooLong.length, fromCache: outcome.fromCache, judgedNow: outcome.judgedNow, interrupted: outcome.interrupted, audit: null, usage, warnings, failed: null };
   if (outcome.interrupted) return summary;
 
   const constitutionName = constitution ? `${constitution.name}@${constitution.version}` : null;
@@ -139,6 +202,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     const judged = judgedRecord(record, prepared[index]!, result, provenance);
     if (judged) preferences.push(judged);
     else if (result.kind === 'invalid') {
+      summary.failureReasons[result.reason] = (summary.failureReasons[result.reason] ?? 0) + 1;
       const failure = { id: record.id, reason: result.reason, detail: result.detail, raw: result.raw, source: record.source ?? null };
       // Scored kinds keep both candidates' results (the failed one's raw text, the other's score) and which was which.
       failures.push('scores' in result ? { ...failure, judge: kind, candidate: result.candidate, candidateA: prepared[index]!.candidateA, scores: result.scores } : failure);
@@ -150,7 +214,8 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   summary.audit = auditLabeler(auditItems, settings.tieMargin, kind);
   writeTrl(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational');
   if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
-  writeJsonl(join(runDirectory, 'failures.jsonl'), failures);
+  for (const pair of tooLong) failures.push({ id: pair.id, reason: 'too-long', detail: `${pair.characters} characters > maxPairCharacters ${config.maxPairCharacters}; not sent`, raw: '', source: pair.source });
+  writeJsonl(join(runDirectory, 'failures.jsonl'), redactDeep(failures, redact));
   writeFileAtomic(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
   const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
   const position = kind === 'pairwise'
@@ -158,6 +223,8 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     : `Judge kind '${kind}': each response was scored alone and P(A preferred) = P(score_A > score_B) + P(equal)/2, so position figures are n/a, not 0.`;
   const note = `${gold} ${position}`;
   writeFileAtomic(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
-  writeFileAtomic(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow }, null, 2)}\n`);
+  const warningCounts = Object.fromEntries([...executor.warnings].map(([setting, { warning, count }]) => [setting, { count, details: redact(warning.details) }]));
+  writeFileAtomic(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow, failureReasons: summary.failureReasons, tooLong: tooLong.length, warnings: warningCounts }, null, 2)}\n`);
+  if (summary.failures > config.maxFailureShare * summary.pairs) summary.failed = redact(failureSummary(summary, config, lastProviderError));
   return summary;
 }

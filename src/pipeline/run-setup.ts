@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadConstitution, type Constitution } from '../feedback/constitution.ts';
 import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
-import { createOpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
 import { hashToUnit } from '../feedback/stable-hash.ts';
 import { loadPretrained } from '../models/checkpoint.ts';
@@ -39,7 +39,7 @@ export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transfor
 export function labelerProvider(config: Readonly<RunConfig>, embedded: (() => ChatModelV1) | null): ChatModelV1 {
   const labeler = config.labeler;
   if (labeler.kind === 'openai-compatible') {
-    return createOpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
+    return new OpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
   }
   if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel({ kind: 'checkpoint', path: labeler.path }, (p) => p));
   if (!embedded) throw new Error("labeler.kind 'testbed' needs the embedded testbed (policy.kind 'testbed'); name a checkpoint or an endpoint instead");

@@ -1,10 +1,11 @@
 // A scripted OpenAI chat-completions server on 127.0.0.1 for tests and benchmarks: answers judge prompts with a toy
-// labeler (rationales, verdict logprobs, votes, scores) and injects 429s, 500s, hangs, truncated JSON, nonsense verdicts.
+// labeler (rationales, verdict logprobs, votes, scores) and injects 429s, 500s, 401s, hangs, truncated JSON, nonsense
+// verdicts; error bodies can echo the request's credentials (Authorization header, URL), as careless servers do.
 // Leaves out streaming, tools, and any real language model. Protocol shape: OpenAI /v1/chat/completions.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type InjectedFailure = 'rate-limit' | 'server-error' | 'timeout' | 'truncated-json' | 'nonsense-verdict';
+export type InjectedFailure = 'rate-limit' | 'server-error' | 'unauthorized' | 'timeout' | 'truncated-json' | 'nonsense-verdict';
 
 export interface ScriptedBrain {
   /** P(the first response shown is better), given both responses and the rendered conversation. */
@@ -25,6 +26,7 @@ export interface ScriptedServerOptions {
   brain?: ScriptedBrain;
   fixedReply?: string; // answer every request with this text (benchmarks of pure protocol cost)
   maxChoices?: number; // return at most this many choices whatever n asks (a server that ignores n)
+  echoCredentials?: boolean; // error bodies repeat the Authorization header and the request URL (with its query)
 }
 
 export interface ScriptedServerStats {
@@ -37,6 +39,8 @@ export interface ScriptedServerStats {
 export interface ScriptedServer {
   url: string; // base URL including /v1
   stats: ScriptedServerStats;
+  /** Change failure injection while running (e.g. a server that comes back up): failureRate, failureKinds. */
+  configure(options: Pick<ScriptedServerOptions, 'failureRate' | 'failureKinds'>): void;
   close(): Promise<void>;
 }
 
@@ -84,8 +88,8 @@ function logprobEntry(token: string, alternatives: Array<[string, number]>): unk
 
 export async function startScriptedServer(options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const random = mulberry32(options.seed ?? 1);
-  const failureRate = options.failureRate ?? 0;
-  const kinds = options.failureKinds ?? ['rate-limit', 'server-error', 'timeout', 'truncated-json', 'nonsense-verdict'];
+  let failureRate = options.failureRate ?? 0;
+  let kinds = options.failureKinds ?? ['rate-limit', 'server-error', 'timeout', 'truncated-json', 'nonsense-verdict'];
   const brain = options.brain ?? defaultBrain(options.positionBias ?? 0);
   const stats: ScriptedServerStats = { requests: 0, outcomes: {}, authorizations: new Set(), requestBodies: 0 };
   const count = (outcome: string): void => {
@@ -154,13 +158,19 @@ export async function startScriptedServer(options: ScriptedServerOptions = {}): 
     }
     const failure = failureRate > 0 && random() < failureRate ? kinds[Math.floor(random() * kinds.length)]! : null;
     count(failure ?? 'ok');
+    const echo = options.echoCredentials ? ` (request: authorization ${request.headers.authorization ?? 'none'}, url ${request.url})` : '';
+    const errorBody = (message: string, type: string): string => JSON.stringify({ error: { message: `${message}${echo}`, type } });
     if (failure === 'rate-limit') {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(options.retryAfterSeconds ?? 0) });
-      response.end('{"error":{"message":"rate limited","type":"rate_limit"}}');
+      response.end(errorBody('rate limited', 'rate_limit'));
       return;
     }
     if (failure === 'server-error') {
-      response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"internal"}}');
+      response.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('internal', 'server_error'));
+      return;
+    }
+    if (failure === 'unauthorized') {
+      response.writeHead(401, { 'content-type': 'application/json' }).end(errorBody('Incorrect API key provided', 'invalid_request_error'));
       return;
     }
     if (failure === 'timeout') {
@@ -202,6 +212,10 @@ export async function startScriptedServer(options: ScriptedServerOptions = {}): 
   return {
     url: `http://127.0.0.1:${address.port}/v1`,
     stats,
+    configure: (changes) => {
+      if (changes.failureRate !== undefined) failureRate = changes.failureRate;
+      if (changes.failureKinds !== undefined) kinds = changes.failureKinds;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
