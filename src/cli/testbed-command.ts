@@ -81,7 +81,7 @@ export function registerTestbedCommand(program: Command): void {
       }).finally(() => bar.stop());
       const l = audit.labeler;
       const results: Record<string, number | null> = {
-        labeler_gold_agreement: l.accuracy, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferredBefore,
+        labeler_gold_agreement: l.accuracy, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
         labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,

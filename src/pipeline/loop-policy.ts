@@ -4,7 +4,7 @@
 // whole training state for rollback and resume. Leaves out: remote policies (OpenAI-compatible endpoints cannot be
 // trained here). GRPO arXiv 2402.03300, RLOO 2402.14740, PPO 1707.06347, DPO 2305.18290.
 import { noGrad, Rng, scope } from '../engine/index.ts';
-import { deriveSeed } from '../feedback/judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
 import { DpoTrainer } from '../algorithms/dpo-trainer.ts';
 import { RATIO_FREE } from '../algorithms/policy-gradient-config.ts';
 import { policyGradientConfig, PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';

@@ -1,7 +1,7 @@
 // What every stage of a round shares: the frozen config, the run store, the policy, the labeler, the prompt splits the
 // loop may see (train and validation — never test), the labeled anchors, progress events, and the id helpers that
 // make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
-import { deriveSeed } from '../feedback/judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
 import type { LoopLabeler } from './loop-labeler.ts';
 import type { LoopPolicy } from './loop-policy.ts';
 import type { RunConfig } from './run-config.ts';

@@ -5,7 +5,7 @@ import { generate } from '../models/generate.ts';
 import { loadPretrained } from '../models/checkpoint.ts';
 import { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
-import { deriveSeed } from '../feedback/judge-steps.ts';
+import { deriveSeed } from '../engine/random.ts';
 import type { TestbedPrompt } from './prompts.ts';
 
 export interface SampleOptions {
