@@ -9,14 +9,19 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { parseJudgeRunConfig } from './judge-run-config.ts';
+import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
+import { DeterministicLanguageModel } from '../feedback/testing/deterministic-language-model.ts';
 import { runJudgeJob } from './judge-run.ts';
+
+// The scripted toy labeler, injected (no config can name a test double).
+const toy = () => ({ languageModel: new InProcessProvider(new DeterministicLanguageModel()) });
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-judge-folder-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
 const config = (runDirectory: string) => parseJudgeRunConfig({
   input: { path: '/work/shared/data/hh-rlhf-harmless-base-test.jsonl.gz', format: 'hh-rlhf', limit: 3 },
-  provider: { kind: 'in-process', model: 'deterministic-test' }, output: { runDirectory },
+  provider: { kind: 'in-process', model: { kind: 'embedded' } }, output: { runDirectory },
 }, 'test');
 
 describe('judging run folder', () => {
@@ -24,7 +29,7 @@ describe('judging run folder', () => {
     const run = join(directory, 'locked');
     const lock = lockRunFolder(run, { command: 'rlaif judge' });
     try {
-      await assert.rejects(runJudgeJob(config(run), directory), new RegExp(`in use by process ${process.pid} .*rlaif judge`));
+      await assert.rejects(runJudgeJob(config(run), directory, toy()), new RegExp(`in use by process ${process.pid} .*rlaif judge`));
       assert.deepEqual(readdirSync(run), ['run.lock']);
     } finally {
       lock.release();
@@ -35,7 +40,7 @@ describe('judging run folder', () => {
     const run = join(directory, 'train');
     mkdirSync(run);
     writeFileSync(join(run, 'run.json'), JSON.stringify({ version: 1, kind: 'train pg', configHash: 'x', createdAt: 'x' }));
-    await assert.rejects(runJudgeJob(config(run), directory), /it is a `train pg` run, this is `judge`/);
+    await assert.rejects(runJudgeJob(config(run), directory, toy()), /it is a `train pg` run, this is `judge`/);
   });
 
   test('a finished run leaves only its outputs; a killed writer\'s Parquet staging folder is removed by the next run', async () => {
@@ -43,7 +48,7 @@ describe('judging run folder', () => {
     const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
     mkdirSync(join(run, `.rlaif-parquet-${dead}-0-1`), { recursive: true });
     writeFileSync(join(run, `.rlaif-parquet-${dead}-0-1`, 'rows.jsonl'), '{}\n');
-    const summary = await runJudgeJob(config(run), directory);
+    const summary = await runJudgeJob(config(run), directory, toy());
     assert.equal(summary.pairs, 3);
     const files = readdirSync(run).sort();
     assert.deepEqual(files.filter((name) => name.startsWith('.')), [], `hidden leftovers in ${files.join(', ')}`);
