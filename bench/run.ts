@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { availableBackends, getBackend, loadBackend, setBackend } from '../src/engine/index.ts';
 import { describeMachine, formatMachine } from '../src/engine/machine.ts';
-import { matmulGflops } from './matmul.ts';
+import { matmulBf16Gflops, matmulGflops } from './matmul.ts';
 import { trainStepMs } from './train-step.ts';
 
 const ANCHOR = fileURLToPath(new URL('../../shared/anchors/torch_gpt_bench.py', import.meta.url));
@@ -68,6 +68,12 @@ if (wanted('engine')) {
     result(`matmul_512_gflops_${name}`, matmulGflops(backend, 512, slow ? 3 : 30));
     result(`matmul_1024_gflops_${name}`, matmulGflops(backend, 1024, slow ? 1 : 10));
     result(`train_step_ms_${name}`, trainStepMs(slow ? 3 : 20));
+    if (name === 'native') {
+      // bf16 matmul with float32 sums: A (1024, 1024) float32 rounded on the fly, W (1024, 1024) bf16 (Wᵀ)
+      result('matmul_1024_gflops_native_bf16', matmulBf16Gflops(backend, 1024, 10));
+      result('ratio_matmul_1024_native_bf16_over_fp32', Number(lastResult('matmul_1024_gflops_native_bf16')) /
+        Number(lastResult('matmul_1024_gflops_native')), 3);
+    }
   }
   setBackend(availableBackends()[0]);
   if (torch) {

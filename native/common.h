@@ -41,12 +41,15 @@ typedef struct {
                   float beta);
   void (*gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                   float beta);
+  /* c (M, N) = A[:, k0:k1] B[k0:k1, :], B (K, N) streamed row by row (A row stride lda); c overwritten */
+  void (*gemv_nn_rows)(const float *a, long lda, const float *b, long N, float *c, long M, long k0, long k1);
   /* bf16 weights (generation): columns [n0, n1) of C (M, N) = A (M, K) W^T, W (N, K) bfloat16 bits, A already rounded
    * to bf16 and given both ways (af: widened to float32, ab: bf16 bits); products summed in float32, C overwritten */
   void (*gemv_bf16)(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, long n0,
                     long n1);
   void (*bf16_widen)(const uint16_t *src, float *dst, long n); /* exact: bf16 is the top half of a float32 */
   const char *bf16_kernel; /* which gemv_bf16: "vdpbf16ps" (AVX512_BF16) or "widen" (bf16 -> fp32, then FMA) */
+  int dpbf16;              /* 1: the bf16 GEMM past a few rows runs on vdpbf16ps too (level_bf16.c), else widen + GEMM */
 
   void (*bias_add)(float *x, const float *bias, long r0, long r1, long cols);
   void (*sum_cols)(const float *x, double *acc, long rows, long c0, long c1, long cols);
@@ -97,6 +100,14 @@ extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_gener
 /* level_bf16.c (AVX512_BF16 only): gemv_bf16 with vdpbf16ps */
 void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K,
                             long n0, long n1);
+/* ... and the bf16 GEMM for many rows: A packed once (slivers [s0, s1) of rlaif_bf16_sliver_rows() rows, into
+ * rlaif_bf16_pack_a_words(M, K) words), then column blocks of C each packing their W (rlaif_bf16_pack_w_words) */
+long rlaif_bf16_sliver_rows(void);
+long rlaif_bf16_pack_a_words(long M, long K);
+long rlaif_bf16_pack_w_words(long ncols);
+void rlaif_bf16_pack_a(const uint16_t *ab, long M, long K, long s0, long s1, uint32_t *out);
+void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
+                             long n1, uint32_t *packW);
 
 /* dispatch.c */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */

@@ -34,6 +34,7 @@ const KernelTable *rlaif_table_bf16(const char *level, int native_bf16) {
     avx512_dpbf16 = *t;
     avx512_dpbf16.gemv_bf16 = rlaif_gemv_bf16_dpbf16;
     avx512_dpbf16.bf16_kernel = "vdpbf16ps";
+    avx512_dpbf16.dpbf16 = 1;
     avx512_dpbf16_ready = 1;
   }
   return &avx512_dpbf16;

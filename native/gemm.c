@@ -147,7 +147,42 @@ static void gemv_task(void *ctx, long task) {
   else j->t->gemv_nn(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
 }
 
+/* A few rows of A and B (K, N): tasks take contiguous row ranges of B (each streams its block in memory order) into
+ * partial sums, added up by the caller: c = alpha sum_t P_t + beta c. */
+#define GEMV_STREAM_MAX_M 4
+#define GEMV_STREAM_MIN_ROWS 32
+
+typedef struct { const GemmJob *j; float *partial; long kstep; } StreamJob;
+
+static void stream_task(void *ctx, long task) {
+  const StreamJob *s = ctx;
+  const GemmJob *j = s->j;
+  long k0 = task * s->kstep, k1 = k0 + s->kstep < j->K ? k0 + s->kstep : j->K;
+  float *p = s->partial + task * j->M * j->N;
+  if (k0 < k1) j->t->gemv_nn_rows(j->a, j->K, j->b, j->N, p, j->M, k0, k1);
+  else memset(p, 0, sizeof(float) * j->M * j->N);
+}
+
+static void gemv_stream(const GemmJob *j, int threads) {
+  long tasks = 1;
+  if (threads > 1 && (double)j->M * j->N * j->K >= GEMM_MT_MIN_MACS / 4) {
+    tasks = j->K / GEMV_STREAM_MIN_ROWS;
+    if (tasks > threads * 4) tasks = threads * 4;
+    if (tasks < 1) tasks = 1;
+  }
+  StreamJob s = { j, rlaif_scratch(4, (size_t)tasks * j->M * j->N), (j->K + tasks - 1) / tasks };
+  if (tasks == 1) stream_task(&s, 0);
+  else rlaif_pool_run(tasks, stream_task, &s);
+  long mn = j->M * j->N;
+  for (long i = 0; i < mn; i++) {
+    float sum = s.partial[i];
+    for (long t = 1; t < tasks; t++) sum += s.partial[t * mn + i];
+    j->c[i] = j->beta == 0.0f ? j->alpha * sum : j->alpha * sum + j->beta * j->c[i];
+  }
+}
+
 static void gemv(GemmJob *j, int threads) {
+  if (!j->transB && j->M <= GEMV_STREAM_MAX_M) { gemv_stream(j, threads); return; }
   if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
     j->nstep = j->N;
     gemv_task(j, 0);
@@ -235,16 +270,54 @@ static inline uint16_t round_bf16(float x) {
   return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
 }
 
+/* AVX512_BF16: A packed once in pairs (tasks over slivers), then column blocks of C, each packing its own W block */
+typedef struct {
+  const uint16_t *ab, *w;
+  uint32_t *packA;
+  float *c;
+  long M, N, K, slivers, per, step;
+} DpJob;
+
+static void dp_pack_task(void *ctx, long task) {
+  const DpJob *j = ctx;
+  long s0 = task * j->per, s1 = s0 + j->per < j->slivers ? s0 + j->per : j->slivers;
+  if (s0 < s1) rlaif_bf16_pack_a(j->ab, j->M, j->K, s0, s1, j->packA);
+}
+
+static void dp_columns_task(void *ctx, long task) {
+  const DpJob *j = ctx;
+  long n0 = task * j->step, n1 = n0 + j->step < j->N ? n0 + j->step : j->N;
+  if (n0 >= n1) return;
+  uint32_t *packW = (uint32_t *)rlaif_scratch(2, (size_t)rlaif_bf16_pack_w_words(j->step));
+  rlaif_bf16_gemm_columns(j->packA, j->w, j->c, j->M, j->N, j->K, n0, n1, packW);
+}
+
+static void gemm_bf16_dp(const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, int threads) {
+  DpJob j = { .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
+  j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
+  j.slivers = (M + rlaif_bf16_sliver_rows() - 1) / rlaif_bf16_sliver_rows();
+  int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
+  long want = parallel ? threads * 4 : 1;
+  j.per = (j.slivers + want - 1) / want;
+  if (parallel) rlaif_pool_run((j.slivers + j.per - 1) / j.per, dp_pack_task, &j);
+  else dp_pack_task(&j, 0);
+  j.step = (N + want - 1) / want;
+  j.step = (j.step + 31) / 32 * 32;
+  if (parallel) rlaif_pool_run((N + j.step - 1) / j.step, dp_columns_task, &j);
+  else dp_columns_task(&j, 0);
+}
+
 void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, float *c, long M, long N, long K) {
   if (M == 0 || N == 0) return;
   if (K == 0) { for (long i = 0; i < M * N; i++) c[i] = 0.0f; return; }
   /* slots 4 and 5 belong to this caller: tasks (on any thread, this one included) only use slots 0-2 */
   uint16_t *ab = (uint16_t *)rlaif_scratch(4, (size_t)(M * K + 1) / 2);
-  float *af = rlaif_scratch(5, (size_t)M * K);
   for (long i = 0; i < M * K; i++) ab[i] = round_bf16(a[i]);
+  int threads = rlaif_threads();
+  if (M > BF16_GEMV_MAX_M && t->dpbf16) { gemm_bf16_dp(ab, w, c, M, N, K, threads); return; }
+  float *af = rlaif_scratch(5, (size_t)M * K);
   t->bf16_widen(ab, af, M * K);
   Bf16Job j = { .t = t, .af = af, .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
-  int threads = rlaif_threads();
   double macs = (double)M * N * K;
   if (M <= BF16_GEMV_MAX_M) {
     if (threads == 1 || macs < GEMM_MT_MIN_MACS / 4) { j.step = N; bf16_gemv_task(&j, 0); return; }

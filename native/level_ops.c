@@ -409,6 +409,27 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
   }
 }
 
+/* Rows [k0, k1) of B (K, N) streamed in order, each row read contiguously once: c (M, N) = A[:, k0:k1] B[k0:k1, :]
+ * for a few rows of A (c overwritten; c's rows stay in L1/L2 while B streams). Register tiles walk B down a column
+ * panel instead, a jump of N floats per row (a new 4 KiB page per row for N >= 1024), which the prefetchers do not
+ * follow: a batch-1 decode step read its (in, out) weights that way. */
+void L(gemv_nn_rows)(const float *a, long lda, const float *b, long N, float *c, long M, long k0, long k1) {
+  for (long m = 0; m < M; m++) memset(c + m * N, 0, sizeof(float) * N);
+  for (long k = k0; k < k1; k++) {
+    const float *br = b + k * N;
+    for (long m = 0; m < M; m++) {
+      float av = a[m * lda + k];
+      float *cr = c + m * N;
+      long n = 0;
+      for (; n + LANES <= N; n += LANES) {
+        vf v = vload(cr + n) + av * vload(br + n);
+        memcpy(cr + n, &v, sizeof v);
+      }
+      for (; n < N; n++) cr[n] += av * br[n];
+    }
+  }
+}
+
 void L(gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                 float beta) {
   gemv_scale(c, M, N, n0, n1, beta);
