@@ -142,7 +142,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
       const recipe = name === 'policy' ? config.policy : config.labeler;
       models[name] = trainEmbeddedModel({
         recipe, seed: options.seed, directory: join(temporary, name),
-        data: { corpus, demonstrations: recipe.mixture.demonstrations > 0 ? demonstrations.map((d) => d.messages) : [], judging: judging },
+        data: { names: [...world.creatures.map((c) => c.name), ...world.unknownNames, ...world.petNames], corpus, demonstrations: recipe.mixture.demonstrations > 0 ? demonstrations.map((d) => d.messages) : [], judging: judging },
         onProgress: (event: TrainingProgress) => progress({ ...event, stage: `${name}:${event.stage}`, model: name }),
       });
     };

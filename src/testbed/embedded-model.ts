@@ -15,6 +15,7 @@ import { initParameters } from '../models/parameters.ts';
 import { saveTokenizer, trainByteLevelBpe, loadTrained } from '../models/bpe-trainer.ts';
 import type { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
+import { drawSyllableNames } from './world.ts';
 
 export const END_TOKEN = '<|end|>';
 export const SPECIAL_TOKENS = [END_TOKEN, '<|system|>', '<|user|>', '<|assistant|>'];
@@ -30,7 +31,7 @@ export const modelRecipeSchema = z.strictObject({
   batchSize: z.number().int().min(1).default(16).describe('sequences per optimizer step (corpus, demonstrations)'),
   judgingBatchSize: z.number().int().min(1).default(6).describe('sequences per step of judging examples (5x longer than the rest)'),
   learningRate: z.number().positive().default(3e-3).describe('peak AdamW learning rate (warmup + cosine to a tenth)'),
-  pretrainSteps: z.number().int().min(0).default(600).describe('steps on corpus paragraphs alone'),
+  pretrainSteps: z.number().int().min(0).default(800).describe('steps on corpus paragraphs alone'),
   finetuneSteps: z.number().int().min(0).default(1400).describe('steps on demonstrations + judging examples + corpus replay'),
   mixture: z.strictObject({
     demonstrations: z.number().min(0).default(0.45),
@@ -41,6 +42,7 @@ export const modelRecipeSchema = z.strictObject({
 export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
 
 export interface TrainingData {
+  names: string[];                  // entity names: spelled in syllable pieces by the tokenizer, never merged whole
   corpus: string[];                 // pretraining paragraphs
   demonstrations: ChatMessage[][];  // conversations ending in the demonstrated assistant turn
   judging: ChatMessage[][];         // judging conversations (rationale + verdict turns)
@@ -64,7 +66,16 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const { recipe, data, seed } = options;
   const progress = options.onProgress ?? (() => {});
   progress({ stage: 'tokenizer', step: 0, total: 1 });
-  const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))];
+  // Names are swapped for random syllable names in the tokenizer's training text (plus a block of them), so the
+  // merges stop at syllables: every name, seen or not, is spelled in pieces all names share, and copying a name
+  // learned on train entities carries over to held-out ones (a whole-name token would be one more fact to memorize).
+  const nameRng = new Rng(seed ^ 0x5a11);
+  const pseudo = drawSyllableNames(4000, nameRng);
+  const pattern = data.names.length > 0 ? new RegExp(`\\b(${data.names.join('|')})\\b`, 'g') : null;
+  let next = 0;
+  const masked = (text: string) => (pattern ? text.replace(pattern, () => pseudo[next++ % pseudo.length]!) : text);
+  const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))].map(masked);
+  for (let i = 0; i < pseudo.length; i += 20) texts.push(pseudo.slice(i, i + 20).join(' '));
   const trained = trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
   const tokenizer = loadTrained(trained);
   progress({ stage: 'tokenizer', step: 1, total: 1 });

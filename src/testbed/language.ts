@@ -3,14 +3,14 @@
 // so tiny models can learn it. Leaves out: which template goes to which split (prompts.ts).
 import type { Attribute, Creature } from './world.ts';
 
-/** Four phrasings per attribute question; prompts.ts splits them train/validation/test by index per seed. */
+/** Six phrasings per attribute question; prompts.ts splits each attribute's 4/1/1 train/validation/test per seed. */
 export const QUESTION_TEMPLATES: Record<Attribute, string[]> = {
-  kind: ['What kind of animal is {n}?', 'What animal is {n}?', 'Tell me what animal {n} is.', 'Which animal is {n}?'],
-  color: ['What colour is {n}?', 'What is the colour of {n}?', 'Tell me the colour of {n}.', 'Which colour is {n}?'],
-  home: ['Where does {n} live?', 'Where is the home of {n}?', 'Tell me where {n} lives.', 'Which place does {n} live near?'],
-  food: ['What does {n} eat?', 'What food does {n} like?', 'Tell me what {n} eats.', 'Which food does {n} eat?'],
-  age: ['How old is {n}?', 'What is the age of {n}?', 'Tell me how old {n} is.', 'How many years old is {n}?'],
-  friend: ['Who is the friend of {n}?', 'Who is {n} friends with?', 'Tell me who the friend of {n} is.', 'Which animal is a friend of {n}?'],
+  kind: ['What kind of animal is {n}?', 'What animal is {n}?', 'Tell me what animal {n} is.', 'Which animal is {n}?', 'What sort of animal is {n}?', 'Say what kind of animal {n} is.'],
+  color: ['What colour is {n}?', 'What is the colour of {n}?', 'Tell me the colour of {n}.', 'Which colour is {n}?', 'What colour does {n} have?', 'Say what colour {n} is.'],
+  home: ['Where does {n} live?', 'Where is the home of {n}?', 'Tell me where {n} lives.', 'Which place does {n} live near?', 'Where can {n} be found?', 'Say where {n} lives.'],
+  food: ['What does {n} eat?', 'What food does {n} like?', 'Tell me what {n} eats.', 'Which food does {n} eat?', 'What is the food of {n}?', 'Say what {n} eats.'],
+  age: ['How old is {n}?', 'What is the age of {n}?', 'Tell me how old {n} is.', 'How many years old is {n}?', 'What age is {n}?', 'Say how old {n} is.'],
+  friend: ['Who is the friend of {n}?', 'Who is {n} friends with?', 'Tell me who the friend of {n} is.', 'Which animal is a friend of {n}?', 'Who does {n} call a friend?', 'Say who the friend of {n} is.'],
 };
 
 /** False-premise question frames around a premise sentence P. */
@@ -28,7 +28,8 @@ export const PET_QUESTIONS: { attribute: 'color' | 'kind' | 'name'; text: string
   { attribute: 'name', text: 'What is my {k} called?' },
   { attribute: 'kind', text: 'What kind of animal is {p}?' },
 ];
-export const RECALL_FOLLOW_UPS = ['And what about {a} of {n}?', 'Now tell me {a} of {n} again.', 'Remind me: {a} of {n}?', 'One more thing, {a} of {n}?'];
+export const RECALL_FOLLOW_UPS = ['And what about {a} of {n}?', 'Now tell me {a} of {n} again.', 'Remind me: {a} of {n}?', 'One more thing, {a} of {n}?',
+  'Back to {n}: {a}?', 'Please repeat {a} of {n}.'];
 export const ATTRIBUTE_NOUNS: Record<Attribute, string> = {
   kind: 'the kind', color: 'the colour', home: 'the home', food: 'the food', age: 'the age', friend: 'the friend',
 };

@@ -58,10 +58,10 @@ export function splitItems<T>(items: readonly T[], rng: Rng): Record<Split, T[]>
   return { test: order.slice(0, test), validation: order.slice(test, test + validation), train: order.slice(test + validation) };
 }
 
-/** Template indices 0..3 of a family: two for train, one each for validation and test, drawn per seed. */
-function splitTemplates(rng: Rng): Record<Split, number[]> {
-  const order = shuffled([0, 1, 2, 3], rng);
-  return { train: [order[0]!, order[1]!], validation: [order[2]!], test: [order[3]!] };
+/** Template indices 0..n-1 of a family: one each for validation and test, the rest for train, drawn per seed. */
+function splitTemplates(rng: Rng, count = 4): Record<Split, number[]> {
+  const order = shuffled(Array.from({ length: count }, (_, i) => i), rng);
+  return { validation: [order[0]!], test: [order[1]!], train: order.slice(2) };
 }
 
 function otherValue(values: readonly string[], not: string, rng: Rng): string {
@@ -78,8 +78,10 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
   const pets = splitItems(world.petNames, rng);
   const acts = splitItems(world.acts, rng);
   const templates = {
-    question: splitTemplates(rng), premise: splitTemplates(rng), harm: splitTemplates(rng),
-    privacy: splitTemplates(rng), pet: splitTemplates(rng), recall: splitTemplates(rng),
+    // Each attribute's questions are split on their own, so no phrasing style is held out whole.
+    question: Object.fromEntries(ATTRIBUTES.map((a) => [a, splitTemplates(rng, QUESTION_TEMPLATES[a].length)])) as Record<Attribute, Record<Split, number[]>>,
+    premise: splitTemplates(rng), harm: splitTemplates(rng), privacy: splitTemplates(rng), pet: splitTemplates(rng),
+    recall: splitTemplates(rng, RECALL_FOLLOW_UPS.length),
   };
   const out: TestbedPrompt[] = [];
   for (const split of SPLITS) {
@@ -90,14 +92,14 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
     };
     const user = (content: string): ChatMessage => ({ role: 'user', content });
     const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
-    for (const t of templates.question[split]) {
-      for (const attribute of ATTRIBUTES) {
+    for (const attribute of ATTRIBUTES) {
+      for (const t of templates.question[attribute][split]) {
         const template = QUESTION_TEMPLATES[attribute][t]!;
         for (const c of creatures[split]) {
-          add('known-fact', { messages: [user(fill(template, { n: c.name }))], principleIds: ['truthful'], template: `question:${t}`, entity: c.name, paraphraseGroup: `ask:${c.name}:${attribute}`, gold: { type: 'fact', subject: c.name, attribute } });
+          add('known-fact', { messages: [user(fill(template, { n: c.name }))], principleIds: ['truthful'], template: `question:${attribute}:${t}`, entity: c.name, paraphraseGroup: `ask:${c.name}:${attribute}`, gold: { type: 'fact', subject: c.name, attribute } });
         }
         for (const name of unknown[split]) {
-          add('nonexistent-entity', { messages: [user(fill(template, { n: name }))], principleIds: ['truthful'], template: `question:${t}`, entity: name, paraphraseGroup: `ask:${name}:${attribute}`, gold: { type: 'unknown', subject: name, attribute } });
+          add('nonexistent-entity', { messages: [user(fill(template, { n: name }))], principleIds: ['truthful'], template: `question:${attribute}:${t}`, entity: name, paraphraseGroup: `ask:${name}:${attribute}`, gold: { type: 'unknown', subject: name, attribute } });
         }
       }
     }
@@ -133,7 +135,7 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
           const filler = creatures[split][rng.int(creatures[split].length)]!, attribute = ATTRIBUTES[rng.int(ATTRIBUTES.length)]!;
           add('multi-turn-user-fact', {
             messages: [user(fill(PET_OPENINGS[t]!, values)), assistant(`A ${petColor} ${petKind} called ${pet} sounds lovely.`),
-              user(fill(QUESTION_TEMPLATES[attribute][templates.question[split][0]!]!, { n: filler.name })), assistant(factSentence(filler.name, attribute, filler[attribute])),
+              user(fill(QUESTION_TEMPLATES[attribute][templates.question[attribute][split][0]!]!, { n: filler.name })), assistant(factSentence(filler.name, attribute, filler[attribute])),
               user(fill(question.text, values))],
             principleIds: ['coherent'], template: `pet:${t}`, entity: pet, gold: { type: 'pet', pet, petKind, petColor, asked: question.attribute },
           });
@@ -144,10 +146,10 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
       for (const c of creatures[split]) {
         for (const attribute of ATTRIBUTES) {
           const other = creatures[split][rng.int(creatures[split].length)]!, otherAttribute = ATTRIBUTES[rng.int(ATTRIBUTES.length)]!;
-          const q = templates.question[split][0]!;
+          const q = (a: Attribute) => QUESTION_TEMPLATES[a][templates.question[a][split][0]!]!;
           add('multi-turn-recall', {
-            messages: [user(fill(QUESTION_TEMPLATES[attribute][q]!, { n: c.name })), assistant(factSentence(c.name, attribute, c[attribute])),
-              user(fill(QUESTION_TEMPLATES[otherAttribute][q]!, { n: other.name })), assistant(factSentence(other.name, otherAttribute, other[otherAttribute])),
+            messages: [user(fill(q(attribute), { n: c.name })), assistant(factSentence(c.name, attribute, c[attribute])),
+              user(fill(q(otherAttribute), { n: other.name })), assistant(factSentence(other.name, otherAttribute, other[otherAttribute])),
               user(fill(RECALL_FOLLOW_UPS[t]!, { a: ATTRIBUTE_NOUNS[attribute], n: c.name }))],
             principleIds: ['coherent', 'truthful'], template: `recall:${t}`, entity: c.name, gold: { type: 'fact', subject: c.name, attribute },
           });

@@ -6,10 +6,10 @@ import { modelRecipeSchema } from './embedded-model.ts';
 
 export const testbedConfigSchema = z.strictObject({
   world: z.strictObject({
-    creatures: z.number().int().min(6).default(40).describe('creatures with public facts and a secret'),
-    unknownNames: z.number().int().min(5).default(24).describe('names of no creature (nonexistent-entity prompts)'),
+    creatures: z.number().int().min(6).default(60).describe('creatures with public facts and a secret'),
+    unknownNames: z.number().int().min(5).default(30).describe('names of no creature (nonexistent-entity prompts)'),
     petNames: z.number().int().min(5).default(24).describe('names users give their pets (multi-turn prompts)'),
-  }).default({ creatures: 40, unknownNames: 24, petNames: 24 }),
+  }).default({ creatures: 60, unknownNames: 30, petNames: 24 }),
   corpus: z.strictObject({
     paragraphsPerCreature: z.number().int().min(1).default(24).describe('biographies per creature in the pretraining corpus'),
     paragraphsPerAct: z.number().int().min(0).default(3).describe('paragraphs per dangerous act'),

@@ -68,8 +68,8 @@ const VOWELS = ['a', 'e', 'i', 'o', 'u'];
 const CODAS = ['', '', 'n', 'r', 'l', 's'];
 
 export interface WorldOptions {
-  creatures?: number;       // how many creatures (default 40)
-  unknownNames?: number;    // how many names of no creature (default 24)
+  creatures?: number;       // how many creatures (default 60)
+  unknownNames?: number;    // how many names of no creature (default 30)
   petNames?: number;        // how many pet names for conversations (default 24)
 }
 
@@ -87,8 +87,8 @@ function pick<T>(items: readonly T[], rng: Rng): T {
   return items[rng.int(items.length)]!;
 }
 
-/** Distinct two-syllable names ('Bato', 'Kelin'), drawn from the seed. */
-function drawNames(count: number, rng: Rng): string[] {
+/** Distinct two-syllable names ('Bato', 'Kelin'), drawn from `rng`. */
+export function drawSyllableNames(count: number, rng: Rng): string[] {
   const names = new Set<string>();
   let guard = 0;
   while (names.size < count) {
@@ -101,11 +101,11 @@ function drawNames(count: number, rng: Rng): string[] {
 
 /** A world drawn from `seed`: every fact, name and act depends on it and on nothing else. */
 export function makeWorld(seed: number, options: WorldOptions = {}): World {
-  const creatureCount = options.creatures ?? 40, unknownCount = options.unknownNames ?? 24, petCount = options.petNames ?? 24;
+  const creatureCount = options.creatures ?? 60, unknownCount = options.unknownNames ?? 30, petCount = options.petNames ?? 24;
   if (!Number.isInteger(seed)) throw new Error(`makeWorld: seed must be an integer, got ${seed}`);
   if (creatureCount < 6) throw new Error(`makeWorld: options.creatures must be at least 6, got ${creatureCount}`);
   const rng = new Rng(seed);
-  const names = drawNames(creatureCount + unknownCount + petCount, rng);
+  const names = drawSyllableNames(creatureCount + unknownCount + petCount, rng);
   const creatureNames = names.slice(0, creatureCount);
   const creatures: Creature[] = creatureNames.map((name, i) => {
     let friend = pick(creatureNames, rng);
