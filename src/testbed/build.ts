@@ -2,12 +2,11 @@
 // embedded models (the SFT policy that also judges; optionally a separate larger labeler) and the gold-labeled anchor
 // set. Models are cached by content hash (seed + config + the testbed's code) in a folder under the cache directory:
 // a second build reuses them, a changed config or code retrains. Written to a temporary folder, then renamed.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Rng } from '../engine/random.ts';
 import { flawedResponse, type Flaw } from './answers.ts';
+import { buildKey } from './cache-key.ts';
 import { renderCorpus } from './corpus.ts';
 import { makeDemonstrations } from './demonstrations.ts';
 import { trainEmbeddedModel, type TrainedModelInfo, type TrainingProgress } from './embedded-model.ts';
@@ -60,25 +59,6 @@ export interface BuildOptions {
   labeler?: LabelerSetup;         // default 'self'
   config?: unknown;               // partial testbed config (testbedConfigSchema); tests use tiny sizes
   onProgress?: (event: BuildEvent) => void;
-}
-
-const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
-
-/** sha256 of the testbed's own code and templates: a change to how the world or the models are made retrains. */
-export function testbedCodeHash(): string {
-  const hash = createHash('sha256');
-  const files = [
-    ...readdirSync(codeDirectory).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')),
-    ...readdirSync(join(codeDirectory, 'templates')).map((f) => join('templates', f)),
-  ].sort();
-  for (const file of files) hash.update(`${file}\0${readFileSync(join(codeDirectory, file))}\0`);
-  return hash.digest('hex');
-}
-
-/** The cache key of a build: seed, labeler set-up, config and code. */
-export function buildKey(seed: number, labeler: LabelerSetup, config: TestbedConfig): string {
-  const relevant = { seed, labeler, config: labeler === 'self' ? { ...config, labeler: null } : config, code: testbedCodeHash() };
-  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
 }
 
 /** Gold-labeled comparisons on validation prompts with `noise` of the labels flipped (the labeled anchor set). */

@@ -1,0 +1,28 @@
+// The cache key of a testbed build: seed, labeler set-up, config, and a hash of the code that makes the models (the
+// world, prompts, language, answers, corpus, demonstrations, judging examples, labeler prompts, model recipe,
+// constitution, config schema, templates). Files that only read the models (gold, audit, judge, sampler,
+// self-supervised signals) are left out, so fixing a checker does not retrain. The build orchestration (build.ts) is
+// covered by BUILD_FORMAT: bump it when build.ts changes what goes into the models.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestbedConfig } from './testbed-config.ts';
+
+export const BUILD_FORMAT = 1;
+export const MODEL_CODE_FILES = ['world.ts', 'prompts.ts', 'language.ts', 'answers.ts', 'corpus.ts', 'demonstrations.ts', 'judging-examples.ts',
+  'labeler-format.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml'];
+const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
+
+/** sha256 over the model-making code (MODEL_CODE_FILES, in order, each with its name). */
+export function testbedCodeHash(): string {
+  const hash = createHash('sha256').update(`format ${BUILD_FORMAT}\0`);
+  for (const file of MODEL_CODE_FILES) hash.update(`${file}\0${readFileSync(join(codeDirectory, file))}\0`);
+  return hash.digest('hex');
+}
+
+/** The cache key of a build: seed, labeler set-up, config and code (16 hex digits). */
+export function buildKey(seed: number, labeler: 'self' | 'separate', config: TestbedConfig): string {
+  const relevant = { seed, labeler, config: labeler === 'self' ? { ...config, labeler: null } : config, code: testbedCodeHash() };
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
+}
