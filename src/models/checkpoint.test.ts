@@ -208,6 +208,7 @@ describe('checkpoint errors name the file and tensor', () => {
       parameters.get('h.1.attn.c_proj.weight')!.data[9] = -Infinity;
       savePretrained(dir, gpt2, parameters, { dtype });
       expectError(() => loadPretrained(dir), /2 of 256 values are NaN or ±Infinity \(first at index 5/, join(dir, WEIGHTS_FILE), "'h.1.attn.c_proj.weight'");
+      expectError(() => loadPretrained(dir, { weights: 'bf16' }), /2 of 256 values are NaN or ±Infinity \(first at index 5/, join(dir, WEIGHTS_FILE), "'h.1.attn.c_proj.weight'");
     }
   });
 

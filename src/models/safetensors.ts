@@ -204,6 +204,14 @@ export class SafetensorsReader {
     if (info.dtype !== 'BF16') return f32ToBf16(this.read(name).data);
     const bits = new Uint16Array(elementCount(info.shape));
     readFully(this.fd, new Uint8Array(bits.buffer), this.dataStart + info.begin, this.path, name);
+    let count = 0, first = -1;
+    for (let i = 0; i < bits.length; i++) {
+      if ((bits[i] & 0x7f80) === 0x7f80) { count++; if (first < 0) first = i; }  // exponent all ones: NaN or ±Infinity
+    }
+    if (count > 0) {
+      throw new CheckpointError(this.path, name, `${count} of ${bits.length} values are NaN or ±Infinity (first at index ${first}); ` +
+        'the weights are corrupt or came from a diverged run');
+    }
     return bits;
   }
 
