@@ -12,7 +12,7 @@ export { generate, type GenerateOptions, type GeneratedSequence } from './models
 
 // feedback: the AI labeler
 export type { ChatModelV1, ChatGenerateOptions, ChatGenerateResult } from './feedback/chat-model-v1.ts';
-export { createOpenAICompatibleProvider, type OpenAICompatibleOptions } from './feedback/providers/openai-compatible-provider.ts';
+export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './feedback/providers/openai-compatible-provider.ts';
 export { InProcessProvider } from './feedback/providers/in-process-provider.ts';
 export { PairwiseJudge, pairwiseJudgeOptions, type PairwiseJudgeOptions } from './feedback/pairwise-judge.ts';
 export { PointwiseJudge, pointwiseJudgeOptions, type PointwiseJudgeOptions } from './feedback/pointwise-judge.ts';
