@@ -21,7 +21,7 @@ export async function runTestbedBench(seeds = [0, 1]): Promise<void> {
       const audit = await auditTestbed({ world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, seed });
       const figures: Record<string, number | null> = {
         labeler_gold_agreement: audit.labeler.accuracy, labeler_kappa: audit.labeler.cohenKappa,
-        labeler_same_position_rate: audit.labeler.samePositionPreferredBefore, labeler_ece: audit.labeler.expectedCalibrationError,
+        labeler_same_position_rate: audit.labeler.samePositionPreferred, labeler_ece: audit.labeler.expectedCalibrationError,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError, testbed_audit_s: audit.seconds,
       };
