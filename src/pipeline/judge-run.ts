@@ -1,7 +1,9 @@
 // One judging job over a dataset of pairs into a run folder: cache.jsonl (append-only, the resume point), then, once
 // every pair is judged, preferences.jsonl (+ .parquet), failures.jsonl, audit.json/.txt and usage.json.
-// Pairs come from a dataset or are sampled from a policy first (sampled-pairs.ts); judge.kind picks pairwise, pointwise
-// or rubric labeling (configured-judge.ts). Lee et al. 2023 (arXiv 2309.00267).
+// Pairs come from a dataset or are sampled from a policy first (judge-inputs.ts); judge.kind picks pairwise, pointwise
+// or rubric labeling (configured-judge.ts). Only final results are cached (provider failures are retried next run); a run
+// over maxFailureShare reports what failed and what to do; nothing written holds a credential. Leaves out distribution
+// over processes. Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync } from 'node:fs';
 import { openRunFolder, writeFileAtomic } from '../algorithms/run-folder.ts';
 import { isAbsolute, join, resolve } from 'node:path';
