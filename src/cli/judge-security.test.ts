@@ -47,6 +47,10 @@ test('a canary key and URL credentials echoed by the server appear in no file, c
     for (const message of messages) for (const canary of canaries) assert.equal(message.includes(canary), false, `the summary holds ${canary}`);
     const written = JSON.parse(readFileSync(join(directory, 'url-credentials-run', 'config.json'), 'utf8'));
     assert.equal(written.provider.baseURL, `http://[redacted]@127.0.0.1:${port}/v1?api_key=[redacted]`);
+    // A YAML error quotes the broken line: the credentials in it are redacted from the message.
+    const broken = join(directory, 'broken.yaml');
+    writeFileSync(broken, `provider:\n  baseURL: http://judge:${password}@127.0.0.1:${port}/v1?api_key=${queryKey}\n   model: : x\n`);
+    await assert.rejects(judgeCommand({ config: broken, progress: false }), (error: Error) => /cannot read config/.test(error.message) && canaries.every((canary) => !error.message.includes(canary)));
   } finally {
     await server.close();
     delete process.env.RLAIF_CANARY_KEY;

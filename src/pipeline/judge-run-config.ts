@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { redactSecrets } from '../feedback/secret-redaction.ts';
 
 const messageSchema = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
 
@@ -210,7 +211,8 @@ export function loadJudgeRunConfig(path: string): JudgeRunConfig {
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path}: cannot read config: ${(error as Error).message}`);
+    // A YAML error quotes the offending line, which may hold a base URL with credentials.
+    throw new Error(`${path}: cannot read config: ${redactSecrets((error as Error).message)}`);
   }
   return parseJudgeRunConfig(raw, path);
 }
