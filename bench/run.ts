@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
-// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge testbed.
+// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge testbed run.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
 // GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
 // Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
@@ -111,6 +111,11 @@ if (wanted('judge')) {
 if (wanted('testbed')) {
   const { runTestbedBench } = await import('./testbed-bench.ts');
   await runTestbedBench();
+}
+
+if (wanted('run')) {
+  const { runLoopBench } = await import('./run-bench.ts');
+  await runLoopBench();
 }
 
 if (jsonFile) {
