@@ -1,0 +1,26 @@
+// A child process for the kill -9 test of the loop: the tiny run of run-loop.test.ts in the folder argv[2], resumed
+// from whatever is there. Prints 'open' once the store is open, then runs to the end. Test-only.
+import { parseRunConfig } from '../run-config.ts';
+import { runLoop } from '../run-loop.ts';
+import { RunStore } from '../run-store.ts';
+import { tinyLoop } from './tiny-loop.ts';
+
+export const KILL_TEST_CONFIG = `
+rounds: 2
+promptsPerRound: 4
+samplesPerPrompt: 4
+maxNewTokens: 8
+validationPrompts: 6
+feedback: {pairwise: 1, selfSupervised: 0.5, chainOfThought: false}
+algorithm: {learningRate: 0.01, stepsPerRound: 2}
+gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
+`;
+
+if (process.argv[2]) {
+  const config = parseRunConfig(KILL_TEST_CONFIG);
+  const store = RunStore.open(process.argv[2], config);
+  process.stdout.write('open\n');
+  await runLoop(tinyLoop({ config, store }).context);
+  store.close();
+  process.stdout.write('done\n');
+}
