@@ -74,12 +74,20 @@ export class LoopPolicy {
 
   get learnsFromPairs(): boolean { return this.#dpo !== null; }
 
-  /** Prompt token ids: the tokenizer's chat template, else a plain transcript after BOS. (P,) */
-  promptTokens(messages: ChatMessage[]): Int32Array {
+  /**
+   * Prompt token ids: the tokenizer's chat template, else a plain transcript after BOS; a prompt longer than the
+   * context leaves room for `room` tokens (default maxNewTokens) by keeping its end. (P,)
+   */
+  promptTokens(messages: ChatMessage[], room = this.#options.config.maxNewTokens): Int32Array {
     const t = this.tokenizer;
-    if (t.chatTemplate && t.applyChatTemplate) return Int32Array.from(t.applyChatTemplate(messages));
-    const ids = t.encode(plainTranscript(messages));
-    return Int32Array.from(t.bosTokenId !== null && ids[0] !== t.bosTokenId ? [t.bosTokenId, ...ids] : ids);
+    let ids: number[];
+    if (t.chatTemplate && t.applyChatTemplate) ids = t.applyChatTemplate(messages);
+    else {
+      const text = t.encode(plainTranscript(messages));
+      ids = t.bosTokenId !== null && text[0] !== t.bosTokenId ? [t.bosTokenId, ...text] : text;
+    }
+    const keep = Math.max(1, this.model.config.maxPositions - room);
+    return Int32Array.from(ids.length > keep ? ids.slice(ids.length - keep) : ids);
   }
 
   decode(ids: ArrayLike<number>): string {

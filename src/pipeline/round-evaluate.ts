@@ -41,9 +41,10 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
   };
   const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
   const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
-  const anchors = context.anchors.map((a) => ({ prompt: policy.promptTokens(a.prompt.messages),
-    preferred: Int32Array.from(policy.tokenizer.encode(a.preferred)), other: Int32Array.from(policy.tokenizer.encode(a.other)) }))
-    .filter((a) => a.preferred.length > 0 && a.other.length > 0);
+  const anchors = context.anchors.map((a) => {
+    const preferred = Int32Array.from(policy.tokenizer.encode(a.preferred)), other = Int32Array.from(policy.tokenizer.encode(a.other));
+    return { prompt: policy.promptTokens(a.prompt.messages, Math.max(preferred.length, other.length)), preferred, other };
+  }).filter((a) => a.preferred.length > 0 && a.other.length > 0 && a.prompt.length + Math.max(a.preferred.length, a.other.length) <= policy.model.config.maxPositions);
   const metrics: ProxyMetrics = {
     winRateVsPrevious: await against(keptRound),
     winRateVsSft: await against(0),

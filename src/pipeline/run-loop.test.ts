@@ -106,3 +106,23 @@ test('crashes at several points, each resumed: same records and final weights as
     rmSync(resumed, { recursive: true, force: true });
   }
 });
+
+test('every update algorithm runs a round and moves the policy: rloo, ppo, dpo, online-dpo, and grpo with LoRA', async () => {
+  for (const algorithm of ['rloo', 'ppo', 'dpo', 'online-dpo', 'grpo-lora']) {
+    const dir = mkdtempSync(join(tmpdir(), `rlaif-${algorithm}-`));
+    try {
+      const name = algorithm === 'grpo-lora' ? 'grpo' : algorithm;
+      const lora = algorithm === 'grpo-lora' ? ', lora: {rank: 2, alpha: 4}' : '';
+      const config = parseRunConfig(`rounds: 1\npromptsPerRound: 3\nsamplesPerPrompt: 3\nmaxNewTokens: 6\nvalidationPrompts: 3\nfeedback: {chainOfThought: false}\nalgorithm: {name: ${name}, learningRate: 0.02${lora}}\n`);
+      const store = RunStore.open(dir, config);
+      const { context } = tinyLoop({ config, store });
+      await runLoop(context);
+      const kl = store.all('evaluation').find((e) => e.round === 1)!.metrics.kl!;
+      assert.ok(Math.abs(kl) > 1e-6, `${algorithm}: the candidate differs from the reference (KL ${kl})`);
+      assert.equal(store.count('advantage'), name.includes('dpo') ? 0 : 9, `${algorithm}: advantages recorded for policy gradient only`);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
