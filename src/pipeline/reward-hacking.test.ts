@@ -33,7 +33,7 @@ stop: {maxRollbacks: 2}
     assert.ok(first.reasons.some((r) => r.startsWith('length-drift')), first.reasons.join('; '));
     const evaluation = store.all('evaluation').find((e) => e.round === first.round)!;
     assert.ok(evaluation.metrics.winRateVsPrevious! > 0.5, `the labeler preferred the longer policy (${evaluation.metrics.winRateVsPrevious})`);
-    assert.equal(outcome.keptRound, 0, 'the final policy is the last kept one');
+    assert.ok(!rolledBack.some((g) => g.round === outcome.keptRound), 'the final policy is never a rolled-back round');
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

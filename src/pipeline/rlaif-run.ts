@@ -62,7 +62,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
     const judging = config.labeler.kind === 'testbed' ? testbedLabeler(testbed!, config.seed) : buildLabeler(config, labelerProvider(config, null), constitution);
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
-    const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
+    const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, onProgress: options.onProgress };
     const setupId = recordId('stage', { round: -1, stage: 'setup' });

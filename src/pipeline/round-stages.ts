@@ -103,6 +103,13 @@ export async function judgePair(context: RoundContext, options: { round: number;
   const id = recordId('judgment', { source: 'pairwise-ai', a: a.id, b: b.id });
   const existing = context.store.get('judgment', id);
   if (existing) return existing;
+  if (a.text === b.text) {  // both orders of the same text average to exactly ½: no request needed
+    const record: JudgmentRecord = { id, kind: 'judgment', round, parents: [a.id, b.id], stage, source: 'pairwise-ai', ok: true, failure: null,
+      probabilityA: 0.5, orders: [], score: null, rationale: 'identical responses: no preference (not sent to the labeler)', principle: null,
+      labelerModel: context.labeler.model, templateVersion: context.labeler.templateVersion };
+    context.store.put(record);
+    return record;
+  }
   const result = await context.labeler.pairwise({ id, conversation: prompt.messages, candidates: [a.text, b.text] }, prompt.principleIds);
   const record = judgmentRecord(context, { id, round, parents: [a.id, b.id], stage, source: 'pairwise-ai' }, result);
   context.store.put(record);
@@ -130,19 +137,28 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   const bySample = new Map<string, JudgmentRecord[]>(rollout.samples.map((s) => [s.id, []]));
   const pairs: JudgmentRecord[] = [];
   const before = store.count('judgment');
-  const total = rollout.prompts.length * ((w.pairwise > 0 || context.policy.learnsFromPairs ? (K === 2 ? 1 : K) : 0) + (w.pointwise > 0 ? K : 0));
+  // Pairwise: every pair of distinct texts in a group (a repeated text is judged once, through its first sample).
+  const distinct = rollout.prompts.map((_, n) => {
+    const group = rollout.samples.slice(n * K, (n + 1) * K), seen = new Map<string, SampleRecord>();
+    for (const s of group) if (!seen.has(s.text)) seen.set(s.text, s);
+    return [...seen.values()];
+  });
+  const pairwiseOn = w.pairwise > 0 || context.policy.learnsFromPairs;
+  const total = distinct.reduce((a, d) => a + (pairwiseOn ? (d.length * (d.length - 1)) / 2 : 0), 0) + (w.pointwise > 0 ? rollout.samples.length : 0);
   let done = 0;
   const tick = () => context.onProgress?.({ stage: 'feedback', round, done: ++done, total });
   for (const [n, prompt] of rollout.prompts.entries()) {
     const group = rollout.samples.slice(n * K, (n + 1) * K);
-    if (w.pairwise > 0 || context.policy.learnsFromPairs) {
-      for (let k = 0; k < (K === 2 ? 1 : K); k++) {
-        const a = group[k]!, b = group[(k + 1) % K]!;
-        const judgment = await judgePair(context, { round, stage: 'feedback', prompt, a, b });
-        pairs.push(judgment);
-        bySample.get(a.id)!.push(judgment);
-        bySample.get(b.id)!.push(judgment);
-        tick();
+    if (pairwiseOn) {
+      const reps = distinct[n]!;
+      for (let i = 0; i < reps.length; i++) {
+        for (let j = i + 1; j < reps.length; j++) {
+          const a = reps[i]!, b = reps[j]!;
+          const judgment = await judgePair(context, { round, stage: 'feedback', prompt, a, b });
+          pairs.push(judgment);
+          for (const sample of group) if (sample.text === a.text || sample.text === b.text) bySample.get(sample.id)!.push(judgment);
+          tick();
+        }
       }
     }
     if (w.pointwise > 0) {
@@ -171,7 +187,10 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   return { bySample, pairs, requested: store.count('judgment') - before };
 }
 
-/** Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 (mean over its pairs), pointwise reward, self 2·agreement − 1. */
+/**
+ * Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 averaged over the pairs its text was in
+ * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1.
+ */
 export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback): RewardRecord[] {
   const w = context.config.feedback;
   const weights: Record<string, number> = { 'pairwise-ai': w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised };
@@ -179,7 +198,8 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
     const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
     const parts: Record<string, number[]> = {};
     for (const j of judgments) {
-      const value = j.source === 'pairwise-ai' ? 2 * (j.parents[0] === sample.id ? j.probabilityA! : 1 - j.probabilityA!) - 1
+      const first = j.source === 'pairwise-ai' && context.store.get('sample', j.parents[0]!)!.text === sample.text;
+      const value = j.source === 'pairwise-ai' ? 2 * (first ? j.probabilityA! : 1 - j.probabilityA!) - 1
         : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : 2 * j.score! - 1;
       (parts[j.source] ??= []).push(value);
     }

@@ -39,7 +39,8 @@ test('two rounds on a tiny model: every record linked, every reward traced to it
       assert.equal(trace.samples[0]!.id, reward.parents[0]);
       assert.ok(trace.prompt.promptId.startsWith('train-'));
       const pairwise = trace.judgments.filter((j) => j.source === 'pairwise-ai');
-      assert.equal(pairwise.length, 2, 'each sample is judged against its two neighbours in the group');
+      const group = rollout.filter((s) => s.round === reward.round && s.parents[0] === trace.samples[0]!.parents[0]);
+      assert.equal(pairwise.length, new Set(group.map((s) => s.text)).size - 1, 'each distinct text is judged against every other distinct text of its group');
       assert.equal(pairwise[0]!.principle?.id, 'helpful');
       assert.equal(pairwise[0]!.orders.length, 2, 'both orders recorded');
       assert.ok(trace.judgments.some((j) => j.source === 'self-supervised'));
