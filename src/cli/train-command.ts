@@ -47,8 +47,9 @@ export interface TrainSummary {
   warnings: string[];            // constant reward, checkpoint fallback
 }
 
-/** Config keys that may change when a run resumes (train further, checkpoint more often); any other change is refused. */
-const RESUMABLE_KEYS = ['steps', 'checkpointEvery'];
+/** Config keys that may change when a run resumes (train further, checkpoint or evaluate more often, save elsewhere, the
+ * run folder moved); any other change is refused. */
+const RESUMABLE_KEYS = ['steps', 'checkpointEvery', 'evalEvery', 'saveTo', 'runDir'];
 
 const PROMPTS = [{ text: '', tokens: Int32Array.of(BOS) }];
 

@@ -2,7 +2,7 @@
 // leaves config.json alone; an invalid config writes nothing; metrics without a checkpoint are not appended to; --fresh
 // moves the old run aside; a bit-flipped checkpoint falls back to the older one; a held lock names its pid.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,5 +108,16 @@ describe('rlaif train errors name the file and the config key', () => {
     writeFileSync(join(runDir, 'checkpoint', 'state.json'), '{"state": {"step": 1');
     await assert.rejects(trainCommand('sft', config('broken.yaml', `runDir: ${runDir}\nsteps: 2\n${SFT}`), { progress: false }),
       /broken\.yaml: runDir: no usable checkpoint: checkpoint .*broken-state\/checkpoint\/state\.json is corrupt/);
+  });
+});
+
+describe('rlaif train resume after moving the run folder', () => {
+  test('a moved run folder resumes (runDir is not part of the config hash); steps may grow', async () => {
+    const before = join(directory, 'moved-a'), after = join(directory, 'moved-b');
+    await trainCommand('sft', config('moved.yaml', `runDir: ${before}\nsteps: 1\n${SFT}`), { progress: false });
+    renameSync(before, after);
+    const summary = await trainCommand('sft', config('moved.yaml', `runDir: ${after}\nsteps: 2\n${SFT}`), { progress: false });
+    assert.equal(summary.resumedFrom, 1);
+    assert.deepEqual(steps(after), [1, 2]);
   });
 });
