@@ -125,9 +125,9 @@ export interface RunManifest {
 }
 
 export class RunMismatchError extends Error {
-  constructor(readonly dir: string, readonly differences: string[], freshFlag: string) {
-    super(`${dir} holds another run: ${differences.join('; ')}. Resume it with the same kind and config, choose another ` +
-      `run folder, or pass ${freshFlag} to start afresh (the old folder is moved aside, not deleted)`);
+  constructor(readonly dir: string, readonly differences: string[], freshFlag: string | null) {
+    super(`${dir} holds another run: ${differences.join('; ')}. Resume it with the same kind and config` +
+      (freshFlag ? `, choose another run folder, or pass ${freshFlag} to start afresh (the old folder is moved aside, not deleted)` : ', or choose another run folder'));
     this.name = 'RunMismatchError';
   }
 }
@@ -140,7 +140,7 @@ export interface OpenRunOptions {
   fresh?: boolean;               // move an existing run folder aside to <dir>.old-<time> and start empty
   hasProgress?: (dir: string) => boolean; // the kind's resume point exists (e.g. checkpoint/state.json)
   progressFiles?: string[];      // records that only make sense with that resume point (e.g. metrics.jsonl)
-  freshFlag?: string;            // how the user asks for a fresh start, for messages (default --fresh)
+  freshFlag?: string | null;     // how the user asks for a fresh start, for messages (default --fresh; null: no such flag)
 }
 
 export interface OpenedRun {
@@ -190,7 +190,7 @@ function nonEmpty(path: string): boolean {
  * with no checkpoint: appending would mix two runs). With `fresh`, a non-empty folder is first moved aside.
  */
 export function openRunFolder(options: OpenRunOptions): OpenedRun {
-  const { dir, kind } = options, ignored = options.resumableKeys ?? [], flag = options.freshFlag ?? '--fresh';
+  const { dir, kind } = options, ignored = options.resumableKeys ?? [], flag = options.freshFlag === undefined ? '--fresh' : options.freshFlag;
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: exists and is not a folder`);
   let lock = lockRunFolder(dir, { command: `rlaif ${kind}` });
   let movedAside: string | null = null;

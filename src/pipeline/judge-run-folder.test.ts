@@ -40,7 +40,7 @@ describe('judging run folder', () => {
     const run = join(directory, 'train');
     mkdirSync(run);
     writeFileSync(join(run, 'run.json'), JSON.stringify({ version: 1, kind: 'train pg', configHash: 'x', createdAt: 'x' }));
-    await assert.rejects(runJudgeJob(config(run), directory, toy()), /it is a `train pg` run, this is `judge`/);
+    await assert.rejects(runJudgeJob(config(run), directory, toy()), (error: unknown) => /it is a `train pg` run, this is `judge`. Resume it with the same kind and config, or choose another run folder$/.test((error as Error).message));
   });
 
   test('a finished run leaves only its outputs; a killed writer\'s Parquet staging folder is removed by the next run', async () => {

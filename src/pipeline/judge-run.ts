@@ -116,7 +116,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     const dir = isAbsolute(config.output.runDirectory) ? config.output.runDirectory : resolve(baseDirectory, config.output.runDirectory);
     // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
     const onDisk = configForDisk(config, redact) as object;
-    const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
+    const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), freshFlag: null, hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
     try {
       return await judgeInFolder(config, baseDirectory, options, opened.start, redact);
     } finally {
