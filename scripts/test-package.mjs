@@ -1,7 +1,7 @@
 // Checks that rlaif installs as a package (run by .ci/run; ~3 min): `npm pack` (prepack compiles dist/), install the
 // tarball in an empty temp folder (dependencies from the npm cache when there, else the registry; the native kernels
-// build at install), then there: `npx rlaif --version` and each command's --help, `import { … } from 'rlaif'` in
-// JavaScript, and TypeScript types (a correct file type-checks, a wrong one fails), with no TypeScript loader installed.
+// build at install), then there: `npx rlaif --version` and each command's --help, a 2-step `rlaif train sft`,
+// `import { … } from 'rlaif'` in JavaScript, and TypeScript types (a correct file type-checks, a wrong one fails), with no TypeScript loader installed.
 // Usage: node scripts/test-package.mjs [--keep]   (--keep leaves the temp folder for inspection)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -62,6 +62,10 @@ for (const command of commands) {
   const result = run('npx', ['--no-install', 'rlaif', command, '--help'], consumer);
   check(`npx rlaif ${command} --help`, result.status === 0 && result.stdout.includes(`Usage: rlaif ${command}`), result.out);
 }
+writeFileSync(join(consumer, 'sft.yaml'), 'runDir: runs/sft\nsteps: 2\nsyntheticExamples: 16\nbatchSize: 4\npretrainSteps: 5\n');
+const train = run('npx', ['--no-install', 'rlaif', 'train', 'sft', '--config', 'sft.yaml', '--no-progress'], consumer);
+check('npx rlaif train sft runs from the compiled package (2 steps, summary, checkpoint)',
+  train.status === 0 && /^sft: 2 steps; run folder /.test(train.stdout) && existsSync(join(consumer, 'runs', 'sft', 'checkpoint', 'manifest.json')), train.out);
 const backend = run('node', ['--input-type=module', '-e',
   "import { engine, Transformer, readTrl, openRunFolder } from 'rlaif'; if (typeof Transformer !== 'function' || typeof readTrl !== 'function' || typeof openRunFolder !== 'function') throw new Error('missing exports'); console.log(engine.getBackend().name);"], consumer);
 check('import { … } from \'rlaif\' in JavaScript', backend.status === 0, backend.out);
