@@ -1,7 +1,8 @@
 // Checks that rlaif installs as a package (run by .ci/run; ~3 min): `npm pack` (prepack compiles dist/), install the
 // tarball in an empty temp folder (dependencies from the npm cache when there, else the registry; the native kernels
 // build at install), then there: `npx rlaif --version` and each command's --help, a 2-step `rlaif train sft`,
-// `import { … } from 'rlaif'` in JavaScript, and TypeScript types (a correct file type-checks, a wrong one fails), with no TypeScript loader installed.
+// `import { … } from 'rlaif'` in JavaScript, and TypeScript types (a correct file type-checks, a wrong one fails),
+// with no TypeScript loader installed.
 // Usage: node scripts/test-package.mjs [--keep]   (--keep leaves the temp folder for inspection)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
