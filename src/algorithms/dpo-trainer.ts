@@ -6,10 +6,10 @@ import { AdamW, backward, mul, noGrad, Rng, scope, slice, sum, tensor, type Tens
 import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
-import { checkPreferencePairs, epochIndex, type TokenPreferencePair } from './preference-pairs.ts';
+import { checkPreferencePairs, epochIndex, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
-import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export type DpoLossType = 'dpo' | 'ipo' | 'cdpo';
 
@@ -111,32 +111,21 @@ export class DpoTrainer {
         chosenReward: mean(result.chosenRewards), rejectedReward: mean(result.rejectedRewards) };
     }), tokens);
     this.step++;
-    const metrics: Record<string, number> = { ...update };
-    if (this.setup.heldOut && c.evalEvery > 0 && this.step % c.evalEvery === 0) {
-      const held = await timer.run('evaluate', () => this.evaluate(this.setup.heldOut!));
-      metrics.heldOutRewardAccuracy = held.implicitAccuracy;
-      metrics.heldOutPolicyAccuracy = held.policyAccuracy;
-    }
+    const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
+    const metrics: Record<string, number> = { ...update,
+      ...held && { heldOutRewardAccuracy: held.implicitAccuracy, heldOutPolicyAccuracy: held.policyAccuracy } };
     return { step: this.step, metrics, stages: timer.stages };
   }
 
   /** Implicit-reward and policy ranking accuracy on pairs, without gradients. */
   evaluate(pairs: TokenPreferencePair[], batchSize = 64): PreferenceEvaluation {
-    const out = { implicitAccuracy: 0, implicitMargin: 0, policyAccuracy: 0, loss: 0 };
-    for (let start = 0; start < pairs.length; start += batchSize) {
-      const part = pairs.slice(start, start + batchSize), reference = this.referenceLogprobs(part);
-      noGrad(() => scope(() => {
-        const policy = pairLogprobs(this.setup.policy, part, this.config.loss === 'ipo');
-        const result = this.preferenceLoss(policy, reference);
-        const implicit = pairStatistics(result.chosenRewards, result.rejectedRewards);
-        out.implicitAccuracy += implicit.accuracy * part.length;
-        out.implicitMargin += implicit.margin * part.length;
-        out.policyAccuracy += pairStatistics(policy.chosen.data, policy.rejected.data).accuracy * part.length;
-        out.loss += result.loss.item() * part.length;
-      }));
-    }
-    for (const key of Object.keys(out) as (keyof PreferenceEvaluation)[]) out[key] /= pairs.length;
-    return out;
+    return meanOverBatches(pairs, batchSize, (part) => {
+      const policy = pairLogprobs(this.setup.policy, part, this.config.loss === 'ipo');
+      const result = this.preferenceLoss(policy, this.referenceLogprobs(part));
+      const implicit = pairStatistics(result.chosenRewards, result.rejectedRewards);
+      return { implicitAccuracy: implicit.accuracy, implicitMargin: implicit.margin, loss: result.loss.item(),
+        policyAccuracy: pairStatistics(policy.chosen.data, policy.rejected.data).accuracy };
+    });
   }
 
   state(extra: Record<string, unknown> = {}): TrainingState {

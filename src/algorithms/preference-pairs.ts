@@ -1,7 +1,7 @@
 // Preference pairs as token arrays — what the reward-model and DPO trainers consume — with checks that name the
 // offending pair and field, and a deterministic epoch order for exact resume. Leaves out: text, chat templates and
 // file formats (the data layer and the CLI turn datasets into these). Bradley–Terry labels: arXiv 2203.02155 §3.5.
-import { Rng } from '../engine/index.ts';
+import { noGrad, Rng, scope } from '../engine/index.ts';
 
 export interface TokenPreferencePair {
   prompt: Int32Array;    // (P,) context tokens, P ≥ 1
@@ -41,4 +41,18 @@ export function concatTokens(prompt: Int32Array, response: Int32Array): Int32Arr
   out.set(prompt);
   out.set(response, prompt.length);
   return out;
+}
+
+/** Pair-weighted means of per-batch figures over `pairs`, in batches of `batchSize`, without gradients (evaluation). */
+export function meanOverBatches<K extends string>(pairs: readonly TokenPreferencePair[], batchSize: number,
+  measure: (part: TokenPreferencePair[]) => Record<K, number>): Record<K, number> {
+  if (pairs.length === 0) throw new Error('evaluation: no preference pairs');
+  const totals = {} as Record<K, number>;
+  for (let start = 0; start < pairs.length; start += batchSize) {
+    const part = pairs.slice(start, start + batchSize);
+    const figures = noGrad(() => scope(() => measure(part)));
+    for (const key of Object.keys(figures) as K[]) totals[key] = (totals[key] ?? 0) + figures[key] * part.length;
+  }
+  for (const key of Object.keys(totals) as K[]) totals[key] /= pairs.length;
+  return totals;
 }

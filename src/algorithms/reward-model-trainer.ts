@@ -6,8 +6,8 @@ import { AdamW, backward, noGrad, Rng, scope, slice, tensor, type Tensor } from 
 import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
-import { checkPreferencePairs, concatTokens, epochIndex, type TokenPreferencePair } from './preference-pairs.ts';
-import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
+import { checkPreferencePairs, concatTokens, epochIndex, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
+import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export interface RewardModelConfig {
   learningRate: number;
@@ -88,29 +88,18 @@ export class RewardModelTrainer {
     }), tokens);
     this.step++;
     this.dataPosition += c.batchSize;
-    const metrics: Record<string, number> = { loss: update.loss, accuracy: update.accuracy, rewardMargin: update.margin, gradNorm: update.gradNorm };
-    if (this.setup.heldOut && c.evalEvery > 0 && this.step % c.evalEvery === 0) {
-      const held = await timer.run('evaluate', () => this.evaluate(this.setup.heldOut!));
-      metrics.heldOutAccuracy = held.accuracy;
-      metrics.heldOutLoss = held.loss;
-    }
+    const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
+    const metrics: Record<string, number> = { loss: update.loss, accuracy: update.accuracy, rewardMargin: update.margin, gradNorm: update.gradNorm,
+      ...held && { heldOutAccuracy: held.accuracy, heldOutLoss: held.loss } };
     return { step: this.step, metrics, stages: timer.stages };
   }
 
   /** Held-out pairwise accuracy, loss and margin, in batches, without gradients. */
   evaluate(pairs: TokenPreferencePair[], batchSize = 64): PairwiseEvaluation {
-    let correct = 0, loss = 0, margin = 0;
-    for (let start = 0; start < pairs.length; start += batchSize) {
-      const part = pairs.slice(start, start + batchSize);
-      noGrad(() => scope(() => {
-        const { chosen, rejected } = this.pairScores(part);
-        loss += this.lossOf(part, chosen, rejected).item() * part.length;
-        const s = pairStatistics(chosen.data, rejected.data);
-        correct += s.accuracy * part.length;
-        margin += s.margin * part.length;
-      }));
-    }
-    return { accuracy: correct / pairs.length, loss: loss / pairs.length, margin: margin / pairs.length };
+    return meanOverBatches(pairs, batchSize, (part) => {
+      const { chosen, rejected } = this.pairScores(part), { accuracy, margin } = pairStatistics(chosen.data, rejected.data);
+      return { accuracy, margin, loss: this.lossOf(part, chosen, rejected).item() };
+    });
   }
 
   /** Reward of each full sequence (prompt + response ids): (N,). Plugs into reward-sources' rewardModelReward. */

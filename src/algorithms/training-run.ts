@@ -6,6 +6,13 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCheckpoint } from './training-checkpoint.ts';
 
+/** Runs `evaluate` on the held-out set as the step's 'evaluate' stage every `every` steps (0 = never); else null. */
+export async function periodicEvaluation<T, E>(timer: StageTimer, step: number, every: number, heldOut: T | undefined | null,
+  evaluate: (heldOut: T) => E): Promise<E | null> {
+  if (!heldOut || every <= 0 || step % every !== 0) return null;
+  return timer.run('evaluate', () => evaluate(heldOut));
+}
+
 export interface StageTiming { ms: number; tokens: number; tokensPerSecond: number }
 
 /** Runs named stages in order and records each one's wall time and tokens processed. */
