@@ -2,10 +2,9 @@
 // tokenizer, or a BPE trained here with a ChatML template), text JSONL through its tokenizer, a few steps of sft, dpo
 // (LoRA) and pg (text reward), and the saved output (HF folder or PEFT adapter) loads back.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { noGrad } from '../engine/index.ts';
 import { saveTokenizer, trainByteLevelBpe } from '../models/bpe-trainer.ts';
@@ -15,16 +14,10 @@ import { loadLora } from '../models/lora.ts';
 import { initParameters } from '../models/parameters.ts';
 import { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
+import { scratchFolder } from './testing/scratch-folder.ts';
 import { trainCommand } from './train-command.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'rlaif-train-checkpoint-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-function writeFile(name: string, text: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { directory, write: writeFile } = scratchFolder('rlaif-train-checkpoint-');
 
 function tinyCheckpoint(name: string, vocabSize: number): string {
   const config = configFromHf({ model_type: 'gpt2', vocab_size: vocabSize, n_embd: 16, n_layer: 2, n_head: 2, n_positions: 128 }, name);

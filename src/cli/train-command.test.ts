@@ -3,25 +3,18 @@
 // file, line and field), and unknown config keys rejected with their path. One spawn checks the real CLI binary.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OnlineDpoTrainer } from '../algorithms/online-dpo-trainer.ts';
 import { loadLora } from '../models/lora.ts';
 import { pretrainDigitPolicy } from '../testbed/digit-task.ts';
+import { scratchFolder } from './testing/scratch-folder.ts';
 import { buildTrainer, trainCommand, type TrainKind } from './train-command.ts';
 import { dpoConfigSchema, parseRunConfig } from './train-configs.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'rlaif-train-cli-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-function writeFile(name: string, text: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { directory, write: writeFile } = scratchFolder('rlaif-train-cli-');
 
 function metricsOf(runDir: string): { step: number; metrics: Record<string, number> }[] {
   return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));

@@ -2,22 +2,15 @@
 // leaves config.json alone; an invalid config writes nothing; metrics without a checkpoint are not appended to; --fresh
 // moves the old run aside; a bit-flipped checkpoint falls back to the older one; a held lock names its pid.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
+import { scratchFolder } from './testing/scratch-folder.ts';
 import { trainCommand } from './train-command.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'rlaif-train-run-folder-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-function config(name: string, text: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { directory, write: config } = scratchFolder('rlaif-train-run-folder-');
 const steps = (runDir: string) => readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
 const PG = 'promptsPerStep: 2\ngroupSize: 2\npretrainSteps: 5\n';
 const SFT = 'syntheticExamples: 16\nbatchSize: 4\npretrainSteps: 5\n';
