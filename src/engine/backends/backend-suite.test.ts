@@ -9,7 +9,8 @@ import type { AttentionParams, Backend, GemmParams } from '../backend.ts';
 import { availableBackends, loadBackend } from './index.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
 import { JsBackend } from './js-backend.ts';
-import { createNativeBackend, NATIVE_ADDON_PATH, nativeCpuLevels } from './native-backend.ts';
+import { backendsUnderTest } from '../testing/backends-under-test.ts';
+import { NATIVE_ADDON_PATH, nativeCpuLevels } from './native-backend.ts';
 
 const js = new JsBackend();
 const SIZES = [0, 1, 3, 17, 129];
@@ -28,19 +29,6 @@ function same<T extends Record<string, Float32Array | Int32Array>>(label: string
   call(js, want);
   call(backend, got);
   for (const key of outputs) close(`${label} ${String(key)}`, got[key], want[key], rel, abs);
-}
-
-function backendsUnderTest(): [string, Backend][] {
-  const list: [string, Backend][] = [];
-  for (const name of availableBackends()) {
-    if (name === 'js') continue;
-    list.push([name, loadBackend(name)]);
-    if (name === 'native') {
-      const current = (loadBackend(name) as Backend & { cpu: string }).cpu;
-      for (const level of nativeCpuLevels()) if (level !== current) list.push([`native/${level}`, createNativeBackend(level)]);
-    }
-  }
-  return list;
 }
 
 /**

@@ -8,32 +8,14 @@ import assert from 'node:assert/strict';
 import type { Backend, GemmParams } from '../backend.ts';
 import { f32ToBf16 } from '../bf16.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
-import { availableBackends, loadBackend } from './index.ts';
+import { backendsUnderTest } from '../testing/backends-under-test.ts';
 import { JsBackend } from './js-backend.ts';
-import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
 
 const js = new JsBackend();
 const next = uniforms(7);
 const random = (n: number) => randomBuffer(next, n);
 
-function backendsUnderTest(): [string, Backend][] {
-  const list: [string, Backend][] = [];
-  for (const name of availableBackends()) {
-    if (name === 'js') continue;
-    list.push([name, loadBackend(name)]);
-    if (name === 'native') {
-      const current = (loadBackend(name) as Backend & { cpu: string }).cpu;
-      for (const level of nativeCpuLevels()) if (level !== current) list.push([`native/${level}`, createNativeBackend(level)]);
-      const plain = createNativeBackend(undefined, { nativeBf16: false });
-      if ((loadBackend(name) as Backend & { bf16Kernel: string }).bf16Kernel !== plain.bf16Kernel) {
-        list.push([`native/${plain.cpu} bf16 ${plain.bf16Kernel}`, plain]);
-      }
-    }
-  }
-  return list;
-}
-
-for (const [label, backend] of backendsUnderTest()) {
+for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
   describe(`decode kernels of ${label} match js`, () => {
     it('gemm with a few rows of A: every row count the tiles specialize, threaded column splits, odd tails', () => {
       // N and K large enough that the product goes to the pool (M N K >= 2^19) and off every multiple of 16 / 64
