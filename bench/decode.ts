@@ -4,11 +4,11 @@
 //   for t in 1 2 1 2; do RLAIF_THREADS=$t node --import tsx bench/decode.ts; done
 // Run: node --import tsx bench/decode.ts [--tokens 32] [--reps 3] [--bf16] [--profile]
 import { getBackend } from '../src/engine/index.ts';
-import type { GemmParams } from '../src/engine/backend.ts';
 import { generate } from '../src/models/generate.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { gpt2SmallConfig } from '../src/models/presets.ts';
 import { Transformer } from '../src/models/transformer.ts';
+import { timeKernels } from './kernel-timer.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -30,29 +30,7 @@ export function decodeTokS(model: Transformer, newTokens: number, repeats: numbe
   return newTokens / (times[Math.floor(times.length / 2)] / 1000);
 }
 
-const stats = new Map<string, { ms: number; calls: number }>();
-if (profile) {
-  const backend = getBackend() as unknown as Record<string, unknown>;
-  const names = new Set([...Object.getOwnPropertyNames(Object.getPrototypeOf(backend)), ...Object.keys(backend)]);
-  for (const name of names) {
-    const kernel = backend[name];
-    if (typeof kernel !== 'function' || name === 'constructor') continue;
-    backend[name] = (...args: unknown[]): unknown => {
-      let key = name;
-      if (name === 'gemm') {
-        const p = args[0] as GemmParams;
-        key = `gemm ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${p.M} N${p.N} K${p.K}${p.batch > 1 ? ` batch ${p.batch}` : ''}`;
-      }
-      const t0 = performance.now();
-      const result = (kernel as (...a: unknown[]) => unknown).apply(backend, args);
-      const entry = stats.get(key) ?? { ms: 0, calls: 0 };
-      entry.ms += performance.now() - t0;
-      entry.calls++;
-      stats.set(key, entry);
-      return result;
-    };
-  }
-}
+const stats = profile ? timeKernels().stats : new Map<string, { ms: number; calls: number }>();
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = gpt2SmallConfig();
