@@ -48,11 +48,8 @@ test('imports point down the layers only', () => {
   assert.deepEqual(layerViolations(imports()), [], 'a lower layer imports a higher one');
 });
 
-// Being fixed on another branch (issue 9.3: the judge run takes a test model only from tests); delete when it lands.
-const PENDING = ['judge-run.ts imports feedback/testing/deterministic-language-model.ts'];
-
 test('no production file imports from a testing/ folder', () => {
-  assert.deepEqual(testingViolations(imports()).filter((v) => !PENDING.some((p) => v.endsWith(p))), [], 'a test double or test helper is reachable from production code');
+  assert.deepEqual(testingViolations(imports()), [], 'a test double or test helper is reachable from production code');
 });
 
 test('the two rules catch what they are for', () => {
