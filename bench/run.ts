@@ -12,6 +12,8 @@ import { describeMachine, formatMachine } from '../src/engine/machine.ts';
 import { matmulBf16Gflops, matmulGflops } from './matmul.ts';
 import { trainStepMs } from './train-step.ts';
 
+/** ~1 min on a quiet 2-core machine with --decode124m; 10 min was not enough with 20 runnable processes on 2 cores. */
+const ANCHOR_TIMEOUT_MS = 30 * 60_000;
 const ANCHOR = fileURLToPath(new URL('../../shared/anchors/torch_gpt_bench.py', import.meta.url));
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
@@ -44,9 +46,14 @@ function torchAnchor(decode124m: boolean): Map<string, number> | null {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) { console.log('# /usr/bin/python3 cannot import torch: skipping PyTorch (apt-get install -y python3-torch libopenblas0-pthread)'); return null; }
   const run = spawnSync('/usr/bin/python3', [ANCHOR, '1', '--steps', '20', ...(decode124m ? ['--decode124m'] : [])], {
-    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, timeout: 600_000,
+    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, timeout: ANCHOR_TIMEOUT_MS,
   });
-  if (run.status !== 0) { console.log(`# PyTorch anchor failed: ${run.stderr.slice(-500)}`); return null; }
+  if (run.status !== 0) {
+    const why = run.error ? `${run.error.message} (limit ${ANCHOR_TIMEOUT_MS / 60_000} min: a loaded machine?)`
+      : run.signal ? `killed by ${run.signal}` : `exit code ${run.status}`;
+    console.log(`# PyTorch anchor failed: ${why}; skipping PyTorch. ${run.stderr.slice(-500)}`);
+    return null;
+  }
   const figures = new Map<string, number>();
   for (const line of run.stdout.split('\n')) {
     const m = /^RESULT (\S+) ([\d.]+)/.exec(line);
