@@ -27,7 +27,8 @@ typedef struct {
 /* Everything compiled once per CPU level (level.c with different -m flags). Row kernels take [r0, r1). */
 typedef struct {
   const char *name;
-  int mr, nr, mc, kc, nc; /* GEMM blocking of this level */
+  int mr, nr, mc, kc, nc; /* GEMM blocking of this level (mc, kc, nc: rlaif_set_blocking may change them) */
+  void (*set_blocking)(long mc, long kc, long nc);
   void (*gemm)(const GemmBlock *g, float *packA, float *packB);
   /* the two halves of gemm, for threads sharing one packed B: slivers (kc, NR) of op(B) (kc, nc), zero-padded */
   void (*pack_b)(const float *b, long rsb, long csb, long kc, long nc, float *out);
@@ -95,7 +96,7 @@ typedef struct {
  * covers the (T, S) the GEMM path needs */
 static inline long attn_scratch(const AttnShape *s) { return (s->D + s->T) * ((s->S + 31) / 32 * 32) + 64; }
 
-extern const KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
+extern KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 
 /* level_bf16.c (AVX512_BF16 only): gemv_bf16 with vdpbf16ps */
 void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K,
@@ -115,6 +116,9 @@ const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name 
 /* the level's table, with gemv_bf16 on vdpbf16ps when native_bf16 and the CPU has AVX512_BF16 (avx512 level only) */
 const KernelTable *rlaif_table_bf16(const char *level, int native_bf16);
 const char *rlaif_best_level(void);
+/* Sets a level's cache blocking (mc rows of A, kc depth, nc columns of B; checked by the binding) for the whole
+ * process: only before that level's first GEMM, as the kernels read it without synchronisation. */
+void rlaif_set_blocking(const char *level, long mc, long kc, long nc);
 int rlaif_cpu_feature_count(void);         /* features reported by machine(): avx2, fma, avx512f, ..., avx512bf16 */
 const char *rlaif_cpu_feature_name(int i);
 int rlaif_cpu_feature(int i);              /* 1 when this CPU (and OS) supports feature i */

@@ -40,6 +40,16 @@ const KernelTable *rlaif_table_bf16(const char *level, int native_bf16) {
   return &avx512_dpbf16;
 }
 
+void rlaif_set_blocking(const char *level, long mc, long kc, long nc) {
+  KernelTable *t = (KernelTable *)rlaif_table(level);
+  if (!t) return;
+  t->set_blocking(mc, kc, nc);
+  t->mc = (int)mc; t->kc = (int)kc; t->nc = (int)nc;
+  if (t == &rlaif_table_avx512 && avx512_dpbf16_ready) {
+    avx512_dpbf16.mc = (int)mc; avx512_dpbf16.kc = (int)kc; avx512_dpbf16.nc = (int)nc;
+  }
+}
+
 const char *rlaif_best_level(void) {
   if (rlaif_cpu_supports("avx512")) return "avx512";
   if (rlaif_cpu_supports("avx2")) return "avx2";

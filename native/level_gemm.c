@@ -244,12 +244,18 @@ static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc
   }
 }
 
-/* C (mc, nc) = alpha * op(A) (mc, kc) @ packed B (kc, nc) + beta * C; packs A in MC blocks into packA. */
+/* Cache blocking in force: the compiled defaults until rlaif_set_blocking (a measured per-machine choice) changes them,
+ * together with the table's mc/kc/nc that size the drivers' scratch, before any GEMM of the process runs. */
+static long mc_now = MC, kc_now = KC, nc_now = NC;
+
+static void set_blocking(long mc, long kc, long nc) { mc_now = mc; kc_now = kc; nc_now = nc; }
+
+/* C (mc, nc) = alpha * op(A) (mc, kc) @ packed B (kc, nc) + beta * C; packs A in mc_now blocks into packA. */
 static void macro(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *cbase,
                   long ldc, float alpha, float beta, float *packA) {
   float tile[MR * NR] __attribute__((aligned(64)));
-  for (long ic = 0; ic < M; ic += MC) {
-    long mc = M - ic < MC ? M - ic : MC;
+  for (long ic = 0; ic < M; ic += mc_now) {
+    long mc = M - ic < mc_now ? M - ic : mc_now;
     pack_a(a + ic * rsa, rsa, csa, mc, kc, packA);
     for (long jr = 0; jr < nc; jr += NR) {
       long nr = nc - jr < NR ? nc - jr : NR;
@@ -272,10 +278,10 @@ static void macro(const float *a, long rsa, long csa, long M, long kc, const flo
 }
 
 static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
-  for (long jc = 0; jc < g->N; jc += NC) {
-    long nc = g->N - jc < NC ? g->N - jc : NC;
-    for (long pc = 0; pc < g->K; pc += KC) {
-      long kc = g->K - pc < KC ? g->K - pc : KC;
+  for (long jc = 0; jc < g->N; jc += nc_now) {
+    long nc = g->N - jc < nc_now ? g->N - jc : nc_now;
+    for (long pc = 0; pc < g->K; pc += kc_now) {
+      long kc = g->K - pc < kc_now ? g->K - pc : kc_now;
       pack_b(g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, kc, nc, packB);
       macro(g->a + pc * g->csa, g->rsa, g->csa, g->M, kc, packB, nc, g->c + jc, g->ldc, g->alpha,
             pc == 0 ? g->beta : 1.0f, packA);
@@ -283,7 +289,7 @@ static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
   }
 }
 
-const KernelTable LEVEL_TABLE = {
-  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
+KernelTable LEVEL_TABLE = {
+  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .set_blocking = set_blocking, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
   .bf16_kernel = "widen", LEVEL_OPS_INIT
 };

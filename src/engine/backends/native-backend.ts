@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
+import { blockingFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -33,6 +34,7 @@ export type Bf16Kernel = 'vdpbf16ps' | 'widen';
 
 interface NativeAddon {
   create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
+  setBlocking(level: CpuLevel, mc: number, kc: number, nc: number): void;
   levels(): CpuLevel[];
   features(): Record<string, boolean>;
 }
@@ -64,15 +66,51 @@ export function nativeCpuFeatures(): Record<string, boolean> {
   return loadAddon().features();
 }
 
+/** Where a level's GEMM blocking came from: compiled default, this machine's tuning cache, or RLAIF_GEMM_BLOCKING. */
+export type BlockingSource = 'default' | 'tuned' | 'RLAIF_GEMM_BLOCKING';
+const blockingSources = new Map<CpuLevel, BlockingSource>();
+
+/**
+ * Applies a level's blocking once per process, before its first kernel object: RLAIF_GEMM_BLOCKING, else this
+ * machine's entry in the tuning cache (tuning.ts), else the compiled default. Bad values are errors naming their source.
+ */
+function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
+  const known = blockingSources.get(level);
+  if (known) return known;
+  let source: BlockingSource = 'default';
+  const forced = blockingFromEnv();
+  const chosen = forced ?? readTuning(level);
+  if (chosen) {
+    source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
+    try {
+      addon.setBlocking(level, chosen.mc, chosen.kc, chosen.nc);
+    } catch (error) {
+      throw new Error(`${forced ? 'RLAIF_GEMM_BLOCKING' : tuningFile()}: ${(error as Error).message}`);
+    }
+  }
+  blockingSources.set(level, source);
+  return source;
+}
+
+/** Sets a level's GEMM blocking for this process (the tuner's search); call only while no kernel is running. */
+export function setNativeBlocking(level: CpuLevel, blocking: { mc: number; kc: number; nc: number }): void {
+  loadAddon().setBlocking(level, blocking.mc, blocking.kc, blocking.nc);
+}
+
 export interface NativeBackendOptions {
   nativeBf16?: boolean;   // default true: vdpbf16ps where the CPU has AVX512_BF16; false forces the plain bf16 path
 }
 
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
 export function createNativeBackend(level?: CpuLevel, options: NativeBackendOptions = {}):
-  Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly bf16Kernel: Bf16Kernel } {
+  Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly blockingSource: BlockingSource;
+    readonly bf16Kernel: Bf16Kernel } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
-  return new NativeBackend(loadAddon().create(level, options.nativeBf16 ?? true));
+  const native = loadAddon();
+  const probe = native.create(level, options.nativeBf16 ?? true);
+  const source = applyBlocking(native, probe.cpu);
+  const kernels = source === 'default' ? probe : native.create(probe.cpu, options.nativeBf16 ?? true);
+  return new NativeBackend(kernels, source);
 }
 
 /** Rethrows the addon's "op: message" errors as EngineError; anything else passes through. */
@@ -92,9 +130,11 @@ class NativeBackend implements Backend {
   readonly cpu: CpuLevel;
   readonly blocking: GemmBlocking;
   readonly bf16Kernel: Bf16Kernel;
+  readonly blockingSource: BlockingSource;
   private readonly k: NativeKernels;
 
-  constructor(kernels: NativeKernels) {
+  constructor(kernels: NativeKernels, blockingSource: BlockingSource) {
+    this.blockingSource = blockingSource;
     this.k = kernels;
     this.threads = kernels.threads;
     this.cpu = kernels.cpu;

@@ -1,0 +1,100 @@
+// Per-machine GEMM tuning: RLAIF_GEMM_BLOCKING parsing, the tuning cache (per-machine keys, other entries kept),
+// GEMM results unchanged under a non-default blocking, the search's choice (default unless beaten by the margin), and
+// a fresh process applying a forced or cached blocking and saying which.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { GemmParams } from './backend.ts';
+import { JsBackend } from './backends/js-backend.ts';
+import { createNativeBackend, nativeCpuLevels, setNativeBlocking } from './backends/native-backend.ts';
+import { searchGemmBlocking } from './gemm-search.ts';
+import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
+import { blockingFromEnv, machineKey, readTuning, writeTuning } from './tuning.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let native = true;
+try { nativeCpuLevels(); } catch { native = false; }
+
+describe('GEMM tuning', () => {
+  it('RLAIF_GEMM_BLOCKING is "mc,kc,nc" or an error naming the variable', () => {
+    assert.equal(blockingFromEnv(undefined), null);
+    assert.deepEqual(blockingFromEnv('336, 256,3072'), { mc: 336, kc: 256, nc: 3072 });
+    for (const bad of ['336,256', 'a,b,c', '1.5,2,3', '-1,2,3']) assert.throws(() => blockingFromEnv(bad), /RLAIF_GEMM_BLOCKING/);
+  });
+
+  it('the cache keeps one entry per machine and level, and other entries on write', () => {
+    const file = join(root, 'tuning.json');
+    writeFileSync(file, JSON.stringify({ 'other cpu | family 1 model 2 stepping 3 | avx2': { mc: 12, kc: 64, nc: 96 } }));
+    const entry = { mc: 28, kc: 128, nc: 3072, gflops: 10, defaultGflops: 9, measuredAt: 'now' };
+    writeTuning('avx512', entry, file);
+    assert.deepEqual(readTuning('avx512', file), entry);
+    assert.equal(readTuning('avx2', file), null);
+    assert.match(machineKey('avx512'), /family .* model .* stepping .* \| avx512$/);
+    writeFileSync(file, '{ not json');
+    assert.throws(() => readTuning('avx512', file), /tuning\.json: not a tuning file/);
+  });
+
+  it('every level computes the same products under a small non-default blocking (block edges everywhere)', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const js = new JsBackend(), next = uniforms(11);
+    for (const level of nativeCpuLevels()) {
+      const backend = createNativeBackend(level);
+      const def = backend.blocking;
+      setNativeBlocking(level, { mc: 2 * def.mr, kc: 32, nc: 2 * def.nr });
+      try {
+        for (const [M, N, K] of [[61, 200, 100], [200, 70, 90], [33, 65, 257]] as [number, number, number][]) {
+          for (const transA of [false, true]) for (const transB of [false, true]) {
+            const a = randomBuffer(next, M * K), b = randomBuffer(next, K * N);
+            const p: Omit<GemmParams, 'c'> = { a, b, M, N, K, transA, transB, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+            const want = poisoned(M * N), got = poisoned(M * N);
+            js.gemm({ ...p, c: want });
+            backend.gemm({ ...p, c: got });
+            assertClose(`${level} mc ${2 * def.mr} kc 32 nc ${2 * def.nr}: ${M}x${N}x${K} ${transA}/${transB}`, got, want, 1e-5, 1e-5 * K);
+          }
+        }
+      } finally {
+        setNativeBlocking(level, def);
+      }
+    }
+  });
+
+  it('the search keeps the default unless a candidate beats it by the margin', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const def = createNativeBackend(level).blocking;
+    const other = { mc: def.mr, kc: 16, nc: def.nr };
+    const options = { level, shapes: [[64, 64, 64]] as [number, number, number][], candidates: [other], rounds: 1, reps: 1 };
+    const kept = searchGemmBlocking({ ...options, margin: 1e9 });
+    assert.deepEqual([kept.chosen.mc, kept.chosen.kc, kept.chosen.nc], [def.mc, def.kc, def.nc]);
+    assert.equal(kept.scores.length, 2);
+    const taken = searchGemmBlocking({ ...options, margin: 0 });
+    const best = taken.scores.reduce((a, b) => (b.gflops > a.gflops ? b : a)).blocking;
+    assert.deepEqual([taken.chosen.mc, taken.chosen.kc], [best.mc, best.kc]);
+    assert.equal(createNativeBackend(level).blocking.kc, def.kc, 'the default is set again after the search');
+  });
+
+  it('a new process applies RLAIF_GEMM_BLOCKING, else its cached entry, and says which', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const file = join(root, 'cached.json');
+    const probe = createNativeBackend(level);
+    writeTuning(level, { mc: 3 * probe.blocking.mr, kc: 48, nc: 4 * probe.blocking.nr, gflops: 1, defaultGflops: 1, measuredAt: 'now' }, file);
+    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
+      'console.log(JSON.stringify([b.blockingSource, b.blocking.mc, b.blocking.kc])); })';
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_TUNING_FILE: file, ...env } });
+    const cached = run({});
+    assert.equal(cached.status, 0, cached.stderr);
+    assert.deepEqual(JSON.parse(cached.stdout), ['tuned', 3 * probe.blocking.mr, 48]);
+    const forced = run({ RLAIF_GEMM_BLOCKING: `${probe.blocking.mr},64,${probe.blocking.nr}` });
+    assert.deepEqual(JSON.parse(forced.stdout), ['RLAIF_GEMM_BLOCKING', probe.blocking.mr, 64]);
+    const bad = run({ RLAIF_GEMM_BLOCKING: `${probe.blocking.mr + 1},64,${probe.blocking.nr}` });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /RLAIF_GEMM_BLOCKING: setBlocking: mc must be a multiple of/);
+  });
+});

@@ -1,0 +1,70 @@
+// Per-machine GEMM tuning: the native kernels' cache blocking (mc rows of A, kc depth, nc columns of B) chosen by a
+// short measured search on the machine itself, cached per CPU (model, family/model/stepping, level) in the user's
+// cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
+// Leaves out: the register micro-kernel shape (compiled per level), the thread split, searching at install time
+// (`npm run tune` runs the search; without a cached entry the compiled defaults stand).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { cpuIdentity } from './cpu-identity.ts';
+
+export interface Blocking { mc: number; kc: number; nc: number }
+
+export interface TunedEntry extends Blocking {
+  gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
+  defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
+  measuredAt: string;       // ISO date
+}
+
+/** Where tuned blockings are kept: RLAIF_TUNING_FILE, else $XDG_CACHE_HOME/rlaif/tuning.json, else ~/.cache/... */
+export function tuningFile(): string {
+  if (process.env.RLAIF_TUNING_FILE) return process.env.RLAIF_TUNING_FILE;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rlaif', 'tuning.json');
+}
+
+/** The cache key of this machine at one CPU level: a different CPU (or stepping) never reuses another's choice. */
+export function machineKey(level: string): string {
+  const cpu = cpuIdentity();
+  return `${cpu.model} | family ${cpu.family ?? '?'} model ${cpu.modelNumber ?? '?'} stepping ${cpu.stepping ?? '?'} | ${level}`;
+}
+
+/** RLAIF_GEMM_BLOCKING="mc,kc,nc" parsed, or null when unset; anything else is an error naming the variable. */
+export function blockingFromEnv(value = process.env.RLAIF_GEMM_BLOCKING): Blocking | null {
+  if (value === undefined || value === '') return null;
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length !== 3 || parts.some((part) => !/^\d+$/.test(part))) {
+    throw new Error(`RLAIF_GEMM_BLOCKING must be three whole numbers "mc,kc,nc" (e.g. "336,256,3072"), got "${value}"`);
+  }
+  const [mc, kc, nc] = parts.map(Number);
+  return { mc, kc, nc };
+}
+
+function readAll(file: string): Record<string, TunedEntry> {
+  if (!existsSync(file)) return {};
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, TunedEntry> : {};
+  } catch (error) {
+    throw new Error(`${file}: not a tuning file (${(error as Error).message}); delete it or run \`npm run tune\` again`);
+  }
+}
+
+/** The cached entry for this machine at `level`, or null. */
+export function readTuning(level: string, file = tuningFile()): TunedEntry | null {
+  const entry = readAll(file)[machineKey(level)];
+  if (!entry) return null;
+  for (const key of ['mc', 'kc', 'nc'] as const) {
+    if (!Number.isInteger(entry[key]) || entry[key] <= 0) throw new Error(`${file}: entry "${machineKey(level)}" has ${key} = ${entry[key]}`);
+  }
+  return entry;
+}
+
+/** Records this machine's entry at `level` (other machines' entries are kept; written atomically). */
+export function writeTuning(level: string, entry: TunedEntry, file = tuningFile()): void {
+  const all = readAll(file);
+  all[machineKey(level)] = entry;
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(all, null, 2)}\n`);
+  renameSync(temporary, file);
+}
