@@ -1,19 +1,21 @@
 // `npm run tune`: the per-machine GEMM blocking search (src/engine/gemm-search.ts) for the native backend's level,
 // recorded in the tuning cache (src/engine/tuning.ts: RLAIF_TUNING_FILE or ~/.cache/rlaif/tuning.json) under this
-// CPU's key; every later process on this machine loads it. ~20-60 s on 2 cores. Usage: npm run tune [-- --dry-run]
+// CPU's key; every later process on this machine loads it. ~20-60 s on 2 cores. Run it on a quiet machine: with other
+// work on the cores the candidates' scores swing by +-10% and the margin (5%) is all that stands between the default
+// and a choice made by noise. Usage: npm run tune [-- --dry-run]
 import { searchGemmBlocking } from '../src/engine/gemm-search.ts';
 import { machineKey, tuningFile, writeTuning } from '../src/engine/tuning.ts';
 
 const dryRun = process.argv.includes('--dry-run');
 // the search must start from the compiled default: ignore any cached entry in this process
+const target = tuningFile();
 process.env.RLAIF_TUNING_FILE = '/dev/null/none';
 const result = searchGemmBlocking({ log: (line) => console.log(`# ${line}`) });
 const { chosen } = result;
 const d = result.defaultBlocking;
 console.log(`tuned ${result.level}: mc ${chosen.mc} kc ${chosen.kc} nc ${chosen.nc}, ${chosen.gflops.toFixed(1)} GFLOP/s ` +
   `(default mc ${d.mc} kc ${d.kc} nc ${d.nc}: ${chosen.defaultGflops.toFixed(1)}) for ${machineKey(result.level)}`);
-delete process.env.RLAIF_TUNING_FILE;
 if (!dryRun) {
-  writeTuning(result.level, chosen);
-  console.log(`recorded in ${tuningFile()}`);
+  writeTuning(result.level, chosen, target);
+  console.log(`recorded in ${target}`);
 }

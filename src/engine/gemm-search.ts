@@ -55,7 +55,7 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   const candidates = options.candidates ?? blockingGrid(def, first.blocking.mr);
   if (!candidates.some((b) => b.mc === def.mc && b.kc === def.kc && b.nc === def.nc)) candidates.unshift(def);
   const shapes = options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]];
-  const rounds = options.rounds ?? 3, reps = options.reps ?? 5, margin = options.margin ?? 1.03;
+  const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
   const buffers = shapes.map(([M, N, K]) => ({
     M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)),
     c: new Float32Array(M * N),
