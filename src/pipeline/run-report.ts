@@ -85,7 +85,8 @@ function traces(store: RunStore, limit: number): string {
   const picks = [...rewards.slice(0, Math.ceil(limit / 2)), ...rewards.slice(-Math.floor(limit / 2))];
   return picks.map((reward) => {
     const t = store.trace(reward.id), own = t.samples[0]!;
-    const judgments = t.judgments.map((j) => `<li><b>${escape(j.source)}</b> ${j.probabilityA !== null ? `P(${j.parents[0] === own.id ? 'this' : 'other'} first-named preferred) = ${num(j.probabilityA)}` : `score ${num(j.score, 2)}`}`
+    const mine = (j: (typeof t.judgments)[number]) => (store.get('sample', j.parents[0]!)?.text === own.text ? j.probabilityA! : 1 - j.probabilityA!);
+    const judgments = t.judgments.map((j) => `<li><b>${escape(j.source)}</b> ${j.probabilityA !== null ? `P(this response preferred) = ${num(mine(j))}` : `score ${num(j.score, 2)}`}`
       + `${j.principle ? ` — principle <i>${escape(j.principle.id)}</i>: “${escape(j.principle.text)}”` : ''}${j.rationale ? `<br>rationale: ${escape(j.rationale)}` : ''}`
       + ` <small>(${escape(j.labelerModel)}, template ${escape(j.templateVersion)})</small></li>`).join('');
     return `<details><summary>round ${reward.round}: reward ${num(reward.total)} (${Object.entries(reward.components).map(([s, c]) => `${s} ${num(c, 2)}`).join(', ')}) — “${escape(own.text.slice(0, 80))}”</summary>`
