@@ -68,8 +68,8 @@ const train = run('npx', ['--no-install', 'rlaif', 'train', 'sft', '--config', '
 check('npx rlaif train sft runs from the compiled package (2 steps, summary, checkpoint)',
   train.status === 0 && /^sft: 2 steps; run folder /.test(train.stdout) && existsSync(join(consumer, 'runs', 'sft', 'checkpoint', 'manifest.json')), train.out);
 const backend = run('node', ['--input-type=module', '-e',
-  "import { engine, Transformer, readTrl, openRunFolder } from 'rlaif'; if (typeof Transformer !== 'function' || typeof readTrl !== 'function' || typeof openRunFolder !== 'function') throw new Error('missing exports'); console.log(engine.getBackend().name);"], consumer);
-check('import { … } from \'rlaif\' in JavaScript', backend.status === 0, backend.out);
+  "import { engine, testbed, Transformer, readTrl, openRunFolder } from 'rlaif'; if (typeof Transformer !== 'function' || typeof readTrl !== 'function' || typeof openRunFolder !== 'function') throw new Error('missing exports'); if (!/^[0-9a-f]{64}$/.test(testbed.testbedCodeHash())) throw new Error('testbed code hash'); console.log(engine.getBackend().name);"], consumer);
+check('import { … } from \'rlaif\' in JavaScript (and the testbed finds its compiled code)', backend.status === 0, backend.out);
 console.log(`     kernels after install: ${backend.stdout.trim() || '?'}`);
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,7 +1,8 @@
-// The package's public API (`import { … } from 'rlaif'`): the engine as a namespace, then the pieces a user composes
-// — checkpoints and tokenizers, the AI labeler (judges, providers), trainers and losses, dataset formats, run folders,
+// The package's public API (`import { … } from 'rlaif'`): the engine and the testbed as namespaces, then the pieces a
+// user composes — checkpoints and tokenizers, the AI labeler (judges, providers), trainers and losses, dataset formats, run folders,
 // the judging run. Leaves out internals whose shape may change (kernels, CLI commands, test doubles). The CLI is `rlaif`.
 export * as engine from './engine/index.ts';
+export * as testbed from './testbed/index.ts';
 
 // models: Hugging Face checkpoints, tokenizers, generation
 export { Transformer } from './models/transformer.ts';

@@ -4,7 +4,7 @@
 // self-supervised signals) are left out, so fixing a checker does not retrain. The build orchestration (build.ts) is
 // covered by BUILD_FORMAT: bump it when build.ts changes what goes into the models.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestbedConfig } from './testbed-config.ts';
@@ -17,7 +17,11 @@ const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
 /** sha256 over the model-making code (MODEL_CODE_FILES, in order, each with its name). */
 export function testbedCodeHash(): string {
   const hash = createHash('sha256').update(`format ${BUILD_FORMAT}\0`);
-  for (const file of MODEL_CODE_FILES) hash.update(`${file}\0${readFileSync(join(codeDirectory, file))}\0`);
+  for (const file of MODEL_CODE_FILES) {
+    // The installed package holds the compiled .js beside the templates, not the .ts sources (scripts/build-dist.mjs).
+    const path = existsSync(join(codeDirectory, file)) ? join(codeDirectory, file) : join(codeDirectory, file.replace(/\.ts$/, '.js'));
+    hash.update(`${file}\0${readFileSync(path)}\0`);
+  }
   return hash.digest('hex');
 }
 
