@@ -129,6 +129,11 @@ export function registerJudgeCommand(program: Command): void {
       process.on('SIGINT', onInterrupt);
       try {
         const summary = await judgeCommand(options, controller.signal);
+        if (summary.failed && summary.interrupted) {
+          process.stderr.write(`rlaif judge: ${summary.failed}\n`);
+          process.exitCode = 1;
+          return;
+        }
         if (summary.interrupted) {
           const done = summary.fromCache + summary.judgedNow;
           process.stderr.write(`interrupted: ${done}/${summary.pairs} pairs judged and cached in ${summary.runDirectory}; run the same command again to continue\n`);

@@ -127,6 +127,7 @@ export const judgeRunConfigSchema = z.strictObject({
       baseDelayMs: z.number().int().min(0).default(500).describe('first backoff ceiling; doubles per retry, full jitter'),
       maxDelayMs: z.number().int().min(0).default(30_000),
       maxRetryAfterMs: z.number().int().min(0).default(120_000).describe('longest Retry-After honoured'),
+      maxConsecutiveFailures: z.number().int().min(1).default(32).describe('stop the run once this many pairs in a row failed with provider errors (server down, key refused, after their retries): more would repeat the same error; what was judged stays cached and the summary says what to check'),
     })
     .prefault({}),
   cost: z

@@ -151,3 +151,16 @@ test('a pair far beyond any context is left out with a warning naming it, not se
   const failures = readFileSync(join(directory, 'huge', 'failures.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   assert.deepEqual(failures.map((failure) => [failure.id, failure.reason]), [['huge', 'too-long']]);
 });
+
+test('a server that is down stops the run after maxConsecutiveFailures pairs in a row, instead of retrying every pair', async () => {
+  const server = await startScriptedServer({ failureRate: 1, failureKinds: ['server-error'] });
+  try {
+    const config = parseJudgeRunConfig({ input: { path: writePairs('down.jsonl', 60), format: 'trl' }, provider: { kind: 'openai-compatible', baseURL: server.url, model: 'scripted' }, requests: { ...fast, concurrency: 2, maxConsecutiveFailures: 3 }, output: { runDirectory: 'down', parquet: false } }, 'x.yaml');
+    const summary = await runJudgeJob(config, directory);
+    assert.equal(summary.interrupted, true, 'no outputs: the run did not finish');
+    assert.match(summary.failed!, /^stopped after 3 pairs in a row failed with provider errors \(last: server-error: HTTP 500\); 0 of 60 pairs are judged and cached\. .*check the server at provider\.baseURL/);
+    assert.ok(summary.usage.requests <= 5 * 2 * 2, `${summary.usage.requests} requests: a handful of pairs tried, not 60`);
+  } finally {
+    await server.close();
+  }
+});

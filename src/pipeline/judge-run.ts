@@ -89,16 +89,19 @@ function warningText(warning: ChatWarning, config: JudgeRunConfig, modelId: stri
   return `labeler ${modelId} did not honour '${warning.setting}': ${warning.details}`;
 }
 
+function providerToCheck(config: JudgeRunConfig): string {
+  return config.provider.kind === 'openai-compatible'
+    ? `the server at provider.baseURL (${redactUrl(config.provider.baseURL)}), provider.model '${config.provider.model}' and the key in $${config.provider.apiKeyEnvironmentVariable} (HTTP 401/403: the key was refused)`
+    : 'the in-process labeler (provider.model)';
+}
+
 /** Why a run with too many failures did not do its job, and what to do about each kind of failure. */
 function failureSummary(summary: JudgeRunSummary, config: JudgeRunConfig, lastProviderError: string | null): string {
   const share = summary.failures / summary.pairs;
   const reasons = Object.entries(summary.failureReasons).map(([reason, count]) => `${count} ${reason}`).join(', ');
   const lines = [`${summary.failures} of ${summary.pairs} pairs failed (${(100 * share).toFixed(1)}% > maxFailureShare ${(100 * config.maxFailureShare).toFixed(1)}%): ${reasons}.`];
   if (summary.failureReasons['provider-error']) {
-    const where = config.provider.kind === 'openai-compatible'
-      ? `the server at provider.baseURL (${redactUrl(config.provider.baseURL)}), provider.model '${config.provider.model}' and the key in $${config.provider.apiKeyEnvironmentVariable} (HTTP 401/403: the key was refused)`
-      : 'the in-process labeler (provider.model)';
-    lines.push(`Provider errors${lastProviderError ? ` (last: ${lastProviderError})` : ''} are not cached: check ${where}, then run the same command again to retry only those pairs.`);
+    lines.push(`Provider errors${lastProviderError ? ` (last: ${lastProviderError})` : ''} are not cached: check ${providerToCheck(config)}, then run the same command again to retry only those pairs.`);
   }
   const modelFailures = summary.failures - (summary.failureReasons['provider-error'] ?? 0);
   if (modelFailures > 0) lines.push(`${modelFailures} verdicts the labeler gave could not be read; they are cached: see 'raw' in failures.jsonl, adjust the template or judge.maxParseAttempts, then re-run with --retry-failed.`);
@@ -160,11 +163,19 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     warn(`labeler ${provider.modelId} gives no logprobs: verdicts are read from ${settings.votes} sampled votes (hard, noisier labels; counted in the audit as 'labels from votes')`);
   }
   let lastProviderError: string | null = null;
+  // Pairs failing in a row with provider errors (server down, key refused) stop the run: more would repeat the error.
+  const breaker = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, breaker.signal]) : breaker.signal;
+  let failedInARow = 0;
   // Failures are redacted before they reach the cache or any file: an error body may echo the key.
-  const judgeRedacted = async (input: Parameters<typeof judgeOne>[0], signal?: AbortSignal): Promise<PairResult> => {
-    const result = await judgeOne(input, signal);
+  const judgeRedacted = async (input: Parameters<typeof judgeOne>[0], judgeSignal?: AbortSignal): Promise<PairResult> => {
+    const result = await judgeOne(input, judgeSignal);
+    if (result.kind === 'ok' || result.reason !== 'provider-error') failedInARow = 0;
     if (result.kind === 'ok') return result;
-    if (result.reason === 'provider-error') lastProviderError = redact(result.detail);
+    if (result.reason === 'provider-error') {
+      lastProviderError = redact(result.detail);
+      if (++failedInARow >= config.requests.maxConsecutiveFailures) breaker.abort();
+    }
     return redactDeep(result, redact);
   };
 
@@ -183,7 +194,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
         cache,
         concurrency: config.requests.concurrency,
         retryFailed: config.retryFailed,
-        signal: options.signal,
+        signal,
         onResult: (input, judgment, fromCache) => options.events?.onResult?.(input.id, judgment.result.kind, fromCache),
       },
     );
@@ -192,6 +203,11 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   }
   const usage = { ...executor.totals, cost: costOf(executor.totals, config.cost) };
   const summary: JudgeRunSummary = { runDirectory, pairs: records.length, judged: 0, failures: 0, failureReasons: {}, tooLong: tooLong.length, fromCache: outcome.fromCache, judgedNow: outcome.judgedNow, interrupted: outcome.interrupted, audit: null, usage, warnings, failed: null };
+  if (breaker.signal.aborted && !options.signal?.aborted) {
+    const done = outcome.judgments.filter((judgment) => judgment !== null && judgment.result.kind === 'ok').length;
+    summary.failed = redact(`stopped after ${config.requests.maxConsecutiveFailures} pairs in a row failed with provider errors (last: ${lastProviderError}); ${done} of ${records.length} pairs are judged and cached. ` +
+      `Provider errors are not cached: check ${providerToCheck(config)}, then run the same command again to continue.`);
+  }
   if (outcome.interrupted) return summary;
 
   const constitutionName = constitution ? `${constitution.name}@${constitution.version}` : null;
