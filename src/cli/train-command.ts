@@ -19,6 +19,7 @@ import { SftTrainer } from '../algorithms/sft-trainer.ts';
 import { textReward } from '../algorithms/text-rewards.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { Tensor } from '../engine/index.ts';
+import { deriveSeed } from '../engine/random.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { runTraining, type LoopTrainer } from '../algorithms/training-loop.ts';
@@ -100,10 +101,18 @@ function pgTrainer(config: PgRunConfig): Built {
   return { trainer, save: saver(config, checkpoint, policy) };
 }
 
+/**
+ * Seeds of the built-in synthetic training and held-out data for a run seed, derived by label: with `seed + 1` and
+ * `seed + 2`, run seed 0's held-out set was run seed 1's training set.
+ */
+export function syntheticDataSeeds(seed: number): { train: number; heldOut: number } {
+  return { train: deriveSeed(seed, 'train-data'), heldOut: deriveSeed(seed, 'held-out-data') };
+}
+
 function sftTrainer(config: SftRunConfig): Built {
   const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   const examples = checkpoint ? readTextSftExamples(needs(config.data, 'data'), checkpoint.tokenizer)
-    : config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, config.seed + 1);
+    : config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, syntheticDataSeeds(config.seed).train);
   return { trainer: new SftTrainer(policy, examples, config), save: saver(config, checkpoint, policy) };
 }
 
@@ -113,8 +122,8 @@ function preferenceData(config: RewardRunConfig | DpoRunConfig, checkpoint: Chec
     return { train, heldOut: config.heldOut ? readTextPreferencePairs(config.heldOut, checkpoint.tokenizer) : train };
   }
   return {
-    train: config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, config.seed + 1),
-    heldOut: config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(config.syntheticHeldOutPairs, config.seed + 2),
+    train: config.data ? readPreferencePairs(config.data) : syntheticPreferencePairs(config.syntheticPairs, syntheticDataSeeds(config.seed).train),
+    heldOut: config.heldOut ? readPreferencePairs(config.heldOut) : syntheticPreferencePairs(config.syntheticHeldOutPairs, syntheticDataSeeds(config.seed).heldOut),
   };
 }
 
