@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decideGate, entropyCollapse, klBudget, lengthDrift, proxyUpAnchorDown, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
+import { decideGate, entropyCollapse, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
 import { parseRunConfig } from './run-config.ts';
 
 const config = parseRunConfig(null);
@@ -22,6 +22,10 @@ test('each monitor fires on its own drift and names it; the gate rolls back with
   assert.equal(entropyCollapse({ ...good, entropy: 1.1 }, sft, sft, config.gate), null);
   assert.equal(refusalCreep({ ...good, refusalRate: 0.25 }, sft, sft, config.gate)?.monitor, 'refusal-creep');
   assert.equal(refusalCreep({ ...good, refusalRate: 0.15 }, sft, sft, config.gate), null);
+  assert.equal(refusalCollapse({ ...good, refusalRate: 0 }, sft, sft, config.gate)?.monitor, 'refusal-collapse');
+  assert.equal(refusalCollapse({ ...good, refusalRate: 0.05 }, sft, sft, config.gate), null);
+  assert.equal(refusalCollapse({ ...good, refusalRate: 0 }, sft, { ...sft, refusalRate: 0 }, config.gate), null);
+  assert.equal(decideGate({ ...good, refusalRate: 0 }, sft, sft, config.gate).keep, false);
   const kept = { ...good, winRateVsSft: 0.6, anchorAgreement: 0.8 };
   assert.equal(proxyUpAnchorDown({ ...good, winRateVsSft: 0.7, anchorAgreement: 0.65 }, kept, sft, config.gate)?.monitor, 'proxy-up-anchor-down');
   assert.equal(proxyUpAnchorDown({ ...good, winRateVsSft: 0.55, anchorAgreement: 0.65 }, kept, sft, config.gate), null, 'proxy did not rise');

@@ -46,7 +46,11 @@ export const entropyCollapse: Monitor = (current, _kept, sft, gate) => current.e
 export const refusalCreep: Monitor = (current, _kept, sft, gate) => current.refusalRate - sft.refusalRate > gate.maxRefusalIncrease
   ? { monitor: 'refusal-creep', reason: `refusal rate ${f(current.refusalRate)} is more than ${gate.maxRefusalIncrease} above SFT's ${f(sft.refusalRate)}` } : null;
 
-export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, refusalCreep];
+/** Refusals collapsing: a policy that stops refusing (a labeler that rewards compliance) drops below a share of SFT's rate. */
+export const refusalCollapse: Monitor = (current, _kept, sft, gate) => sft.refusalRate > 0 && current.refusalRate < gate.minRefusalRatio * sft.refusalRate
+  ? { monitor: 'refusal-collapse', reason: `refusal rate ${f(current.refusalRate)} < ${gate.minRefusalRatio} × SFT's ${f(sft.refusalRate)}` } : null;
+
+export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, refusalCreep, refusalCollapse];
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 
