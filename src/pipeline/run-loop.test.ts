@@ -7,17 +7,9 @@ import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { RunStore } from './run-store.ts';
 import { aShare, tinyLoop } from './testing/tiny-loop.ts';
+import { KILL_TEST_CONFIG } from './testing/tiny-run-process.ts';
 
-const YAML = `
-rounds: 2
-promptsPerRound: 4
-samplesPerPrompt: 4
-maxNewTokens: 8
-validationPrompts: 6
-feedback: {pairwise: 1, selfSupervised: 0.5, chainOfThought: false}
-algorithm: {learningRate: 0.01, stepsPerRound: 2}
-gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
-`;
+const YAML = KILL_TEST_CONFIG; // the tiny run the kill -9 test's child process runs too
 
 test('two rounds on a tiny model: every record linked, every reward traced to its prompt and principle', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-loop-'));
