@@ -1,6 +1,7 @@
 // The tiny world: a small synthetic world whose facts are known, rendered as plain English text.
-// It is the shipped corpus the embedded models pretrain on (scripts/make-corpus.ts writes data/tiny-world.txt)
-// and, later, the ground truth the testbed's gold checkers use. Leaves out: dialogue and preference tasks.
+// It makes the engine demo's shipped corpus (scripts/make-corpus.ts writes data/tiny-world.txt, which the PyTorch
+// comparison also trains on). The testbed's richer world, with private facts, dangerous acts and gold checkers, is
+// world.ts; this one stays as it is so the demo's corpus and its figures do not change. Leaves out: dialogue.
 import { Rng } from '../engine/random.ts';
 
 export interface Creature {
