@@ -4,6 +4,7 @@
 // (src/cli/run-command.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
 import { testbedConstitution } from '../testbed/index.ts';
 import { lengthBiased } from './loop-labeler.ts';
@@ -41,7 +42,9 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const config = parseRunConfig(text, { source: options.configPath ?? 'config', baseDirectory: options.configPath ? dirname(resolve(options.configPath)) : undefined,
     overrides: options.seed === undefined ? {} : { seed: options.seed } });
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
-  const store = RunStore.open(dir, config);
+  const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
+  let store: RunStore;
+  try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
   try {
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
       ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self',
@@ -76,5 +79,6 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     return { dir, config, outcome, summary, table: terminalTable(store), lines: resultLines(summary), reportPath };
   } finally {
     store.close();
+    lock.release();
   }
 }
