@@ -37,16 +37,16 @@ describe('DPO on sorted-digit preferences', () => {
   test('with LoRA only adapter weights change, and accuracy still rises', async () => {
     const policy = trainableCopy(base);
     const baseWeights = new Map([...policy.parameters()].map(([name, t]) => [name, t.data.slice()]));
-    // The full-model settings, run longer. (beta 1 at lr 1e-2 drove both log-ratios to about -23 within 10 steps and
-    // landed anywhere in 0.46-0.81 depending on float summation order: a knife edge, not a test.) These settings give
-    // 0.83 native, 0.77 wasm, 0.75 js.
-    const trainer = new DpoTrainer({ config: config('dpo'), policy, reference: frozenCopy(base), train,
+    // One epoch (30 steps of 32 of the 1024 pairs) at lr 1e-3. Measured on the native backend, held-out accuracy
+    // 0.5 → 0.71–0.76 over config seeds 1–10 (0.73 on seed 5). Past one epoch the adapter drifts (0.47–0.79 at 120
+    // steps at lr 3e-3, the old setting, which passed or failed with the minibatch order), so the test stops there.
+    const trainer = new DpoTrainer({ config: { ...config('dpo'), learningRate: 1e-3 }, policy, reference: frozenCopy(base), train,
       lora: { rank: 8, alpha: 16, targets: ['c_attn', 'c_proj', 'c_fc'] } });
     assert.ok([...trainer.trainable.keys()].every((name) => name.includes('lora_')), 'only adapter tensors are trainable');
-    for (let step = 0; step < 120; step++) await trainer.trainStep();
+    for (let step = 0; step < 30; step++) await trainer.trainStep();
     for (const [name, t] of policy.parameters()) assert.deepEqual(t.data, baseWeights.get(name), `base ${name} changed`);
     const after = trainer.evaluate(heldOut);
     console.log(`dpo + LoRA: held-out implicit-reward accuracy 0.500 → ${after.implicitAccuracy.toFixed(3)}`);
-    assert.ok(after.implicitAccuracy >= 0.7, `implicit-reward accuracy ${after.implicitAccuracy}`);
+    assert.ok(after.implicitAccuracy >= 0.65, `implicit-reward accuracy ${after.implicitAccuracy}`);
   });
 });

@@ -1,5 +1,6 @@
 // Learning tests: from a tiny GPT pretrained here on digit strings (a fifth of them sorted), REINFORCE, RLOO, GRPO and PPO each raise
-// the sorted-digits reward within 40 steps with KL to the reference under a ceiling the KL penalty has to earn. Also:
+// the sorted-digits reward within 40 steps with KL to the reference under a ceiling the KL penalty has to earn (medians
+// over three seeds). Also:
 // a run killed after 2 steps and resumed from its checkpoint ends with the same weights as 4 uninterrupted steps.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,18 +14,24 @@ import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { checkMonitors, TrainingStopped } from './training-run.ts';
 
-// KL per sequence (nats) at the end of 40 steps. KL to the reference is bounded on this task by −log π_ref of the one
-// string a collapsed policy emits: ≈ 19 nats (measured: every algorithm with β = 0 ends at 12–19), so the old 25-nat
-// ceiling could not fail. Measured with the configured β (native backend, seed 7): reinforce 18.5, rloo 15.5,
-// grpo 4.7, ppo 6.4; with β = 0: 19.0, 19.0, 13.0, 12.1. The ceilings sit between: a KL penalty that is not applied
-// fails grpo, ppo and rloo. REINFORCE's β = 0.02 does not hold its KL below collapse (0.03 learns too little, 0.05
-// collapses onto an unsorted string, reward 0), so it has no ceiling here: one it always met would prove nothing.
-const MAX_KL: Record<PolicyGradientAlgorithm, number | null> = { reinforce: null, rloo: 17.5, grpo: 9, ppo: 9 };
+// Each claim is checked on the median of three config seeds (7, 8, 9): a single seed now and then collapses onto one
+// unsorted string (reward → 0; measured: PPO β = 0.03 on seed 7, REINFORCE β = 0.02 on seed 11), and a ceiling met
+// by one lucky seed proves nothing. KL per sequence (nats) at the end of 40 steps is bounded on this task by −log π_ref
+// of the one string a collapsed policy emits: ≈ 19–21 nats. Measured on the native backend over seeds 7–15, medians of
+// the triples (7–9, 10–12, 13–15): with the configured β, rloo 8.8 / 5.4 / 6.3, grpo 6.6 / 4.9 / 7.2, ppo 4.4 / 4.4 /
+// 8.6; with β = 0, rloo 18.8 / 19.0 / 20.5, grpo 19.0 / 20.3 / 12.3, ppo 19.8 / 20.3 / 20.3. The ceilings sit between: a
+// KL penalty that is not applied fails them. Median reward rises were ≥ 0.30 for every algorithm and triple. REINFORCE's
+// β = 0.02 does not hold its KL below collapse (0.05 collapses onto an unsorted string), so it has no ceiling here.
+const MAX_KL: Record<PolicyGradientAlgorithm, number | null> = { reinforce: null, rloo: 13, grpo: 10, ppo: 13 };
+const BETA: Record<PolicyGradientAlgorithm, number> = { reinforce: 0.02, rloo: 0.03, grpo: 0.1, ppo: 0.03 };
+const SEEDS = [7, 8, 9];
 
 /** The schema's defaults, with the digit task's response length and EOS and a β tuned per algorithm. */
-function config(algorithm: PolicyGradientAlgorithm): PolicyGradientConfig {
-  return policyGradientConfig({ algorithm, maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS, klCoef: algorithm === 'grpo' ? 0.1 : 0.02 });
+function config(algorithm: PolicyGradientAlgorithm, seed = 7): PolicyGradientConfig {
+  return policyGradientConfig({ algorithm, maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS, klCoef: BETA[algorithm], seed });
 }
+
+const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 
 function trainerFor(base: Transformer, c: PolicyGradientConfig): PolicyGradientTrainer {
   const policy = frozenCopy(base);
@@ -46,19 +53,24 @@ describe('policy-gradient learning on sorted digits', () => {
 
   for (const algorithm of ['reinforce', 'rloo', 'grpo', 'ppo'] as const) {
     test(`${algorithm} raises the reward${MAX_KL[algorithm] ? ` with KL under ${MAX_KL[algorithm]}` : ''}`, async () => {
-      const trainer = trainerFor(base, config(algorithm));
-      const rewards: number[] = [], kls: number[] = [];
-      for (let step = 0; step < 40; step++) {
-        const record = await trainer.trainStep();
-        checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
-        rewards.push(record.metrics.rewardMean);
-        kls.push(record.metrics.kl);
+      const rises: number[] = [], finalKls: number[] = [];
+      for (const seed of SEEDS) {
+        const trainer = trainerFor(base, config(algorithm, seed));
+        const rewards: number[] = [], kls: number[] = [];
+        for (let step = 0; step < 40; step++) {
+          const record = await trainer.trainStep();
+          checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
+          rewards.push(record.metrics.rewardMean);
+          kls.push(record.metrics.kl);
+        }
+        const start = (rewards[0] + rewards[1]) / 2, end = rewards.slice(-3).reduce((a, b) => a + b) / 3;
+        console.log(`${algorithm} seed ${seed}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
+        rises.push(end - start);
+        finalKls.push(kls.at(-1)!);
       }
-      const start = (rewards[0] + rewards[1]) / 2, end = rewards.slice(-3).reduce((a, b) => a + b) / 3;
-      console.log(`${algorithm}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
-      assert.ok(end >= start + 0.2, `${algorithm}: reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
+      assert.ok(median(rises) >= 0.2, `${algorithm}: reward rises ${rises.map((r) => r.toFixed(3)).join(', ')}`);
       const ceiling = MAX_KL[algorithm];
-      if (ceiling !== null) assert.ok(kls.at(-1)! < ceiling, `${algorithm}: KL ${kls.at(-1)}`);
+      if (ceiling !== null) assert.ok(median(finalKls) < ceiling, `${algorithm}: final KLs ${finalKls.map((k) => k.toFixed(2)).join(', ')}`);
     });
   }
 

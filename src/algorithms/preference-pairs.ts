@@ -1,7 +1,7 @@
 // Preference pairs as token arrays — what the reward-model and DPO trainers consume — with checks that name the
 // offending pair and field, and a deterministic epoch order for exact resume. Leaves out: text, chat templates and
 // file formats (the data layer and the CLI turn datasets into these). Bradley–Terry labels: arXiv 2203.02155 §3.5.
-import { noGrad, Rng, scope } from '../engine/index.ts';
+import { deriveSeed, noGrad, Rng, scope } from '../engine/index.ts';
 
 export interface TokenPreferencePair {
   prompt: Int32Array;    // (P,) context tokens, P ≥ 1
@@ -23,12 +23,15 @@ export function checkPreferencePairs(pairs: readonly TokenPreferencePair[], voca
   });
 }
 
-/** Index of the example at position `position` of an endless stream of epochs, each shuffled by Rng(seed + epoch). */
+/**
+ * Index of the example at position `position` of an endless stream of epochs, epoch e shuffled by
+ * Rng(deriveSeed(seed, `epoch|e`)): with Rng(seed + e), seed s's second epoch was seed s + 1's first.
+ */
 export function epochIndex(count: number, position: number, seed: number, cache: Map<number, number[]>): number {
   const epoch = Math.floor(position / count);
   let order = cache.get(epoch);
   if (!order) {
-    order = new Rng(seed + epoch).shuffle([...Array(count).keys()]);
+    order = new Rng(deriveSeed(seed, `epoch|${epoch}`)).shuffle([...Array(count).keys()]);
     cache.clear();
     cache.set(epoch, order);
   }

@@ -23,7 +23,7 @@ export interface SampleOptions {
   topK?: number;               // 0 = off
   stopToken?: number | null;   // sampling ends for a row after this token
   padToken?: number;           // written after the stop (default 0)
-  seed: number;                // row b draws from Rng(seed + b) unless `seeds` is given
+  seed: number;                // row b draws from Rng(rowSeed(seed, b)) (models/generate.ts) unless `seeds` is given
   seeds?: readonly number[];   // (B,) one seed per row: row b's sample depends only on seeds[b]
 }
 

@@ -15,10 +15,13 @@ import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedRew
 import { selectTrainable } from './trainable-parameters.ts';
 import { checkMonitors } from './training-run.ts';
 
-// Highest KL per sequence (nats) over the 60 GRPO + LoRA steps. Measured (native, seed 7): 2.83 with β = 0.1, 5.88
-// with β = 0; the ceiling between them fails when the KL term is not applied (the old 25 could not fail: see
-// policy-gradient-trainer.test.ts).
-const MAX_KL = 4;
+// GRPO + LoRA is checked on the median of three config seeds (7, 8, 9): one seed's reward rise and highest KL swing
+// too much for a threshold (measured on seeds 7–11: rises 0.15–0.19; highest KL per sequence over the 60 steps 2.6–5.4
+// with β = 0.1 and 3.7–10.5 with β = 0). Medians over seeds 7–9: rise 0.18, highest KL 2.9 with β = 0.1 and 7.6 with
+// β = 0. The ceiling between them fails when the KL term is not applied.
+const MAX_KL = 5;
+const SEEDS = [7, 8, 9];
+const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 
 const config = policyGradientConfig({ algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1,
   stopToken: EOS, learningRate: 1e-2, minibatches: 1, klCoef: 0.02, seed: 3 });
@@ -45,25 +48,30 @@ describe('LoRA in the trainers', () => {
     for (const [name, t] of trainer.trainable) assert.deepEqual(resumed.trainable.get(name)!.data, t.data, name);
   });
 
-  test('GRPO with LoRA only (rank 8, all projections) raises the reward with KL under the ceiling', async () => {
+  test('GRPO with LoRA only (rank 8, all projections) raises the reward with KL under the ceiling (median of 3 seeds)', async () => {
     const base = pretrainDigitPolicy(600, 1, { sortedShare: 0.2 });
-    const trainer = new PolicyGradientTrainer({
-      config: { ...config, algorithm: 'grpo', promptsPerStep: 4, groupSize: 8, learningRate: 5e-3, epochs: 2, minibatches: 2, klCoef: 0.1, seed: 7 },
-      policy: trainableCopy(base), reference: frozenCopy(base), prompts: [{ text: '', tokens: Int32Array.of(BOS) }],
-      decode: decodeDigits, reward: programmaticReward('sorted', sortedReward), lora: { rank: 8, alpha: 16, targets: ['c_attn', 'c_proj', 'c_fc'] },
-    });
-    const rewards: number[] = [], kls: number[] = [];
-    for (let step = 0; step < 60; step++) {
-      const record = await trainer.trainStep();
-      checkMonitors(record.step, record.metrics, { maxKl: MAX_KL }, null);
-      rewards.push(record.metrics.rewardMean);
-      kls.push(record.metrics.kl);
+    const rises: number[] = [], highest: number[] = [];
+    for (const seed of SEEDS) {
+      const trainer = new PolicyGradientTrainer({
+        config: { ...config, algorithm: 'grpo', promptsPerStep: 4, groupSize: 8, learningRate: 5e-3, epochs: 2, minibatches: 2, klCoef: 0.1, seed },
+        policy: trainableCopy(base), reference: frozenCopy(base), prompts: [{ text: '', tokens: Int32Array.of(BOS) }],
+        decode: decodeDigits, reward: programmaticReward('sorted', sortedReward), lora: { rank: 8, alpha: 16, targets: ['c_attn', 'c_proj', 'c_fc'] },
+      });
+      const rewards: number[] = [], kls: number[] = [];
+      for (let step = 0; step < 60; step++) {
+        const record = await trainer.trainStep();
+        checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
+        rewards.push(record.metrics.rewardMean);
+        kls.push(record.metrics.kl);
+      }
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const start = mean(rewards.slice(0, 3)), end = mean(rewards.slice(-5));
+      console.log(`grpo + LoRA seed ${seed}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, highest KL ${Math.max(...kls).toFixed(2)}`);
+      rises.push(end - start);
+      highest.push(Math.max(...kls));
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const start = mean(rewards.slice(0, 3)), end = mean(rewards.slice(-5));
-    console.log(`grpo + LoRA: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
-    assert.ok(end >= start + 0.15, `reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
-    assert.ok(Math.max(...kls) < MAX_KL, `KL ${Math.max(...kls)}`);
+    assert.ok(median(rises) >= 0.1, `reward rises ${rises.map((r) => r.toFixed(3)).join(', ')}`);
+    assert.ok(median(highest) < MAX_KL, `highest KLs ${highest.map((k) => k.toFixed(2)).join(', ')}`);
   });
 
   test('lora and an explicit trainable set are mutually exclusive; frozen parameters are refused', () => {

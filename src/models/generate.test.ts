@@ -71,6 +71,20 @@ for (const family of ['gpt2', 'llama'] as const) {
   });
 }
 
+describe('generate: seeds of a batch', () => {
+  test('batches under adjacent seeds draw unrelated rows; row 0 draws as the seed alone', () => {
+    const model = tinyModel('gpt2', 7);
+    const prompt = testIds(3, model.config.vocabSize, 4), prompts = [prompt, prompt, prompt, prompt];
+    const options = { maxNewTokens: 12, temperature: 2 };
+    const tokens = (seed: number) => generate(model, prompts, { ...options, seed }).map((s) => Array.from(s.tokens).join(','));
+    const first = tokens(20), next = tokens(21);
+    // under seed + row, row r + 1 of seed 20 was row r of seed 21
+    for (let row = 0; row + 1 < prompts.length; row++) assert.notEqual(first[row + 1], next[row], `row ${row + 1} of seed 20 vs row ${row} of seed 21`);
+    assert.equal(new Set(first).size, prompts.length, 'rows of one batch differ');
+    assert.equal(first[0], Array.from(generate(model, [prompt], { ...options, seeds: [20] })[0].tokens).join(','));
+  });
+});
+
 describe('sampling', () => {
   const logits = Float32Array.from([2, 1.5, 1, 0.5, 0, -0.5, -1, -3]);
   const probs = Array.from(logits, Math.exp);

@@ -1,7 +1,7 @@
 // Batched sampling from a Transformer: prompts of different lengths left-padded into one batch, a KV cache (or full
 // recomputation of the window each step), temperature/top-k/top-p, stop tokens and stop strings, a seed per sequence.
 // Leaves out: beam search, speculative decoding, shrinking the batch as sequences finish (finished rows idle, masked).
-import { noGrad, Rng, scope } from '../engine/index.ts';
+import { deriveSeed, noGrad, Rng, scope } from '../engine/index.ts';
 import { KvCache } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
@@ -9,7 +9,7 @@ import type { Transformer } from './transformer.ts';
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   seeds?: readonly number[];          // one per prompt: sequence i's samples depend only on seeds[i]
-  seed?: number;                      // when seeds is absent, sequence i uses seed + i (default 0)
+  seed?: number;                      // when seeds is absent, sequence 0 uses seed, sequence i > 0 deriveSeed(seed, `row|i`) (default 0)
   stopTokenIds?: readonly number[];   // finishing tokens (kept in the output, like an EOS)
   stopStrings?: readonly string[];    // finish once decode(tokens) contains one (needs decode)
   decode?: (tokens: Int32Array) => string;
@@ -37,6 +37,14 @@ interface Row {
   rng: Rng;
 }
 
+/**
+ * The seed of row `row` of a batch sampled under one `seed`: the seed itself for row 0 (one sequence samples as it did
+ * alone), a derived seed for the others. With `seed + row`, row 1 under seed s drew the same stream as row 0 under s + 1.
+ */
+export function rowSeed(seed: number, row: number): number {
+  return row === 0 ? seed : deriveSeed(seed, `row|${row}`);
+}
+
 /** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */
 export function generate(model: Transformer, prompts: readonly (Int32Array | readonly number[])[], options: GenerateOptions): GeneratedSequence[] {
   checkSamplingOptions(options);
@@ -60,7 +68,7 @@ export function generate(model: Transformer, prompts: readonly (Int32Array | rea
   const stopIds = new Set(options.stopTokenIds ?? []);
   const rows: Row[] = prompts.map((_, i) => ({
     tokens: [], logprobs: [], samplingLogprobs: [], finishReason: null,
-    rng: new Rng(options.seeds ? options.seeds[i] : (options.seed ?? 0) + i),
+    rng: new Rng(options.seeds ? options.seeds[i] : rowSeed(options.seed ?? 0, i)),
   }));
 
   const ids = new Int32Array(B * P).fill(pad);                             // (B, P) left-padded prompts

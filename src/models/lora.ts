@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { add, dropout, EngineError, isGradEnabled, linear, mulScalar, parameter, Rng, type Tensor } from '../engine/index.ts';
+import { add, deriveSeed, dropout, EngineError, isGradEnabled, linear, mulScalar, parameter, Rng, type Tensor } from '../engine/index.ts';
 import { expectedParameters } from './parameters.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
 import type { ProjectionAdapter, Transformer } from './transformer.ts';
@@ -59,7 +59,7 @@ export class LoraAdapter implements ProjectionAdapter {
     const p = config.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new EngineError('lora', `dropout must be in [0, 1), got ${p}`);
     this.scale = config.alpha / config.rank;
-    this.rng = new Rng(seed ^ 0x5bd1e995);
+    this.rng = new Rng(deriveSeed(seed, 'lora-dropout'));   // not seed ^ constant: that is another seed's init stream
     if (pairs) { for (const [k, v] of pairs) this.pairs.set(k, v); return; }
     const init = new Rng(seed), r = config.rank;
     for (const [module, { inFeatures, outFeatures }] of projections(model)) {
