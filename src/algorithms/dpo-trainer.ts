@@ -2,11 +2,12 @@
 // with policy and frozen-reference sequence log-probs from teacher-forced scoring (models/score.ts); reports loss,
 // implicit-reward accuracy and margins. DPO arXiv 2305.18290; IPO 2310.12036. The online loop: online-dpo-trainer.ts.
 // Leaves out: per-pair soft labels (cDPO's ε is one number), precomputed reference log-probs, sequence packing.
-import { AdamW, backward, mul, noGrad, Rng, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, mul, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
 import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
-import { checkPreferencePairs, epochIndex, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
+import { DatasetTrainer } from './dataset-trainer.ts';
+import { checkPreferencePairs, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
@@ -53,15 +54,13 @@ export function pairLogprobs(model: Transformer, pairs: TokenPreferencePair[], a
   return { chosen: slice(totals, 0, 0, B), rejected: slice(totals, 0, B, 2 * B) };                // (B,), (B,)
 }
 
-export class DpoTrainer {
+export class DpoTrainer extends DatasetTrainer {
   readonly config: DpoConfig;
   readonly trainable: Map<string, Tensor>;
   readonly optimizer: AdamW;
-  step = 0;
-  dataPosition = 0;
-  private readonly epochCache = new Map<number, number[]>();
 
   constructor(readonly setup: DpoSetup) {
+    super();
     const c = this.config = setup.config;
     if (!(c.beta > 0)) throw new Error(`dpo: beta must be > 0, got ${c.beta}`);
     if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 0.5)) throw new Error(`dpo: labelSmoothing must be in [0, 0.5), got ${c.labelSmoothing}`);
@@ -90,10 +89,7 @@ export class DpoTrainer {
   async trainStep(): Promise<StepRecord> {
     const train = this.setup.train;
     if (!train) throw new Error('dpo: trainStep needs setup.train (or call trainOn with pairs)');
-    const c = this.config;
-    const pairs = Array.from({ length: c.batchSize }, (_, i) => train[epochIndex(train.length, this.dataPosition + i, c.seed, this.epochCache)]);
-    this.dataPosition += c.batchSize;
-    return this.trainOn(pairs);
+    return this.trainOn(this.nextBatch(train, this.config.batchSize, this.config.seed));
   }
 
   /** One optimizer step on the given pairs (the online loop builds them from fresh samples). */
@@ -129,7 +125,7 @@ export class DpoTrainer {
   }
 
   state(extra: Record<string, unknown> = {}): TrainingState {
-    return { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra };
+    return this.trainingState(this.config.seed, extra);
   }
 
   save(dir: string, extraTensors = new Map<string, Tensor>(), extra: Record<string, unknown> = {}): void {

@@ -2,11 +2,12 @@
 // head read at each sequence's last real token (models/heads.ts), right-padded batches with chosen and rejected in
 // one forward pass, per-step loss/accuracy and held-out pairwise accuracy. InstructGPT arXiv 2203.02155 §3.5.
 // Leaves out: ensembles, reward normalisation after training, LoRA (full fine-tuning of the trunk and head).
-import { AdamW, backward, noGrad, Rng, scope, slice, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, noGrad, scope, slice, tensor, type Tensor } from '../engine/index.ts';
 import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
-import { checkPreferencePairs, concatTokens, epochIndex, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
+import { DatasetTrainer } from './dataset-trainer.ts';
+import { checkPreferencePairs, concatTokens, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export interface RewardModelConfig {
@@ -41,16 +42,14 @@ function padRight(sequences: Int32Array[]): PaddedSequences {
   return { ids, keyMask, shape: [N, T] };
 }
 
-export class RewardModelTrainer {
+export class RewardModelTrainer extends DatasetTrainer {
   readonly config: RewardModelConfig;
   readonly head: ScalarHead;
   readonly trainable: Map<string, Tensor>;
   readonly optimizer: AdamW;
-  step = 0;
-  dataPosition = 0;
-  private readonly epochCache = new Map<number, number[]>();
 
   constructor(readonly setup: RewardModelSetup) {
+    super();
     this.config = setup.config;
     checkPreferencePairs(setup.train, setup.model.config.vocabSize, 'reward model: train');
     if (setup.heldOut) checkPreferencePairs(setup.heldOut, setup.model.config.vocabSize, 'reward model: heldOut');
@@ -76,7 +75,7 @@ export class RewardModelTrainer {
 
   async trainStep(): Promise<StepRecord> {
     const c = this.config, timer = new StageTimer(), train = this.setup.train;
-    const pairs = Array.from({ length: c.batchSize }, (_, i) => train[epochIndex(train.length, this.dataPosition + i, c.seed, this.epochCache)]);
+    const pairs = this.nextBatch(train, c.batchSize, c.seed);
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
     const update = await timer.run('update', () => scope(() => {
       const { chosen, rejected } = this.pairScores(pairs);
@@ -87,7 +86,6 @@ export class RewardModelTrainer {
       return { loss: loss.item(), gradNorm, ...pairStatistics(chosen.data, rejected.data) };
     }), tokens);
     this.step++;
-    this.dataPosition += c.batchSize;
     const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
     const metrics: Record<string, number> = { loss: update.loss, accuracy: update.accuracy, rewardMargin: update.margin, gradNorm: update.gradNorm,
       ...held && { heldOutAccuracy: held.accuracy, heldOutLoss: held.loss } };
@@ -111,7 +109,7 @@ export class RewardModelTrainer {
   }
 
   state(): TrainingState {
-    return { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra: {} };
+    return this.trainingState(this.config.seed);
   }
 
   save(dir: string): void {

@@ -2,9 +2,9 @@
 // step (sftStep) and a resumable trainer over a dataset (SftTrainer); also Constitutional AI's supervised stage
 // (arXiv 2212.08073) trains through sftStep; conversations come in through chat-sft.ts (assistant turns as lossMask).
 // Leaves out: packing.
-import { AdamW, backward, crossEntropy, Rng, scope, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, crossEntropy, scope, type Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
-import { epochIndex } from './preference-pairs.ts';
+import { DatasetTrainer } from './dataset-trainer.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord } from './training-run.ts';
 
 export interface SftExample {
@@ -60,14 +60,12 @@ export interface SftTrainerConfig {
 }
 
 /** SFT over a fixed dataset as a resumable trainer (step, data position, checkpoints) for the training loop. */
-export class SftTrainer {
+export class SftTrainer extends DatasetTrainer {
   readonly optimizer: AdamW;
   readonly trainable: Map<string, Tensor>;
-  step = 0;
-  dataPosition = 0;
-  private readonly epochCache = new Map<number, number[]>();
 
   constructor(readonly model: Transformer, readonly examples: SftExample[], readonly config: SftTrainerConfig) {
+    super();
     if (examples.length === 0) throw new Error('sft: no examples');
     examples.forEach((e, i) => {
       if (e.prompt.length === 0 || e.response.length === 0) throw new Error(`sft: example ${i}: field '${e.prompt.length === 0 ? 'prompt' : 'response'}' is empty`);
@@ -79,16 +77,15 @@ export class SftTrainer {
 
   async trainStep(): Promise<StepRecord> {
     const timer = new StageTimer(), c = this.config;
-    const batch = Array.from({ length: c.batchSize }, (_, i) => this.examples[epochIndex(this.examples.length, this.dataPosition + i, c.seed, this.epochCache)]);
+    const batch = this.nextBatch(this.examples, c.batchSize, c.seed);
     const tokens = batch.reduce((a, e) => a + e.prompt.length + e.response.length, 0);
     const { loss, gradNorm } = await timer.run('update', () => sftStep(this.model, this.optimizer, batch, c.maxGradNorm), tokens);
     this.step++;
-    this.dataPosition += c.batchSize;
     return { step: this.step, metrics: { loss, gradNorm }, stages: timer.stages };
   }
 
   save(dir: string): void {
-    saveTrainer(dir, this, { step: this.step, dataPosition: this.dataPosition, rng: new Rng(this.config.seed).getState(), extra: {} });
+    saveTrainer(dir, this, this.trainingState(this.config.seed));
   }
 
   load(dir: string): void {

@@ -155,3 +155,8 @@ export function checkLength(op: string, name: string, buffer: ArrayLike<number>,
     throw new EngineError(op, `${name} has ${buffer.length} elements, needs ${need}`);
   }
 }
+
+/** checkLength for buffers that all need `need` elements, named by their keys: `checkLengths(op, { y, dy, dx }, n)`. */
+export function checkLengths(op: string, buffers: Record<string, ArrayLike<number>>, need: number): void {
+  for (const name in buffers) checkLength(op, name, buffers[name], need);
+}

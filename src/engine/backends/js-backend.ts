@@ -1,7 +1,7 @@
 // The plain JavaScript reference backend: ground truth for the native and wasm kernels, and the last fallback.
 // Written for clarity over speed; every entry point checks buffer lengths. Sums accumulate in float64.
 import {
-  type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
+  type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
 import { bf16ToF32, f32ToBf16 } from '../bf16.ts';
 
@@ -46,6 +46,18 @@ export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayL
   if (!(offset >= 0 && offset + H * D <= W)) throw new EngineError(op, `head columns [${offset}, ${offset + H * D}) outside width ${W}`);
   checkLength(op, toHeads ? 'src (B, T, W)' : 'src (B, H, T, D)', src, toHeads ? B * T * W : B * H * T * D);
   checkLength(op, toHeads ? 'dst (B, H, T, D)' : 'dst (B, T, W)', dst, toHeads ? B * H * T * D : B * T * W);
+}
+
+/**
+ * Calls `row` for every query row of attention, batch by head by position: b, the position i, and where the row
+ * starts in q/out (qRow), in its head group's k/v (kvBase) and in probs (pRow). Shared by forward and backward.
+ */
+function forEachQueryRow(p: AttentionParams, row: (b: number, i: number, qRow: number, kvBase: number, pRow: number) => void): void {
+  const { B, H, Hkv, T, S, D } = p, group = H / Hkv;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    const kvBase = ((b * Hkv + Math.floor(h / group)) * S) * D;
+    for (let i = 0; i < T; i++) row(b, i, ((b * H + h) * T + i) * D, kvBase, ((b * H + h) * T + i) * S);
+  }
 }
 
 export class JsBackend implements Backend {
@@ -234,8 +246,7 @@ export class JsBackend implements Backend {
   }
 
   softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
-    const op = 'softmaxBackward';
-    checkLength(op, 'y', y, rows * cols); checkLength(op, 'dy', dy, rows * cols); checkLength(op, 'dx', dx, rows * cols);
+    checkLengths('softmaxBackward', { y, dy, dx }, rows * cols);
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let dot = 0;
@@ -254,8 +265,7 @@ export class JsBackend implements Backend {
   }
 
   logSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
-    const op = 'logSoftmaxBackward';
-    checkLength(op, 'y', y, rows * cols); checkLength(op, 'dy', dy, rows * cols); checkLength(op, 'dx', dx, rows * cols);
+    checkLengths('logSoftmaxBackward', { y, dy, dx }, rows * cols);
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let s = 0;
@@ -330,37 +340,32 @@ export class JsBackend implements Backend {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array,
     p: AttentionParams): void {
     checkAttention('attention', p, q, k, v, probs);
-    const { B, H, Hkv, T, S, D, causal, scale, keyMask } = p;
+    const { B, H, T, S, D, causal, scale, keyMask } = p;
     checkLength('attention', 'out', out, B * H * T * D);
-    const group = H / Hkv, offset = S - T;
+    const offset = S - T;
     const scores = new Float64Array(S);
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-      const kvh = Math.floor(h / group);
-      const qBase = ((b * H + h) * T) * D, kvBase = ((b * Hkv + kvh) * S) * D;
-      for (let i = 0; i < T; i++) {
-        const pRow = ((b * H + h) * T + i) * S;
-        let mx = -Infinity;
-        for (let j = 0; j < S; j++) {
-          const visible = (!causal || j <= i + offset) && (!keyMask || keyMask[b * S + j] !== 0);
-          if (!visible) { scores[j] = -Infinity; continue; }
-          let s = 0;
-          for (let d = 0; d < D; d++) s += q[qBase + i * D + d] * k[kvBase + j * D + d];
-          scores[j] = s * scale;
-          if (scores[j] > mx) mx = scores[j];
-        }
-        let sum = 0;
-        for (let j = 0; j < S; j++) {
-          const e = mx === -Infinity ? 0 : Math.exp(scores[j] - mx);
-          scores[j] = e; sum += e;
-        }
-        for (let j = 0; j < S; j++) probs[pRow + j] = sum > 0 ? scores[j] / sum : 0;
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          for (let j = 0; j < S; j++) acc += probs[pRow + j] * v[kvBase + j * D + d];
-          out[qBase + i * D + d] = acc;
-        }
+    forEachQueryRow(p, (b, i, qRow, kvBase, pRow) => {
+      let mx = -Infinity;
+      for (let j = 0; j < S; j++) {
+        const visible = (!causal || j <= i + offset) && (!keyMask || keyMask[b * S + j] !== 0);
+        if (!visible) { scores[j] = -Infinity; continue; }
+        let s = 0;
+        for (let d = 0; d < D; d++) s += q[qRow + d] * k[kvBase + j * D + d];
+        scores[j] = s * scale;
+        if (scores[j] > mx) mx = scores[j];
       }
-    }
+      let sum = 0;
+      for (let j = 0; j < S; j++) {
+        const e = mx === -Infinity ? 0 : Math.exp(scores[j] - mx);
+        scores[j] = e; sum += e;
+      }
+      for (let j = 0; j < S; j++) probs[pRow + j] = sum > 0 ? scores[j] / sum : 0;
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        for (let j = 0; j < S; j++) acc += probs[pRow + j] * v[kvBase + j * D + d];
+        out[qRow + d] = acc;
+      }
+    });
   }
 
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dout: Float32Array,
@@ -370,33 +375,27 @@ export class JsBackend implements Backend {
     const { B, H, Hkv, T, S, D, scale } = p;
     checkLength(op, 'dout', dout, B * H * T * D); checkLength(op, 'dq', dq, B * H * T * D);
     checkLength(op, 'dk', dk, B * Hkv * S * D); checkLength(op, 'dv', dv, B * Hkv * S * D);
-    const group = H / Hkv;
     const dp = new Float64Array(S);
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-      const kvh = Math.floor(h / group);
-      const qBase = ((b * H + h) * T) * D, kvBase = ((b * Hkv + kvh) * S) * D;
-      for (let i = 0; i < T; i++) {
-        const pRow = ((b * H + h) * T + i) * S;
-        let dot = 0;
-        for (let j = 0; j < S; j++) {
-          const pj = probs[pRow + j];
-          let s = 0;
-          for (let d = 0; d < D; d++) s += dout[qBase + i * D + d] * v[kvBase + j * D + d];
-          dp[j] = s;
-          dot += s * pj;
-          if (pj !== 0) for (let d = 0; d < D; d++) dv[kvBase + j * D + d] += pj * dout[qBase + i * D + d];
-        }
-        for (let j = 0; j < S; j++) {
-          const pj = probs[pRow + j];
-          if (pj === 0) continue;
-          const ds = pj * (dp[j] - dot) * scale;
-          for (let d = 0; d < D; d++) {
-            dq[qBase + i * D + d] += ds * k[kvBase + j * D + d];
-            dk[kvBase + j * D + d] += ds * q[qBase + i * D + d];
-          }
+    forEachQueryRow(p, (_b, _i, qRow, kvBase, pRow) => {
+      let dot = 0;
+      for (let j = 0; j < S; j++) {
+        const pj = probs[pRow + j];
+        let s = 0;
+        for (let d = 0; d < D; d++) s += dout[qRow + d] * v[kvBase + j * D + d];
+        dp[j] = s;
+        dot += s * pj;
+        if (pj !== 0) for (let d = 0; d < D; d++) dv[kvBase + j * D + d] += pj * dout[qRow + d];
+      }
+      for (let j = 0; j < S; j++) {
+        const pj = probs[pRow + j];
+        if (pj === 0) continue;
+        const ds = pj * (dp[j] - dot) * scale;
+        for (let d = 0; d < D; d++) {
+          dq[qRow + d] += ds * k[kvBase + j * D + d];
+          dk[kvBase + j * D + d] += ds * q[qRow + d];
         }
       }
-    }
+    });
   }
 
   headsLayout(src: Float32Array, dst: Float32Array, B: number, T: number, H: number, D: number, W: number,
@@ -430,9 +429,7 @@ export class JsBackend implements Backend {
   adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
     gradScale: number): void {
-    const op = 'adamw';
-    checkLength(op, 'param', param, n); checkLength(op, 'grad', grad, n); checkLength(op, 'm', m, n);
-    checkLength(op, 'v', v, n);
+    checkLengths('adamw', { param, grad, m, v }, n);
     for (let i = 0; i < n; i++) {
       const g = grad[i] * gradScale;
       m[i] = beta1 * m[i] + (1 - beta1) * g;

@@ -3,7 +3,7 @@
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
 // sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
-  type AttentionParams, type Backend, type GemmParams, checkLength, EngineError,
+  type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
 import { checkAttention, checkGemm, JsBackend } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
@@ -226,8 +226,7 @@ export class WasmBackend implements Backend {
     beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
     gradScale: number): void {
     const op = 'adamw';
-    checkLength(op, 'param', param, n); checkLength(op, 'grad', grad, n); checkLength(op, 'm', m, n);
-    checkLength(op, 'v', v, n);
+    checkLengths(op, { param, grad, m, v }, n);
     const rt = this.start();
     const pp = rt.put(op, param, n), pg = rt.put(op, grad, n), pm = rt.put(op, m, n), pv = rt.put(op, v, n);
     this.k.adamw(pp, pg, pm, pv, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2, gradScale);
