@@ -3,9 +3,9 @@
 // Returns a typed result. Leaves out "tie" as a verdict token. Follows Lee et al. 2023 (arXiv 2309.00267).
 import { FanoutAbortController, onAbort } from './abort-fanout.ts';
 import type { ChatMessage } from './chat-model-v1.ts';
-import { loadConstitution, selectPrinciples, type Constitution, type Principle, type PrincipleMode } from './constitution.ts';
+import { selectPrinciples, type Principle, type PrincipleMode } from './constitution.ts';
 import { deriveSeed } from '../engine/random.ts';
-import { checkTemplateMode, defaultStepOptions, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { checkTemplateMode, rationaleStep, toFailure, verdictStep } from './judge-steps.ts';
 import {
   emptyUsage,
   renderConversation,
@@ -14,7 +14,8 @@ import {
   type PairwiseResult,
   type PrincipleVerdict,
 } from './judgment-types.ts';
-import { compileTemplate, loadTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import { compileTemplate, renderTemplate } from './prompt-template.ts';
+import { judgeIdentity, withJudgeDefaults, type JudgeOptions } from './judge-options.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { clampProbability } from './verdict-parsing.ts';
 
@@ -26,17 +27,12 @@ export interface FewShotExample {
   preferred: 1 | 2;
 }
 
-export interface PairwiseJudgeOptions {
-  template: PromptTemplate;
-  constitution: Constitution;
+export interface PairwiseJudgeOptions extends JudgeOptions {
   principleMode: PrincipleMode;
   bothOrders: boolean; // judge (A, B) and (B, A) and average, cancelling position bias
-  chainOfThought?: boolean; // default true: rationale, then verdict; false: the verdict directly (a '-direct' template)
   fewShot: FewShotExample[];
   clamp: { min: number; max: number } | null; // e.g. { min: 0.4, max: 0.6 } as in Constitutional AI
   tieMargin: number; // |P(A) - 0.5| <= tieMargin is a tie
-  steps: StepOptions;
-  seed: number;
 }
 
 /**
@@ -45,12 +41,7 @@ export interface PairwiseJudgeOptions {
  * margin, the default step options, seed 0.
  */
 export function pairwiseJudgeOptions(options: Partial<PairwiseJudgeOptions> = {}): PairwiseJudgeOptions {
-  return {
-    template: options.template ?? loadTemplate(options.chainOfThought === false ? 'pairwise-direct' : 'pairwise'),
-    constitution: options.constitution ?? loadConstitution(),
-    principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0, steps: defaultStepOptions, seed: 0,
-    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-  };
+  return withJudgeDefaults<PairwiseJudgeOptions>('pairwise', { principleMode: 'sample-one', bothOrders: true, fewShot: [], clamp: null, tieMargin: 0 }, options);
 }
 
 export class PairwiseJudge {
@@ -79,18 +70,7 @@ export class PairwiseJudge {
 
   /** Everything besides the input that changes the answer; part of the cache key. */
   identity(): Record<string, unknown> {
-    const { template, constitution, chainOfThought, ...rest } = this.#options;
-    return {
-      judge: 'pairwise',
-      provider: this.#executor.model.provider,
-      model: this.#executor.model.modelId,
-      templateVersion: template.version,
-      templateHash: template.contentHash,
-      constitution: `${constitution.name}@${constitution.version}`,
-      principles: constitution.principles,
-      ...rest,
-      ...(this.#chainOfThought ? {} : { chainOfThought: false }), // absent when true: keys of two-step runs stay as they were
-    };
+    return judgeIdentity('pairwise', this.#executor.model, this.#options, true);
   }
 
   /** A typed result, ok or a failure; an abort of `signal`, before or during the judgment, rejects instead (an interrupt). */

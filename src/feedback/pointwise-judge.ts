@@ -3,32 +3,23 @@
 // chainOfThought false asks for the score directly (the pointwise-direct template, one request).
 // Follows Lee et al. 2023 (arXiv 2309.00267), section 2.2 (direct RLAIF).
 import type { ChatMessage } from './chat-model-v1.ts';
-import { loadConstitution, selectPrinciples, type Constitution, type PrincipleMode } from './constitution.ts';
+import { selectPrinciples, type PrincipleMode } from './constitution.ts';
 import { deriveSeed } from '../engine/random.ts';
-import { checkTemplateMode, defaultStepOptions, rationaleStep, toFailure, verdictStep, type StepOptions } from './judge-steps.ts';
+import { checkTemplateMode, rationaleStep, toFailure, verdictStep } from './judge-steps.ts';
 import { emptyUsage, renderConversation, type PointwiseInput, type PointwiseResult } from './judgment-types.ts';
-import { loadTemplate, renderTemplate, type PromptTemplate } from './prompt-template.ts';
+import { renderTemplate } from './prompt-template.ts';
+import { judgeIdentity, withJudgeDefaults, type JudgeOptions } from './judge-options.ts';
 import type { RequestExecutor } from './request-executor.ts';
 import { scoreDistribution } from './verdict-parsing.ts';
 
-export interface PointwiseJudgeOptions {
-  template: PromptTemplate;
-  constitution: Constitution;
+export interface PointwiseJudgeOptions extends JudgeOptions {
   principleMode: Extract<PrincipleMode, 'sample-one'>; // one principle per score
-  chainOfThought?: boolean; // default true: rationale, then score; false: the score directly (pointwise-direct template)
-  steps: StepOptions;
-  seed: number;
 }
 
 /** Defaults for whatever a caller leaves out: the shipped template ('-direct' without chain-of-thought) and
  * constitution, one principle sampled per score, the default step options, seed 0. */
 export function pointwiseJudgeOptions(options: Partial<PointwiseJudgeOptions> = {}): PointwiseJudgeOptions {
-  return {
-    template: options.template ?? loadTemplate(options.chainOfThought === false ? 'pointwise-direct' : 'pointwise'),
-    constitution: options.constitution ?? loadConstitution(),
-    principleMode: 'sample-one', steps: defaultStepOptions, seed: 0,
-    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-  };
+  return withJudgeDefaults<PointwiseJudgeOptions>('pointwise', { principleMode: 'sample-one' }, options);
 }
 
 const scoreTokens = Array.from({ length: 10 }, (_, index) => String(index + 1));
@@ -51,18 +42,9 @@ export class PointwiseJudge {
     this.#options = options;
   }
 
+  /** Everything besides the input that changes the answer; part of the cache key. */
   identity(): Record<string, unknown> {
-    const { template, constitution, chainOfThought, ...rest } = this.#options;
-    return {
-      judge: 'pointwise',
-      provider: this.#executor.model.provider,
-      model: this.#executor.model.modelId,
-      templateVersion: template.version,
-      templateHash: template.contentHash,
-      principles: constitution.principles,
-      ...rest,
-      ...(this.#chainOfThought ? {} : { chainOfThought: false }), // absent when true: keys of two-step runs stay as they were
-    };
+    return judgeIdentity('pointwise', this.#executor.model, this.#options, false);
   }
 
   async judge(input: PointwiseInput, signal?: AbortSignal): Promise<PointwiseResult> {
