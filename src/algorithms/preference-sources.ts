@@ -28,16 +28,18 @@ export interface PreferenceSource {
 
 /** Best versus worst response by a programmatic score; no pair when every score is equal. */
 export function scorerPreferences(name: string, score: (prompt: string, response: string) => number): PreferenceSource {
-  return {
-    name,
-    async prefer(query) {
-      const scores = Float32Array.from(query.responses, (r) => score(query.prompt, r));
-      let best = 0, worst = 0;
-      scores.forEach((s, k) => { if (s > scores[best]) best = k; if (s < scores[worst]) worst = k; });
-      const choice = scores[best] > scores[worst] ? { chosen: best, rejected: worst, probability: 1 } : null;
-      return { choice, scores, failures: 0 };
-    },
+  const prefer = async (query: PreferenceQuery): Promise<PreferenceAnswer> => {
+    const scores = Float32Array.from(query.responses, (r) => score(query.prompt, r)), { best, worst } = extremes(scores);
+    return { choice: scores[best] > scores[worst] ? { chosen: best, rejected: worst, probability: 1 } : null, scores, failures: 0 };
   };
+  return { name, prefer };
+}
+
+/** Indices of the highest and the lowest value (the first of equals). */
+function extremes(values: Float32Array): { best: number; worst: number } {
+  let best = 0, worst = 0;
+  values.forEach((s, k) => { if (s > values[best]) best = k; if (s < values[worst]) worst = k; });
+  return { best, worst };
 }
 
 /** Anything that judges a pair: src/feedback's PairwiseJudge fits. */
@@ -69,8 +71,7 @@ export function pairwiseJudgePreferences(judge: PairwiseJudgeLike): PreferenceSo
         }));
       }
       await Promise.all(jobs);
-      let best = 0, worst = 0;
-      totals.forEach((s, k) => { if (s > totals[best]) best = k; if (s < totals[worst]) worst = k; });
+      const { best, worst } = extremes(totals);
       const key = best < worst ? `${best},${worst}` : `${worst},${best}`, p = direct.get(key);
       const probabilityBest = p === undefined ? undefined : best < worst ? p : 1 - p;
       const choice = best !== worst && probabilityBest !== undefined && probabilityBest > 0.5
