@@ -13,6 +13,7 @@ import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { checkMonitors, TrainingStopped } from './training-run.ts';
+import { median, rewardCurve } from './testing/reward-curve.ts';
 
 // Each claim is checked on the median of three config seeds (7, 8, 9): a single seed now and then collapses onto one
 // unsorted string (reward → 0; measured: PPO β = 0.03 on seed 7, REINFORCE β = 0.02 on seed 11), and a ceiling met
@@ -30,8 +31,6 @@ const SEEDS = [7, 8, 9];
 function config(algorithm: PolicyGradientAlgorithm, seed = 7): PolicyGradientConfig {
   return policyGradientConfig({ algorithm, maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS, klCoef: BETA[algorithm], seed });
 }
-
-const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 
 function trainerFor(base: Transformer, c: PolicyGradientConfig): PolicyGradientTrainer {
   const policy = frozenCopy(base);
@@ -55,15 +54,7 @@ describe('policy-gradient learning on sorted digits', () => {
     test(`${algorithm} raises the reward${MAX_KL[algorithm] ? ` with KL under ${MAX_KL[algorithm]}` : ''}`, async () => {
       const rises: number[] = [], finalKls: number[] = [];
       for (const seed of SEEDS) {
-        const trainer = trainerFor(base, config(algorithm, seed));
-        const rewards: number[] = [], kls: number[] = [];
-        for (let step = 0; step < 40; step++) {
-          const record = await trainer.trainStep();
-          checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
-          rewards.push(record.metrics.rewardMean);
-          kls.push(record.metrics.kl);
-        }
-        const start = (rewards[0] + rewards[1]) / 2, end = rewards.slice(-3).reduce((a, b) => a + b) / 3;
+        const { start, end, kls } = await rewardCurve(trainerFor(base, config(algorithm, seed)), { steps: 40, first: 2, last: 3 });
         console.log(`${algorithm} seed ${seed}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, final KL ${kls.at(-1)!.toFixed(2)}`);
         rises.push(end - start);
         finalKls.push(kls.at(-1)!);

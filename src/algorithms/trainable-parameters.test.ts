@@ -13,7 +13,7 @@ import { frozenCopy, trainableCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
 import { selectTrainable } from './trainable-parameters.ts';
-import { checkMonitors } from './training-run.ts';
+import { median, rewardCurve } from './testing/reward-curve.ts';
 
 // GRPO + LoRA is checked on the median of three config seeds (7, 8, 9): one seed's reward rise and highest KL swing
 // too much for a threshold (measured on seeds 7–11: rises 0.15–0.19; highest KL per sequence over the 60 steps 2.6–5.4
@@ -21,7 +21,6 @@ import { checkMonitors } from './training-run.ts';
 // β = 0. The ceiling between them fails when the KL term is not applied.
 const MAX_KL = 5;
 const SEEDS = [7, 8, 9];
-const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 
 const config = policyGradientConfig({ algorithm: 'rloo', promptsPerStep: 2, groupSize: 4, maxNewTokens: RESPONSE_DIGITS + 1,
   stopToken: EOS, learningRate: 1e-2, minibatches: 1, klCoef: 0.02, seed: 3 });
@@ -57,15 +56,7 @@ describe('LoRA in the trainers', () => {
         policy: trainableCopy(base), reference: frozenCopy(base), prompts: [{ text: '', tokens: Int32Array.of(BOS) }],
         decode: decodeDigits, reward: programmaticReward('sorted', sortedReward), lora: { rank: 8, alpha: 16, targets: ['c_attn', 'c_proj', 'c_fc'] },
       });
-      const rewards: number[] = [], kls: number[] = [];
-      for (let step = 0; step < 60; step++) {
-        const record = await trainer.trainStep();
-        checkMonitors(record.step, record.metrics, { maxKl: 25 }, null); // a KL estimate gone wild stops the run
-        rewards.push(record.metrics.rewardMean);
-        kls.push(record.metrics.kl);
-      }
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      const start = mean(rewards.slice(0, 3)), end = mean(rewards.slice(-5));
+      const { start, end, kls } = await rewardCurve(trainer, { steps: 60, first: 3, last: 5 });
       console.log(`grpo + LoRA seed ${seed}: reward ${start.toFixed(3)} → ${end.toFixed(3)}, highest KL ${Math.max(...kls).toFixed(2)}`);
       rises.push(end - start);
       highest.push(Math.max(...kls));
