@@ -1,26 +1,19 @@
 // The tiny world: a small synthetic world whose facts are known, rendered as plain English text.
 // It makes the engine demo's shipped corpus (scripts/make-corpus.ts writes data/tiny-world.txt, which the PyTorch
 // comparison also trains on). The testbed's richer world, with private facts, dangerous acts and gold checkers, is
-// world.ts; this one stays as it is so the demo's corpus and its figures do not change. Leaves out: dialogue.
+// world.ts, whose types and vocabulary this one draws from; its draws stay as they were, so the demo's corpus and its
+// figures do not change. Leaves out: dialogue, secrets, dangerous acts.
 import { Rng } from '../engine/random.ts';
+import { AGES, COLORS, FOODS, KINDS, PLACES, type Creature as WorldCreature } from './world.ts';
 
-export interface Creature {
-  name: string;
-  kind: string;
-  color: string;
-  home: string;
-  food: string;
-  friend: string;
-  age: number;
-}
+/** A testbed creature without the private fact. */
+export type Creature = Omit<WorldCreature, 'secret'>;
 
 const NAMES = ['Ada', 'Bram', 'Cleo', 'Dov', 'Esme', 'Finn', 'Gus', 'Hana', 'Ivo', 'Juno', 'Kai', 'Lena', 'Milo',
   'Nia', 'Otto', 'Pia', 'Quin', 'Rosa', 'Sami', 'Tova', 'Uma', 'Vik', 'Wren', 'Xia', 'Yuri', 'Zoe'];
-const KINDS = ['fox', 'owl', 'hare', 'otter', 'badger', 'heron', 'mole', 'crow', 'deer', 'frog'];
-const COLORS = ['red', 'grey', 'brown', 'white', 'black', 'golden', 'silver', 'green'];
-const PLACES = ['the north wood', 'the river bank', 'the old mill', 'the hill farm', 'the reed marsh', 'the stone bridge',
-  'the south meadow', 'the pine ridge'];
-const FOODS = ['berries', 'acorns', 'fish', 'clover', 'beetles', 'apples', 'seeds', 'mushrooms'];
+// The testbed's vocabulary, cut to the lists this world was first drawn from (10 kinds, 8 places, 8 foods): the
+// draws, and so the shipped corpus, stay byte for byte as they were.
+const TINY_KINDS = KINDS.slice(0, 10), TINY_PLACES = PLACES.slice(0, 8), TINY_FOODS = FOODS.slice(0, 8);
 
 /** A world of creatures with fixed facts, drawn from a seed. */
 export function makeWorld(seed: number, size = NAMES.length): Creature[] {
@@ -28,12 +21,12 @@ export function makeWorld(seed: number, size = NAMES.length): Creature[] {
   const names = NAMES.slice(0, size);
   return names.map((name) => ({
     name,
-    kind: KINDS[rng.int(KINDS.length)],
+    kind: TINY_KINDS[rng.int(TINY_KINDS.length)],
     color: COLORS[rng.int(COLORS.length)],
-    home: PLACES[rng.int(PLACES.length)],
-    food: FOODS[rng.int(FOODS.length)],
+    home: TINY_PLACES[rng.int(TINY_PLACES.length)],
+    food: TINY_FOODS[rng.int(TINY_FOODS.length)],
     friend: names[rng.int(names.length)],
-    age: 1 + rng.int(12),
+    age: AGES[rng.int(AGES.length)],
   })).map((c, _i, all) => (c.friend === c.name ? { ...c, friend: all[(all.indexOf(c) + 1) % all.length].name } : c));
 }
 
