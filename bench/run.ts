@@ -105,25 +105,14 @@ if (wanted('models')) {
   }
 }
 
-if (wanted('grpo')) {
-  const { runGrpoBench } = await import('./grpo-bench.ts');
-  await runGrpoBench();
-}
-
-if (wanted('judge')) {
-  const { runJudgeBench } = await import('./judge-bench.ts');
-  await runJudgeBench();
-}
-
-if (wanted('testbed')) {
-  const { runTestbedBench } = await import('./testbed-bench.ts');
-  await runTestbedBench();
-}
-
-if (wanted('run')) {
-  const { runLoopBench } = await import('./run-bench.ts');
-  await runLoopBench();
-}
+// The sections that print their own lines, in order; each module is loaded only when its section is wanted.
+const laterSections: [string, () => Promise<void>][] = [
+  ['grpo', async () => (await import('./grpo-bench.ts')).runGrpoBench()],
+  ['judge', async () => (await import('./judge-bench.ts')).runJudgeBench()],
+  ['testbed', async () => (await import('./testbed-bench.ts')).runTestbedBench()],
+  ['run', async () => (await import('./run-bench.ts')).runLoopBench()],
+];
+for (const [section, run] of laterSections) if (wanted(section)) await run();
 
 if (jsonFile) {
   const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;

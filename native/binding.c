@@ -56,10 +56,14 @@ static int typed(Call *c, int i, const char *name, napi_typedarray_type want, co
   return 1;
 }
 
-static int get_num(Call *c, int i, const char *name, double *out) {
-  if (napi_get_value_double(c->env, c->argv[i], out) != napi_ok) { throwf(c, "%s must be a number", name); return 0; }
-  return 1;
-}
+/* get_num, get_bool: argument i read by napi_get_value_<type>, or a "<name> must be a <what>" error. */
+#define GETTER(fn, type, napi_get, what) \
+  static int fn(Call *c, int i, const char *name, type *out) { \
+    if (napi_get(c->env, c->argv[i], out) != napi_ok) { throwf(c, "%s must be a " what, name); return 0; } \
+    return 1; \
+  }
+GETTER(get_num, double, napi_get_value_double, "number")
+GETTER(get_bool, bool, napi_get_value_bool, "boolean")
 
 static int get_size(Call *c, int i, const char *name, long *out) {
   double v;
@@ -69,11 +73,6 @@ static int get_size(Call *c, int i, const char *name, long *out) {
     return 0;
   }
   *out = (long)v;
-  return 1;
-}
-
-static int get_bool(Call *c, int i, const char *name, bool *out) {
-  if (napi_get_value_bool(c->env, c->argv[i], out) != napi_ok) { throwf(c, "%s must be a boolean", name); return 0; }
   return 1;
 }
 
