@@ -3,9 +3,9 @@
 // Follows Constitutional AI (Bai et al. 2022, arXiv 2212.08073): principles sampled per comparison.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { hashToUnit } from './stable-hash.ts';
+import { parseYamlFile } from './yaml-file.ts';
 
 const principleSchema = z.strictObject({
   id: z.string().min(1).describe('stable identifier recorded with every judgment'),
@@ -27,23 +27,19 @@ export type PrincipleMode = 'sample-one' | 'aggregate-all';
 export const shippedConstitutionPath = fileURLToPath(new URL('./constitutions/harmless.yaml', import.meta.url));
 
 export function loadConstitution(path: string = shippedConstitutionPath): Constitution {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new Error(`${path}: cannot read constitution: ${(error as Error).message}`);
   }
-  const parsed = constitutionSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
-  }
+  const data = parseYamlFile(path, text, constitutionSchema, 'cannot read constitution');
   const ids = new Set<string>();
-  for (const [index, principle] of parsed.data.principles.entries()) {
+  for (const [index, principle] of data.principles.entries()) {
     if (ids.has(principle.id)) throw new Error(`${path}: field 'principles.${index}.id': duplicate id '${principle.id}'`);
     ids.add(principle.id);
   }
-  return Object.freeze({ ...parsed.data, principles: Object.freeze(parsed.data.principles.map((p) => Object.freeze(p))) as Principle[] });
+  return Object.freeze({ ...data, principles: Object.freeze(data.principles.map((p) => Object.freeze(p))) as Principle[] });
 }
 
 /** The principles one judgment uses: one drawn by (seed, item id) or all of them. */

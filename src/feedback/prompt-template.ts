@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseYamlFile } from './yaml-file.ts';
 
 // '-direct' templates ask for the verdict in the context itself, with no rationale step (no chain-of-thought).
 export const templateNames = ['pairwise', 'pairwise-direct', 'pointwise', 'pointwise-direct', 'rubric', 'critique-revision'] as const;
@@ -34,20 +34,10 @@ export function loadTemplate(name: TemplateName, overrideDirectory?: string): Pr
   const overridePath = overrideDirectory ? join(overrideDirectory, `${name}.yaml`) : null;
   const path = overridePath && existsSync(overridePath) ? overridePath : join(shippedTemplateDirectory, `${name}.yaml`);
   const text = readFileSync(path, 'utf8');
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    throw new Error(`${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  const parsed = templateFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
-  }
-  if (parsed.data.name !== name) throw new Error(`${path}: field 'name' is '${parsed.data.name}', expected '${name}'`);
+  const data = parseYamlFile(path, text, templateFileSchema, 'not valid YAML');
+  if (data.name !== name) throw new Error(`${path}: field 'name' is '${data.name}', expected '${name}'`);
   const contentHash = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  return Object.freeze({ ...parsed.data, path, contentHash });
+  return Object.freeze({ ...data, path, contentHash });
 }
 
 /** Substitute {{name}} placeholders; a placeholder with no value is an error naming the template and placeholder. */
