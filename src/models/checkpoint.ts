@@ -7,7 +7,7 @@ import { type Bf16Matrix, parameter, type Tensor } from '../engine/index.ts';
 import { bf16WeightNames, toBf16Matrix } from './bf16-weights.ts';
 import { configFromHf, configToHf, type TransformerConfig } from './config.ts';
 import { expectedParameters } from './parameters.ts';
-import { CheckpointError, openSafetensors, writeSafetensors, type SafetensorsReader, type StoredDtype, type TensorLike }
+import { CheckpointError, openSafetensors, orCheckpointError, writeSafetensors, type SafetensorsReader, type StoredDtype, type TensorLike }
   from './safetensors.ts';
 
 export const CONFIG_FILE = 'config.json';
@@ -23,17 +23,8 @@ export interface PretrainedModel {
 }
 
 function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf-8');
-  } catch (error) {
-    throw new CheckpointError(path, undefined, `cannot read (${(error as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new CheckpointError(path, undefined, `not valid JSON (${(error as Error).message})`);
-  }
+  const text = orCheckpointError(path, 'cannot read', () => readFileSync(path, 'utf-8'));
+  return orCheckpointError(path, 'not valid JSON', () => JSON.parse(text));
 }
 
 /** Weight files of a folder: tensor name → file path (from the shard index, or every tensor of model.safetensors). */

@@ -13,6 +13,15 @@ export class CheckpointError extends Error {
   }
 }
 
+/** `action()`, or a CheckpointError naming `file`: "<what> (<why it failed>)". */
+export function orCheckpointError<T>(file: string, what: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    throw new CheckpointError(file, undefined, `${what} (${(error as Error).message})`);
+  }
+}
+
 export type StoredDtype = 'F32' | 'F16' | 'BF16';
 
 /** Bytes per element of every dtype the format names (so any valid header parses, even if we cannot convert). */
@@ -53,12 +62,7 @@ function elementCount(shape: readonly number[]): number {
 /** Parses and checks a header; `dataBytes` is the size of the data section. Exported for tests. */
 export function parseHeader(file: string, headerText: string, dataBytes: number):
   { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
-  let json: unknown;
-  try {
-    json = JSON.parse(headerText);
-  } catch (error) {
-    throw new CheckpointError(file, undefined, `header is not valid JSON (${(error as Error).message})`);
-  }
+  const json: unknown = orCheckpointError(file, 'header is not valid JSON', () => JSON.parse(headerText));
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new CheckpointError(file, undefined, 'header is not a JSON object');
   }
@@ -128,12 +132,7 @@ export class SafetensorsReader {
 
   constructor(readonly path: string) {
     if (endianness() !== 'LE') throw new CheckpointError(path, undefined, 'big-endian hosts are not supported');
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (error) {
-      throw new CheckpointError(path, undefined, `cannot open (${(error as Error).message})`);
-    }
+    const fd = orCheckpointError(path, 'cannot open', () => openSync(path, 'r'));
     try {
       const size = fstatSync(fd).size;
       if (size < 8) throw new CheckpointError(path, undefined, `file is ${size} bytes, too short for a header length`);
