@@ -12,13 +12,17 @@ const lora = z.strictObject({
   targets: z.array(z.string()).min(1).default(['c_attn', 'c_proj', 'c_fc']).describe('projection names to adapt (PEFT target_modules)'),
 }).nullable().default(null).describe('train only LoRA adapters over the frozen base (the small controller); null = full fine-tuning');
 
-const policySchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('testbed').describe("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed") }),
-  z.strictObject({
-    kind: z.literal('checkpoint'),
-    path: z.string().min(1).describe('Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file'),
-  }),
-]).describe('the model the rounds improve');
+/** `{ kind: 'testbed' }` (the embedded testbed's own) or `{ kind, path }` (a user's file or folder). */
+function testbedOrPath<K extends string>(testbed: string, kind: K, path: string) {
+  return z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('testbed').describe(testbed) }),
+    z.strictObject({ kind: z.literal(kind), path: z.string().min(1).describe(path) }),
+  ]);
+}
+
+const policySchema = testbedOrPath("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed",
+  'checkpoint', 'Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file',
+).describe('the model the rounds improve');
 
 const labelerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -34,13 +38,9 @@ const labelerSchema = z.discriminatedUnion('kind', [
   }),
 ]).describe('the AI labeler');
 
-const promptsSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('testbed').describe("the testbed's three applications; train / validation / test splits by entity and template") }),
-  z.strictObject({
-    kind: z.literal('file'),
-    path: z.string().min(1).describe('JSONL or Parquet of {"id"?, "messages" | "prompt", "split"?, "application"?}; rows without a split are split by a hash of their id'),
-  }),
-]).describe('where prompts come from');
+const promptsSchema = testbedOrPath("the testbed's three applications; train / validation / test splits by entity and template",
+  'file', 'JSONL or Parquet of {"id"?, "messages" | "prompt", "split"?, "application"?}; rows without a split are split by a hash of their id',
+).describe('where prompts come from');
 
 const sourceWeight = (weight: number, what: string) => z.number().min(0).default(weight).describe(what);
 
