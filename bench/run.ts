@@ -80,6 +80,9 @@ if (wanted('engine')) {
       result('matmul_1024_gflops_native_bf16', matmulBf16Gflops(backend, 1024, 10));
       result('ratio_matmul_1024_native_bf16_over_fp32', Number(lastResult('matmul_1024_gflops_native_bf16')) /
         Number(lastResult('matmul_1024_gflops_native')), 3);
+      // mixed-precision training: step time interleaved with fp32, held-out loss after 300 steps of each
+      const { runMixedPrecisionBench } = await import('./mixed-precision.ts');
+      runMixedPrecisionBench();
     }
   }
   setBackend(availableBackends()[0]);

@@ -2,13 +2,16 @@
 // current backend — the figure ../shared/anchors/torch_gpt_bench.py reports as train_step_ms.
 // Run directly: node --import tsx bench/train-step.ts [steps] — also prints the garbage collections during the steps.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { AdamW, backward, crossEntropy, Rng, scope } from '../src/engine/index.ts';
+import { AdamW, backward, crossEntropy, Rng, scope, withMatmulPrecision, type MatmulPrecision } from '../src/engine/index.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { tinyGptConfig } from '../src/models/presets.ts';
 import { Transformer } from '../src/models/transformer.ts';
 
-/** Median ms of `steps` timed steps after 2 warm-up steps; batch 16 × context 64 of random tokens, lr 1e-3. */
-export function trainStepMs(steps: number, options: { afterWarmUp?: () => void } = {}): number {
+/**
+ * Median ms of `steps` timed steps after 2 warm-up steps; batch 16 × context 64 of random tokens, lr 1e-3; matmuls at
+ * `precision` (default fp32; bf16: mixed precision, engine/precision.ts).
+ */
+export function trainStepMs(steps: number, options: { afterWarmUp?: () => void; precision?: MatmulPrecision } = {}): number {
   const config = tinyGptConfig();
   const model = new Transformer(config, initParameters(config, 0));
   const optimizer = new AdamW([...model.parameters().values()], { lr: 1e-3 });
@@ -24,10 +27,10 @@ export function trainStepMs(steps: number, options: { afterWarmUp?: () => void }
       targets.set(tokens.subarray(b * (T + 1) + 1, (b + 1) * (T + 1)), b * T);
     }
     const t0 = performance.now();
-    scope(() => {
+    withMatmulPrecision(options.precision ?? 'fp32', () => scope(() => {
       optimizer.zeroGrad();
       backward(crossEntropy(model.forward(inputs, [B, T]), targets));
-    });
+    }));
     optimizer.step();
     if (s >= 2) times.push(performance.now() - t0);
   }

@@ -6,6 +6,8 @@ import { AdamW, noGrad, Rng, type Tensor } from '../engine/index.ts';
 import type { CritiqueRevisionResult, PointwiseInput } from '../feedback/judgment-types.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { responseTokens, sampleBatch } from './rollout.ts';
+import { atPrecision } from './precision-config.ts';
+import type { MatmulPrecision } from '../engine/index.ts';
 import { sftStep, type SftExample } from './sft-trainer.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
@@ -18,6 +20,7 @@ export interface CritiqueRevisionConfig {
   maxGradNorm: number;
   sftStepsPerBatch: number;  // SFT updates on each batch of revisions
   seed: number;
+  precision?: MatmulPrecision; // matmuls while training (precision-config.ts; absent: fp32)
 }
 
 /** What revises a response: src/feedback's CritiqueReviser fits. */
@@ -84,7 +87,7 @@ export class CritiqueRevisionTrainer {
     if (examples.length > 0) {
       const tokens = examples.reduce((a, e) => a + e.prompt.length + e.response.length, 0) * c.sftStepsPerBatch;
       await timer.run('update', () => {
-        for (let k = 0; k < c.sftStepsPerBatch; k++) ({ loss, gradNorm } = sftStep(this.setup.policy, this.optimizer, examples, c.maxGradNorm));
+        for (let k = 0; k < c.sftStepsPerBatch; k++) ({ loss, gradNorm } = atPrecision(c.precision, () => sftStep(this.setup.policy, this.optimizer, examples, c.maxGradNorm)));
       }, tokens);
     }
     this.step++;

@@ -7,6 +7,8 @@ import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
+import { atPrecision } from './precision-config.ts';
+import type { MatmulPrecision } from '../engine/index.ts';
 import { checkPreferencePairs, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
@@ -23,6 +25,7 @@ export interface DpoConfig {
   maxGradNorm: number;
   evalEvery: number;        // steps between held-out evaluations (0 = never inside trainStep)
   seed: number;             // epoch shuffles (and LoRA init)
+  precision?: MatmulPrecision; // matmuls while training (precision-config.ts; absent: fp32)
 }
 
 export interface DpoSetup {
@@ -97,7 +100,7 @@ export class DpoTrainer extends DatasetTrainer {
     const c = this.config, timer = new StageTimer();
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
     const reference = await timer.run('referenceLogprobs', () => this.referenceLogprobs(pairs), tokens);
-    const update = await timer.run('update', () => scope(() => {
+    const update = await timer.run('update', () => atPrecision(c.precision, () => scope(() => {
       const result = this.preferenceLoss(pairLogprobs(this.setup.policy, pairs, c.loss === 'ipo'), reference);
       this.optimizer.zeroGrad();
       backward(result.loss);
@@ -105,7 +108,7 @@ export class DpoTrainer extends DatasetTrainer {
       const stats = pairStatistics(result.chosenRewards, result.rejectedRewards);
       return { loss: result.loss.item(), gradNorm, rewardAccuracy: stats.accuracy, rewardMargin: stats.margin,
         chosenReward: mean(result.chosenRewards), rejectedReward: mean(result.rejectedRewards) };
-    }), tokens);
+    })), tokens);
     this.step++;
     const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
     const metrics: Record<string, number> = { ...update,

@@ -3,6 +3,7 @@
 // Epochs: PPO and GRPO reuse a rollout through the importance ratio π_θ/π_old; REINFORCE and RLOO have no ratio, so
 // a second pass would be an off-policy update with an on-policy estimator — the schema rejects epochs > 1 for them.
 import { z } from 'zod';
+import { precisionSchema } from './precision-config.ts';
 import { TOKEN_AGGREGATIONS, type TokenAggregation } from './token-aggregation.ts';
 
 export const POLICY_GRADIENT_ALGORITHMS = ['reinforce', 'rloo', 'grpo', 'ppo'] as const;
@@ -44,6 +45,7 @@ export const policyGradientShape = {
   gamma: z.number().min(0).max(1).default(1).describe('ppo: GAE discount γ per token'),
   lambda: z.number().min(0).max(1).default(0.95).describe('ppo: GAE λ (bias–variance trade-off of the advantage)'),
   seed: z.number().int().default(7).describe('seed of sampling and minibatch order'),
+  precision: precisionSchema,
 };
 
 type Knobs = { algorithm: PolicyGradientAlgorithm; groupSize: number; epochs: number | null };

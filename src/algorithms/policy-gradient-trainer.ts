@@ -7,6 +7,7 @@ import { computeAdvantages, whitenAdvantages } from './advantages.ts';
 import { makeKlController, type KlController } from './kl-control.ts';
 import { entropyBonus, grpoLoss, klRewardPenalty, policyGradientLoss, ppoPolicyLoss, ppoValueLoss } from './losses.ts';
 import { ScalarHead } from '../models/heads.ts';
+import { atPrecision } from './precision-config.ts';
 import { aggregationOf, policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
 import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
@@ -154,7 +155,7 @@ export class PolicyGradientTrainer {
         const sub = { B: b, T, tokens: tokensRows, keyMask: rows(batch.keyMask, index, T), actionMask: rows(batch.actionMask, index, T) };
         const mask = tensor(sub.actionMask, [b, T]), old = tensor(rows(batch.logprobs, index, T), [b, T]);
         const adv = tensor(rows(advantages, index, T), [b, T]);
-        const result = scope(() => {
+        const result = atPrecision(c.precision, () => scope(() => {
           const s = scoreTokens(this.setup.policy, sub);
           let loss: Tensor, clipFraction = 0, valueLoss = 0;
           if (c.algorithm === 'grpo') {
@@ -176,7 +177,7 @@ export class PolicyGradientTrainer {
           if (loss.requiresGrad) backward(loss);
           const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
           return { loss: loss.item(), clipFraction, valueLoss, entropy: entropyValue, gradNorm };
-        });
+        }));
         for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += result[key];
         count++;
       }

@@ -7,6 +7,8 @@ import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
+import { atPrecision } from './precision-config.ts';
+import type { MatmulPrecision } from '../engine/index.ts';
 import { checkPreferencePairs, concatTokens, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
@@ -17,6 +19,7 @@ export interface RewardModelConfig {
   margin: number;           // Bradley–Terry margin m (0 = none)
   evalEvery: number;        // steps between held-out evaluations (0 = never inside trainStep)
   seed: number;             // epoch shuffles
+  precision?: MatmulPrecision; // matmuls while training (precision-config.ts; absent: fp32)
 }
 
 export interface RewardModelSetup {
@@ -77,14 +80,14 @@ export class RewardModelTrainer extends DatasetTrainer {
     const c = this.config, timer = new StageTimer(), train = this.setup.train;
     const pairs = this.nextBatch(train, c.batchSize, c.seed);
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
-    const update = await timer.run('update', () => scope(() => {
+    const update = await timer.run('update', () => atPrecision(c.precision, () => scope(() => {
       const { chosen, rejected } = this.pairScores(pairs);
       const loss = this.lossOf(pairs, chosen, rejected);
       this.optimizer.zeroGrad();
       backward(loss);
       const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
       return { loss: loss.item(), gradNorm, ...pairStatistics(chosen.data, rejected.data) };
-    }), tokens);
+    })), tokens);
     this.step++;
     const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
     const metrics: Record<string, number> = { loss: update.loss, accuracy: update.accuracy, rewardMargin: update.margin, gradNorm: update.gradNorm,

@@ -5,6 +5,8 @@
 import { AdamW, backward, crossEntropy, scope, type Tensor } from '../engine/index.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
+import { atPrecision } from './precision-config.ts';
+import type { MatmulPrecision } from '../engine/index.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord } from './training-run.ts';
 
 export interface SftExample {
@@ -57,6 +59,7 @@ export interface SftTrainerConfig {
   batchSize: number;     // examples per optimizer step
   maxGradNorm: number;
   seed: number;          // epoch shuffles
+  precision?: MatmulPrecision; // matmuls while training (precision-config.ts; absent: fp32)
 }
 
 /** SFT over a fixed dataset as a resumable trainer (step, data position, checkpoints) for the training loop. */
@@ -79,7 +82,7 @@ export class SftTrainer extends DatasetTrainer {
     const timer = new StageTimer(), c = this.config;
     const batch = this.nextBatch(this.examples, c.batchSize, c.seed);
     const tokens = batch.reduce((a, e) => a + e.prompt.length + e.response.length, 0);
-    const { loss, gradNorm } = await timer.run('update', () => sftStep(this.model, this.optimizer, batch, c.maxGradNorm), tokens);
+    const { loss, gradNorm } = await timer.run('update', () => atPrecision(c.precision, () => sftStep(this.model, this.optimizer, batch, c.maxGradNorm)), tokens);
     this.step++;
     return { step: this.step, metrics: { loss, gradNorm }, stages: timer.stages };
   }

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkPolicyGradient, policyGradientShape, resolveAlgorithmDefaults } from '../algorithms/policy-gradient-config.ts';
+import { precisionSchema } from '../algorithms/precision-config.ts';
 
 const common = {
   steps: z.number().int().min(1).describe('optimizer steps (pg, online dpo: iterations)'),
@@ -13,6 +14,7 @@ const common = {
   pretrainSteps: z.number().int().min(1).default(80).describe('SFT steps of the built-in digit-task policy before training'),
   maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
   seed: z.number().int().default(7).describe('seed of pretraining, data order, sampling'),
+  precision: precisionSchema,
   model: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('builtin') }),
     z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder: config.json + *.safetensors, tokenizer.json (or none for a vocab-96 character model)') }),

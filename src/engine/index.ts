@@ -15,3 +15,4 @@ export * from './ops/rope.ts';
 export * from './ops/swiglu.ts';
 export * from './ops/bf16-linear.ts';
 export * from './bf16.ts';
+export * from './precision.ts';

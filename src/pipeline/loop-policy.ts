@@ -56,7 +56,7 @@ export class LoopPolicy {
     if (a.name === 'dpo' || a.name === 'online-dpo') {
       this.#pg = null;
       this.#dpo = new DpoTrainer({ policy: this.model, reference: this.reference, lora: a.lora,
-        config: { loss: 'dpo', beta: a.klCoef, labelSmoothing: 0, learningRate: a.learningRate, batchSize: 0, maxGradNorm: a.maxGradNorm, evalEvery: 0, seed } });
+        config: { loss: 'dpo', beta: a.klCoef, labelSmoothing: 0, learningRate: a.learningRate, batchSize: 0, maxGradNorm: a.maxGradNorm, evalEvery: 0, seed, precision: a.precision } });
     } else {
       this.#dpo = null;
       this.#pg = new PolicyGradientTrainer({
@@ -67,6 +67,7 @@ export class LoopPolicy {
           algorithm: a.name, promptsPerStep: config.promptsPerRound, groupSize: config.samplesPerPrompt, maxNewTokens: config.maxNewTokens,
           temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
           epochs: RATIO_FREE.has(a.name) ? 1 : a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, klCoef: a.klCoef, seed,
+          precision: a.precision,
         }),
       });
     }

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { precisionSchema } from '../algorithms/precision-config.ts';
 
 const lora = z.strictObject({
   rank: z.number().int().min(1).describe('LoRA rank r'),
@@ -61,6 +62,7 @@ const algorithmSchema = z.strictObject({
   klCoef: z.number().min(0).default(0.05).describe('β: KL penalty to the reference (pg) or DPO β'),
   clip: z.number().positive().default(0.2).describe('PPO/GRPO ratio clip ε'),
   maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
+  precision: precisionSchema,
   lora,
 }).describe('the update stage');
 

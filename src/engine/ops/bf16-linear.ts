@@ -1,7 +1,7 @@
 // Ops on bf16 weights, for generation only: y = x Wᵀ + bias with W (out, in) in bfloat16 (the backend's gemmBf16:
 // x rounded to bf16, products summed in float32), and an embedding lookup from a bf16 table. No gradients: the
 // weights are frozen, and an input that needs a gradient is an error rather than a silent stop of the graph.
-// Leaves out: mixed-precision training (fp32 master weights), bf16 activations between ops.
+// Leaves out: mixed-precision training (fp32 master weights: precision.ts and matmul.ts), bf16 activations between ops.
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
 import type { Bf16Matrix } from '../bf16.ts';
