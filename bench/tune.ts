@@ -10,6 +10,7 @@ const dryRun = process.argv.includes('--dry-run');
 // the search must start from the compiled default: ignore any cached entry in this process
 const target = tuningFile();
 process.env.RLAIF_TUNING_FILE = '/dev/null/none';
+process.env.RLAIF_AUTOTUNE = '0'; // this is the search: no first-use one
 const result = searchGemmBlocking({ log: (line) => console.log(`# ${line}`) });
 const { chosen } = result;
 const d = result.defaultBlocking;

@@ -21,6 +21,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, RLAIF_POISON: process.env.RLAIF_POISON ?? '1' },
+  cwd: root, stdio: 'inherit', env: { ...process.env, RLAIF_POISON: process.env.RLAIF_POISON ?? '1', RLAIF_AUTOTUNE: process.env.RLAIF_AUTOTUNE ?? '0' }, // tests: no first-use search
 });
 process.exit(result.status ?? 1);

@@ -1,9 +1,9 @@
 // Per-machine GEMM tuning: RLAIF_GEMM_BLOCKING parsing, the tuning cache (per-machine keys, other entries kept),
 // GEMM results unchanged under a non-default blocking, the search's choice (default unless beaten by the margin), and
-// a fresh process applying a forced or cached blocking and saying which.
+// a fresh process applying a forced or cached blocking and saying which, and the first-use search (autotune.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -96,5 +96,28 @@ describe('GEMM tuning', () => {
     const bad = run({ RLAIF_GEMM_BLOCKING: `${probe.blocking.mr + 1},64,${probe.blocking.nr}` });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_GEMM_BLOCKING: setBlocking: mc must be a multiple of/);
+  });
+
+  it('without a cached entry the first process searches once and records it; the next reads it; RLAIF_AUTOTUNE=0 skips', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
+      'console.log(JSON.stringify([b.blockingSource, b.blocking.mc, b.blocking.kc])); })';
+    const run = (file: string, autotune: string) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: autotune } });
+    const file = join(root, 'first-use', 'tuning.json');
+    const first = run(file, '1');
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /tuning the GEMM blocking for this CPU/);
+    const entry = readTuning(level, file);
+    assert.ok(entry && entry.gflops > 0 && entry.defaultGflops > 0, `recorded: ${JSON.stringify(entry)}`);
+    assert.deepEqual(JSON.parse(first.stdout), ['tuned', entry.mc, entry.kc]);
+    const second = run(file, '1');
+    assert.deepEqual(JSON.parse(second.stdout), ['tuned', entry.mc, entry.kc]);
+    assert.doesNotMatch(second.stderr, /tuning the GEMM blocking/, 'searched once per machine');
+    const off = join(root, 'off', 'tuning.json');
+    const skipped = run(off, '0');
+    assert.equal(JSON.parse(skipped.stdout)[0], 'default');
+    assert.equal(existsSync(off), false, 'RLAIF_AUTOTUNE=0 writes nothing');
   });
 });

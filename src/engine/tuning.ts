@@ -1,8 +1,8 @@
 // Per-machine GEMM tuning: the native kernels' cache blocking (mc rows of A, kc depth, nc columns of B) chosen by a
 // short measured search on the machine itself, cached per CPU (model, family/model/stepping, level) in the user's
 // cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
-// Leaves out: the register micro-kernel shape (compiled per level), the thread split, searching at install time
-// (`npm run tune` runs the search; without a cached entry the compiled defaults stand).
+// Leaves out: the register micro-kernel shape (compiled per level), the thread split, the search itself (a short one
+// at first use: autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
+import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
 import { blockingFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
@@ -72,14 +73,16 @@ const blockingSources = new Map<CpuLevel, BlockingSource>();
 
 /**
  * Applies a level's blocking once per process, before its first kernel object: RLAIF_GEMM_BLOCKING, else this
- * machine's entry in the tuning cache (tuning.ts), else the compiled default. Bad values are errors naming their source.
+ * machine's entry in the tuning cache (tuning.ts), searched for at first use when there is none (autotune.ts), else
+ * the compiled default. Bad values are errors naming their source.
  */
 function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const known = blockingSources.get(level);
   if (known) return known;
   let source: BlockingSource = 'default';
   const forced = blockingFromEnv();
-  const chosen = forced ?? readTuning(level);
+  let chosen = forced ?? readTuning(level);
+  if (!chosen && autotuneEnabled() && tuneAtFirstUse(level, tuningFile())) chosen = readTuning(level);
   if (chosen) {
     source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
     try {
