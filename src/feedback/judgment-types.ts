@@ -50,7 +50,7 @@ export interface JudgmentUsage {
   completionTokens: number;
 }
 
-export type FailureReason = 'unparseable-verdict' | 'provider-error' | 'empty-response';
+export type FailureReason = 'unparseable-verdict' | 'provider-error' | 'empty-response' | 'job-failed'; // job-failed: a queued judgment failed its every attempt
 
 /** A judgment that could not be made; `raw` keeps the model's text (or the error) for inspection. */
 export interface JudgmentFailure {

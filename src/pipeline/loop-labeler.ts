@@ -8,12 +8,17 @@ import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
 import type { RequestExecutor } from '../feedback/request-executor.ts';
 
+/** Where a judgment is asked from (a queued job's id is made of it). */
+export interface JudgmentPlace { round: number; stage: string }
+
 export interface LoopLabeler {
   readonly model: string;            // recorded with every judgment
   readonly templateVersion: string;
+  /** Judgments a stage may have in flight at once (absent: 1, one after another; a queue: many). */
+  readonly parallelism?: number;
   /** P(candidate A preferred), both orders, under the prompt's principles (all of the constitution's when none given). */
-  pairwise(input: PairwiseInput, principleIds: readonly string[]): Promise<PairwiseResult>;
-  pointwise(input: PointwiseInput, principleIds: readonly string[]): Promise<PointwiseResult>;
+  pairwise(input: PairwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PairwiseResult>;
+  pointwise(input: PointwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PointwiseResult>;
 }
 
 export interface JudgeLabelerOptions {
@@ -61,13 +66,14 @@ export function lengthBiased(labeler: LoopLabeler, weight: number): LoopLabeler 
   return {
     model: `${labeler.model}+prefer-longer(${weight})`,
     templateVersion: labeler.templateVersion,
-    async pairwise(input, ids) {
-      const result = await labeler.pairwise(input, ids);
+    parallelism: labeler.parallelism,
+    async pairwise(input, ids, place) {
+      const result = await labeler.pairwise(input, ids, place);
       if (result.kind !== 'ok') return result;
       const [a, b] = input.candidates, longer = a.length > b.length ? 1 : a.length < b.length ? 0 : 0.5;
       const probability = (1 - weight) * result.probability + weight * longer;
       return { ...result, probability, preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie' };
     },
-    pointwise: (input, ids) => labeler.pointwise(input, ids),
+    pointwise: (input, ids, place) => labeler.pointwise(input, ids, place),
   };
 }

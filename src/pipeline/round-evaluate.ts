@@ -3,7 +3,7 @@
 // proxy metrics (win rates, anchor agreement, KL, length, entropy, refusals) feed the gate. Nothing here reads gold.
 // Leaves out confidence intervals on the win rates. Lee et al. 2023 (arXiv 2309.00267).
 import { decideGate, type ProxyMetrics } from './gates.ts';
-import { judgePair, sampleStage } from './round-stages.ts';
+import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
 import { recordId, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
 
@@ -29,15 +29,22 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
   const { validation, policy, config } = context;
   const current = sampleStage(context, { round, policyRound: round, stage: 'evaluate', prompts: validation, perPrompt: 1 });
   const measures = policy.measure(current.batch);
-  const against = async (otherRound: number): Promise<number> => {
-    if (otherRound === round) return 0.5;
+  // Both comparisons' judgments, asked in one batch (many at once through a queue), counted in prompt order.
+  const opponents = [...new Set([keptRound, 0])].filter((r) => r !== round);
+  let done = 0;
+  const total = opponents.length * validation.length;
+  const judged = await inOrder(opponents.flatMap((otherRound) => {
     const others = validationSamples(context, otherRound);
-    let total = 0;
-    for (const [i, prompt] of validation.entries()) {
-      total += win(await judgePair(context, { round, stage: 'evaluate', prompt, a: current.samples[i]!, b: others[i]! }));
-      context.onProgress?.({ stage: 'evaluate', round, done: i + 1, total: validation.length });
-    }
-    return total / validation.length;
+    return validation.map((prompt, i) => async () => {
+      const judgment = await judgePair(context, { round, stage: 'evaluate', prompt, a: current.samples[i]!, b: others[i]! });
+      context.onProgress?.({ stage: 'evaluate', round, done: ++done, total });
+      return judgment;
+    });
+  }), context.labeler.parallelism ?? 1);
+  const against = (otherRound: number): number => {
+    if (otherRound === round) return 0.5;
+    const at = opponents.indexOf(otherRound) * validation.length;
+    return judged.slice(at, at + validation.length).reduce((sum, j) => sum + win(j), 0) / validation.length;
   };
   const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
   const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
@@ -46,8 +53,8 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
     return { prompt: policy.promptTokens(a.prompt.messages, Math.max(preferred.length, other.length)), preferred, other };
   }).filter((a) => a.preferred.length > 0 && a.other.length > 0 && a.prompt.length + Math.max(a.preferred.length, a.other.length) <= policy.model.config.maxPositions);
   const metrics: ProxyMetrics = {
-    winRateVsPrevious: await against(keptRound),
-    winRateVsSft: await against(0),
+    winRateVsPrevious: against(keptRound),
+    winRateVsSft: against(0),
     anchorAgreement: anchors.length > 0 ? policy.anchorAgreement(anchors) : Number.NaN,
     kl: mean(measures.kl),
     meanLength: mean(current.samples.map((s) => s.tokens.length)),

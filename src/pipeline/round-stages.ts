@@ -110,10 +110,9 @@ export async function judgePair(context: RoundContext, options: { round: number;
     context.store.put(record);
     return record;
   }
-  const result = await context.labeler.pairwise({ id, conversation: prompt.messages, candidates: [a.text, b.text] }, prompt.principleIds);
-  const record = judgmentRecord(context, { id, round, parents: [a.id, b.id], stage, source: 'pairwise-ai' }, result);
-  context.store.put(record);
-  return record;
+  const result = await context.labeler.pairwise({ id, conversation: prompt.messages, candidates: [a.text, b.text] }, prompt.principleIds, { round, stage });
+  context.store.put(judgmentRecord(context, { id, round, parents: [a.id, b.id], stage, source: 'pairwise-ai' }, result));
+  return context.store.get('judgment', id)!;   // the first record under this id, should two asks have raced
 }
 
 /** Word-set Jaccard agreement of each sample with its group's other samples: self-consistency in [0, 1]. */
@@ -131,6 +130,25 @@ export function selfConsistency(texts: string[]): number[] {
 
 export interface Feedback { bySample: Map<string, JudgmentRecord[]>; pairs: JudgmentRecord[]; requested: number }
 
+/**
+ * The tasks in order, at most `width` at once (the labeler's parallelism: 1 in-process, many through a queue);
+ * results in task order. After a failure no task starts, the ones in flight are awaited, then the error is thrown:
+ * nothing is left running against a store about to close.
+ */
+export async function inOrder<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0, failed = null as { error: unknown } | null;
+  const lane = async () => {
+    while (!failed && next < tasks.length) {
+      const i = next++;
+      try { results[i] = await tasks[i]!(); } catch (error) { failed ??= { error }; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, tasks.length)) }, lane));
+  if (failed) throw failed.error;
+  return results;
+}
+
 /** Every configured feedback source on every sample of the round; each record names its source. */
 export async function feedbackStage(context: RoundContext, round: number, rollout: RoundSamples): Promise<Feedback> {
   const { config, store } = context, K = config.samplesPerPrompt, w = config.feedback;
@@ -144,9 +162,9 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
     return [...seen.values()];
   });
   const pairwiseOn = w.pairwise > 0 || context.policy.learnsFromPairs;
-  const total = distinct.reduce((a, d) => a + (pairwiseOn ? (d.length * (d.length - 1)) / 2 : 0), 0) + (w.pointwise > 0 ? rollout.samples.length : 0);
-  let done = 0;
-  const tick = () => context.onProgress?.({ stage: 'feedback', round, done: ++done, total });
+  // The judgments to ask for, in a fixed order; asked (maybe many at once), then filed in that order.
+  type Task = { n: number; a?: SampleRecord; b?: SampleRecord; sample?: SampleRecord; ask: () => Promise<JudgmentRecord> };
+  const tasks: Task[] = [];
   for (const [n, prompt] of rollout.prompts.entries()) {
     const group = rollout.samples.slice(n * K, (n + 1) * K);
     if (pairwiseOn) {
@@ -154,26 +172,38 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
       for (let i = 0; i < reps.length; i++) {
         for (let j = i + 1; j < reps.length; j++) {
           const a = reps[i]!, b = reps[j]!;
-          const judgment = await judgePair(context, { round, stage: 'feedback', prompt, a, b });
-          pairs.push(judgment);
-          for (const sample of group) if (sample.text === a.text || sample.text === b.text) bySample.get(sample.id)!.push(judgment);
-          tick();
+          tasks.push({ n, a, b, ask: () => judgePair(context, { round, stage: 'feedback', prompt, a, b }) });
         }
       }
     }
     if (w.pointwise > 0) {
       for (const sample of group) {
-        const id = recordId('judgment', { source: 'pointwise-ai', sample: sample.id });
-        let record = store.get('judgment', id);
-        if (!record) {
-          const result = await context.labeler.pointwise({ id, conversation: prompt.messages, response: sample.text }, prompt.principleIds);
-          store.put(record = judgmentRecord(context, { id, round, parents: [sample.id], stage: 'feedback', source: 'pointwise-ai' }, result));
-        }
-        bySample.get(sample.id)!.push(record);
-        tick();
+        tasks.push({ n, sample, ask: async () => {
+          const id = recordId('judgment', { source: 'pointwise-ai', sample: sample.id });
+          const existing = store.get('judgment', id);
+          if (existing) return existing;
+          const result = await context.labeler.pointwise({ id, conversation: prompt.messages, response: sample.text }, prompt.principleIds, { round, stage: 'feedback' });
+          store.put(judgmentRecord(context, { id, round, parents: [sample.id], stage: 'feedback', source: 'pointwise-ai' }, result));
+          return store.get('judgment', id)!;
+        } });
       }
     }
-    if (w.selfSupervised > 0) {
+  }
+  let done = 0;
+  const judged = await inOrder(tasks.map((task) => async () => {
+    const judgment = await task.ask();
+    context.onProgress?.({ stage: 'feedback', round, done: ++done, total: tasks.length });
+    return judgment;
+  }), context.labeler.parallelism ?? 1);
+  tasks.forEach((task, t) => {
+    const judgment = judged[t]!, group = rollout.samples.slice(task.n * K, (task.n + 1) * K);
+    if (task.sample) { bySample.get(task.sample.id)!.push(judgment); return; }
+    pairs.push(judgment);
+    for (const sample of group) if (sample.text === task.a!.text || sample.text === task.b!.text) bySample.get(sample.id)!.push(judgment);
+  });
+  if (w.selfSupervised > 0) {
+    for (const [n] of rollout.prompts.entries()) {
+      const group = rollout.samples.slice(n * K, (n + 1) * K);
       const agreement = selfConsistency(group.map((s) => s.text));
       group.forEach((sample, k) => {
         const id = recordId('judgment', { source: 'self-supervised', sample: sample.id });

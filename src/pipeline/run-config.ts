@@ -36,6 +36,7 @@ const labelerSchema = z.discriminatedUnion('kind', [
     baseURL: z.string().url().describe('chat-completions base URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, Ollama, rlaif serve)'),
     model: z.string().min(1).describe('model name the server expects'),
     apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('environment variable holding the key (never written to the config or the run folder)'),
+    requestsPerSecond: z.number().positive().nullable().default(null).describe('at most this many requests per second to this endpoint, shared by every queue worker (null = no limit)'),
   }),
 ]).describe('the AI labeler');
 

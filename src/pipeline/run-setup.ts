@@ -36,7 +36,7 @@ export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transfor
 }
 
 /** The labeler's provider: an in-process model, or an endpoint (its key read from the named environment variable). */
-export function labelerProvider(config: Readonly<RunConfig>, embedded: (() => ChatModelV1) | null): ChatModelV1 {
+export function labelerProvider(config: Pick<RunConfig, 'labeler'>, embedded: (() => ChatModelV1) | null): ChatModelV1 {
   const labeler = config.labeler;
   if (labeler.kind === 'openai-compatible') {
     return new OpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
@@ -46,7 +46,7 @@ export function labelerProvider(config: Readonly<RunConfig>, embedded: (() => Ch
   return embedded();
 }
 
-export function buildLabeler(config: Readonly<RunConfig>, provider: ChatModelV1, constitution: Constitution = loadConstitution()): LoopLabeler {
+export function buildLabeler(config: { feedback: Pick<RunConfig['feedback'], 'principleMode' | 'chainOfThought'>; seed: number }, provider: ChatModelV1, constitution: Constitution = loadConstitution()): LoopLabeler {
   const concurrency = provider.provider === 'in-process' ? 1 : 8;
   const executor = new RequestExecutor(provider, { concurrency, timeoutMs: 120_000, retry: defaultRetry });
   return judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought,

@@ -10,7 +10,7 @@ import { configFromHf } from '../../models/config.ts';
 import { initParameters } from '../../models/parameters.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
 import { Transformer } from '../../models/transformer.ts';
-import { judgeLabeler } from '../loop-labeler.ts';
+import { judgeLabeler, type LoopLabeler } from '../loop-labeler.ts';
 import { LoopPolicy } from '../loop-policy.ts';
 import type { RunConfig } from '../run-config.ts';
 import type { AnchorPair, LoopPrompt, RoundContext } from '../round-context.ts';
@@ -53,14 +53,21 @@ function prompts(split: LoopPrompt['split'], n: number): LoopPrompt[] {
     split, messages: [{ role: 'user', content: `${'abc'[i % 3]}${'cab'[(i + split.length) % 3]} ?` }] as ChatMessage[], principleIds: ['helpful'] }));
 }
 
+export const TINY_CONSTITUTION = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.' }] };
+
+/** The tiny run's labeler: the real judges over the scripted in-process model (what a queue worker of a test builds too). */
+export function tinyLabeler(options: { seed: number; principleMode: RunConfig['feedback']['principleMode']; chainOfThought: boolean; taste?: 'a-rich' | 'longer' }): { labeler: LoopLabeler; labelerModel: DeterministicLanguageModel } {
+  const labelerModel = new DeterministicLanguageModel({ brain: tinyBrain(options.taste ?? 'a-rich') });
+  const executor = new RequestExecutor(new InProcessProvider(labelerModel), { concurrency: 1, timeoutMs: 10_000, retry: defaultRetry });
+  const labeler = judgeLabeler({ executor, constitution: TINY_CONSTITUTION, principleMode: options.principleMode, chainOfThought: options.chainOfThought, seed: options.seed });
+  return { labeler, labelerModel };
+}
+
 export interface TinyLoop { context: RoundContext; labelerModel: DeterministicLanguageModel }
 
 export function tinyLoop(options: { config: Readonly<RunConfig>; store: RunStore; taste?: 'a-rich' | 'longer'; anchors?: boolean }): TinyLoop {
   const { config, store } = options;
-  const labelerModel = new DeterministicLanguageModel({ brain: tinyBrain(options.taste ?? 'a-rich') });
-  const executor = new RequestExecutor(new InProcessProvider(labelerModel), { concurrency: 1, timeoutMs: 10_000, retry: defaultRetry });
-  const constitution = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.' }] };
-  const labeler = judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, seed: config.seed });
+  const { labeler, labelerModel } = tinyLabeler({ seed: config.seed, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, taste: options.taste });
   const policy = new LoopPolicy({ base: tinyBase(), tokenizer: new TinyTokenizer(), config, seed: config.seed });
   const validation = prompts('validation', config.validationPrompts);
   const anchors: AnchorPair[] = options.anchors === false ? [] : validation.slice(0, 4).map((prompt) => ({ prompt, preferred: 'aaaa', other: 'bcbc' }));
