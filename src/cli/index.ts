@@ -16,6 +16,7 @@ import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(
 import { registerRunCommand } from './run-command.ts'; registerRunCommand(program);
 import { registerTestbedCommand } from './testbed-command.ts'; registerTestbedCommand(program);
 import { registerTrainCommand } from './train-command.ts'; registerTrainCommand(program);
+import { registerWorkerCommand } from './worker-command.ts'; registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

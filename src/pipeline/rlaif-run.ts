@@ -1,19 +1,23 @@
 // `rlaif run` as a function (the CLI, the bench and the tests call it): parse and freeze the config, open (or resume)
 // the run folder, build the policy, labeler, prompts and anchors, run the rounds, then write summary.json and
 // report.html. Testbed mode adds the gold report on the test split. Leaves out argument parsing and progress bars
-// (src/cli/run-command.ts). Lee et al. 2023 (arXiv 2309.00267).
+// (src/cli/run-command.ts). With `queue`, judgments go to `rlaif worker`s (queue/judge-jobs.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
 import { testbedConstitution } from '../testbed/index.ts';
 import { lengthBiased } from './loop-labeler.ts';
-import { loadTestbed, testbedAnchors, testbedLabeler } from './testbed-setup.ts';
+import { loadTestbed, testbedAnchors } from './testbed-setup.ts';
+import { localRateLimiter } from './queue/endpoint-rate-limit.ts';
+import { JobQueue } from './queue/job-queue.ts';
+import { queueLabeler, runIdOf } from './queue/judge-jobs.ts';
+import { labelerFromSpec, labelerSpec } from './run-labeler.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
-import { buildLabeler, buildPolicy, labelerProvider, loadCheckpoint, readPromptFile, splitPrompts } from './run-setup.ts';
+import { buildPolicy, loadCheckpoint, readPromptFile, splitPrompts } from './run-setup.ts';
 import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
 import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
@@ -23,6 +27,7 @@ export interface RlaifRunOptions {
   configPath?: string | null;   // YAML; null = every default (the embedded testbed)
   seed?: number;                // overrides the config's seed
   out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
+  queue?: string | null;        // redis:// URL: judgments go to `rlaif worker`s through BullMQ; null = in this process
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -43,7 +48,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     overrides: options.seed === undefined ? {} : { seed: options.seed } });
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
-  let store: RunStore;
+  let store: RunStore, queue: JobQueue | null = null;
   try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
   try {
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
@@ -63,7 +68,12 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const policy = buildPolicy(config, base);
     const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
-    const judging = config.labeler.kind === 'testbed' ? testbedLabeler(testbed!, config.seed) : buildLabeler(config, labelerProvider(config, null), constitution);
+    const spec = labelerSpec(config, constitution);
+    let judging = await labelerFromSpec(spec, { testbed, limiterFor: (_, perSecond) => localRateLimiter({ perSecond }) });
+    if (options.queue) {
+      queue = await JobQueue.open({ url: options.queue, attempts: config.queue.attempts, backoffMs: config.queue.backoffMs });
+      judging = await queueLabeler({ queue, run: runIdOf(dir, config), spec, identity: judging, parallelism: config.queue.parallelism });
+    }
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
     const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
     const { train, validation } = splitPrompts(prompts, config);
@@ -79,6 +89,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     return { dir, config, outcome, summary, table: terminalTable(store), lines: resultLines(summary), reportPath };
   } finally {
     store.close();
+    await queue?.close();
     lock.release();
   }
 }

@@ -1,7 +1,7 @@
 // The one config of `rlaif run`: a strict zod schema holding every default with its description; unknown keys are
 // errors naming their path; an empty config is the embedded testbed. The same keys take a user's Hugging Face
 // checkpoint as policy (full or LoRA), an in-process checkpoint or an OpenAI-compatible endpoint as labeler, and their
-// prompts (JSONL / Parquet). Leaves out queue (BullMQ) settings. Recipe: Lee et al. 2023 (arXiv 2309.00267).
+// prompts (JSONL / Parquet). Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -86,6 +86,12 @@ const stopSchema = z.strictObject({
   minGain: z.number().min(0).max(0.5).default(0.02).describe('win rate over 0.5 against the previous kept policy that counts as progress'),
 }).describe('when the loop stops');
 
+const queueSchema = z.strictObject({
+  attempts: z.number().int().min(1).default(3).describe('tries per queued job (rlaif run --queue) before its failure is recorded as a typed failure and the run goes on'),
+  backoffMs: z.number().int().min(0).default(1000).describe('delay before a failed job is tried again; doubles with each try'),
+  parallelism: z.number().int().min(1).default(256).describe('judgments a stage keeps in flight on the queue at once'),
+}).describe('the job queue (BullMQ on Redis) that `rlaif run --queue redis://…` sends judgments to; ignored without --queue');
+
 export const runConfigSchema = z.strictObject({
   seed: z.number().int().min(0).default(0).describe('world seed (testbed) and the seed every sampling call derives from'),
   policy: policySchema.default({ kind: 'testbed' }),
@@ -108,6 +114,7 @@ export const runConfigSchema = z.strictObject({
   testPrompts: z.number().int().min(1).default(96).describe('test prompts the gold figures are computed on (testbed only; for the report, never the gate)'),
   gate: gateSchema.prefault({}),
   stop: stopSchema.prefault({}),
+  queue: queueSchema.prefault({}),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -45,6 +45,7 @@ export class JobQueue {
   #flushScheduled = false;
   #sweep: NodeJS.Timeout;
   #sweeping = false;
+  #closed = false;
 
   private constructor(options: JobQueueOptions) {
     this.#options = options;
@@ -53,6 +54,7 @@ export class JobQueue {
       removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
     this.#queues = { judge: new Queue(QUEUE_NAMES.judge, { connection: this.#redis, defaultJobOptions }),
       rollout: new Queue(QUEUE_NAMES.rollout, { connection: this.#redis, defaultJobOptions }) };
+    for (const queue of Object.values(this.#queues)) queue.on('error', () => {});   // Redis restarting: commands wait, the sweep covers
     this.#events = { judge: this.#listen('judge'), rollout: this.#listen('rollout') };
     this.#sweep = setInterval(() => void this.#sweepPending(), options.sweepMs ?? 1000);
   }
@@ -87,6 +89,8 @@ export class JobQueue {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     clearInterval(this.#sweep);
     await Promise.all([...Object.values(this.#events).map((e) => e.close()), ...Object.values(this.#queues).map((q) => q.close())]);
     this.#redis.disconnect();

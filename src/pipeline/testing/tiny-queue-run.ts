@@ -7,7 +7,7 @@ import { runLoop, type LoopOutcome } from '../run-loop.ts';
 import { RunStore } from '../run-store.ts';
 import { TINY_CONSTITUTION, tinyLoop } from './tiny-loop.ts';
 
-export async function tinyQueueRun(options: { dir: string; config: Readonly<RunConfig>; url: string; onOpen?: () => void }): Promise<{ outcome: LoopOutcome; store: RunStore; queue: JobQueue }> {
+export async function tinyQueueRun(options: { dir: string; config: Readonly<RunConfig>; url: string; onOpen?: () => void; opened?: (() => Promise<void>)[] }): Promise<{ outcome: LoopOutcome; store: RunStore; queue: JobQueue }> {
   const { dir, config, url } = options;
   const store = RunStore.open(dir, config);
   const queue = await JobQueue.open({ url, attempts: 3, backoffMs: 100, sweepMs: 500 });
@@ -15,6 +15,12 @@ export async function tinyQueueRun(options: { dir: string; config: Readonly<RunC
   context.labeler = await queueLabeler({ queue, run: runIdOf(dir, config), identity: context.labeler,
     spec: { labeler: config.labeler, seed: config.seed, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, constitution: TINY_CONSTITUTION } });
   options.onOpen?.();
-  const outcome = await runLoop(context);
-  return { outcome, store, queue };
+  options.opened?.push(async () => { store.close(); await queue.close(); });
+  try {
+    return { outcome: await runLoop(context), store, queue };
+  } catch (error) {
+    store.close();
+    await queue.close();
+    throw error;
+  }
 }
