@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
-// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge testbed run.
+// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge testbed run queue.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
 // GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
 // Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
@@ -20,7 +20,7 @@ const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
 const sections = args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1);
-const known = ['engine', 'models', 'grpo', 'judge'];
+const known = ['engine', 'models', 'grpo', 'judge', 'testbed', 'run', 'queue'];
 for (const name of sections) if (!known.includes(name)) throw new Error(`unknown bench section "${name}" (${known.join(', ')})`);
 
 // Every RESULT line printed (by this file or a section's module) is remembered, so ratios can be computed from them.
@@ -116,6 +116,11 @@ const laterSections: [string, () => Promise<void>][] = [
   ['run', async () => (await import('./run-bench.ts')).runLoopBench()],
 ];
 for (const [section, run] of laterSections) if (wanted(section)) await run();
+
+if (wanted('queue')) {
+  const { runQueueBench } = await import('./queue-bench.ts');
+  await runQueueBench();
+}
 
 if (jsonFile) {
   const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;
