@@ -14,6 +14,7 @@ import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(pro
 import { registerExportCommand } from './export-command.ts'; registerExportCommand(program);
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);
 import { registerRunCommand } from './run-command.ts'; registerRunCommand(program);
+import { registerServeCommand } from './serve-command.ts'; registerServeCommand(program);
 import { registerTestbedCommand } from './testbed-command.ts'; registerTestbedCommand(program);
 import { registerTrainCommand } from './train-command.ts'; registerTrainCommand(program);
 import { registerWorkerCommand } from './worker-command.ts'; registerWorkerCommand(program);

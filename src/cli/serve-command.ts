@@ -1,0 +1,63 @@
+// `rlaif serve`: an OpenAI-compatible server over a checkpoint folder (with an optional LoRA adapter), or the embedded
+// testbed policy when no --model is given, and the run dashboard at / over ./runs (or --runs DIR). Flags map onto the
+// serve config schema (src/server/serve-config.ts), the single source of defaults. Ctrl-C closes it.
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseServeConfig, serveConfigSchema } from '../server/serve-config.ts';
+import { loadServedModel } from '../server/served-model.ts';
+import { startServer } from '../server/server.ts';
+
+const defaults = serveConfigSchema.parse({});
+const integer = (flag: string) => (value: string) => {
+  if (!/^\s*\d+\s*$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number; got '${value}'`);
+  return Number(value);
+};
+
+interface ServeFlags {
+  model?: string; adapter?: string; servedModelName?: string; seed: number; port: number; host: string; apiKey?: string; cors?: string;
+  runs: string; maxTokens: number; maxConcurrency: number; maxQueue: number; maxBatch: number; maxBodyBytes: number; timeoutMs: number;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model over an OpenAI-compatible API (chat, completions, models, tokenize, metrics) with continuous batching, and the run dashboard at /')
+    .option('-m, --model <dir>', 'Hugging Face checkpoint folder (a run\'s checkpoints/round-N, or your own); default: the embedded testbed policy')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder applied on top of the model')
+    .option('--served-model-name <name>', 'the model id clients send (default: the folder name, or rlaif-testbed-policy)')
+    .option('--seed <n>', 'world seed of the embedded testbed policy (without --model)', integer('--seed'), 0)
+    .option('-p, --port <n>', 'TCP port (0: any free one)', integer('--port'), defaults.port)
+    .option('--host <address>', serveConfigSchema.shape.host.description!, defaults.host)
+    .option('--api-key <key>', 'require Authorization: Bearer <key> on the API (or set RLAIF_API_KEY)')
+    .option('--cors <origin>', 'send CORS headers allowing this origin (default: none)')
+    .option('--runs <dir>', serveConfigSchema.shape.runsDirectory.description!, defaults.runsDirectory)
+    .option('--max-tokens <n>', serveConfigSchema.shape.maxTokens.description!, integer('--max-tokens'), defaults.maxTokens)
+    .option('--max-concurrency <n>', serveConfigSchema.shape.maxConcurrency.description!, integer('--max-concurrency'), defaults.maxConcurrency)
+    .option('--max-queue <n>', serveConfigSchema.shape.maxQueue.description!, integer('--max-queue'), defaults.maxQueue)
+    .option('--max-batch <n>', serveConfigSchema.shape.maxBatch.description!, integer('--max-batch'), defaults.maxBatch)
+    .option('--max-body-bytes <n>', serveConfigSchema.shape.maxBodyBytes.description!, integer('--max-body-bytes'), defaults.maxBodyBytes)
+    .option('--timeout-ms <n>', serveConfigSchema.shape.requestTimeoutMs.description!, integer('--timeout-ms'), defaults.requestTimeoutMs)
+    .action(async (flags: ServeFlags) => {
+      const config = parseServeConfig({
+        host: flags.host, port: flags.port, apiKey: flags.apiKey ?? process.env.RLAIF_API_KEY ?? null, corsOrigin: flags.cors ?? null,
+        maxBodyBytes: flags.maxBodyBytes, maxTokens: flags.maxTokens, maxConcurrency: flags.maxConcurrency, maxQueue: flags.maxQueue,
+        maxBatch: flags.maxBatch, requestTimeoutMs: flags.timeoutMs, runsDirectory: flags.runs,
+      });
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const running = await startServer({
+        config, onLog: log,
+        load: () => loadServedModel({ modelDirectory: flags.model, adapterDirectory: flags.adapter, servedName: flags.servedModelName, testbedSeed: flags.seed, onProgress: (line) => log(`loading: ${line}`) }),
+      });
+      log(`rlaif serve: listening on ${running.url}; loading the model…`);
+      const stop = () => { log('rlaif serve: closing'); void running.close().then(() => process.exit(0)); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const served = await running.ready;
+        log(`rlaif serve: serving '${served.id}' from ${served.source} (context ${served.context}); OpenAI base URL ${running.url}/v1`);
+      } catch (error) {
+        log(`rlaif serve: the model failed to load: ${(error as Error).message}`);
+        await running.close();
+        process.exitCode = 1;
+      }
+    });
+}

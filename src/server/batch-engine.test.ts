@@ -1,0 +1,70 @@
+// Continuous batching: sequences that join a running batch at different steps get the tokens a one-prompt generate()
+// gives for their seed (both families: learned positions and RoPE), share forward passes, stop on stop tokens, and a
+// cancelled sequence leaves while the others finish.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { generate } from '../models/generate.ts';
+import { testIds, tinyModel } from '../models/testing/tiny-models.ts';
+import { BatchEngine, topTokens, type SequenceRequest } from './batch-engine.ts';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+for (const family of ['gpt2', 'llama'] as const) {
+  describe(`BatchEngine (${family})`, () => {
+    const model = tinyModel(family, 3);
+    const V = model.config.vocabSize;
+    const request = (i: number, extra: Partial<SequenceRequest> = {}): SequenceRequest => ({
+      prompt: Array.from(testIds(3 + (i * 5) % 11, V, 100 + i)), maxNewTokens: 6 + (i % 5), sampling: { temperature: 1.2, topP: i % 2 ? 0.9 : 1 },
+      seed: 1000 + i, stopTokenIds: [], topLogprobs: 0, ...extra,
+    });
+
+    test('sequences joining at different steps get what generate() gives each alone, in fewer forward passes', async () => {
+      const engine = new BatchEngine({ model, maxBatch: 6 });
+      const pending: Promise<unknown>[] = [];
+      const requests = Array.from({ length: 10 }, (_, i) => request(i));
+      for (const [i, r] of requests.entries()) {
+        pending.push(engine.generate(r));
+        if (i % 3 === 2) for (let k = 0; k < 2; k++) await tick();      // later ones join a running batch
+      }
+      const results = (await Promise.all(pending)) as Awaited<ReturnType<BatchEngine['generate']>>[];
+      for (const [i, r] of requests.entries()) {
+        const [alone] = generate(model, [r.prompt], { maxNewTokens: r.maxNewTokens, seeds: [r.seed], ...r.sampling });
+        assert.deepEqual(results[i]!.tokens.map((t) => t.token), Array.from(alone!.tokens), `sequence ${i}`);
+        results[i]!.tokens.forEach((t, k) => assert.ok(Math.abs(t.logprob - alone!.logprobs[k]!) < 1e-4, `logprob ${i}:${k}`));
+      }
+      const tokens = requests.reduce((n, r) => n + r.maxNewTokens, 0);
+      assert.equal(engine.stats.decodedTokens + requests.length, tokens, 'every token but each first (from its prefill) came from a decode step');
+      assert.ok(engine.stats.decodeSteps < tokens / 2.5, `${engine.stats.decodeSteps} decode steps for ${tokens} tokens: rows share forward passes`);
+      assert.ok(engine.stats.maxBatch <= 6 && engine.stats.maxBatch >= 4);
+    });
+
+    test('a stop token ends a sequence; a cancelled one rejects and the rest finish', async () => {
+      const engine = new BatchEngine({ model, maxBatch: 8 });
+      const [probe] = generate(model, [request(1).prompt], { maxNewTokens: 7, seeds: [request(1).seed], ...request(1).sampling });
+      const stopAt = probe!.tokens[2]!;
+      const stopped = engine.generate(request(1, { maxNewTokens: 7, stopTokenIds: [stopAt] }));
+      const controller = new AbortController();
+      const steps: number[] = [];
+      const cancelled = engine.generate(request(2, { maxNewTokens: 30, signal: controller.signal, onToken: (s) => { steps.push(s.token); if (steps.length === 3) controller.abort(new Error('gone')); } }));
+      const other = engine.generate(request(4, { maxNewTokens: 12, topLogprobs: 3 }));
+      await assert.rejects(cancelled, /gone/);
+      const result = await stopped;
+      assert.equal(result.finishReason, 'stop');
+      assert.equal(result.tokens.at(-1)!.token, stopAt);
+      assert.ok(result.tokens.length <= 3);
+      const rest = await other;
+      assert.equal(rest.tokens.length, 12);
+      assert.equal(rest.tokens[0]!.top.length, 3);
+      assert.ok(steps.length <= 4, 'the cancelled sequence stopped decoding');
+      assert.equal(engine.activeCount + engine.waitingCount, 0);
+    });
+  });
+}
+
+test('topTokens: the k largest logits, best first, as log-softmax', () => {
+  const logits = Float32Array.from([0.5, 2, -1, 2, 1]);
+  const top = topTokens(logits, 3);
+  assert.deepEqual(top.map((t) => t.token), [1, 3, 4]);
+  const lse = Math.log([...logits].reduce((s, x) => s + Math.exp(x), 0));
+  assert.ok(Math.abs(top[0]!.logprob - (2 - lse)) < 1e-6);
+});

@@ -1,0 +1,211 @@
+// Continuous batching over the KV cache (Yu et al. "Orca", OSDI 2022): sequences of concurrent requests share every
+// forward pass. Between decode steps, finished and cancelled sequences leave the batch and waiting ones join: they
+// are prefilled together (left-padded), then their caches are packed with the running rows (packed-cache.ts). Each
+// sequence samples with its own seeded Rng exactly as models/generate.ts does, so a request gives the tokens a
+// one-prompt generate() gives for its seed (up to float rounding of the batched matmuls).
+// Leaves out paged attention, prefix caching, chunked prefill and speculative decoding.
+import { noGrad, Rng, scope } from '../engine/index.ts';
+import { KvCache } from '../models/kv-cache.ts';
+import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from '../models/sampling.ts';
+import type { Transformer } from '../models/transformer.ts';
+import { packRows, type CacheRow } from './packed-cache.ts';
+
+export interface TopToken { token: number; logprob: number }
+
+export interface TokenStep {
+  token: number;
+  logprob: number;      // log π(token | prefix) of the raw model (temperature 1)
+  top: TopToken[];      // (topLogprobs,) most likely tokens at this position, best first; [] when not asked
+}
+
+export type SequenceFinish = 'stop' | 'length';
+
+export interface SequenceRequest {
+  prompt: readonly number[];         // (P,) token ids, 1 ≤ P, P + maxNewTokens - 1 ≤ the model's positions
+  maxNewTokens: number;
+  sampling: SamplingOptions;
+  seed: number;
+  stopTokenIds: readonly number[];   // finishing tokens (reported in `tokens`, like generate())
+  topLogprobs: number;               // alternatives per position (0: none)
+  isStopped?: (tokens: readonly number[]) => boolean; // e.g. a stop string in the decoded text
+  onToken?: (step: TokenStep, index: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface SequenceResult {
+  tokens: TokenStep[];               // (N,) the stop token included
+  finishReason: SequenceFinish;
+}
+
+export interface EngineStats {
+  forwardPasses: number;             // prefills + decode steps
+  decodeSteps: number;
+  decodedTokens: number;             // sum over decode steps of the batch size
+  maxBatch: number;                  // most rows seen in one decode step
+}
+
+interface Sequence {
+  request: SequenceRequest;
+  rng: Rng;
+  tokens: TokenStep[];
+  resolve: (result: SequenceResult) => void;
+  reject: (error: unknown) => void;
+  done: boolean;
+}
+
+export class BatchEngine {
+  readonly stats: EngineStats = { forwardPasses: 0, decodeSteps: 0, decodedTokens: 0, maxBatch: 0 };
+  readonly #model: Transformer;
+  readonly #maxBatch: number;
+  readonly #padTokenId: number;
+  readonly #waiting: Sequence[] = [];
+  #active: Sequence[] = [];           // rows of #cache, in order
+  #cache: KvCache | null = null;
+  #running = false;
+
+  constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number }) {
+    if (!(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) throw new Error(`BatchEngine: maxBatch must be a positive integer, got ${options.maxBatch}`);
+    this.#model = options.model;
+    this.#maxBatch = options.maxBatch;
+    this.#padTokenId = options.padTokenId ?? 0;
+  }
+
+  /** Sequences decoding now, and waiting to join. */
+  get activeCount(): number { return this.#active.length; }
+  get waitingCount(): number { return this.#waiting.length; }
+
+  /** Queues one sequence; resolves when it finishes, rejects with the signal's reason when cancelled. */
+  generate(request: SequenceRequest): Promise<SequenceResult> {
+    checkSamplingOptions(request.sampling);
+    const { config } = this.#model;
+    if (request.prompt.length === 0) throw new Error('prompt is empty');
+    if (!(Number.isInteger(request.maxNewTokens) && request.maxNewTokens >= 1)) throw new Error(`maxNewTokens must be a positive integer, got ${request.maxNewTokens}`);
+    if (request.prompt.length + request.maxNewTokens - 1 > config.maxPositions) throw new Error(`prompt of ${request.prompt.length} tokens + ${request.maxNewTokens} new tokens exceeds the context of ${config.maxPositions}`);
+    for (const id of request.prompt) if (!(Number.isInteger(id) && id >= 0 && id < config.vocabSize)) throw new Error(`token ${id} is outside the vocabulary [0, ${config.vocabSize})`);
+    if (request.signal?.aborted) return Promise.reject(request.signal.reason);
+    return new Promise<SequenceResult>((resolve, reject) => {
+      this.#waiting.push({ request, rng: new Rng(request.seed), tokens: [], resolve, reject, done: false });
+      if (!this.#running) { this.#running = true; setImmediate(() => void this.#loop()); }
+    });
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#active.length > 0 || this.#waiting.length > 0) {
+        this.#step();
+        await new Promise((resolve) => setImmediate(resolve));   // let requests arrive and streams flush
+      }
+    } catch (error) {
+      for (const sequence of [...this.#active, ...this.#waiting.splice(0)]) this.#finish(sequence, error);
+      this.#active = [];
+      this.#cache = null;
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** One iteration: drop finished rows, admit waiting ones (one prefill), then one decode step for every row. */
+  #step(): void {
+    for (const sequence of this.#waiting) if (sequence.request.signal?.aborted) this.#finish(sequence, sequence.request.signal.reason);
+    const waiting = this.#waiting.filter((s) => !s.done);
+    this.#waiting.splice(0, this.#waiting.length, ...waiting);
+    const joining = this.#waiting.splice(0, Math.max(0, this.#maxBatch - this.#active.length));
+    const prefill = joining.length > 0 ? this.#prefill(joining) : null;
+    this.#repack(prefill, joining);
+    if (this.#active.length > 0) this.#decode();
+  }
+
+  /** Prefill of the joining sequences in one left-padded forward; samples each one's first token. */
+  #prefill(joining: Sequence[]): KvCache {
+    const { config } = this.#model;
+    const B = joining.length, P = Math.max(...joining.map((s) => s.request.prompt.length)), V = config.vocabSize;
+    const ids = new Int32Array(B * P).fill(this.#padTokenId);             // (B, P) left-padded prompts
+    const mask = new Float32Array(B * P);                                  // (B, P)
+    joining.forEach((s, b) => {
+      const prompt = s.request.prompt, offset = P - prompt.length;
+      for (let t = 0; t < prompt.length; t++) { ids[b * P + offset + t] = prompt[t]!; mask[b * P + offset + t] = 1; }
+    });
+    const cache = new KvCache(config, B, config.maxPositions + 1, P + 16);
+    const logits = new Float32Array(B * V);                                // (B, V)
+    noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
+    this.stats.forwardPasses++;
+    joining.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V)));
+    return cache;
+  }
+
+  /** Rebuilds the batch cache from the rows still running plus the joining ones that did not finish at once. */
+  #repack(prefill: KvCache | null, joining: Sequence[]): void {
+    const rows: (CacheRow & { sequence: Sequence })[] = [];
+    this.#active.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: this.#cache!, row, sequence }); });
+    joining.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: prefill!, row, sequence }); });
+    const unchanged = prefill === null && rows.length === this.#active.length;
+    this.#active = rows.map((r) => r.sequence);
+    if (rows.length === 0) { this.#cache = null; return; }
+    if (unchanged) return;
+    this.#cache = packRows(this.#model.config, rows, { headroom: 32, maxCapacity: this.#model.config.maxPositions + 1 });
+  }
+
+  /** Feeds every row's last token; samples the next. */
+  #decode(): void {
+    const B = this.#active.length, V = this.#model.config.vocabSize, cache = this.#cache!;
+    const next = Int32Array.from(this.#active, (s) => s.tokens.at(-1)!.token);  // (B, 1)
+    const logits = new Float32Array(B * V);                                     // (B, V)
+    noGrad(() => scope(() => { logits.set(this.#model.forward(next, [B, 1], { cache, lastOnly: true }).data.subarray(0, B * V)); }));
+    Object.assign(this.stats, { forwardPasses: this.stats.forwardPasses + 1, decodeSteps: this.stats.decodeSteps + 1,
+      decodedTokens: this.stats.decodedTokens + B, maxBatch: Math.max(this.stats.maxBatch, B) });
+    this.#active.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V)));
+  }
+
+  #sample(sequence: Sequence, logits: Float32Array): void {
+    if (sequence.done) return;
+    const { request } = sequence;
+    const sampled = sampleFromLogits(logits, request.sampling, sequence.rng);
+    const step: TokenStep = { token: sampled.token, logprob: sampled.logprob, top: request.topLogprobs > 0 ? topTokens(logits, request.topLogprobs) : [] };
+    sequence.tokens.push(step);
+    try {
+      request.onToken?.(step, sequence.tokens.length - 1);
+    } catch (error) {
+      this.#finish(sequence, error);
+    }
+  }
+
+  /** Resolves a sequence that is finished or cancelled; returns whether it left. */
+  #settle(sequence: Sequence): boolean {
+    if (sequence.done) return true;
+    const { request, tokens } = sequence;
+    if (request.signal?.aborted) { this.#finish(sequence, request.signal.reason); return true; }
+    const last = tokens.at(-1)?.token;
+    const ids = tokens.map((t) => t.token);
+    const finish: SequenceFinish | null = last !== undefined && request.stopTokenIds.includes(last) ? 'stop'
+      : request.isStopped?.(ids) ? 'stop' : tokens.length >= request.maxNewTokens ? 'length' : null;
+    if (!finish) return false;
+    sequence.done = true;
+    sequence.resolve({ tokens, finishReason: finish });
+    return true;
+  }
+
+  #finish(sequence: Sequence, error: unknown): void {
+    if (sequence.done) return;
+    sequence.done = true;
+    sequence.reject(error);
+  }
+}
+
+/** The k most likely tokens of a row of logits (V,) with their log-softmax, best first. */
+export function topTokens(logits: Float32Array, k: number): TopToken[] {
+  const V = logits.length;
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) if (logits[v]! > max) max = logits[v]!;
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(logits[v]! - max);
+  const logNormalizer = max + Math.log(sum);
+  const best: number[] = [];                                                  // ids, kept sorted by logit descending
+  for (let v = 0; v < V; v++) {
+    if (best.length === k && logits[v]! <= logits[best[k - 1]!]!) continue;
+    let at = best.length;
+    while (at > 0 && logits[best[at - 1]!]! < logits[v]!) at--;
+    best.splice(at, 0, v);
+    if (best.length > k) best.pop();
+  }
+  return best.map((v) => ({ token: v, logprob: logits[v]! - logNormalizer }));
+}

@@ -1,0 +1,94 @@
+// The model `rlaif serve` serves: a Hugging Face checkpoint folder (a user's, or a run's kept round) with an optional
+// PEFT LoRA adapter, or with no folder the embedded testbed's SFT policy (built, or taken from the cache, in a child
+// process so the server answers /health with 503 meanwhile). Prompts from messages as the in-process labeler builds
+// them (transformer-language-model.ts), so a judge gets the same tokens over HTTP as in-process. Leaves out
+// quantisation and several models per server.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChatMessage } from '../feedback/chat-model-v1.ts';
+import { plainTranscript } from '../feedback/providers/transformer-language-model.ts';
+import { loadLora } from '../models/lora.ts';
+import type { TextTokenizer } from '../models/tokenizer.ts';
+import type { Transformer } from '../models/transformer.ts';
+import { loadCheckpoint } from '../pipeline/run-setup.ts';
+import { buildTestbed } from '../testbed/index.ts';
+
+type ChatTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
+
+export interface ServedModel {
+  id: string;                  // the name clients pass as `model`
+  source: string;              // where it was loaded from (a folder, or the testbed build)
+  model: Transformer;
+  tokenizer: ChatTokenizer;
+  context: number;             // positions the model attends to
+  eosTokenId: number | null;
+  created: number;             // unix seconds, for /v1/models
+}
+
+export interface LoadModelOptions {
+  modelDirectory?: string;     // a checkpoint folder; absent: the embedded testbed policy
+  adapterDirectory?: string;   // a PEFT LoRA folder applied on top
+  servedName?: string;         // the id clients use (default: the folder's name, or 'rlaif-testbed-policy')
+  testbedSeed?: number;        // world seed of the embedded policy (default 0)
+  cacheDirectory?: string;     // the testbed cache (default .rlaif-cache)
+  onProgress?: (line: string) => void;
+}
+
+export async function loadServedModel(options: LoadModelOptions): Promise<ServedModel> {
+  let directory = options.modelDirectory ? resolve(options.modelDirectory) : null;
+  let defaultName = directory ? basename(directory) : 'rlaif-testbed-policy';
+  if (!directory) {
+    const seed = options.testbedSeed ?? 0;
+    await buildTestbedInChild(seed, options.cacheDirectory, options.onProgress);
+    directory = (await buildTestbed({ seed, cacheDirectory: options.cacheDirectory })).policyDirectory;   // a cache hit now
+    defaultName = seed === 0 ? defaultName : `${defaultName}-seed${seed}`;
+  }
+  if (!existsSync(join(directory, 'config.json'))) throw new Error(`--model ${directory}: not a Hugging Face checkpoint folder (no config.json)`);
+  const { model, tokenizer } = loadCheckpoint(directory);
+  if (options.adapterDirectory) {
+    const adapter = loadLora(resolve(options.adapterDirectory), model);
+    adapter.training = false;
+  }
+  return {
+    id: options.servedName ?? defaultName, source: directory, model, tokenizer: tokenizer as ChatTokenizer,
+    context: model.config.maxPositions, eosTokenId: tokenizer.eosTokenId, created: Math.floor(Date.now() / 1000),
+  };
+}
+
+/** `rlaif testbed build` in a child process: the event loop stays free to answer /health while models train. */
+function buildTestbedInChild(seed: number, cacheDirectory: string | undefined, onProgress?: (line: string) => void): Promise<void> {
+  const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
+  const args = [bin, 'testbed', 'build', '--seed', String(seed), ...(cacheDirectory ? ['--cache', cacheDirectory] : [])];
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const read = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      tail = (tail + text).slice(-2000);
+      for (const line of text.split(/[\r\n]+/)) if (line.trim()) onProgress?.(line.trim());
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`building the embedded testbed (seed ${seed}) failed with exit code ${code}: ${tail.trim().split('\n').at(-1) ?? ''}`))));
+  });
+}
+
+/** Prompt ids for chat messages: the tokenizer's chat template, else a "role: content" transcript after BOS. */
+export function chatPromptIds(served: ServedModel, messages: ChatMessage[]): number[] {
+  const tokenizer = served.tokenizer;
+  if (tokenizer.chatTemplate && tokenizer.applyChatTemplate) return tokenizer.applyChatTemplate(messages);
+  const ids = tokenizer.encode(plainTranscript(messages));
+  return tokenizer.bosTokenId !== null && ids[0] !== tokenizer.bosTokenId ? [tokenizer.bosTokenId, ...ids] : ids;
+}
+
+/** Text of one token id; ids a padded vocabulary holds beyond the tokenizer's show as <id>. */
+export function tokenText(served: ServedModel, id: number): string {
+  try {
+    return served.tokenizer.decode([id]);
+  } catch {
+    return `<${id}>`;
+  }
+}
