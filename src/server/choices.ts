@@ -30,14 +30,21 @@ export interface GeneratedChoice {
 
 export type DeltaListener = (index: number, delta: string, steps: TokenStep[]) => void;
 
-/** max_tokens and the prompt fitted to the context: the prompt keeps its end when `cut`, else a 400. */
+/**
+ * max_tokens and the prompt fitted to the context. Chat (`cut`): exactly as the in-process labeler does
+ * (transformer-language-model.ts), so a judge gets the same answers over HTTP: at most half the context is generated
+ * and a longer prompt keeps its end. Completions: the prompt is never cut (a 400 past the context), the generation
+ * shortened to fit.
+ */
 export function fitToContext(served: ServedModel, prompt: number[], maxTokens: number, cut: boolean): { prompt: number[]; maxNewTokens: number } {
   const context = served.context;
-  if (prompt.length + maxTokens - 1 <= context) return { prompt, maxNewTokens: maxTokens };
-  if (prompt.length < context) return { prompt, maxNewTokens: context - prompt.length + 1 };
-  if (!cut) throw new ApiError(400, `the prompt has ${prompt.length} tokens; this model's context is ${context} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
-  const maxNewTokens = Math.max(1, Math.min(maxTokens, Math.floor(context / 2)));
-  return { prompt: prompt.slice(prompt.length - (context - maxNewTokens + 1)), maxNewTokens };
+  if (cut) {
+    const maxNewTokens = Math.max(1, Math.min(maxTokens, Math.floor(context / 2), context - 1));
+    const room = context - maxNewTokens + 1;
+    return { prompt: prompt.length > room ? prompt.slice(prompt.length - room) : prompt, maxNewTokens };
+  }
+  if (prompt.length > context) throw new ApiError(400, `the prompt has ${prompt.length} tokens; this model's context is ${context} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
+  return { prompt, maxNewTokens: Math.min(maxTokens, context - prompt.length + 1) };
 }
 
 /** Runs n choices for one prompt; choice indices start at `firstIndex`. */
