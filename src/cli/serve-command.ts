@@ -2,6 +2,7 @@
 // testbed policy when no --model is given, and the run dashboard at / over ./runs (or --runs DIR). Flags map onto the
 // serve config schema (src/server/serve-config.ts), the single source of defaults. Ctrl-C closes it.
 import { InvalidArgumentError, type Command } from 'commander';
+import { startDashboard } from '../server/dashboard-routes.ts';
 import { parseServeConfig, serveConfigSchema } from '../server/serve-config.ts';
 import { loadServedModel } from '../server/served-model.ts';
 import { startServer } from '../server/server.ts';
@@ -43,12 +44,13 @@ export function registerServeCommand(program: Command): void {
         maxBatch: flags.maxBatch, requestTimeoutMs: flags.timeoutMs, runsDirectory: flags.runs,
       });
       const log = (line: string) => process.stderr.write(`${line}\n`);
+      const dashboard = startDashboard({ runsDirectory: config.runsDirectory, apiKey: config.apiKey });
       const running = await startServer({
-        config, onLog: log,
+        config, routes: dashboard.routes, onLog: log,
         load: () => loadServedModel({ modelDirectory: flags.model, adapterDirectory: flags.adapter, servedName: flags.servedModelName, testbedSeed: flags.seed, onProgress: (line) => log(`loading: ${line}`) }),
       });
-      log(`rlaif serve: listening on ${running.url}; loading the model…`);
-      const stop = () => { log('rlaif serve: closing'); void running.close().then(() => process.exit(0)); };
+      log(`rlaif serve: listening on ${running.url}; dashboard at ${running.url}/ over ${config.runsDirectory}; loading the model…`);
+      const stop = () => { log('rlaif serve: closing'); dashboard.close(); void running.close().then(() => process.exit(0)); };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
@@ -56,6 +58,7 @@ export function registerServeCommand(program: Command): void {
         log(`rlaif serve: serving '${served.id}' from ${served.source} (context ${served.context}); OpenAI base URL ${running.url}/v1`);
       } catch (error) {
         log(`rlaif serve: the model failed to load: ${(error as Error).message}`);
+        dashboard.close();
         await running.close();
         process.exitCode = 1;
       }

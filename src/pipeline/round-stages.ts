@@ -6,7 +6,7 @@ import { Rng } from '../engine/index.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { RolloutBatch } from '../algorithms/rollout.ts';
 import type { PairwiseResult, PointwiseResult } from '../feedback/judgment-types.ts';
-import { promptRecordId, seedFor, type LoopPrompt, type RoundContext } from './round-context.ts';
+import { promptRecord, promptRecordId, seedFor, type LoopPrompt, type RoundContext } from './round-context.ts';
 import { recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, type SampleRecord, type SampleStage } from './run-records.ts';
 
 export interface RoundSamples {
@@ -50,6 +50,7 @@ export function sampleStage(context: RoundContext, options: { round: number; pol
   if (stored.every((s) => s !== undefined)) {
     return { prompts, samples: stored as SampleRecord[], batch: batchFromSamples(promptTokens, stored as SampleRecord[], context.config.maxNewTokens) };
   }
+  for (const prompt of prompts) store.put(promptRecord(prompt));   // idempotent: evaluation and report prompts are traceable too
   const seeds = rows.map((row) => seedFor(context, `sample|${JSON.stringify(key(row))}`));
   const { batch, texts } = policy.sample(promptTokens, seeds);
   const samples = rows.map((row, b): SampleRecord => {

@@ -1,0 +1,120 @@
+// `npm run bench -- serve`: `rlaif serve` on the embedded testbed policy, in its own process on 127.0.0.1.
+// serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests one at a time, then all at once (continuous
+// batching shares forward passes; bar c16 ≥ 4× c1). judge_throughput_ratio_serve: `rlaif judge` with the labeler
+// behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
+// (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95). Leaves out GPUs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { judgeCommand } from '../src/cli/judge-command.ts';
+
+const CONCURRENCY = 16;
+const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
+const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
+  'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
+
+function startServe(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      const url = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
+      if (url && /serving '/.test(log)) resolve({ url, child });
+    });
+    child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+function post(url: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${response.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`))));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Sends every body with at most `concurrency` in flight; returns the seconds it took. */
+async function replay(url: string, bodies: string[], concurrency: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (next < bodies.length) await post(url, bodies[next++]!); }));
+  return (performance.now() - started) / 1000;
+}
+
+async function tokensPerSecond(url: string, bodies: string[], concurrency: number): Promise<number> {
+  const started = performance.now();
+  let tokens = 0, next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length) tokens += (JSON.parse(await post(`${url}/v1/chat/completions`, bodies[next++]!)) as { usage: { completion_tokens: number } }).usage.completion_tokens;
+  }));
+  return tokens / ((performance.now() - started) / 1000);
+}
+
+/** A proxy that forwards to `target` and records each chat-completion body it passes on. */
+function recordingProxy(target: string): Promise<{ url: string; bodies: string[]; server: Server }> {
+  const bodies: string[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      bodies.push(body);
+      post(`${target}${request.url}`, body).then((text) => response.writeHead(200, { 'content-type': 'application/json' }).end(text),
+        (error: Error) => response.writeHead(500).end(error.message));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, server })));
+}
+
+export async function runServeBench(): Promise<void> {
+  console.log('# serve: starting rlaif serve on the embedded testbed policy (built first when not cached: minutes)');
+  const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64']);
+  const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
+  try {
+    const bodies = Array.from({ length: 16 }, (_, i) => JSON.stringify({ model: 'rlaif-testbed-policy', messages: [{ role: 'user', content: questions[i % questions.length] }], max_tokens: 64, temperature: 1, seed: 100 + i, stop: [] }));
+    await tokensPerSecond(url, bodies.slice(0, 4), 4);                                     // warm-up
+    const c1 = await tokensPerSecond(url, bodies, 1);
+    const c16 = await tokensPerSecond(url, bodies, 16);
+    console.log(`RESULT serve_tok_s_c1 ${c1.toFixed(1)}`);
+    console.log(`RESULT serve_tok_s_c16 ${c16.toFixed(1)}`);
+    console.log(`RESULT serve_c16_over_c1 ${(c16 / c1).toFixed(2)}`);
+
+    const pairs = Array.from({ length: 24 }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
+    writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
+    const config = (name: string, baseURL: string) => {
+      writeFileSync(join(directory, `${name}.yaml`), `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
+        + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${name}-run\n  parquet: false\nmaxFailureShare: 1\n`);
+      return join(directory, `${name}.yaml`);
+    };
+    const proxy = await recordingProxy(url);
+    await judgeCommand({ config: config('capture', proxy.url), progress: false });
+    proxy.server.close();
+    const ratios: number[] = [];
+    for (let round = 0; round < 3; round++) {                                             // interleaved, median
+      const started = performance.now();
+      const summary = await judgeCommand({ config: config(`judge-${round}`, url), progress: false });
+      const judgeSeconds = (performance.now() - started) / 1000;
+      const rawSeconds = await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY);
+      const judgeRate = (summary.judged + summary.failures) / judgeSeconds, rawRate = pairs.length / rawSeconds;
+      console.log(`# judge round ${round}: rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests)`);
+      ratios.push(judgeRate / rawRate);
+    }
+    ratios.sort((a, b) => a - b);
+    console.log(`RESULT judge_throughput_ratio_serve ${ratios[1]!.toFixed(3)}`);
+  } finally {
+    child.kill();
+    agent.destroy();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
