@@ -19,7 +19,8 @@ const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
-const sections = args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1);
+// Without --json, jsonAt is -1 and `i !== jsonAt + 1` dropped the first section: `bench -- serve` ran every section.
+const sections = jsonAt >= 0 ? args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1) : args;
 const known = ['engine', 'models', 'grpo', 'judge', 'testbed', 'run', 'queue', 'serve'];
 for (const name of sections) if (!known.includes(name)) throw new Error(`unknown bench section "${name}" (${known.join(', ')})`);
 

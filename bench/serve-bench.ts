@@ -1,6 +1,6 @@
 // `npm run bench -- serve`: `rlaif serve` on the embedded testbed policy, in its own process on 127.0.0.1.
-// serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests one at a time, then all at once (continuous
-// batching shares forward passes; bar c16 ≥ 4× c1). judge_throughput_ratio_serve: `rlaif judge` with the labeler
+// serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests of 64 tokens one at a time, then all at once
+// (continuous batching shares forward passes; bar c16 ≥ 4× c1); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
 // behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
 // (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95). Leaves out GPUs.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,7 +56,10 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
   const started = performance.now();
   let tokens = 0, next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < bodies.length) tokens += (JSON.parse(await post(`${url}/v1/chat/completions`, bodies[next++]!)) as { usage: { completion_tokens: number } }).usage.completion_tokens;
+    while (next < bodies.length) {
+      const reply = JSON.parse(await post(`${url}/v1/chat/completions`, bodies[next++]!)) as { usage: { completion_tokens: number } };
+      tokens += reply.usage.completion_tokens;   // after the await: `tokens += await …` would add to a stale total
+    }
   }));
   return tokens / ((performance.now() - started) / 1000);
 }
@@ -82,13 +85,21 @@ export async function runServeBench(): Promise<void> {
   const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64']);
   const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
   try {
-    const bodies = Array.from({ length: 16 }, (_, i) => JSON.stringify({ model: 'rlaif-testbed-policy', messages: [{ role: 'user', content: questions[i % questions.length] }], max_tokens: 64, temperature: 1, seed: 100 + i, stop: [] }));
-    await tokensPerSecond(url, bodies.slice(0, 4), 4);                                     // warm-up
-    const c1 = await tokensPerSecond(url, bodies, 1);
-    const c16 = await tokensPerSecond(url, bodies, 16);
-    console.log(`RESULT serve_tok_s_c1 ${c1.toFixed(1)}`);
-    console.log(`RESULT serve_tok_s_c16 ${c16.toFixed(1)}`);
-    console.log(`RESULT serve_c16_over_c1 ${(c16 / c1).toFixed(2)}`);
+    // Fixed length (vLLM's ignore_eos, as its serving benchmark does): every request decodes 64 tokens, so c1 and c16 do
+    // the same work; then the same requests stopping at the end-of-sequence token, as a chat client gets them.
+    for (const [suffix, fixed] of [['', true], ['_eos', false]] as const) {
+      const bodies = Array.from({ length: 16 }, (_, i) => JSON.stringify({ model: 'rlaif-testbed-policy', messages: [{ role: 'user', content: questions[i % questions.length] }], max_tokens: 64, temperature: 1, seed: 100 + i, ...(fixed ? { ignore_eos: true } : {}) }));
+      await tokensPerSecond(url, bodies, 16);                                               // warm-up: JIT, buffer pools
+      await tokensPerSecond(url, bodies, 1);
+      const rounds: [number, number][] = [];
+      for (let round = 0; round < 3; round++) rounds.push([await tokensPerSecond(url, bodies, 1), await tokensPerSecond(url, bodies, 16)]);  // interleaved
+      const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+      const c1 = median(rounds.map((r) => r[0])), c16 = median(rounds.map((r) => r[1]));
+      console.log(`# serve${suffix}: c1 ${rounds.map((r) => r[0].toFixed(0)).join(' ')} tok/s, c16 ${rounds.map((r) => r[1].toFixed(0)).join(' ')} tok/s (3 interleaved rounds, medians below)`);
+      console.log(`RESULT serve_tok_s_c1${suffix} ${c1.toFixed(1)}`);
+      console.log(`RESULT serve_tok_s_c16${suffix} ${c16.toFixed(1)}`);
+      console.log(`RESULT serve_c16_over_c1${suffix} ${(c16 / c1).toFixed(2)}`);
+    }
 
     const pairs = Array.from({ length: 24 }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
     writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));

@@ -42,6 +42,7 @@ export interface EngineStats {
   decodeSteps: number;
   decodedTokens: number;             // sum over decode steps of the batch size
   maxBatch: number;                  // most rows seen in one decode step
+  ms: { prefill: number; repack: number; decode: number };   // time spent in each part of the loop
 }
 
 interface Sequence {
@@ -54,7 +55,7 @@ interface Sequence {
 }
 
 export class BatchEngine {
-  readonly stats: EngineStats = { forwardPasses: 0, decodeSteps: 0, decodedTokens: 0, maxBatch: 0 };
+  readonly stats: EngineStats = { forwardPasses: 0, decodeSteps: 0, decodedTokens: 0, maxBatch: 0, ms: { prefill: 0, repack: 0, decode: 0 } };
   readonly #model: Transformer;
   readonly #maxBatch: number;
   readonly #padTokenId: number;
@@ -110,9 +111,14 @@ export class BatchEngine {
     const waiting = this.#waiting.filter((s) => !s.done);
     this.#waiting.splice(0, this.#waiting.length, ...waiting);
     const joining = this.#waiting.splice(0, Math.max(0, this.#maxBatch - this.#active.length));
+    const t0 = performance.now();
     const prefill = joining.length > 0 ? this.#prefill(joining) : null;
+    const t1 = performance.now();
     this.#repack(prefill, joining);
+    const t2 = performance.now();
     if (this.#active.length > 0) this.#decode();
+    const { ms } = this.stats;
+    ms.prefill += t1 - t0; ms.repack += t2 - t1; ms.decode += performance.now() - t2;
   }
 
   /** Prefill of the joining sequences in one left-padded forward; samples each one's first token. */

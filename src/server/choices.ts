@@ -16,6 +16,7 @@ export interface ChoiceSettings {
   maxTokens: number;          // ≥ 1
   stop: string[];
   topLogprobs: number;        // 0: none
+  ignoreEos?: boolean;        // vLLM's ignore_eos: the end-of-sequence token does not stop a choice
   signal: AbortSignal;
 }
 
@@ -51,7 +52,7 @@ export function fitToContext(served: ServedModel, prompt: number[], maxTokens: n
 export async function generateChoices(options: { served: ServedModel; engine: BatchEngine; prompt: number[]; firstIndex: number; settings: ChoiceSettings; onDelta?: DeltaListener }): Promise<GeneratedChoice[]> {
   const { served, engine, prompt, settings } = options;
   const eos = served.eosTokenId;
-  const stopIds = eos === null ? [] : [eos];
+  const stopIds = eos === null || settings.ignoreEos ? [] : [eos];
   const decode = (steps: TokenStep[]) => served.tokenizer.decode(steps.map((s) => s.token), { skipSpecialTokens: true });
   const stopAt = (text: string): number => {
     let cut = -1;

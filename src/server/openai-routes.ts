@@ -32,7 +32,7 @@ function checkModel(served: ServedModel, model: string | null | undefined): void
 function settings(context: RouteContext, body: ChatRequest | CompletionRequest, maxTokens: number, topLogprobs: number): ChoiceSettings {
   const n = body.n ?? 1;
   if (n > context.config.maxN) throw new ApiError(400, `'n' is ${n}; this server allows at most ${context.config.maxN}`, 'invalid_request_error', 'n', 'invalid_value');
-  return { n, seed: body.seed ?? null, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, maxTokens, stop: body.stop === null || body.stop === undefined ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop, topLogprobs, signal: context.signal };
+  return { n, seed: body.seed ?? null, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, maxTokens, stop: body.stop === null || body.stop === undefined ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop, topLogprobs, ignoreEos: body.ignore_eos ?? false, signal: context.signal };
 }
 
 function boundMaxTokens(context: RouteContext, requested: number | null | undefined, param: string): number | null {

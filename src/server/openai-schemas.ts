@@ -17,6 +17,7 @@ const common = {
   presence_penalty: z.number().nullish(),
   frequency_penalty: z.number().nullish(),
   logit_bias: z.record(z.string(), z.number()).nullish(),
+  ignore_eos: z.boolean().nullish().describe("vLLM's extension: keep generating past the end-of-sequence token (fixed-length benchmarks)"),
 };
 
 const contentPart = z.looseObject({ type: z.literal('text'), text: z.string() });
