@@ -17,9 +17,11 @@ const assetFiles: Record<string, { path: string; type: string }> = {
   '/': { path: fileURLToPath(new URL('./dashboard/index.html', import.meta.url)), type: 'text/html; charset=utf-8' },
   '/assets/dashboard.js': { path: fileURLToPath(new URL('./dashboard/dashboard.js', import.meta.url)), type: 'text/javascript; charset=utf-8' },
   '/assets/dashboard.css': { path: fileURLToPath(new URL('./dashboard/dashboard.css', import.meta.url)), type: 'text/css; charset=utf-8' },
-  '/assets/uplot.js': { path: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
-  '/assets/uplot.css': { path: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  '/assets/uplot.js': { path: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/uplot.css': { path: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
 };
+/** A package file (uplot) resolved from node_modules when first asked for, so a missing package fails that asset only. */
+const located = (path: string) => (path.startsWith('uplot/') ? require.resolve(path) : path);
 
 export interface Dashboard {
   routes: ExtraRoutes;
@@ -61,7 +63,7 @@ export function startDashboard(options: { runsDirectory: string; apiKey?: string
     }
     const asset = assetFiles[path];
     if (asset) {
-      const body = readFileSync(asset.path);
+      const body = readFileSync(located(asset.path));
       response.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).end(body);
       return true;
     }
