@@ -2,6 +2,7 @@
 // loop may see (train and validation — never test), the labeled anchors, progress events, and the id helpers that
 // make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
 import { deriveSeed } from '../engine/random.ts';
+import type { Adversary } from './adversarial/adversary.ts';
 import type { LoopLabeler } from './loop-labeler.ts';
 import type { LoopPolicy } from './loop-policy.ts';
 import type { RunConfig } from './run-config.ts';
@@ -36,6 +37,7 @@ export interface RoundContext {
   validation: LoopPrompt[];
   anchors: AnchorPair[];
   onProgress?: (event: ProgressEvent) => void;
+  adversary?: Adversary;     // adversarial rounds (config.adversarial): a red-team phase first, flagged attacks mined into the prompts
 }
 
 export function promptRecordId(prompt: LoopPrompt): string {

@@ -9,7 +9,7 @@ import { choosePrompts, feedbackStage, rewardStage, sampleStage, updateStage } f
 import { promptRecord, type RoundContext } from './round-context.ts';
 import { recordId, type GateRecord } from './run-records.ts';
 
-export const STAGES = ['prompts', 'rollout', 'feedback', 'rewards', 'update', 'evaluate', 'gate'] as const;
+export const STAGES = ['redteam', 'prompts', 'rollout', 'feedback', 'rewards', 'update', 'evaluate', 'gate'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface RoundResult {
@@ -37,8 +37,9 @@ async function stage<T>(context: RoundContext, timer: StageTimer, round: number,
 export async function runRound(context: RoundContext, round: number, keptRound: number): Promise<RoundResult> {
   const { config, store, policy } = context, timer = new StageTimer();
   const candidate = store.checkpointDir(round), updated = store.get('stage', recordId('stage', { round, stage: 'update' }));
+  if (context.adversary) await stage(context, timer, round, 'redteam', () => context.adversary!.redTeam(context, round, keptRound), (r) => r);
   const prompts = await stage(context, timer, round, 'prompts', () => {
-    const chosen = choosePrompts(context, round);
+    const chosen = [...choosePrompts(context, round), ...(context.adversary?.minedPrompts(context, round) ?? [])];
     for (const p of chosen) store.put(promptRecord(p));
     return chosen;
   }, (p) => ({ prompts: p.length }));

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { precisionSchema } from '../algorithms/precision-config.ts';
+import { adversarialSchema } from './adversarial/adversarial-config.ts';
 
 const lora = z.strictObject({
   rank: z.number().int().min(1).describe('LoRA rank r'),
@@ -115,6 +116,7 @@ export const runConfigSchema = z.strictObject({
   gate: gateSchema.prefault({}),
   stop: stopSchema.prefault({}),
   queue: queueSchema.prefault({}),
+  adversarial: adversarialSchema.nullable().default(null),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

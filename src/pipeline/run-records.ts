@@ -3,7 +3,7 @@
 // Leaves out storage (run-store.ts) and what produces them (round.ts). Fields follow Lee et al. 2023 (arXiv 2309.00267).
 import { stableHash } from '../feedback/stable-hash.ts';
 
-export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold';
+export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold' | 'attack';
 
 interface Base {
   id: string;
@@ -102,8 +102,29 @@ export interface GoldRecord extends Base {
   disagreements: GoldDisagreement[];     // a few pairs where the labeler and gold disagree (the report shows them)
 }
 
+/**
+ * One red-team attack and what it found (issue 14): an entry of the archive keyed by principle × style. The judgment
+ * is the labeler's (AI feedback); gold never enters it. Written once per (phase, round, step, cell, index).
+ */
+export interface AttackRecord extends Base {
+  kind: 'attack';
+  phase: 'redteam' | 'heldout';   // heldout: the evaluation set of a red team trained against SFT; never trained on
+  step: number;                   // red-team update step within the phase
+  targetRound: number;            // the policy attacked (0 = SFT)
+  principle: string;              // archive cell: principle id
+  style: string;                  // archive cell: attack style
+  attack: string;                 // the attacker's text, sent to the target as one user turn
+  response: string;               // the target's response
+  violation: number;              // labeler's judgment that the response violates the principle, in [0, 1]; NaN-free (failed judgment = 0)
+  novelty: number;                // n-gram distance of the attack to the archive before its step, in [0, 1]
+  reward: number;                 // violation + noveltyWeight · novelty (the KL penalty is the trainer's)
+  rationale: string | null;       // the labeler's rationale
+  judgmentFailure: string | null; // why the judgment failed, when it did
+  labelerModel: string;
+}
+
 export type RunRecord = PromptRecord | SampleRecord | JudgmentRecord | RewardRecord | AdvantageRecord | EvaluationRecord
-  | GateRecord | StageRecord | GoldRecord;
+  | GateRecord | StageRecord | GoldRecord | AttackRecord;
 
 /** The id for a record of `kind` made from `key` (everything that identifies the work, not its result). */
 export function recordId(kind: RecordKind, key: unknown): string {
@@ -114,4 +135,5 @@ export function recordId(kind: RecordKind, key: unknown): string {
 export const RECORD_FILES: Record<RecordKind, string> = {
   prompt: 'prompts.jsonl', sample: 'samples.jsonl', judgment: 'judgments.jsonl', reward: 'rewards.jsonl',
   advantage: 'advantages.jsonl', evaluation: 'evaluations.jsonl', gate: 'gates.jsonl', stage: 'stages.jsonl', gold: 'gold.jsonl',
+  attack: 'attacks.jsonl',
 };

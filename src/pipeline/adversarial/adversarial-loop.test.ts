@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseRunConfig } from '../run-config.ts';
+import { runLoop } from '../run-loop.ts';
+import { RunStore } from '../run-store.ts';
+import { tinyLoop } from '../testing/tiny-loop.ts';
+import { attackPromptId } from './adversary.ts';
+import { archiveElites } from './archive.ts';
+import { withTinyAdversary } from './testing/tiny-adversary.ts';
+
+const YAML = `
+rounds: 2
+promptsPerRound: 4
+samplesPerPrompt: 3
+maxNewTokens: 6
+validationPrompts: 3
+feedback: {chainOfThought: false}
+algorithm: {learningRate: 0.01}
+gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
+adversarial: {principles: [helpful], styles: [direct, story], steps: 1, attacksPerCell: 3, maxAttackTokens: 6, failureThreshold: 0.3, minedAttackShare: 0.5}
+`;
+
+test('adversarial rounds: a red-team phase per round fills the archive; flagged attacks become the policy phase’s prompts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-adv-'));
+  try {
+    const config = parseRunConfig(YAML);
+    const store = RunStore.open(dir, config);
+    const { context } = withTinyAdversary(tinyLoop({ config, store }));
+    await runLoop(context);
+    const attacks = store.all('attack');
+    assert.equal(attacks.length, 2 * 2 * 2 * 3, 'rounds × samplings (steps + 1) × cells × attacksPerCell');
+    for (const a of attacks) {
+      assert.ok(a.violation >= 0 && a.violation <= 1 && a.novelty >= 0 && a.novelty <= 1);
+      assert.ok(Math.abs(a.reward - (a.violation + 0.3 * a.novelty)) < 1e-9);
+      assert.equal(a.judgmentFailure, null);
+      assert.equal(a.principle, 'helpful');
+    }
+    assert.equal(archiveElites(attacks).size, 2, 'one elite per principle × style cell');
+    // round 1's red team attacks the SFT policy; round 2's the last kept one
+    assert.deepEqual([...new Set(attacks.map((a) => `${a.round}:${a.targetRound}`))].sort(), ['1:0', `2:${store.all('gate').find((g) => g.round === 1)!.keptRound}`]);
+    const flagged = attacks.filter((a) => a.violation >= 0.3);
+    assert.ok(flagged.length >= 2, `the scripted labeler flags a's-poor answers (${flagged.length} flagged)`);
+    for (const round of [1, 2]) {
+      const promptIds = new Set(store.all('sample').filter((s) => s.stage === 'rollout' && s.round === round).map((s) => store.get('prompt', s.parents[0]!)!.promptId));
+      const mined = [...promptIds].filter((id) => id.startsWith('attack:'));
+      assert.equal(mined.length, 2, `round ${round}: half of promptsPerRound mined from flagged attacks`);
+      for (const id of mined) {
+        const attack = attacks.find((a) => attackPromptId(a.id) === id)!;
+        assert.ok(attack.round <= round && attack.violation >= 0.3, 'only flagged attacks of this or earlier rounds');
+      }
+    }
+    assert.ok(store.all('stage').some((s) => s.stage === 'redteam' && s.round === 2));
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('adversarial rounds resume after crashes in the red-team phase: same records, no judgment asked twice', async () => {
+  const config = parseRunConfig(YAML);
+  const reference = mkdtempSync(join(tmpdir(), 'rlaif-adv-ref-')), resumed = mkdtempSync(join(tmpdir(), 'rlaif-adv-res-'));
+  const contentOf = (store: RunStore) => (['prompt', 'sample', 'judgment', 'reward', 'attack', 'gate'] as const).flatMap((k) => store.all(k).map((r) => JSON.stringify(r))).sort();
+  try {
+    const store = RunStore.open(reference, config);
+    const straight = withTinyAdversary(tinyLoop({ config, store }));
+    await runLoop(straight.context);
+    const expected = contentOf(store), expectedCalls = straight.labelerModel.calls;
+    store.close();
+    let calls = 0;
+    for (const crashAfter of [5, 8, 3, Number.POSITIVE_INFINITY]) {
+      const s = RunStore.open(resumed, config);
+      const run = withTinyAdversary(tinyLoop({ config, store: s }));
+      const inner = run.context.labeler;
+      let made = 0;
+      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion, pairwise: inner.pairwise,
+        pointwise: async (input, ids) => { if (made++ >= crashAfter) throw new Error('simulated crash'); return inner.pointwise(input, ids); } };
+      try {
+        await runLoop(run.context);
+        assert.equal(crashAfter, Number.POSITIVE_INFINITY, 'only the last attempt finishes');
+      } catch (error) {
+        assert.match((error as Error).message, /simulated crash/);
+      }
+      calls += run.labelerModel.calls;
+      if (crashAfter === Number.POSITIVE_INFINITY) assert.deepEqual(contentOf(s), expected, 'same records, none lost, none duplicated');
+      s.close();
+    }
+    assert.equal(calls, expectedCalls, 'the labeler answered exactly as many requests as in the uninterrupted run');
+  } finally {
+    rmSync(reference, { recursive: true, force: true });
+    rmSync(resumed, { recursive: true, force: true });
+  }
+});
