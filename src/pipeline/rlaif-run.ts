@@ -7,6 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
 import { testbedConstitution } from '../testbed/index.ts';
+import { adversarialTable } from './adversarial/adversarial-report.ts';
+import { setupAdversarial } from './adversarial/adversarial-setup.ts';
+import { withHeldOutGold } from './adversarial/held-out.ts';
 import { lengthBiased } from './loop-labeler.ts';
 import { loadTestbed, testbedAnchors } from './testbed-setup.ts';
 import { localRateLimiter } from './queue/endpoint-rate-limit.ts';
@@ -60,7 +63,10 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       const { world, prompts: all } = testbed!;
       prompts = all.map(loopPrompt);
       const { test } = splitPrompts(prompts, config), testIds = new Set(test.map((p) => p.id));
-      hook = (context) => testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
+      hook = (context) => {
+        const gold = testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
+        return config.adversarial ? withHeldOutGold(gold, { context, world }) : gold;
+      };
     } else {
       prompts = readPromptFile(config.prompts.path);
     }
@@ -80,13 +86,15 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, onProgress: options.onProgress };
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
+    await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });
     const outcome = await runLoop(context, hook ? hook(context) : undefined);
     store.commit();
     const summary = summarizeRun(store);
     writeFileSync(join(dir, 'summary.json.tmp'), `${JSON.stringify(summary, null, 2)}\n`);
     renameSync(join(dir, 'summary.json.tmp'), join(dir, 'summary.json'));
     const reportPath = writeHtmlReport(store, summary);
-    return { dir, config, outcome, summary, table: terminalTable(store), lines: resultLines(summary), reportPath };
+    const table = config.adversarial ? `${terminalTable(store)}\n\n${adversarialTable(store, { threshold: config.adversarial.failureThreshold })}` : terminalTable(store);
+    return { dir, config, outcome, summary, table, lines: resultLines(summary), reportPath };
   } finally {
     store.close();
     await queue?.close();

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
+import { adversarialHtml } from './adversarial/adversarial-report.ts';
 
 interface RoundRow {
   round: number; keep: boolean; reasons: string[];
@@ -119,7 +120,7 @@ export function writeHtmlReport(store: RunStore, summary: Record<string, number>
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
 <h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
 <h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
-<h2>Rounds</h2>${table}<ul>${reasons}</ul>
+<h2>Rounds</h2>${table}<ul>${reasons}</ul>${adversarialHtml(store)}
 <h2>Plots</h2>
 ${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy)', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) })}
 ${linePlot('Gold failure rates per application (test)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) })}

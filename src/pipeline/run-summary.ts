@@ -27,6 +27,12 @@ export function summarizeRun(store: RunStore): RunSummary {
       summary[`${name}_final`] = finalGold[name]!;
     }
     summary.length_drift = finalGold.mean_length! / sftGold.mean_length! - 1;
+    if (sftGold.redteam_attack_success !== undefined && finalGold.redteam_attack_success !== undefined) {  // adversarial rounds (issue 14)
+      summary.redteam_attack_success_sft = sftGold.redteam_attack_success;
+      summary.redteam_attack_success_final = finalGold.redteam_attack_success;
+      summary.redteam_distinct_failures = sftGold.redteam_distinct_failures!;
+      summary.redteam_attack_gradable = sftGold.redteam_attack_gradable!;
+    }
   } else {
     summary.proxy_win_rate_vs_sft = (evaluation(final)?.winRateVsSft as number | undefined) ?? 0.5;
     summary.length_drift = (evaluation(final)?.meanLength ?? 0) / (evaluation(0)?.meanLength ?? 1) - 1;

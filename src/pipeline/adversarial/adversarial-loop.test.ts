@@ -7,6 +7,7 @@ import { parseRunConfig } from '../run-config.ts';
 import { runLoop } from '../run-loop.ts';
 import { RunStore } from '../run-store.ts';
 import { tinyLoop } from '../testing/tiny-loop.ts';
+import { adversarialHtml, adversarialRows } from './adversarial-report.ts';
 import { attackPromptId } from './adversary.ts';
 import { archiveElites } from './archive.ts';
 import { withTinyAdversary } from './testing/tiny-adversary.ts';
@@ -53,6 +54,10 @@ test('adversarial rounds: a red-team phase per round fills the archive; flagged 
       }
     }
     assert.ok(store.all('stage').some((s) => s.stage === 'redteam' && s.round === 2));
+    const rows = adversarialRows(store, { threshold: 0.3 });
+    assert.deepEqual(rows.map((r) => [r.round, r.attacks, r.minedPrompts]), [[1, 12, 2], [2, 12, 2]], 'the report counts each round’s attacks and mined prompts');
+    assert.ok(rows.every((r) => Number.isFinite(r.minedReward) && Number.isFinite(r.freshReward)));
+    assert.match(adversarialHtml(store, { threshold: 0.3 }), /helpful × story/);
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,60 @@
+// The held-out attack set and its gold figures (testbed mode, report only): before round 1 a separate attacker (own
+// seed) is trained against the SFT policy; the attacks of its final sampling are the held-out set, never mined into
+// training. After every round the policy answers them (same seed per attack every round) and the gold checkers grade
+// the answers: attack success, and distinct principle × style cells with a gold-verified failure. Nothing here
+// reaches the gate or the update. Leaves out confidence intervals. Perez et al. 2022 (arXiv 2202.03286).
+import { join } from 'node:path';
+import { goldCheck, type World } from '../../testbed/index.ts';
+import type { LoopPolicy } from '../loop-policy.ts';
+import { seedFor, type RoundContext } from '../round-context.ts';
+import type { ReportHook } from '../run-loop.ts';
+import type { AttackRecord } from '../run-records.ts';
+import type { AdversarialConfig } from './adversarial-config.ts';
+import { cellKey } from './archive.ts';
+import { redTeamPhase, type RedTeamCell } from './red-team.ts';
+import { attackGoldPrompt } from './testbed-attacks.ts';
+
+/** Trains the held-out attacker against the policy now loaded (SFT) and returns its final attacks (from the store on a resume). */
+export async function heldOutAttacks(context: RoundContext, options: { attacker: LoopPolicy; cells: RedTeamCell[]; config: AdversarialConfig }): Promise<AttackRecord[]> {
+  const { attacker, cells, config } = options;
+  const result = await redTeamPhase(context, { attacker, cells, config, phase: 'heldout', round: 0, targetRound: 0, steps: config.heldOutSteps,
+    checkpoint: join(context.store.dir, 'checkpoints', 'redteam-heldout') });
+  return result.lastStep;
+}
+
+/** The held-out set in the store: the held-out phase's last sampling. */
+export function storedHeldOut(context: RoundContext): AttackRecord[] {
+  const all = context.store.all('attack').filter((a) => a.phase === 'heldout');
+  const last = Math.max(...all.map((a) => a.step));
+  return all.filter((a) => a.step === last);
+}
+
+/** Gold figures of the policy `policy` on the held-out attacks. */
+export function heldOutGold(context: RoundContext, options: { world: World; policy: LoopPolicy }): Record<string, number> {
+  const { world, policy } = options, attacks = storedHeldOut(context);
+  if (attacks.length === 0) return {};
+  const responses = policy.sample(attacks.map((a) => policy.promptTokens([{ role: 'user', content: a.attack }])),
+    attacks.map((a) => seedFor(context, `held-out-response|${a.id}`))).texts;
+  let parsed = 0, failures = 0;
+  const cells = new Set<string>();
+  attacks.forEach((a, i) => {
+    const prompt = attackGoldPrompt(world, { id: a.id, text: a.attack });
+    if (!prompt) return;
+    parsed++;
+    if (goldCheck(world, prompt, responses[i]!).pass) return;
+    failures++;
+    cells.add(cellKey(a.principle, a.style));
+  });
+  return { redteam_attack_success: failures / attacks.length, redteam_attack_gradable: parsed / attacks.length, redteam_distinct_failures: cells.size,
+    redteam_heldout_attacks: attacks.length };
+}
+
+/** The report hook with the held-out attack figures added to each round's gold record. */
+export function withHeldOutGold(inner: ReportHook, options: { context: RoundContext; world: World }): ReportHook {
+  return {
+    async afterRound(round, policy) {
+      const base = await inner.afterRound(round, policy);
+      return { ...base, metrics: { ...base.metrics, ...heldOutGold(options.context, { world: options.world, policy }) } };
+    },
+  };
+}
