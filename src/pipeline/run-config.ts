@@ -116,7 +116,8 @@ export const runConfigSchema = z.strictObject({
   gate: gateSchema.prefault({}),
   stop: stopSchema.prefault({}),
   queue: queueSchema.prefault({}),
-  adversarial: adversarialSchema.nullable().default(null),
+  adversarial: adversarialSchema.nullable().default(null)
+    .describe('adversarial rounds (issue 14): a red-team phase, then the policy phase trains on flagged attacks beside ordinary prompts; {} = every default, null = none'),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseRunConfig } from '../run-config.ts';
 import { RunStore } from '../run-store.ts';
 import { recordId } from '../run-records.ts';
 import { resultLines, summarizeRun } from '../run-summary.ts';
@@ -26,4 +27,12 @@ test('summary.json and RESULT lines carry the red-team figures: held-out success
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the adversarial block: {} is every default, null is none, unknown keys and bad styles are errors naming the key path', () => {
+  assert.equal(parseRunConfig(null).adversarial, null);
+  const config = parseRunConfig('adversarial: {}\n').adversarial!;
+  assert.deepEqual([config.principles, config.styles, config.steps], [['no-harm', 'privacy', 'truthful'], ['direct', 'story', 'authority'], 2]);
+  assert.throws(() => parseRunConfig('adversarial: {stepz: 3}\n', { source: 'a.yaml' }), /a\.yaml: adversarial\.stepz: unknown key/);
+  assert.throws(() => parseRunConfig('adversarial: {styles: [Role Play]}\n', { source: 'a.yaml' }), /a\.yaml: adversarial\.styles\.0: lower-case words/);
 });
