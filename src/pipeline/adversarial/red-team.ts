@@ -7,6 +7,7 @@
 // (arXiv 2402.19464); Rainbow Teaming (arXiv 2402.16822).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { precisionSchema } from '../../algorithms/precision-config.ts';
 import type { Transformer } from '../../models/transformer.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
 import { LoopPolicy } from '../loop-policy.ts';
@@ -33,7 +34,7 @@ export function redTeamCells(config: Pick<AdversarialConfig, 'principles' | 'sty
 export function attackerPolicy(options: { base: Transformer; tokenizer: TextTokenizer; config: AdversarialConfig; cells: number; seed: number }): LoopPolicy {
   const c = options.config;
   return new LoopPolicy({ base: options.base, tokenizer: options.tokenizer, seed: options.seed, config: {
-    algorithm: { name: 'grpo', learningRate: c.learningRate, stepsPerRound: 1, minibatches: 1, klCoef: c.klCoef, clip: 0.2, maxGradNorm: 1, lora: null },
+    algorithm: { name: 'grpo', learningRate: c.learningRate, stepsPerRound: 1, minibatches: 1, klCoef: c.klCoef, clip: 0.2, maxGradNorm: 1, precision: precisionSchema.parse(undefined), lora: null },
     maxNewTokens: c.maxAttackTokens, temperature: 1, samplesPerPrompt: c.attacksPerCell, promptsPerRound: options.cells,
   } });
 }
