@@ -4,7 +4,7 @@
 // and principle (two clicks), filter to labeler–gold disagreements, save a screenshot. Under CI=true a missing browser
 // fails the test; elsewhere it is skipped with the command that installs it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -78,6 +78,12 @@ test('JSON views: runs list, rounds with gate decisions, filters, search, and a 
   assert.equal((await fetch(`${server.url}/api/runs/nope`)).status, 404);
   assert.equal((await fetch(`${server.url}/api/runs/..%2F..%2Fetc`)).status, 404);
   assert.deepEqual(stamp(run), before, 'the run folder is read in place, never written');
+  symlinkSync(run, join(runs, 'linked-run'));
+  try {
+    assert.deepEqual((await api('/api/runs')).runs.map((r: { name: string }) => r.name), ['linked-run', 'tiny-run'], 'a linked run folder is listed');
+  } finally {
+    unlinkSync(join(runs, 'linked-run'));
+  }
 });
 
 test('live updates: a record appended to the store reaches an open event stream', async () => {

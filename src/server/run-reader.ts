@@ -127,9 +127,8 @@ export class RunCatalog {
 
   names(): string[] {
     if (!existsSync(this.root)) return [];
-    return readdirSync(this.root, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(join(this.root, entry.name, 'records')))
-      .map((entry) => entry.name).sort();
+    // statSync follows symbolic links: a run folder linked into the runs folder is listed too.
+    return readdirSync(this.root).filter((name) => existsSync(join(this.root, name, 'records')) && statSync(join(this.root, name)).isDirectory()).sort();
   }
 
   /** The reader of run `name` (refreshed), or null when there is no such run folder. */
