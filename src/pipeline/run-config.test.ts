@@ -38,6 +38,8 @@ test('unknown keys and bad values are errors naming the key path', () => {
   assert.throws(() => parseRunConfig('gate:\n  maxLenghtDrift: 0.3\n', { source: 'run.yaml' }), /run\.yaml: gate\.maxLenghtDrift: unknown key/);
   assert.throws(() => parseRunConfig('labeler: {kind: openai-compatible, baseURL: nope, model: m}', { source: 'r.yaml' }), /r\.yaml: labeler\.baseURL:/);
   assert.throws(() => parseRunConfig('samplesPerPrompt: 1', { source: 'r.yaml' }), /r\.yaml: samplesPerPrompt:/);
+  assert.throws(() => parseRunConfig('algorithm: {precision: fp16}', { source: 'r.yaml' }), /r\.yaml: algorithm\.precision:/);
+  assert.equal(parseRunConfig('algorithm: {precision: bf16}').algorithm.precision, 'bf16');
   assert.throws(() => parseRunConfig('gate: {refusalPatterns: ["("]}', { source: 'r.yaml' }), /r\.yaml: gate\.refusalPatterns:/);
   assert.throws(() => parseRunConfig('algorithm: {name: dpo}\nfeedback: {pairwise: 0, pointwise: 1}', { source: 'r.yaml' }), /feedback\.pairwise must be > 0/);
   assert.throws(() => parseRunConfig('[1, 2]', { source: 'r.yaml' }), /r\.yaml: the config must be a mapping/);
