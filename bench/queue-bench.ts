@@ -59,8 +59,9 @@ function spec(url: string): LabelerSpec {
     seed: 1, principleMode: 'sample-one', chainOfThought: false, constitution: loadConstitution() };
 }
 
+const result = (name: string, value: number, digits: number) => console.log(`RESULT ${name} ${value.toFixed(digits)}`);
+
 export async function runQueueBench(): Promise<void> {
-  const { result } = await import('./run.ts');
   const redis = await startTestRedis();
   const queue = await JobQueue.open({ url: redis.url, attempts: 3, backoffMs: 100 });
   try {

@@ -70,7 +70,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     } else {
       prompts = readPromptFile(config.prompts.path);
     }
-    const base = loadCheckpoint(config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.path);
+    const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.path;
+    const base = loadCheckpoint(policySource);
     const policy = buildPolicy(config, base);
     const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
@@ -83,7 +84,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
     const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
     const { train, validation } = splitPrompts(prompts, config);
-    const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, onProgress: options.onProgress };
+    const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, policySource, onProgress: options.onProgress };
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
     await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });

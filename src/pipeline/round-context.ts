@@ -36,6 +36,7 @@ export interface RoundContext {
   train: LoopPrompt[];
   validation: LoopPrompt[];
   anchors: AnchorPair[];
+  policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer)
   onProgress?: (event: ProgressEvent) => void;
   adversary?: Adversary;     // adversarial rounds (config.adversarial): a red-team phase first, flagged attacks mined into the prompts
 }

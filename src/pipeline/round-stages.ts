@@ -6,6 +6,7 @@ import { Rng } from '../engine/index.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { RolloutBatch } from '../algorithms/rollout.ts';
 import type { PairwiseResult, PointwiseResult } from '../feedback/judgment-types.ts';
+import { externalUpdate } from './external-update.ts';
 import { promptRecord, promptRecordId, seedFor, type LoopPrompt, type RoundContext } from './round-context.ts';
 import { recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, type SampleRecord, type SampleStage } from './run-records.ts';
 
@@ -162,7 +163,7 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
     for (const s of group) if (!seen.has(s.text)) seen.set(s.text, s);
     return [...seen.values()];
   });
-  const pairwiseOn = w.pairwise > 0 || context.policy.learnsFromPairs;
+  const pairwiseOn = w.pairwise > 0 || context.policy.learnsFromPairs || context.config.update.kind === 'external';
   // The judgments to ask for, in a fixed order; asked (maybe many at once), then filed in that order.
   type Task = { n: number; a?: SampleRecord; b?: SampleRecord; sample?: SampleRecord; ask: () => Promise<JudgmentRecord> };
   const tasks: Task[] = [];
@@ -247,6 +248,7 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
 /** Policy gradient on the rewards (advantages recorded per sample), or DPO on the judged pairs. */
 export async function updateStage(context: RoundContext, round: number, rollout: RoundSamples, rewards: RewardRecord[], feedback: Feedback): Promise<Record<string, number>> {
   const { policy, store } = context;
+  if (context.config.update.kind === 'external') return { ...(await externalUpdate(context, round)) };
   if (policy.learnsFromPairs) {
     const tokensOf = new Map(rollout.samples.map((s, b) => [s.id, { prompt: rollout.batch.tokens.slice(b * rollout.batch.T, b * rollout.batch.T + rollout.batch.promptLength), response: Int32Array.from(s.tokens) }]));
     const pairs: TokenPreferencePair[] = feedback.pairs.filter((j) => j.ok && j.probabilityA !== 0.5).map((j) => {

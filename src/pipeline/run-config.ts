@@ -87,6 +87,15 @@ const stopSchema = z.strictObject({
   minGain: z.number().min(0).max(0.5).default(0.02).describe('win rate over 0.5 against the previous kept policy that counts as progress'),
 }).describe('when the loop stops');
 
+const updateSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('in-process').describe('the update of `algorithm`, trained in this process') }),
+  z.strictObject({
+    kind: z.literal('external'),
+    command: z.string().min(1).describe("shell command run after each round's feedback, with RLAIF_PREFERENCES (the round's preference pairs), RLAIF_FORMAT, RLAIF_BASE_MODEL (the current policy as a Hugging Face folder), RLAIF_OUTPUT (where it must write the new Hugging Face checkpoint), RLAIF_ROUND, RLAIF_SEED; its output goes to <run>/external/round-<n>/command.log; the gate still decides"),
+    format: z.enum(['trl', 'trl-standard', 'openai']).default('trl').describe('preference file format: TRL conversational (message lists), TRL standard (strings: one user turn), or OpenAI preference fine-tuning JSONL'),
+  }),
+]).default({ kind: 'in-process' }).describe('who trains the policy each round: this process (algorithm), or an external trainer (TRL, OpenRLHF, `rlaif train dpo`) on the exported preferences');
+
 const queueSchema = z.strictObject({
   attempts: z.number().int().min(1).default(3).describe('tries per queued job (rlaif run --queue) before its failure is recorded as a typed failure and the run goes on'),
   backoffMs: z.number().int().min(0).default(1000).describe('delay before a failed job is tried again; doubles with each try'),
@@ -115,6 +124,7 @@ export const runConfigSchema = z.strictObject({
   testPrompts: z.number().int().min(1).default(96).describe('test prompts the gold figures are computed on (testbed only; for the report, never the gate)'),
   gate: gateSchema.prefault({}),
   stop: stopSchema.prefault({}),
+  update: updateSchema,
   queue: queueSchema.prefault({}),
   adversarial: adversarialSchema.nullable().default(null)
     .describe('adversarial rounds (issue 14): a red-team phase, then the policy phase trains on flagged attacks beside ordinary prompts; {} = every default, null = none'),
@@ -150,6 +160,8 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   for (const pattern of config.gate.refusalPatterns) {
     try { new RegExp(pattern, 'i'); } catch (error) { throw new Error(`${source}: gate.refusalPatterns: ${(error as Error).message}`); }
   }
+  if (config.update.kind === 'external' && config.algorithm.lora) throw new Error(`${source}: update.kind external trains the whole model: algorithm.lora must be null`);
+  if (config.update.kind === 'external' && config.feedback.pairwise === 0) throw new Error(`${source}: update.kind external trains on the round's judged pairs: feedback.pairwise must be > 0`);
   if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);
   }
