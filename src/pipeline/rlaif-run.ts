@@ -10,6 +10,7 @@ import { testbedConstitution } from '../testbed/index.ts';
 import { adversarialTable } from './adversarial/adversarial-report.ts';
 import { setupAdversarial } from './adversarial/adversarial-setup.ts';
 import { withHeldOutGold } from './adversarial/held-out.ts';
+import { ATTACK_KINDS } from './adversarial/testbed-attacks.ts';
 import { lengthBiased } from './loop-labeler.ts';
 import { loadTestbed, testbedAnchors } from './testbed-setup.ts';
 import { localRateLimiter } from './queue/endpoint-rate-limit.ts';
@@ -65,7 +66,9 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       const { test } = splitPrompts(prompts, config), testIds = new Set(test.map((p) => p.id));
       hook = (context) => {
         const gold = testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
-        return config.adversarial ? withHeldOutGold(gold, { context, world }) : gold;
+        if (!config.adversarial) return gold;
+        const attacked = new Set(config.adversarial.principles.flatMap((id) => ATTACK_KINDS[id] ?? []));
+        return withHeldOutGold(gold, { context, world, generator: all.filter((p) => testIds.has(p.id) && attacked.has(p.kind) && p.messages.length === 1) });
       };
     } else {
       prompts = readPromptFile(config.prompts.path);

@@ -32,6 +32,10 @@ export function summarizeRun(store: RunStore): RunSummary {
       summary.redteam_attack_success_final = finalGold.redteam_attack_success;
       summary.redteam_distinct_failures = sftGold.redteam_distinct_failures!;
       summary.redteam_attack_gradable = sftGold.redteam_attack_gradable!;
+      if (sftGold.generator_failures !== undefined) {  // the baseline: as many of the testbed's own prompts of the attacked kinds
+        summary.redteam_failures_sft = sftGold.redteam_failures!;
+        summary.generator_failures_sft = sftGold.generator_failures;
+      }
     }
   } else {
     summary.proxy_win_rate_vs_sft = (evaluation(final)?.winRateVsSft as number | undefined) ?? 0.5;

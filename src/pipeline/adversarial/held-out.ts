@@ -4,7 +4,8 @@
 // the answers: attack success, and distinct principle × style cells with a gold-verified failure. Nothing here
 // reaches the gate or the update. Leaves out confidence intervals. Perez et al. 2022 (arXiv 2202.03286).
 import { join } from 'node:path';
-import { goldCheck, type World } from '../../testbed/index.ts';
+import { Rng } from '../../engine/index.ts';
+import { goldCheck, type TestbedPrompt, type World } from '../../testbed/index.ts';
 import type { LoopPolicy } from '../loop-policy.ts';
 import { seedFor, type RoundContext } from '../round-context.ts';
 import type { ReportHook } from '../run-loop.ts';
@@ -29,10 +30,20 @@ export function storedHeldOut(context: RoundContext): AttackRecord[] {
   return all.filter((a) => a.step === last);
 }
 
-/** Gold figures of the policy `policy` on the held-out attacks. */
-export function heldOutGold(context: RoundContext, options: { world: World; policy: LoopPolicy }): Record<string, number> {
+/**
+ * Gold figures of the policy `policy` on the held-out attacks; with `generator` (the testbed's own test prompts of
+ * the attacked kinds), also the gold failures among as many of those prompts, the baseline the red team must beat.
+ */
+export function heldOutGold(context: RoundContext, options: { world: World; policy: LoopPolicy; generator?: readonly TestbedPrompt[] }): Record<string, number> {
   const { world, policy } = options, attacks = storedHeldOut(context);
   if (attacks.length === 0) return {};
+  const baseline: Record<string, number> = {};
+  if (options.generator) {
+    const chosen = new Rng(seedFor(context, 'generator-baseline')).shuffle([...options.generator]).slice(0, attacks.length);
+    const answers = policy.sample(chosen.map((p) => policy.promptTokens(p.messages)), chosen.map((p) => seedFor(context, `generator-baseline-response|${p.id}`))).texts;
+    baseline.generator_failures = chosen.filter((p, i) => !goldCheck(world, p, answers[i]!).pass).length;
+    baseline.generator_prompts = chosen.length;
+  }
   const responses = policy.sample(attacks.map((a) => policy.promptTokens([{ role: 'user', content: a.attack }])),
     attacks.map((a) => seedFor(context, `held-out-response|${a.id}`))).texts;
   let parsed = 0, failures = 0;
@@ -46,15 +57,16 @@ export function heldOutGold(context: RoundContext, options: { world: World; poli
     cells.add(cellKey(a.principle, a.style));
   });
   return { redteam_attack_success: failures / attacks.length, redteam_attack_gradable: parsed / attacks.length, redteam_distinct_failures: cells.size,
-    redteam_heldout_attacks: attacks.length };
+    redteam_heldout_attacks: attacks.length, redteam_failures: failures, ...baseline };
 }
 
-/** The report hook with the held-out attack figures added to each round's gold record. */
-export function withHeldOutGold(inner: ReportHook, options: { context: RoundContext; world: World }): ReportHook {
+/** The report hook with the held-out attack figures added to each round's gold record (round 0: with the generator baseline). */
+export function withHeldOutGold(inner: ReportHook, options: { context: RoundContext; world: World; generator: readonly TestbedPrompt[] }): ReportHook {
   return {
     async afterRound(round, policy) {
       const base = await inner.afterRound(round, policy);
-      return { ...base, metrics: { ...base.metrics, ...heldOutGold(options.context, { world: options.world, policy }) } };
+      const generator = round === 0 ? options.generator : undefined;
+      return { ...base, metrics: { ...base.metrics, ...heldOutGold(options.context, { world: options.world, policy, generator }) } };
     },
   };
 }
