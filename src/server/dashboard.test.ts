@@ -148,3 +148,22 @@ test('in headless Chromium: open the run, click a reward, see rationale and prin
     await browser.close();
   }
 });
+
+test('with an API key the dashboard asks for it: 401 without, /?key= sets an HttpOnly cookie that opens it', async () => {
+  const locked = startDashboard({ runsDirectory: runs, apiKey: 'dash-key' });
+  const keyed = await startServer({ config: parseServeConfig({ port: 0, apiKey: 'dash-key' }), routes: locked.routes, load: () => server.ready });
+  try {
+    assert.equal((await fetch(`${keyed.url}/api/runs`)).status, 401);
+    assert.equal((await fetch(`${keyed.url}/`)).status, 401);
+    assert.equal((await fetch(`${keyed.url}/?key=wrong`)).status, 401);
+    const login = await fetch(`${keyed.url}/?key=dash-key`, { redirect: 'manual' });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /^rlaif_key=dash-key; HttpOnly; SameSite=Strict/);
+    assert.equal((await fetch(`${keyed.url}/api/runs`, { headers: { cookie: cookie.split(';')[0]! } })).status, 200);
+    assert.equal((await fetch(`${keyed.url}/api/runs`, { headers: { authorization: 'Bearer dash-key' } })).status, 200);
+  } finally {
+    locked.close();
+    await keyed.close();
+  }
+});
