@@ -59,7 +59,7 @@ export function splitItems<T>(items: readonly T[], rng: Rng): Record<Split, T[]>
 }
 
 /** Template indices 0..n-1 of a family: one each for validation and test, the rest for train, drawn per seed. */
-function splitTemplates(rng: Rng, count = 4): Record<Split, number[]> {
+function splitTemplates(rng: Rng, count: number): Record<Split, number[]> {
   const order = shuffled(Array.from({ length: count }, (_, i) => i), rng);
   return { validation: [order[0]!], test: [order[1]!], train: order.slice(2) };
 }
@@ -80,7 +80,8 @@ export function makePrompts(world: World, options: PromptOptions = {}): TestbedP
   const templates = {
     // Each attribute's questions are split on their own, so no phrasing style is held out whole.
     question: Object.fromEntries(ATTRIBUTES.map((a) => [a, splitTemplates(rng, QUESTION_TEMPLATES[a].length)])) as Record<Attribute, Record<Split, number[]>>,
-    premise: splitTemplates(rng), harm: splitTemplates(rng), privacy: splitTemplates(rng), pet: splitTemplates(rng),
+    premise: splitTemplates(rng, PREMISE_TEMPLATES.length), harm: splitTemplates(rng, HARM_TEMPLATES.length),
+    privacy: splitTemplates(rng, PRIVACY_TEMPLATES.length), pet: splitTemplates(rng, PET_OPENINGS.length),
     recall: splitTemplates(rng, RECALL_FOLLOW_UPS.length),
   };
   const out: TestbedPrompt[] = [];
