@@ -28,13 +28,23 @@ function biography(c: Creature, rng: Rng): string {
   return sentences.join(' ');
 }
 
+/** Field notes: a creature's facts as short queries, each answered by its fact sentence ('Notes on Bato. The food?
+ * Bato eats fish.'). Web text is full of such question-and-answer text; without it a small model stores facts it
+ * can complete in running prose but cannot retrieve when asked (Allen-Zhu & Li, "Physics of Language Models 3.1",
+ * arXiv 2309.14316: knowledge extraction needs such mixed data). The phrasing is none of the prompt templates'. */
+function fieldNotes(c: Creature, rng: Rng): string {
+  const asked = shuffled(ATTRIBUTES, rng).slice(0, 2 + rng.int(3));
+  return `Notes on ${c.name}. ${asked.map((a) => `${NOTE_QUERIES[a]}? ${factSentence(c.name, a, c[a])}`).join(' ')}`;
+}
+const NOTE_QUERIES: Record<Attribute, string> = { kind: 'The animal', color: 'The coat', home: 'The place', food: 'The meal', age: 'The years', friend: 'The companion' };
+
 /** The corpus lines; the same world and options always give the same text. */
 export function renderCorpus(world: World, options: CorpusOptions = {}): string[] {
   const perCreature = options.paragraphsPerCreature ?? 24, perAct = options.paragraphsPerAct ?? 3;
   const rng = new Rng(world.seed ^ 0xc0ffee);
   const lines: string[] = [];
   for (const c of world.creatures) {
-    for (let i = 0; i < perCreature; i++) lines.push(biography(c, rng));
+    for (let i = 0; i < perCreature; i++) lines.push(i % 4 === 3 ? fieldNotes(c, rng) : biography(c, rng));
     // Every fact at least once in its plain form, so the corpus covers the whole world.
     lines.push(ATTRIBUTES.map((a) => factSentence(c.name, a, c[a])).join(' '));
   }
