@@ -39,7 +39,7 @@ export function decidingFact(world: World, prompt: TestbedPrompt): string {
 
 /** The first words of an answer, quoted in the rationale: the judge copies what each answer says before judging it,
  * so the comparison is between two nearby spans, not across the whole prompt. */
-export function gist(answer: string, words = 7): string {
+export function gist(answer: string, words = 10): string {
   const all = answer.split(/\s+/).filter((w) => w.length > 0);
   return all.length <= words ? all.join(' ') : `${all.slice(0, words).join(' ')} ...`;
 }
@@ -67,15 +67,15 @@ export function makeJudgingExamples(world: World, prompts: readonly TestbedPromp
   for (let i = 0; i < options.pairs; i++) {
     const prompt = train[rng.int(train.length)]!;
     const flaws = flawsFor(prompt);
-    // Most pairs set a right answer against a flawed one, as SFT samples mostly differ by one violation.
-    let a: Flaw = rng.uniform() < 0.7 ? 'none' : flaws[rng.int(flaws.length)]!;
+    // About half the pairs set a right answer against a flawed one; the rest two flawed ones, so a quote of an answer cannot be written from the right answer alone.
+    let a: Flaw = rng.uniform() < 0.45 ? 'none' : flaws[rng.int(flaws.length)]!;
     let b: Flaw = flaws[rng.int(flaws.length)]!;
     if (a === b || ASSESSMENT[a].rank === ASSESSMENT[b].rank) b = ASSESSMENT[a].rank === 0 ? 'none' : 'violation';
     if (rng.uniform() < 0.5) [a, b] = [b, a];
     const principle = testbedPrinciple(prompt.principleIds[0]!).text;
     const first = flawedResponse(world, prompt, a, rng), second = flawedResponse(world, prompt, b, rng);
     const request = pairwiseRequest(templates.pairwise, principle, prompt.messages, first, second);
-    const rationale = `${decidingFact(world, prompt)} Answer 1 says: ${gist(first)} So it is ${ASSESSMENT[a].words}. Answer 2 says: ${gist(second)} So it is ${ASSESSMENT[b].words}.`;
+    const rationale = `${decidingFact(world, prompt)} Answer 1: ${gist(first)} It is ${ASSESSMENT[a].words}. Answer 2: ${gist(second)} It is ${ASSESSMENT[b].words}.`;
     const verdict = ASSESSMENT[a].rank > ASSESSMENT[b].rank ? '1' : '2';
     out.push([...request, { role: 'assistant', content: rationale }, { role: 'user', content: templates.pairwise.verdictRequest! }, { role: 'assistant', content: verdict }]);
   }

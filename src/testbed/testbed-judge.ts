@@ -21,7 +21,7 @@ import type { TestbedPrompt } from './prompts.ts';
 
 export interface TestbedJudgeOptions {
   seed?: number;                 // judge seed (principle draws, sampling), default 0
-  steps?: Partial<StepOptions>;  // default: rationale ≤ 48 tokens greedy, verdict from top-5 log-probs
+  steps?: Partial<StepOptions>;  // default: rationale ≤ 72 tokens greedy, verdict from top-5 log-probs
   bothOrders?: boolean;          // default true
 }
 
@@ -51,7 +51,7 @@ export function testbedJudge(testbed: { labelerDirectory: string }, options: Tes
   const model = loadLabelerModel(testbed.labelerDirectory);
   const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 1, timeoutMs: 600_000, retry: { ...defaultRetry, maxAttempts: 1 } });
   const templates = testbedTemplates();
-  const steps: StepOptions = { ...defaultStepOptions, rationaleMaxTokens: 48, ...options.steps };
+  const steps: StepOptions = { ...defaultStepOptions, rationaleMaxTokens: 72, ...options.steps };
   const base = testbedConstitution();
   const single = (id: string): Constitution => Object.freeze({ ...base, version: `${base.version}/${id}`, principles: [testbedPrinciple(id)] });
   const pairwise = new Map<string, PairwiseJudge>(), pointwise = new Map<string, PointwiseJudge>();
