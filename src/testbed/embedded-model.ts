@@ -23,21 +23,25 @@ export const SPECIAL_TOKENS = [END_TOKEN, '<|system|>', '<|user|>', '<|assistant
 export const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
 
 export const modelRecipeSchema = z.strictObject({
+  family: z.enum(['gpt2', 'llama']).default('gpt2').describe('gpt2: the GPT-2 block; llama: RoPE, RMSNorm, SwiGLU (copied from its context better in one audit, and trained 1.8x slower)'),
   vocabSize: z.number().int().min(300).default(1024).describe('BPE vocabulary: 4 special tokens + 256 bytes + merges'),
   width: z.number().int().min(16).default(128).describe('n_embd'),
   layers: z.number().int().min(1).default(4).describe('n_layer'),
   heads: z.number().int().min(1).default(4).describe('n_head'),
-  contextLength: z.number().int().min(32).default(192).describe('n_positions; longer examples are dropped (counted)'),
+  contextLength: z.number().int().min(32).default(256).describe('n_positions; longer examples are dropped (counted)'),
   batchSize: z.number().int().min(1).default(16).describe('sequences per optimizer step (corpus, demonstrations)'),
   judgingBatchSize: z.number().int().min(1).default(6).describe('sequences per step of judging examples (5x longer than the rest)'),
   learningRate: z.number().positive().default(3e-3).describe('peak AdamW learning rate (warmup + cosine to a tenth)'),
   pretrainSteps: z.number().int().min(0).default(800).describe('steps on corpus paragraphs alone'),
   finetuneSteps: z.number().int().min(0).default(1400).describe('steps on demonstrations + judging examples + corpus replay'),
   mixture: z.strictObject({
-    demonstrations: z.number().min(0).default(0.45),
-    judging: z.number().min(0).default(0.4),
+    demonstrations: z.number().min(0).default(0.35),
+    judging: z.number().min(0).default(0.3),
+    verdicts: z.number().min(0).default(0.1),
+    decisions: z.number().min(0).default(0.1),
     corpus: z.number().min(0).default(0.15),
-  }).default({ demonstrations: 0.45, judging: 0.4, corpus: 0.15 }).describe('share of fine-tuning batches drawn from each source'),
+  }).default({ demonstrations: 0.35, judging: 0.3, verdicts: 0.1, decisions: 0.1, corpus: 0.15 })
+    .describe('share of fine-tuning batches drawn from each source; verdicts: judging examples with the loss on the verdict turn alone; decisions: with the loss on one assessment of the rationale alone'),
 });
 export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
 
@@ -55,6 +59,39 @@ export interface TrainedModelInfo {
   dropped: { demonstrations: number; judging: number; corpus: number }; // examples longer than the context
   finalLoss: { pretrain: number | null; finetune: number | null };      // mean of the last 50 steps
   tokens: { corpus: number; demonstrations: number; judging: number };  // token counts of the sources
+}
+
+/**
+ * The example with the loss on its last assistant turn alone (the verdict after the rationale). In a whole judging
+ * example the one verdict token is a sixtieth of the loss and a small model never learns to read its own rationale
+ * (measured: P(right verdict | gold rationale) stayed near ½); these examples give that token the whole loss.
+ */
+export function lastTurnOnly(example: SftExample): SftExample {
+  const mask = example.lossMask ? Uint8Array.from(example.lossMask) : new Uint8Array(example.response.length).fill(1);
+  let end = mask.length - 1;
+  while (end >= 0 && !mask[end]) end--;
+  let start = end;
+  while (start > 0 && mask[start - 1]) start--;
+  mask.fill(0, 0, Math.max(0, start));
+  return { ...example, lossMask: mask };
+}
+
+/**
+ * One example per assessment in a judging conversation's rationale ('... It is right.'): the context is the request
+ * and the rationale up to 'It is', the target the assessment words alone, so each decision carries a whole example's
+ * loss instead of two tokens' worth among the rationale's sixty. Byte-level BPE splits at spaces, so the prefix's
+ * tokens are those of the whole rationale.
+ */
+export function decisionExamples(tokenizer: HfTokenizer, conversation: ChatMessage[], index: number): SftExample[] {
+  const at = conversation.findIndex((m) => m.role === 'assistant');
+  if (at < 0) return [];
+  const rationale = conversation[at]!.content;
+  return [...rationale.matchAll(/[Ii]t is ([^.]+\.)/g)].map((match) => {
+    const prefix = rationale.slice(0, match.index! + match[0].length - match[1]!.length - 1);
+    const context = chatSftExample(tokenizer, [...conversation.slice(0, at), { role: 'assistant', content: prefix }], { where: `judging example ${index}` });
+    const tokens = [...context.prompt, ...context.response.slice(0, -1)]; // drop the end-of-turn marker
+    return { prompt: Int32Array.from(tokens), response: Int32Array.from(tokenizer.encode(` ${match[1]!}`, { addSpecialTokens: false })) };
+  });
 }
 
 function mean(values: number[]): number | null {
@@ -86,12 +123,19 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const chat = (c: ChatMessage[], i: number, what: string) => chatSftExample(tokenizer as HfTokenizer, c, { where: `${what} ${i}` });
   const demoExamples = data.demonstrations.map((c, i) => chat(c, i, 'demonstration'));
   const judgingExamples = data.judging.map((c, i) => chat(c, i, 'judging example'));
-  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging: judgingExamples.filter(fits) };
+  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging: judgingExamples.filter(fits), verdicts: judgingExamples.filter(fits).map(lastTurnOnly),
+    decisions: data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) };
   const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
 
-  const config = configFromHf({
+  const config = configFromHf(recipe.family === 'gpt2' ? {
     model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: recipe.width, n_layer: recipe.layers, n_head: recipe.heads,
     n_positions: recipe.contextLength, activation_function: 'gelu_new', tie_word_embeddings: true,
+    bos_token_id: endId, eos_token_id: endId,
+  } : {
+    // SwiGLU's three matrices at 8/3 of the width hold as many weights as GPT-2's two at 4x.
+    model_type: 'llama', vocab_size: tokenizer.vocabSize, hidden_size: recipe.width, num_hidden_layers: recipe.layers,
+    num_attention_heads: recipe.heads, num_key_value_heads: recipe.heads, intermediate_size: Math.ceil((recipe.width * 8) / 3 / 8) * 8,
+    max_position_embeddings: recipe.contextLength, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
     bos_token_id: endId, eos_token_id: endId,
   }, 'testbed recipe');
   const model = new Transformer(config, initParameters(config, seed));
@@ -113,12 +157,12 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   };
   const pretrainLosses = sources.corpus.length > 0 ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
   const weights = recipe.mixture;
-  const available = (['demonstrations', 'judging', 'corpus'] as const).filter((k) => sources[k].length > 0 && weights[k] > 0);
+  const available = (['demonstrations', 'judging', 'verdicts', 'decisions', 'corpus'] as const).filter((k) => sources[k].length > 0 && weights[k] > 0);
   const total = available.reduce((s, k) => s + weights[k], 0);
   const finetuneLosses = available.length === 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
     let u = rng.uniform() * total;
     const source = available.find((k) => (u -= weights[k]) < 0) ?? available.at(-1)!;
-    return draw(sources[source], source === 'judging' ? recipe.judgingBatchSize : recipe.batchSize);
+    return draw(sources[source], source === 'corpus' || source === 'demonstrations' ? recipe.batchSize : recipe.judgingBatchSize);
   });
 
   progress({ stage: 'save', step: 0, total: 1 });
