@@ -1,7 +1,7 @@
 // Benchmarks the job queue (`npm run bench -- queue`): judgments of an OpenAI-compatible labeler (the scripted server
 // in its own process) sent through BullMQ on a local redis-server to `rlaif worker` processes, against the same
 // judgments made in this process. RESULT queue_overhead_ms: extra wall time per judge job through the queue (one
-// worker, fast server: (T_queue − T_local) / jobs, the better of two tries each). RESULT queue_scaling_3w: judgments/s
+// worker with 32 jobs in hand, fast server: (T_queue − T_local) / jobs, the better of two tries each). RESULT queue_scaling_3w: judgments/s
 // of 3 workers over 1 worker with a 50 ms-latency server (I/O-bound jobs). Leaves out rollout jobs. No paper.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -65,11 +65,11 @@ export async function runQueueBench(): Promise<void> {
   const redis = await startTestRedis();
   const queue = await JobQueue.open({ url: redis.url, attempts: 3, backoffMs: 100 });
   try {
-    // Overhead: 1 worker × 8 jobs in hand vs this process's labeler at 8 requests in flight, fast server.
+    // Overhead: 1 worker × 32 jobs in hand vs this process's labeler (8 requests in flight), fast server.
     const fast = await scriptedServer(0);
     const local = await labelerFromSpec(spec(fast.url));
     const remote = await queueLabeler({ queue, run: `bench${Date.now()}`, spec: spec(fast.url), identity: local });
-    const one = await workers(redis.url, 1, 8);
+    const one = await workers(redis.url, 1, 32);
     const jobs = 300, localS: number[] = [], queueS: number[] = [];
     await judgeAll(remote, pairs(40, 'warm-q'), 64, 'warm');            // worker builds its labeler, connections warm
     await judgeAll(local, pairs(40, 'warm-l'), 8, 'warm');
