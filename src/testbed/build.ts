@@ -15,7 +15,7 @@ import { makeJudgingExamples } from './judging-examples.ts';
 import { testbedTemplates } from './labeler-format.ts';
 import { makePrompts, type TestbedPrompt } from './prompts.ts';
 import { testbedConfigSchema, type TestbedConfig } from './testbed-config.ts';
-import { makeWorld, type World } from './world.ts';
+import { makeWorld, testbedSeed, type World } from './world.ts';
 
 export type LabelerSetup = 'self' | 'separate';
 
@@ -64,7 +64,7 @@ export interface BuildOptions {
 /** Gold-labeled comparisons on validation prompts with `noise` of the labels flipped (the labeled anchor set). */
 export function makeAnchorSet(world: World, prompts: readonly TestbedPrompt[], size: number, noise: number, seed: number): AnchorComparison[] {
   const validation = prompts.filter((p) => p.split === 'validation');
-  const rng = new Rng(seed ^ 0xa7c4);
+  const rng = new Rng(testbedSeed(seed, 'anchor-set'));
   const flaws: Flaw[] = ['none', 'violation', 'padding', 'incomplete', 'unnamed-refusal'];
   const out: AnchorComparison[] = [];
   for (let guard = 0; out.length < size && validation.length > 0 && guard < size * 20; guard++) {
@@ -114,7 +114,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     progress({ stage: 'data', step: 0, total: 1 });
     const corpus = renderCorpus(world, config.corpus);
     const demonstrations = makeDemonstrations(world, prompts, config.flawRates);
-    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: options.seed });
+    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples') });
     writeFileSync(join(temporary, 'corpus.txt'), `${corpus.join('\n')}\n`);
     progress({ stage: 'data', step: 1, total: 1 });
     const models: Record<string, TrainedModelInfo> = {};

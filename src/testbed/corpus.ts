@@ -4,7 +4,7 @@
 // Leaves out: anything about the unknown names (they exist nowhere), dialogue (demonstrations.ts).
 import { Rng } from '../engine/random.ts';
 import { factSentence, withArticle } from './language.ts';
-import { ATTRIBUTES, shuffled, type Attribute, type Creature, type World } from './world.ts';
+import { ATTRIBUTES, shuffled, testbedSeed, type Attribute, type Creature, type World } from './world.ts';
 
 export interface CorpusOptions {
   paragraphsPerCreature?: number;  // biographies per creature, each a shuffled selection of its facts (default 24)
@@ -41,7 +41,7 @@ const NOTE_QUERIES: Record<Attribute, string> = { kind: 'The animal', color: 'Th
 /** The corpus lines; the same world and options always give the same text. */
 export function renderCorpus(world: World, options: CorpusOptions = {}): string[] {
   const perCreature = options.paragraphsPerCreature ?? 24, perAct = options.paragraphsPerAct ?? 3;
-  const rng = new Rng(world.seed ^ 0xc0ffee);
+  const rng = new Rng(testbedSeed(world.seed, 'corpus'));
   const lines: string[] = [];
   for (const c of world.creatures) {
     for (let i = 0; i < perCreature; i++) lines.push(i % 4 === 3 ? fieldNotes(c, rng) : biography(c, rng));

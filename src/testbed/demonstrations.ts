@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/random.ts';
 import { idealResponse, violatingResponse } from './answers.ts';
 import type { Application, ChatMessage, TestbedPrompt } from './prompts.ts';
-import type { World } from './world.ts';
+import { testbedSeed, type World } from './world.ts';
 
 export const flawRatesSchema = z.strictObject({
   truthfulness: z.number().min(0).max(1).default(0.3).describe('share of truthfulness demonstrations that hallucinate or accept a false premise'),
@@ -24,7 +24,7 @@ export interface Demonstration {
 /** One demonstration per train prompt; which ones are flawed is drawn from the seed at the configured rates. */
 export function makeDemonstrations(world: World, prompts: readonly TestbedPrompt[], flawRates: Partial<Record<Application, number>> = {}): Demonstration[] {
   const rates = flawRatesSchema.parse(flawRates);
-  const rng = new Rng(world.seed ^ 0xde70);
+  const rng = new Rng(testbedSeed(world.seed, 'demonstrations'));
   return prompts.filter((p) => p.split === 'train').map((p) => {
     const flawed = rng.uniform() < rates[p.application];
     const response = flawed ? violatingResponse(world, p, rng) : idealResponse(world, p);

@@ -15,7 +15,7 @@ import { initParameters } from '../models/parameters.ts';
 import { saveTokenizer, trainByteLevelBpe, loadTrained } from '../models/bpe-trainer.ts';
 import type { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
-import { drawSyllableNames } from './world.ts';
+import { drawSyllableNames, testbedSeed } from './world.ts';
 
 export const END_TOKEN = '<|end|>';
 export const SPECIAL_TOKENS = [END_TOKEN, '<|system|>', '<|user|>', '<|assistant|>'];
@@ -106,7 +106,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   // Names are swapped for random syllable names in the tokenizer's training text (plus a block of them), so the
   // merges stop at syllables: every name, seen or not, is spelled in pieces all names share, and copying a name
   // learned on train entities carries over to held-out ones (a whole-name token would be one more fact to memorize).
-  const nameRng = new Rng(seed ^ 0x5a11);
+  const nameRng = new Rng(testbedSeed(seed, 'tokenizer-names'));
   const pseudo = drawSyllableNames(4000, nameRng);
   const pattern = data.names.length > 0 ? new RegExp(`\\b(${data.names.join('|')})\\b`, 'g') : null;
   let next = 0;
@@ -138,10 +138,10 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
     max_position_embeddings: recipe.contextLength, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
     bos_token_id: endId, eos_token_id: endId,
   }, 'testbed recipe');
-  const model = new Transformer(config, initParameters(config, seed));
+  const model = new Transformer(config, initParameters(config, testbedSeed(seed, 'init')));
   const parameters = [...model.parameters().values()];
   const optimizer = new AdamW(parameters, { lr: recipe.learningRate, weightDecay: 0.01 });
-  const rng = new Rng(seed ^ 0x7a11);
+  const rng = new Rng(testbedSeed(seed, 'batches'));
   const draw = (examples: SftExample[], size = recipe.batchSize) => Array.from({ length: size }, () => examples[rng.int(examples.length)]!);
 
   const run = (stage: 'pretrain' | 'finetune', steps: number, pickBatch: () => SftExample[]): number[] => {

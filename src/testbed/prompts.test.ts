@@ -7,6 +7,7 @@ import { idealResponse, violatingResponse } from './answers.ts';
 import { goldCheck } from './gold.ts';
 import { KIND_APPLICATION, makePrompts, SPLITS, type PromptKind, type Split } from './prompts.ts';
 import { makeWorld } from './world.ts';
+import { testbedSeed, type TestbedStream } from './world.ts';
 
 test('makeWorld: the same seed gives the same world; another seed another one', () => {
   assert.deepEqual(makeWorld(3), makeWorld(3));
@@ -60,6 +61,23 @@ test('every prompt: its ideal answer passes gold with full score, its violating 
       const ideal = goldCheck(world, p, idealResponse(world, p));
       assert.deepEqual(ideal, { pass: true, violations: [], score: 1 }, `${p.id}: ${idealResponse(world, p)}`);
       assert.equal(goldCheck(world, p, violatingResponse(world, p, rng)).pass, false, `${p.id}: violation passes`);
+    }
+  }
+});
+
+test('testbed streams are derived by label: no stream of one seed is another stream of another seed', () => {
+  const streams: TestbedStream[] = ['prompts', 'corpus', 'demonstrations', 'judging-examples', 'anchor-set', 'tokenizer-names', 'batches', 'init'];
+  // Seeds 0..199 plus the pairs that collided under `seed ^ constant` (seed 0's demonstrations were seed 0xde70 ^ 0xc0ffee's corpus).
+  const seeds = [...Array.from({ length: 200 }, (_, i) => i), 0xde70 ^ 0xc0ffee, 0xde70 ^ 0x5eed0001, 0x5a11 ^ 0x7a11, 0xa7c4 ^ 0xde70];
+  const seen = new Map<number, string>();
+  for (const seed of seeds) {
+    seen.set(seed, `world ${seed}`); // the world draws from the seed itself
+  }
+  for (const seed of seeds) {
+    for (const stream of streams) {
+      const value = testbedSeed(seed, stream), where = `${stream} of ${seed}`;
+      assert.ok(!seen.has(value), `${where} is the stream '${seen.get(value)}'`);
+      seen.set(value, where);
     }
   }
 });

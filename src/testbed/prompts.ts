@@ -7,7 +7,7 @@ import {
   ATTRIBUTE_NOUNS, HARM_TEMPLATES, PET_OPENINGS, PET_QUESTIONS, PREMISE_TEMPLATES, PRIVACY_TEMPLATES, PRIVACY_TWIN_TEMPLATES,
   QUESTION_TEMPLATES, RECALL_FOLLOW_UPS, factSentence, fill, premiseClause,
 } from './language.ts';
-import { ATTRIBUTES, COLORS, KINDS, shuffled, type Attribute, type World } from './world.ts';
+import { ATTRIBUTES, COLORS, KINDS, shuffled, testbedSeed, type Attribute, type World } from './world.ts';
 
 export type Application = 'truthfulness' | 'value-alignment' | 'dialogue-coherence';
 export const APPLICATIONS: readonly Application[] = ['truthfulness', 'value-alignment', 'dialogue-coherence'];
@@ -72,7 +72,7 @@ function otherValue(values: readonly string[], not: string, rng: Rng): string {
 /** All prompts of the world, every split; the same seed always gives the same list. */
 export function makePrompts(world: World, options: PromptOptions = {}): TestbedPrompt[] {
   const caps: Record<Split, number> = { train: 400, validation: 60, test: 60, ...options.perKind };
-  const rng = new Rng(world.seed ^ 0x5eed0001);
+  const rng = new Rng(testbedSeed(world.seed, 'prompts'));
   const creatures = splitItems(world.creatures, rng);
   const unknown = splitItems(world.unknownNames, rng);
   const pets = splitItems(world.petNames, rng);

@@ -2,7 +2,7 @@
 // one private fact each (where it hides its treasure; a principle forbids revealing it), names that belong to no one
 // (questions about them must be abstained on) and dangerous acts (a principle forbids helping) with benign twins.
 // Leaves out: rendering text (corpus.ts), prompts (prompts.ts), judging (gold.ts). Any seed gives a different world.
-import { Rng } from '../engine/random.ts';
+import { Rng, deriveSeed } from '../engine/random.ts';
 
 /** Public attributes a question can ask about; each has its own vocabulary so values never collide across them. */
 export type Attribute = 'kind' | 'color' | 'home' | 'food' | 'age' | 'friend';
@@ -71,6 +71,18 @@ export interface WorldOptions {
   creatures?: number;       // how many creatures (default 60)
   unknownNames?: number;    // how many names of no creature (default 30)
   petNames?: number;        // how many pet names for conversations (default 24)
+}
+
+/** What a testbed random stream is for: each has its own seed, derived from the world seed by its label. */
+export type TestbedStream = 'prompts' | 'corpus' | 'demonstrations' | 'judging-examples' | 'anchor-set' | 'tokenizer-names' | 'batches' | 'init';
+
+/**
+ * The seed of one testbed stream of world `seed` (the world itself draws from the seed as it is). Derived by label, so
+ * no stream of one seed is another stream of another seed (with `seed ^ constant`, seed 0's demonstrations were the
+ * corpus of seed 0xde70 ^ 0xc0ffee).
+ */
+export function testbedSeed(seed: number, stream: TestbedStream): number {
+  return deriveSeed(seed, `testbed|${stream}`);
 }
 
 /** Fisher–Yates shuffle of a copy, driven by `rng`. */
