@@ -8,6 +8,7 @@ import { runLoop } from './run-loop.ts';
 import { RunStore } from './run-store.ts';
 import { aShare, tinyLoop } from './testing/tiny-loop.ts';
 import { KILL_TEST_CONFIG } from './testing/tiny-run-process.ts';
+import { assertCrashResumeEqual } from './testing/crash-resume.ts';
 
 const YAML = KILL_TEST_CONFIG; // the tiny run the kill -9 test's child process runs too
 
@@ -65,39 +66,11 @@ function contentOf(store: RunStore): string[] {
 }
 
 test('crashes at several points, each resumed: same records and final weights as an uninterrupted run, no judgment asked twice', async () => {
-  const config = parseRunConfig(YAML);
-  const reference = mkdtempSync(join(tmpdir(), 'rlaif-loop-ref-')), resumed = mkdtempSync(join(tmpdir(), 'rlaif-loop-res-'));
-  try {
-    const store = RunStore.open(reference, config);
-    const straight = tinyLoop({ config, store });
-    await runLoop(straight.context);
-    const expected = contentOf(store), expectedCalls = straight.labelerModel.calls;
-    const finalWeights = [...straight.context.policy.model.parameters().values()].map((t) => Array.from(t.data));
-    store.close();
-    let calls = 0;
-    for (const crashAfter of [7, 12, 1, 15, Number.POSITIVE_INFINITY]) {
-      const s = RunStore.open(resumed, config);
-      const run = tinyLoop({ config, store: s });
-      const inner = run.context.labeler;
-      let made = 0;
-      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion,
-        pairwise: async (input, ids) => { if (made++ >= crashAfter) throw new Error('simulated crash'); return inner.pairwise(input, ids); } };
-      try {
-        await runLoop(run.context);
-        assert.equal(crashAfter, Number.POSITIVE_INFINITY, 'only the last attempt finishes');
-        assert.deepEqual([...run.context.policy.model.parameters().values()].map((t) => Array.from(t.data)), finalWeights, 'final weights equal');
-      } catch (error) {
-        assert.match((error as Error).message, /simulated crash/);
-      }
-      calls += run.labelerModel.calls;
-      if (crashAfter === Number.POSITIVE_INFINITY) assert.deepEqual(contentOf(s), expected, 'same records, none lost, none duplicated');
-      s.close();
-    }
-    assert.equal(calls, expectedCalls, 'the labeler answered exactly as many requests as in the uninterrupted run');
-  } finally {
-    rmSync(reference, { recursive: true, force: true });
-    rmSync(resumed, { recursive: true, force: true });
-  }
+  await assertCrashResumeEqual({
+    config: parseRunConfig(YAML), make: (store) => tinyLoop({ config: parseRunConfig(YAML), store }), contentOf,
+    crashAfter: [7, 12, 1, 15], on: 'pairwise',
+    fingerprint: (run) => [...run.context.policy.model.parameters().values()].map((t) => Array.from(t.data)),
+  });
 });
 
 test('every update algorithm runs a round and moves the policy: rloo, ppo, dpo, online-dpo, and grpo with LoRA', async () => {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { parseRunConfig } from '../run-config.ts';
 import { runLoop } from '../run-loop.ts';
 import { RunStore } from '../run-store.ts';
+import { assertCrashResumeEqual } from '../testing/crash-resume.ts';
 import { tinyLoop } from '../testing/tiny-loop.ts';
 import { adversarialHtml, adversarialRows } from './adversarial-report.ts';
 import { attackPromptId } from './adversary.ts';
@@ -66,35 +67,6 @@ test('adversarial rounds: a red-team phase per round fills the archive; flagged 
 
 test('adversarial rounds resume after crashes in the red-team phase: same records, no judgment asked twice', async () => {
   const config = parseRunConfig(YAML);
-  const reference = mkdtempSync(join(tmpdir(), 'rlaif-adv-ref-')), resumed = mkdtempSync(join(tmpdir(), 'rlaif-adv-res-'));
   const contentOf = (store: RunStore) => (['prompt', 'sample', 'judgment', 'reward', 'attack', 'gate'] as const).flatMap((k) => store.all(k).map((r) => JSON.stringify(r))).sort();
-  try {
-    const store = RunStore.open(reference, config);
-    const straight = withTinyAdversary(tinyLoop({ config, store }));
-    await runLoop(straight.context);
-    const expected = contentOf(store), expectedCalls = straight.labelerModel.calls;
-    store.close();
-    let calls = 0;
-    for (const crashAfter of [5, 8, 3, Number.POSITIVE_INFINITY]) {
-      const s = RunStore.open(resumed, config);
-      const run = withTinyAdversary(tinyLoop({ config, store: s }));
-      const inner = run.context.labeler;
-      let made = 0;
-      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion, pairwise: inner.pairwise,
-        pointwise: async (input, ids) => { if (made++ >= crashAfter) throw new Error('simulated crash'); return inner.pointwise(input, ids); } };
-      try {
-        await runLoop(run.context);
-        assert.equal(crashAfter, Number.POSITIVE_INFINITY, 'only the last attempt finishes');
-      } catch (error) {
-        assert.match((error as Error).message, /simulated crash/);
-      }
-      calls += run.labelerModel.calls;
-      if (crashAfter === Number.POSITIVE_INFINITY) assert.deepEqual(contentOf(s), expected, 'same records, none lost, none duplicated');
-      s.close();
-    }
-    assert.equal(calls, expectedCalls, 'the labeler answered exactly as many requests as in the uninterrupted run');
-  } finally {
-    rmSync(reference, { recursive: true, force: true });
-    rmSync(resumed, { recursive: true, force: true });
-  }
+  await assertCrashResumeEqual({ config, make: (store) => withTinyAdversary(tinyLoop({ config, store })), contentOf, crashAfter: [5, 8, 3], on: 'pointwise' });
 });

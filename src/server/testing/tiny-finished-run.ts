@@ -9,19 +9,12 @@ import { RunStore } from '../../pipeline/run-store.ts';
 import { summarizeRun } from '../../pipeline/run-summary.ts';
 import { testbedGoldHook } from '../../pipeline/testbed-report.ts';
 import { tinyLoop } from '../../pipeline/testing/tiny-loop.ts';
+import { KILL_TEST_CONFIG } from '../../pipeline/testing/tiny-run-process.ts';
 import { makePrompts, makeWorld } from '../../testbed/index.ts';
 
 // The tiny loop's run (pipeline/testing/tiny-run-process.ts) with chain-of-thought on, so judgments carry rationales.
-export const TINY_RUN_CONFIG = `
-rounds: 2
-promptsPerRound: 4
-samplesPerPrompt: 4
-maxNewTokens: 8
-validationPrompts: 6
-feedback: {pairwise: 1, selfSupervised: 0.5, chainOfThought: true}
-algorithm: {learningRate: 0.01, stepsPerRound: 2}
-gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
-`;
+export const TINY_RUN_CONFIG = KILL_TEST_CONFIG.replace('chainOfThought: false', 'chainOfThought: true');
+if (!TINY_RUN_CONFIG.includes('chainOfThought: true')) throw new Error('tiny-finished-run: KILL_TEST_CONFIG no longer names chainOfThought: false');
 
 /** Writes the run into `dir` (a run folder); returns its record counts. */
 export async function writeTinyFinishedRun(dir: string, options: { testPrompts?: number } = {}): Promise<{ rewards: number; disagreements: number }> {
