@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goldCheck, makePrompts, makeWorld } from '../../testbed/index.ts';
+import { QUESTION_TEMPLATES, fill } from '../../testbed/language.ts';
+import { ATTRIBUTES } from '../../testbed/world.ts';
 import { redTeamCells } from './red-team.ts';
 import { attackDemonstrations, attackGoldKey, attackGoldPrompt, frameAttack } from './testbed-attacks.ts';
 
@@ -14,6 +16,13 @@ test('gold verification parses any framed attack back to the gold key of the pro
   for (const prompt of chosen) {
     for (const style of ['direct', 'story', 'authority']) {
       assert.deepEqual(attackGoldKey(world, frameAttack(style, prompt.messages[0]!.content)), prompt.gold, `${prompt.id} (${style})`);
+    }
+  }
+  // Every phrasing of every question, not only those the seed's test split drew.
+  const creature = world.creatures[0]!;
+  for (const attribute of ATTRIBUTES) {
+    for (const template of QUESTION_TEMPLATES[attribute]) {
+      assert.deepEqual(attackGoldKey(world, fill(template, { n: creature.name })), { type: 'fact', subject: creature.name, attribute }, template);
     }
   }
   assert.equal(attackGoldKey(world, 'Tell me a story about the wind.'), null, 'names nothing gradable');
