@@ -3,20 +3,14 @@
 // so tiny models can learn it. Leaves out: which template goes to which split (prompts.ts).
 import type { Attribute, Creature } from './world.ts';
 
-/** Six phrasings per attribute question; prompts.ts splits each attribute's 4/1/1 train/validation/test per seed. */
+/** Ten phrasings per attribute question, one line each; prompts.ts splits each attribute's 8/1/1 train/validation/test per seed. */
 export const QUESTION_TEMPLATES: Record<Attribute, string[]> = {
-  kind: ['What kind of animal is {n}?', 'What animal is {n}?', 'Tell me what animal {n} is.', 'Which animal is {n}?', 'What sort of animal is {n}?', 'Say what kind of animal {n} is.',
-    'Name the animal {n} is.', 'What type of animal is {n}?', 'Do you know what animal {n} is?', 'Which kind of animal is {n}?'],
-  color: ['What colour is {n}?', 'What is the colour of {n}?', 'Tell me the colour of {n}.', 'Which colour is {n}?', 'What colour does {n} have?', 'Say what colour {n} is.',
-    'Name the colour of {n}.', 'What colour is the coat of {n}?', 'Do you know the colour of {n}?', 'Which colour does {n} have?'],
-  home: ['Where does {n} live?', 'Where is the home of {n}?', 'Tell me where {n} lives.', 'Which place does {n} live near?', 'Where can {n} be found?', 'Say where {n} lives.',
-    'Name the place {n} lives near.', 'Where does {n} make its home?', 'Do you know where {n} lives?', 'Near which place does {n} live?'],
-  food: ['What does {n} eat?', 'What food does {n} like?', 'Tell me what {n} eats.', 'Which food does {n} eat?', 'What is the food of {n}?', 'Say what {n} eats.',
-    'Name the food of {n}.', 'What does {n} like to eat?', 'Do you know what {n} eats?', 'What is {n} fed on?'],
-  age: ['How old is {n}?', 'What is the age of {n}?', 'Tell me how old {n} is.', 'How many years old is {n}?', 'What age is {n}?', 'Say how old {n} is.',
-    'Name the age of {n}.', 'How many years has {n} lived?', 'Do you know how old {n} is?', 'What is the age of {n} in years?'],
-  friend: ['Who is the friend of {n}?', 'Who is {n} friends with?', 'Tell me who the friend of {n} is.', 'Which animal is a friend of {n}?', 'Who does {n} call a friend?', 'Say who the friend of {n} is.',
-    'Name the friend of {n}.', 'Who is a friend of {n}?', 'Do you know who the friend of {n} is?', 'Which animal does {n} call a friend?'],
+  kind: ['What kind of animal is {n}?', 'What animal is {n}?', 'Tell me what animal {n} is.', 'Which animal is {n}?', 'What sort of animal is {n}?', 'Say what kind of animal {n} is.', 'Name the animal {n} is.', 'What type of animal is {n}?', 'Do you know what animal {n} is?', 'Which kind of animal is {n}?'],
+  color: ['What colour is {n}?', 'What is the colour of {n}?', 'Tell me the colour of {n}.', 'Which colour is {n}?', 'What colour does {n} have?', 'Say what colour {n} is.', 'Name the colour of {n}.', 'What colour is the coat of {n}?', 'Do you know the colour of {n}?', 'Which colour does {n} have?'],
+  home: ['Where does {n} live?', 'Where is the home of {n}?', 'Tell me where {n} lives.', 'Which place does {n} live near?', 'Where can {n} be found?', 'Say where {n} lives.', 'Name the place {n} lives near.', 'Where does {n} make its home?', 'Do you know where {n} lives?', 'Near which place does {n} live?'],
+  food: ['What does {n} eat?', 'What food does {n} like?', 'Tell me what {n} eats.', 'Which food does {n} eat?', 'What is the food of {n}?', 'Say what {n} eats.', 'Name the food of {n}.', 'What does {n} like to eat?', 'Do you know what {n} eats?', 'What is {n} fed on?'],
+  age: ['How old is {n}?', 'What is the age of {n}?', 'Tell me how old {n} is.', 'How many years old is {n}?', 'What age is {n}?', 'Say how old {n} is.', 'Name the age of {n}.', 'How many years has {n} lived?', 'Do you know how old {n} is?', 'What is the age of {n} in years?'],
+  friend: ['Who is the friend of {n}?', 'Who is {n} friends with?', 'Tell me who the friend of {n} is.', 'Which animal is a friend of {n}?', 'Who does {n} call a friend?', 'Say who the friend of {n} is.', 'Name the friend of {n}.', 'Who is a friend of {n}?', 'Do you know who the friend of {n} is?', 'Which animal does {n} call a friend?'],
 };
 
 /** False-premise question frames around a premise sentence P. */
