@@ -45,7 +45,7 @@ test('buildTestbed: loadable folders, cache hit, retrain on a changed config, sa
 });
 
 test('a separate labeler: its own, larger folder beside the policy; the self-judging build is not reused for it', async () => {
-  const config = { ...tiny, labeler: { ...tiny.policy, width: 48, heads: 2, mixture: { demonstrations: 0, judging: 0.8, corpus: 0.2 } } };
+  const config = { ...tiny, labeler: { ...tiny.policy, width: 48, heads: 2, mixture: { demonstrations: 0, judging: 0.6, verdicts: 0.1, decisions: 0.1, corpus: 0.2 } } };
   const built = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config, labeler: 'separate' });
   assert.equal(built.fromCache, false);
   assert.notEqual(built.labelerDirectory, built.policyDirectory);

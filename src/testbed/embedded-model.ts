@@ -123,8 +123,9 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const chat = (c: ChatMessage[], i: number, what: string) => chatSftExample(tokenizer as HfTokenizer, c, { where: `${what} ${i}` });
   const demoExamples = data.demonstrations.map((c, i) => chat(c, i, 'demonstration'));
   const judgingExamples = data.judging.map((c, i) => chat(c, i, 'judging example'));
-  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging: judgingExamples.filter(fits), verdicts: judgingExamples.filter(fits).map(lastTurnOnly),
-    decisions: data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) };
+  const judging = judgingExamples.filter(fits), mix = recipe.mixture; // the focused sources are made only when drawn from
+  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging, verdicts: mix.verdicts > 0 ? judging.map(lastTurnOnly) : [],
+    decisions: mix.decisions > 0 ? data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) : [] };
   const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
 
   const config = configFromHf(recipe.family === 'gpt2' ? {
