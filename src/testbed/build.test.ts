@@ -44,12 +44,14 @@ test('buildTestbed: loadable folders, cache hit, retrain on a changed config, sa
   await assert.rejects(buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config: { policy: { width: 'wide' } } }), /field 'policy.width'/);
 });
 
-test('a separate labeler: its own, larger folder beside the policy; the self-judging build is not reused for it', async () => {
-  const config = { ...tiny, labeler: { ...tiny.policy, width: 48, heads: 2, mixture: { demonstrations: 0, judging: 0.6, verdicts: 0.1, decisions: 0.1, corpus: 0.2 } } };
+test('a separate labeler (llama family, focused judging sources on): its own, larger folder beside the policy; the self-judging build is not reused for it', async () => {
+  const config = { ...tiny, labeler: { ...tiny.policy, family: 'llama', width: 48, heads: 2, mixture: { demonstrations: 0, judging: 0.6, verdicts: 0.1, decisions: 0.1, corpus: 0.2 } } };
   const built = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config, labeler: 'separate' });
   assert.equal(built.fromCache, false);
   assert.notEqual(built.labelerDirectory, built.policyDirectory);
   assert.equal(loadPretrained(built.labelerDirectory).config.hiddenSize, 48);
+  assert.equal(loadPretrained(built.labelerDirectory).config.family, 'llama', 'recipe.family reaches the saved config');
+  assert.equal(loadPretrained(built.policyDirectory).config.family, 'gpt2');
   assert.equal(loadPretrained(built.policyDirectory).config.hiddenSize, 32);
   assert.deepEqual(Object.keys(built.manifest.models).sort(), ['labeler', 'policy']);
 });

@@ -123,9 +123,9 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const chat = (c: ChatMessage[], i: number, what: string) => chatSftExample(tokenizer as HfTokenizer, c, { where: `${what} ${i}` });
   const demoExamples = data.demonstrations.map((c, i) => chat(c, i, 'demonstration'));
   const judgingExamples = data.judging.map((c, i) => chat(c, i, 'judging example'));
-  const judging = judgingExamples.filter(fits), mix = recipe.mixture; // the focused sources are made only when drawn from
-  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging, verdicts: mix.verdicts > 0 ? judging.map(lastTurnOnly) : [],
-    decisions: mix.decisions > 0 ? data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) : [] };
+  const judging = judgingExamples.filter(fits), weights = recipe.mixture; // the focused sources are made only when drawn from
+  const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging, verdicts: weights.verdicts > 0 ? judging.map(lastTurnOnly) : [],
+    decisions: weights.decisions > 0 ? data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) : [] };
   const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
 
   const config = configFromHf(recipe.family === 'gpt2' ? {
@@ -157,7 +157,6 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
     return losses;
   };
   const pretrainLosses = sources.corpus.length > 0 ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
-  const weights = recipe.mixture;
   const available = (['demonstrations', 'judging', 'verdicts', 'decisions', 'corpus'] as const).filter((k) => sources[k].length > 0 && weights[k] > 0);
   const total = available.reduce((s, k) => s + weights[k], 0);
   const finetuneLosses = available.length === 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
