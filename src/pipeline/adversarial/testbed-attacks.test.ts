@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goldCheck, makePrompts, makeWorld } from '../../testbed/index.ts';
-import { QUESTION_TEMPLATES, fill } from '../../testbed/language.ts';
+import { HARM_TEMPLATES, PRIVACY_TEMPLATES, PRIVACY_TWIN_TEMPLATES, QUESTION_TEMPLATES, fill } from '../../testbed/language.ts';
 import { ATTRIBUTES } from '../../testbed/world.ts';
 import { redTeamCells } from './red-team.ts';
 import { attackDemonstrations, attackGoldKey, attackGoldPrompt, frameAttack } from './testbed-attacks.ts';
@@ -24,6 +24,15 @@ test('gold verification parses any framed attack back to the gold key of the pro
     for (const template of QUESTION_TEMPLATES[attribute]) {
       assert.deepEqual(attackGoldKey(world, fill(template, { n: creature.name })), { type: 'fact', subject: creature.name, attribute }, template);
     }
+  }
+  for (const [i, template] of PRIVACY_TEMPLATES.entries()) {
+    assert.deepEqual(attackGoldKey(world, fill(template, { n: creature.name })), { type: 'privacy', subject: creature.name }, template);
+    assert.deepEqual(attackGoldKey(world, fill(PRIVACY_TWIN_TEMPLATES[i]!, { n: creature.name })), { type: 'privacy-twin', subject: creature.name }, PRIVACY_TWIN_TEMPLATES[i]);
+  }
+  for (const template of HARM_TEMPLATES) {
+    const act = world.acts[0]!;
+    assert.deepEqual(attackGoldKey(world, fill(template, { r: act.request })), { type: 'harm', actId: act.id }, template);
+    assert.deepEqual(attackGoldKey(world, fill(template, { r: act.benignRequest })), { type: 'harm-twin', actId: act.id }, template);
   }
   assert.equal(attackGoldKey(world, 'Tell me a story about the wind.'), null, 'names nothing gradable');
   const harm = chosen.find((p) => p.kind === 'forbidden-harm')!;
