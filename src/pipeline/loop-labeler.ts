@@ -1,15 +1,24 @@
 // The labeler a run asks for feedback: the existing PairwiseJudge and PointwiseJudge over one request executor (an
 // in-process model or an OpenAI-compatible endpoint), with each prompt's own principles as the constitution it is
 // judged under. An optional, loudly named exploit (for the reward-hacking demonstration only) mixes a preference for
-// the longer response into every judgment. Leaves out rubric judges. Lee et al. 2023 (arXiv 2309.00267).
+// the longer response into every judgment. Critique → revision (Constitutional AI, arXiv 2212.08073 §3.1) through the
+// feedback layer's CritiqueReviser on the same executor. Leaves out rubric judges. Lee et al. 2023 (arXiv 2309.00267).
 import type { Constitution, Principle } from '../feedback/constitution.ts';
-import type { PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../feedback/judgment-types.ts';
+import { CritiqueReviser } from '../feedback/critique-revision.ts';
+import type { CritiqueRevisionResult, PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../feedback/judgment-types.ts';
+import { loadTemplate } from '../feedback/prompt-template.ts';
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
 import type { RequestExecutor } from '../feedback/request-executor.ts';
 
 /** Where a judgment is asked from (a queued job's id is made of it). */
 export interface JudgmentPlace { round: number; stage: string }
+
+/** A response to critique and revise, with the labeler's generation settings (a critique-revision round's). */
+export interface RevisionInput extends PointwiseInput {
+  maxTokens: number;       // per critique and per revision
+  temperature: number;
+}
 
 export interface LoopLabeler {
   readonly model: string;            // recorded with every judgment
@@ -19,6 +28,23 @@ export interface LoopLabeler {
   /** P(candidate A preferred), both orders, under the prompt's principles (all of the constitution's when none given). */
   pairwise(input: PairwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PairwiseResult>;
   pointwise(input: PointwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PointwiseResult>;
+  /** A critique of the response against one principle drawn from the prompt's, then a revision; absent: cannot revise. */
+  revise?(input: RevisionInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<CritiqueRevisionResult>;
+}
+
+/**
+ * Critique → revision over `executor` with the shipped critique-revision template; `constitutionFor` gives the
+ * principles a prompt names (each needs its critique and revision requests). One reviser per settings and principles.
+ */
+export function reviserOver(executor: RequestExecutor, constitutionFor: (ids: readonly string[]) => Constitution, seed: number): NonNullable<LoopLabeler['revise']> {
+  const revisers = new Map<string, CritiqueReviser>(), template = loadTemplate('critique-revision');
+  return async (input, ids) => {
+    const key = JSON.stringify([[...ids].sort(), input.maxTokens, input.temperature]);
+    let reviser = revisers.get(key);
+    if (!reviser) revisers.set(key, reviser = new CritiqueReviser(executor, { template, constitution: constitutionFor(ids), maxTokens: input.maxTokens, temperature: input.temperature, seed }));
+    const { maxTokens: _m, temperature: _t, ...pointwise } = input;
+    return reviser.revise(pointwise);
+  };
 }
 
 export interface JudgeLabelerOptions {
@@ -54,6 +80,7 @@ export function judgeLabeler(options: JudgeLabelerOptions): LoopLabeler {
       if (!judge) pointwise.set(key(ids), judge = new PointwiseJudge(options.executor, { ...settings, principleMode: 'sample-one', constitution: constitutionFor(ids) }));
       return judge.judge(input);
     },
+    revise: reviserOver(options.executor, constitutionFor, options.seed),
   };
 }
 
@@ -75,5 +102,6 @@ export function lengthBiased(labeler: LoopLabeler, weight: number): LoopLabeler 
       return { ...result, probability, preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie' };
     },
     pointwise: (input, ids, place) => labeler.pointwise(input, ids, place),
+    ...labeler.revise && { revise: labeler.revise.bind(labeler) },
   };
 }

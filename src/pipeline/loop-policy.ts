@@ -1,9 +1,11 @@
 // The policy a run improves: a Transformer with its tokenizer, the frozen reference, and the update of the chosen
 // algorithm (GRPO / RLOO / PPO through PolicyGradientTrainer.learn; DPO / online DPO through DpoTrainer.trainOn),
-// full or LoRA. Rollouts with one seed per sample; KL, entropy and anchor likelihoods for the gate; save/load of the
+// full or LoRA, and SFT on revisions for critique-revision rounds (sftStep, same trainable parameters). Rollouts with one seed per sample; KL, entropy and anchor likelihoods for the gate; save/load of the
 // whole training state for rollback and resume. Leaves out: remote policies (OpenAI-compatible endpoints cannot be
 // trained here). GRPO arXiv 2402.03300, RLOO 2402.14740, PPO 1707.06347, DPO 2305.18290.
-import { noGrad, Rng, scope } from '../engine/index.ts';
+import { AdamW, noGrad, Rng, scope, type Tensor } from '../engine/index.ts';
+import { atPrecision } from '../algorithms/precision-config.ts';
+import { sftBatch, sftLoss, sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
 import { deriveSeed } from '../engine/random.ts';
 import { DpoTrainer } from '../algorithms/dpo-trainer.ts';
 import { RATIO_FREE } from '../algorithms/policy-gradient-config.ts';
@@ -162,6 +164,30 @@ export class LoopPolicy {
       }
     }
     return last;
+  }
+
+  /**
+   * SFT on (prompt, response) pairs — Constitutional AI's supervised stage (arXiv 2212.08073 §3.1) — with a fresh AdamW
+   * over the parameters the algorithm trains (the LoRA adapters under LoRA; never PPO's value head): `epochs` seeded
+   * passes of `minibatches` steps. The algorithm's own optimizer state is left as it was.
+   */
+  async learnSft(examples: SftExample[], options: { learningRate: number; epochs: number; minibatches: number; seed: number }): Promise<Record<string, number>> {
+    if (examples.length === 0) return { examples: 0 };
+    const a = this.#options.config.algorithm;
+    const value = new Set<Tensor>(this.#pg?.valueHead ? this.#pg.valueHead.parameters().values() : []);
+    const trainable = [...(this.#pg ?? this.#dpo)!.trainable.values()].filter((t) => !value.has(t));
+    const optimizer = new AdamW(trainable, { lr: options.learningRate, weightDecay: 0 });
+    const size = Math.max(1, Math.ceil(examples.length / options.minibatches));
+    const lossOfAll = () => noGrad(() => scope(() => sftLoss(this.model, sftBatch(examples)).item()));   // mean NLL per target token
+    const before = lossOfAll();
+    let gradNorm = 0, steps = 0;
+    for (let pass = 0; pass < options.epochs; pass++) {
+      const order = new Rng(deriveSeed(options.seed, `sft-pass-${pass}`)).shuffle([...Array(examples.length).keys()]);
+      for (let start = 0; start < examples.length; start += size, steps++) {
+        ({ gradNorm } = atPrecision(a.precision, () => sftStep(this.model, optimizer, order.slice(start, start + size).map((i) => examples[i]!), a.maxGradNorm)));
+      }
+    }
+    return { examples: examples.length, sftSteps: steps, sftLossBefore: before, sftLossAfter: lossOfAll(), gradNorm };
   }
 
   /** The whole training state (trainable weights, optimizer, RNG, KL controller; reference for online DPO). */

@@ -85,6 +85,11 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       judging = await queueLabeler({ queue, run: runIdOf(dir, config), spec, identity: judging, parallelism: config.queue.parallelism });
     }
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
+    if (config.schedule.some((r) => r.type === 'critique-revision')) {
+      if (!labeler.revise) throw new Error(`schedule: critique-revision rounds need a labeler that critiques and revises; ${labeler.model} cannot`);
+      const missing = config.labeler.kind === 'testbed' ? [] : constitution.principles.filter((p) => !p.critique || !p.revision).map((p) => p.id);
+      if (missing.length > 0) throw new Error(`${config.feedback.constitution ?? 'the shipped constitution'}: principles ${missing.join(', ')} need 'critique' and 'revision' requests for the critique-revision rounds of schedule`);
+    }
     const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, policySource, onProgress: options.onProgress };

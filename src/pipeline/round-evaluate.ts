@@ -5,6 +5,7 @@
 import { decideGate, type ProxyMetrics } from './gates.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
+import { roundConfig } from './run-config.ts';
 import { recordId, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
 
 /** Ties count half; a failed judgment counts as a tie. P(a preferred) read from a judgment of (a, b). */
@@ -74,7 +75,7 @@ export function gateStage(context: RoundContext, round: number, current: ProxyMe
   if (existing) return existing;
   const metricsOf = (r: number) => context.store.get('evaluation', evaluationId(r))!.metrics as unknown as ProxyMetrics;
   const decision = round === 0 ? { keep: true, reasons: [] } : decideGate(current, metricsOf(keptRound), metricsOf(0), context.config.gate);
-  const record: GateRecord = { id, kind: 'gate', round, parents: [evaluationId(round)], keep: decision.keep, reasons: decision.reasons,
+  const record: GateRecord = { id, kind: 'gate', round, roundType: round === 0 ? 'sft' : roundConfig(context.config, round).type, parents: [evaluationId(round)], keep: decision.keep, reasons: decision.reasons,
     keptRound: decision.keep ? round : keptRound };
   context.store.put(record);
   return record;

@@ -1,11 +1,14 @@
 // One round of `rlaif run` as named, timed stages — prompts → rollout → feedback → rewards → update → evaluate → gate —
-// the same shape as PolicyGradientTrainer.trainStep one level up. Each stage writes its records, then a stage record
+// the same shape as PolicyGradientTrainer.trainStep one level up. A critique-revision round (schedule) has no rewards
+// stage: its feedback is a critique and revision of each sample and its update SFT on the revisions. Each stage writes its records, then a stage record
 // with its time, then fsyncs (the commit point). A stage whose work is in the store is not redone. Leaves out the
 // loop around rounds (run-loop.ts). Lee et al. 2023 (arXiv 2309.00267); Constitutional AI (arXiv 2212.08073).
 import { StageTimer } from '../algorithms/training-run.ts';
 import type { ProxyMetrics } from './gates.ts';
 import { evaluateStage, gateStage } from './round-evaluate.ts';
 import { choosePrompts, feedbackStage, rewardStage, sampleStage, updateStage } from './round-stages.ts';
+import { reviseStage, reviseUpdateStage } from './critique-revision-round.ts';
+import { roundConfig } from './run-config.ts';
 import { promptRecord, type RoundContext } from './round-context.ts';
 import { recordId, type GateRecord } from './run-records.ts';
 
@@ -43,14 +46,23 @@ export async function runRound(context: RoundContext, round: number, keptRound: 
     for (const p of chosen) store.put(promptRecord(p));
     return chosen;
   }, (p) => ({ prompts: p.length }));
+  const type = roundConfig(config, round);
   const rollout = await stage(context, timer, round, 'rollout', () => sampleStage(context,
-    { round, policyRound: keptRound, stage: 'rollout', prompts, perPrompt: config.samplesPerPrompt }), (r) => ({ samples: r.samples.length }));
-  const feedback = await stage(context, timer, round, 'feedback', () => feedbackStage(context, round, rollout), (f) => ({ requested: f.requested }));
-  const rewards = await stage(context, timer, round, 'rewards', () => rewardStage(context, round, rollout, feedback),
-    (r) => ({ rewardMean: r.reduce((a, x) => a + x.total, 0) / r.length }));
+    { round, policyRound: keptRound, stage: 'rollout', prompts, perPrompt: type.type === 'critique-revision' ? type.samplesPerPrompt : config.samplesPerPrompt }),
+  (r) => ({ samples: r.samples.length }));
+  let train: () => Promise<Record<string, number>>;
+  if (type.type === 'critique-revision') {
+    const revisions = await stage(context, timer, round, 'feedback', () => reviseStage(context, round, rollout, type), (r) => ({ revisions: r.filter((x) => x.ok).length }));
+    train = () => reviseUpdateStage(context, round, revisions, type);
+  } else {
+    const feedback = await stage(context, timer, round, 'feedback', () => feedbackStage(context, round, rollout), (f) => ({ requested: f.requested }));
+    const rewards = await stage(context, timer, round, 'rewards', () => rewardStage(context, round, rollout, feedback),
+      (r) => ({ rewardMean: r.reduce((a, x) => a + x.total, 0) / r.length }));
+    train = () => updateStage(context, round, rollout, rewards, feedback);
+  }
   const update = await stage(context, timer, round, 'update', async () => {
     if (updated) { policy.load(candidate); return updated.detail; }   // a resumed round: the candidate was saved
-    const metrics = await updateStage(context, round, rollout, rewards, feedback);
+    const metrics = await train();
     policy.save(candidate);
     return metrics;
   }, (m) => m);

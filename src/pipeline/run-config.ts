@@ -68,6 +68,21 @@ const algorithmSchema = z.strictObject({
   lora,
 }).describe('the update stage');
 
+const critiqueRevisionRound = z.strictObject({
+  type: z.literal('critique-revision').describe("Constitutional AI's supervised stage (arXiv 2212.08073 §3.1): the policy answers, the labeler critiques the answer against a principle drawn from the prompt's, then revises it; the policy is fine-tuned (SFT, full or LoRA as `algorithm.lora`) on (prompt, revision)"),
+  samplesPerPrompt: z.number().int().min(1).default(1).describe('responses sampled, critiqued and revised per prompt'),
+  learningRate: z.number().positive().default(1e-3).describe('AdamW learning rate of the SFT update (a fresh optimizer each round)'),
+  epochs: z.number().int().min(1).default(2).describe("SFT passes over the round's (prompt, revision) pairs"),
+  minibatches: z.number().int().min(1).default(2).describe('optimizer steps per pass'),
+  maxTokens: z.number().int().min(1).default(64).describe('tokens the labeler writes at most per critique and per revision'),
+  temperature: z.number().min(0).default(0).describe("labeler sampling temperature for critiques and revisions (0: greedy)"),
+});
+
+const roundSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('rl').describe('rollout → feedback → rewards or preferences → update of `algorithm`') }),
+  critiqueRevisionRound,
+]);
+
 const gateSchema = z.strictObject({
   minWinRateVsPrevious: z.number().min(0).max(1).default(0.5).describe("keep a round only if the labeler prefers the candidate over the last kept policy on at least this share of validation prompts"),
   maxLengthDrift: z.number().positive().default(0.2).describe('|mean length / SFT mean length − 1| above this rolls the round back (length hacking)'),
@@ -111,6 +126,7 @@ export const runConfigSchema = z.strictObject({
   }).nullable().default(null).describe('demonstrations only (examples/reward-hacking.yaml): make the labeler exploitable by mixing a taste for length into every judgment; null = the labeler as it is'),
   prompts: promptsSchema.default({ kind: 'testbed' }),
   rounds: z.number().int().min(1).default(4).describe('rounds at most'),
+  schedule: z.array(roundSchema).min(1).default([{ type: 'rl' }]).describe('round types in order: round n takes entry n (from 1), the last entry repeating for later rounds; a rolled-back round still uses up its entry'),
   promptsPerRound: z.number().int().min(1).default(32).describe('train prompts per round'),
   samplesPerPrompt: z.number().int().min(2).default(6).describe('K: samples per prompt (the GRPO/RLOO group); repeated texts are judged once'),
   minedFailureShare: z.number().min(0).max(1).default(0.25).describe('share of each round’s prompts taken from earlier rounds’ lowest-reward prompts (failures mined by the proxy, never gold)'),
@@ -131,6 +147,13 @@ export const runConfigSchema = z.strictObject({
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
+export type RoundConfig = RunConfig['schedule'][number];
+export type CritiqueRevisionRoundConfig = Extract<RoundConfig, { type: 'critique-revision' }>;
+
+/** The type of round `round` (from 1): its schedule entry, the last entry repeating. */
+export function roundConfig(config: Pick<RunConfig, 'schedule'>, round: number): RoundConfig {
+  return config.schedule[Math.min(Math.max(round, 1), config.schedule.length) - 1]!;
+}
 
 /** Parses a YAML config (null/empty = all defaults) into a frozen config; paths resolve against `baseDirectory`. */
 export function parseRunConfig(text: string | null, options: { source?: string; baseDirectory?: string; overrides?: Partial<Pick<RunConfig, 'seed'>> } = {}): Readonly<RunConfig> {
@@ -162,6 +185,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   }
   if (config.update.kind === 'external' && config.algorithm.lora) throw new Error(`${source}: update.kind external trains the whole model: algorithm.lora must be null`);
   if (config.update.kind === 'external' && config.feedback.pairwise === 0) throw new Error(`${source}: update.kind external trains on the round's judged pairs: feedback.pairwise must be > 0`);
+  if (config.update.kind === 'external' && config.schedule.some((r) => r.type === 'critique-revision')) throw new Error(`${source}: schedule: critique-revision rounds train in this process: update.kind must be in-process`);
   if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);
   }

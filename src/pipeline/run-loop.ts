@@ -2,7 +2,7 @@
 // starting from the last kept round's checkpoint (a rolled-back round leaves nothing behind but its records). Resumes
 // from the store after kill -9: rounds with a gate record are done, the next one picks up stage by stage. An optional
 // report hook (testbed mode: gold on the test split) runs after each round; its figures go to gold records the gate
-// never reads. Leaves out critique→revision rounds. Self-Rewarding LMs (arXiv 2401.10020) iterate the same way.
+// never reads. Round types (RL, critique-revision) are round.ts's. Self-Rewarding LMs (arXiv 2401.10020) iterate the same way.
 import { stopReason, type ProxyMetrics, type RoundOutcome } from './gates.ts';
 import type { LoopPolicy } from './loop-policy.ts';
 import { evaluateStage, gateStage } from './round-evaluate.ts';

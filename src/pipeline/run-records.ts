@@ -3,7 +3,7 @@
 // Leaves out storage (run-store.ts) and what produces them (round.ts). Fields follow Lee et al. 2023 (arXiv 2309.00267).
 import { stableHash } from '../feedback/stable-hash.ts';
 
-export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold' | 'attack';
+export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold' | 'attack' | 'revision';
 
 interface Base {
   id: string;
@@ -72,8 +72,12 @@ export interface EvaluationRecord extends Base {
   metrics: Record<string, number>; // proxy metrics only (labeler, anchors, KL, length, entropy, refusals): never gold
 }
 
+/** A round's kind of work: 'sft' for round 0 (the starting policy), else its schedule entry's type. */
+export type RoundType = 'sft' | 'rl' | 'critique-revision';
+
 export interface GateRecord extends Base {
   kind: 'gate';
+  roundType?: RoundType;   // absent in stores written before round types (they were all 'rl')
   keep: boolean;
   reasons: string[];       // empty when kept
   keptRound: number;       // the policy the next round starts from
@@ -123,8 +127,25 @@ export interface AttackRecord extends Base {
   labelerModel: string;
 }
 
+/**
+ * A critique-revision round's training example and its reason (Constitutional AI, arXiv 2212.08073 §3.1): the policy's
+ * response (parents[0], a sample), the labeler's critique of it against a principle, and the revision the policy is
+ * then fine-tuned on. One per sample; a failed critique or revision is kept as a typed failure and not trained on.
+ */
+export interface RevisionRecord extends Base {
+  kind: 'revision';
+  ok: boolean;
+  failure: string | null;          // why it is not ok
+  principle: { id: string; text: string } | null;
+  original: string;                // the response critiqued (the sample's text)
+  critique: string | null;
+  revision: string | null;         // the SFT target (prompt → revision)
+  labelerModel: string;
+  templateVersion: string;         // the critique-revision template's
+}
+
 export type RunRecord = PromptRecord | SampleRecord | JudgmentRecord | RewardRecord | AdvantageRecord | EvaluationRecord
-  | GateRecord | StageRecord | GoldRecord | AttackRecord;
+  | GateRecord | StageRecord | GoldRecord | AttackRecord | RevisionRecord;
 
 /** The id for a record of `kind` made from `key` (everything that identifies the work, not its result). */
 export function recordId(kind: RecordKind, key: unknown): string {
@@ -135,5 +156,5 @@ export function recordId(kind: RecordKind, key: unknown): string {
 export const RECORD_FILES: Record<RecordKind, string> = {
   prompt: 'prompts.jsonl', sample: 'samples.jsonl', judgment: 'judgments.jsonl', reward: 'rewards.jsonl',
   advantage: 'advantages.jsonl', evaluation: 'evaluations.jsonl', gate: 'gates.jsonl', stage: 'stages.jsonl', gold: 'gold.jsonl',
-  attack: 'attacks.jsonl',
+  attack: 'attacks.jsonl', revision: 'revisions.jsonl',
 };

@@ -1,7 +1,8 @@
 // The report of a run, read from its store: a terminal table per round (kept or rolled back and why, proxy and gold
 // figures) and a self-contained report.html (inline SVG, no scripts, no CDN): gold vs proxy per round, failure rates
 // per application, KL, length, entropy, reward distributions, each feedback source's share of the reward, and traces
-// from reward back to principle, including labeler–gold disagreements. Leaves out interactive plots (the dashboard).
+// from reward back to principle, including labeler–gold disagreements, and from a critique-revision round's training
+// example back to its critique, principle and original response. Leaves out interactive plots (the dashboard).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
@@ -9,7 +10,7 @@ import { recordId } from './run-records.ts';
 import { adversarialHtml } from './adversarial/adversarial-report.ts';
 
 interface RoundRow {
-  round: number; keep: boolean; reasons: string[];
+  round: number; type: string; keep: boolean; reasons: string[];
   proxy: Record<string, number>; gold: Record<string, number> | null; rewards: number[]; sourceShare: Record<string, number>;
 }
 
@@ -21,7 +22,7 @@ function rows(store: RunStore): RoundRow[] {
     const total = Object.values(share).reduce((a, x) => a + x, 0);
     for (const key of Object.keys(share)) share[key] = total > 0 ? share[key]! / total : 0;
     return {
-      round: gate.round, keep: gate.keep, reasons: gate.reasons,
+      round: gate.round, type: gate.roundType ?? (gate.round === 0 ? 'sft' : 'rl'), keep: gate.keep, reasons: gate.reasons,
       proxy: (store.get('evaluation', recordId('evaluation', { round: gate.round }))?.metrics ?? {}) as Record<string, number>,
       gold: store.get('gold', recordId('gold', { round: gate.round }))?.metrics ?? null,
       rewards: rewards.map((r) => r.total), sourceShare: share,
@@ -33,8 +34,8 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 
 /** One line per round, aligned; the reason column names each monitor that fired. */
 export function terminalTable(store: RunStore): string {
-  const header = ['round', 'decision', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
-  const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back',
+  const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
+  const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
     num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
     num(r.proxy.entropy, 2), num(r.proxy.refusalRate), num(r.gold?.gold_win_rate_vs_sft), num(r.gold?.gold_pass_rate),
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
@@ -95,6 +96,23 @@ function traces(store: RunStore, limit: number): string {
   }).join('\n');
 }
 
+/** Critique-revision rounds: training example (prompt → revision) ← critique ← principle ← the policy's original response. */
+function revisions(store: RunStore, limit: number): string {
+  const all = store.all('revision');
+  if (all.length === 0) return '';
+  const failed = all.filter((r) => !r.ok).length;
+  const picks = [...all.filter((r) => r.ok && r.revision !== r.original), ...all.filter((r) => r.ok && r.revision === r.original)].slice(0, limit);
+  const items = picks.map((r) => {
+    const sample = store.get('sample', r.parents[0]!), prompt = sample && store.get('prompt', sample.parents[0]!);
+    return `<details><summary>round ${r.round}: principle <i>${escape(r.principle!.id)}</i> — “${escape(r.revision!.slice(0, 80))}”</summary>`
+      + `<p>prompt <code>${escape(prompt?.promptId ?? '?')}</code>: ${prompt ? prompt.messages.map((m) => `<b>${m.role}</b>: ${escape(m.content)}`).join(' / ') : ''}</p>`
+      + `<p>original response (sample <code>${escape(r.parents[0]!)}</code>): “${escape(r.original)}”</p>`
+      + `<p>principle <i>${escape(r.principle!.id)}</i>: “${escape(r.principle!.text)}”</p><p>critique: ${escape(r.critique!)}</p>`
+      + `<p>revision (the SFT target): “${escape(r.revision!)}” <small>(${escape(r.labelerModel)}, template ${escape(r.templateVersion)})</small></p></details>`;
+  }).join('\n');
+  return `<h2>Critique → revision: training example → critique → principle → original response</h2><p>${all.length} revisions, ${failed} failed (not trained on).</p>${items}`;
+}
+
 function disagreements(store: RunStore): string {
   const items = store.all('gold').flatMap((g) => g.disagreements.map((d) => ({ round: g.round, ...d }))).slice(0, 12);
   if (items.length === 0) return '<p>No labeler–gold disagreements recorded.</p>';
@@ -131,6 +149,7 @@ ${linePlot('Anchor agreement and refusal rate', rounds, { anchors: col((r) => r.
 ${rewardPlot(data)}
 ${linePlot("Each feedback source's share of |reward|", rounds, Object.fromEntries(sources.map((s) => [s, col((r) => r.sourceShare[s])])))}
 <h2>Traces: reward → judgment → rationale → principle → prompt</h2>${traces(store, 8)}
+${revisions(store, 8)}
 <h2>Where the labeler and gold disagree</h2>${disagreements(store)}
 </body></html>
 `;

@@ -2,8 +2,8 @@
 // SFT policy, its labeler (testbedJudge: the testbed templates, the prompt's principle, both orders) and its
 // gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
 // gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
-import { buildTestbed, testbedJudge, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
-import type { LoopLabeler } from './loop-labeler.ts';
+import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
+import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
 import { loopPrompt } from './testbed-report.ts';
 
@@ -11,7 +11,11 @@ export async function loadTestbed(options: { seed: number; labeler: 'self' | 'se
   return buildTestbed({ seed: options.seed, labeler: options.labeler, onProgress: options.onProgress });
 }
 
-/** The testbed's judge behind the LoopLabeler interface (the prompt's first principle, as the testbed judges). */
+/**
+ * The testbed's judge behind the LoopLabeler interface (the prompt's first principle, as the testbed judges). Its
+ * critique → revision uses the same model and principle with the shipped critique-revision template; the embedded
+ * labeler was never trained to write critiques, so in testbed mode the gate decides whether its revisions helped.
+ */
 export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler {
   const judge = testbedJudge(testbed, { seed });
   // The judge reads a prompt's id (for errors) and principle ids only; the loop passes both.
@@ -22,6 +26,11 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler
     templateVersion: version,
     pairwise: (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge(input),
     pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge(input),
+    revise: reviserOver(judge.executor, (ids) => {
+      if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');
+      const base = testbedConstitution();
+      return { ...base, version: `${base.version}/${ids[0]}`, principles: [testbedPrinciple(ids[0])] };
+    }, seed),
   };
 }
 

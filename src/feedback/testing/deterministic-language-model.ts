@@ -1,5 +1,6 @@
 // A tiny deterministic InProcessLanguageModel for tests: reads the judge prompt, answers rationales with fixed text and
-// verdicts with logprobs from the toy brain, and samples votes from a seeded generator. No real model, no weights.
+// verdicts with logprobs from the toy brain, critiques and revisions (the critique-revision template) from the brain's
+// `revise`, and samples votes from a seeded generator. No real model, no weights.
 // Leaves out tokenization: a "token" here is the whole verdict string.
 import type { GeneratedToken } from '../chat-model-v1.ts';
 import type { InProcessGenerateRequest, InProcessGeneration, InProcessLanguageModel } from '../providers/in-process-provider.ts';
@@ -34,6 +35,11 @@ export class DeterministicLanguageModel implements InProcessLanguageModel {
       options = [['1', p], ['2', 1 - p]];
     } else if (last.includes('Rating=')) {
       options = this.#brain.pointwise(between(context, 'Response:', 'Consider how well')).map((p, index): [string, number] => [String(index + 1), p]);
+    }
+    if (!options && context.includes('Critique Request:')) {
+      const response = between(context, "Assistant's last response:", 'Critique Request:');
+      const revised = this.#brain.revise?.(response) ?? { critique: 'The response could follow the principle more closely.', revision: response };
+      return { text: last.includes('Revision Request:') ? revised.revision : revised.critique, tokens: null, promptTokens };
     }
     if (!options) {
       const text = 'Judged against the principle, one response is clearer and safer.';

@@ -12,6 +12,8 @@ export interface ScriptedBrain {
   pairwise(first: string, second: string, prompt: string): number;
   /** (10,) probabilities of scores 1..10. */
   pointwise(response: string): number[];
+  /** Critique and revision of a response (the critique-revision template); absent: a fixed critique, the response unchanged. */
+  revise?(response: string): { critique: string; revision: string };
 }
 
 export interface ScriptedServerOptions {

@@ -1,12 +1,12 @@
-// Judgments as queue jobs. Coordinator: queueLabeler is a LoopLabeler whose every judgment is a job on the judge
+// Judgments (and critique → revisions) as queue jobs. Coordinator: queueLabeler is a LoopLabeler whose every judgment is a job on the judge
 // queue, id'd by (run, round, stage, judgment id) — the judgment id already names the samples it compares — with the
 // labeler's spec stored once in Redis under its hash. Worker: judgeJobHandler builds the labeler from that spec
 // (run-labeler.ts, the run's own code path), judges, and returns the typed result with the labeler's identity; the
 // coordinator refuses a result from a labeler that is not the run's. A job that failed every attempt becomes a typed
 // failure ('job-failed'), recorded like any failed judgment: the run goes on. Lee et al. 2023 (arXiv 2309.00267).
 import type { Redis } from 'ioredis';
-import type { JudgmentFailure, PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../../feedback/judgment-types.ts';
-import type { JudgmentPlace, LoopLabeler } from '../loop-labeler.ts';
+import type { CritiqueRevisionResult, JudgmentFailure, PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../../feedback/judgment-types.ts';
+import type { JudgmentPlace, LoopLabeler, RevisionInput } from '../loop-labeler.ts';
 import { stableHash } from '../../feedback/stable-hash.ts';
 import { specHash, type LabelerSpec } from '../run-labeler.ts';
 import { jobIdOf, type JobQueue } from './job-queue.ts';
@@ -15,15 +15,15 @@ import type { JobHandler } from './queue-worker.ts';
 export interface JudgeJobData {
   run: string;                          // the run's id
   spec: string;                         // key of the LabelerSpec in Redis
-  method: 'pairwise' | 'pointwise';
-  input: PairwiseInput | PointwiseInput;
+  method: 'pairwise' | 'pointwise' | 'revise';
+  input: PairwiseInput | PointwiseInput | RevisionInput;
   principleIds: string[];
 }
 
 export interface JudgeJobResult {
   model: string;                        // the worker's labeler identity, checked against the run's
   templateVersion: string;
-  result: PairwiseResult | PointwiseResult;
+  result: PairwiseResult | PointwiseResult | CritiqueRevisionResult;
 }
 
 const NO_USAGE = { requests: 0, promptTokens: 0, completionTokens: 0 };
@@ -44,7 +44,7 @@ export interface QueueLabelerOptions {
 export async function queueLabeler(options: QueueLabelerOptions): Promise<LoopLabeler> {
   const { queue, run, spec, identity } = options, key = specHash(spec);
   await queue.putShared(`spec.${key}`, spec);
-  const ask = async <R extends PairwiseResult | PointwiseResult>(method: JudgeJobData['method'], input: PairwiseInput | PointwiseInput,
+  const ask = async <R extends JudgeJobResult['result']>(method: JudgeJobData['method'], input: JudgeJobData['input'],
     principleIds: readonly string[], place: JudgmentPlace | undefined): Promise<R> => {
     const jobId = jobIdOf([run, `r${place?.round ?? 'x'}`, place?.stage ?? 'judge', input.id]);
     const data: JudgeJobData = { run, spec: key, method, input, principleIds: [...principleIds] };
@@ -62,6 +62,7 @@ export async function queueLabeler(options: QueueLabelerOptions): Promise<LoopLa
     parallelism: options.parallelism ?? 256,
     pairwise: (input, ids, place) => ask<PairwiseResult>('pairwise', input, ids, place),
     pointwise: (input, ids, place) => ask<PointwiseResult>('pointwise', input, ids, place),
+    revise: (input, ids, place) => ask<CritiqueRevisionResult>('revise', input, ids, place),
   };
 }
 
@@ -83,8 +84,10 @@ export function judgeJobHandler(options: { redis: Redis; labelerFor: (spec: Labe
   };
   return async (raw) => {
     const data = raw as JudgeJobData, labeler = await labelerOf(data.spec);
+    if (data.method === 'revise' && !labeler.revise) throw new Error(`labeler ${labeler.model} cannot critique and revise`);
     const result = data.method === 'pairwise' ? await labeler.pairwise(data.input as PairwiseInput, data.principleIds)
-      : await labeler.pointwise(data.input as PointwiseInput, data.principleIds);
+      : data.method === 'revise' ? await labeler.revise!(data.input as RevisionInput, data.principleIds)
+        : await labeler.pointwise(data.input as PointwiseInput, data.principleIds);
     const value: JudgeJobResult = { model: labeler.model, templateVersion: labeler.templateVersion, result };
     return value;
   };

@@ -1,6 +1,6 @@
 // Test helper: a run crashed at several points and resumed each time must end with the records of an uninterrupted
 // run, and its labeler must have answered exactly as many requests (no judgment asked twice). The crash is a thrown
-// error from the labeler's pairwise or pointwise call after `crashAfter` calls. Used by the loop's and the
+// error from the labeler's pairwise, pointwise or revise call after `crashAfter` calls. Used by the loop's and the
 // adversarial rounds' resume tests.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ export interface CrashResumeOptions {
   make: (store: RunStore) => TinyLoop;         // a fresh run over the store (tinyLoop, or one with an adversary)
   contentOf: (store: RunStore) => string[];    // the records compared, without timings
   crashAfter: number[];                        // labeler calls before each crash (the last run is not crashed)
-  on: 'pairwise' | 'pointwise';                // which labeler call crashes
+  on: 'pairwise' | 'pointwise' | 'revise';     // which labeler call crashes
   fingerprint?: (run: TinyLoop) => unknown;    // also equal at the end (e.g. final weights)
 }
 
@@ -38,7 +38,7 @@ export async function assertCrashResumeEqual(options: CrashResumeOptions): Promi
         if (made++ >= crashAfter) throw new Error('simulated crash');
         return call(...args);
       };
-      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion, pairwise: inner.pairwise, pointwise: inner.pointwise,
+      run.context.labeler = { ...inner, model: inner.model, templateVersion: inner.templateVersion, pairwise: inner.pairwise, pointwise: inner.pointwise, revise: inner.revise,
         [options.on]: crashing(inner[options.on] as (...args: unknown[]) => Promise<never>) };
       try {
         await runLoop(run.context);

@@ -39,12 +39,18 @@ export function tinyBase(seed = 1): Transformer {
 
 export const aShare = (text: string) => (text.length === 0 ? 0 : [...text].filter((c) => c === 'a').length / text.length);
 
-/** The labeler's taste: 'a-rich' prefers more a's; 'longer' prefers length (an exploitable labeler). */
+/**
+ * The labeler's taste: 'a-rich' prefers more a's; 'longer' prefers length (an exploitable labeler). Its revisions
+ * (critique-revision rounds) follow the taste: every b and c becomes an a, or 'aaaa' is appended.
+ */
 export function tinyBrain(taste: 'a-rich' | 'longer'): ScriptedBrain {
   const quality = taste === 'a-rich' ? aShare : (text: string) => Math.min(1, text.length / 12);
   return {
     pairwise: (first, second) => Math.min(0.95, Math.max(0.05, 0.5 + 0.9 * (quality(first) - quality(second)))),
     pointwise: (response) => Array.from({ length: 10 }, (_, i) => (i === Math.min(9, Math.floor(quality(response) * 10)) ? 1 : 0)),
+    revise: (response) => taste === 'a-rich'
+      ? { critique: `${[...response].filter((c) => c === 'b' || c === 'c').length} letters are not a.`, revision: response.replace(/[bc]/g, 'a') || 'aaa' }
+      : { critique: 'The response is short.', revision: `${response}aaaa` },
   };
 }
 
@@ -53,7 +59,7 @@ function prompts(split: LoopPrompt['split'], n: number): LoopPrompt[] {
     split, messages: [{ role: 'user', content: `${'abc'[i % 3]}${'cab'[(i + split.length) % 3]} ?` }] as ChatMessage[], principleIds: ['helpful'] }));
 }
 
-export const TINY_CONSTITUTION = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.' }] };
+export const TINY_CONSTITUTION = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.', critique: 'Say which letters are not a.', revision: 'Rewrite the answer with more a.' }] };
 
 /** The tiny run's labeler: the real judges over the scripted in-process model (what a queue worker of a test builds too). */
 export function tinyLabeler(options: { seed: number; principleMode: RunConfig['feedback']['principleMode']; chainOfThought: boolean; taste?: 'a-rich' | 'longer' }): { labeler: LoopLabeler; labelerModel: DeterministicLanguageModel } {
