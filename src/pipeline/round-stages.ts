@@ -1,7 +1,7 @@
 // The stages of one round, each writing its records to the run store under deterministic ids and reusing whatever a
 // killed run already wrote (samples are read back, a judgment present in the store is never requested again):
 // prompts → rollout → feedback → rewards → update. Evaluation and the gate are in round-evaluate.ts.
-// Leaves out the reward-model reward mode. Lee et al. 2023 (arXiv 2309.00267); GRPO arXiv 2402.03300.
+// The reward-model reward mode fits its model in reward-model-reward.ts. Lee et al. 2023 (arXiv 2309.00267); GRPO arXiv 2402.03300.
 import { Rng } from '../engine/index.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { RolloutBatch } from '../algorithms/rollout.ts';
@@ -221,12 +221,17 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
 
 /**
  * Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 averaged over the pairs its text was in
- * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1.
+ * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1. With a fitted reward
+ * model (rewards.mode reward-model; scores (N·K,)), its component 2·σ(r_i − r_j) − 1 averaged over the group's other
+ * distinct texts j — the model's soft label on the same scale — takes the pairwise weight; the direct pairwise
+ * component stays in the record with weight 0, for comparison.
  */
-export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback): RewardRecord[] {
-  const w = context.config.feedback;
-  const weights: Record<string, number> = { 'pairwise-ai': w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised };
-  return rollout.samples.map((sample) => {
+export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback, rewardModel?: { id: string; scores: Float32Array }): RewardRecord[] {
+  const w = context.config.feedback, K = rollout.samples.length / Math.max(rollout.prompts.length, 1);
+  const weights: Record<string, number> = { 'pairwise-ai': rewardModel ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised,
+    ...rewardModel && { 'reward-model': w.pairwise } };
+  const kept = (source: string) => weights[source]! > 0 || (rewardModel !== undefined && source === 'pairwise-ai');
+  return rollout.samples.map((sample, b) => {
     const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
     const parts: Record<string, number[]> = {};
     for (const j of judgments) {
@@ -235,11 +240,22 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
         : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : 2 * j.score! - 1;
       (parts[j.source] ??= []).push(value);
     }
-    const components = Object.fromEntries(Object.keys(weights).filter((s) => weights[s]! > 0)
+    if (rewardModel) {
+      const start = Math.floor(b / K) * K, seen = new Set([sample.text]), r = rewardModel.scores;
+      for (let k = start; k < start + K; k++) {
+        const other = rollout.samples[k]!;
+        if (seen.has(other.text)) continue;
+        seen.add(other.text);
+        (parts['reward-model'] ??= []).push(2 / (1 + Math.exp(-(r[b]! - r[k]!))) - 1);
+      }
+    }
+    const components = Object.fromEntries(Object.keys(weights).filter(kept)
       .map((s) => [s, parts[s] ? parts[s]!.reduce((a, x) => a + x, 0) / parts[s]!.length : 0]));
     const total = Object.entries(components).reduce((a, [s, c]) => a + weights[s]! * c, 0);
-    const record: RewardRecord = { id: recordId('reward', sample.id), kind: 'reward', round, parents: [sample.id, ...judgments.map((j) => j.id)],
-      components, weights: Object.fromEntries(Object.keys(components).map((s) => [s, weights[s]!])), total };
+    const record: RewardRecord = { id: recordId('reward', sample.id), kind: 'reward', round,
+      parents: [sample.id, ...(rewardModel ? [rewardModel.id] : []), ...judgments.map((j) => j.id)],
+      components, weights: Object.fromEntries(Object.keys(components).map((s) => [s, weights[s]!])), total,
+      ...rewardModel && { rewardModelScore: rewardModel.scores[b]! } };
     context.store.put(record);
     return context.store.get('reward', record.id)!;
   });

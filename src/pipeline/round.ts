@@ -8,6 +8,7 @@ import type { ProxyMetrics } from './gates.ts';
 import { evaluateStage, gateStage } from './round-evaluate.ts';
 import { choosePrompts, feedbackStage, rewardStage, sampleStage, updateStage } from './round-stages.ts';
 import { reviseStage, reviseUpdateStage } from './critique-revision-round.ts';
+import { rewardModelStage } from './reward-model-reward.ts';
 import { roundConfig } from './run-config.ts';
 import { promptRecord, type RoundContext } from './round-context.ts';
 import { recordId, type GateRecord } from './run-records.ts';
@@ -56,7 +57,8 @@ export async function runRound(context: RoundContext, round: number, keptRound: 
     train = () => reviseUpdateStage(context, round, revisions, type);
   } else {
     const feedback = await stage(context, timer, round, 'feedback', () => feedbackStage(context, round, rollout), (f) => ({ requested: f.requested }));
-    const rewards = await stage(context, timer, round, 'rewards', () => rewardStage(context, round, rollout, feedback),
+    const rewards = await stage(context, timer, round, 'rewards', () => config.rewards.mode === 'reward-model'
+      ? rewardModelStage(context, round, rollout, feedback) : rewardStage(context, round, rollout, feedback),
       (r) => ({ rewardMean: r.reduce((a, x) => a + x.total, 0) / r.length }));
     train = () => updateStage(context, round, rollout, rewards, feedback);
   }

@@ -83,6 +83,16 @@ const roundSchema = z.discriminatedUnion('type', [
   critiqueRevisionRound,
 ]);
 
+const rewardsSchema = z.strictObject({
+  mode: z.enum(['direct', 'reward-model']).default('direct').describe("direct: the mixed feedback is the reward; reward-model: each RL round fits a reward model (a scalar head on a copy of the SFT policy's trunk) on the round's pairwise soft labels (Bradley-Terry, soft targets) and its scores replace the pairwise source (with its weight); the labeled anchors gate every mode"),
+  rewardModel: z.strictObject({
+    steps: z.number().int().min(1).default(60).describe('optimizer steps fitting the reward model each round'),
+    batchSize: z.number().int().min(1).default(32).describe('judged pairs per step'),
+    learningRate: z.number().positive().default(1e-3).describe('AdamW learning rate (trunk and head)'),
+    heldOutShare: z.number().min(0).max(0.9).default(0.2).describe("share of the round's judged pairs held out (by a hash of the judgment id) to measure the fitted model's pairwise accuracy, recorded, never gated on"),
+  }).prefault({}).describe('the reward model of mode reward-model'),
+}).prefault({}).describe('how feedback becomes rewards');
+
 const gateSchema = z.strictObject({
   minWinRateVsPrevious: z.number().min(0).max(1).default(0.5).describe("keep a round only if the labeler prefers the candidate over the last kept policy on at least this share of validation prompts"),
   maxLengthDrift: z.number().positive().default(0.2).describe('|mean length / SFT mean length − 1| above this rolls the round back (length hacking)'),
@@ -133,7 +143,7 @@ export const runConfigSchema = z.strictObject({
   maxNewTokens: z.number().int().min(1).default(48).describe('tokens sampled per response at most'),
   temperature: z.number().positive().default(1).describe('sampling temperature (1 keeps log-probs on-policy)'),
   feedback: feedbackSchema.prefault({}),
-  rewardMode: z.enum(['direct']).default('direct').describe('direct: the mixed feedback is the reward (a reward model fitted on the soft labels is not implemented yet); the labeled anchors gate every mode'),
+  rewards: rewardsSchema,
   algorithm: algorithmSchema.prefault({}),
   validationPrompts: z.number().int().min(1).default(48).describe('validation prompts the gate evaluates on'),
   anchorPairs: z.number().int().min(0).default(64).describe('labeled anchor comparisons the gate reads (testbed: the first of its gold-labeled anchor set)'),
@@ -186,6 +196,10 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.update.kind === 'external' && config.algorithm.lora) throw new Error(`${source}: update.kind external trains the whole model: algorithm.lora must be null`);
   if (config.update.kind === 'external' && config.feedback.pairwise === 0) throw new Error(`${source}: update.kind external trains on the round's judged pairs: feedback.pairwise must be > 0`);
   if (config.update.kind === 'external' && config.schedule.some((r) => r.type === 'critique-revision')) throw new Error(`${source}: schedule: critique-revision rounds train in this process: update.kind must be in-process`);
+  if (config.rewards.mode === 'reward-model') {
+    if (config.feedback.pairwise === 0) throw new Error(`${source}: rewards.mode reward-model is fitted on the pairwise soft labels: feedback.pairwise must be > 0`);
+    if (!['grpo', 'rloo', 'ppo'].includes(config.algorithm.name) || config.update.kind === 'external') throw new Error(`${source}: rewards.mode reward-model gives rewards to a policy-gradient update: algorithm.name must be grpo, rloo or ppo, in-process`);
+  }
   if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);
   }

@@ -3,7 +3,7 @@
 // Leaves out storage (run-store.ts) and what produces them (round.ts). Fields follow Lee et al. 2023 (arXiv 2309.00267).
 import { stableHash } from '../feedback/stable-hash.ts';
 
-export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold' | 'attack' | 'revision';
+export type RecordKind = 'prompt' | 'sample' | 'judgment' | 'reward' | 'advantage' | 'evaluation' | 'gate' | 'stage' | 'gold' | 'attack' | 'revision' | 'reward-model';
 
 interface Base {
   id: string;
@@ -60,6 +60,17 @@ export interface RewardRecord extends Base {
   components: Record<string, number>; // per feedback source, before weighting
   weights: Record<string, number>;
   total: number;
+  rewardModelScore?: number;          // rewards.mode reward-model: the fitted model's raw score r(prompt, response) (parents name its reward-model record)
+}
+
+/**
+ * rewards.mode reward-model: the reward model one round fitted (Bradley–Terry on soft labels) — `parents` are the
+ * pairwise judgments it was fitted on (their probabilityA the soft labels), `heldOut` the ones it was measured on.
+ */
+export interface RewardModelRecord extends Base {
+  kind: 'reward-model';
+  heldOut: string[];                  // judgment ids held out from the fit
+  metrics: Record<string, number>;    // trainPairs, heldOutPairs, fit loss first/last, accuracies
 }
 
 export interface AdvantageRecord extends Base {
@@ -145,7 +156,7 @@ export interface RevisionRecord extends Base {
 }
 
 export type RunRecord = PromptRecord | SampleRecord | JudgmentRecord | RewardRecord | AdvantageRecord | EvaluationRecord
-  | GateRecord | StageRecord | GoldRecord | AttackRecord | RevisionRecord;
+  | GateRecord | StageRecord | GoldRecord | AttackRecord | RevisionRecord | RewardModelRecord;
 
 /** The id for a record of `kind` made from `key` (everything that identifies the work, not its result). */
 export function recordId(kind: RecordKind, key: unknown): string {
@@ -157,4 +168,5 @@ export const RECORD_FILES: Record<RecordKind, string> = {
   prompt: 'prompts.jsonl', sample: 'samples.jsonl', judgment: 'judgments.jsonl', reward: 'rewards.jsonl',
   advantage: 'advantages.jsonl', evaluation: 'evaluations.jsonl', gate: 'gates.jsonl', stage: 'stages.jsonl', gold: 'gold.jsonl',
   attack: 'attacks.jsonl', revision: 'revisions.jsonl',
+  'reward-model': 'reward-models.jsonl',
 };

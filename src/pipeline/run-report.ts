@@ -2,7 +2,8 @@
 // figures) and a self-contained report.html (inline SVG, no scripts, no CDN): gold vs proxy per round, failure rates
 // per application, KL, length, entropy, reward distributions, each feedback source's share of the reward, and traces
 // from reward back to principle, including labeler–gold disagreements, and from a critique-revision round's training
-// example back to its critique, principle and original response. Leaves out interactive plots (the dashboard).
+// example back to its critique, principle and original response; the fit of each round's reward model (mode
+// reward-model). Leaves out interactive plots (the dashboard).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
@@ -113,6 +114,15 @@ function revisions(store: RunStore, limit: number): string {
   return `<h2>Critique → revision: training example → critique → principle → original response</h2><p>${all.length} revisions, ${failed} failed (not trained on).</p>${items}`;
 }
 
+/** rewards.mode reward-model: what each round's reward model was fitted on and how well it orders held-out pairs. */
+function rewardModels(store: RunStore): string {
+  const models = store.all('reward-model');
+  if (models.length === 0) return '';
+  const cells = ['trainPairs', 'heldOutPairs', 'fitLossFirst', 'fitLoss', 'trainAccuracy', 'heldOutAccuracy'];
+  return `<h2>Reward models fitted on the soft labels</h2><p>Each round's model is fitted (Bradley–Terry, soft targets) on that round's pairwise judgments; its scores are the pairwise source's share of the reward. Accuracy: share of pairs where it prefers the labeler's preferred response.</p>`
+    + `<table><tr><th>round</th>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>${models.map((m) => `<tr><td>${m.round}</td>${cells.map((c) => `<td>${num(m.metrics[c])}</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
 function disagreements(store: RunStore): string {
   const items = store.all('gold').flatMap((g) => g.disagreements.map((d) => ({ round: g.round, ...d }))).slice(0, 12);
   if (items.length === 0) return '<p>No labeler–gold disagreements recorded.</p>';
@@ -149,6 +159,7 @@ ${linePlot('Anchor agreement and refusal rate', rounds, { anchors: col((r) => r.
 ${rewardPlot(data)}
 ${linePlot("Each feedback source's share of |reward|", rounds, Object.fromEntries(sources.map((s) => [s, col((r) => r.sourceShare[s])])))}
 <h2>Traces: reward → judgment → rationale → principle → prompt</h2>${traces(store, 8)}
+${rewardModels(store)}
 ${revisions(store, 8)}
 <h2>Where the labeler and gold disagree</h2>${disagreements(store)}
 </body></html>
