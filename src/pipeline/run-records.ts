@@ -168,5 +168,5 @@ export const RECORD_FILES: Record<RecordKind, string> = {
   prompt: 'prompts.jsonl', sample: 'samples.jsonl', judgment: 'judgments.jsonl', reward: 'rewards.jsonl',
   advantage: 'advantages.jsonl', evaluation: 'evaluations.jsonl', gate: 'gates.jsonl', stage: 'stages.jsonl', gold: 'gold.jsonl',
   attack: 'attacks.jsonl', revision: 'revisions.jsonl',
-  'reward-model': 'reward-models.jsonl',
+  'reward-model': 'reward_models.jsonl',   // DuckDB view names are the file stems: no hyphen
 };

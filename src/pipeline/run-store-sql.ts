@@ -1,6 +1,6 @@
 // SQL over a run store with DuckDB: one view per record kind (prompts, samples, judgments, rewards, advantages,
-// evaluations, gates, stages, gold) over the JSONL files, then any query. Leaves out writing through DuckDB
-// (the store appends JSONL itself) and Parquet export of whole runs. No paper.
+// evaluations, gates, stages, gold, attacks, revisions, reward_models) over the JSONL files, then any query. Leaves
+// out writing through DuckDB (the store appends JSONL itself) and Parquet export of whole runs. No paper.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
