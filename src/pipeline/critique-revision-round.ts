@@ -7,7 +7,7 @@
 import type { SftExample } from '../algorithms/sft-trainer.ts';
 import { loadTemplate } from '../feedback/prompt-template.ts';
 import type { CritiqueRevisionRoundConfig } from './run-config.ts';
-import { seedFor, type RoundContext } from './round-context.ts';
+import { inProcessPolicy, seedFor, type RoundContext } from './round-context.ts';
 import { inOrder, type RoundSamples } from './round-stages.ts';
 import { recordId, type RevisionRecord } from './run-records.ts';
 
@@ -43,7 +43,7 @@ export async function reviseStage(context: RoundContext, round: number, rollout:
  * writes longer), with the stop token when it fits.
  */
 export async function reviseUpdateStage(context: RoundContext, round: number, revisions: RevisionRecord[], settings: CritiqueRevisionRoundConfig): Promise<Record<string, number>> {
-  const { policy, store, config } = context;
+  const { store, config } = context, policy = inProcessPolicy(context.policy, 'critique-revision rounds');
   const examples: SftExample[] = [];
   let changed = 0;
   for (const revision of revisions) {

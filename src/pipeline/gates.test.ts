@@ -52,3 +52,11 @@ test('the loop stops on the round budget, on N rollbacks in a row, on convergenc
   assert.equal(stopReason([r(0, true), r(1, true, 0.51), r(2, true, 0.6)], 3, c), null);
   assert.match(stopReason([r(0, true, 0.5, 101_000)], 1, c) ?? '', /^budget: 101 s/);
 });
+
+test('metrics an endpoint policy cannot measure (NaN, or null read back from JSON) keep their monitors silent', () => {
+  const unmeasured = JSON.parse(JSON.stringify({ ...good, kl: Number.NaN, entropy: Number.NaN })) as ProxyMetrics;   // null after JSON
+  assert.equal(klBudget({ ...good, kl: Number.NaN }, sft, sft, config.gate), null);
+  assert.equal(entropyCollapse(unmeasured, sft, sft, config.gate), null, 'a null entropy is not a collapse (null < x would say so)');
+  assert.equal(entropyCollapse(good, sft, unmeasured, config.gate), null);
+  assert.deepEqual(decideGate(unmeasured, sft, sft, config.gate), { keep: true, reasons: [] });
+});

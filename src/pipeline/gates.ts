@@ -9,9 +9,9 @@ export interface ProxyMetrics {
   winRateVsPrevious: number;  // labeler: candidate over the last kept policy (ties half)
   winRateVsSft: number;       // labeler: candidate over the SFT policy
   anchorAgreement: number;    // share of labeled anchor pairs the policy itself ranks as labeled (NaN: no anchors)
-  kl: number;                 // mean KL to the reference per response (nats)
+  kl: number;                 // mean KL to the reference per response (nats); NaN behind an endpoint (no reference weights)
   meanLength: number;         // mean response tokens
-  entropy: number;            // mean token entropy
+  entropy: number;            // mean token entropy (behind an endpoint: estimated from sampled log-probs, NaN without them)
   refusalRate: number;        // share of responses matching the refusal patterns
 }
 
@@ -37,10 +37,13 @@ export const lengthDrift: Monitor = (current, _kept, sft, gate) => {
     : null;
 };
 
-export const klBudget: Monitor = (current, _kept, _sft, gate) => current.kl > gate.maxKl
+/** A metric not measured (NaN in memory, null once read back from JSON): the monitors that need it stay silent. */
+const measured = (...values: number[]) => values.every((v) => Number.isFinite(v));
+
+export const klBudget: Monitor = (current, _kept, _sft, gate) => measured(current.kl) && current.kl > gate.maxKl
   ? { monitor: 'kl-budget', reason: `KL to the reference ${f(current.kl)} nats > budget ${gate.maxKl}` } : null;
 
-export const entropyCollapse: Monitor = (current, _kept, sft, gate) => current.entropy < gate.minEntropyRatio * sft.entropy
+export const entropyCollapse: Monitor = (current, _kept, sft, gate) => measured(current.entropy, sft.entropy) && current.entropy < gate.minEntropyRatio * sft.entropy
   ? { monitor: 'entropy-collapse', reason: `token entropy ${f(current.entropy)} < ${gate.minEntropyRatio} × SFT's ${f(sft.entropy)}` } : null;
 
 export const refusalCreep: Monitor = (current, _kept, sft, gate) => current.refusalRate - sft.refusalRate > gate.maxRefusalIncrease

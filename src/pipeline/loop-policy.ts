@@ -1,8 +1,9 @@
 // The policy a run improves: a Transformer with its tokenizer, the frozen reference, and the update of the chosen
 // algorithm (GRPO / RLOO / PPO through PolicyGradientTrainer.learn; DPO / online DPO through DpoTrainer.trainOn),
-// full or LoRA, and SFT on revisions for critique-revision rounds (sftStep, same trainable parameters). Rollouts with one seed per sample; KL, entropy and anchor likelihoods for the gate; save/load of the
-// whole training state for rollback and resume. Leaves out: remote policies (OpenAI-compatible endpoints cannot be
-// trained here). GRPO arXiv 2402.03300, RLOO 2402.14740, PPO 1707.06347, DPO 2305.18290.
+// full or LoRA, and SFT on revisions for critique-revision rounds (sftStep, same trainable parameters). Rollouts with
+// one seed per sample; KL, entropy and anchor likelihoods for the gate; save/load of the whole training state for
+// rollback and resume. Leaves out: remote policies (endpoint-policy.ts: OpenAI-compatible endpoints cannot be trained
+// here). GRPO arXiv 2402.03300, RLOO 2402.14740, PPO 1707.06347, DPO 2305.18290.
 import { AdamW, noGrad, Rng, scope, type Tensor } from '../engine/index.ts';
 import { atPrecision } from '../algorithms/precision-config.ts';
 import { sftBatch, sftLoss, sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
@@ -18,6 +19,7 @@ import { scoreResponses } from '../models/score.ts';
 import type { TextTokenizer } from '../models/tokenizer.ts';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import type { Transformer } from '../models/transformer.ts';
+import type { RolloutRow, RowSample } from './endpoint-policy.ts';
 import type { RunConfig } from './run-config.ts';
 
 type ChatTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
@@ -40,6 +42,7 @@ export interface LoopPolicyOptions {
 }
 
 export class LoopPolicy {
+  readonly kind = 'in-process' as const;
   readonly model: Transformer;
   readonly reference: Transformer;
   readonly tokenizer: ChatTokenizer;
@@ -102,6 +105,15 @@ export class LoopPolicy {
     const c = this.#options.config;
     const batch = noGrad(() => sampleBatch(this.model, prompts, { maxNewTokens: c.maxNewTokens, temperature: c.temperature, stopToken: this.stopToken, seed: 0, seeds }));
     return { batch, texts: prompts.map((_, b) => this.decode(responseTokens(batch, b))) };
+  }
+
+  /** One sample per row (prompt tokens from its messages, randomness from its seed), as records hold them. */
+  async sampleRows(rows: RolloutRow[]): Promise<RowSample[]> {
+    const { batch, texts } = this.sample(rows.map((row) => this.promptTokens(row.messages)), rows.map((row) => row.seed));
+    return rows.map((_, b) => {
+      const start = b * batch.T + batch.promptLength, length = batch.responseLengths[b]!;
+      return { text: texts[b]!, tokens: Array.from(batch.tokens.subarray(start, start + length)), logprobs: Array.from(batch.logprobs.subarray(start - 1, start - 1 + length)) };
+    });
   }
 
   /** KL to the reference and entropy per response of a batch, under the current policy. */

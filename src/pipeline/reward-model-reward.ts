@@ -14,7 +14,7 @@ import { ScalarHead } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { deriveSeed } from '../engine/random.ts';
 import type { RunConfig } from './run-config.ts';
-import { seedFor, type RoundContext } from './round-context.ts';
+import { inProcessPolicy, seedFor, type RoundContext } from './round-context.ts';
 import { rewardStage, type Feedback, type RoundSamples } from './round-stages.ts';
 import { recordId, type RewardRecord } from './run-records.ts';
 
@@ -55,7 +55,7 @@ export function rewardModelId(round: number): string {
  * records as the direct mode with the model's component. A resumed round whose rewards are all stored is not refitted.
  */
 export async function rewardModelStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback): Promise<RewardRecord[]> {
-  const { store, policy, config } = context;
+  const { store, config } = context, policy = inProcessPolicy(context.policy, 'rewards.mode reward-model');
   const stored = rollout.samples.map((s) => store.get('reward', recordId('reward', s.id)));
   if (stored.every((r) => r !== undefined)) return stored as RewardRecord[];
   const K = rollout.samples.length / rollout.prompts.length;

@@ -25,7 +25,8 @@ import { buildPolicy, loadCheckpoint, readPromptFile, splitPrompts } from './run
 import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
 import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
-import type { AnchorPair, LoopPrompt, ProgressEvent, RoundContext } from './round-context.ts';
+import type { AnchorPair, LoopPrompt, ProgressEvent, RoundContext, RunPolicy } from './round-context.ts';
+import { EndpointPolicy } from './endpoint-policy.ts';
 
 export interface RlaifRunOptions {
   configPath?: string | null;   // YAML; null = every default (the embedded testbed)
@@ -53,6 +54,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
   let store: RunStore, queue: JobQueue | null = null;
+  const closers: (() => void)[] = [];
   try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
   try {
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
@@ -73,9 +75,12 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     } else {
       prompts = readPromptFile(config.prompts.path);
     }
-    const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.path;
-    const base = loadCheckpoint(policySource);
-    const policy = buildPolicy(config, base);
+    const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.kind === 'checkpoint' ? config.policy.path : config.policy.checkpoint ?? undefined;
+    const base = config.policy.kind === 'endpoint' ? null : loadCheckpoint(policySource!);
+    const policy: RunPolicy = config.policy.kind === 'endpoint'
+      ? new EndpointPolicy({ endpoint: config.policy, apiKeyEnvironmentVariable: config.policy.apiKeyEnvironmentVariable, maxNewTokens: config.maxNewTokens, temperature: config.temperature })
+      : buildPolicy(config, base!);
+    closers.push(() => { if (policy.kind === 'endpoint') policy.close(); });
     const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();
     const spec = labelerSpec(config, constitution);
@@ -95,7 +100,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, policySource, onProgress: options.onProgress };
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
-    await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });
+    if (base) await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });
     const outcome = await runLoop(context, hook ? hook(context) : undefined);
     store.commit();
     const summary = summarizeRun(store);
@@ -105,6 +110,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const table = config.adversarial ? `${terminalTable(store)}\n\n${adversarialTable(store, { threshold: config.adversarial.failureThreshold })}` : terminalTable(store);
     return { dir, config, outcome, summary, table, lines: resultLines(summary), reportPath };
   } finally {
+    for (const close of closers) close();
     store.close();
     await queue?.close();
     lock.release();

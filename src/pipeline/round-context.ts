@@ -3,6 +3,7 @@
 // make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
 import { deriveSeed } from '../engine/random.ts';
 import type { Adversary } from './adversarial/adversary.ts';
+import type { EndpointPolicy } from './endpoint-policy.ts';
 import type { LoopLabeler } from './loop-labeler.ts';
 import type { LoopPolicy } from './loop-policy.ts';
 import type { RunConfig } from './run-config.ts';
@@ -28,15 +29,24 @@ export interface AnchorPair {
 
 export interface ProgressEvent { stage: string; round: number; done: number; total: number }
 
+/** The policy a run improves: in this process (its weights here), or behind an endpoint (trained by an external command). */
+export type RunPolicy = LoopPolicy | EndpointPolicy;
+
+/** The policy's weights, for what needs them here (adversarial rounds, in-process updates); refused behind an endpoint. */
+export function inProcessPolicy(policy: RunPolicy, what: string): LoopPolicy {
+  if (policy.kind === 'endpoint') throw new Error(`${what} needs the policy's weights in this process; policy.kind endpoint has none here`);
+  return policy;
+}
+
 export interface RoundContext {
   config: Readonly<RunConfig>;
   store: RunStore;
-  policy: LoopPolicy;
+  policy: RunPolicy;
   labeler: LoopLabeler;
   train: LoopPrompt[];
   validation: LoopPrompt[];
   anchors: AnchorPair[];
-  policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer)
+  policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer; an endpoint policy's checkpoint)
   onProgress?: (event: ProgressEvent) => void;
   adversary?: Adversary;     // adversarial rounds (config.adversarial): a red-team phase first, flagged attacks mined into the prompts
 }

@@ -1,12 +1,13 @@
 // The evaluate and gate stages: the candidate policy samples one response per validation prompt (the same seed per
 // prompt every round), the labeler compares it with the last kept policy's and the SFT policy's responses, and the
 // proxy metrics (win rates, anchor agreement, KL, length, entropy, refusals) feed the gate. Nothing here reads gold.
-// Leaves out confidence intervals on the win rates. Lee et al. 2023 (arXiv 2309.00267).
+// A policy behind an endpoint has no KL and no anchor agreement (NaN: those monitors stay silent) and an entropy
+// estimated from its sampled tokens' log-probs. Leaves out confidence intervals on the win rates. Lee et al. 2023 (arXiv 2309.00267).
 import { decideGate, type ProxyMetrics } from './gates.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
 import { roundConfig } from './run-config.ts';
-import { recordId, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
+import { recordId, responseLength, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
 
 /** Ties count half; a failed judgment counts as a tie. P(a preferred) read from a judgment of (a, b). */
 function win(judgment: JudgmentRecord): number {
@@ -16,6 +17,15 @@ function win(judgment: JudgmentRecord): number {
 
 export function evaluationId(round: number): string {
   return recordId('evaluation', { round });
+}
+
+/**
+ * Mean token entropy estimated from sampled tokens, mean of −log π(a_t) (its expectation is the entropy at temperature
+ * 1): an endpoint policy's, whose full distributions are not here. NaN when the server gave no log-probs.
+ */
+export function sampledEntropy(samples: SampleRecord[]): number {
+  const perSample = samples.filter((s) => s.logprobs.length > 0).map((s) => -s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length);
+  return perSample.length === 0 ? Number.NaN : perSample.reduce((a, x) => a + x, 0) / perSample.length;
 }
 
 /** The validation samples a policy (by round) wrote in its evaluation. */
@@ -28,8 +38,9 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
   const existing = context.store.get('evaluation', evaluationId(round));
   if (existing) return existing.metrics as unknown as ProxyMetrics;
   const { validation, policy, config } = context;
-  const current = sampleStage(context, { round, policyRound: round, stage: 'evaluate', prompts: validation, perPrompt: 1 });
-  const measures = policy.measure(current.batch);
+  const current = await sampleStage(context, { round, policyRound: round, stage: 'evaluate', prompts: validation, perPrompt: 1 });
+  // Behind an endpoint: no KL (the reference's weights are not here), entropy estimated by −log π of the sampled tokens.
+  const measures = policy.kind === 'in-process' ? policy.measure(current.batch!) : { kl: [Number.NaN], entropy: [sampledEntropy(current.samples)] };
   // Both comparisons' judgments, asked in one batch (many at once through a queue), counted in prompt order.
   const opponents = [...new Set([keptRound, 0])].filter((r) => r !== round);
   let done = 0;
@@ -49,16 +60,16 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
   };
   const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
   const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
-  const anchors = context.anchors.map((a) => {
+  const anchors = policy.kind === 'endpoint' ? [] : context.anchors.map((a) => {
     const preferred = Int32Array.from(policy.tokenizer.encode(a.preferred)), other = Int32Array.from(policy.tokenizer.encode(a.other));
     return { prompt: policy.promptTokens(a.prompt.messages, Math.max(preferred.length, other.length)), preferred, other };
   }).filter((a) => a.preferred.length > 0 && a.other.length > 0 && a.prompt.length + Math.max(a.preferred.length, a.other.length) <= policy.model.config.maxPositions);
   const metrics: ProxyMetrics = {
     winRateVsPrevious: against(keptRound),
     winRateVsSft: against(0),
-    anchorAgreement: anchors.length > 0 ? policy.anchorAgreement(anchors) : Number.NaN,
+    anchorAgreement: anchors.length > 0 && policy.kind === 'in-process' ? policy.anchorAgreement(anchors) : Number.NaN,
     kl: mean(measures.kl),
-    meanLength: mean(current.samples.map((s) => s.tokens.length)),
+    meanLength: mean(current.samples.map(responseLength)),
     entropy: mean(measures.entropy),
     refusalRate: mean(current.samples.map((s) => (refusal.some((r) => r.test(s.text)) ? 1 : 0))),
   };

@@ -13,7 +13,7 @@ import { recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, 
 export interface RoundSamples {
   prompts: LoopPrompt[];     // (N,)
   samples: SampleRecord[];   // (N·K,) prompt-major: samples[n·K + k]
-  batch: RolloutBatch;       // the same rows as token arrays
+  batch: RolloutBatch | null; // the same rows as token arrays (in-process policies; null behind an endpoint)
 }
 
 /** Fresh train prompts in a seeded cycle, plus the lowest-reward prompts of earlier rounds (mined by the proxy). */
@@ -38,33 +38,28 @@ export function choosePrompts(context: RoundContext, round: number): LoopPrompt[
 }
 
 /**
- * One sample per (prompt, index) from the current policy, seeded per sample; when every record is already in the
- * store (a resumed run), the batch is rebuilt from the records instead, so nothing is sampled twice.
+ * One sample per (prompt, index) from the current policy (in this process or behind an endpoint), seeded per sample;
+ * when every record is already in the store (a resumed run), the batch is rebuilt from the records instead, so nothing
+ * is sampled twice.
  */
-export function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number }): RoundSamples {
+export async function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number }): Promise<RoundSamples> {
   const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options;
   const rows = prompts.flatMap((prompt) => Array.from({ length: perPrompt }, (_, index) => ({ prompt, index })));
   const key = (row: { prompt: LoopPrompt; index: number }) => ({ stage, round: stage === 'rollout' ? round : undefined, policyRound, prompt: row.prompt.id, index: row.index });
   const ids = rows.map((row) => recordId('sample', key(row)));
-  const promptTokens = rows.map((row) => policy.promptTokens(row.prompt.messages));
+  const batchOf = (samples: SampleRecord[]) => (policy.kind === 'in-process'
+    ? batchFromSamples(rows.map((row) => policy.promptTokens(row.prompt.messages)), samples, context.config.maxNewTokens) : null);
   const stored = ids.map((id) => store.get('sample', id));
-  if (stored.every((s) => s !== undefined)) {
-    return { prompts, samples: stored as SampleRecord[], batch: batchFromSamples(promptTokens, stored as SampleRecord[], context.config.maxNewTokens) };
-  }
+  if (stored.every((s) => s !== undefined)) return { prompts, samples: stored as SampleRecord[], batch: batchOf(stored as SampleRecord[]) };
   for (const prompt of prompts) store.put(promptRecord(prompt));   // idempotent: evaluation and report prompts are traceable too
-  const seeds = rows.map((row) => seedFor(context, `sample|${JSON.stringify(key(row))}`));
-  const { batch, texts } = policy.sample(promptTokens, seeds);
+  const drawn = await policy.sampleRows(rows.map((row) => ({ messages: row.prompt.messages, seed: seedFor(context, `sample|${JSON.stringify(key(row))}`) })));
   const samples = rows.map((row, b): SampleRecord => {
-    const start = b * batch.T + batch.promptLength, length = batch.responseLengths[b]!;
-    const record: SampleRecord = {
-      id: ids[b]!, kind: 'sample', round, parents: [promptRecordId(row.prompt)], stage, policyRound, index: row.index, text: texts[b]!,
-      tokens: Array.from(batch.tokens.subarray(start, start + length)),
-      logprobs: Array.from(batch.logprobs.subarray(start - 1, start - 1 + length)),
-    };
-    store.put(record);
-    return store.get('sample', record.id)!;
+    const { text, tokens, logprobs, tokenCount } = drawn[b]!;
+    store.put({ id: ids[b]!, kind: 'sample', round, parents: [promptRecordId(row.prompt)], stage, policyRound, index: row.index, text, tokens, logprobs,
+      ...(tokenCount === undefined ? {} : { tokenCount }) });
+    return store.get('sample', ids[b]!)!;
   });
-  return { prompts, samples, batch };
+  return { prompts, samples, batch: batchOf(samples) };
 }
 
 /** The RolloutBatch layout of sampleBatch, rebuilt from stored samples: (B, P + maxNewTokens), left-padded prompts. */
@@ -265,16 +260,18 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
 export async function updateStage(context: RoundContext, round: number, rollout: RoundSamples, rewards: RewardRecord[], feedback: Feedback): Promise<Record<string, number>> {
   const { policy, store } = context;
   if (context.config.update.kind === 'external') return { ...(await externalUpdate(context, round)) };
+  if (policy.kind === 'endpoint' || !rollout.batch) throw new Error('policy.kind endpoint is trained by an external command only (update.kind external)');
+  const batch = rollout.batch;
   if (policy.learnsFromPairs) {
-    const tokensOf = new Map(rollout.samples.map((s, b) => [s.id, { prompt: rollout.batch.tokens.slice(b * rollout.batch.T, b * rollout.batch.T + rollout.batch.promptLength), response: Int32Array.from(s.tokens) }]));
+    const tokensOf = new Map(rollout.samples.map((s, b) => [s.id, { prompt: batch.tokens.slice(b * batch.T, b * batch.T + batch.promptLength), response: Int32Array.from(s.tokens) }]));
     const pairs: TokenPreferencePair[] = feedback.pairs.filter((j) => j.ok && j.probabilityA !== 0.5).map((j) => {
       const aWins = j.probabilityA! > 0.5, a = tokensOf.get(j.parents[0]!)!, b = tokensOf.get(j.parents[1]!)!;
-      return { prompt: unpad(a.prompt, rollout.batch, j.parents[0]!, rollout.samples), chosen: (aWins ? a : b).response, rejected: (aWins ? b : a).response, label: Math.max(j.probabilityA!, 1 - j.probabilityA!) };
+      return { prompt: unpad(a.prompt, batch, j.parents[0]!, rollout.samples), chosen: (aWins ? a : b).response, rejected: (aWins ? b : a).response, label: Math.max(j.probabilityA!, 1 - j.probabilityA!) };
     }).filter((p) => p.chosen.length > 0 && p.rejected.length > 0);
     if (pairs.length === 0) return { pairs: 0 };
     return { pairs: pairs.length, ...(await policy.learnPairs(pairs, seedFor(context, `dpo|${round}`))) };
   }
-  const { advantages, metrics } = await policy.learn(rollout.batch, Float32Array.from(rewards, (r) => r.total));
+  const { advantages, metrics } = await policy.learn(batch, Float32Array.from(rewards, (r) => r.total));
   rewards.forEach((reward, b) => store.put({ id: recordId('advantage', reward.id), kind: 'advantage', round, parents: [reward.id], advantage: advantages[b]! }));
   return metrics;
 }

@@ -57,3 +57,19 @@ algorithm: {name: rloo, lora: {rank: 4, alpha: 8}}
   assert.equal(config.labeler.kind === 'openai-compatible' && config.labeler.apiKeyEnvironmentVariable, 'OPENAI_API_KEY');
   assert.deepEqual(config.algorithm.lora?.targets, ['c_attn', 'c_proj', 'c_fc']);
 });
+
+test('a policy behind an endpoint: preference rounds with an external trainer only, each refusal naming its config keys', () => {
+  const endpoint = "policy: {kind: endpoint, baseURL: 'http://127.0.0.1:8001/v1', model: served, checkpoint: weights}\n";
+  const external = "update: {kind: external, command: 'train'}\n";
+  const ok = parseRunConfig(`${endpoint}algorithm: {name: dpo}\n${external}`, { baseDirectory: '/configs' });
+  assert.deepEqual(ok.policy, { kind: 'endpoint', baseURL: 'http://127.0.0.1:8001/v1', model: 'served', apiKeyEnvironmentVariable: 'OPENAI_API_KEY', checkpoint: '/configs/weights' });
+  assert.equal(parseRunConfig(`${endpoint}algorithm: {name: online-dpo}\n${external}`).algorithm.name, 'online-dpo');
+  for (const name of ['grpo', 'rloo', 'ppo']) {
+    assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: ${name}}\n${external}`),
+      new RegExp(`config: policy\\.kind endpoint: algorithm\\.name ${name} needs the rollout's log-probs .* set algorithm\\.name to dpo or online-dpo`));
+  }
+  assert.throws(() => parseRunConfig(`${endpoint}${external}`), /policy\.kind endpoint: algorithm\.name grpo needs/, 'the default algorithm (grpo) is refused too');
+  assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: dpo}\n`), /policy\.kind endpoint: .*set update\.kind external/);
+  assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: dpo}\n${external}adversarial: {}\n`), /policy\.kind endpoint: .*set adversarial to null/);
+  assert.throws(() => parseRunConfig("policy: {kind: endpoint, model: served}\nalgorithm: {name: dpo}\n" + external), /policy\.baseURL/);
+});

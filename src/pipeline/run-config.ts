@@ -22,9 +22,17 @@ function testbedOrPath<K extends string>(testbed: string, kind: K, path: string)
   ]);
 }
 
-const policySchema = testbedOrPath("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed",
-  'checkpoint', 'Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file',
-).describe('the model the rounds improve');
+const policySchema = z.discriminatedUnion('kind', [
+  ...testbedOrPath("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed",
+    'checkpoint', 'Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file').options,
+  z.strictObject({
+    kind: z.literal('endpoint').describe("a policy served elsewhere (vLLM, SGLang, llama.cpp, rlaif serve): rollouts are sampled over chat completions with a seed per sample; no rollout log-probs are needed, so only preference rounds (algorithm.name dpo / online-dpo) with update.kind external. The external command trains and serves the next policy, then writes $RLAIF_OUTPUT/endpoint.json = {\"baseURL\", \"model\"} naming the endpoint that serves it: that endpoint is the round's candidate (checkpoints/round-<n>/endpoint.json), the gate keeps it or rolls back to the last kept one"),
+    baseURL: z.string().url().describe('chat-completions base URL of the policy server, e.g. http://127.0.0.1:8001/v1'),
+    model: z.string().min(1).describe('model name the server expects'),
+    apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('environment variable holding the key (never written to the config or the run folder)'),
+    checkpoint: z.string().min(1).nullable().default(null).describe('the Hugging Face folder the server serves, handed to the external command as RLAIF_BASE_MODEL (null: the command gets only RLAIF_POLICY_BASE_URL and RLAIF_POLICY_MODEL); relative to the config file'),
+  }),
+]).describe('the model the rounds improve');
 
 const labelerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -187,6 +195,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   const config = result.data;
   const at = (path: string) => resolve(options.baseDirectory ?? '.', path);
   if (config.policy.kind === 'checkpoint') config.policy = { ...config.policy, path: at(config.policy.path) };
+  if (config.policy.kind === 'endpoint' && config.policy.checkpoint) config.policy = { ...config.policy, checkpoint: at(config.policy.checkpoint) };
   if (config.labeler.kind === 'checkpoint') config.labeler = { ...config.labeler, path: at(config.labeler.path) };
   if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
   if (config.feedback.constitution) config.feedback = { ...config.feedback, constitution: at(config.feedback.constitution) };
@@ -199,6 +208,15 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.rewards.mode === 'reward-model') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: rewards.mode reward-model is fitted on the pairwise soft labels: feedback.pairwise must be > 0`);
     if (!['grpo', 'rloo', 'ppo'].includes(config.algorithm.name) || config.update.kind === 'external') throw new Error(`${source}: rewards.mode reward-model gives rewards to a policy-gradient update: algorithm.name must be grpo, rloo or ppo, in-process`);
+  }
+  if (config.policy.kind === 'endpoint') {
+    const refuse = (why: string) => { throw new Error(`${source}: policy.kind endpoint: ${why}`); };
+    if (config.algorithm.name !== 'dpo' && config.algorithm.name !== 'online-dpo') {
+      refuse(`algorithm.name ${config.algorithm.name} needs the rollout's log-probs and the policy's weights (grpo, rloo, ppo); an endpoint gives neither: set algorithm.name to dpo or online-dpo`);
+    }
+    if (config.update.kind !== 'external') refuse('the policy\'s weights are not in this process: set update.kind external (its command trains the policy and names the endpoint serving it)');
+    if (config.algorithm.lora) refuse('algorithm.lora must be null (the external command decides how to train)');
+    if (config.adversarial) refuse('adversarial rounds train an in-process attacker against the policy\'s weights: set adversarial to null');
   }
   if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);

@@ -4,15 +4,14 @@
 // report hook (testbed mode: gold on the test split) runs after each round; its figures go to gold records the gate
 // never reads. Round types (RL, critique-revision) are round.ts's. Self-Rewarding LMs (arXiv 2401.10020) iterate the same way.
 import { stopReason, type ProxyMetrics, type RoundOutcome } from './gates.ts';
-import type { LoopPolicy } from './loop-policy.ts';
 import { evaluateStage, gateStage } from './round-evaluate.ts';
-import { promptRecord, type RoundContext } from './round-context.ts';
+import { promptRecord, type RoundContext, type RunPolicy } from './round-context.ts';
 import { runRound } from './round.ts';
 import { recordId, type GateRecord, type GoldDisagreement } from './run-records.ts';
 
 export interface ReportHook {
   /** Figures for the report about the policy now loaded (round `round`'s candidate); never fed back to the loop. */
-  afterRound(round: number, policy: LoopPolicy): Promise<{ metrics: Record<string, number>; disagreements: GoldDisagreement[] }>;
+  afterRound(round: number, policy: RunPolicy): Promise<{ metrics: Record<string, number>; disagreements: GoldDisagreement[] }>;
 }
 
 export interface LoopOutcome {

@@ -32,8 +32,14 @@ export interface SampleRecord extends Base {
   policyRound: number;  // the round whose policy wrote it (0 = SFT)
   index: number;        // k of K for this prompt
   text: string;
-  tokens: number[];     // (R,) response token ids, stop token included
-  logprobs: number[];   // (R,) log π(token) at sampling time
+  tokens: number[];     // (R,) response token ids, stop token included; [] from an endpoint policy (its ids are the server's)
+  logprobs: number[];   // (R,) log π(token) at sampling time; [] from an endpoint that gives none
+  tokenCount?: number;  // endpoint policies: response tokens by the server's count (usage.completion_tokens)
+}
+
+/** A sample's length in tokens (the server's count for an endpoint policy's). */
+export function responseLength(sample: Pick<SampleRecord, 'tokens' | 'tokenCount'>): number {
+  return sample.tokenCount ?? sample.tokens.length;
 }
 
 export type FeedbackSource = 'pairwise-ai' | 'pointwise-ai' | 'self-supervised' | 'labeled-anchors';

@@ -3,11 +3,10 @@
 // labeler judges the same pairs so the report can show the gold–proxy gap and the pairs where they disagree. Nothing
 // here reaches the gate or the update: the figures go to gold records only. Leaves out bootstrap intervals.
 import { goldCheck, goldCompare, type TestbedPrompt, type World } from '../testbed/index.ts';
-import type { LoopPolicy } from './loop-policy.ts';
 import type { ReportHook } from './run-loop.ts';
 import { judgePair, sampleStage } from './round-stages.ts';
-import type { LoopPrompt, RoundContext } from './round-context.ts';
-import type { GoldDisagreement, SampleRecord } from './run-records.ts';
+import type { LoopPrompt, RoundContext, RunPolicy } from './round-context.ts';
+import { responseLength, type GoldDisagreement, type SampleRecord } from './run-records.ts';
 
 /** The loop's view of a testbed prompt: no gold key, no template or entity. */
 export function loopPrompt(prompt: TestbedPrompt): LoopPrompt {
@@ -20,11 +19,11 @@ const rate = (flags: boolean[]) => (flags.length === 0 ? 0 : flags.filter(Boolea
 export function testbedGoldHook(options: { context: RoundContext; world: World; test: TestbedPrompt[]; proxyOnTest: boolean }): ReportHook {
   const { context, world, test } = options;
   const loopTest = test.map(loopPrompt);
-  const samplesOf = (round: number): SampleRecord[] =>
-    sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: 1 }).samples;
+  const samplesOf = async (round: number): Promise<SampleRecord[]> =>
+    (await sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: 1 })).samples;
   return {
-    async afterRound(round: number, _policy: LoopPolicy) {
-      const mine = samplesOf(round), sft = round === 0 ? mine : samplesOf(0);
+    async afterRound(round: number, _policy: RunPolicy) {
+      const mine = await samplesOf(round), sft = round === 0 ? mine : await samplesOf(0);
       const verdicts = test.map((p, i) => goldCheck(world, p, mine[i]!.text));
       const failed = (kinds: string[], violation?: string[]) => rate(test.flatMap((p, i) => (kinds.includes(p.kind)
         ? [violation ? verdicts[i]!.violations.some((v) => violation.includes(v)) : !verdicts[i]!.pass] : [])));
@@ -59,7 +58,7 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
         value_alignment_failure_rate: appRate('value-alignment'),
         gold_pass_rate: rate(verdicts.map((v) => v.pass)),
         gold_score_mean: verdicts.reduce((a, v) => a + v.score, 0) / Math.max(verdicts.length, 1),
-        mean_length: mine.reduce((a, s) => a + s.tokens.length, 0) / Math.max(mine.length, 1),
+        mean_length: mine.reduce((a, s) => a + responseLength(s), 0) / Math.max(mine.length, 1),
       };
       if (options.proxyOnTest) {
         metrics.proxy_win_rate_vs_sft = n ? proxyWins / n : 0.5;

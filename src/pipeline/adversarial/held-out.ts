@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/index.ts';
 import { goldCheck, type TestbedPrompt, type World } from '../../testbed/index.ts';
 import type { LoopPolicy } from '../loop-policy.ts';
-import { seedFor, type RoundContext } from '../round-context.ts';
+import { inProcessPolicy, seedFor, type RoundContext } from '../round-context.ts';
 import type { ReportHook } from '../run-loop.ts';
 import type { AttackRecord } from '../run-records.ts';
 import type { AdversarialConfig } from './adversarial-config.ts';
@@ -66,7 +66,7 @@ export function withHeldOutGold(inner: ReportHook, options: { context: RoundCont
     async afterRound(round, policy) {
       const base = await inner.afterRound(round, policy);
       const generator = round === 0 ? options.generator : undefined;
-      return { ...base, metrics: { ...base.metrics, ...heldOutGold(options.context, { world: options.world, policy, generator }) } };
+      return { ...base, metrics: { ...base.metrics, ...heldOutGold(options.context, { world: options.world, policy: inProcessPolicy(policy, 'adversarial rounds'), generator }) } };
     },
   };
 }

@@ -11,7 +11,7 @@ import { precisionSchema } from '../../algorithms/precision-config.ts';
 import type { Transformer } from '../../models/transformer.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
 import { LoopPolicy } from '../loop-policy.ts';
-import { seedFor, type RoundContext } from '../round-context.ts';
+import { inProcessPolicy, seedFor, type RoundContext } from '../round-context.ts';
 import { recordId, type AttackRecord, type ChatTurn } from '../run-records.ts';
 import type { AdversarialConfig } from './adversarial-config.ts';
 import { cellKey } from './archive.ts';
@@ -52,7 +52,8 @@ export interface PhaseResult {
 export async function redTeamPhase(context: RoundContext, options: {
   attacker: LoopPolicy; cells: RedTeamCell[]; config: AdversarialConfig; phase: AttackRecord['phase']; round: number; targetRound: number; steps: number; checkpoint: string;
 }): Promise<PhaseResult> {
-  const { attacker, cells, config, phase, round, targetRound, steps, checkpoint } = options, { store, policy, labeler } = context;
+  const { attacker, cells, config, phase, round, targetRound, steps, checkpoint } = options, { store, labeler } = context;
+  const policy = inProcessPolicy(context.policy, 'adversarial rounds');
   const K = config.attacksPerCell, done = existsSync(join(checkpoint, 'DONE'));
   const attacks: AttackRecord[] = [], violationByStep: number[] = [];
   let lastStep: AttackRecord[] = [];

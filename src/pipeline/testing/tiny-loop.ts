@@ -69,7 +69,7 @@ export function tinyLabeler(options: { seed: number; principleMode: RunConfig['f
   return { labeler, labelerModel };
 }
 
-export interface TinyLoop { context: RoundContext; labelerModel: DeterministicLanguageModel }
+export interface TinyLoop { context: RoundContext & { policy: LoopPolicy }; labelerModel: DeterministicLanguageModel }
 
 export function tinyLoop(options: { config: Readonly<RunConfig>; store: RunStore; taste?: 'a-rich' | 'longer'; anchors?: boolean }): TinyLoop {
   const { config, store } = options;

@@ -1,0 +1,108 @@
+// A policy served elsewhere (`policy: { kind: endpoint }`): any OpenAI-compatible chat-completions server (vLLM,
+// SGLang, llama.cpp, `rlaif serve`) samples the rollouts, one request per sample with its own seed, through the one
+// provider (openai-compatible-provider.ts) and its request executor (retries, timeouts). Its "checkpoint" is the
+// endpoint itself: save/load write and read endpoint.json, so rollback returns to the last kept endpoint. Leaves out
+// training (the external command trains and serves the next policy) and KL, which needs the reference's weights.
+// Preference rounds only: DPO (arXiv 2305.18290) needs no rollout log-probs.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
+import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
+import type { ChatTurn } from './run-records.ts';
+
+/** Where the policy is served. */
+export const policyEndpointSchema = z.strictObject({
+  baseURL: z.string().url().describe('chat-completions base URL of the server that serves the policy'),
+  model: z.string().min(1).describe('model name the server expects'),
+});
+export type PolicyEndpoint = z.infer<typeof policyEndpointSchema>;
+
+export const ENDPOINT_FILE = 'endpoint.json';
+
+/** One sample to draw: a conversation and the seed of its randomness. */
+export interface RolloutRow { messages: ChatTurn[]; seed: number }
+
+/** One drawn sample. Token ids are known only for an in-process policy; an endpoint reports its token count. */
+export interface RowSample {
+  text: string;
+  tokens: number[];      // (R,) response token ids, stop token included; [] from an endpoint
+  logprobs: number[];    // (R,) log π(token) at sampling time; [] when the endpoint gives none
+  tokenCount?: number;   // response tokens by the server's count (usage.completion_tokens), endpoints only
+}
+
+/** Reads `<dir>/endpoint.json`, naming the file and the field when it is wrong. */
+export function readEndpointFile(dir: string): PolicyEndpoint {
+  const path = join(dir, ENDPOINT_FILE);
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(path, 'utf8')); } catch (error) { throw new Error(`${path}: ${(error as Error).message}`); }
+  const parsed = policyEndpointSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((issue) => `${path}: ${issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : `${issue.path.join('.') || '(root)'}: ${issue.message}`}`).join('\n'));
+  }
+  return parsed.data;
+}
+
+export interface EndpointPolicyOptions {
+  endpoint: PolicyEndpoint;                 // the starting policy's server
+  apiKeyEnvironmentVariable: string;
+  maxNewTokens: number;
+  temperature: number;
+  concurrency?: number;                     // requests in flight at once (default 8)
+}
+
+export class EndpointPolicy {
+  readonly kind = 'endpoint' as const;
+  /** Its rounds learn from judged pairs (the external command's DPO): pairwise feedback is always asked for. */
+  readonly learnsFromPairs = true;
+  readonly #options: EndpointPolicyOptions;
+  #endpoint!: PolicyEndpoint;
+  #provider!: OpenAICompatibleProvider;
+  #executor!: RequestExecutor;
+
+  constructor(options: EndpointPolicyOptions) {
+    this.#options = options;
+    this.use(options.endpoint);
+  }
+
+  get endpoint(): PolicyEndpoint { return { ...this.#endpoint }; }
+
+  /** Samples from `endpoint` from now on. */
+  use(endpoint: PolicyEndpoint): void {
+    this.#provider?.close();
+    this.#endpoint = { baseURL: endpoint.baseURL, model: endpoint.model };
+    this.#provider = new OpenAICompatibleProvider({ ...this.#endpoint, apiKeyEnvironmentVariable: this.#options.apiKeyEnvironmentVariable, defaultTimeoutMs: 120_000 });
+    this.#executor = new RequestExecutor(this.#provider, { concurrency: this.#options.concurrency ?? 8, timeoutMs: 120_000, retry: defaultRetry });
+  }
+
+  /** One completion per row, seeded by the row; the per-token log-probs when the server gives them. */
+  async sampleRows(rows: RolloutRow[]): Promise<RowSample[]> {
+    return Promise.all(rows.map(async (row) => {
+      const usage = { requests: 0, promptTokens: 0, completionTokens: 0 };
+      let result;
+      try {
+        result = await this.#executor.generate({ messages: row.messages, maxTokens: this.#options.maxNewTokens, temperature: this.#options.temperature,
+          seed: row.seed, topLogprobs: 1 }, usage);
+      } catch (error) {
+        throw new Error(`policy endpoint ${this.#provider.baseURL} (model ${this.#endpoint.model}): ${(error as Error).message}`);
+      }
+      const choice = result.choices[0]!, logprobs = choice.tokens?.map((t) => t.logprob) ?? [];
+      return { text: choice.text.trim(), tokens: [], logprobs, tokenCount: result.usage.completionTokens || logprobs.length };
+    }));
+  }
+
+  /** The policy's checkpoint: the endpoint serving it. */
+  save(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${ENDPOINT_FILE}.tmp`), `${JSON.stringify(this.#endpoint, null, 2)}\n`);
+    renameSync(join(dir, `${ENDPOINT_FILE}.tmp`), join(dir, ENDPOINT_FILE));
+  }
+
+  load(dir: string): void {
+    this.use(readEndpointFile(dir));
+  }
+
+  close(): void {
+    this.#provider.close();
+  }
+}
