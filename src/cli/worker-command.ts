@@ -1,10 +1,12 @@
 // `rlaif worker --redis URL [--concurrency N]`: a queue worker for `rlaif run --queue URL` runs, on this machine or
 // any other that reaches the Redis: it takes judge jobs, builds each run's labeler from the spec the run stored
 // (testbed, in-process checkpoint or endpoint; endpoint request limits shared through Redis), and returns the typed
-// judgments. SIGTERM/SIGINT: finish the jobs in hand, then exit. Leaves out rollout jobs of in-process policies.
+// judgments; and rollout jobs, sampling with the policy weights the run stored (or from the policy's endpoint).
+// SIGTERM/SIGINT: finish the jobs in hand, then exit. Leaves out GPU placement.
 import type { Command } from 'commander';
 import { redisRateLimiter } from '../pipeline/queue/endpoint-rate-limit.ts';
 import { judgeJobHandler } from '../pipeline/queue/judge-jobs.ts';
+import { rolloutJobHandler } from '../pipeline/queue/rollout-jobs.ts';
 import { startQueueWorker } from '../pipeline/queue/queue-worker.ts';
 import { redisConnection } from '../pipeline/queue/redis-connection.ts';
 import { labelerFromSpec } from '../pipeline/run-labeler.ts';
@@ -15,24 +17,27 @@ function positive(value: string, name: string): number {
 }
 
 export function registerWorkerCommand(program: Command): void {
-  program.command('worker').description('take judge jobs of `rlaif run --queue` runs from Redis (any number of workers, any machine)')
+  program.command('worker').description('take judge and rollout jobs of `rlaif run --queue` runs from Redis (any number of workers, any machine)')
     .requiredOption('--redis <url>', 'the queue, e.g. redis://127.0.0.1:6379')
-    .option('--concurrency <n>', 'jobs in hand at once (judging an endpoint is I/O-bound: more than 1 helps)', '8')
+    .option('--concurrency <n>', 'judge jobs in hand at once (judging an endpoint is I/O-bound: more than 1 helps)', '8')
+    .option('--rollout-concurrency <n>', 'rollout jobs in hand at once (sampling in this process is CPU-bound: 1 per core it may use)', '1')
     .option('--lock-ms <ms>', 'a job whose worker stops renewing its lock this long is handed to another worker', '30000')
-    .action(async (options: { redis: string; concurrency: string; lockMs: string }) => {
+    .action(async (options: { redis: string; concurrency: string; rolloutConcurrency: string; lockMs: string }) => {
       const concurrency = positive(options.concurrency, '--concurrency'), lockMs = positive(options.lockMs, '--lock-ms');
+      const rolloutConcurrency = positive(options.rolloutConcurrency, '--rollout-concurrency');
       const redis = redisConnection(options.redis, { name: 'rlaif-worker-shared' });
       let done = 0, failed = 0;
       const handler = judgeJobHandler({ redis, labelerFor: (spec) => {
         console.error(`worker: building the labeler of a run (${spec.labeler.kind}${spec.labeler.kind === 'openai-compatible' ? ` ${spec.labeler.baseURL} ${spec.labeler.model}` : ''})`);
         return labelerFromSpec(spec, { limiterFor: (endpoint, perSecond) => redisRateLimiter({ redis, endpoint, perSecond }) });
       } });
-      const worker = await startQueueWorker({ url: options.redis, handlers: { judge: handler }, concurrency, lockMs, stalledIntervalMs: Math.max(1000, lockMs),
+      const worker = await startQueueWorker({ url: options.redis, handlers: { judge: handler, rollout: rolloutJobHandler({ redis }) },
+        concurrency: { judge: concurrency, rollout: rolloutConcurrency }, lockMs, stalledIntervalMs: Math.max(1000, lockMs),
         onJob: (event) => {
           if (event.ok) done++; else failed++;
           if ((done + failed) % 50 === 0) console.error(`worker: ${done} jobs done, ${failed} failed attempts`);
         } });
-      console.error(`worker: waiting for jobs on ${options.redis.replace(/\/\/[^@/]*@/, '//***@')} (concurrency ${concurrency}); SIGTERM finishes the jobs in hand and exits`);
+      console.error(`worker: waiting for jobs on ${options.redis.replace(/\/\/[^@/]*@/, '//***@')} (concurrency ${concurrency}, rollouts ${rolloutConcurrency}); SIGTERM finishes the jobs in hand and exits`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           console.error(`worker: ${signal}: finishing the jobs in hand`);

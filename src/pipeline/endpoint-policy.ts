@@ -66,6 +66,9 @@ export class EndpointPolicy {
   }
 
   get endpoint(): PolicyEndpoint { return { ...this.#endpoint }; }
+  get apiKeyEnvironmentVariable(): string { return this.#options.apiKeyEnvironmentVariable; }
+  get maxNewTokens(): number { return this.#options.maxNewTokens; }
+  get temperature(): number { return this.#options.temperature; }
 
   /** Samples from `endpoint` from now on. */
   use(endpoint: PolicyEndpoint): void {

@@ -34,10 +34,24 @@ export interface SampleMeasures {
   entropy: Float32Array;     // (B,) mean token entropy of π over each response
 }
 
+export interface TokenSettings { maxNewTokens: number; temperature: number; stopToken: number | null }
+
+/**
+ * One batch of rows sampled from `model`, each row's randomness from its own seed: the response token ids (stop token
+ * included) and their log-probs. The one sampling function of the in-process rollout and of a rollout worker.
+ */
+export function sampleTokenRows(model: Transformer, prompts: Int32Array[], seeds: number[], settings: TokenSettings): { tokens: number[]; logprobs: number[] }[] {
+  const batch = noGrad(() => sampleBatch(model, prompts, { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, stopToken: settings.stopToken, seed: 0, seeds }));
+  return prompts.map((_, b) => {
+    const start = b * batch.T + batch.promptLength, length = batch.responseLengths[b]!;
+    return { tokens: Array.from(batch.tokens.subarray(start, start + length)), logprobs: Array.from(batch.logprobs.subarray(start - 1, start - 1 + length)) };
+  });
+}
+
 export interface LoopPolicyOptions {
   base: Transformer;         // the starting (SFT) weights; copied, never modified
   tokenizer: ChatTokenizer;
-  config: Pick<RunConfig, 'algorithm' | 'maxNewTokens' | 'temperature' | 'samplesPerPrompt' | 'promptsPerRound'>;
+  config: Pick<RunConfig, 'algorithm' | 'maxNewTokens' | 'temperature' | 'samplesPerPrompt' | 'promptsPerRound'> & Partial<Pick<RunConfig, 'rolloutBatchRows'>>;
   seed: number;
 }
 
@@ -109,11 +123,18 @@ export class LoopPolicy {
 
   /** One sample per row (prompt tokens from its messages, randomness from its seed), as records hold them. */
   async sampleRows(rows: RolloutRow[]): Promise<RowSample[]> {
-    const { batch, texts } = this.sample(rows.map((row) => this.promptTokens(row.messages)), rows.map((row) => row.seed));
-    return rows.map((_, b) => {
-      const start = b * batch.T + batch.promptLength, length = batch.responseLengths[b]!;
-      return { text: texts[b]!, tokens: Array.from(batch.tokens.subarray(start, start + length)), logprobs: Array.from(batch.logprobs.subarray(start - 1, start - 1 + length)) };
-    });
+    const per = this.#options.config.rolloutBatchRows ?? Math.max(rows.length, 1), out: RowSample[] = [];
+    for (let start = 0; start < rows.length; start += per) {   // the batches a queued rollout's jobs sample too
+      const chunk = rows.slice(start, start + per);
+      const drawn = sampleTokenRows(this.model, chunk.map((row) => this.promptTokens(row.messages)), chunk.map((row) => row.seed), this.tokenSettings);
+      for (const d of drawn) out.push({ text: this.decode(d.tokens), ...d });
+    }
+    return out;
+  }
+
+  /** What sampling needs besides the weights (a rollout worker gets these with them). */
+  get tokenSettings(): TokenSettings {
+    return { maxNewTokens: this.#options.config.maxNewTokens, temperature: this.#options.config.temperature, stopToken: this.stopToken };
   }
 
   /** KL to the reference and entropy per response of a batch, under the current policy. */

@@ -1,7 +1,8 @@
 // `rlaif run` as a function (the CLI, the bench and the tests call it): parse and freeze the config, open (or resume)
 // the run folder, build the policy, labeler, prompts and anchors, run the rounds, then write summary.json and
 // report.html. Testbed mode adds the gold report on the test split. Leaves out argument parsing and progress bars
-// (src/cli/run-command.ts). With `queue`, judgments go to `rlaif worker`s (queue/judge-jobs.ts). Lee et al. 2023 (arXiv 2309.00267).
+// (src/cli/run-command.ts). With `queue`, judgments and rollouts go to `rlaif worker`s (queue/judge-jobs.ts,
+// queue/rollout-jobs.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
@@ -16,6 +17,7 @@ import { loadTestbed, testbedAnchors } from './testbed-setup.ts';
 import { localRateLimiter } from './queue/endpoint-rate-limit.ts';
 import { JobQueue } from './queue/job-queue.ts';
 import { queueLabeler, runIdOf } from './queue/judge-jobs.ts';
+import { queueRollout, rolloutOnQueue } from './queue/rollout-jobs.ts';
 import { labelerFromSpec, labelerSpec } from './run-labeler.ts';
 import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
@@ -32,7 +34,7 @@ export interface RlaifRunOptions {
   configPath?: string | null;   // YAML; null = every default (the embedded testbed)
   seed?: number;                // overrides the config's seed
   out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
-  queue?: string | null;        // redis:// URL: judgments go to `rlaif worker`s through BullMQ; null = in this process
+  queue?: string | null;        // redis:// URL: judgments and rollouts go to `rlaif worker`s through BullMQ; null = in this process
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -98,6 +100,11 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, policySource, onProgress: options.onProgress };
+    if (queue) {
+      const stays = rolloutOnQueue(policy);
+      if (stays) console.error(`rlaif run --queue: rollouts stay in this process: ${stays}; judgments go to the workers`);
+      else context.rollout = queueRollout({ queue, run: runIdOf(dir, config), rowsPerJob: config.rolloutBatchRows, onProgress: options.onProgress });
+    }
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
     if (base) await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });

@@ -3,11 +3,11 @@
 // make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
 import { deriveSeed } from '../engine/random.ts';
 import type { Adversary } from './adversarial/adversary.ts';
-import type { EndpointPolicy } from './endpoint-policy.ts';
+import type { EndpointPolicy, RolloutRow, RowSample } from './endpoint-policy.ts';
 import type { LoopLabeler } from './loop-labeler.ts';
 import type { LoopPolicy } from './loop-policy.ts';
 import type { RunConfig } from './run-config.ts';
-import { recordId, type ChatTurn, type PromptRecord } from './run-records.ts';
+import { recordId, type ChatTurn, type PromptRecord, type SampleStage } from './run-records.ts';
 import type { RunStore } from './run-store.ts';
 
 /** A prompt as the loop sees it (the testbed's TestbedPrompt without its gold key, or a row of the user's file). */
@@ -38,6 +38,9 @@ export function inProcessPolicy(policy: RunPolicy, what: string): LoopPolicy {
   return policy;
 }
 
+/** Draws rows somewhere else than the policy's own sampleRows (rollout jobs on queue workers); `ids` are the rows' sample ids. */
+export type RolloutRunner = (policy: RunPolicy, rows: RolloutRow[], place: { round: number; stage: SampleStage; ids: string[] }) => Promise<RowSample[]>;
+
 export interface RoundContext {
   config: Readonly<RunConfig>;
   store: RunStore;
@@ -48,6 +51,7 @@ export interface RoundContext {
   anchors: AnchorPair[];
   policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer; an endpoint policy's checkpoint)
   onProgress?: (event: ProgressEvent) => void;
+  rollout?: RolloutRunner;   // rlaif run --queue: rollouts as jobs for the workers (absent: the policy samples here)
   adversary?: Adversary;     // adversarial rounds (config.adversarial): a red-team phase first, flagged attacks mined into the prompts
 }
 

@@ -52,7 +52,8 @@ export async function sampleStage(context: RoundContext, options: { round: numbe
   const stored = ids.map((id) => store.get('sample', id));
   if (stored.every((s) => s !== undefined)) return { prompts, samples: stored as SampleRecord[], batch: batchOf(stored as SampleRecord[]) };
   for (const prompt of prompts) store.put(promptRecord(prompt));   // idempotent: evaluation and report prompts are traceable too
-  const drawn = await policy.sampleRows(rows.map((row) => ({ messages: row.prompt.messages, seed: seedFor(context, `sample|${JSON.stringify(key(row))}`) })));
+  const asked = rows.map((row) => ({ messages: row.prompt.messages, seed: seedFor(context, `sample|${JSON.stringify(key(row))}`) }));
+  const drawn = context.rollout ? await context.rollout(policy, asked, { round, stage, ids }) : await policy.sampleRows(asked);
   const samples = rows.map((row, b): SampleRecord => {
     const { text, tokens, logprobs, tokenCount } = drawn[b]!;
     store.put({ id: ids[b]!, kind: 'sample', round, parents: [promptRecordId(row.prompt)], stage, policyRound, index: row.index, text, tokens, logprobs,

@@ -133,7 +133,7 @@ const queueSchema = z.strictObject({
   attempts: z.number().int().min(1).default(3).describe('tries per queued job (rlaif run --queue) before its failure is recorded as a typed failure and the run goes on'),
   backoffMs: z.number().int().min(0).default(1000).describe('delay before a failed job is tried again; doubles with each try'),
   parallelism: z.number().int().min(1).default(256).describe('judgments a stage keeps in flight on the queue at once'),
-}).describe('the job queue (BullMQ on Redis) that `rlaif run --queue redis://…` sends judgments to; ignored without --queue');
+}).describe('the job queue (BullMQ on Redis) that `rlaif run --queue redis://…` sends judgments and rollouts to (a rollout job: rolloutBatchRows samples; one that fails every attempt stops the stage, the run resumes from the store); ignored without --queue');
 
 export const runConfigSchema = z.strictObject({
   seed: z.number().int().min(0).default(0).describe('world seed (testbed) and the seed every sampling call derives from'),
@@ -147,6 +147,7 @@ export const runConfigSchema = z.strictObject({
   schedule: z.array(roundSchema).min(1).default([{ type: 'rl' }]).describe('round types in order: round n takes entry n (from 1), the last entry repeating for later rounds; a rolled-back round still uses up its entry'),
   promptsPerRound: z.number().int().min(1).default(32).describe('train prompts per round'),
   samplesPerPrompt: z.number().int().min(2).default(6).describe('K: samples per prompt (the GRPO/RLOO group); repeated texts are judged once'),
+  rolloutBatchRows: z.number().int().min(1).default(64).describe('samples drawn in one batch; with --queue, one rollout job each (the in-process run samples in the same batches, so a queued run draws the same tokens and log-probs bit for bit)'),
   minedFailureShare: z.number().min(0).max(1).default(0.25).describe('share of each round’s prompts taken from earlier rounds’ lowest-reward prompts (failures mined by the proxy, never gold)'),
   maxNewTokens: z.number().int().min(1).default(48).describe('tokens sampled per response at most'),
   temperature: z.number().positive().default(1).describe('sampling temperature (1 keeps log-probs on-policy)'),

@@ -1,8 +1,9 @@
-// Runs through the queue with worker processes. A clean run gives the in-process run's store (same judgments,
-// rewards, advantages, evaluations, gate decisions; timings aside), each judgment asked of a worker once. Faults, each
-// ending with nothing lost, nothing duplicated and no result recorded twice: Redis killed (-9) and restarted
-// mid-stage, a job that fails every attempt (a typed failure is recorded and the run goes on), the coordinator killed
-// (-9) and restarted, a worker killed (-9) while it holds a job. No step waits for a fixed time: each fault is
+// Runs through the queue with worker processes, judgments and rollouts both. A clean run gives the in-process run's
+// store (same samples, judgments, rewards, advantages, evaluations, gate decisions; timings aside), each judgment
+// asked of a worker once, each rollout chunk sampled once. Faults, each ending with nothing lost, nothing duplicated
+// and no result recorded twice: Redis killed (-9) and restarted mid-stage, a job that fails every attempt (a typed
+// failure is recorded and the run goes on), the coordinator killed (-9) and restarted, a worker killed (-9) while it
+// holds a judge job, another while it holds a rollout job. No step waits for a fixed time: each fault is
 // triggered by what the processes report, so the tests hold on a loaded machine. One pool of workers serves all.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { parseRunConfig } from '../run-config.ts';
 import { runLoop, type LoopOutcome } from '../run-loop.ts';
 import { RunStore } from '../run-store.ts';
-import { calls, callsSince, inFlight, markCalls, setFaults, spawnTs, startWorkers, stopWorkers, until, type Child } from '../testing/queue-processes.ts';
+import { calls, callsSince, inFlight, markCalls, rolloutJobs, setFaults, spawnTs, startWorkers, stopWorkers, until, type Child } from '../testing/queue-processes.ts';
 import { startTestRedis, type TestRedis } from '../testing/test-redis.ts';
 import { tinyLoop } from '../testing/tiny-loop.ts';
 import { tinyQueueRun } from '../testing/tiny-queue-run.ts';
@@ -54,17 +55,23 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-test('three queue workers give the in-process store: same judgments, rewards and kept rounds; each judgment asked once', async () => {
-  const mark = markCalls(logs), dir = temp('run');
+test('three queue workers give the in-process store: same samples, judgments, rewards and kept rounds; each judgment asked once', async () => {
+  const mark = markCalls(logs), dir = temp('run'), rolloutsBefore = logs.map((log) => rolloutJobs(log).done.length);
   const { outcome, store, queue } = await tinyQueueRun({ dir, config, url: redis.url, opened });
   assert.deepEqual(contentOf(store), expected, 'the same records as the in-process run');
   assert.deepEqual(outcome.gates.map((g) => [g.round, g.keep, g.keptRound]), expectedOutcome.gates.map((g) => [g.round, g.keep, g.keptRound]));
   const asked = callsSince(mark), judged = store.all('judgment').filter((j) => j.source === 'pairwise-ai' && j.orders.length > 0);
   assert.equal(asked.length, judged.length, 'one labeler call per judgment');
   assert.equal(new Set(asked).size, asked.length, 'no judgment asked twice');
-  assert.equal(queue.counts.completed, judged.length);
+  const rollouts = logs.map((log, i) => rolloutJobs(log).done.slice(rolloutsBefore[i]));
+  // Chunks of rolloutBatchRows: 4 prompts × 4 samples in 2 rounds, and the 6 validation prompts of rounds 0, 1 and 2.
+  const chunks = 2 * Math.ceil((config.promptsPerRound * config.samplesPerPrompt) / config.rolloutBatchRows) + 3 * Math.ceil(config.validationPrompts / config.rolloutBatchRows);
+  assert.equal(rollouts.flat().length, chunks, 'every sample drawn by a worker, a job per chunk');
+  assert.equal(new Set(rollouts.flat()).size, chunks, 'no chunk sampled twice');
+  assert.equal(queue.counts.completed, judged.length + chunks);
   const busy = logs.filter((log) => calls([log]).length > 0).length;
   assert.ok(busy >= 2, `jobs spread over the workers (${busy} of 3 took some)`);
+  assert.ok(rollouts.filter((r) => r.length > 0).length >= 2, `rollout jobs spread over the workers (${rollouts.map((r) => r.length).join(', ')})`);
   store.close();
   await queue.close();
 });
@@ -142,6 +149,21 @@ test('a worker killed -9 while it holds a job: another worker takes the job over
   const { store, queue } = await run;
   assert.deepEqual(contentOf(store), expected, 'nothing lost, nothing duplicated');
   assert.ok(calls(logs.slice(1)).includes(held), 'the held job was judged by a surviving worker');
+  assertNoIdTwice(dir);
+  store.close();
+  await queue.close();
+});
+
+test('a worker killed -9 while it holds a rollout job: another worker samples that chunk, the store equals the in-process one', async () => {
+  const dir = temp('run'), victim = 1;   // workers[0] died in the test before
+  setFaults(logs[victim]!, { holdRollout: '.rollout.' });   // a chunk of a rollout stage (not an evaluation's)
+  const run = tinyQueueRun({ dir, config, url: redis.url, opened });
+  await until(() => rolloutJobs(logs[victim]!).held !== null);
+  const held = rolloutJobs(logs[victim]!).held!;
+  workers[victim]!.process.kill('SIGKILL');
+  const { store, queue } = await run;
+  assert.deepEqual(contentOf(store), expected, 'nothing lost, nothing duplicated');
+  assert.ok(logs.some((log, i) => i !== victim && rolloutJobs(log).done.includes(held)), `the held chunk ${held} was sampled by a surviving worker`);
   assertNoIdTwice(dir);
   store.close();
   await queue.close();

@@ -11,7 +11,7 @@ export type JobHandler = (data: unknown, job: { id: string; attempt: number }) =
 export interface QueueWorkerOptions {
   url: string;
   handlers: Partial<Record<QueueKind, JobHandler>>;
-  concurrency: number;          // jobs in hand at once per queue (I/O-bound judge jobs: more than 1)
+  concurrency: number | Partial<Record<QueueKind, number>>;   // jobs in hand at once per queue (I/O-bound judge jobs: more than 1; CPU-bound rollouts: 1)
   lockMs?: number;              // a job whose worker stops renewing its lock for this long is stalled (default 30 s)
   stalledIntervalMs?: number;   // how often workers look for stalled jobs (default 30 s)
   maxStalledCount?: number;     // stalls a job survives before it fails (default 3)
@@ -39,7 +39,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       }
     }, {
       connection: redisOptions(options.url, `rlaif-worker-${kind}`) as ConnectionOptions,
-      concurrency: options.concurrency,
+      concurrency: typeof options.concurrency === 'number' ? options.concurrency : options.concurrency[kind] ?? 1,
       lockDuration: options.lockMs ?? 30_000,
       stalledInterval: options.stalledIntervalMs ?? 30_000,
       maxStalledCount: options.maxStalledCount ?? 3,

@@ -27,7 +27,7 @@ export function spawnTs(file: string, args: string[]): Child {
     printed: (line) => new Promise((resolve, reject) => { waiters.push({ line, resolve, reject }); check(); }) };
 }
 
-export interface WorkerFaults { failOn?: string; hold?: boolean; delayMs?: number }
+export interface WorkerFaults { failOn?: string; hold?: boolean; delayMs?: number; holdRollout?: string }
 
 /** Sets the faults of the worker logging to `log` (read before its every call). */
 export function setFaults(log: string, faults: WorkerFaults): void {
@@ -77,4 +77,10 @@ export function inFlight(mark: CallMark): string[] {
 /** Polls (every 50 ms) until `check` holds; no deadline of its own: the test runner's timeout bounds it. */
 export async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Rollout jobs each worker finished (their job ids, from <log>.rollout), and the one it holds ('hold <id>'). */
+export function rolloutJobs(log: string): { done: string[]; held: string | null } {
+  const lines = rawLines(`${log}.rollout`);
+  return { done: lines.filter((l) => !l.startsWith('hold ')), held: lines.find((l) => l.startsWith('hold '))?.slice(5) ?? null };
 }

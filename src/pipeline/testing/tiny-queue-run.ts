@@ -1,7 +1,8 @@
-// The tiny run of run-loop.test.ts with its judgments sent to queue workers: the coordinator's side, as `rlaif run
-// --queue` wires it (queueLabeler over the run's labeler spec and identity). Test-only.
+// The tiny run of run-loop.test.ts with its judgments and rollouts sent to queue workers: the coordinator's side, as
+// `rlaif run --queue` wires it (queueLabeler over the run's labeler spec and identity, queueRollout). Test-only.
 import { JobQueue } from '../queue/job-queue.ts';
 import { queueLabeler, runIdOf } from '../queue/judge-jobs.ts';
+import { queueRollout } from '../queue/rollout-jobs.ts';
 import type { RunConfig } from '../run-config.ts';
 import { runLoop, type LoopOutcome } from '../run-loop.ts';
 import { RunStore } from '../run-store.ts';
@@ -14,6 +15,7 @@ export async function tinyQueueRun(options: { dir: string; config: Readonly<RunC
   const { context } = tinyLoop({ config, store });
   context.labeler = await queueLabeler({ queue, run: runIdOf(dir, config), identity: context.labeler,
     spec: { labeler: config.labeler, seed: config.seed, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, constitution: TINY_CONSTITUTION } });
+  context.rollout = queueRollout({ queue, run: runIdOf(dir, config), rowsPerJob: config.rolloutBatchRows });
   options.onOpen?.();
   options.opened?.push(async () => { store.close(); await queue.close(); });
   try {

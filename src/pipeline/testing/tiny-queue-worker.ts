@@ -3,16 +3,18 @@
 // appends one line per labeler call (the judgment's id). Faults, read before each call from <log>.faults.json when the
 // test writes one: failOn (a pair with a candidate equal to this text throws: a permanently failing job), hold (the
 // next call logs 'hold <id>' and never returns: a worker stuck mid-job, to be killed), delayMs (each call logs
-// 'start <id>', then takes this long: jobs in flight to kill the coordinator under). Prints 'ready'; SIGTERM
-// closes it gracefully. Test-only.
+// 'start <id>', then takes this long: jobs in flight to kill the coordinator under). Rollout jobs: `rlaif worker`'s
+// own handler, each job's id appended to <log>.rollout when done; holdRollout: the next rollout job whose id holds
+// this text logs 'hold <id>' there and never returns. Prints 'ready'; SIGTERM closes it gracefully. Test-only.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { judgeJobHandler } from '../queue/judge-jobs.ts';
+import { rolloutJobHandler } from '../queue/rollout-jobs.ts';
 import { startQueueWorker } from '../queue/queue-worker.ts';
 import { redisConnection } from '../queue/redis-connection.ts';
 import { tinyLabeler } from './tiny-loop.ts';
 
 const [url, log] = process.argv.slice(2);
-const faults = (): { failOn?: string; hold?: boolean; delayMs?: number } => (existsSync(`${log}.faults.json`) ? JSON.parse(readFileSync(`${log}.faults.json`, 'utf8')) : {});
+const faults = (): { failOn?: string; hold?: boolean; delayMs?: number; holdRollout?: string } => (existsSync(`${log}.faults.json`) ? JSON.parse(readFileSync(`${log}.faults.json`, 'utf8')) : {});
 let held = false;
 const redis = redisConnection(url!);
 const handler = judgeJobHandler({ redis, labelerFor: async (spec) => {
@@ -29,6 +31,15 @@ const handler = judgeJobHandler({ redis, labelerFor: async (spec) => {
     pointwise: async (input, ids) => { appendFileSync(log!, `${input.id}\n`); return labeler.pointwise(input, ids); },
   };
 } });
-const worker = await startQueueWorker({ url: url!, handlers: { judge: handler }, concurrency: 4, lockMs: 2000, stalledIntervalMs: 1000 });
+const sample = rolloutJobHandler({ redis });
+let heldRollout = false;
+const rollout = async (data: unknown, job: { id: string; attempt: number }) => {
+  const holdOn = faults().holdRollout;
+  if (holdOn !== undefined && job.id.includes(holdOn) && !heldRollout) { heldRollout = true; appendFileSync(`${log}.rollout`, `hold ${job.id}\n`); await new Promise(() => {}); }
+  const value = await sample(data, job);
+  appendFileSync(`${log}.rollout`, `${job.id}\n`);
+  return value;
+};
+const worker = await startQueueWorker({ url: url!, handlers: { judge: handler, rollout }, concurrency: { judge: 4, rollout: 1 }, lockMs: 2000, stalledIntervalMs: 1000 });
 process.on('SIGTERM', () => void worker.close().then(() => { redis.disconnect(); process.stdout.write('closed\n'); process.exit(0); }));
 process.stdout.write('ready\n');

@@ -10,6 +10,7 @@ export const KILL_TEST_CONFIG = `
 rounds: 2
 promptsPerRound: 4
 samplesPerPrompt: 4
+rolloutBatchRows: 5
 maxNewTokens: 8
 validationPrompts: 6
 feedback: {pairwise: 1, selfSupervised: 0.5, chainOfThought: false}
