@@ -2,7 +2,8 @@
 // serve two tiny checkpoints; the run samples its rollouts and evaluations from the first over HTTP, the labeler (an
 // endpoint too) judges them, a DPO round hands the preferences to an external command, and the endpoint.json that
 // command writes (naming the second server) becomes the candidate the gate judges. Records complete, each sample
-// drawn from the server the round's policy names, with the server's token count and log-probs.
+// drawn from the server the round's policy names, with the server's token count and log-probs. Through the queue
+// (`--queue`, a worker with `rlaif worker`'s handlers) the rollout requests go out from the worker: the same records.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,12 @@ import { after, before, test } from 'node:test';
 import { deriveSeed } from '../engine/random.ts';
 import { startScriptedServer, type ScriptedServer } from '../feedback/testing/scripted-openai-server.ts';
 import { EndpointPolicy } from '../pipeline/endpoint-policy.ts';
+import { judgeJobHandler } from '../pipeline/queue/judge-jobs.ts';
+import { startQueueWorker } from '../pipeline/queue/queue-worker.ts';
+import { redisConnection } from '../pipeline/queue/redis-connection.ts';
+import { rolloutJobHandler } from '../pipeline/queue/rollout-jobs.ts';
+import { labelerFromSpec } from '../pipeline/run-labeler.ts';
+import { startTestRedis } from '../pipeline/testing/test-redis.ts';
 import { rlaifRun } from '../pipeline/rlaif-run.ts';
 import { RunStore } from '../pipeline/run-store.ts';
 import { writeTinyCheckpoint } from '../pipeline/testing/tiny-checkpoint.ts';
@@ -33,7 +40,8 @@ before(async () => {
 });
 after(async () => { await labeler.close(); await first.close(); await second.close(); });
 
-test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the external command names the next endpoint, records complete', async () => {
+/** The run's config file: the policy on the first server, the external command naming the second. */
+function writeConfig(): string {
   const prompts = Array.from({ length: 8 }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `Where does Ana live? (${i})`, split: i < 5 ? 'train' : 'validation' }));
   scratch.write('prompts.jsonl', `${prompts.join('\n')}\n`);
   // The stand-in trainer: keeps what it was given, then names the second server as the trained policy's endpoint.
@@ -47,7 +55,27 @@ test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the ext
     'feedback: {chainOfThought: false}', 'algorithm: {name: dpo}', 'gate: {minWinRateVsPrevious: 0, maxLengthDrift: 5}',
     `update: {kind: external, command: '${command.replaceAll("'", "''")}'}`, '',
   ].join('\n'));
-  const out = join(scratch.directory, 'run');
+  return config;
+}
+
+/**
+ * The run's records, and apart the figures a server may give to the last bits differently from run to run (its
+ * batches mix concurrent requests: rlaif serve's log-probs agree to 1e-4, its tokens exactly): the samples' log-probs
+ * and the entropy estimated from them.
+ */
+function records(dir: string): { exact: string[]; logprobs: number[] } {
+  const store = RunStore.open(dir, RunStore.config(dir)), logprobs: number[] = [];
+  const exact = (['prompt', 'sample', 'judgment', 'reward', 'evaluation', 'gate'] as const).flatMap((k) => store.all(k).map((r) => {
+    if (r.kind === 'sample') { logprobs.push(...r.logprobs); return JSON.stringify({ ...r, logprobs: r.logprobs.length }); }
+    if (r.kind === 'evaluation') { logprobs.push(r.metrics.entropy!); return JSON.stringify({ ...r, metrics: { ...r.metrics, entropy: null } }); }
+    return JSON.stringify(r);
+  }));
+  store.close();
+  return { exact: exact.sort(), logprobs };
+}
+
+test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the external command names the next endpoint, records complete', async () => {
+  const config = writeConfig(), out = join(scratch.directory, 'run');
   const result = await rlaifRun({ configPath: config, out });
   assert.deepEqual(result.outcome.gates.map((g) => g.round), [0, 1]);
 
@@ -90,5 +118,29 @@ test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the ext
     assert.notDeepEqual(evaluated(1), await direct(checkpoint(0), 1), 'which answers otherwise than policy-a would');
   } finally {
     store.close();
+  }
+});
+
+test('through the queue: a worker sends the rollout requests to the endpoint, the records equal the run without a queue', async () => {
+  const redis = await startTestRedis(), shared = redisConnection(redis.url);
+  const jobs = { rollout: 0, judge: 0 }, rollout = rolloutJobHandler({ redis: shared });
+  const worker = await startQueueWorker({ url: redis.url, concurrency: { judge: 4, rollout: 2 },
+    handlers: { judge: judgeJobHandler({ redis: shared, labelerFor: (spec) => labelerFromSpec(spec) }), rollout },
+    onJob: (event) => { if (event.ok) jobs[event.kind]++; } });
+  try {
+    const config = writeConfig(), local = join(scratch.directory, 'local'), queued = join(scratch.directory, 'queued');
+    await rlaifRun({ configPath: config, out: local });
+    await rlaifRun({ configPath: config, out: queued, queue: redis.url });
+    assert.ok(jobs.rollout >= 3, `rollout, and evaluation of rounds 0 and 1, sampled by the worker (${jobs.rollout} jobs)`);
+    assert.ok(jobs.judge > 0);
+    const [got, want] = [records(queued), records(local)];
+    assert.deepEqual(got.exact, want.exact, 'the same samples, judgments, rewards, evaluations and gates');
+    assert.equal(got.logprobs.length, want.logprobs.length);
+    got.logprobs.forEach((x, i) => assert.ok(Math.abs(x - want.logprobs[i]!) < 1e-4, `log-prob ${i}: ${x} vs ${want.logprobs[i]}`));
+  } finally {
+    await worker.close();
+    rollout.close();
+    shared.disconnect();
+    await redis.close();
   }
 });

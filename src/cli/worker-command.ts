@@ -31,7 +31,8 @@ export function registerWorkerCommand(program: Command): void {
         console.error(`worker: building the labeler of a run (${spec.labeler.kind}${spec.labeler.kind === 'openai-compatible' ? ` ${spec.labeler.baseURL} ${spec.labeler.model}` : ''})`);
         return labelerFromSpec(spec, { limiterFor: (endpoint, perSecond) => redisRateLimiter({ redis, endpoint, perSecond }) });
       } });
-      const worker = await startQueueWorker({ url: options.redis, handlers: { judge: handler, rollout: rolloutJobHandler({ redis }) },
+      const rollout = rolloutJobHandler({ redis });
+      const worker = await startQueueWorker({ url: options.redis, handlers: { judge: handler, rollout },
         concurrency: { judge: concurrency, rollout: rolloutConcurrency }, lockMs, stalledIntervalMs: Math.max(1000, lockMs),
         onJob: (event) => {
           if (event.ok) done++; else failed++;
@@ -46,6 +47,7 @@ export function registerWorkerCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      rollout.close();
       redis.disconnect();
       console.error(`worker: closed after ${done} jobs (${failed} failed attempts)`);
     });

@@ -5,8 +5,10 @@
 // go to Redis once per version under their content hash, the rows as prompt token ids and seeds; the worker samples
 // with the run's own function (sampleTokenRows) and returns token ids and log-probs, decoded by the coordinator. A
 // policy behind an endpoint: the worker asks the endpoint, a request per row. A job that failed every attempt stops
-// the stage (a sample has no typed failure); the run resumes from the store. Leaves out LoRA adapters and bf16
-// generation weights (those policies sample in the coordinator: rolloutOnQueue says why).
+// the stage (a sample has no typed failure); the run resumes from the store. Sampling in a worker holds its event
+// loop: a batch longer than the worker's --lock-ms is handed to another worker too (same result, work wasted). An
+// endpoint's server may batch requests, so its log-probs can differ in the last bits between runs; its texts do not.
+// Leaves out LoRA adapters and bf16 generation weights (those policies sample in the coordinator: rolloutOnQueue).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { tensor } from '../../engine/index.ts';
@@ -109,7 +111,7 @@ export function queueRollout(options: QueueRolloutOptions): RolloutRunner {
 }
 
 /** The worker's rollouts: policies loaded once per weights key (from Redis) or endpoint, then one chunk per job. */
-export function rolloutJobHandler(options: { redis: Redis; cached?: number }): JobHandler {
+export function rolloutJobHandler(options: { redis: Redis; cached?: number }): JobHandler & { close(): void } {
   const models = new Map<string, Promise<Transformer>>(), endpoints = new Map<string, EndpointPolicy>();
   const modelOf = (key: string): Promise<Transformer> => {
     let model = models.get(key);
@@ -125,7 +127,7 @@ export function rolloutJobHandler(options: { redis: Redis; cached?: number }): J
     }
     return model;
   };
-  return async (raw) => {
+  const handler = async (raw: unknown): Promise<RolloutJobResult> => {
     const { policy, rows } = raw as RolloutJobData;
     if (policy.kind === 'weights') {
       const drawn = sampleTokenRows(await modelOf(policy.key), rows.map((r) => Int32Array.from(r.promptTokens!)), rows.map((r) => r.seed), policy.settings);
@@ -138,4 +140,6 @@ export function rolloutJobHandler(options: { redis: Redis; cached?: number }): J
     const value: RolloutJobResult = { samples: await endpoint.sampleRows(rows.map((r): RolloutRow => ({ messages: r.messages!, seed: r.seed }))) };
     return value;
   };
+  /** Closes the endpoints' keep-alive connections (after the worker closed). */
+  return Object.assign(handler, { close: () => { for (const endpoint of endpoints.values()) endpoint.close(); endpoints.clear(); } });
 }
