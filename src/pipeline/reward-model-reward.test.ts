@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import { concatTokens } from '../algorithms/preference-pairs.ts';
 import { Rng } from '../engine/index.ts';
-import { fitRewardModel, rewardModelId } from './reward-model-reward.ts';
+import { ANCHOR_MODEL_ID, fitRewardModel, rewardModelId } from './reward-model-reward.ts';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { writeHtmlReport } from './run-report.ts';
@@ -103,9 +103,44 @@ test('reward-model mode crashed mid-judging and resumed: same records, same weig
     fingerprint: (run) => [...run.context.policy.model.parameters().values()].map((t) => Array.from(t.data)) });
 });
 
+test('the labeled-anchor source alone: a model fitted once on the labeled comparisons scores every sample', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-anchor-source-'));
+  try {
+    const config = parseRunConfig(YAML.replace('rewards: {mode: reward-model, ', 'rewards: {').replace('feedback: {pairwise: 1, selfSupervised: 0.5,', 'feedback: {pairwise: 0, labeledAnchors: 1,'));
+    const store = RunStore.open(dir, config);
+    const { context } = tinyLoop({ config, store });
+    await runLoop(context);
+    const models = store.all('reward-model');
+    assert.deepEqual(models.map((m) => [m.id, m.source, m.round]), [[ANCHOR_MODEL_ID, 'labeled-anchors', -1]], 'one model for the whole run');
+    assert.ok(models[0]!.metrics.trainPairs! > 20 && models[0]!.metrics.heldOutPairs! > 0);
+    assert.ok(models[0]!.metrics.heldOutAccuracy! > 0.7, `held-out labeled pairs ordered ${models[0]!.metrics.heldOutAccuracy}`);
+    assert.equal(store.all('judgment').filter((j) => j.stage === 'feedback').length, 0, 'no AI feedback asked for');
+    let agree = 0, ordered = 0;
+    const rewards = store.all('reward');
+    assert.equal(rewards.length, 32);
+    for (const r of rewards) {
+      assert.deepEqual(r.weights, { 'labeled-anchors': 1 });
+      assert.equal(r.total, r.components['labeled-anchors']);
+      assert.ok(r.parents.includes(ANCHOR_MODEL_ID) && Number.isFinite(r.anchorModelScore));
+      const own = store.get('sample', r.parents[0]!)!;
+      for (const other of rewards) {
+        const theirs = store.get('sample', other.parents[0]!)!;
+        if (other.round !== r.round || theirs.parents[0] !== own.parents[0] || aShare(theirs.text) === aShare(own.text)) continue;
+        ordered++;
+        if ((r.anchorModelScore! > other.anchorModelScore!) === (aShare(own.text) > aShare(theirs.text))) agree++;
+      }
+    }
+    assert.ok(ordered > 0 && agree / ordered > 0.6, `labeled-anchor scores follow the labels' preference on ${agree}/${ordered} ordered pairs`);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('rewards.mode reward-model needs pairwise feedback and a policy-gradient update', () => {
   assert.equal(parseRunConfig(null).rewards.mode, 'direct');
   assert.throws(() => parseRunConfig('rewards: {mode: reward-model}\nfeedback: {pairwise: 0, pointwise: 1}', { source: 'r.yaml' }), /r\.yaml: rewards\.mode reward-model .* feedback\.pairwise must be > 0/);
   assert.throws(() => parseRunConfig('rewards: {mode: reward-model}\nalgorithm: {name: dpo}', { source: 'r.yaml' }), /algorithm\.name must be grpo, rloo or ppo/);
   assert.throws(() => parseRunConfig('rewardMode: direct', { source: 'r.yaml' }), /r\.yaml: rewardMode: unknown key/);
+  assert.throws(() => parseRunConfig('feedback: {labeledAnchors: 1}\nprompts: {kind: file, path: p.jsonl}', { source: 'r.yaml' }), /r\.yaml: feedback\.labeledAnchors needs labeled comparisons/);
 });

@@ -2,8 +2,9 @@
 // small reward model — a fresh scalar head on a trainable copy of the SFT policy's transformer trunk — on the round's
 // pairwise soft labels (Bradley–Terry with soft targets, RewardModelTrainer), holds out a share of the pairs to measure
 // its pairwise accuracy, records it, then scores the rollouts with it. The pairwise source's weight goes to the reward
-// model; the direct soft-label component stays in each reward record (weight 0) beside the model's score. Leaves out
-// ensembles and carrying the model across rounds. Lee et al. 2023 (arXiv 2309.00267) §2.2; InstructGPT 2203.02155 §3.5.
+// model; the direct soft-label component stays in each reward record (weight 0) beside the model's score. The
+// labeled-data source (feedback.labeledAnchors) is the same kind of model fitted once on labeled comparisons. Leaves
+// out ensembles and carrying the model across rounds. Lee et al. 2023 (arXiv 2309.00267) §2.2; InstructGPT 2203.02155 §3.5.
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import { concatTokens } from '../algorithms/preference-pairs.ts';
 import { trainableCopy } from '../algorithms/reference-model.ts';
@@ -15,7 +16,7 @@ import type { Transformer } from '../models/transformer.ts';
 import { deriveSeed } from '../engine/random.ts';
 import type { RunConfig } from './run-config.ts';
 import { inProcessPolicy, seedFor, type RoundContext } from './round-context.ts';
-import { rewardStage, type Feedback, type RoundSamples } from './round-stages.ts';
+import { rewardStage, type Feedback, type ModelScores, type RoundSamples } from './round-stages.ts';
 import { recordId, type RewardRecord } from './run-records.ts';
 
 export type RewardModelSettings = RunConfig['rewards']['rewardModel'];
@@ -50,9 +51,41 @@ export function rewardModelId(round: number): string {
   return recordId('reward-model', { round });
 }
 
+export const ANCHOR_MODEL_ID = recordId('reward-model', { source: 'labeled-anchors' });
+
+const heldOutBy = (share: number) => (key: string) => hashToUnit(`${key}|reward-model-held-out`) < share;
+
+/** The model's fit options from the config: the SFT trunk, the algorithm's clip and precision. */
+function fitOptions(context: RoundContext, label: string) {
+  const { config } = context, policy = inProcessPolicy(context.policy, 'a reward model (rewards.mode reward-model, feedback.labeledAnchors)');
+  return { trunk: policy.reference, settings: config.rewards.rewardModel, maxGradNorm: config.algorithm.maxGradNorm, precision: config.algorithm.precision, seed: seedFor(context, label) };
+}
+
+/** Fitted once per process (deterministic, so a resumed run refits the same model); recorded once per run. */
+const anchorModels = new WeakMap<RoundContext, Promise<FittedRewardModel>>();
+
+/** The labeled-data source's model: fitted on context.labeledPairs (preferred as chosen, hard labels), a hashed share held out. */
+function anchorModel(context: RoundContext): Promise<FittedRewardModel> {
+  let fitted = anchorModels.get(context);
+  if (!fitted) {
+    const { config } = context, policy = inProcessPolicy(context.policy, 'feedback.labeledAnchors'), isHeldOut = heldOutBy(config.rewards.rewardModel.heldOutShare);
+    const room = policy.model.config.maxPositions, stop = policy.stopToken === null ? [] : [policy.stopToken];
+    const pairs = (context.labeledPairs ?? []).map((a, i) => {
+      const chosen = Int32Array.from([...policy.tokenizer.encode(a.preferred), ...stop]), rejected = Int32Array.from([...policy.tokenizer.encode(a.other), ...stop]);
+      return { key: `${a.prompt.id}|${i}`, pair: { prompt: policy.promptTokens(a.prompt.messages, Math.max(chosen.length, rejected.length)), chosen, rejected } };
+    }).filter(({ pair }) => pair.chosen.length > 0 && pair.rejected.length > 0 && pair.prompt.length + Math.max(pair.chosen.length, pair.rejected.length) <= room);
+    const train = pairs.filter((p) => !isHeldOut(p.key)).map((p) => p.pair), heldOut = pairs.filter((p) => isHeldOut(p.key)).map((p) => p.pair);
+    if (train.length === 0) throw new Error('feedback.labeledAnchors: no labeled comparisons to fit the labeled-anchor model on (the testbed anchor set has none beyond the gate\'s anchorPairs)');
+    fitted = fitRewardModel({ ...fitOptions(context, 'labeled-anchor-model'), train, heldOut });
+    anchorModels.set(context, fitted);
+  }
+  return fitted;
+}
+
 /**
- * The rewards stage of mode reward-model: fit on the round's judged pairs, score every sample, then the same reward
- * records as the direct mode with the model's component. A resumed round whose rewards are all stored is not refitted.
+ * The rewards stage when a fitted model gives a component: rewards.mode reward-model fits on the round's judged pairs
+ * and scores every sample; feedback.labeledAnchors scores them with the labeled-anchor model. Then the same reward
+ * records as the direct mode. A resumed round whose rewards are all stored fits nothing.
  */
 export async function rewardModelStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback): Promise<RewardRecord[]> {
   const { store, config } = context, policy = inProcessPolicy(context.policy, 'rewards.mode reward-model');
@@ -61,22 +94,30 @@ export async function rewardModelStage(context: RoundContext, round: number, rol
   const K = rollout.samples.length / rollout.prompts.length;
   const promptOf = new Map(rollout.samples.map((s, b) => [s.id, policy.promptTokens(rollout.prompts[Math.floor(b / K)]!.messages)]));
   const tokensOf = new Map(rollout.samples.map((s) => [s.id, Int32Array.from(s.tokens)]));
-  const judged = feedback.pairs.filter((j) => j.ok && j.probabilityA !== null && tokensOf.get(j.parents[0]!)!.length > 0 && tokensOf.get(j.parents[1]!)!.length > 0);
-  const settings = config.rewards.rewardModel;
-  const isHeldOut = (id: string) => hashToUnit(`${id}|reward-model-held-out`) < settings.heldOutShare;
-  const pair = (j: (typeof judged)[number]): TokenPreferencePair => {
-    const aWins = j.probabilityA! >= 0.5, a = tokensOf.get(j.parents[0]!)!, b = tokensOf.get(j.parents[1]!)!;
-    return { prompt: promptOf.get(j.parents[0]!)!, chosen: aWins ? a : b, rejected: aWins ? b : a, label: Math.max(j.probabilityA!, 1 - j.probabilityA!) };
-  };
-  const train = judged.filter((j) => !isHeldOut(j.id)), heldOut = judged.filter((j) => isHeldOut(j.id));
-  let scores: Float32Array = new Float32Array(rollout.samples.length), metrics: Record<string, number> = { trainPairs: 0, heldOutPairs: heldOut.length };
-  if (train.length > 0) {
-    const fitted = await fitRewardModel({ trunk: policy.reference, train: train.map(pair), heldOut: heldOut.map(pair), settings,
-      maxGradNorm: config.algorithm.maxGradNorm, precision: config.algorithm.precision, seed: seedFor(context, `reward-model|${round}`) });
-    scores = fitted.score(rollout.samples.map((s) => concatTokens(promptOf.get(s.id)!, tokensOf.get(s.id)!)));
-    metrics = fitted.metrics;
+  const sequences = rollout.samples.map((s) => concatTokens(promptOf.get(s.id)!, tokensOf.get(s.id)!));
+  const models: Partial<Record<'reward-model' | 'labeled-anchors', ModelScores>> = {};
+  if (config.rewards.mode === 'reward-model') {
+    const judged = feedback.pairs.filter((j) => j.ok && j.probabilityA !== null && tokensOf.get(j.parents[0]!)!.length > 0 && tokensOf.get(j.parents[1]!)!.length > 0);
+    const isHeldOut = heldOutBy(config.rewards.rewardModel.heldOutShare);
+    const pair = (j: (typeof judged)[number]): TokenPreferencePair => {
+      const aWins = j.probabilityA! >= 0.5, a = tokensOf.get(j.parents[0]!)!, b = tokensOf.get(j.parents[1]!)!;
+      return { prompt: promptOf.get(j.parents[0]!)!, chosen: aWins ? a : b, rejected: aWins ? b : a, label: Math.max(j.probabilityA!, 1 - j.probabilityA!) };
+    };
+    const train = judged.filter((j) => !isHeldOut(j.id)), heldOut = judged.filter((j) => isHeldOut(j.id));
+    let scores: Float32Array = new Float32Array(rollout.samples.length), metrics: Record<string, number> = { trainPairs: 0, heldOutPairs: heldOut.length };
+    if (train.length > 0) {
+      const fitted = await fitRewardModel({ ...fitOptions(context, `reward-model|${round}`), train: train.map(pair), heldOut: heldOut.map(pair) });
+      scores = fitted.score(sequences);
+      metrics = fitted.metrics;
+    }
+    const id = rewardModelId(round);
+    store.put({ id, kind: 'reward-model', source: 'pairwise-ai', round, parents: train.map((j) => j.id), heldOut: heldOut.map((j) => j.id), metrics });
+    models['reward-model'] = { id, scores };
   }
-  const id = rewardModelId(round);
-  store.put({ id, kind: 'reward-model', round, parents: train.map((j) => j.id), heldOut: heldOut.map((j) => j.id), metrics });
-  return rewardStage(context, round, rollout, feedback, { id, scores });
+  if (config.feedback.labeledAnchors > 0) {
+    const fitted = await anchorModel(context);
+    store.put({ id: ANCHOR_MODEL_ID, kind: 'reward-model', source: 'labeled-anchors', round: -1, parents: [], heldOut: [], metrics: fitted.metrics });
+    models['labeled-anchors'] = { id: ANCHOR_MODEL_ID, scores: fitted.score(sequences) };
+  }
+  return rewardStage(context, round, rollout, feedback, models);
 }

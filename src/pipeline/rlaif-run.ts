@@ -97,9 +97,10 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       const missing = config.labeler.kind === 'testbed' ? [] : constitution.principles.filter((p) => !p.critique || !p.revision).map((p) => p.id);
       if (missing.length > 0) throw new Error(`${config.feedback.constitution ?? 'the shipped constitution'}: principles ${missing.join(', ')} need 'critique' and 'revision' requests for the critique-revision rounds of schedule`);
     }
-    const anchors: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed).slice(0, config.anchorPairs) : [];
+    const anchorSet: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
+    const anchors = anchorSet.slice(0, config.anchorPairs), labeledPairs = anchorSet.slice(config.anchorPairs);   // the gate's, then the labeled-data source's
     const { train, validation } = splitPrompts(prompts, config);
-    const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, policySource, onProgress: options.onProgress };
+    const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, labeledPairs, policySource, onProgress: options.onProgress };
     if (queue) {
       const stays = rolloutOnQueue(policy);
       if (stays) console.error(`rlaif run --queue: rollouts stay in this process: ${stays}; judgments go to the workers`);

@@ -49,6 +49,7 @@ export interface RoundContext {
   train: LoopPrompt[];
   validation: LoopPrompt[];
   anchors: AnchorPair[];
+  labeledPairs?: AnchorPair[]; // the labeled-data source's comparisons (feedback.labeledAnchors), never the gate's anchors
   policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer; an endpoint policy's checkpoint)
   onProgress?: (event: ProgressEvent) => void;
   rollout?: RolloutRunner;   // rlaif run --queue: rollouts as jobs for the workers (absent: the policy samples here)

@@ -215,18 +215,22 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   return { bySample, pairs, requested: store.count('judgment') - before };
 }
 
+/** A fitted reward model's scores of a round's samples (N·K,), and the id of its reward-model record. */
+export interface ModelScores { id: string; scores: Float32Array }
+
 /**
  * Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 averaged over the pairs its text was in
- * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1. With a fitted reward
- * model (rewards.mode reward-model; scores (N·K,)), its component 2·σ(r_i − r_j) − 1 averaged over the group's other
- * distinct texts j — the model's soft label on the same scale — takes the pairwise weight; the direct pairwise
- * component stays in the record with weight 0, for comparison.
+ * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1. A fitted model's
+ * component is 2·σ(r_i − r_j) − 1 averaged over the group's other distinct texts j (its soft label, the pairwise
+ * scale): 'reward-model' (rewards.mode reward-model) takes the pairwise weight, the direct pairwise component staying
+ * in the record with weight 0 for comparison; 'labeled-anchors' takes feedback.labeledAnchors.
  */
-export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback, rewardModel?: { id: string; scores: Float32Array }): RewardRecord[] {
-  const w = context.config.feedback, K = rollout.samples.length / Math.max(rollout.prompts.length, 1);
-  const weights: Record<string, number> = { 'pairwise-ai': rewardModel ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised,
-    ...rewardModel && { 'reward-model': w.pairwise } };
-  const kept = (source: string) => weights[source]! > 0 || (rewardModel !== undefined && source === 'pairwise-ai');
+export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback,
+  models: Partial<Record<'reward-model' | 'labeled-anchors', ModelScores>> = {}): RewardRecord[] {
+  const w = context.config.feedback, K = rollout.samples.length / Math.max(rollout.prompts.length, 1), fitted = models['reward-model'];
+  const weights: Record<string, number> = { 'pairwise-ai': fitted ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised,
+    'labeled-anchors': w.labeledAnchors, ...fitted && { 'reward-model': w.pairwise } };
+  const kept = (source: string) => weights[source]! > 0 || (fitted !== undefined && source === 'pairwise-ai');
   return rollout.samples.map((sample, b) => {
     const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
     const parts: Record<string, number[]> = {};
@@ -236,22 +240,22 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
         : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : 2 * j.score! - 1;
       (parts[j.source] ??= []).push(value);
     }
-    if (rewardModel) {
-      const start = Math.floor(b / K) * K, seen = new Set([sample.text]), r = rewardModel.scores;
+    for (const [source, model] of Object.entries(models)) {
+      const start = Math.floor(b / K) * K, seen = new Set([sample.text]), r = model.scores;
       for (let k = start; k < start + K; k++) {
         const other = rollout.samples[k]!;
         if (seen.has(other.text)) continue;
         seen.add(other.text);
-        (parts['reward-model'] ??= []).push(2 / (1 + Math.exp(-(r[b]! - r[k]!))) - 1);
+        (parts[source] ??= []).push(2 / (1 + Math.exp(-(r[b]! - r[k]!))) - 1);
       }
     }
     const components = Object.fromEntries(Object.keys(weights).filter(kept)
       .map((s) => [s, parts[s] ? parts[s]!.reduce((a, x) => a + x, 0) / parts[s]!.length : 0]));
     const total = Object.entries(components).reduce((a, [s, c]) => a + weights[s]! * c, 0);
     const record: RewardRecord = { id: recordId('reward', sample.id), kind: 'reward', round,
-      parents: [sample.id, ...(rewardModel ? [rewardModel.id] : []), ...judgments.map((j) => j.id)],
+      parents: [sample.id, ...Object.values(models).map((m) => m.id), ...judgments.map((j) => j.id)],
       components, weights: Object.fromEntries(Object.keys(components).map((s) => [s, weights[s]!])), total,
-      ...rewardModel && { rewardModelScore: rewardModel.scores[b]! } };
+      ...fitted && { rewardModelScore: fitted.scores[b]! }, ...models['labeled-anchors'] && { anchorModelScore: models['labeled-anchors'].scores[b]! } };
     context.store.put(record);
     return context.store.get('reward', record.id)!;
   });

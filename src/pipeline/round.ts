@@ -57,7 +57,7 @@ export async function runRound(context: RoundContext, round: number, keptRound: 
     train = () => reviseUpdateStage(context, round, revisions, type);
   } else {
     const feedback = await stage(context, timer, round, 'feedback', () => feedbackStage(context, round, rollout), (f) => ({ requested: f.requested }));
-    const rewards = await stage(context, timer, round, 'rewards', () => config.rewards.mode === 'reward-model'
+    const rewards = await stage(context, timer, round, 'rewards', () => config.rewards.mode === 'reward-model' || config.feedback.labeledAnchors > 0
       ? rewardModelStage(context, round, rollout, feedback) : rewardStage(context, round, rollout, feedback),
       (r) => ({ rewardMean: r.reduce((a, x) => a + x.total, 0) / r.length }));
     train = () => updateStage(context, round, rollout, rewards, feedback);

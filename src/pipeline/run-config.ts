@@ -59,6 +59,7 @@ const feedbackSchema = z.strictObject({
   pairwise: sourceWeight(1, "weight of pairwise AI feedback: each sample judged against the group's next sample in both orders; reward 2·P(win) − 1 averaged over its pairs"),
   pointwise: sourceWeight(0, 'weight of pointwise direct RLAIF: the labeler scores each sample 1..10, rescaled to [-1, 1] (Lee et al. §3.3)'),
   selfSupervised: sourceWeight(0, "weight of the self-supervised signal: agreement of a sample with the policy's own other samples for the prompt (self-consistency), in [-1, 1]"),
+  labeledAnchors: sourceWeight(0, "weight of the labeled-data source: a reward model fitted once per run (rewards.rewardModel settings) on the labeled comparisons the gate does not read (testbed: its anchor set after the first anchorPairs), scoring each sample as 2·σ(r_i − r_j) − 1 averaged over its group's other distinct texts"),
   constitution: z.string().nullable().default(null).describe("constitution YAML the labeler judges under; null = the testbed's (testbed prompts) or the shipped harmlessness one; relative to the config file"),
   principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe("one principle per judgment drawn from the prompt's principles, or all of them averaged"),
   chainOfThought: z.boolean().default(true).describe('the labeler writes a short rationale, then the verdict (soft label from verdict-token log-probs)'),
@@ -94,7 +95,7 @@ const roundSchema = z.discriminatedUnion('type', [
 const rewardsSchema = z.strictObject({
   mode: z.enum(['direct', 'reward-model']).default('direct').describe("direct: the mixed feedback is the reward; reward-model: each RL round fits a reward model (a scalar head on a copy of the SFT policy's trunk) on the round's pairwise soft labels (Bradley-Terry, soft targets) and its scores replace the pairwise source (with its weight); the labeled anchors gate every mode"),
   rewardModel: z.strictObject({
-    steps: z.number().int().min(1).default(60).describe('optimizer steps fitting the reward model each round'),
+    steps: z.number().int().min(1).default(60).describe('optimizer steps fitting the reward model each round (and the labeled-anchor source\'s model, once)'),
     batchSize: z.number().int().min(1).default(32).describe('judged pairs per step'),
     learningRate: z.number().positive().default(1e-3).describe('AdamW learning rate (trunk and head)'),
     heldOutShare: z.number().min(0).max(0.9).default(0.2).describe("share of the round's judged pairs held out (by a hash of the judgment id) to measure the fitted model's pairwise accuracy, recorded, never gated on"),
@@ -206,6 +207,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.update.kind === 'external' && config.algorithm.lora) throw new Error(`${source}: update.kind external trains the whole model: algorithm.lora must be null`);
   if (config.update.kind === 'external' && config.feedback.pairwise === 0) throw new Error(`${source}: update.kind external trains on the round's judged pairs: feedback.pairwise must be > 0`);
   if (config.update.kind === 'external' && config.schedule.some((r) => r.type === 'critique-revision')) throw new Error(`${source}: schedule: critique-revision rounds train in this process: update.kind must be in-process`);
+  if (config.feedback.labeledAnchors > 0 && config.prompts.kind !== 'testbed') throw new Error(`${source}: feedback.labeledAnchors needs labeled comparisons: only the testbed's anchor set (prompts.kind testbed) has them`);
   if (config.rewards.mode === 'reward-model') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: rewards.mode reward-model is fitted on the pairwise soft labels: feedback.pairwise must be > 0`);
     if (!['grpo', 'rloo', 'ppo'].includes(config.algorithm.name) || config.update.kind === 'external') throw new Error(`${source}: rewards.mode reward-model gives rewards to a policy-gradient update: algorithm.name must be grpo, rloo or ppo, in-process`);

@@ -67,14 +67,18 @@ export interface RewardRecord extends Base {
   weights: Record<string, number>;
   total: number;
   rewardModelScore?: number;          // rewards.mode reward-model: the fitted model's raw score r(prompt, response) (parents name its reward-model record)
+  anchorModelScore?: number;          // feedback.labeledAnchors: the labeled-anchor model's raw score (parents name its record)
 }
 
 /**
- * rewards.mode reward-model: the reward model one round fitted (Bradley–Terry on soft labels) — `parents` are the
- * pairwise judgments it was fitted on (their probabilityA the soft labels), `heldOut` the ones it was measured on.
+ * A fitted reward model (Bradley–Terry). source 'pairwise-ai' (rewards.mode reward-model): one per round, `parents`
+ * the pairwise judgments it was fitted on (their probabilityA the soft labels), `heldOut` the ones it was measured on.
+ * source 'labeled-anchors' (feedback.labeledAnchors): one per run (round −1), fitted on the labeled comparisons the
+ * gate does not read (not records: metrics.trainPairs and heldOutPairs count them).
  */
 export interface RewardModelRecord extends Base {
   kind: 'reward-model';
+  source: 'pairwise-ai' | 'labeled-anchors';
   heldOut: string[];                  // judgment ids held out from the fit
   metrics: Record<string, number>;    // trainPairs, heldOutPairs, fit loss first/last, accuracies
 }

@@ -114,13 +114,13 @@ function revisions(store: RunStore, limit: number): string {
   return `<h2>Critique → revision: training example → critique → principle → original response</h2><p>${all.length} revisions, ${failed} failed (not trained on).</p>${items}`;
 }
 
-/** rewards.mode reward-model: what each round's reward model was fitted on and how well it orders held-out pairs. */
+/** Fitted reward models (mode reward-model, the labeled-anchor source): what each was fitted on, how well it orders held-out pairs. */
 function rewardModels(store: RunStore): string {
   const models = store.all('reward-model');
   if (models.length === 0) return '';
   const cells = ['trainPairs', 'heldOutPairs', 'fitLossFirst', 'fitLoss', 'trainAccuracy', 'heldOutAccuracy'];
-  return `<h2>Reward models fitted on the soft labels</h2><p>Each round's model is fitted (Bradley–Terry, soft targets) on that round's pairwise judgments; its scores are the pairwise source's share of the reward. Accuracy: share of pairs where it prefers the labeler's preferred response.</p>`
-    + `<table><tr><th>round</th>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>${models.map((m) => `<tr><td>${m.round}</td>${cells.map((c) => `<td>${num(m.metrics[c])}</td>`).join('')}</tr>`).join('')}</table>`;
+  return `<h2>Reward models fitted on the soft labels</h2><p>Source pairwise-ai (rewards.mode reward-model): each round's model is fitted (Bradley–Terry, soft targets) on that round's pairwise judgments and its scores are the pairwise source's share of the reward. Source labeled-anchors: one model per run, fitted on the labeled comparisons the gate does not read. Accuracy: share of pairs where it prefers the preferred response.</p>`
+    + `<table><tr><th>source</th><th>round</th>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>${models.map((m) => `<tr><td>${escape(m.source)}</td><td>${m.round < 0 ? 'all' : m.round}</td>${cells.map((c) => `<td>${num(m.metrics[c])}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 function disagreements(store: RunStore): string {

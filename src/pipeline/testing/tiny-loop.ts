@@ -1,6 +1,7 @@
 // A run of `rlaif run` small enough for unit tests: a 7-token tokenizer ('a', 'b', 'c', ' ', '?', BOS, EOS), a tiny
 // GPT, prompts as short conversations, and the real judges over a scripted in-process labeler whose taste is given
 // (e.g. "more a's is better", or "longer is better" for reward hacking). Test-only: no production config reaches it.
+import { Rng } from '../../engine/index.ts';
 import type { ChatMessage } from '../../feedback/chat-model-v1.ts';
 import { InProcessProvider } from '../../feedback/providers/in-process-provider.ts';
 import { RequestExecutor, defaultRetry } from '../../feedback/request-executor.ts';
@@ -71,11 +72,22 @@ export function tinyLabeler(options: { seed: number; principleMode: RunConfig['f
 
 export interface TinyLoop { context: RoundContext & { policy: LoopPolicy }; labelerModel: DeterministicLanguageModel }
 
+/** Labeled comparisons for the labeled-data source (feedback.labeledAnchors): of two random strings, more a's is preferred. */
+export function tinyLabeledPairs(n: number, seed: number): AnchorPair[] {
+  const rng = new Rng(seed), text = () => Array.from({ length: 2 + rng.int(6) }, () => 'abc'[rng.int(3)]).join('');
+  const train = prompts('train', 12), out: AnchorPair[] = [];
+  while (out.length < n) {
+    const x = text(), y = text();
+    if (aShare(x) !== aShare(y)) out.push({ prompt: train[out.length % train.length]!, preferred: aShare(x) > aShare(y) ? x : y, other: aShare(x) > aShare(y) ? y : x });
+  }
+  return out;
+}
+
 export function tinyLoop(options: { config: Readonly<RunConfig>; store: RunStore; taste?: 'a-rich' | 'longer'; anchors?: boolean }): TinyLoop {
   const { config, store } = options;
   const { labeler, labelerModel } = tinyLabeler({ seed: config.seed, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought, taste: options.taste });
   const policy = new LoopPolicy({ base: tinyBase(), tokenizer: new TinyTokenizer(), config, seed: config.seed });
   const validation = prompts('validation', config.validationPrompts);
   const anchors: AnchorPair[] = options.anchors === false ? [] : validation.slice(0, 4).map((prompt) => ({ prompt, preferred: 'aaaa', other: 'bcbc' }));
-  return { context: { config, store, policy, labeler, train: prompts('train', 12), validation, anchors }, labelerModel };
+  return { context: { config, store, policy, labeler, train: prompts('train', 12), validation, anchors, labeledPairs: tinyLabeledPairs(48, 7) }, labelerModel };
 }
