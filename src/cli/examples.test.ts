@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
 import { readPairs, runJudgeJob } from '../pipeline/judge-run.ts';
+import { parseAblationConfig } from '../pipeline/ablation.ts';
 import { parseRunConfig as parseLoopConfig } from '../pipeline/run-config.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema } from './train-configs.ts';
 
@@ -25,6 +26,8 @@ test('every example config parses against its schema', () => {
       assert.doesNotThrow(() => parseJudgeRunConfig(parse(text), file), file);
     } else if (file.startsWith('run-')) {
       assert.doesNotThrow(() => parseLoopConfig(text, { source: file }), file);
+    } else if (file.startsWith('ablation-')) {
+      assert.ok(parseAblationConfig(text, file).length >= 2, file);
     } else {
       const kind = file.split('-')[1] as keyof typeof TRAIN_SCHEMAS;
       assert.ok(kind in TRAIN_SCHEMAS, `${file}: name it train-<pg|grpo|ppo|sft|reward|dpo>-….yaml`);

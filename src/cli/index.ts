@@ -10,6 +10,7 @@ program.name('rlaif').description('Reinforcement learning from AI feedback').ver
   .showHelpAfterError();
 
 // Subcommand registrations (one line each, keep sorted).
+import { registerAblationCommand } from './ablation-command.ts'; registerAblationCommand(program);
 import { registerDemoCommand } from './demo-command.ts'; registerDemoCommand(program);
 import { registerExportCommand } from './export-command.ts'; registerExportCommand(program);
 import { registerJudgeCommand } from './judge-command.ts'; registerJudgeCommand(program);

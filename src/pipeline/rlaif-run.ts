@@ -32,6 +32,8 @@ import { EndpointPolicy } from './endpoint-policy.ts';
 
 export interface RlaifRunOptions {
   configPath?: string | null;   // YAML; null = every default (the embedded testbed)
+  configText?: { text: string; source: string; baseDirectory: string }; // the YAML itself (rlaif ablation's variants), instead of configPath
+  testbed?: { config?: unknown; cacheDirectory?: string };  // the testbed's own config and cache (tests build a tiny one); default: its defaults, .rlaif-cache
   seed?: number;                // overrides the config's seed
   out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
   queue?: string | null;        // redis:// URL: judgments and rollouts go to `rlaif worker`s through BullMQ; null = in this process
@@ -50,8 +52,9 @@ export interface RlaifRunResult {
 
 export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunResult> {
   const started = performance.now();
-  const text = options.configPath ? readFileSync(options.configPath, 'utf8') : null;
-  const config = parseRunConfig(text, { source: options.configPath ?? 'config', baseDirectory: options.configPath ? dirname(resolve(options.configPath)) : undefined,
+  const text = options.configText?.text ?? (options.configPath ? readFileSync(options.configPath, 'utf8') : null);
+  const config = parseRunConfig(text, { source: options.configText?.source ?? options.configPath ?? 'config',
+    baseDirectory: options.configText?.baseDirectory ?? (options.configPath ? dirname(resolve(options.configPath)) : undefined),
     overrides: options.seed === undefined ? {} : { seed: options.seed } });
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
@@ -60,7 +63,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
   try {
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
-      ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self',
+      ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self', ...options.testbed,
         onProgress: (e) => options.onProgress?.({ stage: `setup: ${e.stage}${e.model ? ` ${e.model}` : ''}`, round: 0, done: e.step, total: e.total }) })
       : null;
     let prompts: LoopPrompt[], hook: ((context: RoundContext) => ReportHook) | null = null;

@@ -7,8 +7,8 @@ import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
 import { loopPrompt } from './testbed-report.ts';
 
-export async function loadTestbed(options: { seed: number; labeler: 'self' | 'separate'; onProgress?: (event: BuildEvent) => void }): Promise<BuiltTestbed> {
-  return buildTestbed({ seed: options.seed, labeler: options.labeler, onProgress: options.onProgress });
+export async function loadTestbed(options: { seed: number; labeler: 'self' | 'separate'; config?: unknown; cacheDirectory?: string; onProgress?: (event: BuildEvent) => void }): Promise<BuiltTestbed> {
+  return buildTestbed(options);
 }
 
 /**
