@@ -9,12 +9,8 @@ import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { mergeConfig, parseAblationConfig, runAblation } from './ablation.ts';
 import { RunStore } from './run-store.ts';
+import { TINY_TESTBED } from './testing/tiny-testbed.ts';
 
-const TINY_TESTBED = {
-  world: { creatures: 8, unknownNames: 6, petNames: 6 }, corpus: { paragraphsPerCreature: 2, paragraphsPerAct: 1 },
-  judging: { pairs: 20, singles: 6 }, anchor: { size: 16, noise: 0.25 },
-  policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 4, finetuneSteps: 4, batchSize: 4, judgingBatchSize: 2 },
-};
 const TINY_RUN = { rounds: 1, promptsPerRound: 2, samplesPerPrompt: 2, maxNewTokens: 8, validationPrompts: 2, testPrompts: 4, anchorPairs: 4,
   rewards: { rewardModel: { steps: 2, batchSize: 4 } } };
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { rlaifRun } from './rlaif-run.ts';
 import { parseRunConfig } from './run-config.ts';
+import { TINY_TESTBED } from './testing/tiny-testbed.ts';
 import { runLoop } from './run-loop.ts';
 import { terminalTable, writeHtmlReport } from './run-report.ts';
 import { recordId } from './run-records.ts';
@@ -86,6 +88,27 @@ test('a critique-revision round under LoRA trains the adapters only', async () =
     const update = store.get('stage', recordId('stage', { round: 1, stage: 'update' }))!.detail;
     assert.ok(update.sftLossAfter! < update.sftLossBefore!, `${update.sftLossBefore} → ${update.sftLossAfter}`);
     for (const [name, t] of context.policy.model.parameters()) assert.deepEqual(t.data, base.get(name), `${name}: the base stays frozen`);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('on the embedded testbed (tiny): the testbed labeler critiques and revises through rlaif run; every sample gets a revision record', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-critique-testbed-'));
+  try {
+    const config = join(dir, 'run.yaml');
+    writeFileSync(config, 'rounds: 1\nschedule: [{type: critique-revision, maxTokens: 24}]\npromptsPerRound: 2\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 2\ntestPrompts: 2\nanchorPairs: 4\n');
+    const result = await rlaifRun({ configPath: config, seed: 3, out: join(dir, 'run'), testbed: { config: TINY_TESTBED, cacheDirectory: join(dir, 'cache') } });
+    assert.match(result.table, /^1\s+(kept|rolled back)\s+critique-revision/m);
+    const store = RunStore.open(result.dir, result.config);
+    const revisions = store.all('revision'), samples = store.all('sample').filter((s) => s.stage === 'rollout');
+    assert.deepEqual(revisions.map((r) => r.parents[0]).sort(), samples.map((s) => s.id).sort());
+    for (const r of revisions) {
+      assert.match(r.labelerModel, /^testbed:/);
+      // The tiny embedded labeler was never trained to critique: a revision is either whole or a typed failure.
+      if (r.ok) assert.ok(r.critique && r.revision && r.principle); else assert.match(r.failure!, /^[a-z-]+: /);
+    }
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
