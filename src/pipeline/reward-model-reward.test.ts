@@ -143,4 +143,6 @@ test('rewards.mode reward-model needs pairwise feedback and a policy-gradient up
   assert.throws(() => parseRunConfig('rewards: {mode: reward-model}\nalgorithm: {name: dpo}', { source: 'r.yaml' }), /algorithm\.name must be grpo, rloo or ppo/);
   assert.throws(() => parseRunConfig('rewardMode: direct', { source: 'r.yaml' }), /r\.yaml: rewardMode: unknown key/);
   assert.throws(() => parseRunConfig('feedback: {labeledAnchors: 1}\nprompts: {kind: file, path: p.jsonl}', { source: 'r.yaml' }), /r\.yaml: feedback\.labeledAnchors needs labeled comparisons/);
+  assert.throws(() => parseRunConfig('policy: {kind: endpoint, baseURL: "http://127.0.0.1:1/v1", model: m}\nalgorithm: {name: dpo}\nupdate: {kind: external, command: "true"}\nfeedback: {labeledAnchors: 1}', { source: 'r.yaml' }),
+    /r\.yaml: policy\.kind endpoint: feedback\.labeledAnchors fits its reward model/);
 });

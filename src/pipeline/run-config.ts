@@ -220,6 +220,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
     if (config.update.kind !== 'external') refuse('the policy\'s weights are not in this process: set update.kind external (its command trains the policy and names the endpoint serving it)');
     if (config.algorithm.lora) refuse('algorithm.lora must be null (the external command decides how to train)');
     if (config.adversarial) refuse('adversarial rounds train an in-process attacker against the policy\'s weights: set adversarial to null');
+    if (config.feedback.labeledAnchors > 0) refuse('feedback.labeledAnchors fits its reward model on the policy\'s trunk, not in this process: set it to 0');
   }
   if (config.algorithm.name === 'online-dpo' || config.algorithm.name === 'dpo') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: algorithm.name ${config.algorithm.name} learns from judged pairs: feedback.pairwise must be > 0`);
