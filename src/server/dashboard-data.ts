@@ -1,7 +1,8 @@
 // What the dashboard shows, computed from a run's records (run-reader.ts): the runs list, per run the rounds (gate
 // decision and reasons, proxy and gold figures, reward distribution), the provenance list (rewards, or the pairs where
 // the labeler and gold disagree) with filters and search, and a full trace from a reward or a judgment to its prompt,
-// samples, judgments in both orders, rationale and principle. Leaves out editing anything.
+// samples, judgments in both orders, rationale and principle, or from a critique-revision round's training example
+// (its revision) to the critique, principle and original response. Leaves out editing anything.
 import { recordId, type JudgmentRecord, type SampleRecord } from '../pipeline/run-records.ts';
 import type { RunCatalog, RunReader } from './run-reader.ts';
 
@@ -50,13 +51,13 @@ export interface ListFilter {
 }
 
 export interface ListRow {
-  kind: 'reward' | 'disagreement';
-  id: string;           // the reward id, or the disagreement's judgment id
+  kind: 'reward' | 'disagreement' | 'revision';
+  id: string;           // the reward id, the disagreement's judgment id, or the revision id
   round: number;
   promptId: string;
   application: string;
-  value: number;        // the reward, or the labeler's P(candidate)
-  text: string;         // the rewarded (candidate) sample
+  value: number;        // the reward, or the labeler's P(candidate); a revision: 1 when it changed the response, else 0
+  text: string;         // the rewarded (candidate) sample, or the revision (the SFT target)
   principles: string[];
   gold: string | null;  // disagreement: which side gold prefers
 }
@@ -97,6 +98,16 @@ export function provenanceList(run: RunReader, filter: ListFilter): { rows: List
       rows.push({ kind: 'reward', id: reward.id, round: reward.round, promptId: prompt?.promptId ?? '', application: prompt?.application ?? '', value: reward.total,
         text: own?.text ?? '', principles: [...new Set(judgments.flatMap((j) => (j.principle ? [j.principle.id] : [])))], gold: null });
     }
+    for (const revision of run.all('revision')) {   // critique-revision rounds: each training example with its reason
+      if (!revision.ok || (filter.round !== undefined && revision.round !== filter.round)) continue;
+      const own = run.get('sample', revision.parents[0]!), prompt = own ? run.get('prompt', own.parents[0]!) : undefined;
+      if (filter.application && prompt?.application !== filter.application) continue;
+      if (filter.principle && revision.principle?.id !== filter.principle) continue;
+      const needle = filter.query?.toLowerCase();
+      if (needle && ![...(prompt?.messages.map((m) => m.content) ?? []), revision.original, revision.critique ?? '', revision.revision ?? ''].some((t) => t.toLowerCase().includes(needle))) continue;
+      rows.push({ kind: 'revision', id: revision.id, round: revision.round, promptId: prompt?.promptId ?? '', application: prompt?.application ?? '',
+        value: revision.revision !== revision.original ? 1 : 0, text: revision.revision ?? '', principles: revision.principle ? [revision.principle.id] : [], gold: null });
+    }
   }
   return { rows: rows.slice(0, filter.limit ?? 500), total: rows.length };
 }
@@ -115,7 +126,10 @@ function judgmentView(run: RunReader, judgment: JudgmentRecord, ownSampleId: str
 
 const sampleView = (s: SampleRecord) => ({ id: s.id, index: s.index, round: s.round, policyRound: s.policyRound, stage: s.stage, text: s.text, tokens: s.tokens.length });
 
-/** A reward's trace (or a judgment's, for disagreements): prompt → samples → judgments → rationale → principle. */
+/**
+ * A reward's trace (or a judgment's, for disagreements): prompt → samples → judgments → rationale → principle; a
+ * revision's: prompt → the response critiqued → principle → critique → revision.
+ */
 export function traceView(run: RunReader, id: string) {
   const reward = run.get('reward', id);
   if (reward) {
@@ -126,6 +140,14 @@ export function traceView(run: RunReader, id: string) {
     const advantage = run.all('advantage').find((a) => a.parents[0] === reward.id);
     return { kind: 'reward' as const, id, round: reward.round, reward: { total: reward.total, components: reward.components, weights: reward.weights }, advantage: advantage?.advantage ?? null,
       prompt: prompt ?? null, own: own?.id ?? null, samples: group.map(sampleView), judgments: judgments.map((j) => judgmentView(run, j, own?.id ?? null)), gold: null };
+  }
+  const revision = run.get('revision', id);
+  if (revision) {
+    const own = run.get('sample', revision.parents[0]!), prompt = own ? run.get('prompt', own.parents[0]!) : undefined;
+    return { kind: 'revision' as const, id, round: revision.round, reward: null, advantage: null, prompt: prompt ?? null, own: own?.id ?? null,
+      samples: own ? [sampleView(own)] : [], judgments: [], gold: null,
+      revision: { ok: revision.ok, failure: revision.failure, original: revision.original, critique: revision.critique, revision: revision.revision,
+        principle: revision.principle, labelerModel: revision.labelerModel, templateVersion: revision.templateVersion } };
   }
   const judgment = run.get('judgment', id);
   if (!judgment) return null;

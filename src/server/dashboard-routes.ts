@@ -84,7 +84,7 @@ export function startDashboard(options: { runsDirectory: string; apiKey?: string
       return true;
     }
     const trace = traceView(run, decodeURIComponent(match[3] ?? ''));
-    if (!trace) throw new ApiError(404, `no reward or judgment '${match[3]}' in run '${name}'`, 'invalid_request_error', null, 'record_not_found');
+    if (!trace) throw new ApiError(404, `no reward, judgment or revision '${match[3]}' in run '${name}'`, 'invalid_request_error', null, 'record_not_found');
     sendJson(response, 200, trace);
     return true;
   };

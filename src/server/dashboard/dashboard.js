@@ -131,7 +131,7 @@ async function refreshList() {
   $('value-head').textContent = $('f-disagree').checked ? 'labeler P(candidate) · gold prefers' : 'reward';
   $('rows').tBodies[0].replaceChildren(...data.rows.map((row) => el('tr', { dataset: { id: row.id, kind: row.kind }, class: row.id === state.selected ? 'selected' : '', onclick: () => showTrace(row.id) },
     el('td', {}, row.round), el('td', {}, row.promptId, el('div', { class: 'muted' }, row.application)),
-    el('td', {}, row.kind === 'disagreement' ? `${fmt(row.value)} · ${row.gold}` : fmt(row.value)),
+    el('td', {}, row.kind === 'disagreement' ? `${fmt(row.value)} · ${row.gold}` : row.kind === 'revision' ? (row.value ? 'revision' : 'revision (unchanged)') : fmt(row.value)),
     el('td', {}, row.principles.join(', ')), el('td', { class: 'text', title: row.text }, row.text || '(empty)'))));
 }
 
@@ -152,9 +152,17 @@ async function showTrace(id) {
     parts.push(el('h4', {}, `Prompt ${t.prompt.promptId}`), el('div', { class: 'muted' }, `${t.prompt.application} · ${t.prompt.promptKind} · ${t.prompt.split}`),
       ...t.prompt.messages.map((m) => el('div', { class: 'message' }, el('b', {}, `${m.role}: `), m.content)));
   }
-  parts.push(el('h4', {}, t.kind === 'reward' ? `The ${t.samples.length} samples of this prompt (the rewarded one highlighted)` : 'The two responses (candidate, SFT)'),
+  if (t.revision) {
+    const r = t.revision;
+    parts.push(el('h4', {}, `Critique → revision (round ${t.round}): the training example and its reason`),
+      r.principle ? el('div', {}, 'principle ', el('span', { class: 'principle' }, `${r.principle.id}: ${r.principle.text}`)) : null,
+      el('div', {}, el('b', {}, 'critique: '), el('span', { class: 'rationale' }, r.critique ?? `(failed: ${r.failure})`)),
+      el('div', { class: 'sample own' }, el('b', {}, 'revision (SFT target): '), r.revision ?? '(none)'),
+      el('div', { class: 'muted' }, `${r.labelerModel} · template ${r.templateVersion}`));
+  }
+  parts.push(el('h4', {}, t.kind === 'reward' ? `The ${t.samples.length} samples of this prompt (the rewarded one highlighted)` : t.kind === 'revision' ? 'The response critiqued (original)' : 'The two responses (candidate, SFT)'),
     ...t.samples.map((s) => el('div', { class: `sample${s.id === t.own ? ' own' : ''}`, dataset: { sample: s.id } }, el('span', { class: 'muted' }, `#${s.index} · ${s.tokens} tokens · `), s.text || '(empty)')));
-  parts.push(el('h4', {}, 'Judgments'));
+  if (t.judgments.length > 0) parts.push(el('h4', {}, 'Judgments'));
   for (const j of t.judgments) {
     const box = el('div', { class: 'judgment', dataset: { judgment: j.id } },
       el('div', {}, el('b', {}, j.source), ` · ${j.ok ? '' : `failed: ${j.failure} · `}`, j.probabilityOwn !== null ? `P(this response preferred) = ${fmt(j.probabilityOwn)}` : `score ${fmt(j.score, 2)}`),
