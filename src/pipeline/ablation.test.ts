@@ -34,6 +34,7 @@ test('the feedback-source ablation example runs each variant and tabulates gold 
       for (const r of rewards) assert.deepEqual(Object.keys(r.weights).sort(), sources[row.variant], `${row.variant}: only its own sources in the reward`);
       store.close();
     }
+    console.log(`feedback-source ablation on the tiny testbed (figures of a 1-round toy, not results):\n${result.table}`);
     const tsv = readFileSync(result.tsvPath, 'utf8').trim().split('\n');
     assert.equal(tsv.length, 6);
     assert.match(tsv[0]!, /^variant\tgold_win_rate_vs_sft\t/);
