@@ -1,9 +1,10 @@
 // The coordinator's side of the queue: jobs added to BullMQ under deterministic ids (adding an id that is already
 // there — a restarted coordinator, a replayed stage — attaches to the existing job, so its work is never done
 // twice), with retries and exponential backoff, and each job's outcome gathered from the queue's event stream, with
-// a sweep of the jobs still pending that catches any event missed across a Redis restart. Outcomes are typed: a job
-// that failed its every attempt comes back as { kind: 'failed' }, never as a throw. Leaves out job priorities and
-// flows. Delivery is at-least-once (BullMQ); exactly-once recording is the run store's (idempotent record ids).
+// a sweep of the jobs still pending (one pipelined round trip, backing off per job) that catches any event missed
+// across a Redis restart. Outcomes are typed: a job that failed its every attempt comes back as { kind: 'failed' },
+// never as a throw. Leaves out job priorities and flows. Delivery is at-least-once (BullMQ); exactly-once recording
+// is the run store's (idempotent record ids).
 import { Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redisConnection, redisOptions } from './redis-connection.ts';
@@ -26,7 +27,7 @@ export interface JobQueueCounts {
   failed: number;     // failed every attempt
 }
 
-interface Pending { kind: QueueKind; since: number; data: unknown; resolve: (outcome: JobOutcome<unknown>) => void }
+interface Pending { kind: QueueKind; checkAt: number; checks: number; data: unknown; resolve: (outcome: JobOutcome<unknown>) => void }
 interface Buffered { jobId: string; data: unknown }
 
 /** A BullMQ job id must not contain ':' (its key separator). */
@@ -82,7 +83,7 @@ export class JobQueue {
     if (existing) return new Promise((resolve) => { const previous = existing.resolve; existing.resolve = (o) => { previous(o); resolve(o as JobOutcome<T>); }; });
     this.counts.added++;
     return new Promise((resolve) => {
-      this.#pending.set(jobId, { kind, since: Date.now(), data, resolve: resolve as Pending['resolve'] });
+      this.#pending.set(jobId, { kind, checkAt: Date.now() + (this.#options.sweepMs ?? 1000), checks: 0, data, resolve: resolve as Pending['resolve'] });
       this.#buffer[kind].push({ jobId, data });
       if (!this.#flushScheduled) { this.#flushScheduled = true; setImmediate(() => void this.#flush()); }
     });
@@ -128,23 +129,38 @@ export class JobQueue {
     }
   }
 
-  /** Looks up jobs pending for over a sweep interval: an event may have been missed (a Redis restart). */
+  /**
+   * Looks up jobs pending for a while: an event may have been missed (a Redis restart). All due jobs in one pipelined
+   * round trip (their membership of the completed and failed sets, and their result), nothing parsed but results;
+   * a job found unfinished is looked up again after 2, 4, then 8 sweep intervals.
+   */
   async #sweepPending(): Promise<void> {
     if (this.#sweeping) return;
     this.#sweeping = true;
     try {
-      const cutoff = Date.now() - (this.#options.sweepMs ?? 1000), due = [...this.#pending].filter(([, p]) => p.since < cutoff);
-      await Promise.all(due.map(async ([jobId, p]) => {
-        const job = await this.#queues[p.kind].getJob(jobId);
-        if (!job) {   // not in Redis (lost with an unpersisted Redis): add it again, once per sweep
+      const now = Date.now(), sweepMs = this.#options.sweepMs ?? 1000, due = [...this.#pending].filter(([, p]) => p.checkAt <= now);
+      if (due.length === 0) return;
+      const pipeline = this.#redis.pipeline();
+      for (const [jobId, p] of due) {
+        const queue = this.#queues[p.kind];
+        pipeline.exists(queue.toKey(jobId)).zscore(queue.toKey('completed'), jobId).zscore(queue.toKey('failed'), jobId).hmget(queue.toKey(jobId), 'returnvalue', 'failedReason');
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      due.forEach(([jobId, p], i) => {
+        const [exists, completed, failed, fields] = replies.slice(4 * i, 4 * i + 4).map(([error, value]) => (error ? undefined : value));
+        if (exists === undefined || !this.#pending.has(jobId)) return;   // a reply lost to a reconnect, or settled meanwhile
+        if (exists === 0) {   // not in Redis (lost with an unpersisted Redis): add it again, once per sweep
           if (!this.#buffer[p.kind].some((b) => b.jobId === jobId)) this.#buffer[p.kind].push({ jobId, data: p.data });
-          p.since = Date.now();
+          p.checks = 0;
+          p.checkAt = now + sweepMs;
           if (!this.#flushScheduled) { this.#flushScheduled = true; setImmediate(() => void this.#flush()); }
           return;
         }
-        if (job.finishedOn && job.failedReason && (await job.isFailed())) this.#settle(jobId, { kind: 'failed', reason: job.failedReason });
-        else if (job.finishedOn && (await job.isCompleted())) this.#settle(jobId, { kind: 'ok', value: job.returnvalue });
-      }));
+        const [returnvalue, failedReason] = (fields ?? [null, null]) as (string | null)[];
+        if (completed !== null && completed !== undefined) this.#settle(jobId, { kind: 'ok', value: parse(returnvalue) });
+        else if (failed !== null && failed !== undefined) this.#settle(jobId, { kind: 'failed', reason: failedReason ?? 'failed' });
+        else { p.checks++; p.checkAt = now + sweepMs * 2 ** Math.min(p.checks, 3); }
+      });
     } catch {
       // Redis down: the next sweep tries again.
     } finally {
