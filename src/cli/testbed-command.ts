@@ -10,7 +10,7 @@ import { formatAudit } from '../feedback/labeler-audit.ts';
 import { auditTestbed, buildTestbed, type BuildEvent, type BuiltTestbed, type LabelerSetup } from '../testbed/index.ts';
 
 interface CommonOptions { seed: string; cache: string; labeler: string; config?: string }
-interface AuditOptions extends CommonOptions { out?: string; maxPrompts?: string }
+interface AuditOptions extends CommonOptions { out?: string; maxPrompts?: string; judge: string }
 
 function parseCommon(options: CommonOptions): { seed: number; labeler: LabelerSetup; config: unknown } {
   let config: unknown = {};
@@ -64,16 +64,19 @@ export function registerTestbedCommand(program: Command): void {
   common(testbed.command('audit').description('judge pairs sampled from the SFT policy on test prompts with the labeler; compare with gold'))
     .option('--out <dir>', 'folder for audit.json (default runs/testbed-audit-seed<N>-<labeler>)')
     .option('--max-prompts <n>', 'audit at most this many test prompts (default all)')
+    .option('--judge <kind>', 'pairwise: both answers shown at once, both orders; pointwise: each answer rated alone, the pair from the two ratings (direct RLAIF); the other is audited on the same pairs too (RESULT labeler_<other>_*)', 'pairwise')
     .action(async (options: AuditOptions) => {
       const { seed, labeler, config } = parseCommon(options);
       const maxPrompts = options.maxPrompts === undefined ? undefined : Number(options.maxPrompts);
       if (maxPrompts !== undefined && !(Number.isInteger(maxPrompts) && maxPrompts > 0)) throw new Error(`--max-prompts must be a positive integer, got "${options.maxPrompts}"`);
+      if (options.judge !== 'pointwise' && options.judge !== 'pairwise') throw new Error(`--judge must be pointwise or pairwise, got "${options.judge}"`);
+      const other = options.judge === 'pairwise' ? 'pointwise' : 'pairwise';
       const out = resolve(options.out ?? join('runs', `testbed-audit-seed${seed}-${labeler}`));
       const { testbed: built, seconds: loadSeconds } = await buildWithProgress(seed, labeler, options.cache, config);
       const bar = new cliProgress.SingleBar({ format: '{stage} [{bar}] {value}/{total}', noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
       let stage = '';
       const audit = await auditTestbed({
-        world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, seed, maxPrompts,
+        world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, corpusPath: built.corpusPath, judge: options.judge, alsoJudge: other, seed, maxPrompts,
         onProgress: (name, done, total) => {
           if (name !== stage) { if (stage) bar.stop(); stage = name; bar.start(total, 0, { stage: name.padEnd(8) }); }
           bar.update(done);
@@ -87,13 +90,18 @@ export function registerTestbedCommand(program: Command): void {
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
         testbed_build_s: built.manifest.buildSeconds, testbed_audit_s: audit.seconds,
       };
+      if (audit.other) {
+        const o = audit.other.labeler;
+        Object.assign(results, { [`labeler_${other}_gold_agreement`]: o.accuracy, [`labeler_${other}_kappa`]: o.cohenKappa, [`labeler_${other}_same_position_rate`]: o.samePositionPreferred, [`labeler_${other}_ece`]: o.expectedCalibrationError });
+      }
       console.log(formatAudit(l));
+      if (audit.other) console.log(`\nthe ${other} judge on the same pairs:\n${formatAudit(audit.other.labeler)}`);
       console.log(`pairs: ${audit.pairs.sampled} test prompts, ${audit.pairs.identical} identical samples skipped, ${audit.pairs.judged} judged, ${audit.pairs.goldTies} gold ties`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);
       console.log(`testbed: ${built.fromCache ? 'from the cache' : 'built'} in ${loadSeconds.toFixed(1)} s (from nothing: ${built.manifest.buildSeconds.toFixed(1)} s)`);
       for (const [name, value] of Object.entries(results)) console.log(`RESULT ${name} ${value === null ? 'n/a' : value.toFixed(4)}`);
       mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'audit.json'), `${JSON.stringify({ seed, labeler, results, audit, testbed: { directory: built.directory, manifest: built.manifest } }, null, 2)}\n`);
+      writeFileSync(join(out, 'audit.json'), `${JSON.stringify({ seed, labeler, judge: options.judge, results, audit, testbed: { directory: built.directory, manifest: built.manifest } }, null, 2)}\n`);
       console.log(`wrote ${join(out, 'audit.json')}`);
       if (l.judged === 0) throw new Error('the labeler judged no pair: every judgment failed (see audit.json)');
     });

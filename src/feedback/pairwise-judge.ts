@@ -158,7 +158,7 @@ export class PairwiseJudge {
         ),
       )
       .join('\n');
-    const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
+    const reference = input.reference ? `\n\n${template.referenceLabel}: ${input.reference}` : '';
     let system = this.#systemMessages.get(principle.text);
     if (!system) {
       system = Object.freeze({ role: 'system', content: this.#renderPreamble({ principle: principle.text }) });

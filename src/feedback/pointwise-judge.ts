@@ -52,7 +52,7 @@ export class PointwiseJudge {
     try {
       const principle = selectPrinciples(this.#options.constitution, 'sample-one', input.id, this.#options.seed)[0]!;
       const template = this.#options.template;
-      const reference = input.reference ? `\n\nReference answer: ${input.reference}` : '';
+      const reference = input.reference ? `\n\n${template.referenceLabel}: ${input.reference}` : '';
       const messages: ChatMessage[] = [
         { role: 'system', content: renderTemplate(template.preamble, { principle: principle.text }, template.path) },
         { role: 'user', content: renderTemplate(template.context, { conversation: renderConversation(input.conversation) + reference, response: input.response }, template.path) },

@@ -20,6 +20,7 @@ const templateFileSchema = z.strictObject({
   verdictRequest: z.string().optional(),
   fewShotExample: z.string().optional(),
   verdictTokens: z.array(z.string().min(1)).optional(),
+  referenceLabel: z.string().min(1).default('Reference answer').describe('the label before a judgment input\'s reference text (a reference answer, retrieved notes)'),
 });
 
 export interface PromptTemplate extends Readonly<z.infer<typeof templateFileSchema>> {

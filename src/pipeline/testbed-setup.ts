@@ -24,8 +24,9 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler
   return {
     model: judge.modelId,
     templateVersion: version,
-    pairwise: (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge(input),
-    pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge(input),
+    // The labeler reads the notes its retriever finds for the conversation (testbed/notes.ts), as in the audit.
+    pairwise: (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) }),
+    pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) }),
     revise: reviserOver(judge.executor, (ids) => {
       if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');
       const base = testbedConstitution();

@@ -20,6 +20,7 @@ export interface FailureRates {
 
 export interface TestbedAuditResult {
   labeler: LabelerAudit;
+  other: { judge: 'pairwise' | 'pointwise'; labeler: LabelerAudit } | null; // the same pairs judged by options.alsoJudge
   sft: FailureRates;
   pairs: { sampled: number; identical: number; judged: number; goldTies: number };
   examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
@@ -57,6 +58,9 @@ export interface AuditOptions {
   prompts: readonly TestbedPrompt[];
   policyDirectory: string;
   labelerDirectory: string;
+  corpusPath?: string;         // the corpus the labeler's retriever reads notes from (BuiltTestbed.corpusPath)
+  judge?: 'pairwise' | 'pointwise'; // the labeler's judge the audit is about (default pairwise)
+  alsoJudge?: 'pairwise' | 'pointwise'; // a second judge audited on the same pairs (TestbedAuditResult.other)
   seed?: number;               // sampling and judging seed (default 0)
   temperature?: number;        // policy sampling temperature (default 1)
   maxPrompts?: number;         // at most this many test prompts (default all)
@@ -71,8 +75,11 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const sampler = loadPolicySampler(options.policyDirectory);
   const responses = sampler.sample(test, { samples: 2, temperature: options.temperature ?? 1, seed: options.seed ?? 0, onProgress: (d, t) => options.onProgress?.('sample', d, t) });
   const sft = failureRates(options.world, test, responses);
-  const judge = testbedJudge({ labelerDirectory: options.labelerDirectory }, { seed: options.seed ?? 0 });
-  const items: AuditItem[] = [];
+  const judgeKind = options.judge ?? 'pairwise';
+  const labeler = { labelerDirectory: options.labelerDirectory, ...(options.corpusPath ? { corpusPath: options.corpusPath } : {}) };
+  const judge = testbedJudge(labeler, { seed: options.seed ?? 0, kind: judgeKind });
+  const second = options.alsoJudge ? testbedJudge(labeler, { seed: options.seed ?? 0, kind: options.alsoJudge }) : null;
+  const items: AuditItem[] = [], otherItems: AuditItem[] = [];
   const examples: TestbedAuditResult['examples'] = [];
   let identical = 0, goldTies = 0;
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
@@ -82,11 +89,13 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     if (gold === null) goldTies++;
     const result = await judge.comparePair(p, a, b);
     items.push({ gold, result });
+    if (second) otherItems.push({ gold, result: await second.comparePair(p, a, b) });
     if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null });
     options.onProgress?.('judge', n + 1, differing.length);
   }
   return {
-    labeler: auditLabeler(items), sft,
+    labeler: auditLabeler(items, 0, judgeKind), sft,
+    other: second && options.alsoJudge ? { judge: options.alsoJudge, labeler: auditLabeler(otherItems, 0, options.alsoJudge) } : null,
     pairs: { sampled: test.length, identical, judged: differing.length, goldTies },
     examples, seconds: (performance.now() - started) / 1000,
   };

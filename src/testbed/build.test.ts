@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { loadPretrained } from '../models/checkpoint.ts';
 import { HfTokenizer } from '../models/tokenizer.ts';
 import { auditTestbed } from './audit.ts';
+import { testbedJudge } from './testbed-judge.ts';
 import { buildTestbed } from './build.ts';
 import { loadPolicySampler } from './policy-sampler.ts';
 
@@ -62,9 +63,15 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   const test = built.prompts.filter((p) => p.split === 'test').slice(0, 3);
   const samples = sampler.sample(test, { samples: 2, temperature: 1, seed: 0, maxNewTokens: 8 });
   assert.deepEqual(samples, sampler.sample(test, { samples: 2, temperature: 1, seed: 0, maxNewTokens: 8 }), 'seeded');
-  const audit = await auditTestbed({ world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, maxPrompts: 8 });
+  const audit = await auditTestbed({ world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, corpusPath: built.corpusPath, alsoJudge: 'pointwise', maxPrompts: 8 });
   assert.equal(audit.pairs.sampled, 8);
   assert.equal(audit.labeler.pairs, audit.pairs.judged);
+  assert.equal(audit.labeler.judge, 'pairwise');
+  assert.equal(audit.other?.labeler.pairs, audit.pairs.judged); // the pointwise judge on the same pairs
+  assert.equal(audit.other?.labeler.samePositionPreferred, null); // each answer rated alone: no position to prefer
+  // The labeler reads the notes its retriever finds in the build's corpus.
+  const fact = built.prompts.find((p) => p.kind === 'known-fact')!;
+  assert.ok(testbedJudge(built).notesFor(fact.messages).length > 0);
   assert.equal(audit.pairs.judged + audit.pairs.identical, 8);
   assert.ok(new Set(audit.examples.map((e) => e.promptId.split('-test-')[0])).size >= 3, 'the prompts cover several kinds');
   // An untrained model babbles: gold fails it on nearly every truthfulness prompt.

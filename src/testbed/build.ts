@@ -12,6 +12,7 @@ import { makeDemonstrations } from './demonstrations.ts';
 import { trainEmbeddedModel, type TrainedModelInfo, type TrainingProgress } from './embedded-model.ts';
 import { goldCompare } from './gold.ts';
 import { makeJudgingExamples } from './judging-examples.ts';
+import { buildNotesIndex } from './notes.ts';
 import { testbedTemplates } from './labeler-format.ts';
 import { makePrompts, type TestbedPrompt } from './prompts.ts';
 import { testbedConfigSchema, type TestbedConfig } from './testbed-config.ts';
@@ -114,7 +115,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     progress({ stage: 'data', step: 0, total: 1 });
     const corpus = renderCorpus(world, config.corpus);
     const demonstrations = makeDemonstrations(world, prompts, config.flawRates);
-    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples') });
+    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples'), notes: buildNotesIndex(corpus) });
     writeFileSync(join(temporary, 'corpus.txt'), `${corpus.join('\n')}\n`);
     progress({ stage: 'data', step: 1, total: 1 });
     const models: Record<string, TrainedModelInfo> = {};

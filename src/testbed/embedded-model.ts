@@ -77,16 +77,16 @@ export function lastTurnOnly(example: SftExample): SftExample {
 }
 
 /**
- * One example per assessment in a judging conversation's rationale ('... It is right.'): the context is the request
- * and the rationale up to 'It is', the target the assessment words alone, so each decision carries a whole example's
- * loss instead of two tokens' worth among the rationale's sixty. Byte-level BPE splits at spaces, so the prefix's
- * tokens are those of the whole rationale.
+ * One example per decision in a judging conversation's rationale ('Answer 1 is right.', 'The answer is wrong.', '...,
+ * so answer 2 is better.'): the context is the request and the rationale up to the decision, the target its words
+ * alone, so each decision carries a whole example's loss instead of a few tokens' worth among the rationale's. Byte-level
+ * BPE splits at spaces, so the prefix's tokens are those of the whole rationale.
  */
 export function decisionExamples(tokenizer: HfTokenizer, conversation: ChatMessage[], index: number): SftExample[] {
   const at = conversation.findIndex((m) => m.role === 'assistant');
   if (at < 0) return [];
   const rationale = conversation[at]!.content;
-  return [...rationale.matchAll(/[Ii]t is ([^.]+\.)/g)].map((match) => {
+  return [...rationale.matchAll(/(?:[Aa]nswer (?:\d )?is|so answer) ([^.,]+)/g)].map((match) => {
     const prefix = rationale.slice(0, match.index! + match[0].length - match[1]!.length - 1);
     const context = chatSftExample(tokenizer, [...conversation.slice(0, at), { role: 'assistant', content: prefix }], { where: `judging example ${index}` });
     const tokens = [...context.prompt, ...context.response.slice(0, -1)]; // drop the end-of-turn marker

@@ -9,10 +9,12 @@ import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
 import { testbedConstitution } from './constitution.ts';
+import { renderCorpus } from './corpus.ts';
 import { makeDemonstrations } from './demonstrations.ts';
 import { goldCheck, goldCompare } from './gold.ts';
 import { makeJudgingExamples } from './judging-examples.ts';
 import { pairwiseRequest, pointwiseRequest, testbedTemplates } from './labeler-format.ts';
+import { buildNotesIndex, lookupNotes } from './notes.ts';
 import { makePrompts } from './prompts.ts';
 import { makeWorld } from './world.ts';
 
@@ -40,12 +42,15 @@ test('judging examples are rendered as PairwiseJudge and PointwiseJudge send the
   const executor = new RequestExecutor(model, { concurrency: 1, timeoutMs: 1000, retry: defaultRetry });
   const constitution = { ...testbedConstitution(), principles: [principle] };
   const steps = { ...defaultStepOptions, rationaleMaxTokens: 48 };
-  await new PairwiseJudge(executor, { template: templates.pairwise, constitution, bothOrders: false, steps }).judge({ id: 'x', conversation: prompt.messages, candidates: ['first', 'second'] });
-  const expected = pairwiseRequest(templates.pairwise, principle.text, prompt.messages, 'first', 'second');
+  const notes = lookupNotes(buildNotesIndex(renderCorpus(world, { paragraphsPerCreature: 4 })), prompt.messages);
+  assert.ok(notes.length > 0);
+  await new PairwiseJudge(executor, { template: templates.pairwise, constitution, bothOrders: false, steps }).judge({ id: 'x', conversation: prompt.messages, candidates: ['first', 'second'], reference: notes });
+  const expected = pairwiseRequest(templates.pairwise, principle.text, prompt.messages, 'first', 'second', notes);
+  assert.ok(expected[1]!.content.includes(`Notes: ${notes}`));
   assert.deepEqual(model.requests[0], expected);
   assert.deepEqual(model.requests[1], [...expected, { role: 'assistant', content: 'a rationale' }, { role: 'user', content: templates.pairwise.verdictRequest }]);
-  await new PointwiseJudge(executor, { template: templates.pointwise, constitution, steps }).judge({ id: 'y', conversation: prompt.messages, response: 'one' });
-  assert.deepEqual(model.requests[2], pointwiseRequest(templates.pointwise, principle.text, prompt.messages, 'one'));
+  await new PointwiseJudge(executor, { template: templates.pointwise, constitution, steps }).judge({ id: 'y', conversation: prompt.messages, response: 'one', reference: notes });
+  assert.deepEqual(model.requests[2], pointwiseRequest(templates.pointwise, principle.text, prompt.messages, 'one', notes));
   // The training conversations follow the same shape: request, rationale, verdict request, verdict.
   const [example] = makeJudgingExamples(world, makePrompts(world), templates, { pairs: 1, singles: 0, seed: 0 });
   assert.equal(example!.length, 5);
@@ -53,7 +58,7 @@ test('judging examples are rendered as PairwiseJudge and PointwiseJudge send the
   assert.equal(example![3]!.content, templates.pairwise.verdictRequest);
 });
 
-test('pairwise judging examples prefer what gold prefers; pointwise ratings lie in 1..10 and use both ends', () => {
+test('pairwise judging examples prefer what gold prefers, and the rationale ends in that decision; pointwise ratings lie in 2..9 and use both ends', () => {
   const world = makeWorld(4), prompts = makePrompts(world);
   const byText = new Map(prompts.map((p) => [p.messages.map((m) => m.content).join('\n'), p]));
   const examples = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: 300, singles: 200, seed: 1 });
@@ -69,12 +74,13 @@ test('pairwise judging examples prefer what gold prefers; pointwise ratings lie 
     const gold = goldCompare(world, prompt, first!, second).winner;
     assert.notEqual(gold, 'tie', `${prompt.id}: a training pair gold cannot tell apart: ${first} | ${second}`);
     assert.equal(example[4]!.content, gold === 'a' ? '1' : '2', `${prompt.id}: ${first} | ${second} | ${example[2]!.content}`);
+    assert.ok(example[2]!.content.endsWith(`so answer ${example[4]!.content} is better.`), example[2]!.content);
     checked++;
   }
   assert.equal(checked, 300);
   const ratings = examples.slice(300).map((e) => Number(e[4]!.content));
-  assert.ok(ratings.every((r) => r >= 1 && r <= 10));
-  assert.ok(ratings.includes(1) && ratings.includes(10));
+  assert.ok(ratings.every((r) => r >= 2 && r <= 9)); // never 1 or 10: "10" may share its first token with "1"
+  assert.ok(ratings.includes(2) && ratings.includes(9));
 });
 
 test('demonstrations: flawed at the configured rate, and exactly the flawed ones fail gold', () => {

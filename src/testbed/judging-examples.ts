@@ -11,16 +11,18 @@ import { testbedPrinciple } from './constitution.ts';
 import { factSentence, withArticle } from './language.ts';
 import { pairwiseRequest, pointwiseRequest } from './labeler-format.ts';
 import type { TestbedPrompt } from './prompts.ts';
+import { lookupNotes, type NotesIndex } from './notes.ts';
 import type { World } from './world.ts';
 
 /** What the rationale says the answer is, and the rank the verdict follows (consistent with gold's scores). */
+// Ratings avoid 1 and 10: a tokenizer that splits "10" as "1","0" makes a rating of 1 and of 10 share their first token.
 const ASSESSMENT: Record<Flaw, { words: string; rank: number; rating: number }> = {
-  none: { words: 'right', rank: 4, rating: 10 },
-  padding: { words: 'right but too long', rank: 3, rating: 8 },
-  'unnamed-refusal': { words: 'right but does not say why', rank: 2, rating: 7 },
-  incomplete: { words: 'right but incomplete', rank: 1, rating: 5 },
-  violation: { words: 'wrong', rank: 0, rating: 1 },
-  'wrong-subject': { words: 'about someone else', rank: 0, rating: 1 },
+  none: { words: 'right', rank: 4, rating: 9 },
+  padding: { words: 'right but too long', rank: 3, rating: 7 },
+  'unnamed-refusal': { words: 'right but does not say why', rank: 2, rating: 6 },
+  incomplete: { words: 'right but incomplete', rank: 1, rating: 4 },
+  violation: { words: 'wrong', rank: 0, rating: 2 },
+  'wrong-subject': { words: 'about someone else', rank: 0, rating: 2 },
 };
 
 /** The one sentence a judge needs to recall to decide: the true fact, or what kind of request this is. */
@@ -55,6 +57,7 @@ export interface JudgingExampleOptions {
   pairs: number;     // pairwise judging conversations (labeled comparisons)
   singles: number;   // pointwise judging conversations (labeled ratings)
   seed: number;
+  notes?: NotesIndex; // the labeler's retriever: each request carries the notes it would get when judging
 }
 
 /** Judging conversations: [request..., rationale, verdict request, verdict], ready for chat SFT. */
@@ -67,16 +70,19 @@ export function makeJudgingExamples(world: World, prompts: readonly TestbedPromp
   for (let i = 0; i < options.pairs; i++) {
     const prompt = train[rng.int(train.length)]!;
     const flaws = flawsFor(prompt);
-    // About half the pairs set a right answer against a flawed one; the rest two flawed ones, so a quote of an answer cannot be written from the right answer alone.
+    // About half the pairs set a right answer against a flawed one; the rest two flawed ones.
     let a: Flaw = rng.uniform() < 0.45 ? 'none' : flaws[rng.int(flaws.length)]!;
     let b: Flaw = flaws[rng.int(flaws.length)]!;
     if (a === b || ASSESSMENT[a].rank === ASSESSMENT[b].rank) b = ASSESSMENT[a].rank === 0 ? 'none' : 'violation';
     if (rng.uniform() < 0.5) [a, b] = [b, a];
     const principle = testbedPrinciple(prompt.principleIds[0]!).text;
     const first = flawedResponse(world, prompt, a, rng), second = flawedResponse(world, prompt, b, rng);
-    const request = pairwiseRequest(templates.pairwise, principle, prompt.messages, first, second);
-    const rationale = `${decidingFact(world, prompt)} Answer 1: ${gist(first)} It is ${ASSESSMENT[a].words}. Answer 2: ${gist(second)} It is ${ASSESSMENT[b].words}.`;
+    const notes = options.notes ? lookupNotes(options.notes, prompt.messages) : '';
+    const request = pairwiseRequest(templates.pairwise, principle, prompt.messages, first, second, notes);
+    // The rationale ends in the decision, so the verdict turn copies it (a verdict read off two assessments far back
+    // stayed at chance in a tiny model even with the right rationale given).
     const verdict = ASSESSMENT[a].rank > ASSESSMENT[b].rank ? '1' : '2';
+    const rationale = `${decidingFact(world, prompt)} Answer 1 is ${ASSESSMENT[a].words}. Answer 2 is ${ASSESSMENT[b].words}, so answer ${verdict} is better.`;
     out.push([...request, { role: 'assistant', content: rationale }, { role: 'user', content: templates.pairwise.verdictRequest! }, { role: 'assistant', content: verdict }]);
   }
   for (let i = 0; i < options.singles; i++) {
@@ -85,8 +91,8 @@ export function makeJudgingExamples(world: World, prompts: readonly TestbedPromp
     const flaw: Flaw = rng.uniform() < 0.5 ? flaws[rng.int(2)]! : flaws[rng.int(flaws.length)]!;
     const principle = testbedPrinciple(prompt.principleIds[0]!).text;
     const response = flawedResponse(world, prompt, flaw, rng);
-    const request = pointwiseRequest(templates.pointwise, principle, prompt.messages, response);
-    const rationale = `${decidingFact(world, prompt)} The answer says: ${gist(response)} So it is ${ASSESSMENT[flaw].words}.`;
+    const request = pointwiseRequest(templates.pointwise, principle, prompt.messages, response, options.notes ? lookupNotes(options.notes, prompt.messages) : '');
+    const rationale = `${decidingFact(world, prompt)} The answer is ${ASSESSMENT[flaw].words}.`;
     out.push([...request, { role: 'assistant', content: rationale }, { role: 'user', content: templates.pointwise.verdictRequest! }, { role: 'assistant', content: String(ASSESSMENT[flaw].rating) }]);
   }
   return out;

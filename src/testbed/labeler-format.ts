@@ -12,18 +12,23 @@ export function testbedTemplates(): { pairwise: PromptTemplate; pointwise: Promp
   return { pairwise: loadTemplate('pairwise', testbedTemplateDirectory), pointwise: loadTemplate('pointwise', testbedTemplateDirectory) };
 }
 
-/** The pairwise judge's first request: system (rule) + user (conversation, both answers). */
-export function pairwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], first: string, second: string): ChatMessage[] {
+/** The conversation as the judges render it, with the reference text (retrieved notes) after it when there is one. */
+function withReference(template: PromptTemplate, conversation: ChatMessage[], reference: string): string {
+  return renderConversation(conversation) + (reference ? `\n\n${template.referenceLabel}: ${reference}` : '');
+}
+
+/** The pairwise judge's first request: system (rule) + user (conversation, notes, both answers). */
+export function pairwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], first: string, second: string, reference = ''): ChatMessage[] {
   return [
     { role: 'system', content: renderTemplate(template.preamble, { principle }, template.path) },
-    { role: 'user', content: renderTemplate(template.context, { fewShot: '', conversation: renderConversation(conversation), response1: first, response2: second }, template.path) },
+    { role: 'user', content: renderTemplate(template.context, { fewShot: '', conversation: withReference(template, conversation, reference), response1: first, response2: second }, template.path) },
   ];
 }
 
-/** The pointwise judge's first request: system (rule) + user (conversation, the answer). */
-export function pointwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], response: string): ChatMessage[] {
+/** The pointwise judge's first request: system (rule) + user (conversation, notes, the answer). */
+export function pointwiseRequest(template: PromptTemplate, principle: string, conversation: ChatMessage[], response: string, reference = ''): ChatMessage[] {
   return [
     { role: 'system', content: renderTemplate(template.preamble, { principle }, template.path) },
-    { role: 'user', content: renderTemplate(template.context, { conversation: renderConversation(conversation), response }, template.path) },
+    { role: 'user', content: renderTemplate(template.context, { conversation: withReference(template, conversation, reference), response }, template.path) },
   ];
 }

@@ -2,13 +2,16 @@
 // provider, judging through the feedback layer's PairwiseJudge and PointwiseJudge with the testbed templates and the
 // principle the prompt names; a short rationale, then the verdict's soft label from token log-probabilities, both
 // orders averaged (Lee et al. 2023, arXiv 2309.00267). It reads text only: it never sees gold or `prompt.gold`.
+import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import { createHash } from 'node:crypto';
 import type { Constitution } from '../feedback/constitution.ts';
 import { defaultStepOptions, type StepOptions } from '../feedback/judge-steps.ts';
 import type { PairwiseResult, PointwiseResult } from '../feedback/judgment-types.ts';
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
+import { ScoredPairJudge, type ScoredPairResult } from '../feedback/scored-pair-judge.ts';
 import { InProcessProvider } from '../feedback/providers/in-process-provider.ts';
 import { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
@@ -17,10 +20,12 @@ import { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
 import { testbedConstitution, testbedPrinciple } from './constitution.ts';
 import { testbedTemplates } from './labeler-format.ts';
+import { buildNotesIndex, lookupNotes } from './notes.ts';
 import type { TestbedPrompt } from './prompts.ts';
 
 export interface TestbedJudgeOptions {
   seed?: number;                 // judge seed (principle draws, sampling), default 0
+  kind?: 'pointwise' | 'pairwise'; // comparePair: each answer rated alone, P(A) from the two ratings (direct RLAIF, the default), or both shown at once
   steps?: Partial<StepOptions>;  // default: rationale ≤ 72 tokens greedy, verdict from top-5 log-probs
   bothOrders?: boolean;          // default true
 }
@@ -30,8 +35,10 @@ export interface TestbedJudge {
   /** The pairwise judge for a prompt: its first principle, the testbed template. */
   pairwiseFor(prompt: TestbedPrompt): PairwiseJudge;
   pointwiseFor(prompt: TestbedPrompt): PointwiseJudge;
-  /** Judge two responses to a prompt (A = a, B = b). */
-  comparePair(prompt: TestbedPrompt, a: string, b: string, signal?: AbortSignal): Promise<PairwiseResult>;
+  /** Judge two responses to a prompt (A = a, B = b) with the judge `kind` names. */
+  comparePair(prompt: TestbedPrompt, a: string, b: string, signal?: AbortSignal): Promise<PairwiseResult | ScoredPairResult>;
+  /** The notes the labeler's retriever gives it for a conversation ('' without a corpus). */
+  notesFor(conversation: readonly ChatMessage[]): string;
   /** Score one response (1-10 expected rating). */
   score(prompt: TestbedPrompt, response: string, signal?: AbortSignal): Promise<PointwiseResult>;
   executor: RequestExecutor;
@@ -46,9 +53,12 @@ export function loadLabelerModel(directory: string): TransformerLanguageModel {
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
-/** A judge over the labeler in `labelerDirectory` (BuiltTestbed.labelerDirectory). */
-export function testbedJudge(testbed: { labelerDirectory: string }, options: TestbedJudgeOptions = {}): TestbedJudge {
+/** A judge over the labeler in `labelerDirectory` (BuiltTestbed.labelerDirectory), reading notes retrieved from the
+ * corpus at `corpusPath` (BuiltTestbed.corpusPath) when given. */
+export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: string }, options: TestbedJudgeOptions = {}): TestbedJudge {
   const model = loadLabelerModel(testbed.labelerDirectory);
+  const notes = testbed.corpusPath ? buildNotesIndex(readFileSync(testbed.corpusPath, 'utf8').split('\n').filter((line) => line.trim() !== '')) : null;
+  const notesFor = (conversation: readonly ChatMessage[]) => (notes ? lookupNotes(notes, conversation) : '');
   const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 1, timeoutMs: 600_000, retry: { ...defaultRetry, maxAttempts: 1 } });
   const templates = testbedTemplates();
   const steps: StepOptions = { ...defaultStepOptions, rationaleMaxTokens: 72, ...options.steps };
@@ -74,7 +84,12 @@ export function testbedJudge(testbed: { labelerDirectory: string }, options: Tes
   };
   return {
     modelId: model.modelId, executor, pairwiseFor, pointwiseFor,
-    comparePair: (prompt, a, b, signal) => pairwiseFor(prompt).judge({ id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] }, signal),
-    score: (prompt, response, signal) => pointwiseFor(prompt).judge({ id: `${prompt.id}|${shortHash(response)}`, conversation: prompt.messages, response }, signal),
+    notesFor,
+    comparePair: (prompt, a, b, signal) => {
+      const input = { id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] as [string, string], reference: notesFor(prompt.messages) };
+      if ((options.kind ?? 'pointwise') === 'pairwise') return pairwiseFor(prompt).judge(input, signal);
+      return new ScoredPairJudge({ scorer: { kind: 'pointwise', judge: pointwiseFor(prompt) }, clamp: null, tieMargin: 0 }).judge(input, signal);
+    },
+    score: (prompt, response, signal) => pointwiseFor(prompt).judge({ id: `${prompt.id}|${shortHash(response)}`, conversation: prompt.messages, response, reference: notesFor(prompt.messages) }, signal),
   };
 }
