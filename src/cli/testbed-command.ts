@@ -85,7 +85,7 @@ export function registerTestbedCommand(program: Command): void {
       const l = audit.labeler;
       const results: Record<string, number | null> = {
         labeler_gold_agreement: l.accuracy, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
-        labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate,
+        labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate, labeler_gold_agreement_pass_fail: audit.passFailLabeler.accuracy,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
         testbed_build_s: built.manifest.buildSeconds, testbed_audit_s: audit.seconds,
@@ -97,6 +97,7 @@ export function registerTestbedCommand(program: Command): void {
       console.log(formatAudit(l));
       if (audit.other) console.log(`\nthe ${other} judge on the same pairs:\n${formatAudit(audit.other.labeler)}`);
       console.log(`pairs: ${audit.pairs.sampled} test prompts, ${audit.pairs.identical} identical samples skipped, ${audit.pairs.judged} judged, ${audit.pairs.goldTies} gold ties`);
+      console.log(`gold-labeled pairs: ${audit.pairs.passFail} where one answer passes gold and the other fails (agreement there ${audit.passFailLabeler.accuracy === null ? 'n/a' : `${(audit.passFailLabeler.accuracy * 100).toFixed(1)}%`}), ${audit.pairs.bothFail} where both fail and ${audit.pairs.bothPass} where both pass (gold ranks those by its graded score)`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);
       console.log(`testbed: ${built.fromCache ? 'from the cache' : 'built'} in ${loadSeconds.toFixed(1)} s (from nothing: ${built.manifest.buildSeconds.toFixed(1)} s)`);
       for (const [name, value] of Object.entries(results)) console.log(`RESULT ${name} ${value === null ? 'n/a' : value.toFixed(4)}`);

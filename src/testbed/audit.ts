@@ -22,7 +22,10 @@ export interface TestbedAuditResult {
   labeler: LabelerAudit;
   other: { judge: 'pairwise' | 'pointwise'; labeler: LabelerAudit } | null; // the same pairs judged by options.alsoJudge
   sft: FailureRates;
-  pairs: { sampled: number; identical: number; judged: number; goldTies: number };
+  pairs: { sampled: number; identical: number; judged: number; goldTies: number; passFail: number; bothFail: number; bothPass: number };
+  /** The labeler on the pairs where exactly one answer passes gold (the others are ranked by gold's graded score:
+   * two failures by how badly, two passes by quality), judged by the headline judge. */
+  passFailLabeler: LabelerAudit;
   examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
   seconds: number;
 }
@@ -81,7 +84,8 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const second = options.alsoJudge ? testbedJudge(labeler, { seed: options.seed ?? 0, kind: options.alsoJudge }) : null;
   const items: AuditItem[] = [], otherItems: AuditItem[] = [];
   const examples: TestbedAuditResult['examples'] = [];
-  let identical = 0, goldTies = 0;
+  let identical = 0, goldTies = 0, bothFail = 0, bothPass = 0;
+  const passFailItems: AuditItem[] = [];
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
   for (const [n, { p, a, b }] of differing.entries()) {
     const { winner } = goldCompare(options.world, p, a, b);
@@ -89,6 +93,12 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     if (gold === null) goldTies++;
     const result = await judge.comparePair(p, a, b);
     items.push({ gold, result });
+    if (gold !== null) {
+      const passA = goldCheck(options.world, p, a).pass, passB = goldCheck(options.world, p, b).pass;
+      if (passA !== passB) passFailItems.push({ gold, result });
+      else if (passA) bothPass++;
+      else bothFail++;
+    }
     if (second) otherItems.push({ gold, result: await second.comparePair(p, a, b) });
     if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null });
     options.onProgress?.('judge', n + 1, differing.length);
@@ -96,7 +106,8 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   return {
     labeler: auditLabeler(items, 0, judgeKind), sft,
     other: second && options.alsoJudge ? { judge: options.alsoJudge, labeler: auditLabeler(otherItems, 0, options.alsoJudge) } : null,
-    pairs: { sampled: test.length, identical, judged: differing.length, goldTies },
+    pairs: { sampled: test.length, identical, judged: differing.length, goldTies, passFail: passFailItems.length, bothFail, bothPass },
+    passFailLabeler: auditLabeler(passFailItems, 0, judgeKind),
     examples, seconds: (performance.now() - started) / 1000,
   };
 }

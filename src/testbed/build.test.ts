@@ -67,6 +67,8 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   assert.equal(audit.pairs.sampled, 8);
   assert.equal(audit.labeler.pairs, audit.pairs.judged);
   assert.equal(audit.labeler.judge, 'pairwise');
+  assert.equal(audit.pairs.passFail + audit.pairs.bothFail + audit.pairs.bothPass + audit.pairs.goldTies, audit.pairs.judged);
+  assert.equal(audit.passFailLabeler.pairs, audit.pairs.passFail);
   assert.equal(audit.other?.labeler.pairs, audit.pairs.judged); // the pointwise judge on the same pairs
   assert.equal(audit.other?.labeler.samePositionPreferred, null); // each answer rated alone: no position to prefer
   // The labeler reads the notes its retriever finds in the build's corpus.
