@@ -6,6 +6,10 @@
 
 /* below this many multiply-adds, one thread (no wake-up, no sync) wins */
 #define GEMM_MT_MIN_MACS (1L << 21)
+/* ... and below this many for a decode-sized product (M <= GEMV_MAX_M rows): a batched decode step of a small model
+ * is a chain of ~20 such products of ~10 us each, and on a busy 2-core machine every pool hand-off waits for a
+ * descheduled worker (a 16-row step of the embedded policy ran 1.7x slower on two threads than on one). */
+#define GEMM_MT_MIN_MACS_FEW_ROWS (1L << 23)
 
 typedef struct {
   const KernelTable *t;
@@ -183,7 +187,7 @@ static void gemv_stream(const GemmJob *j, int threads) {
 
 static void gemv(GemmJob *j, int threads) {
   if (!j->transB && j->M <= GEMV_STREAM_MAX_M) { gemv_stream(j, threads); return; }
-  if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS / 4) {
+  if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS_FEW_ROWS) {
     j->nstep = j->N;
     gemv_task(j, 0);
     return;
@@ -212,7 +216,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     return;
   }
   double macs = (double)M * N * K * batch;
-  if (threads == 1 || macs < GEMM_MT_MIN_MACS) {
+  if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? GEMM_MT_MIN_MACS_FEW_ROWS : GEMM_MT_MIN_MACS)) {
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
     return;
   }

@@ -180,6 +180,25 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention of a decode step over a KV cache: left padding, unwritten capacity masked, a few queries', () => {
+      // native decode path: T <= 4, D a multiple of 16 up to 128 (144 falls back); rows with different spans
+      const cases: [number, number, number, number, number, number, boolean][] = [
+        [4, 4, 2, 1, 40, 32, false], [2, 2, 1, 4, 23, 16, true], [1, 2, 1, 1, 9, 128, false], [2, 1, 1, 2, 12, 144, true],
+        [3, 4, 4, 1, 70, 64, false], [1, 1, 1, 3, 3, 32, true]];
+      for (const [B, H, Hkv, T, S, D, causal] of cases) {
+        const keyMask = new Float32Array(B * S);                           // (B, S) row b: padding, real keys, unwritten
+        for (let b = 0; b < B; b++) {
+          const written = S - ((b * 7) % Math.max(1, S - T)), padding = Math.min(written - 1, (b * 3) % 5);
+          for (let j = padding; j < written; j++) keyMask[b * S + j] = 1;
+        }
+        const p: AttentionParams = { B, H, Hkv, T, S, D, causal, scale: 1 / Math.sqrt(D), keyMask };
+        const nq = B * H * T * D, nk = B * Hkv * S * D, np = B * H * T * S;
+        same(`decode attention ${JSON.stringify({ B, H, Hkv, T, S, D, causal })}`, backend,
+          { q: random(nq, 2), k: random(nk, 2), v: random(nk), out: poison(nq), probs: poison(np) }, ['out', 'probs'],
+          (be, a) => be.attention(a.q, a.k, a.v, a.out, a.probs, p), 1e-5, 1e-5);
+      }
+    });
+
     it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
       for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0], [8, 64, 4, 40, 3]]) {
         for (const offset of [0, extra]) {
