@@ -112,6 +112,18 @@ describe('sampling', () => {
     assert.deepEqual([...combined].sort(), [0, 1]);
   });
 
+  test('log-probs: the raw model at any temperature, the sampled distribution at its own', () => {
+    const rng = new Rng(4);
+    for (const temperature of [1, 0.5, 0]) for (let i = 0; i < 50; i++) {
+      const s = sampleFromLogits(logits, { temperature }, rng);
+      assert.ok(Math.abs(s.logprob - Math.log(probs[s.token] / total)) < 1e-6, `raw log-prob at temperature ${temperature}`);
+      const tempered = temperature === 0 ? null : probs.map((p) => p ** (1 / temperature));
+      const want = tempered ? Math.log(tempered[s.token] / tempered.reduce((a, b) => a + b, 0)) : 0;
+      assert.ok(Math.abs(s.samplingLogprob - want) < 1e-6, `sampling log-prob at temperature ${temperature}`);
+      if (temperature === 0) assert.equal(s.token, 0);
+    }
+  });
+
   test('sampling follows the distribution', () => {
     const rng = new Rng(3), counts = new Array(8).fill(0);
     for (let i = 0; i < 4000; i++) counts[sampleFromLogits(logits, {}, rng).token]++;

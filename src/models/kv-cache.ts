@@ -72,11 +72,11 @@ export class KvCache {
   /** Copies the new keys and values (B, Hkv, T, D) of one layer into positions [length, length + T). */
   write(layer: number, k: Tensor, v: Tensor): void {
     const [B, Hkv, T, D] = k.shape;
-    const K = this.keys[layer], V = this.values[layer], cap = this.capacity, kd = k.data, vd = v.data;
+    const K = this.keys[layer], V = this.values[layer], cap = this.capacity, kd = k.data, vd = v.data, n = T * D;
     for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
-      const src = (b * Hkv + h) * T * D, dst = ((b * Hkv + h) * cap + this.length) * D;
-      K.set(kd.subarray(src, src + T * D), dst);
-      V.set(vd.subarray(src, src + T * D), dst);
+      const src = (b * Hkv + h) * n, dst = ((b * Hkv + h) * cap + this.length) * D;
+      if (n > 256) { K.set(kd.subarray(src, src + n), dst); V.set(vd.subarray(src, src + n), dst); continue; }
+      for (let i = 0; i < n; i++) { K[dst + i] = kd[src + i]; V[dst + i] = vd[src + i]; }   // a decode step: no subarray views to collect
     }
   }
 

@@ -131,7 +131,7 @@ export class BatchEngine {
       const prompt = s.request.prompt, offset = P - prompt.length;
       for (let t = 0; t < prompt.length; t++) { ids[b * P + offset + t] = prompt[t]!; mask[b * P + offset + t] = 1; }
     });
-    const cache = new KvCache(config, B, config.maxPositions + 1, P + 16);
+    const cache = new KvCache(config, B, config.maxPositions + 1, P);                // packed with room to decode after
     const logits = new Float32Array(B * V);                                // (B, V)
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
@@ -148,7 +148,9 @@ export class BatchEngine {
     this.#active = rows.map((r) => r.sequence);
     if (rows.length === 0) { this.#cache = null; return; }
     if (unchanged) return;
-    this.#cache = packRows(this.#model.config, rows, { headroom: 32, maxCapacity: this.#model.config.maxPositions + 1 });
+    // Room for every row's remaining tokens: the decode steps until the next repack never grow (copy) the cache.
+    const headroom = Math.max(...rows.map((r) => r.sequence.request.maxNewTokens - r.sequence.tokens.length));
+    this.#cache = packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1 });
   }
 
   /** Feeds every row's last token; samples the next. */
