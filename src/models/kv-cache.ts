@@ -1,5 +1,6 @@
 // Key/value cache for incremental decoding: per layer, preallocated (B, Hkv, capacity, D) keys and values, and the
-// (B, capacity) key mask of which cached positions are real tokens (left padding and finished sequences are 0).
+// (B, capacity) key mask of which cached positions are real tokens (left padding and finished sequences are 0), its
+// buffers optionally drawn from a pool that takes them back when the cache is dropped.
 // Leaves out: paged or sliding-window caches, dropping finished rows from the batch.
 import { Tensor } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
@@ -13,6 +14,31 @@ function view(data: Float32Array, shape: number[]): Tensor {
   return t;
 }
 
+/**
+ * Float32Arrays handed out as exact-length views of pooled power-of-two buffers and taken back when a cache is
+ * released: a batch engine that repacks its cache whenever sequences join stops allocating (page-faulting, collecting)
+ * megabytes per join. A view's contents are stale, not zero: a cache reads only the positions it has written, and
+ * attention never weighs a masked one.
+ */
+export class KvBufferPool {
+  readonly #free = new Map<number, Float32Array[]>();   // whole buffers by length (a power of two)
+  constructor(readonly keepPerSize = 8) {}
+
+  take(n: number): Float32Array {
+    const size = 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+    return (this.#free.get(size)?.pop() ?? new Float32Array(size)).subarray(0, n);
+  }
+
+  give(views: readonly Float32Array[]): void {
+    for (const view of views) {
+      const whole = new Float32Array(view.buffer);
+      let list = this.#free.get(whole.length);
+      if (!list) this.#free.set(whole.length, (list = []));
+      if (list.length < this.keepPerSize && !list.some((b) => b.buffer === whole.buffer)) list.push(whole);
+    }
+  }
+}
+
 export class KvCache {
   keys: Float32Array[];             // per layer (B, Hkv, capacity, D)
   values: Float32Array[];           // per layer (B, Hkv, capacity, D)
@@ -23,16 +49,28 @@ export class KvCache {
   /** Positions written so far (the same for every row: prompts are left-padded to a common length). */
   length = 0;
 
-  constructor(readonly config: TransformerConfig, readonly batch: number, readonly maxCapacity: number, initialCapacity = 16) {
+  constructor(readonly config: TransformerConfig, readonly batch: number, readonly maxCapacity: number, initialCapacity = 16,
+    private readonly pool: KvBufferPool | null = null) {
     if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(maxCapacity) && maxCapacity > 0)) {
       throw new Error(`KvCache: batch ${batch} and capacity ${maxCapacity} must be positive integers`);
     }
     this.capacity = Math.min(maxCapacity, Math.max(1, initialCapacity));
     const size = batch * config.numKvHeads * this.capacity * config.headDim;
-    this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(size));
-    this.values = Array.from({ length: config.numLayers }, () => new Float32Array(size));
+    this.keys = Array.from({ length: config.numLayers }, () => this.allocate(size));
+    this.values = Array.from({ length: config.numLayers }, () => this.allocate(size));
     this.keyMask = new Float32Array(batch * this.capacity);
     this.fullMask = new Float32Array(batch * this.capacity);
+  }
+
+  private allocate(n: number): Float32Array {
+    return this.pool ? this.pool.take(n) : new Float32Array(n);
+  }
+
+  /** Hands the key/value buffers back to the pool (if any); the cache must not be used afterwards. */
+  release(): void {
+    this.pool?.give([...this.keys, ...this.values]);
+    this.keys = [];
+    this.values = [];
   }
 
   /** Makes room for T more positions (growing the buffers when needed); the model calls this before its first layer. */
@@ -49,12 +87,14 @@ export class KvCache {
     const { numKvHeads: Hkv, headDim: D } = this.config;
     const B = this.batch, old = this.capacity, rows = B * Hkv;
     const move = (from: Float32Array, width: number) => {
-      const to = new Float32Array(rows * capacity * width);             // (B·Hkv, capacity, width)
+      const to = this.allocate(rows * capacity * width);               // (B·Hkv, capacity, width)
       for (let r = 0; r < rows; r++) to.set(from.subarray(r * old * width, r * old * width + this.length * width), r * capacity * width);
       return to;
     };
+    const previous = [...this.keys, ...this.values];
     this.keys = this.keys.map((k) => move(k, D));
     this.values = this.values.map((v) => move(v, D));
+    this.pool?.give(previous);
     const mask = new Float32Array(B * capacity);                         // (B, capacity)
     for (let b = 0; b < B; b++) mask.set(this.keyMask.subarray(b * old, b * old + this.length), b * capacity);
     this.keyMask = mask;

@@ -5,7 +5,7 @@
 // one-prompt generate() gives for its seed (up to float rounding of the batched matmuls).
 // Leaves out paged attention, prefix caching, chunked prefill and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
-import { KvCache } from '../models/kv-cache.ts';
+import { KvBufferPool, KvCache } from '../models/kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from '../models/sampling.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { packRows, type CacheRow } from './packed-cache.ts';
@@ -62,6 +62,7 @@ export class BatchEngine {
   readonly #waiting: Sequence[] = [];
   #active: Sequence[] = [];           // rows of #cache, in order
   #cache: KvCache | null = null;
+  readonly #pool = new KvBufferPool();  // the buffers of dropped caches, for the next prefill or repack
   #running = false;
 
   constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number }) {
@@ -131,7 +132,7 @@ export class BatchEngine {
       const prompt = s.request.prompt, offset = P - prompt.length;
       for (let t = 0; t < prompt.length; t++) { ids[b * P + offset + t] = prompt[t]!; mask[b * P + offset + t] = 1; }
     });
-    const cache = new KvCache(config, B, config.maxPositions + 1, P);                // packed with room to decode after
+    const cache = new KvCache(config, B, config.maxPositions + 1, P, this.#pool);     // packed with room to decode after
     const logits = new Float32Array(B * V);                                // (B, V)
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
@@ -146,11 +147,13 @@ export class BatchEngine {
     joining.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: prefill!, row, sequence }); });
     const unchanged = prefill === null && rows.length === this.#active.length;
     this.#active = rows.map((r) => r.sequence);
-    if (rows.length === 0) { this.#cache = null; return; }
     if (unchanged) return;
+    const previous = this.#cache;
     // Room for every row's remaining tokens: the decode steps until the next repack never grow (copy) the cache.
-    const headroom = Math.max(...rows.map((r) => r.sequence.request.maxNewTokens - r.sequence.tokens.length));
-    this.#cache = packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1 });
+    const headroom = Math.max(0, ...rows.map((r) => r.sequence.request.maxNewTokens - r.sequence.tokens.length));
+    this.#cache = rows.length === 0 ? null : packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: this.#pool });
+    previous?.release();
+    prefill?.release();
   }
 
   /** Feeds every row's last token; samples the next. */

@@ -3,7 +3,7 @@
 // the end of the written part (left padding masked), so a row is its last `span` positions; packing right-aligns every
 // row's span to the longest one and masks the rest. Leaves out paged blocks (vLLM's PagedAttention): rows are copied.
 import type { TransformerConfig } from '../models/config.ts';
-import { KvCache } from '../models/kv-cache.ts';
+import { type KvBufferPool, KvCache } from '../models/kv-cache.ts';
 
 export interface CacheRow {
   cache: KvCache;
@@ -19,14 +19,14 @@ export function rowSpan(cache: KvCache, row: number): number {
 
 /**
  * A new cache of rows.length rows holding each source row's span right-aligned at [L - span, L), L the longest span;
- * room for `headroom` more positions before it grows; never more than maxCapacity positions.
+ * room for `headroom` more positions before it grows; never more than maxCapacity positions; buffers from `pool`.
  */
-export function packRows(config: TransformerConfig, rows: readonly CacheRow[], options: { headroom: number; maxCapacity: number }): KvCache {
+export function packRows(config: TransformerConfig, rows: readonly CacheRow[], options: { headroom: number; maxCapacity: number; pool?: KvBufferPool }): KvCache {
   if (rows.length === 0) throw new Error('packRows: no rows');
   const spans = rows.map((r) => rowSpan(r.cache, r.row));
   const L = Math.max(...spans);
   if (L + 1 > options.maxCapacity) throw new Error(`packRows: a row of ${L} positions does not fit ${options.maxCapacity}`);
-  const packed = new KvCache(config, rows.length, options.maxCapacity, Math.min(options.maxCapacity, L + Math.max(1, options.headroom)));
+  const packed = new KvCache(config, rows.length, options.maxCapacity, Math.min(options.maxCapacity, L + Math.max(1, options.headroom)), options.pool);
   const { numKvHeads: Hkv, headDim: D, numLayers } = config;
   const cap = packed.capacity;
   rows.forEach(({ cache: source, row }, b) => {
