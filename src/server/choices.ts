@@ -4,7 +4,7 @@
 // Leaves out beam search and best_of > n.
 import { randomInt } from 'node:crypto';
 import { deriveSeed } from '../engine/random.ts';
-import type { BatchEngine, TokenStep } from './batch-engine.ts';
+import type { BatchEngine, TokenStep } from '../models/batch-engine.ts';
 import { ApiError } from './http-io.ts';
 import type { ServedModel } from './served-model.ts';
 

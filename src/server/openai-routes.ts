@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { noGrad, scope } from '../engine/index.ts';
-import type { BatchEngine, TokenStep } from './batch-engine.ts';
+import type { BatchEngine, TokenStep } from '../models/batch-engine.ts';
 import { fitToContext, generateChoices, type ChoiceSettings, type GeneratedChoice } from './choices.ts';
 import { ApiError, EventStream, sendJson } from './http-io.ts';
 import type { ServerMetrics } from './metrics.ts';

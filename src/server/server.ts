@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Admission, QueueFullError } from './admission.ts';
-import { BatchEngine } from './batch-engine.ts';
+import { BatchEngine } from '../models/batch-engine.ts';
 import { ApiError, errorBody, parseJsonBody, readBody, sendError, sendJson } from './http-io.ts';
 import { ServerMetrics } from './metrics.ts';
 import { chatCompletions, completions, detokenize, listModels, tokenize, type RouteContext } from './openai-routes.ts';

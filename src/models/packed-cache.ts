@@ -2,8 +2,8 @@
 // between decode steps (continuous batching, Yu et al. "Orca", OSDI 2022). Each row's real positions are contiguous at
 // the end of the written part (left padding masked), so a row is its last `span` positions; packing right-aligns every
 // row's span to the longest one and masks the rest. Leaves out paged blocks (vLLM's PagedAttention): rows are copied.
-import type { TransformerConfig } from '../models/config.ts';
-import { type KvBufferPool, KvCache } from '../models/kv-cache.ts';
+import type { TransformerConfig } from './config.ts';
+import { type KvBufferPool, KvCache } from './kv-cache.ts';
 
 export interface CacheRow {
   cache: KvCache;

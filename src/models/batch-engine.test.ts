@@ -3,9 +3,10 @@
 // cancelled sequence leaves while the others finish.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generate } from '../models/generate.ts';
-import { testIds, tinyModel } from '../models/testing/tiny-models.ts';
+import { generate } from './generate.ts';
+import { testIds, tinyModel } from './testing/tiny-models.ts';
 import { BatchEngine, topTokens, type SequenceRequest } from './batch-engine.ts';
+import { PrefixCache } from './prefix-cache.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -38,6 +39,26 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.ok(engine.stats.maxBatch <= 6 && engine.stats.maxBatch >= 4);
     });
 
+    test('with a prefix cache: prompts sharing a prefix are prefilled from its blocks and still get what generate() gives', async () => {
+      const prefixCache = new PrefixCache({ model, block: 4 });
+      const engine = new BatchEngine({ model, maxBatch: 6, prefixCache });
+      const shared = Array.from(testIds(9, V, 77));
+      const requests = Array.from({ length: 8 }, (_, i) => request(i, { prompt: [...shared, ...testIds(1 + (i % 4), V, 200 + i)] }));
+      const pending: Promise<Awaited<ReturnType<BatchEngine['generate']>>>[] = [];
+      for (const [i, r] of requests.entries()) {
+        pending.push(engine.generate(r));
+        if (i % 3 === 2) await tick();
+      }
+      const results = await Promise.all(pending);
+      for (const [i, r] of requests.entries()) {
+        const [alone] = generate(model, [r.prompt], { maxNewTokens: r.maxNewTokens, seeds: [r.seed], ...r.sampling });
+        assert.deepEqual(results[i]!.tokens.map((t) => t.token), Array.from(alone!.tokens), `sequence ${i}`);
+        results[i]!.tokens.forEach((t, k) => assert.ok(Math.abs(t.logprob - alone!.logprobs[k]!) < 1e-4, `logprob ${i}:${k}`));
+      }
+      assert.ok(prefixCache.stats.reusedTokens >= 7 * 8, `${prefixCache.stats.reusedTokens} prompt tokens from cached blocks`);
+      assert.ok(engine.stats.decodeSteps < requests.reduce((n, r) => n + r.maxNewTokens, 0) / 2, 'rows still share decode steps');
+    });
+
     test('a stop token ends a sequence; a cancelled one rejects and the rest finish', async () => {
       const engine = new BatchEngine({ model, maxBatch: 8 });
       const [probe] = generate(model, [request(1).prompt], { maxNewTokens: 7, seeds: [request(1).seed], ...request(1).sampling });
@@ -67,4 +88,6 @@ test('topTokens: the k largest logits, best first, as log-softmax', () => {
   assert.deepEqual(top.map((t) => t.token), [1, 3, 4]);
   const lse = Math.log([...logits].reduce((s, x) => s + Math.exp(x), 0));
   assert.ok(Math.abs(top[0]!.logprob - (2 - lse)) < 1e-6);
+  const many = Float32Array.from({ length: 100 }, (_, v) => Math.sin(v * 1.7) * 3);
+  assert.deepEqual(topTokens(many, 40).slice(0, 20), topTokens(many, 20), 'the sort path for many agrees with insertion');
 });

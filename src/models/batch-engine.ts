@@ -2,13 +2,15 @@
 // forward pass. Between decode steps, finished and cancelled sequences leave the batch and waiting ones join: they
 // are prefilled together (left-padded), then their caches are packed with the running rows (packed-cache.ts). Each
 // sequence samples with its own seeded Rng exactly as models/generate.ts does, so a request gives the tokens a
-// one-prompt generate() gives for its seed (up to float rounding of the batched matmuls).
-// Leaves out paged attention, prefix caching, chunked prefill and speculative decoding.
+// one-prompt generate() gives for its seed (up to float rounding of the batched matmuls). With a PrefixCache, each
+// joining prompt is prefilled alone from the longest run of cached blocks it shares (prefix-cache.ts) instead.
+// Leaves out paged attention, chunked prefill of long prompts and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
-import { KvBufferPool, KvCache } from '../models/kv-cache.ts';
-import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from '../models/sampling.ts';
-import type { Transformer } from '../models/transformer.ts';
+import { KvBufferPool, KvCache } from './kv-cache.ts';
+import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
+import type { Transformer } from './transformer.ts';
 import { packRows, type CacheRow } from './packed-cache.ts';
+import type { PrefixCache } from './prefix-cache.ts';
 
 export interface TopToken { token: number; logprob: number }
 
@@ -63,13 +65,15 @@ export class BatchEngine {
   #active: Sequence[] = [];           // rows of #cache, in order
   #cache: KvCache | null = null;
   readonly #pool = new KvBufferPool();  // the buffers of dropped caches, for the next prefill or repack
+  readonly #prefixCache: PrefixCache | null;
   #running = false;
 
-  constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number }) {
+  constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number; prefixCache?: PrefixCache }) {
     if (!(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) throw new Error(`BatchEngine: maxBatch must be a positive integer, got ${options.maxBatch}`);
     this.#model = options.model;
     this.#maxBatch = options.maxBatch;
     this.#padTokenId = options.padTokenId ?? 0;
+    this.#prefixCache = options.prefixCache ?? null;
   }
 
   /** Sequences decoding now, and waiting to join. */
@@ -113,17 +117,27 @@ export class BatchEngine {
     this.#waiting.splice(0, this.#waiting.length, ...waiting);
     const joining = this.#waiting.splice(0, Math.max(0, this.#maxBatch - this.#active.length));
     const t0 = performance.now();
-    const prefill = joining.length > 0 ? this.#prefill(joining) : null;
+    const prefilled = joining.length === 0 ? [] : this.#prefixCache ? this.#prefillCached(joining) : this.#prefill(joining);
     const t1 = performance.now();
-    this.#repack(prefill, joining);
+    this.#repack(prefilled, joining);
     const t2 = performance.now();
     if (this.#active.length > 0) this.#decode();
     const { ms } = this.stats;
     ms.prefill += t1 - t0; ms.repack += t2 - t1; ms.decode += performance.now() - t2;
   }
 
+  /** Each joining prompt from the prefix cache (its own one-row cache, the cache's to keep); samples its first token. */
+  #prefillCached(joining: Sequence[]): (CacheRow & { owned: boolean })[] {
+    return joining.map((sequence) => {
+      const { cache, logits, cached } = this.#prefixCache!.prefill(sequence.request.prompt, 1);
+      this.stats.forwardPasses++;
+      this.#sample(sequence, logits);
+      return { cache, row: 0, owned: !cached };
+    });
+  }
+
   /** Prefill of the joining sequences in one left-padded forward; samples each one's first token. */
-  #prefill(joining: Sequence[]): KvCache {
+  #prefill(joining: Sequence[]): (CacheRow & { owned: boolean })[] {
     const { config } = this.#model;
     const B = joining.length, P = Math.max(...joining.map((s) => s.request.prompt.length)), V = config.vocabSize;
     const ids = new Int32Array(B * P).fill(this.#padTokenId);             // (B, P) left-padded prompts
@@ -137,15 +151,15 @@ export class BatchEngine {
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
     joining.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V)));
-    return cache;
+    return joining.map((_, row) => ({ cache, row, owned: true }));
   }
 
   /** Rebuilds the batch cache from the rows still running plus the joining ones that did not finish at once. */
-  #repack(prefill: KvCache | null, joining: Sequence[]): void {
+  #repack(prefilled: (CacheRow & { owned?: boolean })[], joining: Sequence[]): void {
     const rows: (CacheRow & { sequence: Sequence })[] = [];
     this.#active.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: this.#cache!, row, sequence }); });
-    joining.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: prefill!, row, sequence }); });
-    const unchanged = prefill === null && rows.length === this.#active.length;
+    joining.forEach((sequence, i) => { if (!this.#settle(sequence)) rows.push({ ...prefilled[i]!, sequence }); });
+    const unchanged = joining.length === 0 && rows.length === this.#active.length;
     this.#active = rows.map((r) => r.sequence);
     if (unchanged) return;
     const previous = this.#cache;
@@ -153,7 +167,7 @@ export class BatchEngine {
     const headroom = Math.max(0, ...rows.map((r) => r.sequence.request.maxNewTokens - r.sequence.tokens.length));
     this.#cache = rows.length === 0 ? null : packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: this.#pool });
     previous?.release();
-    prefill?.release();
+    for (const cache of new Set(prefilled.filter((p) => p.owned).map((p) => p.cache))) cache.release();   // not those the prefix cache keeps
   }
 
   /** Feeds every row's last token; samples the next. */
@@ -210,6 +224,10 @@ export function topTokens(logits: Float32Array, k: number): TopToken[] {
   let sum = 0;
   for (let v = 0; v < V; v++) sum += Math.exp(logits[v]! - max);
   const logNormalizer = max + Math.log(sum);
+  if (k > 32) {                                                               // a sort beats insertion for many
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[b]! - logits[a]!).slice(0, k);
+    return order.map((v) => ({ token: v, logprob: logits[v]! - logNormalizer }));
+  }
   const best: number[] = [];                                                  // ids, kept sorted by logit descending
   for (let v = 0; v < V; v++) {
     if (best.length === k && logits[v]! <= logits[best[k - 1]!]!) continue;
