@@ -28,6 +28,7 @@ export interface TestbedJudgeOptions {
   kind?: 'pointwise' | 'pairwise'; // comparePair: each answer rated alone, P(A) from the two ratings (direct RLAIF, the default), or both shown at once
   steps?: Partial<StepOptions>;  // default: rationale ≤ 72 tokens greedy, verdict from top-5 log-probs
   bothOrders?: boolean;          // default true
+  shareWork?: boolean;           // batch concurrent requests, reuse cached prompt prefixes (default true; false for comparisons)
 }
 
 export interface TestbedJudge {
@@ -42,13 +43,15 @@ export interface TestbedJudge {
   /** Score one response (1-10 expected rating). */
   score(prompt: TestbedPrompt, response: string, signal?: AbortSignal): Promise<PointwiseResult>;
   executor: RequestExecutor;
+  /** Prompts, prompt tokens and tokens taken from cached prefixes so far (null without prefix caching). */
+  prefixCacheStats(): { prompts: number; promptTokens: number; reusedTokens: number } | null;
 }
 
 /** The labeler model of a Hugging Face folder as an in-process language model. */
-export function loadLabelerModel(directory: string): TransformerLanguageModel {
+export function loadLabelerModel(directory: string, options: { shareWork?: boolean } = {}): TransformerLanguageModel {
   const pretrained = loadPretrained(directory);
   const modelId = `testbed:${basename(dirname(directory))}/${basename(directory)}`;
-  return new TransformerLanguageModel({ model: new Transformer(pretrained.config, pretrained.parameters), tokenizer: HfTokenizer.load(directory), modelId });
+  return new TransformerLanguageModel({ model: new Transformer(pretrained.config, pretrained.parameters), tokenizer: HfTokenizer.load(directory), modelId, shareWork: options.shareWork });
 }
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -56,10 +59,11 @@ const shortHash = (text: string) => createHash('sha256').update(text).digest('he
 /** A judge over the labeler in `labelerDirectory` (BuiltTestbed.labelerDirectory), reading notes retrieved from the
  * corpus at `corpusPath` (BuiltTestbed.corpusPath) when given. */
 export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: string }, options: TestbedJudgeOptions = {}): TestbedJudge {
-  const model = loadLabelerModel(testbed.labelerDirectory);
+  const model = loadLabelerModel(testbed.labelerDirectory, { shareWork: options.shareWork });
   const notes = testbed.corpusPath ? buildNotesIndex(readFileSync(testbed.corpusPath, 'utf8').split('\n').filter((line) => line.trim() !== '')) : null;
   const notesFor = (conversation: readonly ChatMessage[]) => (notes ? lookupNotes(notes, conversation) : '');
-  const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: 1, timeoutMs: 600_000, retry: { ...defaultRetry, maxAttempts: 1 } });
+  // Requests in flight together decode in one batch when the model shares work; computed one at a time otherwise.
+  const executor = new RequestExecutor(new InProcessProvider(model), { concurrency: options.shareWork === false ? 1 : 16, timeoutMs: 600_000, retry: { ...defaultRetry, maxAttempts: 1 } });
   const templates = testbedTemplates();
   const steps: StepOptions = { ...defaultStepOptions, rationaleMaxTokens: 72, ...options.steps };
   const base = testbedConstitution();
@@ -83,7 +87,7 @@ export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: s
     return pointwise.get(id)!;
   };
   return {
-    modelId: model.modelId, executor, pairwiseFor, pointwiseFor,
+    modelId: model.modelId, executor, pairwiseFor, pointwiseFor, prefixCacheStats: () => model.prefixCacheStats,
     notesFor,
     comparePair: (prompt, a, b, signal) => {
       const input = { id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] as [string, string], reference: notesFor(prompt.messages) };

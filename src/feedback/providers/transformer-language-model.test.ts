@@ -68,3 +68,38 @@ test('the pairwise judge runs end to end on the tiny model; soft labels come fro
   assert.ok(Math.abs(result.probability - (verdicts[0]!.probabilityA + verdicts[1]!.probabilityA) / 2) < 1e-12);
   assert.equal(result.usage.requests, 4);
 });
+
+test('sharing work: K samples of one prompt judged in both orders, concurrently, give the judgments of whole prefills one at a time, from a fraction of the prompt tokens', async () => {
+  const long = tinyGpt2Config({ vocab_size: 96, n_positions: 1024 });
+  const weights = initParameters(long, 11);
+  const judgeWith = async (shareWork: boolean) => {
+    const labeler = new TransformerLanguageModel({ model: new Transformer(long, weights), tokenizer, modelId: 'tiny-long', shareWork });
+    const executor = new RequestExecutor(new InProcessProvider(labeler), { concurrency: shareWork ? 16 : 1, timeoutMs: 60_000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+    const judge = new PairwiseJudge(executor, { steps: { ...defaultStepOptions, rationaleMaxTokens: 12, rationaleTemperature: 0, verdictMaxTokens: 1, topLogprobs: 96 }, seed: 9 });
+    const samples = ['Keep it sealed, up high.', 'Anywhere is fine.', 'In a locked cabinet away from food.', 'Mix it with vinegar first.'];
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < samples.length; i++) for (let j = i + 1; j < samples.length; j++) pairs.push([i, j]);
+    const results = await Promise.all(pairs.map(([i, j]) =>
+      judge.judge({ id: `bleach|${i}|${j}`, conversation: [{ role: 'user', content: 'Where should I store bleach at home?' }], candidates: [samples[i]!, samples[j]!] })));
+    return { results, stats: labeler.prefixCacheStats };
+  };
+  const whole = await judgeWith(false), shared = await judgeWith(true);
+  assert.equal(whole.stats, null);
+  assert.equal(shared.results.length, 6);
+  for (const [index, result] of shared.results.entries()) {
+    const reference = whole.results[index]!;
+    assert.ok(result.kind === 'ok' && reference.kind === 'ok', JSON.stringify(result));
+    if (result.kind !== 'ok' || reference.kind !== 'ok') continue;
+    assert.equal(result.preferred, reference.preferred, `pair ${index}`);
+    assert.ok(Math.abs(result.probability - reference.probability) < 1e-6, `pair ${index}: ${result.probability} vs ${reference.probability}`);
+    for (const [k, position] of result.positions.entries()) {
+      for (const order of ['forward', 'reversed'] as const) {
+        assert.equal(position[order]!.rationale, reference.positions[k]![order]!.rationale);
+        assert.ok(Math.abs(position[order]!.probabilityFirst - reference.positions[k]![order]!.probabilityFirst) < 1e-6);
+      }
+    }
+  }
+  const { prompts, promptTokens, reusedTokens } = shared.stats!;
+  assert.equal(prompts, 24, '6 pairs x 2 orders x (rationale + verdict)');
+  assert.ok(reusedTokens > 0.6 * promptTokens, `${reusedTokens} of ${promptTokens} prompt tokens came from cached prefixes`);
+});

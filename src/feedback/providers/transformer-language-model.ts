@@ -1,9 +1,16 @@
 // InProcessLanguageModel over the project's own Transformer + tokenizer: messages rendered with the tokenizer's chat
-// template (else a plain "role: content" transcript), a seeded sample through models/generate.ts (KV cache), then one
-// teacher-forced pass over prompt + sample for the full distribution at each generated position (top-k logprobs).
-// Leaves out batching across calls and prompt caching; over-long prompts keep their end. Lee et al. 2023 (arXiv 2309.00267).
+// template (else a plain "role: content" transcript), a seeded sample with the KV cache, and the full distribution at
+// each generated position (top-k logprobs). Sharing work (the default): concurrent requests decode together in one
+// batch (models/batch-engine.ts, continuous batching) and each prompt starts from the cached keys and values of the
+// longest run of blocks it shares with a recent one (models/prefix-cache.ts: a judge's orders and samples share the
+// principle and the conversation, its verdict request extends its rationale request); the top-k come from the logits
+// the tokens were drawn from. Without: each prompt is prefilled whole, sampled alone, and one teacher-forced pass over
+// prompt + sample gives the top-k. The two agree to float rounding. Over-long prompts keep their end.
+// Lee et al. 2023 (arXiv 2309.00267).
 import { noGrad, scope, slice } from '../../engine/index.ts';
+import { BatchEngine } from '../../models/batch-engine.ts';
 import { generate } from '../../models/generate.ts';
+import { PrefixCache } from '../../models/prefix-cache.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
 import type { Transformer } from '../../models/transformer.ts';
 import type { ChatMessage, ChatWarning, GeneratedToken, TokenAlternative } from '../chat-model-v1.ts';
@@ -17,6 +24,8 @@ export interface TransformerLanguageModelOptions {
   tokenizer: ChatCapableTokenizer;
   modelId: string; // names the model in provenance and cache keys, e.g. a checkpoint path or 'embedded:tiny-gpt'
   maxNewTokensCap?: number; // never sample more than this (default: half the context window)
+  shareWork?: boolean; // batch concurrent requests and reuse the KV cache of shared prompt prefixes (default true); the weights must not change meanwhile
+  maxBatch?: number; // sequences decoded together when sharing work (default 16)
 }
 
 /** The prompt text without a chat template: one "role: content" line per message, then the assistant's cue. */
@@ -31,6 +40,8 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
   readonly #tokenizer: ChatCapableTokenizer;
   readonly #context: number; // positions the model can attend to
   readonly #maxNewTokensCap: number;
+  readonly #prefixCache: PrefixCache | null;
+  readonly #engine: BatchEngine | null;
 
   constructor(options: TransformerLanguageModelOptions) {
     this.#model = options.model;
@@ -38,7 +49,16 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
     this.modelId = options.modelId;
     this.#context = options.model.config.maxPositions;
     this.#maxNewTokensCap = options.maxNewTokensCap ?? Math.max(1, Math.floor(this.#context / 2));
+    this.#prefixCache = (options.shareWork ?? true) ? new PrefixCache({ model: options.model }) : null;
+    this.#engine = this.#prefixCache
+      ? new BatchEngine({ model: options.model, maxBatch: options.maxBatch ?? 16, padTokenId: options.tokenizer.eosTokenId ?? 0, prefixCache: this.#prefixCache })
+      : null;
     if (options.tokenizer.vocabSize > options.model.config.vocabSize) throw new Error(`${options.modelId}: tokenizer vocabulary ${options.tokenizer.vocabSize} exceeds the model's ${options.model.config.vocabSize}`);
+  }
+
+  /** Prompts sampled, their tokens, and the tokens taken from cached prefixes (null without prefix caching). */
+  get prefixCacheStats(): { prompts: number; promptTokens: number; reusedTokens: number } | null {
+    return this.#prefixCache ? { ...this.#prefixCache.stats } : null;
   }
 
   /** Prompt token ids for the messages: chat template when the tokenizer has one, else the plain transcript. */
@@ -62,27 +82,32 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
     }
     if (prompt.length === 0) prompt = [this.#tokenizer.bosTokenId ?? this.#tokenizer.eosTokenId ?? 0];
     const eos = this.#tokenizer.eosTokenId;
-    const [sequence] = generate(this.#model, [prompt], {
-      maxNewTokens,
-      temperature: request.temperature,
-      seed: request.seed,
-      ...(eos !== null ? { stopTokenIds: [eos] } : {}),
-    });
-    const sampled = Array.from(sequence!.tokens);
-    const content = eos !== null && sampled.at(-1) === eos ? sampled.slice(0, -1) : sampled; // the stop token is not text
+    const sampling = { maxNewTokens, temperature: request.temperature, seed: request.seed, ...(eos !== null ? { stopTokenIds: [eos] } : {}) };
+    let content: number[], tokens: GeneratedToken[];
+    if (this.#engine) {
+      const result = await this.#engine.generate({ prompt, maxNewTokens, sampling: { temperature: request.temperature }, seed: request.seed,
+        stopTokenIds: sampling.stopTokenIds ?? [], topLogprobs: request.topLogprobs });
+      const steps = eos !== null && result.tokens.at(-1)?.token === eos ? result.tokens.slice(0, -1) : result.tokens; // the stop token is not text
+      content = steps.map((step) => step.token);
+      tokens = steps.map((step): GeneratedToken => ({ token: this.#tokenText(step.token), logprob: step.logprob,
+        topLogprobs: step.top.map((alternative): TokenAlternative => ({ token: this.#tokenText(alternative.token), logprob: alternative.logprob })) }));
+    } else {
+      const [sequence] = generate(this.#model, [prompt], sampling);
+      const sampled = Array.from(sequence!.tokens);
+      content = eos !== null && sampled.at(-1) === eos ? sampled.slice(0, -1) : sampled;
+      tokens = request.topLogprobs > 0 && content.length > 0
+        ? this.#alternatives(content, this.#teacherForcedLogits(prompt, content), request.topLogprobs)
+        : content.map((id, index): GeneratedToken => ({ token: this.#tokenizer.decode([id]), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
+    }
     const text = this.#tokenizer.decode(content, { skipSpecialTokens: true });
-    const tokens = request.topLogprobs > 0 && content.length > 0
-      ? this.#topLogprobs(prompt, content, request.topLogprobs)
-      : content.map((id, index): GeneratedToken => ({ token: this.#tokenizer.decode([id]), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
     return warnings.length > 0 ? { text, tokens, promptTokens, warnings } : { text, tokens, promptTokens };
   }
 
   /**
-   * Log-softmax of the raw model (temperature 1) at every generated position, by one forward pass over prompt +
-   * response; each position reports its token's logprob and the k most likely tokens. generate() returns only the
-   * sampled token's logprob, so the full distribution is recomputed here with the engine ops.
+   * Logits (R, V) of the raw model at every generated position, by one teacher-forced forward pass over prompt +
+   * response (the path without prefix caching: generate() keeps only the sampled token's logprob).
    */
-  #topLogprobs(prompt: number[], response: number[], k: number): GeneratedToken[] {
+  #teacherForcedLogits(prompt: number[], response: number[]): Float32Array {
     const P = prompt.length;
     const R = response.length;
     const V = this.#model.config.vocabSize;
@@ -95,14 +120,22 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
         logits.set(this.#model.logits(predicting).data.subarray(0, R * V)); // (1, R, V)
       }),
     );
+    return logits;
+  }
+
+  #tokenText(id: number): string {
+    try {
+      return this.#tokenizer.decode([id]);
+    } catch {
+      return `<${id}>`; // a padded model vocabulary can hold ids the tokenizer does not know
+    }
+  }
+
+  /** Each response token's log-softmax and the k most likely tokens at its position, from logits (≥ R, V). */
+  #alternatives(response: number[], logits: Float32Array, k: number): GeneratedToken[] {
+    const V = this.#model.config.vocabSize;
     const count = Math.min(k, V);
-    const tokenText = (id: number): string => {
-      try {
-        return this.#tokenizer.decode([id]);
-      } catch {
-        return `<${id}>`; // a padded model vocabulary can hold ids the tokenizer does not know
-      }
-    };
+    const tokenText = (id: number): string => this.#tokenText(id);
     return response.map((id, j): GeneratedToken => {
       const row = logits.subarray(j * V, (j + 1) * V); // (V,)
       let max = -Infinity;

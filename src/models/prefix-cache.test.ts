@@ -1,0 +1,45 @@
+// Prefix caching: whole blocks of a shared prefix come from the cache, the result is bit for bit what a cold cache
+// gives (it never depends on what was cached before), and it samples what generate() samples for the seed (both
+// families: learned positions and RoPE).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { generate } from './generate.ts';
+import { PrefixCache } from './prefix-cache.ts';
+import { testIds, tinyModel } from './testing/tiny-models.ts';
+
+for (const family of ['gpt2', 'llama'] as const) {
+  describe(`PrefixCache (${family})`, () => {
+    const model = tinyModel(family, 4);
+    const V = model.config.vocabSize;
+    const shared = Array.from(testIds(21, V, 5));
+    const promptA = [...shared, ...testIds(6, V, 8)], promptB = [...shared, ...testIds(9, V, 9)];
+    const options = { maxNewTokens: 7, temperature: 1.3, seed: 42, keepLogits: true };
+
+    test('whole shared blocks are reused, and the result is what a cold cache gives, bit for bit', () => {
+      const cold = new PrefixCache({ model, block: 8 }).sample(promptB, options);
+      const warm = new PrefixCache({ model, block: 8 });
+      assert.equal(warm.sample(promptA, options).reused, 0);
+      const again = warm.sample(promptB, options);
+      assert.equal(again.reused, 16, 'two whole blocks of the 21 shared tokens');
+      assert.deepEqual(again.tokens, cold.tokens);
+      assert.deepEqual(again.logprobs, cold.logprobs);
+      assert.deepEqual(again.logits, cold.logits);
+      assert.equal(warm.sample(promptB, options).reused, 24, 'its own blocks next time: all but the last partial one');
+      assert.deepEqual(warm.stats, { prompts: 3, promptTokens: promptA.length + 2 * promptB.length, reusedTokens: 40 });
+    });
+
+    test('samples what generate() samples for the seed; keeps the logits each token was drawn from', () => {
+      const cache = new PrefixCache({ model, block: 8 });
+      cache.sample(promptA, options);
+      const got = cache.sample(promptB, options);
+      const [want] = generate(model, [promptB], { maxNewTokens: 7, temperature: 1.3, seeds: [42] });
+      assert.deepEqual(got.tokens, Array.from(want!.tokens));
+      got.logprobs.forEach((logprob, k) => assert.ok(Math.abs(logprob - want!.logprobs[k]!) < 1e-5, `logprob ${k}`));
+      const row = got.logits!.subarray(0, V), token = got.tokens[0]!;
+      const lse = Math.log(row.reduce((sum, x) => sum + Math.exp(x - row[0]!), 0)) + row[0]!;
+      assert.ok(Math.abs(row[token]! - lse - got.logprobs[0]!) < 1e-5);
+      assert.throws(() => cache.sample([], options), /empty/);
+      assert.throws(() => cache.sample(promptA, { ...options, maxNewTokens: model.config.maxPositions }), /exceeds the context/);
+    });
+  });
+}
