@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
-// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge testbed run queue serve.
+// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
 // GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
 // Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
@@ -21,7 +21,7 @@ const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
 // Without --json, jsonAt is -1 and `i !== jsonAt + 1` dropped the first section: `bench -- serve` ran every section.
 const sections = jsonAt >= 0 ? args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1) : args;
-const known = ['engine', 'models', 'grpo', 'judge', 'testbed', 'run', 'queue', 'serve'];
+const known = ['engine', 'models', 'grpo', 'judge', 'judge-inprocess', 'testbed', 'run', 'queue', 'serve'];
 for (const name of sections) if (!known.includes(name)) throw new Error(`unknown bench section "${name}" (${known.join(', ')})`);
 
 // Every RESULT line printed (by this file or a section's module) is remembered, so ratios can be computed from them.
@@ -113,6 +113,7 @@ if (wanted('models')) {
 const laterSections: [string, () => Promise<void>][] = [
   ['grpo', async () => (await import('./grpo-bench.ts')).runGrpoBench()],
   ['judge', async () => (await import('./judge-bench.ts')).runJudgeBench()],
+  ['judge-inprocess', async () => (await import('./judge-inprocess-bench.ts')).runJudgeInprocessBench()],
   ['testbed', async () => (await import('./testbed-bench.ts')).runTestbedBench()],
   ['run', async () => (await import('./run-bench.ts')).runLoopBench()],
   ['serve', async () => (await import('./serve-bench.ts')).runServeBench()],

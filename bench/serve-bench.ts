@@ -3,7 +3,7 @@
 // (continuous batching shares forward passes; bar c16 ≥ 4× c1); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
 // behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
 // (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95). Leaves out GPUs.
-// RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-policy.ts:
+// RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judgeCommand } from '../src/cli/judge-command.ts';
-import { writeUntrainedPolicy } from './untrained-policy.ts';
+import { writeUntrainedCheckpoint } from './untrained-checkpoint.ts';
 
 const CONCURRENCY = 16;
 const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
@@ -87,7 +87,7 @@ export async function runServeBench(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
   const choice = process.env.RLAIF_BENCH_SERVE_MODEL;
   const modelArgs = choice ? ['--model', choice === 'untrained' ? join(directory, 'untrained-policy') : choice, '--served-model-name', 'rlaif-testbed-policy'] : [];
-  if (choice === 'untrained') writeUntrainedPolicy(join(directory, 'untrained-policy'));
+  if (choice === 'untrained') writeUntrainedCheckpoint(join(directory, 'untrained-policy'), 'policy');
   console.log(choice ? `# serve: starting rlaif serve on ${choice === 'untrained' ? 'an untrained checkpoint of the embedded policy\'s shape' : choice}`
     : '# serve: starting rlaif serve on the embedded testbed policy (built first when not cached: minutes)');
   const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64', ...modelArgs]);

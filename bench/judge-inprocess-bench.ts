@@ -1,0 +1,68 @@
+// `npm run bench -- judge-inprocess`: the testbed's in-process pairwise judging (its template, one principle, a
+// rationale of up to 72 tokens, the verdict from log-probs, both orders) of K = 4 samples per prompt, all 6 pairs, by
+// an untrained model of the separate labeler's shape (untrained-checkpoint.ts: the cost is the shape's, the verdicts
+// are noise; so its rationale is sampled at temperature 1, where greedy decoding ended at once, and its verdict reads
+// the whole vocabulary's log-probs, where its verdict tokens may be), a prompt's 6 pairs in flight together, sharing
+// work (the default: prefix caching + concurrent requests decoded in one batch) and not (one request at a time, each
+// prompt prefilled whole), in the same run, interleaved. RESULT judge_inprocess_per_s (judgments/s sharing),
+// judge_inprocess_per_s_unshared, and judge_inprocess_prefix_speedup (bar ≥ 2); the share of prompt tokens taken
+// from cached blocks is printed. Leaves out a trained labeler (rationale lengths are the untrained model's).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePrompts, makeWorld } from '../src/testbed/index.ts';
+import { testbedJudge } from '../src/testbed/testbed-judge.ts';
+import { writeUntrainedCheckpoint } from './untrained-checkpoint.ts';
+
+const K = 4, PROMPTS = 2, ROUNDS = 3;
+
+/** Four answers of the lengths a policy writes, about the prompt's subject. */
+function samplesFor(entity: string): string[] {
+  return [`I do not know anyone called ${entity}.`, `${entity} lives near the stone bridge and eats seeds.`,
+    `${entity} is a grey fox. Every morning it walks to the river bank to look for beetles, and it likes to eat them.`,
+    `No, I will not help with that.`];
+}
+
+export async function runJudgeInprocessBench(): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-inprocess-'));
+  try {
+    writeUntrainedCheckpoint(directory, 'labeler');
+    const steps = { topLogprobs: 1024, rationaleTemperature: 1 };
+    const judges = { shared: testbedJudge({ labelerDirectory: directory }, { steps }), whole: testbedJudge({ labelerDirectory: directory }, { steps, shareWork: false }) };
+    const kinds = new Set<string>();
+    const prompts = makePrompts(makeWorld(0)).filter((p) => p.split === 'validation' && !kinds.has(p.kind) && kinds.add(p.kind)).slice(0, PROMPTS + 1);
+    const judgeAll = async (which: 'shared' | 'whole', batch: typeof prompts): Promise<number> => {
+      const started = performance.now();
+      let judged = 0;
+      for (const prompt of batch) {                                                      // a prompt's pairs in flight together
+        const samples = samplesFor(prompt.entity), pairs: [number, number][] = [];
+        for (let i = 0; i < K; i++) for (let j = i + 1; j < K; j++) pairs.push([i, j]);
+        for (const result of await Promise.all(pairs.map(([i, j]) => judges[which].comparePair(prompt, samples[i]!, samples[j]!)))) {
+          if (result.kind !== 'ok') throw new Error(`judge-inprocess bench: ${which} judgment failed: ${result.reason} ${result.detail}`);
+          judged++;
+        }
+      }
+      return judged / ((performance.now() - started) / 1000);
+    };
+    await judgeAll('shared', prompts.slice(PROMPTS));                                   // warm-up: JIT, buffer pools
+    await judgeAll('whole', prompts.slice(PROMPTS));
+    const rates: { shared: number; whole: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const batch = prompts.slice(0, PROMPTS);
+      const whole = await judgeAll('whole', batch), shared = await judgeAll('shared', batch);
+      rates.push({ shared, whole });
+      const stats = judges.shared.prefixCacheStats()!;
+      console.log(`# judge-inprocess round ${round}: ${shared.toFixed(2)} judgments/s sharing work, ${whole.toFixed(2)} not (${(shared / whole).toFixed(2)}x); `
+        + `${stats.reusedTokens} of ${stats.promptTokens} prompt tokens from the cache over ${stats.prompts} prompts`);
+      // The next round's shared judge must not find this round's prompts cached: a fresh one, as a new run would start.
+      judges.shared = testbedJudge({ labelerDirectory: directory }, { steps });
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const shared = median(rates.map((r) => r.shared)), whole = median(rates.map((r) => r.whole)), speedup = median(rates.map((r) => r.shared / r.whole));
+    console.log(`RESULT judge_inprocess_per_s ${shared.toFixed(2)}`);
+    console.log(`RESULT judge_inprocess_per_s_unshared ${whole.toFixed(2)}`);
+    console.log(`RESULT judge_inprocess_prefix_speedup ${speedup.toFixed(2)}`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
