@@ -28,7 +28,7 @@ export async function runJudgeInprocessBench(): Promise<void> {
   try {
     writeUntrainedCheckpoint(directory, 'labeler');
     const steps = { topLogprobs: 1024, rationaleTemperature: 1 };
-    const judges = { shared: testbedJudge({ labelerDirectory: directory }, { steps }), whole: testbedJudge({ labelerDirectory: directory }, { steps, shareWork: false }) };
+    const judges = { shared: testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise' }), whole: testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise', shareWork: false }) };
     const kinds = new Set<string>();
     const prompts = makePrompts(makeWorld(0)).filter((p) => p.split === 'validation' && !kinds.has(p.kind) && kinds.add(p.kind)).slice(0, PROMPTS + 1);
     const judgeAll = async (which: 'shared' | 'whole', batch: typeof prompts): Promise<number> => {
@@ -55,7 +55,7 @@ export async function runJudgeInprocessBench(): Promise<void> {
       console.log(`# judge-inprocess round ${round}: ${shared.toFixed(2)} judgments/s sharing work, ${whole.toFixed(2)} not (${(shared / whole).toFixed(2)}x); `
         + `${stats.reusedTokens} of ${stats.promptTokens} prompt tokens from the cache over ${stats.prompts} prompts`);
       // The next round's shared judge must not find this round's prompts cached: a fresh one, as a new run would start.
-      judges.shared = testbedJudge({ labelerDirectory: directory }, { steps });
+      judges.shared = testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise' });
     }
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const shared = median(rates.map((r) => r.shared)), whole = median(rates.map((r) => r.whole)), speedup = median(rates.map((r) => r.shared / r.whole));
