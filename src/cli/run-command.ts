@@ -1,6 +1,7 @@
 // `rlaif run [--config F] [--seed N] [--out DIR]`: the RLAIF loop as the main job (src/pipeline/rlaif-run.ts) with a
 // progress bar per stage, the round table, RESULT lines and the paths of summary.json and report.html. Run it again
-// with the same arguments after a kill to resume. --queue sends judgments to `rlaif worker`s (worker-command.ts).
+// with the same arguments after a kill to resume. --queue sends judgments and rollouts to `rlaif worker`s
+// (worker-command.ts).
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { rlaifRun } from '../pipeline/rlaif-run.ts';
@@ -16,7 +17,7 @@ export function registerRunCommand(program: Command): void {
     .option('--config <file>', 'YAML config (every key optional; none = the embedded testbed)')
     .option('--seed <n>', 'world seed (overrides the config)')
     .option('--out <dir>', 'run folder (default runs/rlaif-run-seed<seed>)')
-    .option('--queue <url>', 'send judgments to `rlaif worker --redis <url>` processes through BullMQ on this Redis (redis://host:port)')
+    .option('--queue <url>', 'send judgments and rollouts to `rlaif worker --redis <url>` processes through BullMQ on this Redis (redis://host:port)')
     .option('--no-progress', 'no progress bars')
     .action(async (options: { config?: string; seed?: string; out?: string; queue?: string; progress: boolean }) => {
       const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'round {round} {stage} {bar} {value}/{total}', stream: process.stderr }, Presets.shades_classic) : null;
