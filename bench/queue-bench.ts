@@ -2,7 +2,8 @@
 // in its own process) sent through BullMQ on a local redis-server to `rlaif worker` processes, against the same
 // judgments made in this process. RESULT queue_overhead_ms: extra wall time per judge job through the queue (one
 // worker with 32 jobs in hand, fast server: (T_queue − T_local) / jobs, the better of two tries each). RESULT queue_scaling_3w: judgments/s
-// of 3 workers over 1 worker with a 50 ms-latency server (I/O-bound jobs). Leaves out rollout jobs. No paper.
+// of 3 workers over 1 worker with a 50 ms-latency server (I/O-bound jobs). Leaves out rollout jobs (queue-run.test.ts
+// checks them). No paper.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConstitution } from '../src/feedback/constitution.ts';
