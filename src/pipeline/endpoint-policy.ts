@@ -7,8 +7,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
 import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
+import { rateLimitedProvider, type RateLimiter } from './queue/endpoint-rate-limit.ts';
 import type { ChatTurn } from './run-records.ts';
 
 /** Where the policy is served. */
@@ -49,6 +51,8 @@ export interface EndpointPolicyOptions {
   maxNewTokens: number;
   temperature: number;
   concurrency?: number;                     // requests in flight at once (default 8)
+  requestsPerSecond?: number | null;        // at most this many requests per second to each endpoint (null: no limit)
+  limiterFor?: (endpoint: string, perSecond: number) => RateLimiter;   // the limit's counter: in memory, or shared in Redis
 }
 
 export class EndpointPolicy {
@@ -69,13 +73,17 @@ export class EndpointPolicy {
   get apiKeyEnvironmentVariable(): string { return this.#options.apiKeyEnvironmentVariable; }
   get maxNewTokens(): number { return this.#options.maxNewTokens; }
   get temperature(): number { return this.#options.temperature; }
+  get requestsPerSecond(): number | null { return this.#options.requestsPerSecond ?? null; }
 
   /** Samples from `endpoint` from now on. */
   use(endpoint: PolicyEndpoint): void {
     this.#provider?.close();
     this.#endpoint = { baseURL: endpoint.baseURL, model: endpoint.model };
     this.#provider = new OpenAICompatibleProvider({ ...this.#endpoint, apiKeyEnvironmentVariable: this.#options.apiKeyEnvironmentVariable, defaultTimeoutMs: 120_000 });
-    this.#executor = new RequestExecutor(this.#provider, { concurrency: this.#options.concurrency ?? 8, timeoutMs: 120_000, retry: defaultRetry });
+    const { requestsPerSecond, limiterFor } = this.#options;
+    const provider: ChatModelV1 = requestsPerSecond && limiterFor
+      ? rateLimitedProvider(this.#provider, limiterFor(`${this.#endpoint.baseURL}|${this.#endpoint.model}`, requestsPerSecond)) : this.#provider;
+    this.#executor = new RequestExecutor(provider, { concurrency: this.#options.concurrency ?? 8, timeoutMs: 120_000, retry: defaultRetry });
   }
 
   /** One completion per row, seeded by the row; the per-token log-probs when the server gives them. */

@@ -62,7 +62,7 @@ test('a policy behind an endpoint: preference rounds with an external trainer on
   const endpoint = "policy: {kind: endpoint, baseURL: 'http://127.0.0.1:8001/v1', model: served, checkpoint: weights}\n";
   const external = "update: {kind: external, command: 'train'}\n";
   const ok = parseRunConfig(`${endpoint}algorithm: {name: dpo}\n${external}`, { baseDirectory: '/configs' });
-  assert.deepEqual(ok.policy, { kind: 'endpoint', baseURL: 'http://127.0.0.1:8001/v1', model: 'served', apiKeyEnvironmentVariable: 'OPENAI_API_KEY', checkpoint: '/configs/weights' });
+  assert.deepEqual(ok.policy, { kind: 'endpoint', baseURL: 'http://127.0.0.1:8001/v1', model: 'served', apiKeyEnvironmentVariable: 'OPENAI_API_KEY', requestsPerSecond: null, checkpoint: '/configs/weights' });
   assert.equal(parseRunConfig(`${endpoint}algorithm: {name: online-dpo}\n${external}`).algorithm.name, 'online-dpo');
   for (const name of ['grpo', 'rloo', 'ppo']) {
     assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: ${name}}\n${external}`),

@@ -30,6 +30,7 @@ const policySchema = z.discriminatedUnion('kind', [
     baseURL: z.string().url().describe('chat-completions base URL of the policy server, e.g. http://127.0.0.1:8001/v1'),
     model: z.string().min(1).describe('model name the server expects'),
     apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('environment variable holding the key (never written to the config or the run folder)'),
+    requestsPerSecond: z.number().positive().nullable().default(null).describe("at most this many requests per second to the policy's endpoint (each round's), shared by every queue worker (null = no limit)"),
     checkpoint: z.string().min(1).nullable().default(null).describe('the Hugging Face folder the server serves, handed to the external command as RLAIF_BASE_MODEL (null: the command gets only RLAIF_POLICY_BASE_URL and RLAIF_POLICY_MODEL); relative to the config file'),
   }),
 ]).describe('the model the rounds improve');

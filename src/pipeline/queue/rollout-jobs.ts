@@ -4,7 +4,8 @@
 // the chunk's sample ids), so a restarted coordinator attaches to the jobs it queued. An in-process policy's weights
 // go to Redis once per version under their content hash, the rows as prompt token ids and seeds; the worker samples
 // with the run's own function (sampleTokenRows) and returns token ids and log-probs, decoded by the coordinator. A
-// policy behind an endpoint: the worker asks the endpoint, a request per row. A job that failed every attempt stops
+// policy behind an endpoint: the worker asks the endpoint, a request per row, under policy.requestsPerSecond counted
+// in Redis for all workers. A job that failed every attempt stops
 // the stage (a sample has no typed failure); the run resumes from the store. Sampling in a worker holds its event
 // loop: a batch longer than the worker's --lock-ms is handed to another worker too (same result, work wasted). An
 // endpoint's server may batch requests, so its log-probs can differ in the last bits between runs; its texts do not.
@@ -19,12 +20,13 @@ import { EndpointPolicy, type RolloutRow, type RowSample } from '../endpoint-pol
 import { sampleTokenRows, type LoopPolicy, type TokenSettings } from '../loop-policy.ts';
 import type { RolloutRunner, RunPolicy } from '../round-context.ts';
 import type { ChatTurn } from '../run-records.ts';
+import { redisRateLimiter } from './endpoint-rate-limit.ts';
 import { jobIdOf, type JobQueue } from './job-queue.ts';
 import type { JobHandler } from './queue-worker.ts';
 
 type JobPolicy =
   | { kind: 'weights'; key: string; settings: TokenSettings }
-  | { kind: 'endpoint'; baseURL: string; model: string; apiKeyEnvironmentVariable: string; maxNewTokens: number; temperature: number };
+  | { kind: 'endpoint'; baseURL: string; model: string; apiKeyEnvironmentVariable: string; maxNewTokens: number; temperature: number; requestsPerSecond: number | null };
 
 export interface RolloutJobData {
   run: string;
@@ -90,7 +92,8 @@ export function queueRollout(options: QueueRolloutOptions): RolloutRunner {
   };
   return async (policy, rows, place) => {
     const jobPolicy: JobPolicy = policy.kind === 'endpoint'
-      ? { kind: 'endpoint', ...policy.endpoint, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens, temperature: policy.temperature }
+      ? { kind: 'endpoint', ...policy.endpoint, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens, temperature: policy.temperature,
+        requestsPerSecond: policy.requestsPerSecond }
       : { kind: 'weights', key: await upload(policy), settings: policy.tokenSettings };
     const chunks = Array.from({ length: Math.ceil(rows.length / rowsPerJob) }, (_, c) => ({ start: c * rowsPerJob, rows: rows.slice(c * rowsPerJob, (c + 1) * rowsPerJob) }));
     let done = 0;
@@ -134,9 +137,13 @@ export function rolloutJobHandler(options: { redis: Redis; cached?: number }): J
       const value: RolloutJobResult = { samples: drawn.map((d) => ({ text: '', ...d })) };
       return value;
     }
-    const key = `${policy.baseURL}|${policy.model}|${policy.apiKeyEnvironmentVariable}|${policy.maxNewTokens}|${policy.temperature}`;
+    const key = `${policy.baseURL}|${policy.model}|${policy.apiKeyEnvironmentVariable}|${policy.maxNewTokens}|${policy.temperature}|${policy.requestsPerSecond}`;
     let endpoint = endpoints.get(key);
-    if (!endpoint) endpoints.set(key, endpoint = new EndpointPolicy({ endpoint: policy, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens, temperature: policy.temperature }));
+    if (!endpoint) {
+      endpoints.set(key, endpoint = new EndpointPolicy({ endpoint: policy, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens,
+        temperature: policy.temperature, requestsPerSecond: policy.requestsPerSecond,
+        limiterFor: (name, perSecond) => redisRateLimiter({ redis: options.redis, endpoint: name, perSecond }) }));   // one limit for all workers
+    }
     const value: RolloutJobResult = { samples: await endpoint.sampleRows(rows.map((r): RolloutRow => ({ messages: r.messages!, seed: r.seed }))) };
     return value;
   };
