@@ -6,7 +6,8 @@
 // work (the default: prefix caching + concurrent requests decoded in one batch) and not (one request at a time, each
 // prompt prefilled whole), in the same run, interleaved. RESULT judge_inprocess_per_s (judgments/s sharing),
 // judge_inprocess_per_s_unshared, and judge_inprocess_prefix_speedup (bar ≥ 2); the share of prompt tokens taken
-// from cached blocks is printed. Leaves out a trained labeler (rationale lengths are the untrained model's).
+// from cached blocks is printed, and judgments per CPU-second of the process (steadier than wall time on a busy
+// machine). Leaves out a trained labeler (rationale lengths are the untrained model's).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +32,9 @@ export async function runJudgeInprocessBench(): Promise<void> {
     const judges = { shared: testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise' }), whole: testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise', shareWork: false }) };
     const kinds = new Set<string>();
     const prompts = makePrompts(makeWorld(0)).filter((p) => p.split === 'validation' && !kinds.has(p.kind) && kinds.add(p.kind)).slice(0, PROMPTS + 1);
+    const cpuRates: { shared: number[]; whole: number[] } = { shared: [], whole: [] };   // judgments per CPU-second
     const judgeAll = async (which: 'shared' | 'whole', batch: typeof prompts): Promise<number> => {
-      const started = performance.now();
+      const started = performance.now(), cpu = process.cpuUsage();
       let judged = 0;
       for (const prompt of batch) {                                                      // a prompt's pairs in flight together
         const samples = samplesFor(prompt.entity), pairs: [number, number][] = [];
@@ -42,6 +44,8 @@ export async function runJudgeInprocessBench(): Promise<void> {
           judged++;
         }
       }
+      const used = process.cpuUsage(cpu);
+      cpuRates[which].push(judged / ((used.user + used.system) / 1e6));
       return judged / ((performance.now() - started) / 1000);
     };
     await judgeAll('shared', prompts.slice(PROMPTS));                                   // warm-up: JIT, buffer pools
@@ -59,6 +63,8 @@ export async function runJudgeInprocessBench(): Promise<void> {
     }
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const shared = median(rates.map((r) => r.shared)), whole = median(rates.map((r) => r.whole)), speedup = median(rates.map((r) => r.shared / r.whole));
+    const cpuShared = median(cpuRates.shared.slice(1)), cpuWhole = median(cpuRates.whole.slice(1));   // the rounds, not the warm-up
+    console.log(`# judge-inprocess per CPU-second of this process (less swayed by other load): ${cpuShared.toFixed(2)} sharing, ${cpuWhole.toFixed(2)} not (${(cpuShared / cpuWhole).toFixed(2)}x)`);
     console.log(`RESULT judge_inprocess_per_s ${shared.toFixed(2)}`);
     console.log(`RESULT judge_inprocess_per_s_unshared ${whole.toFixed(2)}`);
     console.log(`RESULT judge_inprocess_prefix_speedup ${speedup.toFixed(2)}`);
