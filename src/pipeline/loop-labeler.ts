@@ -6,7 +6,7 @@
 import type { Constitution, Principle } from '../feedback/constitution.ts';
 import { CritiqueReviser } from '../feedback/critique-revision.ts';
 import type { CritiqueRevisionResult, PairwiseInput, PairwiseResult, PointwiseInput, PointwiseResult } from '../feedback/judgment-types.ts';
-import { loadTemplate } from '../feedback/prompt-template.ts';
+import { loadTemplate, type PromptTemplate } from '../feedback/prompt-template.ts';
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
 import type { RequestExecutor } from '../feedback/request-executor.ts';
@@ -36,8 +36,8 @@ export interface LoopLabeler {
  * Critique → revision over `executor` with the shipped critique-revision template; `constitutionFor` gives the
  * principles a prompt names (each needs its critique and revision requests). One reviser per settings and principles.
  */
-export function reviserOver(executor: RequestExecutor, constitutionFor: (ids: readonly string[]) => Constitution, seed: number): NonNullable<LoopLabeler['revise']> {
-  const revisers = new Map<string, CritiqueReviser>(), template = loadTemplate('critique-revision');
+export function reviserOver(executor: RequestExecutor, constitutionFor: (ids: readonly string[]) => Constitution, seed: number, template: PromptTemplate = loadTemplate('critique-revision')): NonNullable<LoopLabeler['revise']> {
+  const revisers = new Map<string, CritiqueReviser>();
   return async (input, ids) => {
     const key = JSON.stringify([[...ids].sort(), input.maxTokens, input.temperature]);
     let reviser = revisers.get(key);

@@ -2,7 +2,7 @@
 // SFT policy, its labeler (testbedJudge: the testbed templates, the prompt's principle, both orders) and its
 // gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
 // gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
-import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
+import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, testbedTemplates, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
 import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
 import { loopPrompt } from './testbed-report.ts';
@@ -31,7 +31,7 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler
       if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');
       const base = testbedConstitution();
       return { ...base, version: `${base.version}/${ids[0]}`, principles: [testbedPrinciple(ids[0])] };
-    }, seed),
+    }, seed, testbedTemplates().critiqueRevision),
   };
 }
 

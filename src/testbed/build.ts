@@ -47,7 +47,7 @@ export interface TestbedManifest {
   key: string;
   seed: number;
   buildSeconds: number;     // from nothing, when it was built
-  labeledBudget: { judgingPairs: number; judgingSingles: number; anchorComparisons: number; total: number };
+  labeledBudget: { judgingPairs: number; judgingSingles: number; judgingCritiques: number; anchorComparisons: number; total: number };
   demonstrations: { total: number; flawed: number };
   models: Record<string, TrainedModelInfo>;
 }
@@ -115,7 +115,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     progress({ stage: 'data', step: 0, total: 1 });
     const corpus = renderCorpus(world, config.corpus);
     const demonstrations = makeDemonstrations(world, prompts, config.flawRates);
-    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples'), notes: buildNotesIndex(corpus) });
+    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples'), notes: buildNotesIndex(corpus), critiques: config.judging.critiques });
     writeFileSync(join(temporary, 'corpus.txt'), `${corpus.join('\n')}\n`);
     progress({ stage: 'data', step: 1, total: 1 });
     const models: Record<string, TrainedModelInfo> = {};
@@ -131,7 +131,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     if (labeler === 'separate') train('labeler');
     const manifest: TestbedManifest = {
       key, seed: options.seed, buildSeconds: (performance.now() - started) / 1000,
-      labeledBudget: { judgingPairs: config.judging.pairs, judgingSingles: config.judging.singles, anchorComparisons: anchorSet.length, total: config.judging.pairs + config.judging.singles + anchorSet.length },
+      labeledBudget: { judgingPairs: config.judging.pairs, judgingSingles: config.judging.singles, judgingCritiques: config.judging.critiques, anchorComparisons: anchorSet.length, total: config.judging.pairs + config.judging.singles + config.judging.critiques + anchorSet.length },
       demonstrations: { total: demonstrations.length, flawed: demonstrations.filter((d) => d.flawed).length },
       models,
     };

@@ -11,7 +11,8 @@ import type { TestbedConfig } from './testbed-config.ts';
 
 export const BUILD_FORMAT = 1;
 export const MODEL_CODE_FILES = ['world.ts', 'prompts.ts', 'language.ts', 'answers.ts', 'corpus.ts', 'demonstrations.ts', 'judging-examples.ts',
-  'labeler-format.ts', 'notes.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml'];
+  'labeler-format.ts', 'notes.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml',
+  'templates/critique-revision.yaml'];
 const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
 
 /** sha256 over the model-making code (MODEL_CODE_FILES, in order, each with its name). */

@@ -32,6 +32,7 @@ export type { BuiltTestbed, BuildOptions, BuildEvent, AnchorComparison, LabelerS
 export { testbedConfigSchema } from './testbed-config.ts';
 export type { TestbedConfig } from './testbed-config.ts';
 export { testbedJudge, loadLabelerModel } from './testbed-judge.ts';
+export { testbedTemplates } from './labeler-format.ts';
 export type { TestbedJudge, TestbedJudgeOptions } from './testbed-judge.ts';
 export { auditTestbed, failureRates } from './audit.ts';
 export type { TestbedAuditResult, FailureRates, AuditOptions } from './audit.ts';

@@ -7,6 +7,8 @@ import type { ChatGenerateOptions, ChatGenerateResult, ChatMessage, ChatModelV1 
 import { defaultStepOptions } from '../feedback/judge-steps.ts';
 import { PairwiseJudge } from '../feedback/pairwise-judge.ts';
 import { PointwiseJudge } from '../feedback/pointwise-judge.ts';
+import { CritiqueReviser } from '../feedback/critique-revision.ts';
+import { renderConversation } from '../feedback/judgment-types.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
 import { testbedConstitution } from './constitution.ts';
 import { renderCorpus } from './corpus.ts';
@@ -56,6 +58,31 @@ test('judging examples are rendered as PairwiseJudge and PointwiseJudge send the
   assert.equal(example!.length, 5);
   assert.deepEqual(example!.map((m) => m.role), ['system', 'user', 'assistant', 'user', 'assistant']);
   assert.equal(example![3]!.content, templates.pairwise.verdictRequest);
+});
+
+test('critique -> revision examples are rendered as CritiqueReviser sends them; the revision is the answer gold scores highest', async () => {
+  const world = makeWorld(2), prompts = makePrompts(world);
+  const templates = testbedTemplates();
+  const examples = makeJudgingExamples(world, prompts, templates, { pairs: 0, singles: 0, critiques: 30, seed: 3 });
+  assert.equal(examples.length, 30);
+  const byText = new Map(prompts.map((p) => [renderConversation(p.messages), p]));
+  for (const example of examples) {
+    assert.deepEqual(example.map((m) => m.role), ['system', 'user', 'assistant', 'user', 'assistant']);
+    const [conversation, rest] = example[1]!.content.split('\n\nAnswer: ');
+    const prompt = byText.get(conversation!)!;
+    assert.ok(prompt, conversation);
+    const response = rest!.split('\n\n')[0]!;
+    // What the loop's reviser sends for this prompt, principle and response (a recording model answers critique, then revision).
+    const model = new RecordingModel();
+    const principle = testbedConstitution().principles.find((p) => p.id === prompt.principleIds[0])!;
+    const reviser = new CritiqueReviser(new RequestExecutor(model, { concurrency: 1, timeoutMs: 1000, retry: defaultRetry }),
+      { template: templates.critiqueRevision, constitution: { ...testbedConstitution(), principles: [principle] }, maxTokens: 8, temperature: 0, seed: 0 });
+    await reviser.revise({ id: 'r', conversation: prompt.messages, response });
+    assert.deepEqual(model.requests[0], example.slice(0, 2));
+    assert.deepEqual(model.requests[1]!.at(-1), example[3]);
+    assert.ok(!goldCheck(world, prompt, response).pass || goldCompare(world, prompt, example[4]!.content, response).winner !== 'b');
+    assert.equal(goldCheck(world, prompt, example[4]!.content).pass, true, example[4]!.content);
+  }
 });
 
 test('pairwise judging examples prefer what gold prefers, and the rationale ends in that decision; pointwise ratings lie in 2..9 and use both ends', () => {

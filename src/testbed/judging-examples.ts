@@ -6,10 +6,10 @@
 import { Rng } from '../engine/random.ts';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import type { PromptTemplate } from '../feedback/prompt-template.ts';
-import { creatureOf, flawedResponse, type Flaw } from './answers.ts';
+import { creatureOf, flawedResponse, idealResponse, type Flaw } from './answers.ts';
 import { testbedPrinciple } from './constitution.ts';
 import { factSentence, withArticle } from './language.ts';
-import { pairwiseRequest, pointwiseRequest } from './labeler-format.ts';
+import { critiqueRevisionRequests, pairwiseRequest, pointwiseRequest } from './labeler-format.ts';
 import type { TestbedPrompt } from './prompts.ts';
 import { lookupNotes, type NotesIndex } from './notes.ts';
 import type { World } from './world.ts';
@@ -58,10 +58,11 @@ export interface JudgingExampleOptions {
   singles: number;   // pointwise judging conversations (labeled ratings)
   seed: number;
   notes?: NotesIndex; // the labeler's retriever: each request carries the notes it would get when judging
+  critiques?: number; // critique -> revision conversations (Constitutional AI's supervised stage): a flawed answer, its critique, the ideal answer
 }
 
 /** Judging conversations: [request..., rationale, verdict request, verdict], ready for chat SFT. */
-export function makeJudgingExamples(world: World, prompts: readonly TestbedPrompt[], templates: { pairwise: PromptTemplate; pointwise: PromptTemplate },
+export function makeJudgingExamples(world: World, prompts: readonly TestbedPrompt[], templates: { pairwise: PromptTemplate; pointwise: PromptTemplate; critiqueRevision?: PromptTemplate },
   options: JudgingExampleOptions): ChatMessage[][] {
   const train = prompts.filter((p) => p.split === 'train');
   if (train.length === 0) throw new Error('judging examples: no train prompts');
@@ -94,6 +95,16 @@ export function makeJudgingExamples(world: World, prompts: readonly TestbedPromp
     const request = pointwiseRequest(templates.pointwise, principle, prompt.messages, response, options.notes ? lookupNotes(options.notes, prompt.messages) : '');
     const rationale = `${decidingFact(world, prompt)} The answer is ${ASSESSMENT[flaw].words}.`;
     out.push([...request, { role: 'assistant', content: rationale }, { role: 'user', content: templates.pointwise.verdictRequest! }, { role: 'assistant', content: String(ASSESSMENT[flaw].rating) }]);
+  }
+  if ((options.critiques ?? 0) > 0 && !templates.critiqueRevision) throw new Error('judging examples: critiques asked for without a critique-revision template');
+  for (let i = 0; i < (options.critiques ?? 0); i++) {
+    const prompt = train[rng.int(train.length)]!;
+    const flaws = flawsFor(prompt).filter((f) => f !== 'none');
+    const flaw = rng.uniform() < 0.6 ? 'violation' : flaws[rng.int(flaws.length)]!;
+    const principle = testbedPrinciple(prompt.principleIds[0]!);
+    const requests = critiqueRevisionRequests(templates.critiqueRevision!, { critique: principle.critique!, revision: principle.revision! }, prompt.messages, flawedResponse(world, prompt, flaw, rng));
+    const critique = `${decidingFact(world, prompt)} The answer is ${ASSESSMENT[flaw].words}.`;
+    out.push([...requests.critique, { role: 'assistant', content: critique }, requests.revision, { role: 'assistant', content: idealResponse(world, prompt) }]);
   }
   return out;
 }

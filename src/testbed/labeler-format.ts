@@ -8,8 +8,11 @@ import { loadTemplate, renderTemplate, type PromptTemplate } from '../feedback/p
 
 export const testbedTemplateDirectory = fileURLToPath(new URL('./templates/', import.meta.url));
 
-export function testbedTemplates(): { pairwise: PromptTemplate; pointwise: PromptTemplate } {
-  return { pairwise: loadTemplate('pairwise', testbedTemplateDirectory), pointwise: loadTemplate('pointwise', testbedTemplateDirectory) };
+export function testbedTemplates(): { pairwise: PromptTemplate; pointwise: PromptTemplate; critiqueRevision: PromptTemplate } {
+  return {
+    pairwise: loadTemplate('pairwise', testbedTemplateDirectory), pointwise: loadTemplate('pointwise', testbedTemplateDirectory),
+    critiqueRevision: loadTemplate('critique-revision', testbedTemplateDirectory),
+  };
 }
 
 /** The conversation as the judges render it, with the reference text (retrieved notes) after it when there is one. */
@@ -31,4 +34,14 @@ export function pointwiseRequest(template: PromptTemplate, principle: string, co
     { role: 'system', content: renderTemplate(template.preamble, { principle }, template.path) },
     { role: 'user', content: renderTemplate(template.context, { conversation: withReference(template, conversation, reference), response }, template.path) },
   ];
+}
+
+/** The critique → revision requests as CritiqueReviser sends them: [system, user] asks for the critique; the revision
+ * request follows the critique. */
+export function critiqueRevisionRequests(template: PromptTemplate, principle: { critique: string; revision: string }, conversation: ChatMessage[], response: string): { critique: ChatMessage[]; revision: ChatMessage } {
+  const values = { conversation: renderConversation(conversation), response, critiqueRequest: principle.critique, revisionRequest: principle.revision };
+  return {
+    critique: [{ role: 'system', content: template.preamble }, { role: 'user', content: renderTemplate(template.context, values, template.path) }],
+    revision: { role: 'user', content: renderTemplate(template.verdictRequest!, values, template.path) },
+  };
 }

@@ -17,8 +17,9 @@ export const testbedConfigSchema = z.strictObject({
   flawRates: flawRatesSchema.default({ truthfulness: 0.3, 'value-alignment': 0.3, 'dialogue-coherence': 0.3 }).describe('share of flawed SFT demonstrations per application'),
   judging: z.strictObject({
     pairs: z.number().int().min(0).max(5000).default(800).describe('labeled pairwise judging examples (generator-known flaws; labeled-data budget)'),
-    singles: z.number().int().min(0).max(5000).default(1600).describe('labeled pointwise judging examples (labeled-data budget; the default judge rates each answer alone)'),
-  }).default({ pairs: 800, singles: 1600 }),
+    singles: z.number().int().min(0).max(5000).default(1600).describe('labeled pointwise judging examples (labeled-data budget)'),
+    critiques: z.number().int().min(0).max(5000).default(400).describe('labeled critique -> revision examples (a flawed answer, its critique, the ideal answer): what the critique-revision round asks of the labeler'),
+  }).default({ pairs: 800, singles: 1600, critiques: 400 }),
   anchor: z.strictObject({
     size: z.number().int().min(0).max(2000).default(200).describe('gold-labeled comparisons on validation prompts (the labeled anchor set)'),
     noise: z.number().min(0).max(0.5).default(0.1).describe('share of anchor labels flipped (human label noise)'),
