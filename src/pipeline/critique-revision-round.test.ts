@@ -106,7 +106,8 @@ test('on the embedded testbed (tiny): the testbed labeler critiques and revises 
     assert.deepEqual(revisions.map((r) => r.parents[0]).sort(), samples.map((s) => s.id).sort());
     for (const r of revisions) {
       assert.match(r.labelerModel, /^testbed:/);
-      // The tiny embedded labeler was never trained to critique: a revision is either whole or a typed failure.
+      assert.equal(r.templateVersion, 'testbed-critique-revision-v1'); // the template its labeler was trained on and revised with
+      // A tiny labeler barely trained to critique: a revision is either whole or a typed failure.
       if (r.ok) assert.ok(r.critique && r.revision && r.principle); else assert.match(r.failure!, /^[a-z-]+: /);
     }
     store.close();

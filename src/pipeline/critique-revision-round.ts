@@ -19,7 +19,7 @@ export function revisionId(sampleId: string): string {
 export async function reviseStage(context: RoundContext, round: number, rollout: RoundSamples, settings: CritiqueRevisionRoundConfig): Promise<RevisionRecord[]> {
   const { store, labeler } = context;
   if (!labeler.revise) throw new Error(`schedule: round ${round} is a critique-revision round, but the labeler ${labeler.model} cannot critique and revise`);
-  const templateVersion = loadTemplate('critique-revision').version, perPrompt = rollout.samples.length / rollout.prompts.length;
+  const templateVersion = labeler.reviseTemplateVersion ?? loadTemplate('critique-revision').version, perPrompt = rollout.samples.length / rollout.prompts.length;
   let done = 0;
   return inOrder(rollout.samples.map((sample, b) => async () => {
     const id = revisionId(sample.id), prompt = rollout.prompts[Math.floor(b / perPrompt)]!;

@@ -28,6 +28,8 @@ export interface LoopLabeler {
   /** P(candidate A preferred), both orders, under the prompt's principles (all of the constitution's when none given). */
   pairwise(input: PairwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PairwiseResult>;
   pointwise(input: PointwiseInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<PointwiseResult>;
+  /** The critique-revision template's version `revise` uses, recorded with each revision (absent: the shipped one's). */
+  readonly reviseTemplateVersion?: string;
   /** A critique of the response against one principle drawn from the prompt's, then a revision; absent: cannot revise. */
   revise?(input: RevisionInput, principleIds: readonly string[], place?: JudgmentPlace): Promise<CritiqueRevisionResult>;
 }
@@ -103,5 +105,6 @@ export function lengthBiased(labeler: LoopLabeler, weight: number): LoopLabeler 
     },
     pointwise: (input, ids, place) => labeler.pointwise(input, ids, place),
     ...labeler.revise && { revise: labeler.revise.bind(labeler) },
+    ...labeler.reviseTemplateVersion !== undefined && { reviseTemplateVersion: labeler.reviseTemplateVersion },
   };
 }

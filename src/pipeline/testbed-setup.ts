@@ -20,6 +20,7 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler
   const judge = testbedJudge(testbed, { seed });
   // The judge reads a prompt's id (for errors) and principle ids only; the loop passes both.
   const promptFor = (id: string, principleIds: readonly string[]) => ({ id, principleIds: [...principleIds] }) as unknown as TestbedPrompt;
+  const critiqueRevision = testbedTemplates().critiqueRevision;
   const version = String(judge.pairwiseFor({ id: 'probe', principleIds: ['truthful'] } as unknown as TestbedPrompt).identity().templateVersion);
   return {
     model: judge.modelId,
@@ -31,7 +32,8 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler
       if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');
       const base = testbedConstitution();
       return { ...base, version: `${base.version}/${ids[0]}`, principles: [testbedPrinciple(ids[0])] };
-    }, seed, testbedTemplates().critiqueRevision),
+    }, seed, critiqueRevision),
+    reviseTemplateVersion: critiqueRevision.version,
   };
 }
 
