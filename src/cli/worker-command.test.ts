@@ -1,7 +1,7 @@
 // `rlaif run --queue` with two `rlaif worker` processes, end to end through the CLI, on a user's setup (a Hugging
 // Face checkpoint as policy, prompts from JSONL, the labeler behind an OpenAI-compatible endpoint with a request
-// limit shared through Redis): the run folder holds the same records as `rlaif run` without a queue, and SIGTERM
-// closes each worker after the jobs in hand.
+// limit shared through Redis): the run folder holds the same records as `rlaif run` without a queue, the workers drew
+// the samples and made the judgments, and SIGTERM closes each worker after the jobs in hand.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -64,4 +64,7 @@ test('rlaif run --queue with two rlaif workers: the same run folder records as r
   assert.deepEqual(codes, [0, 0], 'SIGTERM: each worker closed cleanly');
   const jobs = stderr.map((s) => Number(/closed after (\d+) jobs/.exec(s)?.[1] ?? NaN));
   assert.ok(jobs.every((n) => Number.isFinite(n)) && jobs[0]! + jobs[1]! > 0, `workers report their jobs: ${stderr.join(' | ')}`);
+  // Every judgment asked of a labeler, and the samples: one rollout job for round 1's 2 × 3 rows, one per evaluation (rounds 0, 1).
+  const asked = records(join(scratch.directory, 'queued')).map((r) => JSON.parse(r)).filter((r) => r.kind === 'judgment' && r.orders.length > 0).length;
+  assert.equal(jobs[0]! + jobs[1]!, asked + 3, `the workers did the ${asked} judgments and the 3 rollout jobs`);
 });
