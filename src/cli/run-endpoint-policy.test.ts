@@ -40,18 +40,19 @@ before(async () => {
 });
 after(async () => { await labeler.close(); await first.close(); await second.close(); });
 
-/** The run's config file: the policy on the first server, the external command naming the second. */
-function writeConfig(): string {
+/** The run's config file: the policy on the first server (serving folder policy-a), the external command naming the second. */
+function writeConfig(rounds = 1): string {
   const prompts = Array.from({ length: 8 }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `Where does Ana live? (${i})`, split: i < 5 ? 'train' : 'validation' }));
   scratch.write('prompts.jsonl', `${prompts.join('\n')}\n`);
-  // The stand-in trainer: keeps what it was given, then names the second server as the trained policy's endpoint.
+  // The stand-in trainer: keeps what it was given, then names the second server (and its folder) as the trained policy's.
   const command = 'cp "$RLAIF_PREFERENCES" "$RLAIF_OUTPUT/given.jsonl" && echo "$RLAIF_POLICY_BASE_URL $RLAIF_POLICY_MODEL" > "$RLAIF_OUTPUT/given-endpoint.txt"'
-    + ` && printf '{"baseURL": "%s", "model": "policy-b"}' "${second.url}/v1" > "$RLAIF_OUTPUT/endpoint.json"`;
+    + ' && echo "$RLAIF_BASE_MODEL" > "$RLAIF_OUTPUT/given-base.txt"'
+    + ` && printf '{"baseURL": "%s", "model": "policy-b", "checkpoint": "%s"}' "${second.url}/v1" "${join(scratch.directory, 'policy-b')}" > "$RLAIF_OUTPUT/endpoint.json"`;
   const config = scratch.write('run.yaml', [
-    `policy: {kind: endpoint, baseURL: '${first.url}/v1', model: policy-a}`,
+    `policy: {kind: endpoint, baseURL: '${first.url}/v1', model: policy-a, checkpoint: policy-a}`,
     `labeler: {kind: openai-compatible, baseURL: '${labeler.url}', model: scripted}`,
     'prompts: {kind: file, path: prompts.jsonl}',
-    'rounds: 1', 'promptsPerRound: 2', 'samplesPerPrompt: 3', 'maxNewTokens: 5', 'validationPrompts: 3', 'anchorPairs: 0',
+    `rounds: ${rounds}`, 'promptsPerRound: 2', 'samplesPerPrompt: 3', 'maxNewTokens: 5', 'validationPrompts: 3', 'anchorPairs: 0',
     'feedback: {chainOfThought: false}', 'algorithm: {name: dpo}', 'gate: {minWinRateVsPrevious: 0, maxLengthDrift: 5}',
     `update: {kind: external, command: '${command.replaceAll("'", "''")}'}`, '',
   ].join('\n'));
@@ -74,15 +75,15 @@ function records(dir: string): { exact: string[]; logprobs: number[] } {
   return { exact: exact.sort(), logprobs };
 }
 
-test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the external command names the next endpoint, records complete', async () => {
-  const config = writeConfig(), out = join(scratch.directory, 'run');
+test('DPO rounds on a policy served by rlaif serve: rollouts over HTTP, the external command names the next endpoint, records complete', async () => {
+  const config = writeConfig(2), out = join(scratch.directory, 'run');
   const result = await rlaifRun({ configPath: config, out });
-  assert.deepEqual(result.outcome.gates.map((g) => g.round), [0, 1]);
+  assert.deepEqual(result.outcome.gates.map((g) => g.round), [0, 1, 2]);
 
   const store = RunStore.open(out, RunStore.config(out));
   try {
     const samples = store.all('sample'), rollout = samples.filter((s) => s.stage === 'rollout');
-    assert.equal(rollout.length, 2 * 3, 'K samples per prompt');
+    assert.equal(rollout.length, 2 * 2 * 3, 'K samples per prompt, each round');
     for (const s of samples) {
       assert.deepEqual(s.tokens, [], 'no token ids from an endpoint');
       assert.ok(s.tokenCount! > 0 && s.logprobs.length === s.tokenCount, `the server's token count and log-probs (${s.tokenCount}, ${s.logprobs.length})`);
@@ -90,8 +91,8 @@ test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the ext
     const feedback = store.all('judgment').filter((j) => j.stage === 'feedback');
     assert.ok(feedback.length > 0 && feedback.every((j) => j.source === 'pairwise-ai' && rollout.some((s) => s.id === j.parents[0])));
     for (const s of rollout) assert.ok(store.get('reward', store.all('reward').find((r) => r.parents[0] === s.id)?.id ?? ''), `a reward for ${s.id}`);
-    assert.deepEqual(store.all('evaluation').map((e) => e.round), [0, 1]);
-    const metrics = store.all('evaluation')[1]!.metrics;
+    assert.deepEqual(store.all('evaluation').map((e) => e.round), [0, 1, 2]);
+    const metrics = store.all('evaluation').find((e) => e.round === 1)!.metrics;
     assert.ok(Number.isFinite(metrics.entropy) && metrics.entropy > 0, 'entropy estimated from the sampled log-probs');
     assert.equal(metrics.kl, null, 'no KL behind an endpoint (NaN, written as null)');
     assert.ok(store.all('gate').find((g) => g.round === 1), 'the gate decided on the candidate');
@@ -100,8 +101,13 @@ test('a DPO round on a policy served by rlaif serve: rollouts over HTTP, the ext
     assert.equal(readFileSync(join(externalDir, 'given-endpoint.txt'), 'utf8').trim(), `${first.url}/v1 policy-a`);
     assert.equal(readFileSync(join(externalDir, 'given.jsonl'), 'utf8').trim().split('\n').length, store.get('stage', store.all('stage').find((s) => s.round === 1 && s.stage === 'update')!.id)!.detail.pairs);
     const checkpoint = (round: number) => JSON.parse(readFileSync(join(out, 'checkpoints', `round-${round}`, 'endpoint.json'), 'utf8'));
-    assert.deepEqual(checkpoint(0), { baseURL: `${first.url}/v1`, model: 'policy-a' });
-    assert.deepEqual(checkpoint(1), { baseURL: `${second.url}/v1`, model: 'policy-b' }, 'the candidate is the endpoint the command named');
+    const [folderA, folderB] = [join(scratch.directory, 'policy-a'), join(scratch.directory, 'policy-b')];
+    assert.deepEqual(checkpoint(0), { baseURL: `${first.url}/v1`, model: 'policy-a', checkpoint: folderA });
+    assert.deepEqual(checkpoint(1), { baseURL: `${second.url}/v1`, model: 'policy-b', checkpoint: folderB }, 'the candidate is the endpoint the command named');
+    // The command trains from the folder behind the current policy: policy.checkpoint first, then the kept endpoint's.
+    const base = (round: number) => readFileSync(join(out, 'external', `round-${round}`, 'output', 'given-base.txt'), 'utf8').trim();
+    assert.equal(base(1), folderA);
+    assert.equal(base(2), store.all('gate').find((g) => g.round === 1)!.keep ? folderB : folderA, 'round 2 starts from the last kept round');
 
     // Each round's evaluation samples came from its own server, under the run's seed per sample.
     const validation = store.all('prompt').filter((p) => p.split === 'validation').slice(0, 3);

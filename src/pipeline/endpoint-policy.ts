@@ -1,11 +1,12 @@
 // A policy served elsewhere (`policy: { kind: endpoint }`): any OpenAI-compatible chat-completions server (vLLM,
 // SGLang, llama.cpp, `rlaif serve`) samples the rollouts, one request per sample with its own seed, through the one
 // provider (openai-compatible-provider.ts) and its request executor (retries, timeouts). Its "checkpoint" is the
-// endpoint itself: save/load write and read endpoint.json, so rollback returns to the last kept endpoint. Leaves out
+// endpoint itself (with the folder it serves, when known): save/load write and read endpoint.json, so rollback returns
+// to the last kept endpoint. Leaves out
 // training (the external command trains and serves the next policy) and KL, which needs the reference's weights.
 // Preference rounds only: DPO (arXiv 2305.18290) needs no rollout log-probs.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
 import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
@@ -17,6 +18,7 @@ import type { ChatTurn } from './run-records.ts';
 export const policyEndpointSchema = z.strictObject({
   baseURL: z.string().url().describe('chat-completions base URL of the server that serves the policy'),
   model: z.string().min(1).describe('model name the server expects'),
+  checkpoint: z.string().min(1).optional().describe("the Hugging Face folder this endpoint serves (relative to the endpoint.json's folder): the next external command's RLAIF_BASE_MODEL"),
 });
 export type PolicyEndpoint = z.infer<typeof policyEndpointSchema>;
 
@@ -42,7 +44,7 @@ export function readEndpointFile(dir: string): PolicyEndpoint {
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((issue) => `${path}: ${issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : `${issue.path.join('.') || '(root)'}: ${issue.message}`}`).join('\n'));
   }
-  return parsed.data;
+  return parsed.data.checkpoint ? { ...parsed.data, checkpoint: resolve(dir, parsed.data.checkpoint) } : parsed.data;
 }
 
 export interface EndpointPolicyOptions {
@@ -78,8 +80,8 @@ export class EndpointPolicy {
   /** Samples from `endpoint` from now on. */
   use(endpoint: PolicyEndpoint): void {
     this.#provider?.close();
-    this.#endpoint = { baseURL: endpoint.baseURL, model: endpoint.model };
-    this.#provider = new OpenAICompatibleProvider({ ...this.#endpoint, apiKeyEnvironmentVariable: this.#options.apiKeyEnvironmentVariable, defaultTimeoutMs: 120_000 });
+    this.#endpoint = { baseURL: endpoint.baseURL, model: endpoint.model, ...(endpoint.checkpoint ? { checkpoint: endpoint.checkpoint } : {}) };
+    this.#provider = new OpenAICompatibleProvider({ baseURL: endpoint.baseURL, model: endpoint.model, apiKeyEnvironmentVariable: this.#options.apiKeyEnvironmentVariable, defaultTimeoutMs: 120_000 });
     const { requestsPerSecond, limiterFor } = this.#options;
     const provider: ChatModelV1 = requestsPerSecond && limiterFor
       ? rateLimitedProvider(this.#provider, limiterFor(`${this.#endpoint.baseURL}|${this.#endpoint.model}`, requestsPerSecond)) : this.#provider;

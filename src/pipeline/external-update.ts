@@ -2,9 +2,9 @@
 // are exported (TRL conversational or standard, or OpenAI preference JSONL), the current policy is written as a
 // Hugging Face folder, the user's command runs with their paths in RLAIF_* variables, and the checkpoint it writes to
 // RLAIF_OUTPUT becomes the round's candidate — which the gate then keeps or rolls back like any other. A policy behind
-// an endpoint: the command gets the endpoint (RLAIF_POLICY_BASE_URL, RLAIF_POLICY_MODEL; RLAIF_BASE_MODEL only when
-// policy.checkpoint names the served folder) and writes RLAIF_OUTPUT/endpoint.json naming the endpoint that serves the
-// trained policy, which becomes the candidate. Leaves out LoRA adapters from the trainer. DPO (arXiv 2305.18290) is
+// an endpoint: the command gets the endpoint (RLAIF_POLICY_BASE_URL, RLAIF_POLICY_MODEL; RLAIF_BASE_MODEL when the
+// folder it serves is known: the last endpoint.json's "checkpoint", else policy.checkpoint) and writes
+// RLAIF_OUTPUT/endpoint.json naming the endpoint that serves the trained policy, which becomes the candidate. Leaves out LoRA adapters from the trainer. DPO (arXiv 2305.18290) is
 // the typical command.
 import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -44,7 +44,8 @@ export async function externalUpdate(context: RoundContext, round: number): Prom
   } else {
     policyEnvironment.RLAIF_POLICY_BASE_URL = policy.endpoint.baseURL;
     policyEnvironment.RLAIF_POLICY_MODEL = policy.endpoint.model;
-    if (context.policySource) policyEnvironment.RLAIF_BASE_MODEL = resolve(context.policySource);
+    const served = policy.endpoint.checkpoint ?? context.policySource;   // the folder behind the current endpoint, else policy.checkpoint
+    if (served) policyEnvironment.RLAIF_BASE_MODEL = resolve(served);
   }
   const logPath = join(dir, 'command.log'), start = performance.now();
   const code = await new Promise<number | null>((done, fail) => {

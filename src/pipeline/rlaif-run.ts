@@ -83,7 +83,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.kind === 'checkpoint' ? config.policy.path : config.policy.checkpoint ?? undefined;
     const base = config.policy.kind === 'endpoint' ? null : loadCheckpoint(policySource!);
     const policy: RunPolicy = config.policy.kind === 'endpoint'
-      ? new EndpointPolicy({ endpoint: config.policy, apiKeyEnvironmentVariable: config.policy.apiKeyEnvironmentVariable, maxNewTokens: config.maxNewTokens, temperature: config.temperature,
+      ? new EndpointPolicy({ endpoint: { baseURL: config.policy.baseURL, model: config.policy.model, ...(config.policy.checkpoint ? { checkpoint: config.policy.checkpoint } : {}) },
+        apiKeyEnvironmentVariable: config.policy.apiKeyEnvironmentVariable, maxNewTokens: config.maxNewTokens, temperature: config.temperature,
         requestsPerSecond: config.policy.requestsPerSecond, limiterFor: (_, perSecond) => localRateLimiter({ perSecond }) })
       : buildPolicy(config, base!);
     closers.push(() => { if (policy.kind === 'endpoint') policy.close(); });

@@ -26,12 +26,12 @@ const policySchema = z.discriminatedUnion('kind', [
   ...testbedOrPath("the embedded testbed's SFT policy, built (or taken from the cache) for the run's seed",
     'checkpoint', 'Hugging Face folder: config.json + *.safetensors + tokenizer.json with a chat template; relative to the config file').options,
   z.strictObject({
-    kind: z.literal('endpoint').describe("a policy served elsewhere (vLLM, SGLang, llama.cpp, rlaif serve): rollouts are sampled over chat completions with a seed per sample; no rollout log-probs are needed, so only preference rounds (algorithm.name dpo / online-dpo) with update.kind external. The external command trains and serves the next policy, then writes $RLAIF_OUTPUT/endpoint.json = {\"baseURL\", \"model\"} naming the endpoint that serves it: that endpoint is the round's candidate (checkpoints/round-<n>/endpoint.json), the gate keeps it or rolls back to the last kept one"),
+    kind: z.literal('endpoint').describe("a policy served elsewhere (vLLM, SGLang, llama.cpp, rlaif serve): rollouts are sampled over chat completions with a seed per sample; no rollout log-probs are needed, so only preference rounds (algorithm.name dpo / online-dpo) with update.kind external. The external command trains and serves the next policy, then writes $RLAIF_OUTPUT/endpoint.json = {\"baseURL\", \"model\", \"checkpoint\"?} naming the endpoint that serves it (and the folder it serves: the next round's RLAIF_BASE_MODEL): that endpoint is the round's candidate (checkpoints/round-<n>/endpoint.json), the gate keeps it or rolls back to the last kept one"),
     baseURL: z.string().url().describe('chat-completions base URL of the policy server, e.g. http://127.0.0.1:8001/v1'),
     model: z.string().min(1).describe('model name the server expects'),
     apiKeyEnvironmentVariable: z.string().default('OPENAI_API_KEY').describe('environment variable holding the key (never written to the config or the run folder)'),
     requestsPerSecond: z.number().positive().nullable().default(null).describe("at most this many requests per second to the policy's endpoint (each round's), shared by every queue worker (null = no limit)"),
-    checkpoint: z.string().min(1).nullable().default(null).describe('the Hugging Face folder the server serves, handed to the external command as RLAIF_BASE_MODEL (null: the command gets only RLAIF_POLICY_BASE_URL and RLAIF_POLICY_MODEL); relative to the config file'),
+    checkpoint: z.string().min(1).nullable().default(null).describe('the Hugging Face folder the server serves, handed to the external command as RLAIF_BASE_MODEL until an endpoint.json names its own (null: the command gets only RLAIF_POLICY_BASE_URL and RLAIF_POLICY_MODEL); relative to the config file'),
   }),
 ]).describe('the model the rounds improve');
 

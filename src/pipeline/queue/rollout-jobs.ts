@@ -92,7 +92,7 @@ export function queueRollout(options: QueueRolloutOptions): RolloutRunner {
   };
   return async (policy, rows, place) => {
     const jobPolicy: JobPolicy = policy.kind === 'endpoint'
-      ? { kind: 'endpoint', ...policy.endpoint, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens, temperature: policy.temperature,
+      ? { kind: 'endpoint', baseURL: policy.endpoint.baseURL, model: policy.endpoint.model, apiKeyEnvironmentVariable: policy.apiKeyEnvironmentVariable, maxNewTokens: policy.maxNewTokens, temperature: policy.temperature,
         requestsPerSecond: policy.requestsPerSecond }
       : { kind: 'weights', key: await upload(policy), settings: policy.tokenSettings };
     const chunks = Array.from({ length: Math.ceil(rows.length / rowsPerJob) }, (_, c) => ({ start: c * rowsPerJob, rows: rows.slice(c * rowsPerJob, (c + 1) * rowsPerJob) }));
