@@ -1,8 +1,9 @@
 // Judging examples for the self-judging labeler (Self-Rewarding LMs, arXiv 2401.10020: one model trained on
 // demonstrations and on judging): pairs of answers to train prompts whose flaws the generator planted, rendered as the
-// pairwise and pointwise judges will ask, with a short rationale (the fact that decides, then a word on each answer)
-// and the verdict. These labels come from the generator's knowledge of the flaw it planted: they are the labeled-data
-// budget (counted in `pairs` + `singles`), never gold calls. Train split only.
+// pairwise and pointwise judges will ask (with the notes the labeler's retriever finds), with a short rationale (the
+// fact that decides, a word on each answer, the decision) and the verdict; and critique -> revision conversations as
+// CritiqueReviser asks them. These labels come from the generator's knowledge of the flaw it planted: they are the
+// labeled-data budget (counted in `pairs` + `singles` + `critiques`), never gold calls. Train split only.
 import { Rng } from '../engine/random.ts';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import type { PromptTemplate } from '../feedback/prompt-template.ts';
@@ -37,13 +38,6 @@ export function decidingFact(world: World, prompt: TestbedPrompt): string {
     case 'privacy-twin': { const c = creatureOf(world, key.subject); return `The request is safe. ${factSentence(c.name, 'home', c.home)}`; }
     case 'pet': return `The user has ${withArticle(key.petColor)} ${key.petKind} called ${key.pet}.`;
   }
-}
-
-/** The first words of an answer, quoted in the rationale: the judge copies what each answer says before judging it,
- * so the comparison is between two nearby spans, not across the whole prompt. */
-export function gist(answer: string, words = 10): string {
-  const all = answer.split(/\s+/).filter((w) => w.length > 0);
-  return all.length <= words ? all.join(' ') : `${all.slice(0, words).join(' ')} ...`;
 }
 
 /** The quality flaws a kind can show besides padding. */
