@@ -12,7 +12,7 @@ import { recordId } from './run-records.ts';
 import { RunStore } from './run-store.ts';
 import { summarizeRun } from './run-summary.ts';
 import { assertCrashResumeEqual } from './testing/crash-resume.ts';
-import { tinyLoop } from './testing/tiny-loop.ts';
+import { inTinyRun, tinyLoop } from './testing/tiny-loop.ts';
 
 const YAML = `
 rounds: 2
@@ -25,11 +25,7 @@ feedback: {chainOfThought: false}
 `;
 
 test('a critique-revision round then an RL round: revisions recorded and linked, SFT on them, evaluated and gated like any round', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-critique-'));
-  try {
-    const config = parseRunConfig(YAML);
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-critique-', yaml: YAML }, async ({ store, context }) => {
     const outcome = await runLoop(context);
     assert.deepEqual(outcome.gates.map((g) => g.roundType), ['sft', 'critique-revision', 'rl']);
     const revisions = store.all('revision');
@@ -62,9 +58,7 @@ test('a critique-revision round then an RL round: revisions recorded and linked,
     assert.match(html, /original response \(sample <code>sample-/);
     assert.match(html, /letters are not a\./);
     store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a critique-revision run crashed mid-revision and mid-judging, resumed: same records and weights, no request twice', async () => {
@@ -78,20 +72,14 @@ test('a critique-revision run crashed mid-revision and mid-judging, resumed: sam
 });
 
 test('a critique-revision round under LoRA trains the adapters only', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-critique-lora-'));
-  try {
-    const config = parseRunConfig('rounds: 1\nschedule: [{type: critique-revision, learningRate: 0.01}]\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 4\nalgorithm: {lora: {rank: 2, alpha: 4}}\n');
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-critique-lora-', yaml: 'rounds: 1\nschedule: [{type: critique-revision, learningRate: 0.01}]\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 4\nalgorithm: {lora: {rank: 2, alpha: 4}}\n' }, async ({ store, context }) => {
     const base = new Map([...context.policy.model.parameters()].map(([name, t]) => [name, Float32Array.from(t.data)]));
     await runLoop(context);
     const update = store.get('stage', recordId('stage', { round: 1, stage: 'update' }))!.detail;
     assert.ok(update.sftLossAfter! < update.sftLossBefore!, `${update.sftLossBefore} → ${update.sftLossAfter}`);
     for (const [name, t] of context.policy.model.parameters()) assert.deepEqual(t.data, base.get(name), `${name}: the base stays frozen`);
     store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('on the embedded testbed (tiny): the testbed labeler critiques and revises through rlaif run; every sample gets a revision record', async () => {

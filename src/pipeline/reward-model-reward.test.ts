@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
@@ -10,10 +9,9 @@ import { ANCHOR_MODEL_ID, fitRewardModel, rewardModelId } from './reward-model-r
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { writeHtmlReport } from './run-report.ts';
-import { RunStore } from './run-store.ts';
 import { summarizeRun } from './run-summary.ts';
 import { assertCrashResumeEqual } from './testing/crash-resume.ts';
-import { aShare, tinyBase, TinyTokenizer, TINY_BOS, tinyLoop } from './testing/tiny-loop.ts';
+import { aShare, tinyBase, TinyTokenizer, TINY_BOS, inTinyRun, tinyLoop } from './testing/tiny-loop.ts';
 
 const tokenizer = new TinyTokenizer();
 const countA = (text: string) => [...text].filter((c) => c === 'a').length;
@@ -49,11 +47,7 @@ rewards: {mode: reward-model, rewardModel: {steps: 30, batchSize: 16, learningRa
 `;
 
 test('reward-model mode on a tiny run: fitted on the round\'s soft labels, recorded with them, its scores are the rewards', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-rm-'));
-  try {
-    const config = parseRunConfig(YAML);
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-rm-', yaml: YAML }, async ({ store, context }) => {
     await runLoop(context);
     let agree = 0, ordered = 0;
     for (const round of [1, 2]) {
@@ -91,9 +85,7 @@ test('reward-model mode on a tiny run: fitted on the round\'s soft labels, recor
     assert.match(html, /Reward models fitted on the soft labels/);
     assert.match(html, /reward-model -?[0-9.]+/, 'traces show the reward-model component');
     store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('reward-model mode crashed mid-judging and resumed: same records, same weights, no judgment asked twice', async () => {
@@ -104,11 +96,7 @@ test('reward-model mode crashed mid-judging and resumed: same records, same weig
 });
 
 test('the labeled-anchor source alone: a model fitted once on the labeled comparisons scores every sample', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-anchor-source-'));
-  try {
-    const config = parseRunConfig(YAML.replace('rewards: {mode: reward-model, ', 'rewards: {').replace('feedback: {pairwise: 1, selfSupervised: 0.5,', 'feedback: {pairwise: 0, labeledAnchors: 1,'));
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-anchor-source-', yaml: YAML.replace('rewards: {mode: reward-model, ', 'rewards: {').replace('feedback: {pairwise: 1, selfSupervised: 0.5,', 'feedback: {pairwise: 0, labeledAnchors: 1,') }, async ({ store, context }) => {
     await runLoop(context);
     const models = store.all('reward-model');
     assert.deepEqual(models.map((m) => [m.id, m.source, m.round]), [[ANCHOR_MODEL_ID, 'labeled-anchors', -1]], 'one model for the whole run');
@@ -132,9 +120,7 @@ test('the labeled-anchor source alone: a model fitted once on the labeled compar
     }
     assert.ok(ordered > 0 && agree / ordered > 0.6, `labeled-anchor scores follow the labels' preference on ${agree}/${ordered} ordered pairs`);
     store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('rewards.mode reward-model needs pairwise feedback and a policy-gradient update', () => {

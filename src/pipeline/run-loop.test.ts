@@ -6,18 +6,14 @@ import { test } from 'node:test';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { RunStore } from './run-store.ts';
-import { aShare, tinyLoop } from './testing/tiny-loop.ts';
+import { aShare, inTinyRun, tinyLoop } from './testing/tiny-loop.ts';
 import { KILL_TEST_CONFIG } from './testing/tiny-run-process.ts';
 import { assertCrashResumeEqual } from './testing/crash-resume.ts';
 
 const YAML = KILL_TEST_CONFIG; // the tiny run the kill -9 test's child process runs too
 
 test('two rounds on a tiny model: every record linked, every reward traced to its prompt and principle', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-loop-'));
-  try {
-    const config = parseRunConfig(YAML);
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-loop-', yaml: YAML }, async ({ store, context }) => {
     const outcome = await runLoop(context);
     assert.deepEqual(outcome.gates.map((g) => g.round), [0, 1, 2]);
     assert.match(outcome.stopReason, /^budget: 2 rounds/);
@@ -54,9 +50,7 @@ test('two rounds on a tiny model: every record linked, every reward traced to it
     }
     assert.ok(pairs > 0 && agree / pairs > 0.7, `rewards agree with the labeler's taste on ${agree}/${pairs} ordered pairs`);
     store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Records of a run folder without timings (stage records carry wall times), as sorted JSON lines. */

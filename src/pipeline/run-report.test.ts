@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readOpenAIPreference } from '../data/openai-preference-format.ts';
 import { readTrl } from '../data/trl-format.ts';
-import { parseRunConfig } from './run-config.ts';
 import { exportRound } from './run-export.ts';
 import { runLoop } from './run-loop.ts';
 import { terminalTable, writeHtmlReport } from './run-report.ts';
-import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun } from './run-summary.ts';
-import { aShare, tinyLoop } from './testing/tiny-loop.ts';
+import { aShare, inTinyRun } from './testing/tiny-loop.ts';
 
 test('summary names, terminal table, self-contained HTML report and round export from one tiny run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-report-'));
-  try {
-    const config = parseRunConfig('rounds: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n');
-    const store = RunStore.open(dir, config);
-    const { context } = tinyLoop({ config, store });
+  await inTinyRun({ prefix: 'rlaif-report-', yaml: 'rounds: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n' }, async ({ dir, store, context }) => {
     // A stand-in for the testbed's gold report: the share of 'a' plays gold here.
     const hook = { afterRound: async (round: number) => ({
       metrics: { gold_win_rate_vs_sft: round === 0 ? 0.5 : 0.6, gold_tie_rate: 0.1, proxy_win_rate_vs_sft: round === 0 ? 0.5 : 0.7,
@@ -52,7 +45,5 @@ test('summary names, terminal table, self-contained HTML report and round export
     // The labeler likes 'a': chosen responses have at least as many a's as rejected ones.
     assert.ok(records.every((r) => aShare(r.chosen[0]!.content) >= aShare(r.rejected[0]!.content)));
     assert.throws(() => exportRound({ runDir: dir, round: 9, format: 'trl', path: trl }), /no round 9 \(rounds: 0, 1\)/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -88,13 +88,13 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const passFailItems: AuditItem[] = [];
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
   for (const [n, { p, a, b }] of differing.entries()) {
-    const { winner } = goldCompare(options.world, p, a, b);
+    const { winner, a: goldA, b: goldB } = goldCompare(options.world, p, a, b);
     const gold = winner === 'tie' ? null : winner === 'a' ? 'A' : 'B';
     if (gold === null) goldTies++;
     const result = await judge.comparePair(p, a, b);
     items.push({ gold, result });
     if (gold !== null) {
-      const passA = goldCheck(options.world, p, a).pass, passB = goldCheck(options.world, p, b).pass;
+      const passA = goldA.pass, passB = goldB.pass;
       if (passA !== passB) passFailItems.push({ gold, result });
       else if (passA) bothPass++;
       else bothFail++;

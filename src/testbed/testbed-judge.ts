@@ -86,13 +86,19 @@ export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: s
     if (!pointwise.has(id)) pointwise.set(id, new PointwiseJudge(executor, { template: templates.pointwise, constitution: single(id), principleMode: 'sample-one', steps, seed: options.seed ?? 0 }));
     return pointwise.get(id)!;
   };
+  const scored = new Map<string, ScoredPairJudge>(); // a pair from two ratings by the prompt's principle's pointwise judge
+  const scoredFor = (prompt: TestbedPrompt) => {
+    const id = principleOf(prompt);
+    if (!scored.has(id)) scored.set(id, new ScoredPairJudge({ scorer: { kind: 'pointwise', judge: pointwiseFor(prompt) }, clamp: null, tieMargin: 0 }));
+    return scored.get(id)!;
+  };
   return {
     modelId: model.modelId, executor, pairwiseFor, pointwiseFor, prefixCacheStats: () => model.prefixCacheStats,
     notesFor,
     comparePair: (prompt, a, b, signal) => {
       const input = { id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] as [string, string], reference: notesFor(prompt.messages) };
       if ((options.kind ?? 'pointwise') === 'pairwise') return pairwiseFor(prompt).judge(input, signal);
-      return new ScoredPairJudge({ scorer: { kind: 'pointwise', judge: pointwiseFor(prompt) }, clamp: null, tieMargin: 0 }).judge(input, signal);
+      return scoredFor(prompt).judge(input, signal);
     },
     score: (prompt, response, signal) => pointwiseFor(prompt).judge({ id: `${prompt.id}|${shortHash(response)}`, conversation: prompt.messages, response, reference: notesFor(prompt.messages) }, signal),
   };

@@ -1,6 +1,9 @@
 // A run of `rlaif run` small enough for unit tests: a 7-token tokenizer ('a', 'b', 'c', ' ', '?', BOS, EOS), a tiny
 // GPT, prompts as short conversations, and the real judges over a scripted in-process labeler whose taste is given
 // (e.g. "more a's is better", or "longer is better" for reward hacking). Test-only: no production config reaches it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Rng } from '../../engine/index.ts';
 import type { ChatMessage } from '../../feedback/chat-model-v1.ts';
 import { InProcessProvider } from '../../feedback/providers/in-process-provider.ts';
@@ -13,9 +16,9 @@ import type { TextTokenizer } from '../../models/tokenizer.ts';
 import { Transformer } from '../../models/transformer.ts';
 import { judgeLabeler, type LoopLabeler } from '../loop-labeler.ts';
 import { LoopPolicy } from '../loop-policy.ts';
-import type { RunConfig } from '../run-config.ts';
+import { parseRunConfig, type RunConfig } from '../run-config.ts';
 import type { AnchorPair, LoopPrompt, RoundContext } from '../round-context.ts';
-import type { RunStore } from '../run-store.ts';
+import { RunStore } from '../run-store.ts';
 
 const ALPHABET = ['a', 'b', 'c', ' ', '?'];
 export const TINY_BOS = 5, TINY_EOS = 6;
@@ -90,4 +93,17 @@ export function tinyLoop(options: { config: Readonly<RunConfig>; store: RunStore
   const validation = prompts('validation', config.validationPrompts);
   const anchors: AnchorPair[] = options.anchors === false ? [] : validation.slice(0, 4).map((prompt) => ({ prompt, preferred: 'aaaa', other: 'bcbc' }));
   return { context: { config, store, policy, labeler, train: prompts('train', 12), validation, anchors, labeledPairs: tinyLabeledPairs(48, 7) }, labelerModel };
+}
+
+/** A tiny run in a fresh temporary folder: the parsed config, its open store and the loop context, handed to `body`
+ * (which closes the store when it is done with it); the folder is removed afterwards, whatever happens. */
+export async function inTinyRun<T>(options: { prefix: string; yaml: string }, body: (run: { dir: string; config: RunConfig; store: RunStore; context: TinyLoop['context'] }) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), options.prefix));
+  try {
+    const config = parseRunConfig(options.yaml);
+    const store = RunStore.open(dir, config);
+    return await body({ dir, config, store, context: tinyLoop({ config, store }).context });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
