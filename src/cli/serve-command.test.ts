@@ -2,12 +2,10 @@
 // judgments (rationales sampled, soft labels from logprobs, both orders) as the same checkpoint judging in-process
 // for the same seeds; a LoRA adapter is applied on top of the base it was trained on.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { savePretrained } from '../models/checkpoint.ts';
 import { generate } from '../models/generate.ts';
 import { applyLora, saveLora } from '../models/lora.ts';
@@ -16,29 +14,10 @@ import { tinyGpt2Config } from '../models/testing/tiny-models.ts';
 import { Transformer } from '../models/transformer.ts';
 import { loadServedModel } from '../server/served-model.ts';
 import { judgeCommand } from './judge-command.ts';
+import { serveProcess } from './testing/serve-process.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-serve-cli-'));
-const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
-const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) child.kill();
-  rmSync(directory, { recursive: true, force: true });
-});
-
-/** Starts `rlaif serve` on a free port; resolves with its base URL once the model is served. */
-function serve(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString('utf8');
-      const url = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
-      if (url && /serving '/.test(log)) resolve(url);
-    });
-    child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log}`)));
-  });
-}
+after(() => rmSync(directory, { recursive: true, force: true }));
 
 test('rlaif judge against rlaif serve gives the judgments the same checkpoint gives in-process, for the same seeds', async () => {
   const config = tinyGpt2Config({ vocab_size: 96, n_positions: 64 });   // 96: the character tokenizer
@@ -54,7 +33,7 @@ test('rlaif judge against rlaif serve gives the judgments the same checkpoint gi
     { prompt: 'Say hi.', chosen: 'Hi!', rejected: 'Go away.' },
   ];
   writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((pair) => `${JSON.stringify(pair)}\n`).join(''));
-  const url = await serve(['--model', join(directory, 'labeler'), '--served-model-name', 'labeler']);
+  const url = await serveProcess(['--model', join(directory, 'labeler'), '--served-model-name', 'labeler']);
   const judge = 'judge:\n  rationaleMaxTokens: 8\n  rationaleTemperature: 1\n  verdictMaxTokens: 1\n  topLogprobs: 20\n  seed: 5\nrequests:\n  concurrency: 4\n';
   const write = (name: string, provider: string) => {
     writeFileSync(join(directory, `${name}.yaml`), `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n${provider}${judge}output:\n  runDirectory: ${name}-run\n  parquet: false\nmaxFailureShare: 1\n`);

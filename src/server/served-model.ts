@@ -8,20 +8,18 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
-import { plainTranscript } from '../feedback/providers/transformer-language-model.ts';
+import { chatPromptIds as promptIdsFor, type ChatCapableTokenizer } from '../feedback/providers/transformer-language-model.ts';
 import { loadLora } from '../models/lora.ts';
-import type { TextTokenizer } from '../models/tokenizer.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { loadCheckpoint } from '../pipeline/run-setup.ts';
 import { buildTestbed } from '../testbed/index.ts';
 
-type ChatTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
 
 export interface ServedModel {
   id: string;                  // the name clients pass as `model`
   source: string;              // where it was loaded from (a folder, or the testbed build)
   model: Transformer;
-  tokenizer: ChatTokenizer;
+  tokenizer: ChatCapableTokenizer;
   context: number;             // positions the model attends to
   eosTokenId: number | null;
   created: number;             // unix seconds, for /v1/models
@@ -52,7 +50,7 @@ export async function loadServedModel(options: LoadModelOptions): Promise<Served
     adapter.training = false;
   }
   return {
-    id: options.servedName ?? defaultName, source: directory, model, tokenizer: tokenizer as ChatTokenizer,
+    id: options.servedName ?? defaultName, source: directory, model, tokenizer: tokenizer as ChatCapableTokenizer,
     context: model.config.maxPositions, eosTokenId: tokenizer.eosTokenId, created: Math.floor(Date.now() / 1000),
   };
 }
@@ -78,10 +76,7 @@ function buildTestbedInChild(seed: number, cacheDirectory: string | undefined, o
 
 /** Prompt ids for chat messages: the tokenizer's chat template, else a "role: content" transcript after BOS. */
 export function chatPromptIds(served: ServedModel, messages: ChatMessage[]): number[] {
-  const tokenizer = served.tokenizer;
-  if (tokenizer.chatTemplate && tokenizer.applyChatTemplate) return tokenizer.applyChatTemplate(messages);
-  const ids = tokenizer.encode(plainTranscript(messages));
-  return tokenizer.bosTokenId !== null && ids[0] !== tokenizer.bosTokenId ? [tokenizer.bosTokenId, ...ids] : ids;
+  return promptIdsFor(served.tokenizer, messages);   // the in-process labeler's own function
 }
 
 /** Text of one token id; ids a padded vocabulary holds beyond the tokenizer's show as <id>. */

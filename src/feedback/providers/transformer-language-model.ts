@@ -17,7 +17,7 @@ import type { ChatMessage, ChatWarning, GeneratedToken, TokenAlternative } from 
 import type { InProcessGenerateRequest, InProcessGeneration, InProcessLanguageModel } from './in-process-provider.ts';
 
 /** A tokenizer that may carry a chat template (HfTokenizer does; CharTokenizer does not). */
-type ChatCapableTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
+export type ChatCapableTokenizer = TextTokenizer & { chatTemplate?: string | null; applyChatTemplate?: (messages: ChatMessage[]) => number[] };
 
 export interface TransformerLanguageModelOptions {
   model: Transformer;
@@ -31,6 +31,16 @@ export interface TransformerLanguageModelOptions {
 /** The prompt text without a chat template: one "role: content" line per message, then the assistant's cue. */
 export function plainTranscript(messages: ChatMessage[]): string {
   return `${messages.map((message) => `${message.role}: ${message.content}`).join('\n')}\nassistant:`;
+}
+
+/**
+ * Prompt token ids for chat messages: the chat template when the tokenizer has one, else the plain transcript after
+ * BOS. The one way messages become tokens, in-process and in `rlaif serve`, so a judge sees the same tokens either way.
+ */
+export function chatPromptIds(tokenizer: ChatCapableTokenizer, messages: ChatMessage[]): number[] {
+  if (tokenizer.chatTemplate && tokenizer.applyChatTemplate) return tokenizer.applyChatTemplate(messages);
+  const ids = tokenizer.encode(plainTranscript(messages));
+  return tokenizer.bosTokenId !== null && ids[0] !== tokenizer.bosTokenId ? [tokenizer.bosTokenId, ...ids] : ids;
 }
 
 export class TransformerLanguageModel implements InProcessLanguageModel {
@@ -63,10 +73,7 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
 
   /** Prompt token ids for the messages: chat template when the tokenizer has one, else the plain transcript. */
   promptIds(messages: ChatMessage[]): number[] {
-    const tokenizer = this.#tokenizer;
-    if (tokenizer.chatTemplate && tokenizer.applyChatTemplate) return tokenizer.applyChatTemplate(messages);
-    const ids = tokenizer.encode(plainTranscript(messages));
-    return tokenizer.bosTokenId !== null && ids[0] !== tokenizer.bosTokenId ? [tokenizer.bosTokenId, ...ids] : ids;
+    return chatPromptIds(this.#tokenizer, messages);
   }
 
   async generate(request: InProcessGenerateRequest): Promise<InProcessGeneration> {
