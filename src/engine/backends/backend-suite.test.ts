@@ -199,6 +199,27 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention of a decode step does not depend on the left padding before a row: bit for bit', () => {
+      // A batch engine keeps a row's keys wherever its batch put them (KvCache.keepRows): the same keys after 0..40
+      // padded positions must give the same bits, or a request's sampled tokens would depend on its batch-mates.
+      for (const D of [32, 64]) {
+        const H = 2, n = 37, q = random(H * D, 2), keys = random(H * n * D, 2), values = random(H * n * D);
+        let reference: Float32Array | null = null;
+        for (const padding of [0, 1, 5, 16, 23, 40]) {
+          const S = padding + n + 9, k = new Float32Array(H * S * D), v = new Float32Array(H * S * D), keyMask = new Float32Array(S);
+          for (let h = 0; h < H; h++) {
+            k.set(keys.subarray(h * n * D, (h + 1) * n * D), (h * S + padding) * D);
+            v.set(values.subarray(h * n * D, (h + 1) * n * D), (h * S + padding) * D);
+          }
+          keyMask.fill(1, padding, padding + n);                            // padding, n real keys, unwritten capacity
+          const out = poison(H * D);
+          backend.attention(q, k, v, out, poison(H * S), { B: 1, H, Hkv: H, T: 1, S, D, causal: true, scale: 1 / Math.sqrt(D), keyMask });
+          if (!reference) reference = out;
+          else assert.deepEqual(Array.from(out), Array.from(reference), `D ${D}: ${padding} positions of padding change the output`);
+        }
+      }
+    });
+
     it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
       for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0], [8, 64, 4, 40, 3]]) {
         for (const offset of [0, extra]) {
