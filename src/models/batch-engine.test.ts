@@ -39,6 +39,18 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.ok(engine.stats.maxBatch <= 6 && engine.stats.maxBatch >= 4);
     });
 
+    test('rows that outlive a long prompt keep decoding to the end of the context (the cache is realigned when it must be)', async () => {
+      const engine = new BatchEngine({ model, maxBatch: 4 });
+      const N = model.config.maxPositions;
+      const requests = [request(1, { prompt: Array.from(testIds(N - 3, V, 5)), maxNewTokens: 2 }), request(2, { prompt: Array.from(testIds(2, V, 6)), maxNewTokens: N - 1 }),
+        request(3, { prompt: Array.from(testIds(3, V, 7)), maxNewTokens: 5 })];
+      const results = await Promise.all(requests.map((r) => engine.generate(r)));
+      for (const [i, r] of requests.entries()) {
+        const [alone] = generate(model, [r.prompt], { maxNewTokens: r.maxNewTokens, seeds: [r.seed], ...r.sampling });
+        assert.deepEqual(results[i]!.tokens.map((t) => t.token), Array.from(alone!.tokens), `sequence ${i}`);
+      }
+    });
+
     test('with a prefix cache: prompts sharing a prefix are prefilled from its blocks and still get what generate() gives', async () => {
       const prefixCache = new PrefixCache({ model, block: 4 });
       const engine = new BatchEngine({ model, maxBatch: 6, prefixCache });

@@ -146,7 +146,9 @@ export class BatchEngine {
       const prompt = s.request.prompt, offset = P - prompt.length;
       for (let t = 0; t < prompt.length; t++) { ids[b * P + offset + t] = prompt[t]!; mask[b * P + offset + t] = 1; }
     });
-    const cache = new KvCache(config, B, config.maxPositions + 1, P, this.#pool);     // packed with room to decode after
+    // Room to decode after the prompt: with no rows running, this becomes the batch cache as it is (no repack).
+    const room = this.#active.length === 0 ? Math.max(...joining.map((s) => s.request.maxNewTokens)) : 0;
+    const cache = new KvCache(config, B, config.maxPositions + 1, Math.min(config.maxPositions + 1, P + room), this.#pool);
     const logits = new Float32Array(B * V);                                // (B, V)
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
@@ -154,7 +156,12 @@ export class BatchEngine {
     return joining.map((_, row) => ({ cache, row, owned: true }));
   }
 
-  /** Rebuilds the batch cache from the rows still running plus the joining ones that did not finish at once. */
+  /**
+   * The batch cache of the rows still running plus the joining ones that did not finish at once. Without joiners, the
+   * rows that left are dropped in place (KvCache.keepRows: only rows that move down are copied); joiners into an empty
+   * batch keep their prefill's cache when it is the only one (it was made with room to decode); else all rows are
+   * packed into a new cache (packRows).
+   */
   #repack(prefilled: (CacheRow & { owned?: boolean })[], joining: Sequence[]): void {
     const rows: (CacheRow & { sequence: Sequence })[] = [];
     this.#active.forEach((sequence, row) => { if (!this.#settle(sequence)) rows.push({ cache: this.#cache!, row, sequence }); });
@@ -163,11 +170,22 @@ export class BatchEngine {
     this.#active = rows.map((r) => r.sequence);
     if (unchanged) return;
     const previous = this.#cache;
+    const sources = new Set(rows.map((r) => r.cache));
+    const only = sources.size === 1 ? rows[0]!.cache : null;
+    const owned = new Set(prefilled.filter((p) => p.owned).map((p) => p.cache));
     // Room for every row's remaining tokens: the decode steps until the next repack never grow (copy) the cache.
     const headroom = Math.max(0, ...rows.map((r) => r.sequence.request.maxNewTokens - r.sequence.tokens.length));
-    this.#cache = rows.length === 0 ? null : packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: this.#pool });
-    previous?.release();
-    for (const cache of new Set(prefilled.filter((p) => p.owned).map((p) => p.cache))) cache.release();   // not those the prefix cache keeps
+    if (rows.length === 0) {
+      this.#cache = null;
+    } else if (only && (only === previous ? only.length + headroom <= only.maxCapacity                       // else packRows realigns
+      : previous === null && owned.has(only) && only.capacity >= only.length + headroom)) {
+      only.keepRows(rows.map((r) => r.row));                               // rows left, none joined; or one prefill's rows
+      this.#cache = only;
+    } else {
+      this.#cache = packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: this.#pool });
+    }
+    if (previous !== this.#cache) previous?.release();
+    for (const cache of owned) if (cache !== this.#cache) cache.release();   // not those the prefix cache keeps
   }
 
   /** Feeds every row's last token; samples the next. */

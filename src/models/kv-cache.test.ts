@@ -40,3 +40,34 @@ test('KvCache with a pool: growing keeps the written positions and hands the old
   cache.release();
   assert.equal(cache.keys.length, 0);
 });
+
+test('KvCache.keepRows: the kept rows move down in place, contents and mask with them, nothing allocated', () => {
+  const config = tinyGpt2Config();
+  const pool = new KvBufferPool();
+  const { numKvHeads: Hkv, headDim: D } = config;
+  const B = 4, cache = new KvCache(config, B, 40, 8, pool);
+  const mask = Float32Array.from({ length: B * 3 }, (_, i) => (i % 3 === 0 && i / 3 === 1 ? 0 : 1));   // row 1 starts with padding
+  cache.reserve(B, 3);
+  cache.writeMask(mask, 3);
+  const k = new Tensor(Float32Array.from({ length: B * Hkv * 3 * D }, (_, i) => i), [B, Hkv, 3, D]);    // (B, Hkv, T, D)
+  const v = new Tensor(Float32Array.from({ length: B * Hkv * 3 * D }, (_, i) => -i), [B, Hkv, 3, D]);
+  for (let layer = 0; layer < config.numLayers; layer++) cache.write(layer, k, v);
+  cache.advance(3);
+  const buffers = cache.keys.map((key) => key.buffer), all = new Set([...buffers, ...cache.values.map((value) => value.buffer)]);
+  cache.keepRows([1, 3]);
+  assert.equal(cache.batch, 2);
+  assert.ok(cache.keys.every((key, layer) => key.buffer === buffers[layer]), 'the same buffers, no copy elsewhere');
+  const cap = cache.capacity;
+  for (const [to, from] of [[0, 1], [1, 3]] as const) {
+    for (let h = 0; h < Hkv; h++) for (let t = 0; t < 3; t++) for (let d = 0; d < D; d++) {
+      const expected = ((from * Hkv + h) * 3 + t) * D + d, at = ((to * Hkv + h) * cap + t) * D + d;
+      assert.equal(cache.keys[config.numLayers - 1]![at], expected, `key row ${to} head ${h} position ${t}`);
+      assert.equal(cache.values[0]![at], -expected, `value row ${to} head ${h} position ${t}`);
+    }
+    assert.deepEqual(Array.from(cache.keyMask.subarray(to * cap, to * cap + 3)), Array.from(mask.subarray(from * 3, from * 3 + 3)), `mask of row ${to}`);
+  }
+  assert.equal(cache.keyMask.length, 2 * cap);
+  assert.throws(() => cache.keepRows([1, 0]), /ascending distinct/);
+  cache.release();
+  assert.ok(all.has(pool.take(B * Hkv * cap * D).buffer), 'the whole buffers go back to the pool');
+});

@@ -49,11 +49,15 @@ export class KvCache {
   /** Positions written so far (the same for every row: prompts are left-padded to a common length). */
   length = 0;
 
-  constructor(readonly config: TransformerConfig, readonly batch: number, readonly maxCapacity: number, initialCapacity = 16,
+  /** Rows (B); fewer after keepRows. */
+  batch: number;
+
+  constructor(readonly config: TransformerConfig, batch: number, readonly maxCapacity: number, initialCapacity = 16,
     private readonly pool: KvBufferPool | null = null) {
     if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(maxCapacity) && maxCapacity > 0)) {
       throw new Error(`KvCache: batch ${batch} and capacity ${maxCapacity} must be positive integers`);
     }
+    this.batch = batch;
     this.capacity = Math.min(maxCapacity, Math.max(1, initialCapacity));
     const size = batch * config.numKvHeads * this.capacity * config.headDim;
     this.keys = Array.from({ length: config.numLayers }, () => this.allocate(size));
@@ -71,6 +75,30 @@ export class KvCache {
     this.pool?.give([...this.keys, ...this.values]);
     this.keys = [];
     this.values = [];
+  }
+
+  /**
+   * Keeps only the given rows (ascending, distinct), in that order, in place: each kept row's block moves down to its
+   * new index (rows already in place, such as a prefix, are not copied) and the buffers become views of their first
+   * rows. The written positions, their mask and the capacity are unchanged, so a row attends to what it did before.
+   */
+  keepRows(rows: readonly number[]): void {
+    const n = rows.length;
+    if (n === 0 || rows.some((row, i) => !Number.isInteger(row) || row < 0 || row >= this.batch || (i > 0 && row <= rows[i - 1]!))) {
+      throw new Error(`KvCache.keepRows: rows ${rows.join(', ')} are not ascending distinct rows of ${this.batch}`);
+    }
+    const { numKvHeads: Hkv, headDim: D } = this.config;
+    const cap = this.capacity, block = Hkv * cap * D;                  // one row of (B, Hkv, cap, D)
+    rows.forEach((from, to) => {
+      if (from === to) return;
+      for (const buffer of [...this.keys, ...this.values]) buffer.copyWithin(to * block, from * block, (from + 1) * block);
+      this.keyMask.copyWithin(to * cap, from * cap, (from + 1) * cap);
+    });
+    this.keys = this.keys.map((k) => k.subarray(0, n * block));
+    this.values = this.values.map((v) => v.subarray(0, n * block));
+    this.keyMask = this.keyMask.subarray(0, n * cap);
+    this.fullMask = this.fullMask.subarray(0, n * cap);
+    this.batch = n;
   }
 
   /** Makes room for T more positions (growing the buffers when needed); the model calls this before its first layer. */
