@@ -153,17 +153,24 @@ export class HfTokenizer implements TextTokenizer {
     return this.core.id_to_token(id) ?? null;
   }
 
+  // Parsed chat templates by source: parsing took ~0.4 ms a request in `rlaif serve`, rendering a fraction of it.
+  readonly #compiled = new Map<string, Template>();
+
   /** Renders a conversation with the model's chat template into the prompt string the model was trained on. */
   renderChat(messages: ChatMessage[], options: ChatTemplateOptions = {}): string {
     const template = options.template ?? this.chatTemplate;
     if (!template) {
       throw new TokenizerError(this.source, 'no chat template (tokenizer_config.json has no chat_template); pass options.template');
     }
-    let compiled: Template;
-    try {
-      compiled = new Template(template);
-    } catch (error) {
-      throw new TokenizerError(this.source, `chat template does not parse (${(error as Error).message})`);
+    let compiled = this.#compiled.get(template);
+    if (!compiled) {
+      try {
+        compiled = new Template(template);
+      } catch (error) {
+        throw new TokenizerError(this.source, `chat template does not parse (${(error as Error).message})`);
+      }
+      if (this.#compiled.size >= 8) this.#compiled.clear();
+      this.#compiled.set(template, compiled);
     }
     return compiled.render({
       ...this.specialTokens,
