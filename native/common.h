@@ -110,6 +110,15 @@ void rlaif_bf16_pack_a(const uint16_t *ab, long M, long K, long s0, long s1, uin
 void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
                              long n1, uint32_t *packW);
 
+/* ... and mixed-precision training's GEMM: fp32 operands of any strides rounded to bf16 while packed (all of K, slivers
+ * [s0, s1) of A, [t0, t1) of B of 32 columns), then tiles of C: C (+)= packed A packed B over A slivers [s0, s1) and
+ * B slivers [t0, t1) (packed A as rlaif_bf16_pack_a's layout, rlaif_bf16_pack_a_words(M, K) words) */
+long rlaif_mixed_pack_b_words(long N, long K);
+void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out);
+void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out);
+void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
+                         long s0, long s1, long t0, long t1, int accumulate);
+
 /* dispatch.c */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
 const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */
@@ -142,6 +151,12 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
 /* C (M, N) = bf16(A) (M, K) W^T, W (N, K) bfloat16 bits: A rounded to bf16 (nearest even), products summed in float32.
  * Few rows of A: bf16 dot products (gemv_bf16); more: blocks of W widened to float32 and the level's GEMM. */
 void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, float *c, long M, long N, long K);
+
+/* C = alpha bf16(op(A)) bf16(op(B)) + beta C per batch item, as rlaif_gemm's arguments: operands rounded to bf16
+ * (nearest even), exact products summed in float32 (mixed-precision training). vdpbf16ps where the table has it
+ * (dpbf16), else rounded float32 copies and the level's GEMM. Returns -1 when out of memory, else 0. */
+int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
 
 /* finite.c (compiled without fast-math) */
 long rlaif_first_non_finite(const float *x, long n);

@@ -2,6 +2,7 @@
  * large items -> all threads on each, sharing one packed B panel (packed together) and splitting rows/columns of C.
  * Small products run on the calling thread only (no wake-up, no sync). */
 #include "common.h"
+#include <stdlib.h>
 #include <string.h>
 
 /* below this many multiply-adds, one thread (no wake-up, no sync) wins */
@@ -335,4 +336,105 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   long tasks = (N + j.step - 1) / j.step;
   if (threads == 1 || macs < GEMM_MT_MIN_MACS) for (long task = 0; task < tasks; task++) bf16_block_task(&j, task);
   else rlaif_pool_run(tasks, bf16_block_task, &j);
+}
+
+/* ---- mixed precision (training): C = alpha bf16(op(A)) bf16(op(B)) + beta C, float32 sums ---- */
+typedef struct {
+  const float *a, *b;
+  long rsa, csa, rsb, csb;
+  uint32_t *packA, *packB;
+  float *c;
+  long ldc, M, N, K, aslivers, bslivers;
+  long apack_per, apack_tasks, bpack_per;     /* pack phase: A slivers per task, then B slivers per task */
+  long mstep, nstep, mchunks, nchunks;        /* compute phase, in slivers */
+  int accumulate;
+} MixedJob;
+
+static void mixed_pack_task(void *ctx, long task) {
+  const MixedJob *j = ctx;
+  if (task < j->apack_tasks) {
+    long s0 = task * j->apack_per, s1 = s0 + j->apack_per < j->aslivers ? s0 + j->apack_per : j->aslivers;
+    if (s0 < s1) rlaif_mixed_pack_a(j->a, j->rsa, j->csa, j->M, j->K, s0, s1, j->packA);
+    return;
+  }
+  long t0 = (task - j->apack_tasks) * j->bpack_per;
+  long t1 = t0 + j->bpack_per < j->bslivers ? t0 + j->bpack_per : j->bslivers;
+  if (t0 < t1) rlaif_mixed_pack_b(j->b, j->rsb, j->csb, j->N, j->K, t0, t1, j->packB);
+}
+
+static void mixed_compute_task(void *ctx, long task) {
+  const MixedJob *j = ctx;
+  long s0 = task / j->nchunks * j->mstep, t0 = task % j->nchunks * j->nstep;
+  long s1 = s0 + j->mstep < j->aslivers ? s0 + j->mstep : j->aslivers;
+  long t1 = t0 + j->nstep < j->bslivers ? t0 + j->nstep : j->bslivers;
+  if (s0 < s1 && t0 < t1)
+    rlaif_mixed_compute(j->packA, j->packB, j->c, j->ldc, j->M, j->N, j->K, s0, s1, t0, t1, j->accumulate);
+}
+
+/* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */
+static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
+                          long N, long K, int accumulate, int threads) {
+  long sr = rlaif_bf16_sliver_rows();
+  MixedJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .ldc = N, .M = M, .N = N,
+                 .K = K, .accumulate = accumulate };
+  j.aslivers = (M + sr - 1) / sr;
+  j.bslivers = (N + 31) / 32;
+  j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
+  j.packB = (uint32_t *)rlaif_scratch(4, (size_t)rlaif_mixed_pack_b_words(N, K));
+  int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
+  long want = parallel ? threads * 2 : 1;
+  j.apack_per = (j.aslivers + want - 1) / want;
+  j.apack_tasks = (j.aslivers + j.apack_per - 1) / j.apack_per;
+  j.bpack_per = (j.bslivers + want - 1) / want;
+  long tasks = j.apack_tasks + (j.bslivers + j.bpack_per - 1) / j.bpack_per;
+  if (parallel) rlaif_pool_run(tasks, mixed_pack_task, &j);
+  else for (long task = 0; task < tasks; task++) mixed_pack_task(&j, task);
+  /* compute: ~4 tiles of C per thread (spares absorb a busy neighbour), split by rows first */
+  want = parallel ? threads * 4 : 1;
+  j.mchunks = j.aslivers < want ? j.aslivers : want;
+  j.mstep = (j.aslivers + j.mchunks - 1) / j.mchunks;
+  j.mchunks = (j.aslivers + j.mstep - 1) / j.mstep;
+  j.nchunks = (want + j.mchunks - 1) / j.mchunks;
+  if (j.nchunks > j.bslivers) j.nchunks = j.bslivers;
+  j.nstep = (j.bslivers + j.nchunks - 1) / j.nchunks;
+  j.nchunks = (j.bslivers + j.nstep - 1) / j.nstep;
+  if (parallel) rlaif_pool_run(j.mchunks * j.nchunks, mixed_compute_task, &j);
+  else for (long task = 0; task < j.mchunks * j.nchunks; task++) mixed_compute_task(&j, task);
+}
+
+/* operands rounded to bf16 into float32 copies of the same layout, then the level's GEMM (the plain path: exact
+ * products of bf16 values, float32 sums, as vdpbf16ps) */
+static int gemm_mixed_plain(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                            int transA, int transB, float alpha, float beta) {
+  float *ar = malloc(sizeof(float) * (size_t)(M * K)), *br = malloc(sizeof(float) * (size_t)(K * N));
+  if (!ar || !br) { free(ar); free(br); return -1; }
+  for (long i = 0; i < M * K; i++) { uint32_t u = (uint32_t)round_bf16(a[i]) << 16; memcpy(ar + i, &u, 4); }
+  for (long i = 0; i < K * N; i++) { uint32_t u = (uint32_t)round_bf16(b[i]) << 16; memcpy(br + i, &u, 4); }
+  rlaif_gemm(t, ar, br, c, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
+  free(ar); free(br);
+  return 0;
+}
+
+int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
+  if (batch == 0 || M == 0 || N == 0) return 0;
+  for (long bi = 0; bi < batch; bi++) {
+    const float *ab = a + bi * sa, *bb = b + bi * sb;
+    float *cb = c + bi * sc;
+    if (K == 0 || !t->dpbf16) {
+      if (K == 0) rlaif_gemm(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
+      else if (gemm_mixed_plain(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta)) return -1;
+      continue;
+    }
+    long rsa = transA ? 1 : K, csa = transA ? M : 1, rsb = transB ? 1 : N, csb = transB ? K : 1;
+    int threads = rlaif_threads();
+    if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
+      gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, cb, M, N, K, beta == 1.0f, threads);
+      continue;
+    }
+    float *product = rlaif_scratch(3, (size_t)(M * N)); /* C = alpha P + beta C, P never aliases C */
+    gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, product, M, N, K, 0, threads);
+    for (long i = 0; i < M * N; i++) cb[i] = beta == 0.0f ? alpha * product[i] : alpha * product[i] + beta * cb[i];
+  }
+  return 0;
 }

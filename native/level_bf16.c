@@ -84,6 +84,9 @@ static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long ke
 #define BDP(i) { __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]); \
     c##i##0 = _mm512_dpbf16_ps(c##i##0, ai, b0); c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1); }
 #define BSTORE(i) { float *cr = t + (i) * BNR; _mm512_storeu_ps(cr, c##i##0); _mm512_storeu_ps(cr + 16, c##i##1); }
+#define BPUT(i) { float *cr = c + (i) * ldc; _mm512_storeu_ps(cr, c##i##0); _mm512_storeu_ps(cr + 16, c##i##1); }
+#define BADD(i) { float *cr = c + (i) * ldc; _mm512_storeu_ps(cr, _mm512_add_ps(c##i##0, _mm512_loadu_ps(cr))); \
+    _mm512_storeu_ps(cr + 16, _mm512_add_ps(c##i##1, _mm512_loadu_ps(cr + 16))); }
 #define BROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
 /* c (mr, nr) = (accumulate ? c : 0) + a-sliver . b-sliver over `pairs` pairs of k */
@@ -95,17 +98,12 @@ static void ukernel_bf16(long pairs, const uint32_t *restrict a, const uint32_t 
     BROWS(BDP)
     a += BMR; b += BNR;
   }
-  float t[BMR * BNR] __attribute__((aligned(64)));
-  BROWS(BSTORE)
-  if (mr == BMR && nr == BNR) {
-    for (int i = 0; i < BMR; i++) {
-      float *cr = c + i * ldc;
-      __m512 v0 = _mm512_load_ps(t + i * BNR), v1 = _mm512_load_ps(t + i * BNR + 16);
-      if (accumulate) { v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cr)); v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cr + 16)); }
-      _mm512_storeu_ps(cr, v0); _mm512_storeu_ps(cr + 16, v1);
-    }
+  if (mr == BMR && nr == BNR) { /* a full tile: straight from the registers into C */
+    if (accumulate) { BROWS(BADD) } else { BROWS(BPUT) }
     return;
   }
+  float t[BMR * BNR] __attribute__((aligned(64)));
+  BROWS(BSTORE)
   for (long i = 0; i < mr; i++)
     for (long j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i * BNR + j] : t[i * BNR + j];
 }
@@ -132,3 +130,171 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
 
 long rlaif_bf16_pack_w_words(long ncols) { return (BKC / 2) * ((ncols + BNR - 1) / BNR * BNR); }
 long rlaif_bf16_sliver_rows(void) { return BMR; }
+
+/* ---- mixed-precision GEMM (training): fp32 operands of any strides, rounded to bf16 (nearest even, vcvtne2ps2bf16)
+ * while they are packed, into the same pair layouts as above, for all of K at once; then tiles of C on ukernel_bf16.
+ * op(A)[i, k] = a[i * rsa + k * csa], op(B)[k, j] = b[k * rsb + j * csb]. Packed A: per k block, per 14-row sliver,
+ * (BKC / 2) x BMR words; packed B: per k block, per 32-column sliver, (BKC / 2) x BNR words. Unit-stride layouts are
+ * vectorized: where k is the strided axis the pair interleave is one vpermw, where k is contiguous 16 x 16 blocks of
+ * pair words are transposed in registers; other strides take a scalar path. */
+static inline uint16_t round_bf16_scalar(float x) {
+  union { float f; uint32_t u; } v = { .f = x };
+  if ((v.u & 0x7f800000u) == 0x7f800000u && (v.u & 0x007fffffu)) return (uint16_t)((v.u >> 16) | 0x0040u);
+  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+
+static inline __m512i pair_interleave(__m512 even, __m512 odd) { /* 16 words: (bf16 even[l], bf16 odd[l]) */
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                                       5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(odd, even));
+}
+
+static inline __mmask16 first16(long n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
+
+/* r[i][j] -> r[j][i] for a 16 x 16 block of 32-bit words (4 shuffle stages) */
+static inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 4; j++) {
+      t[8 * i + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+
+/* 16 words of pairs (k, k + 1) from a row with k contiguous: kk = first k, left = k still in the block from kk */
+static inline __m512i row_pairs(const float *r, long kk, long left) {
+  __m512 lo = _mm512_maskz_loadu_ps(first16(left), r + kk), hi = _mm512_maskz_loadu_ps(first16(left - 16), r + kk + 16);
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+long rlaif_mixed_pack_b_words(long N, long K) {
+  return (K + BKC - 1) / BKC * ((N + BNR - 1) / BNR) * (BKC / 2) * BNR;
+}
+
+/* A slivers [s0, s1) (rows s * BMR ...), every k block; rows past M and the odd k past K are zero */
+void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out) {
+  long slivers = (M + BMR - 1) / BMR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
+    uint32_t *ob = out + blk * slivers * (BKC / 2) * BMR;
+    if (rsa == 1) { /* transposed A (x^T of a weight gradient): rows contiguous for each k; read row k in order */
+      for (long p = 0; p < pairs; p++) {
+        const float *r = a + (k0 + 2 * p) * csa;
+        int odd = k0 + 2 * p + 1 < kend;
+        for (long s = s0; s < s1; s++) {
+          __mmask16 rm = first16(M - s * BMR);
+          __m512 even = _mm512_maskz_loadu_ps(rm, r + s * BMR);
+          __m512 oddv = odd ? _mm512_maskz_loadu_ps(rm, r + csa + s * BMR) : _mm512_setzero_ps();
+          _mm512_mask_storeu_epi32(ob + s * (BKC / 2) * BMR + p * BMR, (__mmask16)((1u << BMR) - 1u),
+                                   pair_interleave(even, oddv));
+        }
+      }
+      continue;
+    }
+    for (long s = s0; s < s1; s++) {
+      uint32_t *o = ob + s * (BKC / 2) * BMR;
+      long rows = M - s * BMR < BMR ? M - s * BMR : BMR;
+      if (csa == 1) { /* row-major A: 16 pairs of each of the sliver's rows, transposed to 16 words per pair */
+        for (long p0 = 0; p0 < pairs; p0 += 16) {
+          __m512i r[16];
+          for (long i = 0; i < 16; i++)
+            r[i] = i < rows ? row_pairs(a + (s * BMR + i) * rsa, k0 + 2 * p0, kend - k0 - 2 * p0) : _mm512_setzero_si512();
+          transpose16(r);
+          long np = pairs - p0 < 16 ? pairs - p0 : 16;
+          for (long p = 0; p < np; p++) _mm512_mask_storeu_epi32(o + (p0 + p) * BMR, (__mmask16)((1u << BMR) - 1u), r[p]);
+        }
+      } else {
+        for (long i = 0; i < BMR; i++)
+          for (long p = 0; p < pairs; p++) {
+            long k = k0 + 2 * p, row = s * BMR + i;
+            uint32_t lo = row < M ? round_bf16_scalar(a[row * rsa + k * csa]) : 0;
+            uint32_t hi = row < M && k + 1 < kend ? round_bf16_scalar(a[row * rsa + (k + 1) * csa]) : 0;
+            o[p * BMR + i] = lo | hi << 16;
+          }
+      }
+    }
+  }
+}
+
+/* B slivers [t0, t1) (columns t * BNR ...), every k block; columns past N and the odd k past K are zero */
+void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out) {
+  long slivers = (N + BNR - 1) / BNR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
+    uint32_t *ob = out + blk * slivers * (BKC / 2) * BNR;
+    if (csb == 1) { /* op(B) row-major (K, N): a pair of k rows gives 32 words per sliver; rows read in order */
+      for (long p = 0; p < pairs; p++) {
+        const float *r = b + (k0 + 2 * p) * rsb;
+        int odd = k0 + 2 * p + 1 < kend;
+        for (long t = t0; t < t1; t++) {
+          long cols = N - t * BNR;
+          __mmask16 m0 = first16(cols), m1 = first16(cols - 16);
+          const float *rt = r + t * BNR;
+          __m512 e0 = _mm512_maskz_loadu_ps(m0, rt), e1 = _mm512_maskz_loadu_ps(m1, rt + 16);
+          __m512 o0 = odd ? _mm512_maskz_loadu_ps(m0, rt + rsb) : _mm512_setzero_ps();
+          __m512 o1 = odd ? _mm512_maskz_loadu_ps(m1, rt + rsb + 16) : _mm512_setzero_ps();
+          uint32_t *o = ob + t * (BKC / 2) * BNR + p * BNR;
+          _mm512_storeu_si512(o, pair_interleave(e0, o0));
+          _mm512_storeu_si512(o + 16, pair_interleave(e1, o1));
+        }
+      }
+      continue;
+    }
+    for (long t = t0; t < t1; t++) {
+      uint32_t *o = ob + t * (BKC / 2) * BNR;
+      long cols = N - t * BNR < BNR ? N - t * BNR : BNR;
+      if (rsb == 1) { /* op(B) = W^T with W (N, K) row-major: 16 pairs of 16 columns, transposed */
+        for (long h = 0; h < BNR; h += 16)
+          for (long p0 = 0; p0 < pairs; p0 += 16) {
+            __m512i r[16];
+            for (long j = 0; j < 16; j++)
+              r[j] = h + j < cols ? row_pairs(b + (t * BNR + h + j) * csb, k0 + 2 * p0, kend - k0 - 2 * p0)
+                                  : _mm512_setzero_si512();
+            transpose16(r);
+            long np = pairs - p0 < 16 ? pairs - p0 : 16;
+            for (long p = 0; p < np; p++) _mm512_storeu_si512(o + (p0 + p) * BNR + h, r[p]);
+          }
+      } else {
+        for (long j = 0; j < BNR; j++)
+          for (long p = 0; p < pairs; p++) {
+            long k = k0 + 2 * p, col = t * BNR + j;
+            uint32_t lo = col < N ? round_bf16_scalar(b[k * rsb + col * csb]) : 0;
+            uint32_t hi = col < N && k + 1 < kend ? round_bf16_scalar(b[(k + 1) * rsb + col * csb]) : 0;
+            o[p * BNR + j] = lo | hi << 16;
+          }
+      }
+    }
+  }
+}
+
+/* C tiles of A slivers [s0, s1) x B slivers [t0, t1) from the packed operands: C (+)= A B (accumulate: add to C) */
+void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
+                         long s0, long s1, long t0, long t1, int accumulate) {
+  long aslivers = (M + BMR - 1) / BMR, bslivers = (N + BNR - 1) / BNR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
+    for (long t = t0; t < t1; t++) {
+      const uint32_t *bs = packB + (blk * bslivers + t) * (BKC / 2) * BNR;
+      long nr = N - t * BNR < BNR ? N - t * BNR : BNR;
+      for (long s = s0; s < s1; s++) {
+        long mr = M - s * BMR < BMR ? M - s * BMR : BMR;
+        ukernel_bf16(pairs, packA + (blk * aslivers + s) * (BKC / 2) * BMR, bs, c + s * BMR * ldc + t * BNR, ldc, mr,
+                     nr, accumulate || blk > 0);
+      }
+    }
+  }
+}

@@ -46,6 +46,11 @@ export interface Backend {
    * even), each product exact, summed in float32 (float64 in js); C overwritten. No gradient.
    */
   gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void;
+  /**
+   * gemm with op(A) and op(B) rounded to bf16 (nearest even) and each product exact, summed in float32 (float64 in js):
+   * mixed-precision training's products (precision.ts). vdpbf16ps on the native backend where the CPU has it.
+   */
+  gemmMixed(p: GemmParams): void;
 
   /** x (rows, cols) += bias (cols), in place. */
   biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void;

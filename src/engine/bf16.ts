@@ -1,6 +1,6 @@
 // bfloat16 in the engine: float32 <-> bf16 bits (round to nearest even on the way down, exact on the way up), and the
-// bf16 weight matrix that generation multiplies by (half the bytes of float32 to stream per token), and the transposed
-// conversion mixed-precision training uses (precision.ts). Leaves out: IEEE half (models/float-formats.ts).
+// bf16 weight matrix that generation multiplies by (half the bytes of float32 to stream per token). Mixed-precision
+// training rounds its operands inside the backend's gemmMixed instead. Leaves out: IEEE half (models/float-formats.ts).
 
 /** A weight matrix in bf16, (rows, cols) row-major = (out, in) as torch.nn.Linear: y = x Wᵀ. */
 export interface Bf16Matrix {
@@ -27,15 +27,3 @@ export function f32ToBf16(values: Float32Array, out = new Uint16Array(values.len
   return out;
 }
 
-/** float32 (rows, cols) → bfloat16 bits of its transpose (cols, rows), round to nearest even. */
-export function f32ToBf16Transposed(values: Float32Array, rows: number, cols: number, out = new Uint16Array(rows * cols)): Uint16Array {
-  const inBits = new Uint32Array(values.buffer, values.byteOffset, rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const x = inBits[r * cols + c];
-      out[c * rows + r] = (x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0
-        ? (x >>> 16) | 0x0040 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-    }
-  }
-  return out;
-}

@@ -29,6 +29,13 @@ export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Fl
   checkLength(op, 'C', c, M * N);
 }
 
+/** p with copies of A and B rounded to bf16 (the reference of gemmMixed; p already checked). */
+export function roundedOperands(p: GemmParams): GemmParams {
+  if (p.batch === 0 || p.M === 0 || p.N === 0) return p;
+  const round = (x: Float32Array, n: number) => bf16ToF32(f32ToBf16(x.subarray(0, n)));
+  return { ...p, a: round(p.a, (p.batch - 1) * p.strideA + p.M * p.K), b: round(p.b, (p.batch - 1) * p.strideB + p.K * p.N) };
+}
+
 export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<number>, k: ArrayLike<number>,
   v: ArrayLike<number>, probs: ArrayLike<number>): void {
   const { B, H, Hkv, T, S, D } = p;
@@ -83,6 +90,11 @@ export class JsBackend implements Backend {
         else for (let j = 0; j < N; j++) c[base + j] = alpha * row[j] + beta * c[base + j];
       }
     }
+  }
+
+  gemmMixed(p: GemmParams): void {
+    checkGemm('gemmMixed', p);
+    this.gemm(roundedOperands(p));
   }
 
   gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void {

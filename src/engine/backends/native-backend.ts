@@ -23,6 +23,8 @@ interface NativeKernels {
   bf16: Bf16Kernel;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+  gemmMixed(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
+    beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
     D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
@@ -155,6 +157,13 @@ class NativeBackend implements Backend {
   gemm(p: GemmParams): void {
     try {
       this.k.gemm(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
+        p.strideC);
+    } catch (error) { rethrow(error); }
+  }
+
+  gemmMixed(p: GemmParams): void {
+    try {
+      this.k.gemmMixed(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
         p.strideC);
     } catch (error) { rethrow(error); }
   }

@@ -5,7 +5,7 @@
 import {
   type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
-import { checkAttention, checkGemm, JsBackend } from './js-backend.ts';
+import { checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
 
 /** GEMMs with at least this many flops (2 M N K batch) are split across the worker threads. */
@@ -40,6 +40,12 @@ export class WasmBackend implements Backend {
     rt.gemm({ a, b, c, M, N, K, transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta, batch,
       strideA: p.strideA, strideB: p.strideB, strideC: p.strideC }, parallel);
     rt.get(op, c, p.c, spanC);
+  }
+
+  /** Operands rounded to bf16 in js, then the wasm gemm (no bf16 kernel in wasm: no speed-up, same numerics). */
+  gemmMixed(p: GemmParams): void {
+    checkGemm('gemmMixed', p);
+    this.gemm(roundedOperands(p));
   }
 
   /** The js reference: wasm has no bf16 kernel (generation with bf16 weights is for the native backend). */

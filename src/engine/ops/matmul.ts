@@ -1,11 +1,11 @@
 // Matrix products on the backend GEMM: matmul (both transposes, batched, 2-D right operand broadcast), and the affine
 // projections linear (weight (out, in)) and conv1d (weight (in, out), Hugging Face's Conv1D) sharing one body.
 // Gradients are GEMMs too, accumulated straight into the gradient buffers (beta = 1). Under bf16 matmul precision
-// (precision.ts) the projections' forward and input-gradient products run on gemmBf16; weight gradients stay fp32.
+// (precision.ts) the projections' three products (forward, input and weight gradients) run on gemmMixed: operands
+// rounded to bf16, float32 sums into float32 outputs and gradient buffers.
 // Leaves out: broadcasting of batch dimensions other than "one side is 2-D".
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
-import { f32ToBf16, f32ToBf16Transposed } from '../bf16.ts';
 import { matmulPrecision } from '../precision.ts';
 import { allocOutput, makeOutput, shapeString, sizeOf, Tensor } from '../tensor.ts';
 
@@ -108,36 +108,29 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
   const backend = getBackend();
   const rows = x.size / Math.max(inFeatures, 1);
   const out = allocOutput(rows * outFeatures);                             // (rows, out)
-  const bf16 = matmulPrecision() === 'bf16';
-  if (bf16) {                                                              // W as (out, in) bf16 bits
-    const w = outIn ? f32ToBf16(weight.data) : f32ToBf16Transposed(weight.data, inFeatures, outFeatures);
-    backend.gemmBf16(x.data, w, out, rows, outFeatures, inFeatures);
-  } else gemm(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0, 1, 0, 0, 0);
+  // fp32, or mixed precision: the same three products on gemmMixed (operands rounded to bf16, float32 sums)
+  const product = matmulPrecision() === 'bf16' ? gemmMixed : gemm2d;
+  product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0);
   if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
   const parents = bias ? [x, weight, bias] : [x, weight];
   return makeOutput(op, out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                      // (rows, out)
-    if (x.requiresGrad && bf16) inputGradientBf16(dY, weight.data, x, rows, inFeatures, outFeatures, outIn);
-    else if (x.requiresGrad) {                                               // dX = dY W (out, in) or dY Wᵀ (in, out)
+    if (x.requiresGrad) {                                                    // dX = dY W (out, in) or dY Wᵀ (in, out)
       const { grad, beta } = x.gradForOverwrite();
-      gemm(dY, weight.data, grad, rows, inFeatures, outFeatures, false, !outIn, beta, 1, 0, 0, 0);
+      product(dY, weight.data, grad, rows, inFeatures, outFeatures, false, !outIn, beta);
     }
     if (weight.requiresGrad) {                                               // dW = dYᵀ x (out, in) or xᵀ dY (in, out)
-      if (outIn) gemm(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1, 1, 0, 0, 0);
-      else gemm(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1, 1, 0, 0, 0);
+      if (outIn) product(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1);
+      else product(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1);
     }
     if (bias?.requiresGrad) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });
 }
 
-/** dX (rows, in) (+)= dY (rows, out) W on gemmBf16: W as (in, out) bf16 bits, the layout gemmBf16 takes as Wᵀ. */
-function inputGradientBf16(dY: Float32Array, weight: Float32Array, x: Tensor, rows: number, inFeatures: number,
-  outFeatures: number, outIn: boolean): void {
-  const backend = getBackend();
-  const w = outIn ? f32ToBf16Transposed(weight, outFeatures, inFeatures) : f32ToBf16(weight);   // (in, out)
-  const { grad, beta } = x.gradForOverwrite();
-  if (beta === 0) { backend.gemmBf16(dY, w, grad, rows, inFeatures, outFeatures); return; }
-  const part = new Float32Array(rows * inFeatures);                        // (rows, in)
-  backend.gemmBf16(dY, w, part, rows, inFeatures, outFeatures);
-  backend.add(grad, part, grad, rows * inFeatures);
-}
+type Product = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, transA: boolean,
+  transB: boolean, beta: number) => void;
+
+/** One unbatched product c = op(a) op(b) + beta c, fp32 (the level's GEMM) or mixed (bf16 operands, float32 sums). */
+const gemm2d: Product = (a, b, c, M, N, K, transA, transB, beta) => gemm(a, b, c, M, N, K, transA, transB, beta, 1, 0, 0, 0);
+const gemmMixed: Product = (a, b, c, M, N, K, transA, transB, beta) =>
+  getBackend().gemmMixed({ a, b, c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
