@@ -67,7 +67,10 @@ for (const family of ['gpt2', 'llama'] as const) {
         assert.deepEqual(results[i]!.tokens.map((t) => t.token), Array.from(alone!.tokens), `sequence ${i}`);
         results[i]!.tokens.forEach((t, k) => assert.ok(Math.abs(t.logprob - alone!.logprobs[k]!) < 1e-4, `logprob ${i}:${k}`));
       }
-      assert.ok(prefixCache.stats.reusedTokens >= 7 * 8, `${prefixCache.stats.reusedTokens} prompt tokens from cached blocks`);
+      // 7 of 8 prompts share 2 whole blocks (8 tokens) with the first; a batched wave's shorter suffixes recompute up to
+      // 3 cached tokens where they would otherwise be padded (prefillBatch), so at least 7 x 5 come from the cache
+      assert.ok(prefixCache.stats.reusedTokens >= 7 * 5, `${prefixCache.stats.reusedTokens} prompt tokens from cached blocks`);
+      assert.ok(prefixCache.stats.forwards < requests.length, `${prefixCache.stats.forwards} prefill forwards for ${requests.length} prompts: batched`);
       assert.ok(engine.stats.decodeSteps < requests.reduce((n, r) => n + r.maxNewTokens, 0) / 2, 'rows still share decode steps');
     });
 

@@ -2,8 +2,9 @@
 // forward pass. Between decode steps, finished and cancelled sequences leave the batch and waiting ones join: they
 // are prefilled together (left-padded), then their caches are packed with the running rows (packed-cache.ts). Each
 // sequence samples with its own seeded Rng exactly as models/generate.ts does, so a request gives the tokens a
-// one-prompt generate() gives for its seed (up to float rounding of the batched matmuls). With a PrefixCache, each
-// joining prompt is prefilled alone from the longest run of cached blocks it shares (prefix-cache.ts) instead.
+// one-prompt generate() gives for its seed (up to float rounding of the batched matmuls). With a PrefixCache, the
+// joining prompts are prefilled from the longest runs of cached blocks they share, their uncached suffixes batched
+// (PrefixCache.prefillBatch) instead.
 // Leaves out paged attention, chunked prefill of long prompts and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { KvBufferPool, KvCache } from './kv-cache.ts';
@@ -126,13 +127,14 @@ export class BatchEngine {
     ms.prefill += t1 - t0; ms.repack += t2 - t1; ms.decode += performance.now() - t2;
   }
 
-  /** Each joining prompt from the prefix cache (its own one-row cache, the cache's to keep); samples its first token. */
+  /** The joining prompts from the prefix cache, suffixes batched (rows of caches this engine owns); samples each one's first token. */
   #prefillCached(joining: Sequence[]): (CacheRow & { owned: boolean })[] {
-    return joining.map((sequence) => {
-      const { cache, logits, cached } = this.#prefixCache!.prefill(sequence.request.prompt, 1);
-      this.stats.forwardPasses++;
-      this.#sample(sequence, logits);
-      return { cache, row: 0, owned: !cached };
+    const before = this.#prefixCache!.stats.forwards;
+    const rows = this.#prefixCache!.prefillBatch(joining.map((s) => s.request.prompt), 1);
+    this.stats.forwardPasses += this.#prefixCache!.stats.forwards - before;
+    return joining.map((sequence, i) => {
+      this.#sample(sequence, rows[i]!.logits);
+      return { cache: rows[i]!.cache, row: rows[i]!.row, owned: !rows[i]!.cached };
     });
   }
 

@@ -165,12 +165,14 @@ export class KvCache {
   /**
    * Keys and values of one layer for attention after T new positions were written.
    * full = true: the whole capacity (B, Hkv, capacity, D) without a copy, unwritten positions masked (for T = 1);
-   * full = false: a contiguous copy of the first length + T positions (B, Hkv, S, D) (for causal chunks).
+   * full = false: the first length + T positions (B, Hkv, S, D) (for causal chunks): a contiguous copy, or views of
+   * the buffers when they are the whole capacity.
    */
   window(layer: number, T: number, full: boolean): { k: Tensor; v: Tensor } {
     const { numKvHeads: Hkv, headDim: D } = this.config;
     const B = this.batch, cap = this.capacity, S = this.length + T;
-    if (full) return { k: view(this.keys[layer], [B, Hkv, cap, D]), v: view(this.values[layer], [B, Hkv, cap, D]) };
+    // the whole capacity, or the first S positions when they are the whole capacity: views, no copy
+    if (full || S === cap) return { k: view(this.keys[layer], [B, Hkv, cap, D]), v: view(this.values[layer], [B, Hkv, cap, D]) };
     const k = new Float32Array(B * Hkv * S * D), v = new Float32Array(B * Hkv * S * D);  // (B, Hkv, S, D)
     for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
       const src = (b * Hkv + h) * cap * D, dst = (b * Hkv + h) * S * D;

@@ -1,6 +1,7 @@
 // Prefix caching: whole blocks of a shared prefix come from the cache, the result is bit for bit what a cold cache
 // gives (it never depends on what was cached before), and it samples what generate() samples for the seed (both
-// families: learned positions and RoPE).
+// families: learned positions and RoPE). Batched prefills (prefillBatch) wait for a batch peer's blocks, run each wave
+// in one forward, and give what one-by-one cold prefills give, to float rounding.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generate } from './generate.ts';
@@ -25,7 +26,7 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.deepEqual(again.logprobs, cold.logprobs);
       assert.deepEqual(again.logits, cold.logits);
       assert.equal(warm.sample(promptB, options).reused, 24, 'its own blocks next time: all but the last partial one');
-      assert.deepEqual(warm.stats, { prompts: 3, promptTokens: promptA.length + 2 * promptB.length, reusedTokens: 40 });
+      assert.deepEqual(warm.stats, { prompts: 3, promptTokens: promptA.length + 2 * promptB.length, reusedTokens: 40, forwards: 4 + 2 + 1 });
     });
 
     test('samples what generate() samples for the seed; keeps the logits each token was drawn from', () => {
@@ -40,6 +41,27 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.ok(Math.abs(row[token]! - lse - got.logprobs[0]!) < 1e-5);
       assert.throws(() => cache.sample([], options), /empty/);
       assert.throws(() => cache.sample(promptA, { ...options, maxNewTokens: model.config.maxPositions }), /exceeds the context/);
+    });
+
+    test('prefillBatch: prompts sharing blocks with an earlier one wait for it; each wave is one forward; logits as cold prefills give', () => {
+      const promptC = [...shared, ...testIds(3, V, 10)], other = Array.from(testIds(12, V, 11));
+      const batch = new PrefixCache({ model, block: 8 });
+      const rows = batch.prefillBatch([promptA, promptB, promptC, other], 1);
+      // wave 1: A and the unrelated prompt; wave 2: B and C from A's first two blocks (S = 30 - 16 = 14 new tokens
+      // each: C, 24 tokens long, takes 24 - 14 = 10 of them from the cache and recomputes 6 where it would pad)
+      assert.deepEqual(rows.map((r) => r.reused), [0, 16, 10, 0]);
+      assert.equal(batch.stats.forwards, 2);
+      assert.deepEqual(rows.map((r) => r.row), [0, 0, 1, 1]);
+      for (const [k, prompt] of [promptA, promptB, promptC, other].entries()) {
+        const cold = new PrefixCache({ model, block: 8 }).prefill(prompt, 1).logits;
+        rows[k]!.logits.forEach((x, v) => assert.ok(Math.abs(x - cold[v]!) < 1e-4 * (1 + Math.abs(cold[v]!)), `prompt ${k} logit ${v}: ${x} vs ${cold[v]}`));
+      }
+      // the batch's blocks are cached for later prompts: B's 3 whole blocks now
+      const later = batch.sample(promptB, options), cold = new PrefixCache({ model, block: 8 }).sample(promptB, options);
+      assert.equal(later.reused, 24);
+      assert.deepEqual(later.tokens, cold.tokens);
+      later.logprobs.forEach((logprob, k) => assert.ok(Math.abs(logprob - cold.logprobs[k]!) < 1e-4, `logprob ${k}`));
+      assert.throws(() => batch.prefillBatch([promptA, []], 1), /empty/);
     });
   });
 }

@@ -5,7 +5,11 @@
 // the conversation; its verdict request extends the rationale request it follows. Every prompt is computed in the same
 // blocks whether they come from the cache or not, so a result never depends on what was cached before (bit for bit).
 // Sampling as generate() does for one prompt and its seed (to float rounding: generate() prefills in one pass); the
-// logits of each step are kept for callers that report top alternatives. Leaves out batching several sequences.
+// logits of each step are kept for callers that report top alternatives. prefillBatch prefills prompts that arrive
+// together (a batch engine's joining requests) in batched forwards, in waves: a prompt that shares more whole blocks
+// with an earlier one of the batch than with the cache waits for that one's blocks; each wave is one forward of
+// every prompt's uncached suffix, left-padded (agreeing with one-by-one prefills to float rounding, not bit for bit).
+// Leaves out decoding several sequences (the batch engine's job).
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { KvBufferPool, KvCache } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
@@ -27,7 +31,18 @@ export interface PrefixSample {
 
 interface Entry {
   ids: Int32Array;                   // (L,) whole blocks of a prompt, L a multiple of the block size
-  cache: KvCache;                    // (1, ·, capacity ≥ L, ·) holding those tokens' keys and values at [0, L)
+  cache: KvCache;                    // (B, ·, capacity, ·) holding those tokens' keys and values in one row:
+  row: number;                       //   row `row`, positions [start, start + L)
+  start: number;
+}
+
+/** One prompt of a batched prefill: its row of a wave's cache, the logits (V) after it, the tokens taken from the cache. */
+export interface WaveRow {
+  cache: KvCache;                    // (B, ·, capacity, ·) the wave's cache: this prompt's positions are its row's last ones
+  row: number;
+  logits: Float32Array;              // (V)
+  reused: number;
+  cached: boolean;                   // kept by the prefix cache (the caller must not release it)
 }
 
 export class PrefixCache {
@@ -35,8 +50,9 @@ export class PrefixCache {
   readonly #maxEntries: number;
   readonly #block: number;
   #entries: Entry[] = [];            // most recently used last
+  readonly #holders = new Map<KvCache, number>();   // entries holding each cache (released when the last one goes)
   readonly #pool = new KvBufferPool(); // buffers of evicted entries' caches, for the next prompts
-  readonly stats = { prompts: 0, promptTokens: 0, reusedTokens: 0 };
+  readonly stats = { prompts: 0, promptTokens: 0, reusedTokens: 0, forwards: 0 };
 
   constructor(options: { model: Transformer; maxEntries?: number; block?: number }) {
     this.#model = options.model;
@@ -55,21 +71,81 @@ export class PrefixCache {
   prefill(prompt: readonly number[], room: number): { cache: KvCache; logits: Float32Array; reused: number; cached: boolean } {
     const { config } = this.#model;
     const P = prompt.length, V = config.vocabSize, block = this.#block;
-    if (P === 0) throw new Error('PrefixCache: the prompt is empty (give at least one token, e.g. BOS)');
-    for (const id of prompt) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`PrefixCache: token ${id} is outside [0, ${V})`);
+    this.#check(prompt);
     const { entry, shared } = this.#longestPrefix(prompt);
-    const reused = Math.floor(Math.min(shared, P - 1) / block) * block;  // whole blocks; one token at least is fed
+    const reused = this.#wholeBlocks(shared, P);
     const cache = new KvCache(config, 1, P + room, P + room, this.#pool);
-    if (entry && reused > 0) copyPrefix(entry.cache, cache, reused);
+    if (entry && reused > 0) { copyPositions(entry, cache, 0, 0, reused); cache.length = reused; }
     this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += reused;
     const logits = new Float32Array(V);                                   // (V) logits of the token after the prompt
     for (let start = reused; start < P; start += block) {
       const ids = Int32Array.from(prompt.slice(start, Math.min(P, start + block)));   // (1, ≤ block)
       noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [1, ids.length], { cache, lastOnly: true }).data.subarray(0, V)); }));
+      this.stats.forwards++;
     }
     const whole = Math.floor(P / block) * block, cached = whole > reused;
-    if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache });
+    if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: 0, start: 0 });
     return { cache, logits, reused, cached };
+  }
+
+  /**
+   * Prefills prompts that arrive together, in waves of one batched forward each (see the header): for each prompt,
+   * the row of a wave's cache (room for `room` more positions) holding its keys and values as its last positions, and
+   * the logits (V) of the token after it. A wave whose prompts brought new whole blocks is kept for later prompts
+   * (`cached`: this cache releases it when its last entry goes); the caller releases the others.
+   */
+  prefillBatch(prompts: readonly (readonly number[])[], room: number): WaveRow[] {
+    prompts.forEach((prompt) => this.#check(prompt));
+    const results: WaveRow[] = new Array(prompts.length);
+    let remaining = prompts.map((_, i) => i);
+    while (remaining.length > 0) {
+      const wave: { index: number; entry: Entry | null; reusable: number }[] = [], deferred: number[] = [];
+      remaining.forEach((index, k) => {
+        const prompt = prompts[index]!;
+        const { entry, shared } = this.#longestPrefix(prompt);
+        const reusable = this.#wholeBlocks(shared, prompt.length);
+        const fromPeer = Math.max(0, ...remaining.slice(0, k).map((j) => this.#wholeBlocks(commonLength(prompts[j]!, prompt), prompt.length)));
+        if (fromPeer > reusable) deferred.push(index);
+        else wave.push({ index, entry, reusable });
+      });
+      this.#prefillWave(wave.map((w) => ({ ...w, prompt: prompts[w.index]! })), room)
+        .forEach((result, k) => { results[wave[k]!.index] = result; });
+      remaining = deferred;
+    }
+    return results;
+  }
+
+  /**
+   * One forward of the wave's uncached suffixes (B, S), S the longest: a prompt of P tokens takes its first P - S
+   * tokens (at most its cached whole blocks: a shorter suffix recomputes cached tokens where it would have padding)
+   * from its cache entry, right-aligned at [L - taken, L) in a new (B, ·) cache, then the rest of it runs.
+   */
+  #prefillWave(wave: { prompt: readonly number[]; entry: Entry | null; reusable: number }[], room: number): WaveRow[] {
+    const { config } = this.#model;
+    const B = wave.length, V = config.vocabSize;
+    const S = Math.max(...wave.map((w) => w.prompt.length - w.reusable));
+    const taken = wave.map((w) => Math.max(0, w.prompt.length - S));     // ≤ reusable: P - reusable ≤ S
+    const L = Math.max(...taken);
+    const cache = new KvCache(config, B, L + S + room, L + S, this.#pool);   // full after the forward: attention reads it in place
+    const ids = new Int32Array(B * S), mask = new Float32Array(B * S);     // (B, S) left-padded suffixes
+    wave.forEach(({ prompt, entry }, b) => {
+      if (taken[b]! > 0) copyPositions(entry!, cache, b, L - taken[b]!, taken[b]!);
+      const feed = prompt.length - taken[b]!;
+      for (let t = 0; t < feed; t++) { ids[b * S + S - feed + t] = prompt[taken[b]! + t]!; mask[b * S + S - feed + t] = 1; }
+    });
+    cache.length = L;
+    const logits = new Float32Array(B * V);                                 // (B, V)
+    noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, S], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
+    this.stats.forwards++;
+    let cached = false;
+    wave.forEach(({ prompt, reusable }, b) => {
+      const P = prompt.length, whole = Math.floor(P / this.#block) * this.#block;
+      this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += taken[b]!;
+      if (whole <= reusable) return;                                        // new whole blocks: kept for later prompts
+      this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: b, start: L - taken[b]! });
+      cached = true;
+    });
+    return wave.map((_, b) => ({ cache, row: b, logits: logits.slice(b * V, (b + 1) * V), reused: taken[b]!, cached }));
   }
 
   /** Samples a continuation of `prompt` from its prefill (above) one token at a time. */
@@ -99,6 +175,18 @@ export class PrefixCache {
   /** Forgets every cached sequence (e.g. after the model's weights changed). */
   clear(): void {
     this.#entries = [];
+    this.#holders.clear();
+  }
+
+  #check(prompt: readonly number[]): void {
+    const V = this.#model.config.vocabSize;
+    if (prompt.length === 0) throw new Error('PrefixCache: the prompt is empty (give at least one token, e.g. BOS)');
+    for (const id of prompt) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`PrefixCache: token ${id} is outside [0, ${V})`);
+  }
+
+  /** Whole blocks of `shared` tokens a prompt of P tokens may take: one token at least is fed. */
+  #wholeBlocks(shared: number, P: number): number {
+    return Math.floor(Math.min(shared, P - 1) / this.#block) * this.#block;
   }
 
   #longestPrefix(prompt: readonly number[]): { entry: Entry | null; shared: number } {
@@ -115,22 +203,36 @@ export class PrefixCache {
 
   #remember(entry: Entry): void {
     this.#entries.push(entry);
-    // An evicted entry's buffers go back to the pool: its cache was read (copied, packed) or decoded from already.
-    if (this.#entries.length > this.#maxEntries) this.#entries.shift()!.cache.release();
+    this.#holders.set(entry.cache, (this.#holders.get(entry.cache) ?? 0) + 1);
+    // An evicted entry's buffers go back to the pool once no other entry holds them: its cache was read (copied,
+    // packed) or decoded from already.
+    if (this.#entries.length <= this.#maxEntries) return;
+    const evicted = this.#entries.shift()!.cache, holders = this.#holders.get(evicted)! - 1;
+    if (holders > 0) { this.#holders.set(evicted, holders); return; }
+    this.#holders.delete(evicted);
+    evicted.release();
   }
 }
 
-/** Copies the first n positions of a one-row cache into an empty one-row cache and marks them written. */
-function copyPrefix(source: KvCache, target: KvCache, n: number): void {
+/** Tokens two prompts share from their start. */
+function commonLength(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let n = 0;
+  while (n < limit && a[n] === b[n]) n++;
+  return n;
+}
+
+/** Copies an entry's first n positions into a target row at `to`, marking them real in its mask. */
+function copyPositions(entry: Entry, target: KvCache, targetRow: number, to: number, n: number): void {
+  const { cache: source, row: sourceRow, start: from } = entry;
   const { numKvHeads: Hkv, headDim: D, numLayers } = source.config;
-  if (source.batch !== 1 || target.batch !== 1 || target.length !== 0 || n > source.length || n > target.capacity) {
-    throw new Error(`copyPrefix: ${n} positions from a ${source.batch}-row cache of ${source.length} into a ${target.batch}-row one of ${target.length}/${target.capacity}`);
+  if (from + n > source.length || to + n > target.capacity || sourceRow >= source.batch || targetRow >= target.batch) {
+    throw new Error(`copyPositions: ${n} positions from [${from}) of row ${sourceRow} (${source.batch} rows, ${source.length} written) into [${to}) of row ${targetRow} (${target.batch} rows, capacity ${target.capacity})`);
   }
   for (let layer = 0; layer < numLayers; layer++) for (let h = 0; h < Hkv; h++) {
-    const from = h * source.capacity * D, to = h * target.capacity * D;                // (1, Hkv, capacity, D)
-    target.keys[layer]!.set(source.keys[layer]!.subarray(from, from + n * D), to);
-    target.values[layer]!.set(source.values[layer]!.subarray(from, from + n * D), to);
+    const src = ((sourceRow * Hkv + h) * source.capacity + from) * D, dst = ((targetRow * Hkv + h) * target.capacity + to) * D;  // (B, Hkv, capacity, D)
+    target.keys[layer]!.set(source.keys[layer]!.subarray(src, src + n * D), dst);
+    target.values[layer]!.set(source.values[layer]!.subarray(src, src + n * D), dst);
   }
-  target.keyMask.set(source.keyMask.subarray(0, n));                                 // (1, capacity)
-  target.length = n;
+  target.keyMask.fill(1, targetRow * target.capacity + to, targetRow * target.capacity + to + n);   // (B, capacity)
 }
