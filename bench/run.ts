@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
-// when `/usr/bin/python3 -c 'import torch'` works, and our/their ratios. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
+// when `/usr/bin/python3 -c 'import torch'` works (`npm run bench:torch` installs Debian's python3-torch: root or
+// sudo), and our/their ratios; when it does not, the run says so and why, at the start and again at the end. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
 // GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
 // Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
@@ -43,17 +44,19 @@ export function result(name: string, value: number, digits = 1): void {
  * decode124m adds its GPT-2-small prefill/decode figures (`--decode124m`, ~30 s more).
  */
 function torchAnchor(decode124m: boolean): Map<string, number> | null {
-  if (!existsSync(ANCHOR)) { console.log(`# no anchor at ${ANCHOR}: skipping PyTorch`); return null; }
+  if (!existsSync(ANCHOR)) return skipTorch(`no anchor script at ${ANCHOR} (it lives beside the repository, in ../shared/anchors)`);
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) { console.log('# /usr/bin/python3 cannot import torch: skipping PyTorch (apt-get install -y python3-torch libopenblas0-pthread)'); return null; }
+  if (probe.status !== 0) {
+    const why = probe.error ? probe.error.message : probe.stderr.trim().split('\n').at(-1) ?? `exit code ${probe.status}`;
+    return skipTorch(`/usr/bin/python3 cannot import torch (${why}); \`npm run bench:torch\` installs Debian's python3-torch (needs root or sudo), then run the bench again`);
+  }
   const run = spawnSync('/usr/bin/python3', [ANCHOR, '1', '--steps', '20', ...(decode124m ? ['--decode124m'] : [])], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, timeout: ANCHOR_TIMEOUT_MS,
   });
   if (run.status !== 0) {
     const why = run.error ? `${run.error.message} (limit ${ANCHOR_TIMEOUT_MS / 60_000} min: a loaded machine?)`
       : run.signal ? `killed by ${run.signal}` : `exit code ${run.status}`;
-    console.log(`# PyTorch anchor failed: ${why}; skipping PyTorch. ${run.stderr.slice(-500)}`);
-    return null;
+    return skipTorch(`the anchor failed: ${why}. ${run.stderr.slice(-500)}`);
   }
   const figures = new Map<string, number>();
   for (const line of run.stdout.split('\n')) {
@@ -61,6 +64,14 @@ function torchAnchor(decode124m: boolean): Map<string, number> | null {
     if (m) { figures.set(m[1], Number(m[2])); console.log(`RESULT torch_${m[1]} ${m[2]}`); }
   }
   return figures;
+}
+
+/** Why the PyTorch side was skipped (printed now and again at the end of the run), or null when it ran. */
+let torchSkipped: string | null = null;
+function skipTorch(reason: string): null {
+  torchSkipped = reason;
+  console.log(`# PyTorch side SKIPPED: ${reason}; no torch_ figures or ratios over torch in this run`);
+  return null;
 }
 
 console.log(`# rlaif bench: node ${process.version}, backends: ${availableBackends().join(', ')}`);
@@ -124,6 +135,8 @@ if (wanted('queue')) {
   const { runQueueBench } = await import('./queue-bench.ts');
   await runQueueBench();
 }
+
+if (torchSkipped) console.log(`# PyTorch side SKIPPED (no torch_ figures, no ratios over torch): ${torchSkipped}`);
 
 if (jsonFile) {
   const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;
