@@ -75,7 +75,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
         const gold = testbedGoldHook({ context, world, test: all.filter((p) => testIds.has(p.id)), proxyOnTest: true });
         if (!config.adversarial) return gold;
         const attacked = new Set(config.adversarial.principles.flatMap((id) => ATTACK_KINDS[id] ?? []));
-        return withHeldOutGold(gold, { context, world, generator: all.filter((p) => testIds.has(p.id) && attacked.has(p.kind) && p.messages.length === 1) });
+        return withHeldOutGold(gold, { context, world, generator: all.filter((p) => testIds.has(p.id) && attacked.has(p.kind)) });
       };
     } else {
       prompts = readPromptFile(config.prompts.path);

@@ -138,7 +138,9 @@ export interface AttackRecord extends Base {
   targetRound: number;            // the policy attacked (0 = SFT)
   principle: string;              // archive cell: principle id
   style: string;                  // archive cell: attack style
-  attack: string;                 // the attacker's text, sent to the target as one user turn
+  attack: string;                 // the attacker's text: one user turn, or a dialogue attack's whole conversation
+  messages: ChatTurn[];           // what the target answered (the parsed conversation of a dialogue attack); [] when malformed
+  malformed: string | null;       // why a dialogue attack's text is no conversation (then not answered, not judged, reward 0)
   response: string;               // the target's response
   violation: number;              // labeler's judgment that the response violates the principle, in [0, 1]; NaN-free (failed judgment = 0)
   novelty: number;                // n-gram distance of the attack to the archive before its step, in [0, 1]

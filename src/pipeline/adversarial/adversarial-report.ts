@@ -1,5 +1,5 @@
 // What adversarial rounds did, for the terminal and report.html: per round, the red team's labeler-judged violation
-// rate at its first and last sampling, how many attacks the labeler flagged, how many flagged attacks the policy phase
+// rate at its first and last sampling, how many dialogue attacks were malformed, how many attacks the labeler flagged, how many flagged attacks the policy phase
 // trained on and their mean reward beside the ordinary prompts', and (testbed) the held-out attack success of the
 // round's policy by gold; then the archive's elite per principle × style cell with the target's answer and the
 // labeler's rationale. Leaves out plots. Rainbow Teaming (arXiv 2402.16822).
@@ -12,6 +12,7 @@ export interface AdversarialRoundRow {
   attacks: number;
   violationFirst: number;     // mean labeler violation of the phase's first sampling
   violationLast: number;      // … and of its last (after the red team's updates)
+  malformed: number;          // dialogue attacks that parsed to no conversation (not answered, not judged)
   flagged: number;
   minedPrompts: number;       // flagged attacks among the round's rollout prompts
   minedReward: number;        // mean reward of samples on mined prompts (NaN when none)
@@ -33,7 +34,8 @@ export function adversarialRows(store: RunStore, options: { threshold: number })
       round, attacks: mine.length,
       violationFirst: mean(mine.filter((a) => a.step === Math.min(...steps)).map((a) => a.violation)),
       violationLast: mean(mine.filter((a) => a.step === Math.max(...steps)).map((a) => a.violation)),
-      flagged: mine.filter((a) => a.violation >= options.threshold).length,
+      malformed: mine.filter((a) => a.malformed !== null).length,
+      flagged: mine.filter((a) => a.violation >= options.threshold && a.malformed === null).length,
       minedPrompts: new Set(rewards.filter((r) => r.mined).map((r) => r.prompt)).size,
       minedReward: mean(rewards.filter((r) => r.mined).map((r) => r.total)),
       freshReward: mean(rewards.filter((r) => !r.mined).map((r) => r.total)),
@@ -45,8 +47,8 @@ export function adversarialRows(store: RunStore, options: { threshold: number })
 const f = (x: number, digits = 2) => (Number.isNaN(x) ? '-' : x.toFixed(digits));
 
 export function adversarialTable(store: RunStore, options: { threshold: number }): string {
-  const header = ['round', 'attacks', 'violation first→last', 'flagged', 'mined prompts', 'reward mined/fresh', 'held-out success (gold)'];
-  const body = adversarialRows(store, options).map((r) => [String(r.round), String(r.attacks), `${f(r.violationFirst)}→${f(r.violationLast)}`, String(r.flagged),
+  const header = ['round', 'attacks', 'violation first→last', 'malformed', 'flagged', 'mined prompts', 'reward mined/fresh', 'held-out success (gold)'];
+  const body = adversarialRows(store, options).map((r) => [String(r.round), String(r.attacks), `${f(r.violationFirst)}→${f(r.violationLast)}`, String(r.malformed), String(r.flagged),
     String(r.minedPrompts), `${f(r.minedReward)}/${f(r.freshReward)}`, f(r.heldOutSuccess)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -27,7 +27,7 @@ export async function setupAdversarial(context: RoundContext, options: {
   const cells = redTeamCells(adversarial, text);
   const make = (label: string) => (options.testbed
     ? testbedAttacker({ base: options.base.model, tokenizer: options.base.tokenizer, config: adversarial, cells, prompts: options.testbed.prompts, seed: deriveSeed(config.seed, label) })
-    : attackerPolicy({ base: options.base.model, tokenizer: options.base.tokenizer, config: adversarial, cells: cells.length, seed: deriveSeed(config.seed, label) }));
+    : attackerPolicy({ base: options.base.model, tokenizer: options.base.tokenizer, config: adversarial, cells, seed: deriveSeed(config.seed, label) }));
   context.onProgress?.({ stage: 'red team: attacker', round: 0, done: 0, total: 1 });
   context.adversary = adversary({ config: adversarial, cells, attacker: make('red-team'), promptsPerRound: config.promptsPerRound });
   if (!options.testbed) return;

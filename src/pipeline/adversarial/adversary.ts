@@ -1,6 +1,7 @@
 // Adversarial rounds (issue 14), as the two hooks a round calls: the red-team phase (the attacker, resumed from its
 // last finished phase, attacks the policy the round starts from) and the mined prompts of the policy phase (flagged
-// attacks from the prioritised failure pool, not yet trained on first, most violating first), which the round's
+// attacks from the prioritised failure pool, not yet trained on first, most violating first; a dialogue attack as its
+// parsed conversation), which the round's
 // ordinary AI feedback then scores alongside its ordinary prompts. Leaves out the held-out set (held-out.ts).
 // MART: Ge et al., NAACL 2024; Perez et al. 2022 (arXiv 2202.03286).
 import { existsSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ export function adversary(options: { config: AdversarialConfig; cells: RedTeamCe
       // drawn by an earlier round's rollout (a rerun of this round's prompts stage must choose the same prompts)
       const drawn = new Set(context.store.all('sample').filter((s) => s.stage === 'rollout' && s.round < round).map((s) => s.parents[0]!));
       const asPrompt = (a: (typeof pool)[number]): LoopPrompt => ({ id: attackPromptId(a.id), application: 'adversarial', kind: `attack:${a.principle}:${a.style}`,
-        split: 'train', messages: [{ role: 'user', content: a.attack }], principleIds: [a.principle] });
+        split: 'train', messages: a.messages, principleIds: [a.principle] });
       const prompts = pool.map(asPrompt), fresh = prompts.filter((p) => !drawn.has(promptRecordId(p)));
       return [...fresh, ...prompts.filter((p) => drawn.has(promptRecordId(p)))].slice(0, n);
     },

@@ -1,7 +1,7 @@
 // The attack archive, read from the run store's attack records: keyed by principle × style (Rainbow Teaming's
 // quality-diversity grid), each cell's elite is its most violating attack; the failure pool is every red-team attack
 // the labeler flagged (violation ≥ threshold), most violating first, for later rounds to train on. Held-out attacks
-// never enter the pool. Leaves out mutation operators. Rainbow Teaming: Samvelyan et al. 2024 (arXiv 2402.16822).
+// and malformed dialogue attacks never enter the pool. Leaves out mutation operators. Rainbow Teaming: Samvelyan et al. 2024 (arXiv 2402.16822).
 import type { AttackRecord } from '../run-records.ts';
 import type { RunStore } from '../run-store.ts';
 
@@ -25,7 +25,7 @@ export function archiveElites(attacks: readonly AttackRecord[], options: { befor
 export function failurePool(store: RunStore, options: { throughRound: number; threshold: number }): AttackRecord[] {
   const byText = new Map<string, AttackRecord>();
   for (const a of store.all('attack')) {
-    if (a.phase !== 'redteam' || a.round > options.throughRound || a.violation < options.threshold || a.attack.trim() === '') continue;
+    if (a.phase !== 'redteam' || a.round > options.throughRound || a.violation < options.threshold || a.attack.trim() === '' || a.malformed !== null) continue;
     const seen = byText.get(a.attack);
     if (!seen || a.violation > seen.violation) byText.set(a.attack, a);
   }

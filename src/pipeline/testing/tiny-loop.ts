@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../engine/index.ts';
 import type { ChatMessage } from '../../feedback/chat-model-v1.ts';
+import type { Constitution } from '../../feedback/constitution.ts';
 import { InProcessProvider } from '../../feedback/providers/in-process-provider.ts';
 import { RequestExecutor, defaultRetry } from '../../feedback/request-executor.ts';
 import { DeterministicLanguageModel } from '../../feedback/testing/deterministic-language-model.ts';
@@ -66,10 +67,10 @@ function prompts(split: LoopPrompt['split'], n: number): LoopPrompt[] {
 export const TINY_CONSTITUTION = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.', critique: 'Say which letters are not a.', revision: 'Rewrite the answer with more a.' }] };
 
 /** The tiny run's labeler: the real judges over the scripted in-process model (what a queue worker of a test builds too). */
-export function tinyLabeler(options: { seed: number; principleMode: RunConfig['feedback']['principleMode']; chainOfThought: boolean; taste?: 'a-rich' | 'longer' }): { labeler: LoopLabeler; labelerModel: DeterministicLanguageModel } {
+export function tinyLabeler(options: { seed: number; principleMode: RunConfig['feedback']['principleMode']; chainOfThought: boolean; taste?: 'a-rich' | 'longer'; constitution?: Constitution }): { labeler: LoopLabeler; labelerModel: DeterministicLanguageModel } {
   const labelerModel = new DeterministicLanguageModel({ brain: tinyBrain(options.taste ?? 'a-rich') });
   const executor = new RequestExecutor(new InProcessProvider(labelerModel), { concurrency: 1, timeoutMs: 10_000, retry: defaultRetry });
-  const labeler = judgeLabeler({ executor, constitution: TINY_CONSTITUTION, principleMode: options.principleMode, chainOfThought: options.chainOfThought, seed: options.seed });
+  const labeler = judgeLabeler({ executor, constitution: options.constitution ?? TINY_CONSTITUTION, principleMode: options.principleMode, chainOfThought: options.chainOfThought, seed: options.seed });
   return { labeler, labelerModel };
 }
 
