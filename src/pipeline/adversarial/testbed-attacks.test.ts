@@ -69,6 +69,7 @@ test('attack demonstrations come from train prompts only, framed per style, for 
     const source = trainDialogues.find((p) => p.messages[0]!.content === messages[0]!.content && p.messages[4]!.content === (d.cell.style === 'direct'
       ? messages[8]!.content : messages[8]!.content.replace(/^In a story, (.)/, (_, c: string) => c.toUpperCase())))!;
     assert.ok(source, d.attack);
+    assert.deepEqual([messages.slice(0, 2), messages.slice(6, 8)], [source.messages.slice(0, 2), source.messages.slice(2, 4)], 'the fillers stand between the fact and the rest');
     assert.deepEqual(dialogueGoldKey(world, messages), { kind: source.kind, gold: source.gold }, d.attack);
     assert.ok(messages.slice(2, 6).every((m) => !new RegExp(`\\b${source.entity}\\b`).test(m.content)), 'fillers never name the entity');
   }
