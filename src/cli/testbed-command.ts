@@ -27,10 +27,28 @@ function parseCommon(options: CommonOptions): { seed: number; labeler: LabelerSe
   return { seed, labeler: options.labeler, config };
 }
 
-/** Builds with one progress bar per stage (stage names as the build reports them). */
+/**
+ * Progress lines for a log (stderr not a terminal): a stage's start, each tenth of it and its end, with the elapsed
+ * time. The build trains synchronously, so a bar redrawn on a timer would never draw until it ended.
+ */
+export function plainBuildProgress(write: (line: string) => void, now: () => number = () => performance.now()): (event: BuildEvent) => void {
+  const started = now(), shown = new Map<string, number>();
+  return (event) => {
+    const tenth = event.total > 0 ? Math.floor((10 * event.step) / event.total) : 10;
+    if (shown.get(event.stage) === tenth) return;
+    shown.set(event.stage, tenth);
+    write(`testbed build: ${event.stage} ${event.step}/${event.total}${event.loss === undefined ? '' : ` loss ${event.loss.toFixed(3)}`} (${((now() - started) / 1000).toFixed(0)} s)`);
+  };
+}
+
+/** Builds with one progress bar per stage (stage names as the build reports them); plain lines when not on a terminal. */
 async function buildWithProgress(seed: number, labeler: LabelerSetup, cache: string, config: unknown): Promise<{ testbed: BuiltTestbed; seconds: number }> {
   const started = performance.now();
-  const bars = new cliProgress.MultiBar({ format: '{stage} [{bar}] {value}/{total} {loss}', hideCursor: true, clearOnComplete: false, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
+  if (!process.stderr.isTTY) {
+    const testbed = await buildTestbed({ seed, labeler, cacheDirectory: cache, config, onProgress: plainBuildProgress((line) => process.stderr.write(`${line}\n`)) });
+    return { testbed, seconds: (performance.now() - started) / 1000 };
+  }
+  const bars = new cliProgress.MultiBar({ format: '{stage} [{bar}] {value}/{total} {loss}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
   const byStage = new Map<string, cliProgress.SingleBar>();
   const onProgress = (event: BuildEvent) => {
     let bar = byStage.get(event.stage);

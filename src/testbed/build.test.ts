@@ -15,8 +15,8 @@ import { loadPolicySampler } from './policy-sampler.ts';
 
 const tiny = {
   world: { creatures: 8, unknownNames: 6, petNames: 6 }, corpus: { paragraphsPerCreature: 2, paragraphsPerAct: 1 },
-  judging: { pairs: 20, singles: 6, critiques: 6 }, anchor: { size: 12, noise: 0.25 },
-  policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 4, finetuneSteps: 4, batchSize: 4, judgingBatchSize: 2 },
+  judging: { pairs: 20, singles: 6, critiques: 6, onPolicyPrompts: 16, onPolicyPairs: 6, onPolicySingles: 8 }, anchor: { size: 12, noise: 0.25 },
+  policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 4, finetuneSteps: 4, batchSize: 4, judgingBatchSize: 2, contextLength: 512 },
 };
 const root = mkdtempSync(join(tmpdir(), 'testbed-build-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -25,7 +25,7 @@ test('buildTestbed: loadable folders, cache hit, retrain on a changed config, sa
   const stages = new Set<string>();
   const built = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config: tiny, onProgress: (e) => stages.add(e.stage) });
   assert.equal(built.fromCache, false);
-  for (const stage of ['data', 'policy:tokenizer', 'policy:pretrain', 'policy:finetune', 'policy:save']) assert.ok(stages.has(stage), `progress names stage ${stage}`);
+  for (const stage of ['data', 'policy:tokenizer', 'policy:pretrain', 'policy:finetune', 'policy:on-policy', 'on-policy:sample', 'policy:save']) assert.ok(stages.has(stage), `progress names stage ${stage}`);
   assert.equal(built.labelerDirectory, built.policyDirectory, 'self-judging by default');
   const tokenizer = HfTokenizer.load(built.policyDirectory);
   assert.ok(tokenizer.chatTemplate?.includes('<|assistant|>'));
@@ -33,6 +33,10 @@ test('buildTestbed: loadable folders, cache hit, retrain on a changed config, sa
   assert.equal(built.anchorSet.length, 12);
   assert.ok(built.anchorSet.every((a) => built.prompts.find((p) => p.id === a.promptId)?.split === 'validation'));
   assert.ok(built.manifest.labeledBudget.total <= 5000);
+  const budget = built.manifest.labeledBudget;
+  assert.ok(budget.onPolicySingles > 0 && budget.onPolicySingles <= 8, `${budget.onPolicySingles} on-policy ratings within the budget of 8`);
+  assert.ok(budget.onPolicyPairs <= 6);
+  assert.ok(built.manifest.models.policy!.tokens.onPolicy > 0, 'the policy trained on its own labeled answers');
 
   const again = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config: tiny });
   assert.equal(again.fromCache, true);

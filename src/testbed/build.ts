@@ -9,14 +9,16 @@ import { flawedResponse, type Flaw } from './answers.ts';
 import { buildKey } from './cache-key.ts';
 import { renderCorpus } from './corpus.ts';
 import { makeDemonstrations } from './demonstrations.ts';
-import { trainEmbeddedModel, type TrainedModelInfo, type TrainingProgress } from './embedded-model.ts';
+import { trainEmbeddedModel, type TrainedModelInfo, type TrainingData, type TrainingProgress } from './embedded-model.ts';
 import { goldCompare } from './gold.ts';
 import { makeJudgingExamples } from './judging-examples.ts';
 import { buildNotesIndex } from './notes.ts';
+import { makeOnPolicyExamples, type OnPolicyExamples, type OnPolicySource } from './on-policy-judging.ts';
+import { loadPolicySampler, policySampler } from './policy-sampler.ts';
 import { testbedTemplates } from './labeler-format.ts';
 import { makePrompts, type TestbedPrompt } from './prompts.ts';
 import { testbedConfigSchema, type TestbedConfig } from './testbed-config.ts';
-import { makeWorld, testbedSeed, type World } from './world.ts';
+import { makeWorld, shadowWorld, testbedSeed, type World } from './world.ts';
 
 export type LabelerSetup = 'self' | 'separate';
 
@@ -47,7 +49,7 @@ export interface TestbedManifest {
   key: string;
   seed: number;
   buildSeconds: number;     // from nothing, when it was built
-  labeledBudget: { judgingPairs: number; judgingSingles: number; judgingCritiques: number; anchorComparisons: number; total: number };
+  labeledBudget: { judgingPairs: number; judgingSingles: number; judgingCritiques: number; onPolicyPairs: number; onPolicySingles: number; onPolicyFlipped: number; anchorComparisons: number; total: number };
   demonstrations: { total: number; flawed: number };
   models: Record<string, TrainedModelInfo>;
 }
@@ -115,23 +117,49 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     progress({ stage: 'data', step: 0, total: 1 });
     const corpus = renderCorpus(world, config.corpus);
     const demonstrations = makeDemonstrations(world, prompts, config.flawRates);
-    const judging = makeJudgingExamples(world, prompts, testbedTemplates(), { pairs: config.judging.pairs, singles: config.judging.singles, seed: testbedSeed(options.seed, 'judging-examples'), notes: buildNotesIndex(corpus), critiques: config.judging.critiques });
+    // Judging examples in the real world and in the shadow world (no corpus describes it: the notes are the only
+    // evidence there), split by judging.shadowShare; the real ones come first (the tokenizer reads the first 400).
+    const notes = buildNotesIndex(corpus);
+    const shadow = shadowWorld(world);
+    const shadowPrompts = makePrompts(shadow).filter((p) => p.split === 'train'); // train templates only
+    const shadowNotes = buildNotesIndex(renderCorpus(shadow, config.corpus));
+    const j = config.judging, real = (n: number) => Math.round(n * (1 - j.shadowShare));
+    const templates = testbedTemplates();
+    const judging = [
+      ...makeJudgingExamples(world, prompts, templates, { pairs: real(j.pairs), singles: real(j.singles), critiques: real(j.critiques), seed: testbedSeed(options.seed, 'judging-examples'), notes }),
+      ...makeJudgingExamples(shadow, shadowPrompts, templates, { pairs: j.pairs - real(j.pairs), singles: j.singles - real(j.singles), critiques: j.critiques - real(j.critiques), seed: testbedSeed(shadow.seed, 'judging-examples'), notes: shadowNotes }),
+    ];
     writeFileSync(join(temporary, 'corpus.txt'), `${corpus.join('\n')}\n`);
     progress({ stage: 'data', step: 1, total: 1 });
+    const sources: OnPolicySource[] = [{ world, prompts, notes, share: 1 - j.shadowShare }, { world: shadow, prompts: shadowPrompts, notes: shadowNotes, share: j.shadowShare }];
+    let onPolicy: OnPolicyExamples = { examples: [], pairs: 0, singles: 0, flipped: 0, seconds: 0 };
+    const onPolicyOptions = { prompts: j.onPolicyPrompts, pairs: j.onPolicyPairs, singles: j.onPolicySingles, noise: j.labelNoise, seed: testbedSeed(options.seed, 'on-policy') };
+    const sampleProgress = (done: number, total: number) => progress({ stage: 'on-policy:sample', step: done, total });
     const models: Record<string, TrainedModelInfo> = {};
     const train = (name: 'policy' | 'labeler') => {
       const recipe = name === 'policy' ? config.policy : config.labeler;
+      // The self-judging policy labels its own answers from partway through its training; a separate labeler learns
+      // on the finished policy's answers (the ones it will judge).
+      const maker: TrainingData['onPolicy'] = j.onPolicyPrompts === 0 || recipe.mixture.onPolicy === 0 ? undefined : (model, tokenizer) => {
+        const sampler = name === 'policy' ? policySampler(model, tokenizer) : loadPolicySampler(join(temporary, 'policy'));
+        onPolicy = makeOnPolicyExamples(sampler, sources, templates, onPolicyOptions, sampleProgress);
+        return onPolicy.examples;
+      };
       models[name] = trainEmbeddedModel({
         recipe, seed: options.seed, directory: join(temporary, name),
-        data: { names: [...world.creatures.map((c) => c.name), ...world.unknownNames, ...world.petNames], corpus, demonstrations: recipe.mixture.demonstrations > 0 ? demonstrations.map((d) => d.messages) : [], judging: judging },
+        data: { names: [...world.creatures.map((c) => c.name), ...world.unknownNames, ...world.petNames], corpus, demonstrations: recipe.mixture.demonstrations > 0 ? demonstrations.map((d) => d.messages) : [], judging, onPolicy: maker },
         onProgress: (event: TrainingProgress) => progress({ ...event, stage: `${name}:${event.stage}`, model: name }),
       });
     };
     train('policy');
     if (labeler === 'separate') train('labeler');
+    const spent = onPolicy; // the labeler's: the separate one's when there is one, else the policy's
     const manifest: TestbedManifest = {
       key, seed: options.seed, buildSeconds: (performance.now() - started) / 1000,
-      labeledBudget: { judgingPairs: config.judging.pairs, judgingSingles: config.judging.singles, judgingCritiques: config.judging.critiques, anchorComparisons: anchorSet.length, total: config.judging.pairs + config.judging.singles + config.judging.critiques + anchorSet.length },
+      labeledBudget: {
+        judgingPairs: j.pairs, judgingSingles: j.singles, judgingCritiques: j.critiques, onPolicyPairs: spent.pairs, onPolicySingles: spent.singles, onPolicyFlipped: spent.flipped,
+        anchorComparisons: anchorSet.length, total: j.pairs + j.singles + j.critiques + spent.pairs + spent.singles + anchorSet.length,
+      },
       demonstrations: { total: demonstrations.length, flawed: demonstrations.filter((d) => d.flawed).length },
       models,
     };

@@ -1,7 +1,8 @@
 // The cache key of a testbed build: seed, labeler set-up, config, and a hash of the code that makes the models (the
 // world, prompts, language, answers, corpus, demonstrations, judging examples, labeler prompts, model recipe,
-// constitution, config schema, templates). Files that only read the models (gold, audit, judge, sampler,
-// self-supervised signals) are left out, so fixing a checker does not retrain. The build orchestration (build.ts) is
+// constitution, config schema, templates; gold and the sampler too, since the on-policy judging examples are the
+// policy's own answers labeled by gold). Files that only read the models (audit, judge, self-supervised signals) are
+// left out, so fixing them does not retrain. The build orchestration (build.ts) is
 // covered by BUILD_FORMAT: bump it when build.ts changes what goes into the models.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestbedConfig } from './testbed-config.ts';
 
-export const BUILD_FORMAT = 1;
+export const BUILD_FORMAT = 2;
 export const MODEL_CODE_FILES = ['world.ts', 'prompts.ts', 'language.ts', 'answers.ts', 'corpus.ts', 'demonstrations.ts', 'judging-examples.ts',
-  'labeler-format.ts', 'notes.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml',
+  'labeler-format.ts', 'notes.ts', 'on-policy-judging.ts', 'policy-sampler.ts', 'gold.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml',
   'templates/critique-revision.yaml'];
 const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
 

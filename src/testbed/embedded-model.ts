@@ -40,8 +40,10 @@ export const modelRecipeSchema = z.strictObject({
     verdicts: z.number().min(0).default(0),
     decisions: z.number().min(0).default(0),
     corpus: z.number().min(0).default(0.15),
-  }).default({ demonstrations: 0.45, judging: 0.4, verdicts: 0, decisions: 0, corpus: 0.15 })
-    .describe("share of fine-tuning batches drawn from each source; verdicts: judging examples with the loss on the verdict turn alone; decisions: with the loss on one assessment of the rationale alone (both off by default: 0.1 each left seed 3's audit at chance, 0.56 and 0.52, for more build time)"),
+    onPolicy: z.number().min(0).default(0.25),
+  }).default({ demonstrations: 0.45, judging: 0.4, verdicts: 0, decisions: 0, corpus: 0.15, onPolicy: 0.25 })
+    .describe("share of fine-tuning batches drawn from each source; verdicts: judging examples with the loss on the verdict turn alone; decisions: with the loss on one assessment of the rationale alone (both off by default: 0.1 each left seed 3's audit at chance, 0.56 and 0.52, for more build time); onPolicy: labeled judging of the model's own answers, drawn from once they exist (onPolicyAt)"),
+  onPolicyAt: z.number().min(0).max(1).default(0.5).describe('share of the fine-tuning steps after which the model answers train prompts and its labeled answers join the mixture (on-policy judging examples)'),
 });
 export type ModelRecipe = z.infer<typeof modelRecipeSchema>;
 
@@ -50,15 +52,18 @@ export interface TrainingData {
   corpus: string[];                 // pretraining paragraphs
   demonstrations: ChatMessage[][];  // conversations ending in the demonstrated assistant turn
   judging: ChatMessage[][];         // judging conversations (rationale + verdict turns)
+  /** Judging conversations about the model's own answers, made once fine-tuning reaches recipe.onPolicyAt (the model
+   * as it is then is passed in; a separate labeler's maker samples the policy instead). */
+  onPolicy?: (model: Transformer, tokenizer: HfTokenizer) => ChatMessage[][];
 }
 
-export interface TrainingProgress { stage: 'tokenizer' | 'pretrain' | 'finetune' | 'save'; step: number; total: number; loss?: number }
+export interface TrainingProgress { stage: 'tokenizer' | 'pretrain' | 'finetune' | 'on-policy' | 'save'; step: number; total: number; loss?: number }
 
 export interface TrainedModelInfo {
   parameters: number;
-  dropped: { demonstrations: number; judging: number; corpus: number }; // examples longer than the context
+  dropped: { demonstrations: number; judging: number; corpus: number; onPolicy: number }; // examples longer than the context
   finalLoss: { pretrain: number | null; finetune: number | null };      // mean of the last 50 steps
-  tokens: { corpus: number; demonstrations: number; judging: number };  // token counts of the sources
+  tokens: { corpus: number; demonstrations: number; judging: number; onPolicy: number };  // token counts of the sources
 }
 
 /**
@@ -125,7 +130,8 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const judgingExamples = data.judging.map((c, i) => chat(c, i, 'judging example'));
   const judging = judgingExamples.filter(fits), weights = recipe.mixture; // the focused sources are made only when drawn from
   const sources = { corpus: corpusExamples.filter(fits), demonstrations: demoExamples.filter(fits), judging, verdicts: weights.verdicts > 0 ? judging.map(lastTurnOnly) : [],
-    decisions: weights.decisions > 0 ? data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) : [] };
+    decisions: weights.decisions > 0 ? data.judging.flatMap((c, i) => decisionExamples(tokenizer as HfTokenizer, c, i)).filter(fits) : [], onPolicy: [] as SftExample[] };
+  let onPolicyMade = 0;
   const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
 
   const config = configFromHf(recipe.family === 'gpt2' ? {
@@ -145,9 +151,17 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const rng = new Rng(testbedSeed(seed, 'batches'));
   const draw = (examples: SftExample[], size = recipe.batchSize) => Array.from({ length: size }, () => examples[rng.int(examples.length)]!);
 
+  const onPolicyStep = data.onPolicy && weights.onPolicy > 0 ? Math.floor(recipe.finetuneSteps * recipe.onPolicyAt) : -1;
   const run = (stage: 'pretrain' | 'finetune', steps: number, pickBatch: () => SftExample[]): number[] => {
     const losses: number[] = [];
     for (let step = 0; step < steps; step++) {
+      if (stage === 'finetune' && step === onPolicyStep) {
+        progress({ stage: 'on-policy', step: 0, total: 1 });
+        const made = data.onPolicy!(model, tokenizer as HfTokenizer).map((c, i) => chat(c, i, 'on-policy judging example'));
+        onPolicyMade = made.length;
+        sources.onPolicy = made.filter(fits);
+        progress({ stage: 'on-policy', step: 1, total: 1 });
+      }
       optimizer.lr = warmupCosine({ maxLr: recipe.learningRate, warmupSteps: Math.min(50, Math.ceil(steps / 10)), totalSteps: steps }, step);
       const { loss } = sftStep(model, optimizer, pickBatch(), 1);
       if (!Number.isFinite(loss)) throw new Error(`testbed ${stage}: loss is ${loss} at step ${step}`);
@@ -157,11 +171,12 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
     return losses;
   };
   const pretrainLosses = sources.corpus.length > 0 ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
-  const available = (['demonstrations', 'judging', 'verdicts', 'decisions', 'corpus'] as const).filter((k) => sources[k].length > 0 && weights[k] > 0);
-  const total = available.reduce((s, k) => s + weights[k], 0);
-  const finetuneLosses = available.length === 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
-    let u = rng.uniform() * total;
-    const source = available.find((k) => (u -= weights[k]) < 0) ?? available.at(-1)!;
+  const kinds = ['demonstrations', 'judging', 'verdicts', 'decisions', 'corpus', 'onPolicy'] as const;
+  const available = () => kinds.filter((k) => sources[k].length > 0 && weights[k] > 0); // onPolicy joins once made
+  const finetuneLosses = available().length === 0 && onPolicyStep < 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
+    const from = available();
+    let u = rng.uniform() * from.reduce((s, k) => s + weights[k], 0);
+    const source = from.find((k) => (u -= weights[k]) < 0) ?? from.at(-1)!;
     return draw(sources[source], source === 'corpus' || source === 'demonstrations' ? recipe.batchSize : recipe.judgingBatchSize);
   });
 
@@ -172,8 +187,8 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   progress({ stage: 'save', step: 1, total: 1 });
   return {
     parameters: parameters.reduce((n, t) => n + t.size, 0),
-    dropped: { demonstrations: demoExamples.length - sources.demonstrations.length, judging: judgingExamples.length - sources.judging.length, corpus: corpusExamples.length - sources.corpus.length },
+    dropped: { demonstrations: demoExamples.length - sources.demonstrations.length, judging: judgingExamples.length - sources.judging.length, corpus: corpusExamples.length - sources.corpus.length, onPolicy: onPolicyMade - sources.onPolicy.length },
     finalLoss: { pretrain: mean(pretrainLosses.slice(-50)), finetune: mean(finetuneLosses.slice(-50)) },
-    tokens: { corpus: tokenCount(sources.corpus), demonstrations: tokenCount(sources.demonstrations), judging: tokenCount(sources.judging) },
+    tokens: { corpus: tokenCount(sources.corpus), demonstrations: tokenCount(sources.demonstrations), judging: tokenCount(sources.judging), onPolicy: tokenCount(sources.onPolicy) },
   };
 }

@@ -25,10 +25,13 @@ export interface PolicySampler {
 
 export function loadPolicySampler(directory: string): PolicySampler {
   const pretrained = loadPretrained(directory);
-  const model = new Transformer(pretrained.config, pretrained.parameters);
-  const tokenizer = HfTokenizer.load(directory);
+  return policySampler(new Transformer(pretrained.config, pretrained.parameters), HfTokenizer.load(directory), directory);
+}
+
+/** A sampler over a model in memory (the build samples the policy it is training). */
+export function policySampler(model: Transformer, tokenizer: HfTokenizer, name = 'policy'): PolicySampler {
   const stop = tokenizer.eosTokenId;
-  if (stop === null) throw new Error(`${directory}: tokenizer has no eos_token to stop generation`);
+  if (stop === null) throw new Error(`${name}: tokenizer has no eos_token to stop generation`);
   return {
     tokenizer, model,
     sample(prompts, options) {

@@ -19,7 +19,12 @@ export const testbedConfigSchema = z.strictObject({
     pairs: z.number().int().min(0).max(5000).default(800).describe('labeled pairwise judging examples (generator-known flaws; labeled-data budget)'),
     singles: z.number().int().min(0).max(5000).default(1600).describe('labeled pointwise judging examples (labeled-data budget)'),
     critiques: z.number().int().min(0).max(5000).default(400).describe('labeled critique -> revision examples (a flawed answer, its critique, the ideal answer): what the critique-revision round asks of the labeler'),
-  }).default({ pairs: 800, singles: 1600, critiques: 400 }),
+    shadowShare: z.number().min(0).max(1).default(0.6).describe("share of the judging examples (generator and on-policy) set in the shadow world: creatures no corpus describes, so the notes are the only way to check an answer (world.ts shadowWorld)"),
+    onPolicyPrompts: z.number().int().min(0).max(5000).default(1000).describe('train prompts the model answers twice, partway through fine-tuning, for the on-policy judging examples'),
+    onPolicyPairs: z.number().int().min(0).max(5000).default(600).describe('labeled comparisons of two of the model\'s own answers (labeled-data budget; identical or equal answers are skipped)'),
+    onPolicySingles: z.number().int().min(0).max(5000).default(800).describe('labeled ratings of the model\'s own answers (labeled-data budget)'),
+    labelNoise: z.number().min(0).max(0.5).default(0.1).describe('share of the on-policy labels flipped (human label noise)'),
+  }).default({ pairs: 800, singles: 1600, critiques: 400, shadowShare: 0.6, onPolicyPrompts: 1000, onPolicyPairs: 600, onPolicySingles: 800, labelNoise: 0.1 }),
   anchor: z.strictObject({
     size: z.number().int().min(0).max(2000).default(200).describe('gold-labeled comparisons on validation prompts (the labeled anchor set)'),
     noise: z.number().min(0).max(0.5).default(0.1).describe('share of anchor labels flipped (human label noise)'),

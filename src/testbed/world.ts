@@ -74,7 +74,7 @@ export interface WorldOptions {
 }
 
 /** What a testbed random stream is for: each has its own seed, derived from the world seed by its label. */
-export type TestbedStream = 'prompts' | 'corpus' | 'demonstrations' | 'judging-examples' | 'anchor-set' | 'tokenizer-names' | 'batches' | 'init';
+export type TestbedStream = 'prompts' | 'corpus' | 'demonstrations' | 'judging-examples' | 'anchor-set' | 'tokenizer-names' | 'batches' | 'init' | 'shadow-world' | 'on-policy';
 
 /**
  * The seed of one testbed stream of world `seed` (the world itself draws from the seed as it is). Derived by label, so
@@ -147,4 +147,26 @@ export function makeWorld(seed: number, options: WorldOptions = {}): World {
 /** The creature called `name`, or undefined when no creature has that name. */
 export function findCreature(world: World, name: string): Creature | undefined {
   return world.creatures.find((c) => c.name === name);
+}
+
+/**
+ * A second world of the same size whose names are all new to `world`: its facts are in no corpus the models are
+ * trained on, so a judge can only check an answer about its creatures by reading the notes it is given. Judging
+ * examples on it teach the labeler to read evidence; on the real world's train entities it could recite facts it
+ * memorized in pretraining, and that shortcut fails on held-out entities (audit: the fact restated right 18% of the
+ * time on test prompts). Nothing is evaluated on it.
+ */
+export function shadowWorld(world: World): World {
+  const taken = new Set([...world.creatures.map((c) => c.name), ...world.unknownNames, ...world.petNames]);
+  const size = { creatures: world.creatures.length, unknownNames: world.unknownNames.length, petNames: world.petNames.length };
+  const drawn = makeWorld(testbedSeed(world.seed, 'shadow-world'), size);
+  const rng = new Rng(testbedSeed(world.seed, 'shadow-world') ^ 1);
+  const fresh = drawSyllableNames(taken.size + size.creatures + size.unknownNames + size.petNames, rng).filter((n) => !taken.has(n));
+  const rename = new Map<string, string>();
+  let next = 0;
+  for (const name of [...drawn.creatures.map((c) => c.name), ...drawn.unknownNames, ...drawn.petNames]) rename.set(name, fresh[next++]!);
+  const to = (name: string) => rename.get(name)!;
+  const creatures = drawn.creatures.map((c) => ({ ...c, name: to(c.name), friend: to(c.friend) }));
+  return { ...drawn, creatures, unknownNames: drawn.unknownNames.map(to), petNames: drawn.petNames.map(to),
+    vocabulary: { ...drawn.vocabulary, friend: creatures.map((c) => c.name) } };
 }
