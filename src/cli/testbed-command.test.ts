@@ -14,10 +14,9 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 const config = join(directory, 'tiny.yaml');
 writeFileSync(config, [
   'world: { creatures: 8, unknownNames: 6, petNames: 6 }', 'corpus: { paragraphsPerCreature: 2, paragraphsPerAct: 1 }',
-  'judging: { pairs: 40, singles: 6, critiques: 4, shadowShare: 0 }', 'anchor: { size: 8 }',
-  // Enough judging-heavy steps that the tiny model writes a verdict token now and then (else every judgment fails);
-  // on the plain judging mix only (no shadow world, no on-policy examples: those left this tiny model writing none).
-  'policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 3, finetuneSteps: 60, batchSize: 4, judgingBatchSize: 4, learningRate: 0.01, mixture: { demonstrations: 0.2, judging: 0.8, corpus: 0, onPolicy: 0 } }', '',
+  'judging: { pairs: 40, singles: 6, critiques: 4 }', 'anchor: { size: 8 }',
+  // Enough judging-heavy steps that the tiny model writes a verdict token now and then (else every judgment fails).
+  'policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 3, finetuneSteps: 60, batchSize: 4, judgingBatchSize: 4, learningRate: 0.01, mixture: { demonstrations: 0.2, judging: 0.8, corpus: 0 } }', '',
 ].join('\n'));
 const rlaif = (...args: string[]) => spawnSync(process.execPath, [bin, 'testbed', ...args], { cwd: directory, encoding: 'utf8', timeout: 300_000 });
 

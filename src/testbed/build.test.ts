@@ -15,7 +15,7 @@ import { loadPolicySampler } from './policy-sampler.ts';
 
 const tiny = {
   world: { creatures: 8, unknownNames: 6, petNames: 6 }, corpus: { paragraphsPerCreature: 2, paragraphsPerAct: 1 },
-  judging: { pairs: 20, singles: 6, critiques: 6, onPolicyPrompts: 16, onPolicyPairs: 6, onPolicySingles: 8 }, anchor: { size: 12, noise: 0.25 },
+  judging: { pairs: 20, singles: 6, critiques: 6, shadowShare: 0.5, onPolicyPrompts: 16, onPolicyPairs: 6, onPolicySingles: 8 }, anchor: { size: 12, noise: 0.25 },
   policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 4, finetuneSteps: 4, batchSize: 4, judgingBatchSize: 2, contextLength: 512 },
 };
 const root = mkdtempSync(join(tmpdir(), 'testbed-build-'));

@@ -3,6 +3,6 @@
 // Test-only; the default testbed is testbed-config.ts's.
 export const TINY_TESTBED = {
   world: { creatures: 8, unknownNames: 6, petNames: 6 }, corpus: { paragraphsPerCreature: 2, paragraphsPerAct: 1 },
-  judging: { pairs: 20, singles: 6, critiques: 6, onPolicyPrompts: 16, onPolicyPairs: 6, onPolicySingles: 8 }, anchor: { size: 16, noise: 0.25 },
+  judging: { pairs: 20, singles: 6, critiques: 6 }, anchor: { size: 16, noise: 0.25 },
   policy: { vocabSize: 400, width: 32, layers: 1, heads: 2, pretrainSteps: 4, finetuneSteps: 4, batchSize: 4, judgingBatchSize: 2 },
 };
