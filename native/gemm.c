@@ -371,6 +371,21 @@ static void mixed_compute_task(void *ctx, long task) {
     rlaif_mixed_compute(j->packA, j->packB, j->c, j->ldc, j->M, j->N, j->K, s0, s1, t0, t1, j->accumulate);
 }
 
+/* small op(B) (projections' forward and input gradients): B packed by the caller, then each task packs its own rows
+ * of A into its scratch (in L2 when it multiplies them) and computes every column of those rows: one hand-off */
+static void mixed_rows_task(void *ctx, long task) {
+  const MixedJob *j = ctx;
+  long s0 = task * j->mstep, s1 = s0 + j->mstep < j->aslivers ? s0 + j->mstep : j->aslivers;
+  if (s0 >= s1) return;
+  long sr = rlaif_bf16_sliver_rows(), m0 = s0 * sr, rows = (s1 * sr < j->M ? s1 * sr : j->M) - m0;
+  uint32_t *packA = (uint32_t *)rlaif_scratch(0, (size_t)rlaif_bf16_pack_a_words(rows, j->K));
+  rlaif_mixed_pack_a(j->a + m0 * j->rsa, j->rsa, j->csa, rows, j->K, 0, s1 - s0, packA);
+  rlaif_mixed_compute(packA, j->packB, j->c + m0 * j->ldc, j->ldc, rows, j->N, j->K, 0, s1 - s0, 0, j->bslivers,
+                      j->accumulate);
+}
+
+#define MIXED_SMALL_B (192L * 1024) /* op(B) elements the caller packs alone (~20-40 us) */
+
 /* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */
 static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
                           long N, long K, int accumulate, int threads) {
@@ -382,6 +397,12 @@ static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, lo
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
   j.packB = (uint32_t *)rlaif_scratch(4, (size_t)rlaif_mixed_pack_b_words(N, K));
   int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
+  if (parallel && K * N <= MIXED_SMALL_B && j.aslivers >= threads * 4) {
+    rlaif_mixed_pack_b(b, rsb, csb, N, K, 0, j.bslivers, j.packB);
+    j.mstep = (j.aslivers + threads * 4 - 1) / (threads * 4);
+    rlaif_pool_run((j.aslivers + j.mstep - 1) / j.mstep, mixed_rows_task, &j);
+    return;
+  }
   long want = parallel ? threads * 2 : 1;
   j.apack_per = (j.aslivers + want - 1) / want;
   j.apack_tasks = (j.aslivers + j.apack_per - 1) / j.apack_per;
