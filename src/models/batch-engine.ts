@@ -3,8 +3,9 @@
 // are prefilled together (left-padded), then their caches are packed with the running rows (packed-cache.ts). Each
 // sequence samples with its own seeded Rng exactly as models/generate.ts does, so a request gives the tokens a
 // one-prompt generate() gives for its seed (up to float rounding of the batched matmuls). With a PrefixCache, the
-// joining prompts are prefilled from the longest runs of cached blocks they share, their uncached suffixes batched
-// (PrefixCache.prefillBatch) instead.
+// joining prompts are prefilled from the longest runs of cached blocks they share instead: requests whose first
+// logits are the answer alone, block by block (bit for bit a function of the prompt), the others' uncached suffixes
+// batched (prefillBatch).
 // Leaves out paged attention, chunked prefill of long prompts and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { KvBufferPool, KvCache } from './kv-cache.ts';
@@ -127,15 +128,29 @@ export class BatchEngine {
     ms.prefill += t1 - t0; ms.repack += t2 - t1; ms.decode += performance.now() - t2;
   }
 
-  /** The joining prompts from the prefix cache, suffixes batched (rows of caches this engine owns); samples each one's first token. */
+  /**
+   * The joining prompts from the prefix cache; samples each one's first token. Requests whose first logits are the
+   * answer (one token, or top log-probs asked: a verdict read from its logits) are prefilled alone, block by block, so
+   * those logits are a function of the prompt, bit for bit (the same text in both orders gives an exact tie); the
+   * others, which decode in a batch anyway, are prefilled together, uncached suffixes batched (prefillBatch).
+   */
   #prefillCached(joining: Sequence[]): (CacheRow & { owned: boolean })[] {
-    const before = this.#prefixCache!.stats.forwards;
-    const rows = this.#prefixCache!.prefillBatch(joining.map((s) => s.request.prompt), 1);
-    this.stats.forwardPasses += this.#prefixCache!.stats.forwards - before;
-    return joining.map((sequence, i) => {
-      this.#sample(sequence, rows[i]!.logits);
-      return { cache: rows[i]!.cache, row: rows[i]!.row, owned: !rows[i]!.cached };
+    const prefixCache = this.#prefixCache!, before = prefixCache.stats.forwards;
+    const batched = joining.filter((s) => s.request.maxNewTokens > 1 && s.request.topLogprobs === 0);
+    const waves = batched.length > 0 ? prefixCache.prefillBatch(batched.map((s) => s.request.prompt), 1) : [];
+    const rows = joining.map((sequence) => {
+      const k = batched.indexOf(sequence);
+      if (k >= 0) {
+        const { cache, row, logits, cached } = waves[k]!;
+        this.#sample(sequence, logits);
+        return { cache, row, owned: !cached };
+      }
+      const { cache, logits, cached } = prefixCache.prefill(sequence.request.prompt, 1);
+      this.#sample(sequence, logits);
+      return { cache, row: 0, owned: !cached };
     });
+    this.stats.forwardPasses += prefixCache.stats.forwards - before;
+    return rows;
   }
 
   /** Prefill of the joining sequences in one left-padded forward; samples each one's first token. */
