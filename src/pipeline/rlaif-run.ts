@@ -27,6 +27,7 @@ import { buildPolicy, loadCheckpoint, readPromptFile, splitPrompts } from './run
 import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
 import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
+import { labelerCheckStage, weakLabelerWarning } from './labeler-check.ts';
 import type { AnchorPair, LoopPrompt, ProgressEvent, RoundContext, RunPolicy } from './round-context.ts';
 import { EndpointPolicy } from './endpoint-policy.ts';
 
@@ -113,6 +114,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     }
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
+    const warning = weakLabelerWarning(await labelerCheckStage(context), labeler.model);
+    if (warning) console.error(warning);
     if (base) await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });
     const outcome = await runLoop(context, hook ? hook(context) : undefined);
     store.commit();

@@ -81,7 +81,7 @@ export function batchFromSamples(promptTokens: Int32Array[], samples: SampleReco
 }
 
 /** A judgment record from a pairwise or pointwise result (ok or typed failure). */
-function judgmentRecord(context: RoundContext, base: { id: string; round: number; parents: string[]; stage: JudgmentRecord['stage']; source: FeedbackSource },
+export function judgmentRecord(context: RoundContext, base: { id: string; round: number; parents: string[]; stage: JudgmentRecord['stage']; source: FeedbackSource },
   result: PairwiseResult | PointwiseResult): JudgmentRecord {
   const common = { ...base, kind: 'judgment' as const, labelerModel: context.labeler.model, templateVersion: context.labeler.templateVersion };
   if (result.kind !== 'ok') {

@@ -48,7 +48,7 @@ export interface OrderRecord { order: 'A-first' | 'B-first'; probabilityFirst: n
 
 export interface JudgmentRecord extends Base {
   kind: 'judgment';
-  stage: 'feedback' | 'evaluate' | 'report';
+  stage: 'feedback' | 'evaluate' | 'report' | 'labeler-check';
   source: FeedbackSource;
   ok: boolean;
   failure: string | null;          // why it is not ok

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
 import { adversarialHtml } from './adversarial/adversarial-report.ts';
+import { WEAK_LABELER_AGREEMENT } from './labeler-check.ts';
+import type { RunSummary } from './run-summary.ts';
 
 interface RoundRow {
   round: number; type: string; keep: boolean; reasons: string[];
@@ -34,6 +36,15 @@ function rows(store: RunStore): RoundRow[] {
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 
 /** One line per round, aligned; the reason column names each monitor that fired. */
+/** The labeler check's line: how the labeler judged the labeled anchors before round 1 (labeler-check.ts). */
+function labelerCheckHtml(summary: RunSummary): string {
+  const agreement = summary.labeler_anchor_agreement;
+  if (agreement === undefined) return '';
+  const weak = agreement < WEAK_LABELER_AGREEMENT;
+  return `<p${weak ? ' style="color:#b00"' : ''}><b>Labeler check</b>: before round 1 the labeler preferred the labeled answer on ${num(agreement, 2)} of the gate's anchor pairs (chance 0.50); `
+    + `${num(summary.labeler_anchor_informative_rate ?? Number.NaN, 2)} of its judgments leaned at least 0.05 either way.${weak ? ' Its feedback is close to noise, and so are the gate\'s win rates.' : ''}</p>`;
+}
+
 export function terminalTable(store: RunStore): string {
   const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
   const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
@@ -147,7 +158,7 @@ export function writeHtmlReport(store: RunStore, summary: Record<string, number>
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>rlaif run — ${escape(store.dir)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
 <h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
-<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
+${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
 <h2>Rounds</h2>${table}<ul>${reasons}</ul>${adversarialHtml(store)}
 <h2>Plots</h2>
 ${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy)', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) })}

@@ -3,6 +3,7 @@
 // rolled back, and seconds per stage. The same object is summary.json. Leaves out confidence intervals.
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
+import { labelerCheckId } from './labeler-check.ts';
 
 export type RunSummary = Record<string, number>;
 
@@ -40,6 +41,11 @@ export function summarizeRun(store: RunStore): RunSummary {
   } else {
     summary.proxy_win_rate_vs_sft = (evaluation(final)?.winRateVsSft as number | undefined) ?? 0.5;
     summary.length_drift = (evaluation(final)?.meanLength ?? 0) / (evaluation(0)?.meanLength ?? 1) - 1;
+  }
+  const check = store.get('stage', labelerCheckId())?.detail;  // the labeler on the labeled anchors, before round 1
+  if (check && check.judged! > 0) {
+    summary.labeler_anchor_agreement = check.agreement!;
+    summary.labeler_anchor_informative_rate = check.informative!;
   }
   summary.final_round = final;
   summary.rounds_kept = gates.filter((g) => g.round > 0 && g.keep).length;

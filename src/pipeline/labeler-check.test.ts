@@ -1,0 +1,57 @@
+// The labeler check: a labeler whose taste matches the anchors' labels agrees with them; one with no preference
+// between them sits at chance, leans nowhere and gets the warning; a resumed run reads the check back without asking
+// the labeler again; the summary carries it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { labelerCheckStage, weakLabelerWarning } from './labeler-check.ts';
+import { parseRunConfig } from './run-config.ts';
+import { RunStore } from './run-store.ts';
+import { summarizeRun } from './run-summary.ts';
+import { tinyLoop } from './testing/tiny-loop.ts';
+
+const YAML = 'rounds: 1\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 6\n';
+
+async function check(taste: 'a-rich' | 'longer') {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-labeler-check-'));
+  try {
+    const config = parseRunConfig(YAML);
+    let store = RunStore.open(dir, config);
+    const first = tinyLoop({ config, store, taste });
+    const result = await labelerCheckStage(first.context);
+    const calls = first.labelerModel.calls;
+    assert.ok(calls > 0);
+    store.commit(); store.close();
+    store = RunStore.open(dir, config);
+    const again = tinyLoop({ config, store, taste });
+    assert.deepEqual(await labelerCheckStage(again.context), result, 'a resumed run reads the check back');
+    assert.equal(again.labelerModel.calls, 0, 'and asks the labeler nothing');
+    const judgments = store.all('judgment').filter((j) => j.stage === 'labeler-check');
+    assert.equal(judgments.length, 4, 'one judgment per anchor pair');
+    // Half the pairs show the labeled answer second: a labeler that always picks the first answer would score ½.
+    assert.ok(judgments.some((j) => j.probabilityA! > 0.5) && judgments.some((j) => j.probabilityA! < 0.5) || taste === 'longer');
+    store.put({ id: 'gate-0', kind: 'gate', round: 0, parents: [], keep: true, reasons: [], keptRound: 0 });
+    const summary = summarizeRun(store);
+    store.close();
+    return { result: result!, summary, warning: weakLabelerWarning(result, 'tiny') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('labeler check: a labeler that shares the labels agrees with them; no warning', async () => {
+  const { result, summary, warning } = await check('a-rich');   // anchors: 'aaaa' preferred over 'bcbc'
+  assert.deepEqual([result.pairs, result.judged, result.agreement, result.informative], [4, 4, 1, 1]);
+  assert.equal(summary.labeler_anchor_agreement, 1);
+  assert.equal(summary.labeler_anchor_informative_rate, 1);
+  assert.equal(warning, null);
+});
+
+test('labeler check: a labeler with no preference between the anchors sits at chance, leans nowhere, and is named weak', async () => {
+  const { result, summary, warning } = await check('longer');   // both anchors have 4 letters
+  assert.deepEqual([result.agreement, result.informative], [0.5, 0]);
+  assert.equal(summary.labeler_anchor_agreement, 0.5);
+  assert.match(warning ?? '', /prefers the labeled answer on 0\.50 of 4 anchor pairs .*close to noise/);
+});
