@@ -64,21 +64,38 @@ export function attackerPolicy(options: { base: Transformer; tokenizer: TextToke
 }
 
 /**
- * SFT of the attacker on (cell, attack) demonstrations: `steps` AdamW steps on 8 drawn at random, the instruction as
- * prompt and the attack (+ EOS) as response (those longer than the context dropped); the attacker's KL reference is
- * then set to the result.
+ * SFT of the attacker on (cell, attack) demonstrations, the instruction as prompt and the attack (+ EOS) as response
+ * (those longer than the context dropped): `steps` AdamW steps on 8 single-turn demonstrations drawn at random and
+ * `dialogueSteps` on 8 dialogue ones, the dialogue steps spread evenly among the others (each kind draws from its own
+ * seed, so without dialogue cells the steps are those of a single-turn attacker); the KL reference is then the result.
  */
-export function learnDemonstrations(attacker: LoopPolicy, options: { demonstrations: readonly { cell: RedTeamCell; attack: string }[]; steps: number; seed: number }): void {
-  const { demonstrations } = options, tokenizer = attacker.tokenizer;
-  if (options.steps === 0 || demonstrations.length === 0) return;
-  const examples: SftExample[] = demonstrations.map((d) => ({ prompt: attacker.promptTokens(d.cell.instruction),
-    response: Int32Array.from([...tokenizer.encode(d.attack), ...(tokenizer.eosTokenId === null ? [] : [tokenizer.eosTokenId])]) }))
-    .filter((e) => e.prompt.length + e.response.length <= attacker.model.config.maxPositions);   // longer ones are dropped
-  if (examples.length === 0) throw new Error(`adversarial: none of the ${demonstrations.length} attack demonstrations fits the attacker's context of ${attacker.model.config.maxPositions} tokens (fewer adversarial.dialogueFillerTurns?)`);
+export function learnDemonstrations(attacker: LoopPolicy, options: { demonstrations: readonly { cell: RedTeamCell; attack: string }[]; steps: number; dialogueSteps: number; seed: number }): void {
+  const tokenizer = attacker.tokenizer, context = attacker.model.config.maxPositions;
+  const examplesOf = (demonstrations: readonly { cell: RedTeamCell; attack: string }[], what: string): SftExample[] => {
+    const examples = demonstrations.map((d) => ({ prompt: attacker.promptTokens(d.cell.instruction),
+      response: Int32Array.from([...tokenizer.encode(d.attack), ...(tokenizer.eosTokenId === null ? [] : [tokenizer.eosTokenId])]) }))
+      .filter((e) => e.prompt.length + e.response.length <= context);   // longer ones are dropped
+    if (demonstrations.length > 0 && examples.length === 0) throw new Error(`adversarial: none of the ${demonstrations.length} ${what} demonstrations fits the attacker's context of ${context} tokens${what === 'dialogue attack' ? ' (fewer adversarial.dialogueFillerTurns?)' : ''}`);
+    return examples;
+  };
+  const single = examplesOf(options.demonstrations.filter((d) => !d.cell.dialogue), 'attack');
+  const dialogue = examplesOf(options.demonstrations.filter((d) => d.cell.dialogue), 'dialogue attack');
+  const schedule = demonstrationSchedule(single.length > 0 ? options.steps : 0, dialogue.length > 0 ? options.dialogueSteps : 0);
+  if (schedule.length === 0) return;
   const optimizer = new AdamW([...attacker.model.parameters().values()], { lr: 3e-3, weightDecay: 0 });
-  const rng = new Rng(deriveSeed(options.seed, 'attack-demonstrations'));
-  for (let step = 0; step < options.steps; step++) sftStep(attacker.model, optimizer, Array.from({ length: 8 }, () => examples[rng.int(examples.length)]!));
+  const rngSingle = new Rng(deriveSeed(options.seed, 'attack-demonstrations')), rngDialogue = new Rng(deriveSeed(options.seed, 'dialogue-demonstrations'));
+  for (const isDialogue of schedule) {
+    const [examples, rng] = isDialogue ? [dialogue, rngDialogue] : [single, rngSingle];
+    sftStep(attacker.model, optimizer, Array.from({ length: 8 }, () => examples[rng.int(examples.length)]!));
+  }
   for (const [name, t] of attacker.model.parameters()) attacker.reference.parameters().get(name)!.data.set(t.data);
+}
+
+/** Which of singleSteps + dialogueSteps SFT steps are dialogue steps (true): spread evenly, the last step one when any. */
+export function demonstrationSchedule(singleSteps: number, dialogueSteps: number): boolean[] {
+  const total = singleSteps + dialogueSteps;
+  // a dialogue step wherever the running count of dialogue steps, spread evenly over all, goes up
+  return Array.from({ length: total }, (_, step) => Math.floor(((step + 1) * dialogueSteps) / total) > Math.floor((step * dialogueSteps) / total));
 }
 
 export interface PhaseResult {

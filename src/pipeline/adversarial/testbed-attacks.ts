@@ -70,8 +70,8 @@ export function testbedAttacker(options: { base: Transformer; tokenizer: TextTok
   const { config, cells, tokenizer } = options;
   const attacker = attackerPolicy({ base: frozenCopy(options.base), tokenizer, config, cells, seed: options.seed });
   const demonstrations = attackDemonstrations({ prompts: options.prompts, cells, fillerTurns: config.dialogueFillerTurns, seed: options.seed });
-  if (config.demonstrationSteps > 0 && demonstrations.length === 0) throw new Error(`adversarial.principles: none of ${config.principles.join(', ')} has testbed prompts to make attack demonstrations from (known: ${Object.keys(ATTACK_KINDS).join(', ')})`);
-  learnDemonstrations(attacker, { demonstrations, steps: config.demonstrationSteps, seed: options.seed });
+  if (config.demonstrationSteps + config.dialogueDemonstrationSteps > 0 && demonstrations.length === 0) throw new Error(`adversarial.principles: none of ${config.principles.join(', ')} has testbed prompts to make attack demonstrations from (known: ${Object.keys(ATTACK_KINDS).join(', ')})`);
+  learnDemonstrations(attacker, { demonstrations, steps: config.demonstrationSteps, dialogueSteps: config.dialogueDemonstrationSteps, seed: options.seed });
   return attacker;
 }
 

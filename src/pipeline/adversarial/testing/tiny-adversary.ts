@@ -23,7 +23,7 @@ export function withTinyAdversary(loop: TinyLoop): TinyLoop {
   const rng = new Rng(config.seed), word = () => Array.from({ length: 1 + rng.int(3) }, () => 'abc'[rng.int(3)]).join('');
   const demonstrations = cells.filter((c) => c.dialogue).flatMap((cell) => Array.from({ length: 16 }, () => ({ cell,
     attack: renderDialogue([{ role: 'user', content: word() }, { role: 'assistant', content: word() }, { role: 'user', content: word() }], TINY_DIALOGUE_FORMAT) })));
-  learnDemonstrations(attacker, { demonstrations, steps: TINY_DEMONSTRATION_STEPS, seed: config.seed });
+  learnDemonstrations(attacker, { demonstrations, steps: 0, dialogueSteps: TINY_DEMONSTRATION_STEPS, seed: config.seed });
   const known = new Set(TINY_CONSTITUTION.principles.map((p) => p.id));
   const extra = adversarial.principles.filter((id) => !known.has(id));
   if (extra.length > 0) {
