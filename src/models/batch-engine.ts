@@ -9,7 +9,7 @@
 // Leaves out paged attention, chunked prefill of long prompts and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { KvBufferPool, KvCache } from './kv-cache.ts';
-import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
+import { checkSamplingOptions, sampleFromLogits, softmaxRows, type SamplingOptions, type SoftmaxRows } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
 import { packRows, type CacheRow } from './packed-cache.ts';
 import type { PrefixCache } from './prefix-cache.ts';
@@ -67,6 +67,7 @@ export class BatchEngine {
   #active: Sequence[] = [];           // rows of #cache, in order
   #cache: KvCache | null = null;
   readonly #pool = new KvBufferPool();  // the buffers of dropped caches, for the next prefill or repack
+  #rows: SoftmaxRows = { softmax: new Float32Array(0), logSoftmax: new Float32Array(0) };   // (B, V) each, a decode step's
   readonly #prefixCache: PrefixCache | null;
   #running = false;
 
@@ -213,13 +214,15 @@ export class BatchEngine {
     noGrad(() => scope(() => { logits.set(this.#model.forward(next, [B, 1], { cache, lastOnly: true }).data.subarray(0, B * V)); }));
     Object.assign(this.stats, { forwardPasses: this.stats.forwardPasses + 1, decodeSteps: this.stats.decodeSteps + 1,
       decodedTokens: this.stats.decodedTokens + B, maxBatch: Math.max(this.stats.maxBatch, B) });
-    this.#active.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V)));
+    if (this.#rows.softmax.length < B * V) this.#rows = { softmax: new Float32Array(B * V), logSoftmax: new Float32Array(B * V) };
+    const row = softmaxRows(logits, B, V, this.#rows);                          // every row's in one call each
+    this.#active.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V), row(b)));
   }
 
-  #sample(sequence: Sequence, logits: Float32Array): void {
+  #sample(sequence: Sequence, logits: Float32Array, rows?: SoftmaxRows): void {
     if (sequence.done) return;
     const { request } = sequence;
-    const sampled = sampleFromLogits(logits, request.sampling, sequence.rng);
+    const sampled = sampleFromLogits(logits, request.sampling, sequence.rng, rows);
     const step: TokenStep = { token: sampled.token, logprob: sampled.logprob, top: request.topLogprobs > 0 ? topTokens(logits, request.topLogprobs) : [] };
     sequence.tokens.push(step);
     try {

@@ -27,24 +27,42 @@ let weights = new Float64Array(0);
 let probabilities = new Float32Array(0);
 let logprobs = new Float32Array(0);
 
+/** A row's raw softmax and log-softmax (V each), computed beforehand for many rows in one kernel call each. */
+export interface SoftmaxRows {
+  softmax: Float32Array;
+  logSoftmax: Float32Array;
+}
+
+/**
+ * The raw softmax and log-softmax of every row of logits (B, V) into `into` (each ≥ B·V), one kernel call each: the
+ * same values per row as one call per row (the kernels work row by row), without B calls' overhead.
+ */
+export function softmaxRows(logits: Float32Array, B: number, V: number, into: SoftmaxRows): (b: number) => SoftmaxRows {
+  if (into.softmax.length < B * V || into.logSoftmax.length < B * V) throw new Error(`softmaxRows: buffers hold fewer than ${B} x ${V} values`);
+  const backend = getBackend(), p = into.softmax.subarray(0, B * V), logp = into.logSoftmax.subarray(0, B * V);
+  backend.softmax(logits.subarray(0, B * V), p, B, V);
+  backend.logSoftmax(logits.subarray(0, B * V), logp, B, V);
+  return (b) => ({ softmax: p.subarray(b * V, (b + 1) * V), logSoftmax: logp.subarray(b * V, (b + 1) * V) });
+}
+
 /**
  * Draws one token from logits (V) with one uniform from rng (none when greedy). The raw model's softmax and
  * log-softmax come from the backend's vectorized kernels (a 16-row decode step spent a fifth of its time in
  * Math.exp); each depends on this row alone, so a row samples the same in any batch.
  */
-export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, rng: Rng): SampledToken {
+export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, rng: Rng, rows?: SoftmaxRows): SampledToken {
   const V = logits.length, temperature = options.temperature ?? 1, topK = options.topK ?? 0, topP = options.topP ?? 1;
   let max = -Infinity, argmax = 0;
   for (let j = 0; j < V; j++) if (logits[j] > max) { max = logits[j]; argmax = j; }
   if (probabilities.length < V) { probabilities = new Float32Array(V); logprobs = new Float32Array(V); }
   const backend = getBackend();
-  const logp = logprobs.subarray(0, V);                                   // (V) log π_θ at temperature 1
-  backend.logSoftmax(logits, logp, 1, V);
+  let logp = rows?.logSoftmax;                                             // (V) log π_θ at temperature 1
+  if (!logp) backend.logSoftmax(logits, logp = logprobs.subarray(0, V), 1, V);
   if (temperature === 0) return { token: argmax, logprob: logp[argmax], samplingLogprob: 0 };
   let w: Float32Array | Float64Array;                                      // (V) unnormalized sampling weights
   if (temperature === 1) {
-    w = probabilities.subarray(0, V);
-    backend.softmax(logits, w, 1, V);
+    w = rows?.softmax ?? probabilities.subarray(0, V);
+    if (!rows?.softmax) backend.softmax(logits, w, 1, V);
   } else {
     if (weights.length < V) weights = new Float64Array(V);
     w = weights;
