@@ -1,15 +1,17 @@
 // `npm run bench -- serve`: `rlaif serve` on the embedded testbed policy, in its own process on 127.0.0.1.
-// serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests of 64 tokens one at a time, then all at once
-// (continuous batching shares forward passes; bar c16 ≥ 4× c1); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
+// serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests of 64 tokens one at a time, then all at once, 5 rounds
+// (continuous batching shares forward passes; bar c16 ≥ 4× c1), and serve_cpu_c16_over_c1 the same ratio of the server's CPU
+// per token (its /metrics process_cpu_seconds_total; a loaded machine stretches it far less); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
 // behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
-// (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95). Leaves out GPUs.
+// (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95): 5 rounds, which client
+// goes first alternating, median; each client's CPU per request and rlaif judge's fixed cost are printed. Leaves out GPUs.
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judgeCommand } from '../src/cli/judge-command.ts';
@@ -55,7 +57,19 @@ async function replay(url: string, bodies: string[], concurrency: number): Promi
   return (performance.now() - started) / 1000;
 }
 
-async function tokensPerSecond(url: string, bodies: string[], concurrency: number): Promise<number> {
+/** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics). */
+function serverCpuSeconds(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpRequest(`${url}/metrics`, { agent }, (response) => {
+      let text = '';
+      response.on('data', (c: Buffer) => { text += c.toString('utf8'); });
+      response.on('end', () => resolve(Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1])));
+    }).on('error', reject).end();
+  });
+}
+
+async function tokensPerSecond(url: string, bodies: string[], concurrency: number, cpu?: { seconds: number; tokens: number }): Promise<number> {
+  const cpuBefore = cpu ? await serverCpuSeconds(url) : 0;
   const started = performance.now();
   let tokens = 0, next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -64,7 +78,9 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
       tokens += reply.usage.completion_tokens;   // after the await: `tokens += await …` would add to a stale total
     }
   }));
-  return tokens / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  if (cpu) { cpu.seconds += (await serverCpuSeconds(url)) - cpuBefore; cpu.tokens += tokens; }
+  return tokens / seconds;
 }
 
 /** A proxy that forwards to `target` and records each chat-completion body it passes on. */
@@ -99,13 +115,19 @@ export async function runServeBench(): Promise<void> {
       await tokensPerSecond(url, bodies, 16);                                               // warm-up: JIT, buffer pools
       await tokensPerSecond(url, bodies, 1);
       const rounds: [number, number][] = [];
-      for (let round = 0; round < 3; round++) rounds.push([await tokensPerSecond(url, bodies, 1), await tokensPerSecond(url, bodies, 16)]);  // interleaved
-      const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+      // The server's CPU per token too: what a quiet machine's wall clock would show when the server has a core of its
+      // own (this machine's other tenants stretch wall-clock rounds 2-4x; they stretch CPU time far less).
+      const cpu1 = { seconds: 0, tokens: 0 }, cpu16 = { seconds: 0, tokens: 0 };
+      for (let round = 0; round < 5; round++) rounds.push([await tokensPerSecond(url, bodies, 1, cpu1), await tokensPerSecond(url, bodies, 16, cpu16)]);  // interleaved
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[2]!;
       const c1 = median(rounds.map((r) => r[0])), c16 = median(rounds.map((r) => r[1]));
-      console.log(`# serve${suffix}: c1 ${rounds.map((r) => r[0].toFixed(0)).join(' ')} tok/s, c16 ${rounds.map((r) => r[1].toFixed(0)).join(' ')} tok/s (3 interleaved rounds, medians below)`);
+      console.log(`# serve${suffix}: c1 ${rounds.map((r) => r[0].toFixed(0)).join(' ')} tok/s, c16 ${rounds.map((r) => r[1].toFixed(0)).join(' ')} tok/s (5 interleaved rounds, medians below)`);
       console.log(`RESULT serve_tok_s_c1${suffix} ${c1.toFixed(1)}`);
       console.log(`RESULT serve_tok_s_c16${suffix} ${c16.toFixed(1)}`);
       console.log(`RESULT serve_c16_over_c1${suffix} ${(c16 / c1).toFixed(2)}`);
+      const perToken = (c: { seconds: number; tokens: number }) => (c.seconds * 1e6) / c.tokens;
+      console.log(`# serve${suffix}: server CPU per token c1 ${perToken(cpu1).toFixed(0)} us, c16 ${perToken(cpu16).toFixed(0)} us (all 5 rounds; load average ${loadavg()[0]!.toFixed(1)})`);
+      console.log(`RESULT serve_cpu_c16_over_c1${suffix} ${(perToken(cpu1) / perToken(cpu16)).toFixed(2)}`);
     }
 
     const pairs = Array.from({ length: 24 }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
@@ -118,18 +140,32 @@ export async function runServeBench(): Promise<void> {
     const proxy = await recordingProxy(url);
     await judgeCommand({ config: config('capture', proxy.url), progress: false });
     proxy.server.close();
-    const ratios: number[] = [];
-    for (let round = 0; round < 3; round++) {                                             // interleaved, median
-      const started = performance.now();
-      const summary = await judgeCommand({ config: config(`judge-${round}`, url), progress: false });
-      const judgeSeconds = (performance.now() - started) / 1000;
-      const rawSeconds = await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY);
-      const judgeRate = (summary.judged + summary.failures) / judgeSeconds, rawRate = pairs.length / rawSeconds;
-      console.log(`# judge round ${round}: rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests)`);
+    // 5 interleaved rounds, which client goes first alternating (the second of a pair meets a warmer server), median.
+    // Each client's CPU per request is this process's user+system time over its run; "fixed" is rlaif judge re-run over
+    // its finished folder (every pair cached, no request): config, run folder, pairs, outputs written and synced.
+    const ratios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
+    const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number }> => {
+      const started = performance.now(), before = process.cpuUsage();
+      const value = await work();
+      const used = process.cpuUsage(before);
+      return { value, seconds: (performance.now() - started) / 1000, cpuMs: (used.user + used.system) / 1000 };
+    };
+    for (let round = 0; round < 5; round++) {
+      const runJudge = () => timed(() => judgeCommand({ config: config(`judge-${round}`, url), progress: false }));
+      const runRaw = () => timed(() => replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY));
+      const [judge, raw] = round % 2 === 0 ? [await runJudge(), await runRaw()] : await (async () => { const r = await runRaw(); return [await runJudge(), r] as const; })();
+      const summary = judge.value;
+      const judgeRate = (summary.judged + summary.failures) / judge.seconds, rawRate = pairs.length / raw.seconds;
+      cpu.judge.push(judge.cpuMs / summary.usage.requests);
+      cpu.raw.push(raw.cpuMs / proxy.bodies.length);
+      console.log(`# judge round ${round} (${round % 2 === 0 ? 'judge first' : 'raw first'}): rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests, ${(judge.cpuMs / summary.usage.requests).toFixed(2)} ms CPU/request), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests, ${(raw.cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request)`);
       ratios.push(judgeRate / rawRate);
     }
-    ratios.sort((a, b) => a - b);
-    console.log(`RESULT judge_throughput_ratio_serve ${ratios[1]!.toFixed(3)}`);
+    const fixed = await timed(() => judgeCommand({ config: config('judge-0', url), progress: false }));
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    console.log(`# judge: client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
+    console.log(`# judge ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+    console.log(`RESULT judge_throughput_ratio_serve ${median(ratios).toFixed(3)}`);
   } finally {
     child.kill();
     agent.destroy();

@@ -1,5 +1,6 @@
 // The server's Prometheus metrics in the text exposition format (version 0.0.4): request counts by route and status,
-// prompt and generated tokens, request latency as a histogram, queue depth and running sequences as gauges.
+// prompt and generated tokens, request latency as a histogram, the process's CPU seconds (Prometheus' standard name),
+// queue depth and running sequences as gauges.
 // Leaves out a client library: a few counters do not need one.
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -43,6 +44,9 @@ export class ServerMetrics {
     LATENCY_BUCKETS.forEach((bound, i) => lines.push(`rlaif_request_duration_seconds_bucket{le="${bound}"} ${this.latencyCounts[i]}`));
     lines.push(`rlaif_request_duration_seconds_bucket{le="+Inf"} ${this.latencyCount}`);
     lines.push(`rlaif_request_duration_seconds_sum ${this.latencySum}`, `rlaif_request_duration_seconds_count ${this.latencyCount}`);
+    const cpu = process.cpuUsage();
+    metric('process_cpu_seconds_total', 'counter', 'user and system CPU time of the server process (all its threads), seconds');
+    lines.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
     for (const [name, gauge] of Object.entries(gauges)) {
       metric(name, 'gauge', gauge.help);
       lines.push(`${name} ${gauge.value}`);

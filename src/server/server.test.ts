@@ -49,6 +49,9 @@ test('GET /v1/models lists the served model; /health is 200 once loaded; /metric
   assert.match(metrics.text, /^# TYPE rlaif_requests_total counter$/m);
   assert.match(metrics.text, /^rlaif_requests_total\{route="models",status="200"\} 1$/m);
   assert.match(metrics.text, /^rlaif_queue_depth 0$/m);
+  const cpu = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics.text)?.[1]);
+  const self = process.cpuUsage();
+  assert.ok(cpu > 0 && cpu <= (self.user + self.system) / 1e6, `process_cpu_seconds_total ${cpu}: this process's CPU so far`);
 });
 
 test('chat: n = 2 with a seed is reproducible, choice 0 is what the in-process labeler samples, logprobs with top_logprobs', async () => {
