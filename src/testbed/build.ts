@@ -120,18 +120,19 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     // Judging examples in the real world and in the shadow world (no corpus describes it: the notes are the only
     // evidence there), split by judging.shadowShare; the real ones come first (the tokenizer reads the first 400).
     const notes = buildNotesIndex(corpus);
-    const shadow = shadowWorld(world);
-    const shadowPrompts = makePrompts(shadow).filter((p) => p.split === 'train'); // train templates only
-    const shadowNotes = buildNotesIndex(renderCorpus(shadow, config.corpus));
     const j = config.judging, real = (n: number) => Math.round(n * (1 - j.shadowShare));
     const templates = testbedTemplates();
-    const judging = [
-      ...makeJudgingExamples(world, prompts, templates, { pairs: real(j.pairs), singles: real(j.singles), critiques: real(j.critiques), seed: testbedSeed(options.seed, 'judging-examples'), notes }),
-      ...makeJudgingExamples(shadow, shadowPrompts, templates, { pairs: j.pairs - real(j.pairs), singles: j.singles - real(j.singles), critiques: j.critiques - real(j.critiques), seed: testbedSeed(shadow.seed, 'judging-examples'), notes: shadowNotes }),
-    ];
+    const judging = makeJudgingExamples(world, prompts, templates, { pairs: real(j.pairs), singles: real(j.singles), critiques: real(j.critiques), seed: testbedSeed(options.seed, 'judging-examples'), notes });
+    const sources: OnPolicySource[] = [{ world, prompts, notes, share: 1 - j.shadowShare }];
+    if (j.shadowShare > 0) {  // drawn only when asked: off by default
+      const shadow = shadowWorld(world);
+      const shadowPrompts = makePrompts(shadow).filter((p) => p.split === 'train'); // train templates only
+      const shadowNotes = buildNotesIndex(renderCorpus(shadow, config.corpus));
+      judging.push(...makeJudgingExamples(shadow, shadowPrompts, templates, { pairs: j.pairs - real(j.pairs), singles: j.singles - real(j.singles), critiques: j.critiques - real(j.critiques), seed: testbedSeed(shadow.seed, 'judging-examples'), notes: shadowNotes }));
+      sources.push({ world: shadow, prompts: shadowPrompts, notes: shadowNotes, share: j.shadowShare });
+    }
     writeFileSync(join(temporary, 'corpus.txt'), `${corpus.join('\n')}\n`);
     progress({ stage: 'data', step: 1, total: 1 });
-    const sources: OnPolicySource[] = [{ world, prompts, notes, share: 1 - j.shadowShare }, { world: shadow, prompts: shadowPrompts, notes: shadowNotes, share: j.shadowShare }];
     let onPolicy: OnPolicyExamples = { examples: [], pairs: 0, singles: 0, flipped: 0, seconds: 0 };
     const onPolicyOptions = { prompts: j.onPolicyPrompts, pairs: j.onPolicyPairs, singles: j.onPolicySingles, noise: j.labelNoise, seed: testbedSeed(options.seed, 'on-policy') };
     const sampleProgress = (done: number, total: number) => progress({ stage: 'on-policy:sample', step: done, total });
