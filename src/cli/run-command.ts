@@ -1,10 +1,11 @@
 // `rlaif run [--config F] [--seed N] [--out DIR]`: the RLAIF loop as the main job (src/pipeline/rlaif-run.ts) with a
-// progress bar per stage, the round table, RESULT lines and the paths of summary.json and report.html. Run it again
+// progress bar per stage (plain lines when stderr is not a terminal), the round table, RESULT lines and the paths of summary.json and report.html. Run it again
 // with the same arguments after a kill to resume. --queue sends judgments and rollouts to `rlaif worker`s
 // (worker-command.ts).
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { rlaifRun } from '../pipeline/rlaif-run.ts';
+import { plainProgress } from './plain-progress.ts';
 import type { ProgressEvent } from '../pipeline/round-context.ts';
 
 function integer(value: string, name: string): number {
@@ -21,8 +22,11 @@ export function registerRunCommand(program: Command): void {
     .option('--no-progress', 'no progress bars')
     .action(async (options: { config?: string; seed?: string; out?: string; queue?: string; progress: boolean }) => {
       const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'round {round} {stage} {bar} {value}/{total}', stream: process.stderr }, Presets.shades_classic) : null;
+      // Not on a terminal (a log, CI): plain lines, a stage's start, its tenths and its end.
+      const lines = options.progress && !bar ? plainProgress((line) => process.stderr.write(`${line}\n`), 'rlaif run') : null;
       let current = '';
       const onProgress = (event: ProgressEvent) => {
+        lines?.(`round ${event.round} ${event.stage}`, event.done, event.total);
         if (!bar) return;
         const key = `${event.round}:${event.stage}`;
         if (key !== current) { bar.stop(); bar.start(event.total, event.done, { round: event.round, stage: event.stage }); current = key; }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
+import { plainProgress } from './plain-progress.ts';
 import type { Command } from 'commander';
 import { formatAudit } from '../feedback/labeler-audit.ts';
 import { auditTestbed, buildTestbed, type BuildEvent, type BuiltTestbed, type LabelerSetup } from '../testbed/index.ts';
@@ -27,18 +28,10 @@ function parseCommon(options: CommonOptions): { seed: number; labeler: LabelerSe
   return { seed, labeler: options.labeler, config };
 }
 
-/**
- * Progress lines for a log (stderr not a terminal): a stage's start, each tenth of it and its end, with the elapsed
- * time. The build trains synchronously, so a bar redrawn on a timer would never draw until it ended.
- */
-export function plainBuildProgress(write: (line: string) => void, now: () => number = () => performance.now()): (event: BuildEvent) => void {
-  const started = now(), shown = new Map<string, number>();
-  return (event) => {
-    const tenth = event.total > 0 ? Math.floor((10 * event.step) / event.total) : 10;
-    if (shown.get(event.stage) === tenth) return;
-    shown.set(event.stage, tenth);
-    write(`testbed build: ${event.stage} ${event.step}/${event.total}${event.loss === undefined ? '' : ` loss ${event.loss.toFixed(3)}`} (${((now() - started) / 1000).toFixed(0)} s)`);
-  };
+/** The build's progress events as plain lines (plain-progress.ts), the loss beside each. */
+export function plainBuildProgress(write: (line: string) => void, now?: () => number): (event: BuildEvent) => void {
+  const line = plainProgress(write, 'testbed build', now);
+  return (event) => line(event.stage, event.step, event.total, event.loss === undefined ? undefined : `loss ${event.loss.toFixed(3)}`);
 }
 
 /** Builds with one progress bar per stage (stage names as the build reports them); plain lines when not on a terminal. */
