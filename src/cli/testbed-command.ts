@@ -29,7 +29,7 @@ function parseCommon(options: CommonOptions): { seed: number; labeler: LabelerSe
 }
 
 /** The build's progress events as plain lines (plain-progress.ts), the loss beside each. */
-export function plainBuildProgress(write: (line: string) => void, now?: () => number): (event: BuildEvent) => void {
+function plainBuildProgress(write: (line: string) => void, now?: () => number): (event: BuildEvent) => void {
   const line = plainProgress(write, 'testbed build', now);
   return (event) => line(event.stage, event.step, event.total, event.loss === undefined ? undefined : `loss ${event.loss.toFixed(3)}`);
 }

@@ -55,3 +55,8 @@ test('labeler check: a labeler with no preference between the anchors sits at ch
   assert.equal(summary.labeler_anchor_agreement, 0.5);
   assert.match(warning ?? '', /prefers the labeled answer on 0\.50 of 4 anchor pairs .*close to noise/);
 });
+
+test('labeler check: a labeler whose every anchor judgment failed is named, not passed over in silence', () => {
+  assert.match(weakLabelerWarning({ pairs: 4, judged: 0, agreement: Number.NaN, informative: Number.NaN }, 'tiny') ?? '', /answered none of the 4 anchor pairs/);
+  assert.equal(weakLabelerWarning(null, 'tiny'), null, 'no anchors, no check, no warning');
+});

@@ -57,7 +57,9 @@ export async function labelerCheckStage(context: RoundContext): Promise<LabelerC
 
 /** The warning for a labeler near chance on the anchors (null when it is not). */
 export function weakLabelerWarning(check: LabelerCheck | null, model: string): string | null {
-  if (!check || check.judged === 0 || check.agreement >= WEAK_LABELER_AGREEMENT) return null;
+  if (!check) return null;
+  if (check.judged === 0) return `rlaif run: the labeler (${model}) answered none of the ${check.pairs} anchor pairs it was asked to judge (every judgment failed: see judgments.jsonl, stage labeler-check); its feedback will fail the same way.`;
+  if (check.agreement >= WEAK_LABELER_AGREEMENT) return null;
   return `rlaif run: the labeler (${model}) prefers the labeled answer on ${check.agreement.toFixed(2)} of ${check.judged} anchor pairs (chance is 0.50; ` +
     `${check.informative.toFixed(2)} of its judgments lean at least ${MARGIN} either way): its feedback is close to noise, and the gate's win rates with it. ` +
     'A stronger labeler (labeler: endpoint or a larger checkpoint) or other feedback sources (feedback.labeledAnchors, feedback.selfSupervised) are needed for gains.';
