@@ -19,9 +19,9 @@ export function timeKernels(options: { on?: boolean } = {}): KernelTimer {
     backend[name] = (...args: unknown[]): unknown => {
       if (!timer.on) return (kernel as (...a: unknown[]) => unknown).apply(backend, args);
       let key = name;
-      if (name === 'gemm') {
+      if (name === 'gemm' || name === 'gemmMixed') {
         const p = args[0] as GemmParams;
-        key = `gemm ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${p.M} N${p.N} K${p.K}${p.batch > 1 ? ` batch ${p.batch}` : ''}${p.beta ? ' acc' : ''}`;
+        key = `${name} ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${p.M} N${p.N} K${p.K}${p.batch > 1 ? ` batch ${p.batch}` : ''}${p.beta ? ' acc' : ''}`;
       }
       const t0 = performance.now();
       const result = (kernel as (...a: unknown[]) => unknown).apply(backend, args);
