@@ -5,8 +5,8 @@
 // Recipe: AdamW lr 1e-3 with 30 warmup steps and cosine decay to lr/10 at step 300. Under the constant lr used before,
 // step 300 falls in the middle of the loss's sharp drop, so any perturbation moves it by several percent (fp32 from a
 // 1e-3-perturbed init: -2% to +10% on seeds 0-2; BENCHMARKS.md): no yardstick for a 2% bar.
-// Run: node --import tsx bench/mixed-precision.ts [rounds] [seeds, e.g. 0,1,2] (rounds 0: losses only; also the
-// engine section of npm run bench). Leaves out other sizes.
+// Run: node --import tsx bench/mixed-precision.ts [rounds] [seeds, e.g. 0,1,2 | none] (rounds 0: losses only; none:
+// step times only; also the engine section of npm run bench). Leaves out other sizes.
 import { readFileSync } from 'node:fs';
 import { withMatmulPrecision, type MatmulPrecision } from '../src/engine/index.ts';
 import { initParameters } from '../src/models/parameters.ts';
@@ -81,7 +81,7 @@ export function runMixedPrecisionBench(options: { rounds?: number; steps?: numbe
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
-  const seeds = process.argv[3] ? process.argv[3].split(',').map(Number) : undefined;
+  const seeds = process.argv[3] === 'none' ? [] : process.argv[3] ? process.argv[3].split(',').map(Number) : undefined;
   if (seeds?.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new Error(`mixed-precision bench: seeds must be integers >= 0, got ${process.argv[3]}`);
   runMixedPrecisionBench({ rounds: Number(process.argv[2] ?? 5), seeds });
 }

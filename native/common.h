@@ -114,6 +114,7 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
  * [s0, s1) of A, [t0, t1) of B of 32 columns), then tiles of C: C (+)= packed A packed B over A slivers [s0, s1) and
  * B slivers [t0, t1) (packed A as rlaif_bf16_pack_a's layout, rlaif_bf16_pack_a_words(M, K) words) */
 long rlaif_mixed_pack_b_words(long N, long K);
+long rlaif_mixed_block_k(void); /* k per packed block (the packers' and rlaif_mixed_compute's unit) */
 void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out);
 void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out);
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,

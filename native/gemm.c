@@ -386,10 +386,63 @@ static void mixed_rows_task(void *ctx, long task) {
 
 #define MIXED_SMALL_B (192L * 1024) /* op(B) elements the caller packs alone (~20-40 us) */
 
+/* tall K (weight gradients: K = the batch's rows, M and N = features): tasks take whole k blocks, and each packs one
+ * block of A and of B at a time into its own scratch (in L2: at most (M + N) x 256 bf16) and multiplies it into a
+ * partial C (task 0's is C itself), added up by the caller. One hand-off, no packed operand shared between cores or
+ * written out to L3 and read back (packing all of K for M, N = 128..512 made 0.25-1 MiB per operand per product) */
+typedef struct {
+  const float *a, *b;
+  long rsa, csa, rsb, csb;
+  float *c;
+  long M, N, K, kstep;
+  int accumulate;
+  float *partials;                            /* (tasks - 1, M, N): the partial C of tasks 1, 2, ... */
+} TallJob;
+
+static void mixed_tall_task(void *ctx, long task) {
+  TallJob *j = ctx;
+  long bk = rlaif_mixed_block_k(), sr = rlaif_bf16_sliver_rows();
+  long k0 = task * j->kstep, k1 = k0 + j->kstep < j->K ? k0 + j->kstep : j->K;
+  float *c = task == 0 ? j->c : j->partials + (task - 1) * j->M * j->N;
+  long aslivers = (j->M + sr - 1) / sr, bslivers = (j->N + 31) / 32;
+  uint32_t *packA = (uint32_t *)rlaif_scratch(0, (size_t)rlaif_bf16_pack_a_words(j->M, bk));
+  uint32_t *packB = (uint32_t *)rlaif_scratch(1, (size_t)rlaif_mixed_pack_b_words(j->N, bk));
+  for (long kb = k0; kb < k1; kb += bk) {
+    long kl = k1 - kb < bk ? k1 - kb : bk;
+    rlaif_mixed_pack_a(j->a + kb * j->csa, j->rsa, j->csa, j->M, kl, 0, aslivers, packA);
+    rlaif_mixed_pack_b(j->b + kb * j->rsb, j->rsb, j->csb, j->N, kl, 0, bslivers, packB);
+    rlaif_mixed_compute(packA, packB, c, j->N, j->M, j->N, kl, 0, aslivers, 0, bslivers,
+                        kb > k0 || (task == 0 && j->accumulate));
+  }
+}
+
+static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
+                            long N, long K, int accumulate, int threads) {
+  long bk = rlaif_mixed_block_k(), blocks = (K + bk - 1) / bk;
+  long tasks = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS ? threads : 1;
+  if (tasks > blocks) tasks = blocks;
+  TallJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .M = M, .N = N, .K = K,
+                .accumulate = accumulate };
+  j.kstep = (blocks + tasks - 1) / tasks * bk;
+  tasks = (K + j.kstep - 1) / j.kstep;                /* every task has at least one block */
+  if (tasks == 1) { mixed_tall_task(&j, 0); return; }
+  long mn = M * N;
+  j.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use slots 0 and 1 */
+  rlaif_pool_run(tasks, mixed_tall_task, &j);
+  for (long t = 1; t < tasks; t++) {
+    const float *p = j.partials + (t - 1) * mn;
+    for (long i = 0; i < mn; i++) c[i] += p[i];
+  }
+}
+
 /* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */
 static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
                           long N, long K, int accumulate, int threads) {
   long sr = rlaif_bf16_sliver_rows();
+  if (K >= 2 * rlaif_mixed_block_k() && K >= M && K >= N) {
+    gemm_mixed_tall(a, rsa, csa, b, rsb, csb, c, M, N, K, accumulate, threads);
+    return;
+  }
   MixedJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .ldc = N, .M = M, .N = N,
                  .K = K, .accumulate = accumulate };
   j.aslivers = (M + sr - 1) / sr;

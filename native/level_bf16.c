@@ -130,6 +130,7 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
 
 long rlaif_bf16_pack_w_words(long ncols) { return (BKC / 2) * ((ncols + BNR - 1) / BNR * BNR); }
 long rlaif_bf16_sliver_rows(void) { return BMR; }
+long rlaif_mixed_block_k(void) { return BKC; }
 
 /* ---- mixed-precision GEMM (training): fp32 operands of any strides, rounded to bf16 (nearest even, vcvtne2ps2bf16)
  * while they are packed, into the same pair layouts as above, for all of K at once; then tiles of C on ukernel_bf16.

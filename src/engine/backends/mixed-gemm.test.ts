@@ -17,9 +17,10 @@ const random = (n: number) => randomBuffer(next, n);
 for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
   describe(`gemmMixed of ${label} matches the js reference`, () => {
     it('every transpose, beta 0 / 1, odd shapes, one thread and the pool', () => {
-      // [M, N, K]: the last three have M N K >= 2^21 (gemm.c's GEMM_MT_MIN_MACS), so they run on the pool
+      // [M, N, K]: the last four have M N K >= 2^21 (gemm.c's GEMM_MT_MIN_MACS), so they run on the pool; K >= 512
+      // and >= M, N (29 70 513 on one thread, 96 130 1030 and 40 64 1025 split by k blocks: gemm.c's tall path)
       const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [14, 32, 2], [15, 33, 257], [29, 70, 513],
-        [40, 95, 300], [0, 3, 4], [2, 0, 4], [130, 200, 129], [1024, 128, 96], [96, 130, 1030]];
+        [40, 95, 300], [0, 3, 4], [2, 0, 4], [130, 200, 129], [1024, 128, 96], [96, 130, 1030], [40, 64, 1025]];
       for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
         for (const beta of [0, 1]) {
           const a = random(M * K), b = random(K * N), c = beta === 0 ? poisoned(M * N) : random(M * N);
