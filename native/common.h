@@ -116,7 +116,9 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
 long rlaif_mixed_pack_b_words(long N, long K);
 long rlaif_mixed_block_k(void); /* k per packed block (the packers' and rlaif_mixed_compute's unit) */
 void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out);
-void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out);
+/* sums (may be NULL): += the float32 column sums over k of the slivers' columns of op(B) (a bias gradient, fused) */
+void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out,
+                        float *sums);
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
                          long s0, long s1, long t0, long t1, int accumulate);
 
@@ -155,9 +157,12 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
 
 /* C = alpha bf16(op(A)) bf16(op(B)) + beta C per batch item, as rlaif_gemm's arguments: operands rounded to bf16
  * (nearest even), exact products summed in float32 (mixed-precision training). vdpbf16ps where the table has it
- * (dpbf16), else rounded float32 copies and the level's GEMM. Returns -1 when out of memory, else 0. */
+ * (dpbf16), else rounded float32 copies and the level's GEMM. sumsB (N, may be NULL) += the column sums of every
+ * item's op(B) in float32, unrounded and unscaled (the bias gradient of a projection whose weight gradient this is,
+ * read while B is packed). Returns -1 when out of memory, else 0. */
 int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
-                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
+                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
+                     float *sumsB);
 
 /* finite.c (compiled without fast-math) */
 long rlaif_first_non_finite(const float *x, long n);

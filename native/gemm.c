@@ -348,6 +348,7 @@ typedef struct {
   long apack_per, apack_tasks, bpack_per;     /* pack phase: A slivers per task, then B slivers per task */
   long mstep, nstep, mchunks, nchunks;        /* compute phase, in slivers */
   int accumulate;
+  float *sums;                                /* column sums of op(B), or NULL */
 } MixedJob;
 
 static void mixed_pack_task(void *ctx, long task) {
@@ -359,7 +360,7 @@ static void mixed_pack_task(void *ctx, long task) {
   }
   long t0 = (task - j->apack_tasks) * j->bpack_per;
   long t1 = t0 + j->bpack_per < j->bslivers ? t0 + j->bpack_per : j->bslivers;
-  if (t0 < t1) rlaif_mixed_pack_b(j->b, j->rsb, j->csb, j->N, j->K, t0, t1, j->packB);
+  if (t0 < t1) rlaif_mixed_pack_b(j->b, j->rsb, j->csb, j->N, j->K, t0, t1, j->packB, j->sums);
 }
 
 static void mixed_compute_task(void *ctx, long task) {
@@ -397,6 +398,7 @@ typedef struct {
   long M, N, K, kstep;
   int accumulate;
   float *partials;                            /* (tasks - 1, M, N): the partial C of tasks 1, 2, ... */
+  float *sums, *partialSums;                  /* column sums of op(B) (or NULL): task 0's, then (tasks - 1, N) */
 } TallJob;
 
 static void mixed_tall_task(void *ctx, long task) {
@@ -404,54 +406,58 @@ static void mixed_tall_task(void *ctx, long task) {
   long bk = rlaif_mixed_block_k(), sr = rlaif_bf16_sliver_rows();
   long k0 = task * j->kstep, k1 = k0 + j->kstep < j->K ? k0 + j->kstep : j->K;
   float *c = task == 0 ? j->c : j->partials + (task - 1) * j->M * j->N;
+  float *sums = !j->sums ? NULL : task == 0 ? j->sums : j->partialSums + (task - 1) * j->N;
   long aslivers = (j->M + sr - 1) / sr, bslivers = (j->N + 31) / 32;
   uint32_t *packA = (uint32_t *)rlaif_scratch(0, (size_t)rlaif_bf16_pack_a_words(j->M, bk));
   uint32_t *packB = (uint32_t *)rlaif_scratch(1, (size_t)rlaif_mixed_pack_b_words(j->N, bk));
   for (long kb = k0; kb < k1; kb += bk) {
     long kl = k1 - kb < bk ? k1 - kb : bk;
     rlaif_mixed_pack_a(j->a + kb * j->csa, j->rsa, j->csa, j->M, kl, 0, aslivers, packA);
-    rlaif_mixed_pack_b(j->b + kb * j->rsb, j->rsb, j->csb, j->N, kl, 0, bslivers, packB);
+    rlaif_mixed_pack_b(j->b + kb * j->rsb, j->rsb, j->csb, j->N, kl, 0, bslivers, packB, sums);
     rlaif_mixed_compute(packA, packB, c, j->N, j->M, j->N, kl, 0, aslivers, 0, bslivers,
                         kb > k0 || (task == 0 && j->accumulate));
   }
 }
 
 static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
-                            long N, long K, int accumulate, int threads) {
+                            long N, long K, int accumulate, float *sums, int threads) {
   long bk = rlaif_mixed_block_k(), blocks = (K + bk - 1) / bk;
   long tasks = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS ? threads : 1;
   if (tasks > blocks) tasks = blocks;
   TallJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .M = M, .N = N, .K = K,
-                .accumulate = accumulate };
+                .accumulate = accumulate, .sums = sums };
   j.kstep = (blocks + tasks - 1) / tasks * bk;
   tasks = (K + j.kstep - 1) / j.kstep;                /* every task has at least one block */
   if (tasks == 1) { mixed_tall_task(&j, 0); return; }
   long mn = M * N;
-  j.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use slots 0 and 1 */
+  j.partials = rlaif_scratch(2, (size_t)((tasks - 1) * (mn + N))); /* the caller's slot: tasks use 0 and 1 */
+  j.partialSums = j.partials + (tasks - 1) * mn;
+  if (sums) memset(j.partialSums, 0, sizeof(float) * (size_t)((tasks - 1) * N));
   rlaif_pool_run(tasks, mixed_tall_task, &j);
   for (long t = 1; t < tasks; t++) {
     const float *p = j.partials + (t - 1) * mn;
     for (long i = 0; i < mn; i++) c[i] += p[i];
+    if (sums) for (long i = 0; i < N; i++) sums[i] += j.partialSums[(t - 1) * N + i];
   }
 }
 
 /* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */
 static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
-                          long N, long K, int accumulate, int threads) {
+                          long N, long K, int accumulate, float *sums, int threads) {
   long sr = rlaif_bf16_sliver_rows();
   if (K >= 2 * rlaif_mixed_block_k() && K >= M && K >= N) {
-    gemm_mixed_tall(a, rsa, csa, b, rsb, csb, c, M, N, K, accumulate, threads);
+    gemm_mixed_tall(a, rsa, csa, b, rsb, csb, c, M, N, K, accumulate, sums, threads);
     return;
   }
   MixedJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .ldc = N, .M = M, .N = N,
-                 .K = K, .accumulate = accumulate };
+                 .K = K, .accumulate = accumulate, .sums = sums };
   j.aslivers = (M + sr - 1) / sr;
   j.bslivers = (N + 31) / 32;
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
   j.packB = (uint32_t *)rlaif_scratch(4, (size_t)rlaif_mixed_pack_b_words(N, K));
   int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
   if (parallel && K * N <= MIXED_SMALL_B && j.aslivers >= threads * 4) {
-    rlaif_mixed_pack_b(b, rsb, csb, N, K, 0, j.bslivers, j.packB);
+    rlaif_mixed_pack_b(b, rsb, csb, N, K, 0, j.bslivers, j.packB, sums);
     j.mstep = (j.aslivers + threads * 4 - 1) / (threads * 4);
     rlaif_pool_run((j.aslivers + j.mstep - 1) / j.mstep, mixed_rows_task, &j);
     return;
@@ -490,12 +496,19 @@ static int gemm_mixed_plain(const KernelTable *t, const float *a, const float *b
 }
 
 int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
-                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
+                     int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
+                     float *sumsB) {
   if (batch == 0 || M == 0 || N == 0) return 0;
   for (long bi = 0; bi < batch; bi++) {
     const float *ab = a + bi * sa, *bb = b + bi * sb;
     float *cb = c + bi * sc;
     if (K == 0 || !t->dpbf16) {
+      if (sumsB) /* op(B)[k, j] = bb[k * rsb + j * csb] */
+        for (long j = 0; j < N; j++) {
+          float s = 0.0f;
+          for (long k = 0; k < K; k++) s += bb[transB ? j * K + k : k * N + j];
+          sumsB[j] += s;
+        }
       if (K == 0) rlaif_gemm(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
       else if (gemm_mixed_plain(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta)) return -1;
       continue;
@@ -503,11 +516,11 @@ int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float
     long rsa = transA ? 1 : K, csa = transA ? M : 1, rsb = transB ? 1 : N, csb = transB ? K : 1;
     int threads = rlaif_threads();
     if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
-      gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, cb, M, N, K, beta == 1.0f, threads);
+      gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, cb, M, N, K, beta == 1.0f, sumsB, threads);
       continue;
     }
     float *product = rlaif_scratch(3, (size_t)(M * N)); /* C = alpha P + beta C, P never aliases C */
-    gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, product, M, N, K, 0, threads);
+    gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, product, M, N, K, 0, sumsB, threads);
     for (long i = 0; i < M * N; i++) cb[i] = beta == 0.0f ? alpha * product[i] : alpha * product[i] + beta * cb[i];
   }
   return 0;

@@ -231,9 +231,18 @@ void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long
   }
 }
 
-/* B slivers [t0, t1) (columns t * BNR ...), every k block; columns past N and the odd k past K are zero */
-void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out) {
+/* B slivers [t0, t1) (columns t * BNR ...), every k block; columns past N and the odd k past K are zero; sums (may
+ * be NULL) += the column sums of those columns, float32, summed on the row-major path as the rows are packed */
+void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out,
+                        float *sums) {
   long slivers = (N + BNR - 1) / BNR;
+  if (sums && csb != 1) { /* the transposed and strided paths: a plain pass first */
+    for (long j = t0 * BNR; j < t1 * BNR && j < N; j++) {
+      float s = 0.0f;
+      for (long k = 0; k < K; k++) s += b[k * rsb + j * csb];
+      sums[j] += s;
+    }
+  }
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
     uint32_t *ob = out + blk * slivers * (BKC / 2) * BNR;
@@ -251,6 +260,11 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
           uint32_t *o = ob + t * (BKC / 2) * BNR + p * BNR;
           _mm512_storeu_si512(o, pair_interleave(e0, o0));
           _mm512_storeu_si512(o + 16, pair_interleave(e1, o1));
+          if (sums) {
+            float *st = sums + t * BNR;
+            _mm512_mask_storeu_ps(st, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, st), _mm512_add_ps(e0, o0)));
+            _mm512_mask_storeu_ps(st + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, st + 16), _mm512_add_ps(e1, o1)));
+          }
         }
       }
       continue;

@@ -22,6 +22,12 @@ export interface GemmParams {
   strideC: number;     // elements between batches of C
 }
 
+/** gemmMixed's parameters: gemm's, and optionally where to add op(B)'s column sums. */
+export interface MixedGemmParams extends GemmParams {
+  sumsB?: Float32Array; // (N) += Σ_k op(B)[k, j] over every batch item, in float32 from the unrounded operand, never
+                        // scaled by alpha: a projection's bias gradient, read while its weight gradient packs dY
+}
+
 /** Fused causal self-attention over heads; K/V may have fewer heads than Q (grouped-query attention). */
 export interface AttentionParams {
   B: number;           // batch
@@ -49,8 +55,9 @@ export interface Backend {
   /**
    * gemm with op(A) and op(B) rounded to bf16 (nearest even) and each product exact, summed in float32 (float64 in js):
    * mixed-precision training's products (precision.ts). vdpbf16ps on the native backend where the CPU has it.
+   * With sumsB, op(B)'s column sums are added into it as well (see MixedGemmParams).
    */
-  gemmMixed(p: GemmParams): void;
+  gemmMixed(p: MixedGemmParams): void;
 
   /** x (rows, cols) += bias (cols), in place. */
   biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void;

@@ -1,7 +1,7 @@
 // The plain JavaScript reference backend: ground truth for the native and wasm kernels, and the last fallback.
 // Written for clarity over speed; every entry point checks buffer lengths. Sums accumulate in float64.
 import {
-  type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
+  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
 import { bf16ToF32, f32ToBf16 } from '../bf16.ts';
 
@@ -27,6 +27,22 @@ export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Fl
   checkLength(op, 'A', a, M * K);
   checkLength(op, 'W', w, N * K);
   checkLength(op, 'C', c, M * N);
+}
+
+/** gemmMixed's sumsB, when given: checked, then op(B)'s column sums over every batch item added in (float64 sums). */
+export function addColumnSums(op: string, p: MixedGemmParams): void {
+  const sums = p.sumsB;
+  if (!sums) return;
+  checkLength(op, 'sumsB', sums, p.N);
+  if (p.batch === 0 || p.M === 0) return;
+  for (let j = 0; j < p.N; j++) {
+    let s = 0;
+    for (let bi = 0; bi < p.batch; bi++) {
+      const base = bi * p.strideB;
+      for (let k = 0; k < p.K; k++) s += p.b[base + (p.transB ? j * p.K + k : k * p.N + j)];
+    }
+    sums[j] += s;
+  }
 }
 
 /** p with copies of A and B rounded to bf16 (the reference of gemmMixed; p already checked). */
@@ -92,8 +108,9 @@ export class JsBackend implements Backend {
     }
   }
 
-  gemmMixed(p: GemmParams): void {
+  gemmMixed(p: MixedGemmParams): void {
     checkGemm('gemmMixed', p);
+    addColumnSums('gemmMixed', p);
     this.gemm(roundedOperands(p));
   }
 

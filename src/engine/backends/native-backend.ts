@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
+import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
 import { blockingFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
@@ -24,7 +24,7 @@ interface NativeKernels {
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   gemmMixed(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
-    beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+    beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
     D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
@@ -161,10 +161,10 @@ class NativeBackend implements Backend {
     } catch (error) { rethrow(error); }
   }
 
-  gemmMixed(p: GemmParams): void {
+  gemmMixed(p: MixedGemmParams): void {
     try {
       this.k.gemmMixed(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
-        p.strideC);
+        p.strideC, p.sumsB ?? null);
     } catch (error) { rethrow(error); }
   }
 

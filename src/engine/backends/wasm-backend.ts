@@ -3,9 +3,9 @@
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
 // sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
-  type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
+  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
-import { checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
+import { addColumnSums, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
 
 /** GEMMs with at least this many flops (2 M N K batch) are split across the worker threads. */
@@ -43,8 +43,9 @@ export class WasmBackend implements Backend {
   }
 
   /** Operands rounded to bf16 in js, then the wasm gemm (no bf16 kernel in wasm: no speed-up, same numerics). */
-  gemmMixed(p: GemmParams): void {
+  gemmMixed(p: MixedGemmParams): void {
     checkGemm('gemmMixed', p);
+    addColumnSums('gemmMixed', p);
     this.gemm(roundedOperands(p));
   }
 

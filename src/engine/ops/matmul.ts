@@ -2,7 +2,8 @@
 // projections linear (weight (out, in)) and conv1d (weight (in, out), Hugging Face's Conv1D) sharing one body.
 // Gradients are GEMMs too, accumulated straight into the gradient buffers (beta = 1). Under bf16 matmul precision
 // (precision.ts) the projections' three products (forward, input and weight gradients) run on gemmMixed: operands
-// rounded to bf16, float32 sums into float32 outputs and gradient buffers.
+// rounded to bf16, float32 sums into float32 outputs and gradient buffers; Conv1D's bias gradient (dY's column sums,
+// float32, unrounded) is summed by the weight-gradient product while it packs dY instead of in a pass of its own.
 // Leaves out: broadcasting of batch dimensions other than "one side is 2-D".
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
@@ -119,11 +120,14 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
       const { grad, beta } = x.gradForOverwrite();
       product(dY, weight.data, grad, rows, inFeatures, outFeatures, false, !outIn, beta);
     }
+    // (in, out) under bf16: dY is op(B) of the weight gradient, whose packing sums its columns into the bias gradient
+    const fusedBias = product === gemmMixed && !outIn && weight.requiresGrad && bias?.requiresGrad ? bias.gradBuffer() : undefined;
     if (weight.requiresGrad) {                                               // dW = dYᵀ x (out, in) or xᵀ dY (in, out)
       if (outIn) product(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1);
+      else if (fusedBias) mixedWithSums(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, fusedBias);
       else product(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1);
     }
-    if (bias?.requiresGrad) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
+    if (bias?.requiresGrad && !fusedBias) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });
 }
 
@@ -134,3 +138,6 @@ type Product = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N:
 const gemm2d: Product = (a, b, c, M, N, K, transA, transB, beta) => gemm(a, b, c, M, N, K, transA, transB, beta, 1, 0, 0, 0);
 const gemmMixed: Product = (a, b, c, M, N, K, transA, transB, beta) =>
   getBackend().gemmMixed({ a, b, c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+/** c += op(a)ᵀ b mixed (a weight gradient xᵀ dY), and sumsB += b's column sums (the bias gradient). */
+const mixedWithSums = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, sumsB: Float32Array) =>
+  getBackend().gemmMixed({ a, b, c, M, N, K, transA: true, transB: false, alpha: 1, beta: 1, batch: 1, strideA: 0, strideB: 0, strideC: 0, sumsB });
