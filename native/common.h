@@ -120,7 +120,7 @@ void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long
 void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long t0, long t1, uint32_t *out,
                         float *sums);
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
-                         long s0, long s1, long t0, long t1, int accumulate);
+                         long s0, long s1, long t0, long t1, int accumulate, const float *bias);
 
 /* dispatch.c */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
@@ -159,10 +159,11 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
  * (nearest even), exact products summed in float32 (mixed-precision training). vdpbf16ps where the table has it
  * (dpbf16), else rounded float32 copies and the level's GEMM. sumsB (N, may be NULL) += the column sums of every
  * item's op(B) in float32, unrounded and unscaled (the bias gradient of a projection whose weight gradient this is,
- * read while B is packed). Returns -1 when out of memory, else 0. */
+ * read while B is packed); biasC (N, may be NULL) is added to every row of every item's C after alpha and beta
+ * (a projection's bias, added as the tiles are stored). Returns -1 when out of memory, else 0. */
 int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
                      int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
-                     float *sumsB);
+                     float *sumsB, const float *biasC);
 
 /* finite.c (compiled without fast-math) */
 long rlaif_first_non_finite(const float *x, long n);

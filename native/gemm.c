@@ -349,6 +349,7 @@ typedef struct {
   long mstep, nstep, mchunks, nchunks;        /* compute phase, in slivers */
   int accumulate;
   float *sums;                                /* column sums of op(B), or NULL */
+  const float *bias;                          /* (N) added to every row of C, or NULL */
 } MixedJob;
 
 static void mixed_pack_task(void *ctx, long task) {
@@ -369,7 +370,7 @@ static void mixed_compute_task(void *ctx, long task) {
   long s1 = s0 + j->mstep < j->aslivers ? s0 + j->mstep : j->aslivers;
   long t1 = t0 + j->nstep < j->bslivers ? t0 + j->nstep : j->bslivers;
   if (s0 < s1 && t0 < t1)
-    rlaif_mixed_compute(j->packA, j->packB, j->c, j->ldc, j->M, j->N, j->K, s0, s1, t0, t1, j->accumulate);
+    rlaif_mixed_compute(j->packA, j->packB, j->c, j->ldc, j->M, j->N, j->K, s0, s1, t0, t1, j->accumulate, j->bias);
 }
 
 /* small op(B) (projections' forward and input gradients): B packed by the caller, then each task packs its own rows
@@ -382,7 +383,7 @@ static void mixed_rows_task(void *ctx, long task) {
   uint32_t *packA = (uint32_t *)rlaif_scratch(0, (size_t)rlaif_bf16_pack_a_words(rows, j->K));
   rlaif_mixed_pack_a(j->a + m0 * j->rsa, j->rsa, j->csa, rows, j->K, 0, s1 - s0, packA);
   rlaif_mixed_compute(packA, j->packB, j->c + m0 * j->ldc, j->ldc, rows, j->N, j->K, 0, s1 - s0, 0, j->bslivers,
-                      j->accumulate);
+                      j->accumulate, j->bias);
 }
 
 #define MIXED_SMALL_B (192L * 1024) /* op(B) elements the caller packs alone (~20-40 us) */
@@ -399,6 +400,7 @@ typedef struct {
   int accumulate;
   float *partials;                            /* (tasks - 1, M, N): the partial C of tasks 1, 2, ... */
   float *sums, *partialSums;                  /* column sums of op(B) (or NULL): task 0's, then (tasks - 1, N) */
+  const float *bias;                          /* (N) added to every row of C by task 0, or NULL */
 } TallJob;
 
 static void mixed_tall_task(void *ctx, long task) {
@@ -415,17 +417,17 @@ static void mixed_tall_task(void *ctx, long task) {
     rlaif_mixed_pack_a(j->a + kb * j->csa, j->rsa, j->csa, j->M, kl, 0, aslivers, packA);
     rlaif_mixed_pack_b(j->b + kb * j->rsb, j->rsb, j->csb, j->N, kl, 0, bslivers, packB, sums);
     rlaif_mixed_compute(packA, packB, c, j->N, j->M, j->N, kl, 0, aslivers, 0, bslivers,
-                        kb > k0 || (task == 0 && j->accumulate));
+                        kb > k0 || (task == 0 && j->accumulate), task == 0 && kb == 0 ? j->bias : NULL);
   }
 }
 
 static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
-                            long N, long K, int accumulate, float *sums, int threads) {
+                            long N, long K, int accumulate, float *sums, const float *bias, int threads) {
   long bk = rlaif_mixed_block_k(), blocks = (K + bk - 1) / bk;
   long tasks = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS ? threads : 1;
   if (tasks > blocks) tasks = blocks;
   TallJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .M = M, .N = N, .K = K,
-                .accumulate = accumulate, .sums = sums };
+                .accumulate = accumulate, .sums = sums, .bias = bias };
   j.kstep = (blocks + tasks - 1) / tasks * bk;
   tasks = (K + j.kstep - 1) / j.kstep;                /* every task has at least one block */
   if (tasks == 1) { mixed_tall_task(&j, 0); return; }
@@ -443,14 +445,14 @@ static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, 
 
 /* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */
 static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
-                          long N, long K, int accumulate, float *sums, int threads) {
+                          long N, long K, int accumulate, float *sums, const float *bias, int threads) {
   long sr = rlaif_bf16_sliver_rows();
   if (K >= 2 * rlaif_mixed_block_k() && K >= M && K >= N) {
-    gemm_mixed_tall(a, rsa, csa, b, rsb, csb, c, M, N, K, accumulate, sums, threads);
+    gemm_mixed_tall(a, rsa, csa, b, rsb, csb, c, M, N, K, accumulate, sums, bias, threads);
     return;
   }
   MixedJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .ldc = N, .M = M, .N = N,
-                 .K = K, .accumulate = accumulate, .sums = sums };
+                 .K = K, .accumulate = accumulate, .sums = sums, .bias = bias };
   j.aslivers = (M + sr - 1) / sr;
   j.bslivers = (N + 31) / 32;
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
@@ -497,7 +499,7 @@ static int gemm_mixed_plain(const KernelTable *t, const float *a, const float *b
 
 int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
                      int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
-                     float *sumsB) {
+                     float *sumsB, const float *biasC) {
   if (batch == 0 || M == 0 || N == 0) return 0;
   for (long bi = 0; bi < batch; bi++) {
     const float *ab = a + bi * sa, *bb = b + bi * sb;
@@ -511,17 +513,21 @@ int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float
         }
       if (K == 0) rlaif_gemm(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
       else if (gemm_mixed_plain(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta)) return -1;
+      if (biasC) for (long i = 0; i < M; i++) for (long j = 0; j < N; j++) cb[i * N + j] += biasC[j];
       continue;
     }
     long rsa = transA ? 1 : K, csa = transA ? M : 1, rsb = transB ? 1 : N, csb = transB ? K : 1;
     int threads = rlaif_threads();
     if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
-      gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, cb, M, N, K, beta == 1.0f, sumsB, threads);
+      gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, cb, M, N, K, beta == 1.0f, sumsB, biasC, threads);
       continue;
     }
     float *product = rlaif_scratch(3, (size_t)(M * N)); /* C = alpha P + beta C, P never aliases C */
-    gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, product, M, N, K, 0, sumsB, threads);
-    for (long i = 0; i < M * N; i++) cb[i] = beta == 0.0f ? alpha * product[i] : alpha * product[i] + beta * cb[i];
+    gemm_mixed_dp(ab, rsa, csa, bb, rsb, csb, product, M, N, K, 0, sumsB, NULL, threads);
+    for (long i = 0; i < M * N; i++) {
+      cb[i] = beta == 0.0f ? alpha * product[i] : alpha * product[i] + beta * cb[i];
+      if (biasC) cb[i] += biasC[i % N]; /* (M, N) row-major: column i mod N */
+    }
   }
   return 0;
 }

@@ -80,6 +80,8 @@ static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long ke
   }
 }
 
+static inline __mmask16 first16_(long n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
+
 #define BDECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
 #define BDP(i) { __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]); \
     c##i##0 = _mm512_dpbf16_ps(c##i##0, ai, b0); c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1); }
@@ -89,14 +91,21 @@ static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long ke
     _mm512_storeu_ps(cr + 16, _mm512_add_ps(c##i##1, _mm512_loadu_ps(cr + 16))); }
 #define BROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
-/* c (mr, nr) = (accumulate ? c : 0) + a-sliver . b-sliver over `pairs` pairs of k */
+/* c (mr, nr) = (accumulate ? c : 0) + a-sliver . b-sliver over `pairs` pairs of k (+ bias (nr) on every row, when
+ * not NULL) */
 static void ukernel_bf16(long pairs, const uint32_t *restrict a, const uint32_t *restrict b, float *c, long ldc,
-                         long mr, long nr, int accumulate) {
+                         long mr, long nr, int accumulate, const float *bias) {
   BROWS(BDECL)
   for (long p = 0; p < pairs; p++) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
     BROWS(BDP)
     a += BMR; b += BNR;
+  }
+  if (bias) {
+    __m512 bias0 = _mm512_maskz_loadu_ps(first16_(nr), bias), bias1 = _mm512_maskz_loadu_ps(first16_(nr - 16), bias + 16);
+#define BBIAS(i) c##i##0 = _mm512_add_ps(c##i##0, bias0); c##i##1 = _mm512_add_ps(c##i##1, bias1);
+    BROWS(BBIAS)
+#undef BBIAS
   }
   if (mr == BMR && nr == BNR) { /* a full tile: straight from the registers into C */
     if (accumulate) { BROWS(BADD) } else { BROWS(BPUT) }
@@ -122,7 +131,7 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
       for (long j0 = n0; j0 < n1; j0 += BNR) {
         long nr = n1 - j0 < BNR ? n1 - j0 : BNR;
         ukernel_bf16(pairs, ablk + s * (BKC / 2) * BMR, packW + (j0 - n0) * pairs, c + s * BMR * N + j0, N, mr, nr,
-                     k0 > 0);
+                     k0 > 0, NULL);
       }
     }
   }
@@ -296,9 +305,10 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
   }
 }
 
-/* C tiles of A slivers [s0, s1) x B slivers [t0, t1) from the packed operands: C (+)= A B (accumulate: add to C) */
+/* C tiles of A slivers [s0, s1) x B slivers [t0, t1) from the packed operands: C (+)= A B (accumulate: add to C),
+ * + bias (N, may be NULL) on every row, added with the first k block */
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
-                         long s0, long s1, long t0, long t1, int accumulate) {
+                         long s0, long s1, long t0, long t1, int accumulate, const float *bias) {
   long aslivers = (M + BMR - 1) / BMR, bslivers = (N + BNR - 1) / BNR;
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
@@ -308,7 +318,7 @@ void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c,
       for (long s = s0; s < s1; s++) {
         long mr = M - s * BMR < BMR ? M - s * BMR : BMR;
         ukernel_bf16(pairs, packA + (blk * aslivers + s) * (BKC / 2) * BMR, bs, c + s * BMR * ldc + t * BNR, ldc, mr,
-                     nr, accumulate || blk > 0);
+                     nr, accumulate || blk > 0, bias && blk == 0 ? bias + t * BNR : NULL);
       }
     }
   }

@@ -22,10 +22,12 @@ export interface GemmParams {
   strideC: number;     // elements between batches of C
 }
 
-/** gemmMixed's parameters: gemm's, and optionally where to add op(B)'s column sums. */
+/** gemmMixed's parameters: gemm's, and optionally a bias for C and where to add op(B)'s column sums. */
 export interface MixedGemmParams extends GemmParams {
   sumsB?: Float32Array; // (N) += Σ_k op(B)[k, j] over every batch item, in float32 from the unrounded operand, never
                         // scaled by alpha: a projection's bias gradient, read while its weight gradient packs dY
+  biasC?: Float32Array; // (N) added (float32, unrounded) to every row of every item's C after alpha and beta: a
+                        // projection's bias, added as the tiles are stored instead of in a pass of its own
 }
 
 /** Fused causal self-attention over heads; K/V may have fewer heads than Q (grouped-query attention). */
@@ -55,7 +57,7 @@ export interface Backend {
   /**
    * gemm with op(A) and op(B) rounded to bf16 (nearest even) and each product exact, summed in float32 (float64 in js):
    * mixed-precision training's products (precision.ts). vdpbf16ps on the native backend where the CPU has it.
-   * With sumsB, op(B)'s column sums are added into it as well (see MixedGemmParams).
+   * With sumsB, op(B)'s column sums are added into it as well; with biasC, the bias is added to C (MixedGemmParams).
    */
   gemmMixed(p: MixedGemmParams): void;
 

@@ -45,6 +45,16 @@ export function addColumnSums(op: string, p: MixedGemmParams): void {
   }
 }
 
+/** gemmMixed's biasC, when given: checked, then added to every row of every item's C (after the product). */
+export function addBiasRows(op: string, p: MixedGemmParams): void {
+  const bias = p.biasC;
+  if (!bias) return;
+  checkLength(op, 'biasC', bias, p.N);
+  for (let bi = 0; bi < p.batch; bi++) {
+    for (let i = 0; i < p.M; i++) for (let j = 0; j < p.N; j++) p.c[bi * p.strideC + i * p.N + j] += bias[j];
+  }
+}
+
 /** p with copies of A and B rounded to bf16 (the reference of gemmMixed; p already checked). */
 export function roundedOperands(p: GemmParams): GemmParams {
   if (p.batch === 0 || p.M === 0 || p.N === 0) return p;
@@ -111,7 +121,9 @@ export class JsBackend implements Backend {
   gemmMixed(p: MixedGemmParams): void {
     checkGemm('gemmMixed', p);
     addColumnSums('gemmMixed', p);
+    if (p.biasC) checkLength('gemmMixed', 'biasC', p.biasC, p.N);
     this.gemm(roundedOperands(p));
+    addBiasRows('gemmMixed', p);
   }
 
   gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void {

@@ -3,7 +3,7 @@
 // stride paths for both layouts of each operand), beta 0 and 1 (C poisoned / accumulated), alpha and beta off 0 and 1,
 // batches, odd shapes (rows off the 14-row slivers, columns off 32, K odd and past the 256-deep k blocks), threaded and
 // not; on vdpbf16ps where the CPU has it and on the plain path forced; with sumsB (op(B)'s column sums, fused into the
-// packing of B on every path) and without. Also: the operands really are rounded.
+// packing of B on every path) and biasC (fused into the tiles' stores) and without. Also: the operands really are rounded.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GemmParams } from '../backend.ts';
@@ -30,17 +30,19 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
           js.gemmMixed({ ...p, a, b, c: want });
           backend.gemmMixed({ ...p, a, b, c: got });
           assertClose(`gemmMixed ${JSON.stringify(p)}`, got, want, 1e-5, 2e-6 * K);
-          // with sumsB (op(B)'s column sums added in, from the unrounded B): C as before, the sums added to what was there
+          // with sumsB (op(B)'s column sums added in, from the unrounded B) and biasC (added to C's rows as tiles are
+          // stored): C plus the bias, the sums added to what was there
           const sums = random(N), wantSums = sums.slice(), gotSums = sums.slice(), wantC = c.slice(), gotC = c.slice();
-          js.gemmMixed({ ...p, a, b, c: wantC, sumsB: wantSums });
-          backend.gemmMixed({ ...p, a, b, c: gotC, sumsB: gotSums });
-          assertClose(`gemmMixed with sumsB ${JSON.stringify(p)}`, gotC, wantC, 1e-5, 2e-6 * K);
+          const biasC = random(N);
+          js.gemmMixed({ ...p, a, b, c: wantC, sumsB: wantSums, biasC });
+          backend.gemmMixed({ ...p, a, b, c: gotC, sumsB: gotSums, biasC });
+          assertClose(`gemmMixed with sumsB and biasC ${JSON.stringify(p)}`, gotC, wantC, 1e-5, 2e-6 * K);
           assertClose(`sumsB ${JSON.stringify(p)}`, gotSums, wantSums, 1e-5, 1e-6 * K);
         }
       }
     });
 
-    it('alpha and beta off 0 and 1, batches with a broadcast operand, K = 0 (sumsB over every item, unscaled)', () => {
+    it('alpha and beta off 0 and 1, batches with a broadcast operand, K = 0 (sumsB over every item, unscaled; biasC on every item)', () => {
       const cases: Omit<GemmParams, 'a' | 'b' | 'c'>[] = [
         { M: 20, N: 40, K: 33, transA: false, transB: true, alpha: 0.5, beta: 0.25, batch: 1, strideA: 0, strideB: 0, strideC: 0 },
         { M: 17, N: 9, K: 31, transA: true, transB: false, alpha: 2, beta: 0, batch: 3, strideA: 17 * 31, strideB: 0, strideC: 17 * 9 },
@@ -50,8 +52,9 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
         const a = random(Math.max(1, (p.batch - 1) * p.strideA + p.M * p.K)), b = random(Math.max(1, (p.batch - 1) * p.strideB + p.K * p.N));
         const c = p.beta === 0 ? poisoned(p.batch * p.M * p.N) : random(p.batch * p.M * p.N);
         const want = c.slice(), got = c.slice(), wantSums = random(p.N), gotSums = wantSums.slice();
-        js.gemmMixed({ ...p, a, b, c: want, sumsB: wantSums });
-        backend.gemmMixed({ ...p, a, b, c: got, sumsB: gotSums });
+        const biasC = random(p.N);
+        js.gemmMixed({ ...p, a, b, c: want, sumsB: wantSums, biasC });
+        backend.gemmMixed({ ...p, a, b, c: got, sumsB: gotSums, biasC });
         assertClose(`gemmMixed ${JSON.stringify(p)}`, got, want, 1e-5, 2e-6 * Math.max(p.K, 1));
         assertClose(`sumsB ${JSON.stringify(p)}`, gotSums, wantSums, 1e-5, 1e-6 * Math.max(p.K * p.batch, 1));
       }

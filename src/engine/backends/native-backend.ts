@@ -24,7 +24,8 @@ interface NativeKernels {
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   gemmMixed(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
-    beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null): void;
+    beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null,
+    biasC: F32 | null): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
     D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
@@ -164,7 +165,7 @@ class NativeBackend implements Backend {
   gemmMixed(p: MixedGemmParams): void {
     try {
       this.k.gemmMixed(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
-        p.strideC, p.sumsB ?? null);
+        p.strideC, p.sumsB ?? null, p.biasC ?? null);
     } catch (error) { rethrow(error); }
   }
 

@@ -5,7 +5,7 @@
 import {
   type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
-import { addColumnSums, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
+import { addBiasRows, addColumnSums, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
 
 /** GEMMs with at least this many flops (2 M N K batch) are split across the worker threads. */
@@ -46,7 +46,9 @@ export class WasmBackend implements Backend {
   gemmMixed(p: MixedGemmParams): void {
     checkGemm('gemmMixed', p);
     addColumnSums('gemmMixed', p);
+    if (p.biasC) checkLength('gemmMixed', 'biasC', p.biasC, p.N);
     this.gemm(roundedOperands(p));
+    addBiasRows('gemmMixed', p);
   }
 
   /** The js reference: wasm has no bf16 kernel (generation with bf16 weights is for the native backend). */

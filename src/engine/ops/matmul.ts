@@ -3,7 +3,8 @@
 // Gradients are GEMMs too, accumulated straight into the gradient buffers (beta = 1). Under bf16 matmul precision
 // (precision.ts) the projections' three products (forward, input and weight gradients) run on gemmMixed: operands
 // rounded to bf16, float32 sums into float32 outputs and gradient buffers; Conv1D's bias gradient (dY's column sums,
-// float32, unrounded) is summed by the weight-gradient product while it packs dY instead of in a pass of its own.
+// float32, unrounded) is summed by the weight-gradient product while it packs dY, and every bias is added by the
+// forward product as it stores its tiles, instead of in passes of their own.
 // Leaves out: broadcasting of batch dimensions other than "one side is 2-D".
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
@@ -111,8 +112,13 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
   const out = allocOutput(rows * outFeatures);                             // (rows, out)
   // fp32, or mixed precision: the same three products on gemmMixed (operands rounded to bf16, float32 sums)
   const product = matmulPrecision() === 'bf16' ? gemmMixed : gemm2d;
-  product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0);
-  if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
+  if (product === gemmMixed && bias) {                                      // the bias added as the tiles are stored
+    backend.gemmMixed({ a: x.data, b: weight.data, c: out, M: rows, N: outFeatures, K: inFeatures, transA: false,
+      transB: outIn, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0, biasC: bias.data });
+  } else {
+    product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0);
+    if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
+  }
   const parents = bias ? [x, weight, bias] : [x, weight];
   return makeOutput(op, out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                      // (rows, out)
