@@ -49,6 +49,7 @@ typedef struct {
   void (*gemv_bf16)(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, long n0,
                     long n1);
   void (*bf16_widen)(const uint16_t *src, float *dst, long n); /* exact: bf16 is the top half of a float32 */
+  void (*bf16_round)(const float *src, uint16_t *dst, long n);  /* to nearest even; NaN stays NaN (quiet) */
   const char *bf16_kernel; /* which gemv_bf16: "vdpbf16ps" (AVX512_BF16) or "widen" (bf16 -> fp32, then FMA) */
   int dpbf16;              /* 1: the bf16 GEMM past a few rows runs on vdpbf16ps too (level_bf16.c), else widen + GEMM */
 

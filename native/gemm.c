@@ -317,7 +317,7 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   if (K == 0) { for (long i = 0; i < M * N; i++) c[i] = 0.0f; return; }
   /* slots 4 and 5 belong to this caller: tasks (on any thread, this one included) only use slots 0-2 */
   uint16_t *ab = (uint16_t *)rlaif_scratch(4, (size_t)(M * K + 1) / 2);
-  for (long i = 0; i < M * K; i++) ab[i] = round_bf16(a[i]);
+  t->bf16_round(a, ab, M * K);
   int threads = rlaif_threads();
   if (M > BF16_GEMV_MAX_M && t->dpbf16) { gemm_bf16_dp(ab, w, c, M, N, K, threads); return; }
   float *af = rlaif_scratch(5, (size_t)M * K);

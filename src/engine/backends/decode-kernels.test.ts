@@ -1,12 +1,13 @@
 // The decode kernels of every non-js backend and native CPU level against the js reference: products with a few
 // rows of A (GEMV paths: 1, 2, 3, 5, 8, 16 rows, register tiles specialized by row count, column splits over the
 // pool with odd tails), and the bf16-weight product gemmBf16 on odd shapes (K off every multiple of 32, the
-// widen-then-GEMM path past 16 rows) on the vdpbf16ps kernel where the CPU has it and on the plain path forced.
+// widen-then-GEMM path past 16 rows) on the vdpbf16ps kernel where the CPU has it and on the plain path forced, and
+// its rounding of A (the level's vectorized bf16_round) bit for bit, ties included.
 // Leaves out the big GEMM shapes (backend-suite.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend, GemmParams } from '../backend.ts';
-import { f32ToBf16 } from '../bf16.ts';
+import { bf16ToF32, f32ToBf16 } from '../bf16.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from '../testing/kernel-check.ts';
 import { backendsUnderTest } from '../testing/backends-under-test.ts';
 import { JsBackend } from './js-backend.ts';
@@ -46,6 +47,22 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
         assertClose(`gemmBf16 M ${M} N ${N} K ${K}`, got, want, 1e-5, 2e-6 * K);
       }
       assert.throws(() => backend.gemmBf16(random(6), new Uint16Array(5), new Float32Array(4), 2, 2, 3), /gemmBf16.*W/);
+    });
+
+    it('gemmBf16 rounds A to nearest even, exactly: A times an identity W gives bf16(A) bit for bit', () => {
+      // ties (1 + 2^-8 -> 1, 1 + 3 2^-8 -> 1 + 2^-6, and negative), just off ties, large and small magnitudes; rows
+      // on the GEMV path (<= 16) and past it (the packed GEMM), K off every multiple of 16 so the vector tail rounds too
+      const special = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 1 + 2 ** -8 + 2 ** -20, 1 + 2 ** -8 - 2 ** -20,
+        3.0e38, -1.5e-30, 65535.5, 0.1, -0.3];
+      for (const [M, K] of [[3, 37], [21, 70]]) {
+        const a = random(M * K).map((x, i) => (i < special.length ? special[i] : x * 10 ** ((i % 7) - 3)));
+        const identity = new Float32Array(K * K);
+        for (let k = 0; k < K; k++) identity[k * K + k] = 1;
+        const got = poisoned(M * K);
+        backend.gemmBf16(a, f32ToBf16(identity), got, M, K, K);
+        const want = bf16ToF32(f32ToBf16(a));
+        for (let i = 0; i < M * K; i++) assert.equal(got[i], want[i], `M ${M} K ${K} element ${i}: bf16(${a[i]}) is ${want[i]}, got ${got[i]}`);
+      }
     });
   });
 }
