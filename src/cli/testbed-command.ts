@@ -101,6 +101,7 @@ export function registerTestbedCommand(program: Command): void {
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
         testbed_build_s: built.manifest.buildSeconds, testbed_audit_s: audit.seconds,
       };
+      for (const [application, audited] of Object.entries(audit.labelerByApplication)) results[`labeler_gold_agreement_${application.replaceAll('-', '_')}`] = audited.accuracy;
       if (audit.other) {
         const o = audit.other.labeler;
         Object.assign(results, { [`labeler_${other}_gold_agreement`]: o.accuracy, [`labeler_${other}_kappa`]: o.cohenKappa, [`labeler_${other}_same_position_rate`]: o.samePositionPreferred, [`labeler_${other}_ece`]: o.expectedCalibrationError });
@@ -109,6 +110,8 @@ export function registerTestbedCommand(program: Command): void {
       if (audit.other) console.log(`\nthe ${other} judge on the same pairs:\n${formatAudit(audit.other.labeler)}`);
       console.log(`pairs: ${audit.pairs.sampled} test prompts, ${audit.pairs.identical} identical samples skipped, ${audit.pairs.judged} judged, ${audit.pairs.goldTies} gold ties`);
       console.log(`gold-labeled pairs: ${audit.pairs.passFail} where one answer passes gold and the other fails (agreement there ${audit.passFailLabeler.accuracy === null ? 'n/a' : `${(audit.passFailLabeler.accuracy * 100).toFixed(1)}%`}), ${audit.pairs.bothFail} where both fail and ${audit.pairs.bothPass} where both pass (gold ranks those by its graded score)`);
+      const percentOf = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+      console.log(`labeler-gold agreement by application: ${Object.entries(audit.labelerByApplication).map(([k, a]) => `${k} ${percentOf(a.accuracy)} of ${a.labeled} pairs`).join(', ')}`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);
       console.log(`testbed: ${built.fromCache ? 'from the cache' : 'built'} in ${loadSeconds.toFixed(1)} s (from nothing: ${built.manifest.buildSeconds.toFixed(1)} s)`);
       for (const [name, value] of Object.entries(results)) console.log(`RESULT ${name} ${value === null ? 'n/a' : value.toFixed(4)}`);

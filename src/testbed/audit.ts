@@ -26,6 +26,8 @@ export interface TestbedAuditResult {
   /** The labeler on the pairs where exactly one answer passes gold (the others are ranked by gold's graded score:
    * two failures by how badly, two passes by quality), judged by the headline judge. */
   passFailLabeler: LabelerAudit;
+  /** The headline judge on each application's pairs (truthfulness, value-alignment, dialogue-coherence): where it fails. */
+  labelerByApplication: Record<string, LabelerAudit>;
   examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
   seconds: number;
 }
@@ -86,6 +88,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const examples: TestbedAuditResult['examples'] = [];
   let identical = 0, goldTies = 0, bothFail = 0, bothPass = 0;
   const passFailItems: AuditItem[] = [];
+  const byApplication = new Map<string, AuditItem[]>();
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
   for (const [n, { p, a, b }] of differing.entries()) {
     const { winner, a: goldA, b: goldB } = goldCompare(options.world, p, a, b);
@@ -93,6 +96,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     if (gold === null) goldTies++;
     const result = await judge.comparePair(p, a, b);
     items.push({ gold, result });
+    byApplication.set(p.application, [...(byApplication.get(p.application) ?? []), { gold, result }]);
     if (gold !== null) {
       const passA = goldA.pass, passB = goldB.pass;
       if (passA !== passB) passFailItems.push({ gold, result });
@@ -108,6 +112,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     other: second && options.alsoJudge ? { judge: options.alsoJudge, labeler: auditLabeler(otherItems, 0, options.alsoJudge) } : null,
     pairs: { sampled: test.length, identical, judged: differing.length, goldTies, passFail: passFailItems.length, bothFail, bothPass },
     passFailLabeler: auditLabeler(passFailItems, 0, judgeKind),
+    labelerByApplication: Object.fromEntries([...byApplication].sort(([a], [b]) => a.localeCompare(b)).map(([application, list]) => [application, auditLabeler(list, 0, judgeKind)])),
     examples, seconds: (performance.now() - started) / 1000,
   };
 }

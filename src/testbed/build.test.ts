@@ -73,6 +73,11 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   assert.equal(audit.labeler.judge, 'pairwise');
   assert.equal(audit.pairs.passFail + audit.pairs.bothFail + audit.pairs.bothPass + audit.pairs.goldTies, audit.pairs.judged);
   assert.equal(audit.passFailLabeler.pairs, audit.pairs.passFail);
+  // Per application: each judged pair counted under its prompt's application (every judged pair is in examples here).
+  const applicationOf = new Map(built.prompts.map((p) => [p.id, p.application]));
+  const expected: Record<string, number> = {};
+  for (const e of audit.examples) expected[applicationOf.get(e.promptId)!] = (expected[applicationOf.get(e.promptId)!] ?? 0) + 1;
+  assert.deepEqual(Object.fromEntries(Object.entries(audit.labelerByApplication).map(([k, a]) => [k, a.pairs])), expected);
   assert.equal(audit.other?.labeler.pairs, audit.pairs.judged); // the pointwise judge on the same pairs
   assert.equal(audit.other?.labeler.samePositionPreferred, null); // each answer rated alone: no position to prefer
   // The labeler reads the notes its retriever finds in the build's corpus.
