@@ -102,18 +102,18 @@ extern KernelTable rlaif_table_avx512, rlaif_table_avx2, rlaif_table_generic;
 /* level_bf16.c (AVX512_BF16 only): gemv_bf16 with vdpbf16ps */
 void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K,
                             long n0, long n1);
-/* ... and the bf16 GEMM for many rows: A packed once (slivers [s0, s1) of rlaif_bf16_sliver_rows() rows, into
- * rlaif_bf16_pack_a_words(M, K) words), then column blocks of C each packing their W (rlaif_bf16_pack_w_words) */
+/* ... and the bf16 GEMM for many rows: A rounded and packed once by rlaif_mixed_pack_a (below; slivers of
+ * rlaif_bf16_sliver_rows() rows, rlaif_bf16_pack_a_words(M, K) words), then column blocks of C each packing their W
+ * (rlaif_bf16_pack_w_words) */
 long rlaif_bf16_sliver_rows(void);
 long rlaif_bf16_pack_a_words(long M, long K);
 long rlaif_bf16_pack_w_words(long ncols);
-void rlaif_bf16_pack_a(const uint16_t *ab, long M, long K, long s0, long s1, uint32_t *out);
 void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
                              long n1, uint32_t *packW);
 
 /* ... and mixed-precision training's GEMM: fp32 operands of any strides rounded to bf16 while packed (all of K, slivers
  * [s0, s1) of A, [t0, t1) of B of 32 columns), then tiles of C: C (+)= packed A packed B over A slivers [s0, s1) and
- * B slivers [t0, t1) (packed A as rlaif_bf16_pack_a's layout, rlaif_bf16_pack_a_words(M, K) words) */
+ * B slivers [t0, t1) (packed A: per k block of rlaif_mixed_block_k(), per sliver, pairs x rows words; rlaif_bf16_pack_a_words(M, K) in all) */
 long rlaif_mixed_pack_b_words(long N, long K);
 long rlaif_mixed_block_k(void); /* k per packed block (the packers' and rlaif_mixed_compute's unit) */
 void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out);

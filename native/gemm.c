@@ -277,7 +277,8 @@ static inline uint16_t round_bf16(float x) {
 
 /* AVX512_BF16: A packed once in pairs (tasks over slivers), then column blocks of C, each packing its own W block */
 typedef struct {
-  const uint16_t *ab, *w;
+  const float *a;      /* (M, K) float32: rounded to bf16 as it is packed */
+  const uint16_t *w;
   uint32_t *packA;
   float *c;
   long M, N, K, slivers, per, step;
@@ -286,7 +287,7 @@ typedef struct {
 static void dp_pack_task(void *ctx, long task) {
   const DpJob *j = ctx;
   long s0 = task * j->per, s1 = s0 + j->per < j->slivers ? s0 + j->per : j->slivers;
-  if (s0 < s1) rlaif_bf16_pack_a(j->ab, j->M, j->K, s0, s1, j->packA);
+  if (s0 < s1) rlaif_mixed_pack_a(j->a, j->K, 1, j->M, j->K, s0, s1, j->packA); /* round + pack in one pass */
 }
 
 static void dp_columns_task(void *ctx, long task) {
@@ -297,8 +298,8 @@ static void dp_columns_task(void *ctx, long task) {
   rlaif_bf16_gemm_columns(j->packA, j->w, j->c, j->M, j->N, j->K, n0, n1, packW);
 }
 
-static void gemm_bf16_dp(const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K, int threads) {
-  DpJob j = { .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
+static void gemm_bf16_dp(const float *a, const uint16_t *w, float *c, long M, long N, long K, int threads) {
+  DpJob j = { .a = a, .w = w, .c = c, .M = M, .N = N, .K = K };
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
   j.slivers = (M + rlaif_bf16_sliver_rows() - 1) / rlaif_bf16_sliver_rows();
   int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
@@ -316,10 +317,10 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   if (M == 0 || N == 0) return;
   if (K == 0) { for (long i = 0; i < M * N; i++) c[i] = 0.0f; return; }
   /* slots 4 and 5 belong to this caller: tasks (on any thread, this one included) only use slots 0-2 */
+  int threads = rlaif_threads();
+  if (M > BF16_GEMV_MAX_M && t->dpbf16) { gemm_bf16_dp(a, w, c, M, N, K, threads); return; }
   uint16_t *ab = (uint16_t *)rlaif_scratch(4, (size_t)(M * K + 1) / 2);
   t->bf16_round(a, ab, M * K);
-  int threads = rlaif_threads();
-  if (M > BF16_GEMV_MAX_M && t->dpbf16) { gemm_bf16_dp(ab, w, c, M, N, K, threads); return; }
   float *af = rlaif_scratch(5, (size_t)M * K);
   t->bf16_widen(ab, af, M * K);
   Bf16Job j = { .t = t, .af = af, .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };

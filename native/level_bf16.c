@@ -51,24 +51,10 @@ long rlaif_bf16_pack_a_words(long M, long K) { /* words of the packed A for all 
   return blocks * slivers * (BKC / 2) * BMR;
 }
 
-/* A slivers [s0, s1): for every k block, rows of the sliver interleaved pair by pair (zero rows past M, zero odd k) */
-void rlaif_bf16_pack_a(const uint16_t *ab, long M, long K, long s0, long s1, uint32_t *out) {
-  long slivers = (M + BMR - 1) / BMR;
-  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
-    long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
-    for (long s = s0; s < s1; s++) {
-      uint32_t *o = out + (blk * slivers + s) * (BKC / 2) * BMR;
-      for (int i = 0; i < BMR; i++) {
-        long row = s * BMR + i;
-        if (row >= M) { for (long p = 0; p < pairs; p++) o[p * BMR + i] = 0; continue; }
-        const uint16_t *r = ab + row * K;
-        for (long p = 0; p < pairs; p++) o[p * BMR + i] = pair_at(r, k0 + 2 * p, kend);
-      }
-    }
-  }
-}
+static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out);
 
 static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out) {
+  if (K % 2 == 0) { pack_w_words(w, K, n0, n1, k0, kend, out); return; }
   long pairs = (kend - k0 + 1) / 2;
   for (long j0 = n0; j0 < n1; j0 += BNR) {
     uint32_t *o = out + (j0 - n0) * pairs;
@@ -182,6 +168,32 @@ static inline void transpose16(__m512i r[16]) {
   for (int j = 0; j < 8; j++) {
     r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
     r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+
+/* W (N, K) bf16 with K even: pair p of a row from k0 (a multiple of BKC) is the 32-bit word at row + k0 + 2p, so
+ * packing is a transpose of words, 16 columns x 16 pairs at a time in registers (masked loads past the block's pairs,
+ * zero columns past n1), instead of one scalar pair per element. */
+static void words_16x16(const uint16_t *rows[16], long p0, long np, __m512i r[16]) {
+  __mmask16 m = first16(np);
+  for (int j = 0; j < 16; j++) r[j] = rows[j] ? _mm512_maskz_loadu_epi32(m, rows[j] + 2 * p0) : _mm512_setzero_si512();
+  transpose16(r); /* r[p] = the 16 rows' words at pair p0 + p */
+}
+
+static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out) {
+  long pairs = (kend - k0) / 2;
+  for (long j0 = n0; j0 < n1; j0 += BNR) {
+    uint32_t *o = out + (j0 - n0) * pairs;
+    for (int h = 0; h < BNR; h += 16) {
+      const uint16_t *rows[16];
+      for (int j = 0; j < 16; j++) rows[j] = j0 + h + j < n1 ? w + (j0 + h + j) * K + k0 : NULL;
+      for (long p0 = 0; p0 < pairs; p0 += 16) {
+        long np = pairs - p0 < 16 ? pairs - p0 : 16;
+        __m512i r[16];
+        words_16x16(rows, p0, np, r);
+        for (long p = 0; p < np; p++) _mm512_storeu_si512(o + (p0 + p) * BNR + h, r[p]);
+      }
+    }
   }
 }
 
