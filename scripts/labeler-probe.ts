@@ -4,7 +4,8 @@
 // teacher-forced decision accuracy on judging examples of *test* prompts with clean planted flaws: given the right
 // rationale up to a decision, does the next token say right/wrong as the label does ("assess", per principle), and
 // does "so answer" pick the answer the rationale ranked higher ("final")? With --out DIR it saves the fine-tuned
-// labeler there and runs the testbed audit with it against the build's SFT policy (the issue's headline figure).
+// labeler there and runs the testbed audit with it against the build's SFT policy (the issue's headline figure), and
+// its agreement with gold on the gate's clean anchor pairs.
 // Leaves out: the on-policy examples, the policy's own training. Self-Rewarding LMs (arXiv 2401.10020) train judging
 // into the policy; this asks what judging alone, at several times the build's judging steps, buys.
 // With --on-policy-prompts N the SFT policy answers N train prompts twice and a labeled budget of its answers
@@ -22,7 +23,10 @@ import type { ChatMessage } from '../src/feedback/chat-model-v1.ts';
 import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
 import { HfTokenizer } from '../src/models/tokenizer.ts';
 import { Transformer } from '../src/models/transformer.ts';
+import { auditLabeler, type AuditItem } from '../src/feedback/labeler-audit.ts';
 import { auditTestbed } from '../src/testbed/audit.ts';
+import { goldCompare } from '../src/testbed/gold.ts';
+import { testbedJudge } from '../src/testbed/testbed-judge.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { decisionExamples } from '../src/testbed/embedded-model.ts';
 import { makeJudgingExamples } from '../src/testbed/judging-examples.ts';
@@ -110,4 +114,14 @@ if (values.out) {
   console.log(`RESULT probe_labeler_gold_agreement ${audit.labeler.accuracy?.toFixed(4)}`);
   console.log(`RESULT probe_labeler_gold_agreement_pass_fail ${audit.passFailLabeler.accuracy?.toFixed(4)}`);
   console.log(`RESULT probe_labeler_same_position_rate ${audit.labeler.samePositionPreferred?.toFixed(4)}`);
+  // The gate's labeled anchor pairs (validation prompts, planted flaws, gold's preference): clean pairs, both orders.
+  const judge = testbedJudge({ labelerDirectory: values.out, corpusPath: testbed.corpusPath }, { kind: 'pairwise', seed: 0 });
+  const byId = new Map(prompts.map((p) => [p.id, p]));
+  const items: AuditItem[] = [];
+  for (const anchor of testbed.anchorSet) {
+    const prompt = byId.get(anchor.promptId)!, winner = goldCompare(world, prompt, anchor.a, anchor.b).winner;
+    if (winner !== 'tie') items.push({ gold: winner === 'a' ? 'A' : 'B', result: await judge.comparePair(prompt, anchor.a, anchor.b) });
+  }
+  const anchors = auditLabeler(items, 0, 'pairwise');
+  console.log(`RESULT probe_labeler_anchor_agreement ${anchors.accuracy?.toFixed(4)}   # ${anchors.labeled} clean anchor pairs, gold's label (not the noisy one)`);
 }
