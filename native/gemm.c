@@ -269,11 +269,6 @@ static void bf16_block_task(void *ctx, long task) {
   t->gemm(&g, rlaif_scratch(0, (size_t)(t->mc + t->mr) * t->kc), rlaif_scratch(1, (size_t)nc * t->kc));
 }
 
-static inline uint16_t round_bf16(float x) {
-  union { float f; uint32_t u; } v = { .f = x };
-  if ((v.u & 0x7f800000u) == 0x7f800000u && (v.u & 0x007fffffu)) return (uint16_t)((v.u >> 16) | 0x0040u); /* NaN */
-  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
-}
 
 /* AVX512_BF16: A packed once in pairs (tasks over slivers), then column blocks of C, each packing its own W block */
 typedef struct {
@@ -489,12 +484,16 @@ static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, lo
  * products of bf16 values, float32 sums, as vdpbf16ps) */
 static int gemm_mixed_plain(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
                             int transA, int transB, float alpha, float beta) {
+  long most = M * K > K * N ? M * K : K * N;
   float *ar = malloc(sizeof(float) * (size_t)(M * K)), *br = malloc(sizeof(float) * (size_t)(K * N));
-  if (!ar || !br) { free(ar); free(br); return -1; }
-  for (long i = 0; i < M * K; i++) { uint32_t u = (uint32_t)round_bf16(a[i]) << 16; memcpy(ar + i, &u, 4); }
-  for (long i = 0; i < K * N; i++) { uint32_t u = (uint32_t)round_bf16(b[i]) << 16; memcpy(br + i, &u, 4); }
+  uint16_t *bits = malloc(sizeof(uint16_t) * (size_t)most);
+  if (!ar || !br || !bits) { free(ar); free(br); free(bits); return -1; }
+  t->bf16_round(a, bits, M * K); /* the level's rounding (level_ops.c), the one gemmBf16 uses */
+  t->bf16_widen(bits, ar, M * K);
+  t->bf16_round(b, bits, K * N);
+  t->bf16_widen(bits, br, K * N);
   rlaif_gemm(t, ar, br, c, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
-  free(ar); free(br);
+  free(ar); free(br); free(bits);
   return 0;
 }
 

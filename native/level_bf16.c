@@ -66,7 +66,7 @@ static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long ke
   }
 }
 
-static inline __mmask16 first16_(long n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
+static inline __mmask16 first16(long n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
 
 #define BDECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
 #define BDP(i) { __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]); \
@@ -88,7 +88,7 @@ static void ukernel_bf16(long pairs, const uint32_t *restrict a, const uint32_t 
     a += BMR; b += BNR;
   }
   if (bias) {
-    __m512 bias0 = _mm512_maskz_loadu_ps(first16_(nr), bias), bias1 = _mm512_maskz_loadu_ps(first16_(nr - 16), bias + 16);
+    __m512 bias0 = _mm512_maskz_loadu_ps(first16(nr), bias), bias1 = _mm512_maskz_loadu_ps(first16(nr - 16), bias + 16);
 #define BBIAS(i) c##i##0 = _mm512_add_ps(c##i##0, bias0); c##i##1 = _mm512_add_ps(c##i##1, bias1);
     BROWS(BBIAS)
 #undef BBIAS
@@ -145,7 +145,6 @@ static inline __m512i pair_interleave(__m512 even, __m512 odd) { /* 16 words: (b
   return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(odd, even));
 }
 
-static inline __mmask16 first16(long n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
 
 /* r[i][j] -> r[j][i] for a 16 x 16 block of 32-bit words (4 shuffle stages) */
 static inline void transpose16(__m512i r[16]) {
