@@ -21,7 +21,9 @@ typedef struct {
   long B, H, Hkv, T, S, D;
   int causal;
   float scale;
-  const float *keyMask; /* (B, S) or NULL */
+  const float *keyMask; /* (B, L) or NULL */
+  long L;               /* positions per (b, head) row of k and v and per b of keyMask, >= S: the first S of a KV
+                         * cache's rows read in place (forward only; the backward needs L == S) */
 } AttnShape;
 
 /* Everything compiled once per CPU level (level.c with different -m flags). Row kernels take [r0, r1). */

@@ -40,7 +40,9 @@ export interface AttentionParams {
   D: number;           // head size
   causal: boolean;     // query i may see key j iff j <= i + (S - T)
   scale: number;       // usually 1 / sqrt(D)
-  keyMask: Float32Array | null; // (B, S): 1 = attend, 0 = padding; a query that sees no key outputs 0
+  keyMask: Float32Array | null; // (B, keyCapacity): 1 = attend, 0 = padding; a query that sees no key outputs 0
+  keyCapacity?: number; // positions per (b, head) row of k and v and per b of keyMask (default S, ≥ S): the first S
+                        // positions of a KV cache's rows read in place. Forward only: the backward needs S.
 }
 
 export interface Backend {

@@ -3,7 +3,7 @@
 // embeddings) and Llama (arXiv 2302.13971: RoPE, RMSNorm, SwiGLU, grouped-query attention arXiv 2305.13245).
 // Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
 import {
-  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, layerNorm, linear, linearBf16,
+  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, isGradEnabled, layerNorm, linear, linearBf16,
   mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor,
 } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
@@ -158,7 +158,14 @@ export class Transformer {
     cache.write(i, k, v);
     if (cache.length === 0) return attention(q, k, v, { causal: true, keyMask: context.keyMask });
     const full = T === 1;                                                  // one query sees every written key
-    context.windowMask ??= cache.windowMask(T, full);
+    // A chunk of queries attends over the first length + T positions of the cache's rows in place (no copy), unless
+    // a gradient is recorded (attention's backward reads whole rows: then a contiguous copy).
+    const inPlace = !full && !isGradEnabled();
+    context.windowMask ??= cache.windowMask(T, full || inPlace);
+    if (inPlace) {
+      const rows = cache.window(i, T, true);                                // (B, Hkv, capacity, D) views
+      return attention(q, rows.k, rows.v, { causal: true, keyMask: context.windowMask, keyLength: cache.length + T });
+    }
     const window = cache.window(i, T, full);                              // (B, Hkv, S, D)
     return attention(q, window.k, window.v, { causal: !full, keyMask: context.windowMask });
   }

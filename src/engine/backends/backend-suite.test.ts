@@ -220,6 +220,33 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention over the first S positions of rows of keyCapacity (a KV cache read in place): the compacted rows\' bits', () => {
+      // A prefix chunk of T queries over a cache of capacity L: the same bits as the first S positions copied out, on
+      // every path (tiled T > 4, decode T <= 4, the plain one for D off 16), with left padding in the mask.
+      const cases: [number, number, number, number, number, number, number][] = [
+        [1, 2, 2, 32, 96, 161, 32], [2, 4, 2, 21, 37, 64, 16], [2, 2, 1, 3, 20, 33, 32], [1, 3, 3, 7, 12, 40, 5], [1, 1, 1, 1, 1, 9, 16]];
+      const own = uniforms(7), draw = (n: number, scale = 1) => randomBuffer(own, n, scale);   // not the suite's stream
+      for (const [B, H, Hkv, T, S, L, D] of cases) {
+        const k = draw(B * Hkv * L * D, 2), v = draw(B * Hkv * L * D), q = draw(B * H * T * D, 2);
+        const keyMask = new Float32Array(B * L);                            // (B, L): padding, written, unwritten
+        for (let b = 0; b < B; b++) keyMask.fill(1, b * L + (b * 3) % Math.max(1, S - T), b * L + S);
+        const ck = new Float32Array(B * Hkv * S * D), cv = new Float32Array(B * Hkv * S * D), cm = new Float32Array(B * S);
+        for (let r = 0; r < B * Hkv; r++) { ck.set(k.subarray(r * L * D, (r * L + S) * D), r * S * D); cv.set(v.subarray(r * L * D, (r * L + S) * D), r * S * D); }
+        for (let b = 0; b < B; b++) cm.set(keyMask.subarray(b * L, b * L + S), b * S);
+        const p: AttentionParams = { B, H, Hkv, T, S, D, causal: true, scale: 1 / Math.sqrt(D), keyMask: cm };
+        const want = poison(B * H * T * D), wantProbs = poison(B * H * T * S), got = poison(B * H * T * D), gotProbs = poison(B * H * T * S);
+        backend.attention(q, ck, cv, want, wantProbs, p);
+        backend.attention(q, k, v, got, gotProbs, { ...p, keyMask, keyCapacity: L });
+        const label = JSON.stringify({ B, H, Hkv, T, S, L, D });
+        assert.deepEqual(Array.from(got), Array.from(want), `${label}: out`);
+        assert.deepEqual(Array.from(gotProbs), Array.from(wantProbs), `${label}: probs`);
+      }
+      const f = new Float32Array(64), expectThrow = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, pattern);
+      const p: AttentionParams = { B: 1, H: 1, Hkv: 1, T: 2, S: 4, D: 2, causal: true, scale: 1, keyMask: null };
+      expectThrow(() => backend.attention(f, f, f, f, f, { ...p, keyCapacity: 3 }), /attention.*capacity 3.*S=4/);
+      expectThrow(() => backend.attentionBackward(f, f, f, f, f, f, f, f, { ...p, keyCapacity: 8 }), /attentionBackward.*capacity 8/);
+    });
+
     it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
       for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0], [8, 64, 4, 40, 3]]) {
         for (const offset of [0, extra]) {

@@ -64,14 +64,16 @@ export function roundedOperands(p: GemmParams): GemmParams {
 
 export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<number>, k: ArrayLike<number>,
   v: ArrayLike<number>, probs: ArrayLike<number>): void {
-  const { B, H, Hkv, T, S, D } = p;
+  const { B, H, Hkv, T, S, D } = p, L = p.keyCapacity ?? S;
   if (Hkv <= 0 || H % Hkv !== 0) throw new EngineError(op, `query heads ${H} not a multiple of key/value heads ${Hkv}`);
   if (S < T) throw new EngineError(op, `key length S=${S} shorter than query length T=${T}`);
+  if (!(Number.isInteger(L) && L >= S)) throw new EngineError(op, `key capacity ${L} shorter than the key length S=${S}`);
+  if (L !== S && op !== 'attention') throw new EngineError(op, `key capacity ${L} differs from the key length S=${S}: the backward reads whole rows`);
   checkLength(op, 'q', q, B * H * T * D);
-  checkLength(op, 'k', k, B * Hkv * S * D);
-  checkLength(op, 'v', v, B * Hkv * S * D);
+  checkLength(op, 'k', k, B * Hkv * L * D);
+  checkLength(op, 'v', v, B * Hkv * L * D);
   checkLength(op, 'probs', probs, B * H * T * S);
-  if (p.keyMask) checkLength(op, 'keyMask', p.keyMask, B * S);
+  if (p.keyMask) checkLength(op, 'keyMask', p.keyMask, B * L);
 }
 
 export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayLike<number>, B: number, T: number,
@@ -86,9 +88,9 @@ export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayL
  * starts in q/out (qRow), in its head group's k/v (kvBase) and in probs (pRow). Shared by forward and backward.
  */
 function forEachQueryRow(p: AttentionParams, row: (b: number, i: number, qRow: number, kvBase: number, pRow: number) => void): void {
-  const { B, H, Hkv, T, S, D } = p, group = H / Hkv;
+  const { B, H, Hkv, T, S, D } = p, group = H / Hkv, L = p.keyCapacity ?? S;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const kvBase = ((b * Hkv + Math.floor(h / group)) * S) * D;
+    const kvBase = ((b * Hkv + Math.floor(h / group)) * L) * D;
     for (let i = 0; i < T; i++) row(b, i, ((b * H + h) * T + i) * D, kvBase, ((b * H + h) * T + i) * S);
   }
 }
@@ -381,14 +383,14 @@ export class JsBackend implements Backend {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array,
     p: AttentionParams): void {
     checkAttention('attention', p, q, k, v, probs);
-    const { B, H, T, S, D, causal, scale, keyMask } = p;
+    const { B, H, T, S, D, causal, scale, keyMask } = p, L = p.keyCapacity ?? S;
     checkLength('attention', 'out', out, B * H * T * D);
     const offset = S - T;
     const scores = new Float64Array(S);
     forEachQueryRow(p, (b, i, qRow, kvBase, pRow) => {
       let mx = -Infinity;
       for (let j = 0; j < S; j++) {
-        const visible = (!causal || j <= i + offset) && (!keyMask || keyMask[b * S + j] !== 0);
+        const visible = (!causal || j <= i + offset) && (!keyMask || keyMask[b * L + j] !== 0);
         if (!visible) { scores[j] = -Infinity; continue; }
         let s = 0;
         for (let d = 0; d < D; d++) s += q[qRow + d] * k[kvBase + j * D + d];

@@ -27,9 +27,10 @@ interface NativeKernels {
     beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null,
     biasC: F32 | null): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
-    D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
+    D: number, causal: boolean, scale: number, keyMask: F32 | null, keyCapacity: number | null): void;
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
-    Hkv: number, T: number, S: number, D: number, causal: boolean, scale: number, keyMask: F32 | null): void;
+    Hkv: number, T: number, S: number, D: number, causal: boolean, scale: number, keyMask: F32 | null,
+    keyCapacity: number | null): void;
   [kernel: string]: unknown;
 }
 
@@ -171,7 +172,7 @@ class NativeBackend implements Backend {
 
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, p: AttentionParams): void {
     try {
-      this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask);
+      this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask, p.keyCapacity ?? null);
     } catch (error) { rethrow(error); }
   }
 
@@ -179,7 +180,7 @@ class NativeBackend implements Backend {
     p: AttentionParams): void {
     try {
       this.k.attentionBackward(q, k, v, probs, dout, dq, dk, dv, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale,
-        p.keyMask);
+        p.keyMask, p.keyCapacity ?? null);
     } catch (error) { rethrow(error); }
   }
 

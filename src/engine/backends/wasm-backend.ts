@@ -188,6 +188,10 @@ export class WasmBackend implements Backend {
     p: AttentionParams): void {
     const op = 'attention';
     checkAttention(op, p, q, k, v, probs);
+    if ((p.keyCapacity ?? p.S) !== p.S) {                       // the wasm kernel reads whole rows: the first S of each
+      const rows = compactRows(p, k, v);
+      return this.attention(q, rows.k, rows.v, out, probs, { ...p, keyMask: rows.keyMask, keyCapacity: undefined });
+    }
     const { B, H, Hkv, T, S, D } = p;
     const nq = B * H * T * D, nkv = B * Hkv * S * D, np = B * H * T * S;
     checkLength(op, 'out', out, nq);
@@ -314,4 +318,20 @@ export function createWasmBackend(): Backend {
   } catch (error) {
     throw new Error(`wasm kernels failed to load: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** The first S positions of each (b, head) row of k and v, and of each b of the key mask, when rows hold keyCapacity. */
+function compactRows(p: AttentionParams, k: Float32Array, v: Float32Array): { k: Float32Array; v: Float32Array; keyMask: Float32Array | null } {
+  const { B, Hkv, S, D } = p, L = p.keyCapacity!;
+  const ck = new Float32Array(B * Hkv * S * D), cv = new Float32Array(B * Hkv * S * D);   // (B, Hkv, S, D)
+  for (let r = 0; r < B * Hkv; r++) {
+    ck.set(k.subarray(r * L * D, (r * L + S) * D), r * S * D);
+    cv.set(v.subarray(r * L * D, (r * L + S) * D), r * S * D);
+  }
+  let mask: Float32Array | null = null;
+  if (p.keyMask) {
+    mask = new Float32Array(B * S);                                                        // (B, S)
+    for (let b = 0; b < B; b++) mask.set(p.keyMask.subarray(b * L, b * L + S), b * S);
+  }
+  return { k: ck, v: cv, keyMask: mask };
 }

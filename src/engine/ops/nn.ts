@@ -155,6 +155,9 @@ export interface AttentionOptions {
   causal?: boolean;                 // default true
   keyMask?: Float32Array | null;    // (B, S): 1 attend, 0 padding
   scale?: number;                   // default 1/sqrt(head size)
+  keyLength?: number;               // attend over only the first keyLength of k's and v's S positions (queries are the
+                                    // last T of those), read in place: a KV cache's written part without a copy. The
+                                    // key mask stays (B, S). No gradient.
 }
 
 /**
@@ -170,14 +173,19 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   if (Bk !== B || Dk !== D || v.shape.some((d, i) => d !== k.shape[i])) {
     throw new EngineError('attention', `shapes disagree: q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)}`);
   }
+  const needProbs = isGradEnabled() && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
+  const used = options.keyLength ?? S;
+  if (used !== S) {
+    if (!(Number.isInteger(used) && used >= T && used <= S)) throw new EngineError('attention', `keyLength ${used} outside [T=${T}, S=${S}]`);
+    if (needProbs) throw new EngineError('attention', `keyLength ${used} < S=${S} reads part of k and v in place: no gradient (use noGrad, or pass the first keyLength positions)`);
+  }
   const params = {
-    B, H, Hkv, T, S, D, causal: options.causal ?? true, scale: options.scale ?? 1 / Math.sqrt(D),
-    keyMask: options.keyMask ?? null,
+    B, H, Hkv, T, S: used, D, causal: options.causal ?? true, scale: options.scale ?? 1 / Math.sqrt(D),
+    keyMask: options.keyMask ?? null, ...(used !== S ? { keyCapacity: S } : {}),
   };
   const backend = getBackend();
   const out = allocOutput(B * H * T * D);
-  const needProbs = isGradEnabled() && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
-  const probs = needProbs ? allocOutput(B * H * T * S) : scratchProbs(B * H * T * S);
+  const probs = needProbs ? allocOutput(B * H * T * S) : scratchProbs(B * H * T * used);
   backend.attention(q.data, k.data, v.data, out, probs, params);
   return makeOutput('attention', out, [B, H, T, D], [q, k, v], (o) => {
     const dq = q.requiresGrad ? q.gradBuffer() : allocZeros(q.size);
