@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decideGate, entropyCollapse, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
+import { decideGate, entropyCollapse, entropyRise, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
 import { parseRunConfig } from './run-config.ts';
 
 const config = parseRunConfig(null);
@@ -20,6 +20,11 @@ test('each monitor fires on its own drift and names it; the gate rolls back with
   assert.equal(klBudget({ ...good, kl: 19 }, sft, sft, config.gate), null);
   assert.equal(entropyCollapse({ ...good, entropy: 0.9 }, sft, sft, config.gate)?.monitor, 'entropy-collapse');
   assert.equal(entropyCollapse({ ...good, entropy: 1.1 }, sft, sft, config.gate), null);
+  assert.equal(entropyRise({ ...good, entropy: 2.6 }, sft, sft, config.gate)?.monitor, 'entropy-rise');
+  assert.match(entropyRise({ ...good, entropy: 2.6 }, sft, sft, config.gate)!.reason, /2\.600 > 1\.25 × SFT's 2\.000/);
+  assert.equal(entropyRise({ ...good, entropy: 2.4 }, sft, sft, config.gate), null);
+  assert.equal(entropyRise({ ...good, entropy: 3.1 }, sft, sft, { ...config.gate, maxEntropyRatio: 0 }), null, '0 turns it off');
+  assert.equal(decideGate({ ...good, entropy: 3.1 }, sft, sft, config.gate).keep, false);
   assert.equal(refusalCreep({ ...good, refusalRate: 0.25 }, sft, sft, config.gate)?.monitor, 'refusal-creep');
   assert.equal(refusalCreep({ ...good, refusalRate: 0.15 }, sft, sft, config.gate), null);
   assert.equal(refusalCollapse({ ...good, refusalRate: 0 }, sft, sft, config.gate)?.monitor, 'refusal-collapse');
@@ -58,5 +63,7 @@ test('metrics an endpoint policy cannot measure (NaN, or null read back from JSO
   assert.equal(klBudget({ ...good, kl: Number.NaN }, sft, sft, config.gate), null);
   assert.equal(entropyCollapse(unmeasured, sft, sft, config.gate), null, 'a null entropy is not a collapse (null < x would say so)');
   assert.equal(entropyCollapse(good, sft, unmeasured, config.gate), null);
+  assert.equal(entropyRise(unmeasured, sft, sft, config.gate), null, 'a null entropy is not a rise');
+  assert.equal(entropyRise(good, sft, unmeasured, config.gate), null);
   assert.deepEqual(decideGate(unmeasured, sft, sft, config.gate), { keep: true, reasons: [] });
 });

@@ -46,6 +46,13 @@ export const klBudget: Monitor = (current, _kept, _sft, gate) => measured(curren
 export const entropyCollapse: Monitor = (current, _kept, sft, gate) => measured(current.entropy, sft.entropy) && current.entropy < gate.minEntropyRatio * sft.entropy
   ? { monitor: 'entropy-collapse', reason: `token entropy ${f(current.entropy)} < ${gate.minEntropyRatio} × SFT's ${f(sft.entropy)}` } : null;
 
+// Entropy rising well above the SFT policy's: updates that mostly follow the labeler's noise spread the policy out (it
+// grows less sure of every token) instead of sharpening it. On the testbed, no stored RL round whose token entropy
+// rose past 1.25 × SFT's was better than SFT by gold (scripts/entropy-vs-gold.ts, BENCHMARKS.md).
+export const entropyRise: Monitor = (current, _kept, sft, gate) => measured(current.entropy, sft.entropy) && gate.maxEntropyRatio > 0
+  && current.entropy > gate.maxEntropyRatio * sft.entropy
+  ? { monitor: 'entropy-rise', reason: `token entropy ${f(current.entropy)} > ${gate.maxEntropyRatio} × SFT's ${f(sft.entropy)}` } : null;
+
 export const refusalCreep: Monitor = (current, _kept, sft, gate) => current.refusalRate - sft.refusalRate > gate.maxRefusalIncrease
   ? { monitor: 'refusal-creep', reason: `refusal rate ${f(current.refusalRate)} is more than ${gate.maxRefusalIncrease} above SFT's ${f(sft.refusalRate)}` } : null;
 
@@ -53,7 +60,7 @@ export const refusalCreep: Monitor = (current, _kept, sft, gate) => current.refu
 export const refusalCollapse: Monitor = (current, _kept, sft, gate) => sft.refusalRate > 0 && current.refusalRate < gate.minRefusalRatio * sft.refusalRate
   ? { monitor: 'refusal-collapse', reason: `refusal rate ${f(current.refusalRate)} < ${gate.minRefusalRatio} × SFT's ${f(sft.refusalRate)}` } : null;
 
-export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, refusalCreep, refusalCollapse];
+export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, entropyRise, refusalCreep, refusalCollapse];
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 

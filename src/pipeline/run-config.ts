@@ -108,6 +108,7 @@ const gateSchema = z.strictObject({
   maxLengthDrift: z.number().positive().default(0.2).describe('|mean length / SFT mean length − 1| above this rolls the round back (length hacking)'),
   maxKl: z.number().positive().default(20).describe('KL to the reference per sequence (nats) above this rolls back'),
   minEntropyRatio: z.number().min(0).max(1).default(0.5).describe('mean token entropy below this share of the SFT policy’s rolls back (entropy collapse)'),
+  maxEntropyRatio: z.number().min(0).default(1.25).refine((x) => x === 0 || x > 1, 'must be 0 (off) or above 1').describe('mean token entropy above this multiple of the SFT policy’s rolls back (entropy rise: updates that follow the labeler’s noise spread the policy out); 0 turns it off'),
   maxRefusalIncrease: z.number().min(0).max(1).default(0.1).describe('refusal rate above the SFT policy’s by more than this rolls back (refusal creep)'),
   minRefusalRatio: z.number().min(0).max(1).default(0.25).describe('refusal rate below this share of the SFT policy’s rolls back (refusal collapse: the policy stopped refusing what the constitution forbids); 0 turns it off'),
   maxAnchorDrop: z.number().min(0).max(1).default(0.1).describe('anchor agreement falling by more than this from the last kept round while the proxy rises rolls back'),
