@@ -38,7 +38,7 @@ function rowsOf(run: string): Row[] {
 const args = process.argv.slice(2);
 const at = args.indexOf('--ratio');
 const threshold = at >= 0 ? Number(args[at + 1]) : parseRunConfig(null).gate.maxEntropyRatio;
-const runs = args.filter((_, i) => i !== at && i !== at + 1);
+const runs = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
 if (runs.length === 0 || !(threshold > 1)) {
   console.error('usage: node --import tsx scripts/entropy-vs-gold.ts RUN_DIR... [--ratio X > 1]');
   process.exit(2);
