@@ -57,19 +57,29 @@ async function replay(url: string, bodies: string[], concurrency: number): Promi
   return (performance.now() - started) / 1000;
 }
 
-/** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics). */
-function serverCpuSeconds(url: string): Promise<number> {
+interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; steps: number }
+
+/** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics) and its batch engine's seconds and steps. */
+function serverCounters(url: string): Promise<ServerCounters> {
   return new Promise((resolve, reject) => {
     httpRequest(`${url}/metrics`, { agent }, (response) => {
       let text = '';
       response.on('data', (c: Buffer) => { text += c.toString('utf8'); });
-      response.on('end', () => resolve(Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1])));
+      response.on('end', () => {
+        const read = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+        resolve({ cpu: read(/^process_cpu_seconds_total (\S+)$/m), decode: read(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m),
+          prefill: read(/^rlaif_engine_seconds_total\{part="prefill"\} (\S+)$/m), repack: read(/^rlaif_engine_seconds_total\{part="repack"\} (\S+)$/m),
+          steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m) });
+      });
     }).on('error', reject).end();
   });
 }
 
-async function tokensPerSecond(url: string, bodies: string[], concurrency: number, cpu?: { seconds: number; tokens: number }): Promise<number> {
-  const cpuBefore = cpu ? await serverCpuSeconds(url) : 0;
+interface Usage { seconds: number; tokens: number; wall: number; decode: number; prefill: number; repack: number; steps: number }
+const usage = (): Usage => ({ seconds: 0, tokens: 0, wall: 0, decode: 0, prefill: 0, repack: 0, steps: 0 });
+
+async function tokensPerSecond(url: string, bodies: string[], concurrency: number, cpu?: Usage): Promise<number> {
+  const before = cpu ? await serverCounters(url) : null;
   const started = performance.now();
   let tokens = 0, next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -79,7 +89,11 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
     }
   }));
   const seconds = (performance.now() - started) / 1000;
-  if (cpu) { cpu.seconds += (await serverCpuSeconds(url)) - cpuBefore; cpu.tokens += tokens; }
+  if (cpu && before) {
+    const after = await serverCounters(url);
+    cpu.seconds += after.cpu - before.cpu; cpu.tokens += tokens; cpu.wall += seconds;
+    cpu.decode += after.decode - before.decode; cpu.prefill += after.prefill - before.prefill; cpu.repack += after.repack - before.repack; cpu.steps += after.steps - before.steps;
+  }
   return tokens / seconds;
 }
 
@@ -117,7 +131,7 @@ export async function runServeBench(): Promise<void> {
       const rounds: [number, number][] = [];
       // The server's CPU per token too: what a quiet machine's wall clock would show when the server has a core of its
       // own (this machine's other tenants stretch wall-clock rounds 2-4x; they stretch CPU time far less).
-      const cpu1 = { seconds: 0, tokens: 0 }, cpu16 = { seconds: 0, tokens: 0 };
+      const cpu1 = usage(), cpu16 = usage();
       for (let round = 0; round < 5; round++) rounds.push([await tokensPerSecond(url, bodies, 1, cpu1), await tokensPerSecond(url, bodies, 16, cpu16)]);  // interleaved
       const median = (values: number[]) => [...values].sort((a, b) => a - b)[2]!;
       const c1 = median(rounds.map((r) => r[0])), c16 = median(rounds.map((r) => r[1]));
@@ -125,7 +139,12 @@ export async function runServeBench(): Promise<void> {
       console.log(`RESULT serve_tok_s_c1${suffix} ${c1.toFixed(1)}`);
       console.log(`RESULT serve_tok_s_c16${suffix} ${c16.toFixed(1)}`);
       console.log(`RESULT serve_c16_over_c1${suffix} ${(c16 / c1).toFixed(2)}`);
-      const perToken = (c: { seconds: number; tokens: number }) => (c.seconds * 1e6) / c.tokens;
+      const perToken = (c: Usage) => (c.seconds * 1e6) / c.tokens;
+      // Where each client's wall time went in the server: its batch engine's decode steps, prefills and repacks; the
+      // rest is HTTP, JSON, scheduling and the client itself.
+      const parts = (c: Usage) => `decode ${(100 * c.decode / c.wall).toFixed(0)}% (${(1000 * c.decode / c.steps).toFixed(3)} ms a step, ${(c.tokens / c.steps).toFixed(1)} rows), `
+        + `prefill ${(100 * c.prefill / c.wall).toFixed(0)}%, repack ${(100 * c.repack / c.wall).toFixed(0)}%, other ${(100 * (1 - (c.decode + c.prefill + c.repack) / c.wall)).toFixed(0)}%`;
+      console.log(`# serve${suffix}: wall time c1 ${parts(cpu1)}; c16 ${parts(cpu16)}`);
       console.log(`# serve${suffix}: server CPU per token c1 ${perToken(cpu1).toFixed(0)} us, c16 ${perToken(cpu16).toFixed(0)} us (all 5 rounds; load average ${loadavg()[0]!.toFixed(1)})`);
       console.log(`RESULT serve_cpu_c16_over_c1${suffix} ${(perToken(cpu1) / perToken(cpu16)).toFixed(2)}`);
     }

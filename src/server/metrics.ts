@@ -1,6 +1,6 @@
 // The server's Prometheus metrics in the text exposition format (version 0.0.4): request counts by route and status,
 // prompt and generated tokens, request latency as a histogram, the process's CPU seconds (Prometheus' standard name),
-// queue depth and running sequences as gauges.
+// queue depth and running sequences as gauges, the batch engine's time by part of its loop, decode steps and tokens.
 // Leaves out a client library: a few counters do not need one.
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -23,8 +23,12 @@ export class ServerMetrics {
     this.latencyCount++;
   }
 
-  /** The exposition text; `gauges` are read at scrape time (queue depth, running requests, sequences). */
-  render(gauges: Record<string, { help: string; value: number }>): string {
+  /**
+   * The exposition text; `gauges` are read at scrape time (queue depth, running requests, sequences), and so are
+   * `counters` kept elsewhere (the batch engine's), each with its labelled values.
+   */
+  render(gauges: Record<string, { help: string; value: number }>,
+    counters: Record<string, { help: string; values: { labels: string; value: number }[] }> = {}): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     metric('rlaif_requests_total', 'counter', 'HTTP requests by route and status');
@@ -47,6 +51,10 @@ export class ServerMetrics {
     const cpu = process.cpuUsage();
     metric('process_cpu_seconds_total', 'counter', 'user and system CPU time of the server process (all its threads), seconds');
     lines.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
+    for (const [name, counter] of Object.entries(counters)) {
+      metric(name, 'counter', counter.help);
+      for (const { labels, value } of counter.values) lines.push(`${name}${labels ? `{${labels}}` : ''} ${value}`);
+    }
     for (const [name, gauge] of Object.entries(gauges)) {
       metric(name, 'gauge', gauge.help);
       lines.push(`${name} ${gauge.value}`);

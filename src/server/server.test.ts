@@ -157,7 +157,13 @@ test('a flood past concurrency + queue gets 429 with Retry-After; the server sta
   assert.equal(JSON.parse(refused[0]!.text).error.type, 'rate_limit_error');
   const next = await client.chat.completions.create({ model: 'tiny', messages, max_tokens: 3 });
   assert.equal(next.choices.length, 1);
-  assert.match((await raw('/metrics')).text, /^rlaif_rejected_requests_total 8$/m);
+  const text = (await raw('/metrics')).text, engine = server.engine()!;
+  assert.match(text, /^rlaif_rejected_requests_total 8$/m);
+  assert.match(text, /^# TYPE rlaif_engine_decode_steps_total counter$/m);
+  assert.equal(Number(/^rlaif_engine_decode_steps_total (\S+)$/m.exec(text)?.[1]), engine.stats.decodeSteps);
+  assert.equal(Number(/^rlaif_engine_decoded_tokens_total (\S+)$/m.exec(text)?.[1]), engine.stats.decodedTokens);
+  assert.ok(engine.stats.decodeSteps > 0);
+  assert.equal(Number(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m.exec(text)?.[1]), engine.stats.ms.decode / 1000);
 });
 
 test('a client that disconnects mid-stream cancels its generation', async () => {

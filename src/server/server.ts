@@ -75,7 +75,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         rlaif_waiting_sequences: { help: 'sequences waiting to join the batch', value: engine?.waitingCount ?? 0 },
         rlaif_model_loaded: { help: '1 once the model has loaded', value: served ? 1 : 0 },
       };
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(gauges));
+      const stats = engine?.stats;
+      const counters: Parameters<ServerMetrics['render']>[1] = stats ? {
+        rlaif_engine_seconds_total: { help: 'seconds the batch engine spent in each part of its loop (prefill of joining prompts, cache repacking, decode steps)',
+          values: Object.entries(stats.ms).map(([part, ms]) => ({ labels: `part="${part}"`, value: ms / 1000 })) },
+        rlaif_engine_decode_steps_total: { help: 'decode steps (one forward pass of the whole batch each)', values: [{ labels: '', value: stats.decodeSteps }] },
+        rlaif_engine_decoded_tokens_total: { help: 'tokens decoded, summed over decode steps (batch rows per step)', values: [{ labels: '', value: stats.decodedTokens }] },
+      } : {};
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(gauges, counters));
       return 'metrics';
     }
     if (!served || !engine) throw new ApiError(503, loadError ? `the model failed to load: ${loadError.message}` : 'the model is loading; retry shortly', 'service_unavailable', null, 'model_loading', { 'retry-after': '5' });
