@@ -71,3 +71,13 @@ test('KvCache.keepRows: the kept rows move down in place, contents and mask with
   cache.release();
   assert.ok(all.has(pool.take(B * Hkv * cap * D).buffer), 'the whole buffers go back to the pool');
 });
+
+test('KvBufferPool keeps buffers up to a byte budget, however many share a size', () => {
+  const pool = new KvBufferPool(16 * 4 * 128);                  // room for 16 buffers of 128 floats
+  const taken = Array.from({ length: 20 }, () => pool.take(100)); // one evicted 10-layer cache: 20 buffers of one size
+  pool.give(taken);
+  assert.equal(pool.heldBytes, 16 * 4 * 128, 'sixteen kept, four over the budget dropped');
+  const again = Array.from({ length: 16 }, () => pool.take(128));
+  assert.ok(again.every((b) => taken.some((t) => t.buffer === b.buffer)), 'all sixteen handed out again');
+  assert.equal(pool.heldBytes, 0);
+});

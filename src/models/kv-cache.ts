@@ -22,11 +22,19 @@ function view(data: Float32Array, shape: number[]): Tensor {
  */
 export class KvBufferPool {
   readonly #free = new Map<number, Float32Array[]>();   // whole buffers by length (a power of two)
-  constructor(readonly keepPerSize = 8) {}
+  #bytes = 0;                                           // held in #free
+  /**
+   * keepBytes: the most the pool holds. A budget in bytes, not buffers per size: a prefix cache's evicted entry
+   * frees 2 x layers buffers of one size at once (12 for a 6-layer labeler; keeping 8 a size sent the rest back to
+   * fresh, page-faulting memory), while a large model's buffers are each tens of MB.
+   */
+  constructor(readonly keepBytes = 256 * 2 ** 20) {}
 
   take(n: number): Float32Array {
     const size = 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-    return (this.#free.get(size)?.pop() ?? new Float32Array(size)).subarray(0, n);
+    const pooled = this.#free.get(size)?.pop();
+    if (pooled) this.#bytes -= pooled.byteLength;
+    return (pooled ?? new Float32Array(size)).subarray(0, n);
   }
 
   give(views: readonly Float32Array[]): void {
@@ -34,8 +42,15 @@ export class KvBufferPool {
       const whole = new Float32Array(view.buffer);
       let list = this.#free.get(whole.length);
       if (!list) this.#free.set(whole.length, (list = []));
-      if (list.length < this.keepPerSize && !list.some((b) => b.buffer === whole.buffer)) list.push(whole);
+      if (this.#bytes + whole.byteLength > this.keepBytes || list.some((b) => b.buffer === whole.buffer)) continue;
+      list.push(whole);
+      this.#bytes += whole.byteLength;
     }
+  }
+
+  /** Bytes held for reuse. */
+  get heldBytes(): number {
+    return this.#bytes;
   }
 }
 
