@@ -4,7 +4,8 @@
 // per token (its /metrics process_cpu_seconds_total; a loaded machine stretches it far less); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
 // behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
 // (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95): 5 rounds, which client
-// goes first alternating, median; each client's CPU per request and rlaif judge's fixed cost are printed. Leaves out GPUs.
+// goes first alternating, median; each client's CPU per request and rlaif judge's fixed cost are printed. First,
+// fresh_memory_ms_per_mb: what first-touch page faults cost on this machine (milliseconds a MB on some VMs). Leaves out GPUs.
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -113,7 +114,31 @@ function recordingProxy(target: string): Promise<{ url: string; bodies: string[]
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, server })));
 }
 
+/**
+ * What touching fresh memory costs on this machine, against rewriting memory already touched (ms a MB, medians of 5):
+ * first-touch page faults, cheap on bare metal, cost milliseconds a MB on some VMs, and a server that allocates new
+ * activations when its batch changes shape pays them every round (the tensor pool's size classes exist for this).
+ */
+function freshMemoryCost(): { fresh: number; reused: number } {
+  const fresh: number[] = [], reused: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const n = (16 << 20) / 4 + round * 1024;                                 // 16 MB, a new size each round
+    let t0 = performance.now();
+    const buffer = new Float32Array(n);
+    for (let i = 0; i < n; i += 1024) buffer[i] = 1;                         // one write a page
+    fresh.push((performance.now() - t0) / 16);
+    t0 = performance.now();
+    for (let i = 0; i < n; i += 1024) buffer[i] = 2;
+    reused.push((performance.now() - t0) / 16);
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[2]!;
+  return { fresh: median(fresh), reused: median(reused) };
+}
+
 export async function runServeBench(): Promise<void> {
+  const memory = freshMemoryCost();
+  console.log(`# serve: touching fresh memory costs ${memory.fresh.toFixed(3)} ms a MB here, memory already touched ${memory.reused.toFixed(4)} ms a MB`);
+  console.log(`RESULT fresh_memory_ms_per_mb ${memory.fresh.toFixed(3)}`);
   const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
   const choice = process.env.RLAIF_BENCH_SERVE_MODEL;
   const modelArgs = choice ? ['--model', choice === 'untrained' ? join(directory, 'untrained-policy') : choice, '--served-model-name', 'rlaif-testbed-policy'] : [];
