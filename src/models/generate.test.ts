@@ -27,6 +27,18 @@ for (const family of ['gpt2', 'llama'] as const) {
       }
     });
 
+    test('a call on key/value buffers left by other calls (stale, other shapes) gives what a fresh cache gives, bit for bit', () => {
+      const options = { maxNewTokens: 9, seeds: [3, 4, 5], temperature: 1 };
+      const first = generate(model, prompts, options);
+      generate(model, [testIds(11, V, 9), testIds(3, V, 8)], { maxNewTokens: 20, seeds: [1, 2], temperature: 1.5 });   // other shapes
+      generate(model, prompts.slice(0, 2), { maxNewTokens: 9, seeds: [7, 8] });
+      const again = generate(model, prompts, options);
+      for (let i = 0; i < prompts.length; i++) {
+        assert.deepEqual(Array.from(again[i].tokens), Array.from(first[i].tokens), `sequence ${i}`);
+        assert.deepEqual(Array.from(again[i].logprobs), Array.from(first[i].logprobs), `sequence ${i} log-probs`);
+      }
+    });
+
     test('a left-padded batch gives each sequence the tokens it gets alone', () => {
       const options = { maxNewTokens: 10, seeds: [5, 6, 7], topK: 8 };
       const batch = generate(model, prompts, options);

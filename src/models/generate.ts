@@ -2,7 +2,7 @@
 // recomputation of the window each step), temperature/top-k/top-p, stop tokens and stop strings, a seed per sequence.
 // Leaves out: beam search, speculative decoding, shrinking the batch as sequences finish (finished rows idle, masked).
 import { deriveSeed, noGrad, Rng, scope } from '../engine/index.ts';
-import { KvCache } from './kv-cache.ts';
+import { KvBufferPool, KvCache } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
 
@@ -46,6 +46,10 @@ export function rowSeed(seed: number, row: number): number {
 }
 
 /** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */
+// Key/value buffers of finished calls, for the next one: RL rollouts and evaluations call generate() again and again
+// with the same shapes, and fresh memory costs milliseconds a MB on some machines (first-touch page faults).
+const generationPool = new KvBufferPool();
+
 export function generate(model: Transformer, prompts: readonly (Int32Array | readonly number[])[], options: GenerateOptions): GeneratedSequence[] {
   checkSamplingOptions(options);
   const { maxNewTokens } = options;
@@ -81,36 +85,40 @@ export function generate(model: Transformer, prompts: readonly (Int32Array | rea
   const readLogits = (out: { data: Float32Array }) => logits.set(out.data.subarray(0, B * V));
 
   noGrad(() => {
-    const cache = useCache ? new KvCache(model.config, B, P + maxNewTokens - 1) : null;
-    if (cache) scope(() => readLogits(model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true })));
-    else scope(() => readLogits(forwardWindow(model, ids, mask, B, P)));
-    let allIds = ids, allMask = mask, width = P;
-    for (let step = 0; step < maxNewTokens; step++) {
-      for (let b = 0; b < B; b++) {
-        const row = rows[b];
-        if (row.finishReason) continue;
-        const sampled = sampleFromLogits(logits.subarray(b * V, (b + 1) * V), options, row.rng);
-        row.tokens.push(sampled.token);
-        row.logprobs.push(sampled.logprob);
-        row.samplingLogprobs.push(sampled.samplingLogprob);
-        if (stopIds.has(sampled.token)) row.finishReason = 'stop';
-        else if (options.decode && options.stopStrings?.length) checkStopStrings(row, options.decode, options.stopStrings);
-        if (!row.finishReason && row.tokens.length === maxNewTokens) row.finishReason = 'length';
+    const cache = useCache ? new KvCache(model.config, B, P + maxNewTokens - 1, 16, generationPool) : null;
+    try {
+      if (cache) scope(() => readLogits(model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true })));
+      else scope(() => readLogits(forwardWindow(model, ids, mask, B, P)));
+      let allIds = ids, allMask = mask, width = P;
+      for (let step = 0; step < maxNewTokens; step++) {
+        for (let b = 0; b < B; b++) {
+          const row = rows[b];
+          if (row.finishReason) continue;
+          const sampled = sampleFromLogits(logits.subarray(b * V, (b + 1) * V), options, row.rng);
+          row.tokens.push(sampled.token);
+          row.logprobs.push(sampled.logprob);
+          row.samplingLogprobs.push(sampled.samplingLogprob);
+          if (stopIds.has(sampled.token)) row.finishReason = 'stop';
+          else if (options.decode && options.stopStrings?.length) checkStopStrings(row, options.decode, options.stopStrings);
+          if (!row.finishReason && row.tokens.length === maxNewTokens) row.finishReason = 'length';
+        }
+        if (rows.every((r) => r.finishReason)) break;
+        const next = new Int32Array(B), nextMask = new Float32Array(B);     // (B, 1)
+        for (let b = 0; b < B; b++) {
+          const row = rows[b], done = row.finishReason !== null;         // finished rows idle on masked padding
+          next[b] = done ? pad : row.tokens[step];
+          nextMask[b] = done ? 0 : 1;
+        }
+        if (cache) {
+          scope(() => readLogits(model.forward(next, [B, 1], { cache, keyMask: nextMask, lastOnly: true })));
+          continue;
+        }
+        [allIds, allMask] = [appendColumn(allIds, next, B, width), appendColumn(allMask, nextMask, B, width)];
+        width++;
+        scope(() => readLogits(forwardWindow(model, allIds, allMask, B, width)));
       }
-      if (rows.every((r) => r.finishReason)) break;
-      const next = new Int32Array(B), nextMask = new Float32Array(B);     // (B, 1)
-      for (let b = 0; b < B; b++) {
-        const row = rows[b], done = row.finishReason !== null;         // finished rows idle on masked padding
-        next[b] = done ? pad : row.tokens[step];
-        nextMask[b] = done ? 0 : 1;
-      }
-      if (cache) {
-        scope(() => readLogits(model.forward(next, [B, 1], { cache, keyMask: nextMask, lastOnly: true })));
-        continue;
-      }
-      [allIds, allMask] = [appendColumn(allIds, next, B, width), appendColumn(allMask, nextMask, B, width)];
-      width++;
-      scope(() => readLogits(forwardWindow(model, allIds, allMask, B, width)));
+    } finally {
+      cache?.release();                                                    // its buffers serve the next call
     }
   });
 
