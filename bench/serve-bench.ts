@@ -58,7 +58,7 @@ async function replay(url: string, bodies: string[], concurrency: number): Promi
   return (performance.now() - started) / 1000;
 }
 
-interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; steps: number }
+interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; steps: number; tokens: number }
 
 /** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics) and its batch engine's seconds and steps. */
 function serverCounters(url: string): Promise<ServerCounters> {
@@ -70,7 +70,7 @@ function serverCounters(url: string): Promise<ServerCounters> {
         const read = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
         resolve({ cpu: read(/^process_cpu_seconds_total (\S+)$/m), decode: read(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m),
           prefill: read(/^rlaif_engine_seconds_total\{part="prefill"\} (\S+)$/m), repack: read(/^rlaif_engine_seconds_total\{part="repack"\} (\S+)$/m),
-          steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m) });
+          steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m), tokens: read(/^rlaif_engine_decoded_tokens_total (\S+)$/m) });
       });
     }).on('error', reject).end();
   });
@@ -188,11 +188,15 @@ export async function runServeBench(): Promise<void> {
     // Each client's CPU per request is this process's user+system time over its run; "fixed" is rlaif judge re-run over
     // its finished folder (every pair cached, no request): config, run folder, pairs, outputs written and synced.
     const ratios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
-    const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number }> => {
+    // Also the server's decode steps and rows a step over each client's run: a client that keeps fewer requests in
+    // flight (a judgment's verdict waits for its rationale) fills the batch less.
+    const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number }> => {
+      const server = await serverCounters(url);
       const started = performance.now(), before = process.cpuUsage();
       const value = await work();
       const used = process.cpuUsage(before);
-      return { value, seconds: (performance.now() - started) / 1000, cpuMs: (used.user + used.system) / 1000 };
+      const seconds = (performance.now() - started) / 1000, after = await serverCounters(url), steps = after.steps - server.steps;
+      return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps) };
     };
     for (let round = 0; round < 5; round++) {
       const runJudge = () => timed(() => judgeCommand({ config: config(`judge-${round}`, url), progress: false }));
@@ -202,7 +206,7 @@ export async function runServeBench(): Promise<void> {
       const judgeRate = (summary.judged + summary.failures) / judge.seconds, rawRate = pairs.length / raw.seconds;
       cpu.judge.push(judge.cpuMs / summary.usage.requests);
       cpu.raw.push(raw.cpuMs / proxy.bodies.length);
-      console.log(`# judge round ${round} (${round % 2 === 0 ? 'judge first' : 'raw first'}): rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests, ${(judge.cpuMs / summary.usage.requests).toFixed(2)} ms CPU/request), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests, ${(raw.cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request)`);
+      console.log(`# judge round ${round} (${round % 2 === 0 ? 'judge first' : 'raw first'}): rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests, ${(judge.cpuMs / summary.usage.requests).toFixed(2)} ms CPU/request), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests, ${(raw.cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request); server decode steps (rows a step) judge ${judge.steps} (${judge.rows.toFixed(1)}), raw ${raw.steps} (${raw.rows.toFixed(1)})`);
       ratios.push(judgeRate / rawRate);
     }
     const fixed = await timed(() => judgeCommand({ config: config('judge-0', url), progress: false }));
