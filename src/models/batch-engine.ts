@@ -68,6 +68,7 @@ export class BatchEngine {
   #cache: KvCache | null = null;
   readonly #pool = new KvBufferPool();  // the buffers of dropped caches, for the next prefill or repack
   #rows: SoftmaxRows = { softmax: new Float32Array(0), logSoftmax: new Float32Array(0) };   // (B, V) each, a decode step's
+  #logits = new Float32Array(0);      // (≥ B·V) a step's logits (#logitsFor)
   readonly #prefixCache: PrefixCache | null;
   #running = false;
 
@@ -167,7 +168,7 @@ export class BatchEngine {
     // Room to decode after the prompt: with no rows running, this becomes the batch cache as it is (no repack).
     const room = this.#active.length === 0 ? Math.max(...joining.map((s) => s.request.maxNewTokens)) : 0;
     const cache = new KvCache(config, B, config.maxPositions + 1, Math.min(config.maxPositions + 1, P + room), this.#pool);
-    const logits = new Float32Array(B * V);                                // (B, V)
+    const logits = this.#logitsFor(B * V);                                 // (B, V), sampled from at once
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
     joining.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V)));
@@ -210,13 +211,22 @@ export class BatchEngine {
   #decode(): void {
     const B = this.#active.length, V = this.#model.config.vocabSize, cache = this.#cache!;
     const next = Int32Array.from(this.#active, (s) => s.tokens.at(-1)!.token);  // (B, 1)
-    const logits = new Float32Array(B * V);                                     // (B, V)
+    const logits = this.#logitsFor(B * V);                                      // (B, V), read before the next step
     noGrad(() => scope(() => { logits.set(this.#model.forward(next, [B, 1], { cache, lastOnly: true }).data.subarray(0, B * V)); }));
     Object.assign(this.stats, { forwardPasses: this.stats.forwardPasses + 1, decodeSteps: this.stats.decodeSteps + 1,
       decodedTokens: this.stats.decodedTokens + B, maxBatch: Math.max(this.stats.maxBatch, B) });
     if (this.#rows.softmax.length < B * V) this.#rows = { softmax: new Float32Array(B * V), logSoftmax: new Float32Array(B * V) };
     const row = softmaxRows(logits, B, V, this.#rows);                          // every row's in one call each
     this.#active.forEach((s, b) => this.#sample(s, logits.subarray(b * V, (b + 1) * V), row(b)));
+  }
+
+  /**
+   * A step's logits buffer, kept between steps: a 16-row step of a 50k vocabulary is 3 MB, and fresh memory costs
+   * milliseconds a MB on some machines (first-touch page faults). Nothing keeps a view of it past the step.
+   */
+  #logitsFor(n: number): Float32Array {
+    if (this.#logits.length < n) this.#logits = new Float32Array(n);
+    return this.#logits.subarray(0, n);
   }
 
   #sample(sequence: Sequence, logits: Float32Array, rows?: SoftmaxRows): void {
