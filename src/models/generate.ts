@@ -49,6 +49,7 @@ export function rowSeed(seed: number, row: number): number {
 // Key/value buffers of finished calls, for the next one: RL rollouts and evaluations call generate() again and again
 // with the same shapes, and fresh memory costs milliseconds a MB on some machines (first-touch page faults).
 const generationPool = new KvBufferPool();
+let logitsScratch = new Float32Array(0);   // (≥ B·V) a call's next-token logits: nothing returned keeps a view of it
 
 export function generate(model: Transformer, prompts: readonly (Int32Array | readonly number[])[], options: GenerateOptions): GeneratedSequence[] {
   checkSamplingOptions(options);
@@ -81,7 +82,8 @@ export function generate(model: Transformer, prompts: readonly (Int32Array | rea
     const offset = P - p.length;
     for (let t = 0; t < p.length; t++) { ids[b * P + offset + t] = p[t]; mask[b * P + offset + t] = 1; }
   });
-  const logits = new Float32Array(B * V);                                  // (B, V) next-token logits
+  if (logitsScratch.length < B * V) logitsScratch = new Float32Array(B * V);
+  const logits = logitsScratch.subarray(0, B * V);                         // (B, V) next-token logits, kept for the next call
   const readLogits = (out: { data: Float32Array }) => logits.set(out.data.subarray(0, B * V));
 
   noGrad(() => {
