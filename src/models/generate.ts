@@ -45,12 +45,12 @@ export function rowSeed(seed: number, row: number): number {
   return row === 0 ? seed : deriveSeed(seed, `row|${row}`);
 }
 
-/** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */
 // Key/value buffers of finished calls, for the next one: RL rollouts and evaluations call generate() again and again
 // with the same shapes, and fresh memory costs milliseconds a MB on some machines (first-touch page faults).
 const generationPool = new KvBufferPool();
 let logitsScratch = new Float32Array(0);   // (≥ B·V) a call's next-token logits: nothing returned keeps a view of it
 
+/** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */
 export function generate(model: Transformer, prompts: readonly (Int32Array | readonly number[])[], options: GenerateOptions): GeneratedSequence[] {
   checkSamplingOptions(options);
   const { maxNewTokens } = options;

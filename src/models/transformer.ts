@@ -3,8 +3,8 @@
 // embeddings) and Llama (arXiv 2302.13971: RoPE, RMSNorm, SwiGLU, grouped-query attention arXiv 2305.13245).
 // Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
 import {
-  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, isGradEnabled, layerNorm, linear, linearBf16,
-  mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor,
+  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, isGradEnabled, layerNorm, linear,
+  linearBf16, mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor,
 } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
 import type { KvCache } from './kv-cache.ts';
