@@ -41,6 +41,8 @@ test('unknown keys and bad values are errors naming the key path', () => {
   assert.throws(() => parseRunConfig('algorithm: {precision: fp16}', { source: 'r.yaml' }), /r\.yaml: algorithm\.precision:/);
   assert.equal(parseRunConfig('algorithm: {precision: bf16}').algorithm.precision, 'bf16');
   assert.throws(() => parseRunConfig('gate: {refusalPatterns: ["("]}', { source: 'r.yaml' }), /r\.yaml: gate\.refusalPatterns:/);
+  assert.throws(() => parseRunConfig('gate: {maxEntropyRatio: 0.8}', { source: 'r.yaml' }), /r\.yaml: gate\.maxEntropyRatio: must be 0 \(off\) or above 1/);
+  assert.equal(parseRunConfig('gate: {maxEntropyRatio: 0}').gate.maxEntropyRatio, 0);
   assert.throws(() => parseRunConfig('algorithm: {name: dpo}\nfeedback: {pairwise: 0, pointwise: 1}', { source: 'r.yaml' }), /feedback\.pairwise must be > 0/);
   assert.throws(() => parseRunConfig('[1, 2]', { source: 'r.yaml' }), /r\.yaml: the config must be a mapping/);
 });
