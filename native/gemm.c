@@ -141,6 +141,12 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
 /* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns into ~4 tasks
  * per thread (spare tasks absorb a busy neighbour; 512-column tasks left N = 768 as 512 + 256 on two threads). */
 #define GEMV_MAX_M 16   /* B (K, N): register tiles beat packing up to here */
+/* ... and up to this many rows when B is small enough to stay in L2 between the 8-row tiles (each tile reads all of
+ * B): a 32-token prefill block of a 192-wide model spent ~2x longer packing its weights than multiplying (M = 32,
+ * K = 192, N = 576: 111 us packed on two threads, 56 on one, ~37 as four register tiles). Row results do not depend
+ * on M here (each row accumulates over K alone), as in the decode path. */
+#define GEMV_SMALL_B_MAX_M 128
+#define GEMV_SMALL_B_FLOATS (160L * 1024)
 #define GEMV_MAX_M_NT 4 /* B (N, K): dot products beat packing only for a few rows */
 #define GEMV_MIN_COLUMNS 64 /* a multiple of every level's 2 x LANES */
 
@@ -212,7 +218,8 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
   }
   GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
   int threads = rlaif_threads();
-  if (!transA && batch == 1 && M <= (transB ? GEMV_MAX_M_NT : GEMV_MAX_M)) { /* decode: B read once, no packing */
+  if (!transA && batch == 1 && (M <= (transB ? GEMV_MAX_M_NT : GEMV_MAX_M)
+                                  || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
     gemv(&j, threads);
     return;
   }

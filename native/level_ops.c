@@ -353,16 +353,31 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
 }
 
 
-/* C (M <= 16 rows) columns [n0, n1) += alpha A B, B (K, N) row-major read in place (no packing): register tiles of
+/* C (M rows) columns [n0, n1) = alpha A B + beta C, B (K, N) row-major read in place (no packing): register tiles of
  * up to 8 rows x 2 vectors, specialized for 1, 2, 4 and 8 rows (a decode step at batch 1 used to multiply 7 zero rows
  * too: 8x the FMAs, enough to make a half-width AVX-512 core compute-bound); A rows beyond M in the last tile are zero
- * rows of a local copy. */
+ * rows of a local copy. Each element is the packed GEMM's arithmetic exactly: one multiply-add chain per panel of the
+ * level's kc, stored as its micro-kernels store a panel (gemv_store; tail columns as zero-padded vectors), so a row's
+ * bits do not depend on which path or how many rows computed it (alpha 1, beta 0 or 1: a prefill block, a batched
+ * decode step and a whole prompt agree). */
 #define GEMV_TILE_ROWS 8
 #define GEMV_MAX_K 1024
 
+/* c = alpha acc + beta c as the micro-kernels store a panel: the first with the caller's beta (0 never reads c), the
+ * later ones added to c */
+static inline float gemv_store(float acc, float alpha, float beta, float c, int first) {
+#if defined(__FMA__)
+  if (!first) return __builtin_fmaf(alpha, acc, c);
+  return beta == 0.0f ? alpha * acc : __builtin_fmaf(alpha, acc, beta * c);
+#else
+  if (!first) return alpha * acc + c;
+  return beta == 0.0f ? alpha * acc : alpha * acc + beta * c;
+#endif
+}
+
 static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, float *c, long rows,
                                                                  long N, long K, long n0, long n1, float alpha,
-                                                                 const int R) {
+                                                                 float beta, int first, const int R) {
   long n = n0;
   for (; n + 2 * LANES <= n1; n += 2 * LANES) {
     vf acc[GEMV_TILE_ROWS][2];
@@ -376,34 +391,45 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
       }
     }
     for (long m = 0; m < rows; m++)
-      for (int l = 0; l < LANES; l++) { c[m * N + n + l] += alpha * acc[m][0][l]; c[m * N + n + LANES + l] += alpha * acc[m][1][l]; }
+      for (int l = 0; l < LANES; l++) {
+        float *c0 = c + m * N + n + l, *c1 = c0 + LANES;
+        *c0 = gemv_store(acc[m][0][l], alpha, beta, *c0, first);
+        *c1 = gemv_store(acc[m][1][l], alpha, beta, *c1, first);
+      }
   }
-  for (; n < n1; n++)
-    for (long m = 0; m < rows; m++) {
-      float s = 0.0f;
-      for (long k = 0; k < K; k++) s += a8[m * K + k] * b[k * N + n];
-      c[m * N + n] += alpha * s;
+  for (; n < n1; n += LANES) { /* tail columns: one zero-padded vector at a time */
+    long w = n1 - n < LANES ? n1 - n : LANES;
+    vf acc[GEMV_TILE_ROWS];
+    for (int m = 0; m < R; m++) acc[m] = (vf){0};
+    for (long k = 0; k < K; k++) {
+      vf bv = {0};
+      memcpy(&bv, b + k * N + n, sizeof(float) * w);
+      for (int m = 0; m < R; m++) acc[m] += a8[m * K + k] * bv;
     }
+    for (long m = 0; m < rows; m++)
+      for (long l = 0; l < w; l++) c[m * N + n + l] = gemv_store(acc[m][l], alpha, beta, c[m * N + n + l], first);
+  }
 }
 
 void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                 float beta) {
-  gemv_scale(c, M, N, n0, n1, beta);
+  const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K; /* the packed GEMM's K panels */
   for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
     long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
     long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 ? 4 : 8;
-    for (long k0 = 0; k0 < K; k0 += GEMV_MAX_K) {           /* K panels keep the padded A copy on the stack */
-      long kc = K - k0 < GEMV_MAX_K ? K - k0 : GEMV_MAX_K;
+    for (long k0 = 0; k0 < K; k0 += panel) {               /* K panels keep the padded A copy on the stack */
+      long kc = K - k0 < panel ? K - k0 : panel;
       float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
       memset(a8, 0, sizeof(float) * tile * kc);
       for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
       const float *bk = b + k0 * N;
       float *cm = c + m0 * N;
+      int first = k0 == 0;
       switch (tile) {
-        case 1: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 1); break;
-        case 2: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 2); break;
-        case 4: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 4); break;
-        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, 8); break;
+        case 1: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 1); break;
+        case 2: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 2); break;
+        case 4: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 4); break;
+        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 8); break;
       }
     }
   }

@@ -34,6 +34,28 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
       }
     });
 
+    it('gemm A B from 5 rows up: each row the bits the packed GEMM gives it, B read in place up to 128 rows when small', () => {
+      // Row results that do not depend on the path or the row count (a prefill block, a batched decode step and a
+      // whole prompt agree: gemm.c GEMV_SMALL_B_*, level_ops.c gemv_store): tail columns (N off 32), K past the kc
+      // panel, more than 128 rows (packed). Fewer than 5 rows with K past kc stream B in one chain: not covered.
+      const shapes: [number, number][] = [[16, 48], [64, 16], [192, 576], [300, 200], [768, 192], [1030, 64]];
+      for (const [K, N] of shapes) {
+        const a = random(300 * K), b = random(K * N);
+        const p: Omit<GemmParams, 'a' | 'b' | 'c' | 'M'> = { N, K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+        const packed = new Float32Array(300 * N);
+        backend.gemm({ ...p, M: 300, a, b, c: packed });
+        const want = new Float32Array(300 * N);
+        js.gemm({ ...p, M: 300, a, b, c: want });
+        assertClose(`gemm 300x${N}x${K}`, packed, want, 1e-5, 1e-5 * K);
+        if (!label.startsWith('native')) continue;                 // wasm: its own kernels
+        for (const M of [5, 8, 17, 32, 64, 128]) {
+          const got = poisoned(M * N);
+          backend.gemm({ ...p, M, a, b, c: got });
+          assert.deepEqual(got, packed.subarray(0, M * N), `${M}x${N}x${K}: rows differ from the packed product's`);
+        }
+      }
+    });
+
     it('gemmBf16: bf16(A) Wᵀ on odd shapes, GEMV, widen-then-GEMM and packed GEMM paths, threaded, C overwritten', () => {
       const shapes: [number, number, number][] = [[1, 1, 1], [1, 5, 31], [1, 777, 700], [2, 33, 33], [3, 1031, 520],
         [5, 17, 95], [16, 300, 64], [17, 130, 70], [40, 257, 129], [1, 2049, 775], [0, 3, 4], [2, 0, 4], [2, 3, 0],
