@@ -61,6 +61,25 @@ test('a separate labeler (llama family, focused judging sources on): its own, la
   assert.deepEqual(Object.keys(built.manifest.models).sort(), ['labeler', 'policy']);
 });
 
+test('a separate labeler initialised from the policy: its tokenizer and shape, no pretraining, judging fine-tuning on the finished policy\'s answers', async () => {
+  const config = { ...tiny, policy: { ...tiny.policy, mixture: { onPolicy: 0 } },
+    labeler: { ...tiny.policy, init: 'policy', width: 48, finetuneSteps: 6, onPolicyAt: 0, mixture: { demonstrations: 0, judging: 0.5, corpus: 0, onPolicy: 0.5 } } };
+  const stages = new Set<string>();
+  const built = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config, labeler: 'separate', onProgress: (e) => stages.add(e.stage) });
+  assert.ok(!stages.has('labeler:pretrain') && stages.has('labeler:finetune') && stages.has('policy:pretrain'), [...stages].join(', '));
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    assert.deepEqual(readFileSync(join(built.labelerDirectory, file)), readFileSync(join(built.policyDirectory, file)), `${file} is the policy's`);
+  }
+  const labeler = loadPretrained(built.labelerDirectory), policy = loadPretrained(built.policyDirectory);
+  assert.deepEqual(labeler.config, policy.config, 'the policy\'s shape (the recipe\'s width is not used)');
+  const differs = [...policy.parameters].some(([name, t]) => t.data.some((x, i) => x !== labeler.parameters.get(name)!.data[i]));
+  assert.ok(differs, 'fine-tuned past the policy\'s weights');
+  assert.equal(built.manifest.models.labeler!.finalLoss.pretrain, null);
+  assert.ok(built.manifest.models.labeler!.tokens.onPolicy > 0, 'the labeler trained on the policy\'s labeled answers');
+  assert.equal(built.manifest.models.policy!.tokens.onPolicy, 0, 'the policy did not');
+  await assert.rejects(buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config: { ...tiny, policy: { ...tiny.policy, init: 'policy' } } }), /field 'policy.init'/);
+});
+
 test('auditTestbed at a tiny size: samples the policy, judges differing pairs, reports gold failure rates', async () => {
   const built = await buildTestbed({ seed: 9, cacheDirectory: join(root, 'a'), config: tiny });
   const sampler = loadPolicySampler(built.policyDirectory);

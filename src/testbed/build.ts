@@ -91,6 +91,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
     throw new Error(`testbed config: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
   }
   const config = parsed.data;
+  if (config.policy.init !== 'scratch') throw new Error("testbed config: field 'policy.init': the policy starts from scratch ('policy' is for a separate labeler)");
   if (!Number.isInteger(options.seed) || options.seed < 0) throw new Error(`testbed: seed must be a non-negative integer, got ${options.seed}`);
   const progress = options.onProgress ?? (() => {});
   const world = makeWorld(options.seed, config.world);
@@ -148,6 +149,7 @@ export async function buildTestbed(options: BuildOptions): Promise<BuiltTestbed>
       };
       models[name] = trainEmbeddedModel({
         recipe, seed: options.seed, directory: join(temporary, name),
+        ...(recipe.init === 'policy' ? { initialDirectory: join(temporary, 'policy') } : {}),
         data: { names: [...world.creatures.map((c) => c.name), ...world.unknownNames, ...world.petNames], corpus, demonstrations: recipe.mixture.demonstrations > 0 ? demonstrations.map((d) => d.messages) : [], judging, onPolicy: maker },
         onProgress: (event: TrainingProgress) => progress({ ...event, stage: `${name}:${event.stage}`, model: name }),
       });

@@ -3,17 +3,17 @@
 // fine-tuned on a mixture of the flawed demonstrations and the judging examples (+ corpus replay), and saved as a
 // Hugging Face folder (config.json, model.safetensors, tokenizer.json). Deterministic per seed.
 // Leaves out: caching (build.ts), LoRA, evaluation. Self-Rewarding LMs (arXiv 2401.10020): one model, two skills.
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { z } from 'zod';
 import { chatSftExample } from '../algorithms/chat-sft.ts';
 import { sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
-import { AdamW, Rng, warmupCosine } from '../engine/index.ts';
+import { AdamW, Rng, warmupCosine, type Tensor } from '../engine/index.ts';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
-import { savePretrained } from '../models/checkpoint.ts';
-import { configFromHf } from '../models/config.ts';
+import { loadPretrained, savePretrained } from '../models/checkpoint.ts';
+import { configFromHf, type TransformerConfig } from '../models/config.ts';
 import { initParameters } from '../models/parameters.ts';
 import { saveTokenizer, trainByteLevelBpe, loadTrained } from '../models/bpe-trainer.ts';
-import type { HfTokenizer } from '../models/tokenizer.ts';
+import { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
 import { drawSyllableNames, testbedSeed } from './world.ts';
 
@@ -23,6 +23,7 @@ export const SPECIAL_TOKENS = [END_TOKEN, '<|system|>', '<|user|>', '<|assistant
 export const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
 
 export const modelRecipeSchema = z.strictObject({
+  init: z.enum(['scratch', 'policy']).default('scratch').describe("scratch: the model's own tokenizer, pretraining and fine-tuning; policy (a separate labeler only): a copy of the finished SFT policy, its tokenizer and weights, fine-tuned on judging with no pretraining, so family, vocabSize, width, layers, heads, contextLength and pretrainSteps are the policy's (Self-Rewarding LMs' judging data on a separate copy of the policy)"),
   family: z.enum(['gpt2', 'llama']).default('gpt2').describe('gpt2: the GPT-2 block; llama: RoPE, RMSNorm, SwiGLU (copied from its context better in one audit, and trained 1.8x slower)'),
   vocabSize: z.number().int().min(300).default(1024).describe('BPE vocabulary: 4 special tokens + 256 bytes + merges'),
   width: z.number().int().min(16).default(128).describe('n_embd'),
@@ -99,14 +100,23 @@ export function decisionExamples(tokenizer: HfTokenizer, conversation: ChatMessa
   });
 }
 
+/** The tokenizer, config and weights of a saved model to fine-tune further (recipe.init 'policy'). */
+function fromCheckpoint(directory: string): { tokenizer: HfTokenizer; config: TransformerConfig; parameters: Map<string, Tensor> } {
+  const { config, parameters } = loadPretrained(directory);
+  return { tokenizer: HfTokenizer.load(directory), config, parameters };
+}
+
 function mean(values: number[]): number | null {
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** Trains the model described by `recipe` on `data` and writes it into `directory` in Hugging Face format. */
-export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: TrainingData; seed: number; directory: string; onProgress?: (event: TrainingProgress) => void }): TrainedModelInfo {
+export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: TrainingData; seed: number; directory: string; onProgress?: (event: TrainingProgress) => void;
+  /** A Hugging Face folder to start from (recipe.init 'policy'): its tokenizer and weights; no tokenizer training, no pretraining. */
+  initialDirectory?: string }): TrainedModelInfo {
   const { recipe, data, seed } = options;
   const progress = options.onProgress ?? (() => {});
+  const start = options.initialDirectory ? fromCheckpoint(options.initialDirectory) : null;
   progress({ stage: 'tokenizer', step: 0, total: 1 });
   // Names are swapped for random syllable names in the tokenizer's training text (plus a block of them), so the
   // merges stop at syllables: every name, seen or not, is spelled in pieces all names share, and copying a name
@@ -118,8 +128,8 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const masked = (text: string) => (pattern ? text.replace(pattern, () => pseudo[next++ % pseudo.length]!) : text);
   const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))].map(masked);
   for (let i = 0; i < pseudo.length; i += 20) texts.push(pseudo.slice(i, i + 20).join(' '));
-  const trained = trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
-  const tokenizer = loadTrained(trained);
+  const trained = start ? null : trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
+  const tokenizer = start ? start.tokenizer : loadTrained(trained!);
   progress({ stage: 'tokenizer', step: 1, total: 1 });
 
   const endId = tokenizer.tokenToId(END_TOKEN)!;
@@ -134,7 +144,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   let onPolicyMade = 0;
   const tokenCount = (examples: SftExample[]) => examples.reduce((n, e) => n + e.prompt.length + e.response.length, 0);
 
-  const config = configFromHf(recipe.family === 'gpt2' ? {
+  const config = start ? start.config : configFromHf(recipe.family === 'gpt2' ? {
     model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: recipe.width, n_layer: recipe.layers, n_head: recipe.heads,
     n_positions: recipe.contextLength, activation_function: 'gelu_new', tie_word_embeddings: true,
     bos_token_id: endId, eos_token_id: endId,
@@ -145,7 +155,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
     max_position_embeddings: recipe.contextLength, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
     bos_token_id: endId, eos_token_id: endId,
   }, 'testbed recipe');
-  const model = new Transformer(config, initParameters(config, testbedSeed(seed, 'init')));
+  const model = new Transformer(config, start ? start.parameters : initParameters(config, testbedSeed(seed, 'init')));
   const parameters = [...model.parameters().values()];
   const optimizer = new AdamW(parameters, { lr: recipe.learningRate, weightDecay: 0.01 });
   const rng = new Rng(testbedSeed(seed, 'batches'));
@@ -170,7 +180,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
     }
     return losses;
   };
-  const pretrainLosses = sources.corpus.length > 0 ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
+  const pretrainLosses = sources.corpus.length > 0 && !start ? run('pretrain', recipe.pretrainSteps, () => draw(sources.corpus)) : [];
   const kinds = ['demonstrations', 'judging', 'verdicts', 'decisions', 'corpus', 'onPolicy'] as const;
   const available = () => kinds.filter((k) => sources[k].length > 0 && weights[k] > 0); // onPolicy joins once made
   const finetuneLosses = available().length === 0 && onPolicyStep < 0 ? [] : run('finetune', recipe.finetuneSteps, () => {
@@ -182,8 +192,9 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
 
   progress({ stage: 'save', step: 0, total: 1 });
   mkdirSync(options.directory, { recursive: true });
+  if (start) cpSync(options.initialDirectory!, options.directory, { recursive: true }); // its tokenizer files
   savePretrained(options.directory, config, model.parameters());
-  saveTokenizer(options.directory, trained);
+  if (trained) saveTokenizer(options.directory, trained);
   progress({ stage: 'save', step: 1, total: 1 });
   return {
     parameters: parameters.reduce((n, t) => n + t.size, 0),
