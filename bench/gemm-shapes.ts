@@ -1,6 +1,7 @@
-// The reference tiny GPT's GEMM shapes on the native backend, hot and with cold operands: median µs per product with
-// the same buffers every time (hot), a fresh C each time (coldC), or fresh A, B and C from 24 copies that overflow
-// the L3 (coldAll: what a training step sees for saved activations). Leaves out the other backends.
+// The reference tiny GPT's GEMM shapes, and a labeler prefill block's, on the native backend, hot and with cold
+// operands: median µs per product with the same buffers every time (hot), a fresh C each time (coldC), or fresh A, B
+// and C from 24 copies that overflow the L3 (coldAll: what a training step sees for saved activations). Leaves out
+// the other backends.
 // Run: node --import tsx bench/gemm-shapes.ts
 import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
 
@@ -16,6 +17,10 @@ const shapes: Array<[string, number, number, number, boolean, boolean, number]> 
   ['NT 1024x512x128', 1024, 512, 128, false, true, 0],
   ['NN 1024x384x128', 1024, 384, 128, false, false, 0],
   ['NT 1024x128x384', 1024, 128, 384, false, true, 0],
+  // a 32-token prefill block of the 192-wide, 6-layer labeler (the judge's prefix-cache blocks): qkv, fc, mlp out
+  ['NN 32x576x192', 32, 576, 192, false, false, 0],
+  ['NN 32x768x192', 32, 768, 192, false, false, 0],
+  ['NN 32x192x768', 32, 192, 768, false, false, 0],
 ];
 const copies = 24;
 for (const [label, M, N, K, transA, transB, beta] of shapes) {
