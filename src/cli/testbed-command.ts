@@ -61,7 +61,7 @@ export function registerTestbedCommand(program: Command): void {
   const common = (command: Command) => command
     .option('--seed <n>', 'world seed', '0')
     .option('--cache <dir>', 'where built models are cached (by content hash)', '.rlaif-cache')
-    .option('--labeler <setup>', 'self (the policy judges its own outputs) or separate (a larger labeler)', 'self')
+    .option('--labeler <setup>', 'self (the policy judges its own outputs) or separate (a labeler model of its own: larger by default, or a copy of the policy, labeler.init)', 'self')
     .option('--config <file>', 'YAML/JSON testbed config overriding defaults (testbedConfigSchema: world, flawRates, judging, anchor, policy, labeler)');
   common(testbed.command('build').description('make the world, corpus, splits and models (cached; a second build takes seconds)'))
     .action(async (options: CommonOptions) => {

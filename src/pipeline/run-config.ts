@@ -38,7 +38,7 @@ const policySchema = z.discriminatedUnion('kind', [
 const labelerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('testbed'),
-    setup: z.enum(['self', 'separate']).default('self').describe("self: the SFT policy judges its own outputs (Self-Rewarding LMs, arXiv 2401.10020); separate: the testbed's larger labeler (Lee et al.)"),
+    setup: z.enum(['self', 'separate']).default('self').describe("self: the SFT policy judges its own outputs (Self-Rewarding LMs, arXiv 2401.10020); separate: the testbed's own labeler model (by default larger than the policy, as Lee et al.'s; or a judging-tuned copy of the policy: testbed recipe labeler.init)"),
   }),
   z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder run in this process as the labeler; relative to the config file') }),
   z.strictObject({

@@ -1,5 +1,5 @@
 // Builds the testbed for a seed: world, prompts and splits, corpus, flawed demonstrations, judging examples, the
-// embedded models (the SFT policy that also judges; optionally a separate larger labeler) and the gold-labeled anchor
+// embedded models (the SFT policy that also judges; optionally a separate labeler) and the gold-labeled anchor
 // set. Models are cached by content hash (seed + config + the testbed's code) in a folder under the cache directory:
 // a second build reuses them, a changed config or code retrains. Written to a temporary folder, then renamed.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ export interface BuiltTestbed {
   world: World;
   prompts: TestbedPrompt[];
   policyDirectory: string;  // SFT policy: Hugging Face folder (config.json, model.safetensors, tokenizer.json with chat template)
-  labelerDirectory: string; // the policy's folder when self-judging, else the larger labeler's
+  labelerDirectory: string; // the policy's folder when self-judging, else the separate labeler's
   corpusPath: string;       // the pretraining corpus, one paragraph per line (for corpusSupport)
   labeler: LabelerSetup;
   anchorSet: AnchorComparison[];

@@ -31,6 +31,6 @@ export const testbedConfigSchema = z.strictObject({
   }).default({ size: 200, noise: 0.1 }),
   policy: modelRecipeSchema.default(modelRecipeSchema.parse({})).describe('the SFT policy (and self-judging labeler)'),
   labeler: modelRecipeSchema.default(modelRecipeSchema.parse({ width: 192, layers: 6, heads: 6, mixture: { demonstrations: 0, judging: 0.8, corpus: 0.2 } }))
-    .describe('the separate, larger labeler (built only with labeler: separate)'),
+    .describe('the separate labeler (built only with labeler: separate): by default larger than the policy and trained from scratch; init: policy starts it from the finished policy'),
 });
 export type TestbedConfig = z.infer<typeof testbedConfigSchema>;
