@@ -40,6 +40,9 @@ test('rlaif testbed build, then audit: RESULT lines and audit.json; the second b
     assert.ok(line, `RESULT ${name} printed`);
     assert.equal(line[1], saved.results[name] === null ? 'n/a' : saved.results[name]!.toFixed(4), `${name} in audit.json`);
   }
+  const [low, high, agreement] = ['labeler_gold_agreement_ci_low', 'labeler_gold_agreement_ci_high', 'labeler_gold_agreement'].map((n) => saved.results[n]);
+  assert.ok(low !== null && high !== null && agreement !== null && low! <= agreement! && agreement! <= high! && high! - low! > 0.1,
+    `a 95% interval around the agreement of a few pairs: ${low} <= ${agreement} <= ${high}`);
 });
 
 test('bad input is named: a config key, a seed', () => {

@@ -95,7 +95,8 @@ export function registerTestbedCommand(program: Command): void {
       }).finally(() => bar.stop());
       const l = audit.labeler;
       const results: Record<string, number | null> = {
-        labeler_gold_agreement: l.accuracy, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
+        labeler_gold_agreement: l.accuracy, labeler_gold_agreement_ci_low: l.accuracyInterval?.[0] ?? null,
+        labeler_gold_agreement_ci_high: l.accuracyInterval?.[1] ?? null, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
         labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate, labeler_gold_agreement_pass_fail: audit.passFailLabeler.accuracy,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OrderVerdict, PairwiseResult, PointwiseJudgment } from './judgment-types.ts';
-import { auditLabeler, cohenKappa, expectedCalibrationError, formatAudit } from './labeler-audit.ts';
+import { auditLabeler, cohenKappa, expectedCalibrationError, formatAudit, wilsonInterval } from './labeler-audit.ts';
 import type { ScoredPairJudgment, ScoredPairResult } from './scored-pair-judge.ts';
 import { defaultStepOptions } from './judge-steps.ts';
 import { PairwiseJudge } from './pairwise-judge.ts';
@@ -44,6 +44,8 @@ test('metrics on a worked example', () => {
   assert.equal(audit.judged, 4);
   assert.equal(audit.parseFailureRate, 0.2);
   assert.equal(audit.accuracy, (1 + 1 + 0.5 + 0) / 4);
+  assert.deepEqual(audit.accuracyInterval, wilsonInterval(0.625, 4), 'the interval is over the 4 labeled pairs');
+  assert.match(formatAudit(audit), /95% interval \(Wilson\)\s+\d+\.\d%-\d+\.\d%/);
   assert.equal(audit.accuracyForwardOnly, (1 + 0 + 1 + 0) / 4);
   assert.equal(audit.samePositionPreferred, 2 / 4);
   assert.equal(audit.positionOneRate, 6 / 8);
@@ -155,4 +157,13 @@ test('labels read from votes because the provider gave no logprobs are counted',
   assert.equal(votes.votesLabelRate, 1);
   assert.match(formatAudit(votes), /labels from votes \(no logprobs\)\s+100\.0%/);
   assert.equal((await auditFakeLabeler({ positionBias: 0, candidates })).votesLabelRate, 0);
+});
+
+test('wilsonInterval: textbook values, inside [0, 1] at the edges, null with no trials', () => {
+  const close = (got: [number, number] | null, want: [number, number]) => assert.ok(got && Math.abs(got[0] - want[0]) < 5e-4 && Math.abs(got[1] - want[1]) < 5e-4, `${got} vs ${want}`);
+  close(wilsonInterval(0.5, 100), [0.4038, 0.5962]);
+  close(wilsonInterval(0, 10), [0, 0.2775]);
+  close(wilsonInterval(1, 10), [0.7225, 1]);
+  close(wilsonInterval(0.581, 124), [0.4930, 0.6642]);
+  assert.equal(wilsonInterval(0.5, 0), null);
 });

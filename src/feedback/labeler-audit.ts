@@ -2,7 +2,7 @@
 // of the single-order labels (position consistency), tie rate, parse-failure rate, the share of labels read from votes
 // because the provider gave no logprobs, expected calibration error of the soft labels.
 // Pairs labeled from two separate scores (pointwise, rubric) have no position: those figures are n/a, never 0.
-// Leaves out confidence intervals. Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
+// Agreement comes with its 95% Wilson score interval (ties counted as half right). Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
 // 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI preamble + chain-of-thought).
 import type { PairwiseResult } from './judgment-types.ts';
 import type { JudgeKind, ScoredPairResult } from './scored-pair-judge.ts';
@@ -20,6 +20,7 @@ export interface LabelerAudit {
   parseFailureRate: number; // 'unparseable-verdict' failures / pairs
   labeled: number; // judged pairs with a gold label: agreement figures are over these, null when there are none
   accuracy: number | null; // order-averaged labels vs gold over judged labeled pairs, ties counted as half right
+  accuracyInterval: [number, number] | null; // 95% Wilson score interval of accuracy over the labeled pairs (124 pairs at 0.58: 0.49-0.66)
   accuracyForwardOnly: number | null; // the single (A-first) order alone, same counting; null for scored judges
   cohenKappa: number | null; // averaged hard labels vs gold, ties left out
   samePositionPreferred: number | null; // share of (pair, principle) judged in both orders whose two single-order labels chose the same position (Lee et al.'s figure; 0 for a position-consistent labeler)
@@ -31,6 +32,14 @@ export interface LabelerAudit {
 }
 
 export const leeEtAlReference = { source: 'Lee et al. 2023 (arXiv 2309.00267)', alignment: 0.78, samePositionPreferred: 0.18 };
+
+/** The 95% Wilson score interval of a proportion p over n trials (null for none): never outside [0, 1]. */
+export function wilsonInterval(p: number, n: number, z = 1.959964): [number, number] | null {
+  if (n === 0) return null;
+  const center = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}
 
 function ratio(numerator: number, denominator: number): number | null {
   return denominator === 0 ? null : numerator / denominator;
@@ -147,6 +156,7 @@ export function auditLabeler(items: AuditItem[], tieMargin = 0, judge: JudgeKind
     parseFailureRate: ratio(parseFailures, items.length) ?? 0,
     labeled,
     accuracy: ratio(correct, labeled),
+    accuracyInterval: wilsonInterval(correct / Math.max(1, labeled), labeled),
     accuracyForwardOnly: scored ? null : ratio(correctForward, labeled),
     cohenKappa: cohenKappa(kappaLabels),
     samePositionPreferred: ratio(samePosition, orderPairs),
@@ -169,6 +179,7 @@ export function formatAudit(audit: LabelerAudit): string {
   const rows: Array<[string, string, string]> = [
     ['pairs (judged, with a gold label)', `${audit.pairs} (${audit.judged}, ${audit.labeled})`, ''],
     [scored ? `alignment / accuracy (${audit.judge} scores)` : 'alignment / accuracy (order-averaged)', percent(audit.accuracy), percent(audit.reference.alignment)],
+    ['  95% interval (Wilson)', audit.accuracyInterval ? `${percent(audit.accuracyInterval[0])}-${percent(audit.accuracyInterval[1])}` : 'n/a', ''],
     ['accuracy, one order only', position(audit.accuracyForwardOnly), ''],
     ["Cohen's kappa", audit.cohenKappa === null ? 'n/a' : audit.cohenKappa.toFixed(3), ''],
     ['same position preferred (both orders)', position(audit.samePositionPreferred), percent(audit.reference.samePositionPreferred)],
