@@ -3,7 +3,8 @@
 // fine-tuned on a mixture of the flawed demonstrations and the judging examples (+ corpus replay), and saved as a
 // Hugging Face folder (config.json, model.safetensors, tokenizer.json). Deterministic per seed.
 // Leaves out: caching (build.ts), LoRA, evaluation. Self-Rewarding LMs (arXiv 2401.10020): one model, two skills.
-import { cpSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { chatSftExample } from '../algorithms/chat-sft.ts';
 import { sftStep, type SftExample } from '../algorithms/sft-trainer.ts';
@@ -12,7 +13,7 @@ import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import { loadPretrained, savePretrained } from '../models/checkpoint.ts';
 import { configFromHf, type TransformerConfig } from '../models/config.ts';
 import { initParameters } from '../models/parameters.ts';
-import { saveTokenizer, trainByteLevelBpe, loadTrained } from '../models/bpe-trainer.ts';
+import { saveTokenizer, trainByteLevelBpe, loadTrained, type TrainedTokenizer } from '../models/bpe-trainer.ts';
 import { HfTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
 import { drawSyllableNames, testbedSeed } from './world.ts';
@@ -100,6 +101,23 @@ export function decisionExamples(tokenizer: HfTokenizer, conversation: ChatMessa
   });
 }
 
+/**
+ * A byte-level BPE tokenizer on the model's texts. Names are swapped for random syllable names in its training text
+ * (plus a block of them), so the merges stop at syllables: every name, seen or not, is spelled in pieces all names
+ * share, and copying a name learned on train entities carries over to held-out ones (a whole-name token would be one
+ * more fact to memorize).
+ */
+function trainTokenizer(recipe: ModelRecipe, data: TrainingData, seed: number): TrainedTokenizer {
+  const nameRng = new Rng(testbedSeed(seed, 'tokenizer-names'));
+  const pseudo = drawSyllableNames(4000, nameRng);
+  const pattern = data.names.length > 0 ? new RegExp(`\\b(${data.names.join('|')})\\b`, 'g') : null;
+  let next = 0;
+  const masked = (text: string) => (pattern ? text.replace(pattern, () => pseudo[next++ % pseudo.length]!) : text);
+  const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))].map(masked);
+  for (let i = 0; i < pseudo.length; i += 20) texts.push(pseudo.slice(i, i + 20).join(' '));
+  return trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
+}
+
 /** The tokenizer, config and weights of a saved model to fine-tune further (recipe.init 'policy'). */
 function fromCheckpoint(directory: string): { tokenizer: HfTokenizer; config: TransformerConfig; parameters: Map<string, Tensor> } {
   const { config, parameters } = loadPretrained(directory);
@@ -118,17 +136,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
   const progress = options.onProgress ?? (() => {});
   const start = options.initialDirectory ? fromCheckpoint(options.initialDirectory) : null;
   progress({ stage: 'tokenizer', step: 0, total: 1 });
-  // Names are swapped for random syllable names in the tokenizer's training text (plus a block of them), so the
-  // merges stop at syllables: every name, seen or not, is spelled in pieces all names share, and copying a name
-  // learned on train entities carries over to held-out ones (a whole-name token would be one more fact to memorize).
-  const nameRng = new Rng(testbedSeed(seed, 'tokenizer-names'));
-  const pseudo = drawSyllableNames(4000, nameRng);
-  const pattern = data.names.length > 0 ? new RegExp(`\\b(${data.names.join('|')})\\b`, 'g') : null;
-  let next = 0;
-  const masked = (text: string) => (pattern ? text.replace(pattern, () => pseudo[next++ % pseudo.length]!) : text);
-  const texts = [...data.corpus, ...data.demonstrations.flatMap((c) => c.map((m) => m.content)), ...data.judging.slice(0, 400).flatMap((c) => c.map((m) => m.content))].map(masked);
-  for (let i = 0; i < pseudo.length; i += 20) texts.push(pseudo.slice(i, i + 20).join(' '));
-  const trained = start ? null : trainByteLevelBpe(texts, { vocabSize: recipe.vocabSize, specialTokens: SPECIAL_TOKENS, chatTemplate: CHAT_TEMPLATE, modelMaxLength: recipe.contextLength });
+  const trained = start ? null : trainTokenizer(recipe, data, seed);
   const tokenizer = start ? start.tokenizer : loadTrained(trained!);
   progress({ stage: 'tokenizer', step: 1, total: 1 });
 
@@ -192,7 +200,7 @@ export function trainEmbeddedModel(options: { recipe: ModelRecipe; data: Trainin
 
   progress({ stage: 'save', step: 0, total: 1 });
   mkdirSync(options.directory, { recursive: true });
-  if (start) cpSync(options.initialDirectory!, options.directory, { recursive: true }); // its tokenizer files
+  if (start) for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(options.initialDirectory!, file), join(options.directory, file));
   savePretrained(options.directory, config, model.parameters());
   if (trained) saveTokenizer(options.directory, trained);
   progress({ stage: 'save', step: 1, total: 1 });
