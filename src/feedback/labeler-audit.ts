@@ -2,8 +2,9 @@
 // of the single-order labels (position consistency), tie rate, parse-failure rate, the share of labels read from votes
 // because the provider gave no logprobs, expected calibration error of the soft labels.
 // Pairs labeled from two separate scores (pointwise, rubric) have no position: those figures are n/a, never 0.
-// Agreement comes with its 95% Wilson score interval (ties counted as half right). Reference figures: Lee et al. 2023 (arXiv 2309.00267) report 78% alignment and
-// 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI preamble + chain-of-thought).
+// Agreement comes with its 95% Wilson score interval (ties counted as half right). Reference figures: Lee et al. 2023
+// (arXiv 2309.00267) report 78% alignment and 18% same-position-preferred for their best labeler (PaLM 2 L, OpenAI
+// preamble + chain-of-thought).
 import type { PairwiseResult } from './judgment-types.ts';
 import type { JudgeKind, ScoredPairResult } from './scored-pair-judge.ts';
 
