@@ -1,5 +1,6 @@
-// The shipped example configs stay valid: every examples/*.yaml parses against its command's schema, and the fully
-// in-process pairwise example, run with the embedded tiny GPT in place of the demo's checkpoint, gives no blanket ties.
+// The shipped example configs stay valid: every examples/*.yaml parses against its command's schema (testbed-*: the
+// testbed build's), and the fully in-process pairwise example, run with the embedded tiny GPT in place of the demo's
+// checkpoint, gives no blanket ties.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
 import { readPairs, runJudgeJob } from '../pipeline/judge-run.ts';
 import { parseAblationConfig } from '../pipeline/ablation.ts';
 import { parseRunConfig as parseLoopConfig } from '../pipeline/run-config.ts';
+import { testbedConfigSchema } from '../testbed/testbed-config.ts';
 import { dpoConfigSchema, parseRunConfig, pgConfigSchema, rewardConfigSchema, sftConfigSchema } from './train-configs.ts';
 
 const directory = new URL('../../examples/', import.meta.url);
@@ -26,6 +28,9 @@ test('every example config parses against its schema', () => {
       assert.doesNotThrow(() => parseJudgeRunConfig(parse(text), file), file);
     } else if (file.startsWith('run-')) {
       assert.doesNotThrow(() => parseLoopConfig(text, { source: file }), file);
+    } else if (file.startsWith('testbed-')) {
+      const parsed = testbedConfigSchema.safeParse(parse(text));
+      assert.ok(parsed.success, `${file}: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     } else if (file.startsWith('ablation-')) {
       assert.ok(parseAblationConfig(text, file).length >= 2, file);
     } else {
