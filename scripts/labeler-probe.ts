@@ -11,8 +11,10 @@
 // With --on-policy-prompts N the SFT policy answers N train prompts twice and a labeled budget of its answers
 // (--on-policy-pairs, --on-policy-singles; 10% of labels flipped) joins the training, --on-policy-share of the batches
 // (Self-Rewarding LMs' EFT data, on the finished policy: the answers the labeler will judge, as a separate labeler's).
-// Usage: node --import tsx scripts/labeler-probe.ts [--seed N] [--cache DIR] [--steps N] [--batch N] [--lr X] [--out DIR]
-//   [--on-policy-prompts N [--on-policy-pairs N] [--on-policy-singles N] [--on-policy-share X]]
+// With --from DIR it starts from that folder's weights instead of the build's labeler (same tokenizer: e.g. the
+// labeler after scripts/reading-drill.ts --out DIR).
+// Usage: node --import tsx scripts/labeler-probe.ts [--seed N] [--cache DIR] [--from DIR] [--steps N] [--batch N] [--lr X]
+//   [--out DIR] [--on-policy-prompts N [--on-policy-pairs N] [--on-policy-singles N] [--on-policy-share X]]
 import { cpSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chatSftExample } from '../src/algorithms/chat-sft.ts';
@@ -37,7 +39,7 @@ import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '1500' },
-  batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '1e-3' }, out: { type: 'string' },
+  batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '1e-3' }, out: { type: 'string' }, from: { type: 'string' },
   'on-policy-prompts': { type: 'string', default: '0' }, 'on-policy-pairs': { type: 'string', default: '600' },
   'on-policy-singles': { type: 'string', default: '800' }, 'on-policy-share': { type: 'string', default: '0.5' },
 } });
@@ -50,7 +52,7 @@ const seed = number('seed', values.seed!), steps = number('steps', values.steps!
 
 const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
 if (!testbed.fromCache) process.stderr.write(`built the testbed of seed ${seed} first (${testbed.manifest.buildSeconds.toFixed(0)} s)\n`);
-const pretrained = loadPretrained(testbed.labelerDirectory);
+const pretrained = loadPretrained(values.from ?? testbed.labelerDirectory);
 const model = new Transformer(pretrained.config, pretrained.parameters);
 const tokenizer = HfTokenizer.load(testbed.labelerDirectory);
 const notes = buildNotesIndex(readFileSync(testbed.corpusPath, 'utf8').split('\n').filter((line) => line.trim() !== ''));
@@ -92,7 +94,7 @@ function accuracy(conversations: ChatMessage[][]): string {
   return [...tally].map(([key, [n, good]]) => `${key} ${(good / n).toFixed(3)} (${n})`).join(', ');
 }
 
-console.log(`labeler ${testbed.labelerDirectory}: ${training.length} judging examples, ${onPolicy.length} on-policy ones, ${steps} steps of ${batch}, lr ${lr}`);
+console.log(`labeler ${values.from ?? testbed.labelerDirectory}: ${training.length} judging examples, ${onPolicy.length} on-policy ones, ${steps} steps of ${batch}, lr ${lr}`);
 console.log(`step 0: test: ${accuracy(onTest)}\n        train: ${accuracy(onTrain)}`);
 const optimizer = new AdamW([...model.parameters().values()], { lr, weightDecay: 0.01 });
 const rng = new Rng(seed ^ 0x5eed);

@@ -3,14 +3,16 @@
 // with --fresh, a model of its shape at initialization, and trains it on drills alone: a made-up name (never in the
 // corpus, so only the text can answer), 1 to 3 facts about it, then claims each followed by right or wrong ("Kelo is
 // red. Claim: Kelo is white. It is wrong."). It prints the decision accuracy on drills about held-out names every
-// --every steps. Leaves out the judging format (scripts/labeler-probe.ts measures that).
+// --every steps; with --out DIR it saves the drilled labeler there (scripts/labeler-probe.ts --from DIR goes on with
+// judging). Leaves out the judging format (scripts/labeler-probe.ts measures that).
 // Usage: node --import tsx scripts/reading-drill.ts [--seed N] [--cache DIR] [--steps N] [--lr X] [--facts 1|2|3|mixed]
-//   [--claims N] [--fresh] [--every N]
+//   [--claims N] [--fresh] [--every N] [--out DIR]
+import { cpSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
 import { noGrad } from '../src/engine/tensor.ts';
-import { loadPretrained } from '../src/models/checkpoint.ts';
+import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { HfTokenizer } from '../src/models/tokenizer.ts';
 import { Transformer } from '../src/models/transformer.ts';
@@ -21,7 +23,7 @@ import { drawSyllableNames, type Attribute } from '../src/testbed/world.ts';
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '2000' },
   lr: { type: 'string', default: '3e-3' }, facts: { type: 'string', default: '1' }, claims: { type: 'string', default: '2' },
-  fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' },
+  fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' }, out: { type: 'string' },
 } });
 const number = (name: string, text: string): number => {
   const value = Number(text);
@@ -85,4 +87,9 @@ for (let step = 0; step < steps; step++) {
   optimizer.lr = warmupCosine({ maxLr: lr, warmupSteps: 30, totalSteps: steps }, step);
   sftStep(model, optimizer, Array.from({ length: 16 }, () => training[batches.int(training.length)]!), 1);
   if ((step + 1) % every === 0 || step === steps - 1) { evaluate(step + 1); process.stderr.write(`${((performance.now() - started) / 1000).toFixed(0)} s\n`); }
+}
+if (values.out) {
+  cpSync(testbed.labelerDirectory, values.out, { recursive: true });
+  savePretrained(values.out, pretrained.config, model.parameters());
+  console.log(`saved the drilled labeler in ${values.out}`);
 }
