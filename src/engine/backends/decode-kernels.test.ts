@@ -47,6 +47,13 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
         const want = new Float32Array(300 * N);
         js.gemm({ ...p, M: 300, a, b, c: want });
         assertClose(`gemm 300x${N}x${K}`, packed, want, 1e-5, 1e-5 * K);
+        for (const M of [17, 96]) {                                 // alpha and beta other than 1 and 0, C read
+          const q = { ...p, M, a, b, alpha: 0.5, beta: 1 }, c = random(M * N);
+          const want = c.slice(), got = c.slice();
+          js.gemm({ ...q, c: want });
+          backend.gemm({ ...q, c: got });
+          assertClose(`gemm ${M}x${N}x${K} alpha 0.5 beta 1`, got, want, 1e-5, 1e-5 * K);
+        }
         if (!label.startsWith('native')) continue;                 // wasm: its own kernels
         for (const M of [5, 8, 17, 32, 64, 128]) {
           const got = poisoned(M * N);
