@@ -143,8 +143,8 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
 #define GEMV_MAX_M 16   /* B (K, N): register tiles beat packing up to here */
 /* ... and up to this many rows when B is small enough to stay in L2 between the 8-row tiles (each tile reads all of
  * B): a 32-token prefill block of a 192-wide model spent ~2x longer packing its weights than multiplying (M = 32,
- * K = 192, N = 576: 111 us packed on two threads, 56 on one, ~37 as four register tiles). Row results do not depend
- * on M here (each row accumulates over K alone), as in the decode path. */
+ * K = 192, N = 576: 111 us packed on two threads, 56 on one, ~37 as four register tiles). The tiles sum in the packed
+ * GEMM's kc panels (level_ops.c gemv_nn), so a row's bits are the packed product's whatever M is. */
 #define GEMV_SMALL_B_MAX_M 128
 #define GEMV_SMALL_B_FLOATS (160L * 1024)
 #define GEMV_MAX_M_NT 4 /* B (N, K): dot products beat packing only for a few rows */

@@ -25,12 +25,12 @@ const { values } = parseArgs({ options: {
   lr: { type: 'string', default: '3e-3' }, facts: { type: 'string', default: '1' }, claims: { type: 'string', default: '2' },
   fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' }, out: { type: 'string' },
 } });
-const number = (name: string, text: string): number => {
+const number = (name: string, text: string, integer = true): number => {
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
   return value;
 };
-const steps = number('steps', values.steps!), lr = number('lr', values.lr!), claims = number('claims', values.claims!), every = number('every', values.every!);
+const steps = number('steps', values.steps!), lr = number('lr', values.lr!, false), claims = number('claims', values.claims!), every = number('every', values.every!);
 if (!['1', '2', '3', 'mixed'].includes(values.facts!)) throw new Error(`--facts must be 1, 2, 3 or mixed, got "${values.facts}"`);
 
 const seed = Number(values.seed);
