@@ -1,11 +1,14 @@
 // `npm run bench -- serve`: `rlaif serve` on the embedded testbed policy, in its own process on 127.0.0.1.
 // serve_tok_s_c1 / serve_tok_s_c16: the same 16 seeded chat requests of 64 tokens one at a time, then all at once, 5 rounds
 // (continuous batching shares forward passes; bar c16 ≥ 4× c1), and serve_cpu_c16_over_c1 the same ratio of the server's CPU
-// per token (its /metrics process_cpu_seconds_total; a loaded machine stretches it far less); _eos: the same requests stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler
-// behind the server, judgments/s over a minimal raw node:http client replaying the very request bodies the judge sent
-// (captured through a recording proxy in a first pass), at the same concurrency (bar ≥ 0.95): 5 rounds, which client
-// goes first alternating, median; each client's CPU per request and rlaif judge's fixed cost are printed. First,
-// fresh_memory_ms_per_mb: what first-touch page faults cost on this machine (milliseconds a MB on some VMs). Leaves out GPUs.
+// per token (its /metrics process_cpu_seconds_total; a loaded machine stretches it far less); _eos: the same requests
+// stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler behind the server, judgments/s
+// over a minimal raw node:http client sending the very request bodies the judge sent (captured through a recording proxy
+// in a first pass) as the judgments they are, a verdict after its rationale's reply, at the same concurrency (bar ≥ 0.95),
+// on a job of 128 pairs: 5 rounds, which client goes first rotating, median; _free_replay: over a replay that sends any
+// body at any time (no client can); _24_pairs: the same on the small job of earlier runs, where the judge's fixed cost
+// per run (printed) weighs more. Each client's CPU per request is printed. First, fresh_memory_ms_per_mb: what first-touch
+// page faults cost on this machine (milliseconds a MB on some VMs). Leaves out GPUs.
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +51,36 @@ function post(url: string, body: string): Promise<string> {
     request.on('error', reject);
     request.end(body);
   });
+}
+
+/**
+ * The captured bodies as judgments: chains of requests where each one after the first is the one before plus the
+ * model's reply and the next question (a verdict request repeats its rationale request's messages, then the rationale
+ * and "Which answer is better?"). A client cannot send a chain's next request before the reply it carries arrives.
+ */
+export function judgmentChains(bodies: readonly string[]): string[][] {
+  const messagesOf = (body: string) => JSON.stringify((JSON.parse(body) as { messages: unknown[] }).messages.slice(0, -2));
+  const chains: string[][] = [], byLast = new Map<string, string[]>();
+  for (const body of bodies) {
+    const messages = (JSON.parse(body) as { messages: unknown[] }).messages;
+    const parent = messages.length > 2 ? byLast.get(messagesOf(body)) : undefined;
+    const chain = parent ?? [];
+    if (!parent) chains.push(chain);
+    chain.push(body);
+    byLast.set(JSON.stringify(messages), chain);
+  }
+  return chains;
+}
+
+/** Sends each chain's requests one after another (the next when the last reply is in), at most `concurrency` chains at
+ * once, each taken in capture order; returns the seconds it took. */
+async function replayChains(url: string, chains: readonly string[][], concurrency: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < chains.length) for (const body of chains[next++]!) await post(url, body);
+  }));
+  return (performance.now() - started) / 1000;
 }
 
 /** Sends every body with at most `concurrency` in flight; returns the seconds it took. */
@@ -135,6 +168,63 @@ function freshMemoryCost(): { fresh: number; reused: number } {
   return { fresh: median(fresh), reused: median(reused) };
 }
 
+/**
+ * `rlaif judge` with the labeler behind the server against a minimal raw client sending the same requests (captured
+ * through a recording proxy in a first pass), `pairCount` pairs in both orders, `rounds` rounds, median ratio.
+ */
+async function judgeThroughput(url: string, directory: string, pairCount: number, rounds: number, suffix: string): Promise<void> {
+  const pairs = Array.from({ length: pairCount }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
+  writeFileSync(join(directory, `pairs${suffix}.jsonl`), pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
+  const config = (name: string, baseURL: string) => {
+    writeFileSync(join(directory, `${name}.yaml`), `input:\n  path: pairs${suffix}.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
+      + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${name}-run\n  parquet: false\nmaxFailureShare: 1\n`);
+    return join(directory, `${name}.yaml`);
+  };
+  const proxy = await recordingProxy(url);
+  await judgeCommand({ config: config(`capture${suffix}`, proxy.url), progress: false });
+  proxy.server.close();
+  // Interleaved rounds, which client goes first rotating, median. Each client's CPU per request is this process's user+system time over its run; "fixed" is rlaif judge re-run over
+  // its finished folder (every pair cached, no request): config, run folder, pairs, outputs written and synced.
+  // Also the server's decode steps and rows a step over each client's run: a client that keeps fewer requests in
+  // flight (a judgment's verdict waits for its rationale) fills the batch less.
+  const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number }> => {
+    const server = await serverCounters(url);
+    const started = performance.now(), before = process.cpuUsage();
+    const value = await work();
+    const used = process.cpuUsage(before);
+    const seconds = (performance.now() - started) / 1000, after = await serverCounters(url), steps = after.steps - server.steps;
+    return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps) };
+  };
+  // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
+  // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
+  const chains = judgmentChains(proxy.bodies);
+  const ratios: number[] = [], freeRatios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    const clients = {
+      judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round}`, url), progress: false }); return s.judged + s.failures; }),
+      raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return chains.length / 2; }),
+      free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return chains.length / 2; }),
+    };
+    // Which client goes first rotates (the second and third meet a warmer server).
+    const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(i + round) % 3]!);
+    const result = {} as Record<keyof typeof clients, Awaited<ReturnType<typeof clients.judge>>>;
+    for (const name of order) result[name] = await clients[name]();
+    const rate = (name: keyof typeof clients) => result[name].value / result[name].seconds;
+    cpu.judge.push(result.judge.cpuMs / proxy.bodies.length);
+    cpu.raw.push(result.raw.cpuMs / proxy.bodies.length);
+    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} judgments/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows)`;
+    console.log(`# judge${suffix} round ${round} (${order.join(', ')}): rlaif judge ${line('judge')}; raw client ${line('raw')}; free replay ${line('free')}`);
+    ratios.push(rate('judge') / rate('raw'));
+    freeRatios.push(rate('judge') / rate('free'));
+  }
+  const fixed = await timed(() => judgeCommand({ config: config(`judge${suffix}-0`, url), progress: false }));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  console.log(`# judge${suffix}: ${chains.length} judgments of ${proxy.bodies.length} requests; client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
+  console.log(`# judge${suffix} ratios over the raw client: ${ratios.map((r) => r.toFixed(3)).join(' ')}; over the free replay: ${freeRatios.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`RESULT judge_throughput_ratio_serve${suffix} ${median(ratios).toFixed(3)}`);
+  console.log(`RESULT judge_throughput_ratio_serve_free_replay${suffix} ${median(freeRatios).toFixed(3)}`);
+}
+
 export async function runServeBench(): Promise<void> {
   const memory = freshMemoryCost();
   console.log(`# serve: touching fresh memory costs ${memory.fresh.toFixed(3)} ms a MB here, memory already touched ${memory.reused.toFixed(4)} ms a MB`);
@@ -174,46 +264,10 @@ export async function runServeBench(): Promise<void> {
       console.log(`RESULT serve_cpu_c16_over_c1${suffix} ${(perToken(cpu1) / perToken(cpu16)).toFixed(2)}`);
     }
 
-    const pairs = Array.from({ length: 24 }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
-    writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
-    const config = (name: string, baseURL: string) => {
-      writeFileSync(join(directory, `${name}.yaml`), `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
-        + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${name}-run\n  parquet: false\nmaxFailureShare: 1\n`);
-      return join(directory, `${name}.yaml`);
-    };
-    const proxy = await recordingProxy(url);
-    await judgeCommand({ config: config('capture', proxy.url), progress: false });
-    proxy.server.close();
-    // 5 interleaved rounds, which client goes first alternating (the second of a pair meets a warmer server), median.
-    // Each client's CPU per request is this process's user+system time over its run; "fixed" is rlaif judge re-run over
-    // its finished folder (every pair cached, no request): config, run folder, pairs, outputs written and synced.
-    const ratios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
-    // Also the server's decode steps and rows a step over each client's run: a client that keeps fewer requests in
-    // flight (a judgment's verdict waits for its rationale) fills the batch less.
-    const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number }> => {
-      const server = await serverCounters(url);
-      const started = performance.now(), before = process.cpuUsage();
-      const value = await work();
-      const used = process.cpuUsage(before);
-      const seconds = (performance.now() - started) / 1000, after = await serverCounters(url), steps = after.steps - server.steps;
-      return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps) };
-    };
-    for (let round = 0; round < 5; round++) {
-      const runJudge = () => timed(() => judgeCommand({ config: config(`judge-${round}`, url), progress: false }));
-      const runRaw = () => timed(() => replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY));
-      const [judge, raw] = round % 2 === 0 ? [await runJudge(), await runRaw()] : await (async () => { const r = await runRaw(); return [await runJudge(), r] as const; })();
-      const summary = judge.value;
-      const judgeRate = (summary.judged + summary.failures) / judge.seconds, rawRate = pairs.length / raw.seconds;
-      cpu.judge.push(judge.cpuMs / summary.usage.requests);
-      cpu.raw.push(raw.cpuMs / proxy.bodies.length);
-      console.log(`# judge round ${round} (${round % 2 === 0 ? 'judge first' : 'raw first'}): rlaif judge ${judgeRate.toFixed(2)} judgments/s (${summary.usage.requests} requests, ${(judge.cpuMs / summary.usage.requests).toFixed(2)} ms CPU/request), raw client ${rawRate.toFixed(2)} judgments/s (${proxy.bodies.length} requests, ${(raw.cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request); server decode steps (rows a step) judge ${judge.steps} (${judge.rows.toFixed(1)}), raw ${raw.steps} (${raw.rows.toFixed(1)})`);
-      ratios.push(judgeRate / rawRate);
-    }
-    const fixed = await timed(() => judgeCommand({ config: config('judge-0', url), progress: false }));
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-    console.log(`# judge: client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
-    console.log(`# judge ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
-    console.log(`RESULT judge_throughput_ratio_serve ${median(ratios).toFixed(3)}`);
+    // A judging job of 128 pairs (256 judgments, 512 requests: what judgments/s means for a real job), then the small
+    // job of 24 pairs earlier runs measured, where the judge's fixed cost per run weighs more.
+    await judgeThroughput(url, directory, 128, 5, '');
+    await judgeThroughput(url, directory, 24, 5, '_24_pairs');
   } finally {
     child.kill();
     agent.destroy();
