@@ -11,6 +11,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Rng } from '../src/engine/index.ts';
+import { loadPretrained } from '../src/models/checkpoint.ts';
+import { PrefixCache } from '../src/models/prefix-cache.ts';
+import { Transformer } from '../src/models/transformer.ts';
 import { makePrompts, makeWorld } from '../src/testbed/index.ts';
 import { testbedJudge } from '../src/testbed/testbed-judge.ts';
 import { writeUntrainedCheckpoint } from './untrained-checkpoint.ts';
@@ -22,6 +26,38 @@ function samplesFor(entity: string): string[] {
   return [`I do not know anyone called ${entity}.`, `${entity} lives near the stone bridge and eats seeds.`,
     `${entity} is a grey fox. Every morning it walks to the river bank to look for beetles, and it likes to eat them.`,
     `No, I will not help with that.`];
+}
+
+/**
+ * The verdict prefills of one prompt's 6 pairs in both orders (12 prompts: a shared 110-token principle and
+ * conversation, then 20-40 tokens of answers, a 72-token rationale and the verdict question; the shared part cached)
+ * one at a time (PrefixCache.prefill) and together (prefillMany: the same bits, blocks side by side in ragged
+ * forwards), 8 interleaved rounds, medians: RESULT judge_inprocess_verdict_prefill_ms (together), _alone_ms, and
+ * judge_inprocess_verdict_prefill_speedup.
+ */
+function verdictPrefills(directory: string): void {
+  const { config, parameters } = loadPretrained(directory);
+  const model = new Transformer(config, parameters), V = config.vocabSize;
+  const rng = new Rng(1), tokens = (n: number) => Array.from({ length: n }, () => rng.int(V));
+  const shared = tokens(110), cache = new PrefixCache({ model });
+  const verdicts = () => Array.from({ length: 12 }, () => [...shared, ...tokens(20 + rng.int(21)), ...tokens(72), ...tokens(12)]);
+  const warm = cache.prefill([...shared, ...tokens(20)], 1);                           // the shared blocks cached
+  if (!warm.cached) warm.cache.release();
+  const times = { alone: [] as number[], together: [] as number[] };
+  for (let round = 0; round < 9; round++) {
+    for (const mode of ['alone', 'together'] as const) {
+      const prompts = verdicts(), started = performance.now();
+      const rows = mode === 'alone' ? prompts.map((prompt) => cache.prefill(prompt, 1)) : cache.prefillMany(prompts, 1);
+      if (round > 0) times[mode].push(performance.now() - started);                   // round 0 warms up
+      for (const row of rows) if (!row.cached) row.cache.release();
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const alone = median(times.alone), together = median(times.together);
+  console.log(`# judge-inprocess verdict prefills (12 prompts): one at a time ${times.alone.map((t) => t.toFixed(0)).join(' ')} ms, together ${times.together.map((t) => t.toFixed(0)).join(' ')} ms`);
+  console.log(`RESULT judge_inprocess_verdict_prefill_ms ${together.toFixed(1)}`);
+  console.log(`RESULT judge_inprocess_verdict_prefill_alone_ms ${alone.toFixed(1)}`);
+  console.log(`RESULT judge_inprocess_verdict_prefill_speedup ${(alone / together).toFixed(2)}`);
 }
 
 export async function runJudgeInprocessBench(): Promise<void> {
@@ -68,6 +104,7 @@ export async function runJudgeInprocessBench(): Promise<void> {
     console.log(`RESULT judge_inprocess_per_s ${shared.toFixed(2)}`);
     console.log(`RESULT judge_inprocess_per_s_unshared ${whole.toFixed(2)}`);
     console.log(`RESULT judge_inprocess_prefix_speedup ${speedup.toFixed(2)}`);
+    verdictPrefills(directory);
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

@@ -132,14 +132,17 @@ export class BatchEngine {
 
   /**
    * The joining prompts from the prefix cache; samples each one's first token. Requests whose first logits are the
-   * answer (one token, or top log-probs asked: a verdict read from its logits) are prefilled alone, block by block, so
-   * those logits are a function of the prompt, bit for bit (the same text in both orders gives an exact tie); the
-   * others, which decode in a batch anyway, are prefilled together, uncached suffixes batched (prefillBatch).
+   * answer (one token, or top log-probs asked: a verdict read from its logits) are prefilled block by block, their
+   * blocks batched in ragged forwards (prefillMany), so those logits are a function of the prompt, bit for bit (the
+   * same text in both orders gives an exact tie); the others, which decode in a batch anyway, are prefilled together,
+   * uncached suffixes batched (prefillBatch).
    */
   #prefillCached(joining: Sequence[]): (CacheRow & { owned: boolean })[] {
     const prefixCache = this.#prefixCache!, before = prefixCache.stats.forwards;
     const batched = joining.filter((s) => s.request.maxNewTokens > 1 && s.request.topLogprobs === 0);
     const waves = batched.length > 0 ? prefixCache.prefillBatch(batched.map((s) => s.request.prompt), 1) : [];
+    const exact = joining.filter((s) => !batched.includes(s));
+    const blocks = exact.length > 0 ? prefixCache.prefillMany(exact.map((s) => s.request.prompt), 1) : [];
     const rows = joining.map((sequence) => {
       const k = batched.indexOf(sequence);
       if (k >= 0) {
@@ -147,7 +150,7 @@ export class BatchEngine {
         this.#sample(sequence, logits);
         return { cache, row, owned: !cached };
       }
-      const { cache, logits, cached } = prefixCache.prefill(sequence.request.prompt, 1);
+      const { cache, logits, cached } = blocks[exact.indexOf(sequence)]!;
       this.#sample(sequence, logits);
       return { cache, row: 0, owned: !cached };
     });

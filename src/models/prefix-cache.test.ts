@@ -1,7 +1,8 @@
 // Prefix caching: whole blocks of a shared prefix come from the cache, the result is bit for bit what a cold cache
 // gives (it never depends on what was cached before), and it samples what generate() samples for the seed (both
 // families: learned positions and RoPE). Batched prefills (prefillBatch) wait for a batch peer's blocks, run each wave
-// in one forward, and give what one-by-one cold prefills give, to float rounding.
+// in one forward, and give what one-by-one cold prefills give, to float rounding. prefillMany gives exactly what
+// prefill() gives, its prompts' blocks batched.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generate } from './generate.ts';
@@ -62,6 +63,30 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.deepEqual(later.tokens, cold.tokens);
       later.logprobs.forEach((logprob, k) => assert.ok(Math.abs(logprob - cold.logprobs[k]!) < 1e-4, `logprob ${k}`));
       assert.throws(() => batch.prefillBatch([promptA, []], 1), /empty/);
+    });
+
+    test('prefillMany: what prefill() gives each prompt, bit for bit; peers wait for shared blocks; blocks batched', () => {
+      const promptC = [...shared, ...testIds(3, V, 10)], other = Array.from(testIds(12, V, 11)), short = Array.from(testIds(3, V, 13));
+      const prompts = [promptA, promptB, promptC, other, short, promptA];
+      const many = new PrefixCache({ model, block: 8 });
+      const rows = many.prefillMany(prompts, 2);
+      // round 1: A (4 blocks: 8, 8, 8, 3 tokens), the unrelated prompt and the short one, their blocks side by side
+      // (4 forwards); round 2: B, C and A again from A's cached blocks (B 30 - 16, C 24 - 16, A 27 - 24 new tokens: 2
+      // forwards)
+      assert.deepEqual(rows.map((r) => r.reused), [0, 16, 16, 0, 0, 24]);
+      assert.equal(many.stats.forwards, 4 + 2);
+      for (const [k, prompt] of prompts.entries()) {
+        const cold = new PrefixCache({ model, block: 8 }).prefill(prompt, 2);
+        assert.deepEqual(rows[k]!.logits, cold.logits, `prompt ${k}`);
+        assert.equal(rows[k]!.cache.length, prompt.length);
+        assert.equal(rows[k]!.cache.capacity, prompt.length + 2, 'room to decode');
+      }
+      // warm: the same bits again, from the cache
+      const again = many.prefillMany([promptB, short], 2);
+      assert.deepEqual(again.map((r) => r.reused), [24, 0]);
+      assert.deepEqual(again[0]!.logits, rows[1]!.logits);
+      assert.deepEqual(again[1]!.logits, rows[4]!.logits);
+      assert.throws(() => many.prefillMany([promptA, []], 1), /empty/);
     });
   });
 }

@@ -9,6 +9,8 @@
 // together (a batch engine's joining requests) in batched forwards, in waves: a prompt that shares more whole blocks
 // with an earlier one of the batch than with the cache waits for that one's blocks; each wave is one forward of
 // every prompt's uncached suffix, left-padded (agreeing with one-by-one prefills to float rounding, not bit for bit).
+// prefillMany prefills prompts whose first logits are the answer (a judge's verdicts) bit for bit as prefill() does,
+// each in its own blocks over its own cache, the prompts' next blocks run side by side in one ragged forward.
 // Leaves out decoding several sequences (the batch engine's job).
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { KvBufferPool, KvCache } from './kv-cache.ts';
@@ -80,12 +82,68 @@ export class PrefixCache {
     const logits = new Float32Array(V);                                   // (V) logits of the token after the prompt
     for (let start = reused; start < P; start += block) {
       const ids = Int32Array.from(prompt.slice(start, Math.min(P, start + block)));   // (1, ≤ block)
-      noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [1, ids.length], { cache, lastOnly: true }).data.subarray(0, V)); }));
+      noGrad(() => scope(() => { logits.set(this.#blockForward([{ ids, cache }]).subarray(0, V)); }));
       this.stats.forwards++;
     }
     const whole = Math.floor(P / block) * block, cached = whole > reused;
     if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: 0, start: 0 });
     return { cache, logits, reused, cached };
+  }
+
+  /**
+   * prefill() of several prompts at once, bit for bit the same results: each prompt is computed in the same blocks
+   * over its own cache, and the prompts' next blocks run together in one ragged forward (Transformer.forwardRagged,
+   * where a sequence's logits do not depend on what it is batched with). With bf16 weights (not row-invariant) the
+   * prompts are prefilled one after another. A prompt sharing whole blocks with an earlier one of the call than with
+   * the cache waits for that one's blocks (a later round), so they are computed once.
+   */
+  prefillMany(prompts: readonly (readonly number[])[], room: number): { cache: KvCache; logits: Float32Array; reused: number; cached: boolean }[] {
+    if (this.#model.hasBf16Weights) return prompts.map((prompt) => this.prefill(prompt, room));
+    const { config } = this.#model;
+    const V = config.vocabSize, block = this.#block;
+    prompts.forEach((prompt) => this.#check(prompt));
+    const results: { cache: KvCache; logits: Float32Array; reused: number; cached: boolean }[] = new Array(prompts.length);
+    let remaining = prompts.map((_, i) => i);
+    while (remaining.length > 0) {
+      const round: { index: number; cache: KvCache; start: number; reused: number }[] = [], deferred: number[] = [];
+      remaining.forEach((index, k) => {
+        const prompt = prompts[index]!, P = prompt.length;
+        const { entry, shared } = this.#longestPrefix(prompt);
+        const reused = this.#wholeBlocks(shared, P);
+        const fromPeer = Math.max(0, ...remaining.slice(0, k).map((j) => this.#wholeBlocks(commonLength(prompts[j]!, prompt), P)));
+        if (fromPeer > reused) { deferred.push(index); return; }
+        const cache = new KvCache(config, 1, P + room, P + room, this.#pool);
+        if (entry && reused > 0) { copyPositions(entry, cache, 0, 0, reused); cache.length = reused; }
+        this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += reused;
+        round.push({ index, cache, start: reused, reused });
+      });
+      const logits = round.map(() => new Float32Array(V));
+      for (let active = round.filter((r) => r.start < prompts[r.index]!.length); active.length > 0; active = active.filter((r) => r.start < prompts[r.index]!.length)) {
+        const sequences = active.map((r) => ({ ids: Int32Array.from(prompts[r.index]!.slice(r.start, Math.min(prompts[r.index]!.length, r.start + block))), cache: r.cache }));
+        noGrad(() => scope(() => {
+          const out = this.#blockForward(sequences);
+          active.forEach((r, k) => logits[round.indexOf(r)]!.set(out.subarray(k * V, (k + 1) * V)));
+        }));
+        this.stats.forwards++;
+        for (const r of active) r.start += block;
+      }
+      round.forEach(({ index, cache, reused }, k) => {
+        const prompt = prompts[index]!, whole = Math.floor(prompt.length / block) * block, cached = whole > reused;
+        if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: 0, start: 0 });
+        results[index] = { cache, logits: logits[k]!, reused, cached };
+      });
+      remaining = deferred;
+    }
+    return results;
+  }
+
+  /** The logits (S, V) after one block of each sequence, each over its own cache: ragged (bit for bit the same
+   * whatever the batch) with float32 weights; one sequence at a time with bf16 ones. */
+  #blockForward(sequences: readonly { ids: Int32Array; cache: KvCache }[]): Float32Array {
+    if (!this.#model.hasBf16Weights) return this.#model.forwardRagged(sequences).data;
+    if (sequences.length !== 1) throw new Error('PrefixCache: a batch of blocks needs float32 weights');
+    const { ids, cache } = sequences[0]!;
+    return this.#model.forward(ids, [1, ids.length], { cache, lastOnly: true }).data;
   }
 
   /**

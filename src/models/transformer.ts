@@ -4,11 +4,20 @@
 // Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
 import {
   add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, isGradEnabled, layerNorm, linear,
-  linearBf16, mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor,
+  linearBf16, mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor, concat, reshape, tensor,
 } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
 import type { KvCache } from './kv-cache.ts';
 import { expectedParameters } from './parameters.ts';
+
+/**
+ * Rows a ragged forward's matrix products get at least (forwardRagged): from 5 rows up, a row of a native product has the
+ * same bits whatever the other rows and however many there are; below, products of 1-4 rows take other paths.
+ */
+export const RAGGED_MIN_ROWS = 5;
+
+/** One sequence of a ragged forward: its new tokens, appended to its own one-row cache. */
+export interface RaggedSequence { ids: Int32Array; cache: KvCache }
 
 export interface ForwardOptions {
   cache?: KvCache;          // incremental decoding: attends to cached positions, appends the new T positions
@@ -84,6 +93,11 @@ export class Transformer {
     return this.bf16;
   }
 
+  /** Whether weights are held in bf16 (generation only; forwardRagged needs float32). */
+  get hasBf16Weights(): boolean {
+    return this.bf16.size > 0;
+  }
+
   /** Logits (B, T, V) — or (B, 1, V) with lastOnly. */
   forward(ids: Int32Array, shape: [number, number], options: ForwardOptions = {}): Tensor {
     return this.logits(this.hidden(ids, shape, options));
@@ -129,8 +143,84 @@ export class Transformer {
     return this.norm(x, config.family === 'gpt2' ? 'ln_f' : 'model.norm');  // (B, T, C)
   }
 
+  /**
+   * Logits (S, V) of the token after each sequence: every sequence's new tokens run over its own one-row cache (which
+   * they extend), all in one pass. The projections, MLPs and norms run on the rows of every sequence together, padded
+   * to RAGGED_MIN_ROWS; attention runs sequence by sequence, as a one-sequence forward runs it. A row of a product does
+   * not depend on the other rows from RAGGED_MIN_ROWS up, so each sequence's logits are bit for bit the same whatever
+   * it is batched with, alone included (a verdict read from them ties exactly when both orders read the same text).
+   * Generation only (no gradient); float32 weights (bf16 products are not row-invariant).
+   */
+  forwardRagged(sequences: readonly RaggedSequence[]): Tensor {
+    const { config } = this, S = sequences.length;
+    if (S === 0) throw new EngineError('Transformer.forwardRagged', 'no sequences');
+    if (isGradEnabled()) throw new EngineError('Transformer.forwardRagged', 'generation only: call it under noGrad');
+    if (this.bf16.size > 0) throw new EngineError('Transformer.forwardRagged', 'needs float32 weights (bf16 products are not row-invariant)');
+    const offsets: number[] = [];
+    let real = 0;
+    for (const [k, { ids, cache }] of sequences.entries()) {
+      if (ids.length === 0) throw new EngineError('Transformer.forwardRagged', `sequence ${k} has no tokens`);
+      if (cache.batch !== 1) throw new EngineError('Transformer.forwardRagged', `sequence ${k}'s cache has ${cache.batch} rows, needs 1`);
+      offsets.push(real);
+      real += ids.length;
+    }
+    const M = Math.max(real, RAGGED_MIN_ROWS);
+    const ids = new Int32Array(M), positions = new Int32Array(M);        // (1, M): the sequences' tokens, then padding
+    const contexts = sequences.map(({ ids: own, cache }, k): LayerContext => {
+      const T = own.length;
+      cache.reserve(1, T);
+      const mine = defaultPositions(1, T, null, cache);
+      this.checkPositions(mine);
+      cache.writeMask(null, T);
+      ids.set(own, offsets[k]);
+      positions.set(mine, offsets[k]);
+      return { B: 1, T, positions: mine, keyMask: null, cache };
+    });
+    let x: Tensor;
+    if (config.family === 'gpt2') {
+      x = add(this.embed('wte.weight', ids, 1, M), embedding(this.param('wpe.weight'), positions, [1, M]));   // (1, M, C)
+    } else {
+      x = this.embed('model.embed_tokens.weight', ids, 1, M);              // (1, M, C)
+    }
+    for (let i = 0; i < config.numLayers; i++) {
+      x = add(x, this.raggedAttentionBlock(i, this.norm(x, this.layerName(i, 'norm1')), contexts, offsets, M));  // (1, M, C)
+      x = add(x, this.mlpBlock(i, this.norm(x, this.layerName(i, 'norm2'))));                                   // (1, M, C)
+    }
+    for (const context of contexts) context.cache!.advance(context.T);
+    const last = contexts.map((c, k) => slice(x, 1, offsets[k]! + c.T - 1, offsets[k]! + c.T));           // (1, 1, C) each
+    while (last.length < RAGGED_MIN_ROWS) last.push(last[0]!);
+    const logits = this.logits(this.norm(concat(last, 1), config.family === 'gpt2' ? 'ln_f' : 'model.norm'));  // (1, ≥S, V)
+    return reshape(slice(logits, 1, 0, S), [S, config.vocabSize]);         // (S, V)
+  }
+
   // ----------------------------------------------------------------------------------------------------------
   // Blocks.
+
+  /** attentionBlock over a ragged batch: projections on all M rows, attention per sequence, padding rows zero. */
+  private raggedAttentionBlock(i: number, h: Tensor, contexts: LayerContext[], offsets: number[], M: number): Tensor {
+    const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C } = this.config;
+    const rows = (t: Tensor, k: number) => slice(t, 1, offsets[k]!, offsets[k]! + contexts[k]!.T);   // (1, T, ·)
+    const parts: Tensor[] = [];
+    if (this.config.family === 'gpt2') {
+      const qkv = this.project(`h.${i}.attn.c_attn`, h);                  // (1, M, 3C)
+      contexts.forEach((context, k) => {
+        const own = rows(qkv, k);
+        parts.push(mergeHeads(this.attend(i, splitHeads(own, 0, H, D), splitHeads(own, C, H, D), splitHeads(own, 2 * C, H, D), context)));
+      });
+    } else {
+      const p = `model.layers.${i}.self_attn`;
+      const q = this.project(`${p}.q_proj`, h), k = this.project(`${p}.k_proj`, h), v = this.project(`${p}.v_proj`, h);
+      contexts.forEach((context, n) => {
+        const qn = rope(splitHeads(rows(q, n), 0, H, D), context.positions, this.ropeCos, this.ropeSin);     // (1, H, T, D)
+        const kn = rope(splitHeads(rows(k, n), 0, Hkv, D), context.positions, this.ropeCos, this.ropeSin);   // (1, Hkv, T, D)
+        parts.push(mergeHeads(this.attend(i, qn, kn, splitHeads(rows(v, n), 0, Hkv, D), context)));
+      });
+    }
+    const real = offsets.length === 0 ? 0 : offsets[offsets.length - 1]! + contexts[contexts.length - 1]!.T;
+    if (M > real) parts.push(tensor(new Float32Array((M - real) * C), [1, M - real, C]));
+    const outName = this.config.family === 'gpt2' ? `h.${i}.attn.c_proj` : `model.layers.${i}.self_attn.o_proj`;
+    return this.project(outName, concat(parts, 1));                        // (1, M, C)
+  }
 
   private attentionBlock(i: number, h: Tensor, context: LayerContext): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C } = this.config;
