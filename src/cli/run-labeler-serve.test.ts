@@ -72,6 +72,17 @@ test('rlaif run with the labeler behind rlaif serve records the judgments it rec
   const first = local.flatMap((j) => (j.orders as { probabilityFirst: number }[]).map((order) => order.probabilityFirst));
   assert.ok(first.every((p) => p > 0.01 && p < 0.99) && new Set(first.map((p) => p.toFixed(3))).size > first.length / 2, `soft labels vary: ${first.join(', ')}`);
   assert.equal(remote.length, local.length);
-  const rounded = (list: Record<string, unknown>[]) => list.map((j) => JSON.stringify(j, (_, value) => (typeof value === 'number' ? Number(value.toFixed(6)) : value))).sort();
-  assert.deepEqual(rounded(remote), rounded(local));
+  // Numbers to 1e-6 (the server sends log-probabilities as JSON decimals; rounding both sides to 6 places instead split
+  // 0.8711885 into 0.871188 and 0.871189), everything else exactly.
+  const byId = (list: Record<string, unknown>[]) => [...list].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  const close = (got: unknown, want: unknown, path: string): void => {
+    if (typeof want === 'number' && typeof got === 'number') return assert.ok(Math.abs(got - want) <= 1e-6, `${path}: ${got} vs ${want}`);
+    if (want && typeof want === 'object' && got && typeof got === 'object') {
+      assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${path}: fields`);
+      for (const key of Object.keys(want)) close((got as Record<string, unknown>)[key], (want as Record<string, unknown>)[key], `${path}.${key}`);
+      return;
+    }
+    assert.deepEqual(got, want, path);
+  };
+  close(byId(remote), byId(local), 'judgments');
 });
