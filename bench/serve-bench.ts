@@ -5,7 +5,7 @@
 // stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler behind the server, judgments/s
 // over a minimal raw node:http client sending the very request bodies the judge sent (captured through a recording proxy
 // in a first pass) as the judgments they are, a verdict after its rationale's reply, at the same concurrency (bar ≥ 0.95),
-// on a job of 128 pairs: 5 rounds, which client goes first rotating, median; _free_replay: over a replay that sends any
+// on a job of 128 pairs: a warm-up round, then 5, which client goes first rotating, median; _free_replay: over a replay that sends any
 // body at any time (no client can); _24_pairs: the same on the small job of earlier runs, where the judge's fixed cost
 // per run (printed) weighs more. Each client's CPU per request is printed. First, fresh_memory_ms_per_mb: what first-touch
 // page faults cost on this machine (milliseconds a MB on some VMs). Leaves out GPUs.
@@ -199,16 +199,18 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
   const chains = judgmentChains(proxy.bodies);
   const ratios: number[] = [], freeRatios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
-  for (let round = 0; round < rounds; round++) {
+  // Round -1 warms every client up untimed (JIT, sockets), as the tok/s figures' first pass does.
+  for (let round = -1; round < rounds; round++) {
     const clients = {
-      judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round}`, url), progress: false }); return s.judged + s.failures; }),
+      judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round + 1}`, url), progress: false }); return s.judged + s.failures; }),
       raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return chains.length / 2; }),
       free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return chains.length / 2; }),
     };
     // Which client goes first rotates (the second and third meet a warmer server).
-    const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(i + round) % 3]!);
+    const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(i + round + 3) % 3]!);
     const result = {} as Record<keyof typeof clients, Awaited<ReturnType<typeof clients.judge>>>;
     for (const name of order) result[name] = await clients[name]();
+    if (round < 0) continue;
     const rate = (name: keyof typeof clients) => result[name].value / result[name].seconds;
     cpu.judge.push(result.judge.cpuMs / proxy.bodies.length);
     cpu.raw.push(result.raw.cpuMs / proxy.bodies.length);
@@ -217,7 +219,7 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     ratios.push(rate('judge') / rate('raw'));
     freeRatios.push(rate('judge') / rate('free'));
   }
-  const fixed = await timed(() => judgeCommand({ config: config(`judge${suffix}-0`, url), progress: false }));
+  const fixed = await timed(() => judgeCommand({ config: config(`judge${suffix}-1`, url), progress: false }));
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
   console.log(`# judge${suffix}: ${chains.length} judgments of ${proxy.bodies.length} requests; client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
   console.log(`# judge${suffix} ratios over the raw client: ${ratios.map((r) => r.toFixed(3)).join(' ')}; over the free replay: ${freeRatios.map((r) => r.toFixed(3)).join(' ')}`);
