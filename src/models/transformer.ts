@@ -115,7 +115,6 @@ export class Transformer {
   /** Final normalized hidden states (B, T, C) — or (B, 1, C) with lastOnly. */
   hidden(ids: Int32Array, shape: [number, number], options: ForwardOptions = {}): Tensor {
     const [B, T] = shape;
-    const { config } = this;
     if (ids.length !== B * T) throw new EngineError('Transformer.forward', `${ids.length} ids for shape (B, T) = (${B}, ${T})`);
     const keyMask = options.keyMask ?? null;
     if (keyMask && keyMask.length !== B * T) throw new EngineError('Transformer.forward', `keyMask has ${keyMask.length} entries, needs (B, T) = ${B * T}`);
@@ -127,20 +126,11 @@ export class Transformer {
     if (cache) cache.writeMask(keyMask, T);
     const context: LayerContext = { B, T, positions, keyMask, cache };
 
-    let x: Tensor;
-    if (config.family === 'gpt2') {
-      x = add(this.embed('wte.weight', ids, B, T),                        // (B, T, C) tokens
-        embedding(this.param('wpe.weight'), positions, [B, T]));          // + (B, T, C) positions
-    } else {
-      x = this.embed('model.embed_tokens.weight', ids, B, T);             // (B, T, C)
-    }
-    for (let i = 0; i < config.numLayers; i++) {
-      x = add(x, this.attentionBlock(i, this.norm(x, this.layerName(i, 'norm1')), context));  // (B, T, C)
-      x = add(x, this.mlpBlock(i, this.norm(x, this.layerName(i, 'norm2'))));                   // (B, T, C)
-    }
+    let x = this.blocks(this.embedInput(ids, positions, B, T),              // (B, T, C)
+      (i, h) => this.project(this.attentionOutName(i), this.attendProjected(i, this.qkvProjections(i, h), context)));
     if (cache) cache.advance(T);
     if (options.lastOnly && T > 1) x = slice(x, 1, T - 1, T);               // (B, 1, C)
-    return this.norm(x, config.family === 'gpt2' ? 'ln_f' : 'model.norm');  // (B, T, C)
+    return this.finalNorm(x);                                              // (B, T, C)
   }
 
   /**
@@ -176,69 +166,69 @@ export class Transformer {
       positions.set(mine, offsets[k]);
       return { B: 1, T, positions: mine, keyMask: null, cache };
     });
-    let x: Tensor;
-    if (config.family === 'gpt2') {
-      x = add(this.embed('wte.weight', ids, 1, M), embedding(this.param('wpe.weight'), positions, [1, M]));   // (1, M, C)
-    } else {
-      x = this.embed('model.embed_tokens.weight', ids, 1, M);              // (1, M, C)
-    }
-    for (let i = 0; i < config.numLayers; i++) {
-      x = add(x, this.raggedAttentionBlock(i, this.norm(x, this.layerName(i, 'norm1')), contexts, offsets, M));  // (1, M, C)
-      x = add(x, this.mlpBlock(i, this.norm(x, this.layerName(i, 'norm2'))));                                   // (1, M, C)
-    }
+    const x = this.blocks(this.embedInput(ids, positions, 1, M), (i, h) => {   // (1, M, C)
+      // projections on all M rows, attention sequence by sequence over its own rows, padding rows zero
+      const projections = this.qkvProjections(i, h);
+      const parts = contexts.map((context, k) => this.attendProjected(i, projections.map((p) => slice(p, 1, offsets[k]!, offsets[k]! + context.T)), context));
+      if (M > real) parts.push(tensor(new Float32Array((M - real) * config.hiddenSize), [1, M - real, config.hiddenSize]));
+      return this.project(this.attentionOutName(i), concat(parts, 1));      // (1, M, C)
+    });
     for (const context of contexts) context.cache!.advance(context.T);
     const last = contexts.map((c, k) => slice(x, 1, offsets[k]! + c.T - 1, offsets[k]! + c.T));           // (1, 1, C) each
     while (last.length < RAGGED_MIN_ROWS) last.push(last[0]!);
-    const logits = this.logits(this.norm(concat(last, 1), config.family === 'gpt2' ? 'ln_f' : 'model.norm'));  // (1, ≥S, V)
+    const logits = this.logits(this.finalNorm(concat(last, 1)));           // (1, ≥S, V)
     return reshape(slice(logits, 1, 0, S), [S, config.vocabSize]);         // (S, V)
   }
 
   // ----------------------------------------------------------------------------------------------------------
   // Blocks.
 
-  /** attentionBlock over a ragged batch: projections on all M rows, attention per sequence, padding rows zero. */
-  private raggedAttentionBlock(i: number, h: Tensor, contexts: LayerContext[], offsets: number[], M: number): Tensor {
-    const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C } = this.config;
-    const rows = (t: Tensor, k: number) => slice(t, 1, offsets[k]!, offsets[k]! + contexts[k]!.T);   // (1, T, ·)
-    const parts: Tensor[] = [];
-    if (this.config.family === 'gpt2') {
-      const qkv = this.project(`h.${i}.attn.c_attn`, h);                  // (1, M, 3C)
-      contexts.forEach((context, k) => {
-        const own = rows(qkv, k);
-        parts.push(mergeHeads(this.attend(i, splitHeads(own, 0, H, D), splitHeads(own, C, H, D), splitHeads(own, 2 * C, H, D), context)));
-      });
-    } else {
-      const p = `model.layers.${i}.self_attn`;
-      const q = this.project(`${p}.q_proj`, h), k = this.project(`${p}.k_proj`, h), v = this.project(`${p}.v_proj`, h);
-      contexts.forEach((context, n) => {
-        const qn = rope(splitHeads(rows(q, n), 0, H, D), context.positions, this.ropeCos, this.ropeSin);     // (1, H, T, D)
-        const kn = rope(splitHeads(rows(k, n), 0, Hkv, D), context.positions, this.ropeCos, this.ropeSin);   // (1, Hkv, T, D)
-        parts.push(mergeHeads(this.attend(i, qn, kn, splitHeads(rows(v, n), 0, Hkv, D), context)));
-      });
-    }
-    const real = offsets.length === 0 ? 0 : offsets[offsets.length - 1]! + contexts[contexts.length - 1]!.T;
-    if (M > real) parts.push(tensor(new Float32Array((M - real) * C), [1, M - real, C]));
-    const outName = this.config.family === 'gpt2' ? `h.${i}.attn.c_proj` : `model.layers.${i}.self_attn.o_proj`;
-    return this.project(outName, concat(parts, 1));                        // (1, M, C)
+  /** Token (and GPT-2's position) embeddings (B, T, C). */
+  private embedInput(ids: Int32Array, positions: Int32Array, B: number, T: number): Tensor {
+    if (this.config.family !== 'gpt2') return this.embed('model.embed_tokens.weight', ids, B, T);
+    return add(this.embed('wte.weight', ids, B, T), embedding(this.param('wpe.weight'), positions, [B, T]));   // tokens + positions
   }
 
-  private attentionBlock(i: number, h: Tensor, context: LayerContext): Tensor {
+  /** The decoder layers over x (B, T, C): pre-norm attention (`attention(i, normed x)`, projected out) and MLP, each added. */
+  private blocks(x: Tensor, attention: (i: number, h: Tensor) => Tensor): Tensor {
+    for (let i = 0; i < this.config.numLayers; i++) {
+      x = add(x, attention(i, this.norm(x, this.layerName(i, 'norm1'))));   // (B, T, C)
+      x = add(x, this.mlpBlock(i, this.norm(x, this.layerName(i, 'norm2'))));   // (B, T, C)
+    }
+    return x;
+  }
+
+  private finalNorm(x: Tensor): Tensor {
+    return this.norm(x, this.config.family === 'gpt2' ? 'ln_f' : 'model.norm');
+  }
+
+  /** Layer i's attention projections of h (B, T, C): GPT-2's fused qkv (B, T, 3C), or Llama's q, k and v. */
+  private qkvProjections(i: number, h: Tensor): Tensor[] {
+    if (this.config.family === 'gpt2') return [this.project(`h.${i}.attn.c_attn`, h)];
+    const p = `model.layers.${i}.self_attn`;
+    return [this.project(`${p}.q_proj`, h), this.project(`${p}.k_proj`, h), this.project(`${p}.v_proj`, h)];
+  }
+
+  /** Attention of layer i from its projections (B, T, ·) (qkvProjections) in `context`, heads merged: (B, T, C). */
+  private attendProjected(i: number, projections: Tensor[], context: LayerContext): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C } = this.config;
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.config.family === 'gpt2') {
-      const qkv = this.project(`h.${i}.attn.c_attn`, h);                 // (B, T, 3C)
+      const [qkv] = projections as [Tensor];
       q = splitHeads(qkv, 0, H, D);                                        // (B, H, T, D)
       k = splitHeads(qkv, C, H, D);                                        // (B, H, T, D)
       v = splitHeads(qkv, 2 * C, H, D);                                    // (B, H, T, D)
     } else {
-      const p = `model.layers.${i}.self_attn`;
-      q = rope(splitHeads(this.project(`${p}.q_proj`, h), 0, H, D), context.positions, this.ropeCos, this.ropeSin);    // (B, H, T, D)
-      k = rope(splitHeads(this.project(`${p}.k_proj`, h), 0, Hkv, D), context.positions, this.ropeCos, this.ropeSin);  // (B, Hkv, T, D)
-      v = splitHeads(this.project(`${p}.v_proj`, h), 0, Hkv, D);                                                          // (B, Hkv, T, D)
+      const [pq, pk, pv] = projections as [Tensor, Tensor, Tensor];
+      q = rope(splitHeads(pq, 0, H, D), context.positions, this.ropeCos, this.ropeSin);     // (B, H, T, D)
+      k = rope(splitHeads(pk, 0, Hkv, D), context.positions, this.ropeCos, this.ropeSin);   // (B, Hkv, T, D)
+      v = splitHeads(pv, 0, Hkv, D);                                                           // (B, Hkv, T, D)
     }
-    const y = this.attend(i, q, k, v, context);                            // (B, H, T, D)
-    const outName = this.config.family === 'gpt2' ? `h.${i}.attn.c_proj` : `model.layers.${i}.self_attn.o_proj`;
-    return this.project(outName, mergeHeads(y));                           // (B, T, C)
+    return mergeHeads(this.attend(i, q, k, v, context));                   // (B, T, C)
+  }
+
+  private attentionOutName(i: number): string {
+    return this.config.family === 'gpt2' ? `h.${i}.attn.c_proj` : `model.layers.${i}.self_attn.o_proj`;
   }
 
   /** Causal attention over the new positions, and the cached ones when decoding. */
