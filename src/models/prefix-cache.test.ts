@@ -5,6 +5,7 @@
 // prefill() gives, its prompts' blocks batched.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { toBf16Weights } from './bf16-weights.ts';
 import { generate } from './generate.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { testIds, tinyModel } from './testing/tiny-models.ts';
@@ -87,6 +88,13 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.deepEqual(again[0]!.logits, rows[1]!.logits);
       assert.deepEqual(again[1]!.logits, rows[4]!.logits);
       assert.throws(() => many.prefillMany([promptA, []], 1), /empty/);
+    });
+
+    test('prefillMany with bf16 weights (not row-invariant): one prompt after another, what prefill() gives', () => {
+      const bf16 = toBf16Weights(model), prompts = [promptA, promptB, Array.from(testIds(5, V, 13))];
+      const rows = new PrefixCache({ model: bf16, block: 8 }).prefillMany(prompts, 1);
+      assert.deepEqual(rows.map((r) => r.reused), [0, 16, 0]);
+      for (const [k, prompt] of prompts.entries()) assert.deepEqual(rows[k]!.logits, new PrefixCache({ model: bf16, block: 8 }).prefill(prompt, 1).logits, `prompt ${k}`);
     });
   });
 }

@@ -38,6 +38,10 @@ interface Entry {
   start: number;
 }
 
+/** A prompt prefilled alone (prefill, prefillMany): its one-row cache, the logits (V) after it, the tokens taken from the
+ * cache, and whether the cache keeps its cache as an entry (the caller must not release it then). */
+export interface Prefilled { cache: KvCache; logits: Float32Array; reused: number; cached: boolean }
+
 /** One prompt of a batched prefill: its row of a wave's cache, the logits (V) after it, the tokens taken from the cache. */
 export interface WaveRow {
   cache: KvCache;                    // (B, ·, capacity, ·) the wave's cache: this prompt's positions are its row's last ones
@@ -70,39 +74,22 @@ export class PrefixCache {
    * block by block; this prompt's whole blocks are cached for the next ones (`cached`). The cache is the caller's to
    * extend past the prompt (cached blocks are only ever read below it) and, when not cached, to release.
    */
-  prefill(prompt: readonly number[], room: number): { cache: KvCache; logits: Float32Array; reused: number; cached: boolean } {
-    const { config } = this.#model;
-    const P = prompt.length, V = config.vocabSize, block = this.#block;
-    this.#check(prompt);
-    const { entry, shared } = this.#longestPrefix(prompt);
-    const reused = this.#wholeBlocks(shared, P);
-    const cache = new KvCache(config, 1, P + room, P + room, this.#pool);
-    if (entry && reused > 0) { copyPositions(entry, cache, 0, 0, reused); cache.length = reused; }
-    this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += reused;
-    const logits = new Float32Array(V);                                   // (V) logits of the token after the prompt
-    for (let start = reused; start < P; start += block) {
-      const ids = Int32Array.from(prompt.slice(start, Math.min(P, start + block)));   // (1, ≤ block)
-      noGrad(() => scope(() => { logits.set(this.#blockForward([{ ids, cache }]).subarray(0, V)); }));
-      this.stats.forwards++;
-    }
-    const whole = Math.floor(P / block) * block, cached = whole > reused;
-    if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: 0, start: 0 });
-    return { cache, logits, reused, cached };
+  prefill(prompt: readonly number[], room: number): Prefilled {
+    return this.prefillMany([prompt], room)[0]!;
   }
 
   /**
    * prefill() of several prompts at once, bit for bit the same results: each prompt is computed in the same blocks
    * over its own cache, and the prompts' next blocks run together in one ragged forward (Transformer.forwardRagged,
-   * where a sequence's logits do not depend on what it is batched with). With bf16 weights (not row-invariant) the
-   * prompts are prefilled one after another. A prompt sharing whole blocks with an earlier one of the call than with
-   * the cache waits for that one's blocks (a later round), so they are computed once.
+   * where a sequence's logits do not depend on what it is batched with; with bf16 weights, not row-invariant, one
+   * after another). A prompt sharing whole blocks with an earlier one of the call than with the cache waits for that
+   * one's blocks (a later round), so they are computed once.
    */
-  prefillMany(prompts: readonly (readonly number[])[], room: number): { cache: KvCache; logits: Float32Array; reused: number; cached: boolean }[] {
-    if (this.#model.hasBf16Weights) return prompts.map((prompt) => this.prefill(prompt, room));
+  prefillMany(prompts: readonly (readonly number[])[], room: number): Prefilled[] {
     const { config } = this.#model;
     const V = config.vocabSize, block = this.#block;
     prompts.forEach((prompt) => this.#check(prompt));
-    const results: { cache: KvCache; logits: Float32Array; reused: number; cached: boolean }[] = new Array(prompts.length);
+    const results: Prefilled[] = new Array(prompts.length);
     let remaining = prompts.map((_, i) => i);
     while (remaining.length > 0) {
       const round: { index: number; cache: KvCache; start: number; reused: number }[] = [], deferred: number[] = [];
@@ -141,9 +128,9 @@ export class PrefixCache {
    * whatever the batch) with float32 weights; one sequence at a time with bf16 ones. */
   #blockForward(sequences: readonly { ids: Int32Array; cache: KvCache }[]): Float32Array {
     if (!this.#model.hasBf16Weights) return this.#model.forwardRagged(sequences).data;
-    if (sequences.length !== 1) throw new Error('PrefixCache: a batch of blocks needs float32 weights');
-    const { ids, cache } = sequences[0]!;
-    return this.#model.forward(ids, [1, ids.length], { cache, lastOnly: true }).data;
+    const V = this.#model.config.vocabSize, out = new Float32Array(sequences.length * V);
+    sequences.forEach(({ ids, cache }, k) => out.set(this.#model.forward(ids, [1, ids.length], { cache, lastOnly: true }).data.subarray(0, V), k * V));
+    return out;
   }
 
   /**
