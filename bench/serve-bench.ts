@@ -5,10 +5,11 @@
 // stopping at end-of-sequence. judge_throughput_ratio_serve: `rlaif judge` with the labeler behind the server, judgments/s
 // over a minimal raw node:http client sending the very request bodies the judge sent (captured through a recording proxy
 // in a first pass) as the judgments they are, a verdict after its rationale's reply, at the same concurrency (bar ≥ 0.95),
-// on a job of 128 pairs: a warm-up round, then 5, which client goes first rotating, median; _free_replay: over a replay that sends any
-// body at any time (no client can); _24_pairs: the same on the small job of earlier runs, where the judge's fixed cost
-// per run (printed) weighs more. Each client's CPU per request is printed. First, fresh_memory_ms_per_mb: what first-touch
-// page faults cost on this machine (milliseconds a MB on some VMs). Leaves out GPUs.
+// on a job of 128 pairs: a warm-up round, then 5, which client goes first rotating, median; _free_replay: over a
+// replay that sends any body at any time (no client can); _24_pairs: the same on the small job of earlier runs, where
+// the judge's fixed cost per run (printed) weighs more. Each client's CPU per request is printed. First,
+// fresh_memory_ms_per_mb: what first-touch page faults cost on this machine (milliseconds a MB on some VMs). Leaves out
+// GPUs.
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -183,10 +184,10 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   const proxy = await recordingProxy(url);
   await judgeCommand({ config: config(`capture${suffix}`, proxy.url), progress: false });
   proxy.server.close();
-  // Interleaved rounds, which client goes first rotating, median. Each client's CPU per request is this process's user+system time over its run; "fixed" is rlaif judge re-run over
-  // its finished folder (every pair cached, no request): config, run folder, pairs, outputs written and synced.
-  // Also the server's decode steps and rows a step over each client's run: a client that keeps fewer requests in
-  // flight (a judgment's verdict waits for its rationale) fills the batch less.
+  // Interleaved rounds, which client goes first rotating, median. Each client's CPU per request is this process's
+  // user+system time over its run; "fixed" is rlaif judge re-run over its finished folder (every pair cached, no
+  // request): config, run folder, pairs, outputs written and synced. Also the server's decode steps and rows a step
+  // over each client's run: a client that keeps fewer requests in flight fills the batch less.
   const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number }> => {
     const server = await serverCounters(url);
     const started = performance.now(), before = process.cpuUsage();
