@@ -199,13 +199,18 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
   // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
   const chains = judgmentChains(proxy.bodies);
+  // Both orders of every pair, a rationale and a verdict each: anything else (a retried request, a judgment that
+  // failed) would give the raw clients other work than the judge's.
+  if (chains.length !== 2 * pairCount || chains.some((chain) => chain.length !== 2)) {
+    throw new Error(`serve bench: the judge's ${proxy.bodies.length} captured requests form ${chains.length} judgments of ${[...new Set(chains.map((c) => c.length))].join('/')} requests, expected ${2 * pairCount} of 2`);
+  }
   const ratios: number[] = [], freeRatios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
   // Round -1 warms every client up untimed (JIT, sockets), as the tok/s figures' first pass does.
   for (let round = -1; round < rounds; round++) {
     const clients = {
       judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round + 1}`, url), progress: false }); return s.judged + s.failures; }),
-      raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return chains.length / 2; }),
-      free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return chains.length / 2; }),
+      raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return pairCount; }),
+      free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return pairCount; }),
     };
     // Which client goes first rotates (the second and third meet a warmer server).
     const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(i + round + 3) % 3]!);

@@ -92,7 +92,7 @@ export class PrefixCache {
     const results: Prefilled[] = new Array(prompts.length);
     let remaining = prompts.map((_, i) => i);
     while (remaining.length > 0) {
-      const round: { index: number; cache: KvCache; start: number; reused: number }[] = [], deferred: number[] = [];
+      const round: { index: number; cache: KvCache; start: number; reused: number; logits: Float32Array }[] = [], deferred: number[] = [];
       remaining.forEach((index, k) => {
         const prompt = prompts[index]!, P = prompt.length;
         const { entry, shared } = this.#longestPrefix(prompt);
@@ -102,22 +102,21 @@ export class PrefixCache {
         const cache = new KvCache(config, 1, P + room, P + room, this.#pool);
         if (entry && reused > 0) { copyPositions(entry, cache, 0, 0, reused); cache.length = reused; }
         this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += reused;
-        round.push({ index, cache, start: reused, reused });
+        round.push({ index, cache, start: reused, reused, logits: new Float32Array(V) });
       });
-      const logits = round.map(() => new Float32Array(V));
       for (let active = round.filter((r) => r.start < prompts[r.index]!.length); active.length > 0; active = active.filter((r) => r.start < prompts[r.index]!.length)) {
         const sequences = active.map((r) => ({ ids: Int32Array.from(prompts[r.index]!.slice(r.start, Math.min(prompts[r.index]!.length, r.start + block))), cache: r.cache }));
         noGrad(() => scope(() => {
           const out = this.#blockForward(sequences);
-          active.forEach((r, k) => logits[round.indexOf(r)]!.set(out.subarray(k * V, (k + 1) * V)));
+          active.forEach((r, k) => r.logits.set(out.subarray(k * V, (k + 1) * V)));
         }));
         this.stats.forwards++;
         for (const r of active) r.start += block;
       }
-      round.forEach(({ index, cache, reused }, k) => {
+      round.forEach(({ index, cache, reused, logits }) => {
         const prompt = prompts[index]!, whole = Math.floor(prompt.length / block) * block, cached = whole > reused;
         if (cached) this.#remember({ ids: Int32Array.from(prompt.slice(0, whole)), cache, row: 0, start: 0 });
-        results[index] = { cache, logits: logits[k]!, reused, cached };
+        results[index] = { cache, logits, reused, cached };
       });
       remaining = deferred;
     }

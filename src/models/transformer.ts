@@ -145,7 +145,7 @@ export class Transformer {
     const { config } = this, S = sequences.length;
     if (S === 0) throw new EngineError('Transformer.forwardRagged', 'no sequences');
     if (isGradEnabled()) throw new EngineError('Transformer.forwardRagged', 'generation only: call it under noGrad');
-    if (this.bf16.size > 0) throw new EngineError('Transformer.forwardRagged', 'needs float32 weights (bf16 products are not row-invariant)');
+    if (this.hasBf16Weights) throw new EngineError('Transformer.forwardRagged', 'needs float32 weights (bf16 products are not row-invariant)');
     const offsets: number[] = [];
     let real = 0;
     for (const [k, { ids, cache }] of sequences.entries()) {
