@@ -70,7 +70,9 @@ test('rlaif run with the labeler behind rlaif serve records the judgments it rec
   assert.ok(local.every((j) => j.ok), 'every judgment parses');
   assert.ok(new Set(local.map((j) => j.rationale)).size > local.length / 2, 'rationales differ from pair to pair');
   const first = local.flatMap((j) => (j.orders as { probabilityFirst: number }[]).map((order) => order.probabilityFirst));
-  assert.ok(first.every((p) => p > 0.01 && p < 0.99) && new Set(first.map((p) => p.toFixed(3))).size > first.length / 2, `soft labels vary: ${first.join(', ')}`);
+  // Apart by 1e-4 at least, a hundred times the tolerance below (the prompts overflow the 256 positions: the verdict
+  // request keeps its end, the rationale's budget shrinks first, so the labels spread over a few thousandths).
+  assert.ok(first.every((p) => p > 0.01 && p < 0.99) && new Set(first.map((p) => p.toFixed(4))).size > first.length / 2, `soft labels vary: ${first.join(', ')}`);
   assert.equal(remote.length, local.length);
   // Numbers to 1e-6 (the server sends log-probabilities as JSON decimals; rounding both sides to 6 places instead split
   // 0.8711885 into 0.871188 and 0.871189), everything else exactly.

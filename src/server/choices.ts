@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { deriveSeed } from '../engine/random.ts';
 import type { BatchEngine, TokenStep } from '../models/batch-engine.ts';
+import { fitChatToContext } from '../models/context-fit.ts';
 import { ApiError } from './http-io.ts';
 import type { ServedModel } from './served-model.ts';
 
@@ -32,17 +33,16 @@ export interface GeneratedChoice {
 export type DeltaListener = (index: number, delta: string, steps: TokenStep[]) => void;
 
 /**
- * max_tokens and the prompt fitted to the context. Chat (`cut`): exactly as the in-process labeler does
- * (transformer-language-model.ts), so a judge gets the same answers over HTTP: at most half the context is generated
- * and a longer prompt keeps its end. Completions: the prompt is never cut (a 400 past the context), the generation
+ * max_tokens and the prompt fitted to the context. Chat (`cut`): the in-process provider's policy (fitChatToContext),
+ * so a judge gets the same answers over HTTP: at most half the context is generated, the budget shrinks before a
+ * longer prompt loses its start. Completions: the prompt is never cut (a 400 past the context), the generation
  * shortened to fit.
  */
 export function fitToContext(served: ServedModel, prompt: number[], maxTokens: number, cut: boolean): { prompt: number[]; maxNewTokens: number } {
   const context = served.context;
   if (cut) {
-    const maxNewTokens = Math.max(1, Math.min(maxTokens, Math.floor(context / 2), context - 1));
-    const room = context - maxNewTokens + 1;
-    return { prompt: prompt.length > room ? prompt.slice(prompt.length - room) : prompt, maxNewTokens };
+    const fit = fitChatToContext(context, prompt.length, maxTokens);
+    return { prompt: fit.cut > 0 ? prompt.slice(fit.cut) : prompt, maxNewTokens: fit.maxNewTokens };
   }
   if (prompt.length > context) throw new ApiError(400, `the prompt has ${prompt.length} tokens; this model's context is ${context} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
   return { prompt, maxNewTokens: Math.min(maxTokens, context - prompt.length + 1) };

@@ -51,6 +51,21 @@ test('seeded samples repeat; logprobs and top-k match the teacher-forced scorer'
   assert.ok(Math.abs(mass - 1) < 1e-4, `the full distribution sums to 1 (${mass})`);
 });
 
+test('an over-long prompt keeps its start while the budget can shrink to a quarter, then keeps its end', async () => {
+  // 64 positions, 32 new tokens at most: a 50-token prompt leaves 15, a quarter of 32 is 8.
+  const ruled = (length: number) => [{ role: 'system' as const, content: 'Rule.' }, { role: 'user' as const, content: 'x'.repeat(length - plainTranscript([{ role: 'system', content: 'Rule.' }, { role: 'user', content: '' }]).length) }];
+  assert.equal(language.promptIds(ruled(50)).length, 50);
+  const request = { messages: ruled(50), maxTokens: 40, temperature: 1, seed: 4, topLogprobs: 0 };
+  const shrunk = await language.generate(request);
+  assert.deepEqual(shrunk.warnings?.map((w) => w.setting), ['maxTokens'], 'the prompt is fed whole');
+  assert.match(shrunk.warnings![0]!.details!, /at most 15 new tokens of the 40 asked/);
+  const { warnings: _, ...asked15 } = shrunk;
+  assert.deepEqual(await language.generate({ ...request, maxTokens: 15 }), asked15, 'the same as asking for 15');
+  const cut = await language.generate({ ...request, messages: ruled(60) });
+  assert.deepEqual(cut.warnings?.map((w) => w.setting), ['maxTokens', 'messages']);
+  assert.match(cut.warnings![1]!.details!, /prompt of 60 tokens cut to its last 57/);
+});
+
 test('the pairwise judge runs end to end on the tiny model; soft labels come from its logprobs', async () => {
   const executor = new RequestExecutor(new InProcessProvider(language), { concurrency: 2, timeoutMs: 60_000, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
   // The whole distribution is read (topLogprobs = V) so '1' and '2' are always among the alternatives of a random model.

@@ -5,10 +5,12 @@
 // longest run of blocks it shares with a recent one (models/prefix-cache.ts: a judge's orders and samples share the
 // principle and the conversation, its verdict request extends its rationale request); the top-k come from the logits
 // the tokens were drawn from. Without: each prompt is prefilled whole, sampled alone, and one teacher-forced pass over
-// prompt + sample gives the top-k. The two agree to float rounding. Over-long prompts keep their end.
+// prompt + sample gives the top-k. The two agree to float rounding. An over-long prompt keeps its start while the
+// generation budget can shrink (to a quarter), then its end (models/context-fit.ts).
 // Lee et al. 2023 (arXiv 2309.00267).
 import { noGrad, scope, slice } from '../../engine/index.ts';
 import { BatchEngine } from '../../models/batch-engine.ts';
+import { fitChatToContext } from '../../models/context-fit.ts';
 import { generate } from '../../models/generate.ts';
 import { PrefixCache } from '../../models/prefix-cache.ts';
 import type { TextTokenizer } from '../../models/tokenizer.ts';
@@ -77,15 +79,14 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
   }
 
   async generate(request: InProcessGenerateRequest): Promise<InProcessGeneration> {
-    const maxNewTokens = Math.max(1, Math.min(request.maxTokens, this.#maxNewTokensCap, this.#context - 1));
     let prompt = this.promptIds(request.messages);
     const promptTokens = prompt.length;
-    const room = this.#context - maxNewTokens + 1; // generate() needs prompt + maxNewTokens - 1 <= context
+    const { cut, maxNewTokens } = fitChatToContext(this.#context, prompt.length, request.maxTokens, this.#maxNewTokensCap);
     const warnings: ChatWarning[] = [];
-    if (maxNewTokens < request.maxTokens) warnings.push({ type: 'unsupported-setting', setting: 'maxTokens', details: `${this.modelId}: at most ${maxNewTokens} new tokens of the ${request.maxTokens} asked (context ${this.#context})` });
-    if (prompt.length > room) {
-      warnings.push({ type: 'unsupported-setting', setting: 'messages', details: `${this.modelId}: prompt of ${prompt.length} tokens cut to its last ${room} to fit the context of ${this.#context}` });
-      prompt = prompt.slice(prompt.length - room); // keep the end: the question being asked
+    if (maxNewTokens < request.maxTokens) warnings.push({ type: 'unsupported-setting', setting: 'maxTokens', details: `${this.modelId}: at most ${maxNewTokens} new tokens of the ${request.maxTokens} asked (prompt of ${promptTokens} tokens, context ${this.#context})` });
+    if (cut > 0) {
+      warnings.push({ type: 'unsupported-setting', setting: 'messages', details: `${this.modelId}: prompt of ${promptTokens} tokens cut to its last ${promptTokens - cut} to fit the context of ${this.#context}` });
+      prompt = prompt.slice(cut); // keep the end: the question being asked
     }
     if (prompt.length === 0) prompt = [this.#tokenizer.bosTokenId ?? this.#tokenizer.eosTokenId ?? 0];
     const eos = this.#tokenizer.eosTokenId;
