@@ -4,7 +4,8 @@
 // are noise; so its rationale is sampled at temperature 1, where greedy decoding ended at once, and its verdict reads
 // the whole vocabulary's log-probs, where its verdict tokens may be), a prompt's 6 pairs in flight together, sharing
 // work (the default: prefix caching + concurrent requests decoded in one batch) and not (one request at a time, each
-// prompt prefilled whole), in the same run, interleaved. RESULT judge_inprocess_per_s (judgments/s sharing),
+// prompt prefilled whole), in the same run, interleaved; each round's sharing judge is a fresh one (the last one
+// closed, its buffers handed back to the process, as a run's judge does when done). RESULT judge_inprocess_per_s (judgments/s sharing),
 // judge_inprocess_per_s_unshared, and judge_inprocess_prefix_speedup (bar ≥ 2); the share of prompt tokens taken
 // from cached blocks is printed, and judgments per CPU-second of the process (steadier than wall time on a busy
 // machine). Leaves out a trained labeler (rationale lengths are the untrained model's).
@@ -94,7 +95,9 @@ export async function runJudgeInprocessBench(): Promise<void> {
       const stats = judges.shared.prefixCacheStats()!;
       console.log(`# judge-inprocess round ${round}: ${shared.toFixed(2)} judgments/s sharing work, ${whole.toFixed(2)} not (${(shared / whole).toFixed(2)}x); `
         + `${stats.reusedTokens} of ${stats.promptTokens} prompt tokens from the cache over ${stats.prompts} prompts`);
-      // The next round's shared judge must not find this round's prompts cached: a fresh one, as a new run would start.
+      // The next round's shared judge must not find this round's prompts cached: a fresh one, as a new run would start
+      // (the old one hands its buffers back to the process, as a run's judge does when done).
+      judges.shared.close();
       judges.shared = testbedJudge({ labelerDirectory: directory }, { steps, kind: 'pairwise' });
     }
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -8,7 +8,7 @@
 // batched (prefillBatch).
 // Leaves out paged attention, chunked prefill of long prompts and speculative decoding.
 import { noGrad, Rng, scope } from '../engine/index.ts';
-import { KvBufferPool, KvCache } from './kv-cache.ts';
+import { KvCache, sharedKvPool } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, softmaxRows, type SamplingOptions, type SoftmaxRows } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
 import { packRows, type CacheRow } from './packed-cache.ts';
@@ -66,7 +66,7 @@ export class BatchEngine {
   readonly #waiting: Sequence[] = [];
   #active: Sequence[] = [];           // rows of #cache, in order
   #cache: KvCache | null = null;
-  readonly #pool = new KvBufferPool();  // the buffers of dropped caches, for the next prefill or repack
+  readonly #pool = sharedKvPool;  // the buffers of dropped caches, for the next prefill or repack
   #rows: SoftmaxRows = { softmax: new Float32Array(0), logSoftmax: new Float32Array(0) };   // (B, V) each, a decode step's
   #logits = new Float32Array(0);      // (≥ B·V) a step's logits (#logitsFor)
   readonly #prefixCache: PrefixCache | null;

@@ -2,7 +2,7 @@
 // recomputation of the window each step), temperature/top-k/top-p, stop tokens and stop strings, a seed per sequence.
 // Leaves out: beam search, speculative decoding, shrinking the batch as sequences finish (finished rows idle, masked).
 import { deriveSeed, noGrad, Rng, scope } from '../engine/index.ts';
-import { KvBufferPool, KvCache } from './kv-cache.ts';
+import { KvCache, sharedKvPool } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
 
@@ -47,7 +47,7 @@ export function rowSeed(seed: number, row: number): number {
 
 // Key/value buffers of finished calls, for the next one: RL rollouts and evaluations call generate() again and again
 // with the same shapes, and fresh memory costs milliseconds a MB on some machines (first-touch page faults).
-const generationPool = new KvBufferPool();
+const generationPool = sharedKvPool;
 let logitsScratch = new Float32Array(0);   // (≥ B·V) a call's next-token logits: nothing returned keeps a view of it
 
 /** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */

@@ -54,6 +54,13 @@ export class KvBufferPool {
   }
 }
 
+/**
+ * The process's pool: generate(), every batch engine and every prefix cache draw from and return to it, so a judge or
+ * policy loaded anew (each round of a run, each judge a bench starts) finds the buffers the last one dropped instead
+ * of fresh, page-faulting memory. Its byte budget bounds what it keeps for all of them together.
+ */
+export const sharedKvPool = new KvBufferPool();
+
 export class KvCache {
   keys: Float32Array[];             // per layer (B, Hkv, capacity, D)
   values: Float32Array[];           // per layer (B, Hkv, capacity, D)

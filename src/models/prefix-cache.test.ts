@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { toBf16Weights } from './bf16-weights.ts';
 import { generate } from './generate.ts';
+import { sharedKvPool } from './kv-cache.ts';
 import { PrefixCache } from './prefix-cache.ts';
 import { testIds, tinyModel } from './testing/tiny-models.ts';
 
@@ -29,6 +30,21 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.deepEqual(again.logits, cold.logits);
       assert.equal(warm.sample(promptB, options).reused, 24, 'its own blocks next time: all but the last partial one');
       assert.deepEqual(warm.stats, { prompts: 3, promptTokens: promptA.length + 2 * promptB.length, reusedTokens: 40, forwards: 4 + 2 + 1 });
+    });
+
+    test("clear() forgets every entry and hands its buffers to the process's pool, where the next cache takes them", () => {
+      const cache = new PrefixCache({ model, block: 8 });
+      cache.sample(promptA, options);
+      cache.sample(promptB, options);
+      const held = sharedKvPool.heldBytes;
+      cache.clear();
+      const given = sharedKvPool.heldBytes - held;
+      const perEntry = 2 * model.config.numLayers * 4 * model.config.numKvHeads * model.config.headDim;   // bytes a position, at least
+      assert.ok(given >= 2 * perEntry * promptA.length, `the entries' ${given} bytes are back in the pool`);
+      assert.equal(cache.sample(promptB, options).reused, 0, 'forgotten');
+      const next = new PrefixCache({ model, block: 8 }), before = sharedKvPool.heldBytes;
+      next.sample(promptA, options);
+      assert.ok(sharedKvPool.heldBytes < before, 'a new cache draws from the pool');
     });
 
     test('samples what generate() samples for the seed; keeps the logits each token was drawn from', () => {

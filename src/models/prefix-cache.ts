@@ -13,7 +13,7 @@
 // each in its own blocks over its own cache, the prompts' next blocks run side by side in one ragged forward.
 // Leaves out decoding several sequences (the batch engine's job).
 import { noGrad, Rng, scope } from '../engine/index.ts';
-import { KvBufferPool, KvCache } from './kv-cache.ts';
+import { KvCache, sharedKvPool } from './kv-cache.ts';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.ts';
 import type { Transformer } from './transformer.ts';
 
@@ -57,7 +57,7 @@ export class PrefixCache {
   readonly #block: number;
   #entries: Entry[] = [];            // most recently used last
   readonly #holders = new Map<KvCache, number>();   // entries holding each cache (released when the last one goes)
-  readonly #pool = new KvBufferPool(); // buffers of evicted entries' caches, for the next prompts
+  readonly #pool = sharedKvPool; // buffers of evicted entries' caches, for the next prompts
   readonly stats = { prompts: 0, promptTokens: 0, reusedTokens: 0, forwards: 0 };
 
   constructor(options: { model: Transformer; maxEntries?: number; block?: number }) {
@@ -216,10 +216,16 @@ export class PrefixCache {
     return { tokens, logprobs, logits: kept ? kept.slice(0, tokens.length * V) : null, reused };
   }
 
-  /** Forgets every cached sequence (e.g. after the model's weights changed). */
+  /**
+   * Forgets every cached sequence (after the model's weights changed, or when its user is done) and hands their
+   * buffers back to the pool, for the next cache of this process. Entries' caches are read only inside this class's
+   * calls and the batch engine's synchronous step (copied or packed, never kept), so between calls none is in use.
+   */
   clear(): void {
+    const caches = [...this.#holders.keys()];
     this.#entries = [];
     this.#holders.clear();
+    for (const cache of caches) cache.release();
   }
 
   #check(prompt: readonly number[]): void {

@@ -45,6 +45,8 @@ export interface TestbedJudge {
   executor: RequestExecutor;
   /** Prompts, prompt tokens and tokens taken from cached prefixes so far (null without prefix caching). */
   prefixCacheStats(): { prompts: number; promptTokens: number; reusedTokens: number } | null;
+  /** Hands the labeler's cached key/value buffers back to the process (TransformerLanguageModel.close); refused mid-request. */
+  close(): void;
 }
 
 /** The labeler model of a Hugging Face folder as an in-process language model. */
@@ -93,7 +95,7 @@ export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: s
     return scored.get(id)!;
   };
   return {
-    modelId: model.modelId, executor, pairwiseFor, pointwiseFor, prefixCacheStats: () => model.prefixCacheStats,
+    modelId: model.modelId, executor, pairwiseFor, pointwiseFor, prefixCacheStats: () => model.prefixCacheStats, close: () => model.close(),
     notesFor,
     comparePair: (prompt, a, b, signal) => {
       const input = { id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] as [string, string], reference: notesFor(prompt.messages) };

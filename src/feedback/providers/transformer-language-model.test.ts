@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noGrad } from '../../engine/index.ts';
+import { sharedKvPool } from '../../models/kv-cache.ts';
 import { initParameters } from '../../models/parameters.ts';
 import { scoreResponses } from '../../models/score.ts';
 import { CharTokenizer } from '../../models/tokenizer.ts';
@@ -96,7 +97,20 @@ test('sharing work: K samples of one prompt judged in both orders, concurrently,
     for (let i = 0; i < samples.length; i++) for (let j = i + 1; j < samples.length; j++) pairs.push([i, j]);
     const results = await Promise.all(pairs.map(([i, j]) =>
       judge.judge({ id: `bleach|${i}|${j}`, conversation: [{ role: 'user', content: 'Where should I store bleach at home?' }], candidates: [samples[i]!, samples[j]!] })));
-    return { results, stats: labeler.prefixCacheStats };
+    const stats = labeler.prefixCacheStats;
+    let closeMidRequest = 'not tried';
+    if (shareWork) {   // close() mid-request is refused; after the last request it empties the prefix cache
+      const pending = judge.judge({ id: 'bleach|late', conversation: [{ role: 'user', content: 'Where should I store bleach at home?' }], candidates: [samples[0]!, samples[1]!] });
+      await new Promise((resolve) => setImmediate(resolve));
+      try { labeler.close(); closeMidRequest = 'closed'; } catch (error) { if (/requests in flight/.test(String(error))) closeMidRequest = 'refused'; }
+      await pending;
+    }
+    const held = sharedKvPool.heldBytes;
+    labeler.close();
+    if (shareWork) assert.ok(sharedKvPool.heldBytes > held, "close() hands the cached prefixes' buffers to the process's pool");
+    const again = await judge.judge({ id: 'bleach|again', conversation: [{ role: 'user', content: 'Where should I store bleach at home?' }], candidates: [samples[0]!, samples[1]!] });
+    assert.equal(again.kind, 'ok', 'the model answers after close()');
+    return { results, stats, closeMidRequest };
   };
   const whole = await judgeWith(false), shared = await judgeWith(true);
   assert.equal(whole.stats, null);
@@ -115,6 +129,7 @@ test('sharing work: K samples of one prompt judged in both orders, concurrently,
     }
   }
   const { prompts, promptTokens, reusedTokens } = shared.stats!;
+  assert.equal(shared.closeMidRequest, 'refused', 'close() with requests in flight is refused');
   assert.equal(prompts, 24, '6 pairs x 2 orders x (rationale + verdict)');
   assert.ok(reusedTokens > 0.6 * promptTokens, `${reusedTokens} of ${promptTokens} prompt tokens came from cached prefixes`);
 });
