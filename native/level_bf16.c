@@ -40,7 +40,7 @@ void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t 
  * tile of 28 accumulators takes a broadcast A pair and two 16-word W vectors per pair of k. */
 #define BMR 14
 #define BNR 32
-#define BKC 256 /* k per block: a sliver pair (BMR + BNR) x 128 pairs x 4 bytes = 23 KiB stays in L1 */
+#define BKC 512 /* k per block: an A sliver of BMR x 256 pairs x 4 bytes = 14 KiB stays in L1 (half of a 32 KiB one) while B slivers stream from L2 */
 
 static inline uint32_t pair_at(const uint16_t *row, long k, long kend) {
   return (uint32_t)row[k] | (k + 1 < kend ? (uint32_t)row[k + 1] << 16 : 0u);

@@ -66,7 +66,7 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
     it('gemmBf16: bf16(A) Wᵀ on odd shapes, GEMV, widen-then-GEMM and packed GEMM paths, threaded, C overwritten', () => {
       const shapes: [number, number, number][] = [[1, 1, 1], [1, 5, 31], [1, 777, 700], [2, 33, 33], [3, 1031, 520],
         [5, 17, 95], [16, 300, 64], [17, 130, 70], [40, 257, 129], [1, 2049, 775], [0, 3, 4], [2, 0, 4], [2, 3, 0],
-        // past 16 rows on AVX512_BF16: the packed vdpbf16ps GEMM (14-row slivers, 32-column slivers, 256-deep k blocks)
+        // past 16 rows on AVX512_BF16: the packed vdpbf16ps GEMM (14-row slivers, 32-column slivers, 512-deep k blocks)
         [31, 70, 600], [20, 600, 301], [15, 33, 513], [64, 64, 64], [29, 45, 1030], [43, 100, 34]];
       for (const [M, N, K] of shapes) {
         const a = random(M * K), w = f32ToBf16(random(N * K));

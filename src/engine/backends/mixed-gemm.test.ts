@@ -1,7 +1,7 @@
 // gemmMixed (mixed-precision training's products: operands rounded to bf16, float32 sums) of every non-js backend
 // and native CPU level against the js reference (rounded copies, float64 sums): every transpose (the packers' unit-
 // stride paths for both layouts of each operand), beta 0 and 1 (C poisoned / accumulated), alpha and beta off 0 and 1,
-// batches, odd shapes (rows off the 14-row slivers, columns off 32, K odd and past the 256-deep k blocks), threaded and
+// batches, odd shapes (rows off the 14-row slivers, columns off 32, K odd and past the 512-deep k blocks), threaded and
 // not; on vdpbf16ps where the CPU has it and on the plain path forced; with sumsB (op(B)'s column sums, fused into the
 // packing of B on every path) and biasC (fused into the tiles' stores) and without. Also: the operands really are rounded.
 import { describe, it } from 'node:test';
@@ -18,9 +18,10 @@ const random = (n: number) => randomBuffer(next, n);
 for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
   describe(`gemmMixed of ${label} matches the js reference`, () => {
     it('every transpose, beta 0 / 1, odd shapes, one thread and the pool', () => {
-      // [M, N, K]: the last four have M N K >= 2^21 (gemm.c's GEMM_MT_MIN_MACS), so they run on the pool; K >= 512
-      // and >= M, N (29 70 513 on one thread, 96 130 1030 and 40 64 1025 split by k blocks: gemm.c's tall path)
-      const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [14, 32, 2], [15, 33, 257], [29, 70, 513],
+      // [M, N, K]: the last four have M N K >= 2^21 (gemm.c's GEMM_MT_MIN_MACS), so they run on the pool; K >= 1024
+      // (two 512-deep k blocks) and >= M, N (20 40 1100 on one thread, 96 130 1030 and 40 64 1025 split by k blocks:
+      // gemm.c's tall path); 29 70 513 ends in a one-deep block
+      const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [14, 32, 2], [15, 33, 257], [29, 70, 513], [20, 40, 1100],
         [40, 95, 300], [0, 3, 4], [2, 0, 4], [130, 200, 129], [1024, 128, 96], [96, 130, 1030], [40, 64, 1025]];
       for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
         for (const beta of [0, 1]) {
