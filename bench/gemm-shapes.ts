@@ -1,9 +1,10 @@
 // The reference tiny GPT's GEMM shapes, and a labeler prefill block's, on the native backend, hot and with cold
 // operands: median µs per product with the same buffers every time (hot), a fresh C each time (coldC), or fresh A, B
-// and C from 24 copies that overflow the L3 (coldAll: what a training step sees for saved activations). Leaves out
-// the other backends.
+// and C from 24 copies that overflow the L3 (coldAll: what a training step sees for saved activations); then bf16-weight
+// products (gemmBf16: the 124M's prefill shapes and 1024³) hot, median GFLOP/s. Leaves out the other backends.
 // Run: node --import tsx bench/gemm-shapes.ts
 import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
+import { f32ToBf16 } from '../src/engine/bf16.ts';
 
 const backend = createNativeBackend();
 // [label, M, N, K, transA, transB, beta]: the forward (NN), input-gradient (NT) and weight-gradient (TN) products
@@ -44,4 +45,22 @@ for (const [label, M, N, K, transA, transB, beta] of shapes) {
     cells.push(`${mode} ${us.toFixed(0)} µs (${((2 * M * N * K) / us / 1e3).toFixed(0)} GFLOP/s)`);
   }
   console.log(label.padEnd(22), cells.join('  '));
+}
+
+// bf16 weights (gemmBf16: C = bf16(A) Wᵀ, float32 sums): 1024³, the 124M's 128-token prefill (qkv, MLP up, MLP down),
+// a 512-token block, and two training shapes
+const bf16Shapes: [number, number, number][] = [[1024, 1024, 1024], [128, 2304, 768], [128, 3072, 768], [128, 768, 3072], [512, 768, 768],
+  [1024, 512, 128], [1024, 128, 512]];
+for (const [M, N, K] of bf16Shapes) {
+  const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c = new Float32Array(M * N);
+  const w = f32ToBf16(Float32Array.from({ length: N * K }, (_, i) => Math.cos(i)));
+  backend.gemmBf16(a, w, c, M, N, K);
+  const rates: number[] = [];
+  for (let r = 0; r < Math.max(9, Math.round(4e9 / (2 * M * N * K))); r++) {
+    const t0 = performance.now();
+    backend.gemmBf16(a, w, c, M, N, K);
+    rates.push((2 * M * N * K) / ((performance.now() - t0) * 1e6));
+  }
+  rates.sort((x, y) => x - y);
+  console.log(`bf16 ${M}x${N}x${K}`.padEnd(22), `hot ${rates[rates.length >> 1]!.toFixed(0)} GFLOP/s`);
 }

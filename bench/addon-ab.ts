@@ -1,0 +1,38 @@
+// Two builds of the native addon in one process, alternating: this checkout's and another checkout's (its own
+// build/Release), so a kernel change is measured against its parent side by side, round by round, and this machine's
+// drift (tens of percent within a minute) cancels in each round's ratio. Prints, per shape, each build's median GFLOP/s
+// and the median and range of the per-round ratios (this / other) for gemm (fp32) and gemmBf16 (bf16 weights).
+// Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds]   (e.g. a `git worktree` at the parent commit)
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { f32ToBf16 } from '../src/engine/bf16.ts';
+import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
+
+const other = process.argv[2], rounds = Number(process.argv[3] ?? 15);
+if (!other || !existsSync(join(other, 'build', 'Release', 'rlaif_native.node'))) throw new Error(`addon-ab: give the other checkout's root (with build/Release/rlaif_native.node), got ${other}`);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`addon-ab: rounds must be a positive integer, got ${process.argv[3]}`);
+const module = await import(pathToFileURL(resolve(other, 'src/engine/backends/native-backend.ts')).href) as { createNativeBackend: typeof createNativeBackend };
+const builds = { this: createNativeBackend(), other: module.createNativeBackend() };
+type Backend = ReturnType<typeof createNativeBackend>;
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1]!;
+const shapes: [number, number, number][] = [[1024, 1024, 1024], [128, 3072, 768], [128, 768, 3072], [512, 768, 768], [1024, 128, 512]];
+for (const kind of ['fp32', 'bf16'] as const) {
+  for (const [M, N, K] of shapes) {
+    const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i));
+    const w = f32ToBf16(b), c = new Float32Array(M * N);
+    const once = (backend: Backend) => kind === 'bf16' ? backend.gemmBf16(a, w, c, M, N, K)
+      : backend.gemm({ a, b, c, M, N, K, transA: false, transB: true, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+    const rate = (backend: Backend) => {
+      once(backend);
+      const rates = Array.from({ length: 7 }, () => { const t0 = performance.now(); once(backend); return (2 * M * N * K) / ((performance.now() - t0) * 1e6); });
+      return median(rates);
+    };
+    const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      mine.push(rate(builds.this)); theirs.push(rate(builds.other)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
+    }
+    console.log(`${kind} ${M}x${N}x${K}`.padEnd(20), `this ${median(mine).toFixed(0)} GFLOP/s, other ${median(theirs).toFixed(0)};`,
+      `this/other ${median(ratios).toFixed(3)} (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+  }
+}
