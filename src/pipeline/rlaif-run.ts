@@ -7,7 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
-import { testbedConstitution } from '../testbed/index.ts';
+import { corpusSupport, testbedConstitution } from '../testbed/index.ts';
 import { adversarialTable } from './adversarial/adversarial-report.ts';
 import { setupAdversarial } from './adversarial/adversarial-setup.ts';
 import { withHeldOutGold } from './adversarial/held-out.ts';
@@ -23,7 +23,7 @@ import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
-import { buildPolicy, loadCheckpoint, readPromptFile, splitPrompts } from './run-setup.ts';
+import { buildPolicy, loadCheckpoint, readPromptFile, readReferenceText, splitPrompts } from './run-setup.ts';
 import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
 import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
@@ -107,6 +107,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const anchors = anchorSet.slice(0, config.anchorPairs), labeledPairs = anchorSet.slice(config.anchorPairs);   // the gate's, then the labeled-data source's
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, labeledPairs, policySource, onProgress: options.onProgress };
+    if (config.feedback.corpusSupport > 0) context.corpusSupport = corpusSupport(readReferenceText(config.feedback.corpus ?? testbed!.corpusPath, config.feedback.corpus ? 'feedback.corpus' : 'the testbed corpus'));
     if (queue) {
       const stays = rolloutOnQueue(policy);
       if (stays) console.error(`rlaif run --queue: rollouts stay in this process: ${stays}; judgments go to the workers`);

@@ -2,6 +2,7 @@
 // loop may see (train and validation — never test), the labeled anchors, progress events, and the id helpers that
 // make every record's id a function of the work it stands for. Leaves out the stages themselves (round-stages.ts).
 import { deriveSeed } from '../engine/random.ts';
+import type { CorpusSupport } from '../testbed/self-supervised.ts';
 import type { Adversary } from './adversarial/adversary.ts';
 import type { EndpointPolicy, RolloutRow, RowSample } from './endpoint-policy.ts';
 import type { LoopLabeler } from './loop-labeler.ts';
@@ -50,6 +51,7 @@ export interface RoundContext {
   validation: LoopPrompt[];
   anchors: AnchorPair[];
   labeledPairs?: AnchorPair[]; // the labeled-data source's comparisons (feedback.labeledAnchors), never the gate's anchors
+  corpusSupport?: (response: string) => CorpusSupport; // feedback.corpusSupport's checker over the reference text
   policySource?: string;     // the policy's Hugging Face folder (tokenizer files for an external trainer; an endpoint policy's checkpoint)
   onProgress?: (event: ProgressEvent) => void;
   rollout?: RolloutRunner;   // rlaif run --queue: rollouts as jobs for the workers (absent: the policy samples here)

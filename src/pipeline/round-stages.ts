@@ -212,6 +212,20 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
       });
     }
   }
+  if (w.corpusSupport > 0) {
+    if (!context.corpusSupport) throw new Error('feedback.corpusSupport > 0, but this run has no reference text to check samples against (feedback.corpus)');
+    for (const sample of rollout.samples) {
+      const id = recordId('judgment', { source: 'corpus-support', sample: sample.id });
+      if (!store.get('judgment', id)) {
+        const checked = context.corpusSupport(sample.text);
+        const rationale = checked.verdicts.length === 0 ? 'no sentences' : checked.verdicts.map((v) => `${v.verdict}: "${v.sentence}"`).join('; ');
+        store.put({ id, kind: 'judgment', round, parents: [sample.id], stage: 'feedback', source: 'corpus-support', ok: true, failure: null,
+          probabilityA: null, orders: [], score: checked.score, rationale: `${checked.supported} supported, ${checked.contradicted} contradicted, ${checked.unsupported} unsupported of ${checked.sentences} checked: ${rationale}`,
+          principle: null, labelerModel: 'corpus-support', templateVersion: 'corpus-support-1' });
+      }
+      bySample.get(sample.id)!.push(store.get('judgment', id)!);
+    }
+  }
   return { bySample, pairs, requested: store.count('judgment') - before };
 }
 
@@ -220,7 +234,7 @@ export interface ModelScores { id: string; scores: Float32Array }
 
 /**
  * Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 averaged over the pairs its text was in
- * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1. A fitted model's
+ * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1, corpus support its score. A fitted model's
  * component is 2·σ(r_i − r_j) − 1 averaged over the group's other distinct texts j (its soft label, the pairwise
  * scale): 'reward-model' (rewards.mode reward-model) takes the pairwise weight, the direct pairwise component staying
  * in the record with weight 0 for comparison; 'labeled-anchors' takes feedback.labeledAnchors.
@@ -228,7 +242,7 @@ export interface ModelScores { id: string; scores: Float32Array }
 export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback,
   models: Partial<Record<'reward-model' | 'labeled-anchors', ModelScores>> = {}): RewardRecord[] {
   const w = context.config.feedback, K = rollout.samples.length / Math.max(rollout.prompts.length, 1), fitted = models['reward-model'];
-  const weights: Record<string, number> = { 'pairwise-ai': fitted ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised,
+  const weights: Record<string, number> = { 'pairwise-ai': fitted ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised, 'corpus-support': w.corpusSupport,
     'labeled-anchors': w.labeledAnchors, ...fitted && { 'reward-model': w.pairwise } };
   const kept = (source: string) => weights[source]! > 0 || (fitted !== undefined && source === 'pairwise-ai');
   return rollout.samples.map((sample, b) => {
@@ -237,7 +251,7 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
     for (const j of judgments) {
       const first = j.source === 'pairwise-ai' && context.store.get('sample', j.parents[0]!)!.text === sample.text;
       const value = j.source === 'pairwise-ai' ? 2 * (first ? j.probabilityA! : 1 - j.probabilityA!) - 1
-        : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : 2 * j.score! - 1;
+        : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : j.source === 'corpus-support' ? j.score! : 2 * j.score! - 1;
       (parts[j.source] ??= []).push(value);
     }
     for (const [source, model] of Object.entries(models)) {

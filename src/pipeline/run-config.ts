@@ -60,6 +60,8 @@ const feedbackSchema = z.strictObject({
   pairwise: sourceWeight(1, "weight of pairwise AI feedback: each sample judged against the group's next sample in both orders; reward 2·P(win) − 1 averaged over its pairs"),
   pointwise: sourceWeight(0, 'weight of pointwise direct RLAIF: the labeler scores each sample 1..10, rescaled to [-1, 1] (Lee et al. §3.3)'),
   selfSupervised: sourceWeight(0, "weight of the self-supervised signal: agreement of a sample with the policy's own other samples for the prompt (self-consistency), in [-1, 1]"),
+  corpusSupport: sourceWeight(0, "weight of the corpus-support signal (self-supervised: fact completion against unlabeled reference text): each sentence of a sample looked up in feedback.corpus — found verbatim supports it, a corpus sentence that opens the same way and ends differently contradicts it, a capitalised subject the text never names is unsupported; (supported − contradicted − unsupported) / sentences checked, in [-1, 1] (negations and first-person sentences are not checked)"),
+  corpus: z.string().nullable().default(null).describe("the reference text of feedback.corpusSupport: a UTF-8 file, one paragraph a line; null = the testbed's pretraining corpus (prompts.kind testbed); relative to the config file"),
   labeledAnchors: sourceWeight(0, "weight of the labeled-data source: a reward model fitted once per run (rewards.rewardModel settings) on the labeled comparisons the gate does not read (testbed: its anchor set after the first anchorPairs), scoring each sample as 2·σ(r_i − r_j) − 1 averaged over its group's other distinct texts"),
   constitution: z.string().nullable().default(null).describe("constitution YAML the labeler judges under; null = the testbed's (testbed prompts) or the shipped harmlessness one; relative to the config file"),
   principleMode: z.enum(['sample-one', 'aggregate-all']).default('sample-one').describe("one principle per judgment drawn from the prompt's principles, or all of them averaged"),
@@ -203,6 +205,10 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.labeler.kind === 'checkpoint') config.labeler = { ...config.labeler, path: at(config.labeler.path) };
   if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
   if (config.feedback.constitution) config.feedback = { ...config.feedback, constitution: at(config.feedback.constitution) };
+  if (config.feedback.corpus) config.feedback = { ...config.feedback, corpus: at(config.feedback.corpus) };
+  if (config.feedback.corpusSupport > 0 && !config.feedback.corpus && config.prompts.kind !== 'testbed') {
+    throw new Error(`${source}: feedback.corpusSupport needs reference text: set feedback.corpus to a file of paragraphs, one a line (only the testbed's prompts come with a corpus)`);
+  }
   for (const pattern of config.gate.refusalPatterns) {
     try { new RegExp(pattern, 'i'); } catch (error) { throw new Error(`${source}: gate.refusalPatterns: ${(error as Error).message}`); }
   }

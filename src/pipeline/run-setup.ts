@@ -2,7 +2,7 @@
 // policy (testbed SFT model or a Hugging Face checkpoint, full or LoRA), the labeler (testbed, an in-process
 // checkpoint, or an OpenAI-compatible endpoint), the prompts (testbed splits or the user's JSONL/Parquet) and the
 // labeled anchors. Leaves out the testbed's gold report (testbed-report.ts). Lee et al. 2023 (arXiv 2309.00267).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConstitution, type Constitution } from '../feedback/constitution.ts';
 import type { ChatModelV1 } from '../feedback/chat-model-v1.ts';
@@ -51,6 +51,19 @@ export function buildLabeler(config: { feedback: Pick<RunConfig['feedback'], 'pr
   const executor = new RequestExecutor(provider, { concurrency, timeoutMs: 120_000, retry: defaultRetry });
   return judgeLabeler({ executor, constitution, principleMode: config.feedback.principleMode, chainOfThought: config.feedback.chainOfThought,
     seed: config.seed });
+}
+
+/** Reference text for feedback.corpusSupport: the non-empty lines of a UTF-8 file; errors name `what` (the config key). */
+export function readReferenceText(path: string, what: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${what}: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  if (lines.length === 0) throw new Error(`${what}: ${path} has no text (one paragraph a line)`);
+  return lines;
 }
 
 /** Prompts from a JSONL file: {"id"?, "messages" | "prompt", "split"?, "application"?, "principles"?}. */

@@ -8,7 +8,9 @@ const corpus = ['Bato eats fish. Bato lives near the old mill.', 'The coat of Ke
 
 test('corpus support: verbatim support, a different ending contradicts, an unknown subject is unsupported', () => {
   const check = corpusSupport(corpus);
-  assert.deepEqual(check('Bato eats fish.'), { supported: 1, contradicted: 0, unsupported: 0, sentences: 1, score: 1 });
+  assert.deepEqual(check('Bato eats fish.'), { supported: 1, contradicted: 0, unsupported: 0, sentences: 1, score: 1, verdicts: [{ sentence: 'Bato eats fish.', verdict: 'supported' }] });
+  assert.deepEqual(check('I know. Bato eats apples. Zorup eats fish. Bato is kind.').verdicts.map((v) => v.verdict), ['skipped', 'contradicted', 'unsupported', 'unverified'],
+    'every sentence named, in order; one the corpus has no opening of is checked but unverified');
   assert.equal(check('Bato eats apples.').contradicted, 1);
   assert.equal(check('Bato eats apples.').score, -1);
   assert.equal(check('Zorup eats fish.').unsupported, 1, 'a name the corpus never uses');

@@ -4,12 +4,17 @@
 // (2) Paraphrase agreement: how often the model gives the same answer when the question is asked in other words.
 // Leaves out: negated sentences and refusals (no evidence either way: 0).
 
+/** supported / contradicted / unsupported (an unknown subject) count as the score says; unverified: checked (in the
+ * denominator) and neither found nor contradicted; skipped: a negation or a first-person turn, not checked. */
+export type SentenceVerdict = 'supported' | 'contradicted' | 'unsupported' | 'unverified' | 'skipped';
+
 export interface CorpusSupport {
   supported: number;     // sentences found in the corpus
   contradicted: number;  // sentences whose opening the corpus continues differently
   unsupported: number;   // sentences about a subject the corpus never names
   sentences: number;     // sentences checked
   score: number;         // (supported − contradicted − unsupported) / sentences, in [−1, 1]; 0 when none
+  verdicts: { sentence: string; verdict: SentenceVerdict }[]; // every sentence of the response, in order (a rationale)
 }
 
 const normalize = (sentence: string) => sentence.trim().replace(/\s+/g, ' ').replace(/[.?!]+$/, '').toLowerCase();
@@ -35,17 +40,21 @@ export function corpusSupport(corpus: readonly string[]): (response: string) => 
   }
   return (response: string) => {
     let supported = 0, contradicted = 0, unsupported = 0, sentences = 0;
+    const verdicts: CorpusSupport['verdicts'] = [];
     for (const sentence of sentencesOf(response)) {
       const text = normalize(sentence);
-      if (/\b(not|never|no)\b/.test(text) || /^i\b/.test(text)) continue; // negations and first-person turns: no evidence
+      let verdict: SentenceVerdict = 'skipped';
+      if (/\b(not|never|no)\b/.test(text) || /^i\b/.test(text)) { verdicts.push({ sentence, verdict }); continue; } // negations and first-person turns
+      verdict = 'unverified';
       sentences++;
       const words = text.split(' ');
       const subject = sentence.split(' ')[0]!;
-      if (known.has(text)) supported++;
-      else if (/^[A-Z][a-z]+$/.test(subject) && !subjects.has(subject) && !['The', 'To', 'Your', 'It', 'A', 'An', 'Yes'].includes(subject)) unsupported++;
-      else if (words.some((_, k) => k >= 2 && k < words.length && openings.has(words.slice(0, k).join(' ')))) contradicted++;
+      if (known.has(text)) { supported++; verdict = 'supported'; }
+      else if (/^[A-Z][a-z]+$/.test(subject) && !subjects.has(subject) && !['The', 'To', 'Your', 'It', 'A', 'An', 'Yes'].includes(subject)) { unsupported++; verdict = 'unsupported'; }
+      else if (words.some((_, k) => k >= 2 && k < words.length && openings.has(words.slice(0, k).join(' ')))) { contradicted++; verdict = 'contradicted'; }
+      verdicts.push({ sentence, verdict });
     }
-    return { supported, contradicted, unsupported, sentences, score: sentences === 0 ? 0 : (supported - contradicted - unsupported) / sentences };
+    return { supported, contradicted, unsupported, sentences, score: sentences === 0 ? 0 : (supported - contradicted - unsupported) / sentences, verdicts };
   };
 }
 
