@@ -38,22 +38,21 @@ export function corpusSupport(corpus: readonly string[]): (response: string) => 
     }
     for (const name of line.match(/\b[A-Z][a-z]+\b/g) ?? []) subjects.add(name);
   }
+  const verdictOf = (sentence: string): SentenceVerdict => {
+    const text = normalize(sentence);
+    if (/\b(not|never|no)\b/.test(text) || /^i\b/.test(text)) return 'skipped'; // negations and first-person turns: no evidence
+    const words = text.split(' ');
+    const subject = sentence.split(' ')[0]!;
+    if (known.has(text)) return 'supported';
+    if (/^[A-Z][a-z]+$/.test(subject) && !subjects.has(subject) && !['The', 'To', 'Your', 'It', 'A', 'An', 'Yes'].includes(subject)) return 'unsupported';
+    if (words.some((_, k) => k >= 2 && k < words.length && openings.has(words.slice(0, k).join(' ')))) return 'contradicted';
+    return 'unverified';
+  };
   return (response: string) => {
-    let supported = 0, contradicted = 0, unsupported = 0, sentences = 0;
-    const verdicts: CorpusSupport['verdicts'] = [];
-    for (const sentence of sentencesOf(response)) {
-      const text = normalize(sentence);
-      let verdict: SentenceVerdict = 'skipped';
-      if (/\b(not|never|no)\b/.test(text) || /^i\b/.test(text)) { verdicts.push({ sentence, verdict }); continue; } // negations and first-person turns
-      verdict = 'unverified';
-      sentences++;
-      const words = text.split(' ');
-      const subject = sentence.split(' ')[0]!;
-      if (known.has(text)) { supported++; verdict = 'supported'; }
-      else if (/^[A-Z][a-z]+$/.test(subject) && !subjects.has(subject) && !['The', 'To', 'Your', 'It', 'A', 'An', 'Yes'].includes(subject)) { unsupported++; verdict = 'unsupported'; }
-      else if (words.some((_, k) => k >= 2 && k < words.length && openings.has(words.slice(0, k).join(' ')))) { contradicted++; verdict = 'contradicted'; }
-      verdicts.push({ sentence, verdict });
-    }
+    const verdicts = sentencesOf(response).map((sentence) => ({ sentence, verdict: verdictOf(sentence) }));
+    const count = (verdict: SentenceVerdict) => verdicts.filter((v) => v.verdict === verdict).length;
+    const supported = count('supported'), contradicted = count('contradicted'), unsupported = count('unsupported');
+    const sentences = verdicts.length - count('skipped');
     return { supported, contradicted, unsupported, sentences, score: sentences === 0 ? 0 : (supported - contradicted - unsupported) / sentences, verdicts };
   };
 }
