@@ -1,7 +1,9 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
 // when `/usr/bin/python3 -c 'import torch'` works (`npm run bench:torch` installs Debian's python3-torch: root or
-// sudo), and our/their ratios; when it does not, the run says so and why, at the start and again at the end. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
+// sudo), and our/their ratios; when it does not, the run says so and why, at the start and again at the end. The native
+// train-step and matmul ratios over PyTorch come from three side-by-side rounds (the anchor, then ours at once: see
+// sideBySide), the others from the first anchor run. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
 // GEMM blocking): a figure means nothing without the machine it came from. `--json FILE` records machine + figures.
 // Usage: npm run bench [-- section ... [--json FILE]]      e.g. `npm run bench -- engine`
