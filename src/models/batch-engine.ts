@@ -66,7 +66,6 @@ export class BatchEngine {
   readonly #waiting: Sequence[] = [];
   #active: Sequence[] = [];           // rows of #cache, in order
   #cache: KvCache | null = null;
-  readonly #pool = sharedKvPool;  // the buffers of dropped caches, for the next prefill or repack
   #rows: SoftmaxRows = { softmax: new Float32Array(0), logSoftmax: new Float32Array(0) };   // (B, V) each, a decode step's
   #logits = new Float32Array(0);      // (≥ B·V) a step's logits (#logitsFor)
   readonly #prefixCache: PrefixCache | null;
@@ -170,7 +169,7 @@ export class BatchEngine {
     });
     // Room to decode after the prompt: with no rows running, this becomes the batch cache as it is (no repack).
     const room = this.#active.length === 0 ? Math.max(...joining.map((s) => s.request.maxNewTokens)) : 0;
-    const cache = new KvCache(config, B, config.maxPositions + 1, Math.min(config.maxPositions + 1, P + room), this.#pool);
+    const cache = new KvCache(config, B, config.maxPositions + 1, Math.min(config.maxPositions + 1, P + room), sharedKvPool);
     const logits = this.#logitsFor(B * V);                                 // (B, V), sampled from at once
     noGrad(() => scope(() => { logits.set(this.#model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true }).data.subarray(0, B * V)); }));
     this.stats.forwardPasses++;
@@ -204,7 +203,7 @@ export class BatchEngine {
       only.keepRows(rows.map((r) => r.row));                               // rows left, none joined; or one prefill's rows
       this.#cache = only;
     } else {
-      this.#cache = packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: this.#pool });
+      this.#cache = packRows(this.#model.config, rows, { headroom, maxCapacity: this.#model.config.maxPositions + 1, pool: sharedKvPool });
     }
     if (previous !== this.#cache) previous?.release();
     for (const cache of owned) if (cache !== this.#cache) cache.release();   // not those the prefix cache keeps

@@ -45,9 +45,6 @@ export function rowSeed(seed: number, row: number): number {
   return row === 0 ? seed : deriveSeed(seed, `row|${row}`);
 }
 
-// Key/value buffers of finished calls, for the next one: RL rollouts and evaluations call generate() again and again
-// with the same shapes, and fresh memory costs milliseconds a MB on some machines (first-touch page faults).
-const generationPool = sharedKvPool;
 let logitsScratch = new Float32Array(0);   // (≥ B·V) a call's next-token logits: nothing returned keeps a view of it
 
 /** Samples continuations of every prompt in one batch; runs under noGrad, each step in its own scope. */
@@ -87,7 +84,8 @@ export function generate(model: Transformer, prompts: readonly (Int32Array | rea
   const readLogits = (out: { data: Float32Array }) => logits.set(out.data.subarray(0, B * V));
 
   noGrad(() => {
-    const cache = useCache ? new KvCache(model.config, B, P + maxNewTokens - 1, 16, generationPool) : null;
+    // Buffers of earlier calls (rollouts and evaluations repeat their shapes; fresh memory page-faults).
+    const cache = useCache ? new KvCache(model.config, B, P + maxNewTokens - 1, 16, sharedKvPool) : null;
     try {
       if (cache) scope(() => readLogits(model.forward(ids, [B, P], { cache, keyMask: mask, lastOnly: true })));
       else scope(() => readLogits(forwardWindow(model, ids, mask, B, P)));

@@ -57,7 +57,6 @@ export class PrefixCache {
   readonly #block: number;
   #entries: Entry[] = [];            // most recently used last
   readonly #holders = new Map<KvCache, number>();   // entries holding each cache (released when the last one goes)
-  readonly #pool = sharedKvPool; // buffers of evicted entries' caches, for the next prompts
   readonly stats = { prompts: 0, promptTokens: 0, reusedTokens: 0, forwards: 0 };
 
   constructor(options: { model: Transformer; maxEntries?: number; block?: number }) {
@@ -99,7 +98,7 @@ export class PrefixCache {
         const reused = this.#wholeBlocks(shared, P);
         const fromPeer = Math.max(0, ...remaining.slice(0, k).map((j) => this.#wholeBlocks(commonLength(prompts[j]!, prompt), P)));
         if (fromPeer > reused) { deferred.push(index); return; }
-        const cache = new KvCache(config, 1, P + room, P + room, this.#pool);
+        const cache = new KvCache(config, 1, P + room, P + room, sharedKvPool);
         if (entry && reused > 0) { copyPositions(entry, cache, 0, 0, reused); cache.length = reused; }
         this.stats.prompts++; this.stats.promptTokens += P; this.stats.reusedTokens += reused;
         round.push({ index, cache, start: reused, reused, logits: new Float32Array(V) });
@@ -170,7 +169,7 @@ export class PrefixCache {
     const S = Math.max(...wave.map((w) => w.prompt.length - w.reusable));
     const taken = wave.map((w) => Math.max(0, w.prompt.length - S));     // ≤ reusable: P - reusable ≤ S
     const L = Math.max(...taken);
-    const cache = new KvCache(config, B, L + S + room, L + S, this.#pool);   // full after the forward: attention reads it in place
+    const cache = new KvCache(config, B, L + S + room, L + S, sharedKvPool);   // full after the forward: attention reads it in place
     const ids = new Int32Array(B * S), mask = new Float32Array(B * S);     // (B, S) left-padded suffixes
     wave.forEach(({ prompt, entry }, b) => {
       if (taken[b]! > 0) copyPositions(entry!, cache, b, L - taken[b]!, taken[b]!);

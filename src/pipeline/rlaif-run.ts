@@ -63,6 +63,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const closers: (() => void)[] = [];
   try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
   try {
+    // A user's reference text is read before the testbed (minutes to build from nothing), so a bad path fails at once.
+    const reference = config.feedback.corpusSupport > 0 && config.feedback.corpus ? readReferenceText(config.feedback.corpus, 'feedback.corpus') : null;
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
       ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self', ...options.testbed,
         onProgress: (e) => options.onProgress?.({ stage: `setup: ${e.stage}${e.model ? ` ${e.model}` : ''}`, round: 0, done: e.step, total: e.total }) })
@@ -107,7 +109,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     const anchors = anchorSet.slice(0, config.anchorPairs), labeledPairs = anchorSet.slice(config.anchorPairs);   // the gate's, then the labeled-data source's
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, labeledPairs, policySource, onProgress: options.onProgress };
-    if (config.feedback.corpusSupport > 0) context.corpusSupport = corpusSupport(readReferenceText(config.feedback.corpus ?? testbed!.corpusPath, config.feedback.corpus ? 'feedback.corpus' : 'the testbed corpus'));
+    if (config.feedback.corpusSupport > 0) context.corpusSupport = corpusSupport(reference ?? readReferenceText(testbed!.corpusPath, 'the testbed corpus'));
     if (queue) {
       const stays = rolloutOnQueue(policy);
       if (stays) console.error(`rlaif run --queue: rollouts stay in this process: ${stays}; judgments go to the workers`);
