@@ -354,14 +354,33 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
 
 
 /* C (M rows) columns [n0, n1) = alpha A B + beta C, B (K, N) row-major read in place (no packing): register tiles of
- * up to 8 rows x 2 vectors, specialized for 1, 2, 4 and 8 rows (a decode step at batch 1 used to multiply 7 zero rows
- * too: 8x the FMAs, enough to make a half-width AVX-512 core compute-bound); A rows beyond M in the last tile are zero
+ * up to GEMV_TILE_ROWS rows x GEMV_TILE_VECS vectors (per level, below), specialized for 1, 2, 4 and the most rows (a
+ * decode step at batch 1 used to multiply 7 zero rows too: 8x the FMAs, enough to make a half-width AVX-512 core compute-bound); A rows beyond M in the last tile are zero
  * rows of a local copy. Each element is the packed GEMM's arithmetic exactly: one multiply-add chain per panel of the
  * level's kc, stored as its micro-kernels store a panel (gemv_store; tail columns as zero-padded vectors), so a row's
  * bits do not depend on which path or how many rows computed it (alpha 1, beta 0 or 1: a prefill block, a batched
  * decode step and a whole prompt agree). */
-#define GEMV_TILE_ROWS 8
 #define GEMV_MAX_K 1024
+/* The tile works in the level's native vectors (vn: NL floats; the LANES-wide vf is two ymm on AVX2, and GCC moved
+ * arrays of it through general registers there, 1-2 GFLOP/s). Its accumulators (rows x vectors) must fit the level's
+ * registers with room for the B loads and the broadcast A value; spilled, every multiply-add becomes a load, an add
+ * and a store. AVX-512 (32 zmm): 8 rows x 2 vectors. AVX2 (16 ymm): 6 rows x 2, the level's 6x16 GEMM micro-kernel
+ * shape. Generic (16 xmm): 3 rows x 4. */
+#if defined(__AVX512F__)
+#define NL 16
+#define GEMV_TILE_ROWS 8
+#define GEMV_TILE_VECS 2
+#elif defined(__AVX2__)
+#define NL 8
+#define GEMV_TILE_ROWS 6
+#define GEMV_TILE_VECS 2
+#else
+#define NL 4
+#define GEMV_TILE_ROWS 3
+#define GEMV_TILE_VECS 4
+#endif
+typedef float vn __attribute__((vector_size(NL * sizeof(float))));
+static inline vn vnload(const float *p) { vn v; memcpy(&v, p, sizeof v); return v; }
 
 /* c = alpha acc + beta c as the micro-kernels store a panel: the first with the caller's beta (0 never reads c), the
  * later ones added to c */
@@ -379,30 +398,31 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
                                                                  long N, long K, long n0, long n1, float alpha,
                                                                  float beta, int first, const int R) {
   long n = n0;
-  for (; n + 2 * LANES <= n1; n += 2 * LANES) {
-    vf acc[GEMV_TILE_ROWS][2];
-    for (int m = 0; m < R; m++) acc[m][0] = acc[m][1] = (vf){0};
+  for (; n + GEMV_TILE_VECS * NL <= n1; n += GEMV_TILE_VECS * NL) {
+    vn acc[GEMV_TILE_ROWS][GEMV_TILE_VECS];
+    for (int m = 0; m < R; m++)
+      for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] = (vn){0};
     for (long k = 0; k < K; k++) {
-      vf b0 = vload(b + k * N + n), b1 = vload(b + k * N + n + LANES);
+      vn bv[GEMV_TILE_VECS];
+      for (int v = 0; v < GEMV_TILE_VECS; v++) bv[v] = vnload(b + k * N + n + v * NL);
       for (int m = 0; m < R; m++) {
         float av = a8[m * K + k];
-        acc[m][0] += av * b0;
-        acc[m][1] += av * b1;
+        for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] += av * bv[v];
       }
     }
     for (long m = 0; m < rows; m++)
-      for (int l = 0; l < LANES; l++) {
-        float *c0 = c + m * N + n + l, *c1 = c0 + LANES;
-        *c0 = gemv_store(acc[m][0][l], alpha, beta, *c0, first);
-        *c1 = gemv_store(acc[m][1][l], alpha, beta, *c1, first);
-      }
+      for (int v = 0; v < GEMV_TILE_VECS; v++)
+        for (int l = 0; l < NL; l++) {
+          float *cv = c + m * N + n + v * NL + l;
+          *cv = gemv_store(acc[m][v][l], alpha, beta, *cv, first);
+        }
   }
-  for (; n < n1; n += LANES) { /* tail columns: one zero-padded vector at a time */
-    long w = n1 - n < LANES ? n1 - n : LANES;
-    vf acc[GEMV_TILE_ROWS];
-    for (int m = 0; m < R; m++) acc[m] = (vf){0};
+  for (; n < n1; n += NL) { /* tail columns: one zero-padded vector at a time */
+    long w = n1 - n < NL ? n1 - n : NL;
+    vn acc[GEMV_TILE_ROWS];
+    for (int m = 0; m < R; m++) acc[m] = (vn){0};
     for (long k = 0; k < K; k++) {
-      vf bv = {0};
+      vn bv = {0};
       memcpy(&bv, b + k * N + n, sizeof(float) * w);
       for (int m = 0; m < R; m++) acc[m] += a8[m * K + k] * bv;
     }
@@ -416,7 +436,7 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
   const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K; /* the packed GEMM's K panels */
   for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
     long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
-    long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 ? 4 : 8;
+    long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 && GEMV_TILE_ROWS > 4 ? 4 : GEMV_TILE_ROWS;
     for (long k0 = 0; k0 < K; k0 += panel) {               /* K panels keep the padded A copy on the stack */
       long kc = K - k0 < panel ? K - k0 : panel;
       float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
@@ -429,7 +449,7 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
         case 1: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 1); break;
         case 2: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 2); break;
         case 4: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 4); break;
-        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 8); break;
+        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS); break;
       }
     }
   }
@@ -447,8 +467,8 @@ void L(gemv_nn_rows)(const float *a, long lda, const float *b, long N, float *c,
       float av = a[m * lda + k];
       float *cr = c + m * N;
       long n = 0;
-      for (; n + LANES <= N; n += LANES) {
-        vf v = vload(cr + n) + av * vload(br + n);
+      for (; n + NL <= N; n += NL) { /* native vectors (vn), as the tiles above */
+        vn v = vnload(cr + n) + av * vnload(br + n);
         memcpy(cr + n, &v, sizeof v);
       }
       for (; n < N; n++) cr[n] += av * br[n];
