@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OnlineDpoTrainer } from '../algorithms/online-dpo-trainer.ts';
+import { precisionNotice } from '../algorithms/precision-config.ts';
+import { getBackend } from '../engine/index.ts';
 import { loadLora } from '../models/lora.ts';
 import { pretrainDigitPolicy } from '../testbed/digit-task.ts';
 import { scratchFolder } from './testing/scratch-folder.ts';
@@ -52,6 +54,17 @@ describe('rlaif train', () => {
       await assert.rejects(trainCommand(kind, config, { progress: false }), new RegExp(`${kind}-bad\\.yaml: step: Unrecognized key`));
     });
   }
+
+  test('precision bf16 says so where the products only widen (no AVX512_BF16), and trains', async () => {
+    const runDir = join(directory, 'sft-bf16');
+    const config = writeFile('sft-bf16.yaml', `runDir: ${runDir}\nsteps: 1\nprecision: bf16\n${small.sft}`);
+    const lines: string[] = [];
+    const summary = await trainCommand('sft', config, { progress: false, log: (line) => lines.push(line) });
+    assert.equal(summary.steps, 1);
+    const notice = precisionNotice('bf16');
+    assert.ok(notice === null || (getBackend() as { bf16Kernel?: string }).bf16Kernel !== 'vdpbf16ps');
+    assert.deepEqual(lines.filter((l) => l.includes('precision bf16')), notice ? [`sft: ${notice}`] : []);
+  });
 
   test('nested unknown keys name the full path; bad values name the key', async () => {
     const nested = writeFile('nested.yaml', 'online:\n  samplesPerPrompt: 4\n  refreshRef: true\n');

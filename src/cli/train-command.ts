@@ -18,7 +18,8 @@ import { RewardModelTrainer } from '../algorithms/reward-model-trainer.ts';
 import { SftTrainer } from '../algorithms/sft-trainer.ts';
 import { textReward } from '../algorithms/text-rewards.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
-import type { Tensor } from '../engine/index.ts';
+import { precisionNotice } from '../algorithms/precision-config.ts';
+import type { MatmulPrecision, Tensor } from '../engine/index.ts';
 import { deriveSeed } from '../engine/random.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
@@ -202,6 +203,8 @@ async function trainInFolder(kind: TrainKind, sub: Subcommand<RunBasics>, config
   const bar = options.progress ?? true ? new SingleBar({ format: `${kind} {bar} {value}/{total} {headline}` }, Presets.shades_classic) : null;
   try {
     if (opened.movedAside) options.log?.(`${kind}: the previous run in ${config.runDir} was moved to ${opened.movedAside}`);
+    const precision = precisionNotice((config as { precision?: MatmulPrecision }).precision);
+    if (precision) options.log?.(`${kind}: ${precision}`);
     const { trainer, save } = sub.build(config);
     opened.start();
     const run = new RunFolder(config.runDir);

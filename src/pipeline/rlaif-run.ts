@@ -5,6 +5,7 @@
 // queue/rollout-jobs.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { precisionNotice } from '../algorithms/precision-config.ts';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
 import { corpusSupport, testbedConstitution } from '../testbed/index.ts';
@@ -58,6 +59,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     baseDirectory: options.configText?.baseDirectory ?? (options.configPath ? dirname(resolve(options.configPath)) : undefined),
     overrides: options.seed === undefined ? {} : { seed: options.seed } });
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
+  const precision = precisionNotice(config.algorithm.precision);
+  if (precision) console.error(`rlaif run: algorithm.${precision}`);
   const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
   let store: RunStore, queue: JobQueue | null = null;
   const closers: (() => void)[] = [];
