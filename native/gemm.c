@@ -174,7 +174,7 @@ static void stream_task(void *ctx, long task) {
   else memset(p, 0, sizeof(float) * j->M * j->N);
 }
 
-static void gemv_stream(const GemmJob *j, int threads) {
+__attribute__((noinline)) static void gemv_stream(const GemmJob *j, int threads) {
   long tasks = 1;
   if (threads > 1 && (double)j->M * j->N * j->K >= GEMM_MT_MIN_MACS / 4) {
     tasks = j->K / GEMV_STREAM_MIN_ROWS;
@@ -193,7 +193,11 @@ static void gemv_stream(const GemmJob *j, int threads) {
 }
 
 static void gemv(GemmJob *j, int threads) {
-  if (!j->transB && j->M <= GEMV_STREAM_MAX_M) { gemv_stream(j, threads); return; }
+  /* 3-4 rows of a B that stays in L2 go faster through the register tiles (no C row traffic per k: 1.8-2.4x on
+   * Zen 2, bench/gemv-ab.ts); 1-2 rows do not (a 1- or 2-row tile is bound by its few multiply-add chains' latency),
+   * and B from memory streams in row order whatever M is. gemv_stream stays out of line: inlined here it ran the
+   * 2-row products 1.3-1.5x slower (the same comparison, builds swapped) */
+  if (!j->transB && j->M <= GEMV_STREAM_MAX_M && (j->M <= 2 || j->K * j->N > GEMV_SMALL_B_FLOATS)) { gemv_stream(j, threads); return; }
   if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS_FEW_ROWS) {
     j->nstep = j->N;
     gemv_task(j, 0);
