@@ -23,5 +23,5 @@ export function atPrecision<T>(precision: MatmulPrecision | undefined, fn: () =>
 export function precisionNotice(precision: MatmulPrecision | undefined, backend: Pick<Backend, 'name'> & { bf16Kernel?: string } = getBackend()): string | null {
   if (precision !== 'bf16' || backend.bf16Kernel === 'vdpbf16ps') return null;
   const where = backend.name === 'native' ? 'this CPU has no AVX512_BF16' : `the ${backend.name} backend has no bf16 instructions`;
-  return `precision bf16: ${where}, so the bf16 products widen the weights to float32 as they go: expect slower steps than fp32 (same bf16 rounding); fp32 is faster here`;
+  return `precision bf16: ${where}, so the bf16 products widen the weights to float32 as they go: expect slower steps than at fp32 (the same bf16 rounding)`;
 }
