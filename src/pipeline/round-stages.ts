@@ -16,12 +16,16 @@ export interface RoundSamples {
   batch: RolloutBatch | null; // the same rows as token arrays (in-process policies; null behind an endpoint)
 }
 
-/** Fresh train prompts in a seeded cycle, plus the lowest-reward prompts of earlier rounds (mined by the proxy). */
-export function choosePrompts(context: RoundContext, round: number): LoopPrompt[] {
+/**
+ * Fresh train prompts in a seeded cycle (iteration `iteration` of `iterations` per round takes the next slice), plus the
+ * lowest-reward prompts of earlier rounds (mined by the proxy; each iteration of a round takes the next worst ones).
+ */
+export function choosePrompts(context: RoundContext, round: number, iteration = 0, iterations = 1): LoopPrompt[] {
   const { config, store, train } = context, n = config.promptsPerRound;
   const mined = round > 1 ? Math.round(config.minedFailureShare * n) : 0;
   const order = new Rng(seedFor(context, 'train-order')).shuffle([...train.keys()]);
-  const fresh = Array.from({ length: n - mined }, (_, i) => train[order[((round - 1) * (n - mined) + i) % train.length]!]!);
+  const slot = (round - 1) * iterations + iteration;
+  const fresh = Array.from({ length: n - mined }, (_, i) => train[order[(slot * (n - mined) + i) % train.length]!]!);
   const taken = new Set(fresh.map((p) => p.id));
   const byPrompt = new Map<string, { total: number; count: number }>();
   for (const reward of store.all('reward')) {
@@ -34,7 +38,7 @@ export function choosePrompts(context: RoundContext, round: number): LoopPrompt[
   }
   const worst = [...byPrompt].map(([id, e]) => ({ id, mean: e.total / e.count })).sort((a, b) => a.mean - b.mean || (a.id < b.id ? -1 : 1));
   const byId = new Map(train.map((p) => [p.id, p]));
-  return [...fresh, ...worst.slice(0, mined).map((w) => byId.get(w.id)!).filter(Boolean)];
+  return [...fresh, ...worst.slice(iteration * mined, (iteration + 1) * mined).map((w) => byId.get(w.id)!).filter(Boolean)];
 }
 
 /**
@@ -42,10 +46,12 @@ export function choosePrompts(context: RoundContext, round: number): LoopPrompt[
  * when every record is already in the store (a resumed run), the batch is rebuilt from the records instead, so nothing
  * is sampled twice.
  */
-export async function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number }): Promise<RoundSamples> {
-  const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options;
+export async function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number; iteration?: number }): Promise<RoundSamples> {
+  const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options, iteration = options.iteration ?? 0;
   const rows = prompts.flatMap((prompt) => Array.from({ length: perPrompt }, (_, index) => ({ prompt, index })));
-  const key = (row: { prompt: LoopPrompt; index: number }) => ({ stage, round: stage === 'rollout' ? round : undefined, policyRound, prompt: row.prompt.id, index: row.index });
+  // A round's later RL iterations sample from the policy as the earlier ones left it: the iteration joins the key.
+  const key = (row: { prompt: LoopPrompt; index: number }) => ({ stage, round: stage === 'rollout' ? round : undefined, policyRound, prompt: row.prompt.id, index: row.index,
+    ...(iteration > 0 ? { iteration } : {}) });
   const ids = rows.map((row) => recordId('sample', key(row)));
   const batchOf = (samples: SampleRecord[]) => (policy.kind === 'in-process'
     ? batchFromSamples(rows.map((row) => policy.promptTokens(row.prompt.messages)), samples, context.config.maxNewTokens) : null);

@@ -11,15 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { RunStore } from './run-store.ts';
-import { KILL_TEST_CONFIG } from './testing/tiny-run-process.ts';
+import { KILL_TEST_CONFIG, KILL_TEST_ITERATIONS_CONFIG } from './testing/tiny-run-process.ts';
 import { tinyLoop } from './testing/tiny-loop.ts';
 
 const child = fileURLToPath(new URL('./testing/tiny-run-process.ts', import.meta.url));
 
 /** Runs the child in `dir`; kills it with SIGKILL `killAfterMs` after it opened the store (null: let it finish). */
-function runChild(dir: string, killAfterMs: number | null): Promise<'killed' | 'done'> {
+function runChild(dir: string, killAfterMs: number | null, variant: string): Promise<'killed' | 'done'> {
   return new Promise((resolve) => {
-    const process_ = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const process_ = spawn(process.execPath, ['--import', 'tsx', child, dir, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '', timer: NodeJS.Timeout | null = null;
     process_.stdout.on('data', (chunk) => {
       out += chunk;
@@ -29,17 +29,18 @@ function runChild(dir: string, killAfterMs: number | null): Promise<'killed' | '
   });
 }
 
-function contents(dir: string): string[] {
-  const store = RunStore.open(dir, parseRunConfig(KILL_TEST_CONFIG));
+function contents(dir: string, yaml: string): string[] {
+  const store = RunStore.open(dir, parseRunConfig(yaml));
   const all = (['prompt', 'sample', 'judgment', 'reward', 'advantage', 'evaluation', 'gate'] as const).flatMap((k) => store.all(k).map((r) => JSON.stringify(r)));
   store.close();
   return all;
 }
 
-test('kill -9 at random points, resumed each time: nothing lost, nothing duplicated, same results as an uninterrupted run', async () => {
+for (const [variant, yaml] of [['one', KILL_TEST_CONFIG], ['iterations', KILL_TEST_ITERATIONS_CONFIG]] as const) {
+test(`kill -9 at random points, resumed each time: nothing lost, nothing duplicated, same results as an uninterrupted run (${variant === 'one' ? 'one RL iteration a round' : 'two RL iterations a round: kills land between them too'})`, async () => {
   const reference = mkdtempSync(join(tmpdir(), 'rlaif-kill-ref-')), killed = mkdtempSync(join(tmpdir(), 'rlaif-kill-'));
   try {
-    const config = parseRunConfig(KILL_TEST_CONFIG);
+    const config = parseRunConfig(yaml);
     const store = RunStore.open(reference, config);
     const t0 = performance.now();
     await runLoop(tinyLoop({ config, store }).context);
@@ -50,12 +51,12 @@ test('kill -9 at random points, resumed each time: nothing lost, nothing duplica
     for (let i = 0; i < kills; i++) {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       // Each attempt resumes and runs on for a random share of what is left (at most half a whole run).
-      const outcome = await runChild(killed, Math.round((0.05 + 0.45 * (seed / 2147483648)) * runMs));
+      const outcome = await runChild(killed, Math.round((0.05 + 0.45 * (seed / 2147483648)) * runMs), variant);
       if (outcome === 'killed') midway++;
     }
-    assert.equal(await runChild(killed, null), 'done');
+    assert.equal(await runChild(killed, null, variant), 'done');
     assert.ok(midway > 0, `at least one kill landed before the run finished (${midway} of ${kills}; a run takes ${runMs.toFixed(0)} ms)`);
-    const expected = contents(reference).sort(), got = contents(killed);
+    const expected = contents(reference, yaml).sort(), got = contents(killed, yaml);
     assert.equal(new Set(got).size, got.length, 'no record twice');
     assert.deepEqual([...got].sort(), expected, 'the same records as the uninterrupted run');
     for (const kind of ['samples', 'judgments', 'rewards']) {
@@ -70,3 +71,4 @@ test('kill -9 at random points, resumed each time: nothing lost, nothing duplica
     rmSync(killed, { recursive: true, force: true });
   }
 });
+}

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { scoreTokens } from '../algorithms/rollout.ts';
+import { noGrad } from '../engine/tensor.ts';
+import { promptRecordId } from './round-context.ts';
+import { batchFromSamples } from './round-stages.ts';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { RunStore } from './run-store.ts';
@@ -85,4 +89,34 @@ test('every update algorithm runs a round and moves the policy: rloo, ppo, dpo, 
       rmSync(dir, { recursive: true, force: true });
     }
   }
+});
+
+test('RL iterations in a round: each draws fresh prompts and samples from the policy as the last one left it; the first keeps the one-iteration ids', async () => {
+  const one = await inTinyRun({ prefix: 'rlaif-iter1-', yaml: YAML.replace('rounds: 2', 'rounds: 1') }, async ({ store, context }) => {
+    await runLoop(context);
+    const ids = store.all('sample').filter((s) => s.stage === 'rollout').map((s) => s.id);
+    store.close();
+    return ids;
+  });
+  await inTinyRun({ prefix: 'rlaif-iter3-', yaml: `${YAML.replace('rounds: 2', 'rounds: 1')}iterationsPerRound: 3\n` }, async ({ dir, store, context }) => {
+    await runLoop(context);
+    const rollout = store.all('sample').filter((s) => s.stage === 'rollout');
+    assert.equal(rollout.length, 3 * 4 * 4, 'three iterations of 4 prompts x 4 samples');
+    assert.equal(new Set(rollout.map((s) => s.id)).size, rollout.length);
+    assert.deepEqual(rollout.slice(0, 16).map((s) => s.id), one, "the first iteration's samples are a one-iteration round's");
+    const promptsOf = (i: number) => new Set(rollout.slice(16 * i, 16 * (i + 1)).map((s) => s.parents[0]));
+    assert.equal([...promptsOf(1)].filter((p) => promptsOf(0).has(p)).length, 0, 'the second iteration draws the next train prompts');
+    assert.equal(store.count('reward'), 48);
+    const updates = store.all('stage').filter((s) => s.round === 1 && s.stage === 'update');
+    assert.deepEqual(updates.map((s) => s.detail.iteration), [0, 1, 2]);
+    // Each iteration updated the policy the next one sampled from: the second's samples' log-probs are not the SFT policy's.
+    const sft = tinyLoop({ config: context.config, store }).context.policy;
+    const second = rollout.slice(16, 32), batch = batchFromSamples(second.map((s) => sft.promptTokens(context.train.find((p) => promptRecordId(p) === s.parents[0])!.messages)), second, context.config.maxNewTokens);
+    const fresh = noGrad(() => scoreTokens(sft.model, batch).logprobs.data);
+    let differ = 0;
+    for (let i = 0; i < fresh.length; i++) if (batch.actionMask[i] && Math.abs(fresh[i]! - batch.logprobs[i]!) > 1e-4) differ++;
+    assert.ok(differ > 0, "the second iteration's log-probs are the updated policy's");
+    assert.deepEqual(readdirSync(join(dir, 'checkpoints')).sort(), ['round-0', 'round-1'], 'iteration checkpoints removed once the round ends');
+    store.close();
+  });
 });
