@@ -13,7 +13,7 @@ import { adversarialTable } from './adversarial/adversarial-report.ts';
 import { setupAdversarial } from './adversarial/adversarial-setup.ts';
 import { withHeldOutGold } from './adversarial/held-out.ts';
 import { ATTACK_KINDS } from './adversarial/testbed-attacks.ts';
-import { lengthBiased } from './loop-labeler.ts';
+import { lengthBiased, type LoopLabeler } from './loop-labeler.ts';
 import { loadTestbed, testbedAnchors } from './testbed-setup.ts';
 import { localRateLimiter } from './queue/endpoint-rate-limit.ts';
 import { JobQueue } from './queue/job-queue.ts';
@@ -40,6 +40,9 @@ export interface RlaifRunOptions {
   out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
   queue?: string | null;        // redis:// URL: judgments and rollouts go to `rlaif worker`s through BullMQ; null = in this process
   onProgress?: (event: ProgressEvent) => void;
+  /** Diagnostics only (scripts/oracle-ceiling.ts): replaces the configured labeler; its name is recorded with every
+   * judgment. No config reaches it. */
+  replaceLabeler?: (setup: { testbed: Awaited<ReturnType<typeof loadTestbed>> | null; configured: LoopLabeler }) => LoopLabeler;
 }
 
 export interface RlaifRunResult {
@@ -102,6 +105,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       queue = await JobQueue.open({ url: options.queue, attempts: config.queue.attempts, backoffMs: config.queue.backoffMs });
       judging = await queueLabeler({ queue, run: runIdOf(dir, config), spec, identity: judging, parallelism: config.queue.parallelism });
     }
+    if (options.replaceLabeler) judging = options.replaceLabeler({ testbed, configured: judging });
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
     if (config.schedule.some((r) => r.type === 'critique-revision')) {
       if (!labeler.revise) throw new Error(`schedule: critique-revision rounds need a labeler that critiques and revises; ${labeler.model} cannot`);

@@ -1,0 +1,54 @@
+// A diagnostic of `rlaif run` (issues 11, 12): what the loop reaches when its labeler is the gold checker itself, and
+// how that falls as the labeler's agreement with gold falls. The gold preference (goldCompare; ties ½) replaces the
+// configured labeler, with a share `--noise` of the pairwise verdicts flipped (deterministically, by a hash of the
+// pair's id), so a run with --noise 0.15 has a labeler that agrees with gold on about 85% of the pairs it judges.
+// Pointwise judgments are gold's pass/fail as a score of 9 or 2, flipped the same way. This breaks the testbed's rule
+// that no training signal reads gold: it is an upper bound on what the loop can do, never a result. Every judgment
+// of such a run records the labeler 'gold-oracle(noise …)'. Prints the run's RESULT lines.
+// Usage: node --import tsx scripts/oracle-ceiling.ts [--config FILE] [--seed N] [--noise X] [--out DIR]
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { PairwiseResult, PointwiseResult } from '../src/feedback/judgment-types.ts';
+import type { LoopLabeler } from '../src/pipeline/loop-labeler.ts';
+import { rlaifRun } from '../src/pipeline/rlaif-run.ts';
+import { goldCheck, goldCompare } from '../src/testbed/gold.ts';
+
+const { values } = parseArgs({ options: { config: { type: 'string' }, seed: { type: 'string', default: '0' }, noise: { type: 'string', default: '0' }, out: { type: 'string' } } });
+const noise = Number(values.noise), seed = Number(values.seed);
+if (!(noise >= 0 && noise <= 0.5)) throw new Error(`--noise must be in [0, 0.5], got "${values.noise}"`);
+if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${values.seed}"`);
+const flipped = (id: string) => createHash('sha256').update(`oracle|${id}`).digest().readUInt32BE(0) / 2 ** 32 < noise;
+const usage = { requests: 0, promptTokens: 0, completionTokens: 0 };
+
+const result = await rlaifRun({
+  seed, out: values.out ?? `runs/oracle-noise${noise}-seed${seed}`,
+  ...(values.config ? { configText: { text: readFileSync(values.config, 'utf8'), source: values.config, baseDirectory: dirname(resolve(values.config)) } } : {}),
+  onProgress: (e) => { if (e.done === e.total) process.stderr.write(`round ${e.round}: ${e.stage} done\n`); },
+  replaceLabeler: ({ testbed }): LoopLabeler => {
+    if (!testbed) throw new Error('oracle-ceiling: needs the testbed (prompts.kind testbed)');
+    const byMessages = new Map(testbed.prompts.map((p) => [JSON.stringify(p.messages), p]));
+    const promptOf = (conversation: unknown) => {
+      const prompt = byMessages.get(JSON.stringify(conversation));
+      if (!prompt) throw new Error('oracle-ceiling: a judged conversation is not a testbed prompt');
+      return prompt;
+    };
+    return {
+      model: `gold-oracle(noise ${noise})`, templateVersion: 'gold-oracle-1',
+      async pairwise(input): Promise<PairwiseResult> {
+        const { winner } = goldCompare(testbed.world, promptOf(input.conversation), input.candidates[0], input.candidates[1]);
+        let probability = winner === 'a' ? 1 : winner === 'b' ? 0 : 0.5;
+        if (flipped(input.id)) probability = 1 - probability;
+        return { kind: 'ok', preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie', probability, rationale: `gold prefers ${winner}${flipped(input.id) ? ' (flipped)' : ''}`, principles: [], positions: [], usage };
+      },
+      async pointwise(input): Promise<PointwiseResult> {
+        const pass = goldCheck(testbed.world, promptOf(input.conversation), input.response).pass !== flipped(input.id);
+        const score = pass ? 9 : 2, distribution = Array.from({ length: 10 }, (_, i) => (i + 1 === score ? 1 : 0));
+        return { kind: 'ok', score, reward: (score - 5.5) / 4.5, distribution, labelSource: 'votes', rationale: pass ? 'gold: pass' : 'gold: fail', principle: { id: 'gold', text: 'the gold checker' }, usage };
+      },
+    };
+  },
+});
+console.log(result.table);
+for (const line of result.lines) console.log(line);
