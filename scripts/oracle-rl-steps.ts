@@ -6,6 +6,7 @@
 // entities and templates to held-out ones with perfect rewards. This breaks the testbed's rule that no training signal
 // reads gold: an upper bound, never a result.
 // Usage: node --import tsx scripts/oracle-rl-steps.ts [--iterations N] [--every N] [--reward pairwise|score|pass] [--config FILE] [--seed N]
+//   [--from RUN/checkpoints/round-N] (start from a run's policy; --iterations 0 only measures it)
 //   --reward pairwise: each sample's gold comparison with its group's neighbours (the run's pairwise reward, with gold
 //   as the labeler); score: gold's graded score; pass: 1 or 0.
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { goldCheck } from '../src/testbed/gold.ts';
 import type { TestbedPrompt } from '../src/testbed/prompts.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20' }, every: { type: 'string', default: '5' }, reward: { type: 'string', default: 'pairwise' },
-  config: { type: 'string' }, seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' } } });
+  config: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' } } });
 const count = (name: string, text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${text}"`); return n; };
 const iterations = count('iterations', values.iterations!), every = Math.max(1, count('every', values.every!)), seed = count('seed', values.seed!);
 const reward = values.reward!;
@@ -29,6 +30,7 @@ if (!['pairwise', 'score', 'pass'].includes(reward)) throw new Error(`--reward m
 const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
 const config = parseRunConfig(values.config ? readFileSync(values.config, 'utf8') : null, { source: values.config ?? 'config', overrides: { seed } });
 const policy = buildPolicy(config, loadCheckpoint(testbed.policyDirectory));
+if (values.from) policy.load(values.from);   // a run's checkpoint (checkpoints/round-<n>) instead of the SFT policy
 const train = testbed.prompts.filter((p) => p.split === 'train'), test = testbed.prompts.filter((p) => p.split === 'test').filter((_, i) => i % 2 === 0);
 const K = config.samplesPerPrompt, rng = new Rng(seed + 1);
 

@@ -19,6 +19,7 @@ const scratch = scratchFolder('rlaif-run-serve-');
 
 const RUN = `
 rounds: 1
+iterationsPerRound: 1
 promptsPerRound: 2
 samplesPerPrompt: 3
 maxNewTokens: 6

@@ -34,7 +34,7 @@ test('rlaif run --queue with two rlaif workers: the same run folder records as r
     'policy: {kind: checkpoint, path: policy}',
     `labeler: {kind: openai-compatible, baseURL: '${server.url}', model: scripted, requestsPerSecond: 200}`,
     'prompts: {kind: file, path: prompts.jsonl}',
-    'rounds: 1', 'promptsPerRound: 2', 'samplesPerPrompt: 3', 'maxNewTokens: 4', 'validationPrompts: 3', 'anchorPairs: 0',
+    'rounds: 1', 'iterationsPerRound: 1', 'promptsPerRound: 2', 'samplesPerPrompt: 3', 'maxNewTokens: 4', 'validationPrompts: 3', 'anchorPairs: 0',
     'feedback: {chainOfThought: false}', 'algorithm: {learningRate: 0.01}', '',
   ].join('\n'));
   // Spawned, never spawnSync: the scripted server answers from this process's event loop.

@@ -11,7 +11,7 @@ import { mergeConfig, parseAblationConfig, runAblation } from './ablation.ts';
 import { RunStore } from './run-store.ts';
 import { TINY_TESTBED } from './testing/tiny-testbed.ts';
 
-const TINY_RUN = { rounds: 1, promptsPerRound: 2, samplesPerPrompt: 2, maxNewTokens: 8, validationPrompts: 2, testPrompts: 4, anchorPairs: 4,
+const TINY_RUN = { rounds: 1, iterationsPerRound: 1, promptsPerRound: 2, samplesPerPrompt: 2, maxNewTokens: 8, validationPrompts: 2, testPrompts: 4, anchorPairs: 4,
   rewards: { rewardModel: { steps: 2, batchSize: 4 } } };
 
 test('the feedback-source ablation example runs each variant and tabulates gold figures (tiny testbed and base)', async () => {

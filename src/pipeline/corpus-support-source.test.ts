@@ -15,6 +15,7 @@ import { aShare, inTinyRun } from './testing/tiny-loop.ts';
 
 const YAML = `
 rounds: 1
+iterationsPerRound: 1
 promptsPerRound: 4
 samplesPerPrompt: 4
 maxNewTokens: 8

@@ -16,6 +16,7 @@ import { inTinyRun, tinyLoop } from './testing/tiny-loop.ts';
 
 const YAML = `
 rounds: 2
+iterationsPerRound: 1
 schedule: [{type: critique-revision, samplesPerPrompt: 2, learningRate: 0.02, epochs: 3}, {type: rl}]
 promptsPerRound: 4
 samplesPerPrompt: 3

@@ -12,7 +12,7 @@ import { RunStore } from './run-store.ts';
 import { summarizeRun } from './run-summary.ts';
 import { tinyLoop } from './testing/tiny-loop.ts';
 
-const YAML = 'rounds: 1\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 6\n';
+const YAML = 'rounds: 1\niterationsPerRound: 1\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 6\n';
 
 async function check(taste: 'a-rich' | 'longer') {
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-labeler-check-'));

@@ -16,6 +16,7 @@ test('an exploitable labeler (likes length): proxy rises, the gate rolls the rou
   try {
     const config = parseRunConfig(`
 rounds: 2
+iterationsPerRound: 1
 promptsPerRound: 6
 samplesPerPrompt: 4
 maxNewTokens: 12

@@ -38,6 +38,7 @@ test('the fitted reward model orders held-out pairs by the hidden preference (mo
 
 const YAML = `
 rounds: 2
+iterationsPerRound: 1
 promptsPerRound: 4
 samplesPerPrompt: 4
 maxNewTokens: 8

@@ -77,7 +77,7 @@ test('every update algorithm runs a round and moves the policy: rloo, ppo, dpo, 
     try {
       const name = algorithm === 'grpo-lora' ? 'grpo' : algorithm;
       const lora = algorithm === 'grpo-lora' ? ', lora: {rank: 2, alpha: 4}' : '';
-      const config = parseRunConfig(`rounds: 1\npromptsPerRound: 3\nsamplesPerPrompt: 3\nmaxNewTokens: 6\nvalidationPrompts: 3\nfeedback: {chainOfThought: false}\nalgorithm: {name: ${name}, learningRate: 0.02${lora}}\n`);
+      const config = parseRunConfig(`rounds: 1\niterationsPerRound: 1\npromptsPerRound: 3\nsamplesPerPrompt: 3\nmaxNewTokens: 6\nvalidationPrompts: 3\nfeedback: {chainOfThought: false}\nalgorithm: {name: ${name}, learningRate: 0.02${lora}}\n`);
       const store = RunStore.open(dir, config);
       const { context } = tinyLoop({ config, store });
       await runLoop(context);
@@ -98,7 +98,7 @@ test('RL iterations in a round: each draws fresh prompts and samples from the po
     store.close();
     return ids;
   });
-  await inTinyRun({ prefix: 'rlaif-iter3-', yaml: `${YAML.replace('rounds: 2', 'rounds: 1')}iterationsPerRound: 3\n` }, async ({ dir, store, context }) => {
+  await inTinyRun({ prefix: 'rlaif-iter3-', yaml: YAML.replace('rounds: 2', 'rounds: 1').replace('iterationsPerRound: 1', 'iterationsPerRound: 3') }, async ({ dir, store, context }) => {
     await runLoop(context);
     const rollout = store.all('sample').filter((s) => s.stage === 'rollout');
     assert.equal(rollout.length, 3 * 4 * 4, 'three iterations of 4 prompts x 4 samples');

@@ -11,7 +11,7 @@ import { resultLines, summarizeRun } from './run-summary.ts';
 import { aShare, inTinyRun } from './testing/tiny-loop.ts';
 
 test('summary names, terminal table, self-contained HTML report and round export from one tiny run', async () => {
-  await inTinyRun({ prefix: 'rlaif-report-', yaml: 'rounds: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n' }, async ({ dir, store, context }) => {
+  await inTinyRun({ prefix: 'rlaif-report-', yaml: 'rounds: 1\niterationsPerRound: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n' }, async ({ dir, store, context }) => {
     // A stand-in for the testbed's gold report: the share of 'a' plays gold here.
     const hook = { afterRound: async (round: number) => ({
       metrics: { gold_win_rate_vs_sft: round === 0 ? 0.5 : 0.6, gold_tie_rate: 0.1, proxy_win_rate_vs_sft: round === 0 ? 0.5 : 0.7,

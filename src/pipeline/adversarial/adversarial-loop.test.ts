@@ -16,6 +16,7 @@ import { TINY_DIALOGUE_FORMAT, withTinyAdversary } from './testing/tiny-adversar
 
 const YAML = `
 rounds: 2
+iterationsPerRound: 1
 promptsPerRound: 4
 samplesPerPrompt: 3
 maxNewTokens: 6

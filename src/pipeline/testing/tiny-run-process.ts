@@ -9,6 +9,7 @@ import { tinyLoop } from './tiny-loop.ts';
 
 export const KILL_TEST_CONFIG = `
 rounds: 2
+iterationsPerRound: 1
 promptsPerRound: 4
 samplesPerPrompt: 4
 rolloutBatchRows: 5
@@ -20,7 +21,7 @@ gate: {maxLengthDrift: 5, minWinRateVsPrevious: 0}
 `;
 
 /** The same tiny run with two RL iterations a round (each round's second iteration samples from the first's update). */
-export const KILL_TEST_ITERATIONS_CONFIG = `${KILL_TEST_CONFIG}iterationsPerRound: 2\n`;
+export const KILL_TEST_ITERATIONS_CONFIG = KILL_TEST_CONFIG.replace('iterationsPerRound: 1', 'iterationsPerRound: 2');
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2]) {   // run as a child, not imported for its config
   const config = parseRunConfig(process.argv[3] === 'iterations' ? KILL_TEST_ITERATIONS_CONFIG : KILL_TEST_CONFIG);
