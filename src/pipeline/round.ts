@@ -35,8 +35,11 @@ async function stage<T>(context: RoundContext, timer: StageTimer, round: number,
   iteration: { index: number; of: number } = { index: 0, of: 1 }): Promise<T> {
   const shown = iteration.of > 1 ? `${name} ${iteration.index + 1}/${iteration.of}` : name;
   context.onProgress?.({ stage: shown, round, done: 0, total: 1 });
-  const start = performance.now();
-  const value = await timer.run(name, fn);
+  const start = performance.now(), outer = context.onProgress;
+  // The stage's own progress events (samples drawn, judgments made) carry the iteration too.
+  if (outer && iteration.of > 1) context.onProgress = (e) => outer(e.round === round && e.stage === name ? { ...e, stage: shown } : e);
+  let value: T;
+  try { value = await timer.run(name, fn); } finally { context.onProgress = outer; }
   context.store.put({ id: stageRecordId(round, name, iteration.index), kind: 'stage', round, parents: [], stage: name, ms: performance.now() - start,
     detail: { ...detail(value), ...(iteration.of > 1 ? { iteration: iteration.index } : {}) } });
   context.store.commit();

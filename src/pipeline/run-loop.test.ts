@@ -99,7 +99,11 @@ test('RL iterations in a round: each draws fresh prompts and samples from the po
     return ids;
   });
   await inTinyRun({ prefix: 'rlaif-iter3-', yaml: YAML.replace('rounds: 2', 'rounds: 1').replace('iterationsPerRound: 1', 'iterationsPerRound: 3') }, async ({ dir, store, context }) => {
+    const events: string[] = [];
+    context.onProgress = (e) => events.push(`${e.stage} ${e.done}/${e.total}`);
     await runLoop(context);
+    assert.ok(events.includes('feedback 2/3 0/1') && events.some((e) => /^feedback 2\/3 \d+\/([2-9]|\d\d+)$/.test(e)),
+      "progress names the iteration, the judgments' own events too");
     const rollout = store.all('sample').filter((s) => s.stage === 'rollout');
     assert.equal(rollout.length, 3 * 4 * 4, 'three iterations of 4 prompts x 4 samples');
     assert.equal(new Set(rollout.map((s) => s.id)).size, rollout.length);
