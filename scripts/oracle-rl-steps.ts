@@ -7,8 +7,9 @@
 // reads gold: an upper bound, never a result.
 // Usage: node --import tsx scripts/oracle-rl-steps.ts [--iterations N] [--every N] [--reward pairwise|score|pass] [--config FILE] [--seed N]
 //   [--from RUN/checkpoints/round-N] (start from a run's policy; --iterations 0 only measures it)
-//   --reward pairwise: each sample's gold comparison with its group's neighbours (the run's pairwise reward, with gold
-//   as the labeler); score: gold's graded score; pass: 1 or 0.
+//   --reward pairwise: the mean of the sign of gold's comparison with the two neighbours in the sample's group (the
+//   run's pairwise reward compares every two distinct texts of a group, each judged once); score: gold's graded score;
+//   pass: 1 or 0.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
