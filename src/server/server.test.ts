@@ -189,6 +189,8 @@ test('a client that disconnects mid-stream cancels its generation', async () => 
 test('/health is 503 while loading, the API too; a request past its timeout gets 408; CORS headers only when asked', async () => {
   let finish!: (model: ServedModel) => void;
   // A 1 ms budget: the tiny model completes even 400 tokens within 30 ms since decode got faster (30 ms failed 3 of 6 runs).
+  // ignore_eos keeps it generating all 400: a sampled end-of-sequence token in the first steps ended the request
+  // within the millisecond (200 instead of 408) in one CI run.
   const loading = await startServer({ config: parseServeConfig({ port: 0, requestTimeoutMs: 1, corsOrigin: 'http://localhost:3000' }), load: () => new Promise((resolve) => { finish = resolve; }) });
   try {
     const health = await fetch(`${loading.url}/health`);
@@ -202,7 +204,7 @@ test('/health is 503 while loading, the API too; a request past its timeout gets
     const ok = await fetch(`${loading.url}/health`);
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('access-control-allow-origin'), 'http://localhost:3000');
-    const slow = await fetch(`${loading.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: 'a'.repeat(600), max_tokens: 400 }) });
+    const slow = await fetch(`${loading.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: 'a'.repeat(600), max_tokens: 400, ignore_eos: true }) });
     assert.equal(slow.status, 408);
     assert.equal(((await slow.json()) as { error: { type: string } }).error.type, 'timeout');
   } finally {
