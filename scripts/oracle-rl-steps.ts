@@ -15,7 +15,6 @@ import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
 import { batchFromSamples } from '../src/pipeline/round-stages.ts';
 import { parseRunConfig } from '../src/pipeline/run-config.ts';
-import type { SampleRecord } from '../src/pipeline/run-records.ts';
 import { buildPolicy, loadCheckpoint } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { goldCheck } from '../src/testbed/gold.ts';
@@ -54,7 +53,7 @@ for (let it = 1; it <= iterations; it++) {
   const prompts: TestbedPrompt[] = Array.from({ length: config.promptsPerRound }, () => train[rng.int(train.length)]!);
   const rows = prompts.flatMap((p, i) => Array.from({ length: K }, (_, k) => ({ messages: p.messages, seed: it * 100_000 + i * K + k })));
   const samples = await policy.sampleRows(rows);
-  const batch = batchFromSamples(rows.map((r) => policy.promptTokens(r.messages)), samples as unknown as SampleRecord[], config.maxNewTokens);
+  const batch = batchFromSamples(rows.map((r) => policy.promptTokens(r.messages)), samples, config.maxNewTokens);
   const verdicts = samples.map((s, j) => goldCheck(testbed.world, prompts[Math.floor(j / K)]!, s.text));
   const rewards = Float32Array.from(samples, (s, j) => {
     if (reward === 'score') return verdicts[j]!.score;

@@ -70,7 +70,7 @@ export async function sampleStage(context: RoundContext, options: { round: numbe
 }
 
 /** The RolloutBatch layout of sampleBatch, rebuilt from stored samples: (B, P + maxNewTokens), left-padded prompts. */
-export function batchFromSamples(promptTokens: Int32Array[], samples: SampleRecord[], maxNewTokens: number): RolloutBatch {
+export function batchFromSamples(promptTokens: Int32Array[], samples: readonly Pick<SampleRecord, 'tokens' | 'logprobs'>[], maxNewTokens: number): RolloutBatch {
   const B = samples.length, P = Math.max(...promptTokens.map((p) => p.length)), T = P + maxNewTokens;
   const tokens = new Int32Array(B * T), keyMask = new Float32Array(B * T), actionMask = new Float32Array(B * T);
   const logprobs = new Float32Array(B * T), responseLengths = new Int32Array(B);
