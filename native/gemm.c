@@ -197,7 +197,10 @@ static void gemv(GemmJob *j, int threads) {
    * Zen 2, bench/gemv-ab.ts); 1-2 rows do not (a 1- or 2-row tile is bound by its few multiply-add chains' latency),
    * and B from memory streams in row order whatever M is. gemv_stream stays out of line: inlined here it ran the
    * 2-row products 1.3-1.5x slower (the same comparison, builds swapped) */
-  if (!j->transB && j->M <= GEMV_STREAM_MAX_M && (j->M <= 2 || j->K * j->N > GEMV_SMALL_B_FLOATS)) { gemv_stream(j, threads); return; }
+  if (!j->transB && j->M <= GEMV_STREAM_MAX_M && (j->M <= 2 || j->K * j->N > GEMV_SMALL_B_FLOATS)) {
+    gemv_stream(j, threads);
+    return;
+  }
   if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS_FEW_ROWS) {
     j->nstep = j->N;
     gemv_task(j, 0);

@@ -356,10 +356,10 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
 /* C (M rows) columns [n0, n1) = alpha A B + beta C, B (K, N) row-major read in place (no packing): register tiles of
  * up to GEMV_TILE_ROWS rows x GEMV_TILE_VECS vectors (per level, below), specialized for 1, 2, 4 and the most rows (a
  * decode step at batch 1 used to multiply 7 zero rows too: 8x the FMAs, enough to make a half-width AVX-512 core
- * compute-bound); A rows beyond M in the last tile are zero rows of a local copy. Each element is the packed GEMM's arithmetic exactly: one multiply-add chain per panel of the
- * level's kc, stored as its micro-kernels store a panel (gemv_store; tail columns as zero-padded vectors), so a row's
- * bits do not depend on which path or how many rows computed it (alpha 1, beta 0 or 1: a prefill block, a batched
- * decode step and a whole prompt agree). */
+ * compute-bound); A rows beyond M in the last tile are zero rows of a local copy. Each element is the packed GEMM's
+ * arithmetic exactly: one multiply-add chain per panel of the level's kc, stored as its micro-kernels store a panel
+ * (gemv_store; tail columns as zero-padded vectors), so a row's bits do not depend on which path or how many rows
+ * computed it (alpha 1, beta 0 or 1: a prefill block, a batched decode step and a whole prompt agree). */
 #define GEMV_MAX_K 1024
 /* The tile works in the level's native vectors (vn: NL floats; the LANES-wide vf is two ymm on AVX2, and GCC moved
  * arrays of it through general registers there, 1-2 GFLOP/s). Its accumulators (rows x vectors) must fit the level's

@@ -26,7 +26,7 @@ const result = await rlaifRun({
   seed, out: values.out ?? `runs/oracle-noise${noise}-seed${seed}`,
   ...(values.config ? { configText: { text: readFileSync(values.config, 'utf8'), source: values.config, baseDirectory: dirname(resolve(values.config)) } } : {}),
   onProgress: (e) => { if (e.done === e.total) process.stderr.write(`round ${e.round}: ${e.stage} done\n`); },
-  replaceLabeler: ({ testbed }): LoopLabeler => {
+  replaceLabeler: (testbed): LoopLabeler => {
     if (!testbed) throw new Error('oracle-ceiling: needs the testbed (prompts.kind testbed)');
     const byMessages = new Map(testbed.prompts.map((p) => [JSON.stringify(p.messages), p]));
     const promptOf = (conversation: unknown) => {
@@ -38,9 +38,8 @@ const result = await rlaifRun({
       model: `gold-oracle(noise ${noise})`, templateVersion: 'gold-oracle-1',
       async pairwise(input): Promise<PairwiseResult> {
         const { winner } = goldCompare(testbed.world, promptOf(input.conversation), input.candidates[0], input.candidates[1]);
-        let probability = winner === 'a' ? 1 : winner === 'b' ? 0 : 0.5;
-        if (flipped(input.id)) probability = 1 - probability;
-        return { kind: 'ok', preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie', probability, rationale: `gold prefers ${winner}${flipped(input.id) ? ' (flipped)' : ''}`, principles: [], positions: [], usage };
+        const flip = flipped(input.id), gold = winner === 'a' ? 1 : winner === 'b' ? 0 : 0.5, probability = flip ? 1 - gold : gold;
+        return { kind: 'ok', preferred: probability > 0.5 ? 'A' : probability < 0.5 ? 'B' : 'tie', probability, rationale: `gold prefers ${winner}${flip ? ' (flipped)' : ''}`, principles: [], positions: [], usage };
       },
       async pointwise(input): Promise<PointwiseResult> {
         const pass = goldCheck(testbed.world, promptOf(input.conversation), input.response).pass !== flipped(input.id);

@@ -40,9 +40,10 @@ export interface RlaifRunOptions {
   out?: string;                 // the run folder (default runs/rlaif-run-seed<seed>)
   queue?: string | null;        // redis:// URL: judgments and rollouts go to `rlaif worker`s through BullMQ; null = in this process
   onProgress?: (event: ProgressEvent) => void;
-  /** Diagnostics only (scripts/oracle-ceiling.ts): replaces the configured labeler; its name is recorded with every
-   * judgment. No config reaches it. */
-  replaceLabeler?: (setup: { testbed: Awaited<ReturnType<typeof loadTestbed>> | null; configured: LoopLabeler }) => LoopLabeler;
+  /** Diagnostics only (scripts/oracle-ceiling.ts): the labeler to use instead of the configured one, made from the
+   * testbed (null without one); its name is recorded with every judgment. No config reaches it; not with `queue`
+   * (the workers build the configured labeler). */
+  replaceLabeler?: (testbed: Awaited<ReturnType<typeof loadTestbed>> | null) => LoopLabeler;
 }
 
 export interface RlaifRunResult {
@@ -61,6 +62,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const config = parseRunConfig(text, { source: options.configText?.source ?? options.configPath ?? 'config',
     baseDirectory: options.configText?.baseDirectory ?? (options.configPath ? dirname(resolve(options.configPath)) : undefined),
     overrides: options.seed === undefined ? {} : { seed: options.seed } });
+  if (options.replaceLabeler && options.queue) throw new Error('rlaif run: a replaced labeler runs in this process only; the queue\'s workers would judge with the configured one');
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const precision = precisionNotice(config.algorithm.precision);
   if (precision) console.error(`rlaif run: algorithm.${precision}`);
@@ -105,7 +107,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       queue = await JobQueue.open({ url: options.queue, attempts: config.queue.attempts, backoffMs: config.queue.backoffMs });
       judging = await queueLabeler({ queue, run: runIdOf(dir, config), spec, identity: judging, parallelism: config.queue.parallelism });
     }
-    if (options.replaceLabeler) judging = options.replaceLabeler({ testbed, configured: judging });
+    if (options.replaceLabeler) judging = options.replaceLabeler(testbed);
     const labeler = lengthBiased(judging, config.labelerBias?.preferLonger ?? 0);
     if (config.schedule.some((r) => r.type === 'critique-revision')) {
       if (!labeler.revise) throw new Error(`schedule: critique-revision rounds need a labeler that critiques and revises; ${labeler.model} cannot`);
