@@ -8,7 +8,7 @@ import { redisRateLimiter } from '../pipeline/queue/endpoint-rate-limit.ts';
 import { judgeJobHandler } from '../pipeline/queue/judge-jobs.ts';
 import { rolloutJobHandler } from '../pipeline/queue/rollout-jobs.ts';
 import { startQueueWorker } from '../pipeline/queue/queue-worker.ts';
-import { redisConnection } from '../pipeline/queue/redis-connection.ts';
+import { checkRedis, redactedRedisUrl, redisConnection } from '../pipeline/queue/redis-connection.ts';
 import { labelerFromSpec } from '../pipeline/run-labeler.ts';
 
 function positive(value: string, name: string): number {
@@ -25,6 +25,7 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (options: { redis: string; concurrency: string; rolloutConcurrency: string; lockMs: string }) => {
       const concurrency = positive(options.concurrency, '--concurrency'), lockMs = positive(options.lockMs, '--lock-ms');
       const rolloutConcurrency = positive(options.rolloutConcurrency, '--rollout-concurrency');
+      await checkRedis(options.redis);   // before the shared connection, which would retry a dead URL forever
       const redis = redisConnection(options.redis, { name: 'rlaif-worker-shared' });
       let done = 0, failed = 0;
       const handler = judgeJobHandler({ redis, labelerFor: (spec) => {
@@ -38,7 +39,7 @@ export function registerWorkerCommand(program: Command): void {
           if (event.ok) done++; else failed++;
           if ((done + failed) % 50 === 0) console.error(`worker: ${done} jobs done, ${failed} failed attempts`);
         } });
-      console.error(`worker: waiting for jobs on ${options.redis.replace(/\/\/[^@/]*@/, '//***@')} (concurrency ${concurrency}, rollouts ${rolloutConcurrency}); SIGTERM finishes the jobs in hand and exits`);
+      console.error(`worker: waiting for jobs on ${redactedRedisUrl(options.redis)} (concurrency ${concurrency}, rollouts ${rolloutConcurrency}); SIGTERM finishes the jobs in hand and exits`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           console.error(`worker: ${signal}: finishing the jobs in hand`);

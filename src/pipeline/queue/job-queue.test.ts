@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { startTestRedis, type TestRedis } from '../testing/test-redis.ts';
 import { JobQueue } from './job-queue.ts';
 import { startQueueWorker, type QueueWorker } from './queue-worker.ts';
+import { checkRedis } from './redis-connection.ts';
 
 let redis: TestRedis, worker: QueueWorker;
 const runs: string[] = [];
@@ -54,4 +55,13 @@ test('a job lost from Redis while pending is added again by the sweep and runs',
     await rollouts?.close();
     await queue.close();
   }
+});
+
+test('no Redis at the URL: opening a queue or a worker fails at once, naming the URL without its password; a live one passes the check', { timeout: 20_000 }, async () => {
+  const dead = 'redis://user:sekret@127.0.0.1:1';
+  const started = performance.now();
+  await assert.rejects(JobQueue.open({ url: dead, attempts: 1, backoffMs: 10 }), (error: Error) => /no Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1/.test(error.message) && !error.message.includes('sekret'));
+  await assert.rejects(startQueueWorker({ url: dead, concurrency: 1, handlers: { judge: async () => ({}) } }), /no Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1/);
+  assert.ok(performance.now() - started < 5000, 'a refused connection is not waited on');
+  await checkRedis(redis.url, 2000);
 });

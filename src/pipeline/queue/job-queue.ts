@@ -7,7 +7,7 @@
 // is the run store's (idempotent record ids).
 import { Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { redisConnection, redisOptions } from './redis-connection.ts';
+import { checkRedis, redisConnection, redisOptions } from './redis-connection.ts';
 
 export const QUEUE_NAMES = { judge: 'rlaif-judge', rollout: 'rlaif-rollout' } as const;
 export type QueueKind = keyof typeof QUEUE_NAMES;
@@ -61,6 +61,7 @@ export class JobQueue {
   }
 
   static async open(options: JobQueueOptions): Promise<JobQueue> {
+    await checkRedis(options.url);   // a dead or wrong URL is an error, not a silent wait
     const queue = new JobQueue(options);
     await Promise.all([...Object.values(queue.#queues).map((q) => q.waitUntilReady()), ...Object.values(queue.#events).map((e) => e.waitUntilReady())]);
     return queue;

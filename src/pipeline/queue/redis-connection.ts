@@ -24,3 +24,36 @@ export function redisConnection(url: string, options: { name?: string } = {}): R
   redis.on('error', () => {});   // refused connections while Redis restarts: ioredis retries, commands wait
   return redis;
 }
+
+/** The URL as it may be printed: user and password masked. */
+export function redactedRedisUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** How long opening a queue or a worker waits for Redis before saying it is not there (RLAIF_REDIS_CONNECT_TIMEOUT_MS). */
+export function redisConnectTimeoutMs(): number {
+  const text = process.env.RLAIF_REDIS_CONNECT_TIMEOUT_MS;
+  const value = text === undefined ? 20_000 : Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`RLAIF_REDIS_CONNECT_TIMEOUT_MS must be a positive number of milliseconds, got '${text}'`);
+  return value;
+}
+
+/**
+ * One PING to the Redis at `url` on a connection of its own that does not retry, or an error naming the URL: once a
+ * queue runs, its commands wait through a Redis restart, so a Redis that is not there at the start (a wrong URL, no
+ * redis-server) would leave it waiting forever, silently. Refused connections fail at once; a host that never
+ * answers, after `ms`.
+ */
+export async function checkRedis(url: string, ms: number = redisConnectTimeoutMs()): Promise<void> {
+  const redis = new Redis({ ...redisOptions(url, 'rlaif-check'), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: ms });
+  redis.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([redis.connect().then(() => redis.ping()), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]);
+  } catch (error) {
+    throw new Error(`no Redis at ${redactedRedisUrl(url)}: ${(error as Error).message} (is redis-server running? \`bash scripts/ensure-redis.sh\` starts one; RLAIF_REDIS_CONNECT_TIMEOUT_MS waits longer for a slow one)`);
+  } finally {
+    clearTimeout(timer);
+    redis.disconnect();
+  }
+}
