@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { availableBackends, getBackend, loadBackend, setBackend } from '../src/engine/index.ts';
 import { describeMachine, formatMachine } from '../src/engine/machine.ts';
 import { matmulBf16Gflops, matmulGflops } from './matmul.ts';
+import { SectionRunner } from './sections.ts';
 import { trainStepMs } from './train-step.ts';
 
 /** ~1 min on a quiet 2-core machine with --decode124m; 10 min was not enough with 20 runnable processes on 2 cores. */
@@ -117,9 +118,11 @@ function skipTorch(reason: string): null {
 console.log(`# rlaif bench: node ${process.version}, backends: ${availableBackends().join(', ')}`);
 const machine = describeMachine(getBackend());
 for (const line of formatMachine(machine)) console.log(`MACHINE ${line}`);
+const runner = new SectionRunner(wanted, (line) => console.log(line));
+runner.checkPrerequisites(known);
 const torch = wanted('engine') || wanted('models') ? torchAnchor(wanted('models')) : null;
 
-if (wanted('engine')) {
+await runner.run('engine', async () => {
   for (const name of availableBackends()) {
     const backend = loadBackend(name);
     setBackend(name);
@@ -161,9 +164,9 @@ if (wanted('engine')) {
       if (torchStep) result(`ratio_train_step_${name}_over_torch`, step / torchStep, 3);
     }
   }
-}
+});
 
-if (wanted('models')) {
+await runner.run('models', async () => {
   const { runModelsBench } = await import('./models-bench.ts');
   await runModelsBench();
   if (torch) {
@@ -173,7 +176,7 @@ if (wanted('models')) {
       if (theirs && Number.isFinite(ours)) result(`ratio_${key}_over_torch`, ours / theirs, 3);
     }
   }
-}
+});
 
 // The sections that print their own lines, in order; each module is loaded only when its section is wanted.
 const laterSections: [string, () => Promise<void>][] = [
@@ -183,22 +186,21 @@ const laterSections: [string, () => Promise<void>][] = [
   ['testbed', async () => (await import('./testbed-bench.ts')).runTestbedBench()],
   ['run', async () => (await import('./run-bench.ts')).runLoopBench()],
   ['serve', async () => (await import('./serve-bench.ts')).runServeBench()],
+  ['queue', async () => (await import('./queue-bench.ts')).runQueueBench()],
 ];
-for (const [section, run] of laterSections) if (wanted(section)) await run();
-
-if (wanted('queue')) {
-  const { runQueueBench } = await import('./queue-bench.ts');
-  await runQueueBench();
-}
+for (const [section, run] of laterSections) await runner.run(section, run);
 
 if (torchSkipped) console.log(`# PyTorch side SKIPPED (no torch_ figures, no ratios over torch): ${torchSkipped}`);
+const complete = runner.summarize();
 
 if (jsonFile) {
-  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;
+  const commit = (spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout ?? '').trim() || null;
   const results = Object.fromEntries([...printed].map(([name, value]) => [name, Number(value)]));
-  writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), commit, sections, machine, results }, null, 2)}\n`);
-  console.log(`# recorded machine and ${printed.size} figures in ${jsonFile}`);
+  const failed = Object.fromEntries(runner.failures);
+  writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), commit, sections, machine, results, failed }, null, 2)}\n`);
+  console.log(`# recorded machine and ${printed.size} figures in ${jsonFile}${complete ? '' : ` (${runner.failures.size} section(s) failed: ${[...runner.failures.keys()].join(', ')})`}`);
 }
+if (!complete) process.exitCode = 1;
 
 function lastResult(name: string): string {
   return printed.get(name) ?? 'NaN';
