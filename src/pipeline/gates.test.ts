@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decideGate, entropyCollapse, entropyRise, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
+import { decideGate, normalQuantile, wilsonLowerBound, entropyCollapse, entropyRise, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
 import { parseRunConfig } from './run-config.ts';
 
 const config = parseRunConfig(null);
@@ -38,6 +38,45 @@ test('each monitor fires on its own drift and names it; the gate rolls back with
   const hacked = decideGate({ ...good, winRateVsPrevious: 0.4, meanLength: 40 }, sft, sft, config.gate);
   assert.equal(hacked.keep, false);
   assert.deepEqual(hacked.reasons.map((r) => r.split(':')[0]), ['win-rate', 'length-drift']);
+});
+
+test('the win rate is tested: a Wilson lower bound at gate.winRateConfidence must reach the threshold', () => {
+  // reference values: z(0.975) = 1.959964, z(0.8) = 0.841621; the Wilson 95% interval of 27/48 starts at 0.42275 (by hand:
+  // (0.5625 + 3.8416/96 - 1.96 sqrt(0.5625 · 0.4375 / 48 + 3.8416/9216)) / (1 + 3.8416/48))
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-6);
+  assert.ok(Math.abs(normalQuantile(0.8) - 0.841621) < 1e-6);
+  assert.ok(Math.abs(normalQuantile(0.01) + 2.326348) < 1e-6);
+  assert.ok(Math.abs(wilsonLowerBound(27 / 48, 48, 0.975) - 0.42275) < 5e-5);
+  assert.throws(() => normalQuantile(1), /p must be in \(0, 1\), got 1/);
+  assert.equal(config.gate.winRateConfidence, 0.8);
+  // 48 validation prompts at 0.8: 27 wins (0.5625) pass, 26 (0.5417) do not; an exact tie never does
+  assert.equal(decideGate({ ...good, winRateVsPrevious: 27 / 48, validationPairs: 48 }, sft, sft, config.gate).keep, true);
+  const narrow = decideGate({ ...good, winRateVsPrevious: 26 / 48, validationPairs: 48 }, sft, sft, config.gate);
+  assert.equal(narrow.keep, false);
+  assert.match(narrow.reasons[0]!, /^win-rate: .* on 0\.542 of 48 validation prompts; at 0\.8 confidence the rate is only known to be above 0\.481 \(< 0\.5\)$/);
+  assert.equal(decideGate({ ...good, winRateVsPrevious: 0.5, validationPairs: 48 }, sft, sft, config.gate).keep, false);
+  // more prompts narrow the interval: 0.5417 passes over 480
+  assert.equal(decideGate({ ...good, winRateVsPrevious: 0.5417, validationPairs: 480 }, sft, sft, config.gate).keep, true);
+  // 0 compares the observed rate (the old gate); so does an evaluation recorded without its count
+  assert.equal(decideGate({ ...good, winRateVsPrevious: 0.5, validationPairs: 48 }, sft, sft, { ...config.gate, winRateConfidence: 0 }).keep, true);
+  assert.equal(decideGate({ ...good, winRateVsPrevious: 0.5 }, sft, sft, config.gate).keep, true);
+});
+
+test('a labeler at chance: the tested gate keeps about a fifth of no-better rounds, the untested one over half', () => {
+  let seed = 12345;
+  const coin = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed < 2 ** 31 ? 1 : 0; };
+  const keptShare = (confidence: number) => {
+    let kept = 0;
+    for (let trial = 0; trial < 2000; trial++) {
+      let wins = 0;
+      for (let i = 0; i < 48; i++) wins += coin();
+      if (decideGate({ ...good, winRateVsPrevious: wins / 48, validationPairs: 48 }, sft, sft, { ...config.gate, winRateConfidence: confidence }).keep) kept++;
+    }
+    return kept / 2000;
+  };
+  const tested = keptShare(0.8), untested = keptShare(0);
+  assert.ok(tested > 0.15 && tested < 0.3, `tested gate kept ${tested}`);   // P(Binomial(48, ½) ≥ 27) = 0.235
+  assert.ok(untested > 0.5 && untested < 0.65, `untested gate kept ${untested}`); // P(≥ 24) = 0.557
 });
 
 test('the gate never reads gold: gates.ts imports nothing from the testbed and its metrics have no gold field', () => {

@@ -1,7 +1,9 @@
 // Gates and reward-hacking monitors of `rlaif run`: small pure functions of a round's validation metrics (labeler win
 // rates, anchor agreement, KL, length, entropy, refusals) against the last kept round's and the SFT policy's. They
 // never see gold: their input type has no gold field, and the round passes them evaluation records only.
-// Leaves out statistical tests on the win rate (the validation set is small; thresholds are config).
+// The win rate is tested, not just compared: with gate.winRateConfidence c > 0 a round is kept only if the Wilson
+// lower bound of its win rate at one-sided confidence c reaches gate.minWinRateVsPrevious (Wilson 1927), so a labeler
+// at chance keeps few rounds by luck.
 import type { RunConfig } from './run-config.ts';
 
 /** Proxy metrics of one policy on the validation split (EvaluationRecord.metrics). */
@@ -13,6 +15,7 @@ export interface ProxyMetrics {
   meanLength: number;         // mean response tokens
   entropy: number;            // mean token entropy (behind an endpoint: estimated from sampled log-probs, NaN without them)
   refusalRate: number;        // share of responses matching the refusal patterns
+  validationPairs?: number;   // comparisons behind winRateVsPrevious (absent in evaluations recorded before it was)
 }
 
 export type GateConfig = RunConfig['gate'];
@@ -64,11 +67,42 @@ export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, en
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 
-/** Keep the candidate only if the labeler prefers it to the last kept policy often enough and no monitor fires. */
+/** Standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9), for 0 < p < 1. */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new Error(`normalQuantile: p must be in (0, 1), got ${p}`);
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) => (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5, r = q * q;
+  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q
+    / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/** Lower end of the Wilson score interval of a rate observed over n trials, at one-sided confidence `confidence`. */
+export function wilsonLowerBound(rate: number, n: number, confidence: number): number {
+  if (!(n > 0)) return Number.NaN;
+  const z = normalQuantile(confidence), z2 = z * z;
+  return (rate + z2 / (2 * n) - z * Math.sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/**
+ * Keep the candidate only if the labeler prefers it to the last kept policy often enough and no monitor fires. With
+ * gate.winRateConfidence > 0 and the number of comparisons known, "often enough" is the Wilson lower bound of the
+ * win rate reaching gate.minWinRateVsPrevious; otherwise the observed win rate itself.
+ */
 export function decideGate(current: ProxyMetrics, kept: ProxyMetrics, sft: ProxyMetrics, gate: GateConfig): GateDecision {
   const reasons: string[] = [];
-  if (!(current.winRateVsPrevious >= gate.minWinRateVsPrevious)) {
-    reasons.push(`win-rate: labeler prefers the candidate over the last kept policy on ${f(current.winRateVsPrevious)} of validation prompts (< ${gate.minWinRateVsPrevious})`);
+  const n = current.validationPairs ?? Number.NaN;
+  const tested = gate.winRateConfidence > 0 && Number.isFinite(n) && n > 0;
+  const bound = tested ? wilsonLowerBound(current.winRateVsPrevious, n, gate.winRateConfidence) : current.winRateVsPrevious;
+  if (!(bound >= gate.minWinRateVsPrevious)) {
+    reasons.push(tested
+      ? `win-rate: labeler prefers the candidate over the last kept policy on ${f(current.winRateVsPrevious)} of ${n} validation prompts; at ${gate.winRateConfidence} confidence the rate is only known to be above ${f(bound)} (< ${gate.minWinRateVsPrevious})`
+      : `win-rate: labeler prefers the candidate over the last kept policy on ${f(current.winRateVsPrevious)} of validation prompts (< ${gate.minWinRateVsPrevious})`);
   }
   for (const monitor of MONITORS) {
     const finding = monitor(current, kept, sft, gate);

@@ -2,7 +2,7 @@
 // prompt every round), the labeler compares it with the last kept policy's and the SFT policy's responses, and the
 // proxy metrics (win rates, anchor agreement, KL, length, entropy, refusals) feed the gate. Nothing here reads gold.
 // A policy behind an endpoint has no KL and no anchor agreement (NaN: those monitors stay silent) and an entropy
-// estimated from its sampled tokens' log-probs. Leaves out confidence intervals on the win rates. Lee et al. 2023 (arXiv 2309.00267).
+// estimated from its sampled tokens' log-probs. The gate tests the win rate over the validation prompts (gates.ts). Lee et al. 2023 (arXiv 2309.00267).
 import { decideGate, type ProxyMetrics } from './gates.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
@@ -72,6 +72,7 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
     meanLength: mean(current.samples.map(responseLength)),
     entropy: mean(measures.entropy),
     refusalRate: mean(current.samples.map((s) => (refusal.some((r) => r.test(s.text)) ? 1 : 0))),
+    validationPairs: validation.length,
   };
   const record: EvaluationRecord = { id: evaluationId(round), kind: 'evaluation', round, parents: current.samples.map((s) => s.id),
     metrics: { ...metrics } as unknown as Record<string, number> };

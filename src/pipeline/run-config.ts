@@ -107,6 +107,7 @@ const rewardsSchema = z.strictObject({
 
 const gateSchema = z.strictObject({
   minWinRateVsPrevious: z.number().min(0).max(1).default(0.5).describe("keep a round only if the labeler prefers the candidate over the last kept policy on at least this share of validation prompts"),
+  winRateConfidence: z.number().min(0).max(0.999).default(0.8).describe("one-sided confidence with which the candidate's win rate over the last kept policy must be known to reach minWinRateVsPrevious: the Wilson lower bound of the observed rate (ties half) over the validation prompts is compared, so a round that wins by the noise of a few prompts is rolled back (at 48 prompts and 0.8, about 0.56 observed is needed); 0 compares the observed rate itself"),
   maxLengthDrift: z.number().positive().default(0.2).describe('|mean length / SFT mean length − 1| above this rolls the round back (length hacking)'),
   maxKl: z.number().positive().default(20).describe('KL to the reference per sequence (nats) above this rolls back'),
   minEntropyRatio: z.number().min(0).max(1).default(0.5).describe('mean token entropy below this share of the SFT policy’s rolls back (entropy collapse)'),

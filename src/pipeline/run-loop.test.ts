@@ -82,6 +82,7 @@ test('every update algorithm runs a round and moves the policy: rloo, ppo, dpo, 
       const { context } = tinyLoop({ config, store });
       await runLoop(context);
       const kl = store.all('evaluation').find((e) => e.round === 1)!.metrics.kl!;
+      assert.equal(store.all('evaluation').find((e) => e.round === 1)!.metrics.validationPairs, 3, 'the gate knows how many comparisons its win rate rests on');
       assert.ok(Math.abs(kl) > 1e-6, `${algorithm}: the candidate differs from the reference (KL ${kl})`);
       assert.equal(store.count('advantage'), name.includes('dpo') ? 0 : 9, `${algorithm}: advantages recorded for policy gradient only`);
       store.close();
