@@ -44,6 +44,9 @@ typedef struct {
                   float beta);
   void (*gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                   float beta);
+  /* gemv_nt for 5-16 rows: gemv_nn's register tiles on B^T panels transposed into L1 (the packed GEMM's bits) */
+  void (*gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                        float beta);
   /* c (M, N) = A[:, k0:k1] B[k0:k1, :], B (K, N) streamed row by row (A row stride lda); c overwritten */
   void (*gemv_nn_rows)(const float *a, long lda, const float *b, long N, float *c, long M, long k0, long k1);
   /* bf16 weights (generation): columns [n0, n1) of C (M, N) = A (M, K) W^T, W (N, K) bfloat16 bits, A already rounded

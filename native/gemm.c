@@ -147,14 +147,15 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
  * GEMM's kc panels (level_ops.c gemv_nn), so a row's bits are the packed product's whatever M is. */
 #define GEMV_SMALL_B_MAX_M 128
 #define GEMV_SMALL_B_FLOATS (160L * 1024)
-#define GEMV_MAX_M_NT 4 /* B (N, K): dot products beat packing only for a few rows */
+#define GEMV_MAX_M_NT 4 /* B (N, K): dot products for a few rows; 5 to GEMV_MAX_M rows through gemv_nt_tiles */
 #define GEMV_MIN_COLUMNS 64 /* a multiple of every level's 2 x LANES */
 
 static void gemv_task(void *ctx, long task) {
   const GemmJob *j = ctx;
   long n0 = task * j->nstep, n1 = n0 + j->nstep < j->N ? n0 + j->nstep : j->N;
   if (n0 >= n1) return;
-  if (j->transB) j->t->gemv_nt(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
+  if (j->transB && j->M > GEMV_MAX_M_NT) j->t->gemv_nt_tiles(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
+  else if (j->transB) j->t->gemv_nt(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
   else j->t->gemv_nn(j->a, j->b, j->c, j->M, j->N, j->K, n0, n1, j->alpha, j->beta);
 }
 
@@ -225,7 +226,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
   }
   GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
   int threads = rlaif_threads();
-  if (!transA && batch == 1 && (M <= (transB ? GEMV_MAX_M_NT : GEMV_MAX_M)
+  if (!transA && batch == 1 && (M <= GEMV_MAX_M
                                   || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
     gemv(&j, threads);
     return;

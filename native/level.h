@@ -15,7 +15,7 @@
 #define LEVEL_NAME RL_STR(RLAIF_LEVEL)
 #define LEVEL_TABLE RL_CAT(rlaif_table, RLAIF_LEVEL)
 
-#define RL_OPS(X) X(gemv_nn) X(gemv_nn_rows) X(gemv_nt) X(gemv_bf16) X(bf16_widen) X(bf16_round) X(bias_add) X(sum_cols) X(add) X(axpy) X(gelu) X(gelu_bwd) X(silu) X(silu_bwd) \
+#define RL_OPS(X) X(gemv_nn) X(gemv_nn_rows) X(gemv_nt) X(gemv_nt_tiles) X(gemv_bf16) X(bf16_widen) X(bf16_round) X(bias_add) X(sum_cols) X(add) X(axpy) X(gelu) X(gelu_bwd) X(silu) X(silu_bwd) \
   X(layer_norm) X(layer_norm_bwd) X(rms_norm) X(rms_norm_bwd) X(softmax) X(softmax_bwd) X(log_softmax) \
   X(log_softmax_bwd) X(target_logprobs) X(target_logprobs_bwd) X(entropy) X(entropy_bwd) X(attention) \
   X(attention_bwd) X(adamw) X(sum_squares)

@@ -394,9 +394,9 @@ static inline float gemv_store(float acc, float alpha, float beta, float c, int 
 #endif
 }
 
-static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, float *c, long rows,
-                                                                 long N, long K, long n0, long n1, float alpha,
-                                                                 float beta, int first, const int R) {
+static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, long ldb, float *c,
+                                                                 long ldc, long rows, long K, long n0, long n1,
+                                                                 float alpha, float beta, int first, const int R) {
   long n = n0;
   for (; n + GEMV_TILE_VECS * NL <= n1; n += GEMV_TILE_VECS * NL) {
     vn acc[GEMV_TILE_ROWS][GEMV_TILE_VECS];
@@ -404,7 +404,7 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
       for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] = (vn){0};
     for (long k = 0; k < K; k++) {
       vn bv[GEMV_TILE_VECS];
-      for (int v = 0; v < GEMV_TILE_VECS; v++) bv[v] = vnload(b + k * N + n + v * NL);
+      for (int v = 0; v < GEMV_TILE_VECS; v++) bv[v] = vnload(b + k * ldb + n + v * NL);
       for (int m = 0; m < R; m++) {
         float av = a8[m * K + k];
         for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] += av * bv[v];
@@ -413,7 +413,7 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
     for (long m = 0; m < rows; m++)
       for (int v = 0; v < GEMV_TILE_VECS; v++)
         for (int l = 0; l < NL; l++) {
-          float *cv = c + m * N + n + v * NL + l;
+          float *cv = c + m * ldc + n + v * NL + l;
           *cv = gemv_store(acc[m][v][l], alpha, beta, *cv, first);
         }
   }
@@ -423,11 +423,11 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
     for (int m = 0; m < R; m++) acc[m] = (vn){0};
     for (long k = 0; k < K; k++) {
       vn bv = {0};
-      memcpy(&bv, b + k * N + n, sizeof(float) * w);
+      memcpy(&bv, b + k * ldb + n, sizeof(float) * w);
       for (int m = 0; m < R; m++) acc[m] += a8[m * K + k] * bv;
     }
     for (long m = 0; m < rows; m++)
-      for (long l = 0; l < w; l++) c[m * N + n + l] = gemv_store(acc[m][l], alpha, beta, c[m * N + n + l], first);
+      for (long l = 0; l < w; l++) c[m * ldc + n + l] = gemv_store(acc[m][l], alpha, beta, c[m * ldc + n + l], first);
   }
 }
 
@@ -446,10 +446,48 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
       float *cm = c + m0 * N;
       int first = k0 == 0;
       switch (tile) {
-        case 1: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 1); break;
-        case 2: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 2); break;
-        case 4: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, 4); break;
-        default: gemv_nn_tile(a8, bk, cm, rows, N, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS); break;
+        case 1: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1); break;
+        case 2: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2); break;
+        case 4: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 4); break;
+        default: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS); break;
+      }
+    }
+  }
+}
+
+/* gemv_nn's tiles for B (N, K) (a tied LM head over a batched decode step's 5-16 rows): each 2-vector column panel
+ * of B^T is transposed into an L1-sized buffer, one kc panel at a time, and the tiles run on it. Row by row the
+ * arithmetic is gemv_nn's on B^T, which is the packed GEMM's (packing B or B^T gives the same panels): a row's bits
+ * are those the packed A B^T product gives it. Before, 16 rows went through the packed GEMM, whose 14-row slivers
+ * spent a second full sliver on the last 2 rows. */
+void L(gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
+                      float beta) {
+  const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K, width = GEMV_TILE_VECS * NL;
+  float *bt = rlaif_scratch(1, (size_t)panel * width);  /* (kc, width): B^T's panel, zero past the last column */
+  if (!bt) { L(gemv_nt)(a, b, c, M, N, K, n0, n1, alpha, beta); return; }
+  for (long n = n0; n < n1; n += width) {
+    long w = n1 - n < width ? n1 - n : width;
+    for (long k0 = 0; k0 < K; k0 += panel) {
+      long kc = K - k0 < panel ? K - k0 : panel;
+      for (long j = 0; j < w; j++) {
+        const float *br = b + (n + j) * K + k0;
+        for (long k = 0; k < kc; k++) bt[k * width + j] = br[k];
+      }
+      if (w < width) for (long k = 0; k < kc; k++) memset(bt + k * width + w, 0, sizeof(float) * (width - w));
+      int first = k0 == 0;
+      for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
+        long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
+        long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 && GEMV_TILE_ROWS > 4 ? 4 : GEMV_TILE_ROWS;
+        float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
+        memset(a8, 0, sizeof(float) * tile * kc);
+        for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
+        float *cm = c + m0 * N + n;
+        switch (tile) {
+          case 1: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 1); break;
+          case 2: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 2); break;
+          case 4: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 4); break;
+          default: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, GEMV_TILE_ROWS); break;
+        }
       }
     }
   }

@@ -63,6 +63,27 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
       }
     });
 
+    it('gemm A Bᵀ for 5 to 16 rows (a tied LM head in a batched decode step): each row the packed GEMM\'s bits', () => {
+      // gemv_nt_tiles runs gemv_nn's tiles on Bᵀ panels transposed into L1: the arithmetic of the packed A Bᵀ product,
+      // which more than 16 rows take. Tail columns (N off 32), K past the kc panel, threaded column splits.
+      const shapes: [number, number][] = [[128, 1024], [64, 70], [300, 200], [1030, 96], [768, 2049]];
+      for (const [K, N] of shapes) {
+        const a = random(64 * K), b = random(N * K);
+        const p: Omit<GemmParams, 'a' | 'b' | 'c' | 'M'> = { N, K, transA: false, transB: true, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+        const packed = new Float32Array(64 * N);
+        backend.gemm({ ...p, M: 64, a, b, c: packed });
+        const want = new Float32Array(64 * N);
+        js.gemm({ ...p, M: 64, a, b, c: want });
+        assertClose(`gemm 64x${N}x${K} transB`, packed, want, 1e-5, 1e-5 * K);
+        if (!label.startsWith('native')) continue;
+        for (const M of [5, 7, 8, 13, 16]) {
+          const got = poisoned(M * N);
+          backend.gemm({ ...p, M, a, b, c: got });
+          assert.deepEqual(got, packed.subarray(0, M * N), `${M}x${N}x${K} transB: rows differ from the packed product's`);
+        }
+      }
+    });
+
     it('gemmBf16: bf16(A) Wᵀ on odd shapes, GEMV, widen-then-GEMM and packed GEMM paths, threaded, C overwritten', () => {
       const shapes: [number, number, number][] = [[1, 1, 1], [1, 5, 31], [1, 777, 700], [2, 33, 33], [3, 1031, 520],
         [5, 17, 95], [16, 300, 64], [17, 130, 70], [40, 257, 129], [1, 2049, 775], [0, 3, 4], [2, 0, 4], [2, 3, 0],
