@@ -220,6 +220,30 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention of a batched decode step past half an L2 of keys and values: each row alone\'s bits, and js\'s values', () => {
+      // The native decode path prefetches keys and values when a call's cache outgrows 512 KiB (16 rows here, 2.5 MB);
+      // one row alone stays below it. The batch must give each row's bits as computed alone.
+      for (const [T, D] of [[1, 32], [3, 64]] as const) {
+        const B = 16, H = 4, Hkv = 2, S = 310, scale = 1 / Math.sqrt(D);
+        const keyMask = new Float32Array(B * S);
+        for (let b = 0; b < B; b++) keyMask.fill(1, (b * 5) % 23, S - ((b * 37) % 90));   // padding, keys, unwritten
+        const q = random(B * H * T * D, 2), k = random(B * Hkv * S * D, 2), v = random(B * Hkv * S * D);
+        const p: AttentionParams = { B, H, Hkv, T, S, D, causal: true, scale, keyMask };
+        const out = poison(B * H * T * D);
+        backend.attention(q, k, v, out, poison(B * H * T * S), p);
+        for (let b = 0; b < B; b++) {
+          const row = (x: Float32Array, n: number) => x.slice(b * n, (b + 1) * n);
+          const alone = poison(H * T * D);
+          backend.attention(row(q, H * T * D), row(k, Hkv * S * D), row(v, Hkv * S * D), alone, poison(H * T * S),
+            { ...p, B: 1, keyMask: row(keyMask, S) });
+          assert.deepEqual(Array.from(row(out, H * T * D)), Array.from(alone), `T ${T}, D ${D}: row ${b} in its batch differs from the row alone`);
+        }
+        same(`batched decode attention ${JSON.stringify({ B, H, Hkv, T, S, D })}`, backend,
+          { q, k, v, out: poison(B * H * T * D), probs: poison(B * H * T * S) }, ['out', 'probs'],
+          (be, a) => be.attention(a.q, a.k, a.v, a.out, a.probs, p), 1e-5, 1e-5);
+      }
+    });
+
     it('attention over the first S positions of rows of keyCapacity (a KV cache read in place): the compacted rows\' bits', () => {
       // A prefix chunk of T queries over a cache of capacity L: the same bits as the first S positions copied out, on
       // every path (tiled T > 4, decode T <= 4, the plain one for D off 16), with left padding in the mask.
