@@ -5,7 +5,7 @@ import { parseRunConfig, runConfigSchema } from './run-config.ts';
 test('no config is the embedded testbed with every default filled in', () => {
   const config = parseRunConfig(null);
   assert.equal(config.policy.kind, 'testbed');
-  assert.deepEqual(config.labeler, { kind: 'testbed', setup: 'self' });
+  assert.deepEqual(config.labeler, { kind: 'testbed', setup: 'self', compare: 'pairwise' });
   assert.equal(config.prompts.kind, 'testbed');
   assert.equal(config.feedback.pairwise, 1);
   assert.equal(config.algorithm.name, 'grpo');

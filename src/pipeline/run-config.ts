@@ -39,6 +39,7 @@ const labelerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('testbed'),
     setup: z.enum(['self', 'separate']).default('self').describe("self: the SFT policy judges its own outputs (Self-Rewarding LMs, arXiv 2401.10020); separate: the testbed's own labeler model (by default larger than the policy, as Lee et al.'s; or a judging-tuned copy of the policy: testbed recipe labeler.init)"),
+    compare: z.enum(['pairwise', 'pointwise']).default('pairwise').describe("how the labeler compares two responses (feedback pairs, the gate's win rates, the anchor check): pairwise shows both, in both orders; pointwise rates each alone 1..10 under the prompt's principle and P(A) = P(s_A > s_B) + ½·P(s_A = s_B) (direct RLAIF, Lee et al. §3.3: no position bias). `rlaif testbed audit` audits both on the same pairs"),
   }),
   z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder run in this process as the labeler; relative to the config file') }),
   z.strictObject({

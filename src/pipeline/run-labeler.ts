@@ -38,7 +38,7 @@ export async function labelerFromSpec(spec: LabelerSpec, options: BuildLabelerOp
   const labeler = spec.labeler;
   if (labeler.kind === 'testbed') {
     const testbed = options.testbed ?? await loadTestbed({ seed: spec.seed, labeler: labeler.setup });
-    return testbedLabeler(testbed, spec.seed);
+    return testbedLabeler(testbed, spec.seed, labeler.compare);
   }
   if (!spec.constitution) throw new Error(`labeler ${labeler.kind}: the spec has no constitution`);
   let provider = labelerProvider({ labeler }, null);

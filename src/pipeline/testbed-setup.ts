@@ -3,6 +3,8 @@
 // gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
 // gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
 import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, testbedTemplates, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
+import type { PairwiseResult } from '../feedback/judgment-types.ts';
+import type { ScoredPairResult } from '../feedback/scored-pair-judge.ts';
 import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
 import { loopPrompt } from './testbed-report.ts';
@@ -12,21 +14,35 @@ export async function loadTestbed(options: { seed: number; labeler: 'self' | 'se
 }
 
 /**
- * The testbed's judge behind the LoopLabeler interface (the prompt's first principle, as the testbed judges). Its
- * critique → revision uses the same model and principle with the shipped critique-revision template; the embedded
- * labeler was never trained to write critiques, so in testbed mode the gate decides whether its revisions helped.
+ * A pair compared from two ratings as the loop's pairwise result: P(A) and the preference from the two score
+ * distributions, both rationales, the principle; no presentation orders (neither response was shown beside the
+ * other). A failed rating fails the pair, with its reason.
  */
-export function testbedLabeler(testbed: BuiltTestbed, seed: number): LoopLabeler {
+export function pairwiseFromScores(result: ScoredPairResult): PairwiseResult {
+  if (result.kind !== 'ok') return { kind: result.kind, reason: result.reason, raw: result.raw, detail: result.detail, usage: result.usage };
+  return { kind: 'ok', preferred: result.preferred, probability: result.probability, rationale: result.rationale, principles: result.principles, positions: [], usage: result.usage };
+}
+
+/**
+ * The testbed's judge behind the LoopLabeler interface (the prompt's first principle, as the testbed judges), comparing
+ * two responses side by side (`compare` pairwise) or from a rating of each (pointwise). Its critique → revision uses
+ * the same model and principle with the shipped critique-revision template; the embedded labeler was never trained to
+ * write critiques, so in testbed mode the gate decides whether its revisions helped.
+ */
+export function testbedLabeler(testbed: BuiltTestbed, seed: number, compare: 'pairwise' | 'pointwise' = 'pairwise'): LoopLabeler {
   const judge = testbedJudge(testbed, { seed });
   // The judge reads a prompt's id (for errors) and principle ids only; the loop passes both.
   const promptFor = (id: string, principleIds: readonly string[]) => ({ id, principleIds: [...principleIds] }) as unknown as TestbedPrompt;
   const critiqueRevision = testbedTemplates().critiqueRevision;
-  const version = String(judge.pairwiseFor({ id: 'probe', principleIds: ['truthful'] } as unknown as TestbedPrompt).identity().templateVersion);
+  const probe = { id: 'probe', principleIds: ['truthful'] } as unknown as TestbedPrompt;
+  const version = String((compare === 'pairwise' ? judge.pairwiseFor(probe) : judge.pointwiseFor(probe)).identity().templateVersion);
   return {
     model: judge.modelId,
     templateVersion: version,
     // The labeler reads the notes its retriever finds for the conversation (testbed/notes.ts), as in the audit.
-    pairwise: (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) }),
+    pairwise: compare === 'pairwise'
+      ? (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) })
+      : async (input, ids) => pairwiseFromScores(await judge.scoredFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) })),
     pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) }),
     revise: reviserOver(judge.executor, (ids) => {
       if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');

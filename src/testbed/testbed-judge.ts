@@ -36,6 +36,8 @@ export interface TestbedJudge {
   /** The pairwise judge for a prompt: its first principle, the testbed template. */
   pairwiseFor(prompt: TestbedPrompt): PairwiseJudge;
   pointwiseFor(prompt: TestbedPrompt): PointwiseJudge;
+  /** A pair compared from two ratings by the prompt's principle's pointwise judge (what comparePair uses for kind pointwise). */
+  scoredFor(prompt: TestbedPrompt): ScoredPairJudge;
   /** Judge two responses to a prompt (A = a, B = b) with the judge `kind` names. */
   comparePair(prompt: TestbedPrompt, a: string, b: string, signal?: AbortSignal): Promise<PairwiseResult | ScoredPairResult>;
   /** The notes the labeler's retriever gives it for a conversation ('' without a corpus). */
@@ -95,7 +97,7 @@ export function testbedJudge(testbed: { labelerDirectory: string; corpusPath?: s
     return scored.get(id)!;
   };
   return {
-    modelId: model.modelId, executor, pairwiseFor, pointwiseFor, prefixCacheStats: () => model.prefixCacheStats, close: () => model.close(),
+    modelId: model.modelId, executor, pairwiseFor, pointwiseFor, scoredFor, prefixCacheStats: () => model.prefixCacheStats, close: () => model.close(),
     notesFor,
     comparePair: (prompt, a, b, signal) => {
       const input = { id: `${prompt.id}|${shortHash(a)}|${shortHash(b)}`, conversation: prompt.messages, candidates: [a, b] as [string, string], reference: notesFor(prompt.messages) };
