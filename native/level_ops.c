@@ -361,6 +361,7 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
  * (gemv_store; tail columns as zero-padded vectors), so a row's bits do not depend on which path or how many rows
  * computed it (alpha 1, beta 0 or 1: a prefill block, a batched decode step and a whole prompt agree). */
 #define GEMV_MAX_K 1024
+#define GEMV_PREFETCH_ROWS 16
 /* The tile works in the level's native vectors (vn: NL floats; the LANES-wide vf is two ymm on AVX2, and GCC moved
  * arrays of it through general registers there, 1-2 GFLOP/s). Its accumulators (rows x vectors) must fit the level's
  * registers with room for the B loads and the broadcast A value; spilled, every multiply-add becomes a load, an add
@@ -396,13 +397,16 @@ static inline float gemv_store(float acc, float alpha, float beta, float c, int 
 
 static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, long ldb, float *c,
                                                                  long ldc, long rows, long K, long n0, long n1,
-                                                                 float alpha, float beta, int first, const int R) {
+                                                                 float alpha, float beta, int first, const int R,
+                                                                 const int prefetch) {
   long n = n0;
   for (; n + GEMV_TILE_VECS * NL <= n1; n += GEMV_TILE_VECS * NL) {
     vn acc[GEMV_TILE_ROWS][GEMV_TILE_VECS];
     for (int m = 0; m < R; m++)
       for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] = (vn){0};
     for (long k = 0; k < K; k++) {
+      if (prefetch) /* GEMV_PREFETCH_ROWS rows of this column strip ahead (the hardware prefetchers stop at pages) */
+        for (int v = 0; v < GEMV_TILE_VECS; v++) __builtin_prefetch(b + (k + GEMV_PREFETCH_ROWS) * ldb + n + v * NL, 0, 3);
       vn bv[GEMV_TILE_VECS];
       for (int v = 0; v < GEMV_TILE_VECS; v++) bv[v] = vnload(b + k * ldb + n + v * NL);
       for (int m = 0; m < R; m++) {
@@ -446,10 +450,13 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
       float *cm = c + m0 * N;
       int first = k0 == 0;
       switch (tile) {
-        case 1: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1); break;
-        case 2: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2); break;
-        case 4: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 4); break;
-        default: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS); break;
+        case 1: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1, 0); break;
+        case 2: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2, 0); break;
+        case 4: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 4, 0); break;
+        default: /* the first of several full tiles reads B from memory; the later ones find it in L2 */
+          if (m0 == 0 && M > GEMV_TILE_ROWS) gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS, 1);
+          else gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS, 0);
+          break;
       }
     }
   }
@@ -483,10 +490,10 @@ void L(gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, 
         for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
         float *cm = c + m0 * N + n;
         switch (tile) {
-          case 1: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 1); break;
-          case 2: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 2); break;
-          case 4: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 4); break;
-          default: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, GEMV_TILE_ROWS); break;
+          case 1: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 1, 0); break;
+          case 2: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 2, 0); break;
+          case 4: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 4, 0); break;
+          default: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, GEMV_TILE_ROWS, 0); break;
         }
       }
     }
