@@ -452,7 +452,9 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
       switch (tile) {
         case 1: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1, 0); break;
         case 2: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2, 0); break;
+#if GEMV_TILE_ROWS > 4 /* a 4-row tile exists where tiles are taller (the generic level's are 3 rows) */
         case 4: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 4, 0); break;
+#endif
         default: /* the first of several full tiles reads B from memory; the later ones find it in L2 */
           if (m0 == 0 && M > GEMV_TILE_ROWS) gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS, 1);
           else gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, GEMV_TILE_ROWS, 0);
@@ -492,7 +494,9 @@ void L(gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, 
         switch (tile) {
           case 1: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 1, 0); break;
           case 2: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 2, 0); break;
+#if GEMV_TILE_ROWS > 4
           case 4: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 4, 0); break;
+#endif
           default: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, GEMV_TILE_ROWS, 0); break;
         }
       }
