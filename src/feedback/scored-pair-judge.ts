@@ -8,6 +8,7 @@ import {
   type JudgmentFailure,
   type JudgmentUsage,
   type PairwiseInput,
+  type PairwiseResult,
   type PointwiseInput,
   type PointwiseJudgment,
   type PointwiseResult,
@@ -164,4 +165,14 @@ export class ScoredPairJudge {
       usage,
     };
   }
+}
+
+/**
+ * A pair compared from two ratings as a pairwise result (for callers that take PairwiseResult, e.g. a run's labeler):
+ * P(A) and the preference from the two score distributions, both rationales, the principle; no presentation orders
+ * (neither response was shown beside the other). A failed rating fails the pair, with its reason and detail.
+ */
+export function pairwiseFromScores(result: ScoredPairResult): PairwiseResult {
+  if (result.kind !== 'ok') return { kind: result.kind, reason: result.reason, raw: result.raw, detail: result.detail, usage: result.usage };
+  return { kind: 'ok', preferred: result.preferred, probability: result.probability, rationale: result.rationale, principles: result.principles, positions: [], usage: result.usage };
 }

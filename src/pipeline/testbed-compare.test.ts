@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pairwiseFromScores } from '../feedback/scored-pair-judge.ts';
 import { buildTestbed, type BuiltTestbed } from '../testbed/index.ts';
 import { rlaifRun } from './rlaif-run.ts';
 import { RunStore } from './run-store.ts';
-import { pairwiseFromScores, testbedLabeler } from './testbed-setup.ts';
+import { testbedLabeler } from './testbed-setup.ts';
 import { TINY_TESTBED } from './testing/tiny-testbed.ts';
 
 let dir = '', testbed: BuiltTestbed;

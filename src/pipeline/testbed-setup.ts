@@ -3,24 +3,13 @@
 // gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
 // gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
 import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, testbedTemplates, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
-import type { PairwiseResult } from '../feedback/judgment-types.ts';
-import type { ScoredPairResult } from '../feedback/scored-pair-judge.ts';
+import { pairwiseFromScores } from '../feedback/scored-pair-judge.ts';
 import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
 import { loopPrompt } from './testbed-report.ts';
 
 export async function loadTestbed(options: { seed: number; labeler: 'self' | 'separate'; config?: unknown; cacheDirectory?: string; onProgress?: (event: BuildEvent) => void }): Promise<BuiltTestbed> {
   return buildTestbed(options);
-}
-
-/**
- * A pair compared from two ratings as the loop's pairwise result: P(A) and the preference from the two score
- * distributions, both rationales, the principle; no presentation orders (neither response was shown beside the
- * other). A failed rating fails the pair, with its reason.
- */
-export function pairwiseFromScores(result: ScoredPairResult): PairwiseResult {
-  if (result.kind !== 'ok') return { kind: result.kind, reason: result.reason, raw: result.raw, detail: result.detail, usage: result.usage };
-  return { kind: 'ok', preferred: result.preferred, probability: result.probability, rationale: result.rationale, principles: result.principles, positions: [], usage: result.usage };
 }
 
 /**
