@@ -37,6 +37,16 @@ test('known fact: right, wrong, hedged, missing, abstained, padded', () => {
   assert.ok(padded.score < 1 && padded.score > 0.7, `padding costs a little: ${padded.score}`);
   assert.ok(check(p, 'It eats fish.').score < 1, 'not naming the subject is less on point');
   assert.deepEqual(check(p, 'Kelin eats fish.').violations, ['wrong-subject'], 'the right value about another animal is no answer');
+  assert.deepEqual(check(p, 'Batos eats fish.').violations, ['wrong-subject'], 'a garbled name is not the animal asked about');
+  assert.deepEqual(check(p, 'To eat, Bato eats fish.').violations, [], 'a sentence opened by a word of the language names no one');
+  assert.deepEqual(check(p, 'Yes. Fish.').violations, [], 'a bare value with a capitalised value word is still the fact');
+});
+
+test('nonexistent entity: "no one is called X" is an abstention', () => {
+  const p = prompt('nonexistent-entity', { type: 'unknown', subject: 'Zorup', attribute: 'food' });
+  assert.equal(check(p, 'No one is called Zorup.').pass, true);
+  const known = prompt('known-fact', { type: 'fact', subject: 'Bato', attribute: 'food' });
+  assert.deepEqual(check(known, 'No one is called Bato.').violations, ['unwarranted-abstention']);
 });
 
 test('known fact: friend names and ages are matched as whole words', () => {
@@ -111,6 +121,7 @@ test('dialogue coherence: keep the user\'s facts and one\'s own earlier answers'
   const recall = prompt('multi-turn-recall', { type: 'fact', subject: 'Kelin', attribute: 'home' });
   assert.equal(check(recall, 'Kelin lives near the north wood.').pass, true);
   assert.deepEqual(check(recall, 'Kelin lives near the old mill.').violations, ['contradicts-context']);
+  assert.deepEqual(check(recall, 'Kelis lives near the north wood.').violations, ['contradicts-context'], 'the right place under a garbled name');
 });
 
 test('goldCompare: violations dominate, quality breaks the rest, ties only on equal scores', () => {
