@@ -94,10 +94,12 @@ export function registerTestbedCommand(program: Command): void {
         },
       }).finally(() => bar.stop());
       const l = audit.labeler;
+      const decided = audit.pairs.passFail + audit.pairs.bothFail + audit.pairs.bothPass;
       const results: Record<string, number | null> = {
         labeler_gold_agreement: l.accuracy, labeler_gold_agreement_ci_low: l.accuracyInterval?.[0] ?? null,
         labeler_gold_agreement_ci_high: l.accuracyInterval?.[1] ?? null, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
         labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate, labeler_gold_agreement_pass_fail: audit.passFailLabeler.accuracy,
+        labeler_gold_agreement_graded: audit.gradedLabeler.accuracy, audit_pass_fail_share: decided > 0 ? audit.pairs.passFail / decided : null,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
         testbed_build_s: built.manifest.buildSeconds, testbed_audit_s: audit.seconds,
@@ -110,7 +112,7 @@ export function registerTestbedCommand(program: Command): void {
       console.log(formatAudit(l));
       if (audit.other) console.log(`\nthe ${other} judge on the same pairs:\n${formatAudit(audit.other.labeler)}`);
       console.log(`pairs: ${audit.pairs.sampled} test prompts, ${audit.pairs.identical} identical samples skipped, ${audit.pairs.judged} judged, ${audit.pairs.goldTies} gold ties`);
-      console.log(`gold-labeled pairs: ${audit.pairs.passFail} where one answer passes gold and the other fails (agreement there ${audit.passFailLabeler.accuracy === null ? 'n/a' : `${(audit.passFailLabeler.accuracy * 100).toFixed(1)}%`}), ${audit.pairs.bothFail} where both fail and ${audit.pairs.bothPass} where both pass (gold ranks those by its graded score)`);
+      console.log(`gold-labeled pairs: ${audit.pairs.passFail} where one answer passes gold and the other fails (agreement there ${audit.passFailLabeler.accuracy === null ? 'n/a' : `${(audit.passFailLabeler.accuracy * 100).toFixed(1)}%`}), ${audit.pairs.bothFail} where both fail and ${audit.pairs.bothPass} where both pass (gold ranks those by its graded score; agreement there ${audit.gradedLabeler.accuracy === null ? 'n/a' : `${(audit.gradedLabeler.accuracy * 100).toFixed(1)}%`})`);
       const percentOf = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
       console.log(`labeler-gold agreement by application: ${Object.entries(audit.labelerByApplication).map(([k, a]) => `${k} ${percentOf(a.accuracy)} of ${a.labeled} pairs`).join(', ')}`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);

@@ -26,6 +26,9 @@ export interface TestbedAuditResult {
   /** The labeler on the pairs where exactly one answer passes gold (the others are ranked by gold's graded score:
    * two failures by how badly, two passes by quality), judged by the headline judge. */
   passFailLabeler: LabelerAudit;
+  /** The headline judge on the other gold-decided pairs: both answers fail (or both pass) and gold's graded score ranks
+   * them (fewer violations, then quality: on point, complete, no padding). */
+  gradedLabeler: LabelerAudit;
   /** The headline judge on each application's pairs (truthfulness, value-alignment, dialogue-coherence): where it fails. */
   labelerByApplication: Record<string, LabelerAudit>;
   examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
@@ -87,7 +90,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const items: AuditItem[] = [], otherItems: AuditItem[] = [];
   const examples: TestbedAuditResult['examples'] = [];
   let identical = 0, goldTies = 0, bothFail = 0, bothPass = 0;
-  const passFailItems: AuditItem[] = [];
+  const passFailItems: AuditItem[] = [], gradedItems: AuditItem[] = [];
   const byApplication = new Map<string, AuditItem[]>();
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
   for (const [n, { p, a, b }] of differing.entries()) {
@@ -100,8 +103,11 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     if (gold !== null) {
       const passA = goldA.pass, passB = goldB.pass;
       if (passA !== passB) passFailItems.push({ gold, result });
-      else if (passA) bothPass++;
-      else bothFail++;
+      else {
+        gradedItems.push({ gold, result });
+        if (passA) bothPass++;
+        else bothFail++;
+      }
     }
     if (second) otherItems.push({ gold, result: await second.comparePair(p, a, b) });
     if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null });
@@ -111,7 +117,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     labeler: auditLabeler(items, 0, judgeKind), sft,
     other: second && options.alsoJudge ? { judge: options.alsoJudge, labeler: auditLabeler(otherItems, 0, options.alsoJudge) } : null,
     pairs: { sampled: test.length, identical, judged: differing.length, goldTies, passFail: passFailItems.length, bothFail, bothPass },
-    passFailLabeler: auditLabeler(passFailItems, 0, judgeKind),
+    passFailLabeler: auditLabeler(passFailItems, 0, judgeKind), gradedLabeler: auditLabeler(gradedItems, 0, judgeKind),
     labelerByApplication: Object.fromEntries([...byApplication].sort(([a], [b]) => a.localeCompare(b)).map(([application, list]) => [application, auditLabeler(list, 0, judgeKind)])),
     examples, seconds: (performance.now() - started) / 1000,
   };

@@ -92,6 +92,7 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   assert.equal(audit.labeler.judge, 'pairwise');
   assert.equal(audit.pairs.passFail + audit.pairs.bothFail + audit.pairs.bothPass + audit.pairs.goldTies, audit.pairs.judged);
   assert.equal(audit.passFailLabeler.pairs, audit.pairs.passFail);
+  assert.equal(audit.gradedLabeler.pairs, audit.pairs.bothFail + audit.pairs.bothPass);
   // Per application: each judged pair counted under its prompt's application (every judged pair is in examples here).
   const applicationOf = new Map(built.prompts.map((p) => [p.id, p.application]));
   const expected: Record<string, number> = {};
