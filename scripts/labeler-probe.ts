@@ -13,10 +13,12 @@
 // (Self-Rewarding LMs' EFT data, on the finished policy: the answers the labeler will judge, as a separate labeler's).
 // With --from DIR it starts from that folder's weights instead of the build's labeler (same tokenizer: e.g. the
 // labeler after scripts/reading-drill.ts --out DIR).
-// Usage: node --import tsx scripts/labeler-probe.ts [--seed N] [--cache DIR] [--from DIR] [--steps N] [--batch N] [--lr X]
+// With --config FILE the testbed is built (or read from the cache) with that testbed config (YAML), as `rlaif testbed build --config`.
+// Usage: node --import tsx scripts/labeler-probe.ts [--seed N] [--cache DIR] [--config FILE] [--from DIR] [--steps N] [--batch N] [--lr X]
 //   [--out DIR] [--on-policy-prompts N [--on-policy-pairs N] [--on-policy-singles N] [--on-policy-share X]]
 import { cpSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { chatSftExample } from '../src/algorithms/chat-sft.ts';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
@@ -39,7 +41,7 @@ import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '1500' },
-  batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '1e-3' }, out: { type: 'string' }, from: { type: 'string' },
+  batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '1e-3' }, out: { type: 'string' }, from: { type: 'string' }, config: { type: 'string' },
   'on-policy-prompts': { type: 'string', default: '0' }, 'on-policy-pairs': { type: 'string', default: '600' },
   'on-policy-singles': { type: 'string', default: '800' }, 'on-policy-share': { type: 'string', default: '0.5' },
 } });
@@ -50,7 +52,7 @@ const number = (name: string, text: string): number => {
 };
 const seed = number('seed', values.seed!), steps = number('steps', values.steps!), batch = Math.max(1, number('batch', values.batch!)), lr = number('lr', values.lr!);
 
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
+const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) ?? {} } : {}) });
 if (!testbed.fromCache) process.stderr.write(`built the testbed of seed ${seed} first (${testbed.manifest.buildSeconds.toFixed(0)} s)\n`);
 const pretrained = loadPretrained(values.from ?? testbed.labelerDirectory);
 const model = new Transformer(pretrained.config, pretrained.parameters);
