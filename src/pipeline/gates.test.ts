@@ -12,6 +12,18 @@ test('a better candidate with nothing drifting is kept', () => {
   assert.deepEqual(decideGate(good, sft, sft, config.gate), { keep: true, reasons: [] });
 });
 
+test('a labeler that failed its anchor check keeps no round, however well the round did; 0 turns the check off', () => {
+  const strong = { ...good, winRateVsPrevious: 0.9, validationPairs: 48 };
+  const trusted = { agreement: 0.75, judged: 64, pairs: 64 }, weak = { agreement: 0.34, judged: 64, pairs: 64 };
+  assert.equal(decideGate(strong, sft, sft, config.gate, trusted).keep, true);
+  const refused = decideGate(strong, sft, sft, config.gate, weak);
+  assert.equal(refused.keep, false);
+  assert.match(refused.reasons[0]!, /^labeler-untrusted: .*0\.340 of 64 anchor pairs .*< gate\.minLabelerAgreement 0\.6/);
+  assert.match(decideGate(strong, sft, sft, config.gate, { agreement: Number.NaN, judged: 0, pairs: 64 }).reasons[0]!, /^labeler-untrusted: .*none of the 64 anchor pairs/);
+  assert.equal(decideGate(strong, sft, sft, { ...config.gate, minLabelerAgreement: 0 }, weak).keep, true, 'off');
+  assert.equal(decideGate(strong, sft, sft, config.gate, null).keep, true, 'no anchors, no check');
+});
+
 test('each monitor fires on its own drift and names it; the gate rolls back with every reason', () => {
   assert.equal(lengthDrift({ ...good, meanLength: 25 }, sft, sft, config.gate)?.monitor, 'length-drift');
   assert.equal(lengthDrift({ ...good, meanLength: 15 }, sft, sft, config.gate)?.monitor, 'length-drift');

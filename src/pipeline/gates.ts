@@ -3,7 +3,8 @@
 // never see gold: their input type has no gold field, and the round passes them evaluation records only.
 // The win rate is tested, not just compared: with gate.winRateConfidence c > 0 a round is kept only if the Wilson
 // lower bound of its win rate at one-sided confidence c reaches gate.minWinRateVsPrevious (Wilson 1927), so a labeler
-// at chance keeps few rounds by luck.
+// at chance keeps few rounds by luck. And the labeler itself is tested first: when it agrees with the labeled anchors
+// less than gate.minLabelerAgreement (the labeler check before round 1), no round is kept (labeler-untrusted).
 import type { RunConfig } from './run-config.ts';
 
 /** Proxy metrics of one policy on the validation split (EvaluationRecord.metrics). */
@@ -67,6 +68,9 @@ export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, en
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 
+/** The labeler check's result the gate reads (labeler-check.ts): agreement with the labeled anchors before round 1. */
+export interface LabelerTrust { agreement: number; judged: number; pairs: number }
+
 /** Standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9), for 0 < p < 1. */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`normalQuantile: p must be in (0, 1), got ${p}`);
@@ -94,8 +98,13 @@ export function wilsonLowerBound(rate: number, n: number, confidence: number): n
  * gate.winRateConfidence > 0 and the number of comparisons known, "often enough" is the Wilson lower bound of the
  * win rate reaching gate.minWinRateVsPrevious; otherwise the observed win rate itself.
  */
-export function decideGate(current: ProxyMetrics, kept: ProxyMetrics, sft: ProxyMetrics, gate: GateConfig): GateDecision {
+export function decideGate(current: ProxyMetrics, kept: ProxyMetrics, sft: ProxyMetrics, gate: GateConfig, labeler: LabelerTrust | null = null): GateDecision {
   const reasons: string[] = [];
+  if (labeler && gate.minLabelerAgreement > 0 && !(labeler.judged > 0 && labeler.agreement >= gate.minLabelerAgreement)) {
+    reasons.push(labeler.judged === 0
+      ? `labeler-untrusted: the labeler answered none of the ${labeler.pairs} anchor pairs of its check, so its win rates cannot be trusted`
+      : `labeler-untrusted: the labeler preferred the labeled answer on ${f(labeler.agreement)} of ${labeler.judged} anchor pairs before round 1 (< gate.minLabelerAgreement ${gate.minLabelerAgreement}; chance is 0.5), so its win rates cannot tell a better round from a worse one`);
+  }
   const n = current.validationPairs ?? Number.NaN;
   const tested = gate.winRateConfidence > 0 && Number.isFinite(n) && n > 0;
   const bound = tested ? wilsonLowerBound(current.winRateVsPrevious, n, gate.winRateConfidence) : current.winRateVsPrevious;

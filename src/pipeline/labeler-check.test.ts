@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { labelerCheckStage, weakLabelerWarning } from './labeler-check.ts';
+import { runLoop } from './run-loop.ts';
 import { parseRunConfig } from './run-config.ts';
 import { RunStore } from './run-store.ts';
 import { summarizeRun } from './run-summary.ts';
@@ -35,7 +36,7 @@ async function check(taste: 'a-rich' | 'longer') {
     store.put({ id: 'gate-0', kind: 'gate', round: 0, parents: [], keep: true, reasons: [], keptRound: 0 });
     const summary = summarizeRun(store);
     store.close();
-    return { result: result!, summary, warning: weakLabelerWarning(result, 'tiny') };
+    return { result: result!, summary, warning: weakLabelerWarning(result, 'tiny', config.gate.minLabelerAgreement) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -53,10 +54,30 @@ test('labeler check: a labeler with no preference between the anchors sits at ch
   const { result, summary, warning } = await check('longer');   // both anchors have 4 letters
   assert.deepEqual([result.agreement, result.informative], [0.5, 0]);
   assert.equal(summary.labeler_anchor_agreement, 0.5);
-  assert.match(warning ?? '', /prefers the labeled answer on 0\.50 of 4 anchor pairs .*close to noise/);
+  assert.match(warning ?? '', /prefers the labeled answer on 0\.50 of 4 anchor pairs .*close to noise.*The gate keeps no round with it/);
+  assert.equal(summary.labeler_min_agreement, 0.6, 'the threshold the check was made against');
 });
 
 test('labeler check: a labeler whose every anchor judgment failed is named, not passed over in silence', () => {
-  assert.match(weakLabelerWarning({ pairs: 4, judged: 0, agreement: Number.NaN, informative: Number.NaN }, 'tiny') ?? '', /answered none of the 4 anchor pairs/);
-  assert.equal(weakLabelerWarning(null, 'tiny'), null, 'no anchors, no check, no warning');
+  assert.match(weakLabelerWarning({ pairs: 4, judged: 0, agreement: Number.NaN, informative: Number.NaN }, 'tiny', 0.6) ?? '', /answered none of the 4 anchor pairs/);
+  assert.equal(weakLabelerWarning(null, 'tiny', 0.6), null, 'no anchors, no check, no warning');
+});
+
+test('labeler check: the gate reads it; below gate.minLabelerAgreement every round rolls back (labeler-untrusted)', async () => {
+  for (const [taste, untrusted] of [['longer', true], ['a-rich', false]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'rlaif-labeler-gate-'));
+    try {
+      const config = parseRunConfig(YAML);
+      const store = RunStore.open(dir, config);
+      const { context } = tinyLoop({ config, store, taste });
+      await labelerCheckStage(context);
+      const outcome = await runLoop(context);
+      const round1 = outcome.gates.find((g) => g.round === 1)!;
+      assert.equal(round1.reasons.some((r) => r.startsWith('labeler-untrusted:')), untrusted, `${taste}: ${round1.reasons.join('; ')}`);
+      if (untrusted) assert.equal(round1.keep, false);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });

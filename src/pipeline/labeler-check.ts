@@ -3,8 +3,9 @@
 // records how often it prefers the labeled answer (Lee et al. 2023, arXiv 2309.00267: AI-labeler alignment, here
 // against the run's own labeled data, never gold) and how often its judgment leans either way at all. A labeler near
 // chance steers the RL by noise and makes the gate's win rates coin flips; the run says so on stderr, in summary.json
-// and in the report, instead of leaving the user to find out from the rounds. Leaves out stopping the run: a weak
-// labeler is the user's call (some runs lean on the other feedback sources).
+// and in the report, instead of leaving the user to find out from the rounds, and below gate.minLabelerAgreement the
+// gate keeps no round (gates.ts, labeler-untrusted). Leaves out stopping the run: its rounds still run and are
+// reported (the gold figures show what keeping them would have done).
 import { recordId, type JudgmentRecord } from './run-records.ts';
 import type { RoundContext } from './round-context.ts';
 import { inOrder, judgmentRecord } from './round-stages.ts';
@@ -14,10 +15,9 @@ export interface LabelerCheck {
   judged: number;       // judgments that came back (failures are left out of the rates)
   agreement: number;    // share preferring the labeled answer (P = ½ counts half)
   informative: number;  // share whose P(A) is at least `margin` away from ½
+  minAgreement?: number; // gate.minLabelerAgreement when checked (absent in checks recorded before it existed)
 }
 
-/** Below this agreement the run warns that the labeler is near chance. */
-export const WEAK_LABELER_AGREEMENT = 0.6;
 const MARGIN = 0.05;
 
 export const labelerCheckId = () => recordId('stage', { round: -1, stage: 'labeler_check' });
@@ -50,17 +50,19 @@ export async function labelerCheckStage(context: RoundContext): Promise<LabelerC
     pairs: anchors.length, judged: ok.length,
     agreement: mean(towardLabeled.map((p) => (p > 0.5 ? 1 : p === 0.5 ? 0.5 : 0))),
     informative: mean(towardLabeled.map((p) => (Math.abs(p - 0.5) >= MARGIN ? 1 : 0))),
+    minAgreement: context.config.gate.minLabelerAgreement,
   };
   store.put({ id: labelerCheckId(), kind: 'stage', round: -1, parents: ok.map((j) => j.record.id), stage: 'labeler_check', ms: performance.now() - started, detail: { ...check } });
   return check;
 }
 
-/** The warning for a labeler near chance on the anchors (null when it is not). */
-export function weakLabelerWarning(check: LabelerCheck | null, model: string): string | null {
+/** The warning for a labeler below `minAgreement` on the anchors (gate.minLabelerAgreement; null when it is not). */
+export function weakLabelerWarning(check: LabelerCheck | null, model: string, minAgreement: number): string | null {
   if (!check) return null;
   if (check.judged === 0) return `rlaif run: the labeler (${model}) answered none of the ${check.pairs} anchor pairs it was asked to judge (every judgment failed: see judgments.jsonl, stage labeler-check); its feedback will fail the same way.`;
-  if (check.agreement >= WEAK_LABELER_AGREEMENT) return null;
+  if (check.agreement >= minAgreement) return null;
   return `rlaif run: the labeler (${model}) prefers the labeled answer on ${check.agreement.toFixed(2)} of ${check.judged} anchor pairs (chance is 0.50; ` +
     `${check.informative.toFixed(2)} of its judgments lean at least ${MARGIN} either way): its feedback is close to noise, and the gate's win rates with it. ` +
-    'A stronger labeler (labeler: endpoint or a larger checkpoint) or other feedback sources (feedback.labeledAnchors, feedback.selfSupervised) are needed for gains.';
+    `The gate keeps no round with it (gate.minLabelerAgreement ${minAgreement}; 0 turns that off). ` +
+    'A stronger labeler (labeler: endpoint or a larger checkpoint) is needed for gains.';
 }

@@ -3,7 +3,8 @@
 // proxy metrics (win rates, anchor agreement, KL, length, entropy, refusals) feed the gate. Nothing here reads gold.
 // A policy behind an endpoint has no KL and no anchor agreement (NaN: those monitors stay silent) and an entropy
 // estimated from its sampled tokens' log-probs. The gate tests the win rate over the validation prompts (gates.ts). Lee et al. 2023 (arXiv 2309.00267).
-import { decideGate, type ProxyMetrics } from './gates.ts';
+import { decideGate, type LabelerTrust, type ProxyMetrics } from './gates.ts';
+import { labelerCheckId } from './labeler-check.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
 import { roundConfig } from './run-config.ts';
@@ -86,7 +87,8 @@ export function gateStage(context: RoundContext, round: number, current: ProxyMe
   const existing = context.store.get('gate', id);
   if (existing) return existing;
   const metricsOf = (r: number) => context.store.get('evaluation', evaluationId(r))!.metrics as unknown as ProxyMetrics;
-  const decision = round === 0 ? { keep: true, reasons: [] } : decideGate(current, metricsOf(keptRound), metricsOf(0), context.config.gate);
+  const check = context.store.get('stage', labelerCheckId())?.detail as unknown as LabelerTrust | undefined; // absent without anchors
+  const decision = round === 0 ? { keep: true, reasons: [] } : decideGate(current, metricsOf(keptRound), metricsOf(0), context.config.gate, check ?? null);
   const record: GateRecord = { id, kind: 'gate', round, roundType: round === 0 ? 'sft' : roundConfig(context.config, round).type, parents: [evaluationId(round)], keep: decision.keep, reasons: decision.reasons,
     keptRound: decision.keep ? round : keptRound };
   context.store.put(record);

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
 import { adversarialHtml } from './adversarial/adversarial-report.ts';
-import { WEAK_LABELER_AGREEMENT } from './labeler-check.ts';
 import type { RunSummary } from './run-summary.ts';
 
 interface RoundRow {
@@ -40,9 +39,12 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 function labelerCheckHtml(summary: RunSummary): string {
   const agreement = summary.labeler_anchor_agreement;
   if (agreement === undefined) return '';
-  const weak = agreement < WEAK_LABELER_AGREEMENT;
+  const min = summary.labeler_min_agreement ?? 0.6; // gate.minLabelerAgreement (0.6 in runs recorded before it was kept)
+  const weak = agreement < min;
+  const gated = weak && min > 0 && summary.labeler_min_agreement !== undefined;
   return `<p${weak ? ' style="color:#b00"' : ''}><b>Labeler check</b>: before round 1 the labeler preferred the labeled answer on ${num(agreement, 2)} of the gate's anchor pairs (chance 0.50); `
-    + `${num(summary.labeler_anchor_informative_rate ?? Number.NaN, 2)} of its judgments leaned at least 0.05 either way.${weak ? ' Its feedback is close to noise, and so are the gate\'s win rates.' : ''}</p>`;
+    + `${num(summary.labeler_anchor_informative_rate ?? Number.NaN, 2)} of its judgments leaned at least 0.05 either way.${weak ? ' Its feedback is close to noise, and so are the gate\'s win rates.' : ''}`
+    + `${gated ? ` The gate kept no round with it (gate.minLabelerAgreement ${num(min, 2)}).` : ''}</p>`;
 }
 
 export function terminalTable(store: RunStore): string {

@@ -46,6 +46,7 @@ export function summarizeRun(store: RunStore): RunSummary {
   if (check && check.judged! > 0) {
     summary.labeler_anchor_agreement = check.agreement!;
     summary.labeler_anchor_informative_rate = check.informative!;
+    if (check.minAgreement !== undefined) summary.labeler_min_agreement = check.minAgreement;
   }
   summary.final_round = final;
   summary.rounds_kept = gates.filter((g) => g.round > 0 && g.keep).length;
