@@ -12,15 +12,20 @@ test('a better candidate with nothing drifting is kept', () => {
   assert.deepEqual(decideGate(good, sft, sft, config.gate), { keep: true, reasons: [] });
 });
 
-test('a labeler that failed its anchor check keeps no round, however well the round did; 0 turns the check off', () => {
+test('a labeler that failed its anchor check keeps no round, however well the round did; 0 turns each part off', () => {
   const strong = { ...good, winRateVsPrevious: 0.9, validationPairs: 48 };
-  const trusted = { agreement: 0.75, judged: 64, pairs: 64 }, weak = { agreement: 0.34, judged: 64, pairs: 64 };
+  const trusted = { agreement: 0.75, informative: 0.8, judged: 64, pairs: 64 }, weak = { agreement: 0.34, informative: 0.8, judged: 64, pairs: 64 };
+  const leansNowhere = { agreement: 0.67, informative: 0.05, judged: 64, pairs: 64 }; // seed 1's embedded labeler
   assert.equal(decideGate(strong, sft, sft, config.gate, trusted).keep, true);
   const refused = decideGate(strong, sft, sft, config.gate, weak);
   assert.equal(refused.keep, false);
   assert.match(refused.reasons[0]!, /^labeler-untrusted: .*0\.340 of 64 anchor pairs .*< gate\.minLabelerAgreement 0\.6/);
-  assert.match(decideGate(strong, sft, sft, config.gate, { agreement: Number.NaN, judged: 0, pairs: 64 }).reasons[0]!, /^labeler-untrusted: .*none of the 64 anchor pairs/);
-  assert.equal(decideGate(strong, sft, sft, { ...config.gate, minLabelerAgreement: 0 }, weak).keep, true, 'off');
+  const flat = decideGate(strong, sft, sft, config.gate, leansNowhere);
+  assert.equal(flat.keep, false);
+  assert.match(flat.reasons[0]!, /^labeler-untrusted: the labeler leaned at least 0\.05 either way on only 0\.050 of them \(< gate\.minLabelerInformative 0\.5\)/);
+  assert.match(decideGate(strong, sft, sft, config.gate, { agreement: Number.NaN, informative: Number.NaN, judged: 0, pairs: 64 }).reasons[0]!, /^labeler-untrusted: .*none of the 64 anchor pairs/);
+  assert.equal(decideGate(strong, sft, sft, { ...config.gate, minLabelerAgreement: 0 }, weak).keep, true, 'agreement part off');
+  assert.equal(decideGate(strong, sft, sft, { ...config.gate, minLabelerInformative: 0 }, leansNowhere).keep, true, 'leaning part off');
   assert.equal(decideGate(strong, sft, sft, config.gate, null).keep, true, 'no anchors, no check');
 });
 

@@ -68,8 +68,9 @@ export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, en
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 
-/** The labeler check's result the gate reads (labeler-check.ts): agreement with the labeled anchors before round 1. */
-export interface LabelerTrust { agreement: number; judged: number; pairs: number }
+/** The labeler check's result the gate reads (labeler-check.ts): agreement with the labeled anchors before round 1,
+ * and the share of its judgments that lean at least 0.05 either way. */
+export interface LabelerTrust { agreement: number; informative: number; judged: number; pairs: number }
 
 /** Standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9), for 0 < p < 1. */
 export function normalQuantile(p: number): number {
@@ -100,10 +101,12 @@ export function wilsonLowerBound(rate: number, n: number, confidence: number): n
  */
 export function decideGate(current: ProxyMetrics, kept: ProxyMetrics, sft: ProxyMetrics, gate: GateConfig, labeler: LabelerTrust | null = null): GateDecision {
   const reasons: string[] = [];
-  if (labeler && gate.minLabelerAgreement > 0 && !(labeler.judged > 0 && labeler.agreement >= gate.minLabelerAgreement)) {
-    reasons.push(labeler.judged === 0
-      ? `labeler-untrusted: the labeler answered none of the ${labeler.pairs} anchor pairs of its check, so its win rates cannot be trusted`
-      : `labeler-untrusted: the labeler preferred the labeled answer on ${f(labeler.agreement)} of ${labeler.judged} anchor pairs before round 1 (< gate.minLabelerAgreement ${gate.minLabelerAgreement}; chance is 0.5), so its win rates cannot tell a better round from a worse one`);
+  if (labeler && (gate.minLabelerAgreement > 0 || gate.minLabelerInformative > 0)) {
+    const weak: string[] = [];
+    if (labeler.judged > 0 && labeler.agreement < gate.minLabelerAgreement) weak.push(`preferred the labeled answer on ${f(labeler.agreement)} of ${labeler.judged} anchor pairs before round 1 (< gate.minLabelerAgreement ${gate.minLabelerAgreement}; chance is 0.5)`);
+    if (labeler.judged > 0 && labeler.informative < gate.minLabelerInformative) weak.push(`leaned at least 0.05 either way on only ${f(labeler.informative)} of them (< gate.minLabelerInformative ${gate.minLabelerInformative})`);
+    if (labeler.judged === 0) reasons.push(`labeler-untrusted: the labeler answered none of the ${labeler.pairs} anchor pairs of its check, so its win rates cannot be trusted`);
+    else if (weak.length > 0) reasons.push(`labeler-untrusted: the labeler ${weak.join(' and ')}, so its win rates cannot tell a better round from a worse one`);
   }
   const n = current.validationPairs ?? Number.NaN;
   const tested = gate.winRateConfidence > 0 && Number.isFinite(n) && n > 0;

@@ -36,7 +36,7 @@ async function check(taste: 'a-rich' | 'longer') {
     store.put({ id: 'gate-0', kind: 'gate', round: 0, parents: [], keep: true, reasons: [], keptRound: 0 });
     const summary = summarizeRun(store);
     store.close();
-    return { result: result!, summary, warning: weakLabelerWarning(result, 'tiny', config.gate.minLabelerAgreement) };
+    return { result: result!, summary, warning: weakLabelerWarning(result, 'tiny', config.gate) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -59,8 +59,8 @@ test('labeler check: a labeler with no preference between the anchors sits at ch
 });
 
 test('labeler check: a labeler whose every anchor judgment failed is named, not passed over in silence', () => {
-  assert.match(weakLabelerWarning({ pairs: 4, judged: 0, agreement: Number.NaN, informative: Number.NaN }, 'tiny', 0.6) ?? '', /answered none of the 4 anchor pairs/);
-  assert.equal(weakLabelerWarning(null, 'tiny', 0.6), null, 'no anchors, no check, no warning');
+  assert.match(weakLabelerWarning({ pairs: 4, judged: 0, agreement: Number.NaN, informative: Number.NaN }, 'tiny', { minLabelerAgreement: 0.6, minLabelerInformative: 0.5 }) ?? '', /answered none of the 4 anchor pairs/);
+  assert.equal(weakLabelerWarning(null, 'tiny', { minLabelerAgreement: 0.6, minLabelerInformative: 0.5 }), null, 'no anchors, no check, no warning');
 });
 
 test('labeler check: the gate reads it; below gate.minLabelerAgreement every round rolls back (labeler-untrusted)', async () => {

@@ -16,6 +16,7 @@ export interface LabelerCheck {
   agreement: number;    // share preferring the labeled answer (P = ½ counts half)
   informative: number;  // share whose P(A) is at least `margin` away from ½
   minAgreement?: number; // gate.minLabelerAgreement when checked (absent in checks recorded before it existed)
+  minInformative?: number; // gate.minLabelerInformative when checked (likewise)
 }
 
 const MARGIN = 0.05;
@@ -50,19 +51,20 @@ export async function labelerCheckStage(context: RoundContext): Promise<LabelerC
     pairs: anchors.length, judged: ok.length,
     agreement: mean(towardLabeled.map((p) => (p > 0.5 ? 1 : p === 0.5 ? 0.5 : 0))),
     informative: mean(towardLabeled.map((p) => (Math.abs(p - 0.5) >= MARGIN ? 1 : 0))),
-    minAgreement: context.config.gate.minLabelerAgreement,
+    minAgreement: context.config.gate.minLabelerAgreement, minInformative: context.config.gate.minLabelerInformative,
   };
   store.put({ id: labelerCheckId(), kind: 'stage', round: -1, parents: ok.map((j) => j.record.id), stage: 'labeler_check', ms: performance.now() - started, detail: { ...check } });
   return check;
 }
 
-/** The warning for a labeler below `minAgreement` on the anchors (gate.minLabelerAgreement; null when it is not). */
-export function weakLabelerWarning(check: LabelerCheck | null, model: string, minAgreement: number): string | null {
+/** The warning for a labeler below the gate's thresholds on the anchors (gate.minLabelerAgreement and
+ * minLabelerInformative; null when it is not). */
+export function weakLabelerWarning(check: LabelerCheck | null, model: string, gate: { minLabelerAgreement: number; minLabelerInformative: number }): string | null {
   if (!check) return null;
   if (check.judged === 0) return `rlaif run: the labeler (${model}) answered none of the ${check.pairs} anchor pairs it was asked to judge (every judgment failed: see judgments.jsonl, stage labeler-check); its feedback will fail the same way.`;
-  if (check.agreement >= minAgreement) return null;
+  if (check.agreement >= gate.minLabelerAgreement && check.informative >= gate.minLabelerInformative) return null;
   return `rlaif run: the labeler (${model}) prefers the labeled answer on ${check.agreement.toFixed(2)} of ${check.judged} anchor pairs (chance is 0.50; ` +
     `${check.informative.toFixed(2)} of its judgments lean at least ${MARGIN} either way): its feedback is close to noise, and the gate's win rates with it. ` +
-    `The gate keeps no round with it (gate.minLabelerAgreement ${minAgreement}; 0 turns that off). ` +
+    `The gate keeps no round with it (gate.minLabelerAgreement ${gate.minLabelerAgreement}, gate.minLabelerInformative ${gate.minLabelerInformative}; 0 turns each off). ` +
     'A stronger labeler (labeler: endpoint or a larger checkpoint) is needed for gains.';
 }

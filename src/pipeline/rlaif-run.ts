@@ -126,7 +126,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     }
     const setupId = recordId('stage', { round: -1, stage: 'setup' });
     if (!store.get('stage', setupId)) store.put({ id: setupId, kind: 'stage', round: -1, parents: [], stage: 'setup', ms: performance.now() - started, detail: {} });
-    const warning = weakLabelerWarning(await labelerCheckStage(context), labeler.model, config.gate.minLabelerAgreement);
+    const warning = weakLabelerWarning(await labelerCheckStage(context), labeler.model, config.gate);
     if (warning) console.error(warning);
     if (base) await setupAdversarial(context, { base, constitution, testbed: config.prompts.kind === 'testbed' ? testbed : null });
     const outcome = await runLoop(context, hook ? hook(context) : undefined);

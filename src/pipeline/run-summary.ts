@@ -47,6 +47,7 @@ export function summarizeRun(store: RunStore): RunSummary {
     summary.labeler_anchor_agreement = check.agreement!;
     summary.labeler_anchor_informative_rate = check.informative!;
     if (check.minAgreement !== undefined) summary.labeler_min_agreement = check.minAgreement;
+    if (check.minInformative !== undefined) summary.labeler_min_informative = check.minInformative;
   }
   summary.final_round = final;
   summary.rounds_kept = gates.filter((g) => g.round > 0 && g.keep).length;
