@@ -3,8 +3,9 @@
 // never see gold: their input type has no gold field, and the round passes them evaluation records only.
 // The win rate is tested, not just compared: with gate.winRateConfidence c > 0 a round is kept only if the Wilson
 // lower bound of its win rate at one-sided confidence c reaches gate.minWinRateVsPrevious (Wilson 1927), so a labeler
-// at chance keeps few rounds by luck. And the labeler itself is tested first: when it agrees with the labeled anchors
-// less than gate.minLabelerAgreement (the labeler check before round 1), no round is kept (labeler-untrusted).
+// at chance keeps few rounds by luck. And the labeler itself is tested first: when, in the labeler check before round
+// 1, it agrees with the labeled anchors less than gate.minLabelerAgreement or leans either way on less than
+// gate.minLabelerInformative of them, no round is kept (labeler-untrusted).
 import type { RunConfig } from './run-config.ts';
 
 /** Proxy metrics of one policy on the validation split (EvaluationRecord.metrics). */

@@ -63,7 +63,7 @@ test('labeler check: a labeler whose every anchor judgment failed is named, not 
   assert.equal(weakLabelerWarning(null, 'tiny', { minLabelerAgreement: 0.6, minLabelerInformative: 0.5 }), null, 'no anchors, no check, no warning');
 });
 
-test('labeler check: the gate reads it; below gate.minLabelerAgreement every round rolls back (labeler-untrusted)', async () => {
+test('labeler check: the gate reads it; a labeler below its thresholds has every round rolled back (labeler-untrusted)', async () => {
   for (const [taste, untrusted] of [['longer', true], ['a-rich', false]] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'rlaif-labeler-gate-'));
     try {

@@ -3,8 +3,8 @@
 // records how often it prefers the labeled answer (Lee et al. 2023, arXiv 2309.00267: AI-labeler alignment, here
 // against the run's own labeled data, never gold) and how often its judgment leans either way at all. A labeler near
 // chance steers the RL by noise and makes the gate's win rates coin flips; the run says so on stderr, in summary.json
-// and in the report, instead of leaving the user to find out from the rounds, and below gate.minLabelerAgreement the
-// gate keeps no round (gates.ts, labeler-untrusted). Leaves out stopping the run: its rounds still run and are
+// and in the report, instead of leaving the user to find out from the rounds, and below gate.minLabelerAgreement or
+// gate.minLabelerInformative the gate keeps no round (gates.ts, labeler-untrusted). Leaves out stopping the run: its rounds still run and are
 // reported (the gold figures show what keeping them would have done).
 import { recordId, type JudgmentRecord } from './run-records.ts';
 import type { RoundContext } from './round-context.ts';

@@ -141,11 +141,10 @@ const LANGUAGE_WORDS: ReadonlySet<string> = new Set([
 ].flatMap((text) => text.toLowerCase().match(/[a-z]+/g) ?? []));
 
 /**
- * The names in `text` that are no word of the testbed's language nor of `worldWords` (the world's values and act
- * texts): capitalised words such as a creature's name or one the policy garbled ("Mitis" for "Mitan"). Names the
- * caller knows are among them; it filters them.
+ * The capitalised words of `text` that are no word of the testbed's language nor of `worldWords` (the world's values,
+ * names and act texts, lower-cased): names the world does not have, such as one the policy garbled ("Mitis" for "Mitan").
  */
-export function unknownNames(text: string, worldWords: ReadonlySet<string>): string[] {
+export function strangeNames(text: string, worldWords: ReadonlySet<string>): string[] {
   const found: string[] = [];
   for (const word of text.match(/\b[A-Z][a-z]+\b/g) ?? []) {
     const lower = word.toLowerCase();
