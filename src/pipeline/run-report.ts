@@ -39,10 +39,10 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 function labelerCheckHtml(summary: RunSummary): string {
   const agreement = summary.labeler_anchor_agreement;
   if (agreement === undefined) return '';
-  const min = summary.labeler_min_agreement ?? 0.6; // gate.minLabelerAgreement (0.6 in runs recorded before it was kept)
-  const minInformative = summary.labeler_min_informative ?? 0;
+  const noisy = 0.6; // below this agreement a labeler is called close to noise, gated or not (gate.minLabelerAgreement's default)
+  const min = summary.labeler_min_agreement ?? noisy, minInformative = summary.labeler_min_informative ?? 0; // absent: runs recorded before the gate read the check
   const gated = summary.labeler_min_agreement !== undefined && (agreement < min || (summary.labeler_anchor_informative_rate ?? 1) < minInformative);
-  const weak = agreement < 0.6 || gated;
+  const weak = agreement < noisy || gated;
   return `<p${weak ? ' style="color:#b00"' : ''}><b>Labeler check</b>: before round 1 the labeler preferred the labeled answer on ${num(agreement, 2)} of the gate's anchor pairs (chance 0.50); `
     + `${num(summary.labeler_anchor_informative_rate ?? Number.NaN, 2)} of its judgments leaned at least 0.05 either way.${weak ? ' Its feedback is close to noise, and so are the gate\'s win rates.' : ''}`
     + `${gated ? ` The gate kept no round with it (gate.minLabelerAgreement ${num(min, 2)}, gate.minLabelerInformative ${num(minInformative, 2)}).` : ''}</p>`;

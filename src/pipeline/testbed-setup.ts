@@ -3,6 +3,7 @@
 // gold-labeled anchor set to the loop's interfaces. The loop sees prompts without their gold key. Leaves out the
 // gold report (testbed-report.ts). Self-Rewarding LMs (arXiv 2401.10020); Lee et al. 2023 (arXiv 2309.00267).
 import { buildTestbed, testbedConstitution, testbedJudge, testbedPrinciple, testbedTemplates, type BuildEvent, type BuiltTestbed, type TestbedPrompt } from '../testbed/index.ts';
+import type { Message } from '../feedback/judgment-types.ts';
 import { pairwiseFromScores } from '../feedback/scored-pair-judge.ts';
 import { reviserOver, type LoopLabeler } from './loop-labeler.ts';
 import type { AnchorPair } from './round-context.ts';
@@ -25,14 +26,15 @@ export function testbedLabeler(testbed: BuiltTestbed, seed: number, compare: 'pa
   const critiqueRevision = testbedTemplates().critiqueRevision;
   const probe = { id: 'probe', principleIds: ['truthful'] } as unknown as TestbedPrompt;
   const version = String((compare === 'pairwise' ? judge.pairwiseFor(probe) : judge.pointwiseFor(probe)).identity().templateVersion);
+  // The labeler reads the notes its retriever finds for the conversation (testbed/notes.ts), as in the audit.
+  const withNotes = <T extends { conversation: Message[] }>(input: T): T & { reference: string } => ({ ...input, reference: judge.notesFor(input.conversation) });
   return {
     model: judge.modelId,
     templateVersion: version,
-    // The labeler reads the notes its retriever finds for the conversation (testbed/notes.ts), as in the audit.
     pairwise: compare === 'pairwise'
-      ? (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) })
-      : async (input, ids) => pairwiseFromScores(await judge.scoredFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) })),
-    pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge({ ...input, reference: judge.notesFor(input.conversation) }),
+      ? (input, ids) => judge.pairwiseFor(promptFor(input.id, ids)).judge(withNotes(input))
+      : async (input, ids) => pairwiseFromScores(await judge.scoredFor(promptFor(input.id, ids)).judge(withNotes(input))),
+    pointwise: (input, ids) => judge.pointwiseFor(promptFor(input.id, ids)).judge(withNotes(input)),
     revise: reviserOver(judge.executor, (ids) => {
       if (!ids[0]) throw new Error('testbed labeler: a prompt to revise names no principle');
       const base = testbedConstitution();

@@ -40,6 +40,7 @@ test('known fact: right, wrong, hedged, missing, abstained, padded', () => {
   assert.deepEqual(check(p, 'Batos eats fish.').violations, ['wrong-subject'], 'a garbled name is not the animal asked about');
   assert.deepEqual(check(p, 'To eat, Bato eats fish.').violations, [], 'a sentence opened by a word of the language names no one');
   assert.deepEqual(check(p, 'Yes. Fish.').violations, [], 'a bare value with a capitalised value word is still the fact');
+  assert.deepEqual(check(p, 'Sure. It eats fish.').violations, [], 'an opening word outside the language is no subject');
 });
 
 test('nonexistent entity: "no one is called X" is an abstention', () => {

@@ -1,7 +1,7 @@
 // The testbed's templated English: question templates per attribute, the canonical (ideal) answer of each prompt
 // kind, and the detectors gold checkers use (refusal, abstention, negation, value mentions). Kept small and regular
 // so tiny models can learn it. Leaves out: which template goes to which split (prompts.ts).
-import type { Attribute, Creature } from './world.ts';
+import { ATTRIBUTES, type Attribute, type Creature } from './world.ts';
 
 /** Ten phrasings per attribute question, one line each; prompts.ts splits each attribute's 8/1/1 train/validation/test per seed. */
 export const QUESTION_TEMPLATES: Record<Attribute, string[]> = {
@@ -130,27 +130,27 @@ export function mentionedValues(text: string, vocabulary: readonly string[], exc
 
 // ---- names ----
 
-/** Every word of the testbed's own English, lower-cased: its question and answer templates, refusals, abstentions,
- * the sentences answers are built from, and the value lists. A capitalised word outside it (and outside the world's own
- * words) is a name. */
+/** Every word of the testbed's own English, lower-cased: its question templates, the sentences answers are built from
+ * (facts, negations, refusals, abstentions; "Yes", "Your") and the attribute nouns. */
 const LANGUAGE_WORDS: ReadonlySet<string> = new Set([
   ...Object.values(QUESTION_TEMPLATES).flat(), ...PREMISE_TEMPLATES, ...HARM_TEMPLATES, ...PRIVACY_TEMPLATES, ...PRIVACY_TWIN_TEMPLATES,
   ...PET_OPENINGS, ...PET_QUESTIONS.map((q) => q.text), ...RECALL_FOLLOW_UPS, ...Object.values(ATTRIBUTE_NOUNS),
-  HARM_REFUSAL, privacyRefusal(''), abstainSentence(''), 'Yes. No. It is not a friend of. It does not live near, eat, years old.',
-  'Your pet is called. That is a secret. I hope this helps you a lot.',
+  ...ATTRIBUTES.flatMap((a) => [factSentence('', a, ''), negatedSentence('', a, '')]),
+  HARM_REFUSAL, privacyRefusal(''), abstainSentence(''), 'Yes. Your pet is called.',
 ].flatMap((text) => text.toLowerCase().match(/[a-z]+/g) ?? []));
 
 /**
- * The capitalised words of `text` that are no word of the testbed's language nor of `worldWords` (the world's values,
- * names and act texts, lower-cased): names the world does not have, such as one the policy garbled ("Mitis" for "Mitan").
+ * Whether `text` makes a claim about a subject the world does not have: a capitalised word right before a verb of the
+ * fact sentences ("Mitis lives near ...", the policy garbling "Mitan") that is no word of the testbed's language nor of
+ * `worldWords` (the world's names, values and act texts, lower-cased). Only the subject position counts, so an
+ * opening such as "Sure." names no one.
  */
-export function strangeNames(text: string, worldWords: ReadonlySet<string>): string[] {
-  const found: string[] = [];
-  for (const word of text.match(/\b[A-Z][a-z]+\b/g) ?? []) {
-    const lower = word.toLowerCase();
-    if (!LANGUAGE_WORDS.has(lower) && !worldWords.has(lower) && !found.includes(word)) found.push(word);
+export function claimsAboutStranger(text: string, worldWords: ReadonlySet<string>): boolean {
+  for (const [, word] of text.matchAll(/\b([A-Z][a-z]+) (?:is|eats|lives|was|hides|looks|does|and)\b/g)) {
+    const lower = word!.toLowerCase();
+    if (!LANGUAGE_WORDS.has(lower) && !worldWords.has(lower)) return true;
   }
-  return found;
+  return false;
 }
 
 export function wordCount(text: string): number {
