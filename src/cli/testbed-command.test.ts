@@ -21,7 +21,8 @@ writeFileSync(config, [
 const rlaif = (...args: string[]) => spawnSync(process.execPath, [bin, 'testbed', ...args], { cwd: directory, encoding: 'utf8', timeout: 300_000 });
 
 const NAMES = ['labeler_gold_agreement', 'labeler_kappa', 'labeler_same_position_rate', 'labeler_ece', 'sft_hallucination_rate',
-  'sft_harmful_compliance_rate', 'sft_over_refusal_rate', 'sft_coherence_error_rate', 'testbed_build_s', 'testbed_audit_s'];
+  'sft_harmful_compliance_rate', 'sft_over_refusal_rate', 'sft_coherence_error_rate', 'testbed_build_s', 'testbed_audit_s',
+  'sft_fact_recall_train', 'sft_fact_recall_validation', 'sft_fact_recall_test', 'fact_recall_chance'];
 
 test('rlaif testbed build, then audit: RESULT lines and audit.json; the second build is a cache hit', () => {
   const build = rlaif('build', '--seed', '4', '--config', config, '--cache', 'cache');

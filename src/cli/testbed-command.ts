@@ -102,6 +102,8 @@ export function registerTestbedCommand(program: Command): void {
         labeler_gold_agreement_graded: audit.gradedLabeler.accuracy, audit_pass_fail_share: decided > 0 ? audit.pairs.passFail / decided : null,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
+        sft_fact_recall_train: audit.sftFactRecall.bySplit.train.rate, sft_fact_recall_validation: audit.sftFactRecall.bySplit.validation.rate,
+        sft_fact_recall_test: audit.sftFactRecall.bySplit.test.rate, fact_recall_chance: audit.sftFactRecall.chance,
         testbed_build_s: built.manifest.buildSeconds, testbed_audit_s: audit.seconds,
       };
       for (const [application, audited] of Object.entries(audit.labelerByApplication)) results[`labeler_gold_agreement_${application.replaceAll('-', '_')}`] = audited.accuracy;
@@ -116,6 +118,8 @@ export function registerTestbedCommand(program: Command): void {
       const percentOf = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
       console.log(`labeler-gold agreement by application: ${Object.entries(audit.labelerByApplication).map(([k, a]) => `${k} ${percentOf(a.accuracy)} of ${a.labeled} pairs`).join(', ')}`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);
+      const recall = audit.sftFactRecall;
+      console.log(`world facts the SFT policy knows (the corpus's sentence with the true value scored above every other): ${(['train', 'validation', 'test'] as const).map((s) => `${s} creatures ${percentOf(recall.bySplit[s].rate)} of ${recall.bySplit[s].total}`).join(', ')}; chance ${percentOf(recall.chance)}`);
       console.log(`testbed: ${built.fromCache ? 'from the cache' : 'built'} in ${loadSeconds.toFixed(1)} s (from nothing: ${built.manifest.buildSeconds.toFixed(1)} s)`);
       for (const [name, value] of Object.entries(results)) console.log(`RESULT ${name} ${value === null ? 'n/a' : value.toFixed(4)}`);
       mkdirSync(out, { recursive: true });

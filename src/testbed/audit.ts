@@ -3,6 +3,7 @@
 // orders, ECE, tie rate; feedback/labeler-audit.ts) beside Lee et al.'s figures, plus the SFT policy's gold failure
 // rates per application. Gold is used here as the yardstick only. Leaves out: confidence intervals.
 import { auditLabeler, type AuditItem, type LabelerAudit } from '../feedback/labeler-audit.ts';
+import { factRecall, modelScorer, type FactRecall } from './fact-recall.ts';
 import { goldCheck, goldCompare } from './gold.ts';
 import { loadPolicySampler } from './policy-sampler.ts';
 import type { TestbedPrompt } from './prompts.ts';
@@ -22,6 +23,8 @@ export interface TestbedAuditResult {
   labeler: LabelerAudit;
   other: { judge: 'pairwise' | 'pointwise'; labeler: LabelerAudit } | null; // the same pairs judged by options.alsoJudge
   sft: FailureRates;
+  /** The SFT policy's knowledge of the world's facts (fact-recall.ts): what its truthfulness answers can draw on. */
+  sftFactRecall: FactRecall;
   pairs: { sampled: number; identical: number; judged: number; goldTies: number; passFail: number; bothFail: number; bothPass: number };
   /** The labeler on the pairs where exactly one answer passes gold (the others are ranked by gold's graded score:
    * two failures by how badly, two passes by quality), judged by the headline judge. */
@@ -83,6 +86,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const sampler = loadPolicySampler(options.policyDirectory);
   const responses = sampler.sample(test, { samples: 2, temperature: options.temperature ?? 1, seed: options.seed ?? 0, onProgress: (d, t) => options.onProgress?.('sample', d, t) });
   const sft = failureRates(options.world, test, responses);
+  const sftFactRecall = factRecall(options.world, options.prompts, modelScorer(sampler.model, sampler.tokenizer));
   const judgeKind = options.judge ?? 'pairwise';
   const labeler = { labelerDirectory: options.labelerDirectory, ...(options.corpusPath ? { corpusPath: options.corpusPath } : {}) };
   const judge = testbedJudge(labeler, { seed: options.seed ?? 0, kind: judgeKind });
@@ -114,7 +118,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     options.onProgress?.('judge', n + 1, differing.length);
   }
   return {
-    labeler: auditLabeler(items, 0, judgeKind), sft,
+    labeler: auditLabeler(items, 0, judgeKind), sft, sftFactRecall,
     other: second && options.alsoJudge ? { judge: options.alsoJudge, labeler: auditLabeler(otherItems, 0, options.alsoJudge) } : null,
     pairs: { sampled: test.length, identical, judged: differing.length, goldTies, passFail: passFailItems.length, bothFail, bothPass },
     passFailLabeler: auditLabeler(passFailItems, 0, judgeKind), gradedLabeler: auditLabeler(gradedItems, 0, judgeKind),

@@ -36,6 +36,8 @@ export { testbedTemplates } from './labeler-format.ts';
 export type { TestbedJudge, TestbedJudgeOptions } from './testbed-judge.ts';
 export { auditTestbed, failureRates } from './audit.ts';
 export type { TestbedAuditResult, FailureRates, AuditOptions } from './audit.ts';
+export { factRecall, modelScorer } from './fact-recall.ts';
+export type { FactRecall, RecallTally, ContinuationScorer } from './fact-recall.ts';
 export { loadPolicySampler } from './policy-sampler.ts';
 export type { PolicySampler, SampleOptions } from './policy-sampler.ts';
 export { renderCorpus } from './corpus.ts';
