@@ -26,7 +26,7 @@ export interface FactRecall {
 const tally = (known: number, total: number): RecallTally => ({ known, total, rate: total > 0 ? known / total : null });
 
 /** The longest common opening of the sentences, cut back to a word boundary ("Tavur is" for "Tavur is red." and "Tavur is a fox."). */
-function sharedOpening(sentences: readonly string[]): string {
+export function sharedOpening(sentences: readonly string[]): string {
   let k = 0;
   while (k < sentences[0]!.length && sentences.every((s) => s[k] === sentences[0]![k])) k++;
   return sentences[0]!.slice(0, sentences[0]!.lastIndexOf(' ', k) + 1).trimEnd();
