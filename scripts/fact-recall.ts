@@ -12,9 +12,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { buildTestbed } from '../src/testbed/build.ts';
-import { factRecall, modelScorer, sharedOpening } from '../src/testbed/fact-recall.ts';
+import { creatureSplits, factRecall, isKnown, modelScorer, sharedOpening } from '../src/testbed/fact-recall.ts';
 import { factSentence } from '../src/testbed/language.ts';
 import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
+import { SPLITS } from '../src/testbed/prompts.ts';
 import { ATTRIBUTES } from '../src/testbed/world.ts';
 
 const { values } = parseArgs({ options: {
@@ -30,10 +31,10 @@ const score = modelScorer(sampler.model, sampler.tokenizer);
 const percent = (known: number, total: number) => (total > 0 ? `${(100 * known / total).toFixed(1)}% of ${total}` : 'n/a');
 
 const alone = factRecall(testbed.world, testbed.prompts, score);
-console.log(`alone: ${(['train', 'validation', 'test'] as const).map((s) => `${s} creatures ${percent(alone.bySplit[s].known, alone.bySplit[s].total)}`).join(', ')}; chance ${(100 * alone.chance).toFixed(1)}%`);
+console.log(`alone: ${SPLITS.map((s) => `${s} creatures ${percent(alone.bySplit[s].known, alone.bySplit[s].total)}`).join(', ')}; chance ${(100 * alone.chance).toFixed(1)}%`);
 console.log(`alone, per attribute: ${ATTRIBUTES.map((a) => `${a} ${percent(alone.byAttribute[a].known, alone.byAttribute[a].total)}`).join(', ')}`);
 
-const testCreatures = new Set(testbed.prompts.filter((p) => p.split === 'test' && p.gold.type === 'fact' && p.kind === 'known-fact').map((p) => (p.gold.type === 'fact' ? p.gold.subject : '')));
+const splitOf = creatureSplits(testbed.prompts);
 const tally = new Map<string, { known: number; total: number }>();
 let sentences = 0;
 scan: for (const line of readFileSync(testbed.corpusPath, 'utf8').split('\n')) {
@@ -46,9 +47,9 @@ scan: for (const line of readFileSync(testbed.corpusPath, 'utf8').split('\n')) {
       const opening = sharedOpening(candidates);
       const scores = score(line.slice(0, at) + opening, candidates.map((c) => c.slice(opening.length)));
       const truth = options.indexOf(creature[attribute]);
-      const key = `${testCreatures.has(creature.name) ? 'test' : 'other'} creatures, ${at === 0 ? 'paragraph start' : 'mid-paragraph'}`;
+      const key = `${splitOf.get(creature.name) === 'test' ? 'test' : 'other'} creatures, ${at === 0 ? 'paragraph start' : 'mid-paragraph'}`;
       const entry = tally.get(key) ?? { known: 0, total: 0 };
-      entry.known += scores.every((s, i) => i === truth || s < scores[truth]!) ? 1 : 0;
+      entry.known += isKnown(scores, truth) ? 1 : 0;
       entry.total++;
       tally.set(key, entry);
       if (++sentences >= maxSentences) break scan;

@@ -32,13 +32,22 @@ export function sharedOpening(sentences: readonly string[]): string {
   return sentences[0]!.slice(0, sentences[0]!.lastIndexOf(' ', k) + 1).trimEnd();
 }
 
+/** Whether the true value's score is strictly above every other's (a tie is no knowledge). */
+export const isKnown = (scores: readonly number[], truth: number): boolean => scores.every((score, i) => i === truth || score < scores[truth]!);
+
+/** Each creature's split: that of the known-fact prompts about it. */
+export function creatureSplits(prompts: readonly TestbedPrompt[]): Map<string, Split> {
+  const splitOf = new Map<string, Split>();
+  for (const p of prompts) if (p.kind === 'known-fact' && p.gold.type === 'fact') splitOf.set(p.gold.subject, p.split);
+  return splitOf;
+}
+
 /**
  * Every creature's facts against the scorer. A creature's split is that of its known-fact prompts; creatures no such
  * prompt asks about count in byAttribute only.
  */
 export function factRecall(world: World, prompts: readonly TestbedPrompt[], score: ContinuationScorer): FactRecall {
-  const splitOf = new Map<string, Split>();
-  for (const p of prompts) if (p.kind === 'known-fact' && p.gold.type === 'fact') splitOf.set(p.gold.subject, p.split);
+  const splitOf = creatureSplits(prompts);
   const bySplit = Object.fromEntries(SPLITS.map((s) => [s, { known: 0, total: 0 }])) as Record<Split, { known: number; total: number }>;
   const byAttribute = Object.fromEntries(ATTRIBUTES.map((a) => [a, { known: 0, total: 0 }])) as Record<Attribute, { known: number; total: number }>;
   let chance = 0, items = 0;
@@ -50,7 +59,7 @@ export function factRecall(world: World, prompts: readonly TestbedPrompt[], scor
       const opening = sharedOpening(sentences);
       const scores = score(opening, sentences.map((s) => s.slice(opening.length)));
       const truth = values.indexOf(creature[attribute]);
-      const known = scores.every((score, i) => i === truth || score < scores[truth]!) ? 1 : 0;   // a tie is no knowledge
+      const known = isKnown(scores, truth) ? 1 : 0;
       byAttribute[attribute].known += known; byAttribute[attribute].total++;
       const split = splitOf.get(creature.name);
       if (split) { bySplit[split].known += known; bySplit[split].total++; }
