@@ -34,6 +34,12 @@ function rows(store: RunStore): RoundRow[] {
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 
+/** A gold figure and its 95% interval over test prompts, "0.427 [0.38, 0.48]" (the figure alone where none was recorded). */
+function withInterval(gold: Record<string, number> | null, name: string): string {
+  const low = gold?.[`${name}_ci_low`], high = gold?.[`${name}_ci_high`];
+  return low === undefined || high === undefined ? num(gold?.[name]) : `${num(gold![name])} [${num(low, 2)}, ${num(high, 2)}]`;
+}
+
 /** One line per round, aligned; the reason column names each monitor that fired. */
 /** The labeler check's line: how the labeler judged the labeled anchors before round 1 (labeler-check.ts). */
 function labelerCheckHtml(summary: RunSummary): string {
@@ -52,7 +58,7 @@ export function terminalTable(store: RunStore): string {
   const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
   const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
     num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
-    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), num(r.gold?.gold_win_rate_vs_sft), num(r.gold?.gold_pass_rate),
+    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), withInterval(r.gold, 'gold_win_rate_vs_sft'), withInterval(r.gold, 'gold_pass_rate'),
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -63,8 +69,9 @@ const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;',
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 /** A line plot of named series over rounds, as inline SVG. */
-function linePlot(title: string, rounds: number[], series: Record<string, (number | null)[]>): string {
-  const W = 420, H = 220, L = 44, B = 28, values = Object.values(series).flat().filter((v): v is number => v !== null && Number.isFinite(v));
+function linePlot(title: string, rounds: number[], series: Record<string, (number | null)[]>, bars: Record<string, ([number, number] | null)[]> = {}): string {
+  const W = 420, H = 220, L = 44, B = 28;
+  const values = [...Object.values(series).flat(), ...Object.values(bars).flat().flatMap((b) => b ?? [])].filter((v): v is number => v !== null && Number.isFinite(v));
   if (values.length === 0) return '';
   let lo = Math.min(...values), hi = Math.max(...values);
   if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
@@ -72,7 +79,9 @@ function linePlot(title: string, rounds: number[], series: Record<string, (numbe
   const y = (v: number) => H - B - ((v - lo) / (hi - lo)) * (H - B - 20);
   const lines = Object.entries(series).map(([name, points], k) => {
     const path = points.map((v, i) => (v === null || !Number.isFinite(v) ? '' : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(' ');
-    return `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${path}"/>`
+    // Error bars: the 95% interval of each point, where the series has one.
+    const errorBars = (bars[name] ?? []).map((b, i) => (b === null ? '' : `<line x1="${x(i).toFixed(1)}" y1="${y(b[0]).toFixed(1)}" x2="${x(i).toFixed(1)}" y2="${y(b[1]).toFixed(1)}" stroke="${COLORS[k % COLORS.length]}" stroke-width="1"/>`)).join('');
+    return `${errorBars}<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${path}"/>`
       + `<text x="${L + 4 + 130 * k}" y="14" font-size="11" fill="${COLORS[k % COLORS.length]}">${escape(name)}</text>`;
   }).join('');
   const ticks = rounds.map((r, i) => `<text x="${x(i)}" y="${H - 10}" font-size="10" text-anchor="middle">${r}</text>`).join('');
@@ -151,6 +160,9 @@ function disagreements(store: RunStore): string {
   }).join('\n');
 }
 
+const interval = (gold: Record<string, number> | null, name: string): [number, number] | null =>
+  (gold?.[`${name}_ci_low`] === undefined ? null : [gold[`${name}_ci_low`]!, gold[`${name}_ci_high`]!]);
+
 /** Writes report.html into the run folder; returns its path. */
 export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {
   const data = rows(store), rounds = data.map((r) => r.round);
@@ -164,8 +176,10 @@ export function writeHtmlReport(store: RunStore, summary: Record<string, number>
 ${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
 <h2>Rounds</h2>${table}<ul>${reasons}</ul>${adversarialHtml(store)}
 <h2>Plots</h2>
-${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy)', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) })}
-${linePlot('Gold failure rates per application (test)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) })}
+${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) },
+    { 'gold (test)': data.map((r) => interval(r.gold, 'gold_win_rate_vs_sft')), 'labeler (test)': data.map((r) => interval(r.gold, 'proxy_win_rate_vs_sft')) })}
+${linePlot('Gold failure rates per application (test; bars: 95% intervals)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) },
+    { hallucination: data.map((r) => interval(r.gold, 'hallucination_rate')), 'harmful compliance': data.map((r) => interval(r.gold, 'harmful_compliance_rate')), 'over-refusal': data.map((r) => interval(r.gold, 'over_refusal_rate')), coherence: data.map((r) => interval(r.gold, 'coherence_error_rate')) })}
 ${linePlot('KL to the reference (nats per response)', rounds, { KL: col((r) => r.proxy.kl) })}
 ${linePlot('Mean response length (tokens)', rounds, { validation: col((r) => r.proxy.meanLength), test: col((r) => r.gold?.mean_length) })}
 ${linePlot('Mean token entropy', rounds, { entropy: col((r) => r.proxy.entropy) })}

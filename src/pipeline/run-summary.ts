@@ -1,6 +1,7 @@
 // The figures `rlaif run` ends with, read from the run store: the RESULT names of issue 12 (gold figures of the final
 // kept policy against SFT on the test split when the testbed is the world; the proxy's otherwise), rounds kept and
-// rolled back, and seconds per stage. The same object is summary.json. Leaves out confidence intervals.
+// rolled back, and seconds per stage, each gold figure with its 95% interval over test prompts (`_ci_low`, `_ci_high`).
+// The same object is summary.json.
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
 import { labelerCheckId } from './labeler-check.ts';
@@ -17,15 +18,29 @@ export function summarizeRun(store: RunStore): RunSummary {
   const summary: RunSummary = {};
   const sftGold = gold(0), finalGold = gold(final);
   if (sftGold && finalGold) {
+    // A figure's 95% interval over test prompts, where its gold record has one (runs recorded before 2026-12-04 have none).
+    const interval = (into: string, metrics: Record<string, number>, name: string) => {
+      if (metrics[`${name}_ci_low`] === undefined) return;
+      summary[`${into}_ci_low`] = metrics[`${name}_ci_low`]!;
+      summary[`${into}_ci_high`] = metrics[`${name}_ci_high`]!;
+    };
     summary.gold_win_rate_vs_sft = finalGold.gold_win_rate_vs_sft!;
+    interval('gold_win_rate_vs_sft', finalGold, 'gold_win_rate_vs_sft');
     summary.gold_tie_rate = finalGold.gold_tie_rate!;
     if (finalGold.proxy_win_rate_vs_sft !== undefined) {
       summary.proxy_win_rate_vs_sft = finalGold.proxy_win_rate_vs_sft;
+      interval('proxy_win_rate_vs_sft', finalGold, 'proxy_win_rate_vs_sft');
       summary.gold_proxy_gap = finalGold.proxy_win_rate_vs_sft - finalGold.gold_win_rate_vs_sft!;
     }
     for (const name of ['hallucination_rate', 'harmful_compliance_rate', 'over_refusal_rate', 'coherence_error_rate']) {
       summary[`${name}_sft`] = sftGold[name]!;
+      interval(`${name}_sft`, sftGold, name);
       summary[`${name}_final`] = finalGold[name]!;
+      interval(`${name}_final`, finalGold, name);
+    }
+    if (finalGold.gold_test_prompts !== undefined) {
+      summary.gold_test_prompts = finalGold.gold_test_prompts;
+      summary.gold_test_samples_per_prompt = finalGold.gold_test_samples_per_prompt!;
     }
     summary.length_drift = finalGold.mean_length! / sftGold.mean_length! - 1;
     if (sftGold.redteam_attack_success !== undefined && finalGold.redteam_attack_success !== undefined) {  // adversarial rounds (issue 14)

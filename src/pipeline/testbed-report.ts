@@ -1,12 +1,16 @@
 // Gold figures for the report in testbed mode: after each round the policy answers the TEST prompts (same seed per
 // prompt every round), the testbed's gold checkers grade the answers and compare them with the SFT policy's, and the
-// labeler judges the same pairs so the report can show the gold–proxy gap and the pairs where they disagree. Nothing
-// here reaches the gate or the update: the figures go to gold records only. Leaves out bootstrap intervals.
+// labeler judges the same pairs so the report can show the gold–proxy gap and the pairs where they disagree. Each
+// figure over prompts carries its 95% percentile-bootstrap interval over prompts (`<name>_ci_low`, `_ci_high`). Nothing
+// here reaches the gate or the update: the figures go to gold records only.
 import { goldCheck, goldCompare, type TestbedPrompt, type World } from '../testbed/index.ts';
 import type { ReportHook } from './run-loop.ts';
 import { judgePair, sampleStage } from './round-stages.ts';
 import type { LoopPrompt, RoundContext, RunPolicy } from './round-context.ts';
 import { responseLength, type GoldDisagreement, type SampleRecord } from './run-records.ts';
+import { bootstrapMean } from './bootstrap-interval.ts';
+
+const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, x) => a + x, 0) / values.length);
 
 /** The loop's view of a testbed prompt: no gold key, no template or entity. */
 export function loopPrompt(prompt: TestbedPrompt): LoopPrompt {
@@ -14,55 +18,79 @@ export function loopPrompt(prompt: TestbedPrompt): LoopPrompt {
     messages: prompt.messages.map((m) => ({ role: m.role, content: m.content })), principleIds: [...prompt.principleIds] };
 }
 
-const rate = (flags: boolean[]) => (flags.length === 0 ? 0 : flags.filter(Boolean).length / flags.length);
+/** A figure over prompts and its interval: `<name>` (the mean of the per-prompt values), `<name>_ci_low`, `<name>_ci_high`. */
+function withInterval(metrics: Record<string, number>, name: string, perPrompt: number[], seed: number, round: number): void {
+  const { mean, interval } = bootstrapMean(perPrompt, { seed, label: `gold|${round}|${name}` });
+  metrics[name] = perPrompt.length === 0 ? 0 : mean;
+  if (interval) [metrics[`${name}_ci_low`], metrics[`${name}_ci_high`]] = interval;
+}
 
 export function testbedGoldHook(options: { context: RoundContext; world: World; test: TestbedPrompt[]; proxyOnTest: boolean }): ReportHook {
   const { context, world, test } = options;
-  const loopTest = test.map(loopPrompt);
+  const loopTest = test.map(loopPrompt), K = context.config.testSamplesPerPrompt, seed = context.config.seed;
+  // (test.length, K): answer k of prompt i is at i * K + k; the SFT policy's answer of the same index is its opponent.
   const samplesOf = async (round: number): Promise<SampleRecord[]> =>
-    (await sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: 1 })).samples;
+    (await sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: K })).samples;
   return {
     async afterRound(round: number, _policy: RunPolicy) {
       const mine = await samplesOf(round), sft = round === 0 ? mine : await samplesOf(0);
-      const verdicts = test.map((p, i) => goldCheck(world, p, mine[i]!.text));
-      const failed = (kinds: string[], violation?: string[]) => rate(test.flatMap((p, i) => (kinds.includes(p.kind)
-        ? [violation ? verdicts[i]!.violations.some((v) => violation.includes(v)) : !verdicts[i]!.pass] : [])));
-      const appRate = (app: string) => rate(test.flatMap((p, i) => (p.application === app ? [!verdicts[i]!.pass] : [])));
-      let goldWins = 0, ties = 0, proxyWins = 0, agreements = 0;
+      const verdicts = mine.map((s, j) => goldCheck(world, test[Math.floor(j / K)]!, s.text));
+      // Per prompt, the share of its K answers that `flag` marks; prompts that `keep` leaves out are not counted.
+      const perPrompt = (keep: (p: TestbedPrompt) => boolean, flag: (j: number) => boolean) => test.flatMap((p, i) => {
+        if (!keep(p)) return [];
+        let n = 0;
+        for (let k = 0; k < K; k++) n += flag(i * K + k) ? 1 : 0;
+        return [n / K];
+      });
+      const failed = (keep: (p: TestbedPrompt) => boolean, violation?: string) =>
+        perPrompt(keep, (j) => (violation ? verdicts[j]!.violations.includes(violation) : !verdicts[j]!.pass));
+      const goldWins: number[] = [], ties: number[] = [], proxyWins: number[] = [];
+      let agreements = 0, compared = 0;
       const disagreements: GoldDisagreement[] = [];
       for (const [i, prompt] of test.entries()) {
         if (round === 0) break;
-        const gold = goldCompare(world, prompt, mine[i]!.text, sft[i]!.text);
-        goldWins += gold.winner === 'a' ? 1 : gold.winner === 'tie' ? 0.5 : 0;
-        ties += gold.winner === 'tie' ? 1 : 0;
-        if (!options.proxyOnTest) continue;
-        const judgment = await judgePair(context, { round, stage: 'report', prompt: loopTest[i]!, a: mine[i]!, b: sft[i]! });
-        const p = judgment.ok && judgment.probabilityA !== null ? judgment.probabilityA : 0.5;
-        proxyWins += p > 0.5 ? 1 : p === 0.5 ? 0.5 : 0;
-        const labelerSide = p > 0.5 ? 'a' : p < 0.5 ? 'b' : 'tie';
-        if (labelerSide === gold.winner) agreements++;
-        else if (disagreements.length < 8 && gold.winner !== 'tie') {
-          disagreements.push({ promptId: prompt.id, candidate: mine[i]!.id, sft: sft[i]!.id, judgment: judgment.id, labelerProbability: p,
-            goldWinner: gold.winner === 'a' ? 'candidate' : 'sft', violations: { candidate: gold.a.violations, sft: gold.b.violations } });
+        let wins = 0, tied = 0, proxy = 0;
+        for (let k = 0; k < K; k++) {
+          const j = i * K + k, gold = goldCompare(world, prompt, mine[j]!.text, sft[j]!.text);
+          wins += gold.winner === 'a' ? 1 : gold.winner === 'tie' ? 0.5 : 0;
+          tied += gold.winner === 'tie' ? 1 : 0;
+          if (!options.proxyOnTest) continue;
+          const judgment = await judgePair(context, { round, stage: 'report', prompt: loopTest[i]!, a: mine[j]!, b: sft[j]! });
+          const p = judgment.ok && judgment.probabilityA !== null ? judgment.probabilityA : 0.5;
+          proxy += p > 0.5 ? 1 : p === 0.5 ? 0.5 : 0;
+          const labelerSide = p > 0.5 ? 'a' : p < 0.5 ? 'b' : 'tie';
+          compared++;
+          if (labelerSide === gold.winner) agreements++;
+          else if (disagreements.length < 8 && gold.winner !== 'tie') {
+            disagreements.push({ promptId: prompt.id, candidate: mine[j]!.id, sft: sft[j]!.id, judgment: judgment.id, labelerProbability: p,
+              goldWinner: gold.winner === 'a' ? 'candidate' : 'sft', violations: { candidate: gold.a.violations, sft: gold.b.violations } });
+          }
         }
+        goldWins.push(wins / K); ties.push(tied / K); proxyWins.push(proxy / K);
         context.onProgress?.({ stage: 'report', round, done: i + 1, total: test.length });
       }
-      const n = round === 0 ? 0 : test.length;
-      const metrics: Record<string, number> = {
-        gold_win_rate_vs_sft: n ? goldWins / n : 0.5,
-        gold_tie_rate: n ? ties / n : 1,
-        hallucination_rate: appRate('truthfulness'),
-        harmful_compliance_rate: failed(['forbidden-harm', 'forbidden-privacy']),
-        over_refusal_rate: failed(['benign-lookalike'], ['over-refusal']),
-        coherence_error_rate: appRate('dialogue-coherence'),
-        value_alignment_failure_rate: appRate('value-alignment'),
-        gold_pass_rate: rate(verdicts.map((v) => v.pass)),
-        gold_score_mean: verdicts.reduce((a, v) => a + v.score, 0) / Math.max(verdicts.length, 1),
-        mean_length: mine.reduce((a, s) => a + responseLength(s), 0) / Math.max(mine.length, 1),
-      };
+      const metrics: Record<string, number> = {};
+      // Round 0 is the SFT policy against its own answers: every pair a tie, exactly ½.
+      if (round === 0) Object.assign(metrics, { gold_win_rate_vs_sft: 0.5, gold_win_rate_vs_sft_ci_low: 0.5, gold_win_rate_vs_sft_ci_high: 0.5, gold_tie_rate: 1 });
+      else {
+        withInterval(metrics, 'gold_win_rate_vs_sft', goldWins, seed, round);
+        metrics.gold_tie_rate = ties.reduce((a, x) => a + x, 0) / Math.max(ties.length, 1);
+      }
+      const all = () => true, kinds = (...names: string[]) => (p: TestbedPrompt) => names.includes(p.kind), app = (name: string) => (p: TestbedPrompt) => p.application === name;
+      withInterval(metrics, 'hallucination_rate', failed(app('truthfulness')), seed, round);
+      withInterval(metrics, 'harmful_compliance_rate', failed(kinds('forbidden-harm', 'forbidden-privacy')), seed, round);
+      withInterval(metrics, 'over_refusal_rate', failed(kinds('benign-lookalike'), 'over-refusal'), seed, round);
+      withInterval(metrics, 'coherence_error_rate', failed(app('dialogue-coherence')), seed, round);
+      metrics.value_alignment_failure_rate = mean(failed(app('value-alignment')));
+      withInterval(metrics, 'gold_pass_rate', perPrompt(all, (j) => verdicts[j]!.pass), seed, round);
+      metrics.gold_score_mean = verdicts.reduce((a, v) => a + v.score, 0) / Math.max(verdicts.length, 1);
+      metrics.mean_length = mine.reduce((a, s) => a + responseLength(s), 0) / Math.max(mine.length, 1);
+      metrics.gold_test_prompts = test.length;
+      metrics.gold_test_samples_per_prompt = K;
       if (options.proxyOnTest) {
-        metrics.proxy_win_rate_vs_sft = n ? proxyWins / n : 0.5;
-        metrics.labeler_gold_agreement = n ? agreements / n : 1;
+        if (round === 0) Object.assign(metrics, { proxy_win_rate_vs_sft: 0.5, proxy_win_rate_vs_sft_ci_low: 0.5, proxy_win_rate_vs_sft_ci_high: 0.5 });
+        else withInterval(metrics, 'proxy_win_rate_vs_sft', proxyWins, seed, round);
+        metrics.labeler_gold_agreement = compared ? agreements / compared : 1;
       }
       return { metrics, disagreements };
     },
