@@ -34,6 +34,7 @@ export const policyGradientShape = {
   minibatches: z.number().int().min(1).default(2).describe('optimizer steps per pass (each sample used once per pass)'),
   clipLow: z.number().positive().default(0.2).describe('ppo/grpo ratio clip ε_low: ratio floor 1 − ε_low'),
   clipHigh: z.number().positive().default(0.2).describe('ppo/grpo ratio clip ε_high: ratio ceiling 1 + ε_high (DAPO clip-higher sets it above ε_low)'),
+  groupStdNormalization: z.boolean().default(true).describe('grpo: divide each advantage by its group\'s reward std (GRPO, arXiv 2402.03300); false keeps the centred reward, Dr. GRPO (arXiv 2503.20783), so a reward source with no opinion (rewards all near one value) moves the policy little instead of having its noise scaled up to unit size'),
   aggregation: z.enum(TOKEN_AGGREGATIONS).nullable().default(null)
     .describe('how token losses are averaged; null = the algorithm\'s own (reinforce/rloo: seq-mean-token-sum, grpo: seq-mean-token-mean, ppo: token-mean)'),
   klCoef: z.number().min(0).default(0.05).describe('β of the KL penalty: reward shaping (reinforce/rloo/ppo, k1) or KL loss term (grpo, k3)'),

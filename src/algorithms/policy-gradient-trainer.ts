@@ -124,7 +124,7 @@ export class PolicyGradientTrainer {
 
   private advantages(batch: RolloutBatch, rewards: Float32Array, referenceLogprobs: Float32Array, values: Float32Array | null) {
     const c = this.config, { T, actionMask: mask } = batch, beta = this.klController.value;
-    if (c.algorithm === 'grpo') return computeAdvantages('grpo', { rewards, mask, T, groupSize: c.groupSize });
+    if (c.algorithm === 'grpo') return computeAdvantages('grpo', { rewards, mask, T, groupSize: c.groupSize, normalizeByStd: c.groupStdNormalization });
     const penalty = klRewardPenalty(batch.logprobs, referenceLogprobs, mask, beta, 'k1');  // (B, T)
     if (c.algorithm === 'ppo') {
       const out = computeAdvantages('gae', { rewards, mask, T, tokenRewards: penalty, values: values!, gamma: c.gamma, lambda: c.lambda });

@@ -86,7 +86,7 @@ export class LoopPolicy {
           algorithm: a.name, promptsPerStep: config.promptsPerRound, groupSize: config.samplesPerPrompt, maxNewTokens: config.maxNewTokens,
           temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
           epochs: RATIO_FREE.has(a.name) ? 1 : a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, klCoef: a.klCoef, seed,
-          precision: a.precision,
+          groupStdNormalization: a.groupStdNormalization, precision: a.precision,
         }),
       });
     }

@@ -77,6 +77,7 @@ const algorithmSchema = z.strictObject({
   klCoef: z.number().min(0).default(0.05).describe('β: KL penalty to the reference (pg) or DPO β'),
   clip: z.number().positive().default(0.2).describe('PPO/GRPO ratio clip ε'),
   maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
+  groupStdNormalization: z.boolean().default(false).describe("grpo: divide each sample's centred reward by its group's reward std (GRPO); false (the default): the centred reward alone (Dr. GRPO, arXiv 2503.20783), so a labeler that barely prefers either answer (P ≈ ½: rewards 2P − 1 near 0) does not have its noise scaled up to unit-size advantages, and the KL term keeps such a policy near its reference. Seed 0, the embedded labeler (median |reward| 0.005; median |advantage| 0.5 when divided): KL of the three rounds 0.37, 0.65, 0.23 divided, 0.07, 0.16, 0.18 not, gold win/SFT within its interval of ½ either way; the gold oracle (scripts/oracle-ceiling.ts, rewards ±1): the rounds' gold win/SFT 0.514, 0.503, 0.486 divided, 0.503, 0.510, 0.484 not"),
   precision: precisionSchema,
   lora,
 }).describe('the update stage');
