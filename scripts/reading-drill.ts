@@ -6,7 +6,7 @@
 // --every steps; with --out DIR it saves the drilled labeler there (scripts/labeler-probe.ts --from DIR goes on with
 // judging). Leaves out the judging format (scripts/labeler-probe.ts measures that).
 // Usage: node --import tsx scripts/reading-drill.ts [--seed N] [--cache DIR] [--steps N] [--lr X] [--facts 1|2|3|mixed]
-//   [--claims N] [--fresh] [--every N] [--out DIR]
+//   [--claims N] [--fresh] [--every N] [--out DIR] [--config FILE (the testbed config the build used)]
 import { cpSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
@@ -16,6 +16,8 @@ import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { HfTokenizer } from '../src/models/tokenizer.ts';
 import { Transformer } from '../src/models/transformer.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { factSentence } from '../src/testbed/language.ts';
 import { drawSyllableNames, type Attribute } from '../src/testbed/world.ts';
@@ -23,7 +25,7 @@ import { drawSyllableNames, type Attribute } from '../src/testbed/world.ts';
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '2000' },
   lr: { type: 'string', default: '3e-3' }, facts: { type: 'string', default: '1' }, claims: { type: 'string', default: '2' },
-  fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' }, out: { type: 'string' },
+  fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' }, out: { type: 'string' }, config: { type: 'string' },
 } });
 const number = (name: string, text: string, integer = true): number => {
   const value = Number(text);
@@ -35,7 +37,7 @@ if (!['1', '2', '3', 'mixed'].includes(values.facts!)) throw new Error(`--facts 
 
 const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${values.seed}"`);
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
+const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) } : {}) });
 const pretrained = loadPretrained(testbed.labelerDirectory);
 const model = new Transformer(pretrained.config, values.fresh ? initParameters(pretrained.config, 1234) : pretrained.parameters);
 const tokenizer = HfTokenizer.load(testbed.labelerDirectory);

@@ -66,7 +66,7 @@ test('every prompt: its ideal answer passes gold with full score, its violating 
 });
 
 test('testbed streams are derived by label: no stream of one seed is another stream of another seed', () => {
-  const streams: TestbedStream[] = ['prompts', 'corpus', 'demonstrations', 'judging-examples', 'anchor-set', 'tokenizer-names', 'batches', 'init'];
+  const streams: TestbedStream[] = ['prompts', 'corpus', 'demonstrations', 'judging-examples', 'anchor-set', 'tokenizer-names', 'batches', 'init', 'corpus-stories'];
   // Seeds 0..199 plus the pairs that collided under `seed ^ constant` (seed 0's demonstrations were seed 0xde70 ^ 0xc0ffee's corpus).
   const seeds = [...Array.from({ length: 200 }, (_, i) => i), 0xde70 ^ 0xc0ffee, 0xde70 ^ 0x5eed0001, 0x5a11 ^ 0x7a11, 0xa7c4 ^ 0xde70];
   const seen = new Map<number, string>();

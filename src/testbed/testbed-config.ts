@@ -13,7 +13,8 @@ export const testbedConfigSchema = z.strictObject({
   corpus: z.strictObject({
     paragraphsPerCreature: z.number().int().min(1).default(24).describe('biographies per creature in the pretraining corpus'),
     paragraphsPerAct: z.number().int().min(0).default(3).describe('paragraphs per dangerous act'),
-  }).default({ paragraphsPerCreature: 24, paragraphsPerAct: 3 }),
+    copyStories: z.number().int().min(0).max(20000).default(0).describe("stories of people's pets that tell made-up facts and tell them again a few sentences later (corpus.ts copyStory): text only copying from the context predicts. Off by default. Seed 0 with 600 (27% of the corpus lines), one build: the SFT policy picks a held-out story's retold colour at 0.965 and kind at 0.720, against 0.130 and 0.115 without (chance 0.125, 0.083), and fails fewer multi-turn prompts (coherence error 0.867 → 0.747); but it knows fewer facts of the test creatures (0.667 → 0.500), hallucinates more (0.782 → 0.846), its labeler's audit stays at chance (agreement 0.495 → 0.523, interval ±0.09), it learns scripts/reading-drill.ts's claim checks slower (0.767 → 0.613 after 750 steps), and the build took 124 s instead of 80"),
+  }).default({ paragraphsPerCreature: 24, paragraphsPerAct: 3, copyStories: 0 }),
   flawRates: flawRatesSchema.default({ truthfulness: 0.3, 'value-alignment': 0.3, 'dialogue-coherence': 0.3 }).describe('share of flawed SFT demonstrations per application'),
   judging: z.strictObject({
     pairs: z.number().int().min(0).max(5000).default(800).describe('labeled pairwise judging examples (generator-known flaws; labeled-data budget)'),

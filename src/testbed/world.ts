@@ -74,7 +74,7 @@ export interface WorldOptions {
 }
 
 /** What a testbed random stream is for: each has its own seed, derived from the world seed by its label. */
-export type TestbedStream = 'prompts' | 'corpus' | 'demonstrations' | 'judging-examples' | 'anchor-set' | 'tokenizer-names' | 'batches' | 'init' | 'shadow-world' | 'on-policy';
+export type TestbedStream = 'prompts' | 'corpus' | 'corpus-stories' | 'demonstrations' | 'judging-examples' | 'anchor-set' | 'tokenizer-names' | 'batches' | 'init' | 'shadow-world' | 'on-policy';
 
 /**
  * The seed of one testbed stream of world `seed` (the world itself draws from the seed as it is). Derived by label, so
