@@ -160,6 +160,18 @@ function disagreements(store: RunStore): string {
   }).join('\n');
 }
 
+/** Gold per prompt kind and round: the pass rate, and the win rate over SFT's answers to the same prompts. */
+function kindsTable(data: RoundRow[]): string {
+  const prefix = 'gold_pass_rate_kind_';
+  const kinds = [...new Set(data.flatMap((r) => Object.keys(r.gold ?? {}).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))))].sort();
+  if (kinds.length === 0) return '';
+  const cell = (r: RoundRow, kind: string) => (r.gold?.[prefix + kind] === undefined ? '<td>—</td>'
+    : `<td>${num(r.gold[prefix + kind])}${r.round > 0 ? ` / ${num(r.gold[`gold_win_rate_vs_sft_kind_${kind}`])}` : ''}</td>`);
+  return `<h2>Gold per prompt kind (test)</h2><p>Pass rate / win rate over SFT's answers to the same prompts, per round (kept or not). A kind has tens of prompts, so a step of 0.1 can be noise.</p>`
+    + `<table><tr><th>kind</th>${data.map((r) => `<th>round ${r.round}${r.round === 0 ? ' (SFT)' : r.keep ? ' kept' : ' rolled back'}</th>`).join('')}</tr>`
+    + kinds.map((kind) => `<tr><th>${escape(kind.replaceAll('_', '-'))}</th>${data.map((r) => cell(r, kind)).join('')}</tr>`).join('') + '</table>';
+}
+
 const interval = (gold: Record<string, number> | null, name: string): [number, number] | null =>
   (gold?.[`${name}_ci_low`] === undefined ? null : [gold[`${name}_ci_low`]!, gold[`${name}_ci_high`]!]);
 
@@ -174,7 +186,7 @@ export function writeHtmlReport(store: RunStore, summary: Record<string, number>
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
 <h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
 ${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
-<h2>Rounds</h2>${table}<ul>${reasons}</ul>${adversarialHtml(store)}
+<h2>Rounds</h2>${table}<ul>${reasons}</ul>${kindsTable(data)}${adversarialHtml(store)}
 <h2>Plots</h2>
 ${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) },
     { 'gold (test)': data.map((r) => interval(r.gold, 'gold_win_rate_vs_sft')), 'labeler (test)': data.map((r) => interval(r.gold, 'proxy_win_rate_vs_sft')) })}

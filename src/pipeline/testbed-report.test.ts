@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { goldCheck, goldCompare, makePrompts, makeWorld } from '../testbed/index.ts';
 import { runLoop } from './run-loop.ts';
-import { terminalTable } from './run-report.ts';
+import { terminalTable, writeHtmlReport } from './run-report.ts';
 import { summarizeRun } from './run-summary.ts';
 import { testbedGoldHook } from './testbed-report.ts';
 import { inTinyRun } from './testing/tiny-loop.ts';
@@ -29,10 +30,16 @@ test('gold figures: K answers per test prompt, each against the SFT answer of th
       assert.equal(m.gold_test_prompts, test.length);
       const passes = test.map((p, i) => mine[i]!.filter((text) => goldCheck(world, p, text).pass).length / 3);
       assert.ok(Math.abs(m.gold_pass_rate! - passes.reduce((a, x) => a + x, 0) / test.length) < 1e-12, `round ${gold.round}: pass rate over 3 answers a prompt`);
+      for (const kind of new Set(test.map((p) => p.kind))) {
+        const mineOfKind = passes.filter((_, i) => test[i]!.kind === kind);
+        assert.ok(Math.abs(m[`gold_pass_rate_kind_${kind.replaceAll('-', '_')}`]! - mineOfKind.reduce((a, x) => a + x, 0) / mineOfKind.length) < 1e-12, `round ${gold.round}: ${kind}`);
+      }
       if (gold.round > 0) {
         const wins = test.map((p, i) => [0, 1, 2].reduce((a, k) => { const w = goldCompare(world, p, mine[i]![k]!, sft[i]![k]!).winner; return a + (w === 'a' ? 1 : w === 'tie' ? 0.5 : 0); }, 0) / 3);
         assert.ok(Math.abs(m.gold_win_rate_vs_sft! - wins.reduce((a, x) => a + x, 0) / test.length) < 1e-12, `round ${gold.round}: answer k against SFT's answer k`);
         varied ||= new Set(wins).size > 1;
+        const kind = test[0]!.kind, ofKind = wins.filter((_, i) => test[i]!.kind === kind);
+        assert.ok(Math.abs(m[`gold_win_rate_vs_sft_kind_${kind.replaceAll('-', '_')}`]! - ofKind.reduce((a, x) => a + x, 0) / ofKind.length) < 1e-12, `round ${gold.round}: ${kind} win rate`);
       }
       for (const name of ['gold_win_rate_vs_sft', 'gold_pass_rate', 'hallucination_rate', 'coherence_error_rate', 'proxy_win_rate_vs_sft']) {
         const [low, value, high] = [m[`${name}_ci_low`]!, m[name]!, m[`${name}_ci_high`]!];
@@ -45,6 +52,8 @@ test('gold figures: K answers per test prompt, each against the SFT answer of th
     assert.equal(summary.hallucination_rate_sft_ci_high, store.all('gold').find((g) => g.round === 0)!.metrics.hallucination_rate_ci_high);
     assert.equal(summary.gold_test_samples_per_prompt, 3);
     assert.match(terminalTable(store).split('\n')[2]!, /0\.500 \[0\.50, 0\.50\]\s+\d\.\d{3} \[\d\.\d\d, \d\.\d\d\]/, 'SFT row: win rate and pass rate with intervals');
+    const html = readFileSync(writeHtmlReport(store, summary), 'utf8');
+    assert.match(html, new RegExp(`Gold per prompt kind[^]*<th>${test[0]!.kind}</th><td>\\d\\.\\d{3}</td><td>\\d\\.\\d{3} / \\d\\.\\d{3}</td>`), 'the per-kind table: SFT pass rate, then pass / win');
     store.close();
   });
 });

@@ -85,6 +85,12 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
       withInterval(metrics, 'gold_pass_rate', perPrompt(all, (j) => verdicts[j]!.pass), seed, round);
       metrics.gold_score_mean = verdicts.reduce((a, v) => a + v.score, 0) / Math.max(verdicts.length, 1);
       metrics.mean_length = mine.reduce((a, s) => a + responseLength(s), 0) / Math.max(mine.length, 1);
+      // Per prompt kind (no intervals: a kind has 10–60 prompts): where a round gained and where it lost.
+      for (const kind of [...new Set(test.map((p) => p.kind))].sort()) {
+        const name = kind.replaceAll('-', '_');
+        metrics[`gold_pass_rate_kind_${name}`] = mean(perPrompt(kinds(kind), (j) => verdicts[j]!.pass));
+        if (round > 0) metrics[`gold_win_rate_vs_sft_kind_${name}`] = mean(test.flatMap((p, i) => (p.kind === kind ? [goldWins[i]!] : [])));
+      }
       metrics.gold_test_prompts = test.length;
       metrics.gold_test_samples_per_prompt = K;
       if (options.proxyOnTest) {
