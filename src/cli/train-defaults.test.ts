@@ -22,7 +22,7 @@ function pgTrainer(yaml: string): PolicyGradientTrainer {
 const NON_DEFAULT: Record<string, unknown> = {
   algorithm: 'ppo', promptsPerStep: 3, groupSize: 5, temperature: 0.9, learningRate: 1e-3, maxGradNorm: 0.5, epochs: 3,
   minibatches: 1, clipLow: 0.1, clipHigh: 0.3, aggregation: 'seq-mean-token-sum-norm', klCoef: 0.2, klTarget: 4, klHorizon: 500,
-  entropyCoef: 0.01, valueCoef: 0.25, valueClip: 0.3, gamma: 0.99, lambda: 0.9, seed: 11, precision: 'bf16',
+  entropyCoef: 0.01, valueCoef: 0.25, valueClip: 0.3, gamma: 0.99, lambda: 0.9, seed: 11, precision: 'bf16', groupStdNormalization: false,
 };
 // Set by the model, not the YAML: the builtin digit task samples its 6 digits + EOS and stops at EOS.
 const FROM_THE_MODEL = ['maxNewTokens', 'stopToken'];
