@@ -168,7 +168,7 @@ export const runConfigSchema = z.strictObject({
   validationPrompts: z.number().int().min(1).default(48).describe('validation prompts the gate evaluates on'),
   anchorPairs: z.number().int().min(0).default(64).describe('labeled anchor comparisons the gate reads (testbed: the first of its gold-labeled anchor set)'),
   testPrompts: z.number().int().min(1).default(192).describe('test prompts the gold figures are computed on, spread over the applications (testbed only; for the report, never the gate)'),
-  testSamplesPerPrompt: z.number().int().min(1).default(2).describe("answers per test prompt for the gold figures, each compared by gold with the SFT policy's answer of the same index. The figures' 95% intervals resample prompts (bootstrap-interval.ts), so one prompt's answers move together: on seed 0, gold win/SFT of a round at 0.510 had the interval 0.44–0.58 with 96 prompts and one answer each; with 192 and two, about ±0.04 (0.46–0.54 at 0.499), at 12 s more per run"),
+  testSamplesPerPrompt: z.number().int().min(1).default(2).describe("answers per test prompt for the gold figures, each compared by gold with the SFT policy's answer of the same index. The figures' 95% intervals resample prompts (bootstrap-interval.ts), so one prompt's answers move together: seed 0's three default rounds, the same policies measured both ways: 0.516 [0.44, 0.59], 0.542 [0.48, 0.61], 0.427 [0.35, 0.50] with 96 prompts and one answer each; 0.490 [0.45, 0.53], 0.507 [0.47, 0.54], 0.479 [0.45, 0.51] with 192 and two, at 12 s more per run"),
   gate: gateSchema.prefault({}),
   stop: stopSchema.prefault({}),
   update: updateSchema,
