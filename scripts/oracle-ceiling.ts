@@ -6,16 +6,18 @@
 // that no training signal reads gold: it is an upper bound on what the loop can do, never a result. Every judgment
 // of such a run records the labeler 'gold-oracle(noise …)'. Prints the run's RESULT lines.
 // Usage: node --import tsx scripts/oracle-ceiling.ts [--config FILE] [--seed N] [--noise X] [--out DIR]
+//   [--testbed-config FILE] (the testbed's own config, YAML, as `rlaif testbed build --config`: e.g. corpus.copyStories)
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import type { PairwiseResult, PointwiseResult } from '../src/feedback/judgment-types.ts';
 import type { LoopLabeler } from '../src/pipeline/loop-labeler.ts';
 import { rlaifRun } from '../src/pipeline/rlaif-run.ts';
 import { goldCheck, goldCompare } from '../src/testbed/gold.ts';
 
-const { values } = parseArgs({ options: { config: { type: 'string' }, seed: { type: 'string', default: '0' }, noise: { type: 'string', default: '0' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { config: { type: 'string' }, seed: { type: 'string', default: '0' }, noise: { type: 'string', default: '0' }, out: { type: 'string' }, 'testbed-config': { type: 'string' } } });
 const noise = Number(values.noise), seed = Number(values.seed);
 if (!(noise >= 0 && noise <= 0.5)) throw new Error(`--noise must be in [0, 0.5], got "${values.noise}"`);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${values.seed}"`);
@@ -24,6 +26,7 @@ const usage = { requests: 0, promptTokens: 0, completionTokens: 0 };
 
 const result = await rlaifRun({
   seed, out: values.out ?? `runs/oracle-noise${noise}-seed${seed}`,
+  ...(values['testbed-config'] ? { testbed: { config: parseYaml(readFileSync(values['testbed-config'], 'utf8')) } } : {}),
   ...(values.config ? { configText: { text: readFileSync(values.config, 'utf8'), source: values.config, baseDirectory: dirname(resolve(values.config)) } } : {}),
   onProgress: (e) => { if (e.done === e.total) process.stderr.write(`round ${e.round}: ${e.stage} done\n`); },
   replaceLabeler: (testbed): LoopLabeler => {
