@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decideGate, normalQuantile, wilsonLowerBound, entropyCollapse, entropyRise, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
+import { applicationRegression, applicationWinRates, decideGate, normalQuantile, wilsonLowerBound, entropyCollapse, entropyRise, klBudget, lengthDrift, proxyUpAnchorDown, refusalCollapse, refusalCreep, stopReason, type ProxyMetrics } from './gates.ts';
 import { parseRunConfig } from './run-config.ts';
 
 const config = parseRunConfig(null);
@@ -122,4 +122,19 @@ test('metrics an endpoint policy cannot measure (NaN, or null read back from JSO
   assert.equal(entropyRise(unmeasured, sft, sft, config.gate), null, 'a null entropy is not a rise');
   assert.equal(entropyRise(good, sft, unmeasured, config.gate), null);
   assert.deepEqual(decideGate(unmeasured, sft, sft, config.gate), { keep: true, reasons: [] });
+});
+
+test('application regression: one application the labeler is sure got worse rolls the round back, whatever the overall win rate; 0 turns it off', () => {
+  const withApps = (coherence: number, truth = 13 / 16) => ({ ...good, winRateVsPrevious: 0.6, validationPairs: 48,
+    'winRateVsPrevious.dialogue-coherence': coherence, 'validationPairs.dialogue-coherence': 16,
+    'winRateVsPrevious.truthfulness': truth, 'validationPairs.truthfulness': 16 }) as ProxyMetrics;
+  assert.deepEqual(applicationWinRates(withApps(0.25)).map((a) => [a.application, a.rate, a.pairs]), [['dialogue-coherence', 0.25, 16], ['truthfulness', 13 / 16, 16]]);
+  const finding = applicationRegression(withApps(3 / 16), sft, sft, config.gate);
+  assert.match(finding?.reason ?? '', /^the labeler prefers the last kept policy on dialogue-coherence \(candidate's win rate 0\.188 of 16 validation prompts, below ½ at 0\.99 confidence\)$/);
+  assert.equal(applicationRegression(withApps(4 / 16), sft, sft, config.gate), null, '4 of 16 is not sure enough at 0.99');
+  assert.ok(applicationRegression(withApps(4 / 16), sft, sft, { ...config.gate, applicationRegressionConfidence: 0.9 }), 'at 0.9 it is');
+  assert.equal(applicationRegression(withApps(0), sft, sft, { ...config.gate, applicationRegressionConfidence: 0 }), null, 'off');
+  assert.equal(applicationRegression(good, sft, sft, config.gate), null, 'no per-application figures, silent');
+  const decision = decideGate(withApps(2 / 16), sft, sft, { ...config.gate, winRateConfidence: 0 });
+  assert.deepEqual([decision.keep, decision.reasons.map((r) => r.split(':')[0])], [false, ['application-regression']]);
 });

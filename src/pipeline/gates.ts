@@ -65,7 +65,27 @@ export const refusalCreep: Monitor = (current, _kept, sft, gate) => current.refu
 export const refusalCollapse: Monitor = (current, _kept, sft, gate) => sft.refusalRate > 0 && current.refusalRate < gate.minRefusalRatio * sft.refusalRate
   ? { monitor: 'refusal-collapse', reason: `refusal rate ${f(current.refusalRate)} < ${gate.minRefusalRatio} × SFT's ${f(sft.refusalRate)}` } : null;
 
-export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, entropyRise, refusalCreep, refusalCollapse];
+/** The per-application win rates over the last kept policy an evaluation carries (flat keys
+ * `winRateVsPrevious.<application>` and `validationPairs.<application>`, so they survive the run store's JSON). */
+export function applicationWinRates(metrics: ProxyMetrics): { application: string; rate: number; pairs: number }[] {
+  const flat = metrics as unknown as Record<string, number>, prefix = 'winRateVsPrevious.';
+  return Object.keys(flat).filter((key) => key.startsWith(prefix)).sort().map((key) => {
+    const application = key.slice(prefix.length);
+    return { application, rate: flat[key]!, pairs: flat[`validationPairs.${application}`] ?? Number.NaN };
+  });
+}
+
+/** One application getting worse while the others carry the overall win rate (a round that trades coherence for
+ * refusals, say): the labeler is confident, at one-sided gate.applicationRegressionConfidence, that the candidate loses
+ * to the last kept policy on that application's validation prompts (the upper Wilson bound of its win rate is below ½). */
+export const applicationRegression: Monitor = (current, _kept, _sft, gate) => {
+  if (!(gate.applicationRegressionConfidence > 0)) return null;
+  const worse = applicationWinRates(current).filter(({ rate, pairs }) => pairs > 0 && 1 - wilsonLowerBound(1 - rate, pairs, gate.applicationRegressionConfidence) < 0.5);
+  return worse.length === 0 ? null : { monitor: 'application-regression', reason: worse.map(({ application, rate, pairs }) =>
+    `the labeler prefers the last kept policy on ${application} (candidate's win rate ${f(rate)} of ${pairs} validation prompts, below ½ at ${gate.applicationRegressionConfidence} confidence)`).join('; ') };
+};
+
+export const MONITORS: Monitor[] = [proxyUpAnchorDown, lengthDrift, klBudget, entropyCollapse, entropyRise, refusalCreep, refusalCollapse, applicationRegression];
 
 export interface GateDecision { keep: boolean; reasons: string[] }
 

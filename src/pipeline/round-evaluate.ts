@@ -59,6 +59,16 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
     const at = opponents.indexOf(otherRound) * validation.length;
     return judged.slice(at, at + validation.length).reduce((sum, j) => sum + win(j), 0) / validation.length;
   };
+  // Per application, the candidate against the last kept policy: flat keys, as applicationWinRates reads them.
+  const byApplication: Record<string, number> = {};
+  if (keptRound !== round) {
+    const at = opponents.indexOf(keptRound) * validation.length;
+    for (const application of [...new Set(validation.map((p) => p.application))].sort()) {
+      const mine = validation.flatMap((p, i) => (p.application === application ? [win(judged[at + i]!)] : []));
+      byApplication[`winRateVsPrevious.${application}`] = mine.reduce((a, x) => a + x, 0) / mine.length;
+      byApplication[`validationPairs.${application}`] = mine.length;
+    }
+  }
   const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
   const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
   const anchors = policy.kind === 'endpoint' ? [] : context.anchors.map((a) => {
@@ -74,6 +84,7 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
     entropy: mean(measures.entropy),
     refusalRate: mean(current.samples.map((s) => (refusal.some((r) => r.test(s.text)) ? 1 : 0))),
     validationPairs: validation.length,
+    ...byApplication,
   };
   const record: EvaluationRecord = { id: evaluationId(round), kind: 'evaluation', round, parents: current.samples.map((s) => s.id),
     metrics: { ...metrics } as unknown as Record<string, number> };

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { scoreTokens } from '../algorithms/rollout.ts';
 import { noGrad } from '../engine/tensor.ts';
+import { applicationWinRates, type ProxyMetrics } from './gates.ts';
+import { recordId } from './run-records.ts';
 import { promptRecordId } from './round-context.ts';
 import { batchFromSamples } from './round-stages.ts';
 import { parseRunConfig } from './run-config.ts';
@@ -53,6 +55,14 @@ test('two rounds on a tiny model: every record linked, every reward traced to it
       }
     }
     assert.ok(pairs > 0 && agree / pairs > 0.7, `rewards agree with the labeler's taste on ${agree}/${pairs} ordered pairs`);
+    // Each evaluation after round 0 splits its win rate over the last kept policy by application (the gate's
+    // application-regression monitor reads these); weighted by pairs they give the overall rate back.
+    for (const gate of outcome.gates.filter((g) => g.round > 0)) {
+      const metrics = store.get('evaluation', recordId('evaluation', { round: gate.round }))!.metrics;
+      const apps = applicationWinRates(metrics as unknown as ProxyMetrics);
+      assert.deepEqual(apps.map((a) => [a.application, a.pairs]), [['dialogue-coherence', 3], ['truthfulness', 3]]);
+      assert.ok(Math.abs(apps.reduce((s, a) => s + a.rate * a.pairs, 0) / 6 - metrics.winRateVsPrevious!) < 1e-12, `round ${gate.round}`);
+    }
     store.close();
   });
 });

@@ -172,6 +172,18 @@ function kindsTable(data: RoundRow[]): string {
     + kinds.map((kind) => `<tr><th>${escape(kind.replaceAll('_', '-'))}</th>${data.map((r) => cell(r, kind)).join('')}</tr>`).join('') + '</table>';
 }
 
+/** The labeler's win rate over the last kept policy per application (validation): what the gate's
+ * application-regression monitor reads. */
+function applicationsTable(data: RoundRow[]): string {
+  const prefix = 'winRateVsPrevious.';
+  const applications = [...new Set(data.flatMap((r) => Object.keys(r.proxy).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))))].sort();
+  if (applications.length === 0) return '';
+  const rounds = data.filter((r) => r.round > 0);
+  return `<h2>Labeler win rate over the last kept policy, per application (validation)</h2><p>What the gate's application-regression monitor reads: a round is rolled back when the labeler is sure (gate.applicationRegressionConfidence) that one application got worse.</p>`
+    + `<table><tr><th>application</th>${rounds.map((r) => `<th>round ${r.round}${r.keep ? ' kept' : ' rolled back'}</th>`).join('')}</tr>`
+    + applications.map((a) => `<tr><th>${escape(a)}</th>${rounds.map((r) => `<td>${num(r.proxy[prefix + a])} of ${num(r.proxy[`validationPairs.${a}`], 0)}</td>`).join('')}</tr>`).join('') + '</table>';
+}
+
 const interval = (gold: Record<string, number> | null, name: string): [number, number] | null =>
   (gold?.[`${name}_ci_low`] === undefined ? null : [gold[`${name}_ci_low`]!, gold[`${name}_ci_high`]!]);
 
@@ -186,7 +198,7 @@ export function writeHtmlReport(store: RunStore, summary: Record<string, number>
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
 <h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
 ${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
-<h2>Rounds</h2>${table}<ul>${reasons}</ul>${kindsTable(data)}${adversarialHtml(store)}
+<h2>Rounds</h2>${table}<ul>${reasons}</ul>${applicationsTable(data)}${kindsTable(data)}${adversarialHtml(store)}
 <h2>Plots</h2>
 ${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) },
     { 'gold (test)': data.map((r) => interval(r.gold, 'gold_win_rate_vs_sft')), 'labeler (test)': data.map((r) => interval(r.gold, 'proxy_win_rate_vs_sft')) })}

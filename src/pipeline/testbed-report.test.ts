@@ -54,6 +54,7 @@ test('gold figures: K answers per test prompt, each against the SFT answer of th
     assert.match(terminalTable(store).split('\n')[2]!, /0\.500 \[0\.50, 0\.50\]\s+\d\.\d{3} \[\d\.\d\d, \d\.\d\d\]/, 'SFT row: win rate and pass rate with intervals');
     const html = readFileSync(writeHtmlReport(store, summary), 'utf8');
     assert.match(html, new RegExp(`Gold per prompt kind[^]*<th>${test[0]!.kind}</th><td>\\d\\.\\d{3}</td><td>\\d\\.\\d{3} / \\d\\.\\d{3}</td>`), 'the per-kind table: SFT pass rate, then pass / win');
+    assert.match(html, /per application \(validation\)[^]*<th>dialogue-coherence<\/th><td>\d\.\d{3} of \d+<\/td>/, 'the labeler per application');
     store.close();
   });
 });
