@@ -1,8 +1,10 @@
 // The cache key of a testbed build: seed, labeler set-up, config, and a hash of the code that makes the models (the
 // world, prompts, language, answers, corpus, demonstrations, judging examples, labeler prompts, model recipe,
-// constitution, config schema, templates; gold and the sampler too, since the on-policy judging examples are the
-// policy's own answers labeled by gold). Files that only read the models (audit, judge, self-supervised signals) are
-// left out, so fixing them does not retrain. The build orchestration (build.ts) is
+// constitution, templates; gold and the sampler too, since the on-policy judging examples are the policy's own answers
+// labeled by gold). Files that only read the models (audit, judge, self-supervised signals) are left out, so fixing
+// them does not retrain. So is the config schema (testbed-config.ts): the parsed config, every default filled in, is
+// in the key itself, so a changed default retrains while a reworded description does not (it retrained all three
+// times a description changed on 2026-12-04). The build orchestration (build.ts) is
 // covered by BUILD_FORMAT: bump it when build.ts changes what goes into the models.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import type { TestbedConfig } from './testbed-config.ts';
 
 export const BUILD_FORMAT = 2;
 export const MODEL_CODE_FILES = ['world.ts', 'prompts.ts', 'language.ts', 'answers.ts', 'corpus.ts', 'demonstrations.ts', 'judging-examples.ts',
-  'labeler-format.ts', 'notes.ts', 'on-policy-judging.ts', 'policy-sampler.ts', 'gold.ts', 'embedded-model.ts', 'constitution.ts', 'testbed-config.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml',
+  'labeler-format.ts', 'notes.ts', 'on-policy-judging.ts', 'policy-sampler.ts', 'gold.ts', 'embedded-model.ts', 'constitution.ts', 'templates/pairwise.yaml', 'templates/pointwise.yaml',
   'templates/critique-revision.yaml'];
 const codeDirectory = fileURLToPath(new URL('.', import.meta.url));
 
