@@ -7,8 +7,9 @@
 // judging). Leaves out the judging format (scripts/labeler-probe.ts measures that).
 // Usage: node --import tsx scripts/reading-drill.ts [--seed N] [--cache DIR] [--steps N] [--lr X] [--facts 1|2|3|mixed]
 //   [--claims N] [--fresh] [--every N] [--out DIR] [--config FILE (the testbed config the build used)]
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
 import { noGrad } from '../src/engine/tensor.ts';
@@ -16,8 +17,6 @@ import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { HfTokenizer } from '../src/models/tokenizer.ts';
 import { Transformer } from '../src/models/transformer.ts';
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { factSentence } from '../src/testbed/language.ts';
 import { drawSyllableNames, type Attribute } from '../src/testbed/world.ts';

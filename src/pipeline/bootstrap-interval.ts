@@ -1,8 +1,8 @@
 // Confidence intervals for the report's gold figures: the percentile bootstrap (Efron & Tibshirani 1993, ch. 13) of a
 // mean over units — test prompts — resampled with replacement, so a prompt's several samples move together (the
 // samples of one prompt are not independent) and ties counted as half need no special case. Deterministic: the
-// resampling seed comes from deriveSeed. Leaves out BCa corrections; at the report's sizes (≥ 50 prompts) the
-// percentile interval is within a point of them.
+// resampling seed comes from deriveSeed. Leaves out the BCa correction (Efron 1987); the test checks the percentile
+// interval's coverage (about 95% at 60 prompts).
 import { deriveSeed, Rng } from '../engine/random.ts';
 
 export interface BootstrapOptions {

@@ -54,23 +54,24 @@ export async function evaluateStage(context: RoundContext, round: number, keptRo
       return judgment;
     });
   }), context.labeler.parallelism ?? 1);
-  const against = (otherRound: number): number => {
-    if (otherRound === round) return 0.5;
+  const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
+  // (validation,) the candidate's win (ties half) against round `otherRound`'s sample of each validation prompt.
+  const winsAgainst = (otherRound: number): number[] => {
     const at = opponents.indexOf(otherRound) * validation.length;
-    return judged.slice(at, at + validation.length).reduce((sum, j) => sum + win(j), 0) / validation.length;
+    return judged.slice(at, at + validation.length).map(win);
   };
+  const against = (otherRound: number): number => (otherRound === round ? 0.5 : mean(winsAgainst(otherRound)));
   // Per application, the candidate against the last kept policy: flat keys, as applicationWinRates reads them.
   const byApplication: Record<string, number> = {};
   if (keptRound !== round) {
-    const at = opponents.indexOf(keptRound) * validation.length;
+    const wins = winsAgainst(keptRound);
     for (const application of [...new Set(validation.map((p) => p.application))].sort()) {
-      const mine = validation.flatMap((p, i) => (p.application === application ? [win(judged[at + i]!)] : []));
-      byApplication[`winRateVsPrevious.${application}`] = mine.reduce((a, x) => a + x, 0) / mine.length;
+      const mine = wins.filter((_, i) => validation[i]!.application === application);
+      byApplication[`winRateVsPrevious.${application}`] = mean(mine);
       byApplication[`validationPairs.${application}`] = mine.length;
     }
   }
   const refusal = config.gate.refusalPatterns.map((p) => new RegExp(p, 'i'));
-  const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, x) => a + x, 0) / Math.max(values.length, 1);
   const anchors = policy.kind === 'endpoint' ? [] : context.anchors.map((a) => {
     const preferred = Int32Array.from(policy.tokenizer.encode(a.preferred)), other = Int32Array.from(policy.tokenizer.encode(a.other));
     return { prompt: policy.promptTokens(a.prompt.messages, Math.max(preferred.length, other.length)), preferred, other };

@@ -62,6 +62,15 @@ test('two rounds on a tiny model: every record linked, every reward traced to it
       const apps = applicationWinRates(metrics as unknown as ProxyMetrics);
       assert.deepEqual(apps.map((a) => [a.application, a.pairs]), [['dialogue-coherence', 3], ['truthfulness', 3]]);
       assert.ok(Math.abs(apps.reduce((s, a) => s + a.rate * a.pairs, 0) / 6 - metrics.winRateVsPrevious!) < 1e-12, `round ${gate.round}`);
+      // Each application's rate from the stored judgments of its own prompts against the last kept policy's samples.
+      const kept = outcome.gates.filter((g) => g.round < gate.round).at(-1)!.keptRound;
+      for (const { application, rate } of apps) {
+        const wins = store.all('judgment').filter((j) => j.stage === 'evaluate' && j.round === gate.round && store.get('sample', j.parents[1]!)!.policyRound === kept
+          && store.get('prompt', store.get('sample', j.parents[0]!)!.parents[0]!)!.application === application)
+          .map((j) => (j.probabilityA === null || j.probabilityA === 0.5 ? 0.5 : j.probabilityA > 0.5 ? 1 : 0));
+        assert.equal(wins.length, 3);
+        assert.ok(Math.abs(wins.reduce((a: number, x: number) => a + x, 0) / 3 - rate) < 1e-12, `round ${gate.round} ${application}`);
+      }
     }
     store.close();
   });

@@ -34,13 +34,16 @@ function rows(store: RunStore): RoundRow[] {
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 
-/** A gold figure and its 95% interval over test prompts, "0.427 [0.38, 0.48]" (the figure alone where none was recorded). */
-function withInterval(gold: Record<string, number> | null, name: string): string {
-  const low = gold?.[`${name}_ci_low`], high = gold?.[`${name}_ci_high`];
-  return low === undefined || high === undefined ? num(gold?.[name]) : `${num(gold![name])} [${num(low, 2)}, ${num(high, 2)}]`;
+/** A gold figure's 95% interval over test prompts (`<name>_ci_low`, `_ci_high`); null where none was recorded. */
+const interval = (gold: Record<string, number> | null, name: string): [number, number] | null =>
+  (gold?.[`${name}_ci_low`] === undefined ? null : [gold[`${name}_ci_low`]!, gold[`${name}_ci_high`]!]);
+
+/** A gold figure and its interval, "0.427 [0.38, 0.48]" (the figure alone where none was recorded). */
+function figureWithInterval(gold: Record<string, number> | null, name: string): string {
+  const bounds = interval(gold, name);
+  return bounds ? `${num(gold![name])} [${num(bounds[0], 2)}, ${num(bounds[1], 2)}]` : num(gold?.[name]);
 }
 
-/** One line per round, aligned; the reason column names each monitor that fired. */
 /** The labeler check's line: how the labeler judged the labeled anchors before round 1 (labeler-check.ts). */
 function labelerCheckHtml(summary: RunSummary): string {
   const agreement = summary.labeler_anchor_agreement;
@@ -54,11 +57,12 @@ function labelerCheckHtml(summary: RunSummary): string {
     + `${gated ? ` The gate kept no round with it (gate.minLabelerAgreement ${num(min, 2)}, gate.minLabelerInformative ${num(minInformative, 2)}).` : ''}</p>`;
 }
 
+/** One line per round, aligned; the reason column names each monitor that fired. */
 export function terminalTable(store: RunStore): string {
   const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
   const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
     num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
-    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), withInterval(r.gold, 'gold_win_rate_vs_sft'), withInterval(r.gold, 'gold_pass_rate'),
+    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), figureWithInterval(r.gold, 'gold_win_rate_vs_sft'), figureWithInterval(r.gold, 'gold_pass_rate'),
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -183,9 +187,6 @@ function applicationsTable(data: RoundRow[]): string {
     + `<table><tr><th>application</th>${rounds.map((r) => `<th>round ${r.round}${r.keep ? ' kept' : ' rolled back'}</th>`).join('')}</tr>`
     + applications.map((a) => `<tr><th>${escape(a)}</th>${rounds.map((r) => `<td>${num(r.proxy[prefix + a])} of ${num(r.proxy[`validationPairs.${a}`], 0)}</td>`).join('')}</tr>`).join('') + '</table>';
 }
-
-const interval = (gold: Record<string, number> | null, name: string): [number, number] | null =>
-  (gold?.[`${name}_ci_low`] === undefined ? null : [gold[`${name}_ci_low`]!, gold[`${name}_ci_high`]!]);
 
 /** Writes report.html into the run folder; returns its path. */
 export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {

@@ -47,6 +47,15 @@ test('gold figures: K answers per test prompt, each against the SFT answer of th
       }
     }
     assert.ok(varied, 'the per-prompt win rates differ, so the comparison by index is tested');
+    // Every recorded disagreement: gold prefers one side of the stored pair, and the labeler the other (or neither).
+    const disagreements = store.all('gold').flatMap((g) => g.disagreements);
+    assert.ok(disagreements.length > 0, 'the scripted labeler and gold disagree somewhere');
+    for (const d of disagreements) {
+      const prompt = test.find((p) => p.id === d.promptId)!, candidate = store.get('sample', d.candidate)!, sftAnswer = store.get('sample', d.sft)!;
+      const winner = goldCompare(world, prompt, candidate.text, sftAnswer.text).winner;
+      assert.equal(d.goldWinner, winner === 'a' ? 'candidate' : 'sft');
+      assert.ok(d.goldWinner === 'candidate' ? d.labelerProbability <= 0.5 : d.labelerProbability >= 0.5, `${d.promptId}: the labeler (${d.labelerProbability}) is not on gold's side`);
+    }
     const summary = summarizeRun(store), final = store.get('gold', store.all('gold').find((g) => g.round === summary.final_round)!.id)!.metrics;
     assert.equal(summary.gold_win_rate_vs_sft_ci_low, final.gold_win_rate_vs_sft_ci_low);
     assert.equal(summary.hallucination_rate_sft_ci_high, store.all('gold').find((g) => g.round === 0)!.metrics.hallucination_rate_ci_high);

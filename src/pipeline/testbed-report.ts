@@ -5,7 +5,7 @@
 // here reaches the gate or the update: the figures go to gold records only.
 import { goldCheck, goldCompare, type TestbedPrompt, type World } from '../testbed/index.ts';
 import type { ReportHook } from './run-loop.ts';
-import { judgePair, sampleStage } from './round-stages.ts';
+import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { LoopPrompt, RoundContext, RunPolicy } from './round-context.ts';
 import { responseLength, type GoldDisagreement, type SampleRecord } from './run-records.ts';
 import { bootstrapMean } from './bootstrap-interval.ts';
@@ -44,37 +44,38 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
       });
       const failed = (keep: (p: TestbedPrompt) => boolean, violation?: string) =>
         perPrompt(keep, (j) => (violation ? verdicts[j]!.violations.includes(violation) : !verdicts[j]!.pass));
-      const goldWins: number[] = [], ties: number[] = [], proxyWins: number[] = [];
-      let agreements = 0, compared = 0;
+      // Every (prompt, answer index) pair after round 0: gold compares them here; the labeler judges them in one batch
+      // (as many at once as it allows, as the evaluate stage asks), in pair order.
+      const pairs = round === 0 ? [] : test.flatMap((prompt, i) => Array.from({ length: K }, (_, k) => ({ prompt, i, j: i * K + k })));
+      const golds = pairs.map(({ prompt, j }) => goldCompare(world, prompt, mine[j]!.text, sft[j]!.text));
+      let done = 0;
+      const judgments = !options.proxyOnTest ? [] : await inOrder(pairs.map(({ i, j }) => async () => {
+        const judgment = await judgePair(context, { round, stage: 'report', prompt: loopTest[i]!, a: mine[j]!, b: sft[j]! });
+        context.onProgress?.({ stage: 'report', round, done: ++done, total: pairs.length });
+        return judgment;
+      }), context.labeler.parallelism ?? 1);
+      const score = (winner: 'a' | 'b' | 'tie') => (winner === 'a' ? 1 : winner === 'tie' ? 0.5 : 0);
+      const labelerP = judgments.map((judgment) => (judgment.ok && judgment.probabilityA !== null ? judgment.probabilityA : 0.5));
+      const labelerSide = (p: number) => (p > 0.5 ? 'a' : p < 0.5 ? 'b' : 'tie');
+      // Per prompt, the mean over its K pairs (the bootstrap's units).
+      const perPair = (value: (n: number) => number) => test.map((_, i) => mean(Array.from({ length: K }, (_, k) => value(i * K + k))));
+      const goldWins = round === 0 ? [] : perPair((n) => score(golds[n]!.winner)), ties = round === 0 ? [] : perPair((n) => (golds[n]!.winner === 'tie' ? 1 : 0));
+      const proxyWins = judgments.length === 0 ? [] : perPair((n) => score(labelerSide(labelerP[n]!)));
+      const agreements = judgments.filter((_, n) => labelerSide(labelerP[n]!) === golds[n]!.winner).length;
       const disagreements: GoldDisagreement[] = [];
-      for (const [i, prompt] of test.entries()) {
-        if (round === 0) break;
-        let wins = 0, tied = 0, proxy = 0;
-        for (let k = 0; k < K; k++) {
-          const j = i * K + k, gold = goldCompare(world, prompt, mine[j]!.text, sft[j]!.text);
-          wins += gold.winner === 'a' ? 1 : gold.winner === 'tie' ? 0.5 : 0;
-          tied += gold.winner === 'tie' ? 1 : 0;
-          if (!options.proxyOnTest) continue;
-          const judgment = await judgePair(context, { round, stage: 'report', prompt: loopTest[i]!, a: mine[j]!, b: sft[j]! });
-          const p = judgment.ok && judgment.probabilityA !== null ? judgment.probabilityA : 0.5;
-          proxy += p > 0.5 ? 1 : p === 0.5 ? 0.5 : 0;
-          const labelerSide = p > 0.5 ? 'a' : p < 0.5 ? 'b' : 'tie';
-          compared++;
-          if (labelerSide === gold.winner) agreements++;
-          else if (disagreements.length < 8 && gold.winner !== 'tie') {
-            disagreements.push({ promptId: prompt.id, candidate: mine[j]!.id, sft: sft[j]!.id, judgment: judgment.id, labelerProbability: p,
-              goldWinner: gold.winner === 'a' ? 'candidate' : 'sft', violations: { candidate: gold.a.violations, sft: gold.b.violations } });
-          }
+      judgments.forEach((judgment, n) => {
+        const gold = golds[n]!, { prompt, j } = pairs[n]!;
+        if (disagreements.length < 8 && gold.winner !== 'tie' && labelerSide(labelerP[n]!) !== gold.winner) {
+          disagreements.push({ promptId: prompt.id, candidate: mine[j]!.id, sft: sft[j]!.id, judgment: judgment.id, labelerProbability: labelerP[n]!,
+            goldWinner: gold.winner === 'a' ? 'candidate' : 'sft', violations: { candidate: gold.a.violations, sft: gold.b.violations } });
         }
-        goldWins.push(wins / K); ties.push(tied / K); proxyWins.push(proxy / K);
-        context.onProgress?.({ stage: 'report', round, done: i + 1, total: test.length });
-      }
+      });
       const metrics: Record<string, number> = {};
       // Round 0 is the SFT policy against its own answers: every pair a tie, exactly ½.
       if (round === 0) Object.assign(metrics, { gold_win_rate_vs_sft: 0.5, gold_win_rate_vs_sft_ci_low: 0.5, gold_win_rate_vs_sft_ci_high: 0.5, gold_tie_rate: 1 });
       else {
         withInterval(metrics, 'gold_win_rate_vs_sft', goldWins, seed, round);
-        metrics.gold_tie_rate = ties.reduce((a, x) => a + x, 0) / Math.max(ties.length, 1);
+        metrics.gold_tie_rate = mean(ties);
       }
       const all = () => true, kinds = (...names: string[]) => (p: TestbedPrompt) => names.includes(p.kind), app = (name: string) => (p: TestbedPrompt) => p.application === name;
       withInterval(metrics, 'hallucination_rate', failed(app('truthfulness')), seed, round);
@@ -96,7 +97,7 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
       if (options.proxyOnTest) {
         if (round === 0) Object.assign(metrics, { proxy_win_rate_vs_sft: 0.5, proxy_win_rate_vs_sft_ci_low: 0.5, proxy_win_rate_vs_sft_ci_high: 0.5 });
         else withInterval(metrics, 'proxy_win_rate_vs_sft', proxyWins, seed, round);
-        metrics.labeler_gold_agreement = compared ? agreements / compared : 1;
+        metrics.labeler_gold_agreement = judgments.length ? agreements / judgments.length : 1;
       }
       return { metrics, disagreements };
     },
