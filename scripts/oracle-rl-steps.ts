@@ -9,7 +9,8 @@
 //   [--from RUN/checkpoints/round-N] (start from a run's policy; --iterations 0 only measures it)
 //   --reward pairwise: the mean of the sign of gold's comparison with the two neighbours in the sample's group (the
 //   run's pairwise reward compares every two distinct texts of a group, each judged once); score: gold's graded score;
-//   pass: 1 or 0.
+//   pass: 1 or 0. certainty: no gold at all — the sample's mean token log-probability under the policy that sampled it
+//   (self-certainty: an update toward the answers the policy is surest of sharpens it, as a lower temperature does).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
@@ -25,7 +26,7 @@ const { values } = parseArgs({ options: { iterations: { type: 'string', default:
 const count = (name: string, text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${text}"`); return n; };
 const iterations = count('iterations', values.iterations!), every = Math.max(1, count('every', values.every!)), seed = count('seed', values.seed!);
 const reward = values.reward!;
-if (!['pairwise', 'score', 'pass'].includes(reward)) throw new Error(`--reward must be pairwise, score or pass, got "${reward}"`);
+if (!['pairwise', 'score', 'pass', 'certainty'].includes(reward)) throw new Error(`--reward must be pairwise, score, pass or certainty, got "${reward}"`);
 
 const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
 const config = parseRunConfig(values.config ? readFileSync(values.config, 'utf8') : null, { source: values.config ?? 'config', overrides: { seed } });
@@ -58,6 +59,7 @@ for (let it = 1; it <= iterations; it++) {
   const rewards = Float32Array.from(samples, (s, j) => {
     if (reward === 'score') return verdicts[j]!.score;
     if (reward === 'pass') return verdicts[j]!.pass ? 1 : 0;
+    if (reward === 'certainty') return s.logprobs.length ? s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length : 0;
     const g = Math.floor(j / K) * K, k = j - g;
     const versus = (o: number) => (samples[o]!.text === s.text ? 0 : Math.sign(verdicts[j]!.score - verdicts[o]!.score));
     return (versus(g + ((k + 1) % K)) + versus(g + ((k + K - 1) % K))) / 2;
