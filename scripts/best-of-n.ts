@@ -78,4 +78,18 @@ for (const kind of [...kinds, 'all']) {
   const rows = perPrompt.filter((_, i) => kind === 'all' || test[i]!.kind === kind);
   console.log([kind, rows.length, ...columns.map((c) => fmt(rows.map((r) => r[c]!), `${kind}|${c}`))].join('\t'));
 }
+// The policy's certainty as a pairwise labeler: over consecutive pairs of answers (1–2, 3–4, …) that gold does not tie
+// and whose texts differ, how often the surer answer is gold's better one (the audit's labeler_gold_agreement, on
+// other pairs of the same policy).
+let agree = 0, judgedPairs = 0;
+answers.forEach((list, i) => {
+  for (let j = 0; j + 1 < list.length; j += 2) {
+    const [a, b] = [list[j]!, list[j + 1]!], [ga, gb] = [scores[i]![j]!.score, scores[i]![j + 1]!.score];
+    if (a.text === b.text || ga === gb || a.certainty === b.certainty) continue;
+    judgedPairs++;
+    if ((a.certainty > b.certainty) === (ga > gb)) agree++;
+  }
+});
+console.log(`the surer answer is gold's better one in ${agree} of ${judgedPairs} pairs (${(agree / judgedPairs).toFixed(3)})`);
+console.log(`RESULT certainty_gold_agreement ${(agree / judgedPairs).toFixed(4)}`);
 for (const c of columns) console.log(`RESULT best_of_n_${c.replace('@', '_at_')} ${(perPrompt.reduce((a, r) => a + r[c]!, 0) / perPrompt.length).toFixed(4)}`);

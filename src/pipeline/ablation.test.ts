@@ -22,8 +22,8 @@ test('the feedback-source ablation example runs each variant and tabulates gold 
     writeFileSync(configPath, stringify({ base: TINY_RUN, variants: shipped.variants }));
     const options = { configPath, seed: 3, out: join(dir, 'runs'), run: { testbed: { config: TINY_TESTBED, cacheDirectory: join(dir, 'cache') } } };
     const result = await runAblation(options);
-    assert.deepEqual(result.rows.map((r) => r.variant), ['ai-pairwise', 'ai-pointwise', 'self-supervised', 'corpus-support', 'labeled-anchors', 'mixed']);
-    const sources: Record<string, string[]> = { 'ai-pairwise': ['pairwise-ai'], 'ai-pointwise': ['pointwise-ai'], 'self-supervised': ['self-supervised'],
+    assert.deepEqual(result.rows.map((r) => r.variant), ['ai-pairwise', 'ai-pointwise', 'self-supervised', 'self-certainty', 'corpus-support', 'labeled-anchors', 'mixed']);
+    const sources: Record<string, string[]> = { 'ai-pairwise': ['pairwise-ai'], 'ai-pointwise': ['pointwise-ai'], 'self-supervised': ['self-supervised'], 'self-certainty': ['self-certainty'],
       'corpus-support': ['corpus-support'], 'labeled-anchors': ['labeled-anchors'], mixed: ['corpus-support', 'labeled-anchors', 'pairwise-ai', 'pointwise-ai', 'self-supervised'] };
     for (const row of result.rows) {
       assert.ok(Number.isFinite(row.summary.gold_win_rate_vs_sft), `${row.variant}: a gold win rate`);
@@ -36,7 +36,7 @@ test('the feedback-source ablation example runs each variant and tabulates gold 
     }
     console.log(`feedback-source ablation on the tiny testbed (figures of a 1-round toy, not results):\n${result.table}`);
     const tsv = readFileSync(result.tsvPath, 'utf8').trim().split('\n');
-    assert.equal(tsv.length, 7);
+    assert.equal(tsv.length, 8);
     assert.match(tsv[0]!, /^variant\tgold_win_rate_vs_sft\t/);
     assert.match(result.table, /^mixed\s+[0-9.]+/m);
     const again = await runAblation(options);

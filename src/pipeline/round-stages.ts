@@ -218,6 +218,22 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
       });
     }
   }
+  if (w.selfCertainty > 0) {
+    for (const [n] of rollout.prompts.entries()) {
+      const group = rollout.samples.slice(n * K, (n + 1) * K), certainty = group.map(meanLogprob), mean = certainty.reduce((a, x) => a + x, 0) / group.length;
+      group.forEach((sample, k) => {
+        if (sample.logprobs.length === 0 && sample.tokens.length > 0) throw new Error(`feedback.selfCertainty: sample ${sample.id} has no log-probabilities (an endpoint policy's); set feedback.selfCertainty to 0`);
+        const id = recordId('judgment', { source: 'self-certainty', sample: sample.id });
+        if (!store.get('judgment', id)) {
+          store.put({ id, kind: 'judgment', round, parents: [sample.id], stage: 'feedback', source: 'self-certainty', ok: true, failure: null,
+            probabilityA: null, orders: [], score: certainty[k]!,
+            rationale: `mean token log-probability ${certainty[k]!.toFixed(3)} over ${sample.logprobs.length} tokens; the group's mean ${mean.toFixed(3)}: the policy is ${certainty[k]! >= mean ? 'surer' : 'less sure'} of this answer than of its others`,
+            principle: null, labelerModel: 'self-certainty', templateVersion: 'mean-logprob-1' });
+        }
+        bySample.get(sample.id)!.push(store.get('judgment', id)!);
+      });
+    }
+  }
   if (w.corpusSupport > 0) {
     if (!context.corpusSupport) throw new Error('feedback.corpusSupport > 0, but this run has no reference text to check samples against (feedback.corpus)');
     for (const sample of rollout.samples) {
@@ -235,12 +251,18 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   return { bySample, pairs, requested: store.count('judgment') - before };
 }
 
+/** A sample's mean token log-probability at sampling (0 for an empty response). */
+function meanLogprob(sample: Pick<SampleRecord, 'logprobs'>): number {
+  return sample.logprobs.length === 0 ? 0 : sample.logprobs.reduce((a, x) => a + x, 0) / sample.logprobs.length;
+}
+
 /** A fitted reward model's scores of a round's samples (N·K,), and the id of its reward-model record. */
 export interface ModelScores { id: string; scores: Float32Array }
 
 /**
  * Σ_source weight · component per sample; components: pairwise 2·P(win) − 1 averaged over the pairs its text was in
- * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1, corpus support its score. A fitted model's
+ * (0 when all K samples are the same text), pointwise reward, self-supervised 2·agreement − 1, self-certainty its mean
+ * token log-prob minus its group's mean, corpus support its score. A fitted model's
  * component is 2·σ(r_i − r_j) − 1 averaged over the group's other distinct texts j (its soft label, the pairwise
  * scale): 'reward-model' (rewards.mode reward-model) takes the pairwise weight, the direct pairwise component staying
  * in the record with weight 0 for comparison; 'labeled-anchors' takes feedback.labeledAnchors.
@@ -248,16 +270,24 @@ export interface ModelScores { id: string; scores: Float32Array }
 export function rewardStage(context: RoundContext, round: number, rollout: RoundSamples, feedback: Feedback,
   models: Partial<Record<'reward-model' | 'labeled-anchors', ModelScores>> = {}): RewardRecord[] {
   const w = context.config.feedback, K = rollout.samples.length / Math.max(rollout.prompts.length, 1), fitted = models['reward-model'];
-  const weights: Record<string, number> = { 'pairwise-ai': fitted ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised, 'corpus-support': w.corpusSupport,
+  const weights: Record<string, number> = { 'pairwise-ai': fitted ? 0 : w.pairwise, 'pointwise-ai': w.pointwise, 'self-supervised': w.selfSupervised,
+    'self-certainty': w.selfCertainty, 'corpus-support': w.corpusSupport,
     'labeled-anchors': w.labeledAnchors, ...fitted && { 'reward-model': w.pairwise } };
   const kept = (source: string) => weights[source]! > 0 || (fitted !== undefined && source === 'pairwise-ai');
+  // Self-certainty is centred in its group: a sample's mean log-prob minus the group's mean (the judgments keep the raw value).
+  const certaintyOf = (sample: SampleRecord) => feedback.bySample.get(sample.id)!.find((j) => j.ok && j.source === 'self-certainty')?.score ?? null;
+  const groupCertainty = rollout.prompts.map((_, n) => {
+    const values = rollout.samples.slice(n * K, (n + 1) * K).map(certaintyOf).filter((x): x is number => x !== null);
+    return values.length ? values.reduce((a, x) => a + x, 0) / values.length : 0;
+  });
   return rollout.samples.map((sample, b) => {
     const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
     const parts: Record<string, number[]> = {};
     for (const j of judgments) {
       const first = j.source === 'pairwise-ai' && context.store.get('sample', j.parents[0]!)!.text === sample.text;
       const value = j.source === 'pairwise-ai' ? 2 * (first ? j.probabilityA! : 1 - j.probabilityA!) - 1
-        : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : j.source === 'corpus-support' ? j.score! : 2 * j.score! - 1;
+        : j.source === 'pointwise-ai' ? (j.score! - 5.5) / 4.5 : j.source === 'corpus-support' ? j.score!
+        : j.source === 'self-certainty' ? j.score! - groupCertainty[Math.floor(b / K)]! : 2 * j.score! - 1;
       (parts[j.source] ??= []).push(value);
     }
     for (const [source, model] of Object.entries(models)) {

@@ -42,7 +42,7 @@ export function responseLength(sample: Pick<SampleRecord, 'tokens' | 'tokenCount
   return sample.tokenCount ?? sample.tokens.length;
 }
 
-export type FeedbackSource = 'pairwise-ai' | 'pointwise-ai' | 'self-supervised' | 'corpus-support' | 'labeled-anchors';
+export type FeedbackSource = 'pairwise-ai' | 'pointwise-ai' | 'self-supervised' | 'self-certainty' | 'corpus-support' | 'labeled-anchors';
 
 export interface OrderRecord { order: 'A-first' | 'B-first'; probabilityFirst: number; probabilityA: number; rationale: string | null }
 
@@ -54,7 +54,7 @@ export interface JudgmentRecord extends Base {
   failure: string | null;          // why it is not ok
   probabilityA: number | null;     // pairwise: P(parents[0] preferred over parents[1]), both orders averaged
   orders: OrderRecord[];           // pairwise: each presentation order
-  score: number | null;            // pointwise: expected 1..10 score; self-supervised: the signal in [0, 1]; corpus-support: in [-1, 1]
+  score: number | null;            // pointwise: expected 1..10 score; self-supervised: the signal in [0, 1]; self-certainty: mean token log-prob (≤ 0); corpus-support: in [-1, 1]
   rationale: string | null;
   principle: { id: string; text: string } | null;
   labelerModel: string;
