@@ -66,7 +66,10 @@ export function terminalTable(store: RunStore): string {
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  const sft = rows(store).find((r) => r.round === 0)?.gold ?? null, baseline = sft?.baseline_pick_of;
+  const baselines = baseline === undefined ? [] : [`baselines, SFT with no training (gold win/SFT): the gold-best of ${baseline} SFT answers ${figureWithInterval(sft, 'baseline_gold_pick_win_rate_vs_sft')}`
+    + (sft!.baseline_surest_pick_win_rate_vs_sft === undefined ? '' : `; the one of ${baseline} the SFT policy is surest of ${figureWithInterval(sft, 'baseline_surest_pick_win_rate_vs_sft')}`)];
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...baselines].join('\n');
 }
 
 const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -188,6 +191,15 @@ function applicationsTable(data: RoundRow[]): string {
     + applications.map((a) => `<tr><th>${escape(a)}</th>${rounds.map((r) => `<td>${num(r.proxy[prefix + a])} of ${num(r.proxy[`validationPairs.${a}`], 0)}</td>`).join('')}</tr>`).join('') + '</table>';
 }
 
+/** Each round's gold win rate over SFT beside the baselines of SFT with no training (testBestOf), as flat lines. */
+function baselinePlot(data: RoundRow[]): string {
+  const sft = data.find((r) => r.round === 0)?.gold, n = sft?.baseline_pick_of;
+  if (n === undefined) return '';
+  const flat = (name: string) => (sft![name] === undefined ? [] : [[`SFT, ${name.includes('gold') ? 'gold-best' : 'surest'} of ${n}`, data.map(() => sft![name]!)] as const]);
+  return linePlot(`Gold win rate over SFT (test) against the baselines of SFT with no training: the best of ${n} SFT answers by gold (a perfect labeler's pick) and the one the SFT policy is surest of`,
+    data.map((r) => r.round), { rounds: data.map((r) => r.gold?.gold_win_rate_vs_sft ?? null), ...Object.fromEntries([...flat('baseline_gold_pick_win_rate_vs_sft'), ...flat('baseline_surest_pick_win_rate_vs_sft')]) });
+}
+
 /** Writes report.html into the run folder; returns its path. */
 export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {
   const data = rows(store), rounds = data.map((r) => r.round);
@@ -203,6 +215,7 @@ ${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map
 <h2>Plots</h2>
 ${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) },
     { 'gold (test)': data.map((r) => interval(r.gold, 'gold_win_rate_vs_sft')), 'labeler (test)': data.map((r) => interval(r.gold, 'proxy_win_rate_vs_sft')) })}
+${baselinePlot(data)}
 ${linePlot('Gold failure rates per application (test; bars: 95% intervals)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) },
     { hallucination: data.map((r) => interval(r.gold, 'hallucination_rate')), 'harmful compliance': data.map((r) => interval(r.gold, 'harmful_compliance_rate')), 'over-refusal': data.map((r) => interval(r.gold, 'over_refusal_rate')), coherence: data.map((r) => interval(r.gold, 'coherence_error_rate')) })}
 ${linePlot('KL to the reference (nats per response)', rounds, { KL: col((r) => r.proxy.kl) })}

@@ -43,6 +43,13 @@ export function summarizeRun(store: RunStore): RunSummary {
       summary.gold_test_samples_per_prompt = finalGold.gold_test_samples_per_prompt!;
     }
     summary.length_drift = finalGold.mean_length! / sftGold.mean_length! - 1;
+    // Baselines of SFT with no training (testBestOf): the gold-best and the surest of that many SFT answers per prompt.
+    for (const name of ['baseline_gold_pick_win_rate_vs_sft', 'baseline_surest_pick_win_rate_vs_sft']) {
+      if (sftGold[name] === undefined) continue;
+      summary[name] = sftGold[name];
+      interval(name, sftGold, name);
+    }
+    if (sftGold.baseline_pick_of !== undefined) summary.baseline_pick_of = sftGold.baseline_pick_of;
     if (sftGold.redteam_attack_success !== undefined && finalGold.redteam_attack_success !== undefined) {  // adversarial rounds (issue 14)
       summary.redteam_attack_success_sft = sftGold.redteam_attack_success;
       summary.redteam_attack_success_final = finalGold.redteam_attack_success;

@@ -67,3 +67,49 @@ test('gold figures: K answers per test prompt, each against the SFT answer of th
     store.close();
   });
 });
+
+test("baselines: the gold-best and the surest of testBestOf more SFT answers, each against SFT's test answers, in the SFT record, summary, table and plot", async () => {
+  await inTinyRun({ prefix: 'rlaif-baselines-', yaml: `${KILL_TEST_CONFIG.replace(/^rounds: 2$/m, 'rounds: 1')}\ntestSamplesPerPrompt: 2\ntestBestOf: 3\n` }, async ({ store, context }) => {
+    const world = makeWorld(5, { creatures: 8, unknownNames: 6, petNames: 6 });
+    const all = makePrompts(world).filter((p) => p.split === 'test');
+    const test = ['truthfulness', 'value-alignment', 'dialogue-coherence'].flatMap((app) => all.filter((p) => p.application === app).slice(0, 4))
+      .map((p) => ({ ...p, principleIds: ['helpful'] }));
+    await runLoop(context, testbedGoldHook({ context, world, test, proxyOnTest: false }));
+    // Round 0's report samples, (prompt, index) → sample: indices 0–1 are SFT's test answers, 2–4 the baseline pool.
+    const byKey = new Map(store.all('sample').filter((s) => s.stage === 'report' && s.policyRound === 0).map((s) => [`${store.get('prompt', s.parents[0]!)!.promptId}|${s.index}`, s]));
+    const sure = (s: { logprobs: number[] }) => s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length;
+    const score = (w: string) => (w === 'a' ? 1 : w === 'tie' ? 0.5 : 0);
+    const best: number[] = [], surest: number[] = [];
+    for (const p of test) {
+      const sft = [0, 1].map((k) => byKey.get(`${p.id}|${k}`)!.text), pool = [2, 3, 4].map((k) => byKey.get(`${p.id}|${k}`)!);
+      assert.ok(pool.every((s) => s !== undefined), `${p.id}: three baseline answers`);
+      const bestText = pool.map((s) => s.text).sort((a, b) => goldCheck(world, p, b).score - goldCheck(world, p, a).score)[0]!;
+      const surestText = pool.reduce((m, s) => (sure(s) > sure(m) ? s : m)).text;
+      const versus = (text: string) => sft.reduce((a, t) => a + score(goldCompare(world, p, text, t).winner), 0) / 2;
+      best.push(versus(bestText));
+      surest.push(versus(surestText));
+    }
+    const m = store.all('gold').find((g) => g.round === 0)!.metrics, meanOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    assert.equal(m.baseline_pick_of, 3);
+    assert.ok(Math.abs(m.baseline_gold_pick_win_rate_vs_sft! - meanOf(best)) < 1e-12, 'the gold-best of 3 against both SFT answers');
+    assert.ok(Math.abs(m.baseline_surest_pick_win_rate_vs_sft! - meanOf(surest)) < 1e-12, 'the surest of 3 against both SFT answers');
+    assert.ok(m.baseline_gold_pick_win_rate_vs_sft! >= m.baseline_surest_pick_win_rate_vs_sft!, 'no pick beats gold’s own');
+    assert.ok(m.baseline_gold_pick_win_rate_vs_sft_ci_low! <= m.baseline_gold_pick_win_rate_vs_sft! && m.baseline_gold_pick_win_rate_vs_sft! <= m.baseline_gold_pick_win_rate_vs_sft_ci_high!);
+    assert.ok(store.all('gold').filter((g) => g.round > 0).every((g) => g.metrics.baseline_pick_of === undefined), 'measured once, on SFT');
+    const summary = summarizeRun(store);
+    assert.equal(summary.baseline_gold_pick_win_rate_vs_sft, m.baseline_gold_pick_win_rate_vs_sft);
+    assert.equal(summary.baseline_surest_pick_win_rate_vs_sft_ci_high, m.baseline_surest_pick_win_rate_vs_sft_ci_high);
+    assert.equal(summary.baseline_pick_of, 3);
+    assert.match(terminalTable(store), /^baselines, SFT with no training \(gold win\/SFT\): the gold-best of 3 SFT answers \d\.\d{3} \[\d\.\d\d, \d\.\d\d\]; the one of 3 the SFT policy is surest of \d\.\d{3} /m);
+    assert.match(readFileSync(writeHtmlReport(store, summary), 'utf8'), /against the baselines of SFT with no training[^]*SFT, gold-best of 3[^]*SFT, surest of 3/);
+    store.close();
+  });
+  await inTinyRun({ prefix: 'rlaif-baselines-off-', yaml: `${KILL_TEST_CONFIG.replace(/^rounds: 2$/m, 'rounds: 1')}\ntestBestOf: 0\n` }, async ({ store, context }) => {
+    const world = makeWorld(5, { creatures: 8, unknownNames: 6, petNames: 6 });
+    const test = makePrompts(world).filter((p) => p.split === 'test').slice(0, 6).map((p) => ({ ...p, principleIds: ['helpful'] }));
+    await runLoop(context, testbedGoldHook({ context, world, test, proxyOnTest: false }));
+    assert.equal(store.all('gold').find((g) => g.round === 0)!.metrics.baseline_pick_of, undefined, 'testBestOf 0: no baselines');
+    assert.doesNotMatch(terminalTable(store), /baselines/);
+    store.close();
+  });
+});

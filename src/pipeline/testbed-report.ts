@@ -31,6 +31,32 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
   // (test.length, K): answer k of prompt i is at i * K + k; the SFT policy's answer of the same index is its opponent.
   const samplesOf = async (round: number): Promise<SampleRecord[]> =>
     (await sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: K })).samples;
+  /**
+   * Baselines for every round's gold win rate, measured once on the SFT policy: `testBestOf` more SFT answers per test
+   * prompt (the report's samples K.. of round 0, so a resumed run finds them), of which the best by gold and the one the
+   * policy is surest of (highest mean token log-probability at sampling) each face SFT's K test answers.
+   */
+  const baselines = async (sft: SampleRecord[]): Promise<Record<string, number>> => {
+    const extra = context.config.testBestOf, width = K + extra;
+    const pool = (await sampleStage(context, { round: 0, policyRound: 0, stage: 'report', prompts: loopTest, perPrompt: width })).samples;
+    const certainty = (s: SampleRecord) => (s.logprobs.length === 0 ? Number.NEGATIVE_INFINITY : s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length);
+    const best: number[] = [], surest: number[] = [];
+    test.forEach((prompt, i) => {
+      const candidates = pool.slice(i * width + K, (i + 1) * width), scores = candidates.map((c) => goldCheck(world, prompt, c.text).score);
+      const bestText = candidates[scores.indexOf(Math.max(...scores))]!.text;
+      const surestText = candidates.reduce((m, c) => (certainty(c) > certainty(m) ? c : m)).text;
+      const versus = (text: string) => mean(Array.from({ length: K }, (_, k) => {
+        const { winner } = goldCompare(world, prompt, text, sft[i * K + k]!.text);
+        return winner === 'a' ? 1 : winner === 'tie' ? 0.5 : 0;
+      }));
+      best.push(versus(bestText));
+      surest.push(versus(surestText));
+    });
+    const out: Record<string, number> = { baseline_pick_of: extra };
+    withInterval(out, 'baseline_gold_pick_win_rate_vs_sft', best, seed, 0);
+    if (pool.some((s) => s.logprobs.length > 0)) withInterval(out, 'baseline_surest_pick_win_rate_vs_sft', surest, seed, 0);
+    return out;
+  };
   return {
     async afterRound(round: number, _policy: RunPolicy) {
       const mine = await samplesOf(round), sft = round === 0 ? mine : await samplesOf(0);
@@ -92,6 +118,7 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
         metrics[`gold_pass_rate_kind_${name}`] = mean(perPrompt(kinds(kind), (j) => verdicts[j]!.pass));
         if (round > 0) metrics[`gold_win_rate_vs_sft_kind_${name}`] = mean(test.flatMap((p, i) => (p.kind === kind ? [goldWins[i]!] : [])));
       }
+      if (round === 0 && context.config.testBestOf > 0) Object.assign(metrics, await baselines(mine));
       metrics.gold_test_prompts = test.length;
       metrics.gold_test_samples_per_prompt = K;
       if (options.proxyOnTest) {
