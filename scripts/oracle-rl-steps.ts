@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
 import { batchFromSamples } from '../src/pipeline/round-stages.ts';
 import { parseRunConfig } from '../src/pipeline/run-config.ts';
-import { buildPolicy, loadCheckpoint } from '../src/pipeline/run-setup.ts';
+import { buildPolicy, loadCheckpoint, readReferenceText } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { goldCheck } from '../src/testbed/gold.ts';
 import type { TestbedPrompt } from '../src/testbed/prompts.ts';
@@ -30,7 +30,8 @@ if (!['pairwise', 'score', 'pass', 'certainty'].includes(reward)) throw new Erro
 
 const testbed = await buildTestbed({ seed, cacheDirectory: values.cache });
 const config = parseRunConfig(values.config ? readFileSync(values.config, 'utf8') : null, { source: values.config ?? 'config', overrides: { seed } });
-const policy = buildPolicy(config, loadCheckpoint(testbed.policyDirectory));
+const policy = buildPolicy(config, loadCheckpoint(testbed.policyDirectory),   // algorithm.pretrainCoef replays the testbed corpus (or pretrainText)
+  config.algorithm.pretrainCoef > 0 ? readReferenceText(config.algorithm.pretrainText ?? testbed.corpusPath, 'pretraining text') : undefined);
 if (values.from) policy.load(values.from);   // a run's checkpoint (checkpoints/round-<n>) instead of the SFT policy
 const train = testbed.prompts.filter((p) => p.split === 'train'), test = testbed.prompts.filter((p) => p.split === 'test').filter((_, i) => i % 2 === 0);
 const K = config.samplesPerPrompt, rng = new Rng(seed + 1);

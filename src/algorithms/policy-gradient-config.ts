@@ -41,6 +41,8 @@ export const policyGradientShape = {
   klTarget: z.number().positive().nullable().default(null).describe('adaptive β toward this KL per sequence (Ziegler et al. 2019); null = fixed β'),
   klHorizon: z.number().positive().default(1000).describe('adaptive β: horizon in samples of the proportional controller'),
   entropyCoef: z.number().min(0).default(0).describe('weight of the entropy bonus in the loss (0 = off)'),
+  pretrainCoef: z.number().min(0).default(0).describe("γ: weight of a language-modelling loss on pretraining text added to every update step (InstructGPT's PPO-ptx, Ouyang et al. 2022, arXiv 2203.02155 eq. 2), so updates on some prompts do not erode what the policy knows for others; each step draws pretrainBatchSize of the trainer's pretraining examples. 0 = off"),
+  pretrainBatchSize: z.number().int().min(1).default(16).describe('pretraining examples per update step when pretrainCoef > 0'),
   valueCoef: z.number().min(0).default(0.5).describe('ppo: weight of the value loss'),
   valueClip: z.number().positive().default(0.5).describe('ppo: value clip range ε_v (v_old ± ε_v)'),
   gamma: z.number().min(0).max(1).default(1).describe('ppo: GAE discount γ per token'),

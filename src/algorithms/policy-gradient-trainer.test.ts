@@ -1,7 +1,8 @@
 // Learning tests: from a tiny GPT pretrained here on digit strings (a fifth of them sorted), REINFORCE, RLOO, GRPO and PPO each raise
 // the sorted-digits reward within 40 steps with KL to the reference under a ceiling the KL penalty has to earn (medians
 // over three seeds). Also:
-// a run killed after 2 steps and resumed from its checkpoint ends with the same weights as 4 uninterrupted steps.
+// a run killed after 2 steps and resumed from its checkpoint ends with the same weights as 4 uninterrupted steps; PPO-ptx's
+// pretraining loss moves the weights toward its text, off it reports nothing, and its draws resume.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import type { Transformer } from '../models/transformer.ts';
 import { policyGradientConfig, PolicyGradientTrainer, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-trainer.ts';
 import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
-import { BOS, decodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
+import { BOS, decodeDigits, encodeDigits, EOS, pretrainDigitPolicy, RESPONSE_DIGITS, sortedReward } from '../testbed/digit-task.ts';
+import { sftBatch, sftLoss } from './sft-trainer.ts';
 import { checkMonitors, TrainingStopped } from './training-run.ts';
 import { median, rewardCurve } from './testing/reward-curve.ts';
 
@@ -74,6 +76,47 @@ describe('policy-gradient learning on sorted digits', () => {
     const resumed = trainerFor(base, config('ppo'));
     resumed.load(join(dir, 'checkpoint'));
     assert.equal(resumed.step, 2);
+    for (let i = 0; i < 2; i++) await resumed.trainStep();
+    for (const [name, t] of straight.trainable) assert.deepEqual(resumed.trainable.get(name)!.data, t.data, `parameter ${name}`);
+  });
+
+  test('PPO-ptx: pretrainCoef adds the language-modelling loss of pretraining text to each step; off, nothing of it', async () => {
+    // Text the base never saw (nine after nine) and a reward of 0 everywhere: GRPO's advantages are 0 and its KL term's
+    // gradient is 0 at the reference, so the pretraining loss is the only thing that can move the weights.
+    const nines = Array.from({ length: 4 }, () => ({ prompt: Int32Array.of(BOS), response: Int32Array.from([...encodeDigits('999999'), EOS]) }));
+    const withZeroReward = (pretrainCoef: number, pretrain?: typeof nines) => {
+      const policy = frozenCopy(base);
+      for (const t of policy.parameters().values()) t.requiresGrad = true;
+      return new PolicyGradientTrainer({ config: policyGradientConfig({ ...config('grpo'), pretrainCoef, pretrainBatchSize: 4 }), policy, reference: frozenCopy(base),
+        prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits, reward: programmaticReward('zero', () => 0), ...(pretrain ? { pretrain } : {}) });
+    };
+    const nll = (t: PolicyGradientTrainer) => sftLoss(t.setup.policy, sftBatch(nines)).item();
+    const off = withZeroReward(0), on = withZeroReward(1, nines), before = nll(on);
+    const offRecord = await off.trainStep();
+    const onRecord = await on.trainStep();   // the first step: the policy starts at the reference, so its RL loss is KL alone
+    for (let i = 0; i < 2; i++) await on.trainStep();
+    for (const [name, t] of off.trainable) assert.deepEqual(t.data, base.parameters().get(name)!.data, `off: ${name} unchanged`);
+    assert.equal(offRecord.metrics.pretrainLoss, undefined, 'off: no pretraining loss reported');
+    assert.ok(nll(on) < before - 0.1, `on: the pretraining text's loss falls (${before.toFixed(3)} → ${nll(on).toFixed(3)})`);
+    assert.ok(onRecord.metrics.pretrainLoss! > 1 && Math.abs(onRecord.metrics.loss!) < 0.1 * onRecord.metrics.pretrainLoss!, `on: reported apart from the RL loss (only KL here): ${onRecord.metrics.loss}, ${onRecord.metrics.pretrainLoss}`);
+    assert.throws(() => withZeroReward(1), /pretrainCoef 1 needs pretraining examples/);
+  });
+
+  test('PPO-ptx: killed after 2 steps and resumed equals 4 uninterrupted steps (the pretraining draws resume too)', async () => {
+    const pretrain = ['123456', '999999', '000111', '543210'].map((d) => ({ prompt: Int32Array.of(BOS), response: Int32Array.from([...encodeDigits(d), EOS]) }));
+    const make = () => {
+      const policy = frozenCopy(base);
+      for (const t of policy.parameters().values()) t.requiresGrad = true;
+      return new PolicyGradientTrainer({ config: policyGradientConfig({ ...config('grpo'), pretrainCoef: 0.5, pretrainBatchSize: 2 }), policy, reference: frozenCopy(base),
+        prompts: [{ text: '', tokens: Int32Array.of(BOS) }], decode: decodeDigits, reward: programmaticReward('sorted', sortedReward), pretrain });
+    };
+    const straight = make();
+    for (let i = 0; i < 4; i++) await straight.trainStep();
+    const first = make();
+    for (let i = 0; i < 2; i++) await first.trainStep();
+    first.save(join(dir, 'checkpoint-ptx'));
+    const resumed = make();
+    resumed.load(join(dir, 'checkpoint-ptx'));
     for (let i = 0; i < 2; i++) await resumed.trainStep();
     for (const [name, t] of straight.trainable) assert.deepEqual(resumed.trainable.get(name)!.data, t.data, `parameter ${name}`);
   });

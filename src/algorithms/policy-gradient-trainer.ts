@@ -2,6 +2,7 @@
 // timed stages: rollout → score → referenceLogprobs → values → advantages → update. Full fine-tuning or any subset
 // of parameters (e.g. LoRA adapters) via `trainable`. PPO: arXiv 1707.06347; GRPO 2402.03300; RLOO 2402.14740.
 import { AdamW, add, backward, mulScalar, noGrad, Rng, scope, tensor, type Tensor } from '../engine/index.ts';
+import { deriveSeed } from '../engine/random.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { computeAdvantages, whitenAdvantages } from './advantages.ts';
 import { makeKlController, type KlController } from './kl-control.ts';
@@ -13,6 +14,7 @@ import type { RewardSource } from './reward-sources.ts';
 import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
 import { maskedMeanValue } from './token-aggregation.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
+import { sftBatch, sftLoss, type SftExample } from './sft-trainer.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
 export { policyGradientConfig, policyGradientConfigSchema, type PolicyGradientAlgorithm, type PolicyGradientConfig,
@@ -27,6 +29,7 @@ export interface PolicyGradientSetup {
   prompts: { text: string; tokens: Int32Array }[]; // cycled in order; the data position is checkpointed
   decode: (ids: Int32Array) => string;
   reward: RewardSource;
+  pretrain?: SftExample[];                         // pretraining text for config.pretrainCoef (PPO-ptx), drawn at random
 }
 
 /** The trainer's own keys of a config that may carry more (a CLI run config). */
@@ -47,6 +50,7 @@ export class PolicyGradientTrainer {
   readonly valueHead: ScalarHead | null;
   readonly klController: KlController;
   readonly rng: Rng;
+  readonly pretrainRng: Rng;                       // draws the pretraining batches (its own stream: the rest is as without them)
   readonly trainable: Map<string, Tensor>;
   step = 0;
   dataPosition = 0;
@@ -63,6 +67,10 @@ export class PolicyGradientTrainer {
     this.klController = makeKlController(c.klTarget === null
       ? { kind: 'fixed', initial: c.klCoef } : { kind: 'adaptive', initial: c.klCoef, target: c.klTarget, horizon: c.klHorizon });
     this.rng = new Rng(c.seed);
+    this.pretrainRng = new Rng(deriveSeed(c.seed, 'pretrain'));
+    if (c.pretrainCoef > 0 && !(setup.pretrain && setup.pretrain.length > 0)) {
+      throw new Error(`pretrainCoef ${c.pretrainCoef} needs pretraining examples (the trainer was given none): set it to 0, or give the text to replay`);
+    }
   }
 
   /** One RL step; returns its metrics and stage timings. */
@@ -143,7 +151,8 @@ export class PolicyGradientTrainer {
   private update(batch: RolloutBatch, referenceLogprobs: Float32Array, advantages: Float32Array, returns: Float32Array,
     oldValues: Float32Array | null): Record<string, number> {
     const c = this.config, { B, T } = batch, aggregation = aggregationOf(c);
-    const sums = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0 };
+    const sums = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0, pretrainLoss: 0 };
+    const pretrain = this.setup.pretrain ?? [];
     let count = 0;
     for (let epoch = 0; epoch < c.epochs; epoch++) {
       const order = this.rng.shuffle([...Array(B).keys()]);
@@ -172,24 +181,32 @@ export class PolicyGradientTrainer {
             loss = policyGradientLoss(s.logprobs, adv, mask, aggregation);
           }
           if (c.entropyCoef !== 0) loss = addScaled(loss, entropyBonus(s.entropies, mask, c.entropyCoef), 1);
+          // PPO-ptx: + γ · the mean token NLL of a batch of pretraining text (reported apart from the RL loss).
+          let pretrainLoss = 0;
+          if (c.pretrainCoef > 0) {
+            const lm = sftLoss(this.setup.policy, sftBatch(Array.from({ length: c.pretrainBatchSize }, () => pretrain[this.pretrainRng.int(pretrain.length)]!)));
+            pretrainLoss = lm.item();
+            loss = addScaled(loss, lm, c.pretrainCoef);
+          }
           const entropyValue = maskedMeanValue(s.entropies.data, sub.actionMask);
           this.optimizer.zeroGrad();
           if (loss.requiresGrad) backward(loss);
           const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
-          return { loss: loss.item(), clipFraction, valueLoss, entropy: entropyValue, gradNorm };
+          return { loss: loss.item() - c.pretrainCoef * pretrainLoss, clipFraction, valueLoss, entropy: entropyValue, gradNorm, pretrainLoss };
         }));
         for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += result[key];
         count++;
       }
     }
     for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= Math.max(count, 1);
+    if (c.pretrainCoef === 0) { const { pretrainLoss: _, ...rest } = sums; return rest; }
     return sums;
   }
 
   /** Everything a resume needs besides the tensors. */
   state(): TrainingState {
     return { step: this.step, dataPosition: this.dataPosition, rng: this.rng.getState(),
-      extra: { kl: this.klController.state(), baseline: this.baseline ?? null } };
+      extra: { kl: this.klController.state(), baseline: this.baseline ?? null, pretrainRng: this.pretrainRng.getState() } };
   }
 
   save(dir: string): void {
@@ -201,6 +218,7 @@ export class PolicyGradientTrainer {
     this.rng.setState(state.rng);
     this.klController.loadState(state.extra.kl as ReturnType<KlController['state']>);
     this.baseline = (state.extra.baseline as number | null) ?? undefined;
+    if (state.extra.pretrainRng) this.pretrainRng.setState(state.extra.pretrainRng as ReturnType<Rng['getState']>);  // absent in checkpoints saved before PPO-ptx
   }
 }
 

@@ -89,6 +89,7 @@ function needs<T>(value: T | null, what: string): T {
 }
 
 function pgTrainer(config: PgRunConfig): Built {
+  if (config.pretrainCoef > 0) throw new Error('pretrainCoef: `rlaif train pg` takes no pretraining text to replay; PPO-ptx runs in `rlaif run` (algorithm.pretrainCoef, algorithm.pretrainText)');
   const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   const text = checkpoint && {
     prompts: readTextPrompts(needs(config.prompts, 'prompts'), checkpoint.tokenizer), reward: textReward(needs(config.reward, 'reward')),

@@ -23,9 +23,11 @@ const NON_DEFAULT: Record<string, unknown> = {
   algorithm: 'ppo', promptsPerStep: 3, groupSize: 5, temperature: 0.9, learningRate: 1e-3, maxGradNorm: 0.5, epochs: 3,
   minibatches: 1, clipLow: 0.1, clipHigh: 0.3, aggregation: 'seq-mean-token-sum-norm', klCoef: 0.2, klTarget: 4, klHorizon: 500,
   entropyCoef: 0.01, valueCoef: 0.25, valueClip: 0.3, gamma: 0.99, lambda: 0.9, seed: 11, precision: 'bf16', groupStdNormalization: false,
+  pretrainBatchSize: 8,
 };
-// Set by the model, not the YAML: the builtin digit task samples its 6 digits + EOS and stops at EOS.
-const FROM_THE_MODEL = ['maxNewTokens', 'stopToken'];
+// Set by the model, not the YAML: the builtin digit task samples its 6 digits + EOS and stops at EOS. pretrainCoef
+// (PPO-ptx) needs pretraining text, which `rlaif train pg` does not take: it is refused, naming `rlaif run`'s key.
+const FROM_THE_MODEL = ['maxNewTokens', 'stopToken', 'pretrainCoef'];
 
 test('pg: the empty config gives the trainer exactly the schema\'s defaults', () => {
   const trainer = pgTrainer('');
@@ -44,6 +46,10 @@ test('pg: every knob set to a non-default value reaches the trainer unchanged', 
   function trainer(text: string): Record<string, unknown> {
     return { ...pgTrainer(text).config };
   }
+});
+
+test('pg: pretrainCoef is refused, naming where PPO-ptx runs', () => {
+  assert.throws(() => pgTrainer('pretrainCoef: 1'), /pretrainCoef: `rlaif train pg` takes no pretraining text to replay; PPO-ptx runs in `rlaif run` \(algorithm\.pretrainCoef/);
 });
 
 test('dpo online: sampling and iteration knobs come from the schema, nothing re-typed', () => {

@@ -53,6 +53,20 @@ export interface LoopPolicyOptions {
   tokenizer: ChatTokenizer;
   config: Pick<RunConfig, 'algorithm' | 'maxNewTokens' | 'temperature' | 'samplesPerPrompt' | 'promptsPerRound'> & Partial<Pick<RunConfig, 'rolloutBatchRows'>>;
   seed: number;
+  pretrain?: string[];       // pretraining paragraphs for algorithm.pretrainCoef (PPO-ptx)
+}
+
+/**
+ * Pretraining paragraphs as language-modelling examples: after a separator token (BOS, else EOS: the testbed's corpus
+ * paragraphs follow its end token, as in its build), the paragraph's tokens and EOS, cut to the context.
+ */
+export function pretrainExamples(lines: string[], tokenizer: TextTokenizer, maxPositions: number): SftExample[] {
+  const separator = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
+  if (separator === null) throw new Error('algorithm.pretrainCoef: the tokenizer has neither a BOS nor an EOS token to open each paragraph with');
+  return lines.map((line) => {
+    const ids = [...tokenizer.encode(line, { addSpecialTokens: false }), ...(tokenizer.eosTokenId === null ? [] : [tokenizer.eosTokenId])];
+    return { prompt: Int32Array.of(separator), response: Int32Array.from(ids.slice(0, maxPositions - 1)) };
+  }).filter((e) => e.response.length > 0);
 }
 
 export class LoopPolicy {
@@ -86,8 +100,9 @@ export class LoopPolicy {
           algorithm: a.name, promptsPerStep: config.promptsPerRound, groupSize: config.samplesPerPrompt, maxNewTokens: config.maxNewTokens,
           temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
           epochs: RATIO_FREE.has(a.name) ? 1 : a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, klCoef: a.klCoef, seed,
-          groupStdNormalization: a.groupStdNormalization, precision: a.precision,
+          groupStdNormalization: a.groupStdNormalization, precision: a.precision, pretrainCoef: a.pretrainCoef, pretrainBatchSize: a.pretrainBatchSize,
         }),
+        ...(a.pretrainCoef > 0 ? { pretrain: pretrainExamples(options.pretrain ?? [], tokenizer, base.config.maxPositions) } : {}),
       });
     }
   }

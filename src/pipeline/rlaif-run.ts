@@ -73,6 +73,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   try {
     // A user's reference text is read before the testbed (minutes to build from nothing), so a bad path fails at once.
     const reference = config.feedback.corpusSupport > 0 && config.feedback.corpus ? readReferenceText(config.feedback.corpus, 'feedback.corpus') : null;
+    const ptx = config.algorithm.pretrainCoef > 0 && config.algorithm.pretrainText ? readReferenceText(config.algorithm.pretrainText, 'algorithm.pretrainText') : null;
     const testbed = config.policy.kind === 'testbed' || config.labeler.kind === 'testbed' || config.prompts.kind === 'testbed'
       ? await loadTestbed({ seed: config.seed, labeler: config.labeler.kind === 'testbed' ? config.labeler.setup : 'self', ...options.testbed,
         onProgress: (e) => options.onProgress?.({ stage: `setup: ${e.stage}${e.model ? ` ${e.model}` : ''}`, round: 0, done: e.step, total: e.total }) })
@@ -97,7 +98,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       ? new EndpointPolicy({ endpoint: { baseURL: config.policy.baseURL, model: config.policy.model, ...(config.policy.checkpoint ? { checkpoint: config.policy.checkpoint } : {}) },
         apiKeyEnvironmentVariable: config.policy.apiKeyEnvironmentVariable, maxNewTokens: config.maxNewTokens, temperature: config.temperature,
         requestsPerSecond: config.policy.requestsPerSecond, limiterFor: (_, perSecond) => localRateLimiter({ perSecond }) })
-      : buildPolicy(config, base!);
+      : buildPolicy(config, base!, config.algorithm.pretrainCoef > 0 ? ptx ?? readReferenceText(testbed!.corpusPath, 'the testbed corpus') : undefined);
     closers.push(() => { if (policy.kind === 'endpoint') policy.close(); });
     const constitution = config.feedback.constitution ? loadConstitution(config.feedback.constitution)
       : config.prompts.kind === 'testbed' ? testbedConstitution() : loadConstitution();

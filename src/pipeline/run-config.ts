@@ -78,6 +78,9 @@ const algorithmSchema = z.strictObject({
   klCoef: z.number().min(0).default(0.05).describe('β: KL penalty to the reference (pg) or DPO β'),
   clip: z.number().positive().default(0.2).describe('PPO/GRPO ratio clip ε'),
   maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip'),
+  pretrainCoef: z.number().min(0).default(0).describe("γ of PPO-ptx (InstructGPT, arXiv 2203.02155 eq. 2; policy-gradient algorithms): every update step adds γ × the language-modelling loss of algorithm.pretrainBatchSize paragraphs of pretraining text (algorithm.pretrainText), so updates on the train prompts do not erode what the policy knows of everything else — as the testbed's own fine-tuning replays its corpus. 0 = off"),
+  pretrainBatchSize: z.number().int().min(1).default(16).describe('pretraining paragraphs per update step when pretrainCoef > 0'),
+  pretrainText: z.string().nullable().default(null).describe("the pretraining text of pretrainCoef: a UTF-8 file, one paragraph a line (each line one example, cut to the context); null = the testbed's pretraining corpus (policy.kind testbed); relative to the config file"),
   groupStdNormalization: z.boolean().default(false).describe("grpo: divide each sample's centred reward by its group's reward std (GRPO); false (the default): the centred reward alone (Dr. GRPO, arXiv 2503.20783), so a labeler that barely prefers either answer (P ≈ ½: rewards 2P − 1 near 0) does not have its noise scaled up to unit-size advantages, and the KL term keeps such a policy near its reference. Seed 0, the embedded labeler (median |reward| 0.005; median |advantage| 0.5 when divided): KL of the three rounds 0.37, 0.65, 0.23 divided, 0.07, 0.16, 0.18 not, gold win/SFT within its interval of ½ either way; the gold oracle (scripts/oracle-ceiling.ts, rewards ±1): the rounds' gold win/SFT 0.514, 0.503, 0.486 divided, 0.503, 0.510, 0.484 not"),
   precision: precisionSchema,
   lora,
@@ -216,6 +219,11 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
   if (config.feedback.constitution) config.feedback = { ...config.feedback, constitution: at(config.feedback.constitution) };
   if (config.feedback.corpus) config.feedback = { ...config.feedback, corpus: at(config.feedback.corpus) };
+  if (config.algorithm.pretrainText) config.algorithm = { ...config.algorithm, pretrainText: at(config.algorithm.pretrainText) };
+  if (config.algorithm.pretrainCoef > 0) {
+    if (['dpo', 'online-dpo'].includes(config.algorithm.name)) throw new Error(`${source}: algorithm.pretrainCoef is PPO-ptx, for the policy-gradient algorithms (grpo, rloo, ppo); ${config.algorithm.name} takes no pretraining loss`);
+    if (!config.algorithm.pretrainText && config.policy.kind !== 'testbed') throw new Error(`${source}: algorithm.pretrainCoef needs pretraining text: set algorithm.pretrainText to a file of paragraphs, one a line (only the testbed's policy comes with its corpus)`);
+  }
   if (config.feedback.selfCertainty > 0 && config.policy.kind === 'endpoint') {
     throw new Error(`${source}: feedback.selfCertainty needs the rollout's log-probabilities, which policy.kind endpoint does not give: set it to 0, or train a policy in this process`);
   }

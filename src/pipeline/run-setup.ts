@@ -31,8 +31,8 @@ export function loadCheckpoint(directory: string): { model: Transformer; tokeniz
   throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
 }
 
-export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transformer; tokenizer: TextTokenizer }): LoopPolicy {
-  return new LoopPolicy({ base: base.model, tokenizer: base.tokenizer, config, seed: config.seed });
+export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transformer; tokenizer: TextTokenizer }, pretrain?: string[]): LoopPolicy {
+  return new LoopPolicy({ base: base.model, tokenizer: base.tokenizer, config, seed: config.seed, ...(pretrain ? { pretrain } : {}) });
 }
 
 /** The labeler's provider: an in-process model, or an endpoint (its key read from the named environment variable). */

@@ -58,7 +58,8 @@ export function attackTokens(config: Pick<AdversarialConfig, 'maxAttackTokens' |
 export function attackerPolicy(options: { base: Transformer; tokenizer: TextTokenizer; config: AdversarialConfig; cells: readonly RedTeamCell[]; seed: number }): LoopPolicy {
   const c = options.config;
   return new LoopPolicy({ base: options.base, tokenizer: options.tokenizer, seed: options.seed, config: {
-    algorithm: { name: 'grpo', learningRate: c.learningRate, stepsPerRound: 1, minibatches: 1, klCoef: c.klCoef, clip: 0.2, maxGradNorm: 1, groupStdNormalization: true, precision: precisionSchema.parse(undefined), lora: null },
+    algorithm: { name: 'grpo', learningRate: c.learningRate, stepsPerRound: 1, minibatches: 1, klCoef: c.klCoef, clip: 0.2, maxGradNorm: 1, groupStdNormalization: true, precision: precisionSchema.parse(undefined), lora: null,
+      pretrainCoef: 0, pretrainBatchSize: 16, pretrainText: null },
     maxNewTokens: attackTokens(c, options.cells), temperature: 1, samplesPerPrompt: c.attacksPerCell, promptsPerRound: options.cells.length,
   } });
 }
