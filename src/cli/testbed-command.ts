@@ -100,6 +100,7 @@ export function registerTestbedCommand(program: Command): void {
         labeler_gold_agreement_ci_high: l.accuracyInterval?.[1] ?? null, labeler_kappa: l.cohenKappa, labeler_same_position_rate: l.samePositionPreferred,
         labeler_ece: l.expectedCalibrationError, labeler_tie_rate: l.tieRate, labeler_gold_agreement_pass_fail: audit.passFailLabeler.accuracy,
         labeler_gold_agreement_graded: audit.gradedLabeler.accuracy, audit_pass_fail_share: decided > 0 ? audit.pairs.passFail / decided : null,
+        policy_certainty_gold_agreement: audit.policyCertainty.agreement,
         sft_hallucination_rate: audit.sft.hallucination, sft_harmful_compliance_rate: audit.sft.harmfulCompliance,
         sft_over_refusal_rate: audit.sft.overRefusal, sft_coherence_error_rate: audit.sft.coherenceError,
         sft_fact_recall_train: audit.sftFactRecall.bySplit.train.rate, sft_fact_recall_validation: audit.sftFactRecall.bySplit.validation.rate,
@@ -116,6 +117,7 @@ export function registerTestbedCommand(program: Command): void {
       console.log(`pairs: ${audit.pairs.sampled} test prompts, ${audit.pairs.identical} identical samples skipped, ${audit.pairs.judged} judged, ${audit.pairs.goldTies} gold ties`);
       console.log(`gold-labeled pairs: ${audit.pairs.passFail} where one answer passes gold and the other fails (agreement there ${audit.passFailLabeler.accuracy === null ? 'n/a' : `${(audit.passFailLabeler.accuracy * 100).toFixed(1)}%`}), ${audit.pairs.bothFail} where both fail and ${audit.pairs.bothPass} where both pass (gold ranks those by its graded score; agreement there ${audit.gradedLabeler.accuracy === null ? 'n/a' : `${(audit.gradedLabeler.accuracy * 100).toFixed(1)}%`})`);
       const percentOf = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+      console.log(`the SFT policy's own certainty, no judging (the answer it finds likelier): agreement with gold ${percentOf(audit.policyCertainty.agreement)} of ${audit.policyCertainty.judged} pairs, a baseline the labeler should beat`);
       console.log(`labeler-gold agreement by application: ${Object.entries(audit.labelerByApplication).map(([k, a]) => `${k} ${percentOf(a.accuracy)} of ${a.labeled} pairs`).join(', ')}`);
       console.log(`SFT gold failure rate by application: ${Object.entries(audit.sft.byApplication).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}`);
       const recall = audit.sftFactRecall;

@@ -2,7 +2,9 @@
 // labeler (both orders), and scores the labeler against gold (agreement, Cohen's κ, same-position rate on single
 // orders, ECE, tie rate; feedback/labeler-audit.ts) beside Lee et al.'s figures, plus the SFT policy's gold failure
 // rates per application. Gold is used here as the yardstick only. Leaves out: confidence intervals.
+import { noGrad } from '../engine/index.ts';
 import { auditLabeler, type AuditItem, type LabelerAudit } from '../feedback/labeler-audit.ts';
+import { scoreResponses } from '../models/score.ts';
 import { factRecall, modelScorer, type FactRecall } from './fact-recall.ts';
 import { goldCheck, goldCompare } from './gold.ts';
 import { loadPolicySampler } from './policy-sampler.ts';
@@ -34,7 +36,11 @@ export interface TestbedAuditResult {
   gradedLabeler: LabelerAudit;
   /** The headline judge on each application's pairs (truthfulness, value-alignment, dialogue-coherence): where it fails. */
   labelerByApplication: Record<string, LabelerAudit>;
-  examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null }[];
+  /** A baseline with no judging at all: the SFT policy prefers the answer it finds likelier (higher mean token
+   * log-probability given the conversation); its agreement with gold on the pairs gold decides (null: none). */
+  policyCertainty: { agreement: number | null; judged: number };
+  examples: { promptId: string; a: string; b: string; gold: 'A' | 'B' | null; labelerProbabilityA: number | null; rationale: string | null;
+    policyCertainty: [number, number] }[];   // each answer's mean token log-probability under the SFT policy
   seconds: number;
 }
 
@@ -97,10 +103,20 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
   const passFailItems: AuditItem[] = [], gradedItems: AuditItem[] = [];
   const byApplication = new Map<string, AuditItem[]>();
   const differing = test.map((p, i) => ({ p, a: responses[i]![0]!, b: responses[i]![1]! })).filter(({ a, b }) => (a === b ? (identical++, false) : true));
+  // The policy's certainty of an answer: its mean token log-probability (end token included) after the conversation.
+  const eos = sampler.tokenizer.eosTokenId!;
+  const certainty = (p: TestbedPrompt, answers: string[]) => noGrad(() => {
+    const prompt = sampler.tokenizer.applyChatTemplate(p.messages), responses = answers.map((a) => [...sampler.tokenizer.encode(a, { addSpecialTokens: false }), eos]);
+    const scored = scoreResponses(sampler.model, { prompts: answers.map(() => prompt), responses }, { entropies: false }), width = scored.responseWidth;
+    return responses.map((r, b) => { let total = 0; for (let j = 0; j < width; j++) total += scored.logprobs.data[b * width + j]!; return total / r.length; });
+  });
+  let certaintyAgrees = 0, certaintyJudged = 0;
   for (const [n, { p, a, b }] of differing.entries()) {
     const { winner, a: goldA, b: goldB } = goldCompare(options.world, p, a, b);
     const gold = winner === 'tie' ? null : winner === 'a' ? 'A' : 'B';
     if (gold === null) goldTies++;
+    const [sureA, sureB] = certainty(p, [a, b]);
+    if (gold !== null && sureA !== sureB) { certaintyJudged++; if ((sureA! > sureB!) === (gold === 'A')) certaintyAgrees++; }
     const result = await judge.comparePair(p, a, b);
     items.push({ gold, result });
     byApplication.set(p.application, [...(byApplication.get(p.application) ?? []), { gold, result }]);
@@ -114,7 +130,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
       }
     }
     if (second) otherItems.push({ gold, result: await second.comparePair(p, a, b) });
-    if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null });
+    if (examples.length < 40) examples.push({ promptId: p.id, a, b, gold, labelerProbabilityA: result.kind === 'ok' ? result.probability : null, rationale: result.kind === 'ok' ? result.rationale : null, policyCertainty: [sureA!, sureB!] });
     options.onProgress?.('judge', n + 1, differing.length);
   }
   return {
@@ -123,6 +139,7 @@ export async function auditTestbed(options: AuditOptions): Promise<TestbedAuditR
     pairs: { sampled: test.length, identical, judged: differing.length, goldTies, passFail: passFailItems.length, bothFail, bothPass },
     passFailLabeler: auditLabeler(passFailItems, 0, judgeKind), gradedLabeler: auditLabeler(gradedItems, 0, judgeKind),
     labelerByApplication: Object.fromEntries([...byApplication].sort(([a], [b]) => a.localeCompare(b)).map(([application, list]) => [application, auditLabeler(list, 0, judgeKind)])),
+    policyCertainty: { agreement: certaintyJudged > 0 ? certaintyAgrees / certaintyJudged : null, judged: certaintyJudged },
     examples, seconds: (performance.now() - started) / 1000,
   };
 }

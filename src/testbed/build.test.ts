@@ -86,7 +86,7 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   const test = built.prompts.filter((p) => p.split === 'test').slice(0, 3);
   const samples = sampler.sample(test, { samples: 2, temperature: 1, seed: 0, maxNewTokens: 8 });
   assert.deepEqual(samples, sampler.sample(test, { samples: 2, temperature: 1, seed: 0, maxNewTokens: 8 }), 'seeded');
-  const audit = await auditTestbed({ world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, corpusPath: built.corpusPath, alsoJudge: 'pointwise', maxPrompts: 8 });
+  const audit = await auditTestbed({ world: built.world, prompts: built.prompts, policyDirectory: built.policyDirectory, labelerDirectory: built.labelerDirectory, corpusPath: built.corpusPath, alsoJudge: 'pointwise', maxPrompts: 8, seed: 1 });   // seed 1: a certainty agreement (1 of 6) that a flipped comparison would change
   assert.equal(audit.pairs.sampled, 8);
   assert.equal(audit.labeler.pairs, audit.pairs.judged);
   assert.equal(audit.labeler.judge, 'pairwise');
@@ -107,4 +107,29 @@ test('auditTestbed at a tiny size: samples the policy, judges differing pairs, r
   assert.ok(new Set(audit.examples.map((e) => e.promptId.split('-test-')[0])).size >= 3, 'the prompts cover several kinds');
   // An untrained model babbles: gold fails it on nearly every truthfulness prompt.
   assert.ok(audit.sft.hallucination > 0.5, `hallucination ${audit.sft.hallucination}`);
+  // The certainty baseline, recomputed by a plain forward pass: mean token log-probability of each answer (end token
+  // included) after the chat-templated conversation; the likelier answer against gold, on the pairs gold decides.
+  const promptOf = new Map(built.prompts.map((p) => [p.id, p]));
+  const meanLogprob = (conversation: (typeof built.prompts)[number], answer: string) => {
+    const prompt = sampler.tokenizer.applyChatTemplate(conversation.messages), response = [...sampler.tokenizer.encode(answer, { addSpecialTokens: false }), sampler.tokenizer.eosTokenId!];
+    const ids = Int32Array.from([...prompt, ...response]), V = sampler.model.config.vocabSize;
+    const logits = sampler.model.forward(ids, [1, ids.length]).data;
+    let total = 0;
+    response.forEach((token, j) => {
+      const row = logits.subarray((prompt.length - 1 + j) * V, (prompt.length + j) * V);
+      const max = Math.max(...row), lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+      total += row[token]! - lse;
+    });
+    return total / response.length;
+  };
+  let agrees = 0, judged = 0;
+  for (const e of audit.examples) {
+    const [x, y] = [meanLogprob(promptOf.get(e.promptId)!, e.a), meanLogprob(promptOf.get(e.promptId)!, e.b)];
+    assert.ok(Math.abs(e.policyCertainty[0] - x) < 1e-4 && Math.abs(e.policyCertainty[1] - y) < 1e-4, `${e.promptId}: each answer's certainty, in order`);
+    if (e.gold === null || Math.abs(x - y) < 1e-9) continue;
+    judged++;
+    if ((x > y) === (e.gold === 'A')) agrees++;
+  }
+  assert.equal(audit.policyCertainty.judged, judged, 'every gold-decided pair with a likelier answer');
+  assert.equal(audit.policyCertainty.agreement, judged > 0 ? agrees / judged : null);
 });
