@@ -11,17 +11,9 @@ import type { CorpusSupport } from '../testbed/self-supervised.ts';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
 import { readReferenceText } from './run-setup.ts';
-import { aShare, inTinyRun } from './testing/tiny-loop.ts';
+import { aShare, inTinyRun, oneSourceRunYaml } from './testing/tiny-loop.ts';
 
-const YAML = `
-rounds: 1
-iterationsPerRound: 1
-promptsPerRound: 4
-samplesPerPrompt: 4
-maxNewTokens: 8
-validationPrompts: 6
-feedback: {pairwise: 0, corpusSupport: 1, corpus: reference.txt, chainOfThought: false}
-`;
+const YAML = oneSourceRunYaml('{pairwise: 0, corpusSupport: 1, corpus: reference.txt}');
 
 /** A stand-in checker: the more a's, the better supported (its share of the sample, rescaled to [-1, 1]). */
 function check(text: string): CorpusSupport {

@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRunConfig } from './run-config.ts';
 import { runLoop } from './run-loop.ts';
-import { inTinyRun } from './testing/tiny-loop.ts';
+import { inTinyRun, oneSourceRunYaml } from './testing/tiny-loop.ts';
 
-const YAML = `
-rounds: 1
-iterationsPerRound: 1
-promptsPerRound: 4
-samplesPerPrompt: 4
-maxNewTokens: 8
-validationPrompts: 6
-feedback: {pairwise: 0, selfCertainty: 2, chainOfThought: false}
-`;
+const YAML = oneSourceRunYaml('{pairwise: 0, selfCertainty: 2}');
 
 test('self-certainty: a judgment per sample with its mean log-prob, and the reward is that minus its group mean, at its weight', async () => {
   await inTinyRun({ prefix: 'rlaif-certainty-source-', yaml: YAML }, async ({ store, context }) => {

@@ -64,6 +64,12 @@ function prompts(split: LoopPrompt['split'], n: number): LoopPrompt[] {
     split, messages: [{ role: 'user', content: `${'abc'[i % 3]}${'cab'[(i + split.length) % 3]} ?` }] as ChatMessage[], principleIds: ['helpful'] }));
 }
 
+/** A one-round, one-iteration tiny run whose reward is one feedback source: `feedback` is the YAML flow mapping of its
+ * weights (e.g. '{pairwise: 0, selfCertainty: 2}'); the labeler writes no rationale. */
+export function oneSourceRunYaml(feedback: string): string {
+  return `rounds: 1\niterationsPerRound: 1\npromptsPerRound: 4\nsamplesPerPrompt: 4\nmaxNewTokens: 8\nvalidationPrompts: 6\nfeedback: ${feedback.replace(/}$/, ', chainOfThought: false}')}\n`;
+}
+
 export const TINY_CONSTITUTION = { name: 'tiny', version: '1', principles: [{ id: 'helpful', text: 'Answer with many a.', critique: 'Say which letters are not a.', revision: 'Rewrite the answer with more a.' }] };
 
 /** The tiny run's labeler: the real judges over the scripted in-process model (what a queue worker of a test builds too). */
