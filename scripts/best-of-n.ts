@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { bootstrapMean } from '../src/pipeline/bootstrap-interval.ts';
 import { parseRunConfig } from '../src/pipeline/run-config.ts';
+import { meanLogprob } from '../src/pipeline/run-records.ts';
 import { buildPolicy, loadCheckpoint } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { goldCheck } from '../src/testbed/gold.ts';
@@ -40,7 +41,7 @@ const sampleAll = async (which: typeof sft, k: number, base: number) => {
   const rows = test.flatMap((p, i) => Array.from({ length: k }, (_, j) => ({ messages: p.messages, seed: base + i * 1000 + j })));
   const out: { text: string; certainty: number }[] = [];
   for (let start = 0; start < rows.length; start += 256) {
-    out.push(...(await which.sampleRows(rows.slice(start, start + 256))).map((o) => ({ text: o.text, certainty: o.logprobs.reduce((a, x) => a + x, 0) / Math.max(1, o.logprobs.length) })));
+    out.push(...(await which.sampleRows(rows.slice(start, start + 256))).map((o) => ({ text: o.text, certainty: meanLogprob(o) ?? Number.NEGATIVE_INFINITY })));
     process.stderr.write(`\rsampling: ${Math.min(start + 256, rows.length)} of ${rows.length}`);
   }
   process.stderr.write('\n');

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
 import { batchFromSamples } from '../src/pipeline/round-stages.ts';
 import { parseRunConfig } from '../src/pipeline/run-config.ts';
+import { meanLogprob } from '../src/pipeline/run-records.ts';
 import { buildPolicy, loadCheckpoint, readReferenceText } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { goldCheck } from '../src/testbed/gold.ts';
@@ -60,7 +61,7 @@ for (let it = 1; it <= iterations; it++) {
   const rewards = Float32Array.from(samples, (s, j) => {
     if (reward === 'score') return verdicts[j]!.score;
     if (reward === 'pass') return verdicts[j]!.pass ? 1 : 0;
-    if (reward === 'certainty') return s.logprobs.length ? s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length : 0;
+    if (reward === 'certainty') return meanLogprob(s) ?? 0;
     const g = Math.floor(j / K) * K, k = j - g;
     const versus = (o: number) => (samples[o]!.text === s.text ? 0 : Math.sign(verdicts[j]!.score - verdicts[o]!.score));
     return (versus(g + ((k + 1) % K)) + versus(g + ((k + K - 1) % K))) / 2;

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/index.ts';
 import { parseRunConfig } from '../src/pipeline/run-config.ts';
+import { meanLogprob } from '../src/pipeline/run-records.ts';
 import { buildPolicy, loadCheckpoint } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
 import { goldCheck, goldCompare } from '../src/testbed/gold.ts';
@@ -36,7 +37,7 @@ const sft = buildPolicy(config, loadCheckpoint(testbed.policyDirectory)), policy
 const train = testbed.prompts.filter((p) => p.split === 'train'), test = testbed.prompts.filter((p) => p.split === 'test');
 const rng = new Rng(seed + 11), corpus = readFileSync(testbed.corpusPath, 'utf8').split('\n').filter((l) => l.trim());
 const endId = policy.stopToken!;   // the testbed's <|end|>, which also ends each corpus paragraph in the build
-const sure = (lp: number[]) => (lp.length ? lp.reduce((a, x) => a + x, 0) / lp.length : Number.NEGATIVE_INFINITY);
+const sure = (sample: { logprobs: number[] }) => meanLogprob(sample) ?? Number.NEGATIVE_INFINITY;
 
 const sftAnswers = (await sft.sampleRows(test.flatMap((p, i) => [0, 1].map((k) => ({ messages: p.messages, seed: 5_000_000 + i * 2 + k }))))).map((o) => o.text);
 async function measure(step: number): Promise<void> {
@@ -61,7 +62,7 @@ for (let step = 1; step <= steps; step++) {
   const examples = prompts.flatMap((p, i) => {
     const group = drawn.slice(i * G, (i + 1) * G);
     const best = pick === 'gold' ? group.reduce((m, o) => (goldCheck(testbed.world, p, o.text).score > goldCheck(testbed.world, p, m.text).score ? o : m))
-      : group.reduce((m, o) => (sure(o.logprobs) > sure(m.logprobs) ? o : m));
+      : group.reduce((m, o) => (sure(o) > sure(m) ? o : m));
     return best.tokens.length === 0 ? [] : [{ prompt: policy.promptTokens(p.messages, best.tokens.length), response: Int32Array.from(best.tokens) }];
   });
   for (let r = 0; r < replay; r++) {

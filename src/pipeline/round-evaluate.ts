@@ -8,7 +8,7 @@ import { labelerCheckId } from './labeler-check.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { RoundContext } from './round-context.ts';
 import { roundConfig } from './run-config.ts';
-import { recordId, responseLength, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
+import { meanLogprob, recordId, responseLength, type EvaluationRecord, type GateRecord, type JudgmentRecord, type SampleRecord } from './run-records.ts';
 
 /** Ties count half; a failed judgment counts as a tie. P(a preferred) read from a judgment of (a, b). */
 function win(judgment: JudgmentRecord): number {
@@ -25,7 +25,7 @@ export function evaluationId(round: number): string {
  * 1): an endpoint policy's, whose full distributions are not here. NaN when the server gave no log-probs.
  */
 export function sampledEntropy(samples: SampleRecord[]): number {
-  const perSample = samples.filter((s) => s.logprobs.length > 0).map((s) => -s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length);
+  const perSample = samples.map(meanLogprob).filter((x): x is number => x !== null).map((x) => -x);
   return perSample.length === 0 ? Number.NaN : perSample.reduce((a, x) => a + x, 0) / perSample.length;
 }
 

@@ -8,7 +8,7 @@ import type { RolloutBatch } from '../algorithms/rollout.ts';
 import type { PairwiseResult, PointwiseResult } from '../feedback/judgment-types.ts';
 import { externalUpdate } from './external-update.ts';
 import { promptRecord, promptRecordId, seedFor, type LoopPrompt, type RoundContext } from './round-context.ts';
-import { recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, type SampleRecord, type SampleStage } from './run-records.ts';
+import { meanLogprob, recordId, type FeedbackSource, type JudgmentRecord, type RewardRecord, type SampleRecord, type SampleStage } from './run-records.ts';
 
 export interface RoundSamples {
   prompts: LoopPrompt[];     // (N,)
@@ -46,9 +46,10 @@ export function choosePrompts(context: RoundContext, round: number, iteration = 
  * when every record is already in the store (a resumed run), the batch is rebuilt from the records instead, so nothing
  * is sampled twice.
  */
-export async function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number; iteration?: number }): Promise<RoundSamples> {
-  const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options, iteration = options.iteration ?? 0;
-  const rows = prompts.flatMap((prompt) => Array.from({ length: perPrompt }, (_, index) => ({ prompt, index })));
+export async function sampleStage(context: RoundContext, options: { round: number; policyRound: number; stage: SampleStage; prompts: LoopPrompt[]; perPrompt: number; iteration?: number;
+  firstIndex?: number }): Promise<RoundSamples> {   // firstIndex: the samples' index k starts there (more answers to prompts already sampled)
+  const { store, policy } = context, { round, policyRound, stage, prompts, perPrompt } = options, iteration = options.iteration ?? 0, first = options.firstIndex ?? 0;
+  const rows = prompts.flatMap((prompt) => Array.from({ length: perPrompt }, (_, i) => ({ prompt, index: first + i })));
   // A round's later RL iterations sample from the policy as the earlier ones left it: the iteration joins the key.
   const key = (row: { prompt: LoopPrompt; index: number }) => ({ stage, round: stage === 'rollout' ? round : undefined, policyRound, prompt: row.prompt.id, index: row.index,
     ...(iteration > 0 ? { iteration } : {}) });
@@ -220,9 +221,13 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   }
   if (w.selfCertainty > 0) {
     for (const [n] of rollout.prompts.entries()) {
-      const group = rollout.samples.slice(n * K, (n + 1) * K), certainty = group.map(meanLogprob), mean = certainty.reduce((a, x) => a + x, 0) / group.length;
+      const group = rollout.samples.slice(n * K, (n + 1) * K), certainty = group.map((sample) => {
+        const value = meanLogprob(sample);
+        if (value === null) throw new Error(`feedback.selfCertainty: sample ${sample.id} has no log-probabilities (an endpoint policy's); set feedback.selfCertainty to 0`);
+        return value;
+      });
+      const mean = certainty.reduce((a, x) => a + x, 0) / group.length;
       group.forEach((sample, k) => {
-        if (sample.logprobs.length === 0 && sample.tokens.length > 0) throw new Error(`feedback.selfCertainty: sample ${sample.id} has no log-probabilities (an endpoint policy's); set feedback.selfCertainty to 0`);
         const id = recordId('judgment', { source: 'self-certainty', sample: sample.id });
         if (!store.get('judgment', id)) {
           store.put({ id, kind: 'judgment', round, parents: [sample.id], stage: 'feedback', source: 'self-certainty', ok: true, failure: null,
@@ -251,11 +256,6 @@ export async function feedbackStage(context: RoundContext, round: number, rollou
   return { bySample, pairs, requested: store.count('judgment') - before };
 }
 
-/** A sample's mean token log-probability at sampling (0 for an empty response). */
-function meanLogprob(sample: Pick<SampleRecord, 'logprobs'>): number {
-  return sample.logprobs.length === 0 ? 0 : sample.logprobs.reduce((a, x) => a + x, 0) / sample.logprobs.length;
-}
-
 /** A fitted reward model's scores of a round's samples (N·K,), and the id of its reward-model record. */
 export interface ModelScores { id: string; scores: Float32Array }
 
@@ -275,11 +275,10 @@ export function rewardStage(context: RoundContext, round: number, rollout: Round
     'labeled-anchors': w.labeledAnchors, ...fitted && { 'reward-model': w.pairwise } };
   const kept = (source: string) => weights[source]! > 0 || (fitted !== undefined && source === 'pairwise-ai');
   // Self-certainty is centred in its group: a sample's mean log-prob minus the group's mean (the judgments keep the raw value).
-  const certaintyOf = (sample: SampleRecord) => feedback.bySample.get(sample.id)!.find((j) => j.ok && j.source === 'self-certainty')?.score ?? null;
-  const groupCertainty = rollout.prompts.map((_, n) => {
-    const values = rollout.samples.slice(n * K, (n + 1) * K).map(certaintyOf).filter((x): x is number => x !== null);
-    return values.length ? values.reduce((a, x) => a + x, 0) / values.length : 0;
-  });
+  const groupCertainty = w.selfCertainty > 0 ? rollout.prompts.map((_, n) => {
+    const group = rollout.samples.slice(n * K, (n + 1) * K);
+    return group.reduce((a, s) => a + meanLogprob(s)!, 0) / group.length;
+  }) : [];
   return rollout.samples.map((sample, b) => {
     const judgments = feedback.bySample.get(sample.id)!.filter((j) => j.ok);
     const parts: Record<string, number[]> = {};

@@ -37,6 +37,11 @@ export interface SampleRecord extends Base {
   tokenCount?: number;  // endpoint policies: response tokens by the server's count (usage.completion_tokens)
 }
 
+/** A sample's mean token log-probability at sampling (the policy's certainty of it); null when it has none (an endpoint's). */
+export function meanLogprob(sample: Pick<SampleRecord, 'logprobs'>): number | null {
+  return sample.logprobs.length === 0 ? null : sample.logprobs.reduce((a, x) => a + x, 0) / sample.logprobs.length;
+}
+
 /** A sample's length in tokens (the server's count for an endpoint policy's). */
 export function responseLength(sample: Pick<SampleRecord, 'tokens' | 'tokenCount'>): number {
   return sample.tokenCount ?? sample.tokens.length;

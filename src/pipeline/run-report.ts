@@ -59,14 +59,15 @@ function labelerCheckHtml(summary: RunSummary): string {
 
 /** One line per round, aligned; the reason column names each monitor that fired. */
 export function terminalTable(store: RunStore): string {
+  const data = rows(store);
   const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
-  const body = rows(store).map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
+  const body = data.map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
     num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
     num(r.proxy.entropy, 2), num(r.proxy.refusalRate), figureWithInterval(r.gold, 'gold_win_rate_vs_sft'), figureWithInterval(r.gold, 'gold_pass_rate'),
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const sft = rows(store).find((r) => r.round === 0)?.gold ?? null, baseline = sft?.baseline_pick_of;
+  const sft = data.find((r) => r.round === 0)?.gold ?? null, baseline = sft?.baseline_pick_of;
   const baselines = baseline === undefined ? [] : [`baselines, SFT with no training (gold win/SFT): the gold-best of ${baseline} SFT answers ${figureWithInterval(sft, 'baseline_gold_pick_win_rate_vs_sft')}`
     + (sft!.baseline_surest_pick_win_rate_vs_sft === undefined ? '' : `; the one of ${baseline} the SFT policy is surest of ${figureWithInterval(sft, 'baseline_surest_pick_win_rate_vs_sft')}`)];
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...baselines].join('\n');

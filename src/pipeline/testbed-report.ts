@@ -7,7 +7,7 @@ import { goldCheck, goldCompare, type TestbedPrompt, type World } from '../testb
 import type { ReportHook } from './run-loop.ts';
 import { inOrder, judgePair, sampleStage } from './round-stages.ts';
 import type { LoopPrompt, RoundContext, RunPolicy } from './round-context.ts';
-import { responseLength, type GoldDisagreement, type SampleRecord } from './run-records.ts';
+import { meanLogprob, responseLength, type GoldDisagreement, type SampleRecord } from './run-records.ts';
 import { bootstrapMean } from './bootstrap-interval.ts';
 
 const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, x) => a + x, 0) / values.length);
@@ -33,16 +33,16 @@ export function testbedGoldHook(options: { context: RoundContext; world: World; 
     (await sampleStage(context, { round, policyRound: round, stage: 'report', prompts: loopTest, perPrompt: K })).samples;
   /**
    * Baselines for every round's gold win rate, measured once on the SFT policy: `testBestOf` more SFT answers per test
-   * prompt (the report's samples K.. of round 0, so a resumed run finds them), of which the best by gold and the one the
-   * policy is surest of (highest mean token log-probability at sampling) each face SFT's K test answers.
+   * prompt (the report's samples of round 0 from index K on, so a resumed run finds them), of which the best by gold and
+   * the one the policy is surest of (highest mean token log-probability at sampling) each face SFT's K test answers.
    */
   const baselines = async (sft: SampleRecord[]): Promise<Record<string, number>> => {
-    const extra = context.config.testBestOf, width = K + extra;
-    const pool = (await sampleStage(context, { round: 0, policyRound: 0, stage: 'report', prompts: loopTest, perPrompt: width })).samples;
-    const certainty = (s: SampleRecord) => (s.logprobs.length === 0 ? Number.NEGATIVE_INFINITY : s.logprobs.reduce((a, x) => a + x, 0) / s.logprobs.length);
+    const extra = context.config.testBestOf;
+    const pool = (await sampleStage(context, { round: 0, policyRound: 0, stage: 'report', prompts: loopTest, perPrompt: extra, firstIndex: K })).samples;
+    const certainty = (s: SampleRecord) => meanLogprob(s) ?? Number.NEGATIVE_INFINITY;
     const best: number[] = [], surest: number[] = [];
     test.forEach((prompt, i) => {
-      const candidates = pool.slice(i * width + K, (i + 1) * width), scores = candidates.map((c) => goldCheck(world, prompt, c.text).score);
+      const candidates = pool.slice(i * extra, (i + 1) * extra), scores = candidates.map((c) => goldCheck(world, prompt, c.text).score);
       const bestText = candidates[scores.indexOf(Math.max(...scores))]!.text;
       const surestText = candidates.reduce((m, c) => (certainty(c) > certainty(m) ? c : m)).text;
       const versus = (text: string) => mean(Array.from({ length: K }, (_, k) => {
