@@ -3,20 +3,18 @@
 // scores every colour (then every kind) after "<pet> is", and the retelling counts as copied when the told value scores
 // strictly above every other (fact-recall.ts isKnown). Memory cannot answer, only the context can. Chance: 1/8, 1/12.
 // Usage: node --import tsx scripts/copy-probe.ts [--seed N] [--config FILE] [--cache DIR] [--stories N]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { buildTestbed } from '../src/testbed/build.ts';
 import { renderCorpus } from '../src/testbed/corpus.ts';
 import { isKnown, modelScorer } from '../src/testbed/fact-recall.ts';
 import { withArticle } from '../src/testbed/language.ts';
 import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
 import { COLORS, KINDS, makeWorld } from '../src/testbed/world.ts';
+import { scriptTestbed } from './testbed-args.ts';
 
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '0' }, config: { type: 'string' }, cache: { type: 'string', default: '.rlaif-cache' }, stories: { type: 'string', default: '200' } } });
 const count = (name: string, text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${text}"`); return n; };
 const seed = count('seed', values.seed!), stories = Math.max(1, count('stories', values.stories!));
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) } : {}) });
+const testbed = await scriptTestbed('copy-probe', { seed, cache: values.cache, config: values.config });
 const { model, tokenizer } = loadPolicySampler(testbed.policyDirectory);
 const score = modelScorer(model, tokenizer);
 let colours = 0, kinds = 0, n = 0;

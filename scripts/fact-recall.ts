@@ -10,13 +10,12 @@
 // Usage: node --import tsx scripts/fact-recall.ts [--seed N] [--cache DIR] [--config FILE] [--max-sentences N]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { buildTestbed } from '../src/testbed/build.ts';
 import { creatureSplits, factRecall, isKnown, modelScorer, sharedOpening } from '../src/testbed/fact-recall.ts';
 import { factSentence } from '../src/testbed/language.ts';
 import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
 import { SPLITS } from '../src/testbed/prompts.ts';
 import { ATTRIBUTES } from '../src/testbed/world.ts';
+import { scriptTestbed } from './testbed-args.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string' }, config: { type: 'string' }, 'max-sentences': { type: 'string', default: '4000' },
@@ -24,8 +23,7 @@ const { values } = parseArgs({ options: {
 const seed = Number(values.seed), maxSentences = Number(values['max-sentences']);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`fact-recall: --seed must be a non-negative integer, got '${values.seed}'`);
 if (!Number.isInteger(maxSentences) || maxSentences < 1) throw new Error(`fact-recall: --max-sentences must be a positive integer, got '${values['max-sentences']}'`);
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) ?? {} } : {}),
-  onProgress: (e) => { if (e.step === e.total || e.step % 200 === 1) process.stderr.write(`fact-recall: building ${e.model ?? ''} ${e.stage} ${e.step}/${e.total}\n`); } });
+const testbed = await scriptTestbed('fact-recall', { seed, cache: values.cache, config: values.config });
 const sampler = loadPolicySampler(testbed.policyDirectory);
 const score = modelScorer(sampler.model, sampler.tokenizer);
 const percent = (known: number, total: number) => (total > 0 ? `${(100 * known / total).toFixed(1)}% of ${total}` : 'n/a');

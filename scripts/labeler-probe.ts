@@ -18,7 +18,6 @@
 //   [--out DIR] [--on-policy-prompts N [--on-policy-pairs N] [--on-policy-singles N] [--on-policy-share X]]
 import { cpSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { chatSftExample } from '../src/algorithms/chat-sft.ts';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
@@ -31,13 +30,13 @@ import { auditLabeler, type AuditItem } from '../src/feedback/labeler-audit.ts';
 import { auditTestbed } from '../src/testbed/audit.ts';
 import { goldCompare } from '../src/testbed/gold.ts';
 import { testbedJudge } from '../src/testbed/testbed-judge.ts';
-import { buildTestbed } from '../src/testbed/build.ts';
 import { decisionExamples } from '../src/testbed/embedded-model.ts';
 import { makeJudgingExamples } from '../src/testbed/judging-examples.ts';
 import { testbedTemplates } from '../src/testbed/labeler-format.ts';
 import { buildNotesIndex } from '../src/testbed/notes.ts';
 import { makeOnPolicyExamples } from '../src/testbed/on-policy-judging.ts';
 import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
+import { scriptTestbed } from './testbed-args.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '1500' },
@@ -52,7 +51,7 @@ const number = (name: string, text: string): number => {
 };
 const seed = number('seed', values.seed!), steps = number('steps', values.steps!), batch = Math.max(1, number('batch', values.batch!)), lr = number('lr', values.lr!);
 
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) ?? {} } : {}) });
+const testbed = await scriptTestbed('labeler-probe', { seed, cache: values.cache, config: values.config });
 if (!testbed.fromCache) process.stderr.write(`built the testbed of seed ${seed} first (${testbed.manifest.buildSeconds.toFixed(0)} s)\n`);
 const pretrained = loadPretrained(values.from ?? testbed.labelerDirectory);
 const model = new Transformer(pretrained.config, pretrained.parameters);

@@ -1,7 +1,8 @@
 // A diagnostic for issue 11: can the testbed's self-judging labeler turn what it knows of the world into a verdict?
 // Earlier probes drilled reading (a claim checked against a fact written before it: scripts/reading-drill.ts). This one
 // drills memory: a claim about a real creature, with no fact in the text, then right or wrong ("Claim: Zibas is grey.
-// It is wrong."), the loss on the decision word alone (the false claims are never learned as text). The drills are
+// It is wrong."), the loss on the decision word and the end token after it (the claim is context: the false claims
+// are never learned as text). The drills are
 // made from the corpus's facts (unlabeled true text: a self-supervised task, no gold call) about the train and
 // validation creatures; the accuracy is measured on claims about the test creatures, which no drill names, so it can
 // only come from what pretraining stored. Beside it, the model's own certainty on the same claims: the true sentence
@@ -11,37 +12,26 @@
 // With --drill-all the drills name every creature, the test ones too (their facts are corpus text like the others'),
 // never with the false value a measured claim uses: what a labeler drilled on the whole corpus could reach.
 // Usage: node --import tsx scripts/memory-drill.ts [--seed N] [--cache DIR] [--config FILE] [--steps N] [--lr X] [--every N] [--drill-all]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
 import { noGrad } from '../src/engine/tensor.ts';
-import { loadPretrained } from '../src/models/checkpoint.ts';
-import { HfTokenizer } from '../src/models/tokenizer.ts';
-import { Transformer } from '../src/models/transformer.ts';
-import { buildTestbed } from '../src/testbed/build.ts';
 import { creatureSplits, modelScorer, sharedOpening } from '../src/testbed/fact-recall.ts';
 import { factSentence } from '../src/testbed/language.ts';
+import { loadPolicySampler } from '../src/testbed/policy-sampler.ts';
 import { ATTRIBUTES, type Attribute, type Creature } from '../src/testbed/world.ts';
+import { positiveArg, scriptTestbed } from './testbed-args.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, config: { type: 'string' },
   steps: { type: 'string', default: '1000' }, 'drill-all': { type: 'boolean', default: false }, lr: { type: 'string', default: '1e-3' }, every: { type: 'string', default: '250' },
 } });
-const positive = (name: string, text: string, integer = true): number => {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
-  return value;
-};
-const steps = positive('steps', values.steps!), lr = positive('lr', values.lr!, false), every = positive('every', values.every!);
+const steps = positiveArg('steps', values.steps!), lr = positiveArg('lr', values.lr!, false), every = positiveArg('every', values.every!);
 const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${values.seed}"`);
 
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) ?? {} } : {}) });
-const pretrained = loadPretrained(testbed.labelerDirectory);
-const model = new Transformer(pretrained.config, pretrained.parameters);
-const tokenizer = HfTokenizer.load(testbed.labelerDirectory);
+const testbed = await scriptTestbed('memory-drill', { seed, cache: values.cache, config: values.config });
+const { model, tokenizer } = loadPolicySampler(testbed.labelerDirectory);
 const endId = tokenizer.tokenToId('<|end|>')!;
 const encode = (text: string) => tokenizer.encode(text, { addSpecialTokens: false });
 const RIGHT = encode(' right')[0]!, WRONG = encode(' wrong')[0]!;

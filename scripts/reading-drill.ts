@@ -7,9 +7,8 @@
 // judging). Leaves out the judging format (scripts/labeler-probe.ts measures that).
 // Usage: node --import tsx scripts/reading-drill.ts [--seed N] [--cache DIR] [--steps N] [--lr X] [--facts 1|2|3|mixed]
 //   [--claims N] [--fresh] [--every N] [--out DIR] [--config FILE (the testbed config the build used)]
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { sftStep, type SftExample } from '../src/algorithms/sft-trainer.ts';
 import { AdamW, Rng, warmupCosine } from '../src/engine/index.ts';
 import { noGrad } from '../src/engine/tensor.ts';
@@ -17,26 +16,21 @@ import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
 import { initParameters } from '../src/models/parameters.ts';
 import { HfTokenizer } from '../src/models/tokenizer.ts';
 import { Transformer } from '../src/models/transformer.ts';
-import { buildTestbed } from '../src/testbed/build.ts';
 import { factSentence } from '../src/testbed/language.ts';
 import { drawSyllableNames, type Attribute } from '../src/testbed/world.ts';
+import { positiveArg, scriptTestbed } from './testbed-args.ts';
 
 const { values } = parseArgs({ options: {
   seed: { type: 'string', default: '0' }, cache: { type: 'string', default: '.rlaif-cache' }, steps: { type: 'string', default: '2000' },
   lr: { type: 'string', default: '3e-3' }, facts: { type: 'string', default: '1' }, claims: { type: 'string', default: '2' },
   fresh: { type: 'boolean', default: false }, every: { type: 'string', default: '250' }, out: { type: 'string' }, config: { type: 'string' },
 } });
-const number = (name: string, text: string, integer = true): number => {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
-  return value;
-};
-const steps = number('steps', values.steps!), lr = number('lr', values.lr!, false), claims = number('claims', values.claims!), every = number('every', values.every!);
+const steps = positiveArg('steps', values.steps!), lr = positiveArg('lr', values.lr!, false), claims = positiveArg('claims', values.claims!), every = positiveArg('every', values.every!);
 if (!['1', '2', '3', 'mixed'].includes(values.facts!)) throw new Error(`--facts must be 1, 2, 3 or mixed, got "${values.facts}"`);
 
 const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${values.seed}"`);
-const testbed = await buildTestbed({ seed, cacheDirectory: values.cache, ...(values.config ? { config: parseYaml(readFileSync(values.config, 'utf8')) } : {}) });
+const testbed = await scriptTestbed('reading-drill', { seed, cache: values.cache, config: values.config });
 const pretrained = loadPretrained(testbed.labelerDirectory);
 const model = new Transformer(pretrained.config, values.fresh ? initParameters(pretrained.config, 1234) : pretrained.parameters);
 const tokenizer = HfTokenizer.load(testbed.labelerDirectory);

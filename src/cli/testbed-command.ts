@@ -1,27 +1,19 @@
 // `rlaif testbed build|audit`: builds the embedded testbed (world, splits, corpus, models; cached by content hash)
 // and audits it: the labeler against gold on pairs sampled from the SFT policy on test prompts, and the SFT policy's
 // gold failure rates, as `RESULT <name> <value>` lines and audit.json. Leaves out the RLAIF loop (`rlaif run`).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { plainProgress } from './plain-progress.ts';
 import type { Command } from 'commander';
 import { formatAudit } from '../feedback/labeler-audit.ts';
-import { auditTestbed, buildTestbed, type BuildEvent, type BuiltTestbed, type LabelerSetup } from '../testbed/index.ts';
+import { auditTestbed, buildTestbed, readTestbedConfigFile, type BuildEvent, type BuiltTestbed, type LabelerSetup } from '../testbed/index.ts';
 
 interface CommonOptions { seed: string; cache: string; labeler: string; config?: string }
 interface AuditOptions extends CommonOptions { out?: string; maxPrompts?: string; judge: string }
 
 function parseCommon(options: CommonOptions): { seed: number; labeler: LabelerSetup; config: unknown } {
-  let config: unknown = {};
-  if (options.config) {
-    try {
-      config = parseYaml(readFileSync(options.config, 'utf8')) ?? {};
-    } catch (error) {
-      throw new Error(`${options.config}: cannot read the testbed config: ${(error as Error).message}`);
-    }
-  }
+  const config = options.config ? readTestbedConfigFile(options.config) : {};
   const seed = Number(options.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got "${options.seed}"`);
   if (options.labeler !== 'self' && options.labeler !== 'separate') throw new Error(`--labeler must be self or separate, got "${options.labeler}"`);

@@ -29,7 +29,7 @@ export type { Flaw } from './answers.ts';
 export { buildTestbed, makeAnchorSet } from './build.ts';
 export { buildKey, testbedCodeHash } from './cache-key.ts';
 export type { BuiltTestbed, BuildOptions, BuildEvent, AnchorComparison, LabelerSetup, TestbedManifest } from './build.ts';
-export { testbedConfigSchema } from './testbed-config.ts';
+export { readTestbedConfigFile, testbedConfigSchema } from './testbed-config.ts';
 export type { TestbedConfig } from './testbed-config.ts';
 export { testbedJudge, loadLabelerModel } from './testbed-judge.ts';
 export { testbedTemplates } from './labeler-format.ts';

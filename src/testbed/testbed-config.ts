@@ -1,5 +1,7 @@
 // The testbed's build configuration: one zod schema, the single source of every default (world size, demonstration
 // flaw rates, the labeled-data budget, the embedded models' recipes). Its hash, with the code's, keys the cache.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { flawRatesSchema } from './demonstrations.ts';
 import { modelRecipeSchema } from './embedded-model.ts';
@@ -35,3 +37,12 @@ export const testbedConfigSchema = z.strictObject({
     .describe('the separate labeler (built only with labeler: separate): by default larger than the policy and trained from scratch; init: policy starts it from the finished policy'),
 });
 export type TestbedConfig = z.infer<typeof testbedConfigSchema>;
+
+/** A YAML/JSON testbed config file as written (an empty file is {}); the build validates it. Errors name the file. */
+export function readTestbedConfigFile(path: string): unknown {
+  try {
+    return parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (error) {
+    throw new Error(`${path}: cannot read the testbed config: ${(error as Error).message}`);
+  }
+}
