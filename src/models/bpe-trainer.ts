@@ -1,10 +1,14 @@
 // Trains a byte-level BPE (GPT-2 pre-tokenization regex, no normalizer) with the `tokenizers` Rust binding and
 // writes a standard Hugging Face tokenizer.json that HfTokenizer (and Python `tokenizers`) load.
+// The binding's trainer prints its progress (blank lines when not on a terminal) straight to file descriptor 1, which
+// would land in the stdout of every command that builds a tokenizer (`rlaif run`'s RESULT lines among them), so it
+// trains in a child process whose stdout is discarded.
 // Leaves out: Unigram/WordPiece, min-frequency and alphabet-limit knobs (the Node binding exposes no trainer options).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tokenizers from 'tokenizers';
 import { HfTokenizer } from './tokenizer.ts';
 
 export interface BpeTrainingOptions {
@@ -42,11 +46,19 @@ function trainMerges(texts: Iterable<string>): [string, string][] {
   try {
     const corpus = join(dir, 'corpus.txt');
     writeFileSync(corpus, [...texts].join('\n'));
-    const tokenizer = new tokenizers.Tokenizer(tokenizers.BPE.empty());
-    tokenizer.setPreTokenizer(tokenizers.byteLevelPreTokenizer(false, true));
-    tokenizer.train([corpus]);
     const saved = join(dir, 'trained.json');
-    tokenizer.save(saved, false);
+    const trainer = [
+      'const [binding, corpus, saved] = process.argv.slice(1);',
+      'const tokenizers = require(binding);',
+      'const tokenizer = new tokenizers.Tokenizer(tokenizers.BPE.empty());',
+      'tokenizer.setPreTokenizer(tokenizers.byteLevelPreTokenizer(false, true));',
+      'tokenizer.train([corpus]);',
+      'tokenizer.save(saved, false);',
+    ].join('\n');
+    const binding = createRequire(import.meta.url).resolve('tokenizers');
+    const child = spawnSync(process.execPath, ['-e', trainer, binding, corpus, saved], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf-8' });
+    if (child.error) throw new Error(`BPE training: cannot start the trainer process: ${child.error.message}`);
+    if (child.status !== 0) throw new Error(`BPE training failed (exit ${child.status ?? child.signal}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const merges = (JSON.parse(readFileSync(saved, 'utf-8')) as { model: { merges: ([string, string] | string)[] } }).model.merges;
     return merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
   } finally {

@@ -2,6 +2,7 @@
 // whitespace edge cases, agreeing token for token with the Rust `tokenizers` on GPT-2, Llama-3 and Qwen2 style
 // pre-tokenization; chat templates (ChatML, Llama-3); the character tokenizer.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,14 @@ describe('byte-level BPE trained here', () => {
     const size = Object.keys((saturated.tokenizerJson.model as { vocab: object }).vocab).length;
     assert.ok(size > 257 && size < 5000, `${size}`);
     assert.throws(() => trainByteLevelBpe(texts, { vocabSize: 100 }), /vocabSize 100/);
+  });
+
+  it('writes nothing to stdout (the Rust trainer prints its progress there; a command\'s RESULT lines must stay clean)', () => {
+    const script = "import('./src/models/bpe-trainer.ts').then((m) => { m.trainByteLevelBpe(['one two three', 'two three four'], { vocabSize: 300 }); process.stderr.write('trained'); })";
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /trained/);
+    assert.equal(JSON.stringify(run.stdout), '""');
   });
 
   it('saves tokenizer.json + tokenizer_config.json and loads them back', () => {
