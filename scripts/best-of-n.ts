@@ -16,6 +16,7 @@ import { parseRunConfig } from '../src/pipeline/run-config.ts';
 import { meanLogprob } from '../src/pipeline/run-records.ts';
 import { buildPolicy, loadCheckpoint } from '../src/pipeline/run-setup.ts';
 import { buildTestbed } from '../src/testbed/build.ts';
+import { idealResponse } from '../src/testbed/answers.ts';
 import { goldCheck } from '../src/testbed/gold.ts';
 
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '0' }, samples: { type: 'string', default: '32' }, references: { type: 'string', default: '2' },
@@ -65,9 +66,10 @@ const perPrompt = test.map((_, i) => {
     const surest = first.reduce((m, _, j) => (answers[i]![j]!.certainty > answers[i]![m]!.certainty ? j : m), 0);
     row[`sure@${k}`] = winOver(i, first[surest]!.score);
   }
+  row.ideal = winOver(i, goldCheck(testbed.world, test[i]!, idealResponse(testbed.world, test[i]!)).score);
   return row;
 });
-const columns = ['pass1', ...ks.map((k) => `pass@${k}`), ...ks.map((k) => `win@${k}`), ...ks.filter((k) => k > 1).map((k) => `sure@${k}`)];
+const columns = ['pass1', ...ks.map((k) => `pass@${k}`), ...ks.map((k) => `win@${k}`), ...ks.filter((k) => k > 1).map((k) => `sure@${k}`), 'ideal'];
 const kinds = [...new Set(test.map((p) => p.kind))].sort();
 const fmt = (xs: number[], label: string) => {
   const { mean, interval } = bootstrapMean(xs, { seed, label });
