@@ -32,7 +32,7 @@ const providerSchema = z.discriminatedUnion('kind', [
 
 const sampleSchema = z.strictObject({
   policy: inProcessModelSchema.describe('the model pairs are sampled from'),
-  prompts: z.string().min(1).describe('JSONL of {"id"?, "prompt"} or {"id"?, "messages"}; relative to the config file'),
+  prompts: z.string().min(1).describe('prompts in the shared schema (data/prompt-record.ts): JSONL or Parquet of {"id"?, "prompt"} or {"id"?, "messages"} (TRL conversational and HH-RLHF rows too), or a Hugging Face–style dataset folder; relative to the config file'),
   samplesPerPrompt: z.number().int().min(2).default(2).describe('samples per prompt; consecutive samples (0,1), (2,3), ... become pairs'),
   maxTokens: z.number().int().positive().default(64).describe('tokens sampled per response at most'),
   temperature: z.number().min(0).default(1),

@@ -90,7 +90,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
         return withHeldOutGold(gold, { context, world, generator: all.filter((p) => testIds.has(p.id) && attacked.has(p.kind)) });
       };
     } else {
-      prompts = readPromptFile(config.prompts.path);
+      prompts = await readPromptFile(config.prompts.path);
     }
     const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.kind === 'checkpoint' ? config.policy.path : config.policy.checkpoint ?? undefined;
     const base = config.policy.kind === 'endpoint' ? null : loadCheckpoint(policySource!);

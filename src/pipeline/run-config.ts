@@ -52,7 +52,7 @@ const labelerSchema = z.discriminatedUnion('kind', [
 ]).describe('the AI labeler');
 
 const promptsSchema = testbedOrPath("the testbed's three applications; train / validation / test splits by entity and template",
-  'file', 'JSONL or Parquet of {"id"?, "messages" | "prompt", "split"?, "application"?}; rows without a split are split by a hash of their id',
+  'file', 'prompts in the shared schema (data/prompt-record.ts): a JSONL (.jsonl, .jsonl.gz) or Parquet file, or a folder laid out as a Hugging Face dataset (data/train-00000-of-00001.parquet, test.jsonl, …: the split from the file name); rows {"id"?, "prompt" (text or a TRL message list) | "messages", "split"?, "application"?, "kind"?, "principles"?} or HH-RLHF {"chosen", "rejected"} transcripts (the prompt is their shared opening); rows without a split, in files named for none, are split by a hash of their id (80 / 10 / 10); relative to the config file',
 ).describe('where prompts come from');
 
 const sourceWeight = (weight: number, what: string) => z.number().min(0).default(weight).describe(what);

@@ -13,7 +13,7 @@ import { hashToUnit } from '../feedback/stable-hash.ts';
 import { loadPretrained } from '../models/checkpoint.ts';
 import { CharTokenizer, HfTokenizer, type TextTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
-import { readJsonl } from '../data/jsonl-file.ts';
+import { readPromptDataset } from '../data/prompt-record.ts';
 import { loadInProcessModel } from './in-process-model.ts';
 import { judgeLabeler, type LoopLabeler } from './loop-labeler.ts';
 import { LoopPolicy } from './loop-policy.ts';
@@ -67,22 +67,17 @@ export function readReferenceText(path: string, what: string): string[] {
 }
 
 /** Prompts from a JSONL file: {"id"?, "messages" | "prompt", "split"?, "application"?, "principles"?}. */
-export function readPromptFile(path: string): LoopPrompt[] {
-  if (!/\.jsonl?(\.gz)?$/.test(path)) throw new Error(`${path}: prompts must be JSONL (.jsonl, .jsonl.gz)`);
-  return readJsonl(path).map(({ line, value }) => {
-    const row = value as Record<string, unknown>, where = `${path}:${line}`;
-    const messages: ChatTurn[] | null = Array.isArray(row.messages) ? row.messages as ChatTurn[]
-      : typeof row.prompt === 'string' ? [{ role: 'user', content: row.prompt }] : null;
-    if (!messages || messages.length === 0) throw new Error(`${where}: needs a non-empty "messages" list or a "prompt" string`);
-    for (const [i, m] of messages.entries()) {
-      if (!['system', 'user', 'assistant'].includes(m?.role) || typeof m?.content !== 'string') throw new Error(`${where}: messages[${i}] needs role system|user|assistant and a string content`);
-    }
-    const id = typeof row.id === 'string' ? row.id : `line-${line}`;
-    const split = row.split === undefined ? (hashToUnit(id) < 0.8 ? 'train' : hashToUnit(`${id}|v`) < 0.5 ? 'validation' : 'test') : row.split;
-    if (split !== 'train' && split !== 'validation' && split !== 'test') throw new Error(`${where}: "split" must be train, validation or test`);
-    return { id, application: typeof row.application === 'string' ? row.application : 'default', kind: typeof row.kind === 'string' ? row.kind : 'prompt',
-      split, messages, principleIds: Array.isArray(row.principles) ? row.principles as string[] : [] };
-  });
+/**
+ * The run's prompts from a file or dataset folder in the shared prompts schema (data/prompt-record.ts: JSONL, Parquet,
+ * a Hugging Face–style folder; text, messages, TRL conversational or HH-RLHF rows). A row without a split (and not in a
+ * file named for one) goes to train, validation or test by a hash of its id: 80 / 10 / 10.
+ */
+export async function readPromptFile(path: string): Promise<LoopPrompt[]> {
+  return (await readPromptDataset(path)).map((record) => ({
+    id: record.id, application: record.application ?? 'default', kind: record.kind ?? 'prompt',
+    split: record.split ?? (hashToUnit(record.id) < 0.8 ? 'train' : hashToUnit(`${record.id}|v`) < 0.5 ? 'validation' : 'test'),
+    messages: (record.messages ?? [{ role: 'user', content: record.prompt }]) as ChatTurn[], principleIds: record.principles ?? [],
+  }));
 }
 
 /** The loop's splits: train, and the first `validationPrompts` of validation spread over applications. */

@@ -10,7 +10,7 @@ import { stableHash } from '../feedback/stable-hash.ts';
 import { inProcessModelId, loadInProcessModel } from './in-process-model.ts';
 import type { JudgeRunConfig } from './judge-run-config.ts';
 import { parseRecord, type PreferenceRecord } from '../data/preference-record.ts';
-import { readPromptRecords } from '../data/prompt-record.ts';
+import { readPromptDataset } from '../data/prompt-record.ts';
 
 export type SampleConfig = NonNullable<JudgeRunConfig['sample']>;
 
@@ -25,9 +25,9 @@ export function loadPolicy(policy: SampleConfig['policy'], at: (path: string) =>
   return loadInProcessModel(policy, at);
 }
 
-/** Prompts JSONL in the shared schema (data/prompt-record.ts); a plain prompt becomes one user message. */
-export function readSamplingPrompts(path: string): SamplingPrompt[] {
-  return readPromptRecords(path).map((record) => ({
+/** Prompts in the shared schema (data/prompt-record.ts: JSONL, Parquet or a dataset folder); a plain prompt becomes one user message. */
+export async function readSamplingPrompts(path: string): Promise<SamplingPrompt[]> {
+  return (await readPromptDataset(path)).map((record) => ({
     id: record.id, line: record.line, messages: record.messages ?? [{ role: 'user', content: record.prompt }],
   }));
 }
@@ -38,7 +38,7 @@ export function readSamplingPrompts(path: string): SamplingPrompt[] {
  */
 export async function samplePairs(sample: SampleConfig, at: (path: string) => string, runDirectory: string, onPrompt?: (done: number, total: number) => void): Promise<PreferenceRecord[]> {
   const promptsPath = at(sample.prompts);
-  const prompts = readSamplingPrompts(promptsPath);
+  const prompts = await readSamplingPrompts(promptsPath);
   // Keyed by the policy's model id too, which for a checkpoint carries its content hash: new weights written to the
   // same path are sampled again, and the same weights written again reuse their samples.
   const pathFor = (modelId: string): string => join(runDirectory, `sampled-pairs-${stableHash({ sample, prompts, policy: modelId }).slice(0, 12)}.jsonl`);
