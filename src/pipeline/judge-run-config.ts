@@ -107,11 +107,14 @@ const judgeSchema = z
 
 export type JudgeSettings = z.infer<typeof pairwiseJudgeSchema> | z.infer<typeof pointwiseJudgeSchema> | z.infer<typeof rubricJudgeSchema>;
 
+/** The formats a dataset of preference pairs is read in (judge-inputs.ts readPairs): `input.format`, and `rlaif run`'s `anchors.format`. */
+export const PAIR_FORMATS = ['hh-rlhf', 'trl', 'openai', 'parquet', 'duckdb-jsonl'] as const;
+
 export const judgeRunConfigSchema = z.strictObject({
   input: z
     .strictObject({
       path: z.string().min(1).describe('dataset of pairs; relative paths resolve against the config file'),
-      format: z.enum(['hh-rlhf', 'trl', 'openai', 'parquet', 'duckdb-jsonl']).describe('how the dataset is stored'),
+      format: z.enum(PAIR_FORMATS).describe('how the dataset is stored'),
       limit: z.number().int().positive().optional().describe('judge only the first N pairs'),
     })
     .optional()

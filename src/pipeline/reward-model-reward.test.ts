@@ -25,10 +25,12 @@ function pairs(n: number, seed: number): { pair: TokenPreferencePair; first: str
   });
 }
 
-test('the fitted reward model orders held-out pairs by the hidden preference (more a\'s) far better than chance', async () => {
+test('the fitted reward model orders held-out pairs by the hidden preference (more a\'s) far better than chance; the fit reports its progress', async () => {
   const train = pairs(256, 1), heldOut = pairs(200, 2).filter((p) => countA(p.first) !== countA(p.second));
+  const progress: string[] = [];
   const fitted = await fitRewardModel({ trunk: tinyBase(), train: train.map((p) => p.pair), heldOut: [], settings: { steps: 80, batchSize: 32, learningRate: 3e-3, heldOutShare: 0 },
-    maxGradNorm: 1, seed: 3 });
+    maxGradNorm: 1, seed: 3, onProgress: (done, total) => progress.push(`${done}/${total}`) });
+  assert.deepEqual([progress.length, progress[0], progress.at(-2), progress.at(-1)], [81, '1/81', '80/81', '81/81']);
   const score = (text: string) => fitted.score([concatTokens(Int32Array.of(TINY_BOS, 4), Int32Array.from(tokenizer.encode(text)))])[0]!;
   const right = heldOut.filter((p) => (score(p.first) > score(p.second)) === (countA(p.first) > countA(p.second))).length / heldOut.length;
   console.log(`reward model: held-out pairs ordered as the preference ${right.toFixed(3)} (${heldOut.length} pairs); fit loss ${fitted.metrics.fitLossFirst!.toFixed(3)} → ${fitted.metrics.fitLoss!.toFixed(3)}`);

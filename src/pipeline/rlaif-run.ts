@@ -24,7 +24,7 @@ import { parseRunConfig, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
-import { buildPolicy, loadCheckpoint, readPromptFile, readReferenceText, splitPrompts } from './run-setup.ts';
+import { buildPolicy, loadCheckpoint, readAnchorPairs, readPromptFile, readReferenceText, splitPrompts } from './run-setup.ts';
 import { RunStore } from './run-store.ts';
 import { resultLines, summarizeRun, type RunSummary } from './run-summary.ts';
 import { loopPrompt, testbedGoldHook } from './testbed-report.ts';
@@ -115,7 +115,12 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       const missing = config.labeler.kind === 'testbed' ? [] : constitution.principles.filter((p) => !p.critique || !p.revision).map((p) => p.id);
       if (missing.length > 0) throw new Error(`${config.feedback.constitution ?? 'the shipped constitution'}: principles ${missing.join(', ')} need 'critique' and 'revision' requests for the critique-revision rounds of schedule`);
     }
-    const anchorSet: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
+    let anchorSet: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
+    if (config.anchors) {
+      const read = await readAnchorPairs(config.anchors, config.seed);
+      anchorSet = read.pairs;
+      if (read.skipped > 0) console.error(`rlaif run: anchors: ${read.skipped} of ${read.skipped + read.pairs.length} pairs in ${config.anchors.path} left out (a side that is not one assistant response, two equal texts, or a prompt that does not end on a user turn)`);
+    }
     const anchors = anchorSet.slice(0, config.anchorPairs), labeledPairs = anchorSet.slice(config.anchorPairs);   // the gate's, then the labeled-data source's
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, labeledPairs, policySource, onProgress: options.onProgress };

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { PAIR_FORMATS } from './judge-run-config.ts';
 import { precisionSchema } from '../algorithms/precision-config.ts';
 import { adversarialSchema } from './adversarial/adversarial-config.ts';
 
@@ -171,7 +172,11 @@ export const runConfigSchema = z.strictObject({
   rewards: rewardsSchema,
   algorithm: algorithmSchema.prefault({}),
   validationPrompts: z.number().int().min(1).default(48).describe('validation prompts the gate evaluates on'),
-  anchorPairs: z.number().int().min(0).default(64).describe('labeled anchor comparisons the gate reads (testbed: the first of its gold-labeled anchor set)'),
+  anchorPairs: z.number().int().min(0).default(64).describe('labeled anchor comparisons the gate reads (testbed: the first of its gold-labeled anchor set; your own prompts: the first of `anchors`)'),
+  anchors: z.strictObject({
+    path: z.string().min(1).describe('a dataset of preference pairs (chosen preferred over rejected, one response each); relative to the config file'),
+    format: z.enum(PAIR_FORMATS).describe("how it is stored, as `rlaif judge`'s input.format: hh-rlhf, trl, openai, parquet, duckdb-jsonl"),
+  }).nullable().default(null).describe("labeled comparisons (human preferences) for a run on your own prompts, in the labeled-data role the testbed's gold-labeled anchor set plays: in an order fixed by the seed, the first anchorPairs are the gate's (the labeler check before round 1, the anchor agreement each round), the rest train feedback.labeledAnchors' reward model. Pairs whose chosen or rejected is more than one assistant message, or the same text, are left out (counted on stderr). null = none (no labeler check, no anchor monitor); the testbed brings its own"),
   testPrompts: z.number().int().min(1).default(192).describe('test prompts the gold figures are computed on, spread over the applications (testbed only; for the report, never the gate)'),
   testBestOf: z.number().int().min(0).default(6).describe("the report's baselines (testbed only, for the report, never the gate): this many more SFT answers per test prompt, of which the best by gold (what a perfect labeler's choice among a group of this size reaches with no training) and the one the SFT policy is surest of (its highest mean token log-probability) each face SFT's test answers, as a round's answers do: a round's gold win rate reads against them. Seed 0 (192 prompts): gold-best of 6 0.727 [0.69, 0.76], surest of 6 0.608 [0.57, 0.65], ~6 s. 0 = none"),
   testSamplesPerPrompt: z.number().int().min(1).default(2).describe("answers per test prompt for the gold figures, each compared by gold with the SFT policy's answer of the same index. The figures' 95% intervals resample prompts (bootstrap-interval.ts), so one prompt's answers move together: seed 0's three default rounds, the same policies measured both ways: 0.516 [0.44, 0.59], 0.542 [0.48, 0.61], 0.427 [0.35, 0.50] with 96 prompts and one answer each; 0.490 [0.45, 0.53], 0.507 [0.47, 0.54], 0.479 [0.45, 0.51] with 192 and two, at 12 s more per run"),
@@ -217,6 +222,10 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.policy.kind === 'endpoint' && config.policy.checkpoint) config.policy = { ...config.policy, checkpoint: at(config.policy.checkpoint) };
   if (config.labeler.kind === 'checkpoint') config.labeler = { ...config.labeler, path: at(config.labeler.path) };
   if (config.prompts.kind === 'file') config.prompts = { ...config.prompts, path: at(config.prompts.path) };
+  if (config.anchors) {
+    if (config.prompts.kind === 'testbed') throw new Error(`${source}: anchors: the testbed's prompts come with their own labeled anchor set; anchors are for a run on your own prompts (prompts.kind file)`);
+    config.anchors = { ...config.anchors, path: at(config.anchors.path) };
+  }
   if (config.feedback.constitution) config.feedback = { ...config.feedback, constitution: at(config.feedback.constitution) };
   if (config.feedback.corpus) config.feedback = { ...config.feedback, corpus: at(config.feedback.corpus) };
   if (config.algorithm.pretrainText) config.algorithm = { ...config.algorithm, pretrainText: at(config.algorithm.pretrainText) };
@@ -236,7 +245,7 @@ export function parseRunConfig(text: string | null, options: { source?: string; 
   if (config.update.kind === 'external' && config.algorithm.lora) throw new Error(`${source}: update.kind external trains the whole model: algorithm.lora must be null`);
   if (config.update.kind === 'external' && config.feedback.pairwise === 0) throw new Error(`${source}: update.kind external trains on the round's judged pairs: feedback.pairwise must be > 0`);
   if (config.update.kind === 'external' && config.schedule.some((r) => r.type === 'critique-revision')) throw new Error(`${source}: schedule: critique-revision rounds train in this process: update.kind must be in-process`);
-  if (config.feedback.labeledAnchors > 0 && config.prompts.kind !== 'testbed') throw new Error(`${source}: feedback.labeledAnchors needs labeled comparisons: only the testbed's anchor set (prompts.kind testbed) has them`);
+  if (config.feedback.labeledAnchors > 0 && config.prompts.kind !== 'testbed' && !config.anchors) throw new Error(`${source}: feedback.labeledAnchors needs labeled comparisons: set anchors to a dataset of preference pairs (only the testbed's prompts come with their own)`);
   if (config.rewards.mode === 'reward-model') {
     if (config.feedback.pairwise === 0) throw new Error(`${source}: rewards.mode reward-model is fitted on the pairwise soft labels: feedback.pairwise must be > 0`);
     if (!['grpo', 'rloo', 'ppo'].includes(config.algorithm.name) || config.update.kind === 'external') throw new Error(`${source}: rewards.mode reward-model gives rewards to a policy-gradient update: algorithm.name must be grpo, rloo or ppo, in-process`);

@@ -1,7 +1,8 @@
 // `rlaif run` on a user's prompts in any format the shared schema reads (data/prompt-record.ts): a Hugging Face–style
 // dataset folder mixing Parquet and JSONL, HH-RLHF and TRL rows. The run's prompts carry the dataset's ids, splits,
 // applications and principles (defaults where a row names none; rows with no split anywhere split by a hash of their id,
-// the same each time); a whole round runs on them with a tiny checkpoint as the policy and a scripted labeler.
+// the same each time); a whole round runs on them with a tiny checkpoint as the policy and a scripted labeler, and with
+// the user's human preference pairs (`anchors`) as the labeled anchors the labeler is checked on.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { startScriptedServer, type ScriptedServer } from '../feedback/testing/sc
 import { scratchFolder } from '../cli/testing/scratch-folder.ts';
 import { rlaifRun } from './rlaif-run.ts';
 import { RunStore } from './run-store.ts';
-import { readPromptFile } from './run-setup.ts';
+import { parseRunConfig } from './run-config.ts';
+import { readAnchorPairs, readPromptFile } from './run-setup.ts';
 import { writeTinyCheckpoint } from './testing/tiny-checkpoint.ts';
 
 const scratch = scratchFolder('rlaif-run-prompts-');
@@ -62,11 +64,14 @@ test('rlaif run takes a dataset folder as its prompts: a round samples train row
     'policy: {kind: checkpoint, path: policy}',
     `labeler: {kind: openai-compatible, baseURL: '${labeler.url}', model: scripted}`,
     'prompts: {kind: file, path: dataset}',
-    'rounds: 1', 'iterationsPerRound: 1', 'promptsPerRound: 2', 'samplesPerPrompt: 2', 'maxNewTokens: 4', 'validationPrompts: 3', 'testPrompts: 1', 'anchorPairs: 0',
-    'feedback: {chainOfThought: false}', '',
+    'anchors: {path: anchors.jsonl, format: hh-rlhf}',
+    'rounds: 1', 'iterationsPerRound: 1', 'promptsPerRound: 2', 'samplesPerPrompt: 2', 'maxNewTokens: 4', 'validationPrompts: 3', 'testPrompts: 1', 'anchorPairs: 2',
+    'feedback: {chainOfThought: false, labeledAnchors: 0.5}', 'rewards: {rewardModel: {steps: 2, batchSize: 2}}', '',
   ].join('\n'));
+  scratch.write('anchors.jsonl', jsonl([hh('Can you help me?'), hh('Where is the wood?'), hh('Is the fox red?')]));
   const out = join(scratch.directory, 'run');
-  await rlaifRun({ configPath: config, out });
+  const result = await rlaifRun({ configPath: config, out });
+  assert.equal(typeof result.summary.labeler_anchor_agreement, 'number');
   const store = RunStore.open(out, RunStore.config(out));
   try {
     const prompts = store.all('prompt');
@@ -75,7 +80,35 @@ test('rlaif run takes a dataset folder as its prompts: a round samples train row
     assert.deepEqual(prompts.filter((p) => p.split === 'validation').map((p) => p.promptId).sort(),
       ['data/validation-00000-of-00001.jsonl:prompt-1', 'data/validation-00000-of-00001.jsonl:prompt-2', 'v3']);
     assert.ok(store.all('gate').some((g) => g.round === 1), 'round 1 was gated');
+    // The labeler check judged the gate's two anchors (both orders across the set), on the anchors' own prompts.
+    const checked = store.all('judgment').filter((j) => j.stage === 'labeler-check');
+    assert.equal(checked.length, 2);
+    // The pairs past the gate's train the labeled-data source's reward model, whose scores enter every reward.
+    assert.equal(store.all('reward-model').filter((m) => m.source === 'labeled-anchors').length, 1);
+    const rewards = store.all('reward');
+    assert.ok(rewards.length > 0 && rewards.every((r) => typeof r.components['labeled-anchors'] === 'number'), 'labeled-anchors in each reward');
   } finally {
     store.close();
   }
+});
+
+test('anchors: human preference pairs in a seed-fixed order; unusable pairs left out and counted; config errors name the key', async () => {
+  const diverging = { chosen: '\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d', rejected: '\n\nHuman: a\n\nAssistant: x\n\nHuman: c\n\nAssistant: y' };
+  const same = { chosen: '\n\nHuman: q\n\nAssistant: same', rejected: '\n\nHuman: q\n\nAssistant: same' };
+  const path = scratch.write('pairs.jsonl', jsonl([...Array.from({ length: 8 }, (_, i) => hh(`Question ${i}?`)), diverging, same]));
+  const read = await readAnchorPairs({ path, format: 'hh-rlhf' }, 0);
+  assert.equal(read.skipped, 2);
+  assert.equal(read.pairs.length, 8);
+  assert.deepEqual(read.pairs[0]!.prompt.messages.at(-1)!.role, 'user');
+  assert.deepEqual([read.pairs[0]!.preferred, read.pairs[0]!.other], ['No.', 'Yes.']);
+  const ids = (pairs: { prompt: { id: string } }[]) => pairs.map((p) => p.prompt.id);
+  assert.deepEqual(ids((await readAnchorPairs({ path, format: 'hh-rlhf' }, 0)).pairs), ids(read.pairs));
+  assert.notDeepEqual(ids((await readAnchorPairs({ path, format: 'hh-rlhf' }, 1)).pairs), ids(read.pairs));
+  await assert.rejects(readAnchorPairs({ path: scratch.write('none.jsonl', jsonl([same])), format: 'hh-rlhf' }, 0), /anchors\.path: .*none\.jsonl: no usable labeled comparison among 1/);
+  await assert.rejects(readAnchorPairs({ path: join(scratch.directory, 'missing.jsonl'), format: 'trl' }, 0), /^Error: anchors\.path: /);
+  assert.throws(() => parseRunConfig('anchors: {path: p.jsonl, format: hh-rlhf}', { source: 'r.yaml' }), /r\.yaml: anchors: the testbed's prompts come with their own labeled anchor set/);
+  assert.throws(() => parseRunConfig('prompts: {kind: file, path: p.jsonl}\nanchors: {path: p.jsonl, format: csv}', { source: 'r.yaml' }), /r\.yaml: anchors\.format: /);
+  assert.throws(() => parseRunConfig('prompts: {kind: file, path: p.jsonl}\nfeedback: {labeledAnchors: 1}', { source: 'r.yaml' }), /feedback\.labeledAnchors needs labeled comparisons: set anchors/);
+  const parsed = parseRunConfig('prompts: {kind: file, path: p.jsonl}\nanchors: {path: data/pairs.parquet, format: parquet}\nfeedback: {labeledAnchors: 1}', { source: 'r.yaml', baseDirectory: '/exp' });
+  assert.equal(parsed.anchors?.path, '/exp/data/pairs.parquet');
 });

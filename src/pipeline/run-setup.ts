@@ -14,6 +14,7 @@ import { loadPretrained } from '../models/checkpoint.ts';
 import { CharTokenizer, HfTokenizer, type TextTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
 import { readPromptDataset } from '../data/prompt-record.ts';
+import { readPairs, underConfigKey } from './judge-inputs.ts';
 import { loadInProcessModel } from './in-process-model.ts';
 import { judgeLabeler, type LoopLabeler } from './loop-labeler.ts';
 import { LoopPolicy } from './loop-policy.ts';
@@ -78,6 +79,27 @@ export async function readPromptFile(path: string): Promise<LoopPrompt[]> {
     split: record.split ?? (hashToUnit(record.id) < 0.8 ? 'train' : hashToUnit(`${record.id}|v`) < 0.5 ? 'validation' : 'test'),
     messages: (record.messages ?? [{ role: 'user', content: record.prompt }]) as ChatTurn[], principleIds: record.principles ?? [],
   }));
+}
+
+/**
+ * A run's labeled anchors from a dataset of human preference pairs (config `anchors`), as AnchorPairs in an order
+ * fixed by the seed (a hash of seed and pair id), so that the gate's first `anchorPairs` are a fair draw whatever order
+ * the file has. A pair is left out when its chosen or rejected is not exactly one assistant message, the two are the
+ * same text, or its prompt does not end on a user turn; `skipped` counts them.
+ */
+export async function readAnchorPairs(anchors: NonNullable<RunConfig['anchors']>, seed: number): Promise<{ pairs: AnchorPair[]; skipped: number }> {
+  const records = await underConfigKey('anchors.path', () => readPairs(anchors.path, anchors.format));
+  const one = (messages: readonly { role: string; content: string }[]) => (messages.length === 1 && messages[0]!.role === 'assistant' ? messages[0]!.content : null);
+  const pairs: AnchorPair[] = [];
+  let skipped = 0;
+  for (const record of records) {
+    const preferred = one(record.chosen), other = one(record.rejected);
+    if (preferred === null || other === null || preferred === other || record.prompt.at(-1)?.role !== 'user') { skipped++; continue; }
+    pairs.push({ prompt: { id: `anchor:${record.id}`, application: 'default', kind: 'anchor', split: 'validation', messages: record.prompt as ChatTurn[], principleIds: [] }, preferred, other });
+  }
+  if (pairs.length === 0) throw new Error(`anchors.path: ${anchors.path}: no usable labeled comparison among ${records.length} (each needs one assistant response on each side, different texts, after a user turn)`);
+  const order = new Map(pairs.map((p) => [p, hashToUnit(`${seed}|${p.prompt.id}`)]));
+  return { pairs: pairs.sort((a, b) => order.get(a)! - order.get(b)!), skipped };
 }
 
 /** The loop's splits: train, and the first `validationPrompts` of validation spread over applications. */
