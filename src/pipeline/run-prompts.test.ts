@@ -4,22 +4,23 @@
 // the same each time); a whole round runs on them with a tiny checkpoint as the policy and a scripted labeler, and with
 // the user's human preference pairs (`anchors`) as the labeled anchors the labeler is checked on.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startScriptedServer, type ScriptedServer } from '../feedback/testing/scripted-openai-server.ts';
-import { scratchFolder } from '../cli/testing/scratch-folder.ts';
 import { rlaifRun } from './rlaif-run.ts';
 import { RunStore } from './run-store.ts';
 import { parseRunConfig } from './run-config.ts';
 import { readAnchorPairs, readPromptFile } from './run-setup.ts';
 import { writeTinyCheckpoint } from './testing/tiny-checkpoint.ts';
 
-const scratch = scratchFolder('rlaif-run-prompts-');
+const directory = mkdtempSync(join(tmpdir(), 'rlaif-run-prompts-'));
+const scratch = { directory, write: (name: string, text: string) => { const path = join(directory, name); writeFileSync(path, text); return path; } };
 let labeler: ScriptedServer;
 before(async () => { labeler = await startScriptedServer({ seed: 5 }); });
-after(async () => { await labeler.close(); });
+after(async () => { await labeler.close(); rmSync(directory, { recursive: true, force: true }); });
 
 const jsonl = (rows: object[]) => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
 const hh = (question: string) => ({ chosen: `\n\nHuman: ${question}\n\nAssistant: No.`, rejected: `\n\nHuman: ${question}\n\nAssistant: Yes.` });
