@@ -4,7 +4,7 @@
 // the same each time); a whole round runs on them with a tiny checkpoint as the policy and a scripted labeler, and with
 // the user's human preference pairs (`anchors`) as the labeled anchors the labeler is checked on.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -73,6 +73,11 @@ test('rlaif run takes a dataset folder as its prompts: a round samples train row
   const out = join(scratch.directory, 'run');
   const result = await rlaifRun({ configPath: config, out });
   assert.equal(typeof result.summary.labeler_anchor_agreement, 'number');
+  // No gold checker for these prompts: the table and the report say so instead of showing empty gold columns.
+  assert.doesNotMatch(result.table, /gold/);
+  const report = readFileSync(result.reportPath, 'utf8');
+  assert.match(report, /this run has no gold checker/);
+  assert.doesNotMatch(report, /gold figures are on the test split|Where the labeler and gold disagree|gold \(test\)/);
   const store = RunStore.open(out, RunStore.config(out));
   try {
     const prompts = store.all('prompt');

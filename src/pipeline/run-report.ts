@@ -57,13 +57,17 @@ function labelerCheckHtml(summary: RunSummary): string {
     + `${gated ? ` The gate kept no round with it (gate.minLabelerAgreement ${num(min, 2)}, gate.minLabelerInformative ${num(minInformative, 2)}).` : ''}</p>`;
 }
 
+/** Whether any round has gold figures (testbed prompts); a run on a user's own prompts has none. */
+const hasGold = (data: RoundRow[]) => data.some((r) => r.gold !== null);
+
 /** One line per round, aligned; the reason column names each monitor that fired. */
 export function terminalTable(store: RunStore): string {
-  const data = rows(store);
-  const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', 'gold win/SFT', 'gold pass', 'why'];
+  const data = rows(store), gold = hasGold(data);
+  // Without a gold checker (a run on your own prompts) the gold columns would be dashes: they are left out.
+  const header = ['round', 'decision', 'type', 'win/prev', 'win/SFT', 'anchor', 'KL', 'length', 'entropy', 'refusal', ...(gold ? ['gold win/SFT', 'gold pass'] : []), 'why'];
   const body = data.map((r) => [String(r.round), r.round === 0 ? 'SFT' : r.keep ? 'kept' : 'rolled back', r.type,
     num(r.proxy.winRateVsPrevious), num(r.proxy.winRateVsSft), num(r.proxy.anchorAgreement), num(r.proxy.kl, 2), num(r.proxy.meanLength, 1),
-    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), figureWithInterval(r.gold, 'gold_win_rate_vs_sft'), figureWithInterval(r.gold, 'gold_pass_rate'),
+    num(r.proxy.entropy, 2), num(r.proxy.refusalRate), ...(gold ? [figureWithInterval(r.gold, 'gold_win_rate_vs_sft'), figureWithInterval(r.gold, 'gold_pass_rate')] : []),
     r.reasons.map((reason) => reason.split(':')[0]).join(', ')]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -203,18 +207,19 @@ function baselinePlot(data: RoundRow[]): string {
 
 /** Writes report.html into the run folder; returns its path. */
 export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {
-  const data = rows(store), rounds = data.map((r) => r.round);
+  const data = rows(store), rounds = data.map((r) => r.round), gold = hasGold(data);
   const col = (f: (r: RoundRow) => number | undefined | null) => data.map((r) => f(r) ?? null);
   const sources = [...new Set(data.flatMap((r) => Object.keys(r.sourceShare)))];
   const table = `<pre>${escape(terminalTable(store))}</pre>`;
   const reasons = data.filter((r) => !r.keep).map((r) => `<li>round ${r.round} rolled back: ${r.reasons.map(escape).join('; ')}</li>`).join('');
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>rlaif run — ${escape(store.dir)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px}figcaption{font-size:13px;font-weight:600}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}details{margin:4px 0}td,th{padding:2px 8px;text-align:right}</style></head><body>
-<h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; gold figures are on the test split, for this report only.</p>
+<h1>rlaif run</h1><p>Run folder <code>${escape(store.dir)}</code>. Final policy: round ${summary.final_round}. The gate saw only validation proxies; ${gold ? 'gold figures are on the test split, for this report only.' : 'this run has no gold checker (its prompts are not the testbed\'s), so every figure here is one a user has: the labeler\'s, the labeled anchors\' and the policy\'s own.'}</p>
 ${labelerCheckHtml(summary)}<h2>Summary</h2><table>${Object.entries(summary).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${num(v, 4)}</td></tr>`).join('')}</table>
 <h2>Rounds</h2>${table}<ul>${reasons}</ul>${applicationsTable(data)}${kindsTable(data)}${adversarialHtml(store)}
 <h2>Plots</h2>
-${linePlot('Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts', rounds, { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) },
+${linePlot(gold ? 'Win rate over SFT: gold (test) vs labeler (validation proxy); bars: 95% intervals over test prompts' : 'Win rate over SFT: the labeler (validation proxy)', rounds,
+    gold ? { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) } : { 'labeler (validation)': col((r) => r.proxy.winRateVsSft) },
     { 'gold (test)': data.map((r) => interval(r.gold, 'gold_win_rate_vs_sft')), 'labeler (test)': data.map((r) => interval(r.gold, 'proxy_win_rate_vs_sft')) })}
 ${baselinePlot(data)}
 ${linePlot('Gold failure rates per application (test; bars: 95% intervals)', rounds, { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) },
@@ -228,7 +233,7 @@ ${linePlot("Each feedback source's share of |reward|", rounds, Object.fromEntrie
 <h2>Traces: reward → judgment → rationale → principle → prompt</h2>${traces(store, 8)}
 ${rewardModels(store)}
 ${revisions(store, 8)}
-<h2>Where the labeler and gold disagree</h2>${disagreements(store)}
+${gold ? `<h2>Where the labeler and gold disagree</h2>${disagreements(store)}` : ''}
 </body></html>
 `;
   const path = join(store.dir, 'report.html');
