@@ -87,7 +87,9 @@ test('on the embedded testbed (tiny): the testbed labeler critiques and revises 
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-critique-testbed-'));
   try {
     const config = join(dir, 'run.yaml');
-    writeFileSync(config, 'rounds: 1\nschedule: [{type: critique-revision, maxTokens: 24}]\npromptsPerRound: 2\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 2\ntestPrompts: 2\nanchorPairs: 4\n');
+    // The tiny testbed's labeler writes no verdict: the labeler check is off, or the run would stop before round 1.
+    writeFileSync(config, 'rounds: 1\nschedule: [{type: critique-revision, maxTokens: 24}]\npromptsPerRound: 2\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 2\ntestPrompts: 2\nanchorPairs: 4\n'
+      + 'gate: {minLabelerAgreement: 0, minLabelerInformative: 0}\n');
     const result = await rlaifRun({ configPath: config, seed: 3, out: join(dir, 'run'), testbed: { config: TINY_TESTBED, cacheDirectory: join(dir, 'cache') } });
     assert.match(result.table, /^1\s+(kept|rolled back)\s+critique-revision/m);
     const store = RunStore.open(result.dir, result.config);

@@ -4,8 +4,11 @@
 // against the run's own labeled data, never gold) and how often its judgment leans either way at all. A labeler near
 // chance steers the RL by noise and makes the gate's win rates coin flips; the run says so on stderr, in summary.json
 // and in the report, instead of leaving the user to find out from the rounds, and below gate.minLabelerAgreement or
-// gate.minLabelerInformative the gate keeps no round (gates.ts, labeler-untrusted). Leaves out stopping the run: its rounds still run and are
-// reported (the gold figures show what keeping them would have done).
+// gate.minLabelerInformative the gate keeps no round (gates.ts, labeler-untrusted); its rounds still run and are
+// reported (the gold figures show what keeping them would have done). A labeler that cannot be reached (its first
+// judgment spent its retries on provider errors), or that answers none of the anchors while the gate reads the check,
+// stops the run before round 1 with the failure named, and the same command asks the failed judgments again (a
+// numbered attempt each time; the earlier attempts stay).
 import { recordId, type JudgmentRecord } from './run-records.ts';
 import type { RoundContext } from './round-context.ts';
 import { inOrder, judgmentRecord } from './round-stages.ts';
@@ -31,11 +34,15 @@ export async function labelerCheckStage(context: RoundContext): Promise<LabelerC
   if (recorded) return recorded.detail as unknown as LabelerCheck;
   const started = performance.now();
   let done = 0;
-  const judged = await inOrder(anchors.map((anchor, i) => async (): Promise<{ record: JudgmentRecord; labeledFirst: boolean }> => {
+  const tasks = anchors.map((anchor, i) => async (): Promise<{ record: JudgmentRecord; labeledFirst: boolean }> => {
     const labeledFirst = i % 2 === 0;
     const candidates: [string, string] = labeledFirst ? [anchor.preferred, anchor.other] : [anchor.other, anchor.preferred];
-    const id = recordId('judgment', { source: 'labeler-check', prompt: anchor.prompt.id, a: candidates[0], b: candidates[1] });
-    let record = store.get('judgment', id);
+    const key = { source: 'labeler-check', prompt: anchor.prompt.id, a: candidates[0], b: candidates[1] };
+    // Attempt 0 has the id checks always had; a failed attempt is followed by the next when the check runs again.
+    const idOf = (attempt: number) => recordId('judgment', attempt === 0 ? key : { ...key, attempt });
+    let attempt = 0, record = store.get('judgment', idOf(0));
+    while (record && !record.ok) record = store.get('judgment', idOf(++attempt));
+    const id = idOf(attempt);
     if (!record) {
       const result = await context.labeler.pairwise({ id, conversation: anchor.prompt.messages, candidates }, anchor.prompt.principleIds, { round: 0, stage: 'labeler-check' });
       store.put(judgmentRecord(context, { id, round: 0, parents: [], stage: 'labeler-check', source: 'pairwise-ai' }, result));
@@ -43,8 +50,25 @@ export async function labelerCheckStage(context: RoundContext): Promise<LabelerC
     }
     context.onProgress?.({ stage: 'labeler-check', round: 0, done: ++done, total: anchors.length });
     return { record, labeledFirst };
-  }), context.labeler.parallelism ?? 1);
+  });
+  const stop = (what: string) => {
+    store.commit();
+    return new Error(`labeler check: the labeler (${context.labeler.model}) ${what}; no round ran. Check the labeler (its endpoint, model name, template) `
+      + 'and run the same command again: the failed judgments are asked again (see judgments.jsonl, stage labeler-check).');
+  };
+  // The first anchor goes alone: a labeler that cannot be reached at all (its retries spent) stops the run at once,
+  // instead of after every anchor has spent its retries too. One that answered but wrote no verdict may do better on
+  // the others, so the check goes on.
+  const first = await tasks[0]!();
+  if (!first.record.ok && first.record.failure?.startsWith('provider-error')) throw stop(`could not be reached: its first judgment failed with ${first.record.failure}`);
+  const judged = [first, ...await inOrder(tasks.slice(1), context.labeler.parallelism ?? 1)];
   const ok = judged.filter((j) => j.record.ok && j.record.probabilityA !== null);
+  // Answering none, the labeler would have every round rolled back by a gate that reads the check: stop instead. With
+  // the check turned off (both thresholds 0: a study of what a weak labeler's rounds do) the rounds run, as asked.
+  const { minLabelerAgreement, minLabelerInformative } = context.config.gate;
+  if (ok.length === 0 && (minLabelerAgreement > 0 || minLabelerInformative > 0)) {
+    throw stop(`answered none of the ${anchors.length} anchor pairs it was asked to judge (first failure: ${judged.find((j) => j.record.failure)?.record.failure ?? 'no probability'})`);
+  }
   const towardLabeled = ok.map((j) => (j.labeledFirst ? j.record.probabilityA! : 1 - j.record.probabilityA!));
   const mean = (values: number[]) => (values.length === 0 ? Number.NaN : values.reduce((a, x) => a + x, 0) / values.length);
   const check: LabelerCheck = {

@@ -46,7 +46,9 @@ test('compare pointwise: the testbed labeler compares through two ratings, named
 
 test('rlaif run with labeler.compare pointwise: its judgments are pairs from two ratings, named by the pointwise template', async () => {
   const config = join(dir, 'run.yaml');
-  writeFileSync(config, 'labeler: {kind: testbed, compare: pointwise}\nrounds: 1\niterationsPerRound: 1\npromptsPerRound: 2\nsamplesPerPrompt: 3\nmaxNewTokens: 8\nvalidationPrompts: 2\ntestPrompts: 2\nanchorPairs: 4\n');
+  // The tiny testbed's labeler writes no rating: the labeler check is off, or the run would stop before round 1.
+  writeFileSync(config, 'labeler: {kind: testbed, compare: pointwise}\nrounds: 1\niterationsPerRound: 1\npromptsPerRound: 2\nsamplesPerPrompt: 3\nmaxNewTokens: 8\nvalidationPrompts: 2\ntestPrompts: 2\nanchorPairs: 4\n'
+    + 'gate: {minLabelerAgreement: 0, minLabelerInformative: 0}\n');
   const result = await rlaifRun({ configPath: config, seed: 4, out: join(dir, 'run'), testbed: { config: TINY_TESTBED, cacheDirectory: join(dir, 'cache') } });
   const store = RunStore.open(result.dir, result.config);
   try {
