@@ -23,6 +23,7 @@ let server: RunningServer, dashboard: Dashboard;
 before(async () => {
   writeTinyCheckpoint(join(root, 'model'));
   await writeTinyFinishedRun(run);
+  await writeTinyFinishedRun(join(runs, 'no-gold-run'), { gold: false });
   dashboard = startDashboard({ runsDirectory: runs, pollMs: 100 });
   server = await startServer({ config: parseServeConfig({ port: 0 }), routes: dashboard.routes, load: () => loadServedModel({ modelDirectory: join(root, 'model') }) });
 });
@@ -45,7 +46,7 @@ const stamp = (dir: string): string[] => readdirSync(dir, { recursive: true, wit
 test('JSON views: runs list, rounds with gate decisions, filters, search, and a reward traced to rationale and principle', async () => {
   const before = stamp(run);
   const { runs: list } = await api('/api/runs');
-  assert.deepEqual(list.map((r: { name: string; status: string; rounds: number }) => [r.name, r.status, r.rounds]), [['tiny-run', 'finished', 3]]);
+  assert.deepEqual(list.map((r: { name: string; status: string; rounds: number }) => [r.name, r.status, r.rounds]), [['no-gold-run', 'finished', 3], ['tiny-run', 'finished', 3]]);
   const overview = await api('/api/runs/tiny-run');
   assert.deepEqual(overview.rounds.map((r: { round: number }) => r.round), [0, 1, 2]);
   assert.equal(typeof overview.rounds[1].keep, 'boolean');
@@ -80,7 +81,7 @@ test('JSON views: runs list, rounds with gate decisions, filters, search, and a 
   assert.deepEqual(stamp(run), before, 'the run folder is read in place, never written');
   symlinkSync(run, join(runs, 'linked-run'));
   try {
-    assert.deepEqual((await api('/api/runs')).runs.map((r: { name: string }) => r.name), ['linked-run', 'tiny-run'], 'a linked run folder is listed');
+    assert.deepEqual((await api('/api/runs')).runs.map((r: { name: string }) => r.name), ['linked-run', 'no-gold-run', 'tiny-run'], 'a linked run folder is listed');
   } finally {
     unlinkSync(join(runs, 'linked-run'));
   }
@@ -142,6 +143,14 @@ test('in headless Chromium: open the run, click a reward, see rationale and prin
     const shot = process.env.RLAIF_DASHBOARD_SCREENSHOT ?? join(root, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, `screenshot saved at ${shot}`);
+    assert.ok(await page.locator('#rounds th.gold-col').isVisible(), 'a run with gold shows its gold column');
+    // A run with no gold checker: no gold column, no labeler–gold filter, a labeler-only win-rate plot.
+    await page.click('li[data-run="no-gold-run"]');
+    await page.waitForSelector('body.no-gold');
+    assert.equal(await page.locator('#rounds th.gold-col').isVisible(), false);
+    assert.equal(await page.locator('#f-disagree').isVisible(), false);
+    assert.ok(await page.locator('#plots h4', { hasText: 'Win rate over SFT: labeler' }).count() === 1, 'the win-rate plot names the labeler alone');
+    await page.waitForSelector('#rows tbody tr[data-kind="reward"]');
     assert.deepEqual(errors, [], 'no script errors');
     assert.deepEqual(outside, [], 'nothing loaded from outside the server');
   } finally {

@@ -65,8 +65,12 @@ async function refreshRun(resetFilters) {
   $('run-title').textContent = `${overview.name} — ${overview.status}`;
   $('summary').replaceChildren(...Object.entries(overview.summary ?? {}).filter(([k]) => !k.startsWith('stage_'))
     .map(([k, v]) => el('span', {}, el('b', {}, k), ' ', fmt(v, 3))));
+  // Gold exists only where the prompts have a gold checker (the testbed); elsewhere its column and filter are hidden.
+  const gold = overview.rounds.some((r) => r.gold);
+  document.body.classList.toggle('no-gold', !gold);
+  if (!gold) $('f-disagree').checked = false;
   renderRounds(overview.rounds);
-  renderPlots(overview.rounds);
+  renderPlots(overview.rounds, gold);
   fillSelect($('f-round'), overview.filters.rounds, resetFilters);
   fillSelect($('f-application'), overview.filters.applications, resetFilters);
   fillSelect($('f-principle'), overview.filters.principles, resetFilters);
@@ -87,11 +91,11 @@ function renderRounds(rounds) {
       el('td', {}, r.round), el('td', { class: r.round === 0 ? '' : r.keep ? 'kept' : 'rolled' }, decision), el('td', {}, r.reasons.join('; ') || '—'),
       el('td', {}, fmt(r.proxy.winRateVsPrevious)), el('td', {}, fmt(r.proxy.winRateVsSft)), el('td', {}, fmt(r.proxy.anchorAgreement)),
       el('td', {}, fmt(r.proxy.kl, 2)), el('td', {}, fmt(r.proxy.meanLength, 1)), el('td', {}, fmt(r.proxy.entropy, 2)),
-      el('td', {}, fmt(r.gold?.gold_win_rate_vs_sft)), el('td', {}, fmt(r.rewards.median)));
+      el('td', { class: 'gold-col' }, fmt(r.gold?.gold_win_rate_vs_sft)), el('td', {}, fmt(r.rewards.median)));
   }));
 }
 
-function renderPlots(rounds) {
+function renderPlots(rounds, gold) {
   for (const plot of state.plots) plot.destroy();
   state.plots = [];
   const container = $('plots');
@@ -100,7 +104,7 @@ function renderPlots(rounds) {
   const col = (f) => rounds.map((r) => { const v = f(r); return v === undefined || v === null || !Number.isFinite(v) ? null : v; });
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
   const plots = [
-    ['Win rate over SFT: gold (test) vs labeler', { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) }],
+    [gold ? 'Win rate over SFT: gold (test) vs labeler' : 'Win rate over SFT: labeler', { 'gold (test)': col((r) => r.gold?.gold_win_rate_vs_sft), 'labeler (validation)': col((r) => r.proxy.winRateVsSft), 'labeler (test)': col((r) => r.gold?.proxy_win_rate_vs_sft) }],
     ['Gold failure rates per application (test)', { hallucination: col((r) => r.gold?.hallucination_rate), 'harmful compliance': col((r) => r.gold?.harmful_compliance_rate), 'over-refusal': col((r) => r.gold?.over_refusal_rate), coherence: col((r) => r.gold?.coherence_error_rate) }],
     ['KL to the reference', { KL: col((r) => r.proxy.kl) }],
     ['Mean response length (tokens)', { validation: col((r) => r.proxy.meanLength), test: col((r) => r.gold?.mean_length) }],

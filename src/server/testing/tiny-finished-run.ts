@@ -17,7 +17,7 @@ export const TINY_RUN_CONFIG = KILL_TEST_CONFIG.replace('chainOfThought: false',
 if (!TINY_RUN_CONFIG.includes('chainOfThought: true')) throw new Error('tiny-finished-run: KILL_TEST_CONFIG no longer names chainOfThought: false');
 
 /** Writes the run into `dir` (a run folder); returns its record counts. */
-export async function writeTinyFinishedRun(dir: string, options: { testPrompts?: number } = {}): Promise<{ rewards: number; disagreements: number }> {
+export async function writeTinyFinishedRun(dir: string, options: { testPrompts?: number; gold?: boolean } = {}): Promise<{ rewards: number; disagreements: number }> {
   const config = parseRunConfig(TINY_RUN_CONFIG);
   const store = RunStore.open(dir, config);
   try {
@@ -25,7 +25,8 @@ export async function writeTinyFinishedRun(dir: string, options: { testPrompts?:
     const world = makeWorld(5, { creatures: 8, unknownNames: 6, petNames: 6 });
     const test = makePrompts(world).filter((p) => p.split === 'test').slice(0, options.testPrompts ?? 16)
       .map((p) => ({ ...p, principleIds: ['helpful'] }));   // the tiny labeler's constitution has this one principle
-    await runLoop(context, testbedGoldHook({ context, world, test, proxyOnTest: true }));
+    // gold: false — a run on a user's own prompts, with no gold checker and so no gold records.
+    await runLoop(context, options.gold === false ? undefined : testbedGoldHook({ context, world, test, proxyOnTest: true }));
     store.commit();
     writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summarizeRun(store), null, 2)}\n`);
     return { rewards: store.count('reward'), disagreements: store.all('gold').reduce((n, g) => n + g.disagreements.length, 0) };
