@@ -62,6 +62,10 @@ test('TRL conversational prompts, HH-RLHF transcripts and the run\'s split, appl
     { id: 'prompt-2', line: 2, where: `${path}:2`, messages: [{ role: 'user', content: 'How do I pick a lock?' }] },
     { id: 'm', line: 3, where: `${path}:3`, split: 'test', application: 'truthfulness', kind: 'known-fact', principles: ['honest'], messages: [{ role: 'user', content: 'x' }] },
   ]);
+  const implicit = { chosen: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'good' }], rejected: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'bad' }] };
+  assert.deepEqual(readPromptRecords(file('implicit.jsonl', JSON.stringify(implicit) + '\n'))[0]!.messages, [{ role: 'user', content: 'q' }], 'TRL implicit prompt');
+  assert.throws(() => readPromptRecords(file('apart.jsonl', JSON.stringify({ chosen: [{ role: 'user', content: 'a' }], rejected: [{ role: 'user', content: 'b' }] }) + '\n')),
+    /apart\.jsonl:1: 'chosen' and 'rejected' share no opening user turn/);
   assert.throws(() => readPromptRecords(file('split.jsonl', '{"prompt": "a", "split": "holdout"}\n')), /split\.jsonl:1: "split" must be train, validation or test, got "holdout"/);
   assert.throws(() => readPromptRecords(file('principles.jsonl', '{"prompt": "a", "principles": "honest"}\n')), /principles\.jsonl:1: "principles" must be a list of principle ids/);
   assert.throws(() => readPromptRecords(file('hh.jsonl', JSON.stringify({ chosen: '\n\nHuman: a\n\nAssistant: b', rejected: 'no transcript' }) + '\n')), /hh\.jsonl:1: field 'rejected'/);

@@ -2,7 +2,7 @@
 // checkpoint). A row is {"id"?, "prompt": "text"}, {"id"?, "messages": [{role, content}, ...]}, a TRL-style
 // conversational row whose "prompt" is a message list (its "chosen"/"completion" keys are ignored), or an HH-RLHF row
 // ({"chosen", "rejected"} "\n\nHuman: …\n\nAssistant: …" transcripts: the prompt is the turns they share up to the last
-// human one). Optional keys `rlaif run` reads: "split" (train | validation | test), "application", "kind", "principles"
+// human one), or a TRL implicit-prompt row (chosen and rejected as whole conversations: the same shared opening). Optional keys `rlaif run` reads: "split" (train | validation | test), "application", "kind", "principles"
 // (ids of constitution principles); other keys (a category, a source) are kept out of the way, not errors.
 // Files: JSONL (.jsonl, .jsonl.gz), Parquet (.parquet, through DuckDB), or a folder laid out as a Hugging Face dataset
 // (data/train-00000-of-00001.parquet, test.jsonl, …): every such file under it, the split named by the file (or its
@@ -39,7 +39,7 @@ export type PromptRecord = {
   split?: PromptSplit; application?: string; kind?: string; principles?: string[];
 } & ({ prompt: string; messages?: undefined } | { messages: Message[]; prompt?: undefined });
 
-const SHAPES = "needs a string 'prompt', a 'messages' list (or a 'prompt' list) of {role: system|user|assistant, content}, or HH-RLHF 'chosen'/'rejected' transcripts";
+const SHAPES = "needs a string 'prompt', a 'messages' list (or a 'prompt' list) of {role: system|user|assistant, content}, or 'chosen'/'rejected' conversations (HH-RLHF transcripts or TRL message lists)";
 
 /** One row of any prompts file to a record; `where` names the file and line (or row) in errors. */
 export function promptFromRow(value: unknown, line: number, where: string, defaultId: string, fileSplit?: PromptSplit): PromptRecord {
@@ -48,6 +48,19 @@ export function promptFromRow(value: unknown, line: number, where: string, defau
   if (row && row.prompt === undefined && row.messages === undefined && typeof row.chosen === 'string' && row.chosen.startsWith('\n\nHuman:')) {
     const hh = hhPairToRecord(row, where.replace(/:\d+$/, ''), line);
     return { ...meta(row, line, where, defaultId, fileSplit), messages: hh.prompt };
+  }
+  // TRL's implicit-prompt preference rows: chosen and rejected are whole conversations; the prompt is their shared turns
+  // up to the last user turn they share.
+  if (row && row.prompt === undefined && row.messages === undefined && Array.isArray(row.chosen) && Array.isArray(row.rejected)) {
+    const chosen = messagesSchema.safeParse(row.chosen), rejected = messagesSchema.safeParse(row.rejected);
+    if (chosen.success && rejected.success) {
+      let shared = 0;
+      while (shared < chosen.data.length && shared < rejected.data.length && chosen.data[shared]!.role === rejected.data[shared]!.role
+        && chosen.data[shared]!.content === rejected.data[shared]!.content) shared++;
+      while (shared > 0 && chosen.data[shared - 1]!.role !== 'user') shared--;
+      if (shared === 0) throw new Error(`${where}: 'chosen' and 'rejected' share no opening user turn, so there is no prompt to take from them`);
+      return { ...meta(row, line, where, defaultId, fileSplit), messages: chosen.data.slice(0, shared) as Message[] };
+    }
   }
   const base = row ? meta(row, line, where, defaultId, fileSplit) : null; // the run's keys first: their errors say which key
   const parsed = promptLineSchema.safeParse(value);
