@@ -67,7 +67,6 @@ export function readReferenceText(path: string, what: string): string[] {
   return lines;
 }
 
-/** Prompts from a JSONL file: {"id"?, "messages" | "prompt", "split"?, "application"?, "principles"?}. */
 /**
  * The run's prompts from a file or dataset folder in the shared prompts schema (data/prompt-record.ts: JSONL, Parquet,
  * a Hugging Face–style folder; text, messages, TRL conversational or HH-RLHF rows). A row without a split (and not in a
