@@ -47,3 +47,21 @@ test('summary names, terminal table, self-contained HTML report and round export
     assert.throws(() => exportRound({ runDir: dir, round: 9, format: 'trl', path: trl }), /no round 9 \(rounds: 0, 1\)/);
   });
 });
+
+test('failed judgments are counted in the summary and named under the round table, by reason', async () => {
+  await inTinyRun({ prefix: 'rlaif-report-failures-', yaml: 'rounds: 1\niterationsPerRound: 1\npromptsPerRound: 4\nsamplesPerPrompt: 2\nmaxNewTokens: 8\nvalidationPrompts: 4\nfeedback: {chainOfThought: false}\n' }, async ({ store, context }) => {
+    // The labeler answers every other request, then reports its endpoint down.
+    const pairwise = context.labeler.pairwise.bind(context.labeler);
+    let calls = 0;
+    context.labeler = { ...context.labeler, pairwise: async (...args: Parameters<typeof pairwise>) => (++calls % 2 === 0
+      ? { kind: 'invalid', reason: 'provider-error', raw: '', detail: 'HTTP 503', usage: { requests: 1, promptTokens: 0, completionTokens: 0 } }
+      : pairwise(...args)) };
+    await runLoop(context);
+    const summary = summarizeRun(store);
+    const failed = store.all('judgment').filter((j) => !j.ok).length;
+    assert.ok(failed > 0);
+    assert.deepEqual([summary.labeler_judgment_failures, summary.labeler_judgments], [failed, store.all('judgment').filter((j) => j.source === 'pairwise-ai').length]);
+    assert.match(terminalTable(store), new RegExp(`labeler: ${failed} of ${summary.labeler_judgments} judgments failed \\(provider-error ${failed}\\); their pairs gave no reward`));
+    store.close();
+  });
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
 import { adversarialHtml } from './adversarial/adversarial-report.ts';
-import type { RunSummary } from './run-summary.ts';
+import { labelerJudgments, type RunSummary } from './run-summary.ts';
 
 interface RoundRow {
   round: number; type: string; keep: boolean; reasons: string[];
@@ -74,7 +74,10 @@ export function terminalTable(store: RunStore): string {
   const sft = data.find((r) => r.round === 0)?.gold ?? null, baseline = sft?.baseline_pick_of;
   const baselines = baseline === undefined ? [] : [`baselines, SFT with no training (gold win/SFT): the gold-best of ${baseline} SFT answers ${figureWithInterval(sft, 'baseline_gold_pick_win_rate_vs_sft')}`
     + (sft!.baseline_surest_pick_win_rate_vs_sft === undefined ? '' : `; the one of ${baseline} the SFT policy is surest of ${figureWithInterval(sft, 'baseline_surest_pick_win_rate_vs_sft')}`)];
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...baselines].join('\n');
+  const asked = labelerJudgments(store);
+  const failures = asked.failed === 0 ? [] : [`labeler: ${asked.failed} of ${asked.total} judgments failed (${Object.entries(asked.reasons).map(([r, n]) => `${r} ${n}`).join(', ')}); `
+    + 'their pairs gave no reward and no win (records/judgments.jsonl has each failure)'];
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...baselines, ...failures].join('\n');
 }
 
 const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

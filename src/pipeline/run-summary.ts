@@ -71,6 +71,11 @@ export function summarizeRun(store: RunStore): RunSummary {
     if (check.minAgreement !== undefined) summary.labeler_min_agreement = check.minAgreement;
     if (check.minInformative !== undefined) summary.labeler_min_informative = check.minInformative;
   }
+  // The labeler's judgments that failed (an endpoint error after its retries, a verdict it did not write): their pairs
+  // gave no reward and no win. Counted so that an outage or a template the labeler cannot follow is not silent.
+  const asked = labelerJudgments(store);
+  summary.labeler_judgments = asked.total;
+  summary.labeler_judgment_failures = asked.failed;
   summary.final_round = final;
   summary.rounds_kept = gates.filter((g) => g.round > 0 && g.keep).length;
   summary.rounds_rolled_back = gates.filter((g) => !g.keep).length;
@@ -79,6 +84,14 @@ export function summarizeRun(store: RunStore): RunSummary {
   summary.run_total_s = Object.values(stages).reduce((a, x) => a + x, 0);
   for (const [name, seconds] of Object.entries(stages).sort()) summary[`stage_${name}_s`] = seconds;
   return summary;
+}
+
+/** The AI labeler's judgments in the store (pairwise and pointwise), how many failed, and the failures by reason. */
+export function labelerJudgments(store: RunStore): { total: number; failed: number; reasons: Record<string, number> } {
+  const asked = store.all('judgment').filter((j) => j.source === 'pairwise-ai' || j.source === 'pointwise-ai');
+  const reasons: Record<string, number> = {};
+  for (const j of asked) if (!j.ok) { const reason = (j.failure ?? 'unknown').split(':')[0]!; reasons[reason] = (reasons[reason] ?? 0) + 1; }
+  return { total: asked.length, failed: Object.values(reasons).reduce((a, n) => a + n, 0), reasons };
 }
 
 /** `RESULT <name> <value>` lines, one per figure. */
