@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRunConfig, runConfigSchema } from './run-config.ts';
+import { describeRunConfig, parseRunConfig, runConfigSchema } from './run-config.ts';
 
 test('no config is the embedded testbed with every default filled in', () => {
   const config = parseRunConfig(null);
@@ -74,4 +74,21 @@ test('a policy behind an endpoint: preference rounds with an external trainer on
   assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: dpo}\n`), /policy\.kind endpoint: .*set update\.kind external/);
   assert.throws(() => parseRunConfig(`${endpoint}algorithm: {name: dpo}\n${external}adversarial: {}\n`), /policy\.kind endpoint: .*set adversarial to null/);
   assert.throws(() => parseRunConfig("policy: {kind: endpoint, model: served}\nalgorithm: {name: dpo}\n" + external), /policy\.baseURL/);
+});
+
+test('describeRunConfig (rlaif run --print-config): every key under its description, and the YAML reads back to the same config', () => {
+  const defaults = parseRunConfig(null);
+  const text = describeRunConfig(defaults);
+  assert.deepEqual(parseRunConfig(text), defaults);
+  assert.match(text, /# keep no round when the labeler prefers the labeled answer(?:[^\n]*\n\s*#)*[^\n]*\n\s+minLabelerAgreement: 0\.6\n/);
+  assert.match(text, /# the embedded testbed's SFT policy, built \(or taken from the cache\) for the run's seed\n\s+kind: testbed/, 'a union member\'s own description');
+  const own = parseRunConfig([
+    'policy: {kind: checkpoint, path: /m}', "labeler: {kind: openai-compatible, baseURL: 'http://127.0.0.1:8000/v1', model: q}",
+    'prompts: {kind: file, path: /p.parquet}', 'anchors: {path: /a.jsonl, format: hh-rlhf}', 'algorithm: {lora: {rank: 4, alpha: 8}}',
+  ].join('\n'));
+  const ownText = describeRunConfig(own);
+  assert.deepEqual(parseRunConfig(ownText), own);
+  assert.match(ownText, /# chat-completions base URL[^\n]*\n\s+baseURL: http:\/\/127\.0\.0\.1:8000\/v1/);
+  assert.match(ownText, /# environment variable holding the key \(never written to the config or the run folder\)\n\s+apiKeyEnvironmentVariable: OPENAI_API_KEY/);
+  assert.match(ownText, /# LoRA rank r\n\s+rank: 4/);
 });
