@@ -20,7 +20,7 @@ import { JobQueue } from './queue/job-queue.ts';
 import { queueLabeler, runIdOf } from './queue/judge-jobs.ts';
 import { queueRollout, rolloutOnQueue } from './queue/rollout-jobs.ts';
 import { labelerFromSpec, labelerSpec } from './run-labeler.ts';
-import { parseRunConfig, type RunConfig } from './run-config.ts';
+import { parseRunConfig, runConfigForDisk, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
@@ -69,7 +69,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   const lock = lockRunFolder(dir, { command: 'rlaif run' }); // a second process on this folder is refused, naming our pid
   let store: RunStore, queue: JobQueue | null = null;
   const closers: (() => void)[] = [];
-  try { store = RunStore.open(dir, config); } catch (error) { lock.release(); throw error; }
+  // config.json holds no credentials (runConfigForDisk); a resume compares the same redacted form.
+  try { store = RunStore.open(dir, runConfigForDisk(config)); } catch (error) { lock.release(); throw error; }
   try {
     // A user's reference text is read before the testbed (minutes to build from nothing), so a bad path fails at once.
     const reference = config.feedback.corpusSupport > 0 && config.feedback.corpus ? readReferenceText(config.feedback.corpus, 'feedback.corpus') : null;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRunConfig, parseRunConfig, runConfigSchema } from './run-config.ts';
+import { describeRunConfig, parseRunConfig, runConfigForDisk, runConfigSchema } from './run-config.ts';
 
 test('no config is the embedded testbed with every default filled in', () => {
   const config = parseRunConfig(null);
@@ -91,4 +91,19 @@ test('describeRunConfig (rlaif run --print-config): every key under its descript
   assert.match(ownText, /# chat-completions base URL[^\n]*\n\s+baseURL: http:\/\/127\.0\.0\.1:8000\/v1/);
   assert.match(ownText, /# environment variable holding the key \(never written to the config or the run folder\)\n\s+apiKeyEnvironmentVariable: OPENAI_API_KEY/);
   assert.match(ownText, /# LoRA rank r\n\s+rank: 4/);
+});
+
+test('runConfigForDisk: credentials in base URLs and key-shaped strings are redacted for config.json and --print-config; plain URLs kept as written', () => {
+  const config = parseRunConfig([
+    "policy: {kind: endpoint, baseURL: 'https://alice:hunter2secret@policy.example/v1?api_key=querysecret123', model: p}",
+    "labeler: {kind: openai-compatible, baseURL: 'http://127.0.0.1:8000/v1', model: q}",
+    'prompts: {kind: file, path: /p.jsonl}', 'algorithm: {name: dpo}',
+    "update: {kind: external, command: 'train --key sk-abcdefghijklmnop'}",
+  ].join('\n'));
+  const disk = JSON.stringify(runConfigForDisk(config)), printed = describeRunConfig(config);
+  for (const text of [disk, printed]) {
+    for (const secret of ['hunter2secret', 'querysecret123', 'sk-abcdefghijklmnop', 'alice']) assert.ok(!text.includes(secret), `${secret} kept`);
+    assert.ok(text.includes('http://127.0.0.1:8000/v1'), 'a URL without credentials stays as written');
+  }
+  assert.equal(config.policy.kind === 'endpoint' && config.policy.baseURL, 'https://alice:hunter2secret@policy.example/v1?api_key=querysecret123', 'the run itself keeps them');
 });

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { Document as YamlDocument, isMap, isScalar, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { createRedactor, redactDeep, redactUrl, urlSecrets } from '../feedback/secret-redaction.ts';
 import { PAIR_FORMATS } from './judge-run-config.ts';
 import { precisionSchema } from '../algorithms/precision-config.ts';
 import { adversarialSchema } from './adversarial/adversarial-config.ts';
@@ -300,11 +301,12 @@ function wrap(text: string, width = 110): string {
 
 /**
  * A parsed run config as YAML, every key with its description from the schema as a comment above it (`rlaif run
- * --print-config`): what each default is and means, in a file `rlaif run --config` reads back to the same config.
+ * --print-config`): what each default is and means, in a file `rlaif run --config` reads back to the same config
+ * (credentials in URLs print as [redacted]: runConfigForDisk).
  */
 export function describeRunConfig(config: Readonly<RunConfig>): string {
   const schema = z.toJSONSchema(runConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
-  const document = new YamlDocument(structuredClone(config));
+  const document = new YamlDocument(runConfigForDisk(config));
   const annotate = (map: unknown, node: JsonSchemaNode | undefined, value: unknown) => {
     if (!isMap(map)) return;
     const described = nodeFor(node, value);
@@ -319,4 +321,18 @@ export function describeRunConfig(config: Readonly<RunConfig>): string {
   };
   annotate(document.contents, schema, config);
   return document.toString({ lineWidth: 0 });
+}
+
+/**
+ * The config as written into the run folder (config.json) and printed by --print-config: credentials in the policy's
+ * and labeler's base URLs (user info, key-like query parameters) and anything shaped like a key anywhere (an external
+ * command's `sk-…`, a `Bearer …`) replaced by [redacted]. A URL without credentials is kept as written.
+ */
+export function runConfigForDisk(config: Readonly<RunConfig>): RunConfig {
+  const copy = structuredClone(config) as RunConfig;
+  const urls: string[] = [];
+  const clean = (url: string) => { urls.push(url); return urlSecrets(url).length > 0 ? redactUrl(url) : url; };
+  if (copy.labeler.kind === 'openai-compatible') copy.labeler.baseURL = clean(copy.labeler.baseURL);
+  if (copy.policy.kind === 'endpoint') copy.policy.baseURL = clean(copy.policy.baseURL);
+  return redactDeep(copy, createRedactor(urls.flatMap(urlSecrets)));
 }

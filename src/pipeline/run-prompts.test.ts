@@ -118,3 +118,15 @@ test('anchors: human preference pairs in a seed-fixed order; unusable pairs left
   const parsed = parseRunConfig('prompts: {kind: file, path: p.jsonl}\nanchors: {path: data/pairs.parquet, format: parquet}\nfeedback: {labeledAnchors: 1}', { source: 'r.yaml', baseDirectory: '/exp' });
   assert.equal(parsed.anchors?.path, '/exp/data/pairs.parquet');
 });
+
+test("config.json in the run folder keeps no credentials of the labeler's base URL", async () => {
+  const config = scratch.write('secret.yaml', [
+    'policy: {kind: checkpoint, path: policy}', "labeler: {kind: openai-compatible, baseURL: 'http://bob:pa55wordsecret@127.0.0.1:9/v1?token=tokensecret99', model: m}",
+    'prompts: {kind: file, path: no-such-prompts.jsonl}', '',
+  ].join('\n'));
+  const out = join(scratch.directory, 'secret-run');
+  await assert.rejects(rlaifRun({ configPath: config, out }), /no-such-prompts\.jsonl: no such file/);   // config.json is written first
+  const written = readFileSync(join(out, 'config.json'), 'utf8');
+  assert.ok(!written.includes('pa55wordsecret') && !written.includes('tokensecret99') && !written.includes('bob'), written);
+  assert.ok(written.includes('"baseURL": "http://[redacted]@127.0.0.1:9/v1?token=[redacted]"'), 'the URL is kept, its credentials not');
+});
