@@ -9,8 +9,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino from 'pino';
 import { formatAudit } from '../feedback/labeler-audit.ts';
-import { loadJudgeRunConfig, parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
-import { runJudgeJob, runRedactor, type JudgeRunSummary } from '../pipeline/judge-run.ts';
+import { describeConfig } from '../pipeline/describe-config.ts';
+import { judgeRunConfigSchema, loadJudgeRunConfig, parseJudgeRunConfig } from '../pipeline/judge-run-config.ts';
+import { configForDisk, runJudgeJob, runRedactor, type JudgeRunSummary } from '../pipeline/judge-run.ts';
 import { progressLine, type JudgeProgressState } from './judge-progress.ts';
 
 export interface JudgeCommandOptions {
@@ -110,16 +111,27 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
   }
 }
 
+/** `rlaif judge --print-config`: the parsed config with each key's description, as YAML, credentials redacted as on disk. */
+export function printJudgeConfig(configPath: string): string {
+  const config = loadJudgeRunConfig(configPath);
+  return describeConfig(judgeRunConfigSchema, configForDisk(config, runRedactor(config)));
+}
+
 export function registerJudgeCommand(program: Command): void {
   program
     .command('judge')
     .description('judge a dataset of preference pairs, or pairs sampled from a policy, with an AI labeler: pairwise (two-step CoT, soft labels, both orders), or each response scored alone (judge.kind pointwise 1-10 or rubric 0-5); resumable')
-    .requiredOption('-c, --config <path>', 'judge config YAML (see src/pipeline/judge-run-config.ts for every key)')
+    .requiredOption('-c, --config <path>', 'judge config YAML (--print-config shows every key, its default and what it means)')
     .option('-o, --run-directory <path>', 'run folder (overrides output.runDirectory)')
     .option('-n, --limit <count>', 'judge only the first N pairs (a whole number, at least 1)', parseLimit)
     .option('--retry-failed', 'judge again pairs whose cached result is a typed failure')
     .option('--no-progress', 'no progress bar')
-    .action(async (options: JudgeCommandOptions) => {
+    .option('--print-config', 'print the config (every default filled in, each key with its description; credentials redacted) as YAML, and exit')
+    .action(async (options: JudgeCommandOptions & { printConfig?: boolean }) => {
+      if (options.printConfig) {
+        process.stdout.write(printJudgeConfig(options.config));
+        return;
+      }
       const controller = new AbortController();
       const onInterrupt = (): void => {
         if (controller.signal.aborted) process.exit(130);

@@ -32,6 +32,7 @@ import {
 } from './train-configs.ts';
 import { readPreferencePairs, readSftExamples, syntheticPreferencePairs, syntheticSftExamples } from './train-data.ts';
 import { formatTrainSummary, headlineChange, readConfigFile, SUMMARY_METRICS, withConfigKey, type MetricChange } from './train-summary.ts';
+import { describeConfig } from '../pipeline/describe-config.ts';
 import { loadCheckpointModel, readTextPreferencePairs, readTextPrompts, readTextSftExamples, saveTrainedModel, type CheckpointModel } from './train-model.ts';
 
 export { parseRunConfig, pgConfigSchema } from './train-configs.ts';
@@ -170,6 +171,12 @@ const SUBCOMMANDS: Record<TrainKind, Subcommand<RunBasics>> = {
   dpo: subcommand<DpoRunConfig>({ schema: dpoConfigSchema, build: dpoTrainer, monitors: () => ({}) }),
 };
 
+/** `rlaif train <kind> --print-config`: the parsed config (paths resolved) with each key's description, as YAML. */
+export function printTrainConfig(kind: TrainKind, configPath: string): string {
+  const sub = SUBCOMMANDS[kind];
+  return describeConfig(sub.schema, parseRunConfig(sub.schema, readConfigFile(configPath), configPath, dirname(resolve(configPath))));
+}
+
 /** Builds the trainer of a parsed config (what `trainCommand` runs; tests check the config reaches it unchanged). */
 export function buildTrainer(kind: TrainKind, config: RunBasics): LoopTrainer {
   return SUBCOMMANDS[kind].build(config).trainer;
@@ -243,8 +250,13 @@ export function registerTrainCommand(program: Command): void {
     train.command(kind).description(descriptions[kind]).requiredOption('--config <file>', 'YAML config (every key optional)')
       .option('--no-progress', 'no progress bar')
       .option('--fresh', 'start afresh when the run folder holds an earlier run (it is moved aside to <runDir>.old-<time>, not deleted)')
-      .action(async (options: { config: string; progress: boolean; fresh?: boolean }) => {
+      .option('--print-config', 'print the config (every default filled in, each key with its description) as YAML, and exit')
+      .action(async (options: { config: string; progress: boolean; fresh?: boolean; printConfig?: boolean }) => {
         try {
+          if (options.printConfig) {
+            process.stdout.write(printTrainConfig(kind, options.config));
+            return;
+          }
           const summary = await trainCommand(kind, options.config, { progress: options.progress, fresh: options.fresh, log: (line) => process.stderr.write(`${line}\n`) });
           for (const line of formatTrainSummary({ kind, ...summary })) console.log(line);
         } catch (error) {

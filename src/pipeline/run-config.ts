@@ -3,9 +3,10 @@
 // checkpoint as policy (full or LoRA), an in-process checkpoint or an OpenAI-compatible endpoint as labeler, and their
 // prompts (JSONL / Parquet). Recipe: Lee et al. 2023 (arXiv 2309.00267).
 import { resolve } from 'node:path';
-import { Document as YamlDocument, isMap, isScalar, parse as parseYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createRedactor, redactDeep, redactUrl, urlSecrets } from '../feedback/secret-redaction.ts';
+import { describeConfig } from './describe-config.ts';
 import { PAIR_FORMATS } from './judge-run-config.ts';
 import { precisionSchema } from '../algorithms/precision-config.ts';
 import { adversarialSchema } from './adversarial/adversarial-config.ts';
@@ -275,52 +276,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-type JsonSchemaNode = { description?: string; properties?: Record<string, JsonSchemaNode>; oneOf?: JsonSchemaNode[]; anyOf?: JsonSchemaNode[];
-  items?: JsonSchemaNode; const?: unknown; type?: string };
-
-/** The schema node that describes `value`: a union's member whose `kind` (or type) matches it. */
-function nodeFor(node: JsonSchemaNode | undefined, value: unknown): JsonSchemaNode | undefined {
-  const options = node?.oneOf ?? node?.anyOf;
-  if (!options) return node;
-  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown; type?: unknown }).kind ?? (value as { type?: unknown }).type : undefined;
-  const match = options.find((o) => o.properties && (o.properties.kind?.const ?? o.properties.type?.const) === kind && kind !== undefined)
-    ?? options.find((o) => (value === null ? o.type === 'null' : o.type !== 'null'));
-  return match ? { ...match, description: match.description ?? node!.description } : node;
-}
-
-/** Words to comment lines of at most `width` characters. */
-function wrap(text: string, width = 110): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.map((l) => ` ${l}`).join('\n');
-}
-
 /**
  * A parsed run config as YAML, every key with its description from the schema as a comment above it (`rlaif run
  * --print-config`): what each default is and means, in a file `rlaif run --config` reads back to the same config
  * (credentials in URLs print as [redacted]: runConfigForDisk).
  */
 export function describeRunConfig(config: Readonly<RunConfig>): string {
-  const schema = z.toJSONSchema(runConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
-  const document = new YamlDocument(runConfigForDisk(config));
-  const annotate = (map: unknown, node: JsonSchemaNode | undefined, value: unknown) => {
-    if (!isMap(map)) return;
-    const described = nodeFor(node, value);
-    for (const pair of map.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : null;
-      if (key === null) continue;
-      const child = (value as Record<string, unknown>)[key], childNode = nodeFor(described?.properties?.[key], child);
-      const description = childNode?.description ?? described?.properties?.[key]?.description;
-      if (description && isScalar(pair.key)) pair.key.commentBefore = wrap(description);
-      annotate(pair.value, childNode, child);
-    }
-  };
-  annotate(document.contents, schema, config);
-  return document.toString({ lineWidth: 0 });
+  return describeConfig(runConfigSchema, runConfigForDisk(config));
 }
 
 /**
