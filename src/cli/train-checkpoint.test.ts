@@ -2,7 +2,7 @@
 // tokenizer, or a BPE trained here with a ChatML template), text JSONL through its tokenizer, a few steps of sft, dpo
 // (LoRA) and pg (text reward), and the saved output (HF folder or PEFT adapter) loads back.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,17 @@ describe('rlaif train on a Hugging Face checkpoint', () => {
     const runDir = join(directory, 'pg-shared-prompts');
     const summary = await trainCommand('pg', writeFile('pg-shared.yaml', `runDir: ${runDir}\nsteps: 1\npromptsPerStep: 2\ngroupSize: 2\nmaxNewTokens: 6\nmodel:\n  kind: checkpoint\n  path: ${charModel}\nprompts: ${prompts}\nreward:\n  name: length-window\n  min: 2\n  max: 5\n`), { progress: false });
     assert.equal(summary.steps, 1);
+  });
+
+  test('pg reads its prompts from a Hugging Face-style dataset folder too, as rlaif run and rlaif judge do', async () => {
+    const folder = join(directory, 'pg-dataset', 'data');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'train-00000-of-00001.jsonl'), jsonl([{ prompt: 'Write:' }, { prompt: 'Say:' }]));
+    const runDir = join(directory, 'pg-dataset-run');
+    const summary = await trainCommand('pg', writeFile('pg-dataset.yaml', `runDir: ${runDir}\nsteps: 1\npromptsPerStep: 2\ngroupSize: 2\nmaxNewTokens: 6\nmodel:\n  kind: checkpoint\n  path: ${charModel}\nprompts: ${join(directory, 'pg-dataset')}\nreward:\n  name: length-window\n  min: 2\n  max: 5\n`), { progress: false });
+    assert.equal(summary.steps, 1);
+    await assert.rejects(trainCommand('pg', writeFile('pg-csv.yaml', `runDir: ${runDir}-csv\nsteps: 1\nmodel:\n  kind: checkpoint\n  path: ${charModel}\nprompts: ${writeFile('p.csv', 'prompt\n')}\nreward:\n  name: length-window\n  min: 2\n  max: 5\n`), { progress: false }),
+      /p\.csv: prompts must be JSONL \(\.jsonl, \.jsonl\.gz\), Parquet \(\.parquet\) or a dataset folder/);
   });
 
   test('sft on chat messages with a BPE tokenizer.json and its chat template; the output folder has the tokenizer', async () => {

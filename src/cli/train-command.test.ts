@@ -74,7 +74,7 @@ describe('rlaif train', () => {
   test('dpo (online) with LoRA: judged pairs each iteration, only the adapters train, a PEFT adapter is saved', async () => {
     const runDir = join(directory, 'online-run'), saveTo = join(directory, 'online-adapter');
     const yaml = `runDir: ${runDir}\nsteps: 2\nmode: online\npretrainSteps: 10\nsaveTo: ${saveTo}\nonline:\n  promptsPerIteration: 4\n  refreshReference: false\nlora:\n  rank: 2\n  alpha: 4\n`;
-    const trainer = buildTrainer('dpo', parseRunConfig(dpoConfigSchema, yaml));
+    const trainer = await buildTrainer('dpo', parseRunConfig(dpoConfigSchema, yaml));
     assert.ok(trainer instanceof OnlineDpoTrainer);
     const names = [...trainer.dpo.trainable.keys()];
     assert.ok(names.length > 0 && names.every((name) => /\.lora_[AB]\.weight$/.test(name)), `trainable: ${names.join(', ')}`);

@@ -89,11 +89,11 @@ function needs<T>(value: T | null, what: string): T {
   return value;
 }
 
-function pgTrainer(config: PgRunConfig): Built {
+async function pgTrainer(config: PgRunConfig): Promise<Built> {
   if (config.pretrainCoef > 0) throw new Error('pretrainCoef: `rlaif train pg` takes no pretraining text to replay; PPO-ptx runs in `rlaif run` (algorithm.pretrainCoef, algorithm.pretrainText)');
   const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   const text = checkpoint && {
-    prompts: readTextPrompts(needs(config.prompts, 'prompts'), checkpoint.tokenizer), reward: textReward(needs(config.reward, 'reward')),
+    prompts: await readTextPrompts(needs(config.prompts, 'prompts'), checkpoint.tokenizer), reward: textReward(needs(config.reward, 'reward')),
     decode: (ids: Int32Array) => checkpoint.tokenizer.decode(ids, { skipSpecialTokens: true }), stopToken: checkpoint.tokenizer.eosTokenId,
   };
   const trainer = new PolicyGradientTrainer({
@@ -112,7 +112,7 @@ export function syntheticDataSeeds(seed: number): { train: number; heldOut: numb
   return { train: deriveSeed(seed, 'train-data'), heldOut: deriveSeed(seed, 'held-out-data') };
 }
 
-function sftTrainer(config: SftRunConfig): Built {
+async function sftTrainer(config: SftRunConfig): Promise<Built> {
   const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   const examples = checkpoint ? readTextSftExamples(needs(config.data, 'data'), checkpoint.tokenizer)
     : config.data ? readSftExamples(config.data) : syntheticSftExamples(config.syntheticExamples, syntheticDataSeeds(config.seed).train);
@@ -130,13 +130,13 @@ function preferenceData(config: RewardRunConfig | DpoRunConfig, checkpoint: Chec
   };
 }
 
-function rewardTrainer(config: RewardRunConfig): Built {
+async function rewardTrainer(config: RewardRunConfig): Promise<Built> {
   const { base, checkpoint } = baseModel(config), model = trainableCopy(base);
   const trainer = new RewardModelTrainer({ config, model, ...preferenceData(config, checkpoint) });
   return { trainer, save: saver(config, checkpoint, model, () => trainer.head.parameters()) };
 }
 
-function dpoTrainer(config: DpoRunConfig): Built {
+async function dpoTrainer(config: DpoRunConfig): Promise<Built> {
   const { base, checkpoint } = baseModel(config), policy = trainableCopy(base);
   if (config.mode === 'online') {
     if (checkpoint) throw new Error('dpo mode online: preferences come from the built-in sorted-digits scorer, so it needs model kind builtin');
@@ -153,7 +153,7 @@ function dpoTrainer(config: DpoRunConfig): Built {
 
 interface Subcommand<C> {
   schema: z.ZodType<C>;
-  build: (config: C) => Built;
+  build: (config: C) => Promise<Built>;
   monitors: (config: C) => MonitorOptions;
 }
 
@@ -178,8 +178,8 @@ export function printTrainConfig(kind: TrainKind, configPath: string): string {
 }
 
 /** Builds the trainer of a parsed config (what `trainCommand` runs; tests check the config reaches it unchanged). */
-export function buildTrainer(kind: TrainKind, config: RunBasics): LoopTrainer {
-  return SUBCOMMANDS[kind].build(config).trainer;
+export async function buildTrainer(kind: TrainKind, config: RunBasics): Promise<LoopTrainer> {
+  return (await SUBCOMMANDS[kind].build(config)).trainer;
 }
 
 /** Options of one `rlaif train <kind>` besides the config file. */
@@ -213,7 +213,7 @@ async function trainInFolder(kind: TrainKind, sub: Subcommand<RunBasics>, config
     if (opened.movedAside) options.log?.(`${kind}: the previous run in ${config.runDir} was moved to ${opened.movedAside}`);
     const precision = precisionNotice((config as { precision?: MatmulPrecision }).precision);
     if (precision) options.log?.(`${kind}: ${precision}`);
-    const { trainer, save } = sub.build(config);
+    const { trainer, save } = await sub.build(config);
     opened.start();
     const run = new RunFolder(config.runDir);
     bar?.start(config.steps, 0, { headline: '' });

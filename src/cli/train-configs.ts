@@ -38,7 +38,7 @@ export const pgConfigSchema = z.strictObject({
   seed: common.seed,
   steps: common.steps.default(40),
   maxKl: z.number().positive().default(25).describe('stop the run when KL to the reference exceeds this'),
-  prompts: z.string().nullable().default(null).describe('checkpoint models: prompts JSONL ({"prompt"} or {"messages"} rendered with the chat template)'),
+  prompts: z.string().nullable().default(null).describe('checkpoint models: prompts in the shared schema (data/prompt-record.ts: JSONL, Parquet or a Hugging Face-style dataset folder; {"prompt"} or {"messages"} rendered with the chat template)'),
   reward: z.discriminatedUnion('name', [
     z.strictObject({ name: z.literal('length-window'), min: z.number().int().min(0), max: z.number().int().min(0) }),
     z.strictObject({ name: z.literal('contains'), text: z.string().min(1) }),

@@ -12,8 +12,8 @@ import { dpoConfigSchema, parseRunConfig, pgConfigSchema } from './train-configs
 
 const RUN = 'pretrainSteps: 1\nrunDir: /tmp/rlaif-never-written\n';
 
-function pgTrainer(yaml: string): PolicyGradientTrainer {
-  const trainer = buildTrainer('pg', parseRunConfig(pgConfigSchema, RUN + yaml));
+async function pgTrainer(yaml: string): Promise<PolicyGradientTrainer> {
+  const trainer = await buildTrainer('pg', parseRunConfig(pgConfigSchema, RUN + yaml));
   assert.ok(trainer instanceof PolicyGradientTrainer);
   return trainer;
 }
@@ -29,38 +29,38 @@ const NON_DEFAULT: Record<string, unknown> = {
 // (PPO-ptx) needs pretraining text, which `rlaif train pg` does not take: it is refused, naming `rlaif run`'s key.
 const FROM_THE_MODEL = ['maxNewTokens', 'stopToken', 'pretrainCoef'];
 
-test('pg: the empty config gives the trainer exactly the schema\'s defaults', () => {
-  const trainer = pgTrainer('');
+test('pg: the empty config gives the trainer exactly the schema\'s defaults', async () => {
+  const trainer = await pgTrainer('');
   assert.deepEqual({ ...trainer.config }, policyGradientConfig({ maxNewTokens: RESPONSE_DIGITS + 1, stopToken: EOS }));
 });
 
-test('pg: every knob set to a non-default value reaches the trainer unchanged', () => {
+test('pg: every knob set to a non-default value reaches the trainer unchanged', async () => {
   const knobs = Object.keys(policyGradientShape).filter((key) => !FROM_THE_MODEL.includes(key));
   assert.deepEqual(Object.keys(NON_DEFAULT).sort(), knobs.sort(), 'a non-default value for every knob (add one for a new knob)');
   const defaults = policyGradientConfig({}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(NON_DEFAULT)) assert.notDeepEqual(value, defaults[key], `${key} differs from its default`);
   const yaml = Object.entries(NON_DEFAULT).map(([key, value]) => `${key}: ${value}`).join('\n');
-  const config = trainer(yaml);
+  const config = await trainer(yaml);
   for (const [key, value] of Object.entries(NON_DEFAULT)) assert.deepEqual(config[key], value, key);
 
-  function trainer(text: string): Record<string, unknown> {
-    return { ...pgTrainer(text).config };
+  async function trainer(text: string): Promise<Record<string, unknown>> {
+    return { ...(await pgTrainer(text)).config };
   }
 });
 
-test('pg: pretrainCoef is refused, naming where PPO-ptx runs', () => {
-  assert.throws(() => pgTrainer('pretrainCoef: 1'), /pretrainCoef: `rlaif train pg` takes no pretraining text to replay; PPO-ptx runs in `rlaif run` \(algorithm\.pretrainCoef/);
+test('pg: pretrainCoef is refused, naming where PPO-ptx runs', async () => {
+  await assert.rejects(pgTrainer('pretrainCoef: 1'), /pretrainCoef: `rlaif train pg` takes no pretraining text to replay; PPO-ptx runs in `rlaif run` \(algorithm\.pretrainCoef/);
 });
 
-test('dpo online: sampling and iteration knobs come from the schema, nothing re-typed', () => {
-  const build = (yaml: string) => {
-    const trainer = buildTrainer('dpo', parseRunConfig(dpoConfigSchema, `${RUN}mode: online\n${yaml}`));
+test('dpo online: sampling and iteration knobs come from the schema, nothing re-typed', async () => {
+  const build = async (yaml: string) => {
+    const trainer = await buildTrainer('dpo', parseRunConfig(dpoConfigSchema, `${RUN}mode: online\n${yaml}`));
     assert.ok(trainer instanceof OnlineDpoTrainer);
     return trainer.config;
   };
   const online = dpoConfigSchema.parse({}).online;
-  const fromEmpty = build('');
+  const fromEmpty = await build('');
   for (const [key, value] of Object.entries(online)) assert.deepEqual(fromEmpty[key as keyof typeof fromEmpty], value, key);
-  const set = build('online:\n  temperature: 0.7\n  samplesPerPrompt: 3\n  epochsPerIteration: 1\n  promptsPerIteration: 5\n  refreshReference: false\n');
+  const set = await build('online:\n  temperature: 0.7\n  samplesPerPrompt: 3\n  epochsPerIteration: 1\n  promptsPerIteration: 5\n  refreshReference: false\n');
   assert.deepEqual([set.temperature, set.samplesPerPrompt, set.epochsPerIteration, set.promptsPerIteration, set.refreshReference], [0.7, 3, 1, 5, false]);
 });

@@ -13,7 +13,7 @@ import { chatSftExample } from '../algorithms/chat-sft.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import type { SftExample } from '../algorithms/sft-trainer.ts';
 import { readJsonl } from '../data/jsonl-file.ts';
-import { readPromptRecords } from '../data/prompt-record.ts';
+import { readPromptDataset } from '../data/prompt-record.ts';
 import { loadPretrained, savePretrained } from '../models/checkpoint.ts';
 import type { TensorLike } from '../models/safetensors.ts';
 import { LoraAdapter, saveLora } from '../models/lora.ts';
@@ -95,9 +95,9 @@ export function readTextPreferencePairs(path: string, tokenizer: TextTokenizer):
   });
 }
 
-/** Prompts JSONL in the shared schema (data/prompt-record.ts), the same files `rlaif judge` samples from. */
-export function readTextPrompts(path: string, tokenizer: TextTokenizer): { text: string; tokens: Int32Array }[] {
-  return readPromptRecords(path).map((record) => {
+/** Prompts in the shared schema (data/prompt-record.ts: JSONL, Parquet or a dataset folder), the ones `rlaif judge` and `rlaif run` read. */
+export async function readTextPrompts(path: string, tokenizer: TextTokenizer): Promise<{ text: string; tokens: Int32Array }[]> {
+  return (await readPromptDataset(path)).map((record) => {
     if (record.messages) {
       const chat = chatTokenizer(tokenizer, record.where);
       return { text: chat.renderChat(record.messages as ChatMessage[]), tokens: Int32Array.from(chat.applyChatTemplate(record.messages as ChatMessage[])) };
