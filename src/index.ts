@@ -36,7 +36,7 @@ export { readTrl, writeTrl } from './data/trl-format.ts';
 export { readHhRlhf, writeHhRlhf } from './data/hh-rlhf-format.ts';
 export { readOpenAIPreference, writeOpenAIPreference } from './data/openai-preference-format.ts';
 export { readWithDuckDb, writeParquet } from './data/duckdb-format.ts';
-export { readPromptRecords, type PromptRecord } from './data/prompt-record.ts';
+export { readPromptDataset, readPromptRecords, type PromptRecord } from './data/prompt-record.ts';
 
 // pipeline: the judging run
 export { runJudgeJob, type JudgeRunSummary } from './pipeline/judge-run.ts';

@@ -4,10 +4,8 @@
 // (worker-command.ts).
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { rlaifRun } from '../pipeline/rlaif-run.ts';
-import { describeRunConfig, parseRunConfig } from '../pipeline/run-config.ts';
+import { describeRunConfig, readRunConfig } from '../pipeline/run-config.ts';
 import { plainProgress } from './plain-progress.ts';
 import type { ProgressEvent } from '../pipeline/round-context.ts';
 
@@ -26,10 +24,7 @@ export function registerRunCommand(program: Command): void {
     .option('--print-config', 'print the config the run would use (every default filled in, each key with its description) as YAML, and exit')
     .action(async (options: { config?: string; seed?: string; out?: string; queue?: string; progress: boolean; printConfig?: boolean }) => {
       if (options.printConfig) {
-        const text = options.config ? readFileSync(options.config, 'utf8') : null;
-        const config = parseRunConfig(text, { source: options.config ?? 'config', baseDirectory: options.config ? dirname(resolve(options.config)) : undefined,
-          overrides: options.seed === undefined ? {} : { seed: integer(options.seed, '--seed') } });
-        process.stdout.write(describeRunConfig(config));
+        process.stdout.write(describeRunConfig(readRunConfig(options.config ?? null, options.seed === undefined ? {} : { seed: integer(options.seed, '--seed') })));
         return;
       }
       const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'round {round} {stage} {bar} {value}/{total}', stream: process.stderr }, Presets.shades_classic) : null;

@@ -79,14 +79,28 @@ export async function writeParquet(path: string, records: PreferenceRecord[]): P
   }
 }
 
+/** Each row of a Parquet file as the JSON object DuckDB makes of it (a missing value is null); a file that is not
+ * Parquet is an error naming it. */
+export async function parquetRowsAsJson(path: string): Promise<Record<string, unknown>[]> {
+  return rowsAsJson(path, `SELECT to_json(t)::VARCHAR AS row FROM read_parquet(${quote(path)}) t`);
+}
+
+async function rowsAsJson(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await withConnection((run) => run(sql));
+  } catch (error) {
+    throw new Error(`${path}: cannot read with DuckDB: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
+  return rows.map((row) => JSON.parse(String(row.row)) as Record<string, unknown>);
+}
+
 /** Read records from a Parquet file (or JSONL via DuckDB when the name ends in .jsonl/.json). */
 export async function readWithDuckDb(path: string): Promise<PreferenceRecord[]> {
   // JSONL lines are taken as raw JSON objects (no type inference: ISO strings must stay strings).
-  const sql = /\.jsonl?$/.test(path) ? `SELECT json::VARCHAR AS row FROM read_ndjson_objects(${quote(path)})` : `SELECT to_json(t)::VARCHAR AS row FROM read_parquet(${quote(path)}) t`;
-  const rows = await withConnection((run) => run(sql));
-  return rows.map((row, index) => {
+  const values = /\.jsonl?$/.test(path) ? await rowsAsJson(path, `SELECT json::VARCHAR AS row FROM read_ndjson_objects(${quote(path)})`) : await parquetRowsAsJson(path);
+  return values.map((value, index) => {
     const where = `${path}: row ${index + 1}`;
-    const value = JSON.parse(String(row.row)) as Record<string, unknown>;
     const decode = (field: string): unknown => {
       const text = value[field];
       if (text === null || text === undefined) return undefined;

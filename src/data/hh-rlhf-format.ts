@@ -4,7 +4,7 @@
 import type { Message } from '../feedback/judgment-types.ts';
 import { existsSync } from 'node:fs';
 import { readJsonl, writeJsonl } from './jsonl-file.ts';
-import type { PreferenceRecord } from './preference-record.ts';
+import { sharedUserOpening, type PreferenceRecord } from './preference-record.ts';
 
 const turnPattern = /\n\n(Human|Assistant):/;
 
@@ -25,10 +25,6 @@ export function renderTranscript(messages: Message[]): string {
   return messages.map((message) => `\n\n${message.role === 'user' ? 'Human' : 'Assistant'}: ${message.content}`).join('');
 }
 
-function sameMessage(a: Message | undefined, b: Message | undefined): boolean {
-  return a !== undefined && b !== undefined && a.role === b.role && a.content === b.content;
-}
-
 /** One HH-RLHF pair to a record: prompt = shared turns up to the last shared human turn. */
 export function hhPairToRecord(value: unknown, file: string, line: number): PreferenceRecord {
   const where = `${file}:${line}`;
@@ -38,9 +34,7 @@ export function hhPairToRecord(value: unknown, file: string, line: number): Pref
   if (typeof rejected !== 'string') throw new Error(`${where}: field 'rejected' must be a string`);
   const chosenMessages = parseTranscript(chosen, `${where}: field 'chosen'`);
   const rejectedMessages = parseTranscript(rejected, `${where}: field 'rejected'`);
-  let shared = 0;
-  while (shared < chosenMessages.length - 1 && shared < rejectedMessages.length - 1 && sameMessage(chosenMessages[shared], rejectedMessages[shared])) shared++;
-  while (shared > 0 && chosenMessages[shared - 1]!.role !== 'user') shared--;
+  const shared = sharedUserOpening(chosenMessages, rejectedMessages);
   if (shared === 0) throw new Error(`${where}: 'chosen' and 'rejected' share no opening human turn`);
   return {
     id: `hh-${line}`,

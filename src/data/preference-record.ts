@@ -69,3 +69,15 @@ export function parseRecord(value: unknown, where: string): PreferenceRecord {
   if (record.source === undefined) delete record.source;
   return record;
 }
+
+/**
+ * How many opening messages two conversations of one preference pair share as their prompt: the turns equal in both
+ * (each side keeping at least its last message as its response), cut back to end on a user turn. 0: none.
+ */
+export function sharedUserOpening(chosen: readonly Message[], rejected: readonly Message[]): number {
+  let shared = 0;
+  while (shared < chosen.length - 1 && shared < rejected.length - 1 && chosen[shared]!.role === rejected[shared]!.role
+    && chosen[shared]!.content === rejected[shared]!.content) shared++;
+  while (shared > 0 && chosen[shared - 1]!.role !== 'user') shared--;
+  return shared;
+}

@@ -104,7 +104,7 @@ test('dataset errors name the file: missing, empty folder, wrong extension, not 
   writeFileSync(join(empty, 'notes.txt'), 'x');
   await assert.rejects(readPromptDataset(empty), /empty-dataset: no prompts files in this folder/);
   await assert.rejects(readPromptDataset(file('prompts.csv', 'prompt\na\n')), /prompts\.csv: prompts must be JSONL \(\.jsonl, \.jsonl\.gz\), Parquet \(\.parquet\) or a dataset folder/);
-  await assert.rejects(readPromptDataset(file('fake.parquet', 'not parquet')), /fake\.parquet: cannot read as Parquet/);
+  await assert.rejects(readPromptDataset(file('fake.parquet', 'not parquet')), /fake\.parquet: cannot read with DuckDB: .*Parquet/);
   const badRow = await parquet(join(directory, 'bad-row.parquet'), [{ prompt: 'ok' }, { text: 'no prompt' }]);
   await assert.rejects(readPromptDataset(badRow), /bad-row\.parquet: row 2: needs a string 'prompt'/);
   const twice = join(directory, 'twice');

@@ -8,29 +8,23 @@
 // (data/train-00000-of-00001.parquet, test.jsonl, …): every such file under it, the split named by the file (or its
 // folder) where a row names none. Errors name the file and line (row); ids must not repeat.
 // Leaves out images, tool calls and datasets saved as Arrow (`save_to_disk`).
-import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { Message } from '../feedback/judgment-types.ts';
-import { hhPairToRecord } from './hh-rlhf-format.ts';
+import { parquetRowsAsJson } from './duckdb-format.ts';
+import { parseTranscript } from './hh-rlhf-format.ts';
 import { readJsonl } from './jsonl-file.ts';
-import { messagesSchema } from './preference-record.ts';
+import { messagesSchema, sharedUserOpening } from './preference-record.ts';
 
 export type PromptSplit = 'train' | 'validation' | 'test';
 const SPLITS: readonly PromptSplit[] = ['train', 'validation', 'test'];
 
 const id = z.union([z.string().min(1), z.number()]).optional().describe('optional id (default prompt-<line>)');
-const metadata = {
-  split: z.string().optional().describe('train | validation | test (rows without one: the file\'s split, else a hash of the id)'),
-  application: z.string().min(1).optional().describe('what the prompt is for (rlaif run tabulates and gates per application)'),
-  kind: z.string().min(1).optional().describe('a finer grouping than application'),
-  principles: z.array(z.string().min(1)).optional().describe('ids of the constitution principles the labeler judges this prompt under'),
-};
 export const promptLineSchema = z.union([
-  z.looseObject({ id, ...metadata, prompt: z.string().describe('the prompt text (a chat model gets it as one user message)') }),
-  z.looseObject({ id, ...metadata, messages: messagesSchema.min(1).describe('a conversation, rendered with the model\'s chat template') }),
-  z.looseObject({ id, ...metadata, prompt: messagesSchema.min(1).describe('a TRL conversational prompt: a message list') }),
+  z.looseObject({ id, prompt: z.string().describe('the prompt text (a chat model gets it as one user message)') }),
+  z.looseObject({ id, messages: messagesSchema.min(1).describe('a conversation, rendered with the model\'s chat template') }),
+  z.looseObject({ id, prompt: messagesSchema.min(1).describe('a TRL conversational prompt: a message list') }),
 ]);
 
 /** One prompt: plain text or a conversation, with where it came from and what the row said of it. */
@@ -41,35 +35,34 @@ export type PromptRecord = {
 
 const SHAPES = "needs a string 'prompt', a 'messages' list (or a 'prompt' list) of {role: system|user|assistant, content}, or 'chosen'/'rejected' conversations (HH-RLHF transcripts or TRL message lists)";
 
+/** A preference row's two conversations (HH-RLHF transcripts or TRL implicit-prompt message lists); null: not one. */
+function preferenceConversations(row: Record<string, unknown>, where: string): [Message[], Message[]] | null {
+  if (row.prompt !== undefined || row.messages !== undefined) return null;
+  if (typeof row.chosen === 'string' && row.chosen.startsWith('\n\nHuman:') && typeof row.rejected === 'string') {
+    return [parseTranscript(row.chosen, `${where}: field 'chosen'`), parseTranscript(row.rejected, `${where}: field 'rejected'`)];
+  }
+  const chosen = messagesSchema.safeParse(row.chosen), rejected = messagesSchema.safeParse(row.rejected);
+  return chosen.success && rejected.success ? [chosen.data as Message[], rejected.data as Message[]] : null;
+}
+
 /** One row of any prompts file to a record; `where` names the file and line (or row) in errors. */
 export function promptFromRow(value: unknown, line: number, where: string, defaultId: string, fileSplit?: PromptSplit): PromptRecord {
-  const row = typeof value === 'object' && value !== null ? value as Record<string, unknown> : null;
-  // HH-RLHF: two transcripts and no prompt of their own.
-  if (row && row.prompt === undefined && row.messages === undefined && typeof row.chosen === 'string' && row.chosen.startsWith('\n\nHuman:')) {
-    const hh = hhPairToRecord(row, where.replace(/:\d+$/, ''), line);
-    return { ...meta(row, line, where, defaultId, fileSplit), messages: hh.prompt };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: ${SHAPES}`);
+  const row = value as Record<string, unknown>, base = meta(row, line, where, defaultId, fileSplit); // the run's keys first: their errors say which key
+  const pair = preferenceConversations(row, where);
+  if (pair) {  // the prompt is the turns both sides share, up to the last shared user turn
+    const shared = sharedUserOpening(...pair);
+    if (shared === 0) throw new Error(`${where}: 'chosen' and 'rejected' share no opening user turn, so there is no prompt to take from them`);
+    return { ...base, messages: pair[0].slice(0, shared) };
   }
-  // TRL's implicit-prompt preference rows: chosen and rejected are whole conversations; the prompt is their shared turns
-  // up to the last user turn they share.
-  if (row && row.prompt === undefined && row.messages === undefined && Array.isArray(row.chosen) && Array.isArray(row.rejected)) {
-    const chosen = messagesSchema.safeParse(row.chosen), rejected = messagesSchema.safeParse(row.rejected);
-    if (chosen.success && rejected.success) {
-      let shared = 0;
-      while (shared < chosen.data.length && shared < rejected.data.length && chosen.data[shared]!.role === rejected.data[shared]!.role
-        && chosen.data[shared]!.content === rejected.data[shared]!.content) shared++;
-      while (shared > 0 && chosen.data[shared - 1]!.role !== 'user') shared--;
-      if (shared === 0) throw new Error(`${where}: 'chosen' and 'rejected' share no opening user turn, so there is no prompt to take from them`);
-      return { ...meta(row, line, where, defaultId, fileSplit), messages: chosen.data.slice(0, shared) as Message[] };
-    }
-  }
-  const base = row ? meta(row, line, where, defaultId, fileSplit) : null; // the run's keys first: their errors say which key
   const parsed = promptLineSchema.safeParse(value);
-  if (!parsed.success || !base) throw new Error(`${where}: ${SHAPES}`);
+  if (!parsed.success) throw new Error(`${where}: ${SHAPES}`);
   const data = parsed.data as { prompt?: string | Message[]; messages?: Message[] };
   if (typeof data.prompt === 'string') return { ...base, prompt: data.prompt };
   return { ...base, messages: (data.messages ?? data.prompt) as Message[] };
 }
 
+/** The keys `rlaif run` reads beside the prompt (split, application, kind, principles), checked, and the id. */
 function meta(row: Record<string, unknown>, line: number, where: string, defaultId: string, fileSplit?: PromptSplit) {
   const split = row.split ?? fileSplit;
   if (split !== undefined && !SPLITS.includes(split as PromptSplit)) throw new Error(`${where}: "split" must be train, validation or test, got ${JSON.stringify(split)}`);
@@ -108,20 +101,9 @@ function readJsonlPrompts(path: string, fileSplit?: PromptSplit, idPrefix = ''):
 }
 
 async function readParquetPrompts(path: string, fileSplit?: PromptSplit, idPrefix = ''): Promise<PromptRecord[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  let rows: Record<string, unknown>[];
-  try {
-    rows = (await connection.runAndReadAll(`SELECT to_json(t)::VARCHAR AS row FROM read_parquet('${path.replaceAll("'", "''")}') t`)).getRowObjects() as Record<string, unknown>[];
-  } catch (error) {
-    throw new Error(`${path}: cannot read as Parquet: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
   // A column a row has no value in (a key other rows have) reads as null: absent, as in the JSONL the row came from.
   const present = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null));
-  return rows.map((row, index) => promptFromRow(present(JSON.parse(String(row.row)) as Record<string, unknown>), index + 1, `${path}: row ${index + 1}`, `${idPrefix}prompt-${index + 1}`, fileSplit));
+  return (await parquetRowsAsJson(path)).map((row, index) => promptFromRow(present(row), index + 1, `${path}: row ${index + 1}`, `${idPrefix}prompt-${index + 1}`, fileSplit));
 }
 
 /** The split a Hugging Face dataset file's name (or its folder's) gives: train-00000-of-00001.parquet, validation.jsonl, dev/… */

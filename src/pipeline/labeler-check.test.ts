@@ -10,7 +10,7 @@ import { labelerCheckId, labelerCheckStage, weakLabelerWarning } from './labeler
 import { runLoop } from './run-loop.ts';
 import { parseRunConfig } from './run-config.ts';
 import { RunStore } from './run-store.ts';
-import { summarizeRun } from './run-summary.ts';
+import { labelerJudgments, summarizeRun } from './run-summary.ts';
 import { tinyLoop } from './testing/tiny-loop.ts';
 
 const YAML = 'rounds: 1\niterationsPerRound: 1\npromptsPerRound: 4\nmaxNewTokens: 8\nvalidationPrompts: 6\n';
@@ -103,6 +103,7 @@ test('labeler check: a labeler that cannot be reached, or answers none of the an
     assert.deepEqual([result!.pairs, result!.judged, result!.agreement], [4, 4, 1], 'asked again, answered, checked');
     const judgments = store.all('judgment').filter((j) => j.stage === 'labeler-check');
     assert.deepEqual([judgments.filter((j) => !j.ok).length, judgments.filter((j) => j.ok).length], [5, 4], 'the failed attempts stay beside the new ones');
+    assert.deepEqual(labelerJudgments(store), { total: 0, failed: 0, reasons: {} }, "the check's attempts are not counted as the rounds' failed judgments");
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

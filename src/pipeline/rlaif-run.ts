@@ -3,8 +3,8 @@
 // report.html. Testbed mode adds the gold report on the test split. Leaves out argument parsing and progress bars
 // (src/cli/run-command.ts). With `queue`, judgments and rollouts go to `rlaif worker`s (queue/judge-jobs.ts,
 // queue/rollout-jobs.ts). Lee et al. 2023 (arXiv 2309.00267).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { precisionNotice } from '../algorithms/precision-config.ts';
 import { lockRunFolder } from '../algorithms/run-folder.ts';
 import { loadConstitution } from '../feedback/constitution.ts';
@@ -20,7 +20,7 @@ import { JobQueue } from './queue/job-queue.ts';
 import { queueLabeler, runIdOf } from './queue/judge-jobs.ts';
 import { queueRollout, rolloutOnQueue } from './queue/rollout-jobs.ts';
 import { labelerFromSpec, labelerSpec } from './run-labeler.ts';
-import { parseRunConfig, runConfigForDisk, type RunConfig } from './run-config.ts';
+import { parseRunConfig, readRunConfig, runConfigForDisk, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
@@ -58,10 +58,10 @@ export interface RlaifRunResult {
 
 export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunResult> {
   const started = performance.now();
-  const text = options.configText?.text ?? (options.configPath ? readFileSync(options.configPath, 'utf8') : null);
-  const config = parseRunConfig(text, { source: options.configText?.source ?? options.configPath ?? 'config',
-    baseDirectory: options.configText?.baseDirectory ?? (options.configPath ? dirname(resolve(options.configPath)) : undefined),
-    overrides: options.seed === undefined ? {} : { seed: options.seed } });
+  const overrides = options.seed === undefined ? {} : { seed: options.seed };
+  const config = options.configText
+    ? parseRunConfig(options.configText.text, { source: options.configText.source, baseDirectory: options.configText.baseDirectory, overrides })
+    : readRunConfig(options.configPath ?? null, overrides);
   if (options.replaceLabeler && options.queue) throw new Error('rlaif run: a replaced labeler runs in this process only; the queue\'s workers would judge with the configured one');
   const dir = resolve(options.out ?? join('runs', `rlaif-run-seed${config.seed}`));
   const precision = precisionNotice(config.algorithm.precision);
@@ -93,6 +93,13 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
     } else {
       prompts = await readPromptFile(config.prompts.path);
     }
+    // The user's labeled anchors are read with the prompts, before any model loads, so a bad file fails at once.
+    let userAnchors: AnchorPair[] | null = null;
+    if (config.anchors) {
+      const read = await readAnchorPairs(config.anchors, config.seed);
+      userAnchors = read.pairs;
+      if (read.skipped > 0) console.error(`rlaif run: anchors: ${read.skipped} of ${read.skipped + read.pairs.length} pairs in ${config.anchors.path} left out (a side that is not one assistant response, two equal texts, or a prompt that does not end on a user turn)`);
+    }
     const policySource = config.policy.kind === 'testbed' ? testbed!.policyDirectory : config.policy.kind === 'checkpoint' ? config.policy.path : config.policy.checkpoint ?? undefined;
     const base = config.policy.kind === 'endpoint' ? null : loadCheckpoint(policySource!);
     const policy: RunPolicy = config.policy.kind === 'endpoint'
@@ -116,12 +123,7 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
       const missing = config.labeler.kind === 'testbed' ? [] : constitution.principles.filter((p) => !p.critique || !p.revision).map((p) => p.id);
       if (missing.length > 0) throw new Error(`${config.feedback.constitution ?? 'the shipped constitution'}: principles ${missing.join(', ')} need 'critique' and 'revision' requests for the critique-revision rounds of schedule`);
     }
-    let anchorSet: AnchorPair[] = testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : [];
-    if (config.anchors) {
-      const read = await readAnchorPairs(config.anchors, config.seed);
-      anchorSet = read.pairs;
-      if (read.skipped > 0) console.error(`rlaif run: anchors: ${read.skipped} of ${read.skipped + read.pairs.length} pairs in ${config.anchors.path} left out (a side that is not one assistant response, two equal texts, or a prompt that does not end on a user turn)`);
-    }
+    const anchorSet: AnchorPair[] = userAnchors ?? (testbed && config.prompts.kind === 'testbed' ? testbedAnchors(testbed) : []);
     const anchors = anchorSet.slice(0, config.anchorPairs), labeledPairs = anchorSet.slice(config.anchorPairs);   // the gate's, then the labeled-data source's
     const { train, validation } = splitPrompts(prompts, config);
     const context: RoundContext = { config, store, policy, labeler, train, validation, anchors, labeledPairs, policySource, onProgress: options.onProgress };

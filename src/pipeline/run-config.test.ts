@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRunConfig, parseRunConfig, runConfigForDisk, runConfigSchema } from './run-config.ts';
+import { describeRunConfig, parseRunConfig, readRunConfig, runConfigForDisk, runConfigSchema } from './run-config.ts';
 
 test('no config is the embedded testbed with every default filled in', () => {
   const config = parseRunConfig(null);
@@ -106,4 +106,10 @@ test('runConfigForDisk: credentials in base URLs and key-shaped strings are reda
     assert.ok(text.includes('http://127.0.0.1:8000/v1'), 'a URL without credentials stays as written');
   }
   assert.equal(config.policy.kind === 'endpoint' && config.policy.baseURL, 'https://alice:hunter2secret@policy.example/v1?api_key=querysecret123', 'the run itself keeps them');
+});
+
+test('readRunConfig: no file is every default; a missing file is an error naming it', () => {
+  assert.deepEqual(readRunConfig(null), parseRunConfig(null));
+  assert.equal(readRunConfig(null, { seed: 3 }).seed, 3);
+  assert.throws(() => readRunConfig('/no/such/run.yaml'), /^Error: \/no\/such\/run\.yaml: cannot read the run config: ENOENT/);
 });

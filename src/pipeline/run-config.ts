@@ -2,7 +2,8 @@
 // errors naming their path; an empty config is the embedded testbed. The same keys take a user's Hugging Face
 // checkpoint as policy (full or LoRA), an in-process checkpoint or an OpenAI-compatible endpoint as labeler, and their
 // prompts (JSONL / Parquet). Recipe: Lee et al. 2023 (arXiv 2309.00267).
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createRedactor, redactDeep, redactUrl, urlSecrets } from '../feedback/secret-redaction.ts';
@@ -292,9 +293,18 @@ export function describeRunConfig(config: Readonly<RunConfig>): string {
  */
 export function runConfigForDisk(config: Readonly<RunConfig>): RunConfig {
   const copy = structuredClone(config) as RunConfig;
-  const urls: string[] = [];
-  const clean = (url: string) => { urls.push(url); return urlSecrets(url).length > 0 ? redactUrl(url) : url; };
+  const clean = (url: string) => (urlSecrets(url).length > 0 ? redactUrl(url) : url);
+  const secrets = [config.labeler.kind === 'openai-compatible' ? config.labeler.baseURL : '', config.policy.kind === 'endpoint' ? config.policy.baseURL : ''].flatMap(urlSecrets);
   if (copy.labeler.kind === 'openai-compatible') copy.labeler.baseURL = clean(copy.labeler.baseURL);
   if (copy.policy.kind === 'endpoint') copy.policy.baseURL = clean(copy.policy.baseURL);
-  return redactDeep(copy, createRedactor(urls.flatMap(urlSecrets)));
+  return redactDeep(copy, createRedactor(secrets));
+}
+
+/** The config of `rlaif run --config PATH` (null: every default), relative paths resolved against its folder. */
+export function readRunConfig(path: string | null, overrides: Partial<Pick<RunConfig, 'seed'>> = {}): Readonly<RunConfig> {
+  let text: string | null = null;
+  if (path) {
+    try { text = readFileSync(path, 'utf8'); } catch (error) { throw new Error(`${path}: cannot read the run config: ${(error as Error).message}`, { cause: error }); }
+  }
+  return parseRunConfig(text, { source: path ?? 'config', baseDirectory: path ? dirname(resolve(path)) : undefined, overrides });
 }

@@ -86,9 +86,12 @@ export function summarizeRun(store: RunStore): RunSummary {
   return summary;
 }
 
-/** The AI labeler's judgments in the store (pairwise and pointwise), how many failed, and the failures by reason. */
+/**
+ * The AI labeler's judgments of the rounds (pairwise and pointwise; the labeler check's are reported by the check, and
+ * its failed attempts are asked again), how many failed, and the failures by reason.
+ */
 export function labelerJudgments(store: RunStore): { total: number; failed: number; reasons: Record<string, number> } {
-  const asked = store.all('judgment').filter((j) => j.source === 'pairwise-ai' || j.source === 'pointwise-ai');
+  const asked = store.all('judgment').filter((j) => (j.source === 'pairwise-ai' || j.source === 'pointwise-ai') && j.stage !== 'labeler-check');
   const reasons: Record<string, number> = {};
   for (const j of asked) if (!j.ok) { const reason = (j.failure ?? 'unknown').split(':')[0]!; reasons[reason] = (reasons[reason] ?? 0) + 1; }
   return { total: asked.length, failed: Object.values(reasons).reduce((a, n) => a + n, 0), reasons };
