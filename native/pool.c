@@ -64,9 +64,22 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static void init(void) {
+/* The CPUs this process may run on (taskset, docker --cpuset-cpus, a batch scheduler's cpuset), not every online one:
+ * with 2 of 16 allowed, 16 threads would share 2 CPUs and every kernel would wait on descheduled workers. */
+static int usable_cpus(void) {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  int n = cores > 0 ? (int)cores : 1;
+  return cores > 0 ? (int)cores : 1;
+}
+
+static void init(void) {
+  int n = usable_cpus();
   const char *env = getenv("RLAIF_THREADS");
   if (env && *env) {
     int v = atoi(env);

@@ -33,3 +33,17 @@ describe('engine environment variables', () => {
     });
   }
 });
+
+describe('native threads', () => {
+  // With 2 of 16 CPUs allowed (taskset, docker --cpuset-cpus), one thread per online CPU put 16 threads on 2 CPUs.
+  const taskset = spawnSync('taskset', ['-c', '0', 'true']);
+  it('default to the CPUs the process may run on (its affinity), not every online CPU', { skip: taskset.status !== 0 ? 'taskset cannot run here' : false }, () => {
+    const code = `import('./src/engine/index.ts').then((m) => { m.setBackend('native'); console.log('threads', m.getBackend().threads); })`;
+    const environment: NodeJS.ProcessEnv = { ...process.env };
+    delete environment.RLAIF_THREADS;
+    delete environment.RLAIF_BACKEND;
+    const out = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '-e', code], { env: environment, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /^threads 1$/m);
+  });
+});
