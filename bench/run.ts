@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark of the project in one run, each figure on its own line as `RESULT <name> <value>`
 // (the anchor's convention), with PyTorch's figures from ../shared/anchors/torch_gpt_bench.py measured in the same run
 // when `/usr/bin/python3 -c 'import torch'` works (`npm run bench:torch` installs Debian's python3-torch: root or
-// sudo), and our/their ratios; when it does not, the run says so and why, at the start and again at the end. The native
+// sudo; RLAIF_BENCH_PYTHON names another interpreter, such as a virtual environment's), and our/their ratios; when
+// it does not, the run says so and why, at the start and again at the end. The native
 // train-step and matmul ratios over PyTorch come from three side-by-side rounds (the anchor, then ours at once: see
 // sideBySide), the others from the first anchor run. Sections: engine models grpo judge judge-inprocess testbed run queue serve.
 // Every run starts with `MACHINE` lines (CPU model, family/model/stepping, dispatch flags, kernel level, threads,
@@ -19,6 +20,8 @@ import { trainStepMs } from './train-step.ts';
 /** ~1 min on a quiet 2-core machine with --decode124m; 10 min was not enough with 20 runnable processes on 2 cores. */
 const ANCHOR_TIMEOUT_MS = 30 * 60_000;
 const ANCHOR = fileURLToPath(new URL('../../shared/anchors/torch_gpt_bench.py', import.meta.url));
+/** The interpreter that runs the anchor: Debian's python3-torch by default, or RLAIF_BENCH_PYTHON (a venv's python3). */
+const PYTHON = process.env.RLAIF_BENCH_PYTHON || '/usr/bin/python3';
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
@@ -44,7 +47,7 @@ export function result(name: string, value: number, digits = 1): void {
 
 /** One run of the anchor (2 OpenBLAS threads, 1 torch thread): its figures, or why there are none. */
 function anchorRun(decode124m: boolean): { figures: Map<string, number> } | { failed: string } {
-  const run = spawnSync('/usr/bin/python3', [ANCHOR, '1', '--steps', '20', ...(decode124m ? ['--decode124m'] : [])], {
+  const run = spawnSync(PYTHON, [ANCHOR, '1', '--steps', '20', ...(decode124m ? ['--decode124m'] : [])], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, timeout: ANCHOR_TIMEOUT_MS,
   });
   if (run.status !== 0) {
@@ -66,10 +69,10 @@ function anchorRun(decode124m: boolean): { figures: Map<string, number> } | { fa
  */
 function torchAnchor(decode124m: boolean): Map<string, number> | null {
   if (!existsSync(ANCHOR)) return skipTorch(`no anchor script at ${ANCHOR} (it lives beside the repository, in ../shared/anchors)`);
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     const why = probe.error ? probe.error.message : probe.stderr.trim().split('\n').at(-1) ?? `exit code ${probe.status}`;
-    return skipTorch(`/usr/bin/python3 cannot import torch (${why}); \`npm run bench:torch\` installs Debian's python3-torch (needs root or sudo), then run the bench again`);
+    return skipTorch(`${PYTHON} cannot import torch (${why}); \`npm run bench:torch\` installs Debian's python3-torch (needs root or sudo), then run the bench again`);
   }
   const run = anchorRun(decode124m);
   if ('failed' in run) return skipTorch(run.failed);
