@@ -128,6 +128,13 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
                          long s0, long s1, long t0, long t1, int accumulate, const float *bias);
 
+/* AMX (level_amx.c, compiled with -mamx-tile -mamx-bf16): the bf16 GEMMs' tiles where the CPU has AMX-BF16 and the
+ * OS grants the tile state. rlaif_amx_mode (level_bf16.c; set once by dispatch.c): 0 vdpbf16ps, 1 AMX, 2 the AMX
+ * layout with the tiles computed in C (RLAIF_AMX=emulate, for tests on CPUs without AMX). */
+extern int rlaif_amx_mode;
+int rlaif_amx_request(void);
+void rlaif_amx_tiles(const uint32_t *a, const uint32_t *b, long ppad, int two, float *t);
+
 /* dispatch.c */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
 const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */

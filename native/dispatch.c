@@ -2,7 +2,24 @@
  * __builtin_cpu_supports at load time. RLAIF_CPU (read by the binding) may force a lower level.
  * Also names the CPU features the dispatch looks at (the bench prints them beside every figure). */
 #include "common.h"
+#include <cpuid.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* CPUID leaf 7: AMX-BF16 (EDX bit 22) and AMX-TILE (bit 24); the OS's consent is asked separately (rlaif_amx_request) */
+static int cpu_has_amx_bf16(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return (d >> 22 & 1u) && (d >> 24 & 1u);
+}
+
+/* RLAIF_AMX: unset or 1, AMX where the CPU and OS allow it; 0, never; emulate, the AMX layout computed in C (tests) */
+static int amx_mode(void) {
+  const char *env = getenv("RLAIF_AMX");
+  if (env && strcmp(env, "emulate") == 0) return 2;
+  if (env && strcmp(env, "0") == 0) return 0;
+  return cpu_has_amx_bf16() && rlaif_amx_request() ? 1 : 0;
+}
 
 int rlaif_cpu_supports(const char *level) {
   __builtin_cpu_init();
@@ -35,6 +52,7 @@ const KernelTable *rlaif_table_bf16(const char *level, int native_bf16) {
     avx512_dpbf16.gemv_bf16 = rlaif_gemv_bf16_dpbf16;
     avx512_dpbf16.bf16_kernel = "vdpbf16ps";
     avx512_dpbf16.dpbf16 = 1;
+    rlaif_amx_mode = amx_mode();
     avx512_dpbf16_ready = 1;
   }
   return &avx512_dpbf16;
@@ -58,7 +76,7 @@ const char *rlaif_best_level(void) {
 
 /* __builtin_cpu_supports takes a literal: one case per feature the kernels dispatch on (or the bench reports) */
 #define RL_FEATURES(X) X("avx2") X("fma") X("avx512f") X("avx512bw") X("avx512dq") X("avx512vl") X("avx512vnni") \
-  X("avx512bf16")
+  X("avx512bf16") X("amx-bf16")
 static const char *FEATURE_NAMES[] = {
 #define RL_NAME(f) f,
   RL_FEATURES(RL_NAME)

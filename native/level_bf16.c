@@ -4,6 +4,7 @@
  * flushes denormals, which the plain path keeps (a difference below any tolerance that matters for generation). */
 #include "common.h"
 #include <immintrin.h>
+#include <string.h>
 
 void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t *w, float *c, long M, long N, long K,
                             long n0, long n1) {
@@ -42,22 +43,37 @@ void rlaif_gemv_bf16_dpbf16(const float *af, const uint16_t *ab, const uint16_t 
 #define BNR 32
 #define BKC 512 /* k per block: an A sliver of BMR x 256 pairs x 4 bytes = 14 KiB stays in L1 (half of a 32 KiB one) while B slivers stream from L2 */
 
+/* 0: the vdpbf16ps tiles below; 1: AMX tiles (level_amx.c); 2: the AMX layout with its tiles computed in plain C
+ * (RLAIF_AMX=emulate: tests of the AMX packings and stores on CPUs without AMX). Set once, by dispatch.c, before the
+ * first bf16 GEMM. The AMX layout: A slivers of AMR rows, each row a block's k pairs (APAIRS words); B as below, its
+ * pairs padded with zero rows to a multiple of 16 (a tile's depth). */
+int rlaif_amx_mode;
+#define AMR 16
+#define APAIRS (BKC / 2)
+static inline long pad16(long pairs) { return (pairs + 15) / 16 * 16; }
+
 static inline uint32_t pair_at(const uint16_t *row, long k, long kend) {
   return (uint32_t)row[k] | (k + 1 < kend ? (uint32_t)row[k + 1] << 16 : 0u);
 }
 
+long rlaif_bf16_sliver_rows(void) { return rlaif_amx_mode ? AMR : BMR; }
+
 long rlaif_bf16_pack_a_words(long M, long K) { /* words of the packed A for all of K */
-  long slivers = (M + BMR - 1) / BMR, blocks = (K + BKC - 1) / BKC;
-  return blocks * slivers * (BKC / 2) * BMR;
+  long rows = rlaif_bf16_sliver_rows(), slivers = (M + rows - 1) / rows, blocks = (K + BKC - 1) / BKC;
+  return blocks * slivers * (BKC / 2) * rows;
 }
 
-static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out);
+static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out, long stride);
 
-static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out) {
-  if (K % 2 == 0) { pack_w_words(w, K, n0, n1, k0, kend, out); return; }
+/* W's columns [n0, n1) for k in [k0, kend): slivers of BNR columns, `stride` pairs apart (>= the block's pairs; the
+ * rows between are zero) */
+static void pack_w(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out, long stride) {
   long pairs = (kend - k0 + 1) / 2;
+  if (stride > pairs)
+    for (long j0 = n0; j0 < n1; j0 += BNR) memset(out + (j0 - n0) * stride + pairs * BNR, 0, sizeof(uint32_t) * (size_t)((stride - pairs) * BNR));
+  if (K % 2 == 0) { pack_w_words(w, K, n0, n1, k0, kend, out, stride); return; }
   for (long j0 = n0; j0 < n1; j0 += BNR) {
-    uint32_t *o = out + (j0 - n0) * pairs;
+    uint32_t *o = out + (j0 - n0) * stride;
     for (int j = 0; j < BNR; j++) {
       if (j0 + j >= n1) { for (long p = 0; p < pairs; p++) o[p * BNR + j] = 0; continue; }
       const uint16_t *r = w + (j0 + j) * K;
@@ -105,12 +121,16 @@ static void ukernel_bf16(long pairs, const uint32_t *restrict a, const uint32_t 
 
 /* columns [n0, n1) of C (M, N), every row, from the packed A; packs its own W block per k block into packW
  * (BKC / 2 x (n1 - n0 rounded up to BNR) words) */
+static void amx_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
+                             long n1, uint32_t *packW);
+
 void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
                              long n1, uint32_t *packW) {
+  if (rlaif_amx_mode) { amx_gemm_columns(packA, w, c, M, N, K, n0, n1, packW); return; }
   long slivers = (M + BMR - 1) / BMR;
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
-    pack_w(w, K, n0, n1, k0, kend, packW);
+    pack_w(w, K, n0, n1, k0, kend, packW, pairs);
     const uint32_t *ablk = packA + blk * slivers * (BKC / 2) * BMR;
     for (long s = 0; s < slivers; s++) {
       long mr = M - s * BMR < BMR ? M - s * BMR : BMR;
@@ -124,7 +144,6 @@ void rlaif_bf16_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c,
 }
 
 long rlaif_bf16_pack_w_words(long ncols) { return (BKC / 2) * ((ncols + BNR - 1) / BNR * BNR); }
-long rlaif_bf16_sliver_rows(void) { return BMR; }
 long rlaif_mixed_block_k(void) { return BKC; }
 
 /* ---- mixed-precision GEMM (training): fp32 operands of any strides, rounded to bf16 (nearest even, vcvtne2ps2bf16)
@@ -179,10 +198,10 @@ static void words_16x16(const uint16_t *rows[16], long p0, long np, __m512i r[16
   transpose16(r); /* r[p] = the 16 rows' words at pair p0 + p */
 }
 
-static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out) {
+static void pack_w_words(const uint16_t *w, long K, long n0, long n1, long k0, long kend, uint32_t *out, long stride) {
   long pairs = (kend - k0) / 2;
   for (long j0 = n0; j0 < n1; j0 += BNR) {
-    uint32_t *o = out + (j0 - n0) * pairs;
+    uint32_t *o = out + (j0 - n0) * stride;
     for (int h = 0; h < BNR; h += 16) {
       const uint16_t *rows[16];
       for (int j = 0; j < 16; j++) rows[j] = j0 + h + j < n1 ? w + (j0 + h + j) * K + k0 : NULL;
@@ -207,7 +226,10 @@ long rlaif_mixed_pack_b_words(long N, long K) {
 }
 
 /* A slivers [s0, s1) (rows s * BMR ...), every k block; rows past M and the odd k past K are zero */
+static void amx_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out);
+
 void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out) {
+  if (rlaif_amx_mode) { amx_pack_a(a, rsa, csa, M, K, s0, s1, out); return; }
   long slivers = (M + BMR - 1) / BMR;
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
@@ -266,6 +288,9 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
     uint32_t *ob = out + blk * slivers * (BKC / 2) * BNR;
+    if (rlaif_amx_mode && pad16(pairs) > pairs) /* a tile reads whole 16-pair rows: zeros past the block's pairs */
+      for (long t = t0; t < t1; t++)
+        memset(ob + t * (BKC / 2) * BNR + pairs * BNR, 0, sizeof(uint32_t) * (size_t)((pad16(pairs) - pairs) * BNR));
     if (csb == 1) { /* op(B) row-major (K, N): a pair of k rows gives 32 words per sliver; rows read in order */
       for (long p = 0; p < pairs; p++) {
         const float *r = b + (k0 + 2 * p) * rsb;
@@ -318,8 +343,12 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
 
 /* C tiles of A slivers [s0, s1) x B slivers [t0, t1) from the packed operands: C (+)= A B (accumulate: add to C),
  * + bias (N, may be NULL) on every row, added with the first k block */
+static void amx_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
+                        long s0, long s1, long t0, long t1, int accumulate, const float *bias);
+
 void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
                          long s0, long s1, long t0, long t1, int accumulate, const float *bias) {
+  if (rlaif_amx_mode) { amx_compute(packA, packB, c, ldc, M, N, K, s0, s1, t0, t1, accumulate, bias); return; }
   long aslivers = (M + BMR - 1) / BMR, bslivers = (N + BNR - 1) / BNR;
   for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
     long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
@@ -331,6 +360,125 @@ void rlaif_mixed_compute(const uint32_t *packA, const uint32_t *packB, float *c,
         ukernel_bf16(pairs, packA + (blk * aslivers + s) * (BKC / 2) * BMR, bs, c + s * BMR * ldc + t * BNR, ldc, mr,
                      nr, accumulate || blk > 0, bias && blk == 0 ? bias + t * BNR : NULL);
       }
+    }
+  }
+}
+
+/* ---- the AMX layout (rlaif_amx_mode): packing of A, the tiles' stores, and the loops over slivers ---- */
+
+/* A slivers [s0, s1) of AMR rows, every k block: row i of a sliver holds the block's pairs as APAIRS words (zero past
+ * the block's pairs up to a multiple of 16, and on rows past M) */
+static void amx_pack_a(const float *a, long rsa, long csa, long M, long K, long s0, long s1, uint32_t *out) {
+  long slivers = (M + AMR - 1) / AMR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, pairs = (kend - k0 + 1) / 2;
+    for (long s = s0; s < s1; s++) {
+      uint32_t *o = out + (blk * slivers + s) * APAIRS * AMR;
+      long rows = M - s * AMR < AMR ? M - s * AMR : AMR;
+      if (csa == 1) { /* row-major A: each row's k are contiguous, as the tile wants them */
+        for (long i = 0; i < AMR; i++)
+          for (long p0 = 0; p0 < pairs; p0 += 16)
+            _mm512_storeu_si512(o + i * APAIRS + p0, i < rows ? row_pairs(a + (s * AMR + i) * rsa, k0 + 2 * p0, kend - k0 - 2 * p0)
+                                                              : _mm512_setzero_si512());
+      } else if (rsa == 1) { /* transposed A: 16 rows of one k are contiguous; 16 pairs of them, transposed */
+        __mmask16 rm = first16(rows);
+        for (long p0 = 0; p0 < pairs; p0 += 16) {
+          __m512i r[16];
+          for (long q = 0; q < 16; q++) {
+            long k = k0 + 2 * (p0 + q);
+            if (k >= kend) { r[q] = _mm512_setzero_si512(); continue; }
+            __m512 even = _mm512_maskz_loadu_ps(rm, a + k * csa + s * AMR);
+            __m512 odd = k + 1 < kend ? _mm512_maskz_loadu_ps(rm, a + (k + 1) * csa + s * AMR) : _mm512_setzero_ps();
+            r[q] = pair_interleave(even, odd); /* lane = row */
+          }
+          transpose16(r); /* r[i] = row i's 16 pairs */
+          for (long i = 0; i < AMR; i++) _mm512_storeu_si512(o + i * APAIRS + p0, r[i]);
+        }
+      } else {
+        for (long i = 0; i < AMR; i++)
+          for (long p = 0; p < pad16(pairs); p++) {
+            long k = k0 + 2 * p, row = s * AMR + i;
+            uint32_t lo = row < M && k < kend ? round_bf16_scalar(a[row * rsa + k * csa]) : 0;
+            uint32_t hi = row < M && k + 1 < kend ? round_bf16_scalar(a[row * rsa + (k + 1) * csa]) : 0;
+            o[i * APAIRS + p] = lo | hi << 16;
+          }
+      }
+    }
+  }
+}
+
+/* level_amx.c's tiles computed in plain C, in the same layout (RLAIF_AMX=emulate) */
+static void amx_tiles_c(const uint32_t *a, const uint32_t *b, long ppad, int two, float *t) {
+  for (long i = 0; i < (two ? 2 * AMR : AMR); i++)
+    for (long j = 0; j < 32; j++) {
+      float sum = 0.0f;
+      for (long p = 0; p < ppad; p++) {
+        union { uint32_t u; float f; } alo = { a[i * APAIRS + p] << 16 }, ahi = { a[i * APAIRS + p] & 0xffff0000u };
+        union { uint32_t u; float f; } blo = { b[p * 32 + j] << 16 }, bhi = { b[p * 32 + j] & 0xffff0000u };
+        sum += alo.f * blo.f;
+        sum += ahi.f * bhi.f;
+      }
+      t[i * 32 + j] = sum;
+    }
+}
+
+static inline void amx_tiles(const uint32_t *a, const uint32_t *b, long ppad, int two, float *t) {
+  if (rlaif_amx_mode == 1) rlaif_amx_tiles(a, b, ppad, two, t);
+  else amx_tiles_c(a, b, ppad, two, t);
+}
+
+/* c (mr x nr, row stride ldc) = (accumulate ? c : 0) + t (row stride 32) + bias (nr, may be NULL) on every row */
+static void amx_store(const float *t, float *c, long ldc, long mr, long nr, int accumulate, const float *bias) {
+  __mmask16 m0 = first16(nr), m1 = first16(nr - 16);
+  __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+  for (long i = 0; i < mr; i++) {
+    float *cr = c + i * ldc;
+    __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(t + i * 32), b0), v1 = _mm512_add_ps(_mm512_loadu_ps(t + i * 32 + 16), b1);
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
+/* the tiles of one k block: A slivers [s0, s1) (two at a time) x one B sliver of nr columns */
+static void amx_block(const uint32_t *ablk, const uint32_t *bs, long ppad, float *c, long ldc, long M, long s0,
+                      long s1, long nr, int accumulate, const float *bias) {
+  float t[2 * AMR * 32] __attribute__((aligned(64)));
+  for (long s = s0; s < s1; s += 2) {
+    int two = s + 1 < s1;
+    long mr = M - s * AMR < (two ? 2 * AMR : AMR) ? M - s * AMR : (two ? 2 * AMR : AMR);
+    amx_tiles(ablk + s * APAIRS * AMR, bs, ppad, two, t);
+    amx_store(t, c + s * AMR * ldc, ldc, mr, nr, accumulate, bias);
+  }
+}
+
+static void amx_compute(const uint32_t *packA, const uint32_t *packB, float *c, long ldc, long M, long N, long K,
+                        long s0, long s1, long t0, long t1, int accumulate, const float *bias) {
+  long aslivers = (M + AMR - 1) / AMR, bslivers = (N + BNR - 1) / BNR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, ppad = pad16((kend - k0 + 1) / 2);
+    for (long t = t0; t < t1; t++) {
+      long nr = N - t * BNR < BNR ? N - t * BNR : BNR;
+      amx_block(packA + blk * aslivers * APAIRS * AMR, packB + (blk * bslivers + t) * (BKC / 2) * BNR, ppad,
+                c + t * BNR, ldc, M, s0, s1, nr, accumulate || blk > 0, bias && blk == 0 ? bias + t * BNR : NULL);
+    }
+  }
+}
+
+static void amx_gemm_columns(const uint32_t *packA, const uint16_t *w, float *c, long M, long N, long K, long n0,
+                             long n1, uint32_t *packW) {
+  long slivers = (M + AMR - 1) / AMR;
+  for (long k0 = 0, blk = 0; k0 < K; k0 += BKC, blk++) {
+    long kend = k0 + BKC < K ? k0 + BKC : K, ppad = pad16((kend - k0 + 1) / 2);
+    pack_w(w, K, n0, n1, k0, kend, packW, ppad);
+    for (long j0 = n0; j0 < n1; j0 += BNR) {
+      long nr = n1 - j0 < BNR ? n1 - j0 : BNR;
+      amx_block(packA + blk * slivers * APAIRS * AMR, packW + (j0 - n0) * ppad, ppad, c + j0, N, M, 0, slivers, nr,
+                k0 > 0, NULL);
     }
   }
 }

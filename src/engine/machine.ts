@@ -16,12 +16,13 @@ export interface MachineDescription extends CpuIdentity {
   blocking: GemmBlocking | null;
   blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
+  bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
   features: Record<string, boolean> | null; // what the native dispatch sees (__builtin_cpu_supports)
 }
 
 /** The machine and what `backend` chose on it. */
 export function describeMachine(backend: Backend): MachineDescription {
-  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; blockingSource: string }>;
+  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; bf16Gemm: string; blockingSource: string }>;
   let features: Record<string, boolean> | null = null;
   if (backend.name === 'native') features = nativeCpuFeatures();
   return {
@@ -33,6 +34,7 @@ export function describeMachine(backend: Backend): MachineDescription {
     blocking: native.blocking ?? null,
     blockingSource: native.blockingSource ?? null,
     bf16Kernel: native.bf16Kernel ?? null,
+    bf16Gemm: native.bf16Gemm ?? null,
     features,
   };
 }
@@ -45,7 +47,7 @@ export function formatMachine(m: MachineDescription): string[] {
     `flags ${m.flags.length > 0 ? m.flags.join(' ') : '(none of the dispatch flags)'}`,
     `kernels ${m.backend}${m.level ? ` level ${m.level}` : ''}, ${m.threads} threads` +
       (b ? `, gemm mr ${b.mr} nr ${b.nr} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
-      (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : ''),
+      (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),
   ];
 }

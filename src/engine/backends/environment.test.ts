@@ -7,8 +7,9 @@ import { engineEnvironment } from './environment.ts';
 
 describe('engine environment variables', () => {
   it('accepts unset, empty and positive whole numbers', () => {
-    assert.deepEqual(engineEnvironment({}), { threads: null, wasmThreads: null, cpu: null });
-    assert.deepEqual(engineEnvironment({ RLAIF_THREADS: '3', RLAIF_WASM_THREADS: '', RLAIF_CPU: 'generic' }), { threads: 3, wasmThreads: null, cpu: 'generic' });
+    assert.deepEqual(engineEnvironment({}), { threads: null, wasmThreads: null, cpu: null, amx: null });
+    assert.deepEqual(engineEnvironment({ RLAIF_THREADS: '3', RLAIF_WASM_THREADS: '', RLAIF_CPU: 'generic', RLAIF_AMX: 'emulate' }),
+      { threads: 3, wasmThreads: null, cpu: 'generic', amx: 'emulate' });
   });
 
   for (const [name, value] of [['RLAIF_THREADS', '0'], ['RLAIF_THREADS', 'abc'], ['RLAIF_THREADS', '2.5'], ['RLAIF_WASM_THREADS', '-1']]) {
@@ -17,8 +18,9 @@ describe('engine environment variables', () => {
     });
   }
 
-  it('an unknown RLAIF_CPU is an error', () => {
+  it('an unknown RLAIF_CPU or RLAIF_AMX is an error', () => {
     assert.throws(() => engineEnvironment({ RLAIF_CPU: 'sse9' }), /RLAIF_CPU must be avx512, avx2 or generic .*got "sse9"/);
+    assert.throws(() => engineEnvironment({ RLAIF_AMX: 'off' }), /RLAIF_AMX must be 0 .*got "off"/);
   });
 
   for (const [name, value, message] of [['RLAIF_CPU', 'sse9', /RLAIF_CPU must be/], ['RLAIF_THREADS', 'abc', /RLAIF_THREADS must be/]] as const) {

@@ -21,6 +21,7 @@ interface NativeKernels {
   threads: number;
   mr: number; nr: number; mc: number; kc: number; nc: number;
   bf16: Bf16Kernel;
+  bf16Gemm: Bf16Gemm;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
   gemmMixed(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
@@ -36,6 +37,9 @@ interface NativeKernels {
 
 /** How the bf16 GEMV runs: `vdpbf16ps` (AVX512_BF16) or `widen` (bf16 → float32 in registers, then FMA). */
 export type Bf16Kernel = 'vdpbf16ps' | 'widen';
+/** The bf16 GEMMs past a few rows (generation's, mixed-precision training's): AMX tiles where the CPU has AMX-BF16
+ * (RLAIF_AMX=0 turns them off; =emulate computes the AMX layout in C, for tests), vdpbf16ps, or widen + fp32 GEMM. */
+export type Bf16Gemm = 'amx' | 'amx-emulated' | 'vdpbf16ps' | 'widen';
 
 interface NativeAddon {
   create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
@@ -111,7 +115,7 @@ export interface NativeBackendOptions {
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
 export function createNativeBackend(level?: CpuLevel, options: NativeBackendOptions = {}):
   Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly blockingSource: BlockingSource;
-    readonly bf16Kernel: Bf16Kernel } {
+    readonly bf16Kernel: Bf16Kernel; readonly bf16Gemm: Bf16Gemm } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
   const native = loadAddon();
   const probe = native.create(level, options.nativeBf16 ?? true);
@@ -137,6 +141,7 @@ class NativeBackend implements Backend {
   readonly cpu: CpuLevel;
   readonly blocking: GemmBlocking;
   readonly bf16Kernel: Bf16Kernel;
+  readonly bf16Gemm: Bf16Gemm;
   readonly blockingSource: BlockingSource;
   private readonly k: NativeKernels;
 
@@ -146,6 +151,7 @@ class NativeBackend implements Backend {
     this.threads = kernels.threads;
     this.cpu = kernels.cpu;
     this.bf16Kernel = kernels.bf16;
+    this.bf16Gemm = kernels.bf16Gemm;
     this.blocking = { mr: kernels.mr, nr: kernels.nr, mc: kernels.mc, kc: kernels.kc, nc: kernels.nc };
     // Each plain kernel forwards its arguments unchanged; only gemm and attention flatten a params object.
     for (const op of PASSTHROUGH) {
