@@ -161,6 +161,10 @@ void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx);
 float *rlaif_scratch(int slot, size_t n);
 
 /* gemm.c */
+/* multiply-adds from which a product goes to the pool: general, and for few rows (> 0 sets; the whole process, only
+ * while no kernel runs: the kernels read them without synchronisation) */
+void rlaif_set_pool_thresholds(long general, long few_rows);
+long rlaif_pool_threshold(int few_rows);
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
 

@@ -5,12 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* below this many multiply-adds, one thread (no wake-up, no sync) wins */
-#define GEMM_MT_MIN_MACS (1L << 21)
-/* ... and below this many for a decode-sized product (M <= GEMV_MAX_M rows): a batched decode step of a small model
- * is a chain of ~20 such products of ~10 us each, and on a busy 2-core machine every pool hand-off waits for a
- * descheduled worker (a 16-row step of the embedded policy ran 1.7x slower on two threads than on one). */
-#define GEMM_MT_MIN_MACS_FEW_ROWS (1L << 23)
+/* below this many multiply-adds, one thread (no wake-up, no sync) wins (compiled default; per machine:
+ * rlaif_set_pool_thresholds, from the tuning cache's measured search) */
+static long mt_min_macs = 1L << 21;
+/* ... and below this many for a product of few rows (M <= GEMV_MAX_M, or B small and read in place): a batched decode
+ * step of a small model is a chain of ~20 such products of ~10 us each, and on a busy 2-core machine every pool
+ * hand-off waits for a descheduled worker (a 16-row step of the embedded policy ran 1.7x slower on two threads than
+ * on one). */
+static long mt_min_macs_few_rows = 1L << 23;
+#define GEMM_MT_MIN_MACS mt_min_macs
+#define GEMM_MT_MIN_MACS_FEW_ROWS mt_min_macs_few_rows
+
+void rlaif_set_pool_thresholds(long general, long few_rows) {
+  if (general > 0) mt_min_macs = general;
+  if (few_rows > 0) mt_min_macs_few_rows = few_rows;
+}
+
+long rlaif_pool_threshold(int few_rows) { return few_rows ? mt_min_macs_few_rows : mt_min_macs; }
 
 typedef struct {
   const KernelTable *t;

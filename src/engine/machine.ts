@@ -17,12 +17,14 @@ export interface MachineDescription extends CpuIdentity {
   blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
+  pool: { general: number; fewRows: number; source: string } | null; // multiply-adds from which products go to the pool
   features: Record<string, boolean> | null; // what the native dispatch sees (__builtin_cpu_supports)
 }
 
 /** The machine and what `backend` chose on it. */
 export function describeMachine(backend: Backend): MachineDescription {
-  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; bf16Gemm: string; blockingSource: string }>;
+  const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; bf16Gemm: string; blockingSource: string;
+    pool: { general: number; fewRows: number; source: string } }>;
   let features: Record<string, boolean> | null = null;
   if (backend.name === 'native') features = nativeCpuFeatures();
   return {
@@ -35,6 +37,7 @@ export function describeMachine(backend: Backend): MachineDescription {
     blockingSource: native.blockingSource ?? null,
     bf16Kernel: native.bf16Kernel ?? null,
     bf16Gemm: native.bf16Gemm ?? null,
+    pool: native.pool ?? null,
     features,
   };
 }
@@ -47,7 +50,12 @@ export function formatMachine(m: MachineDescription): string[] {
     `flags ${m.flags.length > 0 ? m.flags.join(' ') : '(none of the dispatch flags)'}`,
     `kernels ${m.backend}${m.level ? ` level ${m.level}` : ''}, ${m.threads} threads` +
       (b ? `, gemm mr ${b.mr} nr ${b.nr} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
-      (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : ''),
+      (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : '') +
+      (m.pool ? `, pool from ${megaMacs(m.pool.general)} (few rows ${megaMacs(m.pool.fewRows)}) multiply-adds (${m.pool.source})` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),
   ];
+}
+
+function megaMacs(macs: number): string {
+  return macs >= 1e6 ? `${(macs / 1e6).toFixed(1)}M` : String(macs);
 }

@@ -1,6 +1,8 @@
 // Per-machine GEMM tuning: RLAIF_GEMM_BLOCKING parsing, the tuning cache (per-machine keys, other entries kept),
 // GEMM results unchanged under a non-default blocking, the search's choice (default unless beaten by the margin), and
-// a fresh process applying a forced or cached blocking and saying which, and the first-use search (autotune.ts).
+// a fresh process applying a forced or cached blocking and saying which, and the first-use search (autotune.ts). The
+// pool thresholds the same way: RLAIF_POOL_MIN_MACS, the cached entry's `pool`, the search's rule (pool-search.ts),
+// and a first use that adds them to an entry written before they existed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,10 +11,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
 import { JsBackend } from './backends/js-backend.ts';
-import { createNativeBackend, nativeCpuLevels, setNativeBlocking } from './backends/native-backend.ts';
+import { createNativeBackend, nativeCpuLevels, nativePoolThresholds, setNativeBlocking } from './backends/native-backend.ts';
 import { searchGemmBlocking } from './gemm-search.ts';
+import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
-import { blockingFromEnv, machineKey, readTuning, writeTuning } from './tuning.ts';
+import { blockingFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -108,9 +111,10 @@ describe('GEMM tuning', () => {
     const file = join(root, 'first-use', 'tuning.json');
     const first = run(file, '1');
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stderr, /tuning the GEMM blocking for this CPU/);
+    assert.match(first.stderr, /tuning the GEMM blocking and thread-pool thresholds for this CPU/);
     const entry = readTuning(level, file);
     assert.ok(entry && entry.gflops > 0 && entry.defaultGflops > 0, `recorded: ${JSON.stringify(entry)}`);
+    assert.ok(entry.pool && entry.pool.general >= 1 && entry.pool.fewRows >= 1, `pool recorded: ${JSON.stringify(entry.pool)}`);
     assert.deepEqual(JSON.parse(first.stdout), ['tuned', entry.mc, entry.kc]);
     const second = run(file, '1');
     assert.deepEqual(JSON.parse(second.stdout), ['tuned', entry.mc, entry.kc]);
@@ -119,5 +123,69 @@ describe('GEMM tuning', () => {
     const skipped = run(off, '0');
     assert.equal(JSON.parse(skipped.stdout)[0], 'default');
     assert.equal(existsSync(off), false, 'RLAIF_AUTOTUNE=0 writes nothing');
+  });
+
+  it('RLAIF_POOL_MIN_MACS is "general,fewRows" or an error naming the variable; a bad cached pool names the file', () => {
+    assert.equal(poolThresholdsFromEnv(undefined), null);
+    assert.deepEqual(poolThresholdsFromEnv('2097152, 8388608'), { general: 2097152, fewRows: 8388608 });
+    for (const bad of ['1', '0,5', 'a,b', '1.5,2', '1,2,3', `1,${2 ** 41}`]) assert.throws(() => poolThresholdsFromEnv(bad), /RLAIF_POOL_MIN_MACS/);
+    const file = join(root, 'bad-pool.json');
+    writeTuning('avx2', { mc: 12, kc: 64, nc: 96, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 0, fewRows: 5, measuredAt: 'now' } }, file);
+    assert.throws(() => readTuning('avx2', file), /bad-pool\.json: entry .* has pool\.general = 0/);
+  });
+
+  it('the pool threshold is the smallest shape from which the pool wins by the margin at every larger one', () => {
+    const point = (macs: number, singleUs: number, pooledUs: number) => ({ macs, singleUs, pooledUs });
+    // wins everywhere: the smallest shape; wins from 4M on: 4M; wins at 2M but loses at 4M: from 8M on
+    assert.equal(chooseThreshold([point(1e6, 10, 8), point(2e6, 20, 12), point(4e6, 40, 22)], 1.1), 1e6);
+    assert.equal(chooseThreshold([point(4e6, 40, 22), point(1e6, 10, 11), point(2e6, 20, 19)], 1.1), 4e6);
+    assert.equal(chooseThreshold([point(1e6, 10, 11), point(2e6, 20, 12), point(4e6, 40, 39), point(8e6, 80, 45)], 1.1), 8e6);
+    // never by the margin: past the ladder
+    assert.equal(chooseThreshold([point(1e6, 10, 9.5), point(2e6, 20, 19)], 1.1), 4e6);
+  });
+
+  it('a new process applies RLAIF_POOL_MIN_MACS, else the cached pool, and says which; a first use adds a missing pool', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const probe = createNativeBackend(level);
+    const file = join(root, 'pool.json');
+    const blocking = { mc: probe.blocking.mc, kc: probe.blocking.kc, nc: probe.blocking.nc, gflops: 1, defaultGflops: 1, measuredAt: 'now' };
+    writeTuning(level, { ...blocking, pool: { general: 12345, fewRows: 67890, measuredAt: 'now' } }, file);
+    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
+      'console.log(JSON.stringify(b.pool)); })';
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const cached = run({});
+    assert.equal(cached.status, 0, cached.stderr);
+    assert.deepEqual(JSON.parse(cached.stdout), { general: 12345, fewRows: 67890, source: 'tuned' });
+    const forced = run({ RLAIF_POOL_MIN_MACS: '111,222' });
+    assert.deepEqual(JSON.parse(forced.stdout), { general: 111, fewRows: 222, source: 'RLAIF_POOL_MIN_MACS' });
+    const bad = run({ RLAIF_POOL_MIN_MACS: '111' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two whole numbers/);
+    // an entry from before the pool search: the first process with tuning on adds its pool alone, the blocking kept
+    writeTuning(level, { ...blocking, kc: 48 }, file);
+    const first = run({ RLAIF_AUTOTUNE: '1' });
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /tuning the thread-pool thresholds for this CPU/);
+    const entry = readTuning(level, file)!;
+    assert.equal(entry.kc, 48);
+    assert.ok(entry.pool, 'pool added');
+    assert.deepEqual(JSON.parse(first.stdout), { general: entry.pool.general, fewRows: entry.pool.fewRows, source: 'tuned' });
+  });
+
+  it('the pool search measures both ladders, gives thresholds on or past them, and restores the process\'s thresholds', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const before = nativePoolThresholds();
+    const result = searchPoolThresholds({ rounds: 1 });
+    assert.deepEqual(nativePoolThresholds(), before);
+    if (result.threads < 2) { t.skip('one thread: no pool to measure'); return; }
+    assert.equal(result.points.general.length, GENERAL_LADDER.length);
+    assert.equal(result.points.fewRows.length, FEW_ROWS_LADDER.length);
+    for (const [name, ladder, threshold] of [['general', GENERAL_LADDER, result.general], ['fewRows', FEW_ROWS_LADDER, result.fewRows]] as const) {
+      const macs = ladder.map(([M, N, K]) => M * N * K);
+      assert.ok(macs.includes(threshold) || threshold === 2 * Math.max(...macs), `${name} threshold ${threshold} is a ladder shape or past it`);
+    }
+    for (const p of [...result.points.general, ...result.points.fewRows]) assert.ok(p.singleUs > 0 && p.pooledUs > 0);
   });
 });

@@ -1,8 +1,11 @@
 // Per-machine GEMM tuning: the native kernels' cache blocking (mc rows of A, kc depth, nc columns of B) chosen by a
 // short measured search on the machine itself, cached per CPU (model, family/model/stepping, level) in the user's
 // cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
-// Leaves out: the register micro-kernel shape (compiled per level), the thread split, the search itself (a short one
-// at first use: autotune.ts; a longer one: `npm run tune`).
+// The same entry holds the pool thresholds (`pool`: the multiply-adds from which a product goes to the thread pool,
+// for products in general and for those of few rows) from their own measured search (pool-search.ts);
+// RLAIF_POOL_MIN_MACS="general,fewRows" overrides them.
+// Leaves out: the register micro-kernel shape (compiled per level), the search itself (a short one at first use:
+// autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,10 +13,14 @@ import { cpuIdentity } from './cpu-identity.ts';
 
 export interface Blocking { mc: number; kc: number; nc: number }
 
+/** Multiply-adds from which a product goes to the thread pool: in general, and for products of few rows. */
+export interface PoolThresholds { general: number; fewRows: number }
+
 export interface TunedEntry extends Blocking {
   gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
   defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
   measuredAt: string;       // ISO date
+  pool?: PoolThresholds & { measuredAt: string }; // absent in entries written before the pool search existed
 }
 
 /** Where tuned blockings are kept: RLAIF_TUNING_FILE, else $XDG_CACHE_HOME/rlaif/tuning.json, else ~/.cache/... */
@@ -39,6 +46,17 @@ export function blockingFromEnv(value = process.env.RLAIF_GEMM_BLOCKING): Blocki
   return { mc, kc, nc };
 }
 
+/** RLAIF_POOL_MIN_MACS="general,fewRows" parsed, or null when unset; anything else is an error naming the variable. */
+export function poolThresholdsFromEnv(value = process.env.RLAIF_POOL_MIN_MACS): PoolThresholds | null {
+  if (value === undefined || value === '') return null;
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length !== 2 || parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1 || Number(part) > 2 ** 40)) {
+    throw new Error(`RLAIF_POOL_MIN_MACS must be two whole numbers of multiply-adds "general,fewRows", each in [1, 2^40] (e.g. "2097152,8388608"), got "${value}"`);
+  }
+  const [general, fewRows] = parts.map(Number);
+  return { general, fewRows };
+}
+
 function readAll(file: string): Record<string, TunedEntry> {
   if (!existsSync(file)) return {};
   try {
@@ -55,6 +73,12 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
   if (!entry) return null;
   for (const key of ['mc', 'kc', 'nc'] as const) {
     if (!Number.isInteger(entry[key]) || entry[key] <= 0) throw new Error(`${file}: entry "${machineKey(level)}" has ${key} = ${entry[key]}`);
+  }
+  if (entry.pool !== undefined) {
+    for (const key of ['general', 'fewRows'] as const) {
+      const value = entry.pool?.[key];
+      if (!Number.isInteger(value) || value < 1 || value > 2 ** 40) throw new Error(`${file}: entry "${machineKey(level)}" has pool.${key} = ${value}`);
+    }
   }
   return entry;
 }

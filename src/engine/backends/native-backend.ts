@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
-import { blockingFromEnv, readTuning, tuningFile } from '../tuning.ts';
+import { blockingFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -44,6 +44,8 @@ export type Bf16Gemm = 'amx' | 'amx-emulated' | 'vdpbf16ps' | 'widen';
 interface NativeAddon {
   create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
   setBlocking(level: CpuLevel, mc: number, kc: number, nc: number): void;
+  setPoolThresholds(general: number, fewRows: number): void;
+  poolThresholds(): [number, number];
   levels(): CpuLevel[];
   features(): Record<string, boolean>;
 }
@@ -88,9 +90,12 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const known = blockingSources.get(level);
   if (known) return known;
   let source: BlockingSource = 'default';
-  const forced = blockingFromEnv();
-  let chosen = forced ?? readTuning(level);
-  if (!chosen && autotuneEnabled() && tuneAtFirstUse(level, tuningFile())) chosen = readTuning(level);
+  const forced = blockingFromEnv(), forcedPool = poolThresholdsFromEnv();
+  let entry = readTuning(level);
+  // first use: the whole search when this CPU has no entry; the pool's alone for an entry written before it existed
+  const search = !entry ? (forced ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
+  if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
+  const chosen = forced ?? entry;
   if (chosen) {
     source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
     try {
@@ -99,8 +104,32 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
       throw new Error(`${forced ? 'RLAIF_GEMM_BLOCKING' : tuningFile()}: ${(error as Error).message}`);
     }
   }
+  const pool = forcedPool ?? entry?.pool;
+  if (pool) {
+    try {
+      addon.setPoolThresholds(pool.general, pool.fewRows);
+    } catch (error) {
+      throw new Error(`${forcedPool ? 'RLAIF_POOL_MIN_MACS' : tuningFile()}: ${(error as Error).message}`);
+    }
+    poolSource = forcedPool ? 'RLAIF_POOL_MIN_MACS' : 'tuned';
+  }
   blockingSources.set(level, source);
   return source;
+}
+
+/** Where the pool thresholds came from (process-wide: the last level applied sets them). */
+export type PoolSource = 'default' | 'tuned' | 'RLAIF_POOL_MIN_MACS';
+let poolSource: PoolSource = 'default';
+
+/** Sets the pool thresholds for this process (the tuner's search); call only while no kernel is running. */
+export function setNativePoolThresholds(thresholds: PoolThresholds): void {
+  loadAddon().setPoolThresholds(thresholds.general, thresholds.fewRows);
+}
+
+/** The multiply-adds from which products go to the thread pool in this process. */
+export function nativePoolThresholds(): PoolThresholds {
+  const [general, fewRows] = loadAddon().poolThresholds();
+  return { general, fewRows };
 }
 
 /** Sets a level's GEMM blocking for this process (the tuner's search); call only while no kernel is running. */
@@ -115,7 +144,7 @@ export interface NativeBackendOptions {
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
 export function createNativeBackend(level?: CpuLevel, options: NativeBackendOptions = {}):
   Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly blockingSource: BlockingSource;
-    readonly bf16Kernel: Bf16Kernel; readonly bf16Gemm: Bf16Gemm } {
+    readonly bf16Kernel: Bf16Kernel; readonly bf16Gemm: Bf16Gemm; readonly pool: PoolThresholds & { source: PoolSource } } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
   const native = loadAddon();
   const probe = native.create(level, options.nativeBf16 ?? true);
@@ -142,6 +171,8 @@ class NativeBackend implements Backend {
   readonly blocking: GemmBlocking;
   readonly bf16Kernel: Bf16Kernel;
   readonly bf16Gemm: Bf16Gemm;
+  /** the multiply-adds from which products go to the thread pool, and where that choice came from */
+  get pool(): PoolThresholds & { source: PoolSource } { return { ...nativePoolThresholds(), source: poolSource }; }
   readonly blockingSource: BlockingSource;
   private readonly k: NativeKernels;
 

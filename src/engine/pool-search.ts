@@ -1,0 +1,96 @@
+// The measured search behind the pool thresholds (tuning.ts `pool`): from how many multiply-adds a product is worth
+// handing to the thread pool on this machine, for products in general and for products of few rows (decode steps:
+// the kernels' register tiles over B read in place). Each ladder shape is timed on one thread (the thresholds above
+// it) and on the pool (the thresholds at 1), alternately in interleaved rounds (medians), and the threshold is the
+// smallest shape from which the pool wins by the margin at that shape and every larger one on the ladder; when it
+// never does, twice the ladder's largest. A pool hand-off costs microseconds where workers wake fast and far more on
+// a VM whose sleeping workers are descheduled: the compiled defaults (2^21, 2^23) were set by hand on one machine.
+// Leaves out: load that comes and goes after the search (a search on a busy machine raises the thresholds; `npm run
+// tune` on a quiet one sets them again), products other than these shapes' paths, wasm.
+import { createNativeBackend, nativePoolThresholds, setNativePoolThresholds, type CpuLevel } from './backends/native-backend.ts';
+import type { PoolThresholds } from './tuning.ts';
+
+/** Products past 128 rows (packed, blocked GEMM): 1 to 17 million multiply-adds. */
+export const GENERAL_LADDER: [number, number, number][] = [[256, 64, 64], [256, 128, 64], [256, 128, 128], [256, 256, 128], [512, 256, 128]];
+/** 16-row products (a batched decode step's projections): 1 to 17 million multiply-adds. */
+export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
+
+export interface LadderPoint { macs: number; singleUs: number; pooledUs: number }
+
+/** The threshold a ladder's timings give: the smallest macs from which the pool is faster by `margin` at every point
+ * on (the points in any order); twice the largest macs when the pool never is. */
+export function chooseThreshold(points: LadderPoint[], margin: number): number {
+  const sorted = [...points].sort((a, b) => a.macs - b.macs);
+  let threshold = 2 * sorted[sorted.length - 1]!.macs;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    if (sorted[i]!.pooledUs * margin > sorted[i]!.singleUs) break;
+    threshold = sorted[i]!.macs;
+  }
+  return threshold;
+}
+
+export interface PoolSearchOptions {
+  level?: CpuLevel;
+  rounds?: number;      // interleaved rounds (median per shape and mode); default 5
+  margin?: number;      // the pool must be this much faster; default 1.1
+  log?: (line: string) => void;
+}
+
+export interface PoolSearchResult extends PoolThresholds {
+  threads: number;
+  points: { general: LadderPoint[]; fewRows: LadderPoint[] };
+}
+
+/** Runs the search in this process (it sets the process's thresholds while it measures, then restores them). */
+export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearchResult {
+  const backend = createNativeBackend(options.level);
+  const before = nativePoolThresholds();
+  if (backend.threads < 2) return { ...before, threads: backend.threads, points: { general: [], fewRows: [] } };
+  const rounds = options.rounds ?? 5, margin = options.margin ?? 1.1;
+  const ladders = { general: GENERAL_LADDER, fewRows: FEW_ROWS_LADDER };
+  const timings = new Map<string, { single: number[]; pooled: number[] }>();
+  const buffers = [...GENERAL_LADDER, ...FEW_ROWS_LADDER].map(([M, N, K]) => ({
+    key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+    b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c: new Float32Array(M * N),
+  }));
+  const usPerProduct = (s: (typeof buffers)[number]): number => {
+    const run = () => backend.gemm({ a: s.a, b: s.b, c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+    const calls = Math.max(3, Math.round(3e7 / (s.M * s.N * s.K)));
+    run();
+    const times: number[] = [];
+    for (let rep = 0; rep < 5; rep++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < calls; i++) run();
+      times.push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
+    }
+    return median(times);
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const s of buffers) {
+        const entry = timings.get(s.key) ?? { single: [], pooled: [] };
+        timings.set(s.key, entry);
+        const order = round % 2 === 0 ? ['single', 'pooled'] as const : ['pooled', 'single'] as const;
+        for (const mode of order) {
+          setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40 } : { general: 1, fewRows: 1 });
+          entry[mode].push(usPerProduct(s));
+        }
+      }
+    }
+  } finally {
+    setNativePoolThresholds(before);
+  }
+  const pointsOf = (ladder: [number, number, number][]): LadderPoint[] => ladder.map(([M, N, K]) => {
+    const t = timings.get(`${M}x${N}x${K}`)!;
+    return { macs: M * N * K, singleUs: median(t.single), pooledUs: median(t.pooled) };
+  });
+  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows) };
+  for (const [name, list] of Object.entries(points)) {
+    for (const p of list) options.log?.(`pool ${name} ${(p.macs / 1e6).toFixed(1)}M multiply-adds: one thread ${p.singleUs.toFixed(1)} us, the pool ${p.pooledUs.toFixed(1)} us`);
+  }
+  return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), threads: backend.threads, points };
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
