@@ -13,5 +13,5 @@ if (!level || !file || (what !== 'all' && what !== 'pool')) throw new Error('usa
 const entry = what === 'all' ? searchGemmBlocking({ level: level as CpuLevel, ...FIRST_USE_SEARCH }).chosen : readTuning(level, file);
 if (!entry) throw new Error(`${file}: no entry for this CPU at ${level} to add the pool thresholds to`);
 setNativeBlocking(level as CpuLevel, entry); // the pool measured under the blocking it will run with
-const pool = searchPoolThresholds({ level: level as CpuLevel, rounds: 3 });
+const pool = searchPoolThresholds({ level: level as CpuLevel, rounds: 5 });
 writeTuning(level, { ...entry, pool: { general: pool.general, fewRows: pool.fewRows, measuredAt: new Date().toISOString() } }, file);
