@@ -14,7 +14,7 @@ const integer = (flag: string) => (value: string) => {
 };
 
 interface ServeFlags {
-  model?: string; adapter?: string; servedModelName?: string; seed: number; port: number; host: string; apiKey?: string; cors?: string;
+  model?: string; adapter?: string; servedModelName?: string; dtype: 'float32' | 'bf16'; seed: number; port: number; host: string; apiKey?: string; cors?: string;
   runs: string; maxTokens: number; maxConcurrency: number; maxQueue: number; maxBatch: number; maxBodyBytes: number; timeoutMs: number;
 }
 
@@ -25,6 +25,10 @@ export function registerServeCommand(program: Command): void {
     .option('-m, --model <dir>', 'Hugging Face checkpoint folder (a run\'s checkpoints/round-N, or your own); default: the embedded testbed policy')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder applied on top of the model')
     .option('--served-model-name <name>', 'the model id clients send (default: the folder name, or rlaif-testbed-policy)')
+    .option('--dtype <type>', 'weight matrices in float32, or in bf16 (half the memory and the bytes each token reads; float32 sums)', (value: string) => {
+      if (value !== 'float32' && value !== 'bf16') throw new InvalidArgumentError(`--dtype must be float32 or bf16; got '${value}'`);
+      return value;
+    }, 'float32')
     .option('--seed <n>', 'world seed of the embedded testbed policy (without --model)', integer('--seed'), 0)
     .option('-p, --port <n>', 'TCP port (0: any free one)', integer('--port'), defaults.port)
     .option('--host <address>', serveConfigSchema.shape.host.description!, defaults.host)
@@ -47,7 +51,7 @@ export function registerServeCommand(program: Command): void {
       const dashboard = startDashboard({ runsDirectory: config.runsDirectory, apiKey: config.apiKey });
       const running = await startServer({
         config, routes: dashboard.routes, onLog: log,
-        load: () => loadServedModel({ modelDirectory: flags.model, adapterDirectory: flags.adapter, servedName: flags.servedModelName, testbedSeed: flags.seed, onProgress: (line) => log(`loading: ${line}`) }),
+        load: () => loadServedModel({ modelDirectory: flags.model, adapterDirectory: flags.adapter, servedName: flags.servedModelName, dtype: flags.dtype, testbedSeed: flags.seed, onProgress: (line) => log(`loading: ${line}`) }),
       });
       log(`rlaif serve: listening on ${running.url}; dashboard at ${running.url}/ over ${config.runsDirectory}; loading the model…`);
       const stop = () => { log('rlaif serve: closing'); dashboard.close(); void running.close().then(() => process.exit(0)); };
@@ -55,7 +59,7 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGTERM', stop);
       try {
         const served = await running.ready;
-        log(`rlaif serve: serving '${served.id}' from ${served.source} (context ${served.context}); OpenAI base URL ${running.url}/v1`);
+        log(`rlaif serve: serving '${served.id}' from ${served.source} (context ${served.context}${flags.dtype === 'bf16' ? ', bf16 weights' : ''}); OpenAI base URL ${running.url}/v1`);
       } catch (error) {
         log(`rlaif serve: the model failed to load: ${(error as Error).message}`);
         dashboard.close();

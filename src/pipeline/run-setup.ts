@@ -23,10 +23,10 @@ import type { AnchorPair, LoopPrompt } from './round-context.ts';
 import type { ChatTurn } from './run-records.ts';
 
 /** A Hugging Face folder as a Transformer and its tokenizer (tokenizer.json, or the 96-character tokenizer). */
-export function loadCheckpoint(directory: string): { model: Transformer; tokenizer: TextTokenizer } {
+export function loadCheckpoint(directory: string, options: { weights?: 'float32' | 'bf16' } = {}): { model: Transformer; tokenizer: TextTokenizer } {
   if (!existsSync(join(directory, 'config.json'))) throw new Error(`${directory}: not a Hugging Face checkpoint folder (no config.json)`);
-  const pretrained = loadPretrained(directory);
-  const model = new Transformer(pretrained.config, pretrained.parameters);
+  const pretrained = loadPretrained(directory, options);
+  const model = new Transformer(pretrained.config, pretrained.parameters, pretrained.bf16Weights);
   if (existsSync(join(directory, 'tokenizer.json'))) return { model, tokenizer: HfTokenizer.load(directory) };
   if (pretrained.config.vocabSize === 96) return { model, tokenizer: new CharTokenizer() };
   throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
