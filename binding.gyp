@@ -1,7 +1,8 @@
 # Builds build/Release/rlaif_native.node: the N-API kernels, with the per-CPU-level code compiled three times
 # (AVX-512, AVX2+FMA, generic x86-64) as static libraries and picked at run time, plus the AVX512_BF16 bf16 GEMV
 # (level_bf16.c, used only when the CPU reports avx512bf16) and its AMX tiles (level_amx.c, used only when the CPU
-# reports AMX-BF16 and Linux grants the tile state). Never -march=native.
+# reports AMX-BF16 and Linux grants the tile state; built with the AMX flags only where the compiler knows them,
+# scripts/cc-flags.mjs, else as stubs). Never -march=native.
 {
   'target_defaults': {
     'cflags': ['-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-Wno-unused-function', '-Wno-psabi'],
@@ -39,7 +40,7 @@
       'target_name': 'rlaif_amx',
       'type': 'static_library',
       'sources': ['native/level_amx.c'],
-      'cflags': ['-mamx-tile', '-mamx-bf16', '-mavx512f'],
+      'cflags': ['-mavx512f', '<!@(node scripts/cc-flags.mjs amx)'],
     },
     {
       'target_name': 'rlaif_native',

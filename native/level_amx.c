@@ -1,7 +1,8 @@
-/* AMX tiles for the bf16 GEMMs (compiled with -mamx-tile -mamx-bf16, used only when the CPU has AMX-BF16 and the OS
- * grants this process the tile state: Intel Sapphire Rapids and later). One TDPBF16PS multiplies a 16 x 32 bf16 tile
- * of A by a 32 x 16 one of B into 16 x 16 float32 sums: 16 times the products of a 512-bit vdpbf16ps, where Intel's
- * vdpbf16ps runs at half the rate of its fp32 FMAs (the bf16 GEMM read 0.59x fp32 on an Emerald Rapids).
+/* AMX tiles for the bf16 GEMMs (compiled with -mamx-tile -mamx-bf16 where the compiler knows them, else stubs; used
+ * only when the CPU has AMX-BF16 and the OS grants this process the tile state: Intel Sapphire Rapids and later).
+ * One TDPBF16PS multiplies a 16 x 32 bf16 tile of A by a 32 x 16 one of B into 16 x 16 float32 sums: 16 times the
+ * products of a 512-bit vdpbf16ps, where Intel's vdpbf16ps runs at half the rate of its fp32 FMAs (the bf16 GEMM read
+ * 0.59x fp32 on an Emerald Rapids).
  * Operands are level_bf16.c's packings in their AMX layout: A slivers of 16 rows, each row the block's k pairs as
  * 32-bit words (256 words a row); B slivers of 32 columns, each pair of k a row of 32 words (VNNI: (k, k + 1) of a
  * column in one word). Leaves out: int8 tiles, tiles of C kept across k blocks. */
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
 
 #define ARCH_GET_XCOMP_PERM 0x1022
 #define ARCH_REQ_XCOMP_PERM 0x1023
@@ -78,3 +81,16 @@ void rlaif_amx_tiles(const uint32_t *a, const uint32_t *b, long ppad, int two, f
   _tile_stored(0, t, 128);
   _tile_stored(1, t + 16, 128);
 }
+
+#else /* a compiler without the AMX flags (GCC before 11): never asks for the tile state, so the tiles never run */
+
+#include <stdlib.h>
+
+int rlaif_amx_request(void) { return 0; }
+
+void rlaif_amx_tiles(const uint32_t *a, const uint32_t *b, long ppad, int two, float *t) {
+  (void)a; (void)b; (void)ppad; (void)two; (void)t;
+  abort();
+}
+
+#endif
