@@ -76,10 +76,11 @@ const char *rlaif_best_level(void) {
 
 /* __builtin_cpu_supports takes a literal: one case per feature the kernels dispatch on (or the bench reports) */
 #define RL_FEATURES(X) X("avx2") X("fma") X("avx512f") X("avx512bw") X("avx512dq") X("avx512vl") X("avx512vnni") \
-  X("avx512bf16") X("amx-bf16")
+  X("avx512bf16")
 static const char *FEATURE_NAMES[] = {
 #define RL_NAME(f) f,
   RL_FEATURES(RL_NAME)
+  "amx-bf16", /* read from CPUID (cpu_has_amx_bf16): older GCCs' __builtin_cpu_supports does not know it */
 };
 
 int rlaif_cpu_feature_count(void) { return (int)(sizeof FEATURE_NAMES / sizeof FEATURE_NAMES[0]); }
@@ -91,5 +92,6 @@ int rlaif_cpu_feature(int i) {
   int k = 0;
 #define RL_CASE(f) if (i == k++) return __builtin_cpu_supports(f) != 0;
   RL_FEATURES(RL_CASE)
+  if (i == k) return cpu_has_amx_bf16();
   return 0;
 }
