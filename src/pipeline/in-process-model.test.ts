@@ -74,6 +74,25 @@ test('the model id keeps the path as written and adds the content hash; the embe
   assert.equal(loadInProcessModel({ kind: 'embedded', preset: 'tiny-gpt', seed: 4 }, (path) => path).modelId, 'embedded:tiny-gpt@4');
 });
 
+test('dtype bf16 holds the weight matrices in bf16 under a model id of its own; float32 ids are unchanged', async () => {
+  const checkpoint = join(directory, 'half');
+  savePretrained(checkpoint, config, initParameters(config, 6));
+  const hash = checkpointContentHash(checkpoint).slice(0, 16);
+  const at = (path: string) => join(directory, path);
+  const full = loadInProcessModel({ kind: 'checkpoint', path: 'half', dtype: 'float32' }, at);
+  const half = loadInProcessModel({ kind: 'checkpoint', path: 'half', dtype: 'bf16' }, at);
+  assert.equal(full.modelId, `checkpoint:half@sha256:${hash}`);
+  assert.equal(half.modelId, `checkpoint:half@sha256:${hash}@bf16`);
+  assert.equal(inProcessModelId({ kind: 'checkpoint', path: 'half', dtype: 'bf16' }, at), half.modelId);
+  // the same greedy tokens' log-probs: near float32's, and not equal to them (the weights were rounded to bf16)
+  const request = { messages: [{ role: 'user' as const, content: 'Where does Ana live?' }], maxTokens: 6, temperature: 0, seed: 1, topLogprobs: 0 };
+  const [a, b] = [await full.generate(request), await half.generate(request)];
+  const la = a.tokens!.map((t) => t.logprob), lb = b.tokens!.map((t) => t.logprob);
+  assert.ok(la.length > 0 && la.length === lb.length);
+  assert.ok(la.every((x, i) => Math.abs(x - lb[i]!) < 0.05), `float32 ${la.join(' ')}; bf16 ${lb.join(' ')}`);
+  assert.ok(la.some((x, i) => x !== lb[i]), 'bf16 log-probs equal float32 to the bit: the weights were not rounded');
+});
+
 test('a settled checkpoint is read once per process; a rewrite, even in place with the same size, is read again', () => {
   const checkpoint = join(directory, 'settled');
   savePretrained(checkpoint, config, initParameters(config, 3));

@@ -88,7 +88,8 @@ function fileStamps(paths: string[]): string {
 }
 
 function modelIdOf(source: InProcessModelSource, contentHash: string): string {
-  return source.kind === 'embedded' ? `embedded:tiny-gpt@${source.seed}` : `checkpoint:${source.path}@sha256:${contentHash.slice(0, 16)}`;
+  if (source.kind === 'embedded') return `embedded:tiny-gpt@${source.seed ?? 0}`;
+  return `checkpoint:${source.path}@sha256:${contentHash.slice(0, 16)}${source.dtype === 'bf16' ? '@bf16' : ''}`;
 }
 
 /** The model id `loadInProcessModel` gives a source, without loading it (a checkpoint's files are hashed, not parsed). */
@@ -98,20 +99,21 @@ export function inProcessModelId(source: InProcessModelSource, at: (path: string
 
 /**
  * Load the model a config names; relative checkpoint paths resolve with `at`. The model id names the source as
- * written, plus for a checkpoint the first 16 hex digits of its content hash: `checkpoint:<path>@sha256:<hash>`.
+ * written, plus for a checkpoint the first 16 hex digits of its content hash: `checkpoint:<path>@sha256:<hash>`, and
+ * `@bf16` when its weight matrices are held in bf16 (their judgments and samples differ from float32's).
  */
 export function loadInProcessModel(source: InProcessModelSource, at: (path: string) => string): TransformerLanguageModel {
   if (source.kind === 'embedded') {
     const config = tinyGptConfig();
-    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, source.seed)), tokenizer: new CharTokenizer(), modelId: modelIdOf(source, '') });
+    return new TransformerLanguageModel({ model: new Transformer(config, initParameters(config, source.seed ?? 0)), tokenizer: new CharTokenizer(), modelId: modelIdOf(source, '') });
   }
   const directory = at(source.path);
   // Hashed first (which also warms the page cache for the load), then loaded; a file rewritten in between is an error.
   const files = checkpointFiles(directory);
   const stamps = fileStamps(files);
   const contentHash = checkpointContentHash(directory);
-  const pretrained = loadPretrained(directory);
-  const model = new Transformer(pretrained.config, pretrained.parameters);
+  const pretrained = loadPretrained(directory, { weights: source.dtype ?? 'float32' });
+  const model = new Transformer(pretrained.config, pretrained.parameters, pretrained.bf16Weights);
   let tokenizer;
   if (existsSync(join(directory, 'tokenizer.json'))) tokenizer = HfTokenizer.load(directory);
   else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes

@@ -11,11 +11,15 @@ const messageSchema = z.strictObject({ role: z.enum(['system', 'user', 'assistan
 
 /** The project's own model, run in this process: as the policy pairs are sampled from, or as the labeler. */
 const inProcessModelSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face checkpoint folder (config.json + safetensors, tokenizer.json or the character tokenizer); relative to the config file') }),
+  z.strictObject({
+    kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face checkpoint folder (config.json + safetensors, tokenizer.json or the character tokenizer); relative to the config file'),
+    dtype: z.enum(['float32', 'bf16']).default('float32').describe('its weight matrices in float32, or in bf16 (half the memory and the bytes each token reads, float32 sums; its model id, and so its cached judgments and samples, are its own)'),
+  }),
   z.strictObject({ kind: z.literal('embedded'), preset: z.literal('tiny-gpt').default('tiny-gpt'), seed: z.number().int().default(0).describe('initialisation seed of the embedded tiny GPT') }),
 ]);
 
-export type InProcessModelSource = z.infer<typeof inProcessModelSchema>;
+/** As written or parsed: the defaults (dtype float32, seed 0) hold where a caller leaves them out. */
+export type InProcessModelSource = z.input<typeof inProcessModelSchema>;
 
 const providerSchema = z.discriminatedUnion('kind', [
   z.strictObject({

@@ -45,7 +45,10 @@ const labelerSchema = z.discriminatedUnion('kind', [
     setup: z.enum(['self', 'separate']).default('self').describe("self: the SFT policy judges its own outputs (Self-Rewarding LMs, arXiv 2401.10020); separate: the testbed's own labeler model (by default larger than the policy, as Lee et al.'s; or a judging-tuned copy of the policy: testbed recipe labeler.init)"),
     compare: z.enum(['pairwise', 'pointwise']).default('pairwise').describe("how the labeler compares two responses (feedback pairs, the gate's win rates, the anchor check): pairwise shows both, in both orders; pointwise rates each alone 1..10 under the prompt's principle and P(A) = P(s_A > s_B) + ½·P(s_A = s_B) (direct RLAIF, Lee et al. §3.3: no position bias). `rlaif testbed audit` audits both on the same pairs"),
   }),
-  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder run in this process as the labeler; relative to the config file') }),
+  z.strictObject({
+    kind: z.literal('checkpoint'), path: z.string().min(1).describe('Hugging Face folder run in this process as the labeler; relative to the config file'),
+    dtype: z.enum(['float32', 'bf16']).default('float32').describe('its weight matrices in float32, or in bf16 (half the memory and the bytes each token reads, float32 sums; its judgments are cached apart from float32\'s)'),
+  }),
   z.strictObject({
     kind: z.literal('openai-compatible'),
     baseURL: z.string().url().describe('chat-completions base URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, Ollama, rlaif serve)'),

@@ -42,7 +42,7 @@ export function labelerProvider(config: Pick<RunConfig, 'labeler'>, embedded: ((
   if (labeler.kind === 'openai-compatible') {
     return new OpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
   }
-  if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel({ kind: 'checkpoint', path: labeler.path }, (p) => p));
+  if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel({ kind: 'checkpoint', path: labeler.path, dtype: labeler.dtype }, (p) => p));
   if (!embedded) throw new Error("labeler.kind 'testbed' needs the embedded testbed (policy.kind 'testbed'); name a checkpoint or an endpoint instead");
   return embedded();
 }

@@ -20,7 +20,7 @@ test('a policy checkpoint overwritten at the same path is sampled again; the sam
   writeFileSync(prompts, '{"id":"q1","prompt":"Store bleach?"}\n{"id":"q2","prompt":"A fact?"}\n');
   const runDirectory = join(directory, 'run');
   mkdirSync(runDirectory);
-  const sample = { policy: { kind: 'checkpoint' as const, path: 'policy' }, prompts: 'prompts.jsonl', samplesPerPrompt: 2, maxTokens: 8, temperature: 1, seed: 5 };
+  const sample = { policy: { kind: 'checkpoint' as const, path: 'policy', dtype: 'float32' as const }, prompts: 'prompts.jsonl', samplesPerPrompt: 2, maxTokens: 8, temperature: 1, seed: 5 };
   const at = (path: string): string => join(directory, path);
   const sampledFiles = (): string[] => readdirSync(runDirectory).filter((file) => file.startsWith('sampled-pairs-')).sort();
   const stamp = (file: string): string => {
