@@ -1,8 +1,8 @@
-// A/B of the bf16 GEMM kernels on this machine: fp32 and bf16 matmul 1024³ GFLOP/s (best of 5), then the tiny-GPT
+// `node --import tsx bench/bf16-gemm-ab.ts` (with RLAIF_AMX=0 for the other side): the bf16 GEMM kernels on this machine: fp32 and bf16 matmul 1024³ GFLOP/s (best of 5), then the tiny-GPT
 // train step fp32 against mixed precision (bench/mixed-precision.ts stepTimes: interleaved rounds, median ratio)
 import { loadBackend } from '../src/engine/index.ts';
-import { matmulBf16Gflops, matmulGflops } from '../bench/matmul.ts';
-import { stepTimes } from '../bench/mixed-precision.ts';
+import { matmulBf16Gflops, matmulGflops } from './matmul.ts';
+import { stepTimes } from './mixed-precision.ts';
 const backend = loadBackend('native');
 const mode = (backend as unknown as { bf16Gemm: string }).bf16Gemm;
 const best = (f: () => number) => Math.max(...Array.from({ length: 5 }, f));

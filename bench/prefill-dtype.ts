@@ -1,22 +1,14 @@
 // `node --import tsx bench/prefill-dtype.ts`: a 512-token prefill of a GPT-2-small-shaped checkpoint (random weights,
-// written once to the temporary folder bench/serve-dtype.ts uses) with its weight matrices in float32 and in bf16,
+// untrained-checkpoint.ts gpt2SmallCheckpoint, as bench/serve-dtype.ts) with its weight matrices in float32 and in bf16,
 // alternately, twice each: ms per prefill (mean of two after a warm-up) and the four kernels that took longest
 // (kernel-timer.ts). Leaves out the KV-cache copies of a judge or a server (see bench/serve-dtype.ts).
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { noGrad, scope } from '../src/engine/index.ts';
-import { loadPretrained, savePretrained } from '../src/models/checkpoint.ts';
-import { initParameters } from '../src/models/parameters.ts';
-import { gpt2SmallConfig } from '../src/models/presets.ts';
+import { loadPretrained } from '../src/models/checkpoint.ts';
 import { Transformer } from '../src/models/transformer.ts';
 import { timeKernels } from './kernel-timer.ts';
+import { gpt2SmallCheckpoint } from './untrained-checkpoint.ts';
 
-const dir = join(tmpdir(), 'rlaif-gpt2s-random');
-if (!existsSync(join(dir, 'config.json'))) {
-  mkdirSync(dir, { recursive: true });
-  savePretrained(dir, gpt2SmallConfig(), initParameters(gpt2SmallConfig(), 0));
-}
+const dir = gpt2SmallCheckpoint();
 const timer = timeKernels({ on: false });
 for (const weights of ['float32', 'bf16', 'float32', 'bf16'] as const) {
   const p = loadPretrained(dir, { weights });

@@ -3,23 +3,12 @@
 // time, then 8 at once, tokens/s over HTTP (token-id prompts of 128 tokens, so each request's prefill counts too;
 // temperature 0, end-of-sequence ignored), and the bytes its weights take. Leaves out the embedded policy (its
 // weights fit in cache, so bf16 buys little there) and the serve section's interleaved rounds.
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { savePretrained } from '../src/models/checkpoint.ts';
-import { gpt2SmallConfig } from '../src/models/presets.ts';
-import { initParameters } from '../src/models/parameters.ts';
-import { saveTokenizer, trainByteLevelBpe } from '../src/models/bpe-trainer.ts';
-import { TINY_CHAT_TEMPLATE } from '../src/pipeline/testing/tiny-checkpoint.ts';
 import { parseServeConfig } from '../src/server/serve-config.ts';
 import { loadServedModel } from '../src/server/served-model.ts';
 import { startServer } from '../src/server/server.ts';
-const dir = join(tmpdir(), 'rlaif-gpt2s-random');   // kept between runs: written once (~0.5 GB)
-if (!existsSync(`${dir}/config.json`)) {
-  mkdirSync(dir, { recursive: true });
-  savePretrained(dir, gpt2SmallConfig(), initParameters(gpt2SmallConfig(), 0));
-  saveTokenizer(dir, trainByteLevelBpe(['hello world the fox'], { vocabSize: 300, specialTokens: ['<|endoftext|>'], chatTemplate: TINY_CHAT_TEMPLATE }));
-}
+import { gpt2SmallCheckpoint } from './untrained-checkpoint.ts';
+
+const dir = gpt2SmallCheckpoint();
 const prompt = Array.from({ length: 128 }, (_, i) => (i * 37) % 50000 + 1);
 for (const dtype of ['float32', 'bf16', 'float32', 'bf16'] as const) {
   const server = await startServer({ config: parseServeConfig({ port: 0, maxTokens: 64 }), load: () => loadServedModel({ modelDirectory: dir, dtype }) });

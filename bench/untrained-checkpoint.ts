@@ -3,13 +3,18 @@
 // template trained on data/tiny-world.txt and the testbed's judging templates and principles (so a judging prompt
 // takes about as many tokens as with the testbed's own tokenizer): for benches whose cost depends on the shape and not on the weights
 // (fixed-length decoding, a labeler's prompts and rationales), without the minutes of `rlaif testbed build`.
+// Also a GPT-2-small-shaped one (124M, random weights) for the bf16 benches, written once to the temporary folder.
 // Leaves out training: their answers are noise.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveTokenizer, trainByteLevelBpe } from '../src/models/bpe-trainer.ts';
 import { savePretrained } from '../src/models/checkpoint.ts';
 import { configFromHf } from '../src/models/config.ts';
 import { initParameters } from '../src/models/parameters.ts';
+import { gpt2SmallConfig } from '../src/models/presets.ts';
+import { TINY_CHAT_TEMPLATE } from '../src/pipeline/testing/tiny-checkpoint.ts';
 import { CHAT_TEMPLATE, END_TOKEN, type ModelRecipe, SPECIAL_TOKENS } from '../src/testbed/embedded-model.ts';
 import { TESTBED_PRINCIPLES } from '../src/testbed/constitution.ts';
 import { testbedTemplates } from '../src/testbed/labeler-format.ts';
@@ -33,4 +38,15 @@ export function writeUntrainedCheckpoint(directory: string, which: 'policy' | 'l
   }, `untrained ${which}`);
   savePretrained(directory, config, initParameters(config, seed));
   saveTokenizer(directory, trained);
+}
+
+/** The folder of a GPT-2-small-shaped checkpoint (random weights, a 300-token BPE: benches send token ids), written
+ * on first use (~0.5 GB) and reused by later runs: bench/serve-dtype.ts and bench/prefill-dtype.ts. */
+export function gpt2SmallCheckpoint(): string {
+  const directory = join(tmpdir(), 'rlaif-gpt2s-random');
+  if (existsSync(join(directory, 'tokenizer.json')) && existsSync(join(directory, 'config.json'))) return directory;
+  mkdirSync(directory, { recursive: true });
+  savePretrained(directory, gpt2SmallConfig(), initParameters(gpt2SmallConfig(), 0));
+  saveTokenizer(directory, trainByteLevelBpe(['hello world the fox'], { vocabSize: 300, specialTokens: ['<|endoftext|>'], chatTemplate: TINY_CHAT_TEMPLATE }));
+  return directory;
 }

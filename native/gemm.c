@@ -13,8 +13,6 @@ static long mt_min_macs = 1L << 21;
  * hand-off waits for a descheduled worker (a 16-row step of the embedded policy ran 1.7x slower on two threads than
  * on one). */
 static long mt_min_macs_few_rows = 1L << 23;
-#define GEMM_MT_MIN_MACS mt_min_macs
-#define GEMM_MT_MIN_MACS_FEW_ROWS mt_min_macs_few_rows
 
 void rlaif_set_pool_thresholds(long general, long few_rows) {
   if (general > 0) mt_min_macs = general;
@@ -188,7 +186,7 @@ static void stream_task(void *ctx, long task) {
 
 __attribute__((noinline)) static void gemv_stream(const GemmJob *j, int threads) {
   long tasks = 1;
-  if (threads > 1 && (double)j->M * j->N * j->K >= GEMM_MT_MIN_MACS / 4) {
+  if (threads > 1 && (double)j->M * j->N * j->K >= mt_min_macs / 4) {
     tasks = j->K / GEMV_STREAM_MIN_ROWS;
     if (tasks > threads * 4) tasks = threads * 4;
     if (tasks < 1) tasks = 1;
@@ -213,7 +211,7 @@ static void gemv(GemmJob *j, int threads) {
     gemv_stream(j, threads);
     return;
   }
-  if (threads == 1 || (double)j->M * j->N * j->K < GEMM_MT_MIN_MACS_FEW_ROWS) {
+  if (threads == 1 || (double)j->M * j->N * j->K < mt_min_macs_few_rows) {
     j->nstep = j->N;
     gemv_task(j, 0);
     return;
@@ -243,7 +241,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     return;
   }
   double macs = (double)M * N * K * batch;
-  if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? GEMM_MT_MIN_MACS_FEW_ROWS : GEMM_MT_MIN_MACS)) {
+  if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? mt_min_macs_few_rows : mt_min_macs)) {
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
     return;
   }
@@ -323,7 +321,7 @@ static void gemm_bf16_dp(const float *a, const uint16_t *w, float *c, long M, lo
   DpJob j = { .a = a, .w = w, .c = c, .M = M, .N = N, .K = K };
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
   j.slivers = (M + rlaif_bf16_sliver_rows() - 1) / rlaif_bf16_sliver_rows();
-  int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
+  int parallel = threads > 1 && (double)M * N * K >= mt_min_macs;
   long want = parallel ? threads * 4 : 1;
   j.per = (j.slivers + want - 1) / want;
   if (parallel) rlaif_pool_run((j.slivers + j.per - 1) / j.per, dp_pack_task, &j);
@@ -347,7 +345,7 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   Bf16Job j = { .t = t, .af = af, .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
   double macs = (double)M * N * K;
   if (M <= BF16_GEMV_MAX_M) {
-    if (threads == 1 || macs < GEMM_MT_MIN_MACS / 4) { j.step = N; bf16_gemv_task(&j, 0); return; }
+    if (threads == 1 || macs < mt_min_macs / 4) { j.step = N; bf16_gemv_task(&j, 0); return; }
     long want = threads * 4;
     j.step = (N + want - 1) / want;
     j.step = (j.step + 15) / 16 * 16;
@@ -356,7 +354,7 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   }
   j.step = BF16_BLOCK_ROWS;
   long tasks = (N + j.step - 1) / j.step;
-  if (threads == 1 || macs < GEMM_MT_MIN_MACS) for (long task = 0; task < tasks; task++) bf16_block_task(&j, task);
+  if (threads == 1 || macs < mt_min_macs) for (long task = 0; task < tasks; task++) bf16_block_task(&j, task);
   else rlaif_pool_run(tasks, bf16_block_task, &j);
 }
 
@@ -446,7 +444,7 @@ static void mixed_tall_task(void *ctx, long task) {
 static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, long rsb, long csb, float *c, long M,
                             long N, long K, int accumulate, float *sums, const float *bias, int threads) {
   long bk = rlaif_mixed_block_k(), blocks = (K + bk - 1) / bk;
-  long tasks = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS ? threads : 1;
+  long tasks = threads > 1 && (double)M * N * K >= mt_min_macs ? threads : 1;
   if (tasks > blocks) tasks = blocks;
   TallJob j = { .a = a, .b = b, .rsa = rsa, .csa = csa, .rsb = rsb, .csb = csb, .c = c, .M = M, .N = N, .K = K,
                 .accumulate = accumulate, .sums = sums, .bias = bias };
@@ -479,7 +477,7 @@ static void gemm_mixed_dp(const float *a, long rsa, long csa, const float *b, lo
   j.bslivers = (N + 31) / 32;
   j.packA = (uint32_t *)rlaif_scratch(5, (size_t)rlaif_bf16_pack_a_words(M, K));
   j.packB = (uint32_t *)rlaif_scratch(4, (size_t)rlaif_mixed_pack_b_words(N, K));
-  int parallel = threads > 1 && (double)M * N * K >= GEMM_MT_MIN_MACS;
+  int parallel = threads > 1 && (double)M * N * K >= mt_min_macs;
   if (parallel && K * N <= MIXED_SMALL_B && j.aslivers >= threads * 4) {
     rlaif_mixed_pack_b(b, rsb, csb, N, K, 0, j.bslivers, j.packB, sums);
     j.mstep = (j.aslivers + threads * 4 - 1) / (threads * 4);

@@ -9,7 +9,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { CONFIG_FILE, INDEX_FILE, loadPretrained, WEIGHTS_FILE } from '../models/checkpoint.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGptConfig } from '../models/presets.ts';
-import { CharTokenizer, HfTokenizer } from '../models/tokenizer.ts';
+import { CharTokenizer, HfTokenizer, type TextTokenizer } from '../models/tokenizer.ts';
 import { Transformer } from '../models/transformer.ts';
 import { TransformerLanguageModel } from '../feedback/providers/transformer-language-model.ts';
 import type { InProcessModelSource } from './judge-run-config.ts';
@@ -112,12 +112,18 @@ export function loadInProcessModel(source: InProcessModelSource, at: (path: stri
   const files = checkpointFiles(directory);
   const stamps = fileStamps(files);
   const contentHash = checkpointContentHash(directory);
-  const pretrained = loadPretrained(directory, { weights: source.dtype ?? 'float32' });
-  const model = new Transformer(pretrained.config, pretrained.parameters, pretrained.bf16Weights);
-  let tokenizer;
-  if (existsSync(join(directory, 'tokenizer.json'))) tokenizer = HfTokenizer.load(directory);
-  else if (pretrained.config.vocabSize === 96) tokenizer = new CharTokenizer(); // what `rlaif demo --save` writes
-  else throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
+  const { model, tokenizer } = loadCheckpoint(directory, { weights: source.dtype ?? 'float32' });
   if (fileStamps(checkpointFiles(directory)) !== stamps) throw new Error(`${directory}: checkpoint files changed while loading; load again once they are written`);
   return new TransformerLanguageModel({ model, tokenizer, modelId: modelIdOf(source, contentHash) });
+}
+
+/** A Hugging Face folder as a Transformer and its tokenizer (tokenizer.json, or the 96-character tokenizer that
+ * `rlaif demo --save` writes); weights 'bf16' holds its weight matrices in bf16 (generation only). */
+export function loadCheckpoint(directory: string, options: { weights?: 'float32' | 'bf16' } = {}): { model: Transformer; tokenizer: TextTokenizer } {
+  if (!existsSync(join(directory, CONFIG_FILE))) throw new Error(`${directory}: not a Hugging Face checkpoint folder (no config.json)`);
+  const pretrained = loadPretrained(directory, options);
+  const model = new Transformer(pretrained.config, pretrained.parameters, pretrained.bf16Weights);
+  if (existsSync(join(directory, 'tokenizer.json'))) return { model, tokenizer: HfTokenizer.load(directory) };
+  if (pretrained.config.vocabSize === 96) return { model, tokenizer: new CharTokenizer() };
+  throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
 }

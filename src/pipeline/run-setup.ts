@@ -10,27 +10,18 @@ import { InProcessProvider } from '../feedback/providers/in-process-provider.ts'
 import { OpenAICompatibleProvider } from '../feedback/providers/openai-compatible-provider.ts';
 import { defaultRetry, RequestExecutor } from '../feedback/request-executor.ts';
 import { hashToUnit } from '../feedback/stable-hash.ts';
-import { loadPretrained } from '../models/checkpoint.ts';
-import { CharTokenizer, HfTokenizer, type TextTokenizer } from '../models/tokenizer.ts';
-import { Transformer } from '../models/transformer.ts';
+import type { TextTokenizer } from '../models/tokenizer.ts';
+import type { Transformer } from '../models/transformer.ts';
 import { readPromptDataset } from '../data/prompt-record.ts';
 import { readPairs, underConfigKey } from './judge-inputs.ts';
 import { loadInProcessModel } from './in-process-model.ts';
+
+export { loadCheckpoint } from './in-process-model.ts';
 import { judgeLabeler, type LoopLabeler } from './loop-labeler.ts';
 import { LoopPolicy } from './loop-policy.ts';
 import type { RunConfig } from './run-config.ts';
 import type { AnchorPair, LoopPrompt } from './round-context.ts';
 import type { ChatTurn } from './run-records.ts';
-
-/** A Hugging Face folder as a Transformer and its tokenizer (tokenizer.json, or the 96-character tokenizer). */
-export function loadCheckpoint(directory: string, options: { weights?: 'float32' | 'bf16' } = {}): { model: Transformer; tokenizer: TextTokenizer } {
-  if (!existsSync(join(directory, 'config.json'))) throw new Error(`${directory}: not a Hugging Face checkpoint folder (no config.json)`);
-  const pretrained = loadPretrained(directory, options);
-  const model = new Transformer(pretrained.config, pretrained.parameters, pretrained.bf16Weights);
-  if (existsSync(join(directory, 'tokenizer.json'))) return { model, tokenizer: HfTokenizer.load(directory) };
-  if (pretrained.config.vocabSize === 96) return { model, tokenizer: new CharTokenizer() };
-  throw new Error(`${directory}: no tokenizer.json, and vocabulary ${pretrained.config.vocabSize} is not the character tokenizer's 96`);
-}
 
 export function buildPolicy(config: Readonly<RunConfig>, base: { model: Transformer; tokenizer: TextTokenizer }, pretrain?: string[]): LoopPolicy {
   return new LoopPolicy({ base: base.model, tokenizer: base.tokenizer, config, seed: config.seed, ...(pretrain ? { pretrain } : {}) });
@@ -42,7 +33,7 @@ export function labelerProvider(config: Pick<RunConfig, 'labeler'>, embedded: ((
   if (labeler.kind === 'openai-compatible') {
     return new OpenAICompatibleProvider({ baseURL: labeler.baseURL, model: labeler.model, apiKeyEnvironmentVariable: labeler.apiKeyEnvironmentVariable });
   }
-  if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel({ kind: 'checkpoint', path: labeler.path, dtype: labeler.dtype }, (p) => p));
+  if (labeler.kind === 'checkpoint') return new InProcessProvider(loadInProcessModel(labeler, (p) => p));
   if (!embedded) throw new Error("labeler.kind 'testbed' needs the embedded testbed (policy.kind 'testbed'); name a checkpoint or an endpoint instead");
   return embedded();
 }

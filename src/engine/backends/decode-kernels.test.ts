@@ -20,7 +20,7 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
   describe(`decode kernels of ${label} match js`, () => {
     it('gemm with a few rows of A: every row count the tiles specialize, threaded column splits, odd tails', () => {
       // N and K large enough that the product goes to the pool (M N K >= 2^19 for up to 4 rows, >= 2^23 for 5 to 16:
-      // gemm.c's GEMM_MT_MIN_MACS_FEW_ROWS) and off every multiple of 16 / 64; smaller ones stay on one thread
+      // gemm.c's mt_min_macs_few_rows by default) and off every multiple of 16 / 64; smaller ones stay on one thread
       const shapes: [number, number, number][] = [[1, 777, 700], [2, 1000, 531], [3, 1031, 520], [5, 611, 1100],
         [8, 450, 1030], [16, 260, 300], [1, 70, 33], [4, 2049, 257], [8, 1030, 1020]];
       for (const [M, N, K] of shapes) for (const transB of [false, true]) for (const beta of [0, 1]) {

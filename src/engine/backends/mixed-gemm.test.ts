@@ -18,7 +18,7 @@ const random = (n: number) => randomBuffer(next, n);
 for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
   describe(`gemmMixed of ${label} matches the js reference`, () => {
     it('every transpose, beta 0 / 1, odd shapes, one thread and the pool', () => {
-      // [M, N, K]: the last four have M N K >= 2^21 (gemm.c's GEMM_MT_MIN_MACS), so they run on the pool; K >= 1024
+      // [M, N, K]: the last four have M N K >= 2^21 (gemm.c's mt_min_macs by default), so they run on the pool; K >= 1024
       // (two 512-deep k blocks) and >= M, N (20 40 1100 on one thread, 96 130 1030 and 40 64 1025 split by k blocks:
       // gemm.c's tall path); 29 70 513 ends in a one-deep block
       const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [14, 32, 2], [15, 33, 257], [29, 70, 513], [20, 40, 1100],
