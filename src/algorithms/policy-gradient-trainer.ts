@@ -11,8 +11,8 @@ import { ScalarHead } from '../models/heads.ts';
 import { atPrecision } from './precision-config.ts';
 import { aggregationOf, policyGradientConfig, policyGradientShape, type PolicyGradientAlgorithm, type PolicyGradientConfig } from './policy-gradient-config.ts';
 import type { RewardSource } from './reward-sources.ts';
-import { responseTokens, sampleBatch, scoreTokens, type RolloutBatch } from './rollout.ts';
-import { maskedMeanValue } from './token-aggregation.ts';
+import { groupBatch, groupColumns, lengthGroups, responseTokens, sampleBatch, scoreTokens, scoreTokensGrouped, type RolloutBatch } from './rollout.ts';
+import { aggregationWeights, maskedMeanValue } from './token-aggregation.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { sftBatch, sftLoss, type SftExample } from './sft-trainer.ts';
 import { restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
@@ -100,10 +100,7 @@ export class PolicyGradientTrainer {
   async learn(batch: RolloutBatch, rewards: Float32Array, timer = new StageTimer()): Promise<{ record: StepRecord; advantages: Float32Array }> {
     const c = this.config, { policy, reference } = this.setup;
     const { B, T } = batch, generated = batch.responseLengths.reduce((a, n) => a + n, 0);
-    const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scope(() => {
-      const s = scoreTokens(reference, batch);
-      return s.logprobs.data.slice();
-    })), B * T);
+    const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scoreTokensGrouped(reference, batch, this.valueHead ? 0 : c.groupTokens).logprobs), B * T);
     const oldValues = await timer.run('values', () => this.valueHead ? noGrad(() => scope(() =>
       this.valueHead!.forward(scoreTokens(policy, batch).hidden).data.slice())) : null, this.valueHead ? B * T : 0);
     const kl = this.sequenceKl(batch, referenceLogprobs);
@@ -161,39 +158,58 @@ export class PolicyGradientTrainer {
         const index = order.slice(start, start + size), b = index.length;
         const tokensRows = new Int32Array(b * T);
         index.forEach((row, i) => tokensRows.set(batch.tokens.subarray(row * T, (row + 1) * T), i * T));
-        const sub = { B: b, T, tokens: tokensRows, keyMask: rows(batch.keyMask, index, T), actionMask: rows(batch.actionMask, index, T) };
-        const mask = tensor(sub.actionMask, [b, T]), old = tensor(rows(batch.logprobs, index, T), [b, T]);
-        const adv = tensor(rows(advantages, index, T), [b, T]);
-        const result = atPrecision(c.precision, () => scope(() => {
-          const s = scoreTokens(this.setup.policy, sub);
+        const sub = { B: b, T, promptLength: batch.promptLength, tokens: tokensRows, keyMask: rows(batch.keyMask, index, T), actionMask: rows(batch.actionMask, index, T),
+          responseLengths: Int32Array.from(index, (row) => batch.responseLengths[row]!) };
+        const columns = { old: rows(batch.logprobs, index, T), reference: rows(referenceLogprobs, index, T), advantages: rows(advantages, index, T),
+          oldValues: oldValues ? rows(oldValues, index, T) : null, returns: rows(returns, index, T) };
+        // One optimizer step over the minibatch, its forward and backward run over groups of rows of similar length
+        // (rollout.ts lengthGroups; PPO's value head reads the whole minibatch's hidden states: one group). Every loss
+        // term is Σ w·loss with weights from the mask (token-aggregation.ts), so each group's term, scaled by its
+        // share of the minibatch's weights, adds up to the minibatch's loss and its gradients to the same gradient.
+        const groups = lengthGroups(sub, undefined, this.valueHead ? 0 : c.groupTokens);
+        const normLength = c.algorithm === 'grpo' ? c.maxNewTokens : undefined;
+        const policyWeights = aggregationWeights(sub.actionMask, b, T, aggregation, normLength);
+        const actions = sub.actionMask.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
+        const result = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0, pretrainLoss: 0 };
+        this.optimizer.zeroGrad();
+        groups.forEach((group, g) => atPrecision(c.precision, () => scope(() => {
+          const part = groupBatch(sub, group), n = group.rows.length, G = group.T;
+          const mask = tensor(part.actionMask, [n, G]), old = tensor(groupColumns(columns.old, T, group), [n, G]);
+          const adv = tensor(groupColumns(columns.advantages, T, group), [n, G]);
+          const local = aggregationWeights(part.actionMask, n, G, aggregation, normLength).reduce((a, w) => a + w, 0);
+          const policyScale = local > 0 ? groupColumns(policyWeights, T, group).reduce((a, w) => a + w, 0) / local : 0;
+          const groupActions = part.actionMask.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0), tokenShare = actions > 0 ? groupActions / actions : 0;
+          const s = scoreTokens(this.setup.policy, part);
           let loss: Tensor, clipFraction = 0, valueLoss = 0;
           if (c.algorithm === 'grpo') {
-            const g = grpoLoss(s.logprobs, old, tensor(rows(referenceLogprobs, index, T), [b, T]), adv, mask,
+            const r = grpoLoss(s.logprobs, old, tensor(groupColumns(columns.reference, T, group), [n, G]), adv, mask,
               { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation, klCoef: this.klController.value, normLength: c.maxNewTokens });
-            loss = g.loss; clipFraction = g.clipFraction;
+            loss = mulScalar(r.loss, policyScale); clipFraction = r.clipFraction;
           } else if (c.algorithm === 'ppo') {
             const p = ppoPolicyLoss(s.logprobs, old, adv, mask, { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation });
-            const v = ppoValueLoss(this.valueHead!.forward(s.hidden), tensor(rows(oldValues!, index, T), [b, T]),
-              tensor(rows(returns, index, T), [b, T]), mask, c.valueClip);
-            loss = addScaled(p.loss, v.loss, c.valueCoef);
+            const v = ppoValueLoss(this.valueHead!.forward(s.hidden), tensor(groupColumns(columns.oldValues!, T, group), [n, G]),
+              tensor(groupColumns(columns.returns, T, group), [n, G]), mask, c.valueClip);
+            loss = addScaled(p.loss, v.loss, c.valueCoef);   // one group (the whole minibatch): scale 1
             clipFraction = p.clipFraction; valueLoss = v.loss.item();
           } else {
-            loss = policyGradientLoss(s.logprobs, adv, mask, aggregation);
+            loss = mulScalar(policyGradientLoss(s.logprobs, adv, mask, aggregation), policyScale);
           }
-          if (c.entropyCoef !== 0) loss = addScaled(loss, entropyBonus(s.entropies, mask, c.entropyCoef), 1);
-          // PPO-ptx: + γ · the mean token NLL of a batch of pretraining text (reported apart from the RL loss).
+          if (c.entropyCoef !== 0) loss = addScaled(loss, entropyBonus(s.entropies, mask, c.entropyCoef), tokenShare);   // token-mean
+          // PPO-ptx: + γ · the mean token NLL of a batch of pretraining text (reported apart from the RL loss), once a step.
           let pretrainLoss = 0;
-          if (c.pretrainCoef > 0) {
+          if (c.pretrainCoef > 0 && g === 0) {
             const lm = sftLoss(this.setup.policy, sftBatch(Array.from({ length: c.pretrainBatchSize }, () => pretrain[this.pretrainRng.int(pretrain.length)]!)));
             pretrainLoss = lm.item();
             loss = addScaled(loss, lm, c.pretrainCoef);
           }
-          const entropyValue = maskedMeanValue(s.entropies.data, sub.actionMask);
-          this.optimizer.zeroGrad();
+          result.loss += loss.item() - c.pretrainCoef * pretrainLoss;
+          result.pretrainLoss += pretrainLoss;
+          result.clipFraction += clipFraction * tokenShare;
+          result.valueLoss += valueLoss;
+          result.entropy += maskedMeanValue(s.entropies.data, part.actionMask) * tokenShare;
           if (loss.requiresGrad) backward(loss);
-          const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
-          return { loss: loss.item() - c.pretrainCoef * pretrainLoss, clipFraction, valueLoss, entropy: entropyValue, gradNorm, pretrainLoss };
-        }));
+        })));
+        result.gradNorm = this.optimizer.step({ maxGradNorm: c.maxGradNorm }).gradNorm;
         for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += result[key];
         count++;
       }

@@ -23,7 +23,7 @@ const NON_DEFAULT: Record<string, unknown> = {
   algorithm: 'ppo', promptsPerStep: 3, groupSize: 5, temperature: 0.9, learningRate: 1e-3, maxGradNorm: 0.5, epochs: 3,
   minibatches: 1, clipLow: 0.1, clipHigh: 0.3, aggregation: 'seq-mean-token-sum-norm', klCoef: 0.2, klTarget: 4, klHorizon: 500,
   entropyCoef: 0.01, valueCoef: 0.25, valueClip: 0.3, gamma: 0.99, lambda: 0.9, seed: 11, precision: 'bf16', groupStdNormalization: false,
-  pretrainBatchSize: 8,
+  pretrainBatchSize: 8, groupTokens: 512,
 };
 // Set by the model, not the YAML: the builtin digit task samples its 6 digits + EOS and stops at EOS. pretrainCoef
 // (PPO-ptx) needs pretraining text, which `rlaif train pg` does not take: it is refused, naming `rlaif run`'s key.

@@ -13,7 +13,7 @@ import { RATIO_FREE } from '../algorithms/policy-gradient-config.ts';
 import { policyGradientConfig, PolicyGradientTrainer } from '../algorithms/policy-gradient-trainer.ts';
 import type { TokenPreferencePair } from '../algorithms/preference-pairs.ts';
 import { frozenCopy, trainableCopy } from '../algorithms/reference-model.ts';
-import { sampleBatch, scoreTokens, responseTokens, type RolloutBatch } from '../algorithms/rollout.ts';
+import { sampleBatch, scoreTokensGrouped, responseTokens, type RolloutBatch } from '../algorithms/rollout.ts';
 import { plainTranscript } from '../feedback/providers/transformer-language-model.ts';
 import { scoreResponses } from '../models/score.ts';
 import type { TextTokenizer } from '../models/tokenizer.ts';
@@ -101,6 +101,7 @@ export class LoopPolicy {
           temperature: config.temperature, stopToken: this.stopToken, learningRate: a.learningRate, maxGradNorm: a.maxGradNorm,
           epochs: RATIO_FREE.has(a.name) ? 1 : a.stepsPerRound, minibatches: a.minibatches, clipLow: a.clip, clipHigh: a.clip, klCoef: a.klCoef, seed,
           groupStdNormalization: a.groupStdNormalization, precision: a.precision, pretrainCoef: a.pretrainCoef, pretrainBatchSize: a.pretrainBatchSize,
+          groupTokens: a.groupTokens,
         }),
         ...(a.pretrainCoef > 0 ? { pretrain: pretrainExamples(options.pretrain ?? [], tokenizer, base.config.maxPositions) } : {}),
       });
@@ -155,22 +156,23 @@ export class LoopPolicy {
   /** KL to the reference and entropy per response of a batch, under the current policy. */
   measure(batch: RolloutBatch): SampleMeasures {
     const { B, T } = batch;
-    return noGrad(() => scope(() => {
-      const policy = scoreTokens(this.model, batch), reference = scoreTokens(this.reference, batch);
+    return noGrad(() => {
+      const tokens = this.#options.config.algorithm.groupTokens;
+      const policy = scoreTokensGrouped(this.model, batch, tokens), reference = scoreTokensGrouped(this.reference, batch, tokens);
       const kl = new Float32Array(B), entropy = new Float32Array(B);
       for (let b = 0; b < B; b++) {
         let n = 0;
         for (let t = 0; t < T; t++) {
           const i = b * T + t;
           if (!batch.actionMask[i]) continue;
-          kl[b] += policy.logprobs.data[i] - reference.logprobs.data[i];
-          entropy[b] += policy.entropies.data[i];
+          kl[b] += policy.logprobs[i]! - reference.logprobs[i]!;
+          entropy[b] += policy.entropies[i]!;
           n++;
         }
         entropy[b] /= Math.max(n, 1);
       }
       return { kl, entropy };
-    }));
+    });
   }
 
   /** Share of labeled pairs whose preferred response the policy finds likelier per token (its own ranking). */

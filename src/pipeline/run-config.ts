@@ -10,6 +10,7 @@ import { createRedactor, redactDeep, redactUrl, urlSecrets } from '../feedback/s
 import { describeConfig } from './describe-config.ts';
 import { PAIR_FORMATS } from './judge-run-config.ts';
 import { precisionSchema } from '../algorithms/precision-config.ts';
+import { GROUP_TOKENS } from '../algorithms/rollout.ts';
 import { adversarialSchema } from './adversarial/adversarial-config.ts';
 
 const lora = z.strictObject({
@@ -89,6 +90,7 @@ const algorithmSchema = z.strictObject({
   pretrainBatchSize: z.number().int().min(1).default(16).describe('pretraining paragraphs per update step when pretrainCoef > 0'),
   pretrainText: z.string().nullable().default(null).describe("the pretraining text of pretrainCoef: a UTF-8 file, one paragraph a line (each line one example, cut to the context); null = the testbed's pretraining corpus (policy.kind testbed); relative to the config file"),
   groupStdNormalization: z.boolean().default(false).describe("grpo: divide each sample's centred reward by its group's reward std (GRPO); false (the default): the centred reward alone (Dr. GRPO, arXiv 2503.20783), so a labeler that barely prefers either answer (P ≈ ½: rewards 2P − 1 near 0) does not have its noise scaled up to unit-size advantages, and the KL term keeps such a policy near its reference. Seed 0, the embedded labeler (median |reward| 0.005; median |advantage| 0.5 when divided): KL of the three rounds 0.37, 0.65, 0.23 divided, 0.07, 0.16, 0.18 not, gold win/SFT within its interval of ½ either way; the gold oracle (scripts/oracle-ceiling.ts, rewards ±1): the rounds' gold win/SFT 0.514, 0.503, 0.486 divided, 0.503, 0.510, 0.484 not"),
+  groupTokens: z.number().int().min(0).default(GROUP_TOKENS).describe("policy gradient: the update's forwards and backwards (and the reference's and the measurements' scoring) run over groups of rows of similar length, each cut to its own columns, at most this many padded tokens a group: the same rows per optimizer step and the same gradient up to float rounding, without the padding of a (rows, longest prompt + maxNewTokens) batch (a testbed round is 31% real tokens there; seed 0, one round: stage_update_s 24.3 → 5.0). 0 = each minibatch whole"),
   precision: precisionSchema,
   lora,
 }).describe('the update stage');

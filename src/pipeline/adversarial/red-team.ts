@@ -10,6 +10,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { precisionSchema } from '../../algorithms/precision-config.ts';
+import { GROUP_TOKENS } from '../../algorithms/rollout.ts';
 import { sftStep, type SftExample } from '../../algorithms/sft-trainer.ts';
 import { AdamW, Rng } from '../../engine/index.ts';
 import { deriveSeed } from '../../engine/random.ts';
@@ -59,7 +60,7 @@ export function attackerPolicy(options: { base: Transformer; tokenizer: TextToke
   const c = options.config;
   return new LoopPolicy({ base: options.base, tokenizer: options.tokenizer, seed: options.seed, config: {
     algorithm: { name: 'grpo', learningRate: c.learningRate, stepsPerRound: 1, minibatches: 1, klCoef: c.klCoef, clip: 0.2, maxGradNorm: 1, groupStdNormalization: true, precision: precisionSchema.parse(undefined), lora: null,
-      pretrainCoef: 0, pretrainBatchSize: 16, pretrainText: null },
+      pretrainCoef: 0, pretrainBatchSize: 16, pretrainText: null, groupTokens: GROUP_TOKENS },
     maxNewTokens: attackTokens(c, options.cells), temperature: 1, samplesPerPrompt: c.attacksPerCell, promptsPerRound: options.cells.length,
   } });
 }
