@@ -2,14 +2,15 @@
 // with policy and frozen-reference sequence log-probs from teacher-forced scoring (models/score.ts); reports loss,
 // implicit-reward accuracy and margins. DPO arXiv 2305.18290; IPO 2310.12036. The online loop: online-dpo-trainer.ts.
 // Leaves out: per-pair soft labels (cDPO's ε is one number), precomputed reference log-probs, sequence packing.
-import { AdamW, backward, mul, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, mul, mulScalar, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
 import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
 import { atPrecision } from './precision-config.ts';
 import type { MatmulPrecision } from '../engine/index.ts';
-import { checkPreferencePairs, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
+import { checkPreferencePairs, meanOverBatches, pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
+import { GROUP_TOKENS } from './rollout.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
 import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
@@ -26,6 +27,7 @@ export interface DpoConfig {
   evalEvery: number;        // steps between held-out evaluations (0 = never inside trainStep)
   seed: number;             // epoch shuffles (and LoRA init)
   precision?: MatmulPrecision; // matmuls while training (precision-config.ts; absent: fp32)
+  groupTokens?: number;     // a step's pairs scored in groups of similar length of at most this many padded tokens (preference-pairs.ts pairGroups); 0 = all at once; absent: GROUP_TOKENS
 }
 
 export interface DpoSetup {
@@ -81,11 +83,16 @@ export class DpoTrainer extends DatasetTrainer {
     return dpoLoss(input, c.beta, c.loss === 'cdpo' ? c.labelSmoothing : 0);
   }
 
+  /** The reference's sequence log-probs of `pairs`, scored in groups of similar length (pairGroups). */
   private referenceLogprobs(pairs: TokenPreferencePair[]): SequenceLogprobs {
-    return noGrad(() => scope(() => {
-      const r = pairLogprobs(this.setup.reference, pairs, this.config.loss === 'ipo');
-      return { chosen: tensor(r.chosen.data.slice(), [pairs.length]), rejected: tensor(r.rejected.data.slice(), [pairs.length]) };
-    }));
+    const chosen = new Float32Array(pairs.length), rejected = new Float32Array(pairs.length);
+    for (const group of pairGroups(pairs, this.config.groupTokens ?? GROUP_TOKENS)) {
+      noGrad(() => scope(() => {
+        const r = pairLogprobs(this.setup.reference, group.map((i) => pairs[i]!), this.config.loss === 'ipo');
+        group.forEach((i, k) => { chosen[i] = r.chosen.data[k]!; rejected[i] = r.rejected.data[k]!; });
+      }));
+    }
+    return { chosen: tensor(chosen, [pairs.length]), rejected: tensor(rejected, [pairs.length]) };
   }
 
   /** One optimizer step on the next batch of the offline dataset. */
@@ -100,15 +107,29 @@ export class DpoTrainer extends DatasetTrainer {
     const c = this.config, timer = new StageTimer();
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
     const reference = await timer.run('referenceLogprobs', () => this.referenceLogprobs(pairs), tokens);
-    const update = await timer.run('update', () => atPrecision(c.precision, () => scope(() => {
-      const result = this.preferenceLoss(pairLogprobs(this.setup.policy, pairs, c.loss === 'ipo'), reference);
+    // One optimizer step; its forward and backward run over groups of pairs of similar length (pairGroups). The loss is
+    // a mean over pairs, so each group's mean weighted by its share of the pairs adds up to the batch's loss and
+    // gradient. Implicit rewards are per pair: gathered back in the batch's order.
+    const update = await timer.run('update', () => {
+      const groups = pairGroups(pairs, c.groupTokens ?? GROUP_TOKENS);
+      const chosenRewards = new Float32Array(pairs.length), rejectedRewards = new Float32Array(pairs.length);
+      let loss = 0;
       this.optimizer.zeroGrad();
-      backward(result.loss);
+      for (const group of groups) {
+        atPrecision(c.precision, () => scope(() => {
+          const part = group.map((i) => pairs[i]!), share = group.length / pairs.length;
+          const own = { chosen: tensor(group.map((i) => reference.chosen.data[i]!), [group.length]), rejected: tensor(group.map((i) => reference.rejected.data[i]!), [group.length]) };
+          const result = this.preferenceLoss(pairLogprobs(this.setup.policy, part, c.loss === 'ipo'), own);
+          const scaled = mulScalar(result.loss, share);
+          loss += scaled.item();
+          group.forEach((i, k) => { chosenRewards[i] = result.chosenRewards[k]!; rejectedRewards[i] = result.rejectedRewards[k]!; });
+          backward(scaled);
+        }));
+      }
       const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
-      const stats = pairStatistics(result.chosenRewards, result.rejectedRewards);
-      return { loss: result.loss.item(), gradNorm, rewardAccuracy: stats.accuracy, rewardMargin: stats.margin,
-        chosenReward: mean(result.chosenRewards), rejectedReward: mean(result.rejectedRewards) };
-    })), tokens);
+      const stats = pairStatistics(chosenRewards, rejectedRewards);
+      return { loss, gradNorm, rewardAccuracy: stats.accuracy, rewardMargin: stats.margin, chosenReward: mean(chosenRewards), rejectedReward: mean(rejectedRewards) };
+    }, tokens);
     this.step++;
     const held = await periodicEvaluation(timer, this.step, c.evalEvery, this.setup.heldOut, (pairs) => this.evaluate(pairs));
     const metrics: Record<string, number> = { ...update,

@@ -1,15 +1,19 @@
-// Length groups (rollout.ts lengthGroups, scoreTokensGrouped; the policy-gradient update's groupTokens): a batch of
+// Length groups (rollout.ts lengthGroups, scoreTokensGrouped; the policy-gradient update's groupTokens; DPO's
+// preference-pairs.ts pairGroups): a batch of
 // prompts and responses of very different lengths, laid out as `rlaif run` lays it out ((B, P + maxNewTokens), left-
 // padded prompts), scored and trained over groups of similar length gives what the whole batch gives: the same
 // log-probs and entropies on every action, and for every algorithm and token aggregation the same loss, metrics and
-// gradient of one optimizer step, up to float rounding.
+// gradient of one optimizer step, up to float rounding; and one DPO, IPO or cDPO step on pairs of very different lengths
+// the same loss, implicit-reward figures and gradient, grouped or whole.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { noGrad, Rng, scope } from '../engine/index.ts';
 import { initParameters } from '../models/parameters.ts';
 import { tinyGptConfig } from '../models/presets.ts';
 import { Transformer } from '../models/transformer.ts';
+import { DpoTrainer, type DpoLossType } from './dpo-trainer.ts';
 import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
+import { pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
 import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { lengthGroups, scoreTokens, scoreTokensGrouped, type RolloutBatch } from './rollout.ts';
@@ -100,6 +104,47 @@ describe('length groups', () => {
       };
       const whole = await run(0), grouped = await run(64);
       for (const key of ['loss', 'clipFraction', 'entropy', 'gradNorm'] as const) {
+        const a = whole.metrics[key]!, b = grouped.metrics[key]!;
+        assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
+      }
+      let worst = 0, scale = 0;
+      whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
+      assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+    });
+  }
+});
+
+describe('DPO over pair groups', () => {
+  const rng = new Rng(6);
+  const ids = (n: number) => Int32Array.from({ length: n }, () => 1 + rng.int(90));
+  const pairs: TokenPreferencePair[] = Array.from({ length: 12 }, (_, i) => ({ prompt: ids(i % 3 === 0 ? 25 : 3 + rng.int(5)), chosen: ids(1 + rng.int(12)), rejected: ids(1 + rng.int(12)) }));
+
+  test('every pair in exactly one group, each within its budget', () => {
+    for (const tokens of [1, 60, 120, 10_000]) {
+      const groups = pairGroups(pairs, tokens);
+      assert.deepEqual(groups.flat().sort((a, b) => a - b), pairs.map((_, i) => i));
+      for (const g of groups) {
+        const longest = Math.max(...g.map((i) => pairs[i]!.prompt.length + Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length)));
+        assert.ok(g.length === 1 || 2 * g.length * longest <= tokens, `${g.length} pairs of up to ${longest} tokens > ${tokens}`);
+      }
+    }
+    assert.ok(pairGroups(pairs, 60).length > 3);
+    assert.deepEqual(pairGroups(pairs, 0), [pairs.map((_, i) => i)]);
+  });
+
+  for (const loss of ['dpo', 'ipo', 'cdpo'] as DpoLossType[]) {
+    test(`one ${loss} step: the same loss, implicit rewards and gradient, grouped or whole`, async () => {
+      const base = model(7);
+      const run = async (groupTokens: number) => {
+        const policy = frozenCopy(base);
+        for (const t of policy.parameters().values()) t.requiresGrad = true;
+        const trainer = new DpoTrainer({ config: { loss, beta: 0.5, labelSmoothing: 0.1, learningRate: 1e-3, batchSize: 12, maxGradNorm: 1, evalEvery: 0, seed: 1, groupTokens },
+          policy, reference: model(8) });
+        const record = await trainer.trainOn(pairs);
+        return { metrics: record.metrics, grads: [...trainer.trainable.values()].map((t) => t.grad!.slice()) };
+      };
+      const whole = await run(0), grouped = await run(60);
+      for (const key of ['loss', 'gradNorm', 'rewardAccuracy', 'rewardMargin', 'chosenReward', 'rejectedReward'] as const) {
         const a = whole.metrics[key]!, b = grouped.metrics[key]!;
         assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
       }

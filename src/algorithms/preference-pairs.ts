@@ -59,3 +59,25 @@ export function meanOverBatches<K extends string>(pairs: readonly TokenPreferenc
   for (const key of Object.keys(totals) as K[]) totals[key] /= pairs.length;
   return totals;
 }
+
+/**
+ * Indices of `pairs` in groups of similar length (longest first), each at most `tokens` padded tokens when its chosen
+ * and rejected sequences are scored together (2 × pairs × the longest prompt + response), unless one pair alone is
+ * longer; `tokens` 0 = one group of every pair. A step's forward and backward over such groups see the pairs a whole
+ * batch sees, without padding every sequence to the batch's longest (rollout.ts lengthGroups does the same for rollouts).
+ */
+export function pairGroups(pairs: readonly TokenPreferencePair[], tokens: number): number[][] {
+  if (!(Number.isInteger(tokens) && tokens >= 0)) throw new Error(`pairGroups: tokens must be a non-negative integer, got ${tokens}`);
+  if (pairs.length === 0) return [];
+  if (tokens === 0) return [pairs.map((_, i) => i)];
+  const length = (p: TokenPreferencePair) => p.prompt.length + Math.max(p.chosen.length, p.rejected.length);
+  const order = pairs.map((p, i) => ({ i, n: length(p) })).sort((a, b) => b.n - a.n || a.i - b.i);
+  const groups: number[][] = [];
+  let members: number[] = [], longest = 0;
+  for (const { i, n } of order) {
+    if (members.length > 0 && 2 * (members.length + 1) * Math.max(longest, n) > tokens) { groups.push(members.sort((a, b) => a - b)); members = []; longest = 0; }
+    members.push(i); longest = Math.max(longest, n);
+  }
+  groups.push(members.sort((a, b) => a - b));
+  return groups;
+}

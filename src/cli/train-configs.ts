@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkPolicyGradient, policyGradientShape, resolveAlgorithmDefaults } from '../algorithms/policy-gradient-config.ts';
 import { precisionSchema } from '../algorithms/precision-config.ts';
+import { GROUP_TOKENS } from '../algorithms/rollout.ts';
 
 const common = {
   steps: z.number().int().min(1).describe('optimizer steps (pg, online dpo: iterations)'),
@@ -86,6 +87,7 @@ export const dpoConfigSchema = z.strictObject({
   labelSmoothing: z.number().min(0).max(0.49).default(0.1).describe('cDPO ε (loss = cdpo)'),
   learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
   batchSize: z.number().int().min(1).default(32).describe('pairs per optimizer step'),
+  groupTokens: z.number().int().min(0).default(GROUP_TOKENS).describe("a step's pairs (and the reference's scoring) run in groups of similar length, at most this many padded tokens a group (chosen and rejected together): the same pairs and the same gradient up to float rounding, without padding every sequence to the batch's longest; 0 = the batch at once"),
   evalEvery: z.number().int().min(0).default(20).describe('steps between held-out evaluations (offline; 0 = never)'),
   online: z.strictObject({
     promptsPerIteration: z.number().int().min(1).default(16).describe('prompts per iteration'),

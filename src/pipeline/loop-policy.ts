@@ -89,7 +89,7 @@ export class LoopPolicy {
     if (a.name === 'dpo' || a.name === 'online-dpo') {
       this.#pg = null;
       this.#dpo = new DpoTrainer({ policy: this.model, reference: this.reference, lora: a.lora,
-        config: { loss: 'dpo', beta: a.klCoef, labelSmoothing: 0, learningRate: a.learningRate, batchSize: 0, maxGradNorm: a.maxGradNorm, evalEvery: 0, seed, precision: a.precision } });
+        config: { loss: 'dpo', beta: a.klCoef, labelSmoothing: 0, learningRate: a.learningRate, batchSize: 0, maxGradNorm: a.maxGradNorm, evalEvery: 0, seed, precision: a.precision, groupTokens: a.groupTokens } });
     } else {
       this.#dpo = null;
       this.#pg = new PolicyGradientTrainer({
