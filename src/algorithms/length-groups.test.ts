@@ -4,7 +4,7 @@
 // padded prompts), scored and trained over groups of similar length gives what the whole batch gives: the same
 // log-probs and entropies on every action, and for every algorithm and token aggregation the same loss, metrics and
 // gradient of one optimizer step, up to float rounding; and one DPO, IPO or cDPO step on pairs of very different lengths
-// the same loss, implicit-reward figures and gradient, grouped or whole.
+// the same loss, implicit-reward figures and gradient, grouped or whole; and so one reward-model (Bradley-Terry) step.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { noGrad, Rng, scope } from '../engine/index.ts';
@@ -14,6 +14,7 @@ import { Transformer } from '../models/transformer.ts';
 import { DpoTrainer, type DpoLossType } from './dpo-trainer.ts';
 import { policyGradientConfig, PolicyGradientTrainer } from './policy-gradient-trainer.ts';
 import { pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
+import { RewardModelTrainer } from './reward-model-trainer.ts';
 import { frozenCopy } from './reference-model.ts';
 import { programmaticReward } from './reward-sources.ts';
 import { lengthGroups, scoreTokens, scoreTokensGrouped, type RolloutBatch } from './rollout.ts';
@@ -114,7 +115,7 @@ describe('length groups', () => {
   }
 });
 
-describe('DPO over pair groups', () => {
+describe('preference steps over pair groups (DPO, reward model)', () => {
   const rng = new Rng(6);
   const ids = (n: number) => Int32Array.from({ length: n }, () => 1 + rng.int(90));
   const pairs: TokenPreferencePair[] = Array.from({ length: 12 }, (_, i) => ({ prompt: ids(i % 3 === 0 ? 25 : 3 + rng.int(5)), chosen: ids(1 + rng.int(12)), rejected: ids(1 + rng.int(12)) }));
@@ -153,4 +154,23 @@ describe('DPO over pair groups', () => {
       assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
     });
   }
+
+  test('one reward-model step (Bradley-Terry, soft labels): the same loss, accuracy, margin and gradient, grouped or whole', async () => {
+    const soft = pairs.map((p, i) => ({ ...p, label: 0.6 + 0.03 * i }));
+    const run = async (groupTokens: number) => {
+      const trunk = model(9);
+      for (const t of trunk.parameters().values()) t.requiresGrad = true;
+      const trainer = new RewardModelTrainer({ config: { learningRate: 1e-3, batchSize: 12, maxGradNorm: 1, margin: 0, evalEvery: 0, seed: 1, groupTokens }, model: trunk, train: soft });
+      const record = await trainer.trainStep();
+      return { metrics: record.metrics, grads: [...trainer.trainable.values()].map((t) => t.grad!.slice()) };
+    };
+    const whole = await run(0), grouped = await run(60);
+    for (const key of ['loss', 'gradNorm', 'accuracy', 'rewardMargin'] as const) {
+      const a = whole.metrics[key]!, b = grouped.metrics[key]!;
+      assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
+    }
+    let worst = 0, scale = 0;
+    whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
+    assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+  });
 });

@@ -69,6 +69,7 @@ export const rewardConfigSchema = z.strictObject({
   syntheticHeldOutPairs: z.number().int().min(1).default(200).describe('size of the built-in held-out set when heldOut is null'),
   learningRate: z.number().positive().default(3e-3).describe('AdamW learning rate'),
   batchSize: z.number().int().min(1).default(32).describe('pairs per step'),
+  groupTokens: z.number().int().min(0).default(GROUP_TOKENS).describe("a step's pairs run in groups of similar length, at most this many padded tokens a group (chosen and rejected together): the same pairs and the same gradient up to float rounding, without padding every sequence to the batch's longest; 0 = the batch at once"),
   margin: z.number().min(0).default(0).describe('Bradley–Terry margin'),
   evalEvery: z.number().int().min(0).default(20).describe('steps between held-out accuracy evaluations (0 = never)'),
 });

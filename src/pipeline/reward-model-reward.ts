@@ -28,11 +28,12 @@ export interface FittedRewardModel {
 
 /** Bradley–Terry fit with soft labels on `train`; accuracy on `heldOut` (the labeler's preferred side counts as chosen). */
 export async function fitRewardModel(options: { trunk: Transformer; train: TokenPreferencePair[]; heldOut: TokenPreferencePair[]; settings: RewardModelSettings;
-  maxGradNorm: number; precision?: MatmulPrecision; seed: number; onProgress?: (done: number, total: number) => void }): Promise<FittedRewardModel> {
+  maxGradNorm: number; precision?: MatmulPrecision; groupTokens?: number; seed: number; onProgress?: (done: number, total: number) => void }): Promise<FittedRewardModel> {
   const { settings, seed } = options;
   const model = trainableCopy(options.trunk);
   const trainer = new RewardModelTrainer({ model, head: new ScalarHead(model.config.hiddenSize, { bias: true, seed: deriveSeed(seed, 'head') }), train: options.train,
-    config: { learningRate: settings.learningRate, batchSize: Math.min(settings.batchSize, options.train.length), maxGradNorm: options.maxGradNorm, margin: 0, evalEvery: 0, seed, precision: options.precision } });
+    config: { learningRate: settings.learningRate, batchSize: Math.min(settings.batchSize, options.train.length), maxGradNorm: options.maxGradNorm, margin: 0, evalEvery: 0, seed,
+      precision: options.precision, ...(options.groupTokens === undefined ? {} : { groupTokens: options.groupTokens }) } });
   let first = Number.NaN, last = Number.NaN;
   const total = settings.steps + 1; // the steps, then the accuracies
   for (let step = 0; step < settings.steps; step++) {
@@ -68,7 +69,8 @@ const heldOutBy = (share: number) => (key: string) => hashToUnit(`${key}|reward-
 /** The model's fit options from the config: the SFT trunk, the algorithm's clip and precision. */
 function fitOptions(context: RoundContext, label: string) {
   const { config } = context, policy = inProcessPolicy(context.policy, 'a reward model (rewards.mode reward-model, feedback.labeledAnchors)');
-  return { trunk: policy.reference, settings: config.rewards.rewardModel, maxGradNorm: config.algorithm.maxGradNorm, precision: config.algorithm.precision, seed: seedFor(context, label) };
+  return { trunk: policy.reference, settings: config.rewards.rewardModel, maxGradNorm: config.algorithm.maxGradNorm, precision: config.algorithm.precision,
+    groupTokens: config.algorithm.groupTokens, seed: seedFor(context, label) };
 }
 
 /** Fitted once per process (deterministic, so a resumed run refits the same model); recorded once per run. */
