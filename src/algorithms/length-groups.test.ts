@@ -46,6 +46,19 @@ function model(seed: number): Transformer {
   return new Transformer(config, initParameters(config, seed));
 }
 
+interface StepOutcome { metrics: Record<string, number | undefined>; grads: Float32Array[] }
+
+/** The same step whole and grouped: each named metric, and every gradient entry, within 1e-4 relative. */
+function assertSameStep(whole: StepOutcome, grouped: StepOutcome, keys: readonly string[]): void {
+  for (const key of keys) {
+    const a = whole.metrics[key]!, b = grouped.metrics[key]!;
+    assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
+  }
+  let worst = 0, scale = 0;
+  whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
+  assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+}
+
 describe('length groups', () => {
   test('every row in exactly one group; each group holds its rows\' real tokens and stays within the budget', () => {
     const batch = variedBatch(24, 1);
@@ -103,14 +116,7 @@ describe('length groups', () => {
         const { record } = await trainer.learn(batch, rewards);
         return { metrics: record.metrics, grads: [...trainer.trainable.values()].map((t) => t.grad!.slice()) };
       };
-      const whole = await run(0), grouped = await run(64);
-      for (const key of ['loss', 'clipFraction', 'entropy', 'gradNorm'] as const) {
-        const a = whole.metrics[key]!, b = grouped.metrics[key]!;
-        assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
-      }
-      let worst = 0, scale = 0;
-      whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
-      assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+      assertSameStep(await run(0), await run(64), ['loss', 'clipFraction', 'entropy', 'gradNorm']);
     });
   }
 });
@@ -144,14 +150,7 @@ describe('preference steps over pair groups (DPO, reward model)', () => {
         const record = await trainer.trainOn(pairs);
         return { metrics: record.metrics, grads: [...trainer.trainable.values()].map((t) => t.grad!.slice()) };
       };
-      const whole = await run(0), grouped = await run(60);
-      for (const key of ['loss', 'gradNorm', 'rewardAccuracy', 'rewardMargin', 'chosenReward', 'rejectedReward'] as const) {
-        const a = whole.metrics[key]!, b = grouped.metrics[key]!;
-        assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
-      }
-      let worst = 0, scale = 0;
-      whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
-      assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+      assertSameStep(await run(0), await run(60), ['loss', 'gradNorm', 'rewardAccuracy', 'rewardMargin', 'chosenReward', 'rejectedReward']);
     });
   }
 
@@ -164,13 +163,6 @@ describe('preference steps over pair groups (DPO, reward model)', () => {
       const record = await trainer.trainStep();
       return { metrics: record.metrics, grads: [...trainer.trainable.values()].map((t) => t.grad!.slice()) };
     };
-    const whole = await run(0), grouped = await run(60);
-    for (const key of ['loss', 'gradNorm', 'accuracy', 'rewardMargin'] as const) {
-      const a = whole.metrics[key]!, b = grouped.metrics[key]!;
-      assert.ok(Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(a), `${key}: whole ${a}, grouped ${b}`);
-    }
-    let worst = 0, scale = 0;
-    whole.grads.forEach((g, p) => g.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - grouped.grads[p]![i]!)); scale = Math.max(scale, Math.abs(x)); }));
-    assert.ok(scale > 0 && worst <= 1e-4 * scale, `gradients differ by ${worst} (largest ${scale})`);
+    assertSameStep(await run(0), await run(60), ['loss', 'gradNorm', 'accuracy', 'rewardMargin']);
   });
 });
