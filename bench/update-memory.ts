@@ -57,6 +57,8 @@ if (mode === 'grpo') {
   await trainer.trainOn(pairs);
 }
 const seconds = (performance.now() - started) / 1000;
-console.log(`# update-memory: ${mode}, GPT-2-small shape, ${B} rows, (${B}, ${T}) = ${B * T} padded tokens, ${real} real (${(100 * real / (B * T)).toFixed(0)}%), groupTokens ${groupTokens}`);
+const layout = mode === 'grpo' ? `${B} rows laid out as (${B}, ${T}) = ${B * T} padded tokens, ${real} real (${(100 * real / (B * T)).toFixed(0)}%)`
+  : `${B / 2} pairs (${B} sequences, ${real} real tokens)`;
+console.log(`# update-memory: ${mode}, GPT-2-small shape, ${layout}, groupTokens ${groupTokens}`);
 console.log(`RESULT ${mode}_update_124m_s ${seconds.toFixed(1)}`);
 console.log(`RESULT ${mode}_update_124m_peak_mb ${peakMb().toFixed(0)}   # before the update: ${before.toFixed(0)}`);

@@ -2,14 +2,13 @@
 // with policy and frozen-reference sequence log-probs from teacher-forced scoring (models/score.ts); reports loss,
 // implicit-reward accuracy and margins. DPO arXiv 2305.18290; IPO 2310.12036. The online loop: online-dpo-trainer.ts.
 // Leaves out: per-pair soft labels (cDPO's ε is one number), precomputed reference log-probs, sequence packing.
-import { AdamW, backward, mul, mulScalar, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, mul, noGrad, scope, slice, sum, tensor, type Tensor } from '../engine/index.ts';
 import { scoreResponses } from '../models/score.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { dpoLoss, ipoLoss, type PreferenceLossResult } from './losses.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
-import { atPrecision } from './precision-config.ts';
 import type { MatmulPrecision } from '../engine/index.ts';
-import { checkPreferencePairs, meanOverBatches, pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
+import { backwardOverPairGroups, checkPreferencePairs, meanOverBatches, pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
 import { GROUP_TOKENS } from './rollout.ts';
 import { pairStatistics } from './reward-model-trainer.ts';
 import { selectTrainable, type LoraOptions } from './trainable-parameters.ts';
@@ -107,25 +106,17 @@ export class DpoTrainer extends DatasetTrainer {
     const c = this.config, timer = new StageTimer();
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
     const reference = await timer.run('referenceLogprobs', () => this.referenceLogprobs(pairs), tokens);
-    // One optimizer step; its forward and backward run over groups of pairs of similar length (pairGroups). The loss is
-    // a mean over pairs, so each group's mean weighted by its share of the pairs adds up to the batch's loss and
-    // gradient. Implicit rewards are per pair: gathered back in the batch's order.
+    // One optimizer step, its forward and backward over groups of pairs of similar length (backwardOverPairGroups);
+    // implicit rewards are per pair, gathered back in the batch's order.
     const update = await timer.run('update', () => {
-      const groups = pairGroups(pairs, c.groupTokens ?? GROUP_TOKENS);
       const chosenRewards = new Float32Array(pairs.length), rejectedRewards = new Float32Array(pairs.length);
-      let loss = 0;
       this.optimizer.zeroGrad();
-      for (const group of groups) {
-        atPrecision(c.precision, () => scope(() => {
-          const part = group.map((i) => pairs[i]!), share = group.length / pairs.length;
-          const own = { chosen: tensor(group.map((i) => reference.chosen.data[i]!), [group.length]), rejected: tensor(group.map((i) => reference.rejected.data[i]!), [group.length]) };
-          const result = this.preferenceLoss(pairLogprobs(this.setup.policy, part, c.loss === 'ipo'), own);
-          const scaled = mulScalar(result.loss, share);
-          loss += scaled.item();
-          group.forEach((i, k) => { chosenRewards[i] = result.chosenRewards[k]!; rejectedRewards[i] = result.rejectedRewards[k]!; });
-          backward(scaled);
-        }));
-      }
+      const loss = backwardOverPairGroups(pairs, c.groupTokens ?? GROUP_TOKENS, c.precision, (group, part) => {
+        const own = { chosen: tensor(group.map((i) => reference.chosen.data[i]!), [group.length]), rejected: tensor(group.map((i) => reference.rejected.data[i]!), [group.length]) };
+        const result = this.preferenceLoss(pairLogprobs(this.setup.policy, part, c.loss === 'ipo'), own);
+        group.forEach((i, k) => { chosenRewards[i] = result.chosenRewards[k]!; rejectedRewards[i] = result.rejectedRewards[k]!; });
+        return result.loss;
+      });
       const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
       const stats = pairStatistics(chosenRewards, rejectedRewards);
       return { loss, gradNorm, rewardAccuracy: stats.accuracy, rewardMargin: stats.margin, chosenReward: mean(chosenRewards), rejectedReward: mean(rejectedRewards) };

@@ -63,7 +63,7 @@ describe('length groups', () => {
   test('every row in exactly one group; each group holds its rows\' real tokens and stays within the budget', () => {
     const batch = variedBatch(24, 1);
     for (const tokens of [1, 64, 200, 10_000]) {
-      const groups = lengthGroups(batch, undefined, tokens);
+      const groups = lengthGroups(batch, tokens);
       assert.deepEqual(groups.flatMap((g) => g.rows).sort((a, b) => a - b), Array.from({ length: 24 }, (_, b) => b));
       for (const g of groups) {
         assert.ok(g.rows.length === 1 || g.rows.length * g.T <= tokens, `${g.rows.length} rows × ${g.T} > ${tokens}`);
@@ -74,8 +74,8 @@ describe('length groups', () => {
         }
       }
     }
-    assert.equal(lengthGroups(batch, undefined, 64).length > 3, true);
-    assert.deepEqual(lengthGroups(batch, undefined, 0), [{ rows: Array.from({ length: 24 }, (_, b) => b), from: 0, T: batch.T }]);
+    assert.equal(lengthGroups(batch, 64).length > 3, true);
+    assert.deepEqual(lengthGroups(batch, 0), [{ rows: Array.from({ length: 24 }, (_, b) => b), from: 0, T: batch.T }]);
   });
 
   test('scored group by group: the whole batch\'s log-probs and entropies on every action', () => {

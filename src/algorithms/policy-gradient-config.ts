@@ -48,7 +48,7 @@ export const policyGradientShape = {
   valueClip: z.number().positive().default(0.5).describe('ppo: value clip range ε_v (v_old ± ε_v)'),
   gamma: z.number().min(0).max(1).default(1).describe('ppo: GAE discount γ per token'),
   lambda: z.number().min(0).max(1).default(0.95).describe('ppo: GAE λ (bias–variance trade-off of the advantage)'),
-  groupTokens: z.number().int().min(0).default(GROUP_TOKENS).describe("the update's forwards and backwards run over groups of a minibatch's rows of similar length, each cut to the columns its rows use and at most this many padded tokens (rows × columns; HF's group_by_length within one optimizer step: the same rows, the same gradient up to float rounding, a fraction of the padding); 0 = the minibatch as one (B, P + maxNewTokens) batch. An `rlaif run` round on the testbed is 31% real tokens in that layout. PPO (its value head) always runs whole"),
+  groupTokens: z.number().int().min(0).default(GROUP_TOKENS).describe("the update's forwards and backwards run over groups of a minibatch's rows of similar length, each cut to the columns its rows use and at most this many padded tokens (rows × columns; HF's group_by_length within one optimizer step: the same rows, the same gradient up to float rounding, a fraction of the padding); 0 = the minibatch as one (B, P + maxNewTokens) batch. An `rlaif run` round on the testbed is 31% real tokens in that layout. PPO's update runs each minibatch whole (its value head reads the minibatch's hidden states)"),
   seed: z.number().int().default(7).describe('seed of sampling and minibatch order'),
   precision: precisionSchema,
 };

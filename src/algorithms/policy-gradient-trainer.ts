@@ -100,7 +100,7 @@ export class PolicyGradientTrainer {
   async learn(batch: RolloutBatch, rewards: Float32Array, timer = new StageTimer()): Promise<{ record: StepRecord; advantages: Float32Array }> {
     const c = this.config, { policy, reference } = this.setup;
     const { B, T } = batch, generated = batch.responseLengths.reduce((a, n) => a + n, 0);
-    const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scoreTokensGrouped(reference, batch, this.valueHead ? 0 : c.groupTokens).logprobs), B * T);
+    const referenceLogprobs = await timer.run('referenceLogprobs', () => noGrad(() => scoreTokensGrouped(reference, batch, c.groupTokens).logprobs), B * T);
     const oldValues = await timer.run('values', () => this.valueHead ? noGrad(() => scope(() =>
       this.valueHead!.forward(scoreTokens(policy, batch).hidden).data.slice())) : null, this.valueHead ? B * T : 0);
     const kl = this.sequenceKl(batch, referenceLogprobs);
@@ -166,8 +166,8 @@ export class PolicyGradientTrainer {
         // (rollout.ts lengthGroups; PPO's value head reads the whole minibatch's hidden states: one group). Every loss
         // term is Σ w·loss with weights from the mask (token-aggregation.ts), so each group's term, scaled by its
         // share of the minibatch's weights, adds up to the minibatch's loss and its gradients to the same gradient.
-        const groups = lengthGroups(sub, undefined, this.valueHead ? 0 : c.groupTokens);
-        const normLength = c.algorithm === 'grpo' ? c.maxNewTokens : undefined;
+        const groups = lengthGroups(sub, this.valueHead ? 0 : c.groupTokens);
+        const normLength = c.algorithm === 'grpo' ? c.maxNewTokens : undefined;   // Dr. GRPO's divisor; the other losses' default (T)
         const policyWeights = aggregationWeights(sub.actionMask, b, T, aggregation, normLength);
         const actions = sub.actionMask.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
         const result = { loss: 0, clipFraction: 0, valueLoss: 0, entropy: 0, gradNorm: 0, pretrainLoss: 0 };
@@ -183,7 +183,7 @@ export class PolicyGradientTrainer {
           let loss: Tensor, clipFraction = 0, valueLoss = 0;
           if (c.algorithm === 'grpo') {
             const r = grpoLoss(s.logprobs, old, tensor(groupColumns(columns.reference, T, group), [n, G]), adv, mask,
-              { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation, klCoef: this.klController.value, normLength: c.maxNewTokens });
+              { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation, klCoef: this.klController.value, normLength });
             loss = mulScalar(r.loss, policyScale); clipFraction = r.clipFraction;
           } else if (c.algorithm === 'ppo') {
             const p = ppoPolicyLoss(s.logprobs, old, adv, mask, { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation });

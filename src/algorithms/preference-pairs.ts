@@ -1,7 +1,8 @@
 // Preference pairs as token arrays — what the reward-model and DPO trainers consume — with checks that name the
 // offending pair and field, and a deterministic epoch order for exact resume. Leaves out: text, chat templates and
 // file formats (the data layer and the CLI turn datasets into these). Bradley–Terry labels: arXiv 2203.02155 §3.5.
-import { deriveSeed, noGrad, Rng, scope } from '../engine/index.ts';
+import { backward, deriveSeed, mulScalar, noGrad, Rng, scope, type MatmulPrecision, type Tensor } from '../engine/index.ts';
+import { atPrecision } from './precision-config.ts';
 
 export interface TokenPreferencePair {
   prompt: Int32Array;    // (P,) context tokens, P ≥ 1
@@ -80,4 +81,23 @@ export function pairGroups(pairs: readonly TokenPreferencePair[], tokens: number
   }
   groups.push(members.sort((a, b) => a - b));
   return groups;
+}
+
+/**
+ * The forward and backward of one optimizer step over `pairs`, group by group (pairGroups): `meanLoss(group, part)` is
+ * a loss that is a mean over the group's pairs (DPO, IPO, Bradley-Terry), and is weighted by the group's share of the
+ * pairs, so the gradients that accumulate are the whole batch's. Returns the step's loss. The caller zeroes the
+ * gradients before and steps the optimizer after; `meanLoss` may gather per-pair figures by the indices in `group`.
+ */
+export function backwardOverPairGroups(pairs: readonly TokenPreferencePair[], tokens: number, precision: MatmulPrecision | undefined,
+  meanLoss: (group: number[], part: TokenPreferencePair[]) => Tensor): number {
+  let loss = 0;
+  for (const group of pairGroups(pairs, tokens)) {
+    atPrecision(precision, () => scope(() => {
+      const scaled = mulScalar(meanLoss(group, group.map((i) => pairs[i]!)), group.length / pairs.length);   // ()
+      loss += scaled.item();
+      backward(scaled);
+    }));
+  }
+  return loss;
 }

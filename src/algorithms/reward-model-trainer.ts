@@ -2,14 +2,13 @@
 // head read at each sequence's last real token (models/heads.ts), right-padded batches with chosen and rejected in
 // one forward pass, per-step loss/accuracy and held-out pairwise accuracy. InstructGPT arXiv 2203.02155 §3.5.
 // Leaves out: ensembles, reward normalisation after training, LoRA (full fine-tuning of the trunk and head).
-import { AdamW, backward, mulScalar, noGrad, scope, slice, tensor, type Tensor } from '../engine/index.ts';
+import { AdamW, noGrad, scope, slice, tensor, type Tensor } from '../engine/index.ts';
 import { ScalarHead, sequenceScores } from '../models/heads.ts';
 import type { Transformer } from '../models/transformer.ts';
 import { bradleyTerryLoss } from './losses.ts';
 import { DatasetTrainer } from './dataset-trainer.ts';
-import { atPrecision } from './precision-config.ts';
 import type { MatmulPrecision } from '../engine/index.ts';
-import { checkPreferencePairs, concatTokens, meanOverBatches, pairGroups, type TokenPreferencePair } from './preference-pairs.ts';
+import { backwardOverPairGroups, checkPreferencePairs, concatTokens, meanOverBatches, type TokenPreferencePair } from './preference-pairs.ts';
 import { GROUP_TOKENS } from './rollout.ts';
 import { periodicEvaluation, restoreTrainer, saveTrainer, StageTimer, type StepRecord, type TrainingState } from './training-run.ts';
 
@@ -82,22 +81,16 @@ export class RewardModelTrainer extends DatasetTrainer {
     const c = this.config, timer = new StageTimer(), train = this.setup.train;
     const pairs = this.nextBatch(train, c.batchSize, c.seed);
     const tokens = pairs.reduce((a, p) => a + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0);
-    // One optimizer step; its forward and backward run over groups of pairs of similar length (pairGroups). The
-    // Bradley-Terry loss is a mean over pairs, so each group's mean weighted by its share of the pairs adds up to the
-    // batch's loss and gradient; the scores are gathered back in the batch's order.
+    // One optimizer step, its forward and backward over groups of pairs of similar length (backwardOverPairGroups);
+    // the scores are gathered back in the batch's order.
     const update = await timer.run('update', () => {
       const chosen = new Float32Array(pairs.length), rejected = new Float32Array(pairs.length);
-      let loss = 0;
       this.optimizer.zeroGrad();
-      for (const group of pairGroups(pairs, c.groupTokens ?? GROUP_TOKENS)) {
-        atPrecision(c.precision, () => scope(() => {
-          const part = group.map((i) => pairs[i]!), scores = this.pairScores(part);
-          const scaled = mulScalar(this.lossOf(part, scores.chosen, scores.rejected), group.length / pairs.length);
-          loss += scaled.item();
-          group.forEach((i, k) => { chosen[i] = scores.chosen.data[k]!; rejected[i] = scores.rejected.data[k]!; });
-          backward(scaled);
-        }));
-      }
+      const loss = backwardOverPairGroups(pairs, c.groupTokens ?? GROUP_TOKENS, c.precision, (group, part) => {
+        const scores = this.pairScores(part);
+        group.forEach((i, k) => { chosen[i] = scores.chosen.data[k]!; rejected[i] = scores.rejected.data[k]!; });
+        return this.lossOf(part, scores.chosen, scores.rejected);
+      });
       const { gradNorm } = this.optimizer.step({ maxGradNorm: c.maxGradNorm });
       return { loss, gradNorm, ...pairStatistics(chosen, rejected) };
     }, tokens);

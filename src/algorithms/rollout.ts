@@ -87,14 +87,14 @@ export interface RowGroup { rows: number[]; from: number; T: number }
 export const GROUP_TOKENS = 2048;
 
 /**
- * `rows` of `batch` (default all) in groups of similar length, longest first, each at most `tokens` padded tokens
- * unless one row alone is longer; `tokens` 0 = one group of every row over all T columns (the batch as it is).
+ * The rows of `batch` in groups of similar length, longest first, each at most `tokens` padded tokens unless one row
+ * alone is longer; `tokens` 0 = one group of every row over all T columns (the batch as it is).
  */
-export function lengthGroups(batch: Pick<RolloutBatch, 'B' | 'T' | 'promptLength' | 'keyMask' | 'responseLengths'>,
-  rows: readonly number[] = Array.from({ length: batch.B }, (_, b) => b), tokens = GROUP_TOKENS): RowGroup[] {
-  const { T, promptLength: P } = batch;
+export function lengthGroups(batch: Pick<RolloutBatch, 'B' | 'T' | 'promptLength' | 'keyMask' | 'responseLengths'>, tokens = GROUP_TOKENS): RowGroup[] {
+  const { B, T, promptLength: P } = batch, rows = Array.from({ length: B }, (_, b) => b);
   if (!(Number.isInteger(tokens) && tokens >= 0)) throw new Error(`lengthGroups: tokens must be a non-negative integer, got ${tokens}`);
-  if (tokens === 0 || rows.length === 0) return rows.length === 0 ? [] : [{ rows: [...rows], from: 0, T }];
+  if (B === 0) return [];
+  if (tokens === 0) return [{ rows, from: 0, T }];
   const prompt = (b: number) => { let n = 0; for (let t = 0; t < P; t++) n += batch.keyMask[b * T + t]! !== 0 ? 1 : 0; return n; };
   const sized = rows.map((b) => ({ b, prompt: prompt(b), response: batch.responseLengths[b]! }))
     .sort((x, y) => (y.prompt + y.response) - (x.prompt + x.response) || x.b - y.b);
@@ -140,7 +140,7 @@ export function groupBatch(batch: Pick<RolloutBatch, 'T' | 'tokens' | 'keyMask' 
 export function scoreTokensGrouped(model: Transformer, batch: Pick<RolloutBatch, 'B' | 'T' | 'promptLength' | 'tokens' | 'keyMask' | 'actionMask' | 'responseLengths'>,
   tokens = GROUP_TOKENS): { logprobs: Float32Array; entropies: Float32Array } {
   const logprobs = new Float32Array(batch.B * batch.T), entropies = new Float32Array(batch.B * batch.T);
-  for (const group of lengthGroups(batch, undefined, tokens)) {
+  for (const group of lengthGroups(batch, tokens)) {
     scope(() => {
       const s = scoreTokens(model, groupBatch(batch, group));
       scatterColumns(logprobs, batch.T, group, s.logprobs.data);

@@ -33,7 +33,7 @@ export async function fitRewardModel(options: { trunk: Transformer; train: Token
   const model = trainableCopy(options.trunk);
   const trainer = new RewardModelTrainer({ model, head: new ScalarHead(model.config.hiddenSize, { bias: true, seed: deriveSeed(seed, 'head') }), train: options.train,
     config: { learningRate: settings.learningRate, batchSize: Math.min(settings.batchSize, options.train.length), maxGradNorm: options.maxGradNorm, margin: 0, evalEvery: 0, seed,
-      precision: options.precision, ...(options.groupTokens === undefined ? {} : { groupTokens: options.groupTokens }) } });
+      precision: options.precision, groupTokens: options.groupTokens } });
   let first = Number.NaN, last = Number.NaN;
   const total = settings.steps + 1; // the steps, then the accuracies
   for (let step = 0; step < settings.steps; step++) {
