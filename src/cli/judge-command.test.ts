@@ -57,10 +57,15 @@ describe('rlaif judge', () => {
       assert.ok(usage.cost > 0 && usage.requests >= 160);
       for (const file of readdirSync(run)) assert.equal(readFileSync(join(run, file)).includes(secret), false, `${file} holds no API key`);
 
+      // A re-run asks nothing cached. Provider errors are not final (a pair whose requests failed all 6 tries: with 20%
+      // injected failures, concurrency 4 and a 300 ms timeout on a loaded machine, now and then one pair in CI), so
+      // those pairs, and only they, are asked again: 2 orders × (rationale + verdict) × at most 6 tries each.
+      const notFinal = summary.failureReasons['provider-error'] ?? 0;
       const before = server.stats.requests;
       const again = await judgeCommand({ config: writeConfig('basic', server.url), progress: false });
-      assert.equal(server.stats.requests - before, 0, 're-run makes no call');
-      assert.equal(again.fromCache, 40);
+      assert.equal(again.fromCache, 40 - notFinal);
+      if (notFinal === 0) assert.equal(server.stats.requests - before, 0, 're-run makes no call');
+      else assert.ok(server.stats.requests - before <= notFinal * 4 * 6, `re-run asked ${server.stats.requests - before} requests for ${notFinal} pairs`);
     } finally {
       await server.close();
       delete process.env.RLAIF_TEST_KEY;
