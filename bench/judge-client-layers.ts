@@ -1,0 +1,156 @@
+// Where `rlaif judge`'s client cost over a raw HTTP client lives (issue 13's judge_throughput_ratio_serve): the same
+// captured request bodies (a recording proxy in front of `rlaif serve` on the embedded testbed policy, 128 pairs, both
+// orders, a rationale then a verdict each) sent through each layer of the judge in turn, 16 requests in flight:
+//   raw       node:http, keep-alive, no parsing (the bench's raw client);
+//   provider  OpenAICompatibleProvider.doGenerate (request body built, response parsed and checked);
+//   executor  RequestExecutor.generate (its concurrency limiter, retries, usage counts);
+//   pairs     the executor, two orders of a pair in flight together, as the pairwise judge sends them;
+//   job       runJudgeJob over the same provider (pairs, prompts rendered, verdicts read, cache, outputs);
+//   command   judgeCommand, as a user runs it (config loaded, its own provider, logger, run folder);
+//   offline   runJudgeJob over an instant in-process provider: the judge's own work, no HTTP (4 requests a pair).
+// Prints each layer's client CPU per request (this process's user + system time), its GC time per request and its
+// judgments/s, medians of 5 interleaved rounds after a warm-up. A diagnostic, not a RESULT: the wall-time figures
+// move with the machine; the CPU ones are steadier.
+// node --import tsx bench/judge-client-layers.ts
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { judgeCommand } from '../src/cli/judge-command.ts';
+import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
+import type { JudgmentUsage } from '../src/feedback/judgment-types.ts';
+import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
+import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.ts';
+import { runJudgeJob } from '../src/pipeline/judge-run.ts';
+import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
+import { judgmentChains } from './serve-bench.ts';
+
+const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
+const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
+const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
+  'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
+
+let gcMs = 0;
+const gcObserver = new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMs += entry.duration; });
+gcObserver.observe({ entryTypes: ['gc'] });
+
+const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const url = await new Promise<string>((resolve, reject) => {
+  let log = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    const found = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
+    if (found && /serving '/.test(log)) resolve(found);
+  });
+  child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
+});
+const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-layers-'));
+try {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const post = (target: string, body: string) => new Promise<string>((resolve, reject) => {
+    const request = httpRequest(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${response.statusCode}`))));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+  // The judge's request bodies, captured through a proxy in a first run.
+  const bodies: string[] = [];
+  const proxy = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      bodies.push(body);
+      post(`${url}${request.url}`, body).then((text) => response.writeHead(200, { 'content-type': 'application/json' }).end(text),
+        (error: Error) => response.writeHead(500).end(error.message));
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  const pairs = Array.from({ length: PAIRS }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
+  writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((pair) => `${JSON.stringify(pair)}\n`).join(''));
+  let runs = 0;
+  const config = (baseURL: string) => {
+    const path = join(directory, `judge-${runs}.yaml`);
+    writeFileSync(path, `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
+      + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: run-${runs++}\n  parquet: false\nmaxFailureShare: 1\n`);
+    return path;
+  };
+  await judgeCommand({ config: config(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`), progress: false });
+  proxy.close();
+  const chains = judgmentChains(bodies);
+  if (chains.length !== 2 * PAIRS || chains.some((chain) => chain.length !== 2)) throw new Error(`judge-client-layers: ${bodies.length} captured requests, expected ${4 * PAIRS} in pairs`);
+
+  const provider = new OpenAICompatibleProvider({ baseURL: `${url}/v1`, model: 'rlaif-testbed-policy' });
+  const executor = new RequestExecutor(provider, { concurrency: CONCURRENCY, timeoutMs: 60_000, retry: defaultRetry });
+  const usage = (): JudgmentUsage => ({ requests: 0, promptTokens: 0, completionTokens: 0 });
+  const optionsOf = (body: string): ChatGenerateOptions => {
+    const parsed = JSON.parse(body) as { messages: ChatGenerateOptions['messages']; max_tokens: number; temperature: number; seed: number; n: number; top_logprobs?: number };
+    return { messages: parsed.messages, maxTokens: parsed.max_tokens, temperature: parsed.temperature, seed: parsed.seed, n: parsed.n, ...(parsed.top_logprobs ? { topLogprobs: parsed.top_logprobs } : {}) };
+  };
+  const inChains = async (send: (body: string) => Promise<unknown>) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < chains.length) for (const body of chains[next++]!) await send(body); }));
+  };
+  // Answers at once (after a macrotask turn, as a socket's would), the shapes the judge reads.
+  const instant: ChatModelV1 = {
+    specificationVersion: 'v1', provider: 'instant', modelId: 'instant', supportsLogprobs: true,
+    async doGenerate(options: ChatGenerateOptions): Promise<ChatGenerateResult> {
+      await new Promise((resolve) => setImmediate(resolve));
+      if ((options.topLogprobs ?? 0) > 0) {
+        return { choices: [{ text: '1', tokens: [{ token: '1', logprob: -0.5, topLogprobs: Array.from({ length: 20 }, (_, i) => ({ token: String(i), logprob: -i })) }], finishReason: 'length' }], usage: { promptTokens: 200, completionTokens: 1 } };
+      }
+      return { choices: [{ text: 'Kelo lives near the stone bridge. Answer 1 is right. Answer 2 is wrong, so answer 1 is better.', tokens: null, finishReason: 'stop' }], usage: { promptTokens: 180, completionTokens: 24 } };
+    },
+  };
+  const layers: Record<string, () => Promise<unknown>> = {
+    raw: () => inChains((body) => post(`${url}/v1/chat/completions`, body)),
+    provider: () => inChains((body) => provider.doGenerate(optionsOf(body))),
+    executor: () => inChains((body) => executor.generate(optionsOf(body), usage())),
+    pairs: async () => {
+      let next = 0;
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next < chains.length) {
+          const first = next;
+          next += 2;
+          await Promise.all(chains.slice(first, first + 2).map(async (chain) => { for (const body of chain) await executor.generate(optionsOf(body), usage()); }));
+        }
+      }));
+    },
+    job: () => runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: provider }),
+    command: () => judgeCommand({ config: config(url), progress: false }),
+    offline: () => runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: instant }),
+  };
+  const figures: Record<string, { cpu: number[]; gc: number[]; rate: number[] }> = {};
+  for (let round = -1; round < ROUNDS; round++) {
+    for (const name of Object.keys(layers)) {
+      const gcBefore = gcMs, started = performance.now(), cpu = process.cpuUsage();
+      await layers[name]!();
+      await new Promise((resolve) => setImmediate(resolve));                      // GC entries are delivered late
+      const used = process.cpuUsage(cpu), seconds = (performance.now() - started) / 1000;
+      if (round < 0) continue;
+      const figure = (figures[name] ??= { cpu: [], gc: [], rate: [] });
+      figure.cpu.push((used.user + used.system) / 1000 / bodies.length);
+      figure.gc.push((gcMs - gcBefore) / bodies.length);
+      figure.rate.push(chains.length / seconds);
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  console.log(`# judge client layers: ${chains.length} judgments of ${bodies.length} requests, ${CONCURRENCY} in flight, medians of ${ROUNDS} rounds`);
+  for (const [name, figure] of Object.entries(figures)) {
+    console.log(`${name.padEnd(8)} CPU ${median(figure.cpu).toFixed(3)} ms/request, GC ${median(figure.gc).toFixed(3)} ms/request, ${median(figure.rate).toFixed(1)} judgments/s (rounds ${figure.rate.map((rate) => rate.toFixed(0)).join(' ')})`);
+  }
+  provider.close();
+  agent.destroy();
+} finally {
+  child.kill();
+  gcObserver.disconnect();
+  rmSync(directory, { recursive: true, force: true });
+}
