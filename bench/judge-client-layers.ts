@@ -14,8 +14,6 @@
 // node --import tsx bench/judge-client-layers.ts
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -27,7 +25,7 @@ import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compa
 import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.ts';
 import { runJudgeJob } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
-import { judgmentChains } from './serve-bench.ts';
+import { judgmentChains, post, recordingProxy } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
 const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
@@ -50,30 +48,8 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-layers-'));
 try {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const post = (target: string, body: string) => new Promise<string>((resolve, reject) => {
-    const request = httpRequest(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${response.statusCode}`))));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
   // The judge's request bodies, captured through a proxy in a first run.
-  const bodies: string[] = [];
-  const proxy = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      bodies.push(body);
-      post(`${url}${request.url}`, body).then((text) => response.writeHead(200, { 'content-type': 'application/json' }).end(text),
-        (error: Error) => response.writeHead(500).end(error.message));
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  const proxy = await recordingProxy(url);
   const pairs = Array.from({ length: PAIRS }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
   writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((pair) => `${JSON.stringify(pair)}\n`).join(''));
   let runs = 0;
@@ -83,8 +59,9 @@ try {
       + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: run-${runs++}\n  parquet: false\nmaxFailureShare: 1\n`);
     return path;
   };
-  await judgeCommand({ config: config(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`), progress: false });
-  proxy.close();
+  await judgeCommand({ config: config(proxy.url), progress: false });
+  proxy.server.close();
+  const bodies = proxy.bodies;
   const chains = judgmentChains(bodies);
   if (chains.length !== 2 * PAIRS || chains.some((chain) => chain.length !== 2)) throw new Error(`judge-client-layers: ${bodies.length} captured requests, expected ${4 * PAIRS} in pairs`);
 
@@ -148,7 +125,6 @@ try {
     console.log(`${name.padEnd(8)} CPU ${median(figure.cpu).toFixed(3)} ms/request, GC ${median(figure.gc).toFixed(3)} ms/request, ${median(figure.rate).toFixed(1)} judgments/s (rounds ${figure.rate.map((rate) => rate.toFixed(0)).join(' ')})`);
   }
   provider.close();
-  agent.destroy();
 } finally {
   child.kill();
   gcObserver.disconnect();

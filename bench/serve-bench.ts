@@ -41,7 +41,8 @@ function startServe(args: string[]): Promise<{ url: string; child: ChildProcess 
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-function post(url: string, body: string): Promise<string> {
+/** POST `body` as JSON on a keep-alive connection; the response text, or an error for a status other than 200. */
+export function post(url: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
       const chunks: Buffer[] = [];
@@ -133,7 +134,7 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
 }
 
 /** A proxy that forwards to `target` and records each chat-completion body it passes on. */
-function recordingProxy(target: string): Promise<{ url: string; bodies: string[]; server: Server }> {
+export function recordingProxy(target: string): Promise<{ url: string; bodies: string[]; server: Server }> {
   const bodies: string[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
