@@ -23,7 +23,7 @@ import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../sr
 import type { JudgmentUsage } from '../src/feedback/judgment-types.ts';
 import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.ts';
-import { runJudgeJob } from '../src/pipeline/judge-run.ts';
+import { runJudgeJob, type JudgeRunSummary } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
 import { judgmentChains, post, recordingProxy } from './serve-bench.ts';
 
@@ -87,6 +87,13 @@ try {
       return { choices: [{ text: 'Kelo lives near the stone bridge. Answer 1 is right. Answer 2 is wrong, so answer 1 is better.', tokens: null, finishReason: 'stop' }], usage: { promptTokens: 180, completionTokens: 24 } };
     },
   };
+  // A judge layer's run counts only if it did the captured work, no more and no less: every pair judged now (none
+  // from a cache, none failed) in exactly the captured number of requests (a retry or a failure would be other work).
+  const complete = (name: string, summary: JudgeRunSummary): void => {
+    if (summary.judged !== PAIRS || summary.judgedNow !== PAIRS || summary.usage.requests !== bodies.length) {
+      throw new Error(`judge-client-layers: the ${name} layer judged ${summary.judged} of ${PAIRS} pairs (${summary.judgedNow} now, ${summary.failures} failed) in ${summary.usage.requests} requests, expected ${bodies.length}`);
+    }
+  };
   const layers: Record<string, () => Promise<unknown>> = {
     raw: () => inChains((body) => post(`${url}/v1/chat/completions`, body)),
     provider: () => inChains((body) => provider.doGenerate(optionsOf(body))),
@@ -101,9 +108,9 @@ try {
         }
       }));
     },
-    job: () => runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: provider }),
-    command: () => judgeCommand({ config: config(url), progress: false }),
-    offline: () => runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: instant }),
+    job: async () => complete('job', await runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: provider })),
+    command: async () => complete('command', await judgeCommand({ config: config(url), progress: false })),
+    offline: async () => complete('offline', await runJudgeJob(loadJudgeRunConfig(config(url)), directory, { languageModel: instant })),
   };
   const figures: Record<string, { cpu: number[]; gc: number[]; rate: number[] }> = {};
   for (let round = -1; round < ROUNDS; round++) {
