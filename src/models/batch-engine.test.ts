@@ -94,6 +94,21 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.ok(steps.length <= 4, 'the cancelled sequence stopped decoding');
       assert.equal(engine.activeCount + engine.waitingCount, 0);
     });
+
+    test('a sequence its decode step finished is answered before the next step prefills a newcomer', async () => {
+      // A closed-loop client (a judge's verdict after its rationale) sends its next request on the reply: a reply held
+      // back until the next step had prefilled the newcomers would cost such a client a whole prefill each time.
+      const engine = new BatchEngine({ model, maxBatch: 4 });
+      const events: string[] = [];
+      let newcomer: Promise<unknown> | undefined;
+      const onToken = (_: unknown, index: number) => {
+        if (index === 1) newcomer = engine.generate(request(2, { maxNewTokens: 1, onToken: () => events.push('newcomer prefilled') }));
+      };
+      await engine.generate(request(1, { maxNewTokens: 2, onToken })).then(() => events.push('answered'));
+      await newcomer;
+      assert.deepEqual(events, ['answered', 'newcomer prefilled']);
+      assert.equal(engine.activeCount + engine.waitingCount, 0);
+    });
   });
 }
 

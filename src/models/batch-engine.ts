@@ -113,7 +113,11 @@ export class BatchEngine {
     }
   }
 
-  /** One iteration: drop finished rows, admit waiting ones (one prefill), then one decode step for every row. */
+  /**
+   * One iteration: admit waiting sequences (one prefill; those finished by their first token leave at once), one
+   * decode step for every row, then the rows that step finished leave, so their replies go out before the next
+   * iteration's prefill.
+   */
   #step(): void {
     for (const sequence of this.#waiting) if (sequence.request.signal?.aborted) this.#finish(sequence, sequence.request.signal.reason);
     const waiting = this.#waiting.filter((s) => !s.done);
@@ -125,8 +129,11 @@ export class BatchEngine {
     this.#repack(prefilled, joining);
     const t2 = performance.now();
     if (this.#active.length > 0) this.#decode();
-    const { ms } = this.stats;
-    ms.prefill += t1 - t0; ms.repack += t2 - t1; ms.decode += performance.now() - t2;
+    const t3 = performance.now();
+    // Rows the decode step finished leave now: their requests are answered before the next step's prefill, not after.
+    this.#repack([], []);
+    const { ms } = this.stats, t4 = performance.now();
+    ms.prefill += t1 - t0; ms.repack += t2 - t1 + t4 - t3; ms.decode += t3 - t2;
   }
 
   /**
