@@ -125,6 +125,32 @@ describe('byte-level BPE trained here', () => {
       if (style === 'llama3') assert.equal(ours.encode('x')[0], 0, 'BOS from the template post-processor');
     });
   }
+
+  it('text between added tokens is encoded as the Rust tokenizers encode the whole text, the second time from the section cache', async () => {
+    // Added tokens that overlap ('<|a|>' is a prefix of '<|a|>!'): the longest one starting at a position wins.
+    const size = tokenizer.vocabSize;
+    const extra = [{ id: size, content: '<|a|>', special: false }, { id: size + 1, content: '<|a|>!', special: false }]
+      .map((t) => ({ ...t, single_word: false, lstrip: false, rstrip: false, normalized: false }));
+    const pieces = [...SPECIALS, '<|a|>', '<|a|>!'];
+    const withSpecials = [...EDGE_CASES, ...CORPUS].map((text, i) => `${pieces[i % 5]}${text}${pieces[(i + 1) % 5]}${pieces[(i + 2) % 5]}${i % 2 ? text : ''}<|a|>!!`);
+    withSpecials.push('<|im_sta', '<|a|', '<|a|>', '<|a|>!<|a|><|a|>!x😀<|endoftext|>😀', 'x<|im_start|><|im_end|>y', '<|<|im_start|>|>');
+    for (const style of ['gpt2', 'llama3', 'qwen2'] as const) {
+      const json = style === 'gpt2' ? structuredClone(trained.tokenizerJson) : variant(style);
+      json.added_tokens = [...(json.added_tokens as unknown[]), ...extra];
+      const ours = new HfTokenizer(json, trained.tokenizerConfig);
+      const rust = tokenizers.Tokenizer.fromString(JSON.stringify(json));
+      for (const pass of ['first', 'cached'])
+        for (const text of withSpecials) {
+          for (const addSpecialTokens of [false, true]) {
+            const reference = (await rust.encode(text, null, { addSpecialTokens })).getIds();
+            assert.deepEqual(ours.encode(text, { addSpecialTokens }), reference, `${style}, ${pass} pass, addSpecialTokens ${addSpecialTokens}: ${JSON.stringify(text)}`);
+          }
+        }
+      // The cache serves gpt2 and llama3 texts without the post-processor's BOS; qwen2's normalizer keeps whole texts.
+      if (style === 'qwen2') assert.equal(ours.sectionCacheHits, null);
+      else assert.ok(ours.sectionCacheHits! > withSpecials.length, `${style}: ${ours.sectionCacheHits} sections from the cache`);
+    }
+  });
 });
 
 describe('chat templates', () => {

@@ -1,5 +1,7 @@
 // Tokenizers behind one interface: any Hugging Face tokenizer.json (through @huggingface/tokenizers) with its chat
-// template from tokenizer_config.json (rendered by @huggingface/jinja), and a 96-symbol character tokenizer.
+// template from tokenizer_config.json (rendered by @huggingface/jinja), the text between added tokens encoded once
+// and reused (SectionCache: a judge's prompts repeat their system message and turns), and a 96-symbol character
+// tokenizer.
 // Leaves out: training (bpe-trainer.ts), slow/sentencepiece-only tokenizers without a tokenizer.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,6 +83,10 @@ export class HfTokenizer implements TextTokenizer {
   private readonly core: HfTokenizerCore;
   private readonly cleanUpSpaces: boolean;
   private readonly specialTokens: Record<string, string>;
+  // Encodings of the text between added tokens, reused (null where a section's encoding could depend on its
+  // neighbours); whether a post-processor may add tokens around the whole text.
+  readonly #sections: SectionCache | null;
+  readonly #postProcessed: boolean;
 
   /**
    * @param tokenizerJson the parsed tokenizer.json
@@ -111,6 +117,10 @@ export class HfTokenizer implements TextTokenizer {
     // transformers ≥ 4.45 defaults to no clean-up; the clean-up rewrites " ." as "." and breaks round trips.
     this.cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
     this.chatTemplate = chatTemplate ?? defaultTemplate(tokenizerConfig.chat_template);
+    this.#postProcessed = tokenizerJson.post_processor != null;
+    this.#sections = SectionCache.applies(tokenizerJson, tokenizerConfig)
+      ? new SectionCache((this.core.added_tokens as { content: string; id: number }[]).map((t) => [t.content, t.id] as const), (section) => this.core.encode(section, { add_special_tokens: false }).ids)
+      : null;
   }
 
   /**
@@ -128,8 +138,15 @@ export class HfTokenizer implements TextTokenizer {
     return new HfTokenizer(readJsonFile(tokenizerPath), config, tokenizerPath, template);
   }
 
+  /** Sections encoded from the section cache so far; null where the tokenizer encodes whole texts (SectionCache). */
+  get sectionCacheHits(): number | null {
+    return this.#sections?.hits ?? null;
+  }
+
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.core.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    const addSpecialTokens = options.addSpecialTokens ?? true;
+    if (!this.#sections || (addSpecialTokens && this.#postProcessed)) return this.core.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+    return this.#sections.encode(text);
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
@@ -188,6 +205,77 @@ export class HfTokenizer implements TextTokenizer {
     return this.encode(this.renderChat(messages, options), { addSpecialTokens: false });
   }
 }
+
+/**
+ * Token ids of texts as the encodings of their sections, cached: the text between added tokens (special tokens such
+ * as a chat template's role markers) is encoded on its own by @huggingface/tokenizers too (split first, then
+ * normalized, pre-tokenized and merged section by section), so a prompt that repeats a system message, a principle or
+ * an earlier turn costs a map lookup for it. Exact only where no section's encoding depends on another's: no
+ * normalizer (it could make an added token's text), no added token that strips its neighbours' spaces or must stand
+ * as a word, no Metaspace
+ * pre-tokenizer (it treats the first section apart); elsewhere the tokenizer encodes whole texts. Splits as the
+ * library does: at each position the longest added token that starts there. Bounded: cleared past 4 M characters.
+ */
+class SectionCache {
+  static applies(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): boolean {
+    const added = Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens as { lstrip?: boolean; rstrip?: boolean; single_word?: boolean }[] : [];
+    return tokenizerJson.normalizer == null && !added.some((t) => t.lstrip || t.rstrip || t.single_word)
+      && !JSON.stringify(tokenizerJson.pre_tokenizer ?? null).includes('Metaspace')
+      && !tokenizerConfig.remove_space && !tokenizerConfig.do_lowercase_and_remove_accent && added.length > 0;
+  }
+
+  readonly #trie = new Map<string, TrieNode>();
+  readonly #encoded = new Map<string, readonly number[]>();
+  #characters = 0;
+  hits = 0;
+
+  constructor(addedTokens: readonly (readonly [string, number])[], readonly encodeSection: (section: string) => number[]) {
+    for (const [content, id] of addedTokens) {
+      if (content.length === 0) continue;
+      let level = this.#trie, node: TrieNode | undefined;
+      for (let k = 0; k < content.length; k++) {                          // UTF-16 units, as the text is read
+        node = level.get(content[k]!) ?? { next: new Map(), id: null };
+        level.set(content[k]!, node);
+        level = node.next;
+      }
+      node!.id = id;
+    }
+  }
+
+  encode(text: string): number[] {
+    const ids: number[] = [];
+    let start = 0, i = 0;
+    while (i < text.length) {
+      let level = this.#trie, matchEnd = -1, matchId = 0;
+      for (let j = i; j < text.length; j++) {
+        const node = level.get(text[j]!);
+        if (!node) break;
+        if (node.id !== null) { matchEnd = j + 1; matchId = node.id; }
+        level = node.next;
+      }
+      if (matchEnd < 0) { i++; continue; }
+      if (i > start) this.#section(text.slice(start, i), ids);
+      ids.push(matchId);
+      start = i = matchEnd;
+    }
+    if (start < text.length) this.#section(text.slice(start), ids);
+    return ids;
+  }
+
+  #section(section: string, into: number[]): void {
+    let ids = this.#encoded.get(section);
+    if (ids) this.hits++;
+    else {
+      ids = this.encodeSection(section);
+      if (this.#characters + section.length > 4_000_000) { this.#encoded.clear(); this.#characters = 0; }
+      this.#encoded.set(section, ids);
+      this.#characters += section.length;
+    }
+    for (const id of ids) into.push(id);
+  }
+}
+
+interface TrieNode { next: Map<string, TrieNode>; id: number | null }
 
 /**
  * Characters for the engine demo: newline and the 95 printable ASCII characters (vocab 96). Anything else encodes
