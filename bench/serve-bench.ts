@@ -10,6 +10,7 @@
 // the judge's fixed cost per run (printed) weighs more. Each client's CPU per request is printed. First,
 // fresh_memory_ms_per_mb: what first-touch page faults cost on this machine (milliseconds a MB on some VMs). Leaves out
 // GPUs.
+// RLAIF_BENCH_SERVE_GATHER_MS=N starts the server with --batch-gather-ms N (0: the emptied batch never waits).
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -93,7 +94,7 @@ async function replay(url: string, bodies: string[], concurrency: number): Promi
   return (performance.now() - started) / 1000;
 }
 
-interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; steps: number; tokens: number }
+interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; gather: number; steps: number; tokens: number }
 
 /** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics) and its batch engine's seconds and steps. */
 function serverCounters(url: string): Promise<ServerCounters> {
@@ -105,14 +106,15 @@ function serverCounters(url: string): Promise<ServerCounters> {
         const read = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
         resolve({ cpu: read(/^process_cpu_seconds_total (\S+)$/m), decode: read(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m),
           prefill: read(/^rlaif_engine_seconds_total\{part="prefill"\} (\S+)$/m), repack: read(/^rlaif_engine_seconds_total\{part="repack"\} (\S+)$/m),
+          gather: read(/^rlaif_engine_seconds_total\{part="gather"\} (\S+)$/m),
           steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m), tokens: read(/^rlaif_engine_decoded_tokens_total (\S+)$/m) });
       });
     }).on('error', reject).end();
   });
 }
 
-interface Usage { seconds: number; tokens: number; wall: number; decode: number; prefill: number; repack: number; steps: number }
-const usage = (): Usage => ({ seconds: 0, tokens: 0, wall: 0, decode: 0, prefill: 0, repack: 0, steps: 0 });
+interface Usage { seconds: number; tokens: number; wall: number; decode: number; prefill: number; repack: number; gather: number; steps: number }
+const usage = (): Usage => ({ seconds: 0, tokens: 0, wall: 0, decode: 0, prefill: 0, repack: 0, gather: 0, steps: 0 });
 
 async function tokensPerSecond(url: string, bodies: string[], concurrency: number, cpu?: Usage): Promise<number> {
   const before = cpu ? await serverCounters(url) : null;
@@ -128,7 +130,7 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
   if (cpu && before) {
     const after = await serverCounters(url);
     cpu.seconds += after.cpu - before.cpu; cpu.tokens += tokens; cpu.wall += seconds;
-    cpu.decode += after.decode - before.decode; cpu.prefill += after.prefill - before.prefill; cpu.repack += after.repack - before.repack; cpu.steps += after.steps - before.steps;
+    cpu.decode += after.decode - before.decode; cpu.prefill += after.prefill - before.prefill; cpu.repack += after.repack - before.repack; cpu.gather += after.gather - before.gather; cpu.steps += after.steps - before.steps;
   }
   return tokens / seconds;
 }
@@ -189,13 +191,13 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   // user+system time over its run; "fixed" is rlaif judge re-run over its finished folder (every pair cached, no
   // request): config, run folder, pairs, outputs written and synced. Also the server's decode steps and rows a step
   // over each client's run: a client that keeps fewer requests in flight fills the batch less.
-  const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number }> => {
+  const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuMs: number; steps: number; rows: number; gatherMs: number }> => {
     const server = await serverCounters(url);
     const started = performance.now(), before = process.cpuUsage();
     const value = await work();
     const used = process.cpuUsage(before);
     const seconds = (performance.now() - started) / 1000, after = await serverCounters(url), steps = after.steps - server.steps;
-    return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps) };
+    return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps), gatherMs: 1000 * (after.gather - server.gather) };
   };
   // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
   // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
@@ -221,7 +223,7 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     const rate = (name: keyof typeof clients) => result[name].value / result[name].seconds;
     cpu.judge.push(result.judge.cpuMs / proxy.bodies.length);
     cpu.raw.push(result.raw.cpuMs / proxy.bodies.length);
-    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} judgments/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows)`;
+    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} judgments/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows, ${result[name].gatherMs.toFixed(0)} ms gathering)`;
     console.log(`# judge${suffix} round ${round} (${order.join(', ')}): rlaif judge ${line('judge')}; raw client ${line('raw')}; free replay ${line('free')}`);
     ratios.push(rate('judge') / rate('raw'));
     freeRatios.push(rate('judge') / rate('free'));
@@ -244,7 +246,9 @@ export async function runServeBench(): Promise<void> {
   if (choice === 'untrained') writeUntrainedCheckpoint(join(directory, 'untrained-policy'), 'policy');
   console.log(choice ? `# serve: starting rlaif serve on ${choice === 'untrained' ? 'an untrained checkpoint of the embedded policy\'s shape' : choice}`
     : '# serve: starting rlaif serve on the embedded testbed policy (built first when not cached: minutes)');
-  const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64', ...modelArgs]);
+  const gather = process.env.RLAIF_BENCH_SERVE_GATHER_MS;
+  if (gather !== undefined) console.log(`# serve: --batch-gather-ms ${gather} (RLAIF_BENCH_SERVE_GATHER_MS)`);
+  const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64', ...(gather !== undefined ? ['--batch-gather-ms', gather] : []), ...modelArgs]);
   try {
     // Fixed length (vLLM's ignore_eos, as its serving benchmark does): every request decodes 64 tokens, so c1 and c16 do
     // the same work; then the same requests stopping at the end-of-sequence token, as a chat client gets them.
@@ -269,7 +273,7 @@ export async function runServeBench(): Promise<void> {
       // Where each client's wall time went in the server: its batch engine's decode steps, prefills and repacks; the
       // rest is HTTP, JSON, scheduling and the client itself.
       const parts = (c: Usage) => `decode ${(100 * c.decode / c.wall).toFixed(0)}% (${(1000 * c.decode / c.steps).toFixed(3)} ms a step, ${(c.tokens / c.steps).toFixed(1)} rows), `
-        + `prefill ${(100 * c.prefill / c.wall).toFixed(0)}%, repack ${(100 * c.repack / c.wall).toFixed(0)}%, other ${(100 * (1 - (c.decode + c.prefill + c.repack) / c.wall)).toFixed(0)}%`;
+        + `prefill ${(100 * c.prefill / c.wall).toFixed(0)}%, repack ${(100 * c.repack / c.wall).toFixed(0)}%, gathering ${(100 * c.gather / c.wall).toFixed(0)}%, other ${(100 * (1 - (c.decode + c.prefill + c.repack + c.gather) / c.wall)).toFixed(0)}%`;
       console.log(`# serve${suffix}: wall time c1 ${parts(cpu1)}; c16 ${parts(cpu16)}`);
       console.log(`# serve${suffix}: server CPU per token c1 ${perToken(cpu1).toFixed(0)} us, c16 ${perToken(cpu16).toFixed(0)} us (all 5 rounds; load average ${loadavg()[0]!.toFixed(1)})`);
       console.log(`RESULT serve_cpu_c16_over_c1${suffix} ${(perToken(cpu1) / perToken(cpu16)).toFixed(2)}`);

@@ -15,7 +15,7 @@ const integer = (flag: string) => (value: string) => {
 
 interface ServeFlags {
   model?: string; adapter?: string; servedModelName?: string; dtype: 'float32' | 'bf16'; seed: number; port: number; host: string; apiKey?: string; cors?: string;
-  runs: string; maxTokens: number; maxConcurrency: number; maxQueue: number; maxBatch: number; maxBodyBytes: number; timeoutMs: number;
+  runs: string; maxTokens: number; maxConcurrency: number; maxQueue: number; maxBatch: number; batchGatherMs: number; maxBodyBytes: number; timeoutMs: number;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -39,13 +39,14 @@ export function registerServeCommand(program: Command): void {
     .option('--max-concurrency <n>', serveConfigSchema.shape.maxConcurrency.description!, integer('--max-concurrency'), defaults.maxConcurrency)
     .option('--max-queue <n>', serveConfigSchema.shape.maxQueue.description!, integer('--max-queue'), defaults.maxQueue)
     .option('--max-batch <n>', serveConfigSchema.shape.maxBatch.description!, integer('--max-batch'), defaults.maxBatch)
+    .option('--batch-gather-ms <ms>', serveConfigSchema.shape.batchGatherMs.description!, integer('--batch-gather-ms'), defaults.batchGatherMs)
     .option('--max-body-bytes <n>', serveConfigSchema.shape.maxBodyBytes.description!, integer('--max-body-bytes'), defaults.maxBodyBytes)
     .option('--timeout-ms <n>', serveConfigSchema.shape.requestTimeoutMs.description!, integer('--timeout-ms'), defaults.requestTimeoutMs)
     .action(async (flags: ServeFlags) => {
       const config = parseServeConfig({
         host: flags.host, port: flags.port, apiKey: flags.apiKey ?? process.env.RLAIF_API_KEY ?? null, corsOrigin: flags.cors ?? null,
         maxBodyBytes: flags.maxBodyBytes, maxTokens: flags.maxTokens, maxConcurrency: flags.maxConcurrency, maxQueue: flags.maxQueue,
-        maxBatch: flags.maxBatch, requestTimeoutMs: flags.timeoutMs, runsDirectory: flags.runs,
+        maxBatch: flags.maxBatch, batchGatherMs: flags.batchGatherMs, requestTimeoutMs: flags.timeoutMs, runsDirectory: flags.runs,
       });
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const dashboard = startDashboard({ runsDirectory: config.runsDirectory, apiKey: config.apiKey });

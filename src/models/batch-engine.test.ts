@@ -109,6 +109,24 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.deepEqual(events, ['answered', 'newcomer prefilled']);
       assert.equal(engine.activeCount + engine.waitingCount, 0);
     });
+
+    test('an emptied batch gathers the next requests of the clients it answered into one prefill; a lone one never waits', async () => {
+      const one = { maxNewTokens: 1 };
+      const later = (ms: number, i: number, engine: BatchEngine) => new Promise((resolve) => setTimeout(resolve, ms)).then(() => engine.generate(request(i, one)));
+      const round = async (quietMs: number) => {
+        const engine = new BatchEngine({ model, maxBatch: 8, gather: { quietMs, maxShare: 1e6 } });
+        // Three clients answered in one step send their next requests 0, 5 and 10 ms after their replies.
+        await Promise.all([0, 5, 10].map((ms, i) => engine.generate(request(i, one)).then(() => later(ms, 10 + i, engine))));
+        return engine.stats;
+      };
+      const gathered = await round(50), eager = await round(0);
+      assert.equal(gathered.forwardPasses, 2, 'the three stragglers share the second prefill');
+      assert.ok(eager.forwardPasses >= 3, `without gathering the first straggler goes alone (${eager.forwardPasses} prefills)`);
+      assert.ok(gathered.ms.gather > 5 && eager.ms.gather === 0);
+      const lone = new BatchEngine({ model, maxBatch: 8, gather: { quietMs: 50, maxShare: 1e6 } });
+      await lone.generate(request(1, one)).then(() => lone.generate(request(2, one)));
+      assert.equal(lone.stats.ms.gather, 0, 'a step that finished one sequence does not wait');
+    });
   });
 }
 

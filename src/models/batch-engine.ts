@@ -16,6 +16,12 @@ import type { PrefixCache } from './prefix-cache.ts';
 
 export interface TopToken { token: number; logprob: number }
 
+/** How long an emptied batch waits for arrivals before the next prefill (#gatherArrivals); quietMs 0: never. */
+export interface GatherOptions {
+  quietMs: number;                   // start after a window this long in which no sequence arrived
+  maxShare: number;                  // and at the latest after this share of the last step's time (default 0.15)
+}
+
 export interface TokenStep {
   token: number;
   logprob: number;      // log π(token | prefix) of the raw model (temperature 1)
@@ -46,7 +52,7 @@ export interface EngineStats {
   decodeSteps: number;
   decodedTokens: number;             // sum over decode steps of the batch size
   maxBatch: number;                  // most rows seen in one decode step
-  ms: { prefill: number; repack: number; decode: number };   // time spent in each part of the loop
+  ms: { prefill: number; repack: number; decode: number; gather: number };   // time spent in each part of the loop
 }
 
 interface Sequence {
@@ -59,7 +65,7 @@ interface Sequence {
 }
 
 export class BatchEngine {
-  readonly stats: EngineStats = { forwardPasses: 0, decodeSteps: 0, decodedTokens: 0, maxBatch: 0, ms: { prefill: 0, repack: 0, decode: 0 } };
+  readonly stats: EngineStats = { forwardPasses: 0, decodeSteps: 0, decodedTokens: 0, maxBatch: 0, ms: { prefill: 0, repack: 0, decode: 0, gather: 0 } };
   readonly #model: Transformer;
   readonly #maxBatch: number;
   readonly #padTokenId: number;
@@ -70,9 +76,14 @@ export class BatchEngine {
   #logits = new Float32Array(0);      // (≥ B·V) a step's logits (#logitsFor)
   readonly #prefixCache: PrefixCache | null;
   #running = false;
+  readonly #gather: GatherOptions;
+  #finishedLast = 0;                  // sequences the last step finished
+  #lastStepMs = 0;
 
-  constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number; prefixCache?: PrefixCache }) {
+  constructor(options: { model: Transformer; maxBatch: number; padTokenId?: number; prefixCache?: PrefixCache; gather?: Partial<GatherOptions> }) {
     if (!(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) throw new Error(`BatchEngine: maxBatch must be a positive integer, got ${options.maxBatch}`);
+    this.#gather = { quietMs: options.gather?.quietMs ?? 0, maxShare: options.gather?.maxShare ?? 0.15 };
+    if (!(this.#gather.quietMs >= 0 && this.#gather.maxShare >= 0)) throw new Error(`BatchEngine: gather quietMs and maxShare must be non-negative, got ${this.#gather.quietMs} and ${this.#gather.maxShare}`);
     this.#model = options.model;
     this.#maxBatch = options.maxBatch;
     this.#padTokenId = options.padTokenId ?? 0;
@@ -101,6 +112,7 @@ export class BatchEngine {
   async #loop(): Promise<void> {
     try {
       while (this.#active.length > 0 || this.#waiting.length > 0) {
+        await this.#gatherArrivals();
         this.#step();
         await new Promise((resolve) => setImmediate(resolve));   // let requests arrive and streams flush
       }
@@ -111,6 +123,28 @@ export class BatchEngine {
     } finally {
       this.#running = false;
     }
+  }
+
+  /**
+   * After a step that finished several sequences and left the batch empty, waits while new sequences keep arriving
+   * (window after window of quietMs until one passes with no arrival, the batch is full, or maxShare of that step's
+   * time has passed), so the next requests of closed-loop clients (a judge's verdict after its rationale, a sampler's
+   * next prompt) share one prefill instead of splitting into the first few and the stragglers a whole step later
+   * (Orca's iteration-level scheduling admits what is there; vLLM's scheduler_delay_factor waits similarly). Node's
+   * timers count whole milliseconds, so steps shorter than 1 / maxShare ms (decode steps) never wait.
+   */
+  async #gatherArrivals(): Promise<void> {
+    const { quietMs, maxShare } = this.#gather;
+    if (quietMs <= 0 || this.#active.length > 0 || this.#finishedLast < 2) return;
+    this.#finishedLast = 0;
+    const started = performance.now(), until = started + maxShare * this.#lastStepMs;
+    let seen = this.#waiting.length;
+    for (let now = started; until - now >= 1 && this.#waiting.length < this.#maxBatch; now = performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs, until - now)));
+      if (this.#waiting.length === seen) break;                              // a window with no arrival
+      seen = this.#waiting.length;
+    }
+    this.stats.ms.gather += performance.now() - started;
   }
 
   /**
@@ -131,8 +165,11 @@ export class BatchEngine {
     if (this.#active.length > 0) this.#decode();
     const t3 = performance.now();
     // Rows the decode step finished leave now: their requests are answered before the next step's prefill, not after.
+    const before = this.#active.length + joining.length;
     this.#repack([], []);
     const { ms } = this.stats, t4 = performance.now();
+    this.#lastStepMs = t4 - t0;
+    this.#finishedLast = before - this.#active.length;
     ms.prefill += t1 - t0; ms.repack += t2 - t1 + t4 - t3; ms.decode += t3 - t2;
   }
 

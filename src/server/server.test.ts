@@ -164,6 +164,8 @@ test('a flood past concurrency + queue gets 429 with Retry-After; the server sta
   assert.equal(Number(/^rlaif_engine_decoded_tokens_total (\S+)$/m.exec(text)?.[1]), engine.stats.decodedTokens);
   assert.ok(engine.stats.decodeSteps > 0);
   assert.equal(Number(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m.exec(text)?.[1]), engine.stats.ms.decode / 1000);
+  assert.equal(Number(/^rlaif_engine_seconds_total\{part="gather"\} (\S+)$/m.exec(text)?.[1]), engine.stats.ms.gather / 1000);
+  assert.throws(() => parseServeConfig({ batchGatherMs: -1 }), /serve option 'batchGatherMs'/);
 });
 
 test('a client that disconnects mid-stream cancels its generation', async () => {

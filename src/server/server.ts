@@ -77,7 +77,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       };
       const stats = engine?.stats;
       const counters: Parameters<ServerMetrics['render']>[1] = stats ? {
-        rlaif_engine_seconds_total: { help: 'seconds the batch engine spent in each part of its loop (prefill of joining prompts, cache repacking, decode steps)',
+        rlaif_engine_seconds_total: { help: 'seconds the batch engine spent in each part of its loop (prefill of joining prompts, cache repacking, decode steps, waiting for arrivals to gather)',
           values: Object.entries(stats.ms).map(([part, ms]) => ({ labels: `part="${part}"`, value: ms / 1000 })) },
         rlaif_engine_decode_steps_total: { help: 'decode steps (one forward pass of the whole batch each)', values: [{ labels: '', value: stats.decodeSteps }] },
         rlaif_engine_decoded_tokens_total: { help: 'tokens decoded, summed over decode steps (batch rows per step)', values: [{ labels: '', value: stats.decodedTokens }] },
@@ -152,7 +152,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const ready = options.load().then((model) => {
     served = model;
-    engine = new BatchEngine({ model: model.model, maxBatch: config.maxBatch, padTokenId: model.eosTokenId ?? 0 });
+    engine = new BatchEngine({ model: model.model, maxBatch: config.maxBatch, padTokenId: model.eosTokenId ?? 0, gather: { quietMs: config.batchGatherMs } });
     return model;
   }, (error: Error) => { loadError = error; throw error; });
   ready.catch(() => {});
