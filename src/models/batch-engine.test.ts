@@ -123,9 +123,11 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.equal(gathered.forwardPasses, 2, 'the three stragglers share the second prefill');
       assert.ok(eager.forwardPasses >= 3, `without gathering the first straggler goes alone (${eager.forwardPasses} prefills)`);
       assert.ok(gathered.ms.gather > 5 && eager.ms.gather === 0);
-      const lone = new BatchEngine({ model, maxBatch: 8, gather: { quietMs: 50, maxShare: 1e6 } });
-      await lone.generate(request(1, one)).then(() => lone.generate(request(2, one)));
-      assert.equal(lone.stats.ms.gather, 0, 'a step that finished one sequence does not wait');
+      for (const maxNewTokens of [1, 2]) {                                    // finished by its prefill, or by a decode step
+        const lone = new BatchEngine({ model, maxBatch: 8, gather: { quietMs: 50, maxShare: 1e6 } });
+        await lone.generate(request(1, { maxNewTokens })).then(() => lone.generate(request(2, { maxNewTokens })));
+        assert.equal(lone.stats.ms.gather, 0, `a step that finished one sequence of ${maxNewTokens} tokens does not wait`);
+      }
     });
   });
 }

@@ -159,17 +159,16 @@ export class BatchEngine {
     const joining = this.#waiting.splice(0, Math.max(0, this.#maxBatch - this.#active.length));
     const t0 = performance.now();
     const prefilled = joining.length === 0 ? [] : this.#prefixCache ? this.#prefillCached(joining) : this.#prefill(joining);
-    const t1 = performance.now();
+    const t1 = performance.now(), entering = this.#active.length + joining.length;
     this.#repack(prefilled, joining);
     const t2 = performance.now();
     if (this.#active.length > 0) this.#decode();
     const t3 = performance.now();
     // Rows the decode step finished leave now: their requests are answered before the next step's prefill, not after.
-    const before = this.#active.length + joining.length;
     this.#repack([], []);
     const { ms } = this.stats, t4 = performance.now();
     this.#lastStepMs = t4 - t0;
-    this.#finishedLast = before - this.#active.length;
+    this.#finishedLast = entering - this.#active.length;          // finished (or cancelled) in this step
     ms.prefill += t1 - t0; ms.repack += t2 - t1 + t4 - t3; ms.decode += t3 - t2;
   }
 
