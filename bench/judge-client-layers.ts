@@ -19,12 +19,13 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { judgeCommand } from '../src/cli/judge-command.ts';
-import type { ChatGenerateOptions, ChatGenerateResult, ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
+import type { ChatGenerateOptions } from '../src/feedback/chat-model-v1.ts';
 import type { JudgmentUsage } from '../src/feedback/judgment-types.ts';
 import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.ts';
 import { runJudgeJob, type JudgeRunSummary } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
+import { instantProvider } from './instant-provider.ts';
 import { judgmentChains, post, recordingProxy } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
@@ -76,17 +77,7 @@ try {
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < chains.length) for (const body of chains[next++]!) await send(body); }));
   };
-  // Answers at once (after a macrotask turn, as a socket's would), the shapes the judge reads.
-  const instant: ChatModelV1 = {
-    specificationVersion: 'v1', provider: 'instant', modelId: 'instant', supportsLogprobs: true,
-    async doGenerate(options: ChatGenerateOptions): Promise<ChatGenerateResult> {
-      await new Promise((resolve) => setImmediate(resolve));
-      if ((options.topLogprobs ?? 0) > 0) {
-        return { choices: [{ text: '1', tokens: [{ token: '1', logprob: -0.5, topLogprobs: Array.from({ length: 20 }, (_, i) => ({ token: String(i), logprob: -i })) }], finishReason: 'length' }], usage: { promptTokens: 200, completionTokens: 1 } };
-      }
-      return { choices: [{ text: 'Kelo lives near the stone bridge. Answer 1 is right. Answer 2 is wrong, so answer 1 is better.', tokens: null, finishReason: 'stop' }], usage: { promptTokens: 180, completionTokens: 24 } };
-    },
-  };
+  const instant = instantProvider();
   // A judge layer's run counts only if it did the captured work, no more and no less: every pair judged now (none
   // from a cache, none failed) in exactly the captured number of requests (a retry or a failure would be other work).
   const complete = (name: string, summary: JudgeRunSummary): void => {

@@ -115,11 +115,11 @@ for (const family of ['gpt2', 'llama'] as const) {
       const later = (ms: number, i: number, engine: BatchEngine) => new Promise((resolve) => setTimeout(resolve, ms)).then(() => engine.generate(request(i, one)));
       const round = async (quietMs: number) => {
         const engine = new BatchEngine({ model, maxBatch: 8, gather: { quietMs, maxShare: 1e6 } });
-        // Three clients answered in one step send their next requests 0, 5 and 10 ms after their replies.
-        await Promise.all([0, 5, 10].map((ms, i) => engine.generate(request(i, one)).then(() => later(ms, 10 + i, engine))));
+        // Three clients answered in one step send their next requests 0, 30 and 60 ms after their replies.
+        await Promise.all([0, 30, 60].map((ms, i) => engine.generate(request(i, one)).then(() => later(ms, 10 + i, engine))));
         return engine.stats;
       };
-      const gathered = await round(50), eager = await round(0);
+      const gathered = await round(150), eager = await round(0);
       assert.equal(gathered.forwardPasses, 2, 'the three stragglers share the second prefill');
       assert.ok(eager.forwardPasses >= 3, `without gathering the first straggler goes alone (${eager.forwardPasses} prefills)`);
       assert.ok(gathered.ms.gather > 5 && eager.ms.gather === 0);

@@ -293,9 +293,9 @@ export class BatchEngine {
     const { request, tokens } = sequence;
     if (request.signal?.aborted) { this.#finish(sequence, request.signal.reason); return true; }
     const last = tokens.at(-1)?.token;
-    const ids = tokens.map((t) => t.token);
+    // Called for every row twice a step (before and after its decode): the ids are copied only for a stop check that reads them.
     const finish: SequenceFinish | null = last !== undefined && request.stopTokenIds.includes(last) ? 'stop'
-      : request.isStopped?.(ids) ? 'stop' : tokens.length >= request.maxNewTokens ? 'length' : null;
+      : request.isStopped?.(tokens.map((t) => t.token)) ? 'stop' : tokens.length >= request.maxNewTokens ? 'length' : null;
     if (!finish) return false;
     sequence.done = true;
     sequence.resolve({ tokens, finishReason: finish });

@@ -214,7 +214,8 @@ export class HfTokenizer implements TextTokenizer {
  * normalizer (it could make an added token's text), no added token that strips its neighbours' spaces or must stand
  * as a word, no Metaspace
  * pre-tokenizer (it treats the first section apart); elsewhere the tokenizer encodes whole texts. Splits as the
- * library does: at each position the longest added token that starts there. Bounded: cleared past 4 M characters.
+ * library does: at each position the longest added token that starts there. A text with no added token (a corpus line) is
+ * encoded whole and not kept. Bounded: cleared past 4 M characters.
  */
 class SectionCache {
   static applies(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): boolean {
@@ -258,6 +259,7 @@ class SectionCache {
       ids.push(matchId);
       start = i = matchEnd;
     }
+    if (start === 0) return this.encodeSection(text);                     // no added token: nothing to reuse, nothing kept
     if (start < text.length) this.#section(text.slice(start), ids);
     return ids;
   }
