@@ -1,11 +1,16 @@
 // Preference records to and from Parquet (or DuckDB-read JSONL) through @duckdb/node-api: prompt/chosen/rejected as
 // LIST<STRUCT(role, content)> columns TRL and pandas read directly; judgment and source as JSON text columns.
 // Leaves out partitioned datasets and remote (S3/HTTP) paths: local files only. No paper.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeJsonl } from './jsonl-file.ts';
 import { parseRecord, type PreferenceRecord } from './preference-record.ts';
+
+// DuckDB (a native library of tens of MB, a fifth of a second to load) is loaded on first use, not when a command
+// starts: most commands and runs never read or write Parquet or query a run with SQL.
+let duckDb: Promise<typeof import('@duckdb/node-api')> | undefined;
+/** @duckdb/node-api, imported the first time it is asked for. */
+export const loadDuckDb = (): Promise<typeof import('@duckdb/node-api')> => (duckDb ??= import('@duckdb/node-api'));
 
 const messageList = 'STRUCT(role VARCHAR, content VARCHAR)[]';
 const columns = `{id: 'VARCHAR', prompt: '${messageList}', chosen: '${messageList}', rejected: '${messageList}', judgment: 'VARCHAR', source: 'VARCHAR'}`;
@@ -15,6 +20,7 @@ function quote(path: string): string {
 }
 
 async function withConnection<T>(task: (run: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
+  const { DuckDBInstance } = await loadDuckDb();
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

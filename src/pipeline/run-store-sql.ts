@@ -1,9 +1,9 @@
 // SQL over a run store with DuckDB: one view per record kind (prompts, samples, judgments, rewards, advantages,
 // evaluations, gates, stages, gold, attacks, revisions, reward_models) over the JSONL files, then any query. Leaves
 // out writing through DuckDB (the store appends JSONL itself) and Parquet export of whole runs. No paper.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadDuckDb } from '../data/duckdb-format.ts';
 import { RECORD_FILES } from './run-records.ts';
 
 function quote(path: string): string {
@@ -12,6 +12,7 @@ function quote(path: string): string {
 
 /** Runs `sql` against the run folder's records; rows come back as plain objects (BigInts made numbers). */
 export async function queryRun(dir: string, sql: string): Promise<Record<string, unknown>[]> {
+  const { DuckDBInstance } = await loadDuckDb();
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

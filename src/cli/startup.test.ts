@@ -1,0 +1,44 @@
+// What a command loads when it starts: DuckDB, a native library of tens of MB, is loaded only by what reads or writes
+// Parquet or queries a run with SQL, so `rlaif judge` over JSONL and every other command start without it. Checked on
+// Linux through the process's memory maps at exit (a preloaded module reads /proc/self/maps), with a control that
+// imports DuckDB and must be seen.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { scratchFolder } from './testing/scratch-folder.ts';
+
+const { write } = scratchFolder('rlaif-startup-');
+const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
+const linux = existsSync('/proc/self/maps');
+const marker = 'DUCKDB-MAPPED';
+const preload = write('report-duckdb.mjs', `import { readFileSync } from 'node:fs';\n`
+  + `process.on('exit', () => { if (/duckdb/i.test(readFileSync('/proc/self/maps', 'utf8'))) process.stderr.write('${marker}\\n'); });\n`);
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['--import', preload, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('command start-up', { skip: linux ? false : 'needs /proc/self/maps (Linux)' }, () => {
+  test('the control: a process that imports @duckdb/node-api is seen with it mapped', () => {
+    const control = run(['--input-type=module', '-e', "await import('@duckdb/node-api');"]);
+    assert.equal(control.status, 0, control.stderr);
+    assert.match(control.stderr, new RegExp(marker));
+  });
+
+  test('the whole CLI loads (every command module imported) without DuckDB', () => {
+    const result = run([bin, '--version']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+/);
+    assert.doesNotMatch(result.stderr, new RegExp(marker));
+  });
+
+  test('the Parquet and SQL paths still load it when used', () => {
+    const script = `const { loadDuckDb } = await import(${JSON.stringify(new URL('../data/duckdb-format.ts', import.meta.url).href)});\n`
+      + 'const { DuckDBInstance } = await loadDuckDb(); const instance = await DuckDBInstance.create(":memory:"); instance.closeSync?.();';
+    const result = run(['--import', 'tsx', '--input-type=module', '-e', script]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(marker));
+  });
+});
