@@ -220,10 +220,11 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     const result = {} as Record<keyof typeof clients, Awaited<ReturnType<typeof clients.judge>>>;
     for (const name of order) result[name] = await clients[name]();
     if (round < 0) continue;
+    // Pairs a second, both orders of each (two judgments, four requests): the ratio is the same in judgments.
     const rate = (name: keyof typeof clients) => result[name].value / result[name].seconds;
     cpu.judge.push(result.judge.cpuMs / proxy.bodies.length);
     cpu.raw.push(result.raw.cpuMs / proxy.bodies.length);
-    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} judgments/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows, ${result[name].gatherMs.toFixed(0)} ms gathering)`;
+    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} pairs/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows, ${result[name].gatherMs.toFixed(0)} ms gathering)`;
     console.log(`# judge${suffix} round ${round} (${order.join(', ')}): rlaif judge ${line('judge')}; raw client ${line('raw')}; free replay ${line('free')}`);
     ratios.push(rate('judge') / rate('raw'));
     freeRatios.push(rate('judge') / rate('free'));
