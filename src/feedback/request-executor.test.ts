@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ProviderError, parseRetryAfter, type ChatGenerateOptions, type ChatGenerateResult, type ChatModelV1 } from './chat-model-v1.ts';
 import { emptyUsage } from './judgment-types.ts';
 import { OpenAICompatibleProvider } from './providers/openai-compatible-provider.ts';
-import { ConcurrencyLimiter, RequestExecutor, backoffDelay, costOf } from './request-executor.ts';
+import { ConcurrencyLimiter, RequestExecutor, backoffDelay, costOf, defaultRetry } from './request-executor.ts';
 import { startScriptedServer } from './testing/scripted-openai-server.ts';
 
 const request: ChatGenerateOptions = { messages: [{ role: 'user', content: 'hello' }], maxTokens: 8, temperature: 0, seed: 1 };
@@ -91,6 +91,46 @@ test('the limiter never exceeds its bound', async () => {
     ),
   );
   assert.equal(peak, 3);
+});
+
+/**
+ * Four requests through two slots; the first two replies arrive in one turn of the event loop (two I/O callbacks,
+ * modelled as two immediates). Returns the order of events: requests sent, replies in, callers resumed.
+ */
+async function replyOrder(provider: string, yieldAfterReply?: boolean): Promise<string[]> {
+  const log: string[] = [];
+  const pending: Array<() => void> = [];
+  const model: ChatModelV1 = {
+    specificationVersion: 'v1', provider, modelId: 'm', supportsLogprobs: false,
+    doGenerate: (options) => new Promise<ChatGenerateResult>((resolve) => {
+      const name = options.messages[0]!.content;
+      log.push(`sent ${name}`);
+      pending.push(() => { log.push(`reply ${name}`); resolve({ choices: [{ text: name, tokens: null, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1 } }); });
+    }),
+  };
+  const executor = new RequestExecutor(model, { concurrency: 2, timeoutMs: 10_000, retry: defaultRetry, ...(yieldAfterReply === undefined ? {} : { yieldAfterReply }) });
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const done = Promise.all(['a', 'b', 'c', 'd'].map((name) => executor.generate({ messages: [{ role: 'user', content: name }], maxTokens: 1, temperature: 0, seed: 0 }, emptyUsage()).then(() => { log.push(`caller ${name}`); })));
+  await settle();
+  assert.deepEqual(log, ['sent a', 'sent b']);
+  for (const reply of pending.splice(0)) setImmediate(reply);
+  await settle();
+  for (const reply of pending.splice(0)) reply();
+  await done;
+  return log;
+}
+
+test('replies that arrive together first free their slots and send what waits, then their callers resume (network providers)', async () => {
+  // The default for an OpenAI-compatible provider: both replies hand their slots on (c and d go out) before a's caller
+  // does any work on its reply.
+  const network = await replyOrder('openai-compatible');
+  assert.deepEqual(network.slice(0, 8), ['sent a', 'sent b', 'reply a', 'sent c', 'reply b', 'sent d', 'caller a', 'caller b']);
+  // In-process providers keep resuming callers at once (their replies resolve together as microtasks; their next requests
+  // must reach the batch engine before its next step): a's caller runs before b's reply is read.
+  const inProcess = await replyOrder('in-process');
+  assert.deepEqual(inProcess.slice(0, 5), ['sent a', 'sent b', 'reply a', 'sent c', 'caller a']);
+  assert.deepEqual((await replyOrder('in-process', true)).slice(0, 8), network.slice(0, 8));
+  assert.deepEqual((await replyOrder('openai-compatible', false)).slice(0, 5), inProcess.slice(0, 5));
 });
 
 test('backoff grows exponentially under a cap, with jitter, and never undercuts Retry-After', () => {

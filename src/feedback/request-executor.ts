@@ -19,6 +19,15 @@ export interface ExecutorOptions {
   sleep?: (milliseconds: number) => Promise<void>;
   onRetry?: (event: { attempt: number; error: ProviderError; delayMs: number }) => void;
   onWarning?: (warning: ChatWarning) => void; // called once per setting the provider did not honour (all are counted)
+  /**
+   * Before a reply's caller resumes, yield to the event loop's I/O (setImmediate): replies that arrive together (a
+   * server answers every request its last step finished at once) each free their slot and send the next queued request
+   * first, and the callers' work on them (parsing verdicts, prompts for the next step, the cache) runs after, instead
+   * of the last reply's successor waiting behind every earlier caller's work. Default: on for 'openai-compatible'
+   * providers, off for in-process ones (their replies resolve together as microtasks already, and their next requests
+   * must reach the batch engine before its next step).
+   */
+  yieldAfterReply?: boolean;
 }
 
 export interface CostRates {
@@ -72,6 +81,7 @@ export class RequestExecutor {
   readonly #limiter: ConcurrencyLimiter;
   readonly #random: () => number;
   readonly #sleep: (milliseconds: number) => Promise<void>;
+  readonly #yieldAfterReply: boolean;
 
   constructor(model: ChatModelV1, options: ExecutorOptions) {
     this.model = model;
@@ -79,6 +89,7 @@ export class RequestExecutor {
     this.#limiter = new ConcurrencyLimiter(options.concurrency);
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
+    this.#yieldAfterReply = options.yieldAfterReply ?? model.provider === 'openai-compatible';
   }
 
   /** One logical request: retried until it succeeds, fails for a non-retryable reason, or attempts run out. */
@@ -96,6 +107,7 @@ export class RequestExecutor {
         usage.promptTokens += result.usage.promptTokens;
         usage.completionTokens += result.usage.completionTokens;
         for (const warning of result.warnings ?? []) this.#warn(warning);
+        if (this.#yieldAfterReply) await new Promise<void>((resolve) => setImmediate(resolve));
         return result;
       } catch (caught) {
         const error = caught instanceof ProviderError ? caught : new ProviderError('connection', (caught as Error)?.message ?? String(caught));
