@@ -182,7 +182,8 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   const prepared = records.map((record) => preparePair(record, settings.seed));
   const cache = JudgmentCache.open<CachedJudgment<PairResult>>(join(runDirectory, 'cache.jsonl'));
   const keyOf = JudgmentCache.keyer(identity);
-  const alreadyCached = prepared.filter((pair) => cache.get(keyOf(pair.input)) !== undefined).length;
+  // A fresh run's empty cache holds none: no need to hash every pair twice (the runner keys each pair as it takes it).
+  const alreadyCached = cache.size === 0 ? 0 : prepared.filter((pair) => cache.get(keyOf(pair.input)) !== undefined).length;
   options.events?.onStart?.(records.length, alreadyCached);
   let outcome;
   try {

@@ -46,6 +46,69 @@ export const chatCompletionSchema = z.looseObject({
   usage: z.looseObject({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish(),
 });
 
+type WireChoice = z.infer<typeof choiceSchema>;
+type WireCompletion = z.infer<typeof chatCompletionSchema>;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
+const isAlternative = (value: unknown): boolean => isObject(value) && typeof value.token === 'string' && typeof value.logprob === 'number';
+
+/**
+ * chatCompletionSchema's check written out by hand, for the answers a judge reads by the hundred a second: true only
+ * where the schema accepts (it tests every field the schema tests, no fewer), so a body it passes reads the same as
+ * the schema's output; any other body goes through the schema, which names the field that is wrong.
+ */
+function isWireCompletion(json: unknown): json is WireCompletion {
+  if (!isObject(json)) return false;
+  const { choices, usage } = json;
+  if (!Array.isArray(choices) || choices.length === 0) return false;
+  for (const choice of choices as unknown[]) {
+    if (!isObject(choice)) return false;
+    const { message, logprobs, finish_reason: finishReason } = choice;
+    if (!isNullish(message) && !(isObject(message) && (isNullish(message.content) || typeof message.content === 'string'))) return false;
+    if (!isNullish(finishReason) && typeof finishReason !== 'string') return false;
+    if (isNullish(logprobs)) continue;
+    if (!isObject(logprobs)) return false;
+    const content = logprobs.content;
+    if (isNullish(content)) continue;
+    if (!Array.isArray(content)) return false;
+    for (const entry of content as unknown[]) {
+      if (!isAlternative(entry)) return false;
+      const top = (entry as Record<string, unknown>).top_logprobs;
+      if (isNullish(top)) continue;
+      if (!Array.isArray(top) || !(top as unknown[]).every(isAlternative)) return false;
+    }
+  }
+  if (isNullish(usage)) return true;
+  return isObject(usage) && (isNullish(usage.prompt_tokens) || typeof usage.prompt_tokens === 'number') && (isNullish(usage.completion_tokens) || typeof usage.completion_tokens === 'number');
+}
+
+/** The wire completion as a result: choices' text, tokens (with their alternatives) and finish reasons, and usage. */
+function completionResult(data: WireCompletion, request?: ChatGenerateOptions): ChatGenerateResult {
+  const choices = data.choices.map((choice: WireChoice) => ({
+    text: choice.message?.content ?? '',
+    tokens: choice.logprobs?.content?.map((entry) => ({ token: entry.token, logprob: entry.logprob, topLogprobs: entry.top_logprobs?.map(({ token, logprob }) => ({ token, logprob })) ?? [] })) ?? null,
+    finishReason: choice.finish_reason ?? null,
+  }));
+  const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
+  const warnings: ChatWarning[] = [];
+  if (request && (request.topLogprobs ?? 0) > 0 && choices.some((choice) => choice.tokens === null)) {
+    warnings.push({ type: 'unsupported-setting', setting: 'topLogprobs', details: `asked for top_logprobs ${request.topLogprobs}, the server returned no logprobs` });
+  }
+  if (request && choices.length < (request.n ?? 1)) warnings.push({ type: 'unsupported-setting', setting: 'n', details: `asked for n = ${request.n}, the server returned ${choices.length} choices` });
+  return warnings.length > 0 ? { choices, usage, warnings } : { choices, usage };
+}
+
+/** Parse a JSON value with chatCompletionSchema alone: the reference parseChatCompletion's quick check must agree with. */
+export function parseWithSchema(json: unknown, request?: ChatGenerateOptions): ChatGenerateResult {
+  const parsed = chatCompletionSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ProviderError('bad-response', `response does not match chat-completion shape: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  return completionResult(parsed.data, request);
+}
+
 /**
  * Parse a response body into a result, or throw a retryable 'bad-response' ProviderError (truncated or wrong shape).
  * `request`, when given, turns settings the answer did not honour (logprobs, n) into warnings.
@@ -57,23 +120,7 @@ export function parseChatCompletion(body: string, request?: ChatGenerateOptions)
   } catch {
     throw new ProviderError('bad-response', `response is not JSON (${body.length} chars)`);
   }
-  const parsed = chatCompletionSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ProviderError('bad-response', `response does not match chat-completion shape: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
-  }
-  const choices = parsed.data.choices.map((choice) => ({
-    text: choice.message?.content ?? '',
-    tokens: choice.logprobs?.content?.map((entry) => ({ token: entry.token, logprob: entry.logprob, topLogprobs: entry.top_logprobs?.map(({ token, logprob }) => ({ token, logprob })) ?? [] })) ?? null,
-    finishReason: choice.finish_reason ?? null,
-  }));
-  const usage = { promptTokens: parsed.data.usage?.prompt_tokens ?? 0, completionTokens: parsed.data.usage?.completion_tokens ?? 0 };
-  const warnings: ChatWarning[] = [];
-  if (request && (request.topLogprobs ?? 0) > 0 && choices.some((choice) => choice.tokens === null)) {
-    warnings.push({ type: 'unsupported-setting', setting: 'topLogprobs', details: `asked for top_logprobs ${request.topLogprobs}, the server returned no logprobs` });
-  }
-  if (request && choices.length < (request.n ?? 1)) warnings.push({ type: 'unsupported-setting', setting: 'n', details: `asked for n = ${request.n}, the server returned ${choices.length} choices` });
-  return warnings.length > 0 ? { choices, usage, warnings } : { choices, usage };
+  return isWireCompletion(json) ? completionResult(json, request) : parseWithSchema(json, request);
 }
 
 /** Map an HTTP error status to a typed ProviderError (429 and 5xx retryable, Retry-After kept). */
