@@ -1,6 +1,6 @@
 // parseChatCompletion's hand-written check against the zod schema it stands in for: every field a judge reads, set in
-// turn to each kind of JSON value (absent, null, number, string, boolean, array, object), in a body with and without
-// log-probs; the two must return the same result or throw the same error.
+// turn to each kind of JSON value (absent, null, number, a number too large for a double, string, boolean, array,
+// object), in a body with and without log-probs; the two must return the same result or throw the same error.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatGenerateOptions } from '../chat-model-v1.ts';
@@ -17,7 +17,9 @@ const paths = ['', 'choices', 'choices.*', 'choices.*.message', 'choices.*.messa
   'choices.*.logprobs.content', 'choices.*.logprobs.content.*', 'choices.*.logprobs.content.*.token', 'choices.*.logprobs.content.*.logprob',
   'choices.*.logprobs.content.*.top_logprobs', 'choices.*.logprobs.content.*.top_logprobs.*', 'choices.*.logprobs.content.*.top_logprobs.*.token',
   'choices.*.logprobs.content.*.top_logprobs.*.logprob', 'usage', 'usage.prompt_tokens', 'usage.completion_tokens'];
-const values: unknown[] = [undefined, null, 0, -1.5, 'x', '', true, [], [1], [{}], {}, { token: 'a', logprob: 0 }];
+// INFINITE is written as -1e999, which JSON.parse reads as -Infinity.
+const INFINITE = '__infinite__';
+const values: unknown[] = [undefined, null, 0, -1.5, INFINITE, 'x', '', true, [], [1], [{}], {}, { token: 'a', logprob: 0 }];
 
 function setAt(root: unknown, path: string, value: unknown): unknown {
   if (path === '') return value;
@@ -41,9 +43,10 @@ test('the quick check of a chat completion agrees with the schema on every field
         const body = setAt(base(), 'choices.*.logprobs', withLogprobs ? base().choices[0]!.logprobs : null);
         const json = setAt(body, path, value);
         for (const request of requests) {
-          const quick = outcome(() => parseChatCompletion(JSON.stringify(json) ?? 'undefined', request));
-          const reference = outcome(() => parseWithSchema(JSON.parse(JSON.stringify(json) ?? 'null'), request));
-          if (JSON.stringify(json) === undefined) continue;      // the whole body absent: not JSON, covered below
+          const text = JSON.stringify(json)?.replaceAll(`"${INFINITE}"`, '-1e999');
+          if (text === undefined) continue;                      // the whole body absent: not JSON, covered below
+          const quick = outcome(() => parseChatCompletion(text, request));
+          const reference = outcome(() => parseWithSchema(JSON.parse(text), request));
           assert.deepEqual(quick, reference, `${path} = ${JSON.stringify(value)} (logprobs ${withLogprobs})`);
           if ('error' in (quick as object)) refused++; else accepted++;
         }

@@ -51,7 +51,9 @@ type WireCompletion = z.infer<typeof chatCompletionSchema>;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
-const isAlternative = (value: unknown): boolean => isObject(value) && typeof value.token === 'string' && typeof value.logprob === 'number';
+// zod's z.number() refuses NaN and the infinities (JSON's 1e999 parses to Infinity): so does this.
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isAlternative = (value: unknown): boolean => isObject(value) && typeof value.token === 'string' && isNumber(value.logprob);
 
 /**
  * chatCompletionSchema's check written out by hand, for the answers a judge reads by the hundred a second: true only
@@ -80,7 +82,7 @@ function isWireCompletion(json: unknown): json is WireCompletion {
     }
   }
   if (isNullish(usage)) return true;
-  return isObject(usage) && (isNullish(usage.prompt_tokens) || typeof usage.prompt_tokens === 'number') && (isNullish(usage.completion_tokens) || typeof usage.completion_tokens === 'number');
+  return isObject(usage) && (isNullish(usage.prompt_tokens) || isNumber(usage.prompt_tokens)) && (isNullish(usage.completion_tokens) || isNumber(usage.completion_tokens));
 }
 
 /** The wire completion as a result: choices' text, tokens (with their alternatives) and finish reasons, and usage. */
