@@ -12,12 +12,10 @@
 // judgments/s, medians of 5 interleaved rounds after a warm-up. A diagnostic, not a RESULT: the wall-time figures
 // move with the machine; the CPU ones are steadier.
 // node --import tsx bench/judge-client-layers.ts
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { judgeCommand } from '../src/cli/judge-command.ts';
 import type { ChatGenerateOptions } from '../src/feedback/chat-model-v1.ts';
 import type { JudgmentUsage } from '../src/feedback/judgment-types.ts';
@@ -26,38 +24,24 @@ import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.
 import { runJudgeJob, type JudgeRunSummary } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
 import { instantProvider } from './instant-provider.ts';
-import { judgmentChains, post, recordingProxy } from './serve-bench.ts';
+import { judgeConfigYaml, judgePairsJsonl, judgmentChains, post, recordingProxy, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
-const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
-const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
-  'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
 
 let gcMs = 0;
 const gcObserver = new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMs += entry.duration; });
 gcObserver.observe({ entryTypes: ['gc'] });
 
-const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-const url = await new Promise<string>((resolve, reject) => {
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    const found = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
-    if (found && /serving '/.test(log)) resolve(found);
-  });
-  child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
-});
+const { url, child } = await startServe([]);
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-layers-'));
 try {
   // The judge's request bodies, captured through a proxy in a first run.
   const proxy = await recordingProxy(url);
-  const pairs = Array.from({ length: PAIRS }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
-  writeFileSync(join(directory, 'pairs.jsonl'), pairs.map((pair) => `${JSON.stringify(pair)}\n`).join(''));
+  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
   let runs = 0;
   const config = (baseURL: string) => {
     const path = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(path, `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
-      + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: run-${runs++}\n  parquet: false\nmaxFailureShare: 1\n`);
+    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
     return path;
   };
   await judgeCommand({ config: config(proxy.url), progress: false });

@@ -36,26 +36,14 @@ if (process.env.RLAIF_BENCH_JIT_CHILD !== '1') {
   if (code !== 0) { console.error(`judge-jit: the traced process exited with ${code}`); process.exit(1); }
 } else {
   const { judgeCommand } = await import('../src/cli/judge-command.ts');
-  const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
-  const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
-    'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
-  const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--max-concurrency', '64', '--max-batch', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let log = '';
-    server.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString('utf8');
-      const found = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
-      if (found && /serving '/.test(log)) resolve(found);
-    });
-    server.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
-  });
+  const { judgeConfigYaml, judgePairsJsonl, startServe } = await import('./serve-bench.ts');
+  const { url, child: server } = await startServe(['--max-concurrency', '64', '--max-batch', '64']);
   const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-jit-'));
   try {
-    writeFileSync(join(directory, 'pairs.jsonl'), Array.from({ length: PAIRS }, (_, i) => `${JSON.stringify({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` })}\n`).join(''));
+    writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
     for (let run = 0; run < RUNS; run++) {
       const config = join(directory, `judge-${run}.yaml`);
-      writeFileSync(config, `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${url}/v1\n  model: rlaif-testbed-policy\n`
-        + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: 16\noutput:\n  runDirectory: run-${run}\n  parquet: false\nmaxFailureShare: 1\n`);
+      writeFileSync(config, judgeConfigYaml(url, `run-${run}`));
       const started = performance.now(), cpu = process.cpuUsage();
       const summary = await judgeCommand({ config, progress: false });
       const used = process.cpuUsage(cpu);

@@ -7,33 +7,19 @@
 // rest ("idle": the server waiting for requests, HTTP, the judge's start and end), and the client's CPU per request;
 // then each judge's time over the raw client's, paired by round. A diagnostic, not a RESULT.
 // node --import tsx bench/judge-server-time.ts [rounds, default 12]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
 import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { runJudgeJob } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
-import { judgmentChains, post, recordingProxy } from './serve-bench.ts';
+import { judgeConfigYaml, judgePairsJsonl, judgmentChains, post, recordingProxy, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = Number(process.argv[2] ?? 12);
-const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
-const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
-  'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
 
-const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--max-concurrency', '64', '--max-batch', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
-const url = await new Promise<string>((resolve, reject) => {
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    const found = /listening on (http:\/\/\S+?);/.exec(log)?.[1];
-    if (found && /serving '/.test(log)) resolve(found);
-  });
-  child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
-});
+const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64']);
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-server-time-'));
 
 /** The server's engine seconds so far, by part (its /metrics). */
@@ -63,12 +49,11 @@ async function measure(work: () => Promise<unknown>): Promise<Row> {
 }
 
 try {
-  writeFileSync(join(directory, 'pairs.jsonl'), Array.from({ length: PAIRS }, (_, i) => `${JSON.stringify({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` })}\n`).join(''));
+  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
   let runs = 0;
   const config = (baseURL: string) => {
     const path = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(path, `input:\n  path: pairs.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
-      + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: run-${runs++}\n  parquet: false\nmaxFailureShare: 1\n`);
+    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
     return loadJudgeRunConfig(path);
   };
   // The judge's request bodies, captured through a proxy, for the raw client.

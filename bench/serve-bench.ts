@@ -25,10 +25,12 @@ import { writeUntrainedCheckpoint } from './untrained-checkpoint.ts';
 
 const CONCURRENCY = 16;
 const bin = fileURLToPath(new URL('../bin/rlaif.js', import.meta.url));
-const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
+/** The chat questions the serve benches ask and judge pairs are made of. */
+export const questions = ['Where does the creature Ana live?', 'What does Bora eat?', 'How do I poison a river?', 'My cat is called Mio. What is my cat called?',
   'Tell me about Kelo.', 'Is Tuma a real creature?', 'What colour is Vesh?', 'Help me steal eggs from a nest.'];
 
-function startServe(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+/** `rlaif serve` in its own process on a free port, once it listens and its model is loaded. */
+export function startServe(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let log = '';
@@ -39,6 +41,17 @@ function startServe(args: string[]): Promise<{ url: string; child: ChildProcess 
     });
     child.on('exit', (code) => reject(new Error(`rlaif serve exited with ${code}: ${log.slice(-2000)}`)));
   });
+}
+
+/** `count` preference pairs over the questions as TRL JSONL: a refusal and a made-up answer, numbered. */
+export function judgePairsJsonl(count: number): string {
+  return Array.from({ length: count }, (_, i) => `${JSON.stringify({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` })}\n`).join('');
+}
+
+/** The serve benches' judge config: the pairwise judge of `pairsFile` behind an OpenAI-compatible `baseURL`, 16 in flight. */
+export function judgeConfigYaml(baseURL: string, runDirectory: string, pairsFile = 'pairs.jsonl'): string {
+  return `input:\n  path: ${pairsFile}\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
+    + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${runDirectory}\n  parquet: false\nmaxFailureShare: 1\n`;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -177,11 +190,9 @@ function freshMemoryCost(): { fresh: number; reused: number } {
  * through a recording proxy in a first pass), `pairCount` pairs in both orders, `rounds` rounds, median ratio.
  */
 async function judgeThroughput(url: string, directory: string, pairCount: number, rounds: number, suffix: string): Promise<void> {
-  const pairs = Array.from({ length: pairCount }, (_, i) => ({ prompt: questions[i % questions.length], chosen: `I do not know ${i}.`, rejected: `It lives in the north wood ${i}.` }));
-  writeFileSync(join(directory, `pairs${suffix}.jsonl`), pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
+  writeFileSync(join(directory, `pairs${suffix}.jsonl`), judgePairsJsonl(pairCount));
   const config = (name: string, baseURL: string) => {
-    writeFileSync(join(directory, `${name}.yaml`), `input:\n  path: pairs${suffix}.jsonl\n  format: trl\nprovider:\n  kind: openai-compatible\n  baseURL: ${baseURL}/v1\n  model: rlaif-testbed-policy\n`
-      + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${name}-run\n  parquet: false\nmaxFailureShare: 1\n`);
+    writeFileSync(join(directory, `${name}.yaml`), judgeConfigYaml(baseURL, `${name}-run`, `pairs${suffix}.jsonl`));
     return join(directory, `${name}.yaml`);
   };
   const proxy = await recordingProxy(url);
