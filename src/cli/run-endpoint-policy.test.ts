@@ -128,7 +128,7 @@ test('DPO rounds on a policy served by rlaif serve: rollouts over HTTP, the exte
 });
 
 test('through the queue: a worker sends the rollout requests to the endpoint, the records equal the run without a queue', async () => {
-  const redis = await startTestRedis(), shared = redisConnection(redis.url);
+  const redis = await startTestRedis(), shared = await redisConnection(redis.url);
   const jobs = { rollout: 0, judge: 0 }, rollout = rolloutJobHandler({ redis: shared });
   const worker = await startQueueWorker({ url: redis.url, concurrency: { judge: 4, rollout: 2 },
     handlers: { judge: judgeJobHandler({ redis: shared, labelerFor: (spec) => labelerFromSpec(spec) }), rollout },

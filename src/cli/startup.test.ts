@@ -1,7 +1,8 @@
 // What a command loads when it starts: DuckDB, a native library of tens of MB, is loaded only by what reads or writes
-// Parquet or queries a run with SQL, so `rlaif judge` over JSONL and every other command start without it. Checked on
-// Linux through the process's memory maps at exit (a preloaded module reads /proc/self/maps), with a control that
-// imports DuckDB and must be seen.
+// Parquet or queries a run with SQL, and BullMQ and ioredis only by a queue, a worker or a shared rate limit, so
+// `rlaif judge` over JSONL, a run without --queue and every other command start without them. Checked at exit by a
+// preloaded module: DuckDB through the process's memory maps (/proc/self/maps, Linux), the other two through the
+// CommonJS module cache they load into; controls that import each must be seen.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,9 +13,13 @@ import { scratchFolder } from './testing/scratch-folder.ts';
 const { write } = scratchFolder('rlaif-startup-');
 const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
 const linux = existsSync('/proc/self/maps');
-const marker = 'DUCKDB-MAPPED';
-const preload = write('report-duckdb.mjs', `import { readFileSync } from 'node:fs';\n`
-  + `process.on('exit', () => { if (/duckdb/i.test(readFileSync('/proc/self/maps', 'utf8'))) process.stderr.write('${marker}\\n'); });\n`);
+const marker = 'DUCKDB-MAPPED', queueMarker = 'QUEUE-LOADED';
+const preload = write('report-duckdb.mjs', `import { readFileSync } from 'node:fs';\nimport { createRequire } from 'node:module';\n`
+  + `process.on('exit', () => {\n`
+  + `  if (/duckdb/i.test(readFileSync('/proc/self/maps', 'utf8'))) process.stderr.write('${marker}\\n');\n`
+  + `  const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => /[\\\\/]node_modules[\\\\/](bullmq|ioredis)[\\\\/]/.test(path));\n`
+  + `  if (loaded.length > 0) process.stderr.write('${queueMarker}\\n');\n`
+  + `});\n`);
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, ['--import', preload, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -27,11 +32,20 @@ describe('command start-up', { skip: linux ? false : 'needs /proc/self/maps (Lin
     assert.match(control.stderr, new RegExp(marker));
   });
 
-  test('the whole CLI loads (every command module imported) without DuckDB', () => {
+  test('the controls: processes that import BullMQ or ioredis are seen with them loaded', () => {
+    for (const name of ['bullmq', 'ioredis']) {
+      const control = run(['--input-type=module', '-e', `await import('${name}');`]);
+      assert.equal(control.status, 0, control.stderr);
+      assert.match(control.stderr, new RegExp(queueMarker), name);
+    }
+  });
+
+  test('the whole CLI loads (every command module imported) without DuckDB, BullMQ or ioredis', () => {
     const result = run([bin, '--version']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^\d+\.\d+\.\d+/);
     assert.doesNotMatch(result.stderr, new RegExp(marker));
+    assert.doesNotMatch(result.stderr, new RegExp(queueMarker));
   });
 
   test('the Parquet and SQL paths still load it when used', () => {

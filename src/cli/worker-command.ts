@@ -26,7 +26,7 @@ export function registerWorkerCommand(program: Command): void {
       const concurrency = positive(options.concurrency, '--concurrency'), lockMs = positive(options.lockMs, '--lock-ms');
       const rolloutConcurrency = positive(options.rolloutConcurrency, '--rollout-concurrency');
       await checkRedis(options.redis);   // before the shared connection, which would retry a dead URL forever
-      const redis = redisConnection(options.redis, { name: 'rlaif-worker-shared' });
+      const redis = await redisConnection(options.redis, { name: 'rlaif-worker-shared' });
       let done = 0, failed = 0;
       const handler = judgeJobHandler({ redis, labelerFor: (spec) => {
         console.error(`worker: building the labeler of a run (${spec.labeler.kind}${spec.labeler.kind === 'openai-compatible' ? ` ${spec.labeler.baseURL} ${spec.labeler.model}` : ''})`);

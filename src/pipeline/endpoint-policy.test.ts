@@ -34,7 +34,7 @@ test('in one process: 10 requests at 4 per second span at least two window chang
 });
 
 test('on queue workers: two workers\' rollout jobs share one limit through Redis', async () => {
-  const connections = [redisConnection(redis.url), redisConnection(redis.url)];
+  const connections = await Promise.all([redisConnection(redis.url), redisConnection(redis.url)]);
   const handlers = connections.map((c) => rolloutJobHandler({ redis: c }));
   try {
     const job = (tag: string): RolloutJobData => ({ run: 'rate', rows: rows(6, tag),

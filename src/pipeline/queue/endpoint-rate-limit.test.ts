@@ -12,7 +12,7 @@ before(async () => { redis = await startTestRedis(); });
 after(async () => { await redis.close(); });
 
 test('three clients share one endpoint limit through Redis: 30 requests at 4 per 200 ms window take at least 7 window changes', async () => {
-  const connections = [0, 1, 2].map(() => redisConnection(redis.url));
+  const connections = await Promise.all([0, 1, 2].map(() => redisConnection(redis.url)));
   try {
     const limiters = connections.map((c) => redisRateLimiter({ redis: c, endpoint: 'http://judge|m', perSecond: 20, windowMs: 200 }));
     const other = redisRateLimiter({ redis: connections[0]!, endpoint: 'http://other|m', perSecond: 20, windowMs: 200 });

@@ -5,9 +5,9 @@
 // across a Redis restart. Outcomes are typed: a job that failed its every attempt comes back as { kind: 'failed' },
 // never as a throw. Leaves out job priorities and flows. Delivery is at-least-once (BullMQ); exactly-once recording
 // is the run store's (idempotent record ids).
-import { Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { ConnectionOptions, JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { checkRedis, redisConnection, redisOptions } from './redis-connection.ts';
+import { checkRedis, loadBullmq, redisConnection, redisOptions } from './redis-connection.ts';
 
 export const QUEUE_NAMES = { judge: 'rlaif-judge', rollout: 'rlaif-rollout' } as const;
 export type QueueKind = keyof typeof QUEUE_NAMES;
@@ -47,10 +47,13 @@ export class JobQueue {
   #sweep: NodeJS.Timeout;
   #sweeping = false;
   #closed = false;
+  readonly #bullmq: typeof import('bullmq');
 
-  private constructor(options: JobQueueOptions) {
+  private constructor(options: JobQueueOptions, redis: Redis, bullmq: typeof import('bullmq')) {
     this.#options = options;
-    this.#redis = redisConnection(options.url, { name: 'rlaif-coordinator' });
+    this.#redis = redis;
+    this.#bullmq = bullmq;
+    const { Queue } = bullmq;
     const defaultJobOptions: JobsOptions = { attempts: options.attempts, backoff: { type: 'exponential', delay: options.backoffMs },
       removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
     this.#queues = { judge: new Queue(QUEUE_NAMES.judge, { connection: this.#redis, defaultJobOptions }),
@@ -62,7 +65,8 @@ export class JobQueue {
 
   static async open(options: JobQueueOptions): Promise<JobQueue> {
     await checkRedis(options.url);   // a dead or wrong URL is an error, not a silent wait
-    const queue = new JobQueue(options);
+    const [bullmq, redis] = await Promise.all([loadBullmq(), redisConnection(options.url, { name: 'rlaif-coordinator' })]);
+    const queue = new JobQueue(options, redis, bullmq);
     await Promise.all([...Object.values(queue.#queues).map((q) => q.waitUntilReady()), ...Object.values(queue.#events).map((e) => e.waitUntilReady())]);
     return queue;
   }
@@ -99,7 +103,7 @@ export class JobQueue {
   }
 
   #listen(kind: QueueKind): QueueEvents {
-    const events = new QueueEvents(QUEUE_NAMES[kind], { connection: redisOptions(this.#options.url, `rlaif-coordinator-events-${kind}`) as ConnectionOptions });
+    const events = new this.#bullmq.QueueEvents(QUEUE_NAMES[kind], { connection: redisOptions(this.#options.url, `rlaif-coordinator-events-${kind}`) as ConnectionOptions });
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, { kind: 'ok', value: parse(returnvalue) }));
     events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, { kind: 'failed', reason: failedReason }));
     events.on('error', () => {});   // connection errors during a Redis restart: ioredis reconnects; the sweep covers the gap

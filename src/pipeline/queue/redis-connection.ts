@@ -2,7 +2,17 @@
 // (no per-request retry limit: commands wait through a Redis restart instead of failing) and a reconnect delay that
 // grows to 1 s. BullMQ gets options (it then owns and closes its connections); redisConnection opens one of ours.
 // Leaves out Sentinel and Cluster. No paper.
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+
+// ioredis and BullMQ are loaded when a queue, a worker or a shared rate limit first needs them, not when a command
+// starts (together about a seventh of a second of every start otherwise): most runs use none of these.
+const importIoredis = () => import('ioredis'), importBullmq = () => import('bullmq');
+let ioredis: ReturnType<typeof importIoredis> | undefined;
+let bullmq: ReturnType<typeof importBullmq> | undefined;
+/** ioredis, imported the first time it is asked for. */
+export const loadIoredis = (): ReturnType<typeof importIoredis> => (ioredis ??= importIoredis());
+/** BullMQ, imported the first time it is asked for. */
+export const loadBullmq = (): ReturnType<typeof importBullmq> => (bullmq ??= importBullmq());
 
 export function redisOptions(url: string, name?: string): RedisOptions {
   let parsed: URL;
@@ -19,7 +29,8 @@ export function redisOptions(url: string, name?: string): RedisOptions {
   };
 }
 
-export function redisConnection(url: string, options: { name?: string } = {}): Redis {
+export async function redisConnection(url: string, options: { name?: string } = {}): Promise<Redis> {
+  const { Redis } = await loadIoredis();
   const redis = new Redis(redisOptions(url, options.name));
   redis.on('error', () => {});   // refused connections while Redis restarts: ioredis retries, commands wait
   return redis;
@@ -45,6 +56,7 @@ export function redisConnectTimeoutMs(): number {
  * answers, after `ms`.
  */
 export async function checkRedis(url: string, ms: number = redisConnectTimeoutMs()): Promise<void> {
+  const { Redis } = await loadIoredis();
   const redis = new Redis({ ...redisOptions(url, 'rlaif-check'), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: ms });
   redis.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;

@@ -16,7 +16,7 @@ import { tinyLabeler } from './tiny-loop.ts';
 const [url, log] = process.argv.slice(2);
 const faults = (): { failOn?: string; hold?: boolean; delayMs?: number; holdRollout?: string } => (existsSync(`${log}.faults.json`) ? JSON.parse(readFileSync(`${log}.faults.json`, 'utf8')) : {});
 let held = false;
-const redis = redisConnection(url!);
+const redis = await redisConnection(url!);
 const handler = judgeJobHandler({ redis, labelerFor: async (spec) => {
   const { labeler } = tinyLabeler({ seed: spec.seed, principleMode: spec.principleMode, chainOfThought: spec.chainOfThought });
   return { ...labeler, model: labeler.model, templateVersion: labeler.templateVersion,
