@@ -7,7 +7,7 @@
 // is the run store's (idempotent record ids).
 import type { ConnectionOptions, JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { checkRedis, loadBullmq, redisConnection, redisOptions } from './redis-connection.ts';
+import { checkRedis, redisConnection, redisOptions } from './redis-connection.ts';
 
 export const QUEUE_NAMES = { judge: 'rlaif-judge', rollout: 'rlaif-rollout' } as const;
 export type QueueKind = keyof typeof QUEUE_NAMES;
@@ -65,7 +65,7 @@ export class JobQueue {
 
   static async open(options: JobQueueOptions): Promise<JobQueue> {
     await checkRedis(options.url);   // a dead or wrong URL is an error, not a silent wait
-    const [bullmq, redis] = await Promise.all([loadBullmq(), redisConnection(options.url, { name: 'rlaif-coordinator' })]);
+    const [bullmq, redis] = await Promise.all([import('bullmq'), redisConnection(options.url, { name: 'rlaif-coordinator' })]);
     const queue = new JobQueue(options, redis, bullmq);
     await Promise.all([...Object.values(queue.#queues).map((q) => q.waitUntilReady()), ...Object.values(queue.#events).map((e) => e.waitUntilReady())]);
     return queue;

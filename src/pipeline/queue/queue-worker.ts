@@ -4,7 +4,7 @@
 // jobs and finishes the ones in hand. Leaves out sandboxed (child-process) processors. No paper.
 import type { ConnectionOptions, Job } from 'bullmq';
 import { QUEUE_NAMES, type QueueKind } from './job-queue.ts';
-import { checkRedis, loadBullmq, redisOptions } from './redis-connection.ts';
+import { checkRedis, redisOptions } from './redis-connection.ts';
 
 export type JobHandler = (data: unknown, job: { id: string; attempt: number }) => Promise<unknown>;
 
@@ -26,7 +26,7 @@ export interface QueueWorker {
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   let processed = 0;
   await checkRedis(options.url);   // a dead or wrong URL is an error, not a silent wait
-  const { Worker } = await loadBullmq();
+  const { Worker } = await import('bullmq');   // on first use: see redis-connection.ts
   const workers = (Object.entries(options.handlers) as [QueueKind, JobHandler][]).map(([kind, handler]) => {
     const worker = new Worker(QUEUE_NAMES[kind], async (job: Job) => {
       const start = performance.now();

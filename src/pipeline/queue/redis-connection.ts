@@ -4,15 +4,9 @@
 // Leaves out Sentinel and Cluster. No paper.
 import type { Redis, RedisOptions } from 'ioredis';
 
-// ioredis and BullMQ are loaded when a queue, a worker or a shared rate limit first needs them, not when a command
-// starts (together about a seventh of a second of every start otherwise): most runs use none of these.
-const importIoredis = () => import('ioredis'), importBullmq = () => import('bullmq');
-let ioredis: ReturnType<typeof importIoredis> | undefined;
-let bullmq: ReturnType<typeof importBullmq> | undefined;
-/** ioredis, imported the first time it is asked for. */
-export const loadIoredis = (): ReturnType<typeof importIoredis> => (ioredis ??= importIoredis());
-/** BullMQ, imported the first time it is asked for. */
-export const loadBullmq = (): ReturnType<typeof importBullmq> => (bullmq ??= importBullmq());
+// ioredis (here) and BullMQ (job-queue.ts, queue-worker.ts) are imported when a queue, a worker or a shared rate limit
+// first needs them, not when a command starts (together about a seventh of a second of every start otherwise): most
+// runs use none of these.
 
 export function redisOptions(url: string, name?: string): RedisOptions {
   let parsed: URL;
@@ -30,7 +24,7 @@ export function redisOptions(url: string, name?: string): RedisOptions {
 }
 
 export async function redisConnection(url: string, options: { name?: string } = {}): Promise<Redis> {
-  const { Redis } = await loadIoredis();
+  const { Redis } = await import('ioredis');
   const redis = new Redis(redisOptions(url, options.name));
   redis.on('error', () => {});   // refused connections while Redis restarts: ioredis retries, commands wait
   return redis;
@@ -56,7 +50,7 @@ export function redisConnectTimeoutMs(): number {
  * answers, after `ms`.
  */
 export async function checkRedis(url: string, ms: number = redisConnectTimeoutMs()): Promise<void> {
-  const { Redis } = await loadIoredis();
+  const { Redis } = await import('ioredis');
   const redis = new Redis({ ...redisOptions(url, 'rlaif-check'), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: ms });
   redis.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
