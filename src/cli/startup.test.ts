@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { scratchFolder } from './testing/scratch-folder.ts';
 
-const { write } = scratchFolder('rlaif-startup-');
+const { directory, write } = scratchFolder('rlaif-startup-');
 const bin = fileURLToPath(new URL('../../bin/rlaif.js', import.meta.url));
 const linux = existsSync('/proc/self/maps');
 const marker = 'DUCKDB-MAPPED', queueMarker = 'QUEUE-LOADED';
@@ -48,11 +48,12 @@ describe('command start-up', { skip: linux ? false : 'needs /proc/self/maps (Lin
     assert.doesNotMatch(result.stderr, new RegExp(queueMarker));
   });
 
-  test('the Parquet and SQL paths still load it when used', () => {
-    const script = `const { loadDuckDb } = await import(${JSON.stringify(new URL('../data/duckdb-format.ts', import.meta.url).href)});\n`
-      + 'const { DuckDBInstance } = await loadDuckDb(); const instance = await DuckDBInstance.create(":memory:"); instance.closeSync?.();';
+  test('SQL over a run (a folder with no records yet) still loads it, when used, and answers', () => {
+    const script = `const { queryRun } = await import(${JSON.stringify(new URL('../pipeline/run-store-sql.ts', import.meta.url).href)});\n`
+      + `console.log(JSON.stringify(await queryRun(${JSON.stringify(directory)}, 'select 41 + 1 as answer')));`;
     const result = run(['--import', 'tsx', '--input-type=module', '-e', script]);
     assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), [{ answer: 42 }]);
     assert.match(result.stderr, new RegExp(marker));
   });
 });

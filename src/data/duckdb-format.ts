@@ -6,11 +6,9 @@ import { dirname, join } from 'node:path';
 import { writeJsonl } from './jsonl-file.ts';
 import { parseRecord, type PreferenceRecord } from './preference-record.ts';
 
-// DuckDB (a native library of tens of MB, a fifth of a second to load) is loaded on first use, not when a command
-// starts: most commands and runs never read or write Parquet or query a run with SQL.
-let duckDb: Promise<typeof import('@duckdb/node-api')> | undefined;
-/** @duckdb/node-api, imported the first time it is asked for. */
-export const loadDuckDb = (): Promise<typeof import('@duckdb/node-api')> => (duckDb ??= import('@duckdb/node-api'));
+// DuckDB (a native library of tens of MB, a fifth of a second to load) is imported where it is used (here and in
+// pipeline/run-store-sql.ts), not when a command starts: most commands and runs never read or write Parquet or query a
+// run with SQL. Node imports a module once.
 
 const messageList = 'STRUCT(role VARCHAR, content VARCHAR)[]';
 const columns = `{id: 'VARCHAR', prompt: '${messageList}', chosen: '${messageList}', rejected: '${messageList}', judgment: 'VARCHAR', source: 'VARCHAR'}`;
@@ -20,7 +18,7 @@ function quote(path: string): string {
 }
 
 async function withConnection<T>(task: (run: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
-  const { DuckDBInstance } = await loadDuckDb();
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

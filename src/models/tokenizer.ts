@@ -212,10 +212,9 @@ export class HfTokenizer implements TextTokenizer {
  * normalized, pre-tokenized and merged section by section), so a prompt that repeats a system message, a principle or
  * an earlier turn costs a map lookup for it. Exact only where no section's encoding depends on another's: no
  * normalizer (it could make an added token's text), no added token that strips its neighbours' spaces or must stand
- * as a word, no Metaspace
- * pre-tokenizer (it treats the first section apart); elsewhere the tokenizer encodes whole texts. Splits as the
- * library does: at each position the longest added token that starts there. A text with no added token (a corpus line) is
- * encoded whole and not kept. Bounded: cleared past 4 M characters.
+ * as a word, no Metaspace pre-tokenizer (it treats the first section apart); elsewhere the tokenizer encodes whole
+ * texts. Splits as the library does: at each position the longest added token that starts there. A text with no added
+ * token (a corpus line) is encoded whole and not kept. Bounded: cleared past 4 M characters.
  */
 class SectionCache {
   static applies(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): boolean {

@@ -3,7 +3,6 @@
 // out writing through DuckDB (the store appends JSONL itself) and Parquet export of whole runs. No paper.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDuckDb } from '../data/duckdb-format.ts';
 import { RECORD_FILES } from './run-records.ts';
 
 function quote(path: string): string {
@@ -12,7 +11,7 @@ function quote(path: string): string {
 
 /** Runs `sql` against the run folder's records; rows come back as plain objects (BigInts made numbers). */
 export async function queryRun(dir: string, sql: string): Promise<Record<string, unknown>[]> {
-  const { DuckDBInstance } = await loadDuckDb();
+  const { DuckDBInstance } = await import('@duckdb/node-api');   // on first use: see data/duckdb-format.ts
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

@@ -46,7 +46,6 @@ export const chatCompletionSchema = z.looseObject({
   usage: z.looseObject({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() }).nullish(),
 });
 
-type WireChoice = z.infer<typeof choiceSchema>;
 type WireCompletion = z.infer<typeof chatCompletionSchema>;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -87,7 +86,7 @@ function isWireCompletion(json: unknown): json is WireCompletion {
 
 /** The wire completion as a result: choices' text, tokens (with their alternatives) and finish reasons, and usage. */
 function completionResult(data: WireCompletion, request?: ChatGenerateOptions): ChatGenerateResult {
-  const choices = data.choices.map((choice: WireChoice) => ({
+  const choices = data.choices.map((choice) => ({
     text: choice.message?.content ?? '',
     tokens: choice.logprobs?.content?.map((entry) => ({ token: entry.token, logprob: entry.logprob, topLogprobs: entry.top_logprobs?.map(({ token, logprob }) => ({ token, logprob })) ?? [] })) ?? null,
     finishReason: choice.finish_reason ?? null,
