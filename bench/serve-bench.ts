@@ -11,6 +11,8 @@
 // fresh_memory_ms_per_mb: what first-touch page faults cost on this machine (milliseconds a MB on some VMs). Leaves out
 // GPUs.
 // RLAIF_BENCH_SERVE_GATHER_MS=N starts the server with --batch-gather-ms N (0: the emptied batch never waits).
+// RLAIF_BENCH_SERVE_JUDGE_WARMUP=N: N untimed warm-up rounds before each judge comparison's timed ones (default 1).
+// RLAIF_BENCH_SERVE_JUDGE_PAIRS=N: also the judge comparison on a job of N pairs (_N_pairs), after the 128 and 24.
 // RLAIF_BENCH_SERVE_MODEL=untrained serves an untrained checkpoint of the policy's shape instead (untrained-checkpoint.ts:
 // no testbed build; the fixed-length figures cost the same, the _eos and judge ones are not comparable), =DIR a folder.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -219,15 +221,17 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     throw new Error(`serve bench: the judge's ${proxy.bodies.length} captured requests form ${chains.length} judgments of ${[...new Set(chains.map((c) => c.length))].join('/')} requests, expected ${2 * pairCount} of 2`);
   }
   const ratios: number[] = [], freeRatios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
-  // Round -1 warms every client up untimed (JIT, sockets), as the tok/s figures' first pass does.
-  for (let round = -1; round < rounds; round++) {
+  // Round -1 warms every client up untimed (JIT, sockets), as the tok/s figures' first pass does; more rounds before
+  // it with RLAIF_BENCH_SERVE_JUDGE_WARMUP.
+  const warmup = countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_WARMUP', 1);
+  for (let round = -warmup; round < rounds; round++) {
     const clients = {
       judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round + 1}`, url), progress: false }); return s.judged + s.failures; }),
       raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return pairCount; }),
       free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return pairCount; }),
     };
     // Which client goes first rotates (the second and third meet a warmer server).
-    const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(i + round + 3) % 3]!);
+    const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(((i + round) % 3) + 3) % 3]!);
     const result = {} as Record<keyof typeof clients, Awaited<ReturnType<typeof clients.judge>>>;
     for (const name of order) result[name] = await clients[name]();
     if (round < 0) continue;
@@ -248,7 +252,18 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   console.log(`RESULT judge_throughput_ratio_serve_free_replay${suffix} ${median(freeRatios).toFixed(3)}`);
 }
 
+/** A whole number from the environment variable `name` (at least 1), `fallback` when unset; anything else is an error naming it. */
+function countFromEnvironment(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new Error(`${name}: expected a whole number of at least 1, got '${text}'`);
+  return Number(text);
+}
+
 export async function runServeBench(): Promise<void> {
+  const longJob = process.env.RLAIF_BENCH_SERVE_JUDGE_PAIRS ? countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_PAIRS', 0) : null;
+  countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_WARMUP', 1);                // a bad value fails before minutes of work
+  if (process.env.RLAIF_BENCH_SERVE_JUDGE_WARMUP) console.log(`# serve: ${process.env.RLAIF_BENCH_SERVE_JUDGE_WARMUP} warm-up round(s) before each judge comparison (RLAIF_BENCH_SERVE_JUDGE_WARMUP)`);
   const memory = freshMemoryCost();
   console.log(`# serve: touching fresh memory costs ${memory.fresh.toFixed(3)} ms a MB here, memory already touched ${memory.reused.toFixed(4)} ms a MB`);
   console.log(`RESULT fresh_memory_ms_per_mb ${memory.fresh.toFixed(3)}`);
@@ -295,6 +310,8 @@ export async function runServeBench(): Promise<void> {
     // job of 24 pairs earlier runs measured, where the judge's fixed cost per run weighs more.
     await judgeThroughput(url, directory, 128, 5, '');
     await judgeThroughput(url, directory, 24, 5, '_24_pairs');
+    // A longer job (RLAIF_BENCH_SERVE_JUDGE_PAIRS), where the judge's fixed cost per run and its compiling weigh less.
+    if (longJob) await judgeThroughput(url, directory, longJob, 5, `_${longJob}_pairs`);
   } finally {
     child.kill();
     agent.destroy();
