@@ -24,7 +24,7 @@ import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.
 import { runJudgeJob, type JudgeRunSummary } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
 import { instantProvider } from './instant-provider.ts';
-import { judgeConfigYaml, judgePairsJsonl, judgmentChains, post, recordingProxy, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, post, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
 
@@ -36,7 +36,6 @@ const { url, child } = await startServe([]);
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-layers-'));
 try {
   // The judge's request bodies, captured through a proxy in a first run.
-  const proxy = await recordingProxy(url);
   writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
   let runs = 0;
   const config = (baseURL: string) => {
@@ -44,11 +43,7 @@ try {
     writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
     return path;
   };
-  await judgeCommand({ config: config(proxy.url), progress: false });
-  proxy.server.close();
-  const bodies = proxy.bodies;
-  const chains = judgmentChains(bodies);
-  if (chains.length !== 2 * PAIRS || chains.some((chain) => chain.length !== 2)) throw new Error(`judge-client-layers: ${bodies.length} captured requests, expected ${4 * PAIRS} in pairs`);
+  const { bodies, chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => judgeCommand({ config: config(proxyUrl), progress: false }));
 
   const provider = new OpenAICompatibleProvider({ baseURL: `${url}/v1`, model: 'rlaif-testbed-policy' });
   const executor = new RequestExecutor(provider, { concurrency: CONCURRENCY, timeoutMs: 60_000, retry: defaultRetry });

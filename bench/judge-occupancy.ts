@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgeCommand } from '../src/cli/judge-command.ts';
-import { judgeConfigYaml, judgePairsJsonl, judgmentChains, post, recordingProxy, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, replayChains, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = Number(process.argv[2] ?? 8);
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`judge-occupancy: rounds must be a whole number of at least 1, got '${process.argv[2]}'`);
@@ -61,15 +61,11 @@ try {
   };
   // The judge's requests, captured through a proxy, replayed as the serve bench's raw client does: each judgment's
   // verdict after its rationale's reply, 16 judgments at once, in capture order.
-  const proxy = await recordingProxy(url);
-  writeFileSync(join(directory, 'capture.yaml'), judgeConfigYaml(proxy.url, 'capture-run'));
-  await judgeCommand({ config: join(directory, 'capture.yaml'), progress: false });
-  proxy.server.close();
-  const chains = judgmentChains(proxy.bodies);
-  const raw = async () => {
-    let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < chains.length) for (const body of chains[next++]!) await post(`${url}/v1/chat/completions`, body); }));
-  };
+  const { chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => {
+    writeFileSync(join(directory, 'capture.yaml'), judgeConfigYaml(proxyUrl, 'capture-run'));
+    return judgeCommand({ config: join(directory, 'capture.yaml'), progress: false });
+  });
+  const raw = () => replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY);
   const figures = { judge: [] as Occupancy[], raw: [] as Occupancy[] };
   for (let round = -2; round < ROUNDS; round++) {
     const order = ((round % 2) + 2) % 2 === 0 ? (['judge', 'raw'] as const) : (['raw', 'judge'] as const);

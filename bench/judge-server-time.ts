@@ -15,7 +15,7 @@ import type { ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
 import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { runJudgeJob } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
-import { judgeConfigYaml, judgePairsJsonl, judgmentChains, post, recordingProxy, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, replayChains, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = Number(process.argv[2] ?? 12);
 
@@ -57,10 +57,7 @@ try {
     return loadJudgeRunConfig(path);
   };
   // The judge's request bodies, captured through a proxy, for the raw client.
-  const proxy = await recordingProxy(url);
-  await runJudgeJob(config(proxy.url), directory);
-  proxy.server.close();
-  const chains = judgmentChains(proxy.bodies);
+  const { chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => runJudgeJob(config(proxyUrl), directory));
   const judge = (resumeAtOnce: boolean) => () => measure(async () => {
     const provider = new OpenAICompatibleProvider({ baseURL: `${url}/v1`, model: 'rlaif-testbed-policy' });
     // The executor yields after replies for the 'openai-compatible' provider id; another id keeps the old behaviour.
@@ -75,10 +72,7 @@ try {
     }
   });
   const clients = {
-    'raw client': () => measure(async () => {
-      let next = 0;
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < chains.length) for (const body of chains[next++]!) await post(`${url}/v1/chat/completions`, body); }));
-    }),
+    'raw client': () => measure(() => replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY)),
     'judge, yielding': judge(false),
     'judge, at once': judge(true),
   };

@@ -90,9 +90,29 @@ export function judgmentChains(bodies: readonly string[]): string[][] {
   return chains;
 }
 
+/**
+ * The judge's requests for `pairCount` pairs, captured through a recording proxy in front of `url` while `judge` runs
+ * against the proxy's URL, with their judgment chains. Both orders of every pair, a rationale and a verdict each, or an
+ * error: anything else (a retried request, a judgment that failed) would give a replaying client other work.
+ */
+export async function captureJudgeChains(url: string, pairCount: number, judge: (proxyUrl: string) => Promise<unknown>): Promise<{ bodies: string[]; chains: string[][] }> {
+  const proxy = await recordingProxy(url);
+  try {
+    await judge(proxy.url);
+  } finally {
+    proxy.server.close();
+  }
+  const bodies = proxy.bodies;
+  const chains = judgmentChains(bodies);
+  if (chains.length !== 2 * pairCount || chains.some((chain) => chain.length !== 2)) {
+    throw new Error(`the judge's ${bodies.length} captured requests form ${chains.length} judgments of ${[...new Set(chains.map((c) => c.length))].join('/')} requests, expected ${2 * pairCount} of 2`);
+  }
+  return { bodies, chains };
+}
+
 /** Sends each chain's requests one after another (the next when the last reply is in), at most `concurrency` chains at
  * once, each taken in capture order; returns the seconds it took. */
-async function replayChains(url: string, chains: readonly string[][], concurrency: number): Promise<number> {
+export async function replayChains(url: string, chains: readonly string[][], concurrency: number): Promise<number> {
   const started = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -191,15 +211,15 @@ function freshMemoryCost(): { fresh: number; reused: number } {
  * `rlaif judge` with the labeler behind the server against a minimal raw client sending the same requests (captured
  * through a recording proxy in a first pass), `pairCount` pairs in both orders, `rounds` rounds, median ratio.
  */
-async function judgeThroughput(url: string, directory: string, pairCount: number, rounds: number, suffix: string): Promise<void> {
+async function judgeThroughput(url: string, directory: string, pairCount: number, rounds: number, warmup: number, suffix: string): Promise<void> {
   writeFileSync(join(directory, `pairs${suffix}.jsonl`), judgePairsJsonl(pairCount));
   const config = (name: string, baseURL: string) => {
     writeFileSync(join(directory, `${name}.yaml`), judgeConfigYaml(baseURL, `${name}-run`, `pairs${suffix}.jsonl`));
     return join(directory, `${name}.yaml`);
   };
-  const proxy = await recordingProxy(url);
-  await judgeCommand({ config: config(`capture${suffix}`, proxy.url), progress: false });
-  proxy.server.close();
+  // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
+  // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
+  const { bodies, chains } = await captureJudgeChains(url, pairCount, (proxyUrl) => judgeCommand({ config: config(`capture${suffix}`, proxyUrl), progress: false }));
   // Interleaved rounds, which client goes first rotating, median. Each client's CPU per request is this process's
   // user+system time over its run; "fixed" is rlaif judge re-run over its finished folder (every pair cached, no
   // request): config, run folder, pairs, outputs written and synced. Also the server's decode steps and rows a step
@@ -212,23 +232,13 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     const seconds = (performance.now() - started) / 1000, after = await serverCounters(url), steps = after.steps - server.steps;
     return { value, seconds, cpuMs: (used.user + used.system) / 1000, steps, rows: (after.tokens - server.tokens) / Math.max(1, steps), gatherMs: 1000 * (after.gather - server.gather) };
   };
-  // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
-  // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
-  const chains = judgmentChains(proxy.bodies);
-  // Both orders of every pair, a rationale and a verdict each: anything else (a retried request, a judgment that
-  // failed) would give the raw clients other work than the judge's.
-  if (chains.length !== 2 * pairCount || chains.some((chain) => chain.length !== 2)) {
-    throw new Error(`serve bench: the judge's ${proxy.bodies.length} captured requests form ${chains.length} judgments of ${[...new Set(chains.map((c) => c.length))].join('/')} requests, expected ${2 * pairCount} of 2`);
-  }
   const ratios: number[] = [], freeRatios: number[] = [], cpu = { judge: [] as number[], raw: [] as number[] };
-  // Round -1 warms every client up untimed (JIT, sockets), as the tok/s figures' first pass does; more rounds before
-  // it with RLAIF_BENCH_SERVE_JUDGE_WARMUP.
-  const warmup = countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_WARMUP', 1);
+  // Rounds -warmup to -1 warm every client up untimed (JIT, sockets), as the tok/s figures' first pass does.
   for (let round = -warmup; round < rounds; round++) {
     const clients = {
       judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round + 1}`, url), progress: false }); return s.judged + s.failures; }),
       raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return pairCount; }),
-      free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, proxy.bodies, CONCURRENCY); return pairCount; }),
+      free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, bodies, CONCURRENCY); return pairCount; }),
     };
     // Which client goes first rotates (the second and third meet a warmer server).
     const order = (['judge', 'raw', 'free'] as const).map((_, i, all) => all[(((i + round) % 3) + 3) % 3]!);
@@ -237,33 +247,33 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     if (round < 0) continue;
     // Pairs a second, both orders of each (two judgments, four requests): the ratio is the same in judgments.
     const rate = (name: keyof typeof clients) => result[name].value / result[name].seconds;
-    cpu.judge.push(result.judge.cpuMs / proxy.bodies.length);
-    cpu.raw.push(result.raw.cpuMs / proxy.bodies.length);
-    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} pairs/s (${(result[name].cpuMs / proxy.bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows, ${result[name].gatherMs.toFixed(0)} ms gathering)`;
+    cpu.judge.push(result.judge.cpuMs / bodies.length);
+    cpu.raw.push(result.raw.cpuMs / bodies.length);
+    const line = (name: keyof typeof clients) => `${rate(name).toFixed(2)} pairs/s (${(result[name].cpuMs / bodies.length).toFixed(2)} ms CPU/request, server steps ${result[name].steps} of ${result[name].rows.toFixed(1)} rows, ${result[name].gatherMs.toFixed(0)} ms gathering)`;
     console.log(`# judge${suffix} round ${round} (${order.join(', ')}): rlaif judge ${line('judge')}; raw client ${line('raw')}; free replay ${line('free')}`);
     ratios.push(rate('judge') / rate('raw'));
     freeRatios.push(rate('judge') / rate('free'));
   }
   const fixed = await timed(() => judgeCommand({ config: config(`judge${suffix}-1`, url), progress: false }));
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-  console.log(`# judge${suffix}: ${chains.length} judgments of ${proxy.bodies.length} requests; client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
+  console.log(`# judge${suffix}: ${chains.length} judgments of ${bodies.length} requests; client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
   console.log(`# judge${suffix} ratios over the raw client: ${ratios.map((r) => r.toFixed(3)).join(' ')}; over the free replay: ${freeRatios.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`RESULT judge_throughput_ratio_serve${suffix} ${median(ratios).toFixed(3)}`);
   console.log(`RESULT judge_throughput_ratio_serve_free_replay${suffix} ${median(freeRatios).toFixed(3)}`);
 }
 
-/** A whole number from the environment variable `name` (at least 1), `fallback` when unset; anything else is an error naming it. */
-function countFromEnvironment(name: string, fallback: number): number {
+/** A whole number of at least 1 from the environment variable `name`, or null when it is unset; anything else is an error naming it. */
+function countFromEnvironment(name: string): number | null {
   const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
+  if (text === undefined || text === '') return null;
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new Error(`${name}: expected a whole number of at least 1, got '${text}'`);
   return Number(text);
 }
 
 export async function runServeBench(): Promise<void> {
-  const longJob = process.env.RLAIF_BENCH_SERVE_JUDGE_PAIRS ? countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_PAIRS', 0) : null;
-  countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_WARMUP', 1);                // a bad value fails before minutes of work
-  if (process.env.RLAIF_BENCH_SERVE_JUDGE_WARMUP) console.log(`# serve: ${process.env.RLAIF_BENCH_SERVE_JUDGE_WARMUP} warm-up round(s) before each judge comparison (RLAIF_BENCH_SERVE_JUDGE_WARMUP)`);
+  // Read before minutes of work, so a bad value fails at once.
+  const longJob = countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_PAIRS'), warmup = countFromEnvironment('RLAIF_BENCH_SERVE_JUDGE_WARMUP') ?? 1;
+  if (warmup !== 1) console.log(`# serve: ${warmup} warm-up rounds before each judge comparison (RLAIF_BENCH_SERVE_JUDGE_WARMUP)`);
   const memory = freshMemoryCost();
   console.log(`# serve: touching fresh memory costs ${memory.fresh.toFixed(3)} ms a MB here, memory already touched ${memory.reused.toFixed(4)} ms a MB`);
   console.log(`RESULT fresh_memory_ms_per_mb ${memory.fresh.toFixed(3)}`);
@@ -308,10 +318,10 @@ export async function runServeBench(): Promise<void> {
 
     // A judging job of 128 pairs (256 judgments, 512 requests: what judgments/s means for a real job), then the small
     // job of 24 pairs earlier runs measured, where the judge's fixed cost per run weighs more.
-    await judgeThroughput(url, directory, 128, 5, '');
-    await judgeThroughput(url, directory, 24, 5, '_24_pairs');
+    await judgeThroughput(url, directory, 128, 5, warmup, '');
+    await judgeThroughput(url, directory, 24, 5, warmup, '_24_pairs');
     // A longer job (RLAIF_BENCH_SERVE_JUDGE_PAIRS), where the judge's fixed cost per run and its compiling weigh less.
-    if (longJob) await judgeThroughput(url, directory, longJob, 5, `_${longJob}_pairs`);
+    if (longJob !== null) await judgeThroughput(url, directory, longJob, 5, warmup, `_${longJob}_pairs`);
   } finally {
     child.kill();
     agent.destroy();
