@@ -12,7 +12,7 @@
 // judgments/s, medians of 5 interleaved rounds after a warm-up. A diagnostic, not a RESULT: the wall-time figures
 // move with the machine; the CPU ones are steadier.
 // node --import tsx bench/judge-client-layers.ts
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -24,7 +24,7 @@ import { RequestExecutor, defaultRetry } from '../src/feedback/request-executor.
 import { runJudgeJob, type JudgeRunSummary } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
 import { instantProvider } from './instant-provider.ts';
-import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, post, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeRuns, post, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = 5;
 
@@ -36,13 +36,7 @@ const { url, child } = await startServe([]);
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-judge-layers-'));
 try {
   // The judge's request bodies, captured through a proxy in a first run.
-  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
-  let runs = 0;
-  const config = (baseURL: string) => {
-    const path = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
-    return path;
-  };
+  const config = judgeRuns(directory, PAIRS);
   const { bodies, chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => judgeCommand({ config: config(proxyUrl), progress: false }));
 
   const provider = new OpenAICompatibleProvider({ baseURL: `${url}/v1`, model: 'rlaif-testbed-policy' });

@@ -10,11 +10,11 @@
 // node --import tsx bench/judge-occupancy.ts [rounds, default 8]
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgeCommand } from '../src/cli/judge-command.ts';
-import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, replayChains, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeRuns, replayChains, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = Number(process.argv[2] ?? 8);
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`judge-occupancy: rounds must be a whole number of at least 1, got '${process.argv[2]}'`);
@@ -51,20 +51,14 @@ function occupancy(started: number, ended: number): Occupancy {
 const { url, child } = await startServe(['--max-concurrency', '64', '--max-batch', '64']);
 const directory = mkdtempSync(join(tmpdir(), 'rlaif-bench-occupancy-'));
 try {
-  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
-  let runs = 0;
+  const config = judgeRuns(directory, PAIRS);
   const judge = async () => {
-    const config = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(config, judgeConfigYaml(url, `run-${runs++}`));
-    const summary = await judgeCommand({ config, progress: false });
+    const summary = await judgeCommand({ config: config(url), progress: false });
     if (summary.judged !== PAIRS) throw new Error(`judge-occupancy: judged ${summary.judged} of ${PAIRS} pairs`);
   };
   // The judge's requests, captured through a proxy, replayed as the serve bench's raw client does: each judgment's
   // verdict after its rationale's reply, 16 judgments at once, in capture order.
-  const { chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => {
-    writeFileSync(join(directory, 'capture.yaml'), judgeConfigYaml(proxyUrl, 'capture-run'));
-    return judgeCommand({ config: join(directory, 'capture.yaml'), progress: false });
-  });
+  const { chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => judgeCommand({ config: config(proxyUrl), progress: false }));
   const raw = () => replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY);
   const figures = { judge: [] as Occupancy[], raw: [] as Occupancy[] };
   for (let round = -2; round < ROUNDS; round++) {

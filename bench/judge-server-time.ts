@@ -7,7 +7,7 @@
 // rest ("idle": the server waiting for requests, HTTP, the judge's start and end), and the client's CPU per request;
 // then each judge's time over the raw client's, paired by round. A diagnostic, not a RESULT.
 // node --import tsx bench/judge-server-time.ts [rounds, default 12]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import type { ChatModelV1 } from '../src/feedback/chat-model-v1.ts';
 import { OpenAICompatibleProvider } from '../src/feedback/providers/openai-compatible-provider.ts';
 import { runJudgeJob } from '../src/pipeline/judge-run.ts';
 import { loadJudgeRunConfig } from '../src/pipeline/judge-run-config.ts';
-import { captureJudgeChains, judgeConfigYaml, judgePairsJsonl, replayChains, startServe } from './serve-bench.ts';
+import { captureJudgeChains, judgeRuns, replayChains, startServe } from './serve-bench.ts';
 
 const CONCURRENCY = 16, PAIRS = 128, ROUNDS = Number(process.argv[2] ?? 12);
 
@@ -49,13 +49,8 @@ async function measure(work: () => Promise<unknown>): Promise<Row> {
 }
 
 try {
-  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(PAIRS));
-  let runs = 0;
-  const config = (baseURL: string) => {
-    const path = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
-    return loadJudgeRunConfig(path);
-  };
+  const nextConfig = judgeRuns(directory, PAIRS);
+  const config = (baseURL: string) => loadJudgeRunConfig(nextConfig(baseURL));
   // The judge's request bodies, captured through a proxy, for the raw client.
   const { chains } = await captureJudgeChains(url, PAIRS, (proxyUrl) => runJudgeJob(config(proxyUrl), directory));
   const judge = (resumeAtOnce: boolean) => () => measure(async () => {

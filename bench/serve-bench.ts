@@ -56,6 +56,21 @@ export function judgeConfigYaml(baseURL: string, runDirectory: string, pairsFile
     + `judge:\n  rationaleMaxTokens: 48\n  topLogprobs: 20\nrequests:\n  concurrency: ${CONCURRENCY}\noutput:\n  runDirectory: ${runDirectory}\n  parquet: false\nmaxFailureShare: 1\n`;
 }
 
+/**
+ * A judging folder for the benches that run the judge many times: `pairCount` pairs written to `directory`/pairs.jsonl,
+ * and a function that writes the next numbered config (judge-N.yaml, its run folder run-N) for a server at `baseURL`
+ * and returns its path.
+ */
+export function judgeRuns(directory: string, pairCount: number): (baseURL: string) => string {
+  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(pairCount));
+  let runs = 0;
+  return (baseURL) => {
+    const path = join(directory, `judge-${runs}.yaml`);
+    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
+    return path;
+  };
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 /** POST `body` as JSON on a keep-alive connection; the response text, or an error for a status other than 200. */
 export function post(url: string, body: string): Promise<string> {
