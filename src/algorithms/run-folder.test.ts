@@ -1,13 +1,14 @@
 // Run folders: atomic writes leave no temp file; the lock refuses a second holder naming its pid and takes over a dead
 // one's; run.json refuses another kind or config (naming what differs) and leftover records without a resume point;
-// --fresh moves the old folder aside; config.json and run.json are written only by start().
+// --fresh moves the old folder aside; config.json and run.json are written only by start() (or startAsync()); the
+// async atomic write leaves the old file until its new one is synced, and writeAll waits for every write.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { configDifferences, LOCK_FILE, lockRunFolder, openRunFolder, RunFolderLockedError, RunMismatchError, writeFileAtomic } from './run-folder.ts';
+import { configDifferences, LOCK_FILE, lockRunFolder, openRunFolder, RunFolderLockedError, RunMismatchError, writeAll, writeFileAtomic, writeFileAtomicAsync } from './run-folder.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'rlaif-run-folder-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -28,6 +29,51 @@ describe('run folder', () => {
     writeFileAtomic(join(dir, 'a.json'), new Uint8Array([110, 101, 119]));
     assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), 'new');
     assert.deepEqual(readdirSync(dir), ['a.json']);
+  });
+
+  test('writeFileAtomicAsync: the old file stays until the new one is synced, then is replaced whole; no temp file left', async () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    writeFileAtomic(join(dir, 'a.json'), 'old');
+    const written = writeFileAtomicAsync(join(dir, 'a.json'), 'new');
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), 'old', 'renamed only once synced');
+    assert.equal(readdirSync(dir).length, 2, 'the new data waits in a temp file');
+    await written;
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), 'new');
+    assert.deepEqual(readdirSync(dir), ['a.json']);
+  });
+
+  test('writeFileAtomicAsync: a failed rename rejects naming the file and removes its temp file', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'b.json'), { recursive: true });
+    writeFileSync(join(dir, 'b.json', 'inside'), '');            // a folder that is not empty: the rename must fail
+    await assert.rejects(writeFileAtomicAsync(join(dir, 'b.json'), 'x'), (error: Error) => error.message.startsWith(`${join(dir, 'b.json')}: could not write the file: `));
+    assert.deepEqual(readdirSync(dir), ['b.json']);
+  });
+
+  test('writeAll waits for every write, then rethrows the first failure (a write that throws counts)', async () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    await assert.rejects(writeAll([
+      () => { throw new Error('first failure'); },
+      () => writeFileAtomicAsync(join(dir, 'c.json'), 'c'),
+      () => Promise.reject(new Error('second failure')),
+    ]), /first failure/);
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), 'c', 'the write that succeeded had finished');
+    assert.deepEqual(readdirSync(dir), ['c.json']);
+  });
+
+  test('startAsync writes what start() writes', async () => {
+    const dirs = [fresh(), fresh()];
+    const opened = dirs.map((dir) => openRunFolder({ dir, kind: 'judge', config: { a: 1 }, hasProgress: () => false }));
+    opened[0]!.start();
+    await opened[1]!.startAsync();
+    for (const name of ['config.json', 'run.json']) {
+      const [sync, async] = dirs.map((dir) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>);
+      assert.deepEqual({ ...async, createdAt: null }, { ...sync, createdAt: null }, name);
+    }
+    assert.deepEqual(readdirSync(dirs[1]!).sort(), [LOCK_FILE, 'config.json', 'run.json'].sort());
+    for (const run of opened) run.release();
   });
 
   test('a second lock is refused naming the holder; a released or dead holder\'s lock is taken', () => {

@@ -6,9 +6,10 @@
 //
 // API (small on purpose):
 //   writeFileAtomic(path, data)                    a reader or a kill never sees half a file
+//   writeFileAtomicAsync(path, data)               the same, its fsync's wait left to overlap other work
 //   lockRunFolder(dir, { command })                -> RunLock; throws RunFolderLockedError naming the holder's pid
 //   openRunFolder({ dir, kind, config, ... })      -> OpenedRun: locked, manifest checked (or written), --fresh honoured
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { canonicalJson, stableHash } from '../feedback/stable-hash.ts';
@@ -26,6 +27,58 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(temporary, path);
+}
+
+let asyncWrites = 0;
+
+/**
+ * writeFileAtomic with the wait for the disk left to the caller: `data` is in a temp file beside `path` when this
+ * returns and its fsync has started on libuv's threads; the promise renames it over `path` once synced (the same
+ * guarantee: a reader or a kill sees the old file or the new, never half, and the new one is on disk when the promise
+ * resolves). Several started together sync in parallel, and the caller's work goes on meanwhile. A failed sync or
+ * rename rejects naming the file and removes the temp file.
+ */
+export function writeFileAtomicAsync(path: string, data: string | Uint8Array): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${asyncWrites++}.tmp`);
+  const fd = openSync(temporary, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  return new Promise((resolve, reject) => {
+    fsync(fd, (synced) => {
+      try {
+        closeSync(fd);
+        if (synced) throw synced;
+        renameSync(temporary, path);
+        resolve();
+      } catch (error) {
+        rmSync(temporary, { force: true });
+        reject(new Error(`${path}: could not write the file: ${(error as Error).message}`, { cause: error }));
+      }
+    });
+  });
+}
+
+/**
+ * Starts each write in turn (a write that throws has failed), so one's sync overlaps the next one's building; waits
+ * for all of them, then rethrows the first failure: none is left running when it returns or throws.
+ */
+export async function writeAll(writes: Array<() => Promise<unknown>>): Promise<void> {
+  const started = writes.map((write) => {
+    try {
+      return write();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  });
+  const failed = (await Promise.allSettled(started)).find((outcome) => outcome.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 // ---------------------------------------------------------------------------------------------------------- lock
@@ -150,6 +203,8 @@ export interface OpenedRun {
   readonly movedAside: string | null;  // where --fresh moved the previous folder
   /** Writes config.json and run.json (call once the run really starts: config checked, data and model loaded). */
   start(): void;
+  /** start() with both files synced in parallel, the caller's work going on meanwhile; await it before any record. */
+  startAsync(): Promise<void>;
   release(): void;
 }
 
@@ -227,14 +282,18 @@ export function openRunFolder(options: OpenRunOptions): OpenedRun {
     }
     const resuming = progress;
     const current = lock;
+    // What start() writes: config.json, then run.json (each alone is enough for the checks above).
+    const files = (): Array<[string, string]> => {
+      const createdAt = manifest?.createdAt ?? new Date().toISOString();
+      const next: RunManifest = { version: 1, kind, configHash: hashOf(options.config, ignored), createdAt };
+      return [[configPath, `${JSON.stringify(options.config, null, 2)}\n`], [manifestPath, `${JSON.stringify(next, null, 2)}\n`]];
+    };
     return {
       dir, lock: current, resuming, movedAside,
       start: () => {
-        writeFileAtomic(configPath, `${JSON.stringify(options.config, null, 2)}\n`);
-        const createdAt = manifest?.createdAt ?? new Date().toISOString();
-        const next: RunManifest = { version: 1, kind, configHash: hashOf(options.config, ignored), createdAt };
-        writeFileAtomic(manifestPath, `${JSON.stringify(next, null, 2)}\n`);
+        for (const [path, text] of files()) writeFileAtomic(path, text);
       },
+      startAsync: () => writeAll(files().map(([path, text]) => () => writeFileAtomicAsync(path, text))),
       release: () => current.release(),
     };
   } catch (error) {

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { writeFileAtomic } from '../algorithms/run-folder.ts';
+import { writeFileAtomic, writeFileAtomicAsync } from '../algorithms/run-folder.ts';
 
 export interface JsonlLine {
   line: number; // 1-based
@@ -74,9 +74,20 @@ export function readJsonl(path: string): JsonlLine[] {
   return values;
 }
 
+/** The file's bytes: one JSON value a line, gzip-compressed when the name ends in .gz. */
+function jsonlData(path: string, values: unknown[]): string | Buffer {
+  const text = values.map((value) => JSON.stringify(value)).join('\n') + (values.length > 0 ? '\n' : '');
+  return path.endsWith('.gz') ? gzipSync(text) : text;
+}
+
 /** Writes the whole file atomically (temp file + rename): a kill mid-write leaves the old file or the new, never half. */
 export function writeJsonl(path: string, values: unknown[]): void {
   mkdirSync(dirname(path), { recursive: true });
-  const text = values.map((value) => JSON.stringify(value)).join('\n') + (values.length > 0 ? '\n' : '');
-  writeFileAtomic(path, path.endsWith('.gz') ? gzipSync(text) : text);
+  writeFileAtomic(path, jsonlData(path, values));
+}
+
+/** writeJsonl whose fsync overlaps the caller's work (writeFileAtomicAsync): the file is in place when it resolves. */
+export function writeJsonlAsync(path: string, values: unknown[]): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  return writeFileAtomicAsync(path, jsonlData(path, values));
 }

@@ -2,7 +2,7 @@
 // as strings). Extra columns carry our id, judgment and source; TRL ignores them, and they make round-trips lossless.
 // Leaves out TRL's implicit-prompt variant on write. Format: huggingface.co/docs/trl/dataset_formats (preference).
 import { z } from 'zod';
-import { readJsonl, writeJsonl } from './jsonl-file.ts';
+import { readJsonl, writeJsonl, writeJsonlAsync } from './jsonl-file.ts';
 import { messagesSchema, parseRecord, type PreferenceRecord } from './preference-record.ts';
 
 export type TrlStyle = 'conversational' | 'standard';
@@ -48,4 +48,9 @@ export function readTrl(path: string): PreferenceRecord[] {
 
 export function writeTrl(path: string, records: PreferenceRecord[], style: TrlStyle): void {
   writeJsonl(path, records.map((record) => recordToTrl(record, style)));
+}
+
+/** writeTrl whose fsync overlaps the caller's work: the file is in place when it resolves. */
+export function writeTrlAsync(path: string, records: PreferenceRecord[], style: TrlStyle): Promise<void> {
+  return writeJsonlAsync(path, records.map((record) => recordToTrl(record, style)));
 }

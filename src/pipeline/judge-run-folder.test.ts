@@ -1,6 +1,7 @@
 // The judging run's folder (issue 10 items 8, 9): a second process on it is refused naming the holder's pid, a folder
 // of another run kind is refused, and a finished run leaves no temp files or Parquet staging folders (a dead process's
-// staging folder is removed by the next run).
+// staging folder is removed by the next run); an output that cannot be written fails the run naming it, the others are
+// written whole, and the same command finishes from the cache once the obstacle is gone.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,5 +55,20 @@ describe('judging run folder', () => {
     assert.deepEqual(files.filter((name) => name.startsWith('.')), [], `hidden leftovers in ${files.join(', ')}`);
     for (const name of ['run.json', 'config.json', 'preferences.jsonl', 'preferences.parquet', 'audit.json']) assert.ok(files.includes(name), name);
     assert.ok(!existsSync(join(run, 'run.lock')), 'the lock is released');
+  });
+
+  test('an output that cannot be written fails the run naming it; the others are written; a re-run finishes from the cache', async () => {
+    const run = join(directory, 'blocked');
+    mkdirSync(join(run, 'audit.json'), { recursive: true });
+    writeFileSync(join(run, 'audit.json', 'in-the-way'), '');       // a folder that is not empty: no file can replace it
+    await assert.rejects(runJudgeJob(config(run), directory, toy()), (error: Error) => error.message.startsWith(`${join(run, 'audit.json')}: could not write the file: `));
+    const files = readdirSync(run).sort();
+    assert.deepEqual(files.filter((name) => name.startsWith('.')), [], `hidden leftovers in ${files.join(', ')}`);
+    for (const name of ['config.json', 'run.json', 'cache.jsonl', 'preferences.jsonl', 'preferences.parquet', 'audit.txt', 'usage.json']) assert.ok(files.includes(name), name);
+    assert.ok(!existsSync(join(run, 'run.lock')), 'the lock is released');
+    rmSync(join(run, 'audit.json'), { recursive: true });
+    const again = await runJudgeJob(config(run), directory, toy());
+    assert.deepEqual([again.fromCache, again.judgedNow], [3, 0]);
+    assert.ok(existsSync(join(run, 'audit.json')));
   });
 });

@@ -5,13 +5,13 @@
 // over maxFailureShare reports what failed and what to do; nothing written holds a credential. Leaves out distribution
 // over processes. Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync } from 'node:fs';
-import { openRunFolder, writeFileAtomic } from '../algorithms/run-folder.ts';
+import { openRunFolder, writeAll, writeFileAtomicAsync } from '../algorithms/run-folder.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import { goldCandidate, judgedRecord, preparePair } from '../data/judged-pairs.ts';
-import { writeJsonl } from '../data/jsonl-file.ts';
+import { writeJsonlAsync } from '../data/jsonl-file.ts';
 import type { PairProvenance, PreferenceRecord } from '../data/preference-record.ts';
 import { writeParquet } from '../data/duckdb-format.ts';
-import { writeTrl } from '../data/trl-format.ts';
+import { writeTrlAsync } from '../data/trl-format.ts';
 import type { ChatModelV1, ChatWarning } from '../feedback/chat-model-v1.ts';
 import { JudgmentCache } from '../feedback/judgment-cache.ts';
 import { runJudgments, type CachedJudgment } from '../feedback/judge-runner.ts';
@@ -120,9 +120,11 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
     const onDisk = configForDisk(config, redact) as object;
     const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), freshFlag: null, hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
+    let starting: Promise<void> = Promise.resolve();
     try {
-      return await judgeInFolder(config, baseDirectory, options, opened.start, redact);
+      return await judgeInFolder(config, baseDirectory, options, () => (starting = opened.startAsync()), redact);
     } finally {
+      await starting.catch(() => undefined); // its files land before the lock goes; an earlier error wins
       opened.release();
     }
   } catch (error) {
@@ -132,7 +134,7 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   }
 }
 
-async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => void, redact: (text: string) => string): Promise<JudgeRunSummary> {
+async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => Promise<void>, redact: (text: string) => string): Promise<JudgeRunSummary> {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
   const runDirectory = at(config.output.runDirectory);
   const warnings: string[] = [];
@@ -148,7 +150,8 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     warn(`${tooLong.length} pair(s) over maxPairCharacters (${config.maxPairCharacters}) left out, not sent: ${named}${tooLong.length > 5 ? `, and ${tooLong.length - 5} more (see failures.jsonl)` : ''}`);
   }
   const provider = options.languageModel ?? (await underConfigKey('provider.model', () => buildProvider(config.provider, at)));
-  start();
+  // config.json and run.json sync on libuv's threads while the judge is set up; awaited before the cache opens.
+  const starting = start();
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,
@@ -180,6 +183,7 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   };
 
   const prepared = records.map((record) => preparePair(record, settings.seed));
+  await starting;
   const cache = JudgmentCache.open<CachedJudgment<PairResult>>(join(runDirectory, 'cache.jsonl'));
   const keyOf = JudgmentCache.keyer(identity);
   // A fresh run's empty cache holds none: no need to hash every pair twice (the runner keys each pair as it takes it).
@@ -230,20 +234,23 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
   });
   summary.judged = preferences.length;
   summary.failures = failures.length;
-  summary.audit = auditLabeler(auditItems, settings.tieMargin, kind);
-  writeTrl(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational');
-  if (config.output.parquet) await writeParquet(join(runDirectory, 'preferences.parquet'), preferences);
+  const audit = auditLabeler(auditItems, settings.tieMargin, kind);
+  summary.audit = audit;
   for (const pair of tooLong) failures.push({ id: pair.id, reason: 'too-long', detail: `${pair.characters} characters > maxPairCharacters ${config.maxPairCharacters}; not sent`, raw: '', source: pair.source });
-  writeJsonl(join(runDirectory, 'failures.jsonl'), redactDeep(failures, redact));
-  writeFileAtomic(join(runDirectory, 'audit.json'), `${JSON.stringify(summary.audit, null, 2)}\n`);
   const gold = config.input ? 'Gold labels: the dataset\'s chosen response.' : 'Pairs sampled from a policy have no gold label: agreement, kappa and calibration are n/a; position bias and ties are still measured.';
   const position = kind === 'pairwise'
     ? 'Same position preferred: share of pairs whose two single-order labels chose the same position (position bias; averaging both orders cancels it in the label).'
     : `Judge kind '${kind}': each response was scored alone and P(A preferred) = P(score_A > score_B) + P(equal)/2, so position figures are n/a, not 0.`;
-  const note = `${gold} ${position}`;
-  writeFileAtomic(join(runDirectory, 'audit.txt'), `${formatAudit(summary.audit)}\n\n${note}\n`);
   const warningCounts = Object.fromEntries([...executor.warnings].map(([setting, { warning, count }]) => [setting, { count, details: redact(warning.details) }]));
-  writeFileAtomic(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow, failureReasons: summary.failureReasons, tooLong: tooLong.length, warnings: warningCounts }, null, 2)}\n`);
+  // Each output is written whole and synced; the syncs run in parallel on libuv's threads while the next is built.
+  await writeAll([
+    ...(config.output.parquet ? [() => writeParquet(join(runDirectory, 'preferences.parquet'), preferences)] : []),
+    () => writeTrlAsync(join(runDirectory, 'preferences.jsonl'), preferences, 'conversational'),
+    () => writeJsonlAsync(join(runDirectory, 'failures.jsonl'), redactDeep(failures, redact)),
+    () => writeFileAtomicAsync(join(runDirectory, 'audit.json'), `${JSON.stringify(audit, null, 2)}\n`),
+    () => writeFileAtomicAsync(join(runDirectory, 'audit.txt'), `${formatAudit(audit)}\n\n${gold} ${position}\n`),
+    () => writeFileAtomicAsync(join(runDirectory, 'usage.json'), `${JSON.stringify({ ...usage, cacheHits: outcome.fromCache, judgedNow: outcome.judgedNow, failureReasons: summary.failureReasons, tooLong: tooLong.length, warnings: warningCounts }, null, 2)}\n`),
+  ]);
   if (summary.failures > config.maxFailureShare * summary.pairs) summary.failed = redact(failureSummary(summary, config, lastProviderError));
   return summary;
 }
