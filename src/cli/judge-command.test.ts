@@ -1,7 +1,8 @@
 // Tests `rlaif judge` end to end on real HH-RLHF pairs against the scripted loopback server: run folder contents, config
 // errors naming the key, the API key kept out of every file, Ctrl-C (SIGINT to a real child process) then resume, the
 // project's own model (a saved tiny checkpoint) as the labeler, judging without chain-of-thought, the pointwise and
-// rubric judge kinds (records, audit, typed failures, cache per kind, resume), and checkpoints cached by content.
+// rubric judge kinds (records, audit, typed failures, cache per kind, resume), checkpoints cached by content, and no
+// connection left open after a run.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,22 @@ function writeConfig(name: string, url: string, extra = ''): string {
 }
 
 describe('rlaif judge', () => {
+  test('a finished run closes its connections (the server would keep idle ones for a minute)', async () => {
+    const server = await startScriptedServer({ seed: 5 });
+    try {
+      const summary = await judgeCommand({ config: writeConfig('connections', server.url), progress: false });
+      assert.equal(summary.judged + summary.failures, 40);
+      let open = await server.connections();
+      for (let waited = 0; open > 0 && waited < 2000; waited += 20) {   // the server sees each close a moment later
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        open = await server.connections();
+      }
+      assert.equal(open, 0, 'connections left open after the run');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('judges real HH-RLHF pairs into a run folder with dataset, failures, audit and usage', async () => {
     process.env.RLAIF_TEST_KEY = secret;
     const server = await startScriptedServer({ seed: 2, failureRate: 0.2, positionBias: 0.3 });

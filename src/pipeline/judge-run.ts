@@ -58,8 +58,8 @@ export interface JudgeRunSummary {
   failed: string | null; // why the run did not do its job (failures over maxFailureShare) and what to do; null when it did
 }
 
-/** The labeler: an OpenAI-compatible server, or the project's Transformer in this process. */
-function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) => string): ChatModelV1 {
+/** The labeler: an OpenAI-compatible server (its keep-alive connections closed by `close`), or the project's Transformer in this process. */
+function buildProvider(config: JudgeRunConfig['provider'], at: (path: string) => string): ChatModelV1 & { close?(): void } {
   if (config.kind === 'openai-compatible') return new OpenAICompatibleProvider({ baseURL: config.baseURL, model: config.model, apiKeyEnvironmentVariable: config.apiKeyEnvironmentVariable });
   return new InProcessProvider(loadInProcessModel(config.model, at));
 }
@@ -120,11 +120,12 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
     const onDisk = configForDisk(config, redact) as object;
     const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), freshFlag: null, hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
-    let starting: Promise<void> = Promise.resolve();
+    const job: JobResources = { start: () => (job.starting = opened.startAsync()), starting: Promise.resolve(), built: null };
     try {
-      return await judgeInFolder(config, baseDirectory, options, () => (starting = opened.startAsync()), redact);
+      return await judgeInFolder(config, baseDirectory, options, job, redact);
     } finally {
-      await starting.catch(() => undefined); // its files land before the lock goes; an earlier error wins
+      job.built?.close?.(); // a job's own connections end with it (a server may keep idle ones open for a minute)
+      await job.starting.catch(() => undefined); // its files land before the lock goes; an earlier error wins
       opened.release();
     }
   } catch (error) {
@@ -134,7 +135,14 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   }
 }
 
-async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, start: () => Promise<void>, redact: (text: string) => string): Promise<JudgeRunSummary> {
+/** What runJudgeJob ends for judgeInFolder: config.json and run.json being written, and the provider it built. */
+interface JobResources {
+  start: () => Promise<void>;
+  starting: Promise<void>;
+  built: { close?(): void } | null;
+}
+
+async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, options: JudgeRunOptions, job: JobResources, redact: (text: string) => string): Promise<JudgeRunSummary> {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDirectory, path));
   const runDirectory = at(config.output.runDirectory);
   const warnings: string[] = [];
@@ -149,9 +157,9 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     const named = tooLong.slice(0, 5).map((pair) => `'${pair.id}' (${pair.source}, ${pair.characters} characters)`).join(', ');
     warn(`${tooLong.length} pair(s) over maxPairCharacters (${config.maxPairCharacters}) left out, not sent: ${named}${tooLong.length > 5 ? `, and ${tooLong.length - 5} more (see failures.jsonl)` : ''}`);
   }
-  const provider = options.languageModel ?? (await underConfigKey('provider.model', () => buildProvider(config.provider, at)));
+  const provider = options.languageModel ?? (job.built = await underConfigKey('provider.model', () => buildProvider(config.provider, at)));
   // config.json and run.json sync on libuv's threads while the judge is set up; awaited before the cache opens.
-  const starting = start();
+  const starting = job.start();
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,

@@ -43,6 +43,8 @@ export interface ScriptedServer {
   stats: ScriptedServerStats;
   /** Change failure injection while running (e.g. a server that comes back up): failureRate, failureKinds. */
   configure(options: Pick<ScriptedServerOptions, 'failureRate' | 'failureKinds'>): void;
+  /** Client connections open now (idle keep-alive ones included). */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -218,6 +220,7 @@ export async function startScriptedServer(options: ScriptedServerOptions = {}): 
       if (changes.failureRate !== undefined) failureRate = changes.failureRate;
       if (changes.failureKinds !== undefined) kinds = changes.failureKinds;
     },
+    connections: () => new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
