@@ -1,11 +1,10 @@
-// `npm run tune`: the per-machine GEMM blocking search (src/engine/gemm-search.ts) for the native backend's level, then
+// `npm run tune`: the per-machine GEMM micro-kernel and blocking search (src/engine/gemm-search.ts) for the native backend's level, then
 // the thread-pool thresholds' (src/engine/pool-search.ts),
 // recorded in the tuning cache (src/engine/tuning.ts: RLAIF_TUNING_FILE or ~/.cache/rlaif/tuning.json) under this
 // CPU's key; every later process on this machine loads it. ~20-60 s on 2 cores. Run it on a quiet machine: with other
 // work on the cores the candidates' scores swing by +-10% and the margin (5%) is all that stands between the default
 // and a choice made by noise. Usage: npm run tune [-- --dry-run]
-import { setNativeBlocking } from '../src/engine/backends/native-backend.ts';
-import { searchGemmBlocking } from '../src/engine/gemm-search.ts';
+import { applyGemmChoice, searchGemmBlocking } from '../src/engine/gemm-search.ts';
 import { searchPoolThresholds } from '../src/engine/pool-search.ts';
 import { machineKey, tuningFile, writeTuning } from '../src/engine/tuning.ts';
 
@@ -17,9 +16,9 @@ process.env.RLAIF_AUTOTUNE = '0'; // this is the search: no first-use one
 const result = searchGemmBlocking({ log: (line) => console.log(`# ${line}`) });
 const { chosen } = result;
 const d = result.defaultBlocking;
-console.log(`tuned ${result.level}: mc ${chosen.mc} kc ${chosen.kc} nc ${chosen.nc}, ${chosen.gflops.toFixed(1)} GFLOP/s ` +
-  `(default mc ${d.mc} kc ${d.kc} nc ${d.nc}: ${chosen.defaultGflops.toFixed(1)}) for ${machineKey(result.level)}`);
-setNativeBlocking(result.level, chosen); // the pool thresholds measured under the blocking they will run with
+console.log(`tuned ${result.level}: ${chosen.kernel} micro-kernel, mc ${chosen.mc} kc ${chosen.kc} nc ${chosen.nc}, ${chosen.gflops.toFixed(1)} GFLOP/s ` +
+  `(default ${result.level} micro-kernel, mc ${d.mc} kc ${d.kc} nc ${d.nc}: ${chosen.defaultGflops.toFixed(1)}) for ${machineKey(result.level)}`);
+applyGemmChoice(result.level, chosen); // the pool thresholds measured under the GEMM they will run with
 const pool = searchPoolThresholds({ level: result.level, log: (line) => console.log(`# ${line}`) });
 console.log(`pool from ${pool.general} multiply-adds, few rows from ${pool.fewRows} (compiled defaults 2097152, 8388608; ${pool.threads} threads)`);
 if (!dryRun) {

@@ -30,6 +30,8 @@ typedef struct {
 typedef struct {
   const char *name;
   int mr, nr, mc, kc, nc; /* GEMM blocking of this level (mc, kc, nc: rlaif_set_blocking may change them) */
+  const char *gemm_level;  /* whose register micro-kernel (and packing) the GEMM runs: this level's, or a lower level's
+                            * (rlaif_set_gemm_kernel), together with mr, nr and the four GEMM functions below */
   void (*set_blocking)(long mc, long kc, long nc);
   void (*gemm)(const GemmBlock *g, float *packA, float *packB);
   /* the two halves of gemm, for threads sharing one packed B: slivers (kc, NR) of op(B) (kc, nc), zero-padded */
@@ -144,6 +146,11 @@ const char *rlaif_best_level(void);
 /* Sets a level's cache blocking (mc rows of A, kc depth, nc columns of B; checked by the binding) for the whole
  * process: only before that level's first GEMM, as the kernels read it without synchronisation. */
 void rlaif_set_blocking(const char *level, long mc, long kc, long nc);
+/* Runs a level's GEMM on the register micro-kernel and packing of level `from` (the same or a lower level this CPU
+ * runs), at `from`'s compiled blocking: a measured per-machine choice. Products keep their bits for the same kc (each
+ * element sums over k in the same order whatever the tile), so the level's few-row paths still match its GEMM. Only
+ * before that level's first GEMM, as rlaif_set_blocking. 0 when `from` may not be used. */
+int rlaif_set_gemm_kernel(const char *level, const char *from);
 int rlaif_cpu_feature_count(void);         /* features reported by machine(): avx2, fma, avx512f, ..., avx512bf16 */
 const char *rlaif_cpu_feature_name(int i);
 int rlaif_cpu_feature(int i);              /* 1 when this CPU (and OS) supports feature i */

@@ -58,14 +58,45 @@ const KernelTable *rlaif_table_bf16(const char *level, int native_bf16) {
   return &avx512_dpbf16;
 }
 
+/* Every table whose GEMM runs on one level's micro-kernel shares that level's blocking (it lives in the level's
+ * statics): all of them are told, so each one's kc (which its few-row paths follow) stays the kc its GEMM uses. */
 void rlaif_set_blocking(const char *level, long mc, long kc, long nc) {
   KernelTable *t = (KernelTable *)rlaif_table(level);
   if (!t) return;
   t->set_blocking(mc, kc, nc);
-  t->mc = (int)mc; t->kc = (int)kc; t->nc = (int)nc;
-  if (t == &rlaif_table_avx512 && avx512_dpbf16_ready) {
-    avx512_dpbf16.mc = (int)mc; avx512_dpbf16.kc = (int)kc; avx512_dpbf16.nc = (int)nc;
-  }
+  KernelTable *all[] = { &rlaif_table_avx512, &rlaif_table_avx2, &rlaif_table_generic, avx512_dpbf16_ready ? &avx512_dpbf16 : NULL };
+  for (int i = 0; i < 4; i++)
+    if (all[i] && all[i]->set_blocking == t->set_blocking) { all[i]->mc = (int)mc; all[i]->kc = (int)kc; all[i]->nc = (int)nc; }
+}
+
+static int level_rank(const char *level) {
+  return strcmp(level, "generic") == 0 ? 0 : strcmp(level, "avx2") == 0 ? 1 : strcmp(level, "avx512") == 0 ? 2 : -1;
+}
+
+/* Each table's own GEMM at its compiled blocking, kept at load before anything changes them: a table borrows another's
+ * own, never one it borrowed. */
+static KernelTable own[3];
+
+__attribute__((constructor)) static void keep_own(void) {
+  own[0] = rlaif_table_generic; own[1] = rlaif_table_avx2; own[2] = rlaif_table_avx512;
+}
+
+static void take_gemm(KernelTable *t, const KernelTable *from) {
+  t->gemm_level = from->gemm_level;
+  t->mr = from->mr; t->nr = from->nr; t->mc = from->mc; t->kc = from->kc; t->nc = from->nc;
+  t->set_blocking = from->set_blocking; t->gemm = from->gemm; t->pack_b = from->pack_b; t->macro = from->macro;
+}
+
+int rlaif_set_gemm_kernel(const char *level, const char *from) {
+  int to_rank = level_rank(level), from_rank = level_rank(from);
+  if (to_rank < 0 || from_rank < 0 || from_rank > to_rank || !rlaif_cpu_supports(level) || !rlaif_cpu_supports(from)) return 0;
+  const KernelTable *source = &own[from_rank];
+  KernelTable *t = (KernelTable *)rlaif_table(level);
+  take_gemm(t, source);
+  if (t == &rlaif_table_avx512 && avx512_dpbf16_ready) take_gemm(&avx512_dpbf16, source);
+  /* the borrowed level's statics back to its compiled blocking, and every table on them told */
+  rlaif_set_blocking(level, source->mc, source->kc, source->nc);
+  return 1;
 }
 
 const char *rlaif_best_level(void) {

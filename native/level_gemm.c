@@ -294,6 +294,6 @@ static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
 }
 
 KernelTable LEVEL_TABLE = {
-  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .set_blocking = set_blocking, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
+  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm_level = LEVEL_NAME, .set_blocking = set_blocking, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
   .bf16_kernel = "widen", LEVEL_OPS_INIT
 };

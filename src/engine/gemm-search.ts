@@ -1,15 +1,19 @@
-// The measured search behind per-machine GEMM tuning (tuning.ts): each candidate cache blocking of one native CPU
-// level is set in this process and timed on a few product shapes, in interleaved rounds (a busy neighbour then weighs
-// on every candidate alike); the best median score wins only if it beats the compiled default by a margin.
-// Leaves out: the micro-kernel shape and thread split; running anywhere but a process of its own (it changes the
-// level's blocking for the whole process while it measures).
-import { createNativeBackend, type CpuLevel, setNativeBlocking } from './backends/native-backend.ts';
+// The measured search behind per-machine GEMM tuning (tuning.ts): each candidate of one native CPU level, a register
+// micro-kernel (the level's own, or on AVX-512 the AVX2 one: same bits for the same kc) with a cache blocking, is set
+// in this process and timed on a few product shapes, in interleaved rounds (a busy neighbour then weighs on every
+// candidate alike); the best median score wins only if it beats the compiled default (own kernel, its blocking) by a
+// margin. Leaves out: the thread split; running anywhere but a process of its own (it changes the level's GEMM for
+// the whole process while it measures).
+import { createNativeBackend, type CpuLevel, nativeGemmKernels, setNativeBlocking, setNativeGemmKernel } from './backends/native-backend.ts';
 import type { Blocking, TunedEntry } from './tuning.ts';
+
+/** A blocking for one micro-kernel (absent: the level's own). */
+export type GemmCandidate = Blocking & { kernel?: CpuLevel };
 
 export interface GemmSearchOptions {
   level?: CpuLevel;                         // default: the level the native backend picks
   shapes?: [number, number, number][];      // (M, N, K) products scored; default 512³, 1024³ and a training-step GEMM
-  candidates?: Blocking[];                  // default: a grid around the compiled blocking
+  candidates?: GemmCandidate[];             // default: a grid around each micro-kernel's compiled blocking
   rounds?: number;                          // interleaved rounds over all candidates (median per candidate)
   reps?: number;                            // timed products per shape per round (median)
   margin?: number;                          // a candidate must beat the default by this factor to be chosen
@@ -19,8 +23,14 @@ export interface GemmSearchOptions {
 export interface GemmSearchResult {
   level: CpuLevel;
   defaultBlocking: Blocking;
-  scores: { blocking: Blocking; gflops: number }[];   // median geometric-mean GFLOP/s, candidates in order
-  chosen: TunedEntry;
+  scores: { blocking: Blocking & { kernel: CpuLevel }; gflops: number }[];   // median geometric-mean GFLOP/s, candidates in order
+  chosen: TunedEntry & { kernel: CpuLevel };
+}
+
+/** Sets a recorded choice in this process: its micro-kernel (the level's own when it names none), then its blocking. */
+export function applyGemmChoice(level: CpuLevel, entry: GemmCandidate): void {
+  setNativeGemmKernel(level, entry.kernel ?? level);
+  setNativeBlocking(level, entry);
 }
 
 function gflopsOf(gemm: () => void, flops: number, reps: number): number {
@@ -50,10 +60,22 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   const level = first.cpu;
   const def: Blocking = { mc: first.blocking.mc, kc: first.blocking.kc, nc: first.blocking.nc };
   if (first.blockingSource !== 'default') {
-    throw new Error(`the ${level} blocking is already ${first.blockingSource === 'tuned' ? 'tuned' : 'forced by RLAIF_GEMM_BLOCKING'}; search in a process that starts from the compiled default (RLAIF_TUNING_FILE=/dev/null, RLAIF_GEMM_BLOCKING unset)`);
+    throw new Error(`the ${level} GEMM is already ${first.blockingSource === 'tuned' ? 'tuned' : `forced by ${first.blockingSource}`}; search in a process that starts from the compiled default (RLAIF_TUNING_FILE=/dev/null, RLAIF_GEMM_BLOCKING and RLAIF_GEMM_KERNEL unset)`);
   }
-  const candidates = options.candidates ?? blockingGrid(def, first.blocking.mr);
-  if (!candidates.some((b) => b.mc === def.mc && b.kc === def.kc && b.nc === def.nc)) candidates.unshift(def);
+  const same = (a: Blocking & { kernel: CpuLevel }, b: Blocking & { kernel: CpuLevel }) => a.kernel === b.kernel && a.mc === b.mc && a.kc === b.kc && a.nc === b.nc;
+  const own = { ...def, kernel: level };
+  let candidates: Array<Blocking & { kernel: CpuLevel }>;
+  if (options.candidates) candidates = options.candidates.map((c) => ({ mc: c.mc, kc: c.kc, nc: c.nc, kernel: c.kernel ?? level }));
+  else {
+    candidates = [];
+    for (const kernel of nativeGemmKernels(level)) {  // each kernel's grid around its own compiled blocking
+      const compiled = setNativeGemmKernel(level, kernel);
+      candidates.push(...blockingGrid(compiled, compiled.mr).map((b) => ({ ...b, kernel })));
+    }
+    setNativeGemmKernel(level, level);
+  }
+  if (!candidates.some((c) => same(c, own))) candidates.unshift(own);
+  candidates.sort((a, b) => Number(a.kernel !== level) - Number(b.kernel !== level));   // one kernel switch per round each way
   const shapes = options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]];
   const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
   const buffers = shapes.map(([M, N, K]) => ({
@@ -64,7 +86,7 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   try {
     for (let round = 0; round < rounds; round++) {
       candidates.forEach((blocking, i) => {
-        setNativeBlocking(level, blocking);
+        applyGemmChoice(level, blocking);
         let logSum = 0;
         for (const s of buffers) {
           const run = () => first.gemm({ a: s.a, b: s.b, c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
@@ -75,16 +97,16 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
       options.log?.(`round ${round + 1}/${rounds} done`);
     }
   } finally {
-    setNativeBlocking(level, def);
+    applyGemmChoice(level, own);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const scores = candidates.map((blocking, i) => ({ blocking, gflops: median(perCandidate[i]) }));
-  const defaultScore = scores.find((s) => s.blocking.mc === def.mc && s.blocking.kc === def.kc && s.blocking.nc === def.nc)!.gflops;
+  const defaultScore = scores.find((s) => same(s.blocking, own))!.gflops;
   let best = scores.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-  if (best.gflops < defaultScore * margin) best = { blocking: def, gflops: defaultScore };
-  for (const s of scores) options.log?.(`mc ${s.blocking.mc} kc ${s.blocking.kc} nc ${s.blocking.nc}: ${s.gflops.toFixed(1)} GFLOP/s`);
+  if (best.gflops < defaultScore * margin) best = { blocking: own, gflops: defaultScore };
+  for (const s of scores) options.log?.(`${s.blocking.kernel} micro-kernel, mc ${s.blocking.mc} kc ${s.blocking.kc} nc ${s.blocking.nc}: ${s.gflops.toFixed(1)} GFLOP/s`);
   return {
     level, defaultBlocking: def, scores,
-    chosen: { ...best.blocking, gflops: best.gflops, defaultGflops: defaultScore, measuredAt: new Date().toISOString() },
+    chosen: { kernel: best.blocking.kernel, mc: best.blocking.mc, kc: best.blocking.kc, nc: best.blocking.nc, gflops: best.gflops, defaultGflops: defaultScore, measuredAt: new Date().toISOString() },
   };
 }

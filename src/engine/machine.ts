@@ -1,5 +1,5 @@
 // What machine the kernels run on: CPU model, family/model/stepping, the instruction-set flags the dispatch looks at,
-// and what the native backend chose (CPU level, threads, GEMM blocking). The bench prints it beside every figure.
+// and what the native backend chose (CPU level, threads, GEMM micro-kernel and blocking). The bench prints it beside every figure.
 // Leaves out: non-Linux CPU identification beyond os.cpus() (no /proc/cpuinfo there: family/model stay null).
 import { cpus } from 'node:os';
 import type { Backend } from './backend.ts';
@@ -14,7 +14,7 @@ export interface MachineDescription extends CpuIdentity {
   threads: number;           // its threads
   level: string | null;      // native CPU level (avx512 | avx2 | generic), null on wasm/js
   blocking: GemmBlocking | null;
-  blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING
+  blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING | RLAIF_GEMM_KERNEL
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
   pool: { general: number; fewRows: number; source: string } | null; // multiply-adds from which products go to the pool
@@ -49,7 +49,7 @@ export function formatMachine(m: MachineDescription): string[] {
     `cpu ${m.model} (${m.vendor ?? 'vendor ?'}, family ${m.family ?? '?'} model ${m.modelNumber ?? '?'} stepping ${m.stepping ?? '?'}), ${m.cores} logical CPUs`,
     `flags ${m.flags.length > 0 ? m.flags.join(' ') : '(none of the dispatch flags)'}`,
     `kernels ${m.backend}${m.level ? ` level ${m.level}` : ''}, ${m.threads} threads` +
-      (b ? `, gemm mr ${b.mr} nr ${b.nr} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
+      (b ? `, gemm mr ${b.mr} nr ${b.nr}${b.kernel !== m.level ? ` (the ${b.kernel} micro-kernel)` : ''} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
       (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : '') +
       (m.pool ? `, pool from ${megaMacs(m.pool.general)} (few rows ${megaMacs(m.pool.fewRows)}) multiply-adds (${m.pool.source})` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),

@@ -2,7 +2,9 @@
 // GEMM results unchanged under a non-default blocking, the search's choice (default unless beaten by the margin), and
 // a fresh process applying a forced or cached blocking and saying which, and the first-use search (autotune.ts). The
 // pool thresholds the same way: RLAIF_POOL_MIN_MACS, the cached entry's `pool`, the search's rule (pool-search.ts),
-// and a first use that adds them to an entry written before they existed.
+// and a first use that adds them to an entry written before they existed. The micro-kernel choice: on AVX-512 the AVX2
+// micro-kernel gives the same bits for the same kc, the search measures both, and RLAIF_GEMM_KERNEL or the cached
+// entry's `kernel` picks it in a new process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,11 +13,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
 import { JsBackend } from './backends/js-backend.ts';
-import { createNativeBackend, nativeCpuLevels, nativePoolThresholds, setNativeBlocking } from './backends/native-backend.ts';
-import { searchGemmBlocking } from './gemm-search.ts';
+import { createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel } from './backends/native-backend.ts';
+import { applyGemmChoice, searchGemmBlocking } from './gemm-search.ts';
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
-import { blockingFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -115,6 +117,7 @@ describe('GEMM tuning', () => {
     const entry = readTuning(level, file);
     assert.ok(entry && entry.gflops > 0 && entry.defaultGflops > 0, `recorded: ${JSON.stringify(entry)}`);
     assert.ok(entry.pool && entry.pool.general >= 1 && entry.pool.fewRows >= 1, `pool recorded: ${JSON.stringify(entry.pool)}`);
+    assert.ok(entry.kernel && nativeGemmKernels(level).includes(entry.kernel), `micro-kernel recorded: ${entry.kernel}`);
     assert.deepEqual(JSON.parse(first.stdout), ['tuned', entry.mc, entry.kc]);
     const second = run(file, '1');
     assert.deepEqual(JSON.parse(second.stdout), ['tuned', entry.mc, entry.kc]);
@@ -123,6 +126,95 @@ describe('GEMM tuning', () => {
     const skipped = run(off, '0');
     assert.equal(JSON.parse(skipped.stdout)[0], 'default');
     assert.equal(existsSync(off), false, 'RLAIF_AUTOTUNE=0 writes nothing');
+  });
+
+  it('on AVX-512 the AVX2 micro-kernel computes the same bits at the same kc; its mr bounds the blocking; bad choices are errors', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    if (!nativeCpuLevels().includes('avx512')) { t.skip('no AVX-512 here: one micro-kernel to choose from'); return; }
+    assert.deepEqual(nativeGemmKernels('avx512'), ['avx512', 'avx2']);
+    assert.deepEqual(nativeGemmKernels('avx2'), ['avx2']);
+    const backend = createNativeBackend('avx512'), own = backend.blocking, next = uniforms(5);
+    const shapes: [number, number, number][] = [[1, 70, 300], [5, 96, 257], [16, 200, 100], [17, 65, 513], [61, 200, 100], [200, 70, 90], [130, 129, 700]];
+    const cases = shapes.flatMap(([M, N, K]) => [false, true].flatMap((transA) => [false, true].map((transB) => ({
+      M, N, K, transA, transB, a: randomBuffer(next, M * K), b: randomBuffer(next, K * N), c: randomBuffer(next, M * N), beta: transA ? 0.5 : 0 }))));
+    const products = () => cases.map((p) => {
+      const c = Float32Array.from(p.c);
+      backend.gemm({ a: p.a, b: p.b, c, M: p.M, N: p.N, K: p.K, transA: p.transA, transB: p.transB, alpha: 0.75, beta: p.beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      return c;
+    });
+    try {
+      setNativeBlocking('avx512', { mc: own.mc, kc: 256, nc: own.nc });
+      const zmm = products();
+      const ymm = setNativeGemmKernel('avx512', 'avx2');
+      assert.deepEqual([ymm.kernel, ymm.mr, ymm.nr], ['avx2', 6, 16]);
+      assert.equal(createNativeBackend('avx512').blocking.kernel, 'avx2');
+      setNativeBlocking('avx512', { mc: 144, kc: 256, nc: 3072 });
+      const avx2 = products();
+      cases.forEach((p, i) => assert.deepEqual(avx2[i], zmm[i], `${p.M}x${p.N}x${p.K} ${p.transA}/${p.transB}: same bits on both micro-kernels`));
+      assert.throws(() => setNativeBlocking('avx512', { mc: 14, kc: 256, nc: 3072 }), /mc must be a multiple of 6/);
+    } finally {
+      applyGemmChoice('avx512', own);
+    }
+    assert.deepEqual(createNativeBackend('avx512').blocking, own, 'the own micro-kernel and blocking are set again');
+    assert.throws(() => setNativeGemmKernel('avx2', 'avx512'), /the avx2 level cannot run the avx512 micro-kernel/);
+    assert.throws(() => setNativeGemmKernel('avx512', 'sse9' as 'avx2'), /unknown GEMM kernel "sse9"/);
+  });
+
+  it('the search measures every micro-kernel on AVX-512 and leaves the own one set', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const def = createNativeBackend(level).blocking;
+    const result = searchGemmBlocking({ level, shapes: [[64, 64, 64]], rounds: 1, reps: 1 });
+    assert.deepEqual([...new Set(result.scores.map((s) => s.blocking.kernel))], nativeGemmKernels(level));
+    assert.ok(result.scores.every((s) => s.blocking.mc % (s.blocking.kernel === 'avx2' ? 6 : def.mr) === 0), 'each grid fits its kernel');
+    assert.ok(nativeGemmKernels(level).includes(result.chosen.kernel));
+    assert.deepEqual(createNativeBackend(level).blocking, def);
+  });
+
+  it('RLAIF_GEMM_KERNEL names a level or is an error naming the variable; a new process applies it, else the cached kernel', (t) => {
+    assert.equal(gemmKernelFromEnv(undefined), null);
+    assert.equal(gemmKernelFromEnv('avx2'), 'avx2');
+    assert.throws(() => gemmKernelFromEnv('sse9'), /RLAIF_GEMM_KERNEL must name a level's micro-kernel \(avx512, avx2, generic\), got "sse9"/);
+    const badFile = join(root, 'bad-kernel.json');
+    writeTuning('avx2', { kernel: 'neon' as 'avx2', mc: 12, kc: 64, nc: 96, gflops: 1, defaultGflops: 1, measuredAt: 'now' }, badFile);
+    assert.throws(() => readTuning('avx2', badFile), /bad-kernel\.json: entry .* has kernel = "neon", expected one of avx512, avx2, generic/);
+    if (!native) { t.skip('native addon not built'); return; }
+    if (!nativeCpuLevels().includes('avx512')) { t.skip('no AVX-512 here: one micro-kernel to choose from'); return; }
+    const file = join(root, 'kernel.json');
+    writeTuning('avx512', { kernel: 'avx2', mc: 72, kc: 128, nc: 3072, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 2097152, fewRows: 8388608, measuredAt: 'now' } }, file);
+    const script = "import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('avx512'); " +
+      'console.log(JSON.stringify([b.blockingSource, b.blocking.kernel, b.blocking.mr, b.blocking.mc, b.blocking.kc])); })';
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const cached = run({});
+    assert.equal(cached.status, 0, cached.stderr);
+    assert.deepEqual(JSON.parse(cached.stdout), ['tuned', 'avx2', 6, 72, 128]);
+    const forced = run({ RLAIF_GEMM_KERNEL: 'avx2', RLAIF_TUNING_FILE: '/dev/null/none' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.deepEqual(JSON.parse(forced.stdout), ['RLAIF_GEMM_KERNEL', 'avx2', 6, 144, 256]);
+    const own = run({ RLAIF_GEMM_KERNEL: 'avx512' });
+    assert.deepEqual(JSON.parse(own.stdout).slice(1, 3), ['avx512', 14], 'a forced kernel is not mixed with the cached choice');
+    const bad = run({ RLAIF_GEMM_KERNEL: 'sse9' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /RLAIF_GEMM_KERNEL must name a level's micro-kernel/);
+  });
+
+  it('on AVX-512 an entry from before the micro-kernel choice is searched again once; the choice is recorded', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    if (!nativeCpuLevels().includes('avx512')) { t.skip('no AVX-512 here: one micro-kernel to choose from'); return; }
+    const file = join(root, 'before-kernel.json');
+    writeTuning('avx512', { mc: 42, kc: 48, nc: 3072, gflops: 1, defaultGflops: 1, measuredAt: 'then', pool: { general: 12345, fewRows: 67890, measuredAt: 'then' } }, file);
+    const script = "import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('avx512'); console.log(JSON.stringify(b.blocking)); })";
+    const run = () => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '1' } });
+    const first = run();
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /tuning the GEMM blocking and thread-pool thresholds for this CPU/);
+    const entry = readTuning('avx512', file)!;
+    assert.ok(entry.kernel && entry.measuredAt !== 'then', `searched again: ${JSON.stringify(entry)}`);
+    assert.equal(JSON.parse(first.stdout).kernel, entry.kernel);
+    const second = run();
+    assert.doesNotMatch(second.stderr, /tuning the/, 'once');
   });
 
   it('RLAIF_POOL_MIN_MACS is "general,fewRows" or an error naming the variable; a bad cached pool names the file', () => {
@@ -164,7 +256,7 @@ describe('GEMM tuning', () => {
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two whole numbers/);
     // an entry from before the pool search: the first process with tuning on adds its pool alone, the blocking kept
-    writeTuning(level, { ...blocking, kc: 48 }, file);
+    writeTuning(level, { ...blocking, kernel: level, kc: 48 }, file);
     const first = run({ RLAIF_AUTOTUNE: '1' });
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /tuning the thread-pool thresholds for this CPU/);

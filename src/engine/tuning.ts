@@ -3,8 +3,10 @@
 // cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
 // The same entry holds the pool thresholds (`pool`: the multiply-adds from which a product goes to the thread pool,
 // for products in general and for those of few rows) from their own measured search (pool-search.ts);
-// RLAIF_POOL_MIN_MACS="general,fewRows" overrides them.
-// Leaves out: the register micro-kernel shape (compiled per level), the search itself (a short one at first use:
+// RLAIF_POOL_MIN_MACS="general,fewRows" overrides them. The entry also names the register micro-kernel the level's GEMM
+// runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's 6x16 on an AVX-512 CPU whose 512-bit FMAs run as
+// two halves; absent: its own), from the same search; RLAIF_GEMM_KERNEL=<level> overrides it.
+// Leaves out: the micro-kernels themselves (compiled once per level), the search itself (a short one at first use:
 // autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,10 +15,15 @@ import { cpuIdentity } from './cpu-identity.ts';
 
 export interface Blocking { mc: number; kc: number; nc: number }
 
+/** A register micro-kernel, named by the level it was compiled for. */
+export type GemmKernel = 'avx512' | 'avx2' | 'generic';
+export const GEMM_KERNELS: readonly GemmKernel[] = ['avx512', 'avx2', 'generic'];
+
 /** Multiply-adds from which a product goes to the thread pool: in general, and for products of few rows. */
 export interface PoolThresholds { general: number; fewRows: number }
 
 export interface TunedEntry extends Blocking {
+  kernel?: GemmKernel;      // the micro-kernel the blocking is for; absent: the level's own (entries from before the choice)
   gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
   defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
   measuredAt: string;       // ISO date
@@ -44,6 +51,13 @@ export function blockingFromEnv(value = process.env.RLAIF_GEMM_BLOCKING): Blocki
   }
   const [mc, kc, nc] = parts.map(Number);
   return { mc, kc, nc };
+}
+
+/** RLAIF_GEMM_KERNEL=<level> (whose register micro-kernel the GEMM runs on), or null when unset; anything else is an error naming the variable. */
+export function gemmKernelFromEnv(value = process.env.RLAIF_GEMM_KERNEL): GemmKernel | null {
+  if (value === undefined || value === '') return null;
+  if (!(GEMM_KERNELS as readonly string[]).includes(value.trim())) throw new Error(`RLAIF_GEMM_KERNEL must name a level's micro-kernel (${GEMM_KERNELS.join(', ')}), got "${value}"`);
+  return value.trim() as GemmKernel;
 }
 
 /** RLAIF_POOL_MIN_MACS="general,fewRows" parsed, or null when unset; anything else is an error naming the variable. */
@@ -74,6 +88,7 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
   for (const key of ['mc', 'kc', 'nc'] as const) {
     if (!Number.isInteger(entry[key]) || entry[key] <= 0) throw new Error(`${file}: entry "${machineKey(level)}" has ${key} = ${entry[key]}`);
   }
+  if (entry.kernel !== undefined && !(GEMM_KERNELS as readonly string[]).includes(entry.kernel)) throw new Error(`${file}: entry "${machineKey(level)}" has kernel = ${JSON.stringify(entry.kernel)}, expected one of ${GEMM_KERNELS.join(', ')}`);
   if (entry.pool !== undefined) {
     for (const key of ['general', 'fewRows'] as const) {
       const value = entry.pool?.[key];

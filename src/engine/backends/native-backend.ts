@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
-import { blockingFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -20,6 +20,7 @@ interface NativeKernels {
   cpu: CpuLevel;
   threads: number;
   mr: number; nr: number; mc: number; kc: number; nc: number;
+  gemmKernel: CpuLevel;
   bf16: Bf16Kernel;
   bf16Gemm: Bf16Gemm;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
@@ -44,14 +45,16 @@ export type Bf16Gemm = 'amx' | 'amx-emulated' | 'vdpbf16ps' | 'widen';
 interface NativeAddon {
   create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
   setBlocking(level: CpuLevel, mc: number, kc: number, nc: number): void;
+  setGemmKernel(level: CpuLevel, kernel: CpuLevel): void;
   setPoolThresholds(general: number, fewRows: number): void;
   poolThresholds(): [number, number];
   levels(): CpuLevel[];
   features(): Record<string, boolean>;
 }
 
-/** GEMM blocking of one CPU level: register tile mr x nr, cache blocks mc (rows of A), kc (depth), nc (columns of B). */
-export interface GemmBlocking { mr: number; nr: number; mc: number; kc: number; nc: number }
+/** GEMM blocking of one CPU level: register tile mr x nr of the micro-kernel compiled for level `kernel` (the level's
+ * own, or a lower one's), cache blocks mc (rows of A), kc (depth), nc (columns of B). */
+export interface GemmBlocking { kernel: CpuLevel; mr: number; nr: number; mc: number; kc: number; nc: number }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const NATIVE_ADDON_PATH = join(root, 'build', 'Release', 'rlaif_native.node');
@@ -77,8 +80,9 @@ export function nativeCpuFeatures(): Record<string, boolean> {
   return loadAddon().features();
 }
 
-/** Where a level's GEMM blocking came from: compiled default, this machine's tuning cache, or RLAIF_GEMM_BLOCKING. */
-export type BlockingSource = 'default' | 'tuned' | 'RLAIF_GEMM_BLOCKING';
+/** Where a level's GEMM blocking (and micro-kernel) came from: compiled default, this machine's tuning cache, or
+ * RLAIF_GEMM_BLOCKING / RLAIF_GEMM_KERNEL (either set: the tuned choice is not used). */
+export type BlockingSource = 'default' | 'tuned' | 'RLAIF_GEMM_BLOCKING' | 'RLAIF_GEMM_KERNEL';
 const blockingSources = new Map<CpuLevel, BlockingSource>();
 
 /**
@@ -90,12 +94,24 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const known = blockingSources.get(level);
   if (known) return known;
   let source: BlockingSource = 'default';
-  const forced = blockingFromEnv(), forcedPool = poolThresholdsFromEnv();
+  const forced = blockingFromEnv(), forcedKernel = gemmKernelFromEnv(), forcedPool = poolThresholdsFromEnv();
   let entry = readTuning(level);
-  // first use: the whole search when this CPU has no entry; the pool's alone for an entry written before it existed
-  const search = !entry ? (forced ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
+  // first use: the whole search when this CPU has no entry, or one from before the micro-kernel choice where there is
+  // one to make; the pool's alone for an entry written before the pool search existed
+  const stale = (e: NonNullable<typeof entry>) => e.kernel === undefined && nativeGemmKernels(level).length > 1;
+  const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
-  const chosen = forced ?? entry;
+  const tuned = forced || forcedKernel ? null : entry;   // forced settings are never mixed with a tuned choice
+  const kernel = forcedKernel ?? tuned?.kernel ?? null;
+  if (kernel && kernel !== level) {
+    source = forcedKernel ? 'RLAIF_GEMM_KERNEL' : 'tuned';
+    try {
+      addon.setGemmKernel(level, kernel);
+    } catch (error) {
+      throw new Error(`${forcedKernel ? 'RLAIF_GEMM_KERNEL' : tuningFile()}: ${(error as Error).message}`);
+    }
+  }
+  const chosen = forced ?? tuned;
   if (chosen) {
     source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
     try {
@@ -135,6 +151,22 @@ export function nativePoolThresholds(): PoolThresholds {
 /** Sets a level's GEMM blocking for this process (the tuner's search); call only while no kernel is running. */
 export function setNativeBlocking(level: CpuLevel, blocking: { mc: number; kc: number; nc: number }): void {
   loadAddon().setBlocking(level, blocking.mc, blocking.kc, blocking.nc);
+}
+
+/** The micro-kernels a level's GEMM may run on here: its own, and on AVX-512 the AVX2 one (the generic C one never wins). */
+export function nativeGemmKernels(level: CpuLevel): CpuLevel[] {
+  return level === 'avx512' && nativeCpuLevels().includes('avx2') ? ['avx512', 'avx2'] : [level];
+}
+
+/**
+ * Runs a level's GEMM on `kernel`'s register micro-kernel for this process (the tuner's search), at that kernel's
+ * compiled blocking, which it returns; call only while no kernel is running. Products keep their bits for the same kc.
+ */
+export function setNativeGemmKernel(level: CpuLevel, kernel: CpuLevel): GemmBlocking {
+  const native = loadAddon();
+  native.setGemmKernel(level, kernel);
+  const table = native.create(level);
+  return { kernel: table.gemmKernel, mr: table.mr, nr: table.nr, mc: table.mc, kc: table.kc, nc: table.nc };
 }
 
 export interface NativeBackendOptions {
@@ -183,7 +215,7 @@ class NativeBackend implements Backend {
     this.cpu = kernels.cpu;
     this.bf16Kernel = kernels.bf16;
     this.bf16Gemm = kernels.bf16Gemm;
-    this.blocking = { mr: kernels.mr, nr: kernels.nr, mc: kernels.mc, kc: kernels.kc, nc: kernels.nc };
+    this.blocking = { kernel: kernels.gemmKernel, mr: kernels.mr, nr: kernels.nr, mc: kernels.mc, kc: kernels.kc, nc: kernels.nc };
     // Each plain kernel forwards its arguments unchanged; only gemm and attention flatten a params object.
     for (const op of PASSTHROUGH) {
       const fn = kernels[op] as (...args: unknown[]) => unknown;
