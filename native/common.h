@@ -172,6 +172,9 @@ float *rlaif_scratch(int slot, size_t n);
  * while no kernel runs: the kernels read them without synchronisation) */
 void rlaif_set_pool_thresholds(long general, long few_rows);
 long rlaif_pool_threshold(int few_rows);
+/* compute tasks per thread of a GEMM all threads share (> 0; the whole process, like the thresholds above) */
+void rlaif_set_gemm_split(long tasks_per_thread);
+long rlaif_gemm_split(void);
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
 

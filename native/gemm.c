@@ -21,6 +21,14 @@ void rlaif_set_pool_thresholds(long general, long few_rows) {
 
 long rlaif_pool_threshold(int few_rows) { return few_rows ? mt_min_macs_few_rows : mt_min_macs; }
 
+/* Compute tasks per thread of a GEMM that all threads share (the split of C's rows and columns): spare tasks absorb
+ * a noisy neighbour, fewer pack A fewer times (compiled default; per machine: rlaif_set_gemm_split, measured) */
+static long gemm_tasks_per_thread = 4;
+
+void rlaif_set_gemm_split(long tasks_per_thread) { if (tasks_per_thread > 0) gemm_tasks_per_thread = tasks_per_thread; }
+
+long rlaif_gemm_split(void) { return gemm_tasks_per_thread; }
+
 typedef struct {
   const KernelTable *t;
   const float *a, *b;
@@ -116,7 +124,7 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
   long perPhase = (double)panels * t->kc * ncMax * sizeof(float) <= FULLK_BYTES ? panels : 1;
   float *packB = rlaif_scratch(3, (size_t)perPhase * t->kc * ncMax);
   SharedJob j = { .t = t, .g = g, .packB = packB };
-  long want = threads * 4; /* compute tasks per phase: spare ones absorb noisy neighbours */
+  long want = threads * gemm_tasks_per_thread; /* compute tasks per phase */
   for (j.jc = 0; j.jc < g->N; j.jc += t->nc) {
     j.nc = g->N - j.jc < t->nc ? g->N - j.jc : t->nc;
     j.slivers = (j.nc + t->nr - 1) / t->nr;

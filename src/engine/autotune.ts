@@ -25,7 +25,7 @@ export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool'
   const run = spawnSync(process.execPath, [...(typescript ? ['--import', 'tsx'] : []), script, level, file, what], {
     encoding: 'utf8', timeout: 180_000,
     // search from the compiled defaults
-    env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
+    env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
   });
   if (run.status === 0) return true;
   const why = run.error ? run.error.message : run.signal ? `killed by ${run.signal}` : (run.stderr.trim().split('\n').at(-1) ?? `exit code ${run.status}`);

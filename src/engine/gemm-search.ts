@@ -2,9 +2,9 @@
 // micro-kernel (the level's own, or on AVX-512 the AVX2 one: same bits for the same kc) with a cache blocking, is set
 // in this process and timed on a few product shapes, in interleaved rounds (a busy neighbour then weighs on every
 // candidate alike); the best median score wins only if it beats the compiled default (own kernel, its blocking) by a
-// margin. Leaves out: the thread split; running anywhere but a process of its own (it changes the level's GEMM for
-// the whole process while it measures).
-import { createNativeBackend, type CpuLevel, nativeGemmKernels, setNativeBlocking, setNativeGemmKernel } from './backends/native-backend.ts';
+// margin. Then (searchGemmSplit) the compute tasks per thread of a GEMM all threads share, under that choice. Leaves out:
+// running anywhere but a process of its own (it changes the GEMM for the whole process while it measures).
+import { createNativeBackend, type CpuLevel, nativeGemmKernels, nativeGemmSplit, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
 import type { Blocking, TunedEntry } from './tuning.ts';
 
 /** A blocking for one micro-kernel (absent: the level's own). */
@@ -44,6 +44,25 @@ function gflopsOf(gemm: () => void, flops: number, reps: number): number {
   return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
 }
 
+type Product = { M: number; N: number; K: number; a: Float32Array; b: Float32Array; c: Float32Array };
+
+function productBuffers(shapes: [number, number, number][]): Product[] {
+  return shapes.map(([M, N, K]) => ({
+    M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)),
+    c: new Float32Array(M * N),
+  }));
+}
+
+/** Geometric-mean GFLOP/s of the products under the GEMM now set (median of `reps` each). */
+function score(backend: Pick<ReturnType<typeof createNativeBackend>, 'gemm'>, products: Product[], reps: number): number {
+  let logSum = 0;
+  for (const s of products) {
+    const run = () => backend.gemm({ a: s.a, b: s.b, c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+    logSum += Math.log(gflopsOf(run, 2 * s.M * s.N * s.K, reps));
+  }
+  return Math.exp(logSum / products.length);
+}
+
 /** Candidates around the default: mc in {1/2, 1, 3/2} x, kc in {1/2, 1, 3/2, 2} x (rounded to the level's tile). */
 export function blockingGrid(def: Blocking, mr: number): Blocking[] {
   const grid: Blocking[] = [];
@@ -78,21 +97,13 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   candidates.sort((a, b) => Number(a.kernel !== level) - Number(b.kernel !== level));   // one kernel switch per round each way
   const shapes = options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]];
   const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
-  const buffers = shapes.map(([M, N, K]) => ({
-    M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)),
-    c: new Float32Array(M * N),
-  }));
+  const buffers = productBuffers(shapes);
   const perCandidate = candidates.map(() => [] as number[]);
   try {
     for (let round = 0; round < rounds; round++) {
       candidates.forEach((blocking, i) => {
         applyGemmChoice(level, blocking);
-        let logSum = 0;
-        for (const s of buffers) {
-          const run = () => first.gemm({ a: s.a, b: s.b, c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
-          logSum += Math.log(gflopsOf(run, 2 * s.M * s.N * s.K, reps));
-        }
-        perCandidate[i].push(Math.exp(logSum / buffers.length));
+        perCandidate[i].push(score(first, buffers, reps));
       });
       options.log?.(`round ${round + 1}/${rounds} done`);
     }
@@ -109,4 +120,50 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
     level, defaultBlocking: def, scores,
     chosen: { kernel: best.blocking.kernel, mc: best.blocking.mc, kc: best.blocking.kc, nc: best.blocking.nc, gflops: best.gflops, defaultGflops: defaultScore, measuredAt: new Date().toISOString() },
   };
+}
+
+export interface SplitSearchOptions {
+  level?: CpuLevel;                         // default: the level the native backend picks
+  shapes?: [number, number, number][];      // (M, N, K) products scored, as the blocking search's
+  candidates?: number[];                    // compute tasks per thread tried (default 2, 4, 8, 16)
+  rounds?: number;
+  reps?: number;
+  margin?: number;                          // a candidate must beat the split in force by this factor
+  log?: (line: string) => void;
+}
+
+export interface SplitSearchResult {
+  split: number;                            // the choice: the split in force at the start unless beaten by the margin
+  defaultSplit: number;                     // the split in force at the start (set again afterwards)
+  scores: { split: number; gflops: number }[];
+}
+
+/**
+ * The second stage of the GEMM search: how many compute tasks per thread a GEMM that all threads share is split into
+ * (spare tasks absorb a busy neighbour; fewer pack A fewer times), timed under the micro-kernel and blocking now set, in
+ * interleaved rounds. Leaves out the few-row products' split (their own pool threshold, pool-search.ts).
+ */
+export function searchGemmSplit(options: SplitSearchOptions = {}): SplitSearchResult {
+  const backend = createNativeBackend(options.level);
+  const defaultSplit = nativeGemmSplit();
+  const candidates = [...new Set([defaultSplit, ...(options.candidates ?? [2, 4, 8, 16])])];
+  const products = productBuffers(options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]]);
+  const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
+  const perCandidate = candidates.map(() => [] as number[]);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      candidates.forEach((split, i) => {
+        setNativeGemmSplit(split);
+        perCandidate[i].push(score(backend, products, reps));
+      });
+    }
+  } finally {
+    setNativeGemmSplit(defaultSplit);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const scores = candidates.map((split, i) => ({ split, gflops: median(perCandidate[i]) }));
+  const defaultScore = scores[0].gflops;
+  const best = scores.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  for (const s of scores) options.log?.(`${s.split} tasks a thread: ${s.gflops.toFixed(1)} GFLOP/s`);
+  return { split: best.gflops >= defaultScore * margin ? best.split : defaultSplit, defaultSplit, scores };
 }

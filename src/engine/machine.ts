@@ -1,5 +1,5 @@
 // What machine the kernels run on: CPU model, family/model/stepping, the instruction-set flags the dispatch looks at,
-// and what the native backend chose (CPU level, threads, GEMM micro-kernel and blocking). The bench prints it beside every figure.
+// and what the native backend chose (CPU level, threads, GEMM micro-kernel, blocking and split). The bench prints it beside every figure.
 // Leaves out: non-Linux CPU identification beyond os.cpus() (no /proc/cpuinfo there: family/model stay null).
 import { cpus } from 'node:os';
 import type { Backend } from './backend.ts';
@@ -18,13 +18,14 @@ export interface MachineDescription extends CpuIdentity {
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
   pool: { general: number; fewRows: number; source: string } | null; // multiply-adds from which products go to the pool
+  split: { tasksPerThread: number; source: string } | null; // compute tasks per thread of a GEMM all threads share
   features: Record<string, boolean> | null; // what the native dispatch sees (__builtin_cpu_supports)
 }
 
 /** The machine and what `backend` chose on it. */
 export function describeMachine(backend: Backend): MachineDescription {
   const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; bf16Gemm: string; blockingSource: string;
-    pool: { general: number; fewRows: number; source: string } }>;
+    pool: { general: number; fewRows: number; source: string }; split: { tasksPerThread: number; source: string } }>;
   let features: Record<string, boolean> | null = null;
   if (backend.name === 'native') features = nativeCpuFeatures();
   return {
@@ -38,6 +39,7 @@ export function describeMachine(backend: Backend): MachineDescription {
     bf16Kernel: native.bf16Kernel ?? null,
     bf16Gemm: native.bf16Gemm ?? null,
     pool: native.pool ?? null,
+    split: native.split ?? null,
     features,
   };
 }
@@ -50,6 +52,7 @@ export function formatMachine(m: MachineDescription): string[] {
     `flags ${m.flags.length > 0 ? m.flags.join(' ') : '(none of the dispatch flags)'}`,
     `kernels ${m.backend}${m.level ? ` level ${m.level}` : ''}, ${m.threads} threads` +
       (b ? `, gemm mr ${b.mr} nr ${b.nr}${b.kernel !== m.level ? ` (the ${b.kernel} micro-kernel)` : ''} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
+      (m.split ? ` in ${m.split.tasksPerThread} tasks a thread (${m.split.source})` : '') +
       (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : '') +
       (m.pool ? `, pool from ${megaMacs(m.pool.general)} (few rows ${megaMacs(m.pool.fewRows)}) multiply-adds (${m.pool.source})` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),

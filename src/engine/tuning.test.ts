@@ -4,7 +4,8 @@
 // pool thresholds the same way: RLAIF_POOL_MIN_MACS, the cached entry's `pool`, the search's rule (pool-search.ts),
 // and a first use that adds them to an entry written before they existed. The micro-kernel choice: on AVX-512 the AVX2
 // micro-kernel gives the same bits for the same kc, the search measures both, and RLAIF_GEMM_KERNEL or the cached
-// entry's `kernel` picks it in a new process.
+// entry's `kernel` picks it in a new process. The split of a shared GEMM into tasks: same bits whatever the split, its
+// search, RLAIF_GEMM_SPLIT and the cached `split`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +14,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
 import { JsBackend } from './backends/js-backend.ts';
-import { createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel } from './backends/native-backend.ts';
-import { applyGemmChoice, searchGemmBlocking } from './gemm-search.ts';
+import { createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativeGemmSplit, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
+import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
-import { blockingFromEnv, gemmKernelFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -118,6 +119,7 @@ describe('GEMM tuning', () => {
     assert.ok(entry && entry.gflops > 0 && entry.defaultGflops > 0, `recorded: ${JSON.stringify(entry)}`);
     assert.ok(entry.pool && entry.pool.general >= 1 && entry.pool.fewRows >= 1, `pool recorded: ${JSON.stringify(entry.pool)}`);
     assert.ok(entry.kernel && nativeGemmKernels(level).includes(entry.kernel), `micro-kernel recorded: ${entry.kernel}`);
+    assert.ok(entry.split && [2, 4, 8, 16].includes(entry.split), `split recorded: ${entry.split}`);
     assert.deepEqual(JSON.parse(first.stdout), ['tuned', entry.mc, entry.kc]);
     const second = run(file, '1');
     assert.deepEqual(JSON.parse(second.stdout), ['tuned', entry.mc, entry.kc]);
@@ -217,6 +219,59 @@ describe('GEMM tuning', () => {
     assert.doesNotMatch(second.stderr, /tuning the/, 'once');
   });
 
+  it('a shared GEMM gives the same bits whatever its split; the split search keeps the split in force unless beaten, and sets it back', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const backend = createNativeBackend(), before = nativeGemmSplit(), next = uniforms(9);
+    const products: Array<[number, number, number, boolean, boolean]> = [[300, 200, 170, false, false], [257, 129, 300, true, false], [200, 300, 64, false, true], [130, 700, 90, true, true]];
+    const cases = products.map(([M, N, K, transA, transB]) => ({ M, N, K, transA, transB, a: randomBuffer(next, M * K), b: randomBuffer(next, K * N) }));
+    const run = () => cases.map((p) => {
+      const c = new Float32Array(p.M * p.N);
+      backend.gemm({ a: p.a, b: p.b, c, M: p.M, N: p.N, K: p.K, transA: p.transA, transB: p.transB, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      return c;
+    });
+    try {
+      const results = [1, 4, 16, 64].map((split) => { setNativeGemmSplit(split); return run(); });
+      for (const other of results.slice(1)) cases.forEach((p, i) => assert.deepEqual(other[i], results[0]![i], `${p.M}x${p.N}x${p.K}: same bits at every split`));
+    } finally {
+      setNativeGemmSplit(before);
+    }
+    for (const bad of [0, 65, 2.5]) assert.throws(() => setNativeGemmSplit(bad), /tasksPerThread must be a whole number in \[1, 64\]/);
+    const options = { shapes: [[64, 64, 64]] as [number, number, number][], candidates: [2, 8], rounds: 1, reps: 1 };
+    const kept = searchGemmSplit({ ...options, margin: 1e9 });
+    assert.equal(kept.split, before);
+    assert.deepEqual(kept.scores.map((s) => s.split), [before, 2, 8].filter((v, i, all) => all.indexOf(v) === i));
+    const taken = searchGemmSplit({ ...options, margin: 0 });
+    assert.equal(taken.split, taken.scores.reduce((a, b) => (b.gflops > a.gflops ? b : a)).split);
+    assert.equal(nativeGemmSplit(), before, 'the split in force is set again after the search');
+  });
+
+  it('RLAIF_GEMM_SPLIT is a whole number in [1, 64] or an error naming the variable; a new process applies it, else the cached split', (t) => {
+    assert.equal(gemmSplitFromEnv(undefined), null);
+    assert.equal(gemmSplitFromEnv(' 8 '), 8);
+    for (const bad of ['0', '65', '2.5', 'many']) assert.throws(() => gemmSplitFromEnv(bad), /RLAIF_GEMM_SPLIT must be a whole number of tasks per thread in \[1, 64\]/);
+    const badFile = join(root, 'bad-split.json');
+    writeTuning('avx2', { mc: 12, kc: 64, nc: 96, split: 0, gflops: 1, defaultGflops: 1, measuredAt: 'now' }, badFile);
+    assert.throws(() => readTuning('avx2', badFile), /bad-split\.json: entry .* has split = 0, expected a whole number/);
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const probe = createNativeBackend(level).blocking;
+    const file = join(root, 'split.json');
+    writeTuning(level, { kernel: level, mc: probe.mc, kc: probe.kc, nc: probe.nc, split: 16, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 2097152, fewRows: 8388608, measuredAt: 'now' } }, file);
+    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); console.log(JSON.stringify(b.split)); })`;
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const cached = run({});
+    assert.equal(cached.status, 0, cached.stderr);
+    assert.deepEqual(JSON.parse(cached.stdout), { tasksPerThread: 16, source: 'tuned' });
+    const forced = run({ RLAIF_GEMM_SPLIT: '2' });
+    assert.deepEqual(JSON.parse(forced.stdout), { tasksPerThread: 2, source: 'RLAIF_GEMM_SPLIT' });
+    const none = run({ RLAIF_TUNING_FILE: '/dev/null/none' });
+    assert.deepEqual(JSON.parse(none.stdout), { tasksPerThread: 4, source: 'default' });
+    const bad = run({ RLAIF_GEMM_SPLIT: '0' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /RLAIF_GEMM_SPLIT must be a whole number/);
+  });
+
   it('RLAIF_POOL_MIN_MACS is "general,fewRows" or an error naming the variable; a bad cached pool names the file', () => {
     assert.equal(poolThresholdsFromEnv(undefined), null);
     assert.deepEqual(poolThresholdsFromEnv('2097152, 8388608'), { general: 2097152, fewRows: 8388608 });
@@ -256,7 +311,7 @@ describe('GEMM tuning', () => {
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two whole numbers/);
     // an entry from before the pool search: the first process with tuning on adds its pool alone, the blocking kept
-    writeTuning(level, { ...blocking, kernel: level, kc: 48 }, file);
+    writeTuning(level, { ...blocking, kernel: level, split: 4, kc: 48 }, file);
     const first = run({ RLAIF_AUTOTUNE: '1' });
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /tuning the thread-pool thresholds for this CPU/);

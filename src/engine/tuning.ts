@@ -5,7 +5,8 @@
 // for products in general and for those of few rows) from their own measured search (pool-search.ts);
 // RLAIF_POOL_MIN_MACS="general,fewRows" overrides them. The entry also names the register micro-kernel the level's GEMM
 // runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's 6x16 on an AVX-512 CPU whose 512-bit FMAs run as
-// two halves; absent: its own), from the same search; RLAIF_GEMM_KERNEL=<level> overrides it.
+// two halves; absent: its own), from the same search; RLAIF_GEMM_KERNEL=<level> overrides it. And `split`: the compute
+// tasks per thread of a GEMM all threads share, measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it.
 // Leaves out: the micro-kernels themselves (compiled once per level), the search itself (a short one at first use:
 // autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ export interface PoolThresholds { general: number; fewRows: number }
 
 export interface TunedEntry extends Blocking {
   kernel?: GemmKernel;      // the micro-kernel the blocking is for; absent: the level's own (entries from before the choice)
+  split?: number;           // compute tasks per thread of a shared GEMM; absent in entries from before the split search
   gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
   defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
   measuredAt: string;       // ISO date
@@ -60,6 +62,19 @@ export function gemmKernelFromEnv(value = process.env.RLAIF_GEMM_KERNEL): GemmKe
   return value.trim() as GemmKernel;
 }
 
+/** A split is a whole number of compute tasks per thread in [1, 64]. */
+export function isGemmSplit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 64;
+}
+
+/** RLAIF_GEMM_SPLIT=n (compute tasks per thread of a shared GEMM), or null when unset; anything else is an error naming the variable. */
+export function gemmSplitFromEnv(value = process.env.RLAIF_GEMM_SPLIT): number | null {
+  if (value === undefined || value === '') return null;
+  const split = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!isGemmSplit(split)) throw new Error(`RLAIF_GEMM_SPLIT must be a whole number of tasks per thread in [1, 64], got "${value}"`);
+  return split;
+}
+
 /** RLAIF_POOL_MIN_MACS="general,fewRows" parsed, or null when unset; anything else is an error naming the variable. */
 export function poolThresholdsFromEnv(value = process.env.RLAIF_POOL_MIN_MACS): PoolThresholds | null {
   if (value === undefined || value === '') return null;
@@ -89,6 +104,7 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
     if (!Number.isInteger(entry[key]) || entry[key] <= 0) throw new Error(`${file}: entry "${machineKey(level)}" has ${key} = ${entry[key]}`);
   }
   if (entry.kernel !== undefined && !(GEMM_KERNELS as readonly string[]).includes(entry.kernel)) throw new Error(`${file}: entry "${machineKey(level)}" has kernel = ${JSON.stringify(entry.kernel)}, expected one of ${GEMM_KERNELS.join(', ')}`);
+  if (entry.split !== undefined && !isGemmSplit(entry.split)) throw new Error(`${file}: entry "${machineKey(level)}" has split = ${JSON.stringify(entry.split)}, expected a whole number of tasks per thread in [1, 64]`);
   if (entry.pool !== undefined) {
     for (const key of ['general', 'fewRows'] as const) {
       const value = entry.pool?.[key];

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
-import { blockingFromEnv, gemmKernelFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -46,6 +46,8 @@ interface NativeAddon {
   create(level?: CpuLevel, nativeBf16?: boolean): NativeKernels;
   setBlocking(level: CpuLevel, mc: number, kc: number, nc: number): void;
   setGemmKernel(level: CpuLevel, kernel: CpuLevel): void;
+  setGemmSplit(tasksPerThread: number): void;
+  gemmSplit(): number;
   setPoolThresholds(general: number, fewRows: number): void;
   poolThresholds(): [number, number];
   levels(): CpuLevel[];
@@ -98,7 +100,7 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the micro-kernel choice where there is
   // one to make; the pool's alone for an entry written before the pool search existed
-  const stale = (e: NonNullable<typeof entry>) => e.kernel === undefined && nativeGemmKernels(level).length > 1;
+  const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
   const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
   const tuned = forced || forcedKernel ? null : entry;   // forced settings are never mixed with a tuned choice
@@ -120,6 +122,15 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
       throw new Error(`${forced ? 'RLAIF_GEMM_BLOCKING' : tuningFile()}: ${(error as Error).message}`);
     }
   }
+  const forcedSplit = gemmSplitFromEnv(), split = forcedSplit ?? entry?.split;
+  if (split !== undefined) {
+    try {
+      addon.setGemmSplit(split);
+    } catch (error) {
+      throw new Error(`${forcedSplit ? 'RLAIF_GEMM_SPLIT' : tuningFile()}: ${(error as Error).message}`);
+    }
+    splitSource = forcedSplit ? 'RLAIF_GEMM_SPLIT' : 'tuned';
+  }
   const pool = forcedPool ?? entry?.pool;
   if (pool) {
     try {
@@ -131,6 +142,20 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   }
   blockingSources.set(level, source);
   return source;
+}
+
+/** Where the shared GEMM's split came from (process-wide, as the pool thresholds). */
+export type SplitSource = 'default' | 'tuned' | 'RLAIF_GEMM_SPLIT';
+let splitSource: SplitSource = 'default';
+
+/** Sets the compute tasks per thread of a GEMM all threads share, for this process (the tuner's search); call only while no kernel is running. */
+export function setNativeGemmSplit(tasksPerThread: number): void {
+  loadAddon().setGemmSplit(tasksPerThread);
+}
+
+/** The compute tasks per thread of a GEMM all threads share, in this process. */
+export function nativeGemmSplit(): number {
+  return loadAddon().gemmSplit();
 }
 
 /** Where the pool thresholds came from (process-wide: the last level applied sets them). */
@@ -176,7 +201,8 @@ export interface NativeBackendOptions {
 /** The native backend at `level`; by default the best level this CPU runs, or RLAIF_CPU when set lower. */
 export function createNativeBackend(level?: CpuLevel, options: NativeBackendOptions = {}):
   Backend & { readonly cpu: CpuLevel; readonly blocking: GemmBlocking; readonly blockingSource: BlockingSource;
-    readonly bf16Kernel: Bf16Kernel; readonly bf16Gemm: Bf16Gemm; readonly pool: PoolThresholds & { source: PoolSource } } {
+    readonly bf16Kernel: Bf16Kernel; readonly bf16Gemm: Bf16Gemm; readonly pool: PoolThresholds & { source: PoolSource };
+    readonly split: { tasksPerThread: number; source: SplitSource } } {
   engineEnvironment(); // RLAIF_THREADS=abc would read as "unset" in C, RLAIF_CPU=sse9 as an opaque addon error
   const native = loadAddon();
   const probe = native.create(level, options.nativeBf16 ?? true);
@@ -203,6 +229,8 @@ class NativeBackend implements Backend {
   readonly blocking: GemmBlocking;
   readonly bf16Kernel: Bf16Kernel;
   readonly bf16Gemm: Bf16Gemm;
+  /** compute tasks per thread of a GEMM all threads share, and where that choice came from */
+  get split(): { tasksPerThread: number; source: SplitSource } { return { tasksPerThread: nativeGemmSplit(), source: splitSource }; }
   /** the multiply-adds from which products go to the thread pool, and where that choice came from */
   get pool(): PoolThresholds & { source: PoolSource } { return { ...nativePoolThresholds(), source: poolSource }; }
   readonly blockingSource: BlockingSource;
