@@ -138,6 +138,8 @@ int rlaif_amx_request(void);
 void rlaif_amx_tiles(const uint32_t *a, const uint32_t *b, long ppad, int two, float *t);
 
 /* dispatch.c */
+extern const char *const RLAIF_LEVELS[3];            /* the CPU levels, best first: avx512, avx2, generic */
+int rlaif_level_index(const char *level);           /* its place in RLAIF_LEVELS (0 the best), -1 for an unknown name */
 int rlaif_cpu_supports(const char *level);          /* 1 when this CPU runs the level */
 const KernelTable *rlaif_table(const char *level);  /* NULL for an unknown name */
 /* the level's table, with gemv_bf16 on vdpbf16ps when native_bf16 and the CPU has AVX512_BF16 (avx512 level only) */

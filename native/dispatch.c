@@ -69,8 +69,11 @@ void rlaif_set_blocking(const char *level, long mc, long kc, long nc) {
     if (all[i] && all[i]->set_blocking == t->set_blocking) { all[i]->mc = (int)mc; all[i]->kc = (int)kc; all[i]->nc = (int)nc; }
 }
 
-static int level_rank(const char *level) {
-  return strcmp(level, "generic") == 0 ? 0 : strcmp(level, "avx2") == 0 ? 1 : strcmp(level, "avx512") == 0 ? 2 : -1;
+const char *const RLAIF_LEVELS[3] = { "avx512", "avx2", "generic" };
+
+int rlaif_level_index(const char *level) {
+  for (int i = 0; i < 3; i++) if (strcmp(level, RLAIF_LEVELS[i]) == 0) return i;
+  return -1;
 }
 
 /* Each table's own GEMM at its compiled blocking, kept at load before anything changes them: a table borrows another's
@@ -78,7 +81,7 @@ static int level_rank(const char *level) {
 static KernelTable own[3];
 
 __attribute__((constructor)) static void keep_own(void) {
-  own[0] = rlaif_table_generic; own[1] = rlaif_table_avx2; own[2] = rlaif_table_avx512;
+  own[0] = rlaif_table_avx512; own[1] = rlaif_table_avx2; own[2] = rlaif_table_generic;  /* RLAIF_LEVELS' order */
 }
 
 static void take_gemm(KernelTable *t, const KernelTable *from) {
@@ -88,9 +91,9 @@ static void take_gemm(KernelTable *t, const KernelTable *from) {
 }
 
 int rlaif_set_gemm_kernel(const char *level, const char *from) {
-  int to_rank = level_rank(level), from_rank = level_rank(from);
-  if (to_rank < 0 || from_rank < 0 || from_rank > to_rank || !rlaif_cpu_supports(level) || !rlaif_cpu_supports(from)) return 0;
-  const KernelTable *source = &own[from_rank];
+  int to = rlaif_level_index(level), index = rlaif_level_index(from);
+  if (to < 0 || index < to || !rlaif_cpu_supports(level) || !rlaif_cpu_supports(from)) return 0;  /* index < 0 < to too */
+  const KernelTable *source = &own[index];
   KernelTable *t = (KernelTable *)rlaif_table(level);
   take_gemm(t, source);
   if (t == &rlaif_table_avx512 && avx512_dpbf16_ready) take_gemm(&avx512_dpbf16, source);

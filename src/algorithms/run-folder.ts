@@ -14,32 +14,11 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { canonicalJson, stableHash } from '../feedback/stable-hash.ts';
 
-/** Writes `data` to a temp file beside `path`, flushes it, then renames it over `path` (atomic on one file system). */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(temporary, 'w');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-}
+let temporaries = 0;
 
-let asyncWrites = 0;
-
-/**
- * writeFileAtomic with the wait for the disk left to the caller: `data` is in a temp file beside `path` when this
- * returns and its fsync has started on libuv's threads; the promise renames it over `path` once synced (the same
- * guarantee: a reader or a kill sees the old file or the new, never half, and the new one is on disk when the promise
- * resolves). Several started together sync in parallel, and the caller's work goes on meanwhile. A failed sync or
- * rename rejects naming the file and removes the temp file.
- */
-export function writeFileAtomicAsync(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${asyncWrites++}.tmp`);
+/** `data` written to a new temp file beside `path`: its name and open descriptor (the temp file is gone if this throws). */
+function writeTemporary(path: string, data: string | Uint8Array): { temporary: string; fd: number } {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${temporaries++}.tmp`);
   const fd = openSync(temporary, 'w');
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
@@ -50,6 +29,32 @@ export function writeFileAtomicAsync(path: string, data: string | Uint8Array): P
     rmSync(temporary, { force: true });
     throw error;
   }
+  return { temporary, fd };
+}
+
+/** Writes `data` to a temp file beside `path`, flushes it, then renames it over `path` (atomic on one file system). */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const { temporary, fd } = writeTemporary(path, data);
+  try {
+    fsyncSync(fd);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
+
+/**
+ * writeFileAtomic with the wait for the disk left to the caller: `data` is in a temp file beside `path` when this
+ * returns and its fsync has started on libuv's threads; the promise renames it over `path` once synced (the same
+ * guarantee: a reader or a kill sees the old file or the new, never half, and the new one is on disk when the promise
+ * resolves). Several started together sync in parallel, and the caller's work goes on meanwhile. A failed sync or
+ * rename rejects naming the file and removes the temp file.
+ */
+export function writeFileAtomicAsync(path: string, data: string | Uint8Array): Promise<void> {
+  const { temporary, fd } = writeTemporary(path, data);
   return new Promise((resolve, reject) => {
     fsync(fd, (synced) => {
       try {

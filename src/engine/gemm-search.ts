@@ -4,7 +4,7 @@
 // candidate alike); the best median score wins only if it beats the compiled default (own kernel, its blocking) by a
 // margin. Then (searchGemmSplit) the compute tasks per thread of a GEMM all threads share, under that choice. Leaves out:
 // running anywhere but a process of its own (it changes the GEMM for the whole process while it measures).
-import { createNativeBackend, type CpuLevel, nativeGemmKernels, nativeGemmSplit, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
+import { compiledGemmBlocking, createNativeBackend, type CpuLevel, nativeGemmKernels, nativeGemmSplit, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
 import type { Blocking, TunedEntry } from './tuning.ts';
 
 /** A blocking for one micro-kernel (absent: the level's own). */
@@ -88,7 +88,7 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   else {
     candidates = [];
     for (const kernel of nativeGemmKernels(level)) {  // each kernel's grid around its own compiled blocking
-      const compiled = setNativeGemmKernel(level, kernel);
+      const compiled = compiledGemmBlocking(level, kernel);
       candidates.push(...blockingGrid(compiled, compiled.mr).map((b) => ({ ...b, kernel })));
     }
     setNativeGemmKernel(level, level);

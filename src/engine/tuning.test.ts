@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
 import { JsBackend } from './backends/js-backend.ts';
-import { createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativeGemmSplit, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
+import { compiledGemmBlocking, createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativeGemmSplit, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
 import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
@@ -25,6 +25,17 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 let native = true;
 try { nativeCpuLevels(); } catch { native = false; }
+
+/**
+ * A new process creates the native backend at `level` with `file` as its tuning cache and prints `shown` (an expression
+ * over the backend `b`) as JSON; every tuning variable is cleared, then `env` set (RLAIF_AUTOTUNE 0 unless it says).
+ */
+function newProcess(level: string, file: string, shown: string, env: Record<string, string> = {}) {
+  const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); console.log(JSON.stringify(${shown})); })`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '',
+    RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_AUTOTUNE: '0', RLAIF_TUNING_FILE: file, ...env } });
+  return { status: run.status, stderr: run.stderr, value: run.status === 0 ? JSON.parse(run.stdout) as unknown : null };
+}
 
 describe('GEMM tuning', () => {
   it('RLAIF_GEMM_BLOCKING is "mc,kc,nc" or an error naming the variable', () => {
@@ -90,15 +101,12 @@ describe('GEMM tuning', () => {
     const file = join(root, 'cached.json');
     const probe = createNativeBackend(level);
     writeTuning(level, { mc: 3 * probe.blocking.mr, kc: 48, nc: 4 * probe.blocking.nr, gflops: 1, defaultGflops: 1, measuredAt: 'now' }, file);
-    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
-      'console.log(JSON.stringify([b.blockingSource, b.blocking.mc, b.blocking.kc])); })';
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_TUNING_FILE: file, ...env } });
+    const run = (env: Record<string, string>) => newProcess(level, file, '[b.blockingSource, b.blocking.mc, b.blocking.kc]', env);
     const cached = run({});
     assert.equal(cached.status, 0, cached.stderr);
-    assert.deepEqual(JSON.parse(cached.stdout), ['tuned', 3 * probe.blocking.mr, 48]);
+    assert.deepEqual(cached.value, ['tuned', 3 * probe.blocking.mr, 48]);
     const forced = run({ RLAIF_GEMM_BLOCKING: `${probe.blocking.mr},64,${probe.blocking.nr}` });
-    assert.deepEqual(JSON.parse(forced.stdout), ['RLAIF_GEMM_BLOCKING', probe.blocking.mr, 64]);
+    assert.deepEqual(forced.value, ['RLAIF_GEMM_BLOCKING', probe.blocking.mr, 64]);
     const bad = run({ RLAIF_GEMM_BLOCKING: `${probe.blocking.mr + 1},64,${probe.blocking.nr}` });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_GEMM_BLOCKING: setBlocking: mc must be a multiple of/);
@@ -107,10 +115,7 @@ describe('GEMM tuning', () => {
   it('without a cached entry the first process searches once and records it; the next reads it; RLAIF_AUTOTUNE=0 skips', (t) => {
     if (!native) { t.skip('native addon not built'); return; }
     const level = nativeCpuLevels()[0];
-    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
-      'console.log(JSON.stringify([b.blockingSource, b.blocking.mc, b.blocking.kc])); })';
-    const run = (file: string, autotune: string) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: autotune } });
+    const run = (file: string, autotune: string) => newProcess(level, file, '[b.blockingSource, b.blocking.mc, b.blocking.kc]', { RLAIF_AUTOTUNE: autotune });
     const file = join(root, 'first-use', 'tuning.json');
     const first = run(file, '1');
     assert.equal(first.status, 0, first.stderr);
@@ -120,13 +125,13 @@ describe('GEMM tuning', () => {
     assert.ok(entry.pool && entry.pool.general >= 1 && entry.pool.fewRows >= 1, `pool recorded: ${JSON.stringify(entry.pool)}`);
     assert.ok(entry.kernel && nativeGemmKernels(level).includes(entry.kernel), `micro-kernel recorded: ${entry.kernel}`);
     assert.ok(entry.split && [2, 4, 8, 16].includes(entry.split), `split recorded: ${entry.split}`);
-    assert.deepEqual(JSON.parse(first.stdout), ['tuned', entry.mc, entry.kc]);
+    assert.deepEqual(first.value, ['tuned', entry.mc, entry.kc]);
     const second = run(file, '1');
-    assert.deepEqual(JSON.parse(second.stdout), ['tuned', entry.mc, entry.kc]);
+    assert.deepEqual(second.value, ['tuned', entry.mc, entry.kc]);
     assert.doesNotMatch(second.stderr, /tuning the GEMM blocking/, 'searched once per machine');
     const off = join(root, 'off', 'tuning.json');
     const skipped = run(off, '0');
-    assert.equal(JSON.parse(skipped.stdout)[0], 'default');
+    assert.equal((skipped.value as unknown[])[0], 'default');
     assert.equal(existsSync(off), false, 'RLAIF_AUTOTUNE=0 writes nothing');
   });
 
@@ -147,7 +152,7 @@ describe('GEMM tuning', () => {
     try {
       setNativeBlocking('avx512', { mc: own.mc, kc: 256, nc: own.nc });
       const zmm = products();
-      const ymm = setNativeGemmKernel('avx512', 'avx2');
+      const ymm = compiledGemmBlocking('avx512', 'avx2');
       assert.deepEqual([ymm.kernel, ymm.mr, ymm.nr], ['avx2', 6, 16]);
       assert.equal(createNativeBackend('avx512').blocking.kernel, 'avx2');
       setNativeBlocking('avx512', { mc: 144, kc: 256, nc: 3072 });
@@ -184,18 +189,15 @@ describe('GEMM tuning', () => {
     if (!nativeCpuLevels().includes('avx512')) { t.skip('no AVX-512 here: one micro-kernel to choose from'); return; }
     const file = join(root, 'kernel.json');
     writeTuning('avx512', { kernel: 'avx2', mc: 72, kc: 128, nc: 3072, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 2097152, fewRows: 8388608, measuredAt: 'now' } }, file);
-    const script = "import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('avx512'); " +
-      'console.log(JSON.stringify([b.blockingSource, b.blocking.kernel, b.blocking.mr, b.blocking.mc, b.blocking.kc])); })';
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const run = (env: Record<string, string>) => newProcess('avx512', file, '[b.blockingSource, b.blocking.kernel, b.blocking.mr, b.blocking.mc, b.blocking.kc]', env);
     const cached = run({});
     assert.equal(cached.status, 0, cached.stderr);
-    assert.deepEqual(JSON.parse(cached.stdout), ['tuned', 'avx2', 6, 72, 128]);
+    assert.deepEqual(cached.value, ['tuned', 'avx2', 6, 72, 128]);
     const forced = run({ RLAIF_GEMM_KERNEL: 'avx2', RLAIF_TUNING_FILE: '/dev/null/none' });
     assert.equal(forced.status, 0, forced.stderr);
-    assert.deepEqual(JSON.parse(forced.stdout), ['RLAIF_GEMM_KERNEL', 'avx2', 6, 144, 256]);
+    assert.deepEqual(forced.value, ['RLAIF_GEMM_KERNEL', 'avx2', 6, 144, 256]);
     const own = run({ RLAIF_GEMM_KERNEL: 'avx512' });
-    assert.deepEqual(JSON.parse(own.stdout).slice(1, 3), ['avx512', 14], 'a forced kernel is not mixed with the cached choice');
+    assert.deepEqual((own.value as unknown[]).slice(1, 3), ['avx512', 14], 'a forced kernel is not mixed with the cached choice');
     const bad = run({ RLAIF_GEMM_KERNEL: 'sse9' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_GEMM_KERNEL must name a level's micro-kernel/);
@@ -206,15 +208,13 @@ describe('GEMM tuning', () => {
     if (!nativeCpuLevels().includes('avx512')) { t.skip('no AVX-512 here: one micro-kernel to choose from'); return; }
     const file = join(root, 'before-kernel.json');
     writeTuning('avx512', { mc: 42, kc: 48, nc: 3072, gflops: 1, defaultGflops: 1, measuredAt: 'then', pool: { general: 12345, fewRows: 67890, measuredAt: 'then' } }, file);
-    const script = "import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('avx512'); console.log(JSON.stringify(b.blocking)); })";
-    const run = () => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '1' } });
+    const run = () => newProcess('avx512', file, 'b.blocking', { RLAIF_AUTOTUNE: '1' });
     const first = run();
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /tuning the GEMM blocking and thread-pool thresholds for this CPU/);
     const entry = readTuning('avx512', file)!;
     assert.ok(entry.kernel && entry.measuredAt !== 'then', `searched again: ${JSON.stringify(entry)}`);
-    assert.equal(JSON.parse(first.stdout).kernel, entry.kernel);
+    assert.equal((first.value as { kernel: string }).kernel, entry.kernel);
     const second = run();
     assert.doesNotMatch(second.stderr, /tuning the/, 'once');
   });
@@ -257,16 +257,14 @@ describe('GEMM tuning', () => {
     const probe = createNativeBackend(level).blocking;
     const file = join(root, 'split.json');
     writeTuning(level, { kernel: level, mc: probe.mc, kc: probe.kc, nc: probe.nc, split: 16, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 2097152, fewRows: 8388608, measuredAt: 'now' } }, file);
-    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); console.log(JSON.stringify(b.split)); })`;
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const run = (env: Record<string, string>) => newProcess(level, file, 'b.split', env);
     const cached = run({});
     assert.equal(cached.status, 0, cached.stderr);
-    assert.deepEqual(JSON.parse(cached.stdout), { tasksPerThread: 16, source: 'tuned' });
+    assert.deepEqual(cached.value, { tasksPerThread: 16, source: 'tuned' });
     const forced = run({ RLAIF_GEMM_SPLIT: '2' });
-    assert.deepEqual(JSON.parse(forced.stdout), { tasksPerThread: 2, source: 'RLAIF_GEMM_SPLIT' });
+    assert.deepEqual(forced.value, { tasksPerThread: 2, source: 'RLAIF_GEMM_SPLIT' });
     const none = run({ RLAIF_TUNING_FILE: '/dev/null/none' });
-    assert.deepEqual(JSON.parse(none.stdout), { tasksPerThread: 4, source: 'default' });
+    assert.deepEqual(none.value, { tasksPerThread: 4, source: 'default' });
     const bad = run({ RLAIF_GEMM_SPLIT: '0' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_GEMM_SPLIT must be a whole number/);
@@ -298,15 +296,12 @@ describe('GEMM tuning', () => {
     const file = join(root, 'pool.json');
     const blocking = { mc: probe.blocking.mc, kc: probe.blocking.kc, nc: probe.blocking.nc, gflops: 1, defaultGflops: 1, measuredAt: 'now' };
     writeTuning(level, { ...blocking, pool: { general: 12345, fewRows: 67890, measuredAt: 'now' } }, file);
-    const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); ` +
-      'console.log(JSON.stringify(b.pool)); })';
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: file, RLAIF_AUTOTUNE: '0', ...env } });
+    const run = (env: Record<string, string>) => newProcess(level, file, 'b.pool', env);
     const cached = run({});
     assert.equal(cached.status, 0, cached.stderr);
-    assert.deepEqual(JSON.parse(cached.stdout), { general: 12345, fewRows: 67890, source: 'tuned' });
+    assert.deepEqual(cached.value, { general: 12345, fewRows: 67890, source: 'tuned' });
     const forced = run({ RLAIF_POOL_MIN_MACS: '111,222' });
-    assert.deepEqual(JSON.parse(forced.stdout), { general: 111, fewRows: 222, source: 'RLAIF_POOL_MIN_MACS' });
+    assert.deepEqual(forced.value, { general: 111, fewRows: 222, source: 'RLAIF_POOL_MIN_MACS' });
     const bad = run({ RLAIF_POOL_MIN_MACS: '111' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two whole numbers/);
@@ -318,7 +313,7 @@ describe('GEMM tuning', () => {
     const entry = readTuning(level, file)!;
     assert.equal(entry.kc, 48);
     assert.ok(entry.pool, 'pool added');
-    assert.deepEqual(JSON.parse(first.stdout), { general: entry.pool.general, fewRows: entry.pool.fewRows, source: 'tuned' });
+    assert.deepEqual(first.value, { general: entry.pool.general, fewRows: entry.pool.fewRows, source: 'tuned' });
   });
 
   it('the pool search measures both ladders, gives thresholds on or past them, and restores the process\'s thresholds', (t) => {

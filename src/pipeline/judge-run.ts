@@ -5,7 +5,7 @@
 // over maxFailureShare reports what failed and what to do; nothing written holds a credential. Leaves out distribution
 // over processes. Lee et al. 2023 (arXiv 2309.00267).
 import { existsSync } from 'node:fs';
-import { openRunFolder, writeAll, writeFileAtomicAsync } from '../algorithms/run-folder.ts';
+import { openRunFolder, type OpenedRun, writeAll, writeFileAtomicAsync } from '../algorithms/run-folder.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import { goldCandidate, judgedRecord, preparePair } from '../data/judged-pairs.ts';
 import { writeJsonlAsync } from '../data/jsonl-file.ts';
@@ -120,12 +120,12 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
     // Any config change may resume: the cache is keyed by the judge's identity, so changed judging is judged anew.
     const onDisk = configForDisk(config, redact) as object;
     const opened = await underConfigKey('output.runDirectory', () => openRunFolder({ dir, kind: 'judge', config: onDisk, resumableKeys: Object.keys(onDisk), freshFlag: null, hasProgress: (d) => existsSync(join(d, 'cache.jsonl')) }));
-    const job: JobResources = { start: () => (job.starting = opened.startAsync()), starting: Promise.resolve(), built: null };
+    const job: JobResources = { opened, starting: null, built: null };
     try {
       return await judgeInFolder(config, baseDirectory, options, job, redact);
     } finally {
       job.built?.close?.(); // a job's own connections end with it (a server may keep idle ones open for a minute)
-      await job.starting.catch(() => undefined); // its files land before the lock goes; an earlier error wins
+      await job.starting?.catch(() => undefined); // its files land before the lock goes; an earlier error wins
       opened.release();
     }
   } catch (error) {
@@ -135,10 +135,10 @@ export async function runJudgeJob(config: JudgeRunConfig, baseDirectory: string,
   }
 }
 
-/** What runJudgeJob ends for judgeInFolder: config.json and run.json being written, and the provider it built. */
+/** What judgeInFolder starts and runJudgeJob ends: the folder's config.json and run.json being written, and the provider built. */
 interface JobResources {
-  start: () => Promise<void>;
-  starting: Promise<void>;
+  readonly opened: OpenedRun;
+  starting: Promise<void> | null;
   built: { close?(): void } | null;
 }
 
@@ -157,9 +157,10 @@ async function judgeInFolder(config: JudgeRunConfig, baseDirectory: string, opti
     const named = tooLong.slice(0, 5).map((pair) => `'${pair.id}' (${pair.source}, ${pair.characters} characters)`).join(', ');
     warn(`${tooLong.length} pair(s) over maxPairCharacters (${config.maxPairCharacters}) left out, not sent: ${named}${tooLong.length > 5 ? `, and ${tooLong.length - 5} more (see failures.jsonl)` : ''}`);
   }
-  const provider = options.languageModel ?? (job.built = await underConfigKey('provider.model', () => buildProvider(config.provider, at)));
+  let provider = options.languageModel;
+  if (!provider) provider = job.built = await underConfigKey('provider.model', () => buildProvider(config.provider, at));
   // config.json and run.json sync on libuv's threads while the judge is set up; awaited before the cache opens.
-  const starting = job.start();
+  const starting = (job.starting = job.opened.startAsync());
   const executor = new RequestExecutor(provider, {
     concurrency: config.requests.concurrency,
     timeoutMs: config.requests.timeoutMs,

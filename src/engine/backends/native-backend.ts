@@ -96,7 +96,8 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const known = blockingSources.get(level);
   if (known) return known;
   let source: BlockingSource = 'default';
-  const forced = blockingFromEnv(), forcedKernel = gemmKernelFromEnv(), forcedPool = poolThresholdsFromEnv();
+  // every variable read (and checked) before minutes of search
+  const forced = blockingFromEnv(), forcedKernel = gemmKernelFromEnv(), forcedSplit = gemmSplitFromEnv(), forcedPool = poolThresholdsFromEnv();
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the split search or (where there is one
   // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search existed. The split,
@@ -104,41 +105,33 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
   const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
+  /** Runs one setter; its error names where the value came from: the variable when `variable` was set, else the tuning file. */
+  const apply = (variable: string, fromVariable: boolean, set: () => void): void => {
+    try {
+      set();
+    } catch (error) {
+      throw new Error(`${fromVariable ? variable : tuningFile()}: ${(error as Error).message}`);
+    }
+  };
   const tuned = forced || forcedKernel ? null : entry;   // forced settings are never mixed with a tuned choice
   const kernel = forcedKernel ?? tuned?.kernel ?? null;
   if (kernel && kernel !== level) {
     source = forcedKernel ? 'RLAIF_GEMM_KERNEL' : 'tuned';
-    try {
-      addon.setGemmKernel(level, kernel);
-    } catch (error) {
-      throw new Error(`${forcedKernel ? 'RLAIF_GEMM_KERNEL' : tuningFile()}: ${(error as Error).message}`);
-    }
+    apply('RLAIF_GEMM_KERNEL', forcedKernel !== null, () => addon.setGemmKernel(level, kernel));
   }
   const chosen = forced ?? tuned;
   if (chosen) {
     source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
-    try {
-      addon.setBlocking(level, chosen.mc, chosen.kc, chosen.nc);
-    } catch (error) {
-      throw new Error(`${forced ? 'RLAIF_GEMM_BLOCKING' : tuningFile()}: ${(error as Error).message}`);
-    }
+    apply('RLAIF_GEMM_BLOCKING', forced !== null, () => addon.setBlocking(level, chosen.mc, chosen.kc, chosen.nc));
   }
-  const forcedSplit = gemmSplitFromEnv(), split = forcedSplit ?? entry?.split;
+  const split = forcedSplit ?? entry?.split;
   if (split !== undefined) {
-    try {
-      addon.setGemmSplit(split);
-    } catch (error) {
-      throw new Error(`${forcedSplit ? 'RLAIF_GEMM_SPLIT' : tuningFile()}: ${(error as Error).message}`);
-    }
-    splitSource = forcedSplit ? 'RLAIF_GEMM_SPLIT' : 'tuned';
+    apply('RLAIF_GEMM_SPLIT', forcedSplit !== null, () => addon.setGemmSplit(split));
+    splitSource = forcedSplit !== null ? 'RLAIF_GEMM_SPLIT' : 'tuned';
   }
   const pool = forcedPool ?? entry?.pool;
   if (pool) {
-    try {
-      addon.setPoolThresholds(pool.general, pool.fewRows);
-    } catch (error) {
-      throw new Error(`${forcedPool ? 'RLAIF_POOL_MIN_MACS' : tuningFile()}: ${(error as Error).message}`);
-    }
+    apply('RLAIF_POOL_MIN_MACS', forcedPool !== null, () => addon.setPoolThresholds(pool.general, pool.fewRows));
     poolSource = forcedPool ? 'RLAIF_POOL_MIN_MACS' : 'tuned';
   }
   blockingSources.set(level, source);
@@ -186,9 +179,14 @@ export function nativeGemmKernels(level: CpuLevel): CpuLevel[] {
 
 /**
  * Runs a level's GEMM on `kernel`'s register micro-kernel for this process (the tuner's search), at that kernel's
- * compiled blocking, which it returns; call only while no kernel is running. Products keep their bits for the same kc.
+ * compiled blocking; call only while no kernel is running. Products keep their bits for the same kc.
  */
-export function setNativeGemmKernel(level: CpuLevel, kernel: CpuLevel): GemmBlocking {
+export function setNativeGemmKernel(level: CpuLevel, kernel: CpuLevel): void {
+  loadAddon().setGemmKernel(level, kernel);
+}
+
+/** setNativeGemmKernel, and the blocking it leaves set: `kernel`'s compiled one (its tile mr x nr among it). */
+export function compiledGemmBlocking(level: CpuLevel, kernel: CpuLevel): GemmBlocking {
   const native = loadAddon();
   native.setGemmKernel(level, kernel);
   const table = native.create(level);
