@@ -24,8 +24,8 @@ const split = searchGemmSplit({ level: result.level, log: (line) => console.log(
 console.log(`split: ${split.split} compute tasks per thread (compiled default ${split.defaultSplit})`);
 setNativeGemmSplit(split.split);
 const pool = searchPoolThresholds({ level: result.level, log: (line) => console.log(`# ${line}`) });
-console.log(`pool from ${pool.general} multiply-adds, few rows from ${pool.fewRows} (compiled defaults 2097152, 8388608; ${pool.threads} threads)`);
+console.log(`pool from ${pool.general} multiply-adds, few rows from ${pool.fewRows}, one row streamed from ${pool.stream} (compiled defaults 2097152, 8388608, 524288; ${pool.threads} threads)`);
 if (!dryRun) {
-  writeTuning(result.level, { ...chosen, split: split.split, pool: { general: pool.general, fewRows: pool.fewRows, measuredAt: new Date().toISOString() } }, target);
+  writeTuning(result.level, { ...chosen, split: split.split, pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, measuredAt: new Date().toISOString() } }, target);
   console.log(`recorded in ${target}`);
 }

@@ -172,8 +172,8 @@ float *rlaif_scratch(int slot, size_t n);
 /* gemm.c */
 /* multiply-adds from which a product goes to the pool: general, and for few rows (> 0 sets; the whole process, only
  * while no kernel runs: the kernels read them without synchronisation) */
-void rlaif_set_pool_thresholds(long general, long few_rows);
-long rlaif_pool_threshold(int few_rows);
+void rlaif_set_pool_thresholds(long general, long few_rows, long stream);
+long rlaif_pool_threshold(int which); /* 0 general, 1 few rows, 2 streamed few-row products */
 /* compute tasks per thread of a GEMM all threads share (> 0; the whole process, like the thresholds above) */
 void rlaif_set_gemm_split(long tasks_per_thread);
 long rlaif_gemm_split(void);

@@ -13,13 +13,20 @@ static long mt_min_macs = 1L << 21;
  * hand-off waits for a descheduled worker (a 16-row step of the embedded policy ran 1.7x slower on two threads than
  * on one). */
 static long mt_min_macs_few_rows = 1L << 23;
+/* ... and below this many for 1-4 rows of A over a B read once, in memory order (gemv_stream, and the bf16 GEMV): a
+ * decode step of a model larger than the caches streams its weights from memory, where a second reader nearly
+ * doubles the bandwidth (Zen 5: 768 x 2304 from memory at 22 GB/s on one thread, 35 on two), whatever a product of
+ * hot operands gains. Its own threshold: this one was general / 4, and a general threshold measured on hot packed
+ * GEMMs (2^23 on that Zen 5) kept a 124M model's QKV and output projections on one thread. */
+static long mt_min_macs_stream = 1L << 19;
 
-void rlaif_set_pool_thresholds(long general, long few_rows) {
+void rlaif_set_pool_thresholds(long general, long few_rows, long stream) {
   if (general > 0) mt_min_macs = general;
   if (few_rows > 0) mt_min_macs_few_rows = few_rows;
+  if (stream > 0) mt_min_macs_stream = stream;
 }
 
-long rlaif_pool_threshold(int few_rows) { return few_rows ? mt_min_macs_few_rows : mt_min_macs; }
+long rlaif_pool_threshold(int which) { return which == 2 ? mt_min_macs_stream : which == 1 ? mt_min_macs_few_rows : mt_min_macs; }
 
 /* Compute tasks per thread of a GEMM that all threads share (the split of C's rows and columns): spare tasks absorb
  * a noisy neighbour, fewer pack A fewer times (compiled default; per machine: rlaif_set_gemm_split, measured) */
@@ -194,7 +201,7 @@ static void stream_task(void *ctx, long task) {
 
 __attribute__((noinline)) static void gemv_stream(const GemmJob *j, int threads) {
   long tasks = 1;
-  if (threads > 1 && (double)j->M * j->N * j->K >= mt_min_macs / 4) {
+  if (threads > 1 && (double)j->M * j->N * j->K >= mt_min_macs_stream) {
     tasks = j->K / GEMV_STREAM_MIN_ROWS;
     if (tasks > threads * 4) tasks = threads * 4;
     if (tasks < 1) tasks = 1;
@@ -353,7 +360,7 @@ void rlaif_gemm_bf16(const KernelTable *t, const float *a, const uint16_t *w, fl
   Bf16Job j = { .t = t, .af = af, .ab = ab, .w = w, .c = c, .M = M, .N = N, .K = K };
   double macs = (double)M * N * K;
   if (M <= BF16_GEMV_MAX_M) {
-    if (threads == 1 || macs < mt_min_macs / 4) { j.step = N; bf16_gemv_task(&j, 0); return; }
+    if (threads == 1 || macs < (M <= GEMV_STREAM_MAX_M ? mt_min_macs_stream : mt_min_macs / 4)) { j.step = N; bf16_gemv_task(&j, 0); return; }
     long want = threads * 4;
     j.step = (N + want - 1) / want;
     j.step = (j.step + 15) / 16 * 16;

@@ -17,7 +17,7 @@ export interface MachineDescription extends CpuIdentity {
   blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING | RLAIF_GEMM_KERNEL
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
-  pool: { general: number; fewRows: number; source: string } | null; // multiply-adds from which products go to the pool
+  pool: { general: number; fewRows: number; stream?: number; source: string } | null; // multiply-adds from which products go to the pool
   split: { tasksPerThread: number; source: string } | null; // compute tasks per thread of a GEMM all threads share
   features: Record<string, boolean> | null; // what the native dispatch sees (__builtin_cpu_supports)
 }
@@ -25,7 +25,7 @@ export interface MachineDescription extends CpuIdentity {
 /** The machine and what `backend` chose on it. */
 export function describeMachine(backend: Backend): MachineDescription {
   const native = backend as Partial<{ cpu: string; blocking: GemmBlocking; bf16Kernel: string; bf16Gemm: string; blockingSource: string;
-    pool: { general: number; fewRows: number; source: string }; split: { tasksPerThread: number; source: string } }>;
+    pool: { general: number; fewRows: number; stream?: number; source: string }; split: { tasksPerThread: number; source: string } }>;
   let features: Record<string, boolean> | null = null;
   if (backend.name === 'native') features = nativeCpuFeatures();
   return {
@@ -54,7 +54,7 @@ export function formatMachine(m: MachineDescription): string[] {
       (b ? `, gemm mr ${b.mr} nr ${b.nr}${b.kernel !== m.level ? ` (the ${b.kernel} micro-kernel)` : ''} mc ${b.mc} kc ${b.kc} nc ${b.nc} (${m.blockingSource ?? 'default'})` : '') +
       (m.split ? ` in ${m.split.tasksPerThread} tasks a thread (${m.split.source})` : '') +
       (m.bf16Kernel ? `, bf16 gemv ${m.bf16Kernel}` : '') + (m.bf16Gemm ? `, bf16 gemm ${m.bf16Gemm}` : '') +
-      (m.pool ? `, pool from ${megaMacs(m.pool.general)} (few rows ${megaMacs(m.pool.fewRows)}) multiply-adds (${m.pool.source})` : ''),
+      (m.pool ? `, pool from ${megaMacs(m.pool.general)} (few rows ${megaMacs(m.pool.fewRows)}${m.pool.stream !== undefined ? `, streamed ${megaMacs(m.pool.stream)}` : ''}) multiply-adds (${m.pool.source})` : ''),
     ...(m.features ? [`dispatch sees ${Object.entries(m.features).map(([k, v]) => `${k}=${v ? 1 : 0}`).join(' ')}`] : []),
   ];
 }

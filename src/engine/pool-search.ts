@@ -1,6 +1,8 @@
 // The measured search behind the pool thresholds (tuning.ts `pool`): from how many multiply-adds a product is worth
-// handing to the thread pool on this machine, for products in general and for products of few rows (decode steps:
-// the kernels' register tiles over B read in place). Each ladder shape is timed on one thread (the thresholds above
+// handing to the thread pool on this machine, for products in general, for products of few rows (batched decode
+// steps: the kernels' register tiles over B read in place), and for one row over a B streamed from memory (a decode
+// step of a model larger than the caches; its shapes timed over 256 MiB of copies, so each product finds its B in
+// memory, as such a model's weights are). Each ladder shape is timed on one thread (the thresholds above
 // it) and on the pool (the thresholds at 1), alternately in interleaved rounds (medians), and the threshold is the
 // smallest shape from which the pool wins by the margin at that shape and every larger one on the ladder; when it
 // never does, twice the ladder's largest. A pool hand-off costs microseconds where workers wake fast and far more on
@@ -14,6 +16,12 @@ import type { PoolThresholds } from './tuning.ts';
 export const GENERAL_LADDER: [number, number, number][] = [[256, 64, 64], [256, 128, 64], [256, 128, 128], [256, 256, 128], [512, 256, 128]];
 /** 16-row products (a batched decode step's projections): 1 to 17 million multiply-adds. */
 export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
+/** One-row products over a B from memory (a 124M model's projections among them): 0.6 to 2.4 million multiply-adds.
+ * Products below the first stay on one thread: with B in cache (a small model's) the pool lost there (1 MiB of B
+ * took 1.09x one thread's time on Zen 5, 576 KiB 1.39x) where from memory it won. */
+export const STREAM_LADDER: [number, number, number][] = [[1, 768, 768], [1, 1536, 768], [1, 2304, 768], [1, 3072, 768]];
+/** Bytes of B copies the stream ladder cycles through: past the last-level caches seen (32-105 MiB) */
+const STREAM_COLD_BYTES = 256 * 1024 * 1024;
 
 export interface LadderPoint { macs: number; singleUs: number; pooledUs: number }
 
@@ -37,15 +45,16 @@ export interface PoolSearchOptions {
 }
 
 export interface PoolSearchResult extends PoolThresholds {
+  stream: number;
   threads: number;
-  points: { general: LadderPoint[]; fewRows: LadderPoint[] };
+  points: { general: LadderPoint[]; fewRows: LadderPoint[]; stream: LadderPoint[] };
 }
 
 /** Runs the search in this process (it sets the process's thresholds while it measures, then restores them). */
 export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearchResult {
   const backend = createNativeBackend(options.level);
   const before = nativePoolThresholds();
-  if (backend.threads < 2) return { ...before, threads: backend.threads, points: { general: [], fewRows: [] } };
+  if (backend.threads < 2) return { ...before,  threads: backend.threads, points: { general: [], fewRows: [], stream: [] } };
   const rounds = options.rounds ?? 5, margin = options.margin ?? 1.1;
   const ladders = { general: GENERAL_LADDER, fewRows: FEW_ROWS_LADDER };
   const timings = new Map<string, { single: number[]; pooled: number[] }>();
@@ -65,6 +74,17 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
     }
     return median(times);
   };
+  // The stream ladder's B: consecutive copies in one buffer, each product on the next, so none is in cache.
+  const cold = new Float32Array(STREAM_COLD_BYTES / 4).fill(0.5);
+  const streamShapes = STREAM_LADDER.map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
+  const usPerColdProduct = (s: (typeof streamShapes)[number]): number => {
+    const size = s.K * s.N, copies = Math.floor(cold.length / size);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < copies; i++) {
+      backend.gemm({ a: s.a, b: cold.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e3 / copies;
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const s of buffers) {
@@ -72,8 +92,16 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
         timings.set(s.key, entry);
         const order = round % 2 === 0 ? ['single', 'pooled'] as const : ['pooled', 'single'] as const;
         for (const mode of order) {
-          setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40 } : { general: 1, fewRows: 1 });
+          setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40, stream: 2 ** 40 } : { general: 1, fewRows: 1, stream: 1 });
           entry[mode].push(usPerProduct(s));
+        }
+      }
+      for (const s of streamShapes) {
+        const entry = timings.get(s.key) ?? { single: [], pooled: [] };
+        timings.set(s.key, entry);
+        for (const mode of round % 2 === 0 ? ['single', 'pooled'] as const : ['pooled', 'single'] as const) {
+          setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40, stream: 2 ** 40 } : { general: 1, fewRows: 1, stream: 1 });
+          entry[mode].push(usPerColdProduct(s));
         }
       }
     }
@@ -84,11 +112,11 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
     const t = timings.get(`${M}x${N}x${K}`)!;
     return { macs: M * N * K, singleUs: median(t.single), pooledUs: median(t.pooled) };
   });
-  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows) };
+  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows), stream: pointsOf(STREAM_LADDER) };
   for (const [name, list] of Object.entries(points)) {
     for (const p of list) options.log?.(`pool ${name} ${(p.macs / 1e6).toFixed(1)}M multiply-adds: one thread ${p.singleUs.toFixed(1)} us, the pool ${p.pooledUs.toFixed(1)} us`);
   }
-  return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), threads: backend.threads, points };
+  return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), stream: chooseThreshold(points.stream, margin), threads: backend.threads, points };
 }
 
 function median(values: number[]): number {

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
 import { JsBackend } from './backends/js-backend.ts';
-import { compiledGemmBlocking, createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativeGemmSplit, nativePoolThresholds, setNativeBlocking, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
+import { compiledGemmBlocking, createNativeBackend, nativeCpuLevels, nativeGemmKernels, nativeGemmSplit, nativePoolThresholds, setNativeBlocking, setNativePoolThresholds, setNativeGemmKernel, setNativeGemmSplit } from './backends/native-backend.ts';
 import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
-import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds } from './pool-search.ts';
+import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds, STREAM_LADDER } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
 import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
@@ -270,13 +270,43 @@ describe('GEMM tuning', () => {
     assert.match(bad.stderr, /RLAIF_GEMM_SPLIT must be a whole number/);
   });
 
-  it('RLAIF_POOL_MIN_MACS is "general,fewRows" or an error naming the variable; a bad cached pool names the file', () => {
+  it('RLAIF_POOL_MIN_MACS is "general,fewRows[,stream]" or an error naming the variable; a bad cached pool names the file', () => {
     assert.equal(poolThresholdsFromEnv(undefined), null);
     assert.deepEqual(poolThresholdsFromEnv('2097152, 8388608'), { general: 2097152, fewRows: 8388608 });
-    for (const bad of ['1', '0,5', 'a,b', '1.5,2', '1,2,3', `1,${2 ** 41}`]) assert.throws(() => poolThresholdsFromEnv(bad), /RLAIF_POOL_MIN_MACS/);
+    assert.deepEqual(poolThresholdsFromEnv('2097152,8388608, 524288'), { general: 2097152, fewRows: 8388608, stream: 524288 });
+    for (const bad of ['1', '0,5', 'a,b', '1.5,2', '1,2,3,4', '1,2,0', `1,${2 ** 41}`]) assert.throws(() => poolThresholdsFromEnv(bad), /RLAIF_POOL_MIN_MACS/);
     const file = join(root, 'bad-pool.json');
     writeTuning('avx2', { mc: 12, kc: 64, nc: 96, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 0, fewRows: 5, measuredAt: 'now' } }, file);
     assert.throws(() => readTuning('avx2', file), /bad-pool\.json: entry .* has pool\.general = 0/);
+    writeTuning('avx2', { mc: 12, kc: 64, nc: 96, gflops: 1, defaultGflops: 1, measuredAt: 'now', pool: { general: 5, fewRows: 5, stream: 0.5, measuredAt: 'now' } }, file);
+    assert.throws(() => readTuning('avx2', file), /bad-pool\.json: entry .* has pool\.stream = 0\.5/);
+  });
+
+  it('the stream threshold alone decides whether a one-row product over a large B is split over the threads', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const backend = createNativeBackend();
+    if (backend.threads < 2) { t.skip('one thread: no pool'); return; }
+    const before = nativePoolThresholds(), next = uniforms(5), js = new JsBackend();
+    const K = 768, N = 768, a = Float32Array.from({ length: K }, next), b = Float32Array.from({ length: K * N }, next);
+    const product = (thresholds: { general: number; fewRows: number; stream: number }, on: { gemm: JsBackend['gemm'] } = backend) => {
+      setNativePoolThresholds(thresholds);
+      const c = new Float32Array(N);
+      on.gemm({ a, b, c, M: 1, N, K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      return c;
+    };
+    const never = 2 ** 40;
+    try {
+      const single = product({ general: never, fewRows: never, stream: never });
+      // Split over the threads, B's rows go to partial sums added at the end: other rounding, the same product.
+      const split = product({ general: never, fewRows: never, stream: K * N });
+      assert.ok(split.some((value, i) => value !== single[i]), 'split over the threads at the stream threshold');
+      assertClose('1x768x768 split over the threads', split, product({ general: never, fewRows: never, stream: never }, js), 1e-5, 1e-5 * K);
+      // the general and few-row thresholds do not move it (it was general / 4 before)
+      assert.deepEqual(product({ general: 1, fewRows: 1, stream: K * N + 1 }), single);
+      assert.deepEqual(product({ general: never, fewRows: never, stream: K * N }), split);
+    } finally {
+      setNativePoolThresholds(before);
+    }
   });
 
   it('the pool threshold is the smallest shape from which the pool wins by the margin at every larger one', () => {
@@ -295,16 +325,27 @@ describe('GEMM tuning', () => {
     const probe = createNativeBackend(level);
     const file = join(root, 'pool.json');
     const blocking = { mc: probe.blocking.mc, kc: probe.blocking.kc, nc: probe.blocking.nc, gflops: 1, defaultGflops: 1, measuredAt: 'now' };
-    writeTuning(level, { ...blocking, pool: { general: 12345, fewRows: 67890, measuredAt: 'now' } }, file);
+    writeTuning(level, { ...blocking, pool: { general: 12345, fewRows: 67890, stream: 4567, measuredAt: 'now' } }, file);
     const run = (env: Record<string, string>) => newProcess(level, file, 'b.pool', env);
     const cached = run({});
     assert.equal(cached.status, 0, cached.stderr);
-    assert.deepEqual(cached.value, { general: 12345, fewRows: 67890, source: 'tuned' });
-    const forced = run({ RLAIF_POOL_MIN_MACS: '111,222' });
-    assert.deepEqual(forced.value, { general: 111, fewRows: 222, source: 'RLAIF_POOL_MIN_MACS' });
+    assert.deepEqual(cached.value, { general: 12345, fewRows: 67890, stream: 4567, source: 'tuned' });
+    const forced = run({ RLAIF_POOL_MIN_MACS: '111,222,333' });
+    assert.deepEqual(forced.value, { general: 111, fewRows: 222, stream: 333, source: 'RLAIF_POOL_MIN_MACS' });
+    const two = run({ RLAIF_POOL_MIN_MACS: '111,222' });              // the stream threshold left at its compiled default
+    assert.deepEqual(two.value, { general: 111, fewRows: 222, stream: 524288, source: 'RLAIF_POOL_MIN_MACS' });
     const bad = run({ RLAIF_POOL_MIN_MACS: '111' });
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two whole numbers/);
+    assert.match(bad.stderr, /RLAIF_POOL_MIN_MACS must be two or three whole numbers/);
+    // an entry from before the stream threshold: the first process with tuning on measures the pool again, once
+    writeTuning(level, { ...blocking, kernel: level, split: 4, pool: { general: 12345, fewRows: 67890, measuredAt: 'then' } }, file);
+    const again = run({ RLAIF_AUTOTUNE: '1' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /tuning the thread-pool thresholds for this CPU/);
+    const remeasured = readTuning(level, file)!.pool!;
+    assert.ok(remeasured.stream !== undefined && remeasured.measuredAt !== 'then', `pool measured again: ${JSON.stringify(remeasured)}`);
+    assert.deepEqual(again.value, { general: remeasured.general, fewRows: remeasured.fewRows, stream: remeasured.stream, source: 'tuned' });
+    assert.doesNotMatch(run({ RLAIF_AUTOTUNE: '1' }).stderr, /tuning/);
     // an entry from before the pool search: the first process with tuning on adds its pool alone, the blocking kept
     writeTuning(level, { ...blocking, kernel: level, split: 4, kc: 48 }, file);
     const first = run({ RLAIF_AUTOTUNE: '1' });
@@ -313,10 +354,10 @@ describe('GEMM tuning', () => {
     const entry = readTuning(level, file)!;
     assert.equal(entry.kc, 48);
     assert.ok(entry.pool, 'pool added');
-    assert.deepEqual(first.value, { general: entry.pool.general, fewRows: entry.pool.fewRows, source: 'tuned' });
+    assert.deepEqual(first.value, { general: entry.pool.general, fewRows: entry.pool.fewRows, stream: entry.pool.stream, source: 'tuned' });
   });
 
-  it('the pool search measures both ladders, gives thresholds on or past them, and restores the process\'s thresholds', (t) => {
+  it('the pool search measures its three ladders, gives thresholds on or past them, and restores the process\'s thresholds', (t) => {
     if (!native) { t.skip('native addon not built'); return; }
     const before = nativePoolThresholds();
     const result = searchPoolThresholds({ rounds: 1 });
@@ -324,10 +365,11 @@ describe('GEMM tuning', () => {
     if (result.threads < 2) { t.skip('one thread: no pool to measure'); return; }
     assert.equal(result.points.general.length, GENERAL_LADDER.length);
     assert.equal(result.points.fewRows.length, FEW_ROWS_LADDER.length);
-    for (const [name, ladder, threshold] of [['general', GENERAL_LADDER, result.general], ['fewRows', FEW_ROWS_LADDER, result.fewRows]] as const) {
+    assert.equal(result.points.stream.length, STREAM_LADDER.length);
+    for (const [name, ladder, threshold] of [['general', GENERAL_LADDER, result.general], ['fewRows', FEW_ROWS_LADDER, result.fewRows], ['stream', STREAM_LADDER, result.stream]] as const) {
       const macs = ladder.map(([M, N, K]) => M * N * K);
       assert.ok(macs.includes(threshold) || threshold === 2 * Math.max(...macs), `${name} threshold ${threshold} is a ladder shape or past it`);
     }
-    for (const p of [...result.points.general, ...result.points.fewRows]) assert.ok(p.singleUs > 0 && p.pooledUs > 0);
+    for (const p of [...result.points.general, ...result.points.fewRows, ...result.points.stream]) assert.ok(p.singleUs > 0 && p.pooledUs > 0);
   });
 });

@@ -2,8 +2,8 @@
 // short measured search on the machine itself, cached per CPU (model, family/model/stepping, level) in the user's
 // cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
 // The same entry holds the pool thresholds (`pool`: the multiply-adds from which a product goes to the thread pool,
-// for products in general and for those of few rows) from their own measured search (pool-search.ts);
-// RLAIF_POOL_MIN_MACS="general,fewRows" overrides them. The entry also names the register micro-kernel the level's GEMM
+// for products in general, for those of few rows, and for 1-4 rows over weights streamed from memory) from their own
+// measured search (pool-search.ts); RLAIF_POOL_MIN_MACS="general,fewRows[,stream]" overrides them. The entry also names the register micro-kernel the level's GEMM
 // runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's 6x16 on an AVX-512 CPU whose 512-bit FMAs run as
 // two halves; absent: its own), from the same search; RLAIF_GEMM_KERNEL=<level> overrides it. And `split`: the compute
 // tasks per thread of a GEMM all threads share, measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it.
@@ -20,8 +20,11 @@ export interface Blocking { mc: number; kc: number; nc: number }
 export type GemmKernel = 'avx512' | 'avx2' | 'generic';
 export const GEMM_KERNELS: readonly GemmKernel[] = ['avx512', 'avx2', 'generic'];
 
-/** Multiply-adds from which a product goes to the thread pool: in general, and for products of few rows. */
-export interface PoolThresholds { general: number; fewRows: number }
+/**
+ * Multiply-adds from which a product goes to the thread pool: in general, for products of few rows, and for 1-4 rows
+ * over a B streamed once in memory order (a decode step's weights; absent: the compiled default, 2^19).
+ */
+export interface PoolThresholds { general: number; fewRows: number; stream?: number }
 
 export interface TunedEntry extends Blocking {
   kernel?: GemmKernel;      // the micro-kernel the blocking is for; absent: the level's own (entries from before the choice)
@@ -75,15 +78,15 @@ export function gemmSplitFromEnv(value = process.env.RLAIF_GEMM_SPLIT): number |
   return split;
 }
 
-/** RLAIF_POOL_MIN_MACS="general,fewRows" parsed, or null when unset; anything else is an error naming the variable. */
+/** RLAIF_POOL_MIN_MACS="general,fewRows[,stream]" parsed, or null when unset; anything else is an error naming the variable. */
 export function poolThresholdsFromEnv(value = process.env.RLAIF_POOL_MIN_MACS): PoolThresholds | null {
   if (value === undefined || value === '') return null;
   const parts = value.split(',').map((part) => part.trim());
-  if (parts.length !== 2 || parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1 || Number(part) > 2 ** 40)) {
-    throw new Error(`RLAIF_POOL_MIN_MACS must be two whole numbers of multiply-adds "general,fewRows", each in [1, 2^40] (e.g. "2097152,8388608"), got "${value}"`);
+  if (parts.length < 2 || parts.length > 3 || parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1 || Number(part) > 2 ** 40)) {
+    throw new Error(`RLAIF_POOL_MIN_MACS must be two or three whole numbers of multiply-adds "general,fewRows[,stream]", each in [1, 2^40] (e.g. "2097152,8388608,524288"), got "${value}"`);
   }
-  const [general, fewRows] = parts.map(Number);
-  return { general, fewRows };
+  const [general, fewRows, stream] = parts.map(Number);
+  return stream === undefined ? { general, fewRows } : { general, fewRows, stream };
 }
 
 function readAll(file: string): Record<string, TunedEntry> {
@@ -106,9 +109,10 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
   if (entry.kernel !== undefined && !(GEMM_KERNELS as readonly string[]).includes(entry.kernel)) throw new Error(`${file}: entry "${machineKey(level)}" has kernel = ${JSON.stringify(entry.kernel)}, expected one of ${GEMM_KERNELS.join(', ')}`);
   if (entry.split !== undefined && !isGemmSplit(entry.split)) throw new Error(`${file}: entry "${machineKey(level)}" has split = ${JSON.stringify(entry.split)}, expected a whole number of tasks per thread in [1, 64]`);
   if (entry.pool !== undefined) {
-    for (const key of ['general', 'fewRows'] as const) {
+    for (const key of ['general', 'fewRows', 'stream'] as const) {
       const value = entry.pool?.[key];
-      if (!Number.isInteger(value) || value < 1 || value > 2 ** 40) throw new Error(`${file}: entry "${machineKey(level)}" has pool.${key} = ${value}`);
+      if (key === 'stream' && value === undefined) continue; // entries from before the stream threshold
+      if (!Number.isInteger(value) || value! < 1 || value! > 2 ** 40) throw new Error(`${file}: entry "${machineKey(level)}" has pool.${key} = ${value}`);
     }
   }
   return entry;

@@ -48,8 +48,8 @@ interface NativeAddon {
   setGemmKernel(level: CpuLevel, kernel: CpuLevel): void;
   setGemmSplit(tasksPerThread: number): void;
   gemmSplit(): number;
-  setPoolThresholds(general: number, fewRows: number): void;
-  poolThresholds(): [number, number];
+  setPoolThresholds(general: number, fewRows: number, stream?: number): void;
+  poolThresholds(): [number, number, number];
   levels(): CpuLevel[];
   features(): Record<string, boolean>;
 }
@@ -100,10 +100,11 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   const forced = blockingFromEnv(), forcedKernel = gemmKernelFromEnv(), forcedSplit = gemmSplitFromEnv(), forcedPool = poolThresholdsFromEnv();
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the split search or (where there is one
-  // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search existed. The split,
+  // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search (or its stream
+  // threshold) existed. The split,
   // like the pool thresholds, is applied whatever else is forced.
   const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
-  const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : !entry.pool && !forcedPool ? 'pool' : null;
+  const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : (!entry.pool || entry.pool.stream === undefined) && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
   /** Runs one setter; its error names where the value came from: the variable when `variable` was set, else the tuning file. */
   const apply = (variable: string, fromVariable: boolean, set: () => void): void => {
@@ -131,7 +132,7 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   }
   const pool = forcedPool ?? entry?.pool;
   if (pool) {
-    apply('RLAIF_POOL_MIN_MACS', forcedPool !== null, () => addon.setPoolThresholds(pool.general, pool.fewRows));
+    apply('RLAIF_POOL_MIN_MACS', forcedPool !== null, () => setThresholds(addon, pool));
     poolSource = forcedPool ? 'RLAIF_POOL_MIN_MACS' : 'tuned';
   }
   blockingSources.set(level, source);
@@ -158,13 +159,19 @@ let poolSource: PoolSource = 'default';
 
 /** Sets the pool thresholds for this process (the tuner's search); call only while no kernel is running. */
 export function setNativePoolThresholds(thresholds: PoolThresholds): void {
-  loadAddon().setPoolThresholds(thresholds.general, thresholds.fewRows);
+  setThresholds(loadAddon(), thresholds);
+}
+
+/** The addon's setter; a stream threshold left out keeps the one in force. */
+function setThresholds(addon: NativeAddon, thresholds: PoolThresholds): void {
+  if (thresholds.stream === undefined) addon.setPoolThresholds(thresholds.general, thresholds.fewRows);
+  else addon.setPoolThresholds(thresholds.general, thresholds.fewRows, thresholds.stream);
 }
 
 /** The multiply-adds from which products go to the thread pool in this process. */
-export function nativePoolThresholds(): PoolThresholds {
-  const [general, fewRows] = loadAddon().poolThresholds();
-  return { general, fewRows };
+export function nativePoolThresholds(): Required<PoolThresholds> {
+  const [general, fewRows, stream] = loadAddon().poolThresholds();
+  return { general, fewRows, stream };
 }
 
 /** Sets a level's GEMM blocking for this process (the tuner's search); call only while no kernel is running. */
