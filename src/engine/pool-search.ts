@@ -17,8 +17,9 @@ export const GENERAL_LADDER: [number, number, number][] = [[256, 64, 64], [256, 
 /** 16-row products (a batched decode step's projections): 1 to 17 million multiply-adds. */
 export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
 /** One-row products over a B from memory (a 124M model's projections among them): 0.6 to 2.4 million multiply-adds.
- * Products below the first stay on one thread: with B in cache (a small model's) the pool lost there (1 MiB of B
- * took 1.09x one thread's time on Zen 5, 576 KiB 1.39x) where from memory it won. */
+ * Products below the first stay on one thread: with B in cache (a small model's) the pool lost there where from
+ * memory it won (bench/gemv-pool.ts on Zen 5: 1 MiB of B took 1.22x one thread's time hot and 0.70x from memory;
+ * 2.25 MiB 0.81x and 0.61x). */
 export const STREAM_LADDER: [number, number, number][] = [[1, 768, 768], [1, 1536, 768], [1, 2304, 768], [1, 3072, 768]];
 /** Bytes of B copies the stream ladder cycles through: past the last-level caches seen (32-105 MiB) */
 const STREAM_COLD_BYTES = 256 * 1024 * 1024;
