@@ -5,7 +5,7 @@
 // connection left open after a run.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -32,8 +32,15 @@ function writeConfig(name: string, url: string, extra = ''): string {
   return path;
 }
 
+/** This process's open files under `folder` (Linux's /proc/self/fd), after waiting up to 2 s for them to close. */
+async function filesOpenUnder(folder: string): Promise<string[]> {
+  const open = () => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }).filter((path) => path.startsWith(folder));
+  for (let waited = 0; open().length > 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  return open();
+}
+
 describe('rlaif judge', () => {
-  test('a finished run closes its connections (the server would keep idle ones for a minute)', async () => {
+  test('a finished run closes its connections (the server would keep idle ones for a minute) and its files; so does a failed one', async (t) => {
     const server = await startScriptedServer({ seed: 5 });
     try {
       const summary = await judgeCommand({ config: writeConfig('connections', server.url), progress: false });
@@ -44,6 +51,14 @@ describe('rlaif judge', () => {
         open = await server.connections();
       }
       assert.equal(open, 0, 'connections left open after the run');
+      if (!existsSync('/proc/self/fd')) { t.diagnostic('no /proc/self/fd: open files not checked'); return; }
+      assert.deepEqual(await filesOpenUnder(join(directory, 'connections-run')), [], 'files left open after the run');
+      // a run that fails once its log is open (its pairs file is missing) closes it too
+      const missing = writeConfig('no-pairs', server.url).replace(/\.yaml$/, '-missing.yaml');
+      writeFileSync(missing, readFileSync(join(directory, 'no-pairs.yaml'), 'utf8').replace(hhPath, join(directory, 'absent.jsonl')));
+      await assert.rejects(judgeCommand({ config: missing, progress: false }), /absent\.jsonl: no such file/);
+      assert.ok(existsSync(join(directory, 'no-pairs-run', 'judge.log')), 'the failed run wrote its log');
+      assert.deepEqual(await filesOpenUnder(join(directory, 'no-pairs-run')), [], 'files left open after a failed run');
     } finally {
       await server.close();
     }

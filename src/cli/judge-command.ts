@@ -53,9 +53,10 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
   }
   const redact = runRedactor(config);
   // Every message is redacted before pino sees it (an error text may echo the key); the paths cover structured fields.
+  const log = pino.destination({ dest: join(runDirectory, 'judge.log'), sync: true });
   const logger = pino(
     { base: null, redact: { paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers'], censor: '[redacted]' }, hooks: { logMethod(args, method) { method.apply(this, args.map((arg) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<typeof method>); } } },
-    pino.destination({ dest: join(runDirectory, 'judge.log'), sync: true }),
+    log,
   );
   const bar = options.progress === false ? null : new SingleBar({ format: '{line}', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
   const state: JudgeProgressState = { total: 0, done: 0, failures: 0, cached: 0, retries: 0, lastError: null, startedAt: Date.now(), lastResultAt: Date.now() };
@@ -108,6 +109,9 @@ export async function judgeCommand(options: JudgeCommandOptions, signal?: AbortS
     throw error;
   } finally {
     if (ticker) clearInterval(ticker);
+    // judge.log is closed (synced, then closed, on libuv's threads, not awaited): a process that judges many times,
+    // a bench or a library user, keeps no descriptor per run
+    log.end();
   }
 }
 
