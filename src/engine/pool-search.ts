@@ -21,8 +21,20 @@ export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 512, 128], [16,
  * memory it won (bench/gemv-pool.ts on Zen 5: 1 MiB of B took 1.22x one thread's time hot and 0.70x from memory;
  * 2.25 MiB 0.81x and 0.61x). */
 export const STREAM_LADDER: [number, number, number][] = [[1, 768, 768], [1, 1536, 768], [1, 2304, 768], [1, 3072, 768]];
-/** Bytes of B copies the stream ladder cycles through: past the last-level caches seen (32-105 MiB) */
-const STREAM_COLD_BYTES = 256 * 1024 * 1024;
+/** MiB of B copies the stream ladder cycles through: past the last-level caches seen (32-105 MiB); less where that
+ * much memory cannot be had (a small container), and the ladder left out where not even the least can */
+const STREAM_COLD_MIB = [256, 64];
+
+function coldCopies(sizes: readonly number[]): Float32Array | null {
+  for (const mib of sizes) {
+    try {
+      return new Float32Array((mib * 1024 * 1024) / 4).fill(0.5);
+    } catch {
+      // RangeError: an allocation this size refused; try the next
+    }
+  }
+  return null;
+}
 
 export interface LadderPoint { macs: number; singleUs: number; pooledUs: number }
 
@@ -43,6 +55,7 @@ export interface PoolSearchOptions {
   rounds?: number;      // interleaved rounds (median per shape and mode); default 5
   margin?: number;      // the pool must be this much faster; default 1.1
   log?: (line: string) => void;
+  streamCopiesMiB?: readonly number[]; // sizes to try for the stream ladder's copies, first that can be had; default 256, then 64
 }
 
 export interface PoolSearchResult extends PoolThresholds {
@@ -76,13 +89,14 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
     return median(times);
   };
   // The stream ladder's B: consecutive copies in one buffer, each product on the next, so none is in cache.
-  const cold = new Float32Array(STREAM_COLD_BYTES / 4).fill(0.5);
-  const streamShapes = STREAM_LADDER.map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
+  const cold = coldCopies(options.streamCopiesMiB ?? STREAM_COLD_MIB);
+  if (!cold) options.log?.('pool stream: no memory for the copies, the threshold in force is kept');
+  const streamShapes = (cold ? STREAM_LADDER : []).map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
   const usPerColdProduct = (s: (typeof streamShapes)[number]): number => {
-    const size = s.K * s.N, copies = Math.floor(cold.length / size);
+    const size = s.K * s.N, copies = Math.floor(cold!.length / size);
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < copies; i++) {
-      backend.gemm({ a: s.a, b: cold.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      backend.gemm({ a: s.a, b: cold!.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
     }
     return Number(process.hrtime.bigint() - t0) / 1e3 / copies;
   };
@@ -113,11 +127,11 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
     const t = timings.get(`${M}x${N}x${K}`)!;
     return { macs: M * N * K, singleUs: median(t.single), pooledUs: median(t.pooled) };
   });
-  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows), stream: pointsOf(STREAM_LADDER) };
+  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows), stream: cold ? pointsOf(STREAM_LADDER) : [] };
   for (const [name, list] of Object.entries(points)) {
     for (const p of list) options.log?.(`pool ${name} ${(p.macs / 1e6).toFixed(1)}M multiply-adds: one thread ${p.singleUs.toFixed(1)} us, the pool ${p.pooledUs.toFixed(1)} us`);
   }
-  return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), stream: chooseThreshold(points.stream, margin), threads: backend.threads, points };
+  return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), stream: cold ? chooseThreshold(points.stream, margin) : before.stream, threads: backend.threads, points };
 }
 
 function median(values: number[]): number {

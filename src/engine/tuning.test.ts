@@ -371,5 +371,10 @@ describe('GEMM tuning', () => {
       assert.ok(macs.includes(threshold) || threshold === 2 * Math.max(...macs), `${name} threshold ${threshold} is a ladder shape or past it`);
     }
     for (const p of [...result.points.general, ...result.points.fewRows, ...result.points.stream]) assert.ok(p.singleUs > 0 && p.pooledUs > 0);
+    // no memory for the stream ladder's copies (a size no allocation gets): that ladder is left out, its threshold kept
+    const lean = searchPoolThresholds({ rounds: 1, streamCopiesMiB: [2 ** 24] });
+    assert.deepEqual(lean.points.stream, []);
+    assert.equal(lean.stream, before.stream);
+    assert.deepEqual(nativePoolThresholds(), before);
   });
 });
