@@ -170,8 +170,8 @@ void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx);
 float *rlaif_scratch(int slot, size_t n);
 
 /* gemm.c */
-/* multiply-adds from which a product goes to the pool: general, and for few rows (> 0 sets; the whole process, only
- * while no kernel runs: the kernels read them without synchronisation) */
+/* multiply-adds from which a product goes to the pool: general, for few rows, and for 1-4 rows over a B streamed once
+ * (> 0 sets; the whole process, only while no kernel runs: the kernels read them without synchronisation) */
 void rlaif_set_pool_thresholds(long general, long few_rows, long stream);
 long rlaif_pool_threshold(int which); /* 0 general, 1 few rows, 2 streamed few-row products */
 /* compute tasks per thread of a GEMM all threads share (> 0; the whole process, like the thresholds above) */

@@ -68,7 +68,7 @@ export interface PoolSearchResult extends PoolThresholds {
 export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearchResult {
   const backend = createNativeBackend(options.level);
   const before = nativePoolThresholds();
-  if (backend.threads < 2) return { ...before,  threads: backend.threads, points: { general: [], fewRows: [], stream: [] } };
+  if (backend.threads < 2) return { ...before, threads: backend.threads, points: { general: [], fewRows: [], stream: [] } };
   const rounds = options.rounds ?? 5, margin = options.margin ?? 1.1;
   const ladders = { general: GENERAL_LADDER, fewRows: FEW_ROWS_LADDER };
   const timings = new Map<string, { single: number[]; pooled: number[] }>();
@@ -91,12 +91,12 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
   // The stream ladder's B: consecutive copies in one buffer, each product on the next, so none is in cache.
   const cold = coldCopies(options.streamCopiesMiB ?? STREAM_COLD_MIB);
   if (!cold) options.log?.('pool stream: no memory for the copies, the threshold in force is kept');
-  const streamShapes = (cold ? STREAM_LADDER : []).map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
+  const streamShapes = !cold ? [] : STREAM_LADDER.map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, cold, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
   const usPerColdProduct = (s: (typeof streamShapes)[number]): number => {
-    const size = s.K * s.N, copies = Math.floor(cold!.length / size);
+    const size = s.K * s.N, copies = Math.floor(s.cold.length / size);
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < copies; i++) {
-      backend.gemm({ a: s.a, b: cold!.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      backend.gemm({ a: s.a, b: s.cold.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
     }
     return Number(process.hrtime.bigint() - t0) / 1e3 / copies;
   };

@@ -101,8 +101,7 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the split search or (where there is one
   // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search (or its stream
-  // threshold) existed. The split,
-  // like the pool thresholds, is applied whatever else is forced.
+  // threshold) existed. The split, like the pool thresholds, is applied whatever else is forced.
   const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
   const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : (!entry.pool || entry.pool.stream === undefined) && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
