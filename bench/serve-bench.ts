@@ -57,16 +57,16 @@ export function judgeConfigYaml(baseURL: string, runDirectory: string, pairsFile
 }
 
 /**
- * A judging folder for the benches that run the judge many times: `pairCount` pairs written to `directory`/pairs.jsonl,
- * and a function that writes the next numbered config (judge-N.yaml, its run folder run-N) for a server at `baseURL`
- * and returns its path.
+ * A judging folder for the benches that run the judge many times: `pairCount` pairs written to `directory`/pairs<name>.jsonl,
+ * and a function that writes the next numbered config (judge<name>-N.yaml, its run folder run<name>-N) for a server at
+ * `baseURL` and returns its path.
  */
-export function judgeRuns(directory: string, pairCount: number): (baseURL: string) => string {
-  writeFileSync(join(directory, 'pairs.jsonl'), judgePairsJsonl(pairCount));
+export function judgeRuns(directory: string, pairCount: number, name = ''): (baseURL: string) => string {
+  writeFileSync(join(directory, `pairs${name}.jsonl`), judgePairsJsonl(pairCount));
   let runs = 0;
   return (baseURL) => {
-    const path = join(directory, `judge-${runs}.yaml`);
-    writeFileSync(path, judgeConfigYaml(baseURL, `run-${runs++}`));
+    const path = join(directory, `judge${name}-${runs}.yaml`);
+    writeFileSync(path, judgeConfigYaml(baseURL, `run${name}-${runs++}`, `pairs${name}.jsonl`));
     return path;
   };
 }
@@ -227,14 +227,11 @@ function freshMemoryCost(): { fresh: number; reused: number } {
  * through a recording proxy in a first pass), `pairCount` pairs in both orders, `rounds` rounds, median ratio.
  */
 async function judgeThroughput(url: string, directory: string, pairCount: number, rounds: number, warmup: number, suffix: string): Promise<void> {
-  writeFileSync(join(directory, `pairs${suffix}.jsonl`), judgePairsJsonl(pairCount));
-  const config = (name: string, baseURL: string) => {
-    writeFileSync(join(directory, `${name}.yaml`), judgeConfigYaml(baseURL, `${name}-run`, `pairs${suffix}.jsonl`));
-    return join(directory, `${name}.yaml`);
-  };
+  const config = judgeRuns(directory, pairCount, suffix);
+  let finished = '';   // the config of a judge run that finished: re-run for the fixed cost
   // The raw client sends the captured bodies as the judgments they are (judgmentChains): a verdict request after its
   // rationale's reply, as any client must; the free replay sends any body at any time, a bound no client can reach.
-  const { bodies, chains } = await captureJudgeChains(url, pairCount, (proxyUrl) => judgeCommand({ config: config(`capture${suffix}`, proxyUrl), progress: false }));
+  const { bodies, chains } = await captureJudgeChains(url, pairCount, (proxyUrl) => judgeCommand({ config: config(proxyUrl), progress: false }));
   // Interleaved rounds, which client goes first rotating, median. Each client's CPU per request is this process's
   // user+system time over its run; "fixed" is rlaif judge re-run over its finished folder (every pair cached, no
   // request): config, run folder, pairs, outputs written and synced. Also the server's decode steps and rows a step
@@ -251,7 +248,7 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
   // Rounds -warmup to -1 warm every client up untimed (JIT, sockets), as the tok/s figures' first pass does.
   for (let round = -warmup; round < rounds; round++) {
     const clients = {
-      judge: () => timed(async () => { const s = await judgeCommand({ config: config(`judge${suffix}-${round + 1}`, url), progress: false }); return s.judged + s.failures; }),
+      judge: () => timed(async () => { const path = config(url), s = await judgeCommand({ config: path, progress: false }); finished = path; return s.judged + s.failures; }),
       raw: () => timed(async () => { await replayChains(`${url}/v1/chat/completions`, chains, CONCURRENCY); return pairCount; }),
       free: () => timed(async () => { await replay(`${url}/v1/chat/completions`, bodies, CONCURRENCY); return pairCount; }),
     };
@@ -269,7 +266,7 @@ async function judgeThroughput(url: string, directory: string, pairCount: number
     ratios.push(rate('judge') / rate('raw'));
     freeRatios.push(rate('judge') / rate('free'));
   }
-  const fixed = await timed(() => judgeCommand({ config: config(`judge${suffix}-1`, url), progress: false }));
+  const fixed = await timed(() => judgeCommand({ config: finished, progress: false }));
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
   console.log(`# judge${suffix}: ${chains.length} judgments of ${bodies.length} requests; client CPU per request, median: rlaif judge ${median(cpu.judge).toFixed(2)} ms, raw ${median(cpu.raw).toFixed(2)} ms; rlaif judge's fixed cost (a finished folder re-run, ${fixed.value.usage.requests} requests): ${(fixed.seconds * 1000).toFixed(0)} ms wall, ${fixed.cpuMs.toFixed(0)} ms CPU`);
   console.log(`# judge${suffix} ratios over the raw client: ${ratios.map((r) => r.toFixed(3)).join(' ')}; over the free replay: ${freeRatios.map((r) => r.toFixed(3)).join(' ')}`);

@@ -1,5 +1,5 @@
-// `npm run tune`: the per-machine GEMM micro-kernel, blocking and split search (src/engine/gemm-search.ts) for the native backend's level, then
-// the thread-pool thresholds' (src/engine/pool-search.ts),
+// `npm run tune`: the per-machine GEMM micro-kernel, blocking and split search (src/engine/gemm-search.ts) for the
+// native backend's level, then the thread-pool thresholds' (src/engine/pool-search.ts),
 // recorded in the tuning cache (src/engine/tuning.ts: RLAIF_TUNING_FILE or ~/.cache/rlaif/tuning.json) under this
 // CPU's key; every later process on this machine loads it. ~20-60 s on 2 cores. Run it on a quiet machine: with other
 // work on the cores the candidates' scores swing by +-10% and the margin (5%) is all that stands between the default

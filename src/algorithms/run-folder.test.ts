@@ -43,11 +43,13 @@ describe('run folder', () => {
     assert.deepEqual(readdirSync(dir), ['a.json']);
   });
 
-  test('writeFileAtomicAsync: a failed rename rejects naming the file and removes its temp file', async () => {
+  test('a failed rename: writeFileAtomicAsync rejects naming the file, writeFileAtomic throws; neither leaves its temp file', async () => {
     const dir = fresh();
     mkdirSync(join(dir, 'b.json'), { recursive: true });
     writeFileSync(join(dir, 'b.json', 'inside'), '');            // a folder that is not empty: the rename must fail
     await assert.rejects(writeFileAtomicAsync(join(dir, 'b.json'), 'x'), (error: Error) => error.message.startsWith(`${join(dir, 'b.json')}: could not write the file: `));
+    assert.deepEqual(readdirSync(dir), ['b.json']);
+    assert.throws(() => writeFileAtomic(join(dir, 'b.json'), 'x'), /ENOTEMPTY|EISDIR|EEXIST/);
     assert.deepEqual(readdirSync(dir), ['b.json']);
   });
 

@@ -36,14 +36,16 @@ function writeTemporary(path: string, data: string | Uint8Array): { temporary: s
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const { temporary, fd } = writeTemporary(path, data);
   try {
-    fsyncSync(fd);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    rmSync(temporary, { force: true });   // a failed sync or rename leaves no temp file, as writeFileAtomicAsync
     throw error;
-  } finally {
-    closeSync(fd);
   }
-  renameSync(temporary, path);
 }
 
 /**

@@ -1,6 +1,6 @@
 // The child process of first-use GEMM tuning (autotune.ts): runs the short search for one CPU level from the compiled
-// defaults and records the choice in the tuning file: the micro-kernel, blocking, split and pool thresholds (all), or the pool
-// thresholds alone, added to this CPU's entry (pool). Usage: autotune-process <level> <tuning file> [all | pool].
+// defaults and records the choice in the tuning file: the micro-kernel, blocking, split and pool thresholds (all), or
+// the pool thresholds alone, added to this CPU's entry (pool). Usage: autotune-process <level> <tuning file> [all | pool].
 // Leaves out: anything the parent process needs in memory (it reads the recorded entry back).
 import { FIRST_USE_SEARCH } from './autotune.ts';
 import { type CpuLevel, setNativeGemmSplit } from './backends/native-backend.ts';

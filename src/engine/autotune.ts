@@ -2,8 +2,9 @@
 // for this CPU in the tuning cache (tuning.ts), a short measured search (gemm-search.ts: two shapes, 3 interleaved
 // rounds, ~1-3 s; then pool-search.ts's thresholds, 5 rounds, ~1-2 s) runs once, in a child process of its own, and
 // records its choice (the compiled default when nothing beats it by 5%) under this CPU's key; every later process on
-// the machine starts tuned. An entry from before the pool search (or its stream threshold) gets the pool's alone, once. RLAIF_AUTOTUNE=0 turns it off
-// (the compiled default stands, as in the test suite); a search that fails warns once and the default stands.
+// the machine starts tuned. An entry from before the pool search (or its stream threshold) gets the pool's alone, once.
+// RLAIF_AUTOTUNE=0 turns it off (the compiled default stands, as in the test suite); a search that fails warns once and
+// the default stands.
 // Leaves out: the longer `npm run tune` search, -march=native (never: the kernels dispatch at run time).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -33,6 +33,19 @@ export function applyGemmChoice(level: CpuLevel, entry: GemmCandidate): void {
   setNativeBlocking(level, entry);
 }
 
+/** The products both searches score by default: two squares and a training-step GEMM. */
+const DEFAULT_SHAPES: [number, number, number][] = [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]];
+
+export function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
+/** The best-scoring candidate, or `incumbent` unless the best beats its score by `margin`. */
+function bestUnlessBeaten<T>(scores: { candidate: T; gflops: number }[], incumbent: T, incumbentGflops: number, margin: number): T {
+  const best = scores.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  return best.gflops >= incumbentGflops * margin ? best.candidate : incumbent;
+}
+
 function gflopsOf(gemm: () => void, flops: number, reps: number): number {
   gemm();
   const rates: number[] = [];
@@ -41,7 +54,7 @@ function gflopsOf(gemm: () => void, flops: number, reps: number): number {
     gemm();
     rates.push(flops / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9);
   }
-  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+  return median(rates);
 }
 
 type Product = { M: number; N: number; K: number; a: Float32Array; b: Float32Array; c: Float32Array };
@@ -95,7 +108,7 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   }
   if (!candidates.some((c) => same(c, own))) candidates.unshift(own);
   candidates.sort((a, b) => Number(a.kernel !== level) - Number(b.kernel !== level));   // one kernel switch per round each way
-  const shapes = options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]];
+  const shapes = options.shapes ?? DEFAULT_SHAPES;
   const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
   const buffers = productBuffers(shapes);
   const perCandidate = candidates.map(() => [] as number[]);
@@ -110,15 +123,13 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   } finally {
     applyGemmChoice(level, own);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const scores = candidates.map((blocking, i) => ({ blocking, gflops: median(perCandidate[i]) }));
   const defaultScore = scores.find((s) => same(s.blocking, own))!.gflops;
-  let best = scores.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-  if (best.gflops < defaultScore * margin) best = { blocking: own, gflops: defaultScore };
+  const chosen = bestUnlessBeaten(scores.map((s) => ({ candidate: s, gflops: s.gflops })), { blocking: own, gflops: defaultScore }, defaultScore, margin);
   for (const s of scores) options.log?.(`${s.blocking.kernel} micro-kernel, mc ${s.blocking.mc} kc ${s.blocking.kc} nc ${s.blocking.nc}: ${s.gflops.toFixed(1)} GFLOP/s`);
   return {
     level, defaultBlocking: def, scores,
-    chosen: { kernel: best.blocking.kernel, mc: best.blocking.mc, kc: best.blocking.kc, nc: best.blocking.nc, gflops: best.gflops, defaultGflops: defaultScore, measuredAt: new Date().toISOString() },
+    chosen: { kernel: chosen.blocking.kernel, mc: chosen.blocking.mc, kc: chosen.blocking.kc, nc: chosen.blocking.nc, gflops: chosen.gflops, defaultGflops: defaultScore, measuredAt: new Date().toISOString() },
   };
 }
 
@@ -147,7 +158,7 @@ export function searchGemmSplit(options: SplitSearchOptions = {}): SplitSearchRe
   const backend = createNativeBackend(options.level);
   const defaultSplit = nativeGemmSplit();
   const candidates = [...new Set([defaultSplit, ...(options.candidates ?? [2, 4, 8, 16])])];
-  const products = productBuffers(options.shapes ?? [[512, 512, 512], [1024, 1024, 1024], [1024, 512, 128]]);
+  const products = productBuffers(options.shapes ?? DEFAULT_SHAPES);
   const rounds = options.rounds ?? 5, reps = options.reps ?? 5, margin = options.margin ?? 1.05;
   const perCandidate = candidates.map(() => [] as number[]);
   try {
@@ -160,10 +171,7 @@ export function searchGemmSplit(options: SplitSearchOptions = {}): SplitSearchRe
   } finally {
     setNativeGemmSplit(defaultSplit);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const scores = candidates.map((split, i) => ({ split, gflops: median(perCandidate[i]) }));
-  const defaultScore = scores[0].gflops;
-  const best = scores.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   for (const s of scores) options.log?.(`${s.split} tasks a thread: ${s.gflops.toFixed(1)} GFLOP/s`);
-  return { split: best.gflops >= defaultScore * margin ? best.split : defaultSplit, defaultSplit, scores };
+  return { split: bestUnlessBeaten(scores.map((s) => ({ candidate: s.split, gflops: s.gflops })), defaultSplit, scores[0].gflops, margin), defaultSplit, scores };
 }

@@ -1,5 +1,6 @@
 // What machine the kernels run on: CPU model, family/model/stepping, the instruction-set flags the dispatch looks at,
-// and what the native backend chose (CPU level, threads, GEMM micro-kernel, blocking and split). The bench prints it beside every figure.
+// and what the native backend chose (CPU level, threads, GEMM micro-kernel, blocking and split, pool thresholds). The
+// bench prints it beside every figure.
 // Leaves out: non-Linux CPU identification beyond os.cpus() (no /proc/cpuinfo there: family/model stay null).
 import { cpus } from 'node:os';
 import type { Backend } from './backend.ts';

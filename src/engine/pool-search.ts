@@ -10,6 +10,7 @@
 // Leaves out: load that comes and goes after the search (a search on a busy machine raises the thresholds; `npm run
 // tune` on a quiet one sets them again), products other than these shapes' paths, wasm.
 import { createNativeBackend, nativePoolThresholds, setNativePoolThresholds, type CpuLevel } from './backends/native-backend.ts';
+import { median } from './gemm-search.ts';
 import type { PoolThresholds } from './tuning.ts';
 
 /** Products past 128 rows (packed, blocked GEMM): 1 to 17 million multiply-adds. */
@@ -70,70 +71,60 @@ export function searchPoolThresholds(options: PoolSearchOptions = {}): PoolSearc
   const before = nativePoolThresholds();
   if (backend.threads < 2) return { ...before, threads: backend.threads, points: { general: [], fewRows: [], stream: [] } };
   const rounds = options.rounds ?? 5, margin = options.margin ?? 1.1;
-  const ladders = { general: GENERAL_LADDER, fewRows: FEW_ROWS_LADDER };
-  const timings = new Map<string, { single: number[]; pooled: number[] }>();
-  const buffers = [...GENERAL_LADDER, ...FEW_ROWS_LADDER].map(([M, N, K]) => ({
-    key: `${M}x${N}x${K}`, M, N, K, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
-    b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c: new Float32Array(M * N),
-  }));
-  const usPerProduct = (s: (typeof buffers)[number]): number => {
-    const run = () => backend.gemm({ a: s.a, b: s.b, c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
-    const calls = Math.max(3, Math.round(3e7 / (s.M * s.N * s.K)));
-    run();
-    const times: number[] = [];
-    for (let rep = 0; rep < 5; rep++) {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) run();
-      times.push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
-    }
-    return median(times);
+  const gemm = (a: Float32Array, b: Float32Array, c: Float32Array, [M, N, K]: [number, number, number]) =>
+    backend.gemm({ a, b, c, M, N, K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+  /** µs per product, B hot: the same product again and again, median of 5 timed batches. */
+  const hot = (shape: [number, number, number]): (() => number) => {
+    const [M, N, K] = shape, a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c = new Float32Array(M * N);
+    const calls = Math.max(3, Math.round(3e7 / (M * N * K)));
+    return () => {
+      gemm(a, b, c, shape);
+      const times: number[] = [];
+      for (let rep = 0; rep < 5; rep++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < calls; i++) gemm(a, b, c, shape);
+        times.push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
+      }
+      return median(times);
+    };
   };
-  // The stream ladder's B: consecutive copies in one buffer, each product on the next, so none is in cache.
+  /** µs per product, B from memory: each product on the next of consecutive copies in `cold`, so none is in cache. */
+  const fromMemory = (shape: [number, number, number], cold: Float32Array): (() => number) => {
+    const [M, N, K] = shape, size = K * N, copies = Math.floor(cold.length / size);
+    const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c = new Float32Array(M * N);
+    return () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < copies; i++) gemm(a, cold.subarray(i * size, (i + 1) * size), c, shape);
+      return Number(process.hrtime.bigint() - t0) / 1e3 / copies;
+    };
+  };
   const cold = coldCopies(options.streamCopiesMiB ?? STREAM_COLD_MIB);
   if (!cold) options.log?.('pool stream: no memory for the copies, the threshold in force is kept');
-  const streamShapes = !cold ? [] : STREAM_LADDER.map(([M, N, K]) => ({ key: `${M}x${N}x${K}`, M, N, K, cold, a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), c: new Float32Array(M * N) }));
-  const usPerColdProduct = (s: (typeof streamShapes)[number]): number => {
-    const size = s.K * s.N, copies = Math.floor(s.cold.length / size);
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < copies; i++) {
-      backend.gemm({ a: s.a, b: s.cold.subarray(i * size, (i + 1) * size), c: s.c, M: s.M, N: s.N, K: s.K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
-    }
-    return Number(process.hrtime.bigint() - t0) / 1e3 / copies;
-  };
+  const ladders = { general: GENERAL_LADDER, fewRows: FEW_ROWS_LADDER, stream: cold ? STREAM_LADDER : [] };
+  const shapes = [
+    ...[...ladders.general, ...ladders.fewRows].map((shape) => ({ shape, time: hot(shape) })),
+    ...(cold ? ladders.stream.map((shape) => ({ shape, time: fromMemory(shape, cold) })) : []),
+  ].map((s) => ({ ...s, single: [] as number[], pooled: [] as number[] }));
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const s of buffers) {
-        const entry = timings.get(s.key) ?? { single: [], pooled: [] };
-        timings.set(s.key, entry);
-        const order = round % 2 === 0 ? ['single', 'pooled'] as const : ['pooled', 'single'] as const;
-        for (const mode of order) {
-          setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40, stream: 2 ** 40 } : { general: 1, fewRows: 1, stream: 1 });
-          entry[mode].push(usPerProduct(s));
-        }
-      }
-      for (const s of streamShapes) {
-        const entry = timings.get(s.key) ?? { single: [], pooled: [] };
-        timings.set(s.key, entry);
+      for (const s of shapes) {
         for (const mode of round % 2 === 0 ? ['single', 'pooled'] as const : ['pooled', 'single'] as const) {
           setNativePoolThresholds(mode === 'single' ? { general: 2 ** 40, fewRows: 2 ** 40, stream: 2 ** 40 } : { general: 1, fewRows: 1, stream: 1 });
-          entry[mode].push(usPerColdProduct(s));
+          s[mode].push(s.time());
         }
       }
     }
   } finally {
     setNativePoolThresholds(before);
   }
-  const pointsOf = (ladder: [number, number, number][]): LadderPoint[] => ladder.map(([M, N, K]) => {
-    const t = timings.get(`${M}x${N}x${K}`)!;
-    return { macs: M * N * K, singleUs: median(t.single), pooledUs: median(t.pooled) };
+  const pointsOf = (ladder: [number, number, number][]): LadderPoint[] => ladder.map((shape) => {
+    const s = shapes.find((candidate) => candidate.shape === shape)!;
+    return { macs: shape[0] * shape[1] * shape[2], singleUs: median(s.single), pooledUs: median(s.pooled) };
   });
-  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows), stream: cold ? pointsOf(STREAM_LADDER) : [] };
+  const points = { general: pointsOf(ladders.general), fewRows: pointsOf(ladders.fewRows), stream: pointsOf(ladders.stream) };
   for (const [name, list] of Object.entries(points)) {
     for (const p of list) options.log?.(`pool ${name} ${(p.macs / 1e6).toFixed(1)}M multiply-adds: one thread ${p.singleUs.toFixed(1)} us, the pool ${p.pooledUs.toFixed(1)} us`);
   }
   return { general: chooseThreshold(points.general, margin), fewRows: chooseThreshold(points.fewRows, margin), stream: cold ? chooseThreshold(points.stream, margin) : before.stream, threads: backend.threads, points };
-}
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }

@@ -3,21 +3,23 @@
 // cache folder and applied when the native backend loads; RLAIF_GEMM_BLOCKING="mc,kc,nc" overrides both.
 // The same entry holds the pool thresholds (`pool`: the multiply-adds from which a product goes to the thread pool,
 // for products in general, for those of few rows, and for 1-4 rows over weights streamed from memory) from their own
-// measured search (pool-search.ts); RLAIF_POOL_MIN_MACS="general,fewRows[,stream]" overrides them. The entry also names the register micro-kernel the level's GEMM
-// runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's 6x16 on an AVX-512 CPU whose 512-bit FMAs run as
-// two halves; absent: its own), from the same search; RLAIF_GEMM_KERNEL=<level> overrides it. And `split`: the compute
-// tasks per thread of a GEMM all threads share, measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it.
+// measured search (pool-search.ts); RLAIF_POOL_MIN_MACS="general,fewRows[,stream]" overrides them. The entry also
+// names the register micro-kernel the level's GEMM runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's
+// 6x16 on an AVX-512 CPU whose 512-bit FMAs run as two halves; absent: its own), from the same search;
+// RLAIF_GEMM_KERNEL=<level> overrides it. And `split`: the compute tasks per thread of a GEMM all threads share,
+// measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it.
 // Leaves out: the micro-kernels themselves (compiled once per level), the search itself (a short one at first use:
 // autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { CpuLevel } from './backends/native-backend.ts';
 import { cpuIdentity } from './cpu-identity.ts';
 
 export interface Blocking { mc: number; kc: number; nc: number }
 
 /** A register micro-kernel, named by the level it was compiled for. */
-export type GemmKernel = 'avx512' | 'avx2' | 'generic';
+export type GemmKernel = CpuLevel;
 export const GEMM_KERNELS: readonly GemmKernel[] = ['avx512', 'avx2', 'generic'];
 
 /**
