@@ -3,7 +3,10 @@
 // alternating round by round (fp32 then mixed precision on each), so a kernel change is measured against its parent
 // side by side and this machine's drift cancels in each round's ratio. Prints each build's median step ms, the median
 // and every round's ratio (this / other) for both precisions, and each build's bf16 / fp32 step ratio.
-// Run: node --import tsx bench/step-ab.ts <other checkout root> [rounds] [methods, default gemm,gemmMixed]
+// Swap every kernel, not a few: each addon has its own thread pool, whose workers spin ~200 µs after each job, so a
+// step split between two addons has one pool's spinning workers take the cores from the other's (seen: with only the
+// GEMMs swapped, the same code read 11% slower as the 'other' build).
+// Run: node --import tsx bench/step-ab.ts <other checkout root> [rounds]
 //   (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s $PWD/node_modules && npm run build:native)`)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,13 +15,23 @@ import type { createNativeBackend } from '../src/engine/backends/native-backend.
 import { getBackend } from '../src/engine/index.ts';
 import { trainStepMs } from './train-step.ts';
 
-const other = process.argv[2], rounds = Number(process.argv[3] ?? 10), methods = (process.argv[4] ?? 'gemm,gemmMixed').split(',');
+const other = process.argv[2], rounds = Number(process.argv[3] ?? 10);
 if (!other || !existsSync(join(other, 'build', 'Release', 'rlaif_native.node'))) throw new Error(`step-ab: give the other checkout's root (with build/Release/rlaif_native.node), got ${other}`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`step-ab: rounds must be a positive integer, got ${process.argv[3]}`);
 if (getBackend().name !== 'native') throw new Error(`step-ab: the backend in use is ${getBackend().name}, not native`);
 const module = await import(pathToFileURL(resolve(other, 'src/engine/backends/native-backend.ts')).href) as { createNativeBackend: typeof createNativeBackend };
 const backend = getBackend() as unknown as Record<string, unknown>, otherBackend = module.createNativeBackend() as unknown as Record<string, unknown>;
-for (const method of methods) if (typeof backend[method] !== 'function' || typeof otherBackend[method] !== 'function') throw new Error(`step-ab: no backend method '${method}'`);
+/** Every method of a backend object (own and inherited), but its constructor. */
+const methodsOf = (object: Record<string, unknown>): string[] => {
+  const names = new Set<string>();
+  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof object[name] === 'function') names.add(name);
+  }
+  return [...names];
+};
+const methods = methodsOf(backend);
+const missing = methods.filter((method) => typeof otherBackend[method] !== 'function');
+if (missing.length > 0) throw new Error(`step-ab: the other build's backend has no ${missing.join(', ')}`);
 const builds = {
   this: Object.fromEntries(methods.map((method) => [method, backend[method]])),
   other: Object.fromEntries(methods.map((method) => [method, (otherBackend[method] as (...args: unknown[]) => unknown).bind(otherBackend)])),

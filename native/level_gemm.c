@@ -217,8 +217,6 @@ static void pack_b(const float *restrict b, long rsb, long csb, long kc, long nc
     if (csb == 1) {
       for (long k = 0; k < kc; k++) {
         const float *src = b + k * rsb + j0;
-        /* down a column strip, a row (rsb floats) a step: the prefetchers lose it at each page, so the row 16 ahead */
-        if (k + 16 < kc) for (long j = 0; j < nr; j += 16) __builtin_prefetch(src + 16 * rsb + j, 0, 3);
         if (nr == NR) memcpy(o + k * NR, src, NR * sizeof(float));
         else for (int j = 0; j < NR; j++) o[k * NR + j] = j < nr ? src[j] : 0.0f;
       }
