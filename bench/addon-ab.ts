@@ -1,7 +1,10 @@
 // Two builds of the native addon in one process, alternating: this checkout's and another checkout's (its own
 // build/Release), so a kernel change is measured against its parent side by side, round by round, and this machine's
 // drift (tens of percent within a minute) cancels in each round's ratio. Prints, per shape, each build's median GFLOP/s
-// and the median and range of the per-round ratios (this / other) for gemm (fp32) and gemmBf16 (bf16 weights).
+// and the median and range of the per-round ratios (this / other) for gemm (fp32) and gemmBf16 (bf16 weights); then
+// gemmMixed (mixed-precision training) on the reference tiny GPT's product shapes, hot (the same operands every call)
+// and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
+// first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
 // Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds]   (e.g. a `git worktree` at the parent commit)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,4 +38,34 @@ for (const kind of ['fp32', 'bf16'] as const) {
     console.log(`${kind} ${M}x${N}x${K}`.padEnd(20), `this ${median(mine).toFixed(0)} GFLOP/s, other ${median(theirs).toFixed(0)};`,
       `this/other ${median(ratios).toFixed(3)} (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
   }
+}
+
+// gemmMixed on the tiny GPT's training products: weight gradients (TN, accumulated), forward (NN: GPT-2's (in, out)
+// weights) and input gradients (NT)
+const mixedShapes: Array<[string, number, number, number, boolean, boolean, number]> = [
+  ['TN 512x128x1024 acc', 512, 128, 1024, true, false, 1], ['TN 128x512x1024 acc', 128, 512, 1024, true, false, 1],
+  ['NN 1024x128x512', 1024, 128, 512, false, false, 0], ['NN 1024x512x128', 1024, 512, 128, false, false, 0],
+  ['NT 1024x128x512', 1024, 128, 512, false, true, 0], ['NT 1024x512x128', 1024, 512, 128, false, true, 0]];
+const copies = 24;
+for (const [label, M, N, K, transA, transB, beta] of mixedShapes) {
+  const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+    b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
+  const cells: string[] = [];
+  for (const mode of ['hot', 'cold'] as const) {
+    let next = 0;
+    const once = (backend: Backend) => {
+      const o = operands[mode === 'hot' ? 0 : next++ % copies]!;
+      backend.gemmMixed({ a: o.a, b: o.b, c: o.c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+    };
+    const micros = (backend: Backend) => {
+      once(backend); once(backend);
+      return median(Array.from({ length: 9 }, () => { const t0 = performance.now(); once(backend); return (performance.now() - t0) * 1000; }));
+    };
+    const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
+    }
+    cells.push(`${mode} this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+  }
+  console.log(`mixed ${label}`.padEnd(26), cells.join('; '));
 }

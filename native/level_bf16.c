@@ -98,12 +98,6 @@ static inline __mmask16 first16(long n) { return n >= 16 ? (__mmask16)0xffff : n
 static void ukernel_bf16(long pairs, const uint32_t *restrict a, const uint32_t *restrict b, float *c, long ldc,
                          long mr, long nr, int accumulate, const float *bias) {
   BROWS(BDECL)
-  /* the C tile's rows are ldc apart (other pages, no hardware prefetch): asked for now, they arrive during the k loop
-   * instead of stalling the stores, as the fp32 micro-kernel does (level_gemm.c) */
-  for (long i = 0; i < mr; i++) {
-    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
-  }
   for (long p = 0; p < pairs; p++) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
     BROWS(BDP)
@@ -227,8 +221,9 @@ static inline __m512i row_pairs(const float *r, long kk, long left) {
   return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
-/* how far ahead (in k) the row-by-row packing paths prefetch their source rows: the hardware prefetchers follow a
- * row within its page, not the jump to the next rows */
+/* how far ahead (in k) the row-by-row packing paths prefetch their source rows, into L2: the hardware prefetchers
+ * follow a row within its page, not the jump to the next rows. Into L1 (T0), 16 rows of a 512-wide operand (32 KiB)
+ * evicted the block being packed: 1.17x a product with operands in cache (bench/addon-ab.ts) */
 #define MIXED_PREFETCH_ROWS 16
 
 long rlaif_mixed_pack_b_words(long N, long K) {
@@ -250,8 +245,8 @@ void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long
         int odd = k0 + 2 * p + 1 < kend;
         if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* the rows ahead: usually cold (saved activations) */
           for (long i = s0 * BMR; i < s1 * BMR && i < M; i += 16) {
-            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * csa + i), _MM_HINT_T0);
-            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * csa + i), _MM_HINT_T0);
+            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * csa + i), _MM_HINT_T1);
+            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * csa + i), _MM_HINT_T1);
           }
         for (long s = s0; s < s1; s++) {
           __mmask16 rm = first16(M - s * BMR);
@@ -312,8 +307,8 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
         int odd = k0 + 2 * p + 1 < kend;
         if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* the rows MIXED_PREFETCH_ROWS ahead (gradients, usually cold) */
           for (long j = t0 * BNR; j < t1 * BNR && j < N; j += 16) {
-            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * rsb + j), _MM_HINT_T0);
-            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * rsb + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * rsb + j), _MM_HINT_T1);
+            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * rsb + j), _MM_HINT_T1);
           }
         for (long t = t0; t < t1; t++) {
           long cols = N - t * BNR;
