@@ -10,7 +10,7 @@
 #include <string.h>
 #include "ops.h"
 
-#define MAX_ARGS 20
+#define MAX_ARGS 24
 #define MAX_SIZE 1099511627776.0 /* 2^40: sizes beyond cannot fit a typed array anyway */
 
 typedef struct {

@@ -24,7 +24,25 @@ typedef struct {
   const float *keyMask; /* (B, L) or NULL */
   long L;               /* positions per (b, head) row of k and v and per b of keyMask, >= S: the first S of a KV
                          * cache's rows read in place (forward only; the backward needs L == S) */
+  long W, q0, k0, v0;   /* W = 0: q, k, v head-major, (B, H, T, D) and (B, Hkv, L, D), out (B, H, T, D). W > 0:
+                         * token-major, the rows of one fused projection read in place: q (B, T, W) with head h at
+                         * columns q0 + h D, k and v (B, S, W) with key/value head g at k0 + g D and v0 + g D (L == S),
+                         * out (B, T, H D). dq, dk, dv are laid out as q, k, v, and dout as out. */
 } AttnShape;
+
+/* Where (b, h)'s query rows, (b, g)'s key (col = k0) or value (col = v0) rows and (b, h)'s output rows start, and the
+ * floats from one row to the next: the head-major layout, or the token-major one of AttnShape's W. */
+static inline long attn_ld(const AttnShape *s) { return s->W ? s->W : s->D; }
+static inline long attn_ld_out(const AttnShape *s) { return s->W ? s->H * s->D : s->D; }
+static inline long attn_q_at(const AttnShape *s, long b, long h) {
+  return s->W ? b * s->T * s->W + s->q0 + h * s->D : (b * s->H + h) * s->T * s->D;
+}
+static inline long attn_kv_at(const AttnShape *s, long b, long g, long col) {
+  return s->W ? b * s->L * s->W + col + g * s->D : (b * s->Hkv + g) * s->L * s->D;
+}
+static inline long attn_out_at(const AttnShape *s, long b, long h) {
+  return s->W ? b * s->T * s->H * s->D + h * s->D : (b * s->H + h) * s->T * s->D;
+}
 
 /* Everything compiled once per CPU level (level.c with different -m flags). Row kernels take [r0, r1). */
 typedef struct {

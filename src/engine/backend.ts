@@ -43,6 +43,19 @@ export interface AttentionParams {
   keyMask: Float32Array | null; // (B, keyCapacity): 1 = attend, 0 = padding; a query that sees no key outputs 0
   keyCapacity?: number; // positions per (b, head) row of k and v and per b of keyMask (default S, ≥ S): the first S
                         // positions of a KV cache's rows read in place. Forward only: the backward needs S.
+  tokenMajor?: TokenMajorLayout | null; // q, k and v read in place from a fused projection's rows (default head-major)
+}
+
+/**
+ * Attention's token-major layout: q (B, T, W), k and v (B, S, W), the rows of one fused projection (GPT-2's c_attn),
+ * with query head h at columns q + h·D and key/value head g at k + g·D and v + g·D; out and dout (B, T, H·D), the heads
+ * merged; dq, dk and dv laid out as q, k and v. No copies into heads and back. Not with keyCapacity.
+ */
+export interface TokenMajorLayout {
+  W: number;   // floats a row
+  q: number;   // first column of query head 0
+  k: number;   // of key head 0
+  v: number;   // of value head 0
 }
 
 export interface Backend {
@@ -119,8 +132,9 @@ export interface Backend {
     dlogits: Float32Array, rows: number, V: number): void;
 
   /**
-   * out (B, H, T, D) = softmax(q k^T * scale + mask) v, q: (B, H, T, D), k, v: (B, Hkv, S, D).
-   * probs (B, H, T, S) receives the attention weights (saved for the backward; 0 where masked).
+   * out (B, H, T, D) = softmax(q k^T * scale + mask) v, q: (B, H, T, D), k, v: (B, Hkv, S, D); with p.tokenMajor, q,
+   * k, v and out in that layout instead. probs (B, H, T, S) receives the attention weights (saved for the backward; 0
+   * where masked).
    */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array,
     p: AttentionParams): void;

@@ -271,6 +271,56 @@ for (const [label, backend] of under) {
       expectThrow(() => backend.attentionBackward(f, f, f, f, f, f, f, f, { ...p, keyCapacity: 8 }), /attentionBackward.*capacity 8/);
     });
 
+    it('attention token-major (a fused projection\'s rows read in place): the head-major layout\'s bits, forward and backward', () => {
+      // [B, H, Hkv, T, D, causal, masked, extra columns]: the tiled path (T > 4, D a multiple of 16), the decode one
+      // (T <= 4), the plain one (D off 16); GQA; q, k and v at shuffled column offsets with spare columns between
+      const cases: [number, number, number, number, number, boolean, boolean, number][] = [
+        [2, 4, 2, 21, 16, true, true, 3], [1, 2, 2, 40, 32, true, false, 0], [2, 2, 1, 3, 32, true, true, 1],
+        [2, 3, 1, 9, 5, true, false, 2], [1, 1, 1, 1, 16, false, false, 0], [1, 2, 1, 17, 48, false, true, 5], [1, 2, 2, 0, 16, true, false, 0]];
+      const own = uniforms(9), draw = (n: number, scale = 1) => randomBuffer(own, n, scale);   // not the suite's stream
+      for (const [B, H, Hkv, T, D, causal, masked, extra] of cases) {
+        const W = (H + 2 * Hkv) * D + 2 * extra, t = { W, v: extra, q: extra + Hkv * D, k: W - Hkv * D };  // v, q, spare, k
+        const keyMask = masked ? Float32Array.from({ length: B * T }, (_, j) => (j % T === 1 ? 0 : 1)) : null;
+        const p: AttentionParams = { B, H, Hkv, T, S: T, D, causal, scale: 1 / Math.sqrt(D), keyMask };
+        const qkv = draw(B * T * W, 2), dout = draw(B * T * H * D), label = JSON.stringify({ B, H, Hkv, T, D, causal, masked, extra });
+        const split = (offset: number, heads: number, from = qkv, width = W) => {
+          const out = new Float32Array(B * heads * T * D);
+          js.headsLayout(from, out, B, T, heads, D, width, offset, true, false);
+          return out;
+        };
+        const q = split(t.q, H), k = split(t.k, Hkv), v = split(t.v, Hkv);
+        // head-major on this backend, merged by the js reference's copy, against token-major on this backend: the same bits
+        const outHeads = poison(B * H * T * D), probsHeads = poison(B * H * T * T);
+        backend.attention(q, k, v, outHeads, probsHeads, p);
+        const want = new Float32Array(B * T * H * D);
+        js.headsLayout(outHeads, want, B, T, H, D, H * D, 0, false, false);
+        const got = poison(B * T * H * D), gotProbs = poison(B * H * T * T);
+        backend.attention(qkv, qkv, qkv, got, gotProbs, { ...p, tokenMajor: t });
+        assert.deepEqual(Array.from(got), Array.from(want), `${label}: out`);
+        assert.deepEqual(Array.from(gotProbs), Array.from(probsHeads), `${label}: probs`);
+        const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
+        backend.attentionBackward(q, k, v, probsHeads, split(0, H, dout, H * D), dq, dk, dv, p);
+        const wantGrad = new Float32Array(B * T * W);
+        js.headsLayout(dq, wantGrad, B, T, H, D, W, t.q, false, true);
+        js.headsLayout(dk, wantGrad, B, T, Hkv, D, W, t.k, false, true);
+        js.headsLayout(dv, wantGrad, B, T, Hkv, D, W, t.v, false, true);
+        const grad = new Float32Array(B * T * W);
+        backend.attentionBackward(qkv, qkv, qkv, gotProbs, dout, grad, grad, grad, { ...p, tokenMajor: t });
+        assert.deepEqual(Array.from(grad), Array.from(wantGrad), `${label}: the gradient`);
+        // and the js reference's own token-major path, with the gradient accumulated onto what was there
+        same(`token-major attention ${label}`, backend, { qkv, out: poison(B * T * H * D), probs: poison(B * H * T * T) }, ['out', 'probs'],
+          (be, a) => be.attention(a.qkv, a.qkv, a.qkv, a.out, a.probs, { ...p, tokenMajor: t }), 1e-5, 1e-5);
+        same(`token-major attention ${label} backward`, backend, { qkv, probs: probsHeads, dout, grad: draw(B * T * W) }, ['grad'],
+          (be, a) => be.attentionBackward(a.qkv, a.qkv, a.qkv, a.probs, a.dout, a.grad, a.grad, a.grad, { ...p, tokenMajor: t }), 1e-5, 1e-4);
+      }
+      const f = new Float32Array(256), expectThrow = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, pattern);
+      const p: AttentionParams = { B: 1, H: 2, Hkv: 2, T: 4, S: 4, D: 4, causal: true, scale: 1, keyMask: null, tokenMajor: { W: 24, q: 0, k: 8, v: 16 } };
+      expectThrow(() => backend.attention(f, f, f, f, f, { ...p, tokenMajor: { W: 24, q: 0, k: 8, v: 17 } }), /attention.*v.*\[17, 25\).*W=24/);
+      expectThrow(() => backend.attention(f, f, f, f, f, { ...p, S: 6, keyCapacity: 8 }), /attention.*capacity 8/);
+      expectThrow(() => backend.attention(f.subarray(0, 95), f, f, f, f, p), /attention.*q/);
+      expectThrow(() => backend.attentionBackward(f, f, f, f, f, f.subarray(0, 95), f, f, p), /attentionBackward.*dq/);
+    });
+
     it('headsLayout: split a column block into heads and merge back, overwrite and accumulate', () => {
       for (const [B, T, H, D, extra] of [[1, 1, 1, 1, 0], [2, 3, 4, 17, 5], [3, 17, 2, 3, 129], [0, 3, 2, 2, 1], [2, 0, 2, 2, 0], [8, 64, 4, 40, 3]]) {
         for (const offset of [0, extra]) {

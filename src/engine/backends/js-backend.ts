@@ -64,16 +64,30 @@ export function roundedOperands(p: GemmParams): GemmParams {
 
 export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<number>, k: ArrayLike<number>,
   v: ArrayLike<number>, probs: ArrayLike<number>): void {
-  const { B, H, Hkv, T, S, D } = p, L = p.keyCapacity ?? S;
+  const { B, H, Hkv, T, S, D } = p, L = p.keyCapacity ?? S, t = p.tokenMajor;
   if (Hkv <= 0 || H % Hkv !== 0) throw new EngineError(op, `query heads ${H} not a multiple of key/value heads ${Hkv}`);
   if (S < T) throw new EngineError(op, `key length S=${S} shorter than query length T=${T}`);
   if (!(Number.isInteger(L) && L >= S)) throw new EngineError(op, `key capacity ${L} shorter than the key length S=${S}`);
   if (L !== S && op !== 'attention') throw new EngineError(op, `key capacity ${L} differs from the key length S=${S}: the backward reads whole rows`);
-  checkLength(op, 'q', q, B * H * T * D);
-  checkLength(op, 'k', k, B * Hkv * L * D);
-  checkLength(op, 'v', v, B * Hkv * L * D);
+  if (t) {
+    if (L !== S) throw new EngineError(op, `token-major attention reads whole rows: key capacity ${L} differs from S=${S}`);
+    for (const [name, at, heads] of [['q', t.q, H], ['k', t.k, Hkv], ['v', t.v, Hkv]] as const) {
+      if (!(Number.isInteger(at) && at >= 0 && at + heads * D <= t.W)) {
+        throw new EngineError(op, `token-major ${name} columns [${at}, ${at + heads * D}) outside the row width W=${t.W}`);
+      }
+    }
+  }
+  checkLength(op, 'q', q, t ? B * T * t.W : B * H * T * D);
+  checkLength(op, 'k', k, t ? B * S * t.W : B * Hkv * L * D);
+  checkLength(op, 'v', v, t ? B * S * t.W : B * Hkv * L * D);
   checkLength(op, 'probs', probs, B * H * T * S);
   if (p.keyMask) checkLength(op, 'keyMask', p.keyMask, B * L);
+}
+
+/** Floats q (and dq), k and v (and dk, dv) hold in p's layout: head-major, or token-major (p.tokenMajor). */
+export function attentionLengths(p: AttentionParams): { q: number; kv: number; out: number } {
+  const { B, H, Hkv, T, S, D } = p, t = p.tokenMajor;
+  return { q: t ? B * T * t.W : B * H * T * D, kv: t ? B * S * t.W : B * Hkv * (p.keyCapacity ?? S) * D, out: B * H * T * D };
 }
 
 export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayLike<number>, B: number, T: number,
@@ -83,15 +97,25 @@ export function checkHeadsLayout(op: string, src: ArrayLike<number>, dst: ArrayL
   checkLength(op, toHeads ? 'dst (B, H, T, D)' : 'dst (B, T, W)', dst, toHeads ? B * H * T * D : B * T * W);
 }
 
+/** Where one query row of attention lives: its row in q (and dq), in out (and dout) and in probs; where its head
+ * group's key j starts in k (and dk) and value j in v (and dv) is kBase + j·kvStride, vBase + j·kvStride. */
+interface QueryRow { b: number; i: number; qRow: number; oRow: number; pRow: number; kBase: number; vBase: number; kvStride: number }
+
 /**
- * Calls `row` for every query row of attention, batch by head by position: b, the position i, and where the row
- * starts in q/out (qRow), in its head group's k/v (kvBase) and in probs (pRow). Shared by forward and backward.
+ * Calls `row` for every query row of attention, batch by head by position, in p's layout (head-major, or token-major:
+ * p.tokenMajor). Shared by forward and backward.
  */
-function forEachQueryRow(p: AttentionParams, row: (b: number, i: number, qRow: number, kvBase: number, pRow: number) => void): void {
-  const { B, H, Hkv, T, S, D } = p, group = H / Hkv, L = p.keyCapacity ?? S;
+function forEachQueryRow(p: AttentionParams, row: (r: QueryRow) => void): void {
+  const { B, H, Hkv, T, S, D } = p, group = H / Hkv, L = p.keyCapacity ?? S, t = p.tokenMajor;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const kvBase = ((b * Hkv + Math.floor(h / group)) * L) * D;
-    for (let i = 0; i < T; i++) row(b, i, ((b * H + h) * T + i) * D, kvBase, ((b * H + h) * T + i) * S);
+    const g = Math.floor(h / group);
+    const kBase = t ? b * S * t.W + t.k + g * D : ((b * Hkv + g) * L) * D;
+    const vBase = t ? b * S * t.W + t.v + g * D : kBase;
+    for (let i = 0; i < T; i++) {
+      row({ b, i, qRow: t ? (b * T + i) * t.W + t.q + h * D : ((b * H + h) * T + i) * D,
+        oRow: t ? (b * T + i) * H * D + h * D : ((b * H + h) * T + i) * D, pRow: ((b * H + h) * T + i) * S,
+        kBase, vBase, kvStride: t ? t.W : D });
+    }
   }
 }
 
@@ -387,13 +411,13 @@ export class JsBackend implements Backend {
     checkLength('attention', 'out', out, B * H * T * D);
     const offset = S - T;
     const scores = new Float64Array(S);
-    forEachQueryRow(p, (b, i, qRow, kvBase, pRow) => {
+    forEachQueryRow(p, ({ b, i, qRow, oRow, pRow, kBase, vBase, kvStride }) => {
       let mx = -Infinity;
       for (let j = 0; j < S; j++) {
         const visible = (!causal || j <= i + offset) && (!keyMask || keyMask[b * L + j] !== 0);
         if (!visible) { scores[j] = -Infinity; continue; }
         let s = 0;
-        for (let d = 0; d < D; d++) s += q[qRow + d] * k[kvBase + j * D + d];
+        for (let d = 0; d < D; d++) s += q[qRow + d] * k[kBase + j * kvStride + d];
         scores[j] = s * scale;
         if (scores[j] > mx) mx = scores[j];
       }
@@ -405,8 +429,8 @@ export class JsBackend implements Backend {
       for (let j = 0; j < S; j++) probs[pRow + j] = sum > 0 ? scores[j] / sum : 0;
       for (let d = 0; d < D; d++) {
         let acc = 0;
-        for (let j = 0; j < S; j++) acc += probs[pRow + j] * v[kvBase + j * D + d];
-        out[qRow + d] = acc;
+        for (let j = 0; j < S; j++) acc += probs[pRow + j] * v[vBase + j * kvStride + d];
+        out[oRow + d] = acc;
       }
     });
   }
@@ -415,27 +439,27 @@ export class JsBackend implements Backend {
     dq: Float32Array, dk: Float32Array, dv: Float32Array, p: AttentionParams): void {
     const op = 'attentionBackward';
     checkAttention(op, p, q, k, v, probs);
-    const { B, H, Hkv, T, S, D, scale } = p;
-    checkLength(op, 'dout', dout, B * H * T * D); checkLength(op, 'dq', dq, B * H * T * D);
-    checkLength(op, 'dk', dk, B * Hkv * S * D); checkLength(op, 'dv', dv, B * Hkv * S * D);
+    const { S, D, scale } = p, n = attentionLengths(p);
+    checkLength(op, 'dout', dout, n.out); checkLength(op, 'dq', dq, n.q);
+    checkLength(op, 'dk', dk, n.kv); checkLength(op, 'dv', dv, n.kv);
     const dp = new Float64Array(S);
-    forEachQueryRow(p, (_b, _i, qRow, kvBase, pRow) => {
+    forEachQueryRow(p, ({ qRow, oRow, pRow, kBase, vBase, kvStride }) => {
       let dot = 0;
       for (let j = 0; j < S; j++) {
         const pj = probs[pRow + j];
         let s = 0;
-        for (let d = 0; d < D; d++) s += dout[qRow + d] * v[kvBase + j * D + d];
+        for (let d = 0; d < D; d++) s += dout[oRow + d] * v[vBase + j * kvStride + d];
         dp[j] = s;
         dot += s * pj;
-        if (pj !== 0) for (let d = 0; d < D; d++) dv[kvBase + j * D + d] += pj * dout[qRow + d];
+        if (pj !== 0) for (let d = 0; d < D; d++) dv[vBase + j * kvStride + d] += pj * dout[oRow + d];
       }
       for (let j = 0; j < S; j++) {
         const pj = probs[pRow + j];
         if (pj === 0) continue;
         const ds = pj * (dp[j] - dot) * scale;
         for (let d = 0; d < D; d++) {
-          dq[qRow + d] += ds * k[kvBase + j * D + d];
-          dk[kvBase + j * D + d] += ds * q[qRow + d];
+          dq[qRow + d] += ds * k[kBase + j * kvStride + d];
+          dk[kBase + j * kvStride + d] += ds * q[qRow + d];
         }
       }
     });

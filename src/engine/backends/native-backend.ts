@@ -29,10 +29,11 @@ interface NativeKernels {
     beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null,
     biasC: F32 | null): void;
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, B: number, H: number, Hkv: number, T: number, S: number,
-    D: number, causal: boolean, scale: number, keyMask: F32 | null, keyCapacity: number | null): void;
+    D: number, causal: boolean, scale: number, keyMask: F32 | null, keyCapacity: number | null, W: number | null,
+    q0: number, k0: number, v0: number): void;
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32, B: number, H: number,
     Hkv: number, T: number, S: number, D: number, causal: boolean, scale: number, keyMask: F32 | null,
-    keyCapacity: number | null): void;
+    keyCapacity: number | null, W: number | null, q0: number, k0: number, v0: number): void;
   [kernel: string]: unknown;
 }
 
@@ -274,15 +275,18 @@ class NativeBackend implements Backend {
 
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, p: AttentionParams): void {
     try {
-      this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask, p.keyCapacity ?? null);
+      const t = p.tokenMajor;
+      this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask, p.keyCapacity ?? null,
+        t?.W ?? null, t?.q ?? 0, t?.k ?? 0, t?.v ?? 0);
     } catch (error) { rethrow(error); }
   }
 
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32,
     p: AttentionParams): void {
     try {
+      const t = p.tokenMajor;
       this.k.attentionBackward(q, k, v, probs, dout, dq, dk, dv, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale,
-        p.keyMask, p.keyCapacity ?? null);
+        p.keyMask, p.keyCapacity ?? null, t?.W ?? null, t?.q ?? 0, t?.k ?? 0, t?.v ?? 0);
     } catch (error) { rethrow(error); }
   }
 

@@ -3,9 +3,9 @@
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
 // sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
-  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, checkLength, checkLengths, EngineError,
+  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, type TokenMajorLayout, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
-import { addBiasRows, addColumnSums, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
+import { addBiasRows, addColumnSums, attentionLengths, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
 
 /** GEMMs with at least this many flops (2 M N K batch) are split across the worker threads. */
@@ -188,6 +188,15 @@ export class WasmBackend implements Backend {
     p: AttentionParams): void {
     const op = 'attention';
     checkAttention(op, p, q, k, v, probs);
+    const t = p.tokenMajor;
+    if (t) {                                                    // the wasm kernel reads head-major rows: copies
+      const { B, H, T, D } = p;
+      checkLength(op, 'out', out, B * H * T * D);
+      const heads = this.#headMajor(p, t, q, k, v), merged = new Float32Array(B * H * T * D);
+      this.attention(heads.q, heads.k, heads.v, merged, probs, { ...p, tokenMajor: null });
+      this.js.headsLayout(merged, out, B, T, H, D, H * D, 0, false, false);
+      return;
+    }
     if ((p.keyCapacity ?? p.S) !== p.S) {                       // the wasm kernel reads whole rows: the first S of each
       const rows = compactRows(p, k, v);
       return this.attention(q, rows.k, rows.v, out, probs, { ...p, keyMask: rows.keyMask, keyCapacity: undefined });
@@ -209,7 +218,20 @@ export class WasmBackend implements Backend {
     dq: Float32Array, dk: Float32Array, dv: Float32Array, p: AttentionParams): void {
     const op = 'attentionBackward';
     checkAttention(op, p, q, k, v, probs);
-    const { B, H, Hkv, T, S, D } = p;
+    const { B, H, Hkv, T, S, D } = p, t = p.tokenMajor;
+    if (t) {                                                    // head-major copies, the gradients added back in place
+      const n = attentionLengths(p);
+      checkLength(op, 'dout', dout, n.out); checkLength(op, 'dq', dq, n.q);
+      checkLength(op, 'dk', dk, n.kv); checkLength(op, 'dv', dv, n.kv);
+      const heads = this.#headMajor(p, t, q, k, v), g = new Float32Array(B * H * T * D);
+      this.js.headsLayout(dout, g, B, T, H, D, H * D, 0, true, false);
+      const gq = new Float32Array(B * H * T * D), gk = new Float32Array(B * Hkv * S * D), gv = new Float32Array(B * Hkv * S * D);
+      this.attentionBackward(heads.q, heads.k, heads.v, probs, g, gq, gk, gv, { ...p, tokenMajor: null });
+      this.js.headsLayout(gq, dq, B, T, H, D, t.W, t.q, false, true);
+      this.js.headsLayout(gk, dk, B, S, Hkv, D, t.W, t.k, false, true);
+      this.js.headsLayout(gv, dv, B, S, Hkv, D, t.W, t.v, false, true);
+      return;
+    }
     const nq = B * H * T * D, nkv = B * Hkv * S * D, np = B * H * T * S;
     checkLength(op, 'dout', dout, nq); checkLength(op, 'dq', dq, nq);
     checkLength(op, 'dk', dk, nkv); checkLength(op, 'dv', dv, nkv);
@@ -220,6 +242,17 @@ export class WasmBackend implements Backend {
     rt.attention({ q: pq, k: pk, v: pv, out: pdo, probs: pp, mask: 0, dq: pdq, dk: pdk, dv: pdv, B, H, Hkv, T, S, D,
       causal: p.causal, scale: p.scale }, true, 8 * B * H * T * S * D >= PARALLEL_FLOPS);
     rt.get(op, pdq, dq, nq); rt.get(op, pdk, dk, nkv); rt.get(op, pdv, dv, nkv);
+  }
+
+  /** q, k and v of a token-major attention (p.tokenMajor) copied into the head-major layout. */
+  #headMajor(p: AttentionParams, t: TokenMajorLayout, q: Float32Array, k: Float32Array, v: Float32Array):
+    { q: Float32Array; k: Float32Array; v: Float32Array } {
+    const { B, H, Hkv, T, S, D } = p, kv = B * Hkv * S * D;
+    const heads = { q: new Float32Array(B * H * T * D), k: new Float32Array(kv), v: new Float32Array(kv) };
+    this.js.headsLayout(q, heads.q, B, T, H, D, t.W, t.q, true, false);
+    this.js.headsLayout(k, heads.k, B, S, Hkv, D, t.W, t.k, true, false);
+    this.js.headsLayout(v, heads.v, B, S, Hkv, D, t.W, t.v, true, false);
+    return heads;
   }
 
   headsLayout(src: Float32Array, dst: Float32Array, B: number, T: number, H: number, D: number, W: number,
