@@ -3,7 +3,7 @@
 // embeddings) and Llama (arXiv 2302.13971: RoPE, RMSNorm, SwiGLU, grouped-query attention arXiv 2305.13245).
 // Leaves out: dropout inside the base model (LoRA has its own), sliding windows, checkpoint bytes (safetensors.ts).
 import {
-  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, gelu, isGradEnabled, layerNorm, linear,
+  add, attention, type Bf16Matrix, conv1d, embedding, embeddingBf16, EngineError, fusedAttention, gelu, isGradEnabled, layerNorm, linear,
   linearBf16, mergeHeads, rmsNorm, rope, ropeTables, shapeString, slice, splitHeads, swiglu, type Tensor, concat, reshape, tensor,
 } from '../engine/index.ts';
 import type { TransformerConfig } from './config.ts';
@@ -215,6 +215,10 @@ export class Transformer {
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.config.family === 'gpt2') {
       const [qkv] = projections as [Tensor];
+      // no cache: the heads read in place from qkv's rows, merged as they are written (no layout copies)
+      if (!context.cache) {
+        return fusedAttention(qkv, { heads: H, headDim: D, q: 0, k: C, v: 2 * C, causal: true, keyMask: context.keyMask });
+      }
       q = splitHeads(qkv, 0, H, D);                                        // (B, H, T, D)
       k = splitHeads(qkv, C, H, D);                                        // (B, H, T, D)
       v = splitHeads(qkv, 2 * C, H, D);                                    // (B, H, T, D)

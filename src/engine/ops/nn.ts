@@ -195,6 +195,49 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   }, needProbs ? [probs] : undefined);
 }
 
+export interface FusedAttentionOptions {
+  heads: number;                    // query heads H
+  kvHeads?: number;                 // key/value heads (default H; H a multiple of them)
+  headDim: number;                  // D
+  q: number;                        // first column of query head 0 in qkv's rows
+  k: number;                        // of key head 0
+  v: number;                        // of value head 0
+  causal?: boolean;                 // default true
+  keyMask?: Float32Array | null;    // (B, T): 1 attend, 0 padding
+  scale?: number;                   // default 1/sqrt(D)
+}
+
+/**
+ * Attention read straight from a fused projection: qkv (B, T, W) holds query head h at columns q + h·D and key/value
+ * head g at k + g·D and v + g·D (GPT-2's c_attn: q 0, k C, v 2C); returns the heads merged, (B, T, H·D). The same
+ * sums, bit for bit, as splitHeads → attention → mergeHeads, without the copies into heads and back (forward) and the
+ * scatter-adds (backward): the gradient lands in qkv's rows in place.
+ */
+export function fusedAttention(qkv: Tensor, options: FusedAttentionOptions): Tensor {
+  if (qkv.rank !== 3) throw new EngineError('fusedAttention', `qkv must be (B, T, W), got ${shapeString(qkv.shape)}`);
+  const [B, T, W] = qkv.shape;
+  const { heads: H, headDim: D, q, k, v } = options, Hkv = options.kvHeads ?? H;
+  if (!(Number.isInteger(H) && H > 0 && Number.isInteger(Hkv) && Hkv > 0 && H % Hkv === 0 && Number.isInteger(D) && D > 0)) {
+    throw new EngineError('fusedAttention', `heads ${H} must be a positive multiple of kvHeads ${Hkv}, headDim ${D} positive`);
+  }
+  for (const [name, at, n] of [['q', q, H], ['k', k, Hkv], ['v', v, Hkv]] as const) {
+    if (!(Number.isInteger(at) && at >= 0 && at + n * D <= W)) {
+      throw new EngineError('fusedAttention', `${name} columns [${at}, ${at + n * D}) outside qkv ${shapeString(qkv.shape)}`);
+    }
+  }
+  const needProbs = isGradEnabled() && qkv.requiresGrad;
+  const params = { B, H, Hkv, T, S: T, D, causal: options.causal ?? true, scale: options.scale ?? 1 / Math.sqrt(D),
+    keyMask: options.keyMask ?? null, tokenMajor: { W, q, k, v } };
+  const backend = getBackend();
+  const out = allocOutput(B * T * H * D);
+  const probs = needProbs ? allocOutput(B * H * T * T) : scratchProbs(B * H * T * T);
+  backend.attention(qkv.data, qkv.data, qkv.data, out, probs, params);
+  return makeOutput('attention', out, [B, T, H * D], [qkv], (o) => {
+    const grad = qkv.gradBuffer();                                        // dq, dk, dv: disjoint columns of its rows
+    backend.attentionBackward(qkv.data, qkv.data, qkv.data, probs, o.grad!, grad, grad, grad, params);
+  }, needProbs ? [probs] : undefined);
+}
+
 let scratch = new Float32Array(0);
 function scratchProbs(n: number): Float32Array {
   if (scratch.length < n) scratch = new Float32Array(n);

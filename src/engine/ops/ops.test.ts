@@ -10,6 +10,7 @@ import { gradcheck } from '../testing/gradcheck.ts';
 import * as E from './elementwise.ts';
 import { linear, matmul } from './matmul.ts';
 import * as N from './nn.ts';
+import { mergeHeads, splitHeads } from './heads.ts';
 import { logSumExp, max, mean, sum } from './reduce.ts';
 import { concat, indexSelect, permute, reshape, slice, transpose } from './shape.ts';
 
@@ -162,6 +163,29 @@ for (const backendName of availableBackends()) {
       const out = noGrad(() => N.attention(q, k, v, { keyMask: allMasked }));
       assert.ok(out.data.every((x) => x === 0));
       assert.throws(() => N.attention(q, rand([2, 3, 6, 5], 1), rand([2, 3, 6, 5], 2)), /query heads 4 not a multiple of key\/value heads 3/);
+    });
+
+    test('fusedAttention: its gradient, and splitHeads → attention → mergeHeads\'s bits forward and backward', () => {
+      // qkv (B 2, T 5, W 20): 2 query heads of D 3 at column 2, 2 key heads at 8, 2 value heads at 14, columns 0-1
+      // spare; then grouped-query (4 query heads, 1 key/value head)
+      const W = 20, options = { heads: 2, kvHeads: 2, headDim: 3, q: 2, k: 8, v: 14 };
+      const qkv = rand([2, 5, W], 93), keyMask = Float32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1]);
+      check('fusedAttention causal', (a) => N.fusedAttention(a, options), [qkv]);
+      check('fusedAttention masked, full', (a) => N.fusedAttention(a, { ...options, causal: false, keyMask }), [qkv]);
+      check('fusedAttention grouped-query', (a) => N.fusedAttention(a, { ...options, heads: 4, kvHeads: 1, q: 0, k: 12, v: 15 }), [rand([2, 5, 18], 94)]);
+      // the composition it replaces: the same bits, and the same gradient in qkv's columns
+      const weights = rand([2, 5, 6], 98);
+      const run = (fused: boolean) => {
+        const x = parameter(Float32Array.from(qkv.data), qkv.shape);
+        const out = fused ? N.fusedAttention(x, { ...options, keyMask })
+          : mergeHeads(N.attention(splitHeads(x, 2, 2, 3), splitHeads(x, 8, 2, 3), splitHeads(x, 14, 2, 3), { keyMask }));
+        backward(sum(E.mul(out, weights)));
+        return { out: Array.from(out.data), grad: Array.from(x.grad!) };
+      };
+      assert.deepEqual(run(true), run(false));
+      assert.throws(() => N.fusedAttention(qkv, { ...options, v: 15 }), /fusedAttention.*v columns \[15, 21\) outside qkv \[2, 5, 20\]/);
+      assert.throws(() => N.fusedAttention(qkv, { ...options, heads: 3 }), /fusedAttention.*heads 3.*kvHeads 2/);
+      assert.throws(() => N.fusedAttention(rand([5, W], 1), options), /fusedAttention.*\(B, T, W\)/);
     });
 
     test('attention matches softmax(q kᵀ/√d + causal mask) v built from primitive ops', () => {
