@@ -121,18 +121,18 @@ static void micro(int kc, const float *a, const float *b, float *c, int ldc, flo
 
 // One block of C: rows [m0, m1), cols [n0, n1) of a single batch entry. scratch: KC*nc + MC*KC + MR*NR floats.
 void gemm_block(const float *a, const float *b, float *c, int M, int N, int K, int ta, int tb, float alpha,
-                float beta, int m0, int m1, int n0, int n1, float *scratch) {
+                float beta, int m0, int m1, int n0, int n1, float *scratch, int k0) {
   int nc = n1 - n0;
-  if (K == 0) {
+  if (K <= k0) {
     for (int i = m0; i < m1; i++)
       for (int j = n0; j < n1; j++) c[(size_t)i * N + j] = beta == 0.f ? 0.f : beta * c[(size_t)i * N + j];
     return;
   }
   int ncPad = (nc + NR - 1) / NR * NR;
   float *bp = scratch, *ap = scratch + (size_t)KC * ncPad, *tile = ap + MC * KC;
-  for (int p0 = 0; p0 < K; p0 += KC) {
+  for (int p0 = k0; p0 < K; p0 += KC) {
     int kc = K - p0 < KC ? K - p0 : KC;
-    float betaK = p0 == 0 ? beta : 1.f;
+    float betaK = p0 == k0 ? beta : 1.f;
     pack_b(b, N, K, tb, p0, kc, n0, nc, bp);
     for (int i0 = m0; i0 < m1; i0 += MC) {
       int mc = m1 - i0 < MC ? m1 - i0 : MC;
@@ -161,7 +161,7 @@ static void gemm_task(int32_t *job, int t, float *scratch) {
   const float *A = (const float *)job[J_A], *B = (const float *)job[J_B];
   float *C = (float *)job[J_C];
   gemm_block(A + (size_t)bi * job[J_SA], B + (size_t)bi * job[J_SB], C + (size_t)bi * job[J_SC], M, N, K,
-             job[J_TA], job[J_TB], alpha, beta, m0, m1, n0, n1, scratch);
+             job[J_TA], job[J_TB], alpha, beta, m0, m1, n0, n1, scratch, 0);
 }
 
 // Runs tasks of the job at `job` until none are left. job[J_WORD] = nTasks << 16 | next task index, so one

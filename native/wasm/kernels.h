@@ -14,8 +14,10 @@ enum { J_A, J_B, J_C, J_M, J_N, J_K, J_TA, J_TB, J_ALPHA, J_BETA, J_BATCH, J_SA,
 
 void attention_task(const int32_t *job, int t, float *scratch);
 void attention_bwd_task(const int32_t *job, int t, float *scratch);
+// C rows [m0, m1) x cols [n0, n1) of alpha op(A) op(B) + beta C, summing k from k0 (op(A) is zero on [0, k0)): the
+// k blocks start at k0, so where zeros end does not move the sums' association (a row's left padding).
 void gemm_block(const float *a, const float *b, float *c, int M, int N, int K, int ta, int tb, float alpha,
-                float beta, int m0, int m1, int n0, int n1, float *scratch);
+                float beta, int m0, int m1, int n0, int n1, float *scratch, int k0);
 int gemm_scratch_floats(int nTask);
 // sum_j exp(x_j - mx) over n; when y is not null also writes the exponentials there (y may alias x).
 float row_sumexp(const float *x, float *y, float mx, int n);
