@@ -192,7 +192,7 @@ export class WasmBackend implements Backend {
     if (t) {                                                    // the wasm kernel reads head-major rows: copies
       const { B, H, T, D } = p;
       checkLength(op, 'out', out, B * H * T * D);
-      const heads = this.#headMajor(p, t, q, k, v), merged = new Float32Array(B * H * T * D);
+      const heads = this.#headMajor(p, t, q, k, v), merged = this.#spare(3, B * H * T * D);
       this.attention(heads.q, heads.k, heads.v, merged, probs, { ...p, tokenMajor: null });
       this.js.headsLayout(merged, out, B, T, H, D, H * D, 0, false, false);
       return;
@@ -223,9 +223,9 @@ export class WasmBackend implements Backend {
       const n = attentionLengths(p);
       checkLength(op, 'dout', dout, n.out); checkLength(op, 'dq', dq, n.q);
       checkLength(op, 'dk', dk, n.kv); checkLength(op, 'dv', dv, n.kv);
-      const heads = this.#headMajor(p, t, q, k, v), g = new Float32Array(B * H * T * D);
+      const heads = this.#headMajor(p, t, q, k, v), g = this.#spare(3, B * H * T * D);
       this.js.headsLayout(dout, g, B, T, H, D, H * D, 0, true, false);
-      const gq = new Float32Array(B * H * T * D), gk = new Float32Array(B * Hkv * S * D), gv = new Float32Array(B * Hkv * S * D);
+      const gq = this.#spare(4, B * H * T * D, true), gk = this.#spare(5, B * Hkv * S * D, true), gv = this.#spare(6, B * Hkv * S * D, true);
       this.attentionBackward(heads.q, heads.k, heads.v, probs, g, gq, gk, gv, { ...p, tokenMajor: null });
       this.js.headsLayout(gq, dq, B, T, H, D, t.W, t.q, false, true);
       this.js.headsLayout(gk, dk, B, S, Hkv, D, t.W, t.k, false, true);
@@ -244,11 +244,20 @@ export class WasmBackend implements Backend {
     rt.get(op, pdq, dq, nq); rt.get(op, pdk, dk, nkv); rt.get(op, pdv, dv, nkv);
   }
 
+  readonly #spares: Float32Array[] = [];
+  /** n floats of the reusable buffer `slot` (grown, never shrunk: fresh pages cost milliseconds a MB on some VMs),
+   * zeroed when asked; the token-major attention's head-major copies. */
+  #spare(slot: number, n: number, zero = false): Float32Array {
+    if ((this.#spares[slot]?.length ?? -1) < n) this.#spares[slot] = new Float32Array(n);
+    const buffer = this.#spares[slot]!.subarray(0, n);
+    return zero ? buffer.fill(0) : buffer;
+  }
+
   /** q, k and v of a token-major attention (p.tokenMajor) copied into the head-major layout. */
   #headMajor(p: AttentionParams, t: TokenMajorLayout, q: Float32Array, k: Float32Array, v: Float32Array):
     { q: Float32Array; k: Float32Array; v: Float32Array } {
     const { B, H, Hkv, T, S, D } = p, kv = B * Hkv * S * D;
-    const heads = { q: new Float32Array(B * H * T * D), k: new Float32Array(kv), v: new Float32Array(kv) };
+    const heads = { q: this.#spare(0, B * H * T * D), k: this.#spare(1, kv), v: this.#spare(2, kv) };
     this.js.headsLayout(q, heads.q, B, T, H, D, t.W, t.q, true, false);
     this.js.headsLayout(k, heads.k, B, S, Hkv, D, t.W, t.k, true, false);
     this.js.headsLayout(v, heads.v, B, S, Hkv, D, t.W, t.v, true, false);
