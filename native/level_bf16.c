@@ -225,6 +225,13 @@ static inline __m512i row_pairs(const float *r, long kk, long left) {
  * follow a row within its page, not the jump to the next rows. Into L1 (T0), 16 rows of a 512-wide operand (32 KiB)
  * evicted the block being packed: 1.17x a product with operands in cache (bench/addon-ab.ts) */
 #define MIXED_PREFETCH_ROWS 16
+/* the two source rows MIXED_PREFETCH_ROWS ahead of row r (rows `stride` floats apart), columns [c0, c1), into L2 */
+static inline void prefetch_rows_ahead(const float *r, long stride, long c0, long c1) {
+  for (long c = c0; c < c1; c += 16) {
+    _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * stride + c), _MM_HINT_T1);
+    _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * stride + c), _MM_HINT_T1);
+  }
+}
 
 long rlaif_mixed_pack_b_words(long N, long K) {
   return (K + BKC - 1) / BKC * ((N + BNR - 1) / BNR) * (BKC / 2) * BNR;
@@ -243,11 +250,8 @@ void rlaif_mixed_pack_a(const float *a, long rsa, long csa, long M, long K, long
       for (long p = 0; p < pairs; p++) {
         const float *r = a + (k0 + 2 * p) * csa;
         int odd = k0 + 2 * p + 1 < kend;
-        if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* the rows ahead: usually cold (saved activations) */
-          for (long i = s0 * BMR; i < s1 * BMR && i < M; i += 16) {
-            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * csa + i), _MM_HINT_T1);
-            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * csa + i), _MM_HINT_T1);
-          }
+        if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* usually cold: saved activations */
+          prefetch_rows_ahead(r, csa, s0 * BMR, s1 * BMR < M ? s1 * BMR : M);
         for (long s = s0; s < s1; s++) {
           __mmask16 rm = first16(M - s * BMR);
           __m512 even = _mm512_maskz_loadu_ps(rm, r + s * BMR);
@@ -305,11 +309,8 @@ void rlaif_mixed_pack_b(const float *b, long rsb, long csb, long N, long K, long
       for (long p = 0; p < pairs; p++) {
         const float *r = b + (k0 + 2 * p) * rsb;
         int odd = k0 + 2 * p + 1 < kend;
-        if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* the rows MIXED_PREFETCH_ROWS ahead (gradients, usually cold) */
-          for (long j = t0 * BNR; j < t1 * BNR && j < N; j += 16) {
-            _mm_prefetch((const char *)(r + MIXED_PREFETCH_ROWS * rsb + j), _MM_HINT_T1);
-            _mm_prefetch((const char *)(r + (MIXED_PREFETCH_ROWS + 1) * rsb + j), _MM_HINT_T1);
-          }
+        if (k0 + 2 * p + MIXED_PREFETCH_ROWS + 1 < K) /* usually cold: gradients */
+          prefetch_rows_ahead(r, rsb, t0 * BNR, t1 * BNR < N ? t1 * BNR : N);
         for (long t = t0; t < t1; t++) {
           long cols = N - t * BNR;
           __mmask16 m0 = first16(cols), m1 = first16(cols - 16);

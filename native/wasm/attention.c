@@ -3,18 +3,17 @@
 // dQ += dS K, dK += dS^T Q are single GEMMs. Leaves out flash-style tiling (probs are materialised by contract).
 #include "kernels.h"
 
-// Masks and normalises one row of scores in place: invisible keys get 0, a row that sees nothing is all 0. The sum's
-// vector lanes start at the first visible key, so a row's bits do not depend on the left padding before it (a batched
-// decode step's rows: the native kernels' contract too).
-static void softmax_masked_row(float *s, int S, int limit, const float *mask) {
+// Masks and normalises one row of scores in place: invisible keys get 0, a row that sees nothing is all 0. `first` is
+// the row's first real key (the keys before it are left padding): the sum's vector lanes start there, so a row's bits
+// do not depend on the padding before it (a batched decode step's rows: the native kernels' contract too).
+static void softmax_masked_row(float *s, int S, int first, int limit, const float *mask) {
   float mx = -__builtin_inff();
-  int first = -1;
-  for (int j = 0; j < S; j++) {
-    if (j >= limit || (mask && mask[j] == 0.f)) s[j] = -__builtin_inff();
-    else { if (first < 0) first = j; if (s[j] > mx) mx = s[j]; }
-  }
-  if (mx == -__builtin_inff()) { for (int j = 0; j < S; j++) s[j] = 0.f; return; }
   for (int j = 0; j < first; j++) s[j] = 0.f;
+  for (int j = first; j < S; j++) {
+    if (j >= limit || (mask && mask[j] == 0.f)) s[j] = -__builtin_inff();
+    else if (s[j] > mx) mx = s[j];
+  }
+  if (mx == -__builtin_inff()) { for (int j = first; j < S; j++) s[j] = 0.f; return; }
   float inv = 1.f / row_sumexp(s + first, s + first, mx, S - first);
   for (int j = first; j < S; j++) s[j] *= inv;
 }
@@ -31,12 +30,12 @@ void attention_task(const int32_t *job, int t, float *scratch) {
   size_t qo = (size_t)(b * H + kh * group) * T * D, ko = (size_t)(b * Hkv + kh) * S * D;
   float *probs = P(J_PROBS) + (size_t)(b * H + kh * group) * T * S;
   gemm_block(P(J_Q) + qo, P(J_KK) + ko, probs, rows, S, D, 0, 1, scale, 0.f, 0, rows, 0, S, scratch, 0);
+  int first = 0; // keys before the batch row's first real one: zero weights, left out of the sums
+  if (mask) while (first < S && mask[first] == 0.f) first++;
   for (int r = 0; r < rows; r++) {
     int i = r % T;
-    softmax_masked_row(probs + (size_t)r * S, S, job[J_CAUSAL] ? i + (S - T) + 1 : S, mask);
+    softmax_masked_row(probs + (size_t)r * S, S, first, job[J_CAUSAL] ? i + (S - T) + 1 : S, mask);
   }
-  int first = 0; // keys before the row's first real one: zero weights, left out of the sums
-  if (mask) while (first < S && mask[first] == 0.f) first++;
   gemm_block(probs, P(J_V) + ko, P(J_OUT) + qo, rows, D, S, 0, 0, 1.f, 0.f, 0, rows, 0, D, scratch, first);
 }
 

@@ -77,9 +77,10 @@ export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<numb
       }
     }
   }
-  checkLength(op, 'q', q, t ? B * T * t.W : B * H * T * D);
-  checkLength(op, 'k', k, t ? B * S * t.W : B * Hkv * L * D);
-  checkLength(op, 'v', v, t ? B * S * t.W : B * Hkv * L * D);
+  const n = attentionLengths(p);
+  checkLength(op, 'q', q, n.q);
+  checkLength(op, 'k', k, n.kv);
+  checkLength(op, 'v', v, n.kv);
   checkLength(op, 'probs', probs, B * H * T * S);
   if (p.keyMask) checkLength(op, 'keyMask', p.keyMask, B * L);
 }

@@ -217,6 +217,12 @@ export function createNativeBackend(level?: CpuLevel, options: NativeBackendOpti
   return new NativeBackend(kernels, source);
 }
 
+/** Attention's layout as the addon takes it: W (null: head-major) and the first columns of q, k and v. */
+function layoutArgs(p: AttentionParams): [number | null, number, number, number] {
+  const t = p.tokenMajor;
+  return t ? [t.W, t.q, t.k, t.v] : [null, 0, 0, 0];
+}
+
 /** Rethrows the addon's "op: message" errors as EngineError; anything else passes through. */
 function rethrow(error: unknown): never {
   if (error instanceof Error && (error as { code?: string }).code === 'ERR_RLAIF_KERNEL') {
@@ -275,18 +281,16 @@ class NativeBackend implements Backend {
 
   attention(q: F32, k: F32, v: F32, out: F32, probs: F32, p: AttentionParams): void {
     try {
-      const t = p.tokenMajor;
       this.k.attention(q, k, v, out, probs, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale, p.keyMask, p.keyCapacity ?? null,
-        t?.W ?? null, t?.q ?? 0, t?.k ?? 0, t?.v ?? 0);
+        ...layoutArgs(p));
     } catch (error) { rethrow(error); }
   }
 
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, dout: F32, dq: F32, dk: F32, dv: F32,
     p: AttentionParams): void {
     try {
-      const t = p.tokenMajor;
       this.k.attentionBackward(q, k, v, probs, dout, dq, dk, dv, p.B, p.H, p.Hkv, p.T, p.S, p.D, p.causal, p.scale,
-        p.keyMask, p.keyCapacity ?? null, t?.W ?? null, t?.q ?? 0, t?.k ?? 0, t?.v ?? 0);
+        p.keyMask, p.keyCapacity ?? null, ...layoutArgs(p));
     } catch (error) { rethrow(error); }
   }
 

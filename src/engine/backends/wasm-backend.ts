@@ -3,7 +3,8 @@
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
 // sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
-  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, type TokenMajorLayout, checkLength, checkLengths, EngineError,
+  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, type TokenMajorLayout, checkLength,
+  checkLengths, EngineError,
 } from '../backend.ts';
 import { addBiasRows, addColumnSums, attentionLengths, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
 import { defaultWasmThreads, WasmRuntime, webAssembly } from './wasm/wasm-runtime.ts';
@@ -225,7 +226,7 @@ export class WasmBackend implements Backend {
       checkLength(op, 'dk', dk, n.kv); checkLength(op, 'dv', dv, n.kv);
       const heads = this.#headMajor(p, t, q, k, v), g = this.#spare(3, B * H * T * D);
       this.js.headsLayout(dout, g, B, T, H, D, H * D, 0, true, false);
-      const gq = this.#spare(4, B * H * T * D, true), gk = this.#spare(5, B * Hkv * S * D, true), gv = this.#spare(6, B * Hkv * S * D, true);
+      const gq = this.#spare(4, n.out, true), gk = this.#spare(5, B * Hkv * S * D, true), gv = this.#spare(6, B * Hkv * S * D, true);
       this.attentionBackward(heads.q, heads.k, heads.v, probs, g, gq, gk, gv, { ...p, tokenMajor: null });
       this.js.headsLayout(gq, dq, B, T, H, D, t.W, t.q, false, true);
       this.js.headsLayout(gk, dk, B, S, Hkv, D, t.W, t.k, false, true);
