@@ -95,6 +95,25 @@ for (const family of ['gpt2', 'llama'] as const) {
       assert.equal(engine.activeCount + engine.waitingCount, 0);
     });
 
+    test("a token's log-prob is the same number as its entry among the alternatives, from prefill and decode steps alike", async () => {
+      const engine = new BatchEngine({ model, maxBatch: 4 });
+      // several rows share decode steps; temperature 0 keeps every sampled token among the alternatives
+      const results = await Promise.all([0, 1, 2].map((i) => engine.generate(request(i, { maxNewTokens: 5, topLogprobs: 4, sampling: { temperature: i === 0 ? 0 : 1 } }))));
+      let checked = 0;
+      for (const [i, result] of results.entries()) {
+        result.tokens.forEach((step, k) => {
+          assert.equal(step.top.length, 4);
+          const own = step.top.find((t) => t.token === step.token);
+          if (i === 0) assert.ok(own, `greedy token ${k} is among the alternatives`);
+          if (!own) return;
+          assert.equal(own.logprob, step.logprob, `sequence ${i} token ${k}: the same value in both places`);
+          checked++;
+        });
+      }
+      assert.ok(checked >= 5, `${checked} tokens checked`);
+      assert.ok(engine.stats.decodeSteps < 15, 'rows shared decode steps');
+    });
+
     test('a sequence its decode step finished is answered before the next step prefills a newcomer', async () => {
       // A closed-loop client (a judge's verdict after its rationale) sends its next request on the reply: a reply held
       // back until the next step had prefilled the newcomers would cost such a client a whole prefill each time.
@@ -140,4 +159,7 @@ test('topTokens: the k largest logits, best first, as log-softmax', () => {
   assert.ok(Math.abs(top[0]!.logprob - (2 - lse)) < 1e-6);
   const many = Float32Array.from({ length: 100 }, (_, v) => Math.sin(v * 1.7) * 3);
   assert.deepEqual(topTokens(many, 40).slice(0, 20), topTokens(many, 20), 'the sort path for many agrees with insertion');
+  const logSoftmax = Float32Array.from(logits, (x) => x - lse);
+  assert.deepEqual(topTokens(logits, 3, logSoftmax), [1, 3, 4].map((v) => ({ token: v, logprob: logSoftmax[v]! })), 'values read from a given log-softmax row');
+  assert.throws(() => topTokens(logits, 3, new Float32Array(4)), /logSoftmax has 4 values for 5 logits/);
 });

@@ -277,14 +277,24 @@ export class BatchEngine {
   #sample(sequence: Sequence, logits: Float32Array, rows?: SoftmaxRows): void {
     if (sequence.done) return;
     const { request } = sequence;
-    const sampled = sampleFromLogits(logits, request.sampling, sequence.rng, rows);
-    const step: TokenStep = { token: sampled.token, logprob: sampled.logprob, top: request.topLogprobs > 0 ? topTokens(logits, request.topLogprobs) : [] };
+    // One log-softmax row for the sampled token and its alternatives, so a token's log-prob is the same number in both
+    // (OpenAI's API gives the chosen token's entry in top_logprobs the token's own logprob). A prefill's rows come alone.
+    const row = rows ?? (request.topLogprobs > 0 ? this.#softmaxRow(logits) : undefined);
+    const sampled = sampleFromLogits(logits, request.sampling, sequence.rng, row);
+    const step: TokenStep = { token: sampled.token, logprob: sampled.logprob, top: request.topLogprobs > 0 ? topTokens(logits, request.topLogprobs, row!.logSoftmax) : [] };
     sequence.tokens.push(step);
     try {
       request.onToken?.(step, sequence.tokens.length - 1);
     } catch (error) {
       this.#finish(sequence, error);
     }
+  }
+
+  /** One row's softmax and log-softmax, in the decode step's buffers (free between steps): the values a step gives the row. */
+  #softmaxRow(logits: Float32Array): SoftmaxRows {
+    const V = logits.length;
+    if (this.#rows.softmax.length < V) this.#rows = { softmax: new Float32Array(V), logSoftmax: new Float32Array(V) };
+    return softmaxRows(logits, 1, V, this.#rows)(0);
   }
 
   /** Resolves a sequence that is finished or cancelled; returns whether it left. */
@@ -309,17 +319,30 @@ export class BatchEngine {
   }
 }
 
-/** The k most likely tokens of a row of logits (V,) with their log-softmax, best first. */
-export function topTokens(logits: Float32Array, k: number): TopToken[] {
-  const V = logits.length;
+/** log Σ exp(logits) in float64. */
+function logSumExp(logits: Float32Array): number {
   let max = -Infinity;
-  for (let v = 0; v < V; v++) if (logits[v]! > max) max = logits[v]!;
+  for (let v = 0; v < logits.length; v++) if (logits[v]! > max) max = logits[v]!;
   let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(logits[v]! - max);
-  const logNormalizer = max + Math.log(sum);
+  for (let v = 0; v < logits.length; v++) sum += Math.exp(logits[v]! - max);
+  return max + Math.log(sum);
+}
+
+/**
+ * The k most likely tokens of a row of logits (V,) with their log-softmax, best first. With `logSoftmax` (the row's
+ * log-softmax, V), the log-probs are read from it (the values sampling gives a token); without, computed in float64.
+ */
+export function topTokens(logits: Float32Array, k: number, logSoftmax?: Float32Array): TopToken[] {
+  const V = logits.length;
+  if (logSoftmax && logSoftmax.length !== V) throw new Error(`topTokens: logSoftmax has ${logSoftmax.length} values for ${V} logits`);
+  let logprobOf = (v: number) => logSoftmax![v]!;
+  if (!logSoftmax) {
+    const logNormalizer = logSumExp(logits);
+    logprobOf = (v) => logits[v]! - logNormalizer;
+  }
   if (k > 32) {                                                               // a sort beats insertion for many
     const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[b]! - logits[a]!).slice(0, k);
-    return order.map((v) => ({ token: v, logprob: logits[v]! - logNormalizer }));
+    return order.map((v) => ({ token: v, logprob: logprobOf(v) }));
   }
   const best: number[] = [];                                                  // ids, kept sorted by logit descending
   for (let v = 0; v < V; v++) {
@@ -329,5 +352,5 @@ export function topTokens(logits: Float32Array, k: number): TopToken[] {
     best.splice(at, 0, v);
     if (best.length > k) best.pop();
   }
-  return best.map((v) => ({ token: v, logprob: logits[v]! - logNormalizer }));
+  return best.map((v) => ({ token: v, logprob: logprobOf(v) }));
 }
