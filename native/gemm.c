@@ -237,6 +237,48 @@ static void gemv(GemmJob *j, int threads) {
   rlaif_pool_run((j->N + step - 1) / step, gemv_task, j);
 }
 
+/* Tall K with op(A) = A^T (weight gradients x^T dY: K = the batch's rows, M = features, and K at least
+ * TALL_MIN_K_OVER_M times M): each thread takes a contiguous range of k and runs the serial blocked GEMM on it, into C
+ * itself (the first, with beta) or a partial C of its own (alpha, beta 0), added up by the caller. The shared path
+ * splits such a product by rows only, a few slivers per task, and each task streams all of the packed B (K x N: 2 MiB
+ * for 1024 x 512, past a 1 MiB L2) from L3 again; here each thread reads its part of A and B once. The sums' order
+ * over k follows the thread count, as the mixed-precision tall path's does. */
+#define TALL_MIN_K_OVER_M 4
+
+typedef struct { const GemmJob *j; float *partials; long kstep; } TallFp32Job;
+
+static void tall_fp32_task(void *ctx, long task) {
+  const TallFp32Job *s = ctx;
+  const GemmJob *j = s->j;
+  const KernelTable *t = j->t;
+  long k0 = task * s->kstep, k1 = k0 + s->kstep < j->K ? k0 + s->kstep : j->K;
+  GemmBlock g;
+  g.rsa = j->transA ? 1 : j->K; g.csa = j->transA ? j->M : 1;
+  g.rsb = j->transB ? 1 : j->N; g.csb = j->transB ? j->K : 1;
+  g.a = j->a + k0 * g.csa; g.b = j->b + k0 * g.rsb;
+  g.c = task == 0 ? j->c : s->partials + (task - 1) * j->M * j->N;
+  g.ldc = j->N; g.M = j->M; g.N = j->N; g.K = k1 - k0;
+  g.alpha = j->alpha; g.beta = task == 0 ? j->beta : 0.0f;
+  long kc = t->kc, mc = t->mc, nc = ((g.N < t->nc ? g.N : t->nc) + t->nr - 1) / t->nr * t->nr;
+  float *packA = rlaif_scratch(0, (size_t)(mc + t->mr) * kc);
+  float *packB = rlaif_scratch(1, (size_t)nc * kc);
+  t->gemm(&g, packA, packB);
+}
+
+/* returns 0, having done nothing, when there is no memory for the partial sums */
+static int gemm_tall_fp32(const GemmJob *j, int threads) {
+  TallFp32Job s = { j, NULL, (j->K + threads - 1) / threads };
+  long tasks = (j->K + s.kstep - 1) / s.kstep, mn = j->M * j->N;
+  s.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use 0 and 1 */
+  if (!s.partials) return 0;
+  rlaif_pool_run(tasks, tall_fp32_task, &s);
+  for (long task = 1; task < tasks; task++) {
+    const float *p = s.partials + (task - 1) * mn;
+    for (long i = 0; i < mn; i++) j->c[i] += p[i];
+  }
+  return 1;
+}
+
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
   if (batch == 0 || M == 0 || N == 0) return;
@@ -260,6 +302,7 @@ void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, 
     for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
     return;
   }
+  if (batch == 1 && transA && K >= TALL_MIN_K_OVER_M * M && K >= 2 * threads && gemm_tall_fp32(&j, threads)) return;
   int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
   if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
     rlaif_pool_run(batch, gemm_task, &j);

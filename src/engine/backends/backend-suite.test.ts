@@ -81,6 +81,17 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('gemm: tall products with transposed A (weight gradients), split over k between threads and summed', () => {
+      // K at least 4 M with A transposed (native gemm.c's tall path on two or more threads); K odd and off every block
+      for (const [M, N, K] of [[64, 300, 2001], [14, 33, 4099], [130, 129, 1024]] as [number, number, number][]) {
+        for (const transB of [false, true]) for (const [alpha, beta] of [[1, 0], [0.5, 1], [2, -0.5]]) {
+          const a = random(M * K), b = random(K * N), c = beta === 0 ? poison(M * N) : random(M * N);
+          const p = { M, N, K, transA: true, transB, alpha, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+          same(`gemm ${JSON.stringify(p)}`, backend, { a, b, c }, ['c'], (be, x) => be.gemm({ ...p, a: x.a, b: x.b, c: x.c }), 1e-5, 1e-5 * K);
+        }
+      }
+    });
+
     it('elementwise: gelu, silu (+ backward), add, axpy, biasAdd, sumRowsInto', () => {
       for (const n of [...SIZES, 5000, 100003]) {
         const x = random(n, 6);
