@@ -46,21 +46,28 @@ typedef struct {
   long mchunks, nchunks, mstep, nstep;
 } GemmJob;
 
-static void run_block(const GemmJob *j, long bi, long m0, long m1, long n0, long n1) {
+/* C[m0:m1, n0:n1] of batch item bi over k in [k0, k1), into c (row stride N; NULL: that block of C itself) with beta,
+ * on this thread's serial blocked GEMM and packing buffers */
+static void serial_block(const GemmJob *j, long bi, long m0, long m1, long n0, long n1, long k0, long k1, float *c,
+                         float beta) {
   const KernelTable *t = j->t;
   GemmBlock g;
   g.rsa = j->transA ? 1 : j->K; g.csa = j->transA ? j->M : 1;
   g.rsb = j->transB ? 1 : j->N; g.csb = j->transB ? j->K : 1;
-  g.a = j->a + bi * j->sa + m0 * g.rsa;
-  g.b = j->b + bi * j->sb + n0 * g.csb;
-  g.c = j->c + bi * j->sc + m0 * j->N + n0;
+  g.a = j->a + bi * j->sa + m0 * g.rsa + k0 * g.csa;
+  g.b = j->b + bi * j->sb + n0 * g.csb + k0 * g.rsb;
+  g.c = c ? c : j->c + bi * j->sc + m0 * j->N + n0;
   g.ldc = j->N;
-  g.M = m1 - m0; g.N = n1 - n0; g.K = j->K;
-  g.alpha = j->alpha; g.beta = j->beta;
+  g.M = m1 - m0; g.N = n1 - n0; g.K = k1 - k0;
+  g.alpha = j->alpha; g.beta = beta;
   long kc = t->kc, mc = t->mc, nc = ((g.N < t->nc ? g.N : t->nc) + t->nr - 1) / t->nr * t->nr;
   float *packA = rlaif_scratch(0, (size_t)(mc + t->mr) * kc);
   float *packB = rlaif_scratch(1, (size_t)nc * kc);
   t->gemm(&g, packA, packB);
+}
+
+static void run_block(const GemmJob *j, long bi, long m0, long m1, long n0, long n1) {
+  serial_block(j, bi, m0, m1, n0, n1, 0, j->K, NULL, j->beta);
 }
 
 static void gemm_task(void *ctx, long task) {
@@ -250,19 +257,9 @@ typedef struct { const GemmJob *j; float *partials; long kstep; } TallFp32Job;
 static void tall_fp32_task(void *ctx, long task) {
   const TallFp32Job *s = ctx;
   const GemmJob *j = s->j;
-  const KernelTable *t = j->t;
   long k0 = task * s->kstep, k1 = k0 + s->kstep < j->K ? k0 + s->kstep : j->K;
-  GemmBlock g;
-  g.rsa = j->transA ? 1 : j->K; g.csa = j->transA ? j->M : 1;
-  g.rsb = j->transB ? 1 : j->N; g.csb = j->transB ? j->K : 1;
-  g.a = j->a + k0 * g.csa; g.b = j->b + k0 * g.rsb;
-  g.c = task == 0 ? j->c : s->partials + (task - 1) * j->M * j->N;
-  g.ldc = j->N; g.M = j->M; g.N = j->N; g.K = k1 - k0;
-  g.alpha = j->alpha; g.beta = task == 0 ? j->beta : 0.0f;
-  long kc = t->kc, mc = t->mc, nc = ((g.N < t->nc ? g.N : t->nc) + t->nr - 1) / t->nr * t->nr;
-  float *packA = rlaif_scratch(0, (size_t)(mc + t->mr) * kc);
-  float *packB = rlaif_scratch(1, (size_t)nc * kc);
-  t->gemm(&g, packA, packB);
+  if (task == 0) serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, NULL, j->beta);
+  else serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, s->partials + (task - 1) * j->M * j->N, 0.0f);
 }
 
 /* returns 0, having done nothing, when there is no memory for the partial sums */
