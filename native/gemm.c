@@ -195,13 +195,16 @@ static void gemv_task(void *ctx, long task) {
 #define GEMV_STREAM_MAX_M 4
 #define GEMV_STREAM_MIN_ROWS 32
 
-typedef struct { const GemmJob *j; float *partial; long kstep; } StreamJob;
+/* A product split over k: task t takes k in [t kstep, (t + 1) kstep), its sums kept apart in partials */
+typedef struct { const GemmJob *j; float *partials; long kstep; } KSplitJob;
+
+static inline long ksplit_end(const KSplitJob *s, long k0) { return k0 + s->kstep < s->j->K ? k0 + s->kstep : s->j->K; }
 
 static void stream_task(void *ctx, long task) {
-  const StreamJob *s = ctx;
+  const KSplitJob *s = ctx;
   const GemmJob *j = s->j;
-  long k0 = task * s->kstep, k1 = k0 + s->kstep < j->K ? k0 + s->kstep : j->K;
-  float *p = s->partial + task * j->M * j->N;
+  long k0 = task * s->kstep, k1 = ksplit_end(s, k0);
+  float *p = s->partials + task * j->M * j->N;
   if (k0 < k1) j->t->gemv_nn_rows(j->a, j->K, j->b, j->N, p, j->M, k0, k1);
   else memset(p, 0, sizeof(float) * j->M * j->N);
 }
@@ -213,13 +216,13 @@ __attribute__((noinline)) static void gemv_stream(const GemmJob *j, int threads)
     if (tasks > threads * 4) tasks = threads * 4;
     if (tasks < 1) tasks = 1;
   }
-  StreamJob s = { j, rlaif_scratch(4, (size_t)tasks * j->M * j->N), (j->K + tasks - 1) / tasks };
+  KSplitJob s = { j, rlaif_scratch(4, (size_t)tasks * j->M * j->N), (j->K + tasks - 1) / tasks };
   if (tasks == 1) stream_task(&s, 0);
   else rlaif_pool_run(tasks, stream_task, &s);
   long mn = j->M * j->N;
   for (long i = 0; i < mn; i++) {
-    float sum = s.partial[i];
-    for (long t = 1; t < tasks; t++) sum += s.partial[t * mn + i];
+    float sum = s.partials[i];
+    for (long t = 1; t < tasks; t++) sum += s.partials[t * mn + i];
     j->c[i] = j->beta == 0.0f ? j->alpha * sum : j->alpha * sum + j->beta * j->c[i];
   }
 }
@@ -252,19 +255,17 @@ static void gemv(GemmJob *j, int threads) {
  * over k follows the thread count, as the mixed-precision tall path's does. */
 #define TALL_MIN_K_OVER_M 4
 
-typedef struct { const GemmJob *j; float *partials; long kstep; } TallFp32Job;
-
 static void tall_fp32_task(void *ctx, long task) {
-  const TallFp32Job *s = ctx;
+  const KSplitJob *s = ctx;
   const GemmJob *j = s->j;
-  long k0 = task * s->kstep, k1 = k0 + s->kstep < j->K ? k0 + s->kstep : j->K;
+  long k0 = task * s->kstep, k1 = ksplit_end(s, k0);
   if (task == 0) serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, NULL, j->beta);
   else serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, s->partials + (task - 1) * j->M * j->N, 0.0f);
 }
 
 /* returns 0, having done nothing, when there is no memory for the partial sums */
 static int gemm_tall_fp32(const GemmJob *j, int threads) {
-  TallFp32Job s = { j, NULL, (j->K + threads - 1) / threads };
+  KSplitJob s = { j, NULL, (j->K + threads - 1) / threads };
   long tasks = (j->K + s.kstep - 1) / s.kstep, mn = j->M * j->N;
   s.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use 0 and 1 */
   if (!s.partials) return 0;
