@@ -2,8 +2,8 @@
 // build/Release), so a kernel change is measured against its parent side by side, round by round, and this machine's
 // drift (tens of percent within a minute) cancels in each round's ratio. Prints, per shape, each build's median GFLOP/s
 // and the median and range of the per-round ratios (this / other) for gemm (fp32) and gemmBf16 (bf16 weights); then
-// gemm and gemmMixed (fp32 and mixed-precision training) on the reference tiny GPT's product shapes, hot (the same operands every call)
-// and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
+// gemm and gemmMixed (fp32 and mixed-precision training) on the reference tiny GPT's product shapes, hot (the same
+// operands every call) and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
 // first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
 // Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds]   (e.g. a `git worktree` at the parent commit)
 import { existsSync } from 'node:fs';
@@ -42,13 +42,13 @@ for (const kind of ['fp32', 'bf16'] as const) {
 
 // gemm (fp32) and gemmMixed on the tiny GPT's training products: weight gradients (TN, accumulated), forward (NN:
 // GPT-2's (in, out) weights) and input gradients (NT)
-const mixedShapes: Array<[string, number, number, number, boolean, boolean, number]> = [
+const trainingShapes: Array<[string, number, number, number, boolean, boolean, number]> = [
   ['TN 512x128x1024 acc', 512, 128, 1024, true, false, 1], ['TN 128x512x1024 acc', 128, 512, 1024, true, false, 1],
   ['TN 128x384x1024 acc', 128, 384, 1024, true, false, 1], ['TN 128x128x1024 acc', 128, 128, 1024, true, false, 1],
   ['NN 1024x128x512', 1024, 128, 512, false, false, 0], ['NN 1024x512x128', 1024, 512, 128, false, false, 0],
   ['NT 1024x128x512', 1024, 128, 512, false, true, 0], ['NT 1024x512x128', 1024, 512, 128, false, true, 0]];
 const copies = 24;
-for (const kernel of ['gemm', 'gemmMixed'] as const) for (const [label, M, N, K, transA, transB, beta] of mixedShapes) {
+for (const kernel of ['gemm', 'gemmMixed'] as const) for (const [label, M, N, K, transA, transB, beta] of trainingShapes) {
   const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
     b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
   const cells: string[] = [];

@@ -247,6 +247,12 @@ static void gemv(GemmJob *j, int threads) {
   rlaif_pool_run((j->N + step - 1) / step, gemv_task, j);
 }
 
+/* c (n) += each of `count` partial sums (n each, one after another), in order */
+static void add_partials(float *c, const float *partials, long count, long n) {
+  for (long t = 0; t < count; t++)
+    for (long i = 0; i < n; i++) c[i] += partials[t * n + i];
+}
+
 /* Tall K with op(A) = A^T (weight gradients x^T dY: K = the batch's rows, M = features, and K at least
  * TALL_MIN_K_OVER_M times M): each thread takes a contiguous range of k and runs the serial blocked GEMM on it, into C
  * itself (the first, with beta) or a partial C of its own (alpha, beta 0), added up by the caller. The shared path
@@ -270,10 +276,7 @@ static int gemm_tall_fp32(const GemmJob *j, int threads) {
   s.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use 0 and 1 */
   if (!s.partials) return 0;
   rlaif_pool_run(tasks, tall_fp32_task, &s);
-  for (long task = 1; task < tasks; task++) {
-    const float *p = s.partials + (task - 1) * mn;
-    for (long i = 0; i < mn; i++) j->c[i] += p[i];
-  }
+  add_partials(j->c, s.partials, tasks - 1, mn);
   return 1;
 }
 
@@ -512,11 +515,8 @@ static void gemm_mixed_tall(const float *a, long rsa, long csa, const float *b, 
   j.partialSums = j.partials + (tasks - 1) * mn;
   if (sums) memset(j.partialSums, 0, sizeof(float) * (size_t)((tasks - 1) * N));
   rlaif_pool_run(tasks, mixed_tall_task, &j);
-  for (long t = 1; t < tasks; t++) {
-    const float *p = j.partials + (t - 1) * mn;
-    for (long i = 0; i < mn; i++) c[i] += p[i];
-    if (sums) for (long i = 0; i < N; i++) sums[i] += j.partialSums[(t - 1) * N + i];
-  }
+  add_partials(c, j.partials, tasks - 1, mn);
+  if (sums) add_partials(sums, j.partialSums, tasks - 1, N);
 }
 
 /* one product on vdpbf16ps: both operands packed (and rounded) once, by all threads, then tiles of C */

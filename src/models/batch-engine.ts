@@ -335,11 +335,8 @@ function logSumExp(logits: Float32Array): number {
 export function topTokens(logits: Float32Array, k: number, logSoftmax?: Float32Array): TopToken[] {
   const V = logits.length;
   if (logSoftmax && logSoftmax.length !== V) throw new Error(`topTokens: logSoftmax has ${logSoftmax.length} values for ${V} logits`);
-  let logprobOf = (v: number) => logSoftmax![v]!;
-  if (!logSoftmax) {
-    const logNormalizer = logSumExp(logits);
-    logprobOf = (v) => logits[v]! - logNormalizer;
-  }
+  const logNormalizer = logSoftmax ? 0 : logSumExp(logits);
+  const logprobOf = (v: number) => (logSoftmax ? logSoftmax[v]! : logits[v]! - logNormalizer);
   if (k > 32) {                                                               // a sort beats insertion for many
     const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[b]! - logits[a]!).slice(0, k);
     return order.map((v) => ({ token: v, logprob: logprobOf(v) }));
