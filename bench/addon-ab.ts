@@ -5,7 +5,10 @@
 // gemm and gemmMixed (fp32 and mixed-precision training) on the reference tiny GPT's product shapes, hot (the same
 // operands every call) and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
 // first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
-// Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds]   (e.g. a `git worktree` at the parent commit)
+// Then gemm A Bᵀ of a few rows: the tied LM head of a batched decode step (the testbed policy's 16 x 1024 x 128, B hot;
+// the 124M's 8 and 16 x 50257 x 768, B from memory as every decode step reads it), median µs.
+// Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds] [sections: gemm,training,fewrows; default all]
+// (e.g. a `git worktree` at the parent commit)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,12 +18,14 @@ import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
 const other = process.argv[2], rounds = Number(process.argv[3] ?? 15);
 if (!other || !existsSync(join(other, 'build', 'Release', 'rlaif_native.node'))) throw new Error(`addon-ab: give the other checkout's root (with build/Release/rlaif_native.node), got ${other}`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`addon-ab: rounds must be a positive integer, got ${process.argv[3]}`);
+const sections = new Set((process.argv[4] ?? 'gemm,training,fewrows').split(','));
+for (const name of sections) if (!['gemm', 'training', 'fewrows'].includes(name)) throw new Error(`addon-ab: unknown section '${name}' (gemm, training, fewrows)`);
 const module = await import(pathToFileURL(resolve(other, 'src/engine/backends/native-backend.ts')).href) as { createNativeBackend: typeof createNativeBackend };
 const builds = { this: createNativeBackend(), other: module.createNativeBackend() };
 type Backend = ReturnType<typeof createNativeBackend>;
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1]!;
 const shapes: [number, number, number][] = [[1024, 1024, 1024], [128, 3072, 768], [128, 768, 3072], [512, 768, 768], [1024, 128, 512]];
-for (const kind of ['fp32', 'bf16'] as const) {
+for (const kind of sections.has('gemm') ? ['fp32', 'bf16'] as const : []) {
   for (const [M, N, K] of shapes) {
     const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i));
     const w = f32ToBf16(b), c = new Float32Array(M * N);
@@ -48,7 +53,7 @@ const trainingShapes: Array<[string, number, number, number, boolean, boolean, n
   ['NN 1024x128x512', 1024, 128, 512, false, false, 0], ['NN 1024x512x128', 1024, 512, 128, false, false, 0],
   ['NT 1024x128x512', 1024, 128, 512, false, true, 0], ['NT 1024x512x128', 1024, 512, 128, false, true, 0]];
 const copies = 24;
-for (const kernel of ['gemm', 'gemmMixed'] as const) for (const [label, M, N, K, transA, transB, beta] of trainingShapes) {
+for (const kernel of sections.has('training') ? ['gemm', 'gemmMixed'] as const : []) for (const [label, M, N, K, transA, transB, beta] of trainingShapes) {
   const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
     b: Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
   const cells: string[] = [];
@@ -69,4 +74,26 @@ for (const kernel of ['gemm', 'gemmMixed'] as const) for (const [label, M, N, K,
     cells.push(`${mode} this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
   }
   console.log(`${kernel === 'gemm' ? 'fp32' : 'mixed'} ${label}`.padEnd(26), cells.join('; '));
+}
+
+// gemm of a few rows: a batched decode step's products. The tied LM head (A Bᵀ, B (N, K)): the testbed policy's
+// 16 x 1024 x 128 with B hot, the 124M's 8 and 16 x 50257 x 768 with B from memory (154 MB); the 124M's MLP products at
+// batch 8 (A B, B (K, N)) with B from memory, as a decode step reads it (copies past the L3).
+const headShapes: [string, number, number, number, boolean, number][] = [['A Bt', 16, 1024, 128, true, 41], ['A Bt', 8, 1024, 128, true, 41],
+  ['A Bt', 8, 50257, 768, true, 5], ['A Bt', 16, 50257, 768, true, 5], ['A B', 8, 3072, 768, false, 15], ['A B', 8, 768, 3072, false, 15], ['A B', 16, 3072, 768, false, 15]];
+for (const [label, M, N, K, transB, reps] of sections.has('fewrows') ? headShapes : []) {
+  const copies = N * K > 4e6 && N * K < 2e7 ? 8 : 1;    // 8 x 9.4 MB: past the L3; the 154 MB head is past it alone
+  const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+    b: Float32Array.from({ length: N * K }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
+  let next = 0;
+  const micros = (backend: Backend) => {
+    const once = () => { const o = operands[next++ % copies]!; backend.gemm({ ...o, M, N, K, transA: false, transB, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 }); };
+    for (let i = 0; i < Math.max(2, copies); i++) once();
+    return median(Array.from({ length: reps }, () => { const t0 = performance.now(); once(); return (performance.now() - t0) * 1000; }));
+  };
+  const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
+  }
+  console.log(`fp32 ${label} ${M}x${N}x${K}`.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); B at ${(N * K * 4 / median(mine) / 1e3).toFixed(1)} GB/s, other ${(N * K * 4 / median(theirs) / 1e3).toFixed(1)}`);
 }

@@ -464,43 +464,75 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
   }
 }
 
-/* gemv_nn's tiles for B (N, K) (a tied LM head over a batched decode step's 5-16 rows): each 2-vector column panel
- * of B^T is transposed into an L1-sized buffer, one kc panel at a time, and the tiles run on it. Row by row the
- * arithmetic is gemv_nn's on B^T, which is the packed GEMM's (packing B or B^T gives the same panels): a row's bits
- * are those the packed A B^T product gives it. Before, 16 rows went through the packed GEMM, whose 14-row slivers
- * spent a second full sliver on the last 2 rows. */
+/* gemv_nn's arithmetic for B (N, K) (a tied LM head over a batched decode step's 5-16 rows), with C's roles turned
+ * around: A's rows go across a vector (A^T copied once per call, M rows zero-padded to whole vectors) and each of a
+ * group of B's rows is broadcast one element at a time, so B is read in place, row after row, once (the group's rows
+ * are one contiguous block). Before, each 2-vector column panel of B^T was transposed element by element into a
+ * buffer first: the 124M's LM head at batch 8 (8 x 50257 x 768) took 18 ms a step, its B read at 8.5 GB/s. Each
+ * element is still one multiply-add chain per panel of the level's kc, in the same order, stored by gemv_store (the
+ * product a b is b a exactly, a multiply-add too), so a row's bits are those the packed A B^T product gives it. */
+#if defined(__AVX512F__)
+#define NT_ACCUMULATORS 16 /* B rows x A vectors a group keeps in registers: 32 zmm */
+#elif defined(__AVX2__)
+#define NT_ACCUMULATORS 12 /* 16 ymm: 12 sums, the A vectors and the broadcast */
+#else
+#define NT_ACCUMULATORS 12
+#endif
+
+/* C columns [n, n + R) (rows < M) from B rows [n, n + R), k in [k0, k0 + kc): R rows x MV vectors of sums */
+static inline __attribute__((always_inline)) void nt_group(const float *at, long mvl, const float *b, long K, long kc,
+                                                             float *c, long ldc, long M, float alpha, float beta,
+                                                             int first, const int MV, const int R) {
+  vn acc[NT_ACCUMULATORS][4]; /* R x MV used: constants once inlined */
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < MV; v++) acc[r][v] = (vn){0};
+  for (long k = 0; k < kc; k++) {
+    vn av[4];
+    for (int v = 0; v < MV; v++) av[v] = vnload(at + k * mvl + v * NL);
+    if ((k & 15) == 0) /* the next group's rows, a line each per 16 k: B streams from memory */
+      for (int r = 0; r < R; r++) __builtin_prefetch(b + (R + r) * K + k, 0, 0);
+    for (int r = 0; r < R; r++) {
+      float bs = b[r * K + k];
+      for (int v = 0; v < MV; v++) acc[r][v] += bs * av[v];
+    }
+  }
+  for (int v = 0; v < MV; v++)
+    for (int l = 0; l < NL && v * NL + l < M; l++) {
+      float *cm = c + (v * NL + l) * ldc;
+      for (int r = 0; r < R; r++) cm[r] = gemv_store(acc[r][v][l], alpha, beta, cm[r], first);
+    }
+}
+
+static inline __attribute__((always_inline)) void nt_columns(const float *at, long mvl, const float *b, float *c,
+                                                               long M, long N, long K, long n0, long n1, float alpha,
+                                                               float beta, long panel, const int MV) {
+  const int R = NT_ACCUMULATORS / MV;
+  long n = n0;
+  for (; n + R <= n1; n += R)
+    for (long k0 = 0; k0 < K; k0 += panel)
+      nt_group(at + k0 * mvl, mvl, b + n * K + k0, K, K - k0 < panel ? K - k0 : panel, c + n, N, M, alpha, beta,
+               k0 == 0, MV, R);
+  for (; n < n1; n++) /* the last few columns one at a time */
+    for (long k0 = 0; k0 < K; k0 += panel)
+      nt_group(at + k0 * mvl, mvl, b + n * K + k0, K, K - k0 < panel ? K - k0 : panel, c + n, N, M, alpha, beta,
+               k0 == 0, MV, 1);
+}
+
 void L(gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                       float beta) {
-  const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K, width = GEMV_TILE_VECS * NL;
-  float *bt = rlaif_scratch(1, (size_t)panel * width);  /* (kc, width): B^T's panel, zero past the last column */
-  if (!bt) { L(gemv_nt)(a, b, c, M, N, K, n0, n1, alpha, beta); return; }
-  for (long n = n0; n < n1; n += width) {
-    long w = n1 - n < width ? n1 - n : width;
-    for (long k0 = 0; k0 < K; k0 += panel) {
-      long kc = K - k0 < panel ? K - k0 : panel;
-      for (long j = 0; j < w; j++) {
-        const float *br = b + (n + j) * K + k0;
-        for (long k = 0; k < kc; k++) bt[k * width + j] = br[k];
-      }
-      if (w < width) for (long k = 0; k < kc; k++) memset(bt + k * width + w, 0, sizeof(float) * (width - w));
-      int first = k0 == 0;
-      for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
-        long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
-        long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 && GEMV_TILE_ROWS > 4 ? 4 : GEMV_TILE_ROWS;
-        float a8[GEMV_TILE_ROWS * GEMV_MAX_K];
-        memset(a8, 0, sizeof(float) * tile * kc);
-        for (long m = 0; m < rows; m++) memcpy(a8 + m * kc, a + (m0 + m) * K + k0, sizeof(float) * kc);
-        float *cm = c + m0 * N + n;
-        switch (tile) {
-          case 1: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 1, 0); break;
-          case 2: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 2, 0); break;
-#if GEMV_TILE_ROWS > 4
-          case 4: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, 4, 0); break;
-#endif
-          default: gemv_nn_tile(a8, bt, width, cm, N, rows, kc, 0, w, alpha, beta, first, GEMV_TILE_ROWS, 0); break;
-        }
-      }
-    }
+  const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K; /* the packed GEMM's K panels */
+  const long mv = (M + NL - 1) / NL, mvl = mv * NL;
+  float *at = mv <= 4 ? rlaif_scratch(1, (size_t)K * mvl) : NULL; /* (K, mvl): A^T, zero past row M */
+  if (!at) { L(gemv_nt)(a, b, c, M, N, K, n0, n1, alpha, beta); return; }
+  for (long k = 0; k < K; k++) {
+    for (long m = 0; m < M; m++) at[k * mvl + m] = a[m * K + k];
+    for (long m = M; m < mvl; m++) at[k * mvl + m] = 0.0f;
+  }
+  switch (mv) {
+    case 1: nt_columns(at, mvl, b, c, M, N, K, n0, n1, alpha, beta, panel, 1); break;
+    case 2: nt_columns(at, mvl, b, c, M, N, K, n0, n1, alpha, beta, panel, 2); break;
+    case 3: nt_columns(at, mvl, b, c, M, N, K, n0, n1, alpha, beta, panel, 3); break;
+    default: nt_columns(at, mvl, b, c, M, N, K, n0, n1, alpha, beta, panel, 4); break;
   }
 }
 

@@ -64,22 +64,28 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
     });
 
     it('gemm A Bᵀ for 5 to 16 rows (a tied LM head in a batched decode step): each row the packed GEMM\'s bits', () => {
-      // gemv_nt_tiles runs gemv_nn's tiles on Bᵀ panels transposed into L1: the arithmetic of the packed A Bᵀ product,
-      // which more than 16 rows take. Tail columns (N off 32), K past the kc panel, threaded column splits.
+      // gemv_nt_tiles keeps A's rows across a vector and broadcasts B's rows element by element: per element the
+      // arithmetic of the packed A Bᵀ product, which more than 16 rows take. Tail columns (N off a group of B rows),
+      // K past the kc panel, threaded column splits, 1 to 4 vectors of rows (AVX2 and generic), C overwritten (beta 0)
+      // and accumulated (alpha 0.5, beta 1).
       const shapes: [number, number][] = [[128, 1024], [64, 70], [300, 200], [1030, 96], [768, 2049]];
       for (const [K, N] of shapes) {
-        const a = random(64 * K), b = random(N * K);
+        const a = random(64 * K), b = random(N * K), before = random(64 * N);
         const p: Omit<GemmParams, 'a' | 'b' | 'c' | 'M'> = { N, K, transA: false, transB: true, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
-        const packed = new Float32Array(64 * N);
+        const packed = new Float32Array(64 * N), packedAcc = before.slice();
         backend.gemm({ ...p, M: 64, a, b, c: packed });
+        backend.gemm({ ...p, M: 64, a, b, c: packedAcc, alpha: 0.5, beta: 1 });
         const want = new Float32Array(64 * N);
         js.gemm({ ...p, M: 64, a, b, c: want });
         assertClose(`gemm 64x${N}x${K} transB`, packed, want, 1e-5, 1e-5 * K);
         if (!label.startsWith('native')) continue;
-        for (const M of [5, 7, 8, 13, 16]) {
+        for (const M of [5, 7, 8, 9, 13, 16]) {
           const got = poisoned(M * N);
           backend.gemm({ ...p, M, a, b, c: got });
           assert.deepEqual(got, packed.subarray(0, M * N), `${M}x${N}x${K} transB: rows differ from the packed product's`);
+          const acc = before.slice(0, M * N);
+          backend.gemm({ ...p, M, a, b, c: acc, alpha: 0.5, beta: 1 });
+          assert.deepEqual(acc, packedAcc.subarray(0, M * N), `${M}x${N}x${K} transB, beta 1: rows differ from the packed product's`);
         }
       }
     });
