@@ -76,7 +76,7 @@ for (const kernel of sections.has('training') ? ['gemm', 'gemmMixed'] as const :
   console.log(`${kernel === 'gemm' ? 'fp32' : 'mixed'} ${label}`.padEnd(26), cells.join('; '));
 }
 
-// gemm of a few rows: a batched decode step's products. The tied LM head (A Bᵀ, B (N, K)): the testbed policy's
+// gemm of a few rows: a batched decode step's products (and gemmBf16 on bf16 weights, after them). The tied LM head (A Bᵀ, B (N, K)): the testbed policy's
 // 16 x 1024 x 128 with B hot, the 124M's 8 and 16 x 50257 x 768 with B from memory (154 MB); the 124M's MLP products at
 // batch 8 (A B, B (K, N)) with B from memory, as a decode step reads it (copies past the L3).
 const headShapes: [string, number, number, number, boolean, number][] = [['A Bt', 16, 1024, 128, true, 41], ['A Bt', 8, 1024, 128, true, 41],
@@ -96,4 +96,21 @@ for (const [label, M, N, K, transB, reps] of sections.has('fewrows') ? headShape
     theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
   }
   console.log(`fp32 ${label} ${M}x${N}x${K}`.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); B at ${(N * K * 4 / median(mine) / 1e3).toFixed(1)} GB/s, other ${(N * K * 4 / median(theirs) / 1e3).toFixed(1)}`);
+}
+const bf16Shapes: [number, number, number, number][] = [[8, 50257, 768, 5], [16, 50257, 768, 5], [8, 3072, 768, 15], [16, 3072, 768, 15]];
+for (const [M, N, K, reps] of sections.has('fewrows') ? bf16Shapes : []) {
+  const copies = N * K < 1e7 ? 8 : 1;    // 8 x 4.7 MB: past the L3
+  const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+    w: f32ToBf16(Float32Array.from({ length: N * K }, (_, i) => Math.cos(i))), c: new Float32Array(M * N) }));
+  let next = 0;
+  const micros = (backend: Backend) => {
+    const once = () => { const o = operands[next++ % copies]!; backend.gemmBf16(o.a, o.w, o.c, M, N, K); };
+    for (let i = 0; i < Math.max(2, copies); i++) once();
+    return median(Array.from({ length: reps }, () => { const t0 = performance.now(); once(); return (performance.now() - t0) * 1000; }));
+  };
+  const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
+  }
+  console.log(`bf16 A Wt ${M}x${N}x${K}`.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); W at ${(N * K * 2 / median(mine) / 1e3).toFixed(1)} GB/s, other ${(N * K * 2 / median(theirs) / 1e3).toFixed(1)}`);
 }

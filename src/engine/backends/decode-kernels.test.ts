@@ -105,6 +105,23 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
       assert.throws(() => backend.gemmBf16(random(6), new Uint16Array(5), new Float32Array(4), 2, 2, 3), /gemmBf16.*W/);
     });
 
+    it('gemmBf16 of 2 to 16 rows (a batched bf16 decode step): each row the bits of that row alone', () => {
+      // The few-row path takes several rows of A against each W row (vdpbf16ps: four at a time, their sums reduced
+      // together in _mm512_reduce_add_ps's order): a row's bits must not depend on the rows beside it.
+      for (const [N, K] of [[300, 768], [97, 95], [64, 1030], [1100, 64]] as [number, number][]) {
+        const w = f32ToBf16(random(N * K));
+        for (const M of [2, 4, 5, 8, 13, 16]) {
+          const a = random(M * K), got = poisoned(M * N);
+          backend.gemmBf16(a, w, got, M, N, K);
+          for (let m = 0; m < M; m++) {
+            const alone = poisoned(N);
+            backend.gemmBf16(a.subarray(m * K, (m + 1) * K), w, alone, 1, N, K);
+            assert.deepEqual(got.subarray(m * N, (m + 1) * N), alone, `gemmBf16 ${M}x${N}x${K}: row ${m} differs from the row alone`);
+          }
+        }
+      }
+    });
+
     it('gemmBf16 rounds A to nearest even, exactly: A times an identity W gives bf16(A) bit for bit', () => {
       // ties (1 + 2^-8 -> 1, 1 + 3 2^-8 -> 1 + 2^-6, and negative), just off ties, large and small magnitudes; rows
       // on the GEMV path (<= 16) and past it (the packed GEMM), K off every multiple of 16 so the vector tail rounds too
