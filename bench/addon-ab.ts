@@ -82,7 +82,7 @@ for (const kernel of sections.has('training') ? ['gemm', 'gemmMixed'] as const :
 const headShapes: [string, number, number, number, boolean, number][] = [['A Bt', 16, 1024, 128, true, 41], ['A Bt', 8, 1024, 128, true, 41],
   ['A Bt', 8, 50257, 768, true, 5], ['A Bt', 16, 50257, 768, true, 5], ['A B', 8, 3072, 768, false, 15], ['A B', 8, 768, 3072, false, 15], ['A B', 16, 3072, 768, false, 15]];
 for (const [label, M, N, K, transB, reps] of sections.has('fewrows') ? headShapes : []) {
-  const copies = N * K > 4e6 && N * K < 2e7 ? 8 : 1;    // 8 x 9.4 MB: past the L3; the 154 MB head is past it alone
+  const copies = N * K > 1e6 && N * K < 2e7 ? 8 : 1;    // 8 x 9.4 MB: past the L3; the 154 MB head is past it alone
   const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
     b: Float32Array.from({ length: N * K }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
   let next = 0;

@@ -64,7 +64,7 @@ typedef struct {
                   float beta);
   void (*gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                   float beta);
-  /* gemv_nt for 5-16 rows: gemv_nn's register tiles on B^T panels transposed into L1 (the packed GEMM's bits) */
+  /* gemv_nt for 5-16 rows: A's rows across a vector, B's rows broadcast and read in place (the packed GEMM's bits) */
   void (*gemv_nt_tiles)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                         float beta);
   /* c (M, N) = A[:, k0:k1] B[k0:k1, :], B (K, N) streamed row by row (A row stride lda); c overwritten */

@@ -435,9 +435,89 @@ static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, 
   }
 }
 
+/* gemv_nn for more rows than a register tile (9-16 on AVX-512, 7-16 on AVX2) and a B too large for the caches (the
+ * 124M's (in, out) weights at batch 9-16): the tiles read all of B once per tile of rows, each time down 2-vector
+ * column strips (128 bytes of each row at a stride of N floats), so a second tile read B from memory again (16 x 3072
+ * x 768 from memory took 1.5x the 8-row product). Here B is read once, GEMV_ROWS_KB rows at a time, each row's columns
+ * in order, and every element's multiply-add chain over the kc panel is kept in a scratch row of sums between k (a
+ * chunk of columns at a time, so the sums stay in L1) instead of in a register: the same chain in the same order, then
+ * stored by gemv_store as the tiles store it, so the bits are the tiles' and the packed GEMM's. Up to one tile of rows
+ * the tiles stay: they read B once too, and at 8 rows this path was slower (124M decode b8 -7%). */
+#define GEMV_ROWS_MIN_FLOATS (1L << 20) /* B of 4 MiB or more: from L3 or memory */
+#define GEMV_ROWS_KB 4                  /* rows of B a pass: each sum is loaded and stored once per 4 multiply-adds */
+#define GEMV_ROWS_SUMS 8192             /* floats of sums a chunk of columns keeps */
+#if defined(__AVX512F__)
+#define GEMV_ROWS_MB 16                 /* rows of A a pass over the columns: their sums, 4 B vectors, a broadcast */
+#else
+#define GEMV_ROWS_MB 8
+#endif
+
+static inline __attribute__((always_inline)) vn gemv_rows_load(const float *row, long j, long w) {
+  if ((j + 1) * NL <= w) return vnload(row + j * NL);
+  vn v = {0}; /* the task's last columns: a zero-padded vector, as the tiles' tail */
+  memcpy(&v, row + j * NL, sizeof(float) * (size_t)(w - j * NL));
+  return v;
+}
+
+static void gemv_nn_by_rows(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1,
+                            float alpha, float beta, long panel, float *sums, float *ap) {
+  const long w = n1 - n0, nv = (w + NL - 1) / NL, wpad = nv * NL;
+  for (long k0 = 0; k0 < K; k0 += panel) {
+    long kc = K - k0 < panel ? K - k0 : panel;
+    for (long m = 0; m < M; m++) memcpy(ap + m * kc, a + m * K + k0, sizeof(float) * (size_t)kc);
+    memset(sums, 0, sizeof(float) * (size_t)(M * wpad));
+    long k = 0;
+    for (; k + GEMV_ROWS_KB <= kc; k += GEMV_ROWS_KB) {
+      const float *bk = b + (k0 + k) * N + n0;
+      for (long m0 = 0; m0 < M; m0 += GEMV_ROWS_MB) {
+        long mb = M - m0 < GEMV_ROWS_MB ? M - m0 : GEMV_ROWS_MB;
+        for (long j = 0; j < nv; j++) {
+          vn bv[GEMV_ROWS_KB];
+          for (int r = 0; r < GEMV_ROWS_KB; r++) bv[r] = gemv_rows_load(bk + r * N, j, w);
+          for (long m = m0; m < m0 + mb; m++) {
+            float *sv = sums + m * wpad + j * NL;
+            const float *am = ap + m * kc + k;
+            vn acc = vnload(sv);
+            for (int r = 0; r < GEMV_ROWS_KB; r++) acc += am[r] * bv[r];
+            memcpy(sv, &acc, sizeof acc);
+          }
+        }
+      }
+    }
+    for (; k < kc; k++) { /* the panel's last rows, one at a time */
+      const float *bk = b + (k0 + k) * N + n0;
+      for (long j = 0; j < nv; j++) {
+        vn bv = gemv_rows_load(bk, j, w);
+        for (long m = 0; m < M; m++) {
+          float *sv = sums + m * wpad + j * NL;
+          vn acc = vnload(sv);
+          acc += ap[m * kc + k] * bv;
+          memcpy(sv, &acc, sizeof acc);
+        }
+      }
+    }
+    for (long m = 0; m < M; m++)
+      for (long n = 0; n < w; n++) {
+        float *cv = c + m * N + n0 + n;
+        *cv = gemv_store(sums[m * wpad + n], alpha, beta, *cv, k0 == 0);
+      }
+  }
+}
+
 void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K, long n0, long n1, float alpha,
                 float beta) {
   const long panel = LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K; /* the packed GEMM's K panels */
+  if (M > GEMV_TILE_ROWS && M <= 16 && K * N >= GEMV_ROWS_MIN_FLOATS && n1 > n0) {
+    /* columns in chunks whose sums stay in L1 (32 KiB): 512 columns of 16 rows, 1024 of 8 */
+    long chunk = GEMV_ROWS_SUMS / M / NL * NL;
+    float *scratch = rlaif_scratch(1, (size_t)(M * chunk + M * panel));
+    if (scratch) {
+      for (long c0 = n0; c0 < n1; c0 += chunk)
+        gemv_nn_by_rows(a, b, c, M, N, K, c0, c0 + chunk < n1 ? c0 + chunk : n1, alpha, beta, panel, scratch,
+                        scratch + M * chunk);
+      return;
+    }
+  }
   for (long m0 = 0; m0 < M; m0 += GEMV_TILE_ROWS) {
     long rows = M - m0 < GEMV_TILE_ROWS ? M - m0 : GEMV_TILE_ROWS;
     long tile = rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 && GEMV_TILE_ROWS > 4 ? 4 : GEMV_TILE_ROWS;

@@ -63,6 +63,27 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
       }
     });
 
+    it('gemm A B of more rows than a register tile with B past 4 MiB (read in row order): each row the packed GEMM\'s bits', () => {
+      // level_ops.c gemv_nn_by_rows: the 124M's weights at batch 9-16 (7-16 on AVX2): sums kept in scratch rows
+      // between k, chunks of columns, K past the kc panel and off the 4-row step, tail columns, beta 0 and 1.
+      for (const [K, N] of [[1030, 1100], [770, 1537]] as [number, number][]) {
+        const a = random(64 * K), b = random(K * N), before = random(64 * N);
+        const p: Omit<GemmParams, 'a' | 'b' | 'c' | 'M'> = { N, K, transA: false, transB: false, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+        const packed = new Float32Array(64 * N), packedAcc = before.slice();
+        backend.gemm({ ...p, M: 64, a, b, c: packed });
+        backend.gemm({ ...p, M: 64, a, b, c: packedAcc, alpha: 0.5, beta: 1 });
+        if (!label.startsWith('native')) continue;
+        for (const M of [7, 9, 13, 16]) {
+          const got = poisoned(M * N);
+          backend.gemm({ ...p, M, a, b, c: got });
+          assert.deepEqual(got, packed.subarray(0, M * N), `${M}x${N}x${K}: rows differ from the packed product's`);
+          const acc = before.slice(0, M * N);
+          backend.gemm({ ...p, M, a, b, c: acc, alpha: 0.5, beta: 1 });
+          assert.deepEqual(acc, packedAcc.subarray(0, M * N), `${M}x${N}x${K}, beta 1: rows differ from the packed product's`);
+        }
+      }
+    });
+
     it('gemm A Bᵀ for 5 to 16 rows (a tied LM head in a batched decode step): each row the packed GEMM\'s bits', () => {
       // gemv_nt_tiles keeps A's rows across a vector and broadcasts B's rows element by element: per element the
       // arithmetic of the packed A Bᵀ product, which more than 16 rows take. Tail columns (N off a group of B rows),
