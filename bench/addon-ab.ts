@@ -5,8 +5,7 @@
 // gemm and gemmMixed (fp32 and mixed-precision training) on the reference tiny GPT's product shapes, hot (the same
 // operands every call) and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
 // first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
-// Then gemm A Bᵀ of a few rows: the tied LM head of a batched decode step (the testbed policy's 16 x 1024 x 128, B hot;
-// the 124M's 8 and 16 x 50257 x 768, B from memory as every decode step reads it), median µs.
+// Then (fewrows) a batched decode step's products of 8-16 rows, gemm and gemmBf16, weights hot or from memory, median µs.
 // Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds] [sections: gemm,training,fewrows; default all]
 // (e.g. a `git worktree` at the parent commit)
 import { existsSync } from 'node:fs';
@@ -76,41 +75,37 @@ for (const kernel of sections.has('training') ? ['gemm', 'gemmMixed'] as const :
   console.log(`${kernel === 'gemm' ? 'fp32' : 'mixed'} ${label}`.padEnd(26), cells.join('; '));
 }
 
-// gemm of a few rows: a batched decode step's products (and gemmBf16 on bf16 weights, after them). The tied LM head (A Bᵀ, B (N, K)): the testbed policy's
-// 16 x 1024 x 128 with B hot, the 124M's 8 and 16 x 50257 x 768 with B from memory (154 MB); the 124M's MLP products at
-// batch 8 (A B, B (K, N)) with B from memory, as a decode step reads it (copies past the L3).
-const headShapes: [string, number, number, number, boolean, number][] = [['A Bt', 16, 1024, 128, true, 41], ['A Bt', 8, 1024, 128, true, 41],
-  ['A Bt', 8, 50257, 768, true, 5], ['A Bt', 16, 50257, 768, true, 5], ['A B', 8, 3072, 768, false, 15], ['A B', 8, 768, 3072, false, 15], ['A B', 16, 3072, 768, false, 15]];
-for (const [label, M, N, K, transB, reps] of sections.has('fewrows') ? headShapes : []) {
-  const copies = N * K > 1e6 && N * K < 2e7 ? 8 : 1;    // 8 x 9.4 MB: past the L3; the 154 MB head is past it alone
-  const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
-    b: Float32Array.from({ length: N * K }, (_, i) => Math.cos(i)), c: new Float32Array(M * N) }));
-  let next = 0;
-  const micros = (backend: Backend) => {
-    const once = () => { const o = operands[next++ % copies]!; backend.gemm({ ...o, M, N, K, transA: false, transB, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 }); };
-    for (let i = 0; i < Math.max(2, copies); i++) once();
-    return median(Array.from({ length: reps }, () => { const t0 = performance.now(); once(); return (performance.now() - t0) * 1000; }));
+// A batched decode step's products of a few rows, weights hot when they fit the L2, else from memory (copies past the
+// L3, or one 154 MB head): fp32 A Bᵀ (the tied LM head: the testbed policy's 16 x 1024 x 128, the 124M's 8 and 16 x
+// 50257 x 768), fp32 A B (the 124M's MLP weights), bf16 A Wᵀ (the same on bf16 weights).
+type FewRows = { label: string; M: number; N: number; K: number; bytes: number; reps: number; run: (backend: Backend, copy: number) => void; copies: number };
+function fewRows(kind: 'fp32 A Bt' | 'fp32 A B' | 'bf16 A Wt', M: number, N: number, K: number, reps: number): FewRows {
+  const bytes = N * K * (kind === 'bf16 A Wt' ? 2 : 4), copies = bytes > 4e6 && bytes < 8e7 ? 8 : 1;
+  const operands = Array.from({ length: copies }, () => {
+    const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: N * K }, (_, i) => Math.cos(i));
+    return { a, b, w: kind === 'bf16 A Wt' ? f32ToBf16(b) : new Uint16Array(0), c: new Float32Array(M * N) };
+  });
+  const run = (backend: Backend, copy: number) => {
+    const o = operands[copy % copies]!;
+    if (kind === 'bf16 A Wt') backend.gemmBf16(o.a, o.w, o.c, M, N, K);
+    else backend.gemm({ a: o.a, b: o.b, c: o.c, M, N, K, transA: false, transB: kind === 'fp32 A Bt', alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
   };
-  const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
-  }
-  console.log(`fp32 ${label} ${M}x${N}x${K}`.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); B at ${(N * K * 4 / median(mine) / 1e3).toFixed(1)} GB/s, other ${(N * K * 4 / median(theirs) / 1e3).toFixed(1)}`);
+  return { label: `${kind} ${M}x${N}x${K}`, M, N, K, bytes, reps, run, copies };
 }
-const bf16Shapes: [number, number, number, number][] = [[8, 50257, 768, 5], [16, 50257, 768, 5], [8, 3072, 768, 15], [16, 3072, 768, 15]];
-for (const [M, N, K, reps] of sections.has('fewrows') ? bf16Shapes : []) {
-  const copies = N * K < 1e7 ? 8 : 1;    // 8 x 4.7 MB: past the L3
-  const operands = Array.from({ length: copies }, () => ({ a: Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
-    w: f32ToBf16(Float32Array.from({ length: N * K }, (_, i) => Math.cos(i))), c: new Float32Array(M * N) }));
+const fewRowsCases = sections.has('fewrows') ? [fewRows('fp32 A Bt', 16, 1024, 128, 41), fewRows('fp32 A Bt', 8, 1024, 128, 41),
+  fewRows('fp32 A Bt', 8, 50257, 768, 5), fewRows('fp32 A Bt', 16, 50257, 768, 5), fewRows('fp32 A B', 8, 3072, 768, 15),
+  fewRows('fp32 A B', 8, 768, 3072, 15), fewRows('fp32 A B', 16, 3072, 768, 15), fewRows('fp32 A B', 16, 768, 3072, 15),
+  fewRows('bf16 A Wt', 8, 50257, 768, 5),
+  fewRows('bf16 A Wt', 16, 50257, 768, 5), fewRows('bf16 A Wt', 8, 3072, 768, 15), fewRows('bf16 A Wt', 16, 3072, 768, 15)] : [];
+for (const { label, bytes, reps, run, copies } of fewRowsCases) {
   let next = 0;
   const micros = (backend: Backend) => {
-    const once = () => { const o = operands[next++ % copies]!; backend.gemmBf16(o.a, o.w, o.c, M, N, K); };
-    for (let i = 0; i < Math.max(2, copies); i++) once();
-    return median(Array.from({ length: reps }, () => { const t0 = performance.now(); once(); return (performance.now() - t0) * 1000; }));
+    for (let i = 0; i < Math.max(2, copies); i++) run(backend, next++);
+    return median(Array.from({ length: reps }, () => { const t0 = performance.now(); run(backend, next++); return (performance.now() - t0) * 1000; }));
   };
   const mine: number[] = [], theirs: number[] = [], ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
   }
-  console.log(`bf16 A Wt ${M}x${N}x${K}`.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); W at ${(N * K * 2 / median(mine) / 1e3).toFixed(1)} GB/s, other ${(N * K * 2 / median(theirs) / 1e3).toFixed(1)}`);
+  console.log(label.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); weights at ${(bytes / median(mine) / 1e3).toFixed(1)} GB/s, other ${(bytes / median(theirs) / 1e3).toFixed(1)}`);
 }

@@ -1,5 +1,5 @@
 // Decode of the GPT-2-small-sized model (124M parameters, random weights) at batch 1: tokens/s with the KV cache,
-// optionally with bf16 weights, and with --profile the ms per token each kernel takes (GEMVs by shape).
+// optionally with bf16 weights, and with --profile the ms per decode step each kernel takes (GEMVs by shape).
 // With --batch N, N sequences at once (a batched decode step; tokens/s counts all of them). Leaves out prefill
 // (bench/models-bench.ts has it). Compare thread counts in one shell loop:
 //   for t in 1 2 1 2; do RLAIF_THREADS=$t node --import tsx bench/decode.ts; done
@@ -46,9 +46,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const tokS = decodeTokS(model, tokens, reps, batch);
   console.log(`RESULT decode_124m_tok_s_b${batch}${bf16 ? '_bf16' : ''} ${tokS.toFixed(1)}   # ${backend.name}, ${backend.threads} threads, ${tokens} tokens`);
   if (profile) {
-    const perToken = (ms: number) => ms / ((reps + 1) * tokens);   // per step: batch tokens each
+    const perStep = (ms: number) => ms / ((reps + 1) * tokens);   // a step makes one token of each of the batch's sequences
     for (const [key, entry] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) {
-      console.log(`${perToken(entry.ms).toFixed(3).padStart(8)} ms/token ${String(entry.calls / ((reps + 1) * tokens)).padStart(5)}x  ${key}`);
+      console.log(`${perStep(entry.ms).toFixed(3).padStart(8)} ms/step ${String(entry.calls / ((reps + 1) * tokens)).padStart(5)}x  ${key}`);
     }
   }
 }
