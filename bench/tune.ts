@@ -26,6 +26,6 @@ setNativeGemmSplit(split.split);
 const pool = searchPoolThresholds({ level: result.level, log: (line) => console.log(`# ${line}`) });
 console.log(`pool from ${pool.general} multiply-adds, few rows from ${pool.fewRows}, one row streamed from ${pool.stream} (compiled defaults 2097152, 8388608, 524288; ${pool.threads} threads)`);
 if (!dryRun) {
-  writeTuning(result.level, { ...chosen, split: split.split, pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, measuredAt: new Date().toISOString() } }, target);
+  writeTuning(result.level, { ...chosen, split: split.split, pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, threads: pool.threads, measuredAt: new Date().toISOString() } }, target);
   console.log(`recorded in ${target}`);
 }

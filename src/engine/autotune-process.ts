@@ -16,4 +16,4 @@ applyGemmChoice(level as CpuLevel, found); // the split and the pool measured un
 const entry = what === 'all' ? { ...found, split: searchGemmSplit({ level: level as CpuLevel, ...FIRST_USE_SEARCH }).split } : found;
 if (entry.split !== undefined) setNativeGemmSplit(entry.split);
 const pool = searchPoolThresholds({ level: level as CpuLevel, rounds: 5 });
-writeTuning(level, { ...entry, pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, measuredAt: new Date().toISOString() } }, file);
+writeTuning(level, { ...entry, pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, threads: pool.threads, measuredAt: new Date().toISOString() } }, file);

@@ -25,8 +25,9 @@ export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool'
   process.stderr.write(`rlaif: tuning the ${what === 'all' ? 'GEMM blocking and thread-pool thresholds' : 'thread-pool thresholds'} for this CPU (${level}); once per machine, RLAIF_AUTOTUNE=0 skips it\n`);
   const run = spawnSync(process.execPath, [...(typescript ? ['--import', 'tsx'] : []), script, level, file, what], {
     encoding: 'utf8', timeout: 180_000,
-    // search from the compiled defaults
-    env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
+    // search from the compiled defaults, on every CPU this process may run on: a first use under RLAIF_THREADS=1 had
+    // measured no pool (one thread) and recorded the compiled thresholds for every later process on the machine
+    env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_THREADS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
   });
   if (run.status === 0) return true;
   const why = run.error ? run.error.message : run.signal ? `killed by ${run.signal}` : (run.stderr.trim().split('\n').at(-1) ?? `exit code ${run.status}`);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { GemmParams } from './backend.ts';
@@ -355,6 +355,37 @@ describe('GEMM tuning', () => {
     assert.equal(entry.kc, 48);
     assert.ok(entry.pool, 'pool added');
     assert.deepEqual(first.value, { general: entry.pool.general, fewRows: entry.pool.fewRows, stream: entry.pool.stream, source: 'tuned' });
+  });
+
+  it('the pool is measured on every CPU the process may use, whatever RLAIF_THREADS says; a one-thread measurement is redone where there are more', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const probe = createNativeBackend(level);
+    const file = join(root, 'pool-threads.json');
+    const blocking = { mc: probe.blocking.mc, kc: probe.blocking.kc, nc: probe.blocking.nc, kernel: level, split: 4, gflops: 1, defaultGflops: 1, measuredAt: 'now' };
+    const run = (env: Record<string, string>) => newProcess(level, file, '[b.threads, b.pool]', env);
+    // an entry from before the threads were recorded: measured again once, here by a process held to one thread
+    writeTuning(level, { ...blocking, pool: { general: 12345, fewRows: 67890, stream: 4567, measuredAt: 'then' } }, file);
+    const first = run({ RLAIF_AUTOTUNE: '1', RLAIF_THREADS: '1' });
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /tuning the thread-pool thresholds for this CPU/);
+    assert.equal((first.value as [number])[0], 1, 'the process itself keeps its one thread');
+    const pool = readTuning(level, file)!.pool!;
+    assert.equal(pool.threads, Math.min(availableParallelism(), 64), `measured on every usable CPU: ${JSON.stringify(pool)}`);
+    assert.doesNotMatch(run({ RLAIF_AUTOTUNE: '1', RLAIF_THREADS: '1' }).stderr, /tuning/);
+    // a one-thread measurement (the compiled thresholds, nothing measured) is redone where the process may use more CPUs
+    writeTuning(level, { ...blocking, pool: { general: 2097152, fewRows: 8388608, stream: 524288, threads: 1, measuredAt: 'then' } }, file);
+    const again = run({ RLAIF_AUTOTUNE: '1' });
+    assert.equal(again.status, 0, again.stderr);
+    if (availableParallelism() < 2) {
+      assert.doesNotMatch(again.stderr, /tuning/);
+      return;
+    }
+    assert.match(again.stderr, /tuning the thread-pool thresholds for this CPU/);
+    assert.ok(readTuning(level, file)!.pool!.threads! >= 2);
+    // a recorded threads count must be a whole number >= 1
+    writeTuning(level, { ...blocking, pool: { general: 5, fewRows: 5, stream: 5, threads: 0, measuredAt: 'now' } }, file);
+    assert.throws(() => readTuning(level, file), /pool-threads\.json: entry .* has pool\.threads = 0/);
   });
 
   it('the pool search measures its three ladders, gives thresholds on or past them, and restores the process\'s thresholds', (t) => {

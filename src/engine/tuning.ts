@@ -34,7 +34,9 @@ export interface TunedEntry extends Blocking {
   gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
   defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
   measuredAt: string;       // ISO date
-  pool?: PoolThresholds & { measuredAt: string }; // absent in entries written before the pool search existed
+  /** absent in entries written before the pool search existed; threads: the pool's threads when it was measured
+   * (absent before it was recorded; 1: nothing measured, the compiled thresholds) */
+  pool?: PoolThresholds & { measuredAt: string; threads?: number };
 }
 
 /** Where tuned blockings are kept: RLAIF_TUNING_FILE, else $XDG_CACHE_HOME/rlaif/tuning.json, else ~/.cache/... */
@@ -116,6 +118,8 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
       if (key === 'stream' && value === undefined) continue; // entries from before the stream threshold
       if (!Number.isInteger(value) || value! < 1 || value! > 2 ** 40) throw new Error(`${file}: entry "${machineKey(level)}" has pool.${key} = ${value}`);
     }
+    const threads = entry.pool.threads;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`${file}: entry "${machineKey(level)}" has pool.threads = ${JSON.stringify(threads)}, expected a whole number >= 1`);
   }
   return entry;
 }

@@ -3,6 +3,7 @@
 // Leaves out: building the addon (scripts/build-native.mjs) and the kernels themselves (native/*.c).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
@@ -102,9 +103,12 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the split search or (where there is one
   // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search (or its stream
-  // threshold) existed. The split, like the pool thresholds, is applied whatever else is forced.
+  // threshold, or the threads it ran with) existed, or one measured on a single thread (no pool to measure: the
+  // compiled thresholds) where this process may run on several CPUs. The split, like the pool thresholds, is applied
+  // whatever else is forced.
   const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
-  const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : (!entry.pool || entry.pool.stream === undefined) && !forcedPool ? 'pool' : null;
+  const stalePool = (pool: NonNullable<typeof entry>['pool']) => !pool || pool.stream === undefined || pool.threads === undefined || (pool.threads < 2 && availableParallelism() >= 2);
+  const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : stalePool(entry.pool) && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
   /** Runs one setter; its error names where the value came from: the variable when `variable` was set, else the tuning file. */
   const apply = (variable: string, fromVariable: boolean, set: () => void): void => {
