@@ -6,19 +6,22 @@
 // operands every call) and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
 // first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
 // Then (fewrows) a batched decode step's products of 8-16 rows, gemm and gemmBf16, weights hot or from memory, median µs.
-// Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds] [sections: gemm,training,fewrows; default all]
+// Then (ops) the row-reduction kernels (norms, softmaxes, log-probs, entropy, the plain bf16 GEMV) at every CPU level
+// this machine runs, on the tiny GPT's training and decode shapes: median µs each, and whether the two builds' outputs
+// are the same bit for bit.
+// Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds] [sections: gemm,training,fewrows,ops; default all]
 // (e.g. a `git worktree` at the parent commit)
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { f32ToBf16 } from '../src/engine/bf16.ts';
-import { createNativeBackend } from '../src/engine/backends/native-backend.ts';
+import { type CpuLevel, createNativeBackend, nativeCpuLevels } from '../src/engine/backends/native-backend.ts';
 
 const other = process.argv[2], rounds = Number(process.argv[3] ?? 15);
 if (!other || !existsSync(join(other, 'build', 'Release', 'rlaif_native.node'))) throw new Error(`addon-ab: give the other checkout's root (with build/Release/rlaif_native.node), got ${other}`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`addon-ab: rounds must be a positive integer, got ${process.argv[3]}`);
-const sections = new Set((process.argv[4] ?? 'gemm,training,fewrows').split(','));
-for (const name of sections) if (!['gemm', 'training', 'fewrows'].includes(name)) throw new Error(`addon-ab: unknown section '${name}' (gemm, training, fewrows)`);
+const sections = new Set((process.argv[4] ?? 'gemm,training,fewrows,ops').split(','));
+for (const name of sections) if (!['gemm', 'training', 'fewrows', 'ops'].includes(name)) throw new Error(`addon-ab: unknown section '${name}' (gemm, training, fewrows, ops)`);
 const module = await import(pathToFileURL(resolve(other, 'src/engine/backends/native-backend.ts')).href) as { createNativeBackend: typeof createNativeBackend };
 const builds = { this: createNativeBackend(), other: module.createNativeBackend() };
 type Backend = ReturnType<typeof createNativeBackend>;
@@ -108,4 +111,33 @@ for (const { label, bytes, reps, run, copies } of fewRowsCases) {
     theirs.push(micros(builds.other)); mine.push(micros(builds.this)); ratios.push(mine.at(-1)! / theirs.at(-1)!);
   }
   console.log(label.padEnd(26), `this ${median(mine).toFixed(0)} µs, other ${median(theirs).toFixed(0)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); weights at ${(bytes / median(mine) / 1e3).toFixed(1)} GB/s, other ${(bytes / median(theirs) / 1e3).toFixed(1)}`);
+}
+
+// The row-reduction kernels at each CPU level, both builds at the same level (the plain bf16 GEMV: the `widen` path,
+// what CPUs without AVX512_BF16 run): median µs over the rounds (each a median of 15 calls), and the outputs compared
+// bit for bit (inputs made once; accumulating kernels start from the same values in both builds).
+const wave = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed) * (1 + (i % 7)));
+type Op = { label: string; make: (backend: Backend) => { run: () => void; outputs: Float32Array[] } };
+const ops: Op[] = [
+  { label: 'layerNorm 1024x128', make: (be) => { const R = 1024, C = 128, x = wave(R * C, 1), w = wave(C, 2), b = wave(C, 3), y = new Float32Array(R * C), m = new Float32Array(R), r = new Float32Array(R); return { run: () => be.layerNorm(x, w, b, y, m, r, R, C, 1e-5), outputs: [y, m, r] }; } },
+  { label: 'layerNorm 16x128', make: (be) => { const R = 16, C = 128, x = wave(R * C, 1), w = wave(C, 2), b = wave(C, 3), y = new Float32Array(R * C), m = new Float32Array(R), r = new Float32Array(R); return { run: () => be.layerNorm(x, w, b, y, m, r, R, C, 1e-5), outputs: [y, m, r] }; } },
+  { label: 'layerNormBackward 1024x128', make: (be) => { const R = 1024, C = 128, dy = wave(R * C, 4), x = wave(R * C, 1), w = wave(C, 2), m = wave(R, 5), r = wave(R, 6).map(Math.abs), dx = new Float32Array(R * C), dw = new Float32Array(C), db = new Float32Array(C); return { run: () => { dx.fill(0); dw.fill(0); db.fill(0); be.layerNormBackward(dy, x, w, m, r, dx, dw, db, R, C); }, outputs: [dx, dw, db] }; } },
+  { label: 'rmsNormBackward 1024x128', make: (be) => { const R = 1024, C = 128, dy = wave(R * C, 4), x = wave(R * C, 1), w = wave(C, 2), r = wave(R, 6).map(Math.abs), dx = new Float32Array(R * C), dw = new Float32Array(C); return { run: () => { dx.fill(0); dw.fill(0); be.rmsNormBackward(dy, x, w, r, dx, dw, R, C); }, outputs: [dx, dw] }; } },
+  { label: 'softmax 16x1024', make: (be) => { const R = 16, C = 1024, x = wave(R * C, 1), y = new Float32Array(R * C); return { run: () => be.softmax(x, y, R, C), outputs: [y] }; } },
+  { label: 'logSoftmax 16x1024', make: (be) => { const R = 16, C = 1024, x = wave(R * C, 1), y = new Float32Array(R * C); return { run: () => be.logSoftmax(x, y, R, C), outputs: [y] }; } },
+  { label: 'targetLogprobs 1024x96', make: (be) => { const R = 1024, C = 96, x = wave(R * C, 1), t = Int32Array.from({ length: R }, (_, i) => (i * 7) % C), o = new Float32Array(R), l = new Float32Array(R); return { run: () => be.targetLogprobs(x, t, o, l, R, C, -100), outputs: [o, l] }; } },
+  { label: 'entropy 16x1024', make: (be) => { const R = 16, C = 1024, x = wave(R * C, 1), o = new Float32Array(R), l = new Float32Array(R); return { run: () => be.entropy(x, o, l, R, C), outputs: [o, l] }; } },
+  { label: 'bf16 widen 8x2304x768', make: (be) => { const M = 8, N = 2304, K = 768, a = wave(M * K, 1), w = f32ToBf16(wave(N * K, 2)), c = new Float32Array(M * N); return { run: () => be.gemmBf16(a, w, c, M, N, K), outputs: [c] }; } },
+];
+for (const level of sections.has('ops') ? nativeCpuLevels() : [] as CpuLevel[]) {
+  const pair = { this: createNativeBackend(level, { nativeBf16: false }), other: module.createNativeBackend(level, { nativeBf16: false }) };
+  for (const { label, make } of ops) {
+    const mine = make(pair.this), theirs = make(pair.other);
+    mine.run(); theirs.run();
+    const differ = mine.outputs.reduce((n, out, i) => { const a = new Uint32Array(out.buffer), b = new Uint32Array(theirs.outputs[i]!.buffer); for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) n++; return n; }, 0);
+    const micros = (op: { run: () => void }) => { op.run(); return median(Array.from({ length: 15 }, () => { const t0 = performance.now(); op.run(); return (performance.now() - t0) * 1000; })); };
+    const a: number[] = [], b: number[] = [], ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) { b.push(micros(theirs)); a.push(micros(mine)); ratios.push(a.at(-1)! / b.at(-1)!); }
+    console.log(`${level} ${label}`.padEnd(34), `this ${median(a).toFixed(1)} µs, other ${median(b).toFixed(1)}, this/other ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); outputs ${differ === 0 ? 'the same bits' : `${differ} values differ`}`);
+  }
 }

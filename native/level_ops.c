@@ -31,13 +31,42 @@ static inline float vexp(float x) {
   res = x != x ? x : res;
   return res;
 }
-/* LANES-wide vectors (GCC vector extensions): one zmm on AVX-512, two ymm on AVX2, four xmm in generic. Lane-wise
- * accumulation keeps IEEE semantics per lane while letting every level vectorize the reductions. */
-typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
-typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
+/* The level's native vectors (GCC vector extensions): NL floats, one zmm on AVX-512, one ymm on AVX2, one xmm in
+ * generic. */
+#if defined(__AVX512F__)
+#define NL 16
+#elif defined(__AVX2__)
+#define NL 8
+#else
+#define NL 4
+#endif
+typedef float vn __attribute__((vector_size(NL * sizeof(float))));
+typedef int32_t vni __attribute__((vector_size(NL * sizeof(float))));
+static inline vn vnload(const float *p) { vn v; memcpy(&v, p, sizeof v); return v; }
 
-static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
-static inline vf vmax(vf a, vf b) { vi m = a > b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* LANES-wide vectors for the reductions: lane l accumulates elements j with j % LANES == l, and the lanes are added in
+ * order, so every level computes the same sums (up to FMA contraction, which generic lacks). Held as LANES / NL native
+ * vectors (lane l is lane l % NL of part l / NL): one zmm on AVX-512, two ymm on AVX2, four xmm in generic. A 64-byte
+ * GCC vector on a target without 64-byte registers was kept on the stack and moved through general registers every
+ * step (vmovq/vpinsrq; layer norm ran 4x slower on AVX2 than on AVX-512); a struct of native vectors stays in
+ * registers, with the same arithmetic lane by lane. */
+#define VPARTS (LANES / NL)
+typedef struct { vn p[VPARTS]; } vf;
+
+static inline vf vzero(void) { vf v; for (int i = 0; i < VPARTS; i++) v.p[i] = (vn){0}; return v; }
+static inline vf vload(const float *p) { vf v; for (int i = 0; i < VPARTS; i++) v.p[i] = vnload(p + i * NL); return v; }
+static inline vf vadd(vf a, vf b) { for (int i = 0; i < VPARTS; i++) a.p[i] += b.p[i]; return a; }
+static inline vf vmul(vf a, vf b) { for (int i = 0; i < VPARTS; i++) a.p[i] *= b.p[i]; return a; }
+static inline vf vsubs(vf a, float s) { for (int i = 0; i < VPARTS; i++) a.p[i] -= s; return a; }
+static inline vf vmuls(vf a, float s) { for (int i = 0; i < VPARTS; i++) a.p[i] *= s; return a; }
+/* acc + x y, lane by lane (contracted to an FMA where the level has one, as `acc += x * y` was) */
+static inline vf vmuladd(vf acc, vf x, vf y) { for (int i = 0; i < VPARTS; i++) acc.p[i] += x.p[i] * y.p[i]; return acc; }
+/* a > b ? a : b lane by lane (b where a is NaN) */
+static inline vf vmax(vf a, vf b) {
+  for (int i = 0; i < VPARTS; i++) { vni m = a.p[i] > b.p[i]; a.p[i] = (vn)(((vni)a.p[i] & m) | ((vni)b.p[i] & ~m)); }
+  return a;
+}
+static inline float vlane(vf v, int l) { return v.p[l / NL][l % NL]; }
 
 static inline float lane_sum(const float *acc) {
   float s = 0.0f;
@@ -47,36 +76,35 @@ static inline float lane_sum(const float *acc) {
 
 static inline float vsum(vf v) {
   float s = 0.0f;
-  for (int l = 0; l < LANES; l++) s += v[l];
+  for (int l = 0; l < LANES; l++) s += vlane(v, l);
   return s;
 }
 
 static inline float row_sum(const float *x, long n) {
-  vf acc = {0};
+  vf acc = vzero();
   long j = 0;
-  for (; j + LANES <= n; j += LANES) acc += vload(x + j);
+  for (; j + LANES <= n; j += LANES) acc = vadd(acc, vload(x + j));
   float s = vsum(acc);
   for (; j < n; j++) s += x[j];
   return s;
 }
 
 static inline float row_dot(const float *x, const float *y, long n) {
-  vf acc = {0};
+  vf acc = vzero();
   long j = 0;
-  for (; j + LANES <= n; j += LANES) acc += vload(x + j) * vload(y + j);
+  for (; j + LANES <= n; j += LANES) acc = vmuladd(acc, vload(x + j), vload(y + j));
   float s = vsum(acc);
   for (; j < n; j++) s += x[j] * y[j];
   return s;
 }
 
 static inline float row_max(const float *x, long n) {
-  vf acc = {0};
-  acc -= INFINITY; /* -inf in every lane */
+  vf acc = vsubs(vzero(), INFINITY); /* -inf in every lane */
   long j = 0;
   float m = -INFINITY;
   if (n >= LANES) {
     for (; j + LANES <= n; j += LANES) acc = vmax(vload(x + j), acc);
-    for (int l = 0; l < LANES; l++) m = acc[l] > m ? acc[l] : m;
+    for (int l = 0; l < LANES; l++) m = vlane(acc, l) > m ? vlane(acc, l) : m;
   }
   for (; j < n; j++) m = x[j] > m ? x[j] : m;
   return m;
@@ -162,9 +190,9 @@ void L(layer_norm)(const float *x, const float *w, const float *b, float *y, flo
     const float *xr = x + r * cols;
     float *yr = y + r * cols;
     float mu = row_sum(xr, cols) / (float)cols;
-    vf acc = {0};
+    vf acc = vzero();
     long j = 0;
-    for (; j + LANES <= cols; j += LANES) { vf d = vload(xr + j) - mu; acc += d * d; }
+    for (; j + LANES <= cols; j += LANES) { vf d = vsubs(vload(xr + j), mu); acc = vmuladd(acc, d, d); }
     float ss = vsum(acc);
     for (; j < cols; j++) { float d = xr[j] - mu; ss += d * d; }
     float rs = 1.0f / sqrtf(ss / (float)cols + eps);
@@ -181,11 +209,11 @@ void L(layer_norm_bwd)(const float *restrict dy, const float *restrict x, const 
     const float *xr = x + r * cols, *gr = dy + r * cols;
     float *dxr = dx + r * cols;
     float mu = mean[r], rs = rstd[r];
-    vf aG = {0}, aGX = {0};
+    vf aG = vzero(), aGX = vzero();
     long j = 0;
     for (; j + LANES <= cols; j += LANES) {
-      vf xhat = (vload(xr + j) - mu) * rs, g = vload(gr + j) * vload(w + j);
-      aG += g; aGX += g * xhat;
+      vf xhat = vmuls(vsubs(vload(xr + j), mu), rs), g = vmul(vload(gr + j), vload(w + j));
+      aG = vadd(aG, g); aGX = vmuladd(aGX, g, xhat);
     }
     float sumG = vsum(aG), sumGX = vsum(aGX);
     for (; j < cols; j++) {
@@ -218,9 +246,9 @@ void L(rms_norm_bwd)(const float *restrict dy, const float *restrict x, const fl
     const float *xr = x + r * cols, *gr = dy + r * cols;
     float *dxr = dx + r * cols;
     float rs = rstd[r];
-    vf acc = {0};
+    vf acc = vzero();
     long j = 0;
-    for (; j + LANES <= cols; j += LANES) acc += vload(gr + j) * vload(w + j) * vload(xr + j);
+    for (; j + LANES <= cols; j += LANES) acc = vmuladd(acc, vmul(vload(gr + j), vload(w + j)), vload(xr + j));
     float s = vsum(acc);
     for (; j < cols; j++) s += gr[j] * w[j] * xr[j];
     float m = s * rs / (float)cols;
@@ -362,26 +390,21 @@ static inline void gemv_scale(float *c, long M, long N, long n0, long n1, float 
  * computed it (alpha 1, beta 0 or 1: a prefill block, a batched decode step and a whole prompt agree). */
 #define GEMV_MAX_K 1024
 #define GEMV_PREFETCH_ROWS 16
-/* The tile works in the level's native vectors (vn: NL floats; the LANES-wide vf is two ymm on AVX2, and GCC moved
- * arrays of it through general registers there, 1-2 GFLOP/s). Its accumulators (rows x vectors) must fit the level's
+/* The tile works in the level's native vectors (vn, above: arrays of a LANES-wide GCC vector, two ymm on AVX2, were
+ * moved through general registers there, 1-2 GFLOP/s). Its accumulators (rows x vectors) must fit the level's
  * registers with room for the B loads and the broadcast A value; spilled, every multiply-add becomes a load, an add
  * and a store. AVX-512 (32 zmm): 8 rows x 2 vectors. AVX2 (16 ymm): 6 rows x 2, the level's 6x16 GEMM micro-kernel
  * shape. Generic (16 xmm): 3 rows x 4. */
 #if defined(__AVX512F__)
-#define NL 16
 #define GEMV_TILE_ROWS 8
 #define GEMV_TILE_VECS 2
 #elif defined(__AVX2__)
-#define NL 8
 #define GEMV_TILE_ROWS 6
 #define GEMV_TILE_VECS 2
 #else
-#define NL 4
 #define GEMV_TILE_ROWS 3
 #define GEMV_TILE_VECS 4
 #endif
-typedef float vn __attribute__((vector_size(NL * sizeof(float))));
-static inline vn vnload(const float *p) { vn v; memcpy(&v, p, sizeof v); return v; }
 
 /* c = alpha acc + beta c as the micro-kernels store a panel: the first with the caller's beta (0 never reads c), the
  * later ones added to c */
@@ -682,13 +705,29 @@ void L(gemv_nt)(const float *a, const float *b, float *c, long M, long N, long K
 /* bf16 weights, plain path (every level; AVX512_BF16 CPUs use level_bf16.c's vdpbf16ps instead): each bf16 weight
  * row widened to float32 in registers (a 16-bit shift) and multiplied by the float32 copy of the rounded A. One row
  * of W (n) is read once from memory and again from L1 for each row of A. */
-typedef uint16_t vh __attribute__((vector_size(LANES * sizeof(uint16_t))));
-typedef uint32_t vu __attribute__((vector_size(LANES * sizeof(uint32_t))));
+typedef uint16_t vh __attribute__((vector_size(NL * sizeof(uint16_t))));
+typedef uint32_t vu __attribute__((vector_size(NL * sizeof(uint32_t))));
 
 static inline vf bf16_vload(const uint16_t *p) {
-  vh h;
-  memcpy(&h, p, sizeof h);
-  return (vf)(__builtin_convertvector(h, vu) << 16);
+  vf v;
+#if NL == 4
+  /* SSE2 has no 4-lane widening load: 8 at a time, as the LANES-wide conversion does (12% faster here) */
+  typedef uint16_t vh8 __attribute__((vector_size(8 * sizeof(uint16_t))));
+  typedef uint32_t vu8 __attribute__((vector_size(8 * sizeof(uint32_t))));
+  for (int i = 0; i < VPARTS; i += 2) {
+    vh8 h;
+    memcpy(&h, p + i * NL, sizeof h);
+    vu8 u = __builtin_convertvector(h, vu8) << 16;
+    memcpy(&v.p[i], &u, sizeof u);
+  }
+#else
+  for (int i = 0; i < VPARTS; i++) {
+    vh h;
+    memcpy(&h, p + i * NL, sizeof h);
+    v.p[i] = (vn)(__builtin_convertvector(h, vu) << 16);
+  }
+#endif
+  return v;
 }
 
 static inline float bf16_scalar(uint16_t h) {
@@ -703,13 +742,13 @@ void L(gemv_bf16)(const float *af, const uint16_t *ab, const uint16_t *w, float 
     const uint16_t *wr = w + n * K;
     for (long m = 0; m < M; m++) {
       const float *ar = af + m * K;
-      vf acc0 = {0}, acc1 = {0};
+      vf acc0 = vzero(), acc1 = vzero();
       long k = 0;
       for (; k + 2 * LANES <= K; k += 2 * LANES) {
-        acc0 += vload(ar + k) * bf16_vload(wr + k);
-        acc1 += vload(ar + k + LANES) * bf16_vload(wr + k + LANES);
+        acc0 = vmuladd(acc0, vload(ar + k), bf16_vload(wr + k));
+        acc1 = vmuladd(acc1, vload(ar + k + LANES), bf16_vload(wr + k + LANES));
       }
-      float s = vsum(acc0 + acc1);
+      float s = vsum(vadd(acc0, acc1));
       for (; k < K; k++) s += ar[k] * bf16_scalar(wr[k]);
       c[m * N + n] = s;
     }
