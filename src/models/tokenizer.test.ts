@@ -112,6 +112,31 @@ describe('byte-level BPE trained here', () => {
     assert.equal(tokenizer.idToToken(2), '<|im_end|>');
   });
 
+  it('single-token texts (log-prob alternatives) are the library\'s, asked of it once per id and special-token setting', () => {
+    const fresh = new HfTokenizer(trained.tokenizerJson, trained.tokenizerConfig);
+    const reference = new HfTokenizer(trained.tokenizerJson, trained.tokenizerConfig);
+    const core = (fresh as unknown as { core: { decode: (ids: number[], options: unknown) => string } }).core;
+    const library = core.decode.bind(core);
+    let calls = 0;
+    core.decode = (ids, options) => { calls++; return library(ids, options); };
+    for (const round of [0, 1]) {
+      for (const id of [0, 2, 5, 40, 41]) {
+        for (const skipSpecialTokens of [false, true]) {
+          const expected = (reference as unknown as { core: { decode: (ids: number[], options: unknown) => string } }).core
+            .decode([id], { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: false });
+          assert.equal(fresh.decode([id], { skipSpecialTokens }), expected, `id ${id}, skip ${skipSpecialTokens}, round ${round}`);
+        }
+      }
+      assert.equal(calls, 10, `round ${round}: each of 5 ids x 2 settings asked of the library once`);
+    }
+    assert.equal(fresh.decode([0], { skipSpecialTokens: true }), '', 'a special token skipped');
+    assert.equal(fresh.decode([0]), '<|endoftext|>');
+    assert.equal(fresh.decode([5, 40]), reference.decode([5, 40]), 'longer sequences decode whole');
+    const before = calls;
+    fresh.decode([fresh.vocabSize + 3]); fresh.decode([fresh.vocabSize + 3]);
+    assert.equal(calls, before + 2, 'an id past the vocabulary is not kept');
+  });
+
   for (const style of ['gpt2', 'llama3', 'qwen2'] as const) {
     it(`${style}-style pre-tokenization agrees token for token with the Rust tokenizers`, async () => {
       const json = style === 'gpt2' ? trained.tokenizerJson : variant(style);
