@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import tokenizers from 'tokenizers';
 import { loadTrained, saveTokenizer, trainByteLevelBpe, type TrainedTokenizer } from './bpe-trainer.ts';
-import { CharTokenizer, HfTokenizer, TokenizerError } from './tokenizer.ts';
+import { CharTokenizer, HfTokenizer, TokenizerError, tokenText } from './tokenizer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenizer-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -135,6 +135,14 @@ describe('byte-level BPE trained here', () => {
     const before = calls;
     fresh.decode([fresh.vocabSize + 3]); fresh.decode([fresh.vocabSize + 3]);
     assert.equal(calls, before + 2, 'an id past the vocabulary is not kept');
+  });
+
+  it('tokenText: a known id\'s text, and <id> for one past the tokenizer (a padded model vocabulary), which the library decodes to nothing', () => {
+    assert.equal(tokenText(tokenizer, 5), tokenizer.decode([5]));
+    assert.equal(tokenText(tokenizer, 0), '<|endoftext|>');
+    assert.equal(tokenizer.decode([tokenizer.vocabSize + 3]), '', 'the library\'s own answer');
+    for (const id of [tokenizer.vocabSize, tokenizer.vocabSize + 3, -1, 2.5]) assert.equal(tokenText(tokenizer, id), `<${id}>`);
+    assert.equal(tokenText(new CharTokenizer(), 200), '<200>');
   });
 
   for (const style of ['gpt2', 'llama3', 'qwen2'] as const) {

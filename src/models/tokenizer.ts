@@ -45,7 +45,7 @@ export class TokenizerError extends Error {
 }
 
 /** A special token in tokenizer_config.json: a string, or an AddedToken record with `content`. */
-function tokenText(value: unknown): string | null {
+function configTokenText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
     return (value as { content: string }).content;
@@ -74,6 +74,19 @@ function defaultTemplate(value: unknown): string | null {
 }
 
 /** A Hugging Face tokenizer: tokenizer.json for the vocabulary and rules, tokenizer_config.json for the rest. */
+/**
+ * The text of one token id, as a log-prob entry shows it. An id the tokenizer does not know (a model's vocabulary
+ * padded past the tokenizer's, as Qwen2's is) shows as <id>: the Hugging Face library decodes it to '' without a word.
+ */
+export function tokenText(tokenizer: TextTokenizer, id: number): string {
+  if (!(Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize)) return `<${id}>`;
+  try {
+    return tokenizer.decode([id]);
+  } catch {
+    return `<${id}>`;
+  }
+}
+
 export class HfTokenizer implements TextTokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;
@@ -107,7 +120,7 @@ export class HfTokenizer implements TextTokenizer {
     this.vocabSize = maxId + 1;
     this.specialTokens = {};
     for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token']) {
-      const text = tokenText(tokenizerConfig[key]);
+      const text = configTokenText(tokenizerConfig[key]);
       if (text !== null) this.specialTokens[key] = text;
     }
     const idOf = (key: string) => {

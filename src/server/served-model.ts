@@ -13,6 +13,7 @@ import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import { chatPromptIds as promptIdsFor, type ChatCapableTokenizer } from '../feedback/providers/transformer-language-model.ts';
 import { loadLora } from '../models/lora.ts';
 import type { Transformer } from '../models/transformer.ts';
+import { tokenText as tokenTextOf } from '../models/tokenizer.ts';
 import { loadCheckpoint } from '../pipeline/run-setup.ts';
 import { buildTestbed } from '../testbed/index.ts';
 
@@ -87,9 +88,5 @@ export function chatPromptIds(served: ServedModel, messages: ChatMessage[]): num
 
 /** Text of one token id; ids a padded vocabulary holds beyond the tokenizer's show as <id>. */
 export function tokenText(served: ServedModel, id: number): string {
-  try {
-    return served.tokenizer.decode([id]);
-  } catch {
-    return `<${id}>`;
-  }
+  return tokenTextOf(served.tokenizer, id);
 }

@@ -13,7 +13,7 @@ import { BatchEngine } from '../../models/batch-engine.ts';
 import { fitChatToContext } from '../../models/context-fit.ts';
 import { generate } from '../../models/generate.ts';
 import { PrefixCache } from '../../models/prefix-cache.ts';
-import type { TextTokenizer } from '../../models/tokenizer.ts';
+import { type TextTokenizer, tokenText } from '../../models/tokenizer.ts';
 import type { Transformer } from '../../models/transformer.ts';
 import type { ChatMessage, ChatWarning, GeneratedToken, TokenAlternative } from '../chat-model-v1.ts';
 import type { InProcessGenerateRequest, InProcessGeneration, InProcessLanguageModel } from './in-process-provider.ts';
@@ -144,11 +144,7 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
   }
 
   #tokenText(id: number): string {
-    try {
-      return this.#tokenizer.decode([id]);
-    } catch {
-      return `<${id}>`; // a padded model vocabulary can hold ids the tokenizer does not know
-    }
+    return tokenText(this.#tokenizer, id); // a padded model vocabulary can hold ids the tokenizer does not know: <id>
   }
 
   /** Each response token's log-softmax and the k most likely tokens at its position, from logits (≥ R, V). */
