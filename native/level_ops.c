@@ -711,7 +711,7 @@ typedef uint32_t vu __attribute__((vector_size(NL * sizeof(uint32_t))));
 static inline vf bf16_vload(const uint16_t *p) {
   vf v;
 #if NL == 4
-  /* SSE2 has no 4-lane widening load: 8 at a time, as the LANES-wide conversion does (12% faster here) */
+  /* 8 at a time: four 4-lane conversions (SSE2 has no widening load) took 1.65x as long, 8 x 2304 x 768 on Zen 5 */
   typedef uint16_t vh8 __attribute__((vector_size(8 * sizeof(uint16_t))));
   typedef uint32_t vu8 __attribute__((vector_size(8 * sizeof(uint32_t))));
   for (int i = 0; i < VPARTS; i += 2) {

@@ -14,7 +14,8 @@ import {
   type ChatRequest, type CompletionRequest,
 } from './openai-schemas.ts';
 import type { ServeConfig } from './serve-config.ts';
-import { chatPromptIds, tokenText, type ServedModel } from './served-model.ts';
+import { tokenText } from '../models/tokenizer.ts';
+import { chatPromptIds, type ServedModel } from './served-model.ts';
 import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 
 export interface RouteContext {
@@ -42,7 +43,7 @@ function boundMaxTokens(context: RouteContext, requested: number | null | undefi
 }
 
 const entry = (context: RouteContext, id: number, logprob: number) => {
-  const token = tokenText(context.served, id);
+  const token = tokenText(context.served.tokenizer, id);
   return { token, logprob, bytes: [...Buffer.from(token, 'utf8')] };
 };
 const chatLogprobs = (context: RouteContext, steps: TokenStep[]) => ({
@@ -136,12 +137,12 @@ export async function completions(context: RouteContext, body: unknown, response
   const stream = request.stream ? new EventStream(response) : null;
   const legacy = (steps: TokenStep[], startOffset: number, first: TokenStep | null) => {
     let offset = startOffset;
-    const all = first ? [first, ...steps] : steps;
+    const all = first ? [first, ...steps] : steps, texts = all.map((s) => tokenText(served.tokenizer, s.token));
     return {
-      tokens: all.map((s) => tokenText(served, s.token)),
+      tokens: texts,
       token_logprobs: all.map((s, i) => (first && i === 0 ? null : s.logprob)),
-      top_logprobs: all.map((s, i) => (first && i === 0 ? null : Object.fromEntries(s.top.slice(0, k).map((t) => [tokenText(served, t.token), t.logprob])))),
-      text_offset: all.map((s) => { const at = offset; offset += tokenText(served, s.token).length; return at; }),
+      top_logprobs: all.map((s, i) => (first && i === 0 ? null : Object.fromEntries(s.top.slice(0, k).map((t) => [tokenText(served.tokenizer, t.token), t.logprob])))),
+      text_offset: texts.map((text) => { const at = offset; offset += text.length; return at; }),
     };
   };
   const results = await Promise.all(prompts.map(async (p, promptIndex) => {

@@ -13,7 +13,6 @@ import type { ChatMessage } from '../feedback/chat-model-v1.ts';
 import { chatPromptIds as promptIdsFor, type ChatCapableTokenizer } from '../feedback/providers/transformer-language-model.ts';
 import { loadLora } from '../models/lora.ts';
 import type { Transformer } from '../models/transformer.ts';
-import { tokenText as tokenTextOf } from '../models/tokenizer.ts';
 import { loadCheckpoint } from '../pipeline/run-setup.ts';
 import { buildTestbed } from '../testbed/index.ts';
 
@@ -86,7 +85,3 @@ export function chatPromptIds(served: ServedModel, messages: ChatMessage[]): num
   return promptIdsFor(served.tokenizer, messages);   // the in-process labeler's own function
 }
 
-/** Text of one token id; ids a padded vocabulary holds beyond the tokenizer's show as <id>. */
-export function tokenText(served: ServedModel, id: number): string {
-  return tokenTextOf(served.tokenizer, id);
-}

@@ -115,6 +115,10 @@ test('completions: string and token-id prompts; echo + logprobs with max_tokens 
   const reference = scoreResponses(served.model, { prompts: [ids.slice(0, 1)], responses: [ids.slice(1)] }).logprobs.data;
   logprobs.token_logprobs!.slice(1).forEach((lp, i) => assert.ok(Math.abs(lp! - reference[i]!) < 1e-4, `token ${i + 1}`));
   assert.equal(Object.keys(logprobs.top_logprobs![1]!).length, 1);
+  // each token's text, and its offset: where it starts in the echoed text (lm-eval-harness slices continuations by it)
+  assert.deepEqual(logprobs.tokens, ids.map((id) => served.tokenizer.decode([id])));
+  assert.deepEqual(logprobs.text_offset, logprobs.tokens!.map((_, i) => logprobs.tokens!.slice(0, i).join('').length));
+  assert.equal(logprobs.tokens!.join(''), scored.choices[0]!.text);
   const several = await client.completions.create({ model: 'tiny', prompt: ['a', 'b'], max_tokens: 3, n: 2, seed: 2 });
   assert.deepEqual(several.choices.map((c) => c.index), [0, 1, 2, 3]);
 });

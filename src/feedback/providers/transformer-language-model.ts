@@ -109,15 +109,15 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
         stopTokenIds: sampling.stopTokenIds ?? [], topLogprobs: request.topLogprobs });
       const steps = eos !== null && result.tokens.at(-1)?.token === eos ? result.tokens.slice(0, -1) : result.tokens; // the stop token is not text
       content = steps.map((step) => step.token);
-      tokens = steps.map((step): GeneratedToken => ({ token: this.#tokenText(step.token), logprob: step.logprob,
-        topLogprobs: step.top.map((alternative): TokenAlternative => ({ token: this.#tokenText(alternative.token), logprob: alternative.logprob })) }));
+      tokens = steps.map((step): GeneratedToken => ({ token: tokenText(this.#tokenizer, step.token), logprob: step.logprob,
+        topLogprobs: step.top.map((alternative): TokenAlternative => ({ token: tokenText(this.#tokenizer, alternative.token), logprob: alternative.logprob })) }));
     } else {
       const [sequence] = generate(this.#model, [prompt], sampling);
       const sampled = Array.from(sequence!.tokens);
       content = eos !== null && sampled.at(-1) === eos ? sampled.slice(0, -1) : sampled;
       tokens = request.topLogprobs > 0 && content.length > 0
         ? this.#alternatives(content, this.#teacherForcedLogits(prompt, content), request.topLogprobs)
-        : content.map((id, index): GeneratedToken => ({ token: this.#tokenizer.decode([id]), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
+        : content.map((id, index): GeneratedToken => ({ token: tokenText(this.#tokenizer, id), logprob: sequence!.logprobs[index]!, topLogprobs: [] }));
     }
     const text = this.#tokenizer.decode(content, { skipSpecialTokens: true });
     return warnings.length > 0 ? { text, tokens, promptTokens, warnings } : { text, tokens, promptTokens };
@@ -143,15 +143,11 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
     return logits;
   }
 
-  #tokenText(id: number): string {
-    return tokenText(this.#tokenizer, id); // a padded model vocabulary can hold ids the tokenizer does not know: <id>
-  }
-
   /** Each response token's log-softmax and the k most likely tokens at its position, from logits (≥ R, V). */
   #alternatives(response: number[], logits: Float32Array, k: number): GeneratedToken[] {
     const V = this.#model.config.vocabSize;
     const count = Math.min(k, V);
-    const tokenText = (id: number): string => this.#tokenText(id);
+    const text = (id: number): string => tokenText(this.#tokenizer, id);   // <id> for ids past the tokenizer (a padded vocabulary)
     return response.map((id, j): GeneratedToken => {
       const row = logits.subarray(j * V, (j + 1) * V); // (V,)
       let max = -Infinity;
@@ -160,8 +156,8 @@ export class TransformerLanguageModel implements InProcessLanguageModel {
       for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
       const logNormalizer = max + Math.log(sum);
       const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b]! - row[a]!).slice(0, count);
-      const topLogprobs: TokenAlternative[] = order.map((v) => ({ token: tokenText(v), logprob: row[v]! - logNormalizer }));
-      return { token: tokenText(id), logprob: row[id]! - logNormalizer, topLogprobs };
+      const topLogprobs: TokenAlternative[] = order.map((v) => ({ token: text(v), logprob: row[v]! - logNormalizer }));
+      return { token: text(id), logprob: row[id]! - logNormalizer, topLogprobs };
     });
   }
 }
