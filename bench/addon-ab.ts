@@ -6,7 +6,7 @@
 // operands every call) and cold (operands from 24 copies, past the L3), median µs. Each measurement warms its build up with untimed calls
 // first: each addon has its own thread pool, whose workers spin ~200 µs after a job and take the cores meanwhile.
 // Then (fewrows) a batched decode step's products of 8-16 rows, gemm and gemmBf16, weights hot or from memory, median µs.
-// Then (ops) the row-reduction kernels (norms, softmaxes, log-probs, entropy, the plain bf16 GEMV) at every CPU level
+// Then (ops) the row-reduction kernels (norms, softmaxes, log-probs, entropy, decode attention, the plain bf16 GEMV) at every CPU level
 // this machine runs, on the tiny GPT's training and decode shapes: median µs each, and whether the two builds' outputs
 // are the same bit for bit.
 // Run: node --import tsx bench/addon-ab.ts <other checkout root> [rounds] [sections: gemm,training,fewrows,ops; default all]
@@ -127,6 +127,16 @@ const ops: Op[] = [
   { label: 'logSoftmax 16x1024', make: (be) => { const R = 16, C = 1024, x = wave(R * C, 1), y = new Float32Array(R * C); return { run: () => be.logSoftmax(x, y, R, C), outputs: [y] }; } },
   { label: 'targetLogprobs 1024x96', make: (be) => { const R = 1024, C = 96, x = wave(R * C, 1), t = Int32Array.from({ length: R }, (_, i) => (i * 7) % C), o = new Float32Array(R), l = new Float32Array(R); return { run: () => be.targetLogprobs(x, t, o, l, R, C, -100), outputs: [o, l] }; } },
   { label: 'entropy 16x1024', make: (be) => { const R = 16, C = 1024, x = wave(R * C, 1), o = new Float32Array(R), l = new Float32Array(R); return { run: () => be.entropy(x, o, l, R, C), outputs: [o, l] }; } },
+  // decode attention over a KV cache read in place (B rows of left padding and capacity as a batch engine keeps them)
+  ...([[16, 4, 32, 1, 72], [16, 4, 32, 1, 21], [8, 12, 64, 1, 128], [4, 4, 32, 4, 60]] as const).map(([B, H, D, T, S]): Op => ({
+    label: `attention ${B}x${H}x${D} T${T} S${S}`,
+    make: (be) => {
+      const L = S + 32, q = wave(B * H * T * D, 1), k = wave(B * H * L * D, 2).map((v) => v * 0.2), v = wave(B * H * L * D, 3), out = new Float32Array(B * H * T * D), probs = new Float32Array(B * H * T * S);
+      const keyMask = new Float32Array(B * L);
+      for (let b = 0; b < B; b++) keyMask.fill(1, b * L + (b * 5) % 11, b * L + S);   // each row's own left padding, capacity past S
+      return { run: () => be.attention(q, k, v, out, probs, { B, H, Hkv: H, T, S, D, causal: true, scale: 1 / Math.sqrt(D), keyMask, keyCapacity: L }), outputs: [out, probs] };
+    },
+  })),
   { label: 'bf16 widen 8x2304x768', make: (be) => { const M = 8, N = 2304, K = 768, a = wave(M * K, 1), w = f32ToBf16(wave(N * K, 2)), c = new Float32Array(M * N); return { run: () => be.gemmBf16(a, w, c, M, N, K), outputs: [c] }; } },
 ];
 for (const level of sections.has('ops') ? nativeCpuLevels() : [] as CpuLevel[]) {
