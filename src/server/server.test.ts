@@ -142,6 +142,16 @@ test('bad requests come back in OpenAI error shape: malformed JSON, unknown mode
   assert.equal(JSON.parse(huge.text).error.code, 'body_too_large');
   await assert.rejects(client.chat.completions.create({ model: 'tiny', messages, max_tokens: 201 }), (error: unknown) => error instanceof OpenAI.BadRequestError && /max_tokens/.test(error.message));
   await assert.rejects(client.chat.completions.create({ model: 'tiny', messages, tools: [{ type: 'function', function: { name: 'f' } }] }), OpenAI.BadRequestError);
+  // settings it cannot honour are refused by name, never ignored; the same settings switched off are accepted
+  await assert.rejects(client.chat.completions.create({ model: 'tiny', messages, response_format: { type: 'json_object' } }),
+    (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'response_format' && /constrained decoding/.test(error.message));
+  for (const [param, value] of [['top_k', 5], ['min_p', 0.1], ['repetition_penalty', 1.2]] as const) {
+    const refused = await raw('/v1/completions', { body: JSON.stringify({ model: 'tiny', prompt: 'Ana', max_tokens: 2, [param]: value }) });
+    assert.equal(refused.status, 400, `${param} ${value}`);
+    assert.deepEqual([JSON.parse(refused.text).error.param, JSON.parse(refused.text).error.code], [param, 'unsupported_parameter']);
+  }
+  const off = await raw('/v1/chat/completions', { body: JSON.stringify({ model: 'tiny', messages, max_tokens: 2, top_k: -1, min_p: 0, repetition_penalty: 1, response_format: { type: 'text' } }) });
+  assert.equal(off.status, 200, off.text);
   const missing = await raw('/v1/chat/completions', { body: JSON.stringify({ model: 'tiny' }) });
   assert.equal(JSON.parse(missing.text).error.param, 'messages');
   const wrongKey = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'nope', maxRetries: 0 });
