@@ -1,12 +1,14 @@
 // Picks the next token from one row of logits: temperature, top-k, nucleus (top-p, Holtzman et al., arXiv 1904.09751),
-// greedy at temperature 0. Returns the log-prob of the raw model (temperature 1) and of the distribution sampled.
-// Leaves out: repetition penalties, min-p, beam search. Ties at the top-k / top-p threshold are all kept.
+// min-p (Nguyen et al., arXiv 2407.01082: tokens at least min_p times as likely as the most likely one), greedy at
+// temperature 0. Returns the log-prob of the raw model (temperature 1) and of the distribution sampled.
+// Leaves out: repetition penalties, beam search. Ties at the top-k / top-p / min-p threshold are all kept.
 import { getBackend, type Rng } from '../engine/index.ts';
 
 export interface SamplingOptions {
   temperature?: number;  // 0 = greedy; default 1
   topK?: number;         // keep the k most likely tokens; 0 = off (default)
   topP?: number;         // keep the smallest set with probability ≥ p; 1 = off (default)
+  minP?: number;         // keep the tokens with probability ≥ minP × the largest (at the temperature); 0 = off (default)
 }
 
 export interface SampledToken {
@@ -16,10 +18,11 @@ export interface SampledToken {
 }
 
 export function checkSamplingOptions(options: SamplingOptions): void {
-  const { temperature = 1, topK = 0, topP = 1 } = options;
+  const { temperature = 1, topK = 0, topP = 1, minP = 0 } = options;
   if (!(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`sampling: temperature must be ≥ 0, got ${temperature}`);
   if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`sampling: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`sampling: topP must be in (0, 1], got ${topP}`);
+  if (!(minP >= 0 && minP <= 1)) throw new Error(`sampling: minP must be in [0, 1], got ${minP}`);
 }
 
 let sorted = new Float32Array(0);
@@ -51,7 +54,7 @@ export function softmaxRows(logits: Float32Array, B: number, V: number, into: So
  * Math.exp); each depends on this row alone, so a row samples the same in any batch.
  */
 export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, rng: Rng, rows?: SoftmaxRows): SampledToken {
-  const V = logits.length, temperature = options.temperature ?? 1, topK = options.topK ?? 0, topP = options.topP ?? 1;
+  const V = logits.length, temperature = options.temperature ?? 1, topK = options.topK ?? 0, topP = options.topP ?? 1, minP = options.minP ?? 0;
   let max = -Infinity, argmax = 0;
   for (let j = 0; j < V; j++) if (logits[j] > max) { max = logits[j]; argmax = j; }
   if (probabilities.length < V) { probabilities = new Float32Array(V); logprobs = new Float32Array(V); }
@@ -88,6 +91,9 @@ export function sampleFromLogits(logits: Float32Array, options: SamplingOptions,
       }
     }
   }
+  // p_j / p_max = exp((l_j - max) / T) ≥ minP: a threshold on the logits too (kept after top-k / top-p, whose
+  // renormalization leaves the ratios to the largest as they were)
+  if (minP > 0) threshold = Math.max(threshold, max + temperature * Math.log(minP));
   let total = 0;
   if (threshold === -Infinity) for (let j = 0; j < V; j++) total += w[j];
   else for (let j = 0; j < V; j++) if (logits[j] >= threshold) total += w[j];

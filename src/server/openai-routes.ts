@@ -1,5 +1,6 @@
 // The OpenAI-compatible endpoints over the served model: POST /v1/chat/completions (chat template, n, seed,
-// temperature, top_p, max_tokens, stop, logprobs + top_logprobs, SSE streaming ending in `data: [DONE]`), POST
+// temperature, top_p and vLLM's top_k and min_p, max_tokens, stop, logprobs + top_logprobs, SSE streaming ending in
+// `data: [DONE]`), POST
 // /v1/completions (string or token-id prompts; echo + logprobs scores the prompt, as lm-eval-harness's log-likelihood
 // requests need), GET /v1/models, POST /tokenize and /detokenize (vLLM's shapes). Leaves out tools, embeddings, images.
 import { randomUUID } from 'node:crypto';
@@ -33,7 +34,7 @@ function checkModel(served: ServedModel, model: string | null | undefined): void
 function settings(context: RouteContext, body: ChatRequest | CompletionRequest, maxTokens: number, topLogprobs: number): ChoiceSettings {
   const n = body.n ?? 1;
   if (n > context.config.maxN) throw new ApiError(400, `'n' is ${n}; this server allows at most ${context.config.maxN}`, 'invalid_request_error', 'n', 'invalid_value');
-  return { n, seed: body.seed ?? null, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, maxTokens, stop: body.stop === null || body.stop === undefined ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop, topLogprobs, ignoreEos: body.ignore_eos ?? false, signal: context.signal };
+  return { n, seed: body.seed ?? null, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, topK: Math.max(body.top_k ?? 0, 0), minP: body.min_p ?? 0, maxTokens, stop: body.stop === null || body.stop === undefined ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop, topLogprobs, ignoreEos: body.ignore_eos ?? false, signal: context.signal };
 }
 
 function boundMaxTokens(context: RouteContext, requested: number | null | undefined, param: string): number | null {

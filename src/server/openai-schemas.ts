@@ -1,7 +1,7 @@
 // The request bodies `rlaif serve` accepts, as zod schemas: chat completions, (legacy) completions, tokenize and
 // detokenize, after OpenAI's API reference. Fields the server does not read are ignored (clients send many); fields
-// it cannot honour (tools, non-zero penalties, logit_bias, suffix, best_of > n, a JSON response_format, vLLM's top_k,
-// min_p and repetition_penalty set to anything but off) are 400s naming them, never ignored.
+// it cannot honour (tools, non-zero penalties, logit_bias, suffix, best_of > n, a JSON response_format, vLLM's
+// repetition_penalty set to anything but 1) are 400s naming them, never ignored. vLLM's top_k and min_p are honoured.
 import { z } from 'zod';
 import { ApiError } from './http-io.ts';
 
@@ -19,10 +19,10 @@ const common = {
   frequency_penalty: z.number().nullish(),
   logit_bias: z.record(z.string(), z.number()).nullish(),
   ignore_eos: z.boolean().nullish().describe("vLLM's extension: keep generating past the end-of-sequence token (fixed-length benchmarks)"),
-  // vLLM's sampling extensions, which clients of vLLM servers send: refused unless they ask for nothing (-1 and 0 are
-  // vLLM's 'off' for top_k)
-  top_k: z.number().int().nullish(),
-  min_p: z.number().nullish(),
+  // vLLM's sampling extensions, which clients of vLLM servers send (top_k -1 or 0: off; repetition_penalty: refused
+  // unless 1, off)
+  top_k: z.number().int().min(-1).nullish().describe('keep the k most likely tokens (-1 or 0: all)'),
+  min_p: z.number().min(0).max(1).nullish().describe('keep the tokens at least min_p times as likely as the most likely (0: all)'),
   repetition_penalty: z.number().nullish(),
   response_format: z.looseObject({ type: z.string() }).nullish(),
 };
@@ -84,8 +84,6 @@ export function refuseUnsupported(body: ChatRequest | CompletionRequest): void {
   if (body.logit_bias && Object.keys(body.logit_bias).length > 0) unsupported('logit_bias', 'no logit bias');
   if ((body as CompletionRequest).suffix) unsupported('suffix', 'no insertion');
   if (body.response_format && body.response_format.type !== 'text') unsupported('response_format', `no constrained decoding (type '${body.response_format.type}'; only 'text')`);
-  if (body.top_k !== null && body.top_k !== undefined && body.top_k !== -1 && body.top_k !== 0) unsupported('top_k', 'no top-k sampling (top_p is)');
-  if (body.min_p) unsupported('min_p', 'no min-p sampling (top_p is)');
   if (body.repetition_penalty !== null && body.repetition_penalty !== undefined && body.repetition_penalty !== 1) unsupported('repetition_penalty', 'no repetition penalties');
   const bestOf = (body as CompletionRequest).best_of;
   if (bestOf && bestOf !== (body.n ?? 1)) unsupported('best_of', 'best_of must equal n');

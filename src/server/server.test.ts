@@ -102,6 +102,19 @@ test('chat: a stop string ends the choice before it', async () => {
   assert.equal(stopped.choices[0]!.finish_reason, 'stop');
 });
 
+test("chat: vLLM's top_k and min_p are honoured: top_k 1 and min_p 1 sample the greedy choice, whatever the seed", async () => {
+  // an untrained model's flat distribution: a sampled choice all but surely differs from the greedy one somewhere
+  const greedy = (await client.chat.completions.create({ model: 'tiny', messages, temperature: 0, max_tokens: 12 })).choices[0]!.message.content;
+  const sampled = await Promise.all([1, 2, 3].map(async (seed) => (await client.chat.completions.create({ model: 'tiny', messages, seed, max_tokens: 12 })).choices[0]!.message.content));
+  assert.ok(sampled.some((text) => text !== greedy), 'plain sampling leaves the greedy path');
+  for (const extra of [{ top_k: 1 }, { min_p: 1 }]) {
+    for (const seed of [1, 2, 3]) {
+      const reply = await client.chat.completions.create({ model: 'tiny', messages, seed, max_tokens: 12, ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+      assert.equal(reply.choices[0]!.message.content, greedy, `${JSON.stringify(extra)} seed ${seed}`);
+    }
+  }
+});
+
 test('completions: string and token-id prompts; echo + logprobs with max_tokens 0 scores the prompt (log-likelihood)', async () => {
   const ids = served.tokenizer.encode('The fox has a red coat');
   const text = await client.completions.create({ model: 'tiny', prompt: 'The fox has', max_tokens: 5, seed: 1 });
@@ -145,10 +158,10 @@ test('bad requests come back in OpenAI error shape: malformed JSON, unknown mode
   // settings it cannot honour are refused by name, never ignored; the same settings switched off are accepted
   await assert.rejects(client.chat.completions.create({ model: 'tiny', messages, response_format: { type: 'json_object' } }),
     (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'response_format' && /constrained decoding/.test(error.message));
-  for (const [param, value] of [['top_k', 5], ['min_p', 0.1], ['repetition_penalty', 1.2]] as const) {
+  for (const [param, value, code] of [['repetition_penalty', 1.2, 'unsupported_parameter'], ['top_k', -2, 'invalid_value'], ['min_p', 1.5, 'invalid_value']] as const) {
     const refused = await raw('/v1/completions', { body: JSON.stringify({ model: 'tiny', prompt: 'Ana', max_tokens: 2, [param]: value }) });
     assert.equal(refused.status, 400, `${param} ${value}`);
-    assert.deepEqual([JSON.parse(refused.text).error.param, JSON.parse(refused.text).error.code], [param, 'unsupported_parameter']);
+    assert.deepEqual([JSON.parse(refused.text).error.param, JSON.parse(refused.text).error.code], [param, code]);
   }
   const off = await raw('/v1/chat/completions', { body: JSON.stringify({ model: 'tiny', messages, max_tokens: 2, top_k: -1, min_p: 0, repetition_penalty: 1, response_format: { type: 'text' } }) });
   assert.equal(off.status, 200, off.text);
