@@ -210,6 +210,22 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention of a decode step scores a key the same whether it falls in a whole block of keys or in the tail', () => {
+      // The native decode path scores whole blocks of keys (8 on AVX2, 16 on AVX-512) through one fold of their lane
+      // sums, the last keys one at a time; both must add each key's lanes in the same order. A key repeated, once in the
+      // first block and once among the last three of 35, gets the same score, so the same probability, bit for bit.
+      const own = uniforms(11), draw = (n: number, scale = 1) => randomBuffer(own, n, scale);
+      for (const D of [32, 64]) {
+        for (let trial = 0; trial < 6; trial++) {
+          const n = 35, q = draw(D, 2), k = draw(n * D, 2), v = draw(n * D), probs = poison(n);
+          for (const [copy, of] of [[n - 1, 5], [n - 3, 12]] as const) k.copyWithin(copy * D, of * D, (of + 1) * D);
+          backend.attention(q, k, v, poison(D), probs, { B: 1, H: 1, Hkv: 1, T: 1, S: n, D, causal: true, scale: 1 / Math.sqrt(D) });
+          assert.equal(probs[n - 1], probs[5], `D ${D} trial ${trial}: key 5 and its copy at ${n - 1}`);
+          assert.equal(probs[n - 3], probs[12], `D ${D} trial ${trial}: key 12 and its copy at ${n - 3}`);
+        }
+      }
+    });
+
     it('attention of a decode step does not depend on the left padding before a row: bit for bit', () => {
       // A batch engine keeps a row's keys wherever its batch put them (KvCache.keepRows): the same keys after 0..40
       // padded positions must give the same bits, or a request's sampled tokens would depend on its batch-mates.
