@@ -219,7 +219,7 @@ for (const [label, backend] of under) {
         for (let trial = 0; trial < 6; trial++) {
           const n = 35, q = draw(D, 2), k = draw(n * D, 2), v = draw(n * D), probs = poison(n);
           for (const [copy, of] of [[n - 1, 5], [n - 3, 12]] as const) k.copyWithin(copy * D, of * D, (of + 1) * D);
-          backend.attention(q, k, v, poison(D), probs, { B: 1, H: 1, Hkv: 1, T: 1, S: n, D, causal: true, scale: 1 / Math.sqrt(D) });
+          backend.attention(q, k, v, poison(D), probs, { B: 1, H: 1, Hkv: 1, T: 1, S: n, D, causal: true, scale: 1 / Math.sqrt(D), keyMask: null });
           assert.equal(probs[n - 1], probs[5], `D ${D} trial ${trial}: key 5 and its copy at ${n - 1}`);
           assert.equal(probs[n - 3], probs[12], `D ${D} trial ${trial}: key 12 and its copy at ${n - 3}`);
         }
