@@ -14,8 +14,8 @@ export interface ChoiceSettings {
   seed: number | null;
   temperature: number;
   topP: number;
-  topK?: number;              // 0 / absent: off
-  minP?: number;              // 0 / absent: off
+  topK: number;               // 0: off
+  minP: number;               // 0: off
   maxTokens: number;          // ≥ 1
   stop: string[];
   topLogprobs: number;        // 0: none
@@ -69,7 +69,7 @@ export async function generateChoices(options: { served: ServedModel; engine: Ba
     let sent = 0;
     const content = (tokens: TokenStep[]) => (tokens.length > 0 && stopIds.includes(tokens.at(-1)!.token) ? tokens.slice(0, -1) : tokens);
     const result = await engine.generate({
-      prompt, maxNewTokens: settings.maxTokens, sampling: { temperature: settings.temperature, topP: settings.topP, topK: settings.topK ?? 0, minP: settings.minP ?? 0 },
+      prompt, maxNewTokens: settings.maxTokens, sampling: { temperature: settings.temperature, topP: settings.topP, topK: settings.topK, minP: settings.minP },
       seed: i === 0 ? base : deriveSeed(base, `choice|${i}`), stopTokenIds: stopIds, topLogprobs: settings.topLogprobs, signal: settings.signal,
       isStopped: settings.stop.length > 0 ? (ids) => stopAt(served.tokenizer.decode(ids.filter((id) => !stopIds.includes(id)), { skipSpecialTokens: true })) >= 0 : undefined,
       onToken: options.onDelta ? (step) => {
