@@ -107,9 +107,10 @@ typedef struct {
   void (*entropy_bwd)(const float *logits, const float *lse, const float *h, const float *g, float *dl,
                       long r0, long r1, long V);
 
-  /* attention over one (b, h) pair; attention_bwd over one (b, kv head) group. scratch: attn_scratch floats. */
+  /* attention over heads h .. h + nh - 1 of batch row b; attention_bwd over one (b, kv head) group. scratch:
+   * attn_scratch floats. */
   void (*attention)(const float *q, const float *k, const float *v, float *out, float *probs, const AttnShape *s,
-                    long b, long h, float *scratch);
+                    long b, long h, long nh, float *scratch);
   void (*attention_bwd)(const float *q, const float *k, const float *v, const float *probs, const float *dout,
                         float *dq, float *dk, float *dv, const AttnShape *s, long b, long kvh, float *scratch);
 

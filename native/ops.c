@@ -121,10 +121,16 @@ typedef struct {
   const AttnShape *s;
 } AttnJob;
 
+/* Heads a forward task covers: a decode step's one query per head runs its weighted sums several heads side by side
+ * (a head alone is a latency-bound chain of multiply-adds), so a task takes up to 4 of one batch row's heads. */
+static long attn_heads_per_task(const AttnShape *s) { return s->T == 1 ? 4 : 1; }
+
 static void attn_task(void *ctx, long task) {
   AttnJob *j = ctx;
+  const long per = attn_heads_per_task(j->s), tasks_b = (j->s->H + per - 1) / per, h = task % tasks_b * per;
   float *scratch = rlaif_scratch(2, (size_t)attn_scratch(j->s));
-  j->t->attention(j->q, j->k, j->v, j->out, j->probsOut, j->s, task / j->s->H, task % j->s->H, scratch);
+  j->t->attention(j->q, j->k, j->v, j->out, j->probsOut, j->s, task / tasks_b, h, j->s->H - h < per ? j->s->H - h : per,
+                  scratch);
 }
 
 static void attn_bwd_task(void *ctx, long task) {
@@ -141,7 +147,7 @@ static int attn_parallel(const AttnShape *s) {
 void rlaif_attention(const KernelTable *t, const float *q, const float *k, const float *v, float *out, float *probs,
                      const AttnShape *s) {
   AttnJob j = { t, q, k, v, NULL, NULL, out, probs, NULL, NULL, NULL, s };
-  long tasks = s->B * s->H;
+  const long per = attn_heads_per_task(s), tasks = s->B * ((s->H + per - 1) / per);
   if (s->T == 0) return;
   if (attn_parallel(s)) rlaif_pool_run(tasks, attn_task, &j);
   else for (long i = 0; i < tasks; i++) attn_task(&j, i);

@@ -226,6 +226,34 @@ for (const [label, backend] of under) {
       }
     });
 
+    it('attention of a decode step gives each head the bits of the head alone, with masked keys among the real ones', () => {
+      // The native decode path takes up to 4 heads of a batch row in one task and runs their weighted sums side by side
+      // (2 or 4 at once, by D and the vector width), skipping keys of probability 0 block by block. Each head, with its
+      // key-value head, must come out as it does alone; masked keys inside the span (probability 0) take the slow path.
+      const own = uniforms(13), draw = (n: number, scale = 1) => randomBuffer(own, n, scale);   // not the suite's stream
+      for (const [B, H, Hkv, D, S] of [[2, 5, 5, 32, 45], [2, 6, 2, 16, 40], [1, 4, 4, 64, 70], [3, 7, 7, 32, 20]] as const) {
+        const keyMask = new Float32Array(B * S);
+        for (let b = 0; b < B; b++) {
+          keyMask.fill(1, b * S + b % 3, b * S + S - b);                  // padding, real keys, unwritten
+          for (const hole of [9, 10, 17 + b]) keyMask[b * S + hole] = 0;   // masked keys among the real ones
+        }
+        const q = draw(B * H * D, 2), k = draw(B * Hkv * S * D, 2), v = draw(B * Hkv * S * D);
+        const p: AttentionParams = { B, H, Hkv, T: 1, S, D, causal: true, scale: 1 / Math.sqrt(D), keyMask };
+        const out = poison(B * H * D), probs = poison(B * H * S);
+        backend.attention(q, k, v, out, probs, p);
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const g = b * Hkv + Math.floor(h / (H / Hkv)), alone = poison(D), aloneProbs = poison(S);
+            backend.attention(q.slice((b * H + h) * D, (b * H + h + 1) * D), k.slice(g * S * D, (g + 1) * S * D), v.slice(g * S * D, (g + 1) * S * D),
+              alone, aloneProbs, { ...p, B: 1, H: 1, Hkv: 1, keyMask: keyMask.slice(b * S, (b + 1) * S) });
+            const label = `${JSON.stringify({ B, H, Hkv, D, S })} row ${b} head ${h}`;
+            assert.deepEqual(Array.from(out.subarray((b * H + h) * D, (b * H + h + 1) * D)), Array.from(alone), `${label}: out`);
+            assert.deepEqual(Array.from(probs.subarray((b * H + h) * S, (b * H + h + 1) * S)), Array.from(aloneProbs), `${label}: probs`);
+          }
+        }
+      }
+    });
+
     it('attention of a decode step does not depend on the left padding before a row: bit for bit', () => {
       // A batch engine keeps a row's keys wherever its batch put them (KvCache.keepRows): the same keys after 0..40
       // padded positions must give the same bits, or a request's sampled tokens would depend on its batch-mates.
