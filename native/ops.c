@@ -119,15 +119,12 @@ typedef struct {
   const float *q, *k, *v, *probs, *dout;
   float *out, *probsOut, *dq, *dk, *dv;
   const AttnShape *s;
+  long heads; /* heads a forward task covers */
 } AttnJob;
-
-/* Heads a forward task covers: a decode step's one query per head runs its weighted sums several heads side by side
- * (a head alone is a latency-bound chain of multiply-adds), so a task takes up to 4 of one batch row's heads. */
-static long attn_heads_per_task(const AttnShape *s) { return s->T == 1 ? 4 : 1; }
 
 static void attn_task(void *ctx, long task) {
   AttnJob *j = ctx;
-  const long per = attn_heads_per_task(j->s), tasks_b = (j->s->H + per - 1) / per, h = task % tasks_b * per;
+  const long per = j->heads, tasks_b = (j->s->H + per - 1) / per, h = task % tasks_b * per;
   float *scratch = rlaif_scratch(2, (size_t)attn_scratch(j->s));
   j->t->attention(j->q, j->k, j->v, j->out, j->probsOut, j->s, task / tasks_b, h, j->s->H - h < per ? j->s->H - h : per,
                   scratch);
@@ -146,16 +143,20 @@ static int attn_parallel(const AttnShape *s) {
 
 void rlaif_attention(const KernelTable *t, const float *q, const float *k, const float *v, float *out, float *probs,
                      const AttnShape *s) {
-  AttnJob j = { t, q, k, v, NULL, NULL, out, probs, NULL, NULL, NULL, s };
-  const long per = attn_heads_per_task(s), tasks = s->B * ((s->H + per - 1) / per);
+  const int parallel = attn_parallel(s);
+  /* A decode step's one query per head on one thread: up to 4 of a batch row's heads a task, their weighted sums side
+   * by side and fewer calls (level_attention.inc); on the pool, one head a task, so a few rows' heads still spread
+   * evenly over the threads (a long context at batch 1). */
+  AttnJob j = { t, q, k, v, NULL, NULL, out, probs, NULL, NULL, NULL, s, s->T == 1 && !parallel ? 4 : 1 };
+  const long tasks = s->B * ((s->H + j.heads - 1) / j.heads);
   if (s->T == 0) return;
-  if (attn_parallel(s)) rlaif_pool_run(tasks, attn_task, &j);
+  if (parallel) rlaif_pool_run(tasks, attn_task, &j);
   else for (long i = 0; i < tasks; i++) attn_task(&j, i);
 }
 
 void rlaif_attention_bwd(const KernelTable *t, const float *q, const float *k, const float *v, const float *probs,
                          const float *dout, float *dq, float *dk, float *dv, const AttnShape *s) {
-  AttnJob j = { t, q, k, v, probs, dout, NULL, NULL, dq, dk, dv, s };
+  AttnJob j = { t, q, k, v, probs, dout, NULL, NULL, dq, dk, dv, s, 1 };
   long tasks = s->B * s->Hkv;
   if (s->T == 0 || s->S == 0) return;
   if (attn_parallel(s)) rlaif_pool_run(tasks, attn_bwd_task, &j);
