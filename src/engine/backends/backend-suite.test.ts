@@ -334,7 +334,8 @@ for (const [label, backend] of under) {
       // (T <= 4), the plain one (D off 16); GQA; q, k and v at shuffled column offsets with spare columns between
       const cases: [number, number, number, number, number, boolean, boolean, number][] = [
         [2, 4, 2, 21, 16, true, true, 3], [1, 2, 2, 40, 32, true, false, 0], [2, 2, 1, 3, 32, true, true, 1],
-        [2, 3, 1, 9, 5, true, false, 2], [1, 1, 1, 1, 16, false, false, 0], [1, 2, 1, 17, 48, false, true, 5], [1, 2, 2, 0, 16, true, false, 0]];
+        [2, 3, 1, 9, 5, true, false, 2], [1, 1, 1, 1, 16, false, false, 0], [1, 2, 1, 17, 48, false, true, 5], [1, 2, 2, 0, 16, true, false, 0],
+        [2, 4, 2, 1, 32, true, false, 1], [1, 5, 5, 1, 16, false, false, 2]];   // one query, heads taken several at a time
       const own = uniforms(9), draw = (n: number, scale = 1) => randomBuffer(own, n, scale);   // not the suite's stream
       for (const [B, H, Hkv, T, D, causal, masked, extra] of cases) {
         const W = (H + 2 * Hkv) * D + 2 * extra, t = { W, v: extra, q: extra + Hkv * D, k: W - Hkv * D };  // v, q, spare, k
