@@ -145,8 +145,29 @@ for (const family of ['gpt2', 'llama'] as const) {
       for (const maxNewTokens of [1, 2]) {                                    // finished by its prefill, or by a decode step
         const lone = new BatchEngine({ model, maxBatch: 8, gather: { quietMs: 50, maxShare: 1e6 } });
         await lone.generate(request(1, { maxNewTokens })).then(() => lone.generate(request(2, { maxNewTokens })));
-        assert.equal(lone.stats.ms.gather, 0, `a step that finished one sequence of ${maxNewTokens} tokens does not wait`);
+        assert.ok(lone.stats.ms.gather < 1, `a step that finished one sequence of ${maxNewTokens} tokens opens no timer window (${lone.stats.ms.gather} ms)`);
       }
+    });
+
+    test('an emptied batch takes next requests that arrive turn after turn of the event loop into one prefill, with no timer', async () => {
+      // A burst of requests reaches a server over several turns of its event loop (read and parsed socket by socket).
+      // Four clients answered in one step send their next requests 0, 1, 2 and 3 turns later; maxShare 0 leaves no
+      // timer window, so only the turns can gather them. quietMs 0 turns gathering off. Then the same burst after a
+      // lone request (no timer window follows a step that finished one): the turns gather it too.
+      const one = { maxNewTokens: 1 };
+      const turns = (n: number) => new Promise<void>((resolve) => { const go = (k: number): void => { if (k === 0) resolve(); else setImmediate(() => go(k - 1)); }; go(n); });
+      const round = async (quietMs: number) => {
+        const engine = new BatchEngine({ model, maxBatch: 8, gather: { quietMs, maxShare: 0 } });
+        await Promise.all([0, 1, 2, 3].map((k, i) => engine.generate(request(i, one)).then(() => turns(k)).then(() => engine.generate(request(10 + i, one)))));
+        return engine.stats;
+      };
+      const gathered = await round(1), eager = await round(0);
+      assert.equal(gathered.forwardPasses, 2, 'the four next requests share the second prefill');
+      assert.ok(eager.forwardPasses >= 3, `without gathering the first next request goes alone (${eager.forwardPasses} prefills)`);
+      const afterLone = new BatchEngine({ model, maxBatch: 8, gather: { quietMs: 50, maxShare: 1e6 } });
+      await afterLone.generate(request(1, one));
+      await Promise.all([0, 1, 2, 3].map((k, i) => turns(k).then(() => afterLone.generate(request(20 + i, one)))));
+      assert.equal(afterLone.stats.forwardPasses, 2, 'the burst after a lone request shares one prefill');
     });
   });
 }
