@@ -144,7 +144,7 @@ async function replay(url: string, bodies: string[], concurrency: number): Promi
   return (performance.now() - started) / 1000;
 }
 
-interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; gather: number; steps: number; tokens: number }
+interface ServerCounters { cpu: number; decode: number; prefill: number; repack: number; gather: number; steps: number; tokens: number; prefills: number }
 
 /** The server's CPU seconds so far (process_cpu_seconds_total from its /metrics) and its batch engine's seconds and steps. */
 function serverCounters(url: string): Promise<ServerCounters> {
@@ -157,14 +157,15 @@ function serverCounters(url: string): Promise<ServerCounters> {
         resolve({ cpu: read(/^process_cpu_seconds_total (\S+)$/m), decode: read(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m),
           prefill: read(/^rlaif_engine_seconds_total\{part="prefill"\} (\S+)$/m), repack: read(/^rlaif_engine_seconds_total\{part="repack"\} (\S+)$/m),
           gather: read(/^rlaif_engine_seconds_total\{part="gather"\} (\S+)$/m),
-          steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m), tokens: read(/^rlaif_engine_decoded_tokens_total (\S+)$/m) });
+          steps: read(/^rlaif_engine_decode_steps_total (\S+)$/m), tokens: read(/^rlaif_engine_decoded_tokens_total (\S+)$/m),
+          prefills: read(/^rlaif_engine_prefills_total (\S+)$/m) });
       });
     }).on('error', reject).end();
   });
 }
 
-interface Usage { seconds: number; tokens: number; wall: number; decode: number; prefill: number; repack: number; gather: number; steps: number }
-const usage = (): Usage => ({ seconds: 0, tokens: 0, wall: 0, decode: 0, prefill: 0, repack: 0, gather: 0, steps: 0 });
+interface Usage { seconds: number; tokens: number; wall: number; decode: number; prefill: number; repack: number; gather: number; steps: number; prefills: number; requests: number }
+const usage = (): Usage => ({ seconds: 0, tokens: 0, wall: 0, decode: 0, prefill: 0, repack: 0, gather: 0, steps: 0, prefills: 0, requests: 0 });
 
 async function tokensPerSecond(url: string, bodies: string[], concurrency: number, cpu?: Usage): Promise<number> {
   const before = cpu ? await serverCounters(url) : null;
@@ -181,6 +182,7 @@ async function tokensPerSecond(url: string, bodies: string[], concurrency: numbe
     const after = await serverCounters(url);
     cpu.seconds += after.cpu - before.cpu; cpu.tokens += tokens; cpu.wall += seconds;
     cpu.decode += after.decode - before.decode; cpu.prefill += after.prefill - before.prefill; cpu.repack += after.repack - before.repack; cpu.gather += after.gather - before.gather; cpu.steps += after.steps - before.steps;
+    cpu.prefills += after.prefills - before.prefills; cpu.requests += bodies.length;
   }
   return tokens / seconds;
 }
@@ -322,7 +324,7 @@ export async function runServeBench(): Promise<void> {
       // Where each client's wall time went in the server: its batch engine's decode steps, prefills and repacks; the
       // rest is HTTP, JSON, scheduling and the client itself.
       const parts = (c: Usage) => `decode ${(100 * c.decode / c.wall).toFixed(0)}% (${(1000 * c.decode / c.steps).toFixed(3)} ms a step, ${(c.tokens / c.steps).toFixed(1)} rows), `
-        + `prefill ${(100 * c.prefill / c.wall).toFixed(0)}%, repack ${(100 * c.repack / c.wall).toFixed(0)}%, gathering ${(100 * c.gather / c.wall).toFixed(0)}%, other ${(100 * (1 - (c.decode + c.prefill + c.repack + c.gather) / c.wall)).toFixed(0)}%`;
+        + `prefill ${(100 * c.prefill / c.wall).toFixed(0)}% (${(c.prefills / c.requests).toFixed(2)} a request), repack ${(100 * c.repack / c.wall).toFixed(0)}%, gathering ${(100 * c.gather / c.wall).toFixed(0)}%, other ${(100 * (1 - (c.decode + c.prefill + c.repack + c.gather) / c.wall)).toFixed(0)}%`;
       console.log(`# serve${suffix}: wall time c1 ${parts(cpu1)}; c16 ${parts(cpu16)}`);
       console.log(`# serve${suffix}: server CPU per token c1 ${perToken(cpu1).toFixed(0)} us, c16 ${perToken(cpu16).toFixed(0)} us (all 5 rounds; load average ${loadavg()[0]!.toFixed(1)})`);
       console.log(`RESULT serve_cpu_c16_over_c1${suffix} ${(perToken(cpu1) / perToken(cpu16)).toFixed(2)}`);

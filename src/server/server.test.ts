@@ -189,6 +189,8 @@ test('a flood past concurrency + queue gets 429 with Retry-After; the server sta
   assert.match(text, /^# TYPE rlaif_engine_decode_steps_total counter$/m);
   assert.equal(Number(/^rlaif_engine_decode_steps_total (\S+)$/m.exec(text)?.[1]), engine.stats.decodeSteps);
   assert.equal(Number(/^rlaif_engine_decoded_tokens_total (\S+)$/m.exec(text)?.[1]), engine.stats.decodedTokens);
+  assert.equal(Number(/^rlaif_engine_prefills_total (\S+)$/m.exec(text)?.[1]), engine.stats.forwardPasses - engine.stats.decodeSteps);
+  assert.ok(engine.stats.forwardPasses > engine.stats.decodeSteps);
   assert.ok(engine.stats.decodeSteps > 0);
   assert.equal(Number(/^rlaif_engine_seconds_total\{part="decode"\} (\S+)$/m.exec(text)?.[1]), engine.stats.ms.decode / 1000);
   assert.equal(Number(/^rlaif_engine_seconds_total\{part="gather"\} (\S+)$/m.exec(text)?.[1]), engine.stats.ms.gather / 1000);
