@@ -13,7 +13,7 @@ export const serveConfigSchema = z.strictObject({
   maxConcurrency: z.number().int().min(1).default(32).describe('requests generating at once (their sequences share forward passes)'),
   maxQueue: z.number().int().min(0).default(64).describe('requests waiting for a slot; past concurrency + queue a request gets 429 with Retry-After'),
   maxBatch: z.number().int().min(1).default(64).describe('sequences decoded in one forward pass'),
-  batchGatherMs: z.number().int().min(0).max(1000).default(1).describe('after a step that finished several requests and emptied the batch, wait for their clients\' next requests until none has come for this many ms (at most 15% of that step\'s time) so they share one prefill; 0: never wait'),
+  batchGatherMs: z.number().int().min(0).max(1000).default(1).describe('after a step that finished several requests and emptied the batch, wait for their clients\' next requests until none has come for this many ms (at most 15% of that step\'s time) so they share one prefill; 0: never wait, not even the event-loop turns an empty batch takes while a burst arrives'),
   requestTimeoutMs: z.number().int().min(1).default(120_000).describe('a request still generating after this gets 408 (streams end with an error event); its sequences are cancelled'),
   runsDirectory: z.string().min(1).default('runs').describe('folder of run folders the dashboard lists'),
 });
