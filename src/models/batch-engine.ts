@@ -130,7 +130,7 @@ export class BatchEngine {
    * splitting into the first few and the rest a whole step later (Orca's iteration-level scheduling admits what is
    * there; vLLM's scheduler_delay_factor waits similarly). First, turns of the event loop while each brings more: a
    * burst of requests is read and parsed over several turns, a turn that brings one costs no waiting, and a lone
-   * request pays one empty turn (16 chat requests at once took 2.1 prefills, 1.4 with these turns). Then, after a
+   * request pays one empty turn (the serve bench's 16 requests at once took 2.1 prefills, 1.0 with them). Then, after a
    * step that finished several sequences (closed-loop clients: a judge's verdict after its rationale, a sampler's next
    * prompt), windows of quietMs until one passes with no arrival, the batch is full, or maxShare of that step's time
    * has passed; Node's timers count whole milliseconds, so steps shorter than 1 / maxShare ms (decode steps) never
