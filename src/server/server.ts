@@ -81,7 +81,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           values: Object.entries(stats.ms).map(([part, ms]) => ({ labels: `part="${part}"`, value: ms / 1000 })) },
         rlaif_engine_decode_steps_total: { help: 'decode steps (one forward pass of the whole batch each)', values: [{ labels: '', value: stats.decodeSteps }] },
         rlaif_engine_decoded_tokens_total: { help: 'tokens decoded, summed over decode steps (batch rows per step)', values: [{ labels: '', value: stats.decodedTokens }] },
-        rlaif_engine_prefills_total: { help: 'prefills (one forward pass of the prompts joining the batch together each)', values: [{ labels: '', value: stats.forwardPasses - stats.decodeSteps }] },
+        rlaif_engine_prefills_total: { help: 'prefill forward passes (forward passes other than decode steps: one per admission of joining prompts here, where no prefix cache splits them into blocks)', values: [{ labels: '', value: stats.forwardPasses - stats.decodeSteps }] },
       } : {};
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(gauges, counters));
       return 'metrics';
