@@ -4,9 +4,13 @@
 // records its choice (the compiled default when nothing beats it by 5%) under this CPU's key; every later process on
 // the machine starts tuned. An entry from before the pool search (or its stream threshold) gets the pool's alone, once.
 // RLAIF_AUTOTUNE=0 turns it off (the compiled default stands, as in the test suite); a search that fails warns once and
-// the default stands.
+// the default stands. A search that other work disturbed records the compiled defaults, says so, and is made again at
+// the next start (autotune-process.ts, tuning.ts searchAgain); processes that start at once search one at a time
+// (a lock file beside the tuning file), the others waiting to read what it recorded.
 // Leaves out: the longer `npm run tune` search, -march=native (never: the kernels dispatch at run time).
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The short search's settings: the kernels' most common shapes (a square and a training-step product). */
@@ -18,19 +22,86 @@ export function autotuneEnabled(): boolean {
 }
 
 /** Runs the short search for `level` in a child process that writes its choice to `file`: the GEMM blocking and the
- * pool thresholds ('all'), or the pool thresholds alone, added to this CPU's entry ('pool'); false when it failed. */
+ * pool thresholds ('all'), or the pool thresholds alone, added to this CPU's entry ('pool'); false when it failed.
+ * One search at a time per tuning file (`file`.lock): a process that finds another's search under way waits for it
+ * and reads what it recorded (true), instead of searching beside it (each would time the other's work). */
 export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool' = 'all'): boolean {
-  const typescript = import.meta.url.endsWith('.ts'); // sources run through tsx; the package ships compiled .js
-  const script = fileURLToPath(new URL(`./autotune-process.${typescript ? 'ts' : 'js'}`, import.meta.url));
-  process.stderr.write(`rlaif: tuning the ${what === 'all' ? 'GEMM blocking and thread-pool thresholds' : 'thread-pool thresholds'} for this CPU (${level}); once per machine, RLAIF_AUTOTUNE=0 skips it\n`);
-  const run = spawnSync(process.execPath, [...(typescript ? ['--import', 'tsx'] : []), script, level, file, what], {
-    encoding: 'utf8', timeout: 180_000,
-    // search from the compiled defaults, on every CPU this process may run on: a first use under RLAIF_THREADS=1 had
-    // measured no pool (one thread) and recorded the compiled thresholds for every later process on the machine
-    env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_THREADS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
-  });
-  if (run.status === 0) return true;
-  const why = run.error ? run.error.message : run.signal ? `killed by ${run.signal}` : (run.stderr.trim().split('\n').at(-1) ?? `exit code ${run.status}`);
-  process.stderr.write(`rlaif: GEMM tuning failed (${why}); the compiled default stands\n`);
-  return false;
+  const lock = takeTuningLock(file, level);
+  if (lock === 'waited') return true;
+  try {
+    const typescript = import.meta.url.endsWith('.ts'); // sources run through tsx; the package ships compiled .js
+    const script = fileURLToPath(new URL(`./autotune-process.${typescript ? 'ts' : 'js'}`, import.meta.url));
+    process.stderr.write(`rlaif: tuning the ${what === 'all' ? 'GEMM blocking and thread-pool thresholds' : 'thread-pool thresholds'} for this CPU (${level}); once per machine, RLAIF_AUTOTUNE=0 skips it\n`);
+    const run = spawnSync(process.execPath, [...(typescript ? ['--import', 'tsx'] : []), script, level, file, what], {
+      encoding: 'utf8', timeout: SEARCH_TIMEOUT_MS,
+      // search from the compiled defaults, on every CPU this process may run on: a first use under RLAIF_THREADS=1 had
+      // measured no pool (one thread) and recorded the compiled thresholds for every later process on the machine
+      env: { ...process.env, RLAIF_AUTOTUNE: '0', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_THREADS: '', RLAIF_TUNING_FILE: '/dev/null/none' },
+    });
+    for (const line of (run.stdout ?? '').split('\n')) if (line.startsWith('rlaif: ')) process.stderr.write(`${line}\n`); // a busy search, said
+    if (run.status === 0) return true;
+    const why = run.error ? run.error.message : run.signal ? `killed by ${run.signal}` : (run.stderr.trim().split('\n').at(-1) ?? `exit code ${run.status}`);
+    process.stderr.write(`rlaif: GEMM tuning failed (${why}); the compiled default stands\n`);
+    return false;
+  } finally {
+    if (lock === 'taken') rmSync(lockPath(file), { force: true });
+  }
+}
+
+const SEARCH_TIMEOUT_MS = 180_000;
+const lockPath = (file: string) => `${file}.lock`;
+
+/** Whether process `pid` is alive (EPERM: alive, another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the tuning file's lock for this process ('taken'), or, while a live process holds it, waits until it lets go
+ * ('waited', up to the search's timeout and a little more); 'none' where no lock can be made (its folder cannot be),
+ * and the search goes on without one. A lock whose process is gone, or older than any search, is taken over.
+ */
+export function takeTuningLock(file: string, level: string): 'taken' | 'waited' | 'none' {
+  const path = lockPath(file);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch {
+    return 'none';
+  }
+  const deadline = Date.now() + SEARCH_TIMEOUT_MS + 20_000, nap = new Int32Array(new SharedArrayBuffer(4));
+  let waited = false;
+  for (;;) {
+    if (!waited) {
+      try {
+        writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+        return 'taken';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return 'none';
+      }
+    }
+    let holder = Number.NaN, age = 0;
+    try {
+      holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      age = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      if (waited) return 'waited';                                    // let go: its entry is recorded
+      continue;
+    }
+    // gone, older than any search (its pid since reused), or never finished being written a while ago: taken over,
+    // unless this process was waiting for it
+    if (age > SEARCH_TIMEOUT_MS + 20_000 || (Number.isInteger(holder) ? !alive(holder) : age > 5_000)) {
+      rmSync(path, { force: true });
+      if (waited) return 'waited';
+      continue;
+    }
+    if (waited && Date.now() > deadline) return 'waited';
+    if (!waited) process.stderr.write(`rlaif: waiting for process ${Number.isInteger(holder) ? holder : '(starting)'}'s tuning of this CPU (${level}) to finish, to use what it records\n`);
+    waited = true;
+    Atomics.wait(nap, 0, 0, 100);
+  }
 }

@@ -92,7 +92,7 @@ export function searchGemmBlocking(options: GemmSearchOptions = {}): GemmSearchR
   const level = first.cpu;
   const def: Blocking = { mc: first.blocking.mc, kc: first.blocking.kc, nc: first.blocking.nc };
   if (first.blockingSource !== 'default') {
-    throw new Error(`the ${level} GEMM is already ${first.blockingSource === 'tuned' ? 'tuned' : `forced by ${first.blockingSource}`}; search in a process that starts from the compiled default (RLAIF_TUNING_FILE=/dev/null, RLAIF_GEMM_BLOCKING and RLAIF_GEMM_KERNEL unset)`);
+    throw new Error(`the ${level} GEMM is already ${first.blockingSource === 'tuned' || first.blockingSource === 'busy' ? 'tuned' : `forced by ${first.blockingSource}`}; search in a process that starts from the compiled default (RLAIF_TUNING_FILE=/dev/null, RLAIF_GEMM_BLOCKING and RLAIF_GEMM_KERNEL unset)`);
   }
   const same = (a: Blocking & { kernel: CpuLevel }, b: Blocking & { kernel: CpuLevel }) => a.kernel === b.kernel && a.mc === b.mc && a.kc === b.kc && a.nc === b.nc;
   const own = { ...def, kernel: level };

@@ -15,7 +15,7 @@ export interface MachineDescription extends CpuIdentity {
   threads: number;           // its threads
   level: string | null;      // native CPU level (avx512 | avx2 | generic), null on wasm/js
   blocking: GemmBlocking | null;
-  blockingSource: string | null; // default | tuned (this machine's tuning cache) | RLAIF_GEMM_BLOCKING | RLAIF_GEMM_KERNEL
+  blockingSource: string | null; // default | tuned (this machine's tuning cache) | busy (its compiled default: the search was disturbed) | RLAIF_GEMM_BLOCKING | RLAIF_GEMM_KERNEL
   bf16Kernel: string | null; // how bf16 weights are multiplied (vdpbf16ps | widen), null on wasm/js
   bf16Gemm: string | null;   // the bf16 GEMMs past a few rows (amx | vdpbf16ps | widen), null on wasm/js
   pool: { general: number; fewRows: number; stream?: number; source: string } | null; // multiply-adds from which products go to the pool

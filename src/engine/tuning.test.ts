@@ -7,8 +7,8 @@
 // entry's `kernel` picks it in a new process. The split of a shared GEMM into tasks: same bits whatever the split, its
 // search, RLAIF_GEMM_SPLIT and the cached `split`.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ import { compiledGemmBlocking, createNativeBackend, nativeCpuLevels, nativeGemmK
 import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds, STREAM_LADDER } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
+import { measureOthersBusy, othersBusyCpus, readCpuTimes, tuneBusyLimit } from './cpu-busy.ts';
 import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
@@ -28,12 +29,13 @@ try { nativeCpuLevels(); } catch { native = false; }
 
 /**
  * A new process creates the native backend at `level` with `file` as its tuning cache and prints `shown` (an expression
- * over the backend `b`) as JSON; every tuning variable is cleared, then `env` set (RLAIF_AUTOTUNE 0 unless it says).
+ * over the backend `b`) as JSON; every tuning variable is cleared, then `env` set (RLAIF_AUTOTUNE 0 unless it says;
+ * RLAIF_TUNE_BUSY_CPUS 64 unless it says: a search is recorded whatever else the machine runs, as before that check).
  */
 function newProcess(level: string, file: string, shown: string, env: Record<string, string> = {}) {
   const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); console.log(JSON.stringify(${shown})); })`;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '',
-    RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_AUTOTUNE: '0', RLAIF_TUNING_FILE: file, ...env } });
+    RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '', RLAIF_POOL_MIN_MACS: '', RLAIF_AUTOTUNE: '0', RLAIF_TUNING_FILE: file, RLAIF_TUNE_BUSY_CPUS: '64', ...env } });
   return { status: run.status, stderr: run.stderr, value: run.status === 0 ? JSON.parse(run.stdout) as unknown : null };
 }
 
@@ -407,5 +409,108 @@ describe('GEMM tuning', () => {
     assert.deepEqual(lean.points.stream, []);
     assert.equal(lean.stream, before.stream);
     assert.deepEqual(nativePoolThresholds(), before);
+  });
+
+  it('/proc/stat is read into busy and total jiffies; the others\' CPUs are the busy ones less this process\'s own', () => {
+    const stat = (user: number, idle: number, steal: number) => `cpu  ${user} 0 100 ${idle} 10 0 0 ${steal} 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0 0 0\nintr 5\n`;
+    const before = readCpuTimes(stat(1000, 5000, 0))!;
+    assert.deepEqual(before, { busy: 1100, total: 6110, cpus: 2 });
+    // 1 s on 2 CPUs (200 jiffies at 100 Hz): 150 busy, 50 of them stolen; this process used 0.5 s of CPU
+    const after = readCpuTimes(stat(1100, 5050, 50))!;
+    assert.equal(after.total - before.total, 200);
+    assert.ok(Math.abs(othersBusyCpus(before, after, 500_000, 1000)! - 1.0) < 1e-9, 'busy 1.5 CPUs, own 0.5');
+    assert.equal(othersBusyCpus(before, after, 2_000_000, 1000), 0, 'never below 0');
+    assert.equal(othersBusyCpus(null, after, 0, 1000), null);
+    assert.equal(readCpuTimes('intr 5\n'), null);
+    assert.equal(tuneBusyLimit(undefined), 0.25);
+    assert.equal(tuneBusyLimit('1.5'), 1.5);
+    assert.throws(() => tuneBusyLimit('-1'), /RLAIF_TUNE_BUSY_CPUS must be a number of CPUs >= 0/);
+  });
+
+  /** A process that keeps one CPU busy until killed. */
+  const spinner = () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+
+  it('a process spinning beside a measured interval counts as other work', async (t) => {
+    if (readCpuTimes() === null) { t.skip('no /proc/stat'); return; }
+    const busy = spinner();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const { othersCpus } = measureOthersBusy(() => { const until = performance.now() + 400; while (performance.now() < until) { /* this process's own work */ } });
+      assert.ok(othersCpus !== null && othersCpus >= 0.5, `a spinning neighbour took ${othersCpus} CPUs`);
+    } finally {
+      busy.kill();
+    }
+  });
+
+  it('a first use beside other work records the compiled defaults marked busy, and searches again at most TUNE_SEARCHES times', async (t) => {
+    if (!native || readCpuTimes() === null || availableParallelism() < 2) { t.skip('needs the native addon, /proc/stat and 2 CPUs'); return; }
+    const level = nativeCpuLevels()[0];
+    const file = join(root, 'busy', 'tuning.json');
+    const compiled = createNativeBackend(level).blocking, compiledSplit = nativeGemmSplit(), compiledPool = nativePoolThresholds();
+    const run = (env: Record<string, string> = {}) => newProcess(level, file, '[b.blockingSource, b.blocking.mc, b.blocking.kc, b.pool]', { RLAIF_AUTOTUNE: '1', RLAIF_TUNE_BUSY_CPUS: '0.25', ...env });
+    const busy = spinner();
+    try {
+      const first = run();
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stderr, /other work kept \d+\.\d+ CPUs busy during the GEMM blocking search .* the next start searches again \(search 1 of 3\)/);
+      const entry = readTuning(level, file)!;
+      assert.ok(entry.busyCpus! > 0.25 && entry.searches === 1, `marked busy: ${JSON.stringify(entry)}`);
+      assert.deepEqual([entry.kernel, entry.mc, entry.kc, entry.nc, entry.split], [level, compiled.mc, compiled.kc, compiled.nc, compiledSplit], 'the compiled defaults, not the noise');
+      assert.ok(entry.pool!.busyCpus! > 0.25, `pool marked busy: ${JSON.stringify(entry.pool)}`);
+      assert.deepEqual([entry.pool!.general, entry.pool!.fewRows, entry.pool!.stream], [compiledPool.general, compiledPool.fewRows, compiledPool.stream]);
+      // the third busy search is the last: later starts keep the defaults without searching
+      writeTuning(level, { ...entry, searches: 2, pool: { ...entry.pool!, searches: 2 } }, file);
+      const third = run();
+      assert.match(third.stderr, /no more searches run at start-up \(3 were busy\); `npm run tune` on a quiet machine sets them/);
+      assert.equal(readTuning(level, file)!.searches, 3);
+      const fourth = run();
+      assert.equal(fourth.status, 0, fourth.stderr);
+      assert.doesNotMatch(fourth.stderr, /tuning/, 'no search after TUNE_SEARCHES busy ones');
+      assert.deepEqual(fourth.value, ['busy', compiled.mc, compiled.kc, { ...compiledPool, source: 'busy' }], 'the compiled defaults, said to be for a busy search');
+    } finally {
+      busy.kill();
+    }
+    // a search that counts (here: any other work allowed) replaces a busy entry, and is the last
+    writeTuning(level, { ...readTuning(level, file)!, searches: 1, pool: { ...readTuning(level, file)!.pool!, searches: 1 } }, file);
+    const quiet = run({ RLAIF_TUNE_BUSY_CPUS: '64' });
+    assert.match(quiet.stderr, /tuning the GEMM blocking and thread-pool thresholds/);
+    const settled = readTuning(level, file)!;
+    assert.equal(settled.busyCpus, undefined);
+    assert.equal(settled.pool!.busyCpus, undefined);
+    assert.equal(settled.searches, 2);
+    assert.doesNotMatch(run().stderr, /tuning/);
+  });
+
+  it('processes starting at once search one at a time: the others wait and use what the first recorded; a dead holder\'s lock is taken over', async (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const file = join(root, 'together', 'tuning.json');
+    const start = () => new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+      const script = `import('./src/engine/backends/native-backend.ts').then((m) => { const b = m.createNativeBackend('${level}'); console.log(JSON.stringify([b.blockingSource, b.blocking.mc, b.blocking.kc])); })`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, RLAIF_CPU: '', RLAIF_GEMM_BLOCKING: '', RLAIF_GEMM_KERNEL: '', RLAIF_GEMM_SPLIT: '',
+        RLAIF_POOL_MIN_MACS: '', RLAIF_AUTOTUNE: '1', RLAIF_TUNING_FILE: file, RLAIF_TUNE_BUSY_CPUS: '64' } });
+      let stderr = '', stdout = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+      child.on('close', (code) => resolve({ code, stderr, stdout }));
+    });
+    const runs = await Promise.all([start(), start(), start()]);
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const searches = runs.filter((r) => /tuning the GEMM blocking/.test(r.stderr)).length;
+    assert.equal(searches, 1, `one search: ${runs.map((r) => r.stderr).join(' | ')}`);
+    const entry = readTuning(level, file)!;
+    for (const r of runs) assert.deepEqual(JSON.parse(r.stdout), ['tuned', entry.mc, entry.kc]);
+    assert.equal(existsSync(`${file}.lock`), false, 'the lock is let go');
+    // a lock left by a process that is gone: taken over, the search made, the lock let go
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const stale = join(root, 'stale', 'tuning.json');
+    mkdirSync(join(root, 'stale'), { recursive: true });
+    writeFileSync(`${stale}.lock`, gone.stdout);
+    const after = newProcess(level, stale, 'b.blockingSource', { RLAIF_AUTOTUNE: '1' });
+    assert.equal(after.status, 0, after.stderr);
+    assert.match(after.stderr, /tuning the GEMM blocking/);
+    assert.doesNotMatch(after.stderr, /waiting for process/);
+    assert.equal(after.value, 'tuned');
+    assert.equal(existsSync(`${stale}.lock`), false);
   });
 });

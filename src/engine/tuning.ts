@@ -7,7 +7,9 @@
 // names the register micro-kernel the level's GEMM runs on (`kernel`: the level's own, or a lower level's, e.g. AVX2's
 // 6x16 on an AVX-512 CPU whose 512-bit FMAs run as two halves; absent: its own), from the same search;
 // RLAIF_GEMM_KERNEL=<level> overrides it. And `split`: the compute tasks per thread of a GEMM all threads share,
-// measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it.
+// measured after the blocking; RLAIF_GEMM_SPLIT=n overrides it. A search during which other work kept more than
+// RLAIF_TUNE_BUSY_CPUS busy (cpu-busy.ts) records the compiled defaults with `busyCpus`, and runs again at the next
+// start, up to TUNE_SEARCHES in all.
 // Leaves out: the micro-kernels themselves (compiled once per level), the search itself (a short one at first use:
 // autotune.ts; a longer one: `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -34,9 +36,23 @@ export interface TunedEntry extends Blocking {
   gflops: number;           // the score (geometric mean GFLOP/s over the search's shapes) of this blocking
   defaultGflops: number;    // ... and of the compiled default, measured interleaved with it
   measuredAt: string;       // ISO date
+  /** set when other work kept this many CPUs busy on average during the search (past RLAIF_TUNE_BUSY_CPUS): the
+   * compiled default micro-kernel, blocking and split are recorded instead of its noise, and it is searched again */
+  busyCpus?: number;
+  searches?: number;        // searches that made this entry as it is (absent: 1); a busy one is redone until TUNE_SEARCHES
   /** absent in entries written before the pool search existed; threads: the pool's threads when it was measured
-   * (absent before it was recorded; 1: nothing measured, the compiled thresholds) */
-  pool?: PoolThresholds & { measuredAt: string; threads?: number };
+   * (absent before it was recorded; 1: nothing measured, the compiled thresholds); busyCpus and searches as above,
+   * for the pool's own search (a busy one records the thresholds that were in force) */
+  pool?: PoolThresholds & { measuredAt: string; threads?: number; busyCpus?: number; searches?: number };
+}
+
+/** How many searches a machine gets while other work disturbs them: then the compiled defaults stay (no more searches
+ * at start-up; `npm run tune` on a quiet machine sets them). */
+export const TUNE_SEARCHES = 3;
+
+/** Whether a search marked busy (busyCpus set) is to be made again: fewer than TUNE_SEARCHES made it so far. */
+export function searchAgain(part: { busyCpus?: number; searches?: number }): boolean {
+  return part.busyCpus !== undefined && (part.searches ?? 1) < TUNE_SEARCHES;
 }
 
 /** Where tuned blockings are kept: RLAIF_TUNING_FILE, else $XDG_CACHE_HOME/rlaif/tuning.json, else ~/.cache/... */
@@ -120,6 +136,10 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
     }
     const threads = entry.pool.threads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`${file}: entry "${machineKey(level)}" has pool.threads = ${JSON.stringify(threads)}, expected a whole number >= 1`);
+  }
+  for (const [name, part] of [['', entry], ['pool.', entry.pool ?? {}]] as const) {
+    if (part.busyCpus !== undefined && !(typeof part.busyCpus === 'number' && part.busyCpus >= 0)) throw new Error(`${file}: entry "${machineKey(level)}" has ${name}busyCpus = ${JSON.stringify(part.busyCpus)}, expected a number of CPUs >= 0`);
+    if (part.searches !== undefined && !(Number.isInteger(part.searches) && part.searches >= 1)) throw new Error(`${file}: entry "${machineKey(level)}" has ${name}searches = ${JSON.stringify(part.searches)}, expected a whole number >= 1`);
   }
   return entry;
 }

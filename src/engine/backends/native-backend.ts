@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
-import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, tuningFile } from '../tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, searchAgain, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -84,9 +84,10 @@ export function nativeCpuFeatures(): Record<string, boolean> {
   return loadAddon().features();
 }
 
-/** Where a level's GEMM blocking (and micro-kernel) came from: compiled default, this machine's tuning cache, or
- * RLAIF_GEMM_BLOCKING / RLAIF_GEMM_KERNEL (either set: the tuned choice is not used). */
-export type BlockingSource = 'default' | 'tuned' | 'RLAIF_GEMM_BLOCKING' | 'RLAIF_GEMM_KERNEL';
+/** Where a level's GEMM blocking (and micro-kernel) came from: compiled default, this machine's tuning cache (busy:
+ * the compiled default it recorded because other work disturbed its search), or RLAIF_GEMM_BLOCKING /
+ * RLAIF_GEMM_KERNEL (either set: the tuned choice is not used). */
+export type BlockingSource = 'default' | 'tuned' | 'busy' | 'RLAIF_GEMM_BLOCKING' | 'RLAIF_GEMM_KERNEL';
 const blockingSources = new Map<CpuLevel, BlockingSource>();
 
 /**
@@ -106,8 +107,9 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   // threshold, or the threads it ran with) existed, or one measured on a single thread (no pool to measure: the
   // compiled thresholds) where this process may run on several CPUs. The split, like the pool thresholds, is applied
   // whatever else is forced.
-  const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined;
-  const stalePool = (pool: NonNullable<typeof entry>['pool']) => !pool || pool.stream === undefined || pool.threads === undefined || (pool.threads < 2 && availableParallelism() >= 2);
+  // A search that other work disturbed (busyCpus: its compiled defaults recorded) is made again, up to TUNE_SEARCHES.
+  const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined || searchAgain(e);
+  const stalePool = (pool: NonNullable<typeof entry>['pool']) => !pool || pool.stream === undefined || pool.threads === undefined || (pool.threads < 2 && availableParallelism() >= 2) || searchAgain(pool);
   const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : stalePool(entry.pool) && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
   /** Runs one setter; its error names where the value came from: the variable when `variable` was set, else the tuning file. */
@@ -126,25 +128,25 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   }
   const chosen = forced ?? tuned;
   if (chosen) {
-    source = forced ? 'RLAIF_GEMM_BLOCKING' : 'tuned';
+    source = forced ? 'RLAIF_GEMM_BLOCKING' : tuned?.busyCpus !== undefined ? 'busy' : 'tuned';
     apply('RLAIF_GEMM_BLOCKING', forced !== null, () => addon.setBlocking(level, chosen.mc, chosen.kc, chosen.nc));
   }
   const split = forcedSplit ?? entry?.split;
   if (split !== undefined) {
     apply('RLAIF_GEMM_SPLIT', forcedSplit !== null, () => addon.setGemmSplit(split));
-    splitSource = forcedSplit !== null ? 'RLAIF_GEMM_SPLIT' : 'tuned';
+    splitSource = forcedSplit !== null ? 'RLAIF_GEMM_SPLIT' : entry?.busyCpus !== undefined ? 'busy' : 'tuned';
   }
   const pool = forcedPool ?? entry?.pool;
   if (pool) {
     apply('RLAIF_POOL_MIN_MACS', forcedPool !== null, () => setThresholds(addon, pool));
-    poolSource = forcedPool ? 'RLAIF_POOL_MIN_MACS' : 'tuned';
+    poolSource = forcedPool ? 'RLAIF_POOL_MIN_MACS' : entry?.pool?.busyCpus !== undefined ? 'busy' : 'tuned';
   }
   blockingSources.set(level, source);
   return source;
 }
 
 /** Where the shared GEMM's split came from (process-wide, as the pool thresholds). */
-export type SplitSource = 'default' | 'tuned' | 'RLAIF_GEMM_SPLIT';
+export type SplitSource = 'default' | 'tuned' | 'busy' | 'RLAIF_GEMM_SPLIT';
 let splitSource: SplitSource = 'default';
 
 /** Sets the compute tasks per thread of a GEMM all threads share, for this process (the tuner's search); call only while no kernel is running. */
@@ -158,7 +160,7 @@ export function nativeGemmSplit(): number {
 }
 
 /** Where the pool thresholds came from (process-wide: the last level applied sets them). */
-export type PoolSource = 'default' | 'tuned' | 'RLAIF_POOL_MIN_MACS';
+export type PoolSource = 'default' | 'tuned' | 'busy' | 'RLAIF_POOL_MIN_MACS';
 let poolSource: PoolSource = 'default';
 
 /** Sets the pool thresholds for this process (the tuner's search); call only while no kernel is running. */
