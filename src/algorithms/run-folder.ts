@@ -12,6 +12,7 @@
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from '../engine/process-alive.ts';
 import { canonicalJson, stableHash } from '../feedback/stable-hash.ts';
 
 let temporaries = 0;
@@ -110,14 +111,6 @@ export interface RunLock {
   release(): void;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
 
 function readHolder(path: string): LockHolder | null {
   try {
@@ -150,7 +143,7 @@ export function lockRunFolder(dir: string, options: { command: string }): RunLoc
     }
     const holder = readHolder(path);
     const stale = holder
-      ? holder.hostname === me.hostname && holder.pid !== process.pid && !isAlive(holder.pid)
+      ? holder.hostname === me.hostname && holder.pid !== process.pid && !processAlive(holder.pid)
       : Date.now() - statSync(path).mtimeMs > 10_000;
     if (!stale) {
       throw new RunFolderLockedError(dir, holder ?? { pid: NaN, hostname: '?', command: '? (lock file being written)', startedAt: '?' });

@@ -3,6 +3,7 @@
 // Leaves out partitioned datasets and remote (S3/HTTP) paths: local files only. No paper.
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processAlive } from '../engine/process-alive.ts';
 import { writeJsonl } from './jsonl-file.ts';
 import { parseRecord, type PreferenceRecord } from './preference-record.ts';
 
@@ -35,13 +36,10 @@ const STAGING = '.rlaif-parquet-';
 function removeStaleStaging(folder: string): void {
   for (const name of readdirSync(folder)) {
     const pid = Number(name.startsWith(STAGING) ? name.slice(STAGING.length).split('-')[0] : NaN);
-    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) rmSync(join(folder, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(folder, name), { recursive: true, force: true });
   }
 }
 
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === 'EPERM'; }
-}
 
 const staged = new Set<string>();
 let exitHook = false;

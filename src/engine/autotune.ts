@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { processAlive } from './process-alive.ts';
 import { fileURLToPath } from 'node:url';
 
 /** The short search's settings: the kernels' most common shapes (a square and a training-step product). */
@@ -51,15 +52,6 @@ export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool'
 const SEARCH_TIMEOUT_MS = 180_000;
 const lockPath = (file: string) => `${file}.lock`;
 
-/** Whether process `pid` is alive (EPERM: alive, another user's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the tuning file's lock for this process ('taken'), or, while a live process holds it, waits until it lets go
@@ -94,7 +86,7 @@ export function takeTuningLock(file: string, level: string): 'taken' | 'waited' 
     }
     // gone, older than any search (its pid since reused), or never finished being written a while ago: taken over,
     // unless this process was waiting for it
-    if (age > SEARCH_TIMEOUT_MS + 20_000 || (Number.isInteger(holder) ? !alive(holder) : age > 5_000)) {
+    if (age > SEARCH_TIMEOUT_MS + 20_000 || (Number.isInteger(holder) ? !processAlive(holder) : age > 5_000)) {
       rmSync(path, { force: true });
       if (waited) return 'waited';
       continue;

@@ -4,6 +4,7 @@
 // writes into a run folder and never copies it. Leaves out judging-run folders (`rlaif judge`).
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processAlive } from '../engine/process-alive.ts';
 import { RECORD_FILES, type RecordKind, type RunRecord } from '../pipeline/run-records.ts';
 
 type OfKind<K extends RecordKind> = Extract<RunRecord, { kind: K }>;
@@ -94,7 +95,7 @@ export class RunReader {
 
   status(): RunStatus {
     const lock = readJson(join(this.dir, 'run.lock')) as { pid?: number } | null;
-    if (lock && typeof lock.pid === 'number' && alive(lock.pid)) return 'running';
+    if (lock && typeof lock.pid === 'number' && processAlive(lock.pid)) return 'running';
     return existsSync(join(this.dir, 'summary.json')) ? 'finished' : 'stopped';
   }
 }
@@ -107,14 +108,6 @@ function readJson(path: string): Record<string, unknown> | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The run folders under `root` (those holding records/), by name, each read once and then incrementally. */
 export class RunCatalog {
