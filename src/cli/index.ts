@@ -18,6 +18,7 @@ import { registerRunCommand } from './run-command.ts'; registerRunCommand(progra
 import { registerServeCommand } from './serve-command.ts'; registerServeCommand(program);
 import { registerTestbedCommand } from './testbed-command.ts'; registerTestbedCommand(program);
 import { registerTrainCommand } from './train-command.ts'; registerTrainCommand(program);
+import { registerTuneCommand } from './tune-command.ts'; registerTuneCommand(program);
 import { registerWorkerCommand } from './worker-command.ts'; registerWorkerCommand(program);
 
 try {

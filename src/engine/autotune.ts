@@ -7,7 +7,7 @@
 // the default stands. A search that other work disturbed records the compiled defaults, says so, and is made again at
 // the next start (autotune-process.ts, tuning.ts searchAgain); processes that start at once search one at a time
 // (a lock file beside the tuning file), the others waiting to read what it recorded.
-// Leaves out: the longer `npm run tune` search, -march=native (never: the kernels dispatch at run time).
+// Leaves out: the longer search (`rlaif tune --search`), -march=native (never: the kernels dispatch at run time).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';

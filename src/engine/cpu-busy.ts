@@ -1,5 +1,5 @@
 // How much of the machine other work took while this process measured something: the tuner's searches (autotune.ts,
-// bench/tune.ts) time one thread against the pool and blockings against each other, and a neighbour on a core (an
+// rlaif tune --search) time one thread against the pool and blockings against each other, and a neighbour on a core (an
 // install's compiler, a second process tuning at once, a hypervisor's other guests) turns those timings into noise that
 // would be recorded for every later process on the machine (a 2-core Zen 5 searched beside one busy core: the pool
 // "never won", every product below 33.5M multiply-adds stayed on one thread, and a 16-prompt prefill ran 1.4x slower).

@@ -461,7 +461,7 @@ describe('GEMM tuning', () => {
       // the third busy search is the last: later starts keep the defaults without searching
       writeTuning(level, { ...entry, searches: 2, pool: { ...entry.pool!, searches: 2 } }, file);
       const third = run();
-      assert.match(third.stderr, /no more searches run at start-up \(3 were busy\); `npm run tune` on a quiet machine sets them/);
+      assert.match(third.stderr, /no more searches run at start-up \(3 were busy\); `rlaif tune --search` on a quiet machine sets them/);
       assert.equal(readTuning(level, file)!.searches, 3);
       const fourth = run();
       assert.equal(fourth.status, 0, fourth.stderr);

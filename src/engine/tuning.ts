@@ -11,7 +11,7 @@
 // RLAIF_TUNE_BUSY_CPUS busy (cpu-busy.ts) records the compiled defaults with `busyCpus`, and runs again at the next
 // start, up to TUNE_SEARCHES in all.
 // Leaves out: the micro-kernels themselves (compiled once per level), the search itself (a short one at first use:
-// autotune.ts; a longer one: `npm run tune`).
+// autotune.ts; a longer one: `rlaif tune --search`, also `npm run tune`).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,7 +47,7 @@ export interface TunedEntry extends Blocking {
 }
 
 /** How many searches a machine gets while other work disturbs them: then the compiled defaults stay (no more searches
- * at start-up; `npm run tune` on a quiet machine sets them). */
+ * at start-up; `rlaif tune --search` on a quiet machine sets them). */
 export const TUNE_SEARCHES = 3;
 
 /** Whether a search marked busy (busyCpus set) is to be made again: fewer than TUNE_SEARCHES made it so far. */
@@ -115,7 +115,7 @@ function readAll(file: string): Record<string, TunedEntry> {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, TunedEntry> : {};
   } catch (error) {
-    throw new Error(`${file}: not a tuning file (${(error as Error).message}); delete it or run \`npm run tune\` again`);
+    throw new Error(`${file}: not a tuning file (${(error as Error).message}); delete it or run \`rlaif tune --search\` again`);
   }
 }
 
