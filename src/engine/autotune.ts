@@ -11,8 +11,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { processAlive } from './process-alive.ts';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from './process-alive.ts';
 
 /** The short search's settings: the kernels' most common shapes (a square and a training-step product). */
 export const FIRST_USE_SEARCH = { shapes: [[512, 512, 512], [1024, 512, 128]] as [number, number, number][], rounds: 3, reps: 3 };
@@ -51,7 +51,6 @@ export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool'
 
 const SEARCH_TIMEOUT_MS = 180_000;
 const lockPath = (file: string) => `${file}.lock`;
-
 
 /**
  * Takes the tuning file's lock for this process ('taken'), or, while a live process holds it, waits until it lets go
