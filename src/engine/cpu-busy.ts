@@ -3,18 +3,43 @@
 // install's compiler, a second process tuning at once, a hypervisor's other guests) turns those timings into noise that
 // would be recorded for every later process on the machine (a 2-core Zen 5 searched beside one busy core: the pool
 // "never won", every product below 33.5M multiply-adds stayed on one thread, and a 16-prompt prefill ran 1.4x slower).
-// Linux's /proc/stat gives the CPU time all processes used; this process's own (process.cpuUsage: every thread, the
-// pool's workers included) is taken out, and what is left, with the time the hypervisor ran others on our vCPUs
-// (steal), is the others' share, in CPUs on average over the interval.
-// Leaves out: systems without /proc/stat (null: not known), which CPUs the others ran on, this process's own threads
-// getting in each other's way.
+// Linux's /proc/stat gives the CPU time all processes used on each CPU; on the CPUs this process may run on (taskset, a
+// container's cpuset: /proc/self/status), this process's own (process.cpuUsage: every thread, the pool's workers
+// included) is taken out, and what is left, with the time the hypervisor ran others on our vCPUs (steal), is the
+// others' share, in CPUs on average over the interval. Work on other CPUs (the rest of a 16-core host while a search
+// runs on two) does not count.
+// Leaves out: systems without /proc/stat (null: not known), this process's own threads getting in each other's way,
+// a CPU quota without a cpuset (all the host's CPUs count then).
 import { readFileSync } from 'node:fs';
 
-/** Jiffies of all CPUs together, from /proc/stat's first line: busy (user, nice, system, irq, softirq, steal) and all. */
+/** Jiffies of the CPUs read, together: busy (user, nice, system, irq, softirq, steal) and all; how many CPUs. */
 export interface CpuTimes { busy: number; total: number; cpus: number }
 
-/** /proc/stat's totals now, or null where there is none (not Linux) or it does not parse. */
-export function readCpuTimes(text?: string): CpuTimes | null {
+/** The CPUs this process may run on (/proc/self/status Cpus_allowed_list: taskset, a container's cpuset), or null
+ * where that is not known. */
+export function allowedCpus(text?: string): number[] | null {
+  let status = text;
+  if (status === undefined) {
+    try {
+      status = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const list = /^Cpus_allowed_list:\s*([\d,\s-]+)$/m.exec(status)?.[1]?.trim();
+  if (!list) return null;
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [from, to = from] = part.trim().split('-').map(Number);
+    if (!Number.isInteger(from) || !Number.isInteger(to) || to! < from! || to! - from! > 1 << 16) return null;
+    for (let cpu = from!; cpu <= to!; cpu++) cpus.push(cpu);
+  }
+  return cpus.length > 0 ? cpus : null;
+}
+
+/** /proc/stat's jiffies now: of the CPUs in `only` (their cpuN lines), else of all (its first line); null where there
+ * is no /proc/stat (not Linux) or it does not parse. */
+export function readCpuTimes(text?: string, only?: readonly number[] | null): CpuTimes | null {
   let stat = text;
   if (stat === undefined) {
     try {
@@ -23,14 +48,29 @@ export function readCpuTimes(text?: string): CpuTimes | null {
       return null;
     }
   }
-  const lines = stat.split('\n');
-  const first = lines[0]?.trim().split(/\s+/);
-  if (!first || first[0] !== 'cpu' || first.length < 5) return null;
-  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = first.slice(1, 9).map(Number);
-  if ([user, nice, system, idle, iowait, irq, softirq, steal].some((v) => !Number.isFinite(v))) return null;
-  const busy = user! + nice! + system! + irq + softirq + steal;
-  const cpus = lines.filter((line) => /^cpu\d+\s/.test(line)).length;
-  return { busy, total: busy + idle! + iowait, cpus: Math.max(1, cpus) };
+  const times = (fields: string[]): { busy: number; total: number } | null => {
+    const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(0, 8).map(Number);
+    if (fields.length < 4 || [user, nice, system, idle, iowait, irq, softirq, steal].some((v) => !Number.isFinite(v))) return null;
+    const busy = user! + nice! + system! + irq + softirq + steal;
+    return { busy, total: busy + idle! + iowait };
+  };
+  const lines = stat.split('\n').map((line) => line.trim().split(/\s+/));
+  if (only && only.length > 0) {
+    const wanted = new Set(only.map((cpu) => `cpu${cpu}`));
+    let busy = 0, total = 0, cpus = 0;
+    for (const [name, ...fields] of lines) {
+      if (!name || !wanted.has(name)) continue;
+      const t = times(fields);
+      if (!t) return null;
+      busy += t.busy; total += t.total; cpus++;
+    }
+    return cpus > 0 ? { busy, total, cpus } : null;
+  }
+  const first = lines[0];
+  if (!first || first[0] !== 'cpu') return null;
+  const t = times(first.slice(1));
+  if (!t) return null;
+  return { ...t, cpus: Math.max(1, lines.filter(([name]) => /^cpu\d+$/.test(name ?? '')).length) };
 }
 
 /** Others' CPUs from two /proc/stat readings and this process's CPU microseconds over `wallMs`: null when unknown. */
@@ -43,11 +83,13 @@ export function othersBusyCpus(before: CpuTimes | null, after: CpuTimes | null, 
   return Math.max(0, busyCpus - ownCpus);
 }
 
-/** Runs `work` and says how many CPUs other work kept busy meanwhile, on average (null where it cannot be known). */
+/** Runs `work` and says how many of this process's CPUs other work kept busy meanwhile, on average (null where it
+ * cannot be known): others on CPUs this process may not use do not count. */
 export function measureOthersBusy<T>(work: () => T): { value: T; othersCpus: number | null; wallMs: number } {
-  const before = readCpuTimes(), own = process.cpuUsage(), started = performance.now();
+  const only = allowedCpus();
+  const before = readCpuTimes(undefined, only), own = process.cpuUsage(), started = performance.now();
   const value = work();
-  const wallMs = performance.now() - started, used = process.cpuUsage(own), after = readCpuTimes();
+  const wallMs = performance.now() - started, used = process.cpuUsage(own), after = readCpuTimes(undefined, only);
   return { value, othersCpus: othersBusyCpus(before, after, used.user + used.system, wallMs), wallMs };
 }
 

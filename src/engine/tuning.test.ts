@@ -18,7 +18,7 @@ import { compiledGemmBlocking, createNativeBackend, nativeCpuLevels, nativeGemmK
 import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds, STREAM_LADDER } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
-import { measureOthersBusy, othersBusyCpus, readCpuTimes, tuneBusyLimit } from './cpu-busy.ts';
+import { allowedCpus, measureOthersBusy, othersBusyCpus, readCpuTimes, tuneBusyLimit } from './cpu-busy.ts';
 import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
@@ -422,6 +422,11 @@ describe('GEMM tuning', () => {
     assert.equal(othersBusyCpus(before, after, 2_000_000, 1000), 0, 'never below 0');
     assert.equal(othersBusyCpus(null, after, 0, 1000), null);
     assert.equal(readCpuTimes('intr 5\n'), null);
+    // the CPUs this process may use: their own lines only
+    assert.deepEqual(readCpuTimes(stat(1000, 5000, 0), [1]), { busy: 1, total: 2, cpus: 1 });
+    assert.equal(readCpuTimes(stat(1000, 5000, 0), [7]), null, 'no line for that CPU');
+    assert.deepEqual(allowedCpus('Name:\tnode\nCpus_allowed:\t3f\nCpus_allowed_list:\t0-2,5,7-8\n'), [0, 1, 2, 5, 7, 8]);
+    assert.equal(allowedCpus('Name:\tnode\n'), null);
     assert.equal(tuneBusyLimit(undefined), 0.25);
     assert.equal(tuneBusyLimit('1.5'), 1.5);
     assert.throws(() => tuneBusyLimit('-1'), /RLAIF_TUNE_BUSY_CPUS must be a number of CPUs >= 0/);
@@ -440,6 +445,28 @@ describe('GEMM tuning', () => {
     } finally {
       busy.kill();
     }
+  });
+
+  it('only the CPUs the process may run on count: a neighbour spinning on another CPU is not other work', (t) => {
+    const taskset = spawnSync('taskset', ['-c', '0', 'true']);
+    if (readCpuTimes() === null || availableParallelism() < 2 || taskset.status !== 0) { t.skip('needs /proc/stat, 2 CPUs and taskset'); return; }
+    const measure = "import('./src/engine/cpu-busy.ts').then((m) => { const r = m.measureOthersBusy(() => { const until = performance.now() + 500; while (performance.now() < until) {} }); console.log(JSON.stringify([m.allowedCpus(), r.othersCpus])); })";
+    const beside = (cpu: string) => {
+      const busy = spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+      try {
+        spawnSync(process.execPath, ['-e', 'const until = Date.now() + 200; while (Date.now() < until) {}']);  // the spinner started
+        const run = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '-e', measure], { encoding: 'utf8' });
+        assert.equal(run.status, 0, run.stderr);
+        return JSON.parse(run.stdout) as [number[], number];
+      } finally {
+        busy.kill();
+      }
+    };
+    const [cpus, elsewhere] = beside('1');
+    assert.deepEqual(cpus, [0]);
+    assert.ok(elsewhere < 0.25, `a spinner on CPU 1 is not on this process's CPU 0: ${elsewhere}`);
+    const [, here] = beside('0');
+    assert.ok(here >= 0.3, `a spinner on this process's CPU 0 counts: ${here}`);
   });
 
   it('a first use beside other work records the compiled defaults marked busy, and searches again at most TUNE_SEARCHES times', async (t) => {
