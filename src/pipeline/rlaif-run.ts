@@ -22,6 +22,7 @@ import { queueRollout, rolloutOnQueue } from './queue/rollout-jobs.ts';
 import { labelerFromSpec, labelerSpec } from './run-labeler.ts';
 import { parseRunConfig, readRunConfig, runConfigForDisk, type RunConfig } from './run-config.ts';
 import { runLoop, type LoopOutcome, type ReportHook } from './run-loop.ts';
+import { checkRunMachine } from './run-machine.ts';
 import { writeHtmlReport, terminalTable } from './run-report.ts';
 import { recordId } from './run-records.ts';
 import { buildPolicy, loadCheckpoint, readAnchorPairs, readPromptFile, readReferenceText, splitPrompts } from './run-setup.ts';
@@ -72,6 +73,8 @@ export async function rlaifRun(options: RlaifRunOptions = {}): Promise<RlaifRunR
   // config.json holds no credentials (runConfigForDisk); a resume compares the same redacted form.
   try { store = RunStore.open(dir, runConfigForDisk(config)); } catch (error) { lock.release(); throw error; }
   try {
+    const machine = checkRunMachine(dir);   // the kernels this run computes with: recorded at its start, compared on a resume
+    if (machine) console.error(machine);
     // A user's reference text is read before the testbed (minutes to build from nothing), so a bad path fails at once.
     const reference = config.feedback.corpusSupport > 0 && config.feedback.corpus ? readReferenceText(config.feedback.corpus, 'feedback.corpus') : null;
     const ptx = config.algorithm.pretrainCoef > 0 && config.algorithm.pretrainText ? readReferenceText(config.algorithm.pretrainText, 'algorithm.pretrainText') : null;

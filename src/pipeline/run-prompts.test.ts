@@ -13,6 +13,7 @@ import { startScriptedServer, type ScriptedServer } from '../feedback/testing/sc
 import { rlaifRun } from './rlaif-run.ts';
 import { RunStore } from './run-store.ts';
 import { parseRunConfig } from './run-config.ts';
+import { kernelSettings, readRunMachine, RUN_MACHINE_FILE } from './run-machine.ts';
 import { readAnchorPairs, readPromptFile } from './run-setup.ts';
 import { writeTinyCheckpoint } from './testing/tiny-checkpoint.ts';
 
@@ -59,7 +60,7 @@ test("the run's prompts from a dataset folder: the rows' ids, splits from file n
   assert.ok(once.filter((s) => s === 'train').length > 20 && once.includes('validation') && once.includes('test'), once.join());
 });
 
-test('rlaif run takes a dataset folder as its prompts: a round samples train rows and evaluates validation rows', async () => {
+test('rlaif run takes a dataset folder as its prompts: a round samples train rows and evaluates validation rows', async (t) => {
   writeTinyCheckpoint(join(scratch.directory, 'policy'), 1);
   const config = scratch.write('run.yaml', [
     'policy: {kind: checkpoint, path: policy}',
@@ -96,6 +97,15 @@ test('rlaif run takes a dataset folder as its prompts: a round samples train row
   } finally {
     store.close();
   }
+  // The kernels it computed with are in its folder and its report; a resume under other ones says so.
+  assert.deepEqual(readRunMachine(out), kernelSettings());
+  assert.match(report, /<h2>Kernels<\/h2>.*\n?<pre>MACHINE cpu /);
+  writeFileSync(join(out, RUN_MACHINE_FILE), JSON.stringify({ kernels: ['cpu elsewhere', 'kernels other'] }));
+  const notices: string[] = [];
+  t.mock.method(console, 'error', (...args: unknown[]) => { notices.push(args.join(' ')); });
+  await rlaifRun({ configPath: config, out });
+  assert.ok(notices.some((line) => line.startsWith('rlaif run: this run began under other kernel settings (cpu elsewhere; kernels other) than this process\'s (cpu ')), notices.join('\n'));
+  assert.deepEqual(readRunMachine(out), ['cpu elsewhere', 'kernels other'], 'the first settings are kept');
 });
 
 test('anchors: human preference pairs in a seed-fixed order; unusable pairs left out and counted; config errors name the key', async () => {

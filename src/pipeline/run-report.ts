@@ -10,6 +10,7 @@ import type { RunStore } from './run-store.ts';
 import { recordId } from './run-records.ts';
 import { adversarialHtml } from './adversarial/adversarial-report.ts';
 import { labelerJudgments, type RunSummary } from './run-summary.ts';
+import { readRunMachine, RUN_MACHINE_FILE } from './run-machine.ts';
 
 interface RoundRow {
   round: number; type: string; keep: boolean; reasons: string[];
@@ -209,6 +210,12 @@ function baselinePlot(data: RoundRow[]): string {
 }
 
 /** Writes report.html into the run folder; returns its path. */
+/** The kernels the run began with (run-machine.ts), where its folder records them. */
+function machineHtml(dir: string): string {
+  const lines = readRunMachine(dir);
+  return lines ? `<h2>Kernels</h2><p>The run began under these settings (${RUN_MACHINE_FILE}):</p><pre>${lines.map((line) => escape(`MACHINE ${line}`)).join('\n')}</pre>` : '';
+}
+
 export function writeHtmlReport(store: RunStore, summary: Record<string, number>): string {
   const data = rows(store), rounds = data.map((r) => r.round), gold = hasGold(data);
   const col = (f: (r: RoundRow) => number | undefined | null) => data.map((r) => f(r) ?? null);
@@ -237,6 +244,7 @@ ${linePlot("Each feedback source's share of |reward|", rounds, Object.fromEntrie
 ${rewardModels(store)}
 ${revisions(store, 8)}
 ${gold ? `<h2>Where the labeler and gold disagree</h2>${disagreements(store)}` : ''}
+${machineHtml(store.dir)}
 </body></html>
 `;
   const path = join(store.dir, 'report.html');
