@@ -15,17 +15,20 @@ import { readFileSync } from 'node:fs';
 /** Jiffies of the CPUs read, together: busy (user, nice, system, irq, softirq, steal) and all; how many CPUs. */
 export interface CpuTimes { busy: number; total: number; cpus: number }
 
+/** A /proc file's text, or null where there is none (not Linux). */
+function readProc(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** The CPUs this process may run on (/proc/self/status Cpus_allowed_list: taskset, a container's cpuset), or null
  * where that is not known. */
 export function allowedCpus(text?: string): number[] | null {
-  let status = text;
-  if (status === undefined) {
-    try {
-      status = readFileSync('/proc/self/status', 'utf8');
-    } catch {
-      return null;
-    }
-  }
+  const status = text ?? readProc('/proc/self/status');
+  if (status === null) return null;
   const list = /^Cpus_allowed_list:\s*([\d,\s-]+)$/m.exec(status)?.[1]?.trim();
   if (!list) return null;
   const cpus: number[] = [];
@@ -40,14 +43,8 @@ export function allowedCpus(text?: string): number[] | null {
 /** /proc/stat's jiffies now: of the CPUs in `only` (their cpuN lines), else of all (its first line); null where there
  * is no /proc/stat (not Linux) or it does not parse. */
 export function readCpuTimes(text?: string, only?: readonly number[] | null): CpuTimes | null {
-  let stat = text;
-  if (stat === undefined) {
-    try {
-      stat = readFileSync('/proc/stat', 'utf8');
-    } catch {
-      return null;
-    }
-  }
+  const stat = text ?? readProc('/proc/stat');
+  if (stat === null) return null;
   const times = (fields: string[]): { busy: number; total: number } | null => {
     const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(0, 8).map(Number);
     if (fields.length < 4 || [user, nice, system, idle, iowait, irq, softirq, steal].some((v) => !Number.isFinite(v))) return null;
