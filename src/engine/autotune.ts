@@ -29,6 +29,10 @@ export function autotuneEnabled(): boolean {
 export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool' = 'all'): boolean {
   const lock = takeTuningLock(file, level);
   if (lock === 'waited') return true;
+  if (typeof lock === 'object') {                       // nowhere to record it: a search at every start would be wasted
+    process.stderr.write(`rlaif: the tuning cache ${file} cannot be written (${lock.unwritable}), so no search runs: the compiled defaults stand (RLAIF_TUNING_FILE names another file; RLAIF_AUTOTUNE=0 skips this)\n`);
+    return false;
+  }
   try {
     const typescript = import.meta.url.endsWith('.ts'); // sources run through tsx; the package ships compiled .js
     const script = fileURLToPath(new URL(`./autotune-process.${typescript ? 'ts' : 'js'}`, import.meta.url));
@@ -45,7 +49,7 @@ export function tuneAtFirstUse(level: string, file: string, what: 'all' | 'pool'
     process.stderr.write(`rlaif: GEMM tuning failed (${why}); the compiled default stands\n`);
     return false;
   } finally {
-    if (lock === 'taken') rmSync(lockPath(file), { force: true });
+    rmSync(lockPath(file), { force: true });
   }
 }
 
@@ -54,15 +58,16 @@ const lockPath = (file: string) => `${file}.lock`;
 
 /**
  * Takes the tuning file's lock for this process ('taken'), or, while a live process holds it, waits until it lets go
- * ('waited', up to the search's timeout and a little more); 'none' where no lock can be made (its folder cannot be),
- * and the search goes on without one. A lock whose process is gone, or older than any search, is taken over.
+ * ('waited', up to the search's timeout and a little more); `unwritable` (why) where the lock cannot be made beside
+ * the file (its folder cannot be made or written: nor could the entry). A lock whose process is gone, or older than
+ * any search, is taken over.
  */
-export function takeTuningLock(file: string, level: string): 'taken' | 'waited' | 'none' {
+export function takeTuningLock(file: string, level: string): 'taken' | 'waited' | { unwritable: string } {
   const path = lockPath(file);
   try {
     mkdirSync(dirname(path), { recursive: true });
-  } catch {
-    return 'none';
+  } catch (error) {
+    return { unwritable: (error as Error).message };
   }
   const deadline = Date.now() + SEARCH_TIMEOUT_MS + 20_000, nap = new Int32Array(new SharedArrayBuffer(4));
   let waited = false;
@@ -72,7 +77,7 @@ export function takeTuningLock(file: string, level: string): 'taken' | 'waited' 
         writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
         return 'taken';
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return 'none';
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return { unwritable: (error as Error).message };
       }
     }
     let holder = Number.NaN, age = 0;

@@ -508,6 +508,16 @@ describe('GEMM tuning', () => {
     assert.doesNotMatch(run().stderr, /tuning/);
   });
 
+  it('a tuning cache that cannot be written: no search at all (it could not be kept), the compiled defaults, said once', (t) => {
+    if (!native) { t.skip('native addon not built'); return; }
+    const level = nativeCpuLevels()[0];
+    const run = newProcess(level, '/dev/null/cannot/tuning.json', '[b.blockingSource, b.pool.source]', { RLAIF_AUTOTUNE: '1' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /rlaif: the tuning cache \/dev\/null\/cannot\/tuning\.json cannot be written \(.*\), so no search runs: the compiled defaults stand/);
+    assert.doesNotMatch(run.stderr, /tuning the GEMM blocking/);
+    assert.deepEqual(run.value, ['default', 'default']);
+  });
+
   it('processes starting at once search one at a time: the others wait and use what the first recorded; a dead holder\'s lock is taken over', async (t) => {
     if (!native) { t.skip('native addon not built'); return; }
     const level = nativeCpuLevels()[0];
