@@ -462,11 +462,13 @@ describe('GEMM tuning', () => {
         busy.kill();
       }
     };
+    // Other work on CPU 0 (a busy machine, test files running beside this one) counts in both measurements alike; the
+    // spinner counts only where it shares this process's CPU: about half of it, beside this process's own spinning.
     const [cpus, elsewhere] = beside('1');
     assert.deepEqual(cpus, [0]);
-    assert.ok(elsewhere < 0.25, `a spinner on CPU 1 is not on this process's CPU 0: ${elsewhere}`);
     const [, here] = beside('0');
-    assert.ok(here >= 0.3, `a spinner on this process's CPU 0 counts: ${here}`);
+    assert.ok(here - elsewhere >= 0.3, `a spinner on this process's CPU 0 counts (${here}); one on CPU 1 does not (${elsewhere})`);
+    assert.ok(elsewhere < 0.9, `a spinner on CPU 1 is not on this process's CPU 0: ${elsewhere}`);
   });
 
   it('a first use beside other work records the compiled defaults marked busy, and searches again at most TUNE_SEARCHES times', async (t) => {
