@@ -47,6 +47,10 @@ test('rlaif tune shows the machine and its entry; --search records one, --dry-ru
   assert.match(after.stdout, new RegExp(`gemm mr \\d+ nr \\d+( \\(the \\w+ micro-kernel\\))? mc ${entry.mc} kc ${entry.kc} nc ${entry.nc} \\(tuned\\)`));
   assert.match(after.stdout, new RegExp(`gemm: the ${entry.kernel} micro-kernel, mc ${entry.mc} kc ${entry.kc} nc ${entry.nc}, ${entry.split} tasks a thread`));
   assert.match(after.stdout, new RegExp(`pool: from ${entry.pool!.general} multiply-adds, few rows from ${entry.pool!.fewRows}`));
+  const unwritable = tune('/dev/null/cannot/tuning.json', ['--search', '--quick']);
+  assert.equal(unwritable.status, 1);
+  assert.match(unwritable.stderr, /the tuning cache \/dev\/null\/cannot\/tuning\.json cannot be written/);
+  assert.doesNotMatch(unwritable.stdout, /searching/, 'refused before the search');
   for (const flag of ['--quick', '--dry-run']) {
     const refused = tune(file, [flag]);
     assert.equal(refused.status, 1);

@@ -5,6 +5,8 @@
 // 2 cores; --quick: the first use's few seconds); run it on a quiet machine: a part that other work disturbed (past
 // RLAIF_TUNE_BUSY_CPUS) records the compiled defaults, marked busy, and says so. RLAIF_CPU picks the level.
 // Leaves out: the wasm and JS backends (nothing to tune).
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { FIRST_USE_SEARCH } from '../engine/autotune.ts';
 import { createNativeBackend } from '../engine/backends/native-backend.ts';
@@ -39,7 +41,15 @@ export function registerTuneCommand(program: Command): void {
         for (const line of describeEntry(readTuning(backend.cpu, file), backend.cpu, file)) console.log(line);
         return;
       }
-      const busyLimit = tuneBusyLimit();                     // checked before the search's seconds
+      const busyLimit = tuneBusyLimit();                     // checked before the search's seconds, as is the file's folder
+      if (!options.dryRun) {
+        try {
+          mkdirSync(dirname(file), { recursive: true });
+          accessSync(dirname(file), constants.W_OK);
+        } catch (error) {
+          throw new Error(`the tuning cache ${file} cannot be written (${(error as Error).message}); RLAIF_TUNING_FILE names another file`);
+        }
+      }
       // the search starts from the compiled defaults: this process reads no entry and searches at no first use
       process.env.RLAIF_TUNING_FILE = '/dev/null/none';
       process.env.RLAIF_AUTOTUNE = '0';

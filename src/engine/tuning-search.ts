@@ -31,10 +31,10 @@ export interface TuningSearchOutcome {
 }
 
 /** The line a busy part prints: what other work took, that the defaults stand, and what happens next. */
-export function busyNotice(part: SearchPart, limit: number, next = 'rlaif tune --search'): string {
+export function busyNotice(part: SearchPart, limit: number): string {
   const others = part.othersCpus!.toFixed(2);
   return `rlaif: other work kept ${others} CPUs busy during the ${part.part} search (more than RLAIF_TUNE_BUSY_CPUS ${limit}), so its timings are not recorded: the compiled defaults stand, and ` +
-    (part.searches < TUNE_SEARCHES ? `the next start searches again (search ${part.searches} of ${TUNE_SEARCHES})` : `no more searches run at start-up (${TUNE_SEARCHES} were busy); \`${next}\` on a quiet machine sets them`);
+    (part.searches < TUNE_SEARCHES ? `the next start searches again (search ${part.searches} of ${TUNE_SEARCHES})` : `no more searches run at start-up (${TUNE_SEARCHES} were busy); \`rlaif tune --search\` on a quiet machine sets them`);
 }
 
 /** Runs the search (the process's GEMM and pool settings are left at what the entry records). */
@@ -44,7 +44,9 @@ export function runTuningSearch(options: TuningSearchOptions): TuningSearchOutco
   const parts: SearchPart[] = [];
   const tooBusy = (others: number | null) => others !== null && others > busyLimit;
   const now = () => new Date().toISOString();
-  let entry: TunedEntry, blockingFound: TuningSearchOutcome['found'] | null = null;
+  // a busy part's count goes on from the entry before (one that counted starts again at 1)
+  const searchNumber = (before: { busyCpus?: number; searches?: number } | undefined) => before?.busyCpus !== undefined ? (before.searches ?? 1) + 1 : 1;
+  let entry: TunedEntry, gemmFound: TunedEntry;
   if (options.what === 'all') {
     const defaultSplit = nativeGemmSplit();
     const measured = measureOthersBusy(() => {
@@ -53,31 +55,30 @@ export function runTuningSearch(options: TuningSearchOptions): TuningSearchOutco
       return { result, split: searchGemmSplit({ level, ...options.gemm, log: options.log }).split };
     });
     const { result, split } = measured.value;
-    const searches = previous?.busyCpus !== undefined ? (previous.searches ?? 1) + 1 : 1;
+    const searches = searchNumber(previous ?? undefined);
     const busy = tooBusy(measured.othersCpus);
     parts.push({ part: 'GEMM blocking', othersCpus: measured.othersCpus, busy, searches });
-    blockingFound = { ...result.chosen, split, pool: { general: 0, fewRows: 0, stream: 0 } };
+    gemmFound = { ...result.chosen, split };
     entry = busy
       ? { kernel: level, ...result.defaultBlocking, split: defaultSplit, gflops: result.chosen.defaultGflops, defaultGflops: result.chosen.defaultGflops,
           measuredAt: now(), busyCpus: Number(measured.othersCpus!.toFixed(3)), searches }
       : { ...result.chosen, split, ...(searches > 1 ? { searches } : {}) };
   } else {
-    entry = previous!;
+    entry = gemmFound = previous!;
   }
   applyGemmChoice(level, { kernel: entry.kernel ?? level, mc: entry.mc, kc: entry.kc, nc: entry.nc }); // the pool measured under the GEMM it will run with
   if (entry.split !== undefined) setNativeGemmSplit(entry.split);
   const inForce = nativePoolThresholds();
   const measured = measureOthersBusy(() => searchPoolThresholds({ level, rounds: options.poolRounds ?? 5, log: options.log }));
   const pool = measured.value;
-  const searches = previous?.pool?.busyCpus !== undefined ? (previous.pool.searches ?? 1) + 1 : 1;
+  const searches = searchNumber(previous?.pool);
   const busy = tooBusy(measured.othersCpus) && pool.threads >= 2;
   parts.push({ part: 'thread-pool threshold', othersCpus: measured.othersCpus, busy, searches });
   const stamp = { threads: pool.threads, measuredAt: now() };
   entry = { ...entry, pool: busy
     ? { general: inForce.general, fewRows: inForce.fewRows, stream: inForce.stream, ...stamp, busyCpus: Number(measured.othersCpus!.toFixed(3)), searches }
     : { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, ...stamp, ...(searches > 1 ? { searches } : {}) } };
-  const kernel = entry.kernel ?? level;
-  const found = { ...(blockingFound ?? { kernel, mc: entry.mc, kc: entry.kc, nc: entry.nc, gflops: entry.gflops, defaultGflops: entry.defaultGflops, split: entry.split ?? nativeGemmSplit() }),
-    pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream } };
+  const found = { kernel: gemmFound.kernel ?? level, mc: gemmFound.mc, kc: gemmFound.kc, nc: gemmFound.nc, gflops: gemmFound.gflops, defaultGflops: gemmFound.defaultGflops,
+    split: gemmFound.split ?? nativeGemmSplit(), pool: { general: pool.general, fewRows: pool.fewRows, stream: pool.stream } };
   return { entry, parts, found };
 }

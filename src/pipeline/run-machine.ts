@@ -41,8 +41,7 @@ export function checkRunMachine(dir: string, now: string[] = kernelSettings()): 
     renameSync(`${path}.tmp`, path);
     return null;
   }
-  const changed = now.filter((line, i) => line !== recorded[i]);
-  if (changed.length === 0 && recorded.length === now.length) return null;
+  if (recorded.length === now.length && recorded.every((line, i) => line === now[i])) return null;
   return `rlaif run: this run began under other kernel settings (${recorded.join('; ')}) than this process's (${now.join('; ')}); `
     + `the rounds it runs now compute with these, so their last bits differ from an uninterrupted run's (${RUN_MACHINE_FILE} keeps the first)`;
 }
