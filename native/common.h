@@ -15,6 +15,8 @@ typedef struct {
   float *c; long ldc;
   long M, N, K;
   float alpha, beta;
+  const float *bias; /* (N) or NULL: added to every row of C after alpha and beta (only with alpha 1, beta 0) */
+  float *sums;       /* (N) or NULL: op(B)'s column sums added in, over k in kc panels */
 } GemmBlock;
 
 typedef struct {
@@ -54,9 +56,11 @@ typedef struct {
   void (*gemm)(const GemmBlock *g, float *packA, float *packB);
   /* the two halves of gemm, for threads sharing one packed B: slivers (kc, NR) of op(B) (kc, nc), zero-padded */
   void (*pack_b)(const float *b, long rsb, long csb, long kc, long nc, float *out);
+  /* sums (nc) += the column sums of such a packed panel, over its kc rows in order */
+  void (*sum_packed_b)(const float *packed, long kc, long nc, float *sums);
   /* C (M, nc) = alpha op(A) (M, kc) @ packed B + beta C, packing A (MC blocks) into packA */
   void (*macro)(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *c, long ldc,
-                float alpha, float beta, float *packA);
+                float alpha, float beta, float *packA, const float *bias);
 
   /* small-M products (decode): columns [n0, n1) of C (M, N) = alpha A (M, K) op(B) + beta C, streaming B once;
    * gemv_nn: B is (K, N); gemv_nt: B is (N, K) (a transposed weight such as a tied LM head) */
@@ -183,9 +187,10 @@ void rlaif_pool_run(long ntasks, TaskFn fn, void *ctx);
 /* Splits [0, n) into chunks of at least grain and runs them on the pool when work (~ ns) is large enough. */
 typedef void (*RangeFn)(void *ctx, long i0, long i1);
 void rlaif_parallel_for(long n, long grain, double work, RangeFn fn, void *ctx);
-/* 64-byte aligned thread-local scratch of at least n floats (slot 0..5), kept between calls: 0, 1 GEMM packing,
- * 2 attention / a bf16 weight block widened to float32, 3 shared packed B, 4, 5 the bf16 GEMM's rounded A. */
-#define RLAIF_SCRATCH_SLOTS 6
+/* 64-byte aligned thread-local scratch of at least n floats (slot 0..6), kept between calls: 0, 1 GEMM packing,
+ * 2 attention / a bf16 weight block widened to float32, 3 shared packed B, 4, 5 the bf16 GEMM's rounded A, 6 the
+ * GEMM's partial column sums of op(B). */
+#define RLAIF_SCRATCH_SLOTS 7
 float *rlaif_scratch(int slot, size_t n);
 
 /* gemm.c */
@@ -198,6 +203,12 @@ void rlaif_set_gemm_split(long tasks_per_thread);
 long rlaif_gemm_split(void);
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc);
+/* rlaif_gemm, and sumsB (N, may be NULL) += op(B)'s column sums over every batch item (float32, in kc panels, never
+ * scaled by alpha: a projection's bias gradient, summed from the packed panels), biasC (N, may be NULL) added to every
+ * row of every item's C after alpha and beta (in the tiles' registers when alpha is 1 and beta 0, else afterwards) */
+void rlaif_gemm_fused(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                      int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
+                      float *sumsB, const float *biasC);
 
 /* C (M, N) = bf16(A) (M, K) W^T, W (N, K) bfloat16 bits: A rounded to bf16 (nearest even), products summed in float32.
  * Few rows of A: bf16 dot products (gemv_bf16); more: blocks of W widened to float32 and the level's GEMM. */

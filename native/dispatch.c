@@ -87,7 +87,7 @@ __attribute__((constructor)) static void keep_own(void) {
 static void take_gemm(KernelTable *t, const KernelTable *from) {
   t->gemm_level = from->gemm_level;
   t->mr = from->mr; t->nr = from->nr; t->mc = from->mc; t->kc = from->kc; t->nc = from->nc;
-  t->set_blocking = from->set_blocking; t->gemm = from->gemm; t->pack_b = from->pack_b; t->macro = from->macro;
+  t->set_blocking = from->set_blocking; t->gemm = from->gemm; t->pack_b = from->pack_b; t->sum_packed_b = from->sum_packed_b; t->macro = from->macro;
 }
 
 int rlaif_set_gemm_kernel(const char *level, const char *from) {

@@ -44,12 +44,15 @@ typedef struct {
   int transA, transB;
   float alpha, beta;
   long mchunks, nchunks, mstep, nstep;
+  const float *bias; /* fused into the tiles (alpha 1, beta 0 only), or NULL */
+  float *sums;       /* op(B)'s column sums, where a path sums them race-free; else NULL (summed afterwards) */
 } GemmJob;
 
 /* C[m0:m1, n0:n1] of batch item bi over k in [k0, k1), into c (row stride N; NULL: that block of C itself) with beta,
- * on this thread's serial blocked GEMM and packing buffers */
+ * on this thread's serial blocked GEMM and packing buffers; bias (the block's columns) added as the last k panel's
+ * tiles are stored, sums (the block's columns) += op(B)'s column sums over [k0, k1); either may be NULL */
 static void serial_block(const GemmJob *j, long bi, long m0, long m1, long n0, long n1, long k0, long k1, float *c,
-                         float beta) {
+                         float beta, const float *bias, float *sums) {
   const KernelTable *t = j->t;
   GemmBlock g;
   g.rsa = j->transA ? 1 : j->K; g.csa = j->transA ? j->M : 1;
@@ -60,6 +63,7 @@ static void serial_block(const GemmJob *j, long bi, long m0, long m1, long n0, l
   g.ldc = j->N;
   g.M = m1 - m0; g.N = n1 - n0; g.K = k1 - k0;
   g.alpha = j->alpha; g.beta = beta;
+  g.bias = bias; g.sums = sums;
   long kc = t->kc, mc = t->mc, nc = ((g.N < t->nc ? g.N : t->nc) + t->nr - 1) / t->nr * t->nr;
   float *packA = rlaif_scratch(0, (size_t)(mc + t->mr) * kc);
   float *packB = rlaif_scratch(1, (size_t)nc * kc);
@@ -67,7 +71,7 @@ static void serial_block(const GemmJob *j, long bi, long m0, long m1, long n0, l
 }
 
 static void run_block(const GemmJob *j, long bi, long m0, long m1, long n0, long n1) {
-  serial_block(j, bi, m0, m1, n0, n1, 0, j->K, NULL, j->beta);
+  serial_block(j, bi, m0, m1, n0, n1, 0, j->K, NULL, j->beta, j->bias ? j->bias + n0 : NULL, j->sums ? j->sums + n0 : NULL);
 }
 
 static void gemm_task(void *ctx, long task) {
@@ -80,6 +84,8 @@ static void gemm_task(void *ctx, long task) {
   long n1 = n0 + j->nstep < j->N ? n0 + j->nstep : j->N;
   if (m0 < m1 && n0 < n1) run_block(j, bi, m0, m1, n0, n1);
 }
+
+static void add_partials(float *c, const float *partials, long count, long n);
 
 /* One large product on all threads. Threads first pack op(B) together into one shared buffer: all of K at once
  * when it fits in FULLK_BYTES (two barriers per product), else one KC panel at a time. Then each task packs its
@@ -94,6 +100,8 @@ typedef struct {
   long jc, nc, pc0, pcs;            /* column panel; KC panels [pc0, pc0 + pcs) packed side by side */
   long slivers, sliver_tasks, slivers_per_task; /* pack phase */
   long mchunks, nchunks, mstep, nstep;          /* compute phase */
+  const float *bias;                            /* (N) added by the last k panel's tiles, or NULL */
+  float *sums;                                  /* (pcs, nc): each packed panel's column sums, or NULL */
 } SharedJob;
 
 static inline long panel_kc(const SharedJob *j, long p) {
@@ -113,6 +121,11 @@ static void shared_pack_task(void *ctx, long task) {
   long pc = (j->pc0 + p) * t->kc, kc = panel_kc(j, p);
   float *panel = j->packB + p * t->kc * j->slivers * nr;
   t->pack_b(g->b + pc * g->rsb + (j->jc + n0) * g->csb, g->rsb, g->csb, kc, n1 - n0, panel + n0 * kc);
+  if (j->sums) {
+    float *sums = j->sums + p * j->nc + n0;
+    memset(sums, 0, sizeof(float) * (size_t)(n1 - n0));
+    t->sum_packed_b(panel + n0 * kc, kc, n1 - n0, sums);
+  }
 }
 
 static void shared_compute_task(void *ctx, long task) {
@@ -128,16 +141,21 @@ static void shared_compute_task(void *ctx, long task) {
     long pc = (j->pc0 + p) * t->kc, kc = panel_kc(j, p);
     const float *panel = j->packB + p * t->kc * j->slivers * t->nr;
     t->macro(g->a + m0 * g->rsa + pc * g->csa, g->rsa, g->csa, m1 - m0, kc, panel + n0 * kc, n1 - n0,
-             g->c + m0 * g->ldc + j->jc + n0, g->ldc, g->alpha, pc == 0 ? g->beta : 1.0f, packA);
+             g->c + m0 * g->ldc + j->jc + n0, g->ldc, g->alpha, pc == 0 ? g->beta : 1.0f, packA,
+             j->bias && pc + kc >= g->K ? j->bias + j->jc + n0 : NULL);
   }
 }
 
-static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
+/* bias: see SharedJob; sumsB (N) += op(B)'s column sums, panel by panel in order (or NULL). Returns 0, having done
+ * nothing, when there is no memory for the partial sums. */
+static int gemm_shared(const KernelTable *t, const GemmBlock *g, int threads, const float *bias, float *sumsB) {
   long ncMax = ((g->N < t->nc ? g->N : t->nc) + t->nr - 1) / t->nr * t->nr;
   long panels = (g->K + t->kc - 1) / t->kc;
   long perPhase = (double)panels * t->kc * ncMax * sizeof(float) <= FULLK_BYTES ? panels : 1;
+  float *partials = sumsB ? rlaif_scratch(6, (size_t)perPhase * ncMax) : NULL;
+  if (sumsB && !partials) return 0;
   float *packB = rlaif_scratch(3, (size_t)perPhase * t->kc * ncMax);
-  SharedJob j = { .t = t, .g = g, .packB = packB };
+  SharedJob j = { .t = t, .g = g, .packB = packB, .bias = bias, .sums = partials };
   long want = threads * gemm_tasks_per_thread; /* compute tasks per phase */
   for (j.jc = 0; j.jc < g->N; j.jc += t->nc) {
     j.nc = g->N - j.jc < t->nc ? g->N - j.jc : t->nc;
@@ -164,9 +182,11 @@ static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads) {
       if ((double)j.pcs * t->kc * j.nc < SMALL_B_FLOATS) /* small B: the caller packs it, saving one barrier */
         for (long task = 0; task < j.pcs * j.sliver_tasks; task++) shared_pack_task(&j, task);
       else rlaif_pool_run(j.pcs * j.sliver_tasks, shared_pack_task, &j);
+      if (sumsB) add_partials(sumsB + j.jc, partials, j.pcs, j.nc);
       rlaif_pool_run(j.mchunks * j.nchunks, shared_compute_task, &j);
     }
   }
+  return 1;
 }
 
 /* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns into ~4 tasks
@@ -196,7 +216,7 @@ static void gemv_task(void *ctx, long task) {
 #define GEMV_STREAM_MIN_ROWS 32
 
 /* A product split over k: task t takes k in [t kstep, (t + 1) kstep), its sums kept apart in partials */
-typedef struct { const GemmJob *j; float *partials; long kstep; } KSplitJob;
+typedef struct { const GemmJob *j; float *partials; long kstep; float *sums; } KSplitJob;
 
 static inline long ksplit_end(const KSplitJob *s, long k0) { return k0 + s->kstep < s->j->K ? k0 + s->kstep : s->j->K; }
 
@@ -216,7 +236,7 @@ __attribute__((noinline)) static void gemv_stream(const GemmJob *j, int threads)
     if (tasks > threads * 4) tasks = threads * 4;
     if (tasks < 1) tasks = 1;
   }
-  KSplitJob s = { j, rlaif_scratch(4, (size_t)tasks * j->M * j->N), (j->K + tasks - 1) / tasks };
+  KSplitJob s = { j, rlaif_scratch(4, (size_t)tasks * j->M * j->N), (j->K + tasks - 1) / tasks, NULL };
   if (tasks == 1) stream_task(&s, 0);
   else rlaif_pool_run(tasks, stream_task, &s);
   long mn = j->M * j->N;
@@ -265,58 +285,117 @@ static void tall_fp32_task(void *ctx, long task) {
   const KSplitJob *s = ctx;
   const GemmJob *j = s->j;
   long k0 = task * s->kstep, k1 = ksplit_end(s, k0);
-  if (task == 0) serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, NULL, j->beta);
-  else serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, s->partials + (task - 1) * j->M * j->N, 0.0f);
+  float *sums = s->sums ? s->sums + task * j->N : NULL;
+  if (sums) memset(sums, 0, sizeof(float) * (size_t)j->N);
+  if (task == 0) serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, NULL, j->beta, NULL, sums);
+  else serial_block(j, 0, 0, j->M, 0, j->N, k0, k1, s->partials + (task - 1) * j->M * j->N, 0.0f, NULL, sums);
 }
 
-/* returns 0, having done nothing, when there is no memory for the partial sums */
-static int gemm_tall_fp32(const GemmJob *j, int threads) {
-  KSplitJob s = { j, NULL, (j->K + threads - 1) / threads };
+/* returns 0, having done nothing, when there is no memory for the partial sums; sumsB: see rlaif_gemm_fused (each
+ * task's k range summed apart, then added in task order) */
+static int gemm_tall_fp32(const GemmJob *j, int threads, float *sumsB) {
+  KSplitJob s = { j, NULL, (j->K + threads - 1) / threads, NULL };
   long tasks = (j->K + s.kstep - 1) / s.kstep, mn = j->M * j->N;
   s.partials = rlaif_scratch(2, (size_t)((tasks - 1) * mn)); /* the caller's slot: tasks use 0 and 1 */
-  if (!s.partials) return 0;
+  if (sumsB) s.sums = rlaif_scratch(6, (size_t)(tasks * j->N));
+  if (!s.partials || (sumsB && !s.sums)) return 0;
   rlaif_pool_run(tasks, tall_fp32_task, &s);
   add_partials(j->c, s.partials, tasks - 1, mn);
+  if (sumsB) add_partials(sumsB, s.sums, tasks, j->N);
   return 1;
+}
+
+/* sumsB (N) += op(B)'s column sums over every batch item, one item at a time (where no path summed them) */
+static void column_sums(const float *b, long N, long K, int transB, long batch, long sb, float *sumsB) {
+  for (long bi = 0; bi < batch; bi++) {
+    const float *bb = b + bi * sb;
+    if (transB) /* op(B)[k, j] = bb[j K + k] */
+      for (long j = 0; j < N; j++) {
+        float s = 0.0f;
+        for (long k = 0; k < K; k++) s += bb[j * K + k];
+        sumsB[j] += s;
+      }
+    else {
+      float *s = rlaif_scratch(6, (size_t)N);
+      if (!s) { /* no memory for the row of sums: column by column */
+        for (long j = 0; j < N; j++) {
+          float v = 0.0f;
+          for (long k = 0; k < K; k++) v += bb[k * N + j];
+          sumsB[j] += v;
+        }
+        continue;
+      }
+      memset(s, 0, sizeof(float) * (size_t)N);
+      for (long k = 0; k < K; k++)
+        for (long j = 0; j < N; j++) s[j] += bb[k * N + j];
+      for (long j = 0; j < N; j++) sumsB[j] += s[j];
+    }
+  }
 }
 
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
                 int transB, float alpha, float beta, long batch, long sa, long sb, long sc) {
+  rlaif_gemm_fused(t, a, b, c, M, N, K, transA, transB, alpha, beta, batch, sa, sb, sc, NULL, NULL);
+}
+
+void rlaif_gemm_fused(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                      int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
+                      float *sumsB, const float *biasC) {
   if (batch == 0 || M == 0 || N == 0) return;
+  /* what is left for afterwards: the bias unless the tiles add it, the sums unless a path below sums them */
+  int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
+  const float *biasAfter = biasC && !(alpha == 1.0f && beta == 0.0f && disjoint) ? biasC : NULL; /* once per item */
+  const float *biasTiles = biasAfter ? NULL : biasC;
+  float *sumsAfter = sumsB;
   if (K == 0) { /* C = beta C; beta 0 never reads C */
     for (long bi = 0; bi < batch; bi++)
       for (long i = 0; i < M * N; i++) {
         float *p = c + bi * sc + i;
         *p = beta == 0.0f ? 0.0f : beta * *p;
       }
-    return;
+    biasAfter = biasC;
+    sumsAfter = NULL;
+  } else {
+    GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N, biasTiles, NULL };
+    int threads = rlaif_threads();
+    double macs = (double)M * N * K * batch;
+    if (!transA && batch == 1 && (M <= GEMV_MAX_M
+                                    || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
+      gemv(&j, threads);
+      biasAfter = biasC;
+    } else if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? mt_min_macs_few_rows : mt_min_macs)) {
+      j.sums = sumsB; /* one item after another on this thread: each packed panel summed as it is packed */
+      for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
+      sumsAfter = NULL;
+    } else if (batch == 1 && transA && K >= TALL_MIN_K_OVER_M * M && K >= 2 * threads && gemm_tall_fp32(&j, threads, sumsB)) {
+      sumsAfter = NULL;
+      biasAfter = biasC;
+    } else {
+      if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
+        rlaif_pool_run(batch, gemm_task, &j); /* items' sums would race: summed afterwards */
+      } else {
+        for (long bi = 0; bi < batch; bi++) { /* few large items: all threads on each */
+          GemmBlock g = { 0 };
+          g.rsa = transA ? 1 : K; g.csa = transA ? M : 1;
+          g.rsb = transB ? 1 : N; g.csb = transB ? K : 1;
+          g.a = a + bi * sa; g.b = b + bi * sb; g.c = c + bi * sc; g.ldc = N;
+          g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
+          if (!gemm_shared(t, &g, threads, biasTiles, sumsB)) { /* no memory for the partial sums */
+            gemm_shared(t, &g, threads, biasTiles, NULL);
+            column_sums(g.b, N, K, transB, 1, 0, sumsB);
+          }
+        }
+        sumsAfter = NULL;
+      }
+    }
   }
-  GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N };
-  int threads = rlaif_threads();
-  if (!transA && batch == 1 && (M <= GEMV_MAX_M
-                                  || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
-    gemv(&j, threads);
-    return;
-  }
-  double macs = (double)M * N * K * batch;
-  if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? mt_min_macs_few_rows : mt_min_macs)) {
-    for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
-    return;
-  }
-  if (batch == 1 && transA && K >= TALL_MIN_K_OVER_M * M && K >= 2 * threads && gemm_tall_fp32(&j, threads)) return;
-  int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
-  if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
-    rlaif_pool_run(batch, gemm_task, &j);
-    return;
-  }
-  for (long bi = 0; bi < batch; bi++) { /* few large items: all threads on each */
-    GemmBlock g;
-    g.rsa = transA ? 1 : K; g.csa = transA ? M : 1;
-    g.rsb = transB ? 1 : N; g.csb = transB ? K : 1;
-    g.a = a + bi * sa; g.b = b + bi * sb; g.c = c + bi * sc; g.ldc = N;
-    g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
-    gemm_shared(t, &g, threads);
-  }
+  if (sumsAfter) column_sums(b, N, K, transB, batch, sb, sumsAfter);
+  if (biasAfter)
+    for (long bi = 0; bi < batch; bi++)
+      for (long i = 0; i < M; i++) {
+        float *row = c + bi * sc + i * N;
+        for (long jj = 0; jj < N; jj++) row[jj] += biasAfter[jj];
+      }
 }
 
 /* ---- bf16 weights (generation) ---- */

@@ -23,15 +23,16 @@
 #define FMA(i) { __m512 ai = _mm512_set1_ps(a[i]); \
     c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1); }
 #define STORE(i) { float *cr = c + (i) * ldc; \
-    if (beta == 0.0f) { _mm512_storeu_ps(cr, _mm512_mul_ps(va, c##i##0)); \
-      _mm512_storeu_ps(cr + 16, _mm512_mul_ps(va, c##i##1)); } \
-    else { _mm512_storeu_ps(cr, _mm512_fmadd_ps(va, c##i##0, _mm512_mul_ps(vb, _mm512_loadu_ps(cr)))); \
-      _mm512_storeu_ps(cr + 16, _mm512_fmadd_ps(va, c##i##1, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16)))); } }
+    if (beta == 0.0f) { c##i##0 = _mm512_mul_ps(va, c##i##0); c##i##1 = _mm512_mul_ps(va, c##i##1); } \
+    else { c##i##0 = _mm512_fmadd_ps(va, c##i##0, _mm512_mul_ps(vb, _mm512_loadu_ps(cr))); \
+      c##i##1 = _mm512_fmadd_ps(va, c##i##1, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16))); } \
+    if (bias) { c##i##0 = _mm512_add_ps(c##i##0, bias0); c##i##1 = _mm512_add_ps(c##i##1, bias1); } \
+    _mm512_storeu_ps(cr, c##i##0); _mm512_storeu_ps(cr + 16, c##i##1); }
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
 /* c (MR, NR) = alpha * a-sliver (kc, MR) . b-sliver (kc, NR) + beta * c */
 static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-                    float alpha, float beta) {
+                    float alpha, float beta, const float *restrict bias) {
   ROWS(DECL)
   for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
   long k = 0;
@@ -50,6 +51,8 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
     a += MR; b += NR;
   }
   __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
+  if (bias) { bias0 = _mm512_loadu_ps(bias); bias1 = _mm512_loadu_ps(bias + 16); }
   ROWS(STORE)
 }
 
@@ -71,14 +74,15 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
 #define FMA(i) { __m256 ai = _mm256_broadcast_ss(a + i); \
     c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0); c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1); }
 #define STORE(i) { float *cr = c + (i) * ldc; \
-    if (beta == 0.0f) { _mm256_storeu_ps(cr, _mm256_mul_ps(va, c##i##0)); \
-      _mm256_storeu_ps(cr + 8, _mm256_mul_ps(va, c##i##1)); } \
-    else { _mm256_storeu_ps(cr, _mm256_fmadd_ps(va, c##i##0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)))); \
-      _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(va, c##i##1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)))); } }
+    if (beta == 0.0f) { c##i##0 = _mm256_mul_ps(va, c##i##0); c##i##1 = _mm256_mul_ps(va, c##i##1); } \
+    else { c##i##0 = _mm256_fmadd_ps(va, c##i##0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr))); \
+      c##i##1 = _mm256_fmadd_ps(va, c##i##1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8))); } \
+    if (bias) { c##i##0 = _mm256_add_ps(c##i##0, bias0); c##i##1 = _mm256_add_ps(c##i##1, bias1); } \
+    _mm256_storeu_ps(cr, c##i##0); _mm256_storeu_ps(cr + 8, c##i##1); }
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
 static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-                    float alpha, float beta) {
+                    float alpha, float beta, const float *restrict bias) {
   ROWS(DECL)
   /* the C tile's rows are ldc apart (other pages, no hardware prefetch): fetched now, they arrive during the k loop
    * instead of stalling the stores (one core, 1024^3 and 512x768x768: 1.08-1.20x on Zen 2, bench/addon-ab.ts, both
@@ -90,6 +94,8 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
     a += MR; b += NR;
   }
   __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  __m256 bias0 = _mm256_setzero_ps(), bias1 = bias0;
+  if (bias) { bias0 = _mm256_loadu_ps(bias); bias1 = _mm256_loadu_ps(bias + 8); }
   ROWS(STORE)
 }
 
@@ -107,7 +113,7 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
 #endif
 
 static void ukernel(long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-                    float alpha, float beta) {
+                    float alpha, float beta, const float *restrict bias) {
   float acc[MR][NR];
   memset(acc, 0, sizeof acc);
   for (long k = 0; k < kc; k++) {
@@ -116,8 +122,10 @@ static void ukernel(long kc, const float *restrict a, const float *restrict b, f
     a += MR; b += NR;
   }
   for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++)
-      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+    for (int j = 0; j < NR; j++) {
+      float v = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+      c[i * ldc + j] = bias ? v + bias[j] : v;
+    }
 }
 #endif
 
@@ -254,9 +262,10 @@ static long mc_now = MC, kc_now = KC, nc_now = NC;
 
 static void set_blocking(long mc, long kc, long nc) { mc_now = mc; kc_now = kc; nc_now = nc; }
 
-/* C (mc, nc) = alpha * op(A) (mc, kc) @ packed B (kc, nc) + beta * C; packs A in mc_now blocks into packA. */
+/* C (mc, nc) = alpha * op(A) (mc, kc) @ packed B (kc, nc) + beta * C (+ bias (nc) on every row, when not NULL: the
+ * last k panel's, added in registers as the tiles are stored); packs A in mc_now blocks into packA. */
 static void macro(const float *a, long rsa, long csa, long M, long kc, const float *packB, long nc, float *cbase,
-                  long ldc, float alpha, float beta, float *packA) {
+                  long ldc, float alpha, float beta, float *packA, const float *bias) {
   float tile[MR * NR] __attribute__((aligned(64)));
   for (long ic = 0; ic < M; ic += mc_now) {
     long mc = M - ic < mc_now ? M - ic : mc_now;
@@ -267,17 +276,30 @@ static void macro(const float *a, long rsa, long csa, long M, long kc, const flo
         long mr = mc - ir < MR ? mc - ir : MR;
         float *c = cbase + (ic + ir) * ldc + jr;
         if (mr == MR && nr == NR) {
-          ukernel(kc, packA + ir * kc, packB + jr * kc, c, ldc, alpha, beta);
+          ukernel(kc, packA + ir * kc, packB + jr * kc, c, ldc, alpha, beta, bias ? bias + jr : NULL);
         } else {
-          ukernel(kc, packA + ir * kc, packB + jr * kc, tile, NR, 1.0f, 0.0f);
+          ukernel(kc, packA + ir * kc, packB + jr * kc, tile, NR, 1.0f, 0.0f, NULL);
           for (long i = 0; i < mr; i++)
             for (long j = 0; j < nr; j++) {
               float v = alpha * tile[i * NR + j];
-              c[i * ldc + j] = beta == 0.0f ? v : v + beta * c[i * ldc + j];
+              v = beta == 0.0f ? v : v + beta * c[i * ldc + j];
+              c[i * ldc + j] = bias ? v + bias[jr + j] : v;
             }
         }
       }
     }
+  }
+}
+
+/* sums (nc) += the column sums of a packed panel of op(B) (slivers (kc, NR), zero-padded), each over k in order */
+static void sum_packed_b(const float *restrict packed, long kc, long nc, float *restrict sums) {
+  for (long j0 = 0; j0 < nc; j0 += NR) {
+    long nr = nc - j0 < NR ? nc - j0 : NR;
+    float acc[NR] = { 0 };
+    const float *o = packed + j0 * kc;
+    for (long k = 0; k < kc; k++)
+      for (int j = 0; j < NR; j++) acc[j] += o[k * NR + j];
+    for (long j = 0; j < nr; j++) sums[j0 + j] += acc[j];
   }
 }
 
@@ -287,13 +309,14 @@ static void gemm_serial(const GemmBlock *g, float *packA, float *packB) {
     for (long pc = 0; pc < g->K; pc += kc_now) {
       long kc = g->K - pc < kc_now ? g->K - pc : kc_now;
       pack_b(g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, kc, nc, packB);
+      if (g->sums) sum_packed_b(packB, kc, nc, g->sums + jc);
       macro(g->a + pc * g->csa, g->rsa, g->csa, g->M, kc, packB, nc, g->c + jc, g->ldc, g->alpha,
-            pc == 0 ? g->beta : 1.0f, packA);
+            pc == 0 ? g->beta : 1.0f, packA, g->bias && pc + kc >= g->K ? g->bias + jc : NULL);
     }
   }
 }
 
 KernelTable LEVEL_TABLE = {
-  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm_level = LEVEL_NAME, .set_blocking = set_blocking, .gemm = gemm_serial, .pack_b = pack_b, .macro = macro,
+  .name = LEVEL_NAME, .mr = MR, .nr = NR, .mc = MC, .kc = KC, .nc = NC, .gemm_level = LEVEL_NAME, .set_blocking = set_blocking, .gemm = gemm_serial, .pack_b = pack_b, .sum_packed_b = sum_packed_b, .macro = macro,
   .bf16_kernel = "widen", LEVEL_OPS_INIT
 };

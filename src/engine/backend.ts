@@ -20,15 +20,15 @@ export interface GemmParams {
   strideA: number;     // elements between batches of A (0 broadcasts A)
   strideB: number;     // elements between batches of B (0 broadcasts B)
   strideC: number;     // elements between batches of C
-}
-
-/** gemmMixed's parameters: gemm's, and optionally a bias for C and where to add op(B)'s column sums. */
-export interface MixedGemmParams extends GemmParams {
-  sumsB?: Float32Array; // (N) += Σ_k op(B)[k, j] over every batch item, in float32 from the unrounded operand, never
-                        // scaled by alpha: a projection's bias gradient, read while its weight gradient packs dY
+  sumsB?: Float32Array; // (N) += Σ_k op(B)[k, j] over every batch item, in float32 (under gemmMixed from the unrounded
+                        // operand), never scaled by alpha: a projection's bias gradient, summed while its weight
+                        // gradient packs dY instead of in a pass of its own
   biasC?: Float32Array; // (N) added (float32, unrounded) to every row of every item's C after alpha and beta: a
                         // projection's bias, added as the tiles are stored instead of in a pass of its own
 }
+
+/** gemmMixed's parameters: gemm's (sumsB and biasC included). */
+export type MixedGemmParams = GemmParams;
 
 /** Fused causal self-attention over heads; K/V may have fewer heads than Q (grouped-query attention). */
 export interface AttentionParams {
@@ -63,6 +63,7 @@ export interface Backend {
   /** Threads the backend uses for its heavy kernels. */
   readonly threads: number;
 
+  /** With sumsB, op(B)'s column sums are added into it as well; with biasC, the bias is added to C (GemmParams). */
   gemm(p: GemmParams): void;
   /**
    * C (M, N) = bf16(A) (M, K) @ Wᵀ with W (N, K) bfloat16 bits (weights for generation): A rounded to bf16 (nearest
@@ -72,7 +73,7 @@ export interface Backend {
   /**
    * gemm with op(A) and op(B) rounded to bf16 (nearest even) and each product exact, summed in float32 (float64 in js):
    * mixed-precision training's products (precision.ts). vdpbf16ps on the native backend where the CPU has it.
-   * With sumsB, op(B)'s column sums are added into it as well; with biasC, the bias is added to C (MixedGemmParams).
+   * sumsB and biasC as gemm's.
    */
   gemmMixed(p: MixedGemmParams): void;
 

@@ -29,7 +29,7 @@ export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Fl
   checkLength(op, 'C', c, M * N);
 }
 
-/** gemmMixed's sumsB, when given: checked, then op(B)'s column sums over every batch item added in (float64 sums). */
+/** gemm's sumsB, when given: checked, then op(B)'s column sums over every batch item added in (float64 sums). */
 export function addColumnSums(op: string, p: MixedGemmParams): void {
   const sums = p.sumsB;
   if (!sums) return;
@@ -45,7 +45,7 @@ export function addColumnSums(op: string, p: MixedGemmParams): void {
   }
 }
 
-/** gemmMixed's biasC, when given: checked, then added to every row of every item's C (after the product). */
+/** gemm's biasC, when given: checked, then added to every row of every item's C (after the product). */
 export function addBiasRows(op: string, p: MixedGemmParams): void {
   const bias = p.biasC;
   if (!bias) return;
@@ -57,9 +57,10 @@ export function addBiasRows(op: string, p: MixedGemmParams): void {
 
 /** p with copies of A and B rounded to bf16 (the reference of gemmMixed; p already checked). */
 export function roundedOperands(p: GemmParams): GemmParams {
-  if (p.batch === 0 || p.M === 0 || p.N === 0) return p;
+  const plain = { ...p, sumsB: undefined, biasC: undefined };  // the caller adds the sums and the bias
+  if (p.batch === 0 || p.M === 0 || p.N === 0) return plain;
   const round = (x: Float32Array, n: number) => bf16ToF32(f32ToBf16(x.subarray(0, n)));
-  return { ...p, a: round(p.a, (p.batch - 1) * p.strideA + p.M * p.K), b: round(p.b, (p.batch - 1) * p.strideB + p.K * p.N) };
+  return { ...plain, a: round(p.a, (p.batch - 1) * p.strideA + p.M * p.K), b: round(p.b, (p.batch - 1) * p.strideB + p.K * p.N) };
 }
 
 export function checkAttention(op: string, p: AttentionParams, q: ArrayLike<number>, k: ArrayLike<number>,
@@ -126,6 +127,8 @@ export class JsBackend implements Backend {
 
   gemm(p: GemmParams): void {
     checkGemm('gemm', p);
+    addColumnSums('gemm', p);
+    if (p.biasC) checkLength('gemm', 'biasC', p.biasC, p.N);
     const { a, b, c, M, N, K, transA, transB, alpha, beta } = p;
     const row = new Float64Array(N);
     for (let bi = 0; bi < p.batch; bi++) {
@@ -143,6 +146,7 @@ export class JsBackend implements Backend {
         else for (let j = 0; j < N; j++) c[base + j] = alpha * row[j] + beta * c[base + j];
       }
     }
+    addBiasRows('gemm', p);
   }
 
   gemmMixed(p: MixedGemmParams): void {

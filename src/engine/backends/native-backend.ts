@@ -25,7 +25,8 @@ interface NativeKernels {
   bf16: Bf16Kernel;
   bf16Gemm: Bf16Gemm;
   gemm(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
-    beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+    beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null,
+    biasC: F32 | null): void;
   gemmMixed(a: F32, b: F32, c: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number,
     beta: number, batch: number, strideA: number, strideB: number, strideC: number, sumsB: F32 | null,
     biasC: F32 | null): void;
@@ -274,7 +275,7 @@ class NativeBackend implements Backend {
   gemm(p: GemmParams): void {
     try {
       this.k.gemm(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
-        p.strideC);
+        p.strideC, p.sumsB ?? null, p.biasC ?? null);
     } catch (error) { rethrow(error); }
   }
 

@@ -26,6 +26,8 @@ export class WasmBackend implements Backend {
   gemm(p: GemmParams): void {
     const op = 'gemm';
     checkGemm(op, p);
+    addColumnSums(op, p);
+    if (p.biasC) checkLength(op, 'biasC', p.biasC, p.N);
     const { M, N, K, batch } = p;
     if (batch === 0 || M === 0 || N === 0) return;
     const rt = this.runtime;
@@ -41,6 +43,7 @@ export class WasmBackend implements Backend {
     rt.gemm({ a, b, c, M, N, K, transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta, batch,
       strideA: p.strideA, strideB: p.strideB, strideC: p.strideC }, parallel);
     rt.get(op, c, p.c, spanC);
+    addBiasRows(op, p);
   }
 
   /** Operands rounded to bf16 in js, then the wasm gemm (no bf16 kernel in wasm: no speed-up, same numerics). */

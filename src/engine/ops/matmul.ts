@@ -2,9 +2,9 @@
 // projections linear (weight (out, in)) and conv1d (weight (in, out), Hugging Face's Conv1D) sharing one body.
 // Gradients are GEMMs too, accumulated straight into the gradient buffers (beta = 1). Under bf16 matmul precision
 // (precision.ts) the projections' three products (forward, input and weight gradients) run on gemmMixed: operands
-// rounded to bf16, float32 sums into float32 outputs and gradient buffers; Conv1D's bias gradient (dY's column sums,
-// float32, unrounded) is summed by the weight-gradient product while it packs dY, and every bias is added by the
-// forward product as it stores its tiles, instead of in passes of their own.
+// rounded to bf16, float32 sums into float32 outputs and gradient buffers. At either precision, Conv1D's bias gradient
+// (dY's column sums, float32, unrounded) is summed by the weight-gradient product while it packs dY, and every bias is
+// added by the forward product as it stores its tiles, instead of in passes of their own.
 // Leaves out: broadcasting of batch dimensions other than "one side is 2-D".
 import { EngineError } from '../backend.ts';
 import { getBackend } from '../backends/index.ts';
@@ -110,15 +110,11 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
   const backend = getBackend();
   const rows = x.size / Math.max(inFeatures, 1);
   const out = allocOutput(rows * outFeatures);                             // (rows, out)
-  // fp32, or mixed precision: the same three products on gemmMixed (operands rounded to bf16, float32 sums)
-  const product = matmulPrecision() === 'bf16' ? gemmMixed : gemm2d;
-  if (product === gemmMixed && bias) {                                      // the bias added as the tiles are stored
-    backend.gemmMixed({ a: x.data, b: weight.data, c: out, M: rows, N: outFeatures, K: inFeatures, transA: false,
-      transB: outIn, alpha: 1, beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0, biasC: bias.data });
-  } else {
-    product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0);
-    if (bias) backend.biasAdd(out, bias.data, rows, outFeatures);
-  }
+  // fp32 (the level's GEMM), or mixed precision: the same three products on gemmMixed (bf16 operands, float32 sums)
+  const mixed = matmulPrecision() === 'bf16';
+  const product = mixed ? gemmMixed : gemm2d;
+  // the bias added as the forward's tiles are stored
+  product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0, { biasC: bias?.data });
   const parents = bias ? [x, weight, bias] : [x, weight];
   return makeOutput(op, out, [...x.shape.slice(0, -1), outFeatures], parents, (o) => {
     const dY = o.grad!;                                                      // (rows, out)
@@ -126,24 +122,22 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
       const { grad, beta } = x.gradForOverwrite();
       product(dY, weight.data, grad, rows, inFeatures, outFeatures, false, !outIn, beta);
     }
-    // (in, out) under bf16: dY is op(B) of the weight gradient, whose packing sums its columns into the bias gradient
-    const fusedBias = product === gemmMixed && !outIn && weight.requiresGrad && bias?.requiresGrad ? bias.gradBuffer() : undefined;
+    // (in, out): dY is op(B) of the weight gradient, whose packing sums its columns into the bias gradient
+    const fusedBias = !outIn && weight.requiresGrad && bias?.requiresGrad ? bias.gradBuffer() : undefined;
     if (weight.requiresGrad) {                                               // dW = dYᵀ x (out, in) or xᵀ dY (in, out)
       if (outIn) product(dY, x.data, weight.gradBuffer(), outFeatures, inFeatures, rows, true, false, 1);
-      else if (fusedBias) mixedWithSums(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, fusedBias);
-      else product(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1);
+      else product(x.data, dY, weight.gradBuffer(), inFeatures, outFeatures, rows, true, false, 1, { sumsB: fusedBias });
     }
     if (bias?.requiresGrad && !fusedBias) backend.sumRowsInto(dY, bias.gradBuffer(), rows, outFeatures);
   });
 }
 
 type Product = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, transA: boolean,
-  transB: boolean, beta: number) => void;
+  transB: boolean, beta: number, fused?: { sumsB?: Float32Array; biasC?: Float32Array }) => void;
 
-/** One unbatched product c = op(a) op(b) + beta c, fp32 (the level's GEMM) or mixed (bf16 operands, float32 sums). */
-const gemm2d: Product = (a, b, c, M, N, K, transA, transB, beta) => gemm(a, b, c, M, N, K, transA, transB, beta, 1, 0, 0, 0);
-const gemmMixed: Product = (a, b, c, M, N, K, transA, transB, beta) =>
-  getBackend().gemmMixed({ a, b, c, M, N, K, transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
-/** c += op(a)ᵀ b mixed (a weight gradient xᵀ dY), and sumsB += b's column sums (the bias gradient). */
-const mixedWithSums = (a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, sumsB: Float32Array) =>
-  getBackend().gemmMixed({ a, b, c, M, N, K, transA: true, transB: false, alpha: 1, beta: 1, batch: 1, strideA: 0, strideB: 0, strideC: 0, sumsB });
+/** One unbatched product c = op(a) op(b) + beta c, fp32 (the level's GEMM) or mixed (bf16 operands, float32 sums), with
+ * optionally a bias added to C's rows and op(b)'s column sums added into sumsB (GemmParams). */
+const gemm2d: Product = (a, b, c, M, N, K, transA, transB, beta, fused) => getBackend().gemm({ a, b, c, M, N, K, transA,
+  transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0, sumsB: fused?.sumsB, biasC: fused?.biasC });
+const gemmMixed: Product = (a, b, c, M, N, K, transA, transB, beta, fused) => getBackend().gemmMixed({ a, b, c, M, N, K,
+  transA, transB, alpha: 1, beta, batch: 1, strideA: 0, strideB: 0, strideC: 0, sumsB: fused?.sumsB, biasC: fused?.biasC });
