@@ -183,6 +183,28 @@ static void pack_a(const float *restrict a, long rsa, long csa, long mc, long kc
     }
     return;
   }
+#elif defined(__AVX2__)
+  if (rsa == 1 && csa != 1 && mc >= 4 * MR) { /* op(A) = A^T, as AVX-512's wide blocks above: k outermost, each source
+    * row's MR-wide pieces copied to every sliver (4 + 2 floats, no read past a row), the row 16 ahead prefetched; the
+    * last sliver, MR rows or fewer, zero-padded. Sliver by sliver, the source was read as 6-float scraps strided by
+    * the row length, its lines fetched again for every sliver. */
+    _Static_assert(MR == 6, "the copies below move 4 + 2 floats");
+    long full = mc / MR * MR;
+    for (long k = 0; k < kc; k++) {
+      const float *src = a + k * csa;
+      if (k + 16 < kc) for (long i = 0; i < mc; i += 16) _mm_prefetch((const char *)(src + 16 * csa + i), _MM_HINT_T0);
+      for (long i0 = 0; i0 < full; i0 += MR) {
+        float *o = out + i0 * kc + k * MR;
+        _mm_storeu_ps(o, _mm_loadu_ps(src + i0));
+        _mm_storel_pi((__m64 *)(o + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + i0 + 4)));
+      }
+      if (full < mc) {
+        float *o = out + full * kc + k * MR;
+        for (long r = 0; r < MR; r++) o[r] = full + r < mc ? src[full + r] : 0.0f;
+      }
+    }
+    return;
+  }
 #endif
   for (long i0 = 0; i0 < mc; i0 += MR) {
     long mr = mc - i0 < MR ? mc - i0 : MR;
