@@ -111,8 +111,7 @@ function projection(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, 
   const rows = x.size / Math.max(inFeatures, 1);
   const out = allocOutput(rows * outFeatures);                             // (rows, out)
   // fp32 (the level's GEMM), or mixed precision: the same three products on gemmMixed (bf16 operands, float32 sums)
-  const mixed = matmulPrecision() === 'bf16';
-  const product = mixed ? gemmMixed : gemm2d;
+  const product = matmulPrecision() === 'bf16' ? gemmMixed : gemm2d;
   // the bias added as the forward's tiles are stored
   product(x.data, weight.data, out, rows, outFeatures, inFeatures, false, outIn, 0, { biasC: bias?.data });
   const parents = bias ? [x, weight, bias] : [x, weight];
