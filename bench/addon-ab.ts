@@ -79,8 +79,9 @@ for (const kernel of sections.has('training') ? ['gemm', 'gemmMixed'] as const :
 }
 
 // A batched decode step's products of a few rows, weights hot when they fit the L2, else from memory (copies past the
-// L3, or one 154 MB head): fp32 A Bᵀ (the tied LM head: the testbed policy's 16 x 1024 x 128, the 124M's 8 and 16 x
-// 50257 x 768), fp32 A B (the 124M's MLP weights), bf16 A Wᵀ (the same on bf16 weights).
+// L3, or one 154 MB head): fp32 A B (the testbed policy's 128 x 512 MLP weight at 7-13 rows), fp32 A Bᵀ (the tied LM
+// head: the testbed policy's 16 x 1024 x 128, the 124M's 8 and 16 x 50257 x 768), fp32 A B (the 124M's MLP weights),
+// bf16 A Wᵀ (the same on bf16 weights).
 type FewRows = { label: string; M: number; N: number; K: number; bytes: number; reps: number; run: (backend: Backend, copy: number) => void; copies: number };
 function fewRows(kind: 'fp32 A Bt' | 'fp32 A B' | 'bf16 A Wt', M: number, N: number, K: number, reps: number): FewRows {
   const bytes = N * K * (kind === 'bf16 A Wt' ? 2 : 4), copies = bytes > 4e6 && bytes < 8e7 ? 8 : 1;
@@ -95,7 +96,11 @@ function fewRows(kind: 'fp32 A Bt' | 'fp32 A B' | 'bf16 A Wt', M: number, N: num
   };
   return { label: `${kind} ${M}x${N}x${K}`, M, N, K, bytes, reps, run, copies };
 }
-const fewRowsCases = sections.has('fewrows') ? [fewRows('fp32 A Bt', 16, 1024, 128, 41), fewRows('fp32 A Bt', 8, 1024, 128, 41),
+const fewRowsCases = sections.has('fewrows') ? [
+  // the testbed policy's 128 x 512 MLP weight at 7-13 rows (serving and judging batches): the last register tile of
+  // rows short of a full one
+  ...[7, 8, 9, 10, 13].map((M) => fewRows('fp32 A B', M, 512, 128, 301)),
+  fewRows('fp32 A Bt', 16, 1024, 128, 41), fewRows('fp32 A Bt', 8, 1024, 128, 41),
   fewRows('fp32 A Bt', 8, 50257, 768, 5), fewRows('fp32 A Bt', 16, 50257, 768, 5), fewRows('fp32 A B', 8, 3072, 768, 15),
   fewRows('fp32 A B', 8, 768, 3072, 15), fewRows('fp32 A B', 16, 3072, 768, 15), fewRows('fp32 A B', 16, 768, 3072, 15),
   fewRows('bf16 A Wt', 8, 50257, 768, 5),

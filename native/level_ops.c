@@ -421,45 +421,54 @@ static inline float gemv_store(float acc, float alpha, float beta, float c, int 
 /* The packed GEMM's K panels, which every few-row path sums in: each element one multiply-add chain per panel */
 static inline long gemv_panel(void) { return LEVEL_TABLE.kc < GEMV_MAX_K ? LEVEL_TABLE.kc : GEMV_MAX_K; }
 
-static inline __attribute__((always_inline)) void gemv_nn_tile(const float *a8, const float *b, long ldb, float *c,
-                                                                 long ldc, long rows, long K, long n0, long n1,
-                                                                 float alpha, float beta, int first, const int R,
-                                                                 const int prefetch) {
-  long n = n0;
-  for (; n + GEMV_TILE_VECS * NL <= n1; n += GEMV_TILE_VECS * NL) {
-    vn acc[GEMV_TILE_ROWS][GEMV_TILE_VECS];
-    for (int m = 0; m < R; m++)
-      for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] = (vn){0};
-    for (long k = 0; k < K; k++) {
-      if (prefetch) /* GEMV_PREFETCH_ROWS rows of this column strip ahead (the hardware prefetchers stop at pages) */
-        for (int v = 0; v < GEMV_TILE_VECS; v++) __builtin_prefetch(b + (k + GEMV_PREFETCH_ROWS) * ldb + n + v * NL, 0, 3);
-      vn bv[GEMV_TILE_VECS];
-      for (int v = 0; v < GEMV_TILE_VECS; v++) bv[v] = vnload(b + k * ldb + n + v * NL);
-      for (int m = 0; m < R; m++) {
-        float av = a8[m * K + k];
-        for (int v = 0; v < GEMV_TILE_VECS; v++) acc[m][v] += av * bv[v];
-      }
-    }
-    for (long m = 0; m < rows; m++)
-      for (int v = 0; v < GEMV_TILE_VECS; v++)
-        for (int l = 0; l < NL; l++) {
-          float *cv = c + m * ldc + n + v * NL + l;
-          *cv = gemv_store(acc[m][v][l], alpha, beta, *cv, first);
-        }
-  }
-  for (; n < n1; n += NL) { /* tail columns: one zero-padded vector at a time */
-    long w = n1 - n < NL ? n1 - n : NL;
-    vn acc[GEMV_TILE_ROWS];
-    for (int m = 0; m < R; m++) acc[m] = (vn){0};
-    for (long k = 0; k < K; k++) {
-      vn bv = {0};
-      memcpy(&bv, b + k * ldb + n, sizeof(float) * w);
-      for (int m = 0; m < R; m++) acc[m] += a8[m * K + k] * bv;
-    }
-    for (long m = 0; m < rows; m++)
-      for (long l = 0; l < w; l++) c[m * ldc + n + l] = gemv_store(acc[m][l], alpha, beta, c[m * ldc + n + l], first);
-  }
+/* One register tile: rows x VECS vectors of columns a strip, ROWS and VECS fixed per generated function (the
+ * accumulators must be an array of exactly the registers used: one sized for the widest case spilled, and slowed
+ * the full tiles by 14-32% at AVX2). */
+#define GEMV_NN_TILE(NAME, ROWS, VECS) \
+static inline __attribute__((always_inline)) void NAME(const float *a8, const float *b, long ldb, float *c, long ldc, \
+                                                       long rows, long K, long n0, long n1, float alpha, float beta, \
+                                                       int first, const int R, const int prefetch) { \
+  long n = n0; \
+  for (; n + VECS * NL <= n1; n += VECS * NL) { \
+    vn acc[ROWS][VECS]; \
+    for (int m = 0; m < R; m++) \
+      for (int v = 0; v < VECS; v++) acc[m][v] = (vn){0}; \
+    for (long k = 0; k < K; k++) { \
+      if (prefetch) /* GEMV_PREFETCH_ROWS rows of this column strip ahead (the hardware prefetchers stop at pages) */ \
+        for (int v = 0; v < VECS; v++) __builtin_prefetch(b + (k + GEMV_PREFETCH_ROWS) * ldb + n + v * NL, 0, 3); \
+      vn bv[VECS]; \
+      for (int v = 0; v < VECS; v++) bv[v] = vnload(b + k * ldb + n + v * NL); \
+      for (int m = 0; m < R; m++) { \
+        float av = a8[m * K + k]; \
+        for (int v = 0; v < VECS; v++) acc[m][v] += av * bv[v]; \
+      } \
+    } \
+    for (long m = 0; m < rows; m++) \
+      for (int v = 0; v < VECS; v++) \
+        for (int l = 0; l < NL; l++) { \
+          float *cv = c + m * ldc + n + v * NL + l; \
+          *cv = gemv_store(acc[m][v][l], alpha, beta, *cv, first); \
+        } \
+  } \
+  for (; n < n1; n += NL) { /* tail columns: one zero-padded vector at a time */ \
+    long w = n1 - n < NL ? n1 - n : NL; \
+    vn acc[ROWS]; \
+    for (int m = 0; m < R; m++) acc[m] = (vn){0}; \
+    for (long k = 0; k < K; k++) { \
+      vn bv = {0}; \
+      memcpy(&bv, b + k * ldb + n, sizeof(float) * w); \
+      for (int m = 0; m < R; m++) acc[m] += a8[m * K + k] * bv; \
+    } \
+    for (long m = 0; m < rows; m++) \
+      for (long l = 0; l < w; l++) c[m * ldc + n + l] = gemv_store(acc[m][l], alpha, beta, c[m * ldc + n + l], first); \
+  } \
 }
+GEMV_NN_TILE(gemv_nn_tile, GEMV_TILE_ROWS, GEMV_TILE_VECS)
+/* A tile of 1 or 2 rows has only R x GEMV_TILE_VECS multiply-add chains at the level's strip width, too few to cover
+ * the FMA latency (AVX2, 7 x 512 x 128: the 1-row tile after a 6-row one took longer than the 6-row one): those
+ * tiles take 4 vectors a strip, more chains, each element's chain the same, so the same bits. */
+#define GEMV_WIDE_VECS 4
+GEMV_NN_TILE(gemv_nn_tile_wide, 2, GEMV_WIDE_VECS)
 
 /* gemv_nn for more rows than a register tile (9-16 on AVX-512, 7-16 on AVX2) and a B too large for the caches (the
  * 124M's (in, out) weights at batch 9-16): the tiles read all of B once per tile of rows, each time down 2-vector
@@ -552,8 +561,8 @@ void L(gemv_nn)(const float *a, const float *b, float *c, long M, long N, long K
       float *cm = c + m0 * N;
       int first = k0 == 0;
       switch (tile) {
-        case 1: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1, 0); break;
-        case 2: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2, 0); break;
+        case 1: gemv_nn_tile_wide(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 1, 0); break;
+        case 2: gemv_nn_tile_wide(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 2, 0); break;
 #if GEMV_TILE_ROWS > 4 /* a 4-row tile exists where tiles are taller (the generic level's are 3 rows) */
         case 4: gemv_nn_tile(a8, bk, N, cm, N, rows, kc, n0, n1, alpha, beta, first, 4, 0); break;
 #endif

@@ -55,7 +55,7 @@ for (const [label, backend] of backendsUnderTest({ plainBf16: true })) {
           assertClose(`gemm ${M}x${N}x${K} alpha 0.5 beta 1`, got, want, 1e-5, 1e-5 * K);
         }
         if (!label.startsWith('native')) continue;                 // wasm: its own kernels
-        for (const M of [5, 8, 17, 32, 64, 128]) {
+        for (const M of [5, 7, 8, 9, 10, 13, 17, 32, 64, 128]) {   // 7-10, 13, 17: a last tile of 1 or 2 rows on some level
           const got = poisoned(M * N);
           backend.gemm({ ...p, M, a, b, c: got });
           assert.deepEqual(got, packed.subarray(0, M * N), `${M}x${N}x${K}: rows differ from the packed product's`);
