@@ -86,6 +86,7 @@ static void gemm_task(void *ctx, long task) {
 }
 
 static void add_partials(float *c, const float *partials, long count, long n);
+static void column_sums(const float *b, long N, long K, int transB, long batch, long sb, float *sumsB);
 
 /* One large product on all threads. Threads first pack op(B) together into one shared buffer: all of K at once
  * when it fits in FULLK_BYTES (two barriers per product), else one KC panel at a time. Then each task packs its
@@ -146,14 +147,17 @@ static void shared_compute_task(void *ctx, long task) {
   }
 }
 
-/* bias: see SharedJob; sumsB (N) += op(B)'s column sums, panel by panel in order (or NULL). Returns 0, having done
- * nothing, when there is no memory for the partial sums. */
-static int gemm_shared(const KernelTable *t, const GemmBlock *g, int threads, const float *bias, float *sumsB) {
+/* bias: see SharedJob; sumsB (N) += op(B)'s column sums, panel by panel in order (or NULL; in a pass of its own where
+ * there is no memory for the panels' partial sums) */
+static void gemm_shared(const KernelTable *t, const GemmBlock *g, int threads, const float *bias, float *sumsB) {
   long ncMax = ((g->N < t->nc ? g->N : t->nc) + t->nr - 1) / t->nr * t->nr;
   long panels = (g->K + t->kc - 1) / t->kc;
   long perPhase = (double)panels * t->kc * ncMax * sizeof(float) <= FULLK_BYTES ? panels : 1;
   float *partials = sumsB ? rlaif_scratch(6, (size_t)perPhase * ncMax) : NULL;
-  if (sumsB && !partials) return 0;
+  if (sumsB && !partials) {
+    column_sums(g->b, g->N, g->K, g->csb != 1, 1, 0, sumsB);
+    sumsB = NULL;
+  }
   float *packB = rlaif_scratch(3, (size_t)perPhase * t->kc * ncMax);
   SharedJob j = { .t = t, .g = g, .packB = packB, .bias = bias, .sums = partials };
   long want = threads * gemm_tasks_per_thread; /* compute tasks per phase */
@@ -186,7 +190,6 @@ static int gemm_shared(const KernelTable *t, const GemmBlock *g, int threads, co
       rlaif_pool_run(j.mchunks * j.nchunks, shared_compute_task, &j);
     }
   }
-  return 1;
 }
 
 /* Products with a few rows of A (decode steps) are memory-bound on B: stream it once, split by columns into ~4 tasks
@@ -305,32 +308,74 @@ static int gemm_tall_fp32(const GemmJob *j, int threads, float *sumsB) {
   return 1;
 }
 
-/* sumsB (N) += op(B)'s column sums over every batch item, one item at a time (where no path summed them) */
+/* sumsB (N) += op(B)'s column sums over every batch item, one item after another, each column summed over k in order
+ * and then added (B row-major: 256 columns at a time, each row's piece read in order) */
 static void column_sums(const float *b, long N, long K, int transB, long batch, long sb, float *sumsB) {
   for (long bi = 0; bi < batch; bi++) {
     const float *bb = b + bi * sb;
-    if (transB) /* op(B)[k, j] = bb[j K + k] */
+    if (transB) { /* op(B)[k, j] = bb[j K + k] */
       for (long j = 0; j < N; j++) {
         float s = 0.0f;
         for (long k = 0; k < K; k++) s += bb[j * K + k];
         sumsB[j] += s;
       }
-    else {
-      float *s = rlaif_scratch(6, (size_t)N);
-      if (!s) { /* no memory for the row of sums: column by column */
-        for (long j = 0; j < N; j++) {
-          float v = 0.0f;
-          for (long k = 0; k < K; k++) v += bb[k * N + j];
-          sumsB[j] += v;
-        }
-        continue;
-      }
-      memset(s, 0, sizeof(float) * (size_t)N);
+      continue;
+    }
+    for (long j0 = 0; j0 < N; j0 += 256) {
+      long w = N - j0 < 256 ? N - j0 : 256;
+      float s[256] = { 0 };
       for (long k = 0; k < K; k++)
-        for (long j = 0; j < N; j++) s[j] += bb[k * N + j];
-      for (long j = 0; j < N; j++) sumsB[j] += s[j];
+        for (long j = 0; j < w; j++) s[j] += bb[k * N + j0 + j];
+      for (long j = 0; j < w; j++) sumsB[j0 + j] += s[j];
     }
   }
+}
+
+/* every row of every item's C (M, N) += bias (N) */
+static void add_bias_rows(float *c, long M, long N, long batch, long sc, const float *bias) {
+  for (long bi = 0; bi < batch; bi++)
+    for (long i = 0; i < M; i++) {
+      float *row = c + bi * sc + i * N;
+      for (long j = 0; j < N; j++) row[j] += bias[j];
+    }
+}
+
+/* What a path of gemm_paths did besides the product: op(B)'s column sums, and the bias in its tiles. */
+enum { DID_SUMS = 1, DID_BIAS = 2 };
+
+/* The product (K > 0) on the path that suits it, with biasTiles (or NULL) added by the tiles and sumsB (or NULL) summed
+ * from the packed panels where that path can: returns which of the two it did. */
+static int gemm_paths(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K,
+                      int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
+                      const float *biasTiles, float *sumsB) {
+  GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N, biasTiles, NULL };
+  int threads = rlaif_threads();
+  if (!transA && batch == 1 && (M <= GEMV_MAX_M
+                                  || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
+    gemv(&j, threads);
+    return 0;
+  }
+  double macs = (double)M * N * K * batch;
+  if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? mt_min_macs_few_rows : mt_min_macs)) {
+    j.sums = sumsB; /* one item after another on this thread: each packed panel summed as it is packed */
+    for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
+    return DID_SUMS | DID_BIAS;
+  }
+  if (batch == 1 && transA && K >= TALL_MIN_K_OVER_M * M && K >= 2 * threads && gemm_tall_fp32(&j, threads, sumsB)) return DID_SUMS;
+  int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
+  if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
+    rlaif_pool_run(batch, gemm_task, &j); /* the items' sums would race: summed afterwards */
+    return DID_BIAS;
+  }
+  for (long bi = 0; bi < batch; bi++) { /* few large items: all threads on each */
+    GemmBlock g = { 0 };
+    g.rsa = transA ? 1 : K; g.csa = transA ? M : 1;
+    g.rsb = transB ? 1 : N; g.csb = transB ? K : 1;
+    g.a = a + bi * sa; g.b = b + bi * sb; g.c = c + bi * sc; g.ldc = N;
+    g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
+    gemm_shared(t, &g, threads, biasTiles, sumsB);
+  }
+  return DID_SUMS | DID_BIAS;
 }
 
 void rlaif_gemm(const KernelTable *t, const float *a, const float *b, float *c, long M, long N, long K, int transA,
@@ -342,60 +387,19 @@ void rlaif_gemm_fused(const KernelTable *t, const float *a, const float *b, floa
                       int transA, int transB, float alpha, float beta, long batch, long sa, long sb, long sc,
                       float *sumsB, const float *biasC) {
   if (batch == 0 || M == 0 || N == 0) return;
-  /* what is left for afterwards: the bias unless the tiles add it, the sums unless a path below sums them */
-  int disjoint = batch == 1 || sc >= M * N; /* overlapping C batches must run in order, as in the js reference */
-  const float *biasAfter = biasC && !(alpha == 1.0f && beta == 0.0f && disjoint) ? biasC : NULL; /* once per item */
-  const float *biasTiles = biasAfter ? NULL : biasC;
-  float *sumsAfter = sumsB;
-  if (K == 0) { /* C = beta C; beta 0 never reads C */
+  /* the tiles add the bias after the product's own rounding where C is written once per item (alpha 1, beta 0, items
+   * apart); elsewhere, and on paths without tiles, it is added afterwards, once per item */
+  const float *biasTiles = alpha == 1.0f && beta == 0.0f && (batch == 1 || sc >= M * N) ? biasC : NULL;
+  int did = 0;
+  if (K == 0) /* C = beta C; beta 0 never reads C */
     for (long bi = 0; bi < batch; bi++)
       for (long i = 0; i < M * N; i++) {
         float *p = c + bi * sc + i;
         *p = beta == 0.0f ? 0.0f : beta * *p;
       }
-    biasAfter = biasC;
-    sumsAfter = NULL;
-  } else {
-    GemmJob j = { t, a, b, c, M, N, K, sa, sb, sc, transA, transB, alpha, beta, 1, 1, M, N, biasTiles, NULL };
-    int threads = rlaif_threads();
-    double macs = (double)M * N * K * batch;
-    if (!transA && batch == 1 && (M <= GEMV_MAX_M
-                                    || (!transB && M <= GEMV_SMALL_B_MAX_M && K * N <= GEMV_SMALL_B_FLOATS))) { /* B read in place, no packing */
-      gemv(&j, threads);
-      biasAfter = biasC;
-    } else if (threads == 1 || macs < (M <= GEMV_MAX_M && batch == 1 ? mt_min_macs_few_rows : mt_min_macs)) {
-      j.sums = sumsB; /* one item after another on this thread: each packed panel summed as it is packed */
-      for (long bi = 0; bi < batch; bi++) run_block(&j, bi, 0, M, 0, N);
-      sumsAfter = NULL;
-    } else if (batch == 1 && transA && K >= TALL_MIN_K_OVER_M * M && K >= 2 * threads && gemm_tall_fp32(&j, threads, sumsB)) {
-      sumsAfter = NULL;
-      biasAfter = biasC;
-    } else {
-      if (disjoint && (batch >= threads * 2 || (batch >= threads && batch % threads == 0))) { /* items per task */
-        rlaif_pool_run(batch, gemm_task, &j); /* items' sums would race: summed afterwards */
-      } else {
-        for (long bi = 0; bi < batch; bi++) { /* few large items: all threads on each */
-          GemmBlock g = { 0 };
-          g.rsa = transA ? 1 : K; g.csa = transA ? M : 1;
-          g.rsb = transB ? 1 : N; g.csb = transB ? K : 1;
-          g.a = a + bi * sa; g.b = b + bi * sb; g.c = c + bi * sc; g.ldc = N;
-          g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
-          if (!gemm_shared(t, &g, threads, biasTiles, sumsB)) { /* no memory for the partial sums */
-            gemm_shared(t, &g, threads, biasTiles, NULL);
-            column_sums(g.b, N, K, transB, 1, 0, sumsB);
-          }
-        }
-        sumsAfter = NULL;
-      }
-    }
-  }
-  if (sumsAfter) column_sums(b, N, K, transB, batch, sb, sumsAfter);
-  if (biasAfter)
-    for (long bi = 0; bi < batch; bi++)
-      for (long i = 0; i < M; i++) {
-        float *row = c + bi * sc + i * N;
-        for (long jj = 0; jj < N; jj++) row[jj] += biasAfter[jj];
-      }
+  else did = gemm_paths(t, a, b, c, M, N, K, transA, transB, alpha, beta, batch, sa, sb, sc, biasTiles, sumsB);
+  if (sumsB && !(did & DID_SUMS)) column_sums(b, N, K, transB, batch, sb, sumsB);
+  if (biasC && !(biasTiles && (did & DID_BIAS))) add_bias_rows(c, M, N, batch, sc, biasC);
 }
 
 /* ---- bf16 weights (generation) ---- */
@@ -668,15 +672,10 @@ int rlaif_gemm_mixed(const KernelTable *t, const float *a, const float *b, float
     const float *ab = a + bi * sa, *bb = b + bi * sb;
     float *cb = c + bi * sc;
     if (K == 0 || !t->dpbf16) {
-      if (sumsB) /* op(B)[k, j] = bb[k * rsb + j * csb] */
-        for (long j = 0; j < N; j++) {
-          float s = 0.0f;
-          for (long k = 0; k < K; k++) s += bb[transB ? j * K + k : k * N + j];
-          sumsB[j] += s;
-        }
+      if (sumsB) column_sums(bb, N, K, transB, 1, 0, sumsB);
       if (K == 0) rlaif_gemm(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta, 1, 0, 0, 0);
       else if (gemm_mixed_plain(t, ab, bb, cb, M, N, K, transA, transB, alpha, beta)) return -1;
-      if (biasC) for (long i = 0; i < M; i++) for (long j = 0; j < N; j++) cb[i * N + j] += biasC[j];
+      if (biasC) add_bias_rows(cb, M, N, 1, 0, biasC);
       continue;
     }
     long rsa = transA ? 1 : K, csa = transA ? M : 1, rsb = transB ? 1 : N, csb = transB ? K : 1;

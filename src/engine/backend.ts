@@ -27,9 +27,6 @@ export interface GemmParams {
                         // projection's bias, added as the tiles are stored instead of in a pass of its own
 }
 
-/** gemmMixed's parameters: gemm's (sumsB and biasC included). */
-export type MixedGemmParams = GemmParams;
-
 /** Fused causal self-attention over heads; K/V may have fewer heads than Q (grouped-query attention). */
 export interface AttentionParams {
   B: number;           // batch
@@ -75,7 +72,7 @@ export interface Backend {
    * mixed-precision training's products (precision.ts). vdpbf16ps on the native backend where the CPU has it.
    * sumsB and biasC as gemm's.
    */
-  gemmMixed(p: MixedGemmParams): void;
+  gemmMixed(p: GemmParams): void;
 
   /** x (rows, cols) += bias (cols), in place. */
   biasAdd(x: Float32Array, bias: Float32Array, rows: number, cols: number): void;

@@ -99,11 +99,18 @@ for (const [label, backend] of backendsUnderTest()) {
       for (const M of [3, 16, 40]) assert.deepEqual(rows(M), packed, `the first 3 rows of ${M} against 300`);
     });
 
-    it('a bias or sums of the wrong length is an error naming it', () => {
+    it('a bias or sums of the wrong length is an error naming it, before anything is written (here and on js)', () => {
       const p = { a: random(6), b: random(6), c: new Float32Array(4), M: 2, N: 2, K: 3, transA: false, transB: false, alpha: 1,
         beta: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
-      assert.throws(() => backend.gemm({ ...p, biasC: new Float32Array(1) }), /gemm.*biasC/);
-      assert.throws(() => backend.gemm({ ...p, sumsB: new Float32Array(1) }), /gemm.*sumsB/);
+      for (const b of [backend, js]) {
+        assert.throws(() => b.gemm({ ...p, biasC: new Float32Array(1) }), /gemm.*biasC/);
+        assert.throws(() => b.gemm({ ...p, sumsB: new Float32Array(1) }), /gemm.*sumsB/);
+        // checked before anything is written: the sums of a call refused for its bias are untouched
+        const sums = new Float32Array(2), c = p.c.slice();
+        assert.throws(() => b.gemm({ ...p, c, sumsB: sums, biasC: new Float32Array(1) }), /gemm.*biasC/);
+        assert.deepEqual(sums, new Float32Array(2), `${b.name}: sums written by a refused call`);
+        assert.deepEqual(c, p.c, `${b.name}: C written by a refused call`);
+      }
     });
   });
 }

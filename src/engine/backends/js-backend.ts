@@ -1,7 +1,7 @@
 // The plain JavaScript reference backend: ground truth for the native and wasm kernels, and the last fallback.
 // Written for clarity over speed; every entry point checks buffer lengths. Sums accumulate in float64.
 import {
-  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, checkLength, checkLengths, EngineError,
+  type AttentionParams, type Backend, type GemmParams, checkLength, checkLengths, EngineError,
 } from '../backend.ts';
 import { bf16ToF32, f32ToBf16 } from '../bf16.ts';
 
@@ -16,6 +16,8 @@ export function checkGemm(op: string, p: GemmParams): void {
   checkLength(op, 'A', p.a, (batch - 1) * p.strideA + M * K);
   checkLength(op, 'B', p.b, (batch - 1) * p.strideB + K * N);
   checkLength(op, 'C', p.c, (batch - 1) * p.strideC + M * N);
+  if (p.sumsB) checkLength(op, 'sumsB', p.sumsB, N);   // both before anything is written
+  if (p.biasC) checkLength(op, 'biasC', p.biasC, N);
 }
 
 export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number,
@@ -29,12 +31,10 @@ export function checkGemmBf16(op: string, a: Float32Array, w: Uint16Array, c: Fl
   checkLength(op, 'C', c, M * N);
 }
 
-/** gemm's sumsB, when given: checked, then op(B)'s column sums over every batch item added in (float64 sums). */
-export function addColumnSums(op: string, p: MixedGemmParams): void {
+/** gemm's sumsB, when given: op(B)'s column sums over every batch item added in (float64 sums; p checked). */
+export function addColumnSums(p: GemmParams): void {
   const sums = p.sumsB;
-  if (!sums) return;
-  checkLength(op, 'sumsB', sums, p.N);
-  if (p.batch === 0 || p.M === 0) return;
+  if (!sums || p.batch === 0 || p.M === 0) return;
   for (let j = 0; j < p.N; j++) {
     let s = 0;
     for (let bi = 0; bi < p.batch; bi++) {
@@ -45,11 +45,10 @@ export function addColumnSums(op: string, p: MixedGemmParams): void {
   }
 }
 
-/** gemm's biasC, when given: checked, then added to every row of every item's C (after the product). */
-export function addBiasRows(op: string, p: MixedGemmParams): void {
+/** gemm's biasC, when given: added to every row of every item's C (after the product; p checked). */
+export function addBiasRows(p: GemmParams): void {
   const bias = p.biasC;
   if (!bias) return;
-  checkLength(op, 'biasC', bias, p.N);
   for (let bi = 0; bi < p.batch; bi++) {
     for (let i = 0; i < p.M; i++) for (let j = 0; j < p.N; j++) p.c[bi * p.strideC + i * p.N + j] += bias[j];
   }
@@ -127,8 +126,7 @@ export class JsBackend implements Backend {
 
   gemm(p: GemmParams): void {
     checkGemm('gemm', p);
-    addColumnSums('gemm', p);
-    if (p.biasC) checkLength('gemm', 'biasC', p.biasC, p.N);
+    addColumnSums(p);
     const { a, b, c, M, N, K, transA, transB, alpha, beta } = p;
     const row = new Float64Array(N);
     for (let bi = 0; bi < p.batch; bi++) {
@@ -146,15 +144,14 @@ export class JsBackend implements Backend {
         else for (let j = 0; j < N; j++) c[base + j] = alpha * row[j] + beta * c[base + j];
       }
     }
-    addBiasRows('gemm', p);
+    addBiasRows(p);
   }
 
-  gemmMixed(p: MixedGemmParams): void {
+  gemmMixed(p: GemmParams): void {
     checkGemm('gemmMixed', p);
-    addColumnSums('gemmMixed', p);
-    if (p.biasC) checkLength('gemmMixed', 'biasC', p.biasC, p.N);
+    addColumnSums(p);
     this.gemm(roundedOperands(p));
-    addBiasRows('gemmMixed', p);
+    addBiasRows(p);
   }
 
   gemmBf16(a: Float32Array, w: Uint16Array, c: Float32Array, M: number, N: number, K: number): void {

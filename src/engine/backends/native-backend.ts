@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AttentionParams, type Backend, EngineError, type GemmParams, type MixedGemmParams } from '../backend.ts';
+import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
 import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, searchAgain, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
@@ -279,7 +279,7 @@ class NativeBackend implements Backend {
     } catch (error) { rethrow(error); }
   }
 
-  gemmMixed(p: MixedGemmParams): void {
+  gemmMixed(p: GemmParams): void {
     try {
       this.k.gemmMixed(p.a, p.b, p.c, p.M, p.N, p.K, p.transA, p.transB, p.alpha, p.beta, p.batch, p.strideA, p.strideB,
         p.strideC, p.sumsB ?? null, p.biasC ?? null);

@@ -3,7 +3,7 @@
 // (+ backwards), attention (+ backward), adamw. Delegated to JsBackend, being memory-bound or gathers: biasAdd,
 // sumRowsInto, add, axpy, headsLayout, embedding (+ backward), sumSquares, firstNonFinite.
 import {
-  type AttentionParams, type Backend, type GemmParams, type MixedGemmParams, type TokenMajorLayout, checkLength,
+  type AttentionParams, type Backend, type GemmParams, type TokenMajorLayout, checkLength,
   checkLengths, EngineError,
 } from '../backend.ts';
 import { addBiasRows, addColumnSums, attentionLengths, checkAttention, checkGemm, JsBackend, roundedOperands } from './js-backend.ts';
@@ -26,8 +26,7 @@ export class WasmBackend implements Backend {
   gemm(p: GemmParams): void {
     const op = 'gemm';
     checkGemm(op, p);
-    addColumnSums(op, p);
-    if (p.biasC) checkLength(op, 'biasC', p.biasC, p.N);
+    addColumnSums(p);
     const { M, N, K, batch } = p;
     if (batch === 0 || M === 0 || N === 0) return;
     const rt = this.runtime;
@@ -43,16 +42,15 @@ export class WasmBackend implements Backend {
     rt.gemm({ a, b, c, M, N, K, transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta, batch,
       strideA: p.strideA, strideB: p.strideB, strideC: p.strideC }, parallel);
     rt.get(op, c, p.c, spanC);
-    addBiasRows(op, p);
+    addBiasRows(p);
   }
 
   /** Operands rounded to bf16 in js, then the wasm gemm (no bf16 kernel in wasm: no speed-up, same numerics). */
-  gemmMixed(p: MixedGemmParams): void {
+  gemmMixed(p: GemmParams): void {
     checkGemm('gemmMixed', p);
-    addColumnSums('gemmMixed', p);
-    if (p.biasC) checkLength('gemmMixed', 'biasC', p.biasC, p.N);
+    addColumnSums(p);
     this.gemm(roundedOperands(p));
-    addBiasRows('gemmMixed', p);
+    addBiasRows(p);
   }
 
   /** The js reference: wasm has no bf16 kernel (generation with bf16 weights is for the native backend). */
