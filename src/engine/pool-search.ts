@@ -15,8 +15,12 @@ import type { PoolThresholds } from './tuning.ts';
 
 /** Products past 128 rows (packed, blocked GEMM): 1 to 17 million multiply-adds. */
 export const GENERAL_LADDER: [number, number, number][] = [[256, 64, 64], [256, 128, 64], [256, 128, 128], [256, 256, 128], [512, 256, 128]];
-/** 16-row products (a batched decode step's projections): 1 to 17 million multiply-adds. */
-export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
+/** 16-row products (a batched decode step's projections): 0.26 to 17 million multiply-adds. The four below 1 million
+ * (a 128-wide model's projections, the testbed policy's) came with ladders version 2 (tuning.ts POOL_LADDERS): with
+ * the ladder starting at 1 million no threshold could be chosen below it, and at AVX2 on Zen 5 16 x 384 x 128 ran
+ * 17.0 us on one thread against 13.3 on two (bench/gemm-loop.ts), the testbed policy's batched decode step 0.91
+ * against 0.85 ms (bench/batch-engine-profile.ts). */
+export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 128, 128], [16, 256, 128], [16, 384, 128], [16, 128, 512], [16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
 /** One-row products over a B from memory (a 124M model's projections among them): 0.6 to 2.4 million multiply-adds.
  * Products below the first stay on one thread: with B in cache (a small model's) the pool lost there where from
  * memory it won (bench/gemv-pool.ts on Zen 5: 1 MiB of B took 1.22x one thread's time hot and 0.70x from memory;

@@ -9,7 +9,7 @@ import { type CpuLevel, nativeGemmSplit, nativePoolThresholds, setNativeGemmSpli
 import { measureOthersBusy } from './cpu-busy.ts';
 import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-search.ts';
 import { searchPoolThresholds } from './pool-search.ts';
-import { TUNE_SEARCHES, type TunedEntry } from './tuning.ts';
+import { POOL_LADDERS, TUNE_SEARCHES, type TunedEntry } from './tuning.ts';
 
 export interface TuningSearchOptions {
   level: CpuLevel;
@@ -74,7 +74,7 @@ export function runTuningSearch(options: TuningSearchOptions): TuningSearchOutco
   const searches = searchNumber(previous?.pool);
   const busy = tooBusy(measured.othersCpus) && pool.threads >= 2;
   parts.push({ part: 'thread-pool threshold', othersCpus: measured.othersCpus, busy, searches });
-  const stamp = { threads: pool.threads, measuredAt: now() };
+  const stamp = { threads: pool.threads, measuredAt: now(), ladders: POOL_LADDERS };
   entry = { ...entry, pool: busy
     ? { general: inForce.general, fewRows: inForce.fewRows, stream: inForce.stream, ...stamp, busyCpus: Number(measured.othersCpus!.toFixed(3)), searches }
     : { general: pool.general, fewRows: pool.fewRows, stream: pool.stream, ...stamp, ...(searches > 1 ? { searches } : {}) } };

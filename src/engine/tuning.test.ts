@@ -19,7 +19,7 @@ import { applyGemmChoice, searchGemmBlocking, searchGemmSplit } from './gemm-sea
 import { chooseThreshold, FEW_ROWS_LADDER, GENERAL_LADDER, searchPoolThresholds, STREAM_LADDER } from './pool-search.ts';
 import { assertClose, poisoned, randomBuffer, uniforms } from './testing/kernel-check.ts';
 import { allowedCpus, measureOthersBusy, othersBusyCpus, readCpuTimes, tuneBusyLimit } from './cpu-busy.ts';
-import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, machineKey, POOL_LADDERS, poolThresholdsFromEnv, readTuning, writeTuning } from './tuning.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tuning-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -348,6 +348,19 @@ describe('GEMM tuning', () => {
     assert.ok(remeasured.stream !== undefined && remeasured.measuredAt !== 'then', `pool measured again: ${JSON.stringify(remeasured)}`);
     assert.deepEqual(again.value, { general: remeasured.general, fewRows: remeasured.fewRows, stream: remeasured.stream, source: 'tuned' });
     assert.doesNotMatch(run({ RLAIF_AUTOTUNE: '1' }).stderr, /tuning/);
+    assert.equal(remeasured.ladders, POOL_LADDERS, 'the ladders measured on are recorded');
+    // an entry measured on older ladders (no `ladders`: version 1, the few-row ladder from 1 million multiply-adds):
+    // measured again once, the blocking kept
+    writeTuning(level, { ...blocking, kernel: level, split: 4, kc: 64, pool: { ...remeasured, ladders: undefined, measuredAt: 'old ladders' } }, file);
+    const older = run({ RLAIF_AUTOTUNE: '1' });
+    assert.equal(older.status, 0, older.stderr);
+    assert.match(older.stderr, /tuning the thread-pool thresholds for this CPU/);
+    const relearned = readTuning(level, file)!;
+    assert.equal(relearned.kc, 64);
+    assert.ok(relearned.pool!.ladders === POOL_LADDERS && relearned.pool!.measuredAt !== 'old ladders', `pool measured again: ${JSON.stringify(relearned.pool)}`);
+    assert.doesNotMatch(run({ RLAIF_AUTOTUNE: '1' }).stderr, /tuning/);
+    writeTuning(level, { ...blocking, pool: { ...remeasured, ladders: 0 } }, file);
+    assert.throws(() => readTuning(level, file), /has pool\.ladders = 0, expected a whole number >= 1/);
     // an entry from before the pool search: the first process with tuning on adds its pool alone, the blocking kept
     writeTuning(level, { ...blocking, kernel: level, split: 4, kc: 48 }, file);
     const first = run({ RLAIF_AUTOTUNE: '1' });

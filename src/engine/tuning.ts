@@ -43,8 +43,15 @@ export interface TunedEntry extends Blocking {
   /** absent in entries written before the pool search existed; threads: the pool's threads when it was measured
    * (absent before it was recorded; 1: nothing measured, the compiled thresholds); busyCpus and searches as above,
    * for the pool's own search (a busy one records the thresholds that were in force) */
-  pool?: PoolThresholds & { measuredAt: string; threads?: number; busyCpus?: number; searches?: number };
+  pool?: PoolThresholds & { measuredAt: string; threads?: number; busyCpus?: number; searches?: number;
+    /** the search's ladders version (pool-search.ts POOL_LADDERS; absent: 1): older ones are measured again */
+    ladders?: number };
 }
+
+/** The pool search's ladders' version (pool-search.ts), recorded with the thresholds (`pool.ladders`): an entry
+ * measured on older ladders is measured again at the next start. 2: the few-row ladder from 0.26 million
+ * multiply-adds instead of 1 million. */
+export const POOL_LADDERS = 2;
 
 /** How many searches a machine gets while other work disturbs them: then the compiled defaults stay (no more searches
  * at start-up; `rlaif tune --search` on a quiet machine sets them). */
@@ -136,6 +143,8 @@ export function readTuning(level: string, file = tuningFile()): TunedEntry | nul
     }
     const threads = entry.pool.threads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`${file}: entry "${machineKey(level)}" has pool.threads = ${JSON.stringify(threads)}, expected a whole number >= 1`);
+    const ladders = entry.pool.ladders;
+    if (ladders !== undefined && !(Number.isInteger(ladders) && ladders >= 1)) throw new Error(`${file}: entry "${machineKey(level)}" has pool.ladders = ${JSON.stringify(ladders)}, expected a whole number >= 1`);
   }
   for (const [name, part] of [['', entry], ['pool.', entry.pool ?? {}]] as const) {
     if (part.busyCpus !== undefined && !(typeof part.busyCpus === 'number' && part.busyCpus >= 0)) throw new Error(`${file}: entry "${machineKey(level)}" has ${name}busyCpus = ${JSON.stringify(part.busyCpus)}, expected a number of CPUs >= 0`);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AttentionParams, type Backend, EngineError, type GemmParams } from '../backend.ts';
 import { autotuneEnabled, tuneAtFirstUse } from '../autotune.ts';
-import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, type PoolThresholds, poolThresholdsFromEnv, readTuning, searchAgain, tuningFile } from '../tuning.ts';
+import { blockingFromEnv, gemmKernelFromEnv, gemmSplitFromEnv, POOL_LADDERS, type PoolThresholds, poolThresholdsFromEnv, readTuning, searchAgain, tuningFile } from '../tuning.ts';
 import { engineEnvironment } from './environment.ts';
 
 export type CpuLevel = 'avx512' | 'avx2' | 'generic';
@@ -105,12 +105,13 @@ function applyBlocking(addon: NativeAddon, level: CpuLevel): BlockingSource {
   let entry = readTuning(level);
   // first use: the whole search when this CPU has no entry, or one from before the split search or (where there is one
   // to make) the micro-kernel choice; the pool's alone for an entry written before the pool search (or its stream
-  // threshold, or the threads it ran with) existed, or one measured on a single thread (no pool to measure: the
-  // compiled thresholds) where this process may run on several CPUs. The split, like the pool thresholds, is applied
-  // whatever else is forced.
+  // threshold, or the threads it ran with) existed, one measured on older ladders (POOL_LADDERS), or one measured on
+  // a single thread (no pool to measure: the compiled thresholds) where this process may run on several CPUs. The
+  // split, like the pool thresholds, is applied whatever else is forced.
   // A search that other work disturbed (busyCpus: its compiled defaults recorded) is made again, up to TUNE_SEARCHES.
   const stale = (e: NonNullable<typeof entry>) => (e.kernel === undefined && nativeGemmKernels(level).length > 1) || e.split === undefined || searchAgain(e);
-  const stalePool = (pool: NonNullable<typeof entry>['pool']) => !pool || pool.stream === undefined || pool.threads === undefined || (pool.threads < 2 && availableParallelism() >= 2) || searchAgain(pool);
+  const stalePool = (pool: NonNullable<typeof entry>['pool']) => !pool || pool.stream === undefined || pool.threads === undefined || (pool.threads < 2 && availableParallelism() >= 2)
+    || (pool.ladders ?? 1) < POOL_LADDERS || searchAgain(pool);
   const search = !entry || stale(entry) ? (forced || forcedKernel ? null : 'all') : stalePool(entry.pool) && !forcedPool ? 'pool' : null;
   if (search && autotuneEnabled() && tuneAtFirstUse(level, tuningFile(), search)) entry = readTuning(level);
   /** Runs one setter; its error names where the value came from: the variable when `variable` was set, else the tuning file. */
