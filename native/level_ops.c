@@ -9,22 +9,28 @@
 #define LANES 16
 #define K_GELU 0.7978845608028654f /* sqrt(2 / pi) */
 
-/* exp(x), vectorizable: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, 2^n built in the exponent bits. */
+/* exp's core for xc already clamped to [-87.3, 88.3], scalar or vector (type T, P0 the first coefficient as a T):
+ * xc = fn ln2 + r, |r| <= ln2/2, p = exp(r) by a degree-6 polynomial; the caller builds 2^fn in the exponent bits.
+ * fn is rounded to nearest by the 1.5 * 2^23 trick: exact without -fassociative-math, and it vectorizes. One text for
+ * both forms, so their operations, and bits, are the same. */
+#define EXP_CORE(T, xc, fn, p, P0) \
+  T fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; \
+  T r_ = xc - fn * 0.693359375f; \
+  r_ = r_ - fn * -2.12194440e-4f; \
+  T p = P0; \
+  p = p * r_ + 1.3981999507e-3f; \
+  p = p * r_ + 8.3334519073e-3f; \
+  p = p * r_ + 4.1665795894e-2f; \
+  p = p * r_ + 1.6666665459e-1f; \
+  p = p * r_ + 5.0000001201e-1f; \
+  p = p * r_ * r_ + r_ + 1.0f;
+
+/* exp(x), vectorizable (~1 ulp), 0 below -87.3, +inf above 88.6, NaN for NaN. */
 static inline float vexp(float x) {
   float xc = x > -87.3f ? x : -87.3f;
   xc = xc < 88.3f ? xc : 88.3f;
-  /* round to nearest by the 1.5 * 2^23 trick: exact without -fassociative-math, and it vectorizes */
-  float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  EXP_CORE(float, xc, fn, p, 1.9875691500e-4f)
   int n = (int)fn;
-  float r = xc - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
   union { int32_t i; float f; } e = { .i = (n + 127) << 23 };
   float res = p * e.f;
   res = x < -87.3f ? 0.0f : res;
@@ -65,17 +71,8 @@ static inline vn vnmin(vn a, vn b) { return (vn)_mm_min_ps((__m128)a, (__m128)b)
  * compares and blends). */
 static inline vn vnexp_sig(vn x) {
   vn xc = vnmin(vnmax(x, (vn){0} - 87.3f), (vn){0} + 88.3f);
-  vn fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  EXP_CORE(vn, xc, fn, p, (vn){0} + 1.9875691500e-4f)
   vni n = __builtin_convertvector(fn, vni);
-  vn r = xc - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  vn p = (vn){0} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
   vn res = p * (vn)((n + 127) << 23);
   vni big = x > 88.6f;
   return (vn)(((vni)((vn){0} + INFINITY) & big) | ((vni)res & ~big));
@@ -223,24 +220,29 @@ static inline vn gelu_gradv(vn v) {
   return s + 2.0f * vc * s * (1.0f - s) * du;
 }
 
-void L(gelu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate) {
-  long i = 0;
-  if (accumulate) {
-    for (; i + 2 * NL <= n; i += 2 * NL) {
-      vn f0 = gelu_gradv(vnload(x + i)), f1 = gelu_gradv(vnload(x + i + NL));
-      vnstore(dx + i, vnload(dx + i) + vnload(dy + i) * f0);
-      vnstore(dx + i + NL, vnload(dx + i + NL) + vnload(dy + i + NL) * f1);
-    }
-    for (; i < n; i++) dx[i] += dy[i] * gelu_grad(x[i]);
-    return;
+/* dx (+)= dy f'(x): two vectors a step through GRADV, the scalar tail through GRAD (the same arithmetic); with
+ * accumulate 0, dx is written and not read */
+#define ACTIVATION_BWD(NAME, GRADV, GRAD) \
+  void L(NAME)(const float *x, const float *dy, float *dx, long n, int accumulate) { \
+    long i = 0; \
+    if (accumulate) { \
+      for (; i + 2 * NL <= n; i += 2 * NL) { \
+        vn f0 = GRADV(vnload(x + i)), f1 = GRADV(vnload(x + i + NL)); \
+        vnstore(dx + i, vnload(dx + i) + vnload(dy + i) * f0); \
+        vnstore(dx + i + NL, vnload(dx + i + NL) + vnload(dy + i + NL) * f1); \
+      } \
+      for (; i < n; i++) dx[i] += dy[i] * GRAD(x[i]); \
+      return; \
+    } \
+    for (; i + 2 * NL <= n; i += 2 * NL) { \
+      vn f0 = GRADV(vnload(x + i)), f1 = GRADV(vnload(x + i + NL)); \
+      vnstore(dx + i, vnload(dy + i) * f0); \
+      vnstore(dx + i + NL, vnload(dy + i + NL) * f1); \
+    } \
+    for (; i < n; i++) dx[i] = dy[i] * GRAD(x[i]); \
   }
-  for (; i + 2 * NL <= n; i += 2 * NL) {
-    vn f0 = gelu_gradv(vnload(x + i)), f1 = gelu_gradv(vnload(x + i + NL));
-    vnstore(dx + i, vnload(dy + i) * f0);
-    vnstore(dx + i + NL, vnload(dy + i + NL) * f1);
-  }
-  for (; i < n; i++) dx[i] = dy[i] * gelu_grad(x[i]);
-}
+
+ACTIVATION_BWD(gelu_bwd, gelu_gradv, gelu_grad)
 
 void L(silu)(const float *x, float *y, long n) {
   long i = 0;
@@ -262,24 +264,7 @@ static inline vn silu_gradv(vn v) {
   return s * (1.0f + v * (1.0f - s));
 }
 
-void L(silu_bwd)(const float *x, const float *dy, float *dx, long n, int accumulate) {
-  long i = 0;
-  if (accumulate) {
-    for (; i + 2 * NL <= n; i += 2 * NL) {
-      vn f0 = silu_gradv(vnload(x + i)), f1 = silu_gradv(vnload(x + i + NL));
-      vnstore(dx + i, vnload(dx + i) + vnload(dy + i) * f0);
-      vnstore(dx + i + NL, vnload(dx + i + NL) + vnload(dy + i + NL) * f1);
-    }
-    for (; i < n; i++) dx[i] += dy[i] * silu_grad(x[i]);
-    return;
-  }
-  for (; i + 2 * NL <= n; i += 2 * NL) {
-    vn f0 = silu_gradv(vnload(x + i)), f1 = silu_gradv(vnload(x + i + NL));
-    vnstore(dx + i, vnload(dy + i) * f0);
-    vnstore(dx + i + NL, vnload(dy + i + NL) * f1);
-  }
-  for (; i < n; i++) dx[i] = dy[i] * silu_grad(x[i]);
-}
+ACTIVATION_BWD(silu_bwd, silu_gradv, silu_grad)
 
 void L(layer_norm)(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
                    long r0, long r1, long cols, float eps) {
