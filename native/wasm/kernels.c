@@ -43,11 +43,14 @@ static inline v128_t gelu_u2(v128_t x) {
   return wasm_f32x4_mul(SPLAT(2 * GELU_C), wasm_f32x4_mul(x, wasm_f32x4_add(SPLAT(1.f), wasm_f32x4_mul(SPLAT(0.044715f), x2))));
 }
 static inline v128_t gelu_v(v128_t x) { return wasm_f32x4_mul(x, sigmoid(gelu_u2(x))); }
-// d/dx = s + 2 x s (1 - s) du/dx with s = sigmoid(2u) (since 1 + tanh u = 2s, 1 - tanh^2 u = 4 s (1 - s)).
+// d/dx = s + 2 x s (1 - s) du/dx with s = sigmoid(2u) (since 1 + tanh u = 2s, 1 - tanh^2 u = 4 s (1 - s)). The second
+// term takes x clamped to +-1e4 (+ (x - x): inf and NaN stay NaN): past ~1.8e19, x^2 overflowed and 0 * inf made the
+// gradient of a finite x NaN (as in level_ops.c); s (1 - s) is 0 long before 1e4, so no other value changes.
 static inline v128_t gelu_d(v128_t x) {
   v128_t s = sigmoid(gelu_u2(x));
-  v128_t du = wasm_f32x4_mul(SPLAT(GELU_C), wasm_f32x4_add(SPLAT(1.f), wasm_f32x4_mul(SPLAT(3 * 0.044715f), wasm_f32x4_mul(x, x))));
-  v128_t t = wasm_f32x4_mul(wasm_f32x4_mul(SPLAT(2.f), x), wasm_f32x4_mul(s, wasm_f32x4_sub(SPLAT(1.f), s)));
+  v128_t xc = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(x, SPLAT(-1e4f)), SPLAT(1e4f)), wasm_f32x4_sub(x, x));
+  v128_t du = wasm_f32x4_mul(SPLAT(GELU_C), wasm_f32x4_add(SPLAT(1.f), wasm_f32x4_mul(SPLAT(3 * 0.044715f), wasm_f32x4_mul(xc, xc))));
+  v128_t t = wasm_f32x4_mul(wasm_f32x4_mul(SPLAT(2.f), xc), wasm_f32x4_mul(s, wasm_f32x4_sub(SPLAT(1.f), s)));
   return wasm_f32x4_add(s, wasm_f32x4_mul(t, du));
 }
 static inline v128_t silu_v(v128_t x) { return wasm_f32x4_mul(x, sigmoid(x)); }

@@ -1,11 +1,14 @@
 // GELU and SiLU with their backward on every native CPU level: the vector body (two vectors a step, level_ops.c) and
 // the scalar tail give an element the same bits wherever it sits in the array, and both stay within 1e-5 of the js
 // reference, edges included (±inf, NaN, ±1e30, past the exp's clamps at -87.3 and 88.6, -0). The vector exp there
-// drops two of the scalar exp's selects; this is what shows it changed no result.
+// drops two of the scalar exp's selects; this is what shows it changed no result. The wasm kernels: within 1e-5 of
+// js on the same inputs (their exp gave a finite value above 88.6, so GELU and SiLU of -inf were -inf, not NaN, and
+// GELU's gradient was NaN past |x| ~1.8e19, as native's was).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsBackend } from './js-backend.ts';
 import { createNativeBackend, nativeCpuLevels } from './native-backend.ts';
+import { createWasmBackend } from './wasm-backend.ts';
 
 const EDGES = [NaN, Infinity, -Infinity, 1e30, -1e30, 0, -0, 44, -44, 43.5, -43.5, 88.5, -88.5, 87.4, -87.4, 10.6, -10.6, 10.4, -10.4, 100, -100, 3e-39, -3e-39];
 
@@ -25,7 +28,7 @@ function inputs(n: number): Float32Array {
 const sameBits = (a: number, b: number) => (Number.isNaN(a) && Number.isNaN(b)) || Object.is(a, b);
 
 type Native = ReturnType<typeof createNativeBackend>;
-type Run = (b: Native | JsBackend, x: Float32Array, n: number) => Float32Array;
+type Run = (b: Native | JsBackend | ReturnType<typeof createWasmBackend>, x: Float32Array, n: number) => Float32Array;
 const grad = (name: 'geluBackward' | 'siluBackward', accumulate: boolean): Run => (b, x, n) => {
   const dy = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 2), dx = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
   b[name](x, dy, dx, n, accumulate);
@@ -37,6 +40,19 @@ const ops: [string, Run][] = [
   ['geluBackward', grad('geluBackward', true)], ['geluBackward overwrite', grad('geluBackward', false)],
   ['siluBackward', grad('siluBackward', true)], ['siluBackward overwrite', grad('siluBackward', false)],
 ];
+
+describe('wasm GELU and SiLU', () => {
+  const js = new JsBackend(), wasm = createWasmBackend(), n = 4099;
+  for (const [name, run] of ops) {
+    it(`${name}: within 1e-5 of js, edges included`, () => {
+      const x = inputs(n), want = run(js, x, n), got = run(wasm, x, n);
+      for (let i = 0; i < n; i++) {
+        const tol = 1e-5 * Math.max(1, Math.abs(want[i]));
+        assert.ok(sameBits(got[i], want[i]) || Math.abs(got[i] - want[i]) <= tol, `wasm ${name}: x = ${x[i]} at ${i}: ${got[i]}, js ${want[i]}`);
+      }
+    });
+  }
+});
 
 describe('native GELU and SiLU on every CPU level', () => {
   let levels: ReturnType<typeof nativeCpuLevels> = [];
