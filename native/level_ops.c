@@ -64,9 +64,9 @@ static inline vn vnmax(vn a, vn b) { return (vn)_mm_max_ps((__m128)a, (__m128)b)
 static inline vn vnmin(vn a, vn b) { return (vn)_mm_min_ps((__m128)a, (__m128)b); }
 #endif
 
-/* exp(x) for a sigmoid's 1 + exp(x), NL lanes: vexp's bits wherever x >= -87.3 or x > 88.6 (+inf there); below -87.3
- * (vexp: 0) it gives exp(-87.3) ~ 1.2e-38, which 1 + e rounds away as 1 + 0; for a NaN x some finite value (callers
- * whose x is NaN only where their own input is get NaN from that input). Without vexp's other two selects and with
+/* exp(x) for a sigmoid's 1 + exp(x), NL lanes: vexp's bits for every x >= -87.3 (+inf past 88.6, as vexp); below
+ * -87.3 (vexp: 0) it gives exp(-87.3) ~ 1.2e-38, which 1 + e rounds away as 1 + 0; for a NaN x some finite value
+ * (callers whose x is NaN only where their own input is get NaN from that input). Without vexp's other two selects and with
  * its clamps as maxps / minps, GELU ran ~30% faster (GCC had compiled the scalar form's clamps and selects as
  * compares and blends). */
 static inline vn vnexp_sig(vn x) {
@@ -183,38 +183,43 @@ void L(axpy)(float alpha, const float *x, float *y, long n) {
   for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-/* GELU_tanh(x) = 0.5 x (1 + tanh(u)) = x * sigmoid(2u): no cancellation near 0. Two vectors a step (the exp's long
- * dependent chain; 0.79 -> 0.55 ns an element at AVX2 with the vector exp), the same arithmetic as the scalar tail. */
-static inline float gelu_u(float v) { return K_GELU * (v + 0.044715f * v * v * v); }
-static inline vn gelu_uv(vn v) { return K_GELU * (v + 0.044715f * v * v * v); }
+/* GELU_tanh(x) = 0.5 x (1 + tanh(u)) = x * sigmoid(2u): no cancellation near 0. SiLU(x) = x * sigmoid(x). Each as
+ * x / (1 + exp(z)) with z its sigmoid's argument negated (gelu_z: -2u, silu_z: -x), scalar and vector. */
+static inline float gelu_z(float v) { return -2.0f * (K_GELU * (v + 0.044715f * v * v * v)); }
+static inline vn gelu_zv(vn v) { return -2.0f * (K_GELU * (v + 0.044715f * v * v * v)); }
+static inline float silu_z(float v) { return -v; }
+static inline vn silu_zv(vn v) { return -v; }
 
-void L(gelu)(const float *x, float *y, long n) {
-  long i = 0;
-  for (; i + 2 * NL <= n; i += 2 * NL) {
-    vn v0 = vnload(x + i), v1 = vnload(x + i + NL);
-    vn e0 = vnexp_sig(-2.0f * gelu_uv(v0)), e1 = vnexp_sig(-2.0f * gelu_uv(v1));
-    vnstore(y + i, v0 / (1.0f + e0));
-    vnstore(y + i + NL, v1 / (1.0f + e1));
+/* y = x / (1 + exp(z(x))): two vectors a step (the exp's long dependent chain; GELU 0.79 -> 0.55 ns an element at AVX2
+ * with the vector exp), the scalar tail through vexp (the same arithmetic, so the same bits) */
+#define ACTIVATION_FWD(NAME, ZV, Z) \
+  void L(NAME)(const float *x, float *y, long n) { \
+    long i = 0; \
+    for (; i + 2 * NL <= n; i += 2 * NL) { \
+      vn v0 = vnload(x + i), v1 = vnload(x + i + NL); \
+      vn e0 = vnexp_sig(ZV(v0)), e1 = vnexp_sig(ZV(v1)); \
+      vnstore(y + i, v0 / (1.0f + e0)); \
+      vnstore(y + i + NL, v1 / (1.0f + e1)); \
+    } \
+    for (; i < n; i++) y[i] = x[i] / (1.0f + vexp(Z(x[i]))); \
   }
-  for (; i < n; i++) {
-    float v = x[i];
-    y[i] = v / (1.0f + vexp(-2.0f * gelu_u(v)));
-  }
-}
+
+ACTIVATION_FWD(gelu, gelu_zv, gelu_z)
+ACTIVATION_FWD(silu, silu_zv, silu_z)
 
 /* d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) u' with 0.5 (1 + t) = s, 1 - t^2 = 4 s (1 - s), s = sigmoid(2u). The second
  * term takes x clamped to +-1e4 (+ (x - x): inf and NaN stay NaN, as in the js reference): past ~1.8e19, x^2
  * overflowed, and past 1.7e38 2x did, and 0 * inf made the gradient of a finite x NaN (js, in float64: 1 or 0).
  * s (1 - s) is 0 long before 1e4, so no other value changes. */
 static inline float gelu_grad(float v) {
-  float s = 1.0f / (1.0f + vexp(-2.0f * gelu_u(v)));
+  float s = 1.0f / (1.0f + vexp(gelu_z(v)));
   float vc = v > -1e4f ? v : -1e4f;
   vc = (vc < 1e4f ? vc : 1e4f) + (v - v);
   float du = K_GELU * (1.0f + 3.0f * 0.044715f * vc * vc);
   return s + 2.0f * vc * s * (1.0f - s) * du;
 }
 static inline vn gelu_gradv(vn v) {
-  vn s = 1.0f / (1.0f + vnexp_sig(-2.0f * gelu_uv(v)));
+  vn s = 1.0f / (1.0f + vnexp_sig(gelu_zv(v)));
   vn vc = vnmin(vnmax(v, (vn){0} - 1e4f), (vn){0} + 1e4f) + (v - v);
   vn du = K_GELU * (1.0f + 3.0f * 0.044715f * vc * vc);
   return s + 2.0f * vc * s * (1.0f - s) * du;
@@ -244,23 +249,12 @@ static inline vn gelu_gradv(vn v) {
 
 ACTIVATION_BWD(gelu_bwd, gelu_gradv, gelu_grad)
 
-void L(silu)(const float *x, float *y, long n) {
-  long i = 0;
-  for (; i + 2 * NL <= n; i += 2 * NL) {
-    vn v0 = vnload(x + i), v1 = vnload(x + i + NL);
-    vn e0 = vnexp_sig(-v0), e1 = vnexp_sig(-v1);
-    vnstore(y + i, v0 / (1.0f + e0));
-    vnstore(y + i + NL, v1 / (1.0f + e1));
-  }
-  for (; i < n; i++) y[i] = x[i] / (1.0f + vexp(-x[i]));
-}
-
 static inline float silu_grad(float v) {
-  float s = 1.0f / (1.0f + vexp(-v));
+  float s = 1.0f / (1.0f + vexp(silu_z(v)));
   return s * (1.0f + v * (1.0f - s));
 }
 static inline vn silu_gradv(vn v) {
-  vn s = 1.0f / (1.0f + vnexp_sig(-v));
+  vn s = 1.0f / (1.0f + vnexp_sig(silu_zv(v)));
   return s * (1.0f + v * (1.0f - s));
 }
 

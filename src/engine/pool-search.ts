@@ -15,11 +15,11 @@ import type { PoolThresholds } from './tuning.ts';
 
 /** Products past 128 rows (packed, blocked GEMM): 1 to 17 million multiply-adds. */
 export const GENERAL_LADDER: [number, number, number][] = [[256, 64, 64], [256, 128, 64], [256, 128, 128], [256, 256, 128], [512, 256, 128]];
-/** 16-row products (a batched decode step's projections): 0.26 to 17 million multiply-adds. The four below 1 million
- * (a 128-wide model's projections, the testbed policy's) came with ladders version 2 (tuning.ts POOL_LADDERS): with
- * the ladder starting at 1 million no threshold could be chosen below it, and at AVX2 on Zen 5 16 x 384 x 128 ran
- * 17.0 us on one thread against 13.3 on two (bench/gemm-loop.ts), the testbed policy's batched decode step 0.91
- * against 0.85 ms (bench/batch-engine-profile.ts). */
+/** 16-row products (a batched decode step's projections): 0.26 to 17 million multiply-adds. Ladders version 2
+ * (tuning.ts POOL_LADDERS) added the three below 1 million (16 x 128, 256, 384 x 128: a 128-wide model's projections,
+ * the testbed policy's) and the MLP's down projection (16 x 128 x 512): starting at 16 x 512 x 128, the ladder let no
+ * machine choose a threshold below it, though at AVX2 on Zen 5 16 x 384 x 128 took 17.0 us on one thread against 13.3
+ * on two (bench/gemm-loop.ts). */
 export const FEW_ROWS_LADDER: [number, number, number][] = [[16, 128, 128], [16, 256, 128], [16, 384, 128], [16, 128, 512], [16, 512, 128], [16, 1024, 128], [16, 1024, 256], [16, 2048, 256], [16, 2048, 512]];
 /** One-row products over a B from memory (a 124M model's projections among them): 0.6 to 2.4 million multiply-adds.
  * Products below the first stay on one thread: with B in cache (a small model's) the pool lost there where from

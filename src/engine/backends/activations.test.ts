@@ -26,11 +26,18 @@ function inputs(n: number): Float32Array {
 }
 
 const sameBits = (a: number, b: number) => (Number.isNaN(a) && Number.isNaN(b)) || Object.is(a, b);
+/** got[i] is want[i] (the js reference) or within 1e-5 of it, relative past 1 */
+function closeToJs(label: string, x: Float32Array, got: Float32Array, want: Float32Array, i: number): void {
+  const tol = 1e-5 * Math.max(1, Math.abs(want[i]));
+  assert.ok(sameBits(got[i], want[i]) || Math.abs(got[i] - want[i]) <= tol, `${label}: x = ${x[i]} at ${i}: ${got[i]}, js ${want[i]}`);
+}
 
 type Native = ReturnType<typeof createNativeBackend>;
-type Run = (b: Native | JsBackend | ReturnType<typeof createWasmBackend>, x: Float32Array, n: number) => Float32Array;
-const grad = (name: 'geluBackward' | 'siluBackward', accumulate: boolean): Run => (b, x, n) => {
-  const dy = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 2), dx = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+/** One op over x (n elements); the backward's dy and dx at element i are functions of at + i, so element i of a long
+ * call and the same element alone (x.subarray(i, i + 1), at = i) see the same operands. */
+type Run = (b: Native | JsBackend | ReturnType<typeof createWasmBackend>, x: Float32Array, n: number, at?: number) => Float32Array;
+const grad = (name: 'geluBackward' | 'siluBackward', accumulate: boolean): Run => (b, x, n, at = 0) => {
+  const dy = Float32Array.from({ length: n }, (_, i) => Math.sin(at + i) * 2), dx = Float32Array.from({ length: n }, (_, i) => Math.cos(at + i));
   b[name](x, dy, dx, n, accumulate);
   return dx;
 };
@@ -46,10 +53,7 @@ describe('wasm GELU and SiLU', () => {
   for (const [name, run] of ops) {
     it(`${name}: within 1e-5 of js, edges included`, () => {
       const x = inputs(n), want = run(js, x, n), got = run(wasm, x, n);
-      for (let i = 0; i < n; i++) {
-        const tol = 1e-5 * Math.max(1, Math.abs(want[i]));
-        assert.ok(sameBits(got[i], want[i]) || Math.abs(got[i] - want[i]) <= tol, `wasm ${name}: x = ${x[i]} at ${i}: ${got[i]}, js ${want[i]}`);
-      }
+      for (let i = 0; i < n; i++) closeToJs(`wasm ${name}`, x, got, want, i);
     });
   }
 });
@@ -65,18 +69,10 @@ describe('native GELU and SiLU on every CPU level', () => {
       const x = inputs(n), want = run(js, x, n);
       for (const level of levels) {
         const native = createNativeBackend(level), got = run(native, x, n);
-        // the same elements one at a time: every one through the scalar tail, with the same dy and dx at index 0
-        for (let i = 0; i < n; i++) {
-          const one = name.includes('Backward')
-            ? (() => {
-              const dy = new Float32Array([Math.sin(i) * 2]), dx = new Float32Array([Math.cos(i)]);
-              native[name.startsWith('gelu') ? 'geluBackward' : 'siluBackward'](x.subarray(i, i + 1), dy, dx, 1, !name.endsWith('overwrite'));
-              return dx[0];
-            })()
-            : run(native, x.subarray(i, i + 1), 1)[0];
+        for (let i = 0; i < n; i++) { // the same element alone: through the scalar tail
+          const one = run(native, x.subarray(i, i + 1), 1, i)[0];
           assert.ok(sameBits(got[i], one), `${level} ${name}: x = ${x[i]} at ${i} gave ${got[i]} in the array, ${one} alone`);
-          const tol = 1e-5 * Math.max(1, Math.abs(want[i]));
-          assert.ok(sameBits(got[i], want[i]) || Math.abs(got[i] - want[i]) <= tol, `${level} ${name}: x = ${x[i]} at ${i}: ${got[i]}, js ${want[i]}`);
+          closeToJs(`${level} ${name}`, x, got, want, i);
         }
       }
     });
