@@ -33,8 +33,11 @@ static inline float hmax(v128_t v) {
     if (i_ < (n)) { int r_ = (n) - i_; store_tail((dx) + i_, wasm_f32x4_add(load_tail((dx) + i_, r_), \
         wasm_f32x4_mul(load_tail((dy) + i_, r_), f(load_tail((x) + i_, r_)))), r_); } } while (0)
 
+// 1 / (1 + exp(-x)), 0 where -x > 88.6: vexp stays finite there, so GELU and SiLU of -inf came out -inf (-inf times a
+// tiny s) where js and native give NaN (-inf times 0)
 static inline v128_t sigmoid(v128_t x) {
-  return wasm_f32x4_div(SPLAT(1.f), wasm_f32x4_add(SPLAT(1.f), vexp(wasm_f32x4_neg(x))));
+  v128_t s = wasm_f32x4_div(SPLAT(1.f), wasm_f32x4_add(SPLAT(1.f), vexp(wasm_f32x4_neg(x))));
+  return wasm_v128_andnot(s, wasm_f32x4_lt(x, SPLAT(-88.6f)));
 }
 #define GELU_C 0.7978845608028654f
 // 0.5 x (1 + tanh u) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3).

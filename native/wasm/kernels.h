@@ -24,10 +24,10 @@ float row_sumexp(const float *x, float *y, float mx, int n);
 
 #define SPLAT wasm_f32x4_splat
 
-// exp(x) per lane (Cephes expf: range reduction by ln 2 and a degree-6 polynomial, ~1 ulp); 0 below -87.3, +inf
-// above 88.6 (as native vexp: a sigmoid of -inf is 0, so GELU and SiLU of -inf are NaN there as in js).
+// exp(x) per lane (Cephes expf: range reduction by ln 2 and a degree-6 polynomial, ~1 ulp); 0 below -87.3; above
+// 88.38 it stays at exp(88.38) (softmax's arguments are never positive; sigmoid in kernels.c gives 0 past it).
 static inline v128_t vexp(v128_t x) {
-  v128_t under = wasm_f32x4_lt(x, SPLAT(-87.3365f)), over = wasm_f32x4_gt(x, SPLAT(88.6f));
+  v128_t under = wasm_f32x4_lt(x, SPLAT(-87.3365f));
   x = wasm_f32x4_max(wasm_f32x4_min(x, SPLAT(88.3762f)), SPLAT(-87.3365f));
   v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(x, SPLAT(1.44269504088896341f)));
   x = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, SPLAT(0.693359375f)));
@@ -40,7 +40,7 @@ static inline v128_t vexp(v128_t x) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, x), SPLAT(5.0000001201e-1f));
   p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(x, x)), x), SPLAT(1.f));
   v128_t pow2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(fx), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_bitselect(SPLAT(__builtin_inff()), wasm_v128_andnot(wasm_f32x4_mul(p, pow2), under), over);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, pow2), under);
 }
 
 // Up to 3 trailing elements as one vector (missing lanes 0), and back.

@@ -2,8 +2,8 @@
 // the scalar tail give an element the same bits wherever it sits in the array, and both stay within 1e-5 of the js
 // reference, edges included (±inf, NaN, ±1e30, past the exp's clamps at -87.3 and 88.6, -0). The vector exp there
 // drops two of the scalar exp's selects; this is what shows it changed no result. The wasm kernels: within 1e-5 of
-// js on the same inputs (their exp gave a finite value above 88.6, so GELU and SiLU of -inf were -inf, not NaN, and
-// GELU's gradient was NaN past |x| ~1.8e19, as native's was).
+// js on the same inputs (their sigmoid of -inf was a tiny positive number, so GELU and SiLU of -inf were -inf, not
+// NaN, and GELU's gradient was NaN past |x| ~1.8e19, as native's was).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsBackend } from './js-backend.ts';
